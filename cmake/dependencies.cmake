@@ -12,6 +12,7 @@ if(SB_BENCH)
 endif()
 pkg_check_modules(NATS     REQUIRED IMPORTED_TARGET libnats)
 pkg_check_modules(PQXX     REQUIRED IMPORTED_TARGET libpqxx)
+pkg_check_modules(PQ       REQUIRED IMPORTED_TARGET libpq)     # libpq itself, for the test harness
 pkg_check_modules(HIREDIS  REQUIRED IMPORTED_TARGET hiredis)
 pkg_check_modules(SRTP2    REQUIRED IMPORTED_TARGET libsrtp2)
 pkg_check_modules(OPUS     REQUIRED IMPORTED_TARGET opus)

@@ -15,10 +15,11 @@
 //        nats.Restart();  // same port, same JetStream store
 #pragma once
 
+#include <sys/types.h>
+
 #include <memory>
 #include <string>
 #include <string_view>
-#include <sys/types.h>
 
 namespace sb::testing {
 
@@ -36,6 +37,7 @@ class NatsServer {
   void Restart();  // starts again on the same port with the same store directory
 
   struct Impl;
+
  private:
   explicit NatsServer(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
@@ -52,6 +54,7 @@ class PostgresServer {
   int port() const;
 
   struct Impl;
+
  private:
   explicit PostgresServer(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
@@ -68,8 +71,11 @@ class RedisServer {
   const std::string& host() const;
   int port() const;
   void Kill();
+  void Stop();     // SIGTERM, waits
+  void Restart();  // starts again on the same port (empty: redis here keeps no data on disk)
 
   struct Impl;
+
  private:
   explicit RedisServer(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
