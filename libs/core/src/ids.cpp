@@ -31,9 +31,9 @@ std::string UuidV7Generator::Next() {
   uint64_t rand_b;
   {
     std::lock_guard lock(mu_);
-    const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                         clock_.WallNow().time_since_epoch())
-                         .count();
+    const auto now =
+        std::chrono::duration_cast<std::chrono::milliseconds>(clock_.WallNow().time_since_epoch())
+            .count();
     const uint64_t now_ms = now < 0 ? 0 : static_cast<uint64_t>(now);
     if (now_ms > last_ms_) {
       last_ms_ = now_ms;

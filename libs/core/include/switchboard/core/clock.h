@@ -36,8 +36,7 @@ class SystemClock final : public Clock {
 class FakeClock final : public Clock {
  public:
   FakeClock() : FakeClock(WallTime(std::chrono::seconds(1767225600))) {}
-  explicit FakeClock(WallTime start)
-      : steady_ns_(0), wall_ns_(start.time_since_epoch().count()) {}
+  explicit FakeClock(WallTime start) : steady_ns_(0), wall_ns_(start.time_since_epoch().count()) {}
 
   TimePoint Now() const override { return TimePoint(Duration(steady_ns_.load())); }
   WallTime WallNow() const override {

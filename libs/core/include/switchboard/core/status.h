@@ -99,7 +99,7 @@ class [[nodiscard]] Result {
   static_assert(!std::is_same_v<std::decay_t<T>, Status>, "Result<Status> is meaningless");
 
  public:
-  Result(T value) : value_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : value_(std::move(value)) {}        // NOLINT: implicit by design
   Result(Status status) : value_(std::move(status)) {  // NOLINT: implicit by design
     assert(!std::get<Status>(value_).ok() && "a Result needs a value or an error");
   }
@@ -128,8 +128,8 @@ class [[nodiscard]] Result {
 }  // namespace sb
 
 // Returns the error of a Status-valued expression from the enclosing function.
-#define SB_RETURN_IF_ERROR(expr)                  \
-  do {                                            \
-    ::sb::Status sb_status_ = (expr);             \
-    if (!sb_status_.ok()) return sb_status_;      \
+#define SB_RETURN_IF_ERROR(expr)             \
+  do {                                       \
+    ::sb::Status sb_status_ = (expr);        \
+    if (!sb_status_.ok()) return sb_status_; \
   } while (false)
