@@ -1,0 +1,125 @@
+#include "domain/credentials.h"
+
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include <array>
+#include <cstdlib>
+
+namespace sb::admin {
+namespace {
+
+constexpr std::string_view kKeyScheme = "sbk_";
+constexpr size_t kSecretBytes = 32;
+constexpr size_t kEncodedSecretChars = 43;  // 32 bytes in unpadded base64url
+constexpr size_t kPrefixSecretChars = 8;
+
+std::string Hex(const unsigned char* data, size_t n) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(n * 2);
+  for (size_t i = 0; i < n; ++i) {
+    out.push_back(kDigits[data[i] >> 4]);
+    out.push_back(kDigits[data[i] & 0xf]);
+  }
+  return out;
+}
+
+std::string DigestHex(const EVP_MD* md, std::string_view data) {
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  // EVP_Digest cannot fail for these built-in digests short of memory exhaustion; an empty
+  // string then would silently be an unusable credential, so abort instead.
+  if (EVP_Digest(data.data(), data.size(), out, &len, md, nullptr) != 1) std::abort();
+  return Hex(out, len);
+}
+
+bool IsBase64Url(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+         c == '_';
+}
+
+}  // namespace
+
+void OpenSslRandom::Fill(std::span<uint8_t> out) {
+  if (RAND_bytes(out.data(), static_cast<int>(out.size())) != 1) std::abort();
+}
+
+std::string Base64Url(std::span<const uint8_t> bytes) {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  std::string out;
+  size_t i = 0;
+  for (; i + 3 <= bytes.size(); i += 3) {
+    uint32_t v = (bytes[i] << 16) | (bytes[i + 1] << 8) | bytes[i + 2];
+    out.push_back(kAlphabet[(v >> 18) & 63]);
+    out.push_back(kAlphabet[(v >> 12) & 63]);
+    out.push_back(kAlphabet[(v >> 6) & 63]);
+    out.push_back(kAlphabet[v & 63]);
+  }
+  size_t rest = bytes.size() - i;
+  if (rest == 1) {
+    uint32_t v = bytes[i] << 16;
+    out.push_back(kAlphabet[(v >> 18) & 63]);
+    out.push_back(kAlphabet[(v >> 12) & 63]);
+  } else if (rest == 2) {
+    uint32_t v = (bytes[i] << 16) | (bytes[i + 1] << 8);
+    out.push_back(kAlphabet[(v >> 18) & 63]);
+    out.push_back(kAlphabet[(v >> 12) & 63]);
+    out.push_back(kAlphabet[(v >> 6) & 63]);
+  }
+  return out;
+}
+
+std::string Sha256Hex(std::string_view data) { return DigestHex(EVP_sha256(), data); }
+std::string Md5Hex(std::string_view data) { return DigestHex(EVP_md5(), data); }
+
+NewApiKey GenerateApiKey(RandomSource& random) {
+  std::array<uint8_t, kSecretBytes> bytes{};
+  random.Fill(bytes);
+  NewApiKey key;
+  key.secret = std::string(kKeyScheme) + Base64Url(bytes);
+  key.prefix = key.secret.substr(0, kKeyScheme.size() + kPrefixSecretChars);
+  key.hash = HashApiKey(key.secret);
+  return key;
+}
+
+std::string HashApiKey(std::string_view secret) { return Sha256Hex(secret); }
+
+bool LooksLikeApiKey(std::string_view secret) {
+  if (secret.size() != kKeyScheme.size() + kEncodedSecretChars) return false;
+  if (secret.substr(0, kKeyScheme.size()) != kKeyScheme) return false;
+  for (char c : secret.substr(kKeyScheme.size())) {
+    if (!IsBase64Url(c)) return false;
+  }
+  return true;
+}
+
+Result<std::string> ParseBearer(std::string_view authorization) {
+  constexpr std::string_view kScheme = "bearer ";
+  if (authorization.size() <= kScheme.size()) {
+    return Status::Unauthenticated("missing API key: send 'authorization: Bearer <key>'");
+  }
+  for (size_t i = 0; i < kScheme.size(); ++i) {
+    char c = authorization[i];
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    if (c != kScheme[i]) {
+      return Status::Unauthenticated("authorization must be 'Bearer <key>'");
+    }
+  }
+  std::string_view key = authorization.substr(kScheme.size());
+  while (!key.empty() && key.front() == ' ') key.remove_prefix(1);
+  while (!key.empty() && key.back() == ' ') key.remove_suffix(1);
+  if (!LooksLikeApiKey(key)) return Status::Unauthenticated("invalid API key");
+  return std::string(key);
+}
+
+std::string Ha1Md5(std::string_view user, std::string_view realm, std::string_view password) {
+  return Md5Hex(std::string(user) + ":" + std::string(realm) + ":" + std::string(password));
+}
+
+std::string Ha1Sha256(std::string_view user, std::string_view realm, std::string_view password) {
+  return Sha256Hex(std::string(user) + ":" + std::string(realm) + ":" + std::string(password));
+}
+
+}  // namespace sb::admin

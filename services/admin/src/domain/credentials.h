@@ -1,0 +1,59 @@
+// Secrets: API keys and SIP digest credentials.
+//
+// An API key is "sbk_" + 43 base64url characters (32 random bytes). Only the hex SHA-256 of the
+// whole key is stored; the key is shown once, at creation. A request presents it as
+// "authorization: Bearer sbk_...", and the key is found by its hash.
+//
+//   OpenSslRandom random;
+//   NewApiKey key = GenerateApiKey(random);
+//   store(key.hash, key.prefix);  reply(key.secret);
+//
+// Extension passwords are stored only as digest HA1 values (RFC 2617 §3.2.2.2, RFC 7616 §3.4.2):
+// H(username ":" realm ":" password) with MD5 and with SHA-256, hex.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "switchboard/core/status.h"
+
+namespace sb::admin {
+
+// Where secrets come from; injected so that tests may use a seeded source.
+class RandomSource {
+ public:
+  virtual ~RandomSource() = default;
+  // Fills out with random bytes. Thread-safe.
+  virtual void Fill(std::span<uint8_t> out) = 0;
+};
+
+// Cryptographically secure (OpenSSL RAND_bytes).
+class OpenSslRandom final : public RandomSource {
+ public:
+  void Fill(std::span<uint8_t> out) override;
+};
+
+struct NewApiKey {
+  std::string secret;  // shown to the caller once
+  std::string prefix;  // "sbk_" + the first 8 secret characters, kept for lists
+  std::string hash;    // hex SHA-256 of secret, stored
+};
+
+NewApiKey GenerateApiKey(RandomSource& random);
+std::string HashApiKey(std::string_view secret);
+// True if the text has the shape of a key this service issues (cheap check before a lookup).
+bool LooksLikeApiKey(std::string_view secret);
+// The key from an "authorization" metadata value "Bearer <key>" (scheme case-insensitive).
+Result<std::string> ParseBearer(std::string_view authorization);
+
+std::string Sha256Hex(std::string_view data);
+std::string Md5Hex(std::string_view data);
+std::string Base64Url(std::span<const uint8_t> bytes);  // unpadded
+
+// HA1 for digest authentication with the given realm (the tenant's SIP domain).
+std::string Ha1Md5(std::string_view user, std::string_view realm, std::string_view password);
+std::string Ha1Sha256(std::string_view user, std::string_view realm, std::string_view password);
+
+}  // namespace sb::admin
