@@ -1,0 +1,357 @@
+// Typed header value parsers (RFC 3261 §20, §25.1; RFC 3891, RFC 4028, RFC 6665).
+#include "switchboard/sip/headers.h"
+
+#include "internal/scan.h"
+
+namespace sb::sip {
+namespace {
+
+using internal::Is;
+using internal::IsLws;
+
+Status Bad(std::string_view header, std::string_view problem) {
+  std::string m(header);
+  m += ": ";
+  m += problem;
+  return Status::InvalidArgument(std::move(m), std::string(header));
+}
+
+size_t SkipLws(std::string_view s, size_t i) {
+  while (i < s.size() && IsLws(s[i])) ++i;
+  return i;
+}
+
+size_t SkipToken(std::string_view s, size_t i) {
+  while (i < s.size() && Is(s[i], internal::kTokenChar)) ++i;
+  return i;
+}
+
+// A generic-param value: token, host (IPv6 references included) or quoted-string.
+bool ValidGenValue(std::string_view v) {
+  if (v.empty()) return false;
+  if (v.front() == '"') return internal::FindQuoteEnd(v, 0) == v.size() - 1;
+  for (char c : v) {
+    if (!Is(c, internal::kTokenChar) && c != ':' && c != '[' && c != ']') return false;
+  }
+  return true;
+}
+
+// ";name[=value]" with LWS allowed around the separators; no empty segments.
+bool ValidHeaderParams(std::string_view raw, char sep) {
+  size_t i = 0;
+  raw = internal::Trim(raw);
+  if (raw.empty()) return true;
+  if (sep == ';' && raw.front() != ';') return false;
+  if (sep == ';') i = 1;
+  for (;;) {
+    size_t end = internal::FindTopLevel(raw, sep, i, false);
+    if (end == std::string_view::npos) {
+      // An unterminated quote makes FindTopLevel give up; the segment check below catches it.
+      end = raw.size();
+    }
+    std::string_view seg = internal::Trim(raw.substr(i, end - i));
+    size_t eq = seg.find('=');
+    size_t quote = seg.find('"');
+    if (quote != std::string_view::npos && quote < eq) return false;
+    std::string_view name = internal::TrimRight(seg.substr(0, eq));
+    if (!internal::AllOf(name, internal::kTokenChar)) return false;
+    if (eq != std::string_view::npos && !ValidGenValue(internal::TrimLeft(seg.substr(eq + 1)))) {
+      return false;
+    }
+    if (end >= raw.size()) return true;
+    i = end + 1;
+  }
+}
+
+std::string ResolveQuotedPairs(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '\\' && i + 1 < s.size()) ++i;
+    out.push_back(s[i]);
+  }
+  return out;
+}
+
+bool ValidHostPart(std::string_view host) {
+  if (host.empty()) return false;
+  if (host.front() == '[') return host.size() > 2 && host.back() == ']';
+  for (char c : host) {
+    if (!Is(c, internal::kAlnum) && c != '-' && c != '.') return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string_view TrimLws(std::string_view text) { return internal::Trim(text); }
+
+std::string Unfold(std::string_view raw) {
+  std::string out;
+  out.reserve(raw.size());
+  for (size_t i = 0; i < raw.size(); ++i) {
+    if (raw[i] == '\r' || raw[i] == '\n') {
+      if (out.empty() || out.back() != ' ') out.push_back(' ');
+      while (i + 1 < raw.size() && IsLws(raw[i + 1])) ++i;
+    } else {
+      out.push_back(raw[i]);
+    }
+  }
+  return out;
+}
+
+bool IsToken(std::string_view text) { return internal::AllOf(text, internal::kTokenChar); }
+
+std::string NameAddr::DisplayNameUnquoted() const {
+  if (display_name_quoted) return ResolveQuotedPairs(display_name);
+  return Unfold(display_name);
+}
+
+sb::Result<NameAddr> ParseNameAddr(std::string_view value) {
+  std::string_view v = internal::Trim(value);
+  NameAddr na;
+  if (v.empty()) return Bad("name-addr", "empty value");
+  size_t uri_begin;
+  size_t uri_end;
+  size_t after;
+  if (v.front() == '"') {
+    size_t close = internal::FindQuoteEnd(v, 0);
+    if (close == std::string_view::npos)
+      return Bad("name-addr", "unterminated quoted display name");
+    na.display_name = v.substr(1, close - 1);
+    na.display_name_quoted = true;
+    size_t lt = SkipLws(v, close + 1);
+    if (lt >= v.size() || v[lt] != '<') return Bad("name-addr", "no <URI> after the display name");
+    uri_begin = lt + 1;
+  } else {
+    size_t lt = v.find('<');
+    size_t semi = v.find(';');
+    if (lt != std::string_view::npos && (semi == std::string_view::npos || lt < semi)) {
+      std::string_view display = internal::TrimRight(v.substr(0, lt));
+      for (char c : display) {
+        if (!Is(c, internal::kTokenChar) && !IsLws(c)) {
+          return Bad("name-addr", "display name with characters outside a token must be quoted");
+        }
+      }
+      na.display_name = display;
+      uri_begin = lt + 1;
+    } else {
+      // addr-spec: the URI ends at the first ';', which starts the header parameters (§20.10).
+      uri_end = semi == std::string_view::npos ? v.size() : semi;
+      std::string_view uri_text = internal::TrimRight(v.substr(0, uri_end));
+      if (uri_text.find_first_of("?,") != std::string_view::npos) {
+        return Bad("name-addr", "a URI with '?' or ',' must be enclosed in <>");
+      }
+      auto uri = ParseUri(uri_text);
+      if (!uri.ok()) return Bad("name-addr", uri.status().message());
+      na.uri = *uri;
+      na.params_raw = v.substr(uri_end);
+      if (!ValidHeaderParams(na.params_raw, ';')) return Bad("name-addr", "bad parameter");
+      return na;
+    }
+  }
+  na.angle_brackets = true;
+  uri_end = v.find('>', uri_begin);
+  if (uri_end == std::string_view::npos) return Bad("name-addr", "'<' without '>'");
+  std::string_view uri_text = v.substr(uri_begin, uri_end - uri_begin);
+  if (!uri_text.empty() && (IsLws(uri_text.front()) || IsLws(uri_text.back()))) {
+    return Bad("name-addr", "whitespace inside <>");
+  }
+  auto uri = ParseUri(uri_text);
+  if (!uri.ok()) return Bad("name-addr", uri.status().message());
+  na.uri = *uri;
+  after = SkipLws(v, uri_end + 1);
+  na.params_raw = v.substr(after);
+  if (!ValidHeaderParams(na.params_raw, ';')) return Bad("name-addr", "bad parameter");
+  return na;
+}
+
+sb::Result<NameAddr> ParseContact(std::string_view value) {
+  std::string_view v = internal::Trim(value);
+  if (v == "*") {
+    NameAddr na;
+    na.star = true;
+    return na;
+  }
+  return ParseNameAddr(v);
+}
+
+bool Via::HasRfc3261Branch() const {
+  std::string_view b = branch();
+  return b.size() > 7 && b.substr(0, 7) == "z9hG4bK";
+}
+
+sb::Result<Via> ParseVia(std::string_view value) {
+  std::string_view v = internal::Trim(value);
+  Via via;
+  size_t i = 0;
+  std::string_view* parts[3] = {&via.protocol_name, &via.protocol_version, &via.transport};
+  for (int k = 0; k < 3; ++k) {
+    if (k > 0) {
+      i = SkipLws(v, i);
+      if (i >= v.size() || v[i] != '/') return Bad("Via", "bad sent-protocol");
+      i = SkipLws(v, i + 1);
+    }
+    size_t end = SkipToken(v, i);
+    if (end == i) return Bad("Via", "bad sent-protocol");
+    *parts[k] = v.substr(i, end - i);
+    i = end;
+  }
+  size_t host_begin = SkipLws(v, i);
+  if (host_begin == i) return Bad("Via", "no whitespace before sent-by");
+  i = host_begin;
+  if (i < v.size() && v[i] == '[') {
+    size_t close = v.find(']', i);
+    if (close == std::string_view::npos) return Bad("Via", "unterminated IPv6 reference");
+    i = close + 1;
+  } else {
+    while (i < v.size() && !IsLws(v[i]) && v[i] != ':' && v[i] != ';') ++i;
+  }
+  via.host = v.substr(host_begin, i - host_begin);
+  if (!ValidHostPart(via.host)) return Bad("Via", "bad host in sent-by");
+  i = SkipLws(v, i);
+  if (i < v.size() && v[i] == ':') {
+    i = SkipLws(v, i + 1);
+    size_t end = i;
+    while (end < v.size() && internal::IsDigit(v[end])) ++end;
+    uint64_t port = 0;
+    if (!internal::ParseDecimal(v.substr(i, end - i), 65535, &port)) {
+      return Bad("Via", "bad port in sent-by");
+    }
+    via.port = static_cast<uint16_t>(port);
+    i = SkipLws(v, end);
+  }
+  via.params_raw = v.substr(i);
+  if (!ValidHeaderParams(via.params_raw, ';')) return Bad("Via", "bad parameter");
+  auto branch = via.params().Get("branch");
+  if (branch && branch->empty()) return Bad("Via", "empty branch");
+  return via;
+}
+
+sb::Result<CSeq> ParseCSeq(std::string_view value) {
+  std::string_view v = internal::Trim(value);
+  size_t i = 0;
+  while (i < v.size() && internal::IsDigit(v[i])) ++i;
+  uint64_t n = 0;
+  if (!internal::ParseDecimal(v.substr(0, i), 0xFFFFFFFFull, &n)) {
+    return Bad("CSeq", i == 0 ? "no sequence number" : "sequence number above 2**32-1");
+  }
+  size_t m = SkipLws(v, i);
+  if (m == i) return Bad("CSeq", "no method");
+  std::string_view method = v.substr(m);
+  if (!IsToken(method)) return Bad("CSeq", "bad method");
+  return CSeq{static_cast<uint32_t>(n), method};
+}
+
+sb::Result<uint32_t> ParseUint32(std::string_view value) {
+  uint64_t n = 0;
+  if (!internal::ParseDecimal(internal::Trim(value), 0xFFFFFFFFull, &n)) {
+    return Status::InvalidArgument("not a decimal number of at most 2**32-1");
+  }
+  return static_cast<uint32_t>(n);
+}
+
+std::optional<std::string> AuthValue::GetUnquoted(std::string_view name) const {
+  auto v = Get(name);
+  if (!v) return std::nullopt;
+  if (v->size() >= 2 && v->front() == '"' && v->back() == '"') {
+    return ResolveQuotedPairs(v->substr(1, v->size() - 2));
+  }
+  return std::string(*v);
+}
+
+sb::Result<AuthValue> ParseAuth(std::string_view value) {
+  std::string_view v = internal::Trim(value);
+  size_t end = SkipToken(v, 0);
+  if (end == 0) return Bad("Authorization", "no scheme");
+  AuthValue auth;
+  auth.scheme = v.substr(0, end);
+  size_t p = SkipLws(v, end);
+  if (p == end && p < v.size()) return Bad("Authorization", "no whitespace after the scheme");
+  auth.params_raw = v.substr(p);
+  if (!auth.params_raw.empty() && !ValidHeaderParams(auth.params_raw, ',')) {
+    // token68 credentials (RFC 7235) are one opaque token, not params.
+    bool token68 = true;
+    for (char c : auth.params_raw) {
+      if (!Is(c, internal::kAlnum) &&
+          std::string_view("-._~+/=").find(c) == std::string_view::npos) {
+        token68 = false;
+      }
+    }
+    if (!token68) return Bad("Authorization", "bad auth-param");
+  }
+  return auth;
+}
+
+bool MediaType::Is(std::string_view t, std::string_view s) const {
+  return internal::EqualsNoCase(type, t) && internal::EqualsNoCase(subtype, s);
+}
+
+std::string_view MediaType::boundary() const {
+  auto b = params().Get("boundary");
+  if (!b) return {};
+  std::string_view v = *b;
+  if (v.size() >= 2 && v.front() == '"' && v.back() == '"') v = v.substr(1, v.size() - 2);
+  return v;
+}
+
+sb::Result<MediaType> ParseMediaType(std::string_view value) {
+  std::string_view v = internal::Trim(value);
+  MediaType mt;
+  size_t end = SkipToken(v, 0);
+  if (end == 0) return Bad("Content-Type", "no type");
+  mt.type = v.substr(0, end);
+  size_t i = SkipLws(v, end);
+  if (i >= v.size() || v[i] != '/') return Bad("Content-Type", "no '/' after the type");
+  i = SkipLws(v, i + 1);
+  end = SkipToken(v, i);
+  if (end == i) return Bad("Content-Type", "no subtype");
+  mt.subtype = v.substr(i, end - i);
+  mt.params_raw = v.substr(SkipLws(v, end));
+  if (!ValidHeaderParams(mt.params_raw, ';')) return Bad("Content-Type", "bad parameter");
+  return mt;
+}
+
+sb::Result<EventValue> ParseEvent(std::string_view value) {
+  std::string_view v = internal::Trim(value);
+  size_t end = SkipToken(v, 0);
+  if (end == 0) return Bad("Event", "no event package");
+  EventValue ev{v.substr(0, end), v.substr(SkipLws(v, end))};
+  if (!ValidHeaderParams(ev.params_raw, ';')) return Bad("Event", "bad parameter");
+  return ev;
+}
+
+sb::Result<ReplacesValue> ParseReplaces(std::string_view value) {
+  std::string_view v = internal::Trim(value);
+  size_t end = 0;
+  while (end < v.size() && (Is(v[end], internal::kWordChar) || v[end] == '@')) ++end;
+  if (end == 0) return Bad("Replaces", "no Call-ID");
+  ReplacesValue r;
+  r.call_id = v.substr(0, end);
+  r.params_raw = v.substr(SkipLws(v, end));
+  if (!ValidHeaderParams(r.params_raw, ';')) return Bad("Replaces", "bad parameter");
+  Params params(r.params_raw);
+  auto to_tag = params.Get("to-tag");
+  auto from_tag = params.Get("from-tag");
+  if (!to_tag || !from_tag) return Bad("Replaces", "to-tag and from-tag are required");
+  r.to_tag = *to_tag;
+  r.from_tag = *from_tag;
+  r.early_only = params.Has("early-only");
+  return r;
+}
+
+sb::Result<SessionExpiresValue> ParseSessionExpires(std::string_view value) {
+  std::string_view v = internal::Trim(value);
+  size_t end = 0;
+  while (end < v.size() && internal::IsDigit(v[end])) ++end;
+  auto delta = ParseUint32(v.substr(0, end));
+  if (!delta.ok()) return Bad("Session-Expires", "bad delta-seconds");
+  SessionExpiresValue se;
+  se.delta_seconds = *delta;
+  se.params_raw = v.substr(SkipLws(v, end));
+  if (!ValidHeaderParams(se.params_raw, ';')) return Bad("Session-Expires", "bad parameter");
+  se.refresher = Params(se.params_raw).Get("refresher").value_or(std::string_view());
+  return se;
+}
+
+}  // namespace sb::sip

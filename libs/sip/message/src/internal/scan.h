@@ -1,0 +1,150 @@
+// Character classes and small scanning helpers shared by the parsers (RFC 3261 §25.1). Every
+// helper is iterative and bounded by its input: nothing here recurses on untrusted text.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string_view>
+
+namespace sb::sip::internal {
+
+enum CharClass : uint16_t {
+  kAlnum = 1 << 0,
+  kTokenChar = 1 << 1,   // token (§25.1)
+  kUnreserved = 1 << 2,  // alphanum / mark
+  kUserChar = 1 << 3,    // unreserved / user-unreserved (escaped handled apart)
+  kPasswordChar = 1 << 4,
+  kParamChar = 1 << 5,   // unreserved / param-unreserved
+  kHeaderChar = 1 << 6,  // unreserved / hnv-unreserved
+  kHostChar = 1 << 7,    // hostname, IPv4, IPv6 reference
+  kWordChar = 1 << 8,    // word (Call-ID)
+  kLws = 1 << 9,         // SP HTAB CR LF: whitespace inside a (possibly folded) header value
+  kDigit = 1 << 10,
+  kSchemeChar = 1 << 11,
+};
+
+constexpr std::array<uint16_t, 256> MakeTable() {
+  std::array<uint16_t, 256> t{};
+  auto add = [&t](std::string_view chars, uint16_t cls) {
+    for (char c : chars) t[static_cast<unsigned char>(c)] |= cls;
+  };
+  for (int c = 0; c < 256; ++c) {
+    bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+    bool digit = c >= '0' && c <= '9';
+    if (alpha || digit) {
+      t[c] |= kAlnum | kTokenChar | kUnreserved | kUserChar | kPasswordChar | kParamChar |
+              kHeaderChar | kHostChar | kWordChar | kSchemeChar;
+    }
+    if (digit) t[c] |= kDigit;
+  }
+  add("-.!%*_+`'~", kTokenChar);
+  add("-_.!~*'()", kUnreserved | kUserChar | kPasswordChar | kParamChar | kHeaderChar | kWordChar);
+  add("&=+$,;?/", kUserChar);
+  add("&=+$,", kPasswordChar);
+  add("[]/:&+$", kParamChar);
+  add("[]/?:+$", kHeaderChar);
+  add("-.:[]", kHostChar);
+  add("-.!%*_+`'~()<>:\\\"/[]?{}", kWordChar);
+  add(" \t\r\n", kLws);
+  add("+-.", kSchemeChar);
+  return t;
+}
+
+inline constexpr std::array<uint16_t, 256> kCharTable = MakeTable();
+
+inline bool Is(char c, uint16_t cls) {
+  return (kCharTable[static_cast<unsigned char>(c)] & cls) != 0;
+}
+inline bool IsLws(char c) { return Is(c, kLws); }
+inline bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+inline bool IsHex(char c) { return IsDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
+inline int HexValue(char c) {
+  if (IsDigit(c)) return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  return c - 'A' + 10;
+}
+inline char Lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
+
+inline bool EqualsNoCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (Lower(a[i]) != Lower(b[i])) return false;
+  }
+  return true;
+}
+
+inline std::string_view TrimLeft(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size() && IsLws(s[i])) ++i;
+  return s.substr(i);
+}
+inline std::string_view TrimRight(std::string_view s) {
+  size_t n = s.size();
+  while (n > 0 && IsLws(s[n - 1])) --n;
+  return s.substr(0, n);
+}
+inline std::string_view Trim(std::string_view s) { return TrimRight(TrimLeft(s)); }
+
+// Whether every character of a non-empty text is in the class.
+inline bool AllOf(std::string_view s, uint16_t cls) {
+  if (s.empty()) return false;
+  for (char c : s) {
+    if (!Is(c, cls)) return false;
+  }
+  return true;
+}
+
+// Position of the closing quote of a quoted-string whose opening quote is at s[open], honouring
+// quoted-pairs; npos when unterminated.
+inline size_t FindQuoteEnd(std::string_view s, size_t open) {
+  for (size_t i = open + 1; i < s.size(); ++i) {
+    if (s[i] == '\\') {
+      ++i;
+    } else if (s[i] == '"') {
+      return i;
+    }
+  }
+  return std::string_view::npos;
+}
+
+// Position of the first `sep` at or after `from` outside quoted strings (and outside <...> when
+// `angles`), or npos. An unterminated quote runs to the end.
+inline size_t FindTopLevel(std::string_view s, char sep, size_t from, bool angles) {
+  bool in_angle = false;
+  for (size_t i = from; i < s.size(); ++i) {
+    char c = s[i];
+    if (c == '"') {
+      size_t end = FindQuoteEnd(s, i);
+      if (end == std::string_view::npos) return std::string_view::npos;
+      i = end;
+    } else if (angles && c == '<') {
+      in_angle = true;
+    } else if (angles && c == '>') {
+      in_angle = false;
+    } else if (c == sep && !in_angle) {
+      return i;
+    }
+  }
+  return std::string_view::npos;
+}
+
+// Parses 1*DIGIT into a uint64 with overflow detection; false on empty, non-digit or overflow
+// past `max`.
+inline bool ParseDecimal(std::string_view s, uint64_t max, uint64_t* out) {
+  if (s.empty()) return false;
+  size_t z = 0;
+  while (z + 1 < s.size() && s[z] == '0') ++z;  // "0068" is 68 (RFC 4475 §3.1.1.1)
+  s.remove_prefix(z);
+  if (s.size() > 20) return false;
+  uint64_t v = 0;
+  for (char c : s) {
+    if (!IsDigit(c)) return false;
+    uint64_t d = static_cast<uint64_t>(c - '0');
+    if (v > (max - d) / 10) return false;
+    v = v * 10 + d;
+  }
+  *out = v;
+  return true;
+}
+
+}  // namespace sb::sip::internal

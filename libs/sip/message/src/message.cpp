@@ -1,0 +1,367 @@
+// Message framing and structure (RFC 3261 §7, §18.3): start line, header lines, body.
+#include "switchboard/sip/message.h"
+
+#include <cstring>
+
+#include "internal/scan.h"
+
+namespace sb::sip {
+
+namespace {
+constexpr uint16_t kNoSlot = 0xFFFF;
+
+bool IsSpHt(char c) { return c == ' ' || c == '\t'; }
+
+// "SIP/" 1*DIGIT "." 1*DIGIT, case-insensitive.
+bool LooksLikeVersion(std::string_view v) {
+  if (v.size() < 7 || !internal::EqualsNoCase(v.substr(0, 4), "SIP/")) return false;
+  size_t dot = v.find('.', 4);
+  if (dot == std::string_view::npos || dot == 4 || dot + 1 == v.size()) return false;
+  for (size_t i = 4; i < v.size(); ++i) {
+    if (i != dot && !internal::IsDigit(v[i])) return false;
+  }
+  return true;
+}
+
+bool IsSip20(std::string_view v) { return internal::EqualsNoCase(v, "SIP/2.0"); }
+
+ParseError Error(int code, std::string reason) {
+  ParseError e;
+  e.status_code = code;
+  e.reason = std::move(reason);
+  return e;
+}
+}  // namespace
+
+std::string ParseError::ToString() const { return std::to_string(status_code) + " " + reason; }
+
+Message::Message(Message&&) noexcept = default;
+Message& Message::operator=(Message&&) noexcept = default;
+Message::~Message() = default;
+
+bool Message::AddSlot(const Slot& s, size_t max_headers) {
+  if (header_count_ >= max_headers) return false;
+  if (header_count_ < kInlineHeaders) {
+    inline_[header_count_] = s;
+  } else {
+    more_.push_back(s);
+  }
+  size_t id = static_cast<size_t>(s.id);
+  if (s.id != HeaderId::kOther && first_[id] == kNoSlot) {
+    first_[id] = static_cast<uint16_t>(header_count_);
+  }
+  ++header_count_;
+  return true;
+}
+
+// Builds the Message in steps; the first error is remembered while the header lines are still
+// split, so that the error response can copy Via/From/To/Call-ID/CSeq.
+class MessageParser {
+ public:
+  static Parsed<Message> Parse(std::string_view bytes, const ParseOptions& options);
+};
+
+Parsed<Message> MessageParser::Parse(std::string_view bytes, const ParseOptions& options) {
+  const ParseLimits& limits = options.limits;
+  // §7.5: CRLFs before the start line are ignored (keep-alives, stray line ends).
+  size_t skip = 0;
+  while (skip < bytes.size() && (bytes[skip] == '\r' || bytes[skip] == '\n')) ++skip;
+  bytes.remove_prefix(skip);
+  if (bytes.empty()) return Error(0, "Empty message");
+
+  std::optional<ParseError> error;
+  if (bytes.size() > limits.max_message_bytes) {
+    error = Error(513, "Message Too Large");
+    bytes = bytes.substr(0, limits.max_message_bytes);
+  }
+
+  Message m;
+  m.first_.fill(kNoSlot);
+  m.buffer_ = std::make_unique<char[]>(bytes.size());
+  std::memcpy(m.buffer_.get(), bytes.data(), bytes.size());
+  const char* buf = m.buffer_.get();
+  const size_t n = bytes.size();
+  std::string_view text(buf, n);
+
+  // Start line.
+  size_t eol = text.find('\n');
+  if (eol == std::string_view::npos) return Error(0, "No end of the start line");
+  size_t line_len = (eol > 0 && buf[eol - 1] == '\r') ? eol - 1 : eol;
+  std::string_view line = text.substr(0, line_len);
+  m.start_line_ = line;
+  auto set_error = [&error](int code, std::string reason) {
+    if (!error) error = Error(code, std::move(reason));
+  };
+  if (line.size() >= 4 && internal::EqualsNoCase(line.substr(0, 4), "SIP/")) {
+    size_t sp = line.find(' ');
+    m.version_ = line.substr(0, sp);
+    std::string_view rest = sp == std::string_view::npos ? std::string_view() : line.substr(sp + 1);
+    size_t sp2 = rest.find(' ');
+    std::string_view code = rest.substr(0, sp2);
+    m.reason_ = sp2 == std::string_view::npos ? std::string_view() : rest.substr(sp2 + 1);
+    uint64_t value = 0;
+    bool code_ok = code.size() == 3 && internal::ParseDecimal(code, 999, &value) && value >= 100 &&
+                   value <= 699;
+    // A broken response cannot be answered: it is dropped (status 0).
+    if (!IsSip20(m.version_)) return Error(0, "Unsupported SIP version in the Status-Line");
+    if (!code_ok) return Error(0, "Bad status code");
+    m.status_code_ = static_cast<int>(value);
+  } else {
+    size_t sp = line.find(' ');
+    if (sp == std::string_view::npos || sp == 0) return Error(0, "Not a SIP message");
+    m.method_text_ = line.substr(0, sp);
+    if (!IsToken(m.method_text_)) return Error(0, "Not a SIP message");
+    m.method_ = MethodFromString(m.method_text_);
+    std::string_view rest = line.substr(sp + 1);
+    std::string_view trimmed = internal::TrimRight(rest);
+    size_t sp2 = trimmed.rfind(' ');
+    if (sp2 == std::string_view::npos) {
+      set_error(400, "Malformed Request-Line");
+    } else {
+      m.request_uri_text_ = trimmed.substr(0, sp2);
+      m.version_ = trimmed.substr(sp2 + 1);
+      if (trimmed.size() != rest.size()) set_error(400, "Whitespace after the SIP version");
+      if (!m.request_uri_text_.empty() && m.request_uri_text_.front() == ' ') {
+        set_error(400, "Extra whitespace in the Request-Line");
+      }
+      if (!LooksLikeVersion(m.version_)) {
+        set_error(400, "Malformed Request-Line");
+      } else if (!IsSip20(m.version_)) {
+        set_error(505, "Version Not Supported");
+      }
+      std::string_view uri = internal::Trim(m.request_uri_text_);
+      if (uri.find(' ') != std::string_view::npos) {
+        set_error(400, "Whitespace in the Request-URI");
+      } else if (!uri.empty() && uri.front() == '<') {
+        set_error(400, "Request-URI must not be enclosed in <>");
+      } else {
+        auto parsed = ParseUri(uri);
+        if (parsed.ok()) {
+          m.request_uri_ = *parsed;
+        } else {
+          set_error(400, "Bad Request-URI");
+        }
+      }
+    }
+  }
+
+  // Header lines.
+  size_t pos = eol + 1;
+  size_t body_start = n;
+  bool headers_done = false;
+  while (pos < n) {
+    if (pos > limits.max_header_bytes) {
+      set_error(513, "Message Too Large");
+      break;
+    }
+    if (buf[pos] == '\r' && pos + 1 < n && buf[pos + 1] == '\n') {
+      body_start = pos + 2;
+      headers_done = true;
+      break;
+    }
+    if (buf[pos] == '\n') {
+      body_start = pos + 1;
+      headers_done = true;
+      break;
+    }
+    if (IsSpHt(buf[pos])) {
+      set_error(400, "Folded line without a header");
+      break;
+    }
+    // One header: this line plus every following line that starts with whitespace (folding).
+    size_t end = pos;
+    for (;;) {
+      const void* nl = std::memchr(buf + end, '\n', n - end);
+      if (nl == nullptr) {
+        end = n;
+        break;
+      }
+      end = static_cast<size_t>(static_cast<const char*>(nl) - buf);
+      if (end + 1 < n && IsSpHt(buf[end + 1])) {
+        end += 1;
+        continue;
+      }
+      break;
+    }
+    std::string_view header = text.substr(pos, end - pos);
+    size_t colon = header.find(':');
+    if (colon == std::string_view::npos) {
+      set_error(400, "Header line without a colon");
+      break;
+    }
+    std::string_view name = header.substr(0, colon);
+    while (!name.empty() && IsSpHt(name.back())) name.remove_suffix(1);
+    if (!IsToken(name) || name.size() > 0xFFFF) {
+      set_error(400, "Bad header name");
+      break;
+    }
+    std::string_view value = internal::Trim(header.substr(colon + 1));
+    Message::Slot slot;
+    slot.name_offset = static_cast<uint32_t>(name.data() - buf);
+    slot.name_length = static_cast<uint16_t>(name.size());
+    slot.value_offset = static_cast<uint32_t>(value.data() - buf);
+    slot.value_length = static_cast<uint32_t>(value.size());
+    slot.id = HeaderIdFromName(name);
+    if (!m.AddSlot(slot, limits.max_headers)) {
+      set_error(513, "Too many header fields");
+      break;
+    }
+    pos = end + 1;
+  }
+  (void)headers_done;  // a datagram may end without the empty line; the body is then empty
+
+  // Body, framed by Content-Length (§18.3, §20.14).
+  std::optional<uint32_t> content_length;
+  for (size_t i = 0; i < m.header_count_ && !error; ++i) {
+    const Message::Slot& s = m.slot(i);
+    if (s.id != HeaderId::kContentLength) continue;
+    auto cl = ParseUint32(m.SlotValue(s));
+    if (!cl.ok()) {
+      set_error(400, "Bad Content-Length");
+    } else if (content_length && *content_length != *cl) {
+      set_error(400, "Conflicting Content-Length headers");
+    } else {
+      content_length = *cl;
+    }
+  }
+  size_t available = n > body_start ? n - body_start : 0;
+  size_t body_len = available;
+  if (content_length) {
+    if (*content_length > available) {
+      set_error(400, "Content-Length larger than the message body");
+    } else {
+      body_len = *content_length;
+    }
+  } else if (options.framing == Framing::kStream && available > 0) {
+    set_error(400, "Missing Content-Length");
+  }
+  if (body_len > limits.max_body_bytes) set_error(513, "Message Too Large");
+  body_start = std::min(body_start, n);
+  body_len = std::min(body_len, n - body_start);
+  m.body_ = text.substr(body_start, body_len);
+  m.size_ = body_start + body_len;
+
+  if (!error && options.validate) error = ValidateMessage(m);
+  if (error) {
+    if (m.is_request() && error->status_code != 0 && error->response.empty()) {
+      error->response = BuildErrorResponse(m, error->status_code, error->reason);
+    }
+    if (m.is_response()) error->status_code = 0;
+    return *std::move(error);
+  }
+  return m;
+}
+
+Parsed<Message> Message::Parse(std::string_view bytes, const ParseOptions& options) {
+  return MessageParser::Parse(bytes, options);
+}
+
+Message Message::Clone() const {
+  ParseOptions options;
+  options.validate = false;
+  options.limits.max_message_bytes = size_ + 1;
+  options.limits.max_header_bytes = size_ + 1;
+  options.limits.max_body_bytes = size_ + 1;
+  options.limits.max_headers = header_count_ + 1;
+  auto copy = Parse(raw(), options);
+  // A message that parsed once parses again to the same structure.
+  return std::move(copy).value();
+}
+
+HeaderField Message::header(size_t index) const {
+  const Slot& s = slot(index);
+  return {s.id, std::string_view(buffer_.get() + s.name_offset, s.name_length), SlotValue(s)};
+}
+
+std::optional<std::string_view> Message::Header(HeaderId id) const {
+  if (id == HeaderId::kOther || id >= HeaderId::kCount) return std::nullopt;
+  uint16_t i = first_[static_cast<size_t>(id)];
+  if (i == kNoSlot) return std::nullopt;
+  return SlotValue(slot(i));
+}
+
+std::optional<std::string_view> Message::Header(std::string_view name) const {
+  HeaderId id = HeaderIdFromName(name);
+  if (id != HeaderId::kOther) return Header(id);
+  for (size_t i = 0; i < header_count_; ++i) {
+    const Slot& s = slot(i);
+    if (s.id == HeaderId::kOther &&
+        internal::EqualsNoCase(std::string_view(buffer_.get() + s.name_offset, s.name_length),
+                               name)) {
+      return SlotValue(s);
+    }
+  }
+  return std::nullopt;
+}
+
+size_t Message::CountHeaders(HeaderId id) const {
+  size_t count = 0;
+  uint16_t first = id < HeaderId::kCount ? first_[static_cast<size_t>(id)] : kNoSlot;
+  if (id == HeaderId::kOther || first == kNoSlot) return 0;
+  for (size_t i = first; i < header_count_; ++i) {
+    if (slot(i).id == id) ++count;
+  }
+  return count;
+}
+
+// ValueList ------------------------------------------------------------------------------------
+
+ValueList::Iterator::Iterator(const Message* m, HeaderId id, size_t slot)
+    : message_(m), id_(id), slot_(slot) {
+  if (id_ != HeaderId::kOther && id_ < HeaderId::kCount && slot_ == 0) {
+    uint16_t first = m->first_[static_cast<size_t>(id_)];
+    slot_ = first == kNoSlot ? m->header_count_ : first;
+  }
+  NextSlot();
+}
+
+void ValueList::Iterator::NextSlot() {
+  while (slot_ < message_->header_count_ && message_->slot(slot_).id != id_) ++slot_;
+  if (slot_ >= message_->header_count_ || id_ == HeaderId::kOther) {
+    slot_ = message_->header_count_;
+    current_ = {};
+    pending_ = false;
+    return;
+  }
+  rest_ = message_->SlotValue(message_->slot(slot_));
+  TakeElement();
+}
+
+void ValueList::Iterator::TakeElement() {
+  size_t comma =
+      IsListHeader(id_) ? internal::FindTopLevel(rest_, ',', 0, true) : std::string_view::npos;
+  if (comma == std::string_view::npos) {
+    current_ = internal::Trim(rest_);
+    if (current_.empty()) current_ = rest_.substr(0, 0);
+    pending_ = false;
+  } else {
+    current_ = internal::Trim(rest_.substr(0, comma));
+    if (current_.empty()) current_ = rest_.substr(comma, 0);
+    rest_ = rest_.substr(comma + 1);
+    pending_ = true;
+  }
+}
+
+ValueList::Iterator& ValueList::Iterator::operator++() {
+  if (pending_) {
+    TakeElement();
+  } else {
+    ++slot_;
+    NextSlot();
+  }
+  return *this;
+}
+
+ValueList::Iterator ValueList::begin() const { return Iterator(message_, id_, 0); }
+ValueList::Iterator ValueList::end() const {
+  return Iterator(message_, id_, message_->header_count_);
+}
+bool ValueList::empty() const { return begin() == end(); }
+
+size_t ValueList::size() const {
+  size_t n = 0;
+  for (auto it = begin(); it != end(); ++it) ++n;
+  return n;
+}
+
+}  // namespace sb::sip
