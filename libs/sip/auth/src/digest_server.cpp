@@ -1,0 +1,267 @@
+#include "switchboard/sip/digest_server.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+
+#include <array>
+#include <cstring>
+
+#include "auth_params.h"
+
+namespace sb::sip {
+namespace {
+
+constexpr size_t kTimestampBytes = 8;
+constexpr size_t kRandomBytes = 8;
+constexpr size_t kTagBytes = 16;  // HMAC-SHA256 truncated to 128 bits (RFC 2104 §5 allows it)
+constexpr size_t kNonceBytes = kTimestampBytes + kRandomBytes + kTagBytes;
+// Replicas' clocks differ a little; a nonce from slightly in the future is still ours.
+constexpr std::chrono::seconds kClockSkew{5};
+
+constexpr char kBase64Url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+std::string Base64UrlEncode(std::span<const uint8_t> in) {
+  std::string out;
+  size_t i = 0;
+  for (; i + 3 <= in.size(); i += 3) {
+    uint32_t v = (uint32_t{in[i]} << 16) | (uint32_t{in[i + 1]} << 8) | in[i + 2];
+    for (int s = 18; s >= 0; s -= 6) out += kBase64Url[(v >> s) & 63];
+  }
+  size_t rest = in.size() - i;
+  if (rest > 0) {
+    uint32_t v = uint32_t{in[i]} << 16;
+    if (rest == 2) v |= uint32_t{in[i + 1]} << 8;
+    out += kBase64Url[(v >> 18) & 63];
+    out += kBase64Url[(v >> 12) & 63];
+    if (rest == 2) out += kBase64Url[(v >> 6) & 63];
+  }
+  return out;
+}
+
+std::optional<std::vector<uint8_t>> Base64UrlDecode(std::string_view in) {
+  if (in.size() % 4 == 1) return std::nullopt;
+  std::vector<uint8_t> out;
+  uint32_t acc = 0;
+  int bits = 0;
+  for (char c : in) {
+    const char* at = std::strchr(kBase64Url, c);
+    if (c == '\0' || at == nullptr) return std::nullopt;
+    acc = (acc << 6) | static_cast<uint32_t>(at - kBase64Url);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push_back(static_cast<uint8_t>((acc >> bits) & 0xff));
+    }
+  }
+  return out;
+}
+
+std::array<uint8_t, kTagBytes> Tag(std::string_view secret, std::span<const uint8_t> body,
+                                   std::string_view realm) {
+  std::vector<uint8_t> data(body.begin(), body.end());
+  data.insert(data.end(), realm.begin(), realm.end());
+  std::array<uint8_t, EVP_MAX_MD_SIZE> mac{};
+  unsigned int size = 0;
+  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()), data.data(), data.size(),
+       mac.data(), &size);
+  std::array<uint8_t, kTagBytes> tag{};
+  std::memcpy(tag.data(), mac.data(), kTagBytes);
+  return tag;
+}
+
+int64_t WallMillis(core::Clock::WallTime t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+
+std::optional<uint32_t> ParseNc(std::string_view nc) {
+  if (nc.size() != 8) return std::nullopt;
+  uint32_t v = 0;
+  for (char c : nc) {
+    v <<= 4;
+    if (c >= '0' && c <= '9') {
+      v |= static_cast<uint32_t>(c - '0');
+    } else if (c >= 'a' && c <= 'f') {
+      v |= static_cast<uint32_t>(c - 'a' + 10);
+    } else if (c >= 'A' && c <= 'F') {
+      v |= static_cast<uint32_t>(c - 'A' + 10);
+    } else {
+      return std::nullopt;
+    }
+  }
+  return v;
+}
+
+bool ConstantTimeEqualsIgnoreCase(std::string_view expected, std::string_view given) {
+  if (expected.size() != given.size()) return false;
+  std::string lowered(given);
+  for (char& c : lowered) {
+    if (c >= 'A' && c <= 'F') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return CRYPTO_memcmp(expected.data(), lowered.data(), expected.size()) == 0;
+}
+
+}  // namespace
+
+void OpenSslRandom::Fill(std::span<uint8_t> out) {
+  // RAND_bytes fails only when the OS entropy source is broken; nothing sane can follow, and
+  // returning predictable bytes would be worse than stopping.
+  if (RAND_bytes(out.data(), static_cast<int>(out.size())) != 1) std::abort();
+}
+
+void SeededRandom::Fill(std::span<uint8_t> out) {
+  std::lock_guard lock(mu_);
+  for (auto& b : out) b = static_cast<uint8_t>(engine_());
+}
+
+Result<bool> InMemoryNonceCountTracker::Accept(std::string_view nonce, uint32_t nc,
+                                               core::Clock::WallTime expires) {
+  std::lock_guard lock(mu_);
+  auto it = entries_.find(nonce);
+  if (it != entries_.end()) {
+    if (nc <= it->second.highest_nc) return false;
+    it->second.highest_nc = nc;
+    return true;
+  }
+  if (entries_.size() >= max_nonces_) PurgeExpiredLocked();
+  if (entries_.size() >= max_nonces_) {
+    return Status::ResourceExhausted("nonce count tracker is full");
+  }
+  entries_.emplace(std::string(nonce), Entry{nc, expires});
+  return true;
+}
+
+size_t InMemoryNonceCountTracker::size() const {
+  std::lock_guard lock(mu_);
+  return entries_.size();
+}
+
+void InMemoryNonceCountTracker::PurgeExpiredLocked() {
+  auto now = clock_.WallNow();
+  for (auto it = entries_.begin(); it != entries_.end();) {
+    it = it->second.expires < now ? entries_.erase(it) : std::next(it);
+  }
+}
+
+std::string_view DigestVerdictName(DigestVerdict verdict) {
+  switch (verdict) {
+    case DigestVerdict::kOk:
+      return "ok";
+    case DigestVerdict::kStale:
+      return "stale";
+    case DigestVerdict::kWrongResponse:
+      return "wrong_response";
+    case DigestVerdict::kBadNonce:
+      return "bad_nonce";
+    case DigestVerdict::kWrongRealm:
+      return "wrong_realm";
+    case DigestVerdict::kWrongUri:
+      return "wrong_uri";
+    case DigestVerdict::kUnsupported:
+      return "unsupported";
+    case DigestVerdict::kMalformed:
+      return "malformed";
+  }
+  return "malformed";
+}
+
+DigestServer::DigestServer(const core::Clock& clock, RandomSource& random,
+                           NonceCountTracker& counts, DigestServerOptions options)
+    : clock_(clock), random_(random), counts_(counts), options_(std::move(options)) {}
+
+std::string DigestServer::MakeNonce(std::string_view realm) const {
+  std::array<uint8_t, kNonceBytes> nonce{};
+  uint64_t ms = static_cast<uint64_t>(WallMillis(clock_.WallNow()));
+  for (size_t i = 0; i < kTimestampBytes; ++i) {
+    nonce[i] = static_cast<uint8_t>(ms >> (8 * (kTimestampBytes - 1 - i)));
+  }
+  random_.Fill(std::span(nonce).subspan(kTimestampBytes, kRandomBytes));
+  auto tag = Tag(options_.secret, std::span(nonce).first(kTimestampBytes + kRandomBytes), realm);
+  std::memcpy(nonce.data() + kTimestampBytes + kRandomBytes, tag.data(), kTagBytes);
+  return Base64UrlEncode(nonce);
+}
+
+DigestChallenge DigestServer::Challenge(std::string_view realm, DigestAlgorithm algorithm,
+                                        bool stale) const {
+  DigestChallenge c;
+  c.realm = std::string(realm);
+  c.nonce = MakeNonce(realm);
+  c.algorithm = algorithm;
+  c.qop = options_.qop;
+  c.stale = stale;
+  return c;
+}
+
+DigestServer::NonceState DigestServer::CheckNonce(std::string_view nonce, std::string_view realm,
+                                                  core::Clock::WallTime* expires) const {
+  auto bytes = Base64UrlDecode(nonce);
+  if (!bytes || bytes->size() != kNonceBytes) return NonceState::kInvalid;
+  auto body = std::span<const uint8_t>(*bytes).first(kTimestampBytes + kRandomBytes);
+  auto tag = Tag(options_.secret, body, realm);
+  if (CRYPTO_memcmp(tag.data(), bytes->data() + kTimestampBytes + kRandomBytes, kTagBytes) != 0) {
+    return NonceState::kInvalid;
+  }
+  uint64_t ms = 0;
+  for (size_t i = 0; i < kTimestampBytes; ++i) ms = (ms << 8) | (*bytes)[i];
+  auto issued = core::Clock::WallTime(
+      std::chrono::duration_cast<core::Clock::WallTime::duration>(std::chrono::milliseconds(ms)));
+  *expires = issued + options_.nonce_lifetime;
+  auto now = clock_.WallNow();
+  if (issued > now + kClockSkew) return NonceState::kInvalid;
+  if (now > *expires) return NonceState::kExpired;
+  return NonceState::kValid;
+}
+
+Result<DigestVerdict> DigestServer::Verify(const DigestCredentials& c, std::string_view realm,
+                                           std::string_view method, std::string_view request_uri,
+                                           std::string_view body, std::string_view ha1) const {
+  if (c.realm != realm) return DigestVerdict::kWrongRealm;
+  auto algorithm = c.algorithm ? ParseAlgorithm(*c.algorithm) : DigestAlgorithm::kMd5;
+  if (!algorithm) return DigestVerdict::kUnsupported;
+
+  DigestResponseInput input;
+  input.algorithm = *algorithm;
+  input.method = method;
+  input.uri = c.uri;
+  input.nonce = c.nonce;
+  input.body = body;
+  uint32_t nc = 1;
+  if (c.qop) {
+    std::optional<Qop> qop;
+    if (internal::EqualsIgnoreCase(*c.qop, "auth")) qop = Qop::kAuth;
+    if (internal::EqualsIgnoreCase(*c.qop, "auth-int")) qop = Qop::kAuthInt;
+    bool offered = false;
+    for (Qop q : options_.qop) offered = offered || (qop && q == *qop);
+    if (!offered) return DigestVerdict::kUnsupported;
+    if (!c.cnonce || c.cnonce->empty() || !c.nc) return DigestVerdict::kMalformed;
+    auto parsed_nc = ParseNc(*c.nc);
+    if (!parsed_nc || *parsed_nc == 0) return DigestVerdict::kMalformed;
+    nc = *parsed_nc;
+    input.qop = qop;
+    input.cnonce = *c.cnonce;
+    input.nc = *c.nc;
+  } else {
+    if (!options_.allow_no_qop) return DigestVerdict::kUnsupported;
+    if (IsSessionAlgorithm(*algorithm)) {
+      if (!c.cnonce) return DigestVerdict::kMalformed;
+      input.cnonce = *c.cnonce;
+    }
+  }
+  if (!request_uri.empty() && c.uri != request_uri) return DigestVerdict::kWrongUri;
+
+  core::Clock::WallTime expires{};
+  NonceState state = CheckNonce(c.nonce, realm, &expires);
+  if (state == NonceState::kInvalid) return DigestVerdict::kBadNonce;
+  // The response is checked before the nonce count is spent, so a wrong password cannot burn
+  // counts of the legitimate client's nonce.
+  if (!ConstantTimeEqualsIgnoreCase(ComputeResponse(ha1, input), c.response)) {
+    return DigestVerdict::kWrongResponse;
+  }
+  if (state == NonceState::kExpired) return DigestVerdict::kStale;
+  auto fresh = counts_.Accept(c.nonce, nc, expires);
+  if (!fresh.ok()) return fresh.status();
+  return *fresh ? DigestVerdict::kOk : DigestVerdict::kStale;
+}
+
+}  // namespace sb::sip

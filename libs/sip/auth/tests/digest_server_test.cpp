@@ -1,0 +1,263 @@
+// The digest server: nonces any replica verifies, that expire, and whose counts cannot be
+// replayed; verification from a stored HA1. Time is a FakeClock.
+#include "switchboard/sip/digest_server.h"
+
+#include <catch2/catch.hpp>
+
+#include "switchboard/core/clock.h"
+#include "switchboard/sip/digest.h"
+
+using sb::sip::DigestAlgorithm;
+using sb::sip::DigestVerdict;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr std::string_view kRealm = "acme.sip.example";
+constexpr std::string_view kUri = "sip:acme.sip.example";
+
+struct Fixture {
+  sb::core::FakeClock clock;
+  sb::sip::SeededRandom random{7};
+  sb::sip::InMemoryNonceCountTracker counts{clock};
+  sb::sip::DigestServerOptions options = [] {
+    sb::sip::DigestServerOptions o;
+    o.secret = "0123456789abcdef-shared-secret";
+    o.nonce_lifetime = 300s;
+    return o;
+  }();
+  sb::sip::DigestServer server{clock, random, counts, options};
+
+  std::string Ha1(DigestAlgorithm a, std::string_view password = "s3cret") {
+    return sb::sip::ComputeHa1(a, "1001", kRealm, password);
+  }
+  sb::sip::DigestCredentials Answer(const sb::sip::DigestChallenge& c, uint32_t nc,
+                                    std::string_view password = "s3cret",
+                                    std::string_view body = "") {
+    auto a = sb::sip::AnswerChallenge(c, {"1001", std::string(password), ""}, "REGISTER", kUri,
+                                      body, "cnonce-1", nc);
+    REQUIRE(a.ok());
+    return *a;
+  }
+  DigestVerdict Verify(const sb::sip::DigestCredentials& c, DigestAlgorithm a,
+                       std::string_view body = "") {
+    auto v = server.Verify(c, kRealm, "REGISTER", kUri, body, Ha1(sb::sip::BaseAlgorithm(a)));
+    REQUIRE(v.ok());
+    return *v;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("a client answering our challenge with the right password is accepted", "[digest]") {
+  Fixture f;
+  auto algorithm =
+      GENERATE(DigestAlgorithm::kMd5, DigestAlgorithm::kSha256, DigestAlgorithm::kMd5Sess,
+               DigestAlgorithm::kSha256Sess, DigestAlgorithm::kSha512_256);
+  CAPTURE(sb::sip::AlgorithmName(algorithm));
+  auto challenge = f.server.Challenge(kRealm, algorithm);
+  // What goes on the wire parses back into the same challenge.
+  auto parsed = sb::sip::ParseChallenge(sb::sip::FormatChallenge(challenge));
+  REQUIRE(parsed.ok());
+  CHECK(parsed->nonce == challenge.nonce);
+  auto credentials = sb::sip::ParseCredentials(sb::sip::FormatCredentials(f.Answer(*parsed, 1)));
+  REQUIRE(credentials.ok());
+  CHECK(f.Verify(*credentials, algorithm) == DigestVerdict::kOk);
+}
+
+TEST_CASE("a wrong password is refused and does not spend the nonce count", "[digest]") {
+  Fixture f;
+  auto challenge = f.server.Challenge(kRealm, DigestAlgorithm::kSha256);
+  CHECK(f.Verify(f.Answer(challenge, 1, "guess"), DigestAlgorithm::kSha256) ==
+        DigestVerdict::kWrongResponse);
+  CHECK(f.Verify(f.Answer(challenge, 1), DigestAlgorithm::kSha256) == DigestVerdict::kOk);
+}
+
+TEST_CASE("a replayed nonce count is refused as stale; a higher count is accepted", "[digest]") {
+  Fixture f;
+  auto challenge = f.server.Challenge(kRealm, DigestAlgorithm::kMd5);
+  auto first = f.Answer(challenge, 1);
+  CHECK(f.Verify(first, DigestAlgorithm::kMd5) == DigestVerdict::kOk);
+  CHECK(f.Verify(first, DigestAlgorithm::kMd5) == DigestVerdict::kStale);  // replay
+  CHECK(f.Verify(f.Answer(challenge, 2), DigestAlgorithm::kMd5) == DigestVerdict::kOk);
+  CHECK(f.Verify(f.Answer(challenge, 2), DigestAlgorithm::kMd5) == DigestVerdict::kStale);
+  CHECK(f.Verify(f.Answer(challenge, 5), DigestAlgorithm::kMd5) == DigestVerdict::kOk);
+  CHECK(f.Verify(f.Answer(challenge, 4), DigestAlgorithm::kMd5) == DigestVerdict::kStale);
+}
+
+TEST_CASE("a nonce expires after its lifetime, then only earns a stale re-challenge", "[digest]") {
+  Fixture f;
+  auto challenge = f.server.Challenge(kRealm, DigestAlgorithm::kMd5);
+  f.clock.Advance(299s);
+  CHECK(f.Verify(f.Answer(challenge, 1), DigestAlgorithm::kMd5) == DigestVerdict::kOk);
+  f.clock.Advance(2s);
+  CHECK(f.Verify(f.Answer(challenge, 2), DigestAlgorithm::kMd5) == DigestVerdict::kStale);
+  // An expired nonce with the wrong password is just wrong (stale is only for right ones).
+  CHECK(f.Verify(f.Answer(challenge, 3, "guess"), DigestAlgorithm::kMd5) ==
+        DigestVerdict::kWrongResponse);
+  auto again = f.server.Challenge(kRealm, DigestAlgorithm::kMd5, /*stale=*/true);
+  CHECK(sb::sip::FormatChallenge(again).find("stale=TRUE") != std::string::npos);
+  CHECK(f.Verify(f.Answer(again, 1), DigestAlgorithm::kMd5) == DigestVerdict::kOk);
+}
+
+TEST_CASE("another replica with the same secret verifies our nonces", "[digest]") {
+  Fixture a;
+  sb::sip::SeededRandom other_random(99);
+  sb::sip::DigestServer replica(a.clock, other_random, a.counts, a.options);
+  auto challenge = a.server.Challenge(kRealm, DigestAlgorithm::kSha256);
+  auto credentials = a.Answer(challenge, 1);
+  auto v =
+      replica.Verify(credentials, kRealm, "REGISTER", kUri, "", a.Ha1(DigestAlgorithm::kSha256));
+  REQUIRE(v.ok());
+  CHECK(*v == DigestVerdict::kOk);
+}
+
+TEST_CASE("nonces not made by us are refused", "[digest]") {
+  Fixture f;
+  auto challenge = f.server.Challenge(kRealm, DigestAlgorithm::kMd5);
+  SECTION("another secret") {
+    auto options = f.options;
+    options.secret = "a-different-secret-of-16+";
+    sb::sip::DigestServer stranger(f.clock, f.random, f.counts, options);
+    auto foreign = stranger.Challenge(kRealm, DigestAlgorithm::kMd5);
+    CHECK(f.Verify(f.Answer(foreign, 1), DigestAlgorithm::kMd5) == DigestVerdict::kBadNonce);
+  }
+  SECTION("a tampered nonce") {
+    auto tampered = challenge;
+    tampered.nonce[3] = tampered.nonce[3] == 'A' ? 'B' : 'A';
+    CHECK(f.Verify(f.Answer(tampered, 1), DigestAlgorithm::kMd5) == DigestVerdict::kBadNonce);
+  }
+  SECTION("a truncated or non-base64 nonce") {
+    for (std::string nonce : {challenge.nonce.substr(0, 20), std::string("dcd98b7102dd2f0e8b11"),
+                              std::string("!!!!"), std::string()}) {
+      auto bad = challenge;
+      bad.nonce = nonce;
+      CHECK(f.Verify(f.Answer(bad, 1), DigestAlgorithm::kMd5) == DigestVerdict::kBadNonce);
+    }
+  }
+  SECTION("a nonce issued for another realm") {
+    auto other = f.server.Challenge("other.sip.example", DigestAlgorithm::kMd5);
+    auto c = f.Answer(challenge, 1);
+    c.nonce = other.nonce;
+    CHECK(f.Verify(c, DigestAlgorithm::kMd5) == DigestVerdict::kBadNonce);
+  }
+  SECTION("a nonce from the future") {
+    sb::core::FakeClock later;
+    later.Advance(60s);
+    sb::sip::DigestServer ahead(later, f.random, f.counts, f.options);
+    auto future = ahead.Challenge(kRealm, DigestAlgorithm::kMd5);
+    CHECK(f.Verify(f.Answer(future, 1), DigestAlgorithm::kMd5) == DigestVerdict::kBadNonce);
+  }
+}
+
+TEST_CASE("credentials that do not fit the request are refused", "[digest]") {
+  Fixture f;
+  auto challenge = f.server.Challenge(kRealm, DigestAlgorithm::kMd5);
+  auto good = f.Answer(challenge, 1);
+  auto verify = [&](const sb::sip::DigestCredentials& c, std::string_view uri = kUri) {
+    auto v = f.server.Verify(c, kRealm, "REGISTER", uri, "", f.Ha1(DigestAlgorithm::kMd5));
+    REQUIRE(v.ok());
+    return *v;
+  };
+  auto c = good;
+  c.realm = "other";
+  CHECK(verify(c) == DigestVerdict::kWrongRealm);
+  CHECK(verify(good, "sip:elsewhere.example") == DigestVerdict::kWrongUri);
+  c = good;
+  c.algorithm = "SHA-1";
+  CHECK(verify(c) == DigestVerdict::kUnsupported);
+  c = good;
+  c.qop = "auth-conf";
+  CHECK(verify(c) == DigestVerdict::kUnsupported);
+  c = good;
+  c.nc = "1";
+  CHECK(verify(c) == DigestVerdict::kMalformed);
+  c = good;
+  c.nc = "0000000g";
+  CHECK(verify(c) == DigestVerdict::kMalformed);
+  c = good;
+  c.nc = "00000000";
+  CHECK(verify(c) == DigestVerdict::kMalformed);
+  c = good;
+  c.cnonce.reset();
+  CHECK(verify(c) == DigestVerdict::kMalformed);
+  c = good;
+  c.response[0] = c.response[0] == 'a' ? 'b' : 'a';
+  CHECK(verify(c) == DigestVerdict::kWrongResponse);
+  c = good;
+  for (char& ch : c.response) ch = static_cast<char>(std::toupper(ch));
+  CHECK(verify(c) == DigestVerdict::kOk);  // hex digits in either case
+}
+
+TEST_CASE("auth-int covers the body", "[digest]") {
+  Fixture f;
+  auto challenge = f.server.Challenge(kRealm, DigestAlgorithm::kSha256);
+  challenge.qop = {sb::sip::Qop::kAuthInt};
+  auto c = f.Answer(challenge, 1, "s3cret", "v=0\r\n");
+  CHECK(c.qop == "auth-int");
+  CHECK(f.Verify(c, DigestAlgorithm::kSha256, "v=1\r\n") == DigestVerdict::kWrongResponse);
+  CHECK(f.Verify(c, DigestAlgorithm::kSha256, "v=0\r\n") == DigestVerdict::kOk);
+}
+
+TEST_CASE("RFC 2069 clients without qop get one request per nonce", "[digest]") {
+  Fixture f;
+  auto challenge = f.server.Challenge(kRealm, DigestAlgorithm::kMd5);
+  challenge.qop.clear();
+  auto c = f.Answer(challenge, 1);
+  CHECK(f.Verify(c, DigestAlgorithm::kMd5) == DigestVerdict::kOk);
+  CHECK(f.Verify(c, DigestAlgorithm::kMd5) == DigestVerdict::kStale);
+
+  f.options.allow_no_qop = false;
+  sb::sip::DigestServer strict(f.clock, f.random, f.counts, f.options);
+  auto fresh = strict.Challenge(kRealm, DigestAlgorithm::kMd5);
+  fresh.qop.clear();
+  auto v =
+      strict.Verify(f.Answer(fresh, 1), kRealm, "REGISTER", kUri, "", f.Ha1(DigestAlgorithm::kMd5));
+  REQUIRE(v.ok());
+  CHECK(*v == DigestVerdict::kUnsupported);
+}
+
+TEST_CASE("the in-memory tracker forgets expired nonces and refuses when full of live ones",
+          "[digest]") {
+  sb::core::FakeClock clock;
+  sb::sip::InMemoryNonceCountTracker tracker(clock, 2);
+  auto expires = clock.WallNow() + 10s;
+  CHECK(*tracker.Accept("a", 1, expires));
+  CHECK(*tracker.Accept("b", 1, expires));
+  auto full = tracker.Accept("c", 1, expires);
+  REQUIRE_FALSE(full.ok());
+  CHECK(full.status().code() == sb::StatusCode::kResourceExhausted);
+  CHECK_FALSE(*tracker.Accept("a", 1, expires));  // known nonces still answer while full
+  clock.Advance(11s);
+  CHECK(*tracker.Accept("c", 1, clock.WallNow() + 10s));
+  CHECK(tracker.size() == 1);
+}
+
+TEST_CASE("a tracker that cannot answer fails verification instead of letting it through",
+          "[digest]") {
+  // A tracker whose store is unreachable, as a Redis one would be during an outage.
+  class UnreachableTracker final : public sb::sip::NonceCountTracker {
+   public:
+    sb::Result<bool> Accept(std::string_view, uint32_t, sb::core::Clock::WallTime) override {
+      return sb::Status::Unavailable("store down");
+    }
+  };
+  Fixture f;
+  UnreachableTracker down;
+  sb::sip::DigestServer server(f.clock, f.random, down, f.options);
+  auto challenge = server.Challenge(kRealm, DigestAlgorithm::kMd5);
+  auto v = server.Verify(f.Answer(challenge, 1), kRealm, "REGISTER", kUri, "",
+                         f.Ha1(DigestAlgorithm::kMd5));
+  REQUIRE_FALSE(v.ok());
+  CHECK(v.status().code() == sb::StatusCode::kUnavailable);
+}
+
+TEST_CASE("nonces are distinct and quote-safe", "[digest]") {
+  Fixture f;
+  std::string a = f.server.MakeNonce(kRealm);
+  std::string b = f.server.MakeNonce(kRealm);
+  CHECK(a != b);
+  CHECK(a.size() == 43);  // 32 bytes in unpadded base64url
+  CHECK(a.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") ==
+        std::string::npos);
+}
