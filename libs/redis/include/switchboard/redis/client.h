@@ -1,0 +1,108 @@
+// A Redis client on hiredis 0.14 for services: binary-safe commands, pipelining, Lua scripts by
+// EVALSHA, a key prefix per service, errors as sb::Status.
+//
+//   sb::redis::Client redis({.host = "127.0.0.1", .port = 6379, .key_prefix = "signaling:"});
+//   auto r =
+//   redis.Run(sb::redis::Command("SET").Key("reg:alice").Arg(contact).Arg("PX").Arg(60000)); if
+//   (!r.ok()) return r.status();                   // "signaling:reg:alice" was set
+//
+//   static const sb::redis::Script kTake("local n = redis.call('DECR', KEYS[1]) ... return n");
+//   auto left = redis.Eval(kTake, {"quota:" + tenant}, {"1"});
+//
+//   auto replies = redis.Pipeline({Command("INCR").Key("a"), Command("GET").Key("b")});
+//
+// Keys: only what goes through Command::Key() or Eval's keys gets the prefix; keys inside
+// replies (SCAN, KEYS) come back with it.
+// Connection: opened on first use. Before each use the client checks whether the server closed
+// the connection (a restart, a kill, an idle timeout) and reconnects first. A failure in the
+// middle of a command is returned as UNAVAILABLE and never retried: the server may have run the
+// command, and running it again could apply it twice. The next call reconnects.
+// Threading: a Client is safe to share between threads; a mutex serialises its commands on its
+// one connection. A thread that needs throughput of its own uses a Client of its own.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "switchboard/core/status.h"
+#include "switchboard/redis/reply.h"
+
+struct redisContext;
+
+namespace sb::redis {
+
+struct ClientOptions {
+  std::string host = "127.0.0.1";
+  int port = 6379;
+  std::string key_prefix;  // "<service>:" — prepended to every key passed as a key
+  std::chrono::milliseconds connect_timeout{2000};
+  std::chrono::milliseconds command_timeout{2000};
+};
+
+// "redis://HOST:PORT" -> options with host and port set (INVALID_ARGUMENT otherwise).
+Result<ClientOptions> OptionsFromUrl(std::string_view url, std::string key_prefix = {});
+
+// One command: its name, then keys and arguments in the order Redis expects them.
+class Command {
+ public:
+  explicit Command(std::string_view name) { args_.emplace_back(name); }
+  Command& Key(std::string_view key);  // prefixed with the client's key_prefix when run
+  Command& Arg(std::string_view arg);  // as is, binary-safe
+  Command& Arg(int64_t value);
+
+  // The arguments with `prefix` applied to the keys.
+  std::vector<std::string> Build(std::string_view prefix) const;
+
+ private:
+  std::vector<std::string> args_;
+  std::vector<size_t> key_positions_;
+};
+
+// A Lua script, identified by the SHA-1 of its source (computed here, as Redis does).
+class Script {
+ public:
+  explicit Script(std::string source);
+  const std::string& source() const { return source_; }
+  const std::string& sha1() const { return sha1_; }
+
+ private:
+  std::string source_;
+  std::string sha1_;
+};
+
+class Client {
+ public:
+  explicit Client(ClientOptions options);
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+  ~Client();
+
+  // One command. A Redis error reply becomes its Status (see ErrorStatus); a lost or refused
+  // connection is UNAVAILABLE; a timeout DEADLINE_EXCEEDED.
+  Result<Reply> Run(const Command& command);
+
+  // Several commands in one round trip. Replies in order; a command's own error is an Error
+  // reply in its place, and does not stop the others. The Status is for the connection.
+  Result<std::vector<Reply>> Pipeline(const std::vector<Command>& commands);
+
+  // EVALSHA; on NOSCRIPT (first use, SCRIPT FLUSH, a restarted server) SCRIPT LOAD and again.
+  Result<Reply> Eval(const Script& script, const std::vector<std::string>& keys,
+                     const std::vector<std::string>& args);
+
+  const std::string& key_prefix() const { return options_.key_prefix; }
+
+ private:
+  Status EnsureConnected();  // with mu_ held
+  Status ConnectionError(const std::string& during);
+  Result<std::vector<Reply>> Send(const std::vector<std::vector<std::string>>& commands);
+
+  const ClientOptions options_;
+  std::mutex mu_;
+  redisContext* ctx_ = nullptr;
+};
+
+}  // namespace sb::redis

@@ -1,0 +1,224 @@
+#include "switchboard/redis/client.h"
+
+#include <hiredis.h>
+#include <openssl/evp.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <charconv>
+
+namespace sb::redis {
+namespace {
+
+Reply Convert(const redisReply* r) {
+  switch (r->type) {
+    case REDIS_REPLY_STRING:
+      return Reply(std::string(r->str, r->len));
+    case REDIS_REPLY_STATUS:
+      return Reply(Reply::SimpleString{std::string(r->str, r->len)});
+    case REDIS_REPLY_ERROR:
+      return Reply(Reply::Error{std::string(r->str, r->len)});
+    case REDIS_REPLY_INTEGER:
+      return Reply(static_cast<int64_t>(r->integer));
+    case REDIS_REPLY_ARRAY: {
+      Reply::Array items;
+      items.reserve(r->elements);
+      for (size_t i = 0; i < r->elements; ++i) items.push_back(Convert(r->element[i]));
+      return Reply(std::move(items));
+    }
+    default:
+      return Reply(Reply::Nil{});
+  }
+}
+
+std::string HexSha1(std::string_view bytes) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(bytes.data(), bytes.size(), digest, &len, EVP_sha1(), nullptr);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned int i = 0; i < len; ++i) {
+    out += kHex[digest[i] >> 4];
+    out += kHex[digest[i] & 15];
+  }
+  return out;
+}
+
+timeval ToTimeval(std::chrono::milliseconds ms) {
+  return {static_cast<time_t>(ms.count() / 1000),
+          static_cast<suseconds_t>(ms.count() % 1000 * 1000)};
+}
+
+}  // namespace
+
+Result<ClientOptions> OptionsFromUrl(std::string_view url, std::string key_prefix) {
+  constexpr std::string_view kScheme = "redis://";
+  const size_t colon = url.rfind(':');
+  if (!url.starts_with(kScheme) || colon == std::string_view::npos || colon < kScheme.size()) {
+    return Status::InvalidArgument("redis URL must be redis://HOST:PORT, got " + std::string(url),
+                                   "redis_url");
+  }
+  ClientOptions o;
+  o.host = std::string(url.substr(kScheme.size(), colon - kScheme.size()));
+  std::string_view port = url.substr(colon + 1);
+  auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), o.port);
+  if (ec != std::errc() || end != port.data() + port.size() || o.port <= 0 || o.port > 65535 ||
+      o.host.empty()) {
+    return Status::InvalidArgument("redis URL must be redis://HOST:PORT, got " + std::string(url),
+                                   "redis_url");
+  }
+  o.key_prefix = std::move(key_prefix);
+  return o;
+}
+
+Command& Command::Key(std::string_view key) {
+  key_positions_.push_back(args_.size());
+  args_.emplace_back(key);
+  return *this;
+}
+
+Command& Command::Arg(std::string_view arg) {
+  args_.emplace_back(arg);
+  return *this;
+}
+
+Command& Command::Arg(int64_t value) {
+  args_.push_back(std::to_string(value));
+  return *this;
+}
+
+std::vector<std::string> Command::Build(std::string_view prefix) const {
+  std::vector<std::string> out = args_;
+  for (size_t i : key_positions_) out[i].insert(0, prefix);
+  return out;
+}
+
+Script::Script(std::string source) : source_(std::move(source)), sha1_(HexSha1(source_)) {}
+
+Client::Client(ClientOptions options) : options_(std::move(options)) {}
+
+Client::~Client() {
+  if (ctx_) redisFree(ctx_);
+}
+
+Status Client::EnsureConnected() {
+  if (ctx_ && !ctx_->err) {
+    // A closed connection (server restarted or killed) shows as EOF or a reset before we write
+    // to it: reconnect now rather than fail a command the server never saw. Pending bytes would
+    // mean a reply out of step with our requests, so that connection goes too.
+    char byte;
+    ssize_t n = recv(ctx_->fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return Status::Ok();
+  }
+  if (ctx_) {
+    redisFree(ctx_);
+    ctx_ = nullptr;
+  }
+  redisContext* c = redisConnectWithTimeout(options_.host.c_str(), options_.port,
+                                            ToTimeval(options_.connect_timeout));
+  if (!c || c->err) {
+    std::string why = c ? c->errstr : "out of memory";
+    if (c) redisFree(c);
+    return Status::Unavailable("cannot connect to redis " + options_.host + ":" +
+                               std::to_string(options_.port) + ": " + why);
+  }
+  redisSetTimeout(c, ToTimeval(options_.command_timeout));
+  redisEnableKeepAlive(c);
+  ctx_ = c;
+  return Status::Ok();
+}
+
+Status Client::ConnectionError(const std::string& during) {
+  const int saved_errno = errno;
+  std::string where = "redis " + options_.host + ":" + std::to_string(options_.port);
+  Status s;
+  if (ctx_->err == REDIS_ERR_IO && (saved_errno == EAGAIN || saved_errno == EWOULDBLOCK)) {
+    s = Status::DeadlineExceeded(where + ": no reply within " +
+                                 std::to_string(options_.command_timeout.count()) + " ms " +
+                                 during);
+  } else {
+    s = Status::Unavailable(where + ": connection lost " + during + ": " + ctx_->errstr +
+                            " (the command may or may not have run)");
+  }
+  // Whatever was in flight is out of step now; the next call starts on a new connection.
+  redisFree(ctx_);
+  ctx_ = nullptr;
+  return s;
+}
+
+Result<std::vector<Reply>> Client::Send(const std::vector<std::vector<std::string>>& commands) {
+  SB_RETURN_IF_ERROR(EnsureConnected());
+  std::vector<const char*> argv;
+  std::vector<size_t> lens;
+  for (const auto& cmd : commands) {
+    argv.clear();
+    lens.clear();
+    for (const auto& a : cmd) {
+      argv.push_back(a.data());
+      lens.push_back(a.size());
+    }
+    // Appending only fills hiredis' output buffer; the first GetReply writes it all at once.
+    if (redisAppendCommandArgv(ctx_, static_cast<int>(argv.size()), argv.data(), lens.data()) !=
+        REDIS_OK) {
+      return ConnectionError("while queueing " + cmd[0]);
+    }
+  }
+  std::vector<Reply> replies;
+  replies.reserve(commands.size());
+  for (size_t i = 0; i < commands.size(); ++i) {
+    void* raw = nullptr;
+    if (redisGetReply(ctx_, &raw) != REDIS_OK || !raw) {
+      return ConnectionError("waiting for the reply to " + commands[i][0]);
+    }
+    auto* r = static_cast<redisReply*>(raw);
+    replies.push_back(Convert(r));
+    freeReplyObject(r);
+  }
+  return replies;
+}
+
+Result<Reply> Client::Run(const Command& command) {
+  std::lock_guard lock(mu_);
+  auto replies = Send({command.Build(options_.key_prefix)});
+  if (!replies.ok()) return replies.status();
+  Reply& r = replies->front();
+  if (r.is_error()) return ErrorStatus(*r.error());
+  return std::move(r);
+}
+
+Result<std::vector<Reply>> Client::Pipeline(const std::vector<Command>& commands) {
+  if (commands.empty()) return std::vector<Reply>{};
+  std::vector<std::vector<std::string>> built;
+  built.reserve(commands.size());
+  for (const auto& c : commands) built.push_back(c.Build(options_.key_prefix));
+  std::lock_guard lock(mu_);
+  return Send(built);
+}
+
+Result<Reply> Client::Eval(const Script& script, const std::vector<std::string>& keys,
+                           const std::vector<std::string>& args) {
+  std::vector<std::string> evalsha = {"EVALSHA", script.sha1(), std::to_string(keys.size())};
+  for (const auto& k : keys) evalsha.push_back(options_.key_prefix + k);
+  evalsha.insert(evalsha.end(), args.begin(), args.end());
+
+  std::lock_guard lock(mu_);
+  auto replies = Send({evalsha});
+  if (!replies.ok()) return replies.status();
+  const std::string* err = replies->front().error();
+  if (err && err->starts_with("NOSCRIPT")) {
+    // Not in this server's script cache: load it and run it again in one round trip.
+    replies = Send({{"SCRIPT", "LOAD", script.source()}, evalsha});
+    if (!replies.ok()) return replies.status();
+    const Reply& loaded = (*replies)[0];
+    if (loaded.is_error()) return ErrorStatus(*loaded.error());
+    if (!loaded.str() || *loaded.str() != script.sha1()) {
+      return Status::Internal("redis SCRIPT LOAD returned a different SHA-1 than " + script.sha1());
+    }
+    replies->erase(replies->begin());
+  }
+  Reply& r = replies->front();
+  if (r.is_error()) return ErrorStatus(*r.error());
+  return std::move(r);
+}
+
+}  // namespace sb::redis
