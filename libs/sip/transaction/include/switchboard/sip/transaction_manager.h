@@ -1,0 +1,121 @@
+// The transaction layer of one SIP endpoint: it parses what the transport received, matches it
+// to a transaction (§17.1.3, §17.2.3, RFC 2543 fallback, CANCEL per §9.2), runs the four state
+// machines of transaction.h, keeps their timers against an injected Clock, and returns what to
+// send and what to tell the Transaction User. No sockets, no threads: the signaling service's
+// event loop feeds it and carries out its output.
+//
+//   sb::sip::TransactionManager tm(clock, sb::sip::TimerConfig{});
+//   auto out = tm.OnReceived(datagram, {"127.0.0.1", 40112, sb::sip::Transport::kUdp});
+//   for (auto& send : out.sends) transport.Send(send.destination, send.bytes);
+//   for (auto& event : out.events) tu.Handle(event);   // kRequest: answer with SendResponse
+//   ...
+//   auto key = tm.SendRequest(std::move(invite), {"127.0.0.1", 5070, Transport::kUdp}, out);
+//   loop.WakeAt(tm.NextDeadline());  then  out = tm.OnTimers();
+//
+// RFC 3581: a request whose top Via has ";rport" gets "received" and "rport" filled from the
+// source address before the TU sees it, and its responses go back to that address and port.
+// Thread-safety: none; one manager per event loop.
+#pragma once
+
+#include <array>
+#include <map>
+#include <memory>
+#include <optional>
+#include <queue>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "switchboard/core/clock.h"
+#include "switchboard/core/status.h"
+#include "switchboard/sip/message.h"
+#include "switchboard/sip/transaction.h"
+
+namespace sb::sip {
+
+struct TuEvent {
+  enum class Kind {
+    kRequest,   // a new request (or an ACK for a 2xx, key empty: it has no transaction)
+    kResponse,  // a response to one of our client transactions
+    kTimeout,   // B/F: no final response; H: no ACK for our 3xx-6xx
+    kStray2xx,  // a 2xx to an INVITE whose transaction is gone: the TU re-sends its ACK
+  };
+  Kind kind = Kind::kRequest;
+  std::string key;  // the transaction
+  std::optional<Message> message;
+  Destination peer;  // where a request came from / where a client transaction sent
+  TimerId timer = TimerId::kB;
+  // For a CANCEL that matched an INVITE server transaction (§9.2): that transaction's key.
+  std::string cancels;
+};
+
+struct TransactionOutput {
+  std::vector<action::Send> sends;
+  std::vector<TuEvent> events;
+};
+
+// Transaction keys. Server: RFC 3261 branch + sent-by + method (ACK counts as INVITE) or, for a
+// branch without the magic cookie, the RFC 2543 §17.2.3 fields. Client: branch + CSeq method.
+std::optional<std::string> ServerTransactionKey(const Message& request);
+std::optional<std::string> ClientTransactionKey(const Message& message);
+
+// RFC 3581 §4 and RFC 3261 §18.2.1: the request with received (and rport when asked for) set on
+// its top Via from the address it came from; the request unchanged when nothing applies.
+Result<Message> StampTopVia(Message request, const Destination& source);
+// RFC 3261 §18.2.2 with RFC 3581 §4: where responses to this (stamped) request go.
+Destination ResponseDestination(const Message& request, const Destination& source);
+
+// A CANCEL for `invite` (§9.1): same Request-URI, top Via (so the same branch), From, To,
+// Call-ID, Route and CSeq number.
+std::string BuildCancel(const Message& invite);
+
+class TransactionManager {
+ public:
+  TransactionManager(const core::Clock& clock, TimerConfig timers);
+
+  // Bytes of one message from `source`. Unparseable requests are answered per ParseError.
+  TransactionOutput OnReceived(std::string_view bytes, const Destination& source);
+
+  // Starts a client transaction for the request (its top Via must carry an RFC 3261 branch) and
+  // returns its key. An ACK is sent without a transaction and gives an empty key.
+  Result<std::string> SendRequest(Message request, Destination destination, TransactionOutput& out);
+  // The TU's response for server transaction `key`.
+  Status SendResponse(std::string_view key, const Message& response, TransactionOutput& out);
+
+  // Fires every timer due at clock.Now().
+  TransactionOutput OnTimers();
+  std::optional<core::Clock::TimePoint> NextDeadline() const;
+
+  size_t size() const { return entries_.size(); }
+  std::optional<TransactionState> State(std::string_view key) const;
+
+ private:
+  using Machine = std::variant<InviteClientTransaction, NonInviteClientTransaction,
+                               InviteServerTransaction, NonInviteServerTransaction>;
+  struct Entry {
+    std::unique_ptr<Machine> machine;
+    Destination peer;
+    std::array<std::optional<core::Clock::TimePoint>, kTimerCount> deadlines;
+  };
+  struct Due {
+    core::Clock::TimePoint at;
+    uint64_t seq;
+    std::string key;
+    TimerId id;
+    bool operator>(const Due& o) const { return at != o.at ? at > o.at : seq > o.seq; }
+  };
+
+  void OnRequest(Message request, const Destination& source, TransactionOutput& out);
+  void OnResponse(Message response, TransactionOutput& out);
+  void Apply(const std::string& key, Actions actions, TransactionOutput& out);
+  void Answer(const Message& request, const Destination& to, int code, TransactionOutput& out);
+
+  const core::Clock& clock_;
+  TimerConfig timers_;
+  std::map<std::string, Entry, std::less<>> entries_;
+  std::priority_queue<Due, std::vector<Due>, std::greater<Due>> due_;
+  uint64_t seq_ = 0;
+};
+
+}  // namespace sb::sip

@@ -1,0 +1,366 @@
+// The transaction manager between two endpoints over a LoopTransport that drops, duplicates,
+// reorders and delays, with a FakeClock: retransmissions, absorption, the non-2xx ACK, CANCEL
+// matching, RFC 3581 rport, RFC 2543 matching. No test sleeps: time moves only by Advance.
+#include "switchboard/sip/transaction_manager.h"
+
+#include <catch2/catch.hpp>
+#include <functional>
+
+#include "support/sip_text.h"
+#include "switchboard/core/clock.h"
+#include "switchboard/testing/loop_transport.h"
+
+using namespace sb::sip;
+using namespace sb::sip::test;
+using sb::testing::LoopTransport;
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+namespace {
+
+struct Endpoint {
+  std::string host;
+  uint16_t port;
+  TransactionManager tm;
+  std::vector<TuEvent> events;
+  // What this endpoint's TU does with a new request: the responses to send, if any.
+  std::function<std::vector<int>(const Message&)> answer = [](const Message&) {
+    return std::vector<int>{};
+  };
+};
+
+// Two endpoints on one loop network: alice (client side) and bob (server side).
+struct Harness {
+  sb::core::FakeClock clock;
+  LoopTransport net{clock};
+  Endpoint alice{"127.0.0.1", 5061, TransactionManager(clock, TimerConfig{}), {}};
+  Endpoint bob{"127.0.0.1", 5062, TransactionManager(clock, TimerConfig{}), {}};
+
+  Endpoint& At(const sb::testing::LoopAddress& a) { return a.port == alice.port ? alice : bob; }
+
+  void Carry(Endpoint& from, TransactionOutput out) {
+    for (auto& send : out.sends) {
+      net.Send({from.host, from.port}, {send.destination.host, send.destination.port},
+               std::move(send.bytes));
+    }
+    for (auto& e : out.events) {
+      if (e.kind == TuEvent::Kind::kRequest && !e.key.empty()) {
+        for (int code : from.answer(*e.message)) {
+          TransactionOutput reply;
+          REQUIRE(from.tm.SendResponse(e.key, Response(*e.message, code), reply).ok());
+          Carry(from, std::move(reply));
+        }
+      }
+      from.events.push_back(std::move(e));
+    }
+  }
+
+  std::string Invite(Message request) {
+    TransactionOutput out;
+    auto key = alice.tm.SendRequest(std::move(request), {bob.host, bob.port, Transport::kUdp}, out);
+    REQUIRE(key.ok());
+    Carry(alice, std::move(out));
+    return *key;
+  }
+
+  // Delivers what is due, fires due timers, then jumps the clock to the next thing that can
+  // happen, until `until` of fake time has passed. Bounded by the number of steps.
+  void Run(std::chrono::milliseconds until) {
+    auto end = clock.Now() + until;
+    for (int step = 0; step < 100000; ++step) {
+      for (auto& p : net.TakeDue()) {
+        Endpoint& to = At(p.to);
+        Carry(to, to.tm.OnReceived(p.bytes, {p.from.host, p.from.port, Transport::kUdp}));
+      }
+      Carry(alice, alice.tm.OnTimers());
+      Carry(bob, bob.tm.OnTimers());
+      std::optional<sb::core::Clock::TimePoint> next = net.NextDelivery();
+      for (auto d : {alice.tm.NextDeadline(), bob.tm.NextDeadline()}) {
+        if (d && (!next || *d < *next)) next = d;
+      }
+      if (!next || *next > end) break;
+      if (*next > clock.Now()) clock.Advance(*next - clock.Now());
+    }
+    if (clock.Now() < end) clock.Advance(end - clock.Now());
+  }
+
+  static size_t Count(const std::vector<TuEvent>& events, TuEvent::Kind kind, int code = 0) {
+    size_t n = 0;
+    for (const auto& e : events) {
+      if (e.kind != kind) continue;
+      if (code != 0 && (!e.message || e.message->status_code() != code)) continue;
+      ++n;
+    }
+    return n;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("a lost INVITE is retransmitted on timer A and the call completes", "[tx]") {
+  Harness h;
+  h.bob.answer = [](const Message&) { return std::vector<int>{180, 200}; };
+  h.net.Drop(LoopTransport::StartsWith("INVITE"), 2);
+  std::string key = h.Invite(Request("INVITE"));
+  h.Run(seconds(2));
+  // Sent at 0, 500 ms and 1500 ms; the third gets through.
+  CHECK(h.net.sent() >= 3);
+  CHECK(h.net.dropped() == 2);
+  CHECK(Harness::Count(h.bob.events, TuEvent::Kind::kRequest) == 1);
+  CHECK(Harness::Count(h.alice.events, TuEvent::Kind::kResponse, 180) == 1);
+  CHECK(Harness::Count(h.alice.events, TuEvent::Kind::kResponse, 200) == 1);
+  CHECK(h.alice.tm.State(key) == TransactionState::kAccepted);
+  h.Run(seconds(32));  // timers L and M end both sides
+  CHECK(h.alice.tm.size() == 0);
+  CHECK(h.bob.tm.size() == 0);
+}
+
+TEST_CASE("an INVITE nobody answers times out on timer B after 64*T1", "[tx]") {
+  Harness h;
+  h.net.Drop(LoopTransport::StartsWith("INVITE"), 100);
+  std::string key = h.Invite(Request("INVITE"));
+  h.Run(milliseconds(31999));
+  CHECK(Harness::Count(h.alice.events, TuEvent::Kind::kTimeout) == 0);
+  // 0, .5, 1.5, 3.5, 7.5, 15.5, 31.5 s: seven transmissions before B.
+  CHECK(h.net.sent() == 7);
+  h.Run(milliseconds(2));
+  REQUIRE(Harness::Count(h.alice.events, TuEvent::Kind::kTimeout) == 1);
+  CHECK(h.alice.events.back().timer == TimerId::kB);
+  CHECK(h.alice.events.back().key == key);
+  CHECK(h.alice.tm.size() == 0);
+}
+
+TEST_CASE("duplicated requests are absorbed by the server transaction", "[tx]") {
+  Harness h;
+  h.bob.answer = [](const Message&) { return std::vector<int>{200}; };
+  h.net.Duplicate(LoopTransport::StartsWith("OPTIONS"), 1);
+  TransactionOutput out;
+  REQUIRE(
+      h.alice.tm.SendRequest(Request("OPTIONS"), {"127.0.0.1", 5062, Transport::kUdp}, out).ok());
+  h.Carry(h.alice, std::move(out));
+  h.Run(milliseconds(100));
+  CHECK(Harness::Count(h.bob.events, TuEvent::Kind::kRequest) == 1);
+  // The duplicate was answered from the transaction with the same 200: alice got two copies
+  // and passed one to her TU.
+  CHECK(Harness::Count(h.alice.events, TuEvent::Kind::kResponse, 200) == 1);
+}
+
+TEST_CASE("a lost 486 is retransmitted on timer G; the client ACKs each copy", "[tx]") {
+  Harness h;
+  h.bob.answer = [](const Message&) { return std::vector<int>{486}; };
+  h.net.Drop(LoopTransport::StartsWith("SIP/2.0 486"), 1);
+  std::string key = h.Invite(Request("INVITE"));
+  h.Run(seconds(1));
+  CHECK(Harness::Count(h.alice.events, TuEvent::Kind::kResponse, 486) == 1);
+  CHECK(h.alice.tm.State(key) == TransactionState::kCompleted);
+  auto server_key = h.bob.events.at(0).key;
+  CHECK(h.bob.tm.State(server_key) == TransactionState::kConfirmed);
+  h.Run(seconds(33));  // D (32 s) and I (T4) end both
+  CHECK(h.alice.tm.size() == 0);
+  CHECK(h.bob.tm.size() == 0);
+}
+
+TEST_CASE("a lost ACK: the server retransmits the 486, the client ACKs again from Completed",
+          "[tx]") {
+  Harness h;
+  h.bob.answer = [](const Message&) { return std::vector<int>{486}; };
+  h.net.Drop(LoopTransport::StartsWith("ACK"), 1);
+  h.Invite(Request("INVITE"));
+  h.Run(seconds(2));
+  auto server_key = h.bob.events.at(0).key;
+  CHECK(h.bob.tm.State(server_key) == TransactionState::kConfirmed);
+  CHECK(Harness::Count(h.alice.events, TuEvent::Kind::kResponse, 486) == 1);
+}
+
+TEST_CASE("no ACK at all: timer H reports it to the server's TU", "[tx]") {
+  Harness h;
+  h.bob.answer = [](const Message&) { return std::vector<int>{603}; };
+  h.net.Drop(LoopTransport::StartsWith("ACK"), 100);
+  h.Invite(Request("INVITE"));
+  h.Run(seconds(33));
+  REQUIRE(Harness::Count(h.bob.events, TuEvent::Kind::kTimeout) == 1);
+  CHECK(h.bob.events.back().timer == TimerId::kH);
+}
+
+TEST_CASE("a non-INVITE request without answer times out on timer F", "[tx]") {
+  Harness h;  // bob's TU never answers
+  TransactionOutput out;
+  auto key = h.alice.tm.SendRequest(Request("OPTIONS"), {"127.0.0.1", 5062, Transport::kUdp}, out);
+  REQUIRE(key.ok());
+  h.Carry(h.alice, std::move(out));
+  h.Run(seconds(33));
+  REQUIRE(Harness::Count(h.alice.events, TuEvent::Kind::kTimeout) == 1);
+  CHECK(h.alice.events.back().timer == TimerId::kF);
+  // Bob's transaction waits for its TU; it is his to end (no timer in Trying).
+  CHECK(Harness::Count(h.bob.events, TuEvent::Kind::kRequest) == 1);
+}
+
+TEST_CASE("a reordered provisional after the final response is absorbed", "[tx]") {
+  Harness h;
+  h.bob.answer = [](const Message&) { return std::vector<int>{180, 200}; };
+  h.net.Reorder(LoopTransport::StartsWith("SIP/2.0 180"), 1);
+  h.Invite(Request("INVITE"));
+  h.Run(seconds(1));
+  CHECK(Harness::Count(h.alice.events, TuEvent::Kind::kResponse, 200) == 1);
+  CHECK(Harness::Count(h.alice.events, TuEvent::Kind::kResponse, 180) == 0);
+}
+
+TEST_CASE("a delayed 200 arrives after retransmissions; one response reaches the TU", "[tx]") {
+  Harness h;
+  h.bob.answer = [](const Message&) { return std::vector<int>{200}; };
+  h.net.Delay(LoopTransport::StartsWith("SIP/2.0 200"), milliseconds(1200), 1);
+  TransactionOutput out;
+  REQUIRE(
+      h.alice.tm.SendRequest(Request("OPTIONS"), {"127.0.0.1", 5062, Transport::kUdp}, out).ok());
+  h.Carry(h.alice, std::move(out));
+  h.Run(seconds(3));
+  CHECK(Harness::Count(h.bob.events, TuEvent::Kind::kRequest) == 1);
+  CHECK(Harness::Count(h.alice.events, TuEvent::Kind::kResponse, 200) == 1);
+}
+
+TEST_CASE("CANCEL matches its INVITE server transaction (§9.2); unmatched gets 481", "[tx]") {
+  Harness h;
+  h.bob.answer = [](const Message& m) {
+    if (m.method() == Method::kInvite) return std::vector<int>{180};
+    return std::vector<int>{};
+  };
+  auto invite = Request("INVITE");
+  h.Invite(invite.Clone());
+  h.Run(milliseconds(10));
+  std::string invite_key = h.bob.events.at(0).key;
+
+  TransactionOutput out;
+  REQUIRE(
+      h.alice.tm.SendRequest(Parse(BuildCancel(invite)), {"127.0.0.1", 5062, Transport::kUdp}, out)
+          .ok());
+  h.Carry(h.alice, std::move(out));
+  h.Run(milliseconds(10));
+  REQUIRE(h.bob.events.size() == 2);
+  const TuEvent& cancel = h.bob.events[1];
+  CHECK(cancel.message->method() == Method::kCancel);
+  CHECK(cancel.cancels == invite_key);
+  CHECK(cancel.key != invite_key);
+
+  SECTION("a CANCEL for an unknown INVITE is answered 481 without the TU") {
+    TransactionOutput stray;
+    REQUIRE(h.alice.tm
+                .SendRequest(Parse(BuildCancel(Request("INVITE", "z9hG4bKunknown"))),
+                             {"127.0.0.1", 5062, Transport::kUdp}, stray)
+                .ok());
+    h.Carry(h.alice, std::move(stray));
+    h.Run(milliseconds(10));
+    CHECK(h.bob.events.size() == 2);
+    CHECK(Harness::Count(h.alice.events, TuEvent::Kind::kResponse, 481) == 1);
+  }
+}
+
+TEST_CASE("RFC 3581: rport and received are filled from the source; responses go there", "[tx]") {
+  sb::core::FakeClock clock;
+  TransactionManager tm(clock, TimerConfig{});
+  // The client sits behind a NAT: its Via says 10.0.0.7:5060, we see 127.0.0.9:40112.
+  std::string text = RequestText("OPTIONS", "z9hG4bKnat1", 1, "10.0.0.7:5060", ";rport");
+  auto out = tm.OnReceived(text, {"127.0.0.9", 40112, Transport::kUdp});
+  REQUIRE(out.events.size() == 1);
+  const Message& req = *out.events[0].message;
+  auto via = req.TopVia();
+  REQUIRE(via.ok());
+  CHECK((*via)->rport() == "40112");
+  CHECK((*via)->received() == "127.0.0.9");
+  CHECK((*via)->branch() == "z9hG4bKnat1");
+
+  TransactionOutput reply;
+  REQUIRE(tm.SendResponse(out.events[0].key, Response(req, 200), reply).ok());
+  REQUIRE(reply.sends.size() == 1);
+  CHECK(reply.sends[0].destination == Destination{"127.0.0.9", 40112, Transport::kUdp});
+  CHECK(reply.sends[0].bytes.find(";rport=40112;received=127.0.0.9") != std::string::npos);
+
+  SECTION("without rport: received only, response to the Via port (§18.2.2)") {
+    std::string plain = RequestText("OPTIONS", "z9hG4bKnat2", 1, "10.0.0.7:5070");
+    auto o = tm.OnReceived(plain, {"127.0.0.9", 40112, Transport::kUdp});
+    REQUIRE(o.events.size() == 1);
+    CHECK((*o.events[0].message->TopVia())->received() == "127.0.0.9");
+    CHECK_FALSE((*o.events[0].message->TopVia())->rport());
+    TransactionOutput r;
+    REQUIRE(tm.SendResponse(o.events[0].key, Response(*o.events[0].message, 200), r).ok());
+    CHECK(r.sends.at(0).destination == Destination{"127.0.0.9", 5070, Transport::kUdp});
+  }
+  SECTION("over TCP the response goes back on the connection") {
+    std::string tcp = RequestText("OPTIONS", "z9hG4bKnat3", 1, "10.0.0.7:5070");
+    auto o = tm.OnReceived(tcp, {"127.0.0.9", 40999, Transport::kTcp});
+    REQUIRE(o.events.size() == 1);
+    TransactionOutput r;
+    REQUIRE(tm.SendResponse(o.events[0].key, Response(*o.events[0].message, 200), r).ok());
+    CHECK(r.sends.at(0).destination == Destination{"127.0.0.9", 40999, Transport::kTcp});
+  }
+}
+
+TEST_CASE("RFC 2543 requests (no magic cookie) match their retransmissions and ACK", "[tx]") {
+  sb::core::FakeClock clock;
+  TransactionManager tm(clock, TimerConfig{});
+  Destination from{"127.0.0.1", 5061, Transport::kUdp};
+  std::string invite = RequestText("INVITE", "oldbranch1");
+  auto first = tm.OnReceived(invite, from);
+  REQUIRE(first.events.size() == 1);
+  auto key = first.events[0].key;
+  CHECK(key.rfind("s2543|", 0) == 0);
+  auto again = tm.OnReceived(invite, from);
+  CHECK(again.events.empty());
+  REQUIRE(again.sends.size() == 1);  // the 100 Trying again
+  TransactionOutput reply;
+  REQUIRE(tm.SendResponse(key, Response(*first.events[0].message, 404), reply).ok());
+  std::string ack = RequestText("ACK", "oldbranch1");
+  auto acked = tm.OnReceived(ack, from);
+  CHECK(acked.events.empty());
+  CHECK(tm.State(key) == TransactionState::kConfirmed);
+}
+
+TEST_CASE("an ACK for a 2xx has no transaction and goes to the TU", "[tx]") {
+  sb::core::FakeClock clock;
+  TransactionManager tm(clock, TimerConfig{});
+  auto out = tm.OnReceived(RequestText("ACK", "z9hG4bKack2xx"), {"127.0.0.1", 5061});
+  REQUIRE(out.events.size() == 1);
+  CHECK(out.events[0].kind == TuEvent::Kind::kRequest);
+  CHECK(out.events[0].key.empty());
+  CHECK(tm.size() == 0);
+}
+
+TEST_CASE("a 2xx to an INVITE whose transaction ended reaches the TU as stray", "[tx]") {
+  sb::core::FakeClock clock;
+  TransactionManager tm(clock, TimerConfig{});
+  auto invite = Request("INVITE");
+  auto out = tm.OnReceived(Response(invite, 200).Serialize(), {"127.0.0.1", 5062});
+  REQUIRE(out.events.size() == 1);
+  CHECK(out.events[0].kind == TuEvent::Kind::kStray2xx);
+  // Other stray responses are dropped (§18.1.2).
+  CHECK(tm.OnReceived(Response(invite, 180).Serialize(), {"127.0.0.1", 5062}).events.empty());
+}
+
+TEST_CASE("garbage is answered per the parse error or dropped; nothing is created", "[tx]") {
+  sb::core::FakeClock clock;
+  TransactionManager tm(clock, TimerConfig{});
+  Destination from{"127.0.0.1", 5061, Transport::kUdp};
+  CHECK(tm.OnReceived("", from).events.empty());
+  CHECK(tm.OnReceived("\x01\x02garbage", from).events.empty());
+  // A request missing its Call-ID is answered 400 by the message layer's response.
+  std::string no_call_id = RequestText("OPTIONS", "z9hG4bKbad");
+  no_call_id.erase(no_call_id.find("Call-ID"),
+                   no_call_id.find("CSeq") - no_call_id.find("Call-ID"));
+  auto out = tm.OnReceived(no_call_id, from);
+  CHECK(out.events.empty());
+  REQUIRE(out.sends.size() == 1);
+  CHECK(out.sends[0].bytes.rfind("SIP/2.0 400", 0) == 0);
+  CHECK(tm.size() == 0);
+}
+
+TEST_CASE("SendRequest refuses requests without an RFC 3261 branch, and duplicates", "[tx]") {
+  sb::core::FakeClock clock;
+  TransactionManager tm(clock, TimerConfig{});
+  TransactionOutput out;
+  auto no_cookie = tm.SendRequest(Request("OPTIONS", "abc"), {"127.0.0.1", 5062}, out);
+  CHECK(no_cookie.status().code() == sb::StatusCode::kInvalidArgument);
+  REQUIRE(tm.SendRequest(Request("OPTIONS"), {"127.0.0.1", 5062}, out).ok());
+  CHECK(tm.SendRequest(Request("OPTIONS"), {"127.0.0.1", 5062}, out).status().code() ==
+        sb::StatusCode::kAlreadyExists);
+  CHECK(tm.SendResponse("nope", Response(Request("OPTIONS"), 200), out).code() ==
+        sb::StatusCode::kNotFound);
+}
