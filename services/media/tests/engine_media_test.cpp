@@ -1,0 +1,235 @@
+#include <catch2/catch.hpp>
+
+#include "engine_harness.h"
+#include "switchboard/codec/dtmf_detector.h"
+#include "switchboard/codec/tone_generator.h"
+#include "switchboard/codec/wav.h"
+
+namespace sb::media {
+namespace {
+
+using codec::CodecType;
+using test::EngineHarness;
+
+TEST_CASE("a tone plays for its cadence and then reports playback finished", "[engine][playback]") {
+  EngineHarness h;
+  h.AddLeg("a", 1, CodecType::kPcmu, 0);
+  Leg::Playback tone;
+  tone.id = "p1";
+  tone.tone.emplace(
+      8000,
+      codec::ToneSpec{
+          .freq_hz = {440, 0}, .level_dbm0 = {-10, -10}, .on_ms = 200, .off_ms = 100, .cycles = 2});
+  REQUIRE(h.engine.Play("a", std::move(tone)).ok());
+  h.Tick(29);
+  CHECK(h.events.playbacks.empty());
+  h.Tick(3);
+  REQUIRE(h.events.playbacks.size() == 1);
+  CHECK(h.events.playbacks[0].completed);
+  CHECK(h.events.playbacks[0].id == "p1");
+  CHECK(h.events.playbacks[0].played_ms == 600);
+  auto heard = h.HeardPcmu("a");
+  CHECK(heard.size() == 30 * 160);
+  CHECK(test::DominantFrequency(std::span(heard).first(1600), 8000) == Approx(440).margin(10));
+}
+
+TEST_CASE("a WAV plays to its end; stopping early reports it stopped", "[engine][playback]") {
+  EngineHarness h;
+  h.AddLeg("a", 1, CodecType::kPcmu, 0);
+  Leg::Playback wav;
+  wav.id = "w";
+  wav.samples = test::Sine(800, 8000, 0, 1000);  // 125 ms: 6 full frames and a partial one
+  REQUIRE(h.engine.Play("a", wav).ok());
+  h.Tick(8);
+  REQUIRE(h.events.playbacks.size() == 1);
+  CHECK(h.events.playbacks[0].completed);
+  CHECK(h.events.playbacks[0].played_ms == 125);
+
+  REQUIRE(h.engine.Play("a", wav).ok());
+  h.Tick(2);
+  REQUIRE(h.engine.StopPlay("a").ok());
+  REQUIRE(h.events.playbacks.size() == 2);
+  CHECK_FALSE(h.events.playbacks[1].completed);
+  CHECK(h.events.playbacks[1].played_ms == 40);
+  CHECK(h.engine.StopPlay("a").code() == StatusCode::kFailedPrecondition);
+}
+
+TEST_CASE("playback takes over what a bridged leg hears, and the bridge resumes after",
+          "[engine][playback]") {
+  EngineHarness h;
+  h.AddLeg("a", 1, CodecType::kPcmu, 0);
+  h.AddLeg("b", 2, CodecType::kPcmu, 0);
+  REQUIRE(h.engine.Bridge("a", "b").ok());
+  Leg::Playback wav;
+  wav.id = "w";
+  wav.samples = test::Sine(800, 8000, 0, 320);
+  REQUIRE(h.engine.Play("b", wav).ok());
+  h.SendPcmu("a", test::Sine(300, 8000, 0, 160));
+  CHECK(h.SentTo("b").empty());
+  h.Tick(3);
+  CHECK(h.SentTo("b").size() == 2);
+  REQUIRE(h.events.playbacks.size() == 1);
+  h.SendPcmu("a", test::Sine(300, 8000, 0, 160));
+  CHECK(h.SentTo("b").size() == 3);
+}
+
+TEST_CASE("a recording holds what the leg sent, as long as it ran", "[engine][recording]") {
+  EngineHarness h;
+  h.AddLeg("a", 1, CodecType::kPcmu, 0);
+  h.AddLeg("b", 2, CodecType::kPcmu, 0);
+  REQUIRE(h.engine.Bridge("a", "b").ok());
+  auto file = h.engine.StartRecording("a", "rec-1", false);
+  REQUIRE(file.ok());
+  CHECK(h.engine.StartRecording("a", "rec-2", false).status().code() ==
+        StatusCode::kFailedPrecondition);
+  CHECK(h.engine.StartRecording("b", "../escape", false).status().code() ==
+        StatusCode::kInvalidArgument);
+  for (size_t i = 0; i < 50; ++i) {
+    h.SendPcmu("a", test::Sine(600, 8000, i * 160, 160));
+    h.SendPcmu("b", test::Sine(1400, 8000, i * 160, 160));
+    h.Tick();
+  }
+  REQUIRE(h.engine.StopRecording("a").ok());
+  REQUIRE(h.events.recordings.size() == 1);
+  CHECK(h.events.recordings[0].duration_ms == 1000);
+  CHECK(h.events.recordings[0].file == *file);
+  CHECK_FALSE(h.events.recordings[0].mixed);
+  auto wav = codec::ReadWavFile(*file);
+  REQUIRE(wav.ok());
+  CHECK(wav->sample_rate == 8000);
+  CHECK(wav->samples.size() == 8000);
+  CHECK(test::ToneEnergy(wav->samples, 600, 8000) > 1e6);
+  CHECK(test::ToneEnergy(wav->samples, 1400, 8000) < 1e4);
+}
+
+TEST_CASE("a mixed recording holds both directions of a bridge", "[engine][recording]") {
+  EngineHarness h;
+  h.AddLeg("a", 1, CodecType::kPcmu, 0);
+  h.AddLeg("b", 2, CodecType::kPcmu, 0);
+  REQUIRE(h.engine.Bridge("a", "b").ok());
+  auto file = h.engine.StartRecording("a", "mixed-1", true);
+  REQUIRE(file.ok());
+  for (size_t i = 0; i < 25; ++i) {
+    h.SendPcmu("a", test::Sine(600, 8000, i * 160, 160));
+    h.SendPcmu("b", test::Sine(1400, 8000, i * 160, 160));
+    h.Tick();
+  }
+  REQUIRE(h.engine.RemoveLeg("a").ok());  // ends the recording too
+  REQUIRE(h.events.recordings.size() == 1);
+  CHECK(h.events.recordings[0].mixed);
+  CHECK(h.events.recordings[0].duration_ms == 500);
+  auto wav = codec::ReadWavFile(*file);
+  REQUIRE(wav.ok());
+  CHECK(test::ToneEnergy(wav->samples, 600, 8000) > 1e6);
+  CHECK(test::ToneEnergy(wav->samples, 1400, 8000) > 1e6);
+}
+
+TEST_CASE("an RFC 4733 digit is reported once, at its end, with its duration", "[engine][dtmf]") {
+  EngineHarness h;
+  h.AddLeg("a", 1, CodecType::kPcmu, 0, 101);
+  auto send = [&](uint8_t event, bool end, uint16_t duration, bool marker) {
+    std::array<uint8_t, 4> payload;
+    WriteTelephoneEvent({.event = event, .end = end, .volume = 10, .duration = duration}, payload);
+    h.SendRtp("a", 101, payload, 0, marker);
+  };
+  send(5, false, 160, true);
+  send(5, false, 320, false);
+  send(5, false, 480, false);
+  CHECK(h.events.dtmf.empty());
+  for (int i = 0; i < 3; ++i) send(5, true, 800, false);
+  REQUIRE(h.events.dtmf.size() == 1);
+  CHECK(h.events.dtmf[0].digit == '5');
+  CHECK(h.events.dtmf[0].source == DtmfSource::kRfc4733);
+  CHECK(h.events.dtmf[0].duration_ms == 100);
+  h.peers["a"].ts += 1600;  // the next event starts later
+  send(11, false, 160, true);
+  for (int i = 0; i < 3; ++i) send(11, true, 480, false);
+  REQUIRE(h.events.dtmf.size() == 2);
+  CHECK(h.events.dtmf[1].digit == '#');
+}
+
+TEST_CASE("in-band digits are found in the audio of a leg that asks for it", "[engine][dtmf]") {
+  EngineHarness h;
+  h.AddLeg("a", 1, CodecType::kPcmu, 0, -1, LegOptions{.inband_dtmf = true});
+  auto spec = codec::DtmfTone('7', 100, 100);
+  REQUIRE(spec.ok());
+  codec::ToneGenerator gen(8000, *spec);
+  for (int i = 0; i < 10; ++i) {
+    std::array<int16_t, 160> frame;
+    gen.Generate(frame);
+    h.SendPcmu("a", frame);
+    h.Tick();
+  }
+  REQUIRE(h.events.dtmf.size() == 1);
+  CHECK(h.events.dtmf[0].digit == '7');
+  CHECK(h.events.dtmf[0].source == DtmfSource::kInband);
+}
+
+TEST_CASE("DTMF is sent as RFC 4733 events when negotiated", "[engine][dtmf]") {
+  EngineHarness h;
+  h.AddLeg("a", 1, CodecType::kPcmu, 0, 101);
+  REQUIRE(h.engine.SendDtmf("a", "9", 100, 40).ok());
+  CHECK(h.engine.SendDtmf("a", "9x", 100, 40).code() == StatusCode::kInvalidArgument);
+  h.Tick(15);
+  auto sent = h.SentTo("a");
+  REQUIRE(sent.size() == 8);  // 5 x 20 ms updates, then the end packet three times
+  std::optional<uint32_t> ts;
+  for (size_t i = 0; i < sent.size(); ++i) {
+    auto rtp = ParseRtp(sent[i]);
+    REQUIRE(rtp.ok());
+    CHECK(rtp->payload_type == 101);
+    CHECK(rtp->marker == (i == 0));
+    if (ts) CHECK(rtp->timestamp == *ts);
+    ts = rtp->timestamp;
+    auto ev = ParseTelephoneEvent(rtp->payload);
+    REQUIRE(ev.ok());
+    CHECK(ev->event == 9);
+    CHECK(ev->end == (i >= 5));
+  }
+}
+
+TEST_CASE("DTMF is sent in-band when the leg has no telephone-event", "[engine][dtmf]") {
+  EngineHarness h;
+  h.AddLeg("a", 1, CodecType::kPcmu, 0);
+  REQUIRE(h.engine.SendDtmf("a", "3", 100, 60).ok());
+  h.Tick(10);
+  auto heard = h.HeardPcmu("a");
+  REQUIRE(heard.size() >= 1200);
+  codec::DtmfDetector detector;
+  std::array<codec::DtmfDigit, 4> found;
+  size_t n = detector.Process(heard, found);
+  REQUIRE(n == 1);
+  CHECK(found[0].digit == '3');
+}
+
+TEST_CASE("a silent endpoint causes one RTP timeout; statistics come at their interval",
+          "[engine][timers]") {
+  EngineHarness h;
+  h.AddLeg("a", 1, CodecType::kPcmu, 0, -1,
+           LegOptions{.rtp_timeout_ms = 3000, .stats_interval_ms = 1000});
+  for (size_t i = 0; i < 25; ++i) {
+    h.SendPcmu("a", test::Sine(500, 8000, i * 160, 160));
+    h.Tick();
+  }
+  CHECK(h.events.timeouts.empty());
+  REQUIRE(h.events.stats_reports.size() == 0);
+  h.Tick(25);  // 1 s since the leg started
+  REQUIRE(h.events.stats_reports.size() == 1);
+  CHECK_FALSE(h.events.stats_reports[0].final);
+  CHECK(h.events.stats_reports[0].stats.packets_received == 25);
+  h.Tick(125);  // 3 s of silence after the last packet at 0.48 s
+  REQUIRE(h.events.timeouts.size() == 1);
+  CHECK(h.events.timeouts[0].second >= 3000);
+  h.Tick(50);
+  CHECK(h.events.timeouts.size() == 1);
+  // RTCP went out every 5 s on the RTCP socket.
+  size_t rtcp = 0;
+  for (const auto& p : h.sink.sent) rtcp += p.socket == 11 && IsRtcp(p.bytes);
+  CHECK(rtcp == 0);  // 4.5 s so far
+  h.Tick(30);
+  for (const auto& p : h.sink.sent) rtcp += p.socket == 11 && IsRtcp(p.bytes);
+  CHECK(rtcp == 1);
+}
+
+}  // namespace
+}  // namespace sb::media
