@@ -143,6 +143,7 @@ Result<std::unique_ptr<NatsBus>> NatsBus::Connect(const NatsBusOptions& options)
     if (step != NATS_OK) return FromNats(step, "configuring the NATS connection");
   }
   if (!options.name.empty()) natsOptions_SetName(opts.get(), options.name.c_str());
+  natsOptions_SetSendAsap(opts.get(), options.send_asap);
 
   s = natsConnection_Connect(&bus->nc_, opts.get());
   if (s != NATS_OK) return FromNats(s, "connecting to NATS at " + options.url);

@@ -45,6 +45,10 @@ struct NatsBusOptions {
   Duration reconnect_wait_min = std::chrono::milliseconds(20);
   Duration reconnect_wait_max = std::chrono::seconds(2);
   int reconnect_buffer_bytes = 8 * 1024 * 1024;
+  // Write each publish to the socket at once rather than through cnats's flusher thread, which
+  // batches writes but adds about 1 ms per hop: request/reply p50 0.2 ms instead of 1 ms, bulk
+  // core publishing ~4x slower (bench/RESULTS.md). Bulk publishers may turn it off.
+  bool send_asap = true;
   // Unacknowledged JetStream publishes in flight in JsPublishAll.
   int js_publish_window = 256;
   // How long one pull of a Consume waits for messages; also bounds how long destroying a
