@@ -109,25 +109,27 @@ Launched LaunchNats(const fs::path& dir, int port, bool detach) {
   opts.detach = detach;
   pid_t pid = Spawn(opts);
   const fs::path ports_file = dir / ("nats-server_" + std::to_string(pid) + ".ports");
+  static const std::regex kUrl(R"re("nats://[^"]*:(\d+)")re");
+  int bound_port = 0;
+  // The ports file appears before it is completely written: ready once it holds a client URL.
   bool ready = WaitUntil(pid, kStartTimeout, [&] {
-    if (!fs::exists(ports_file)) return false;
+    std::smatch m;
+    std::string ports = ReadFile(ports_file);
+    if (!std::regex_search(ports, m, kUrl)) return false;
     std::string text = ReadFile(log);
-    return text.size() > log_offset &&
-           text.find("Server is ready", log_offset) != std::string::npos;
+    if (text.size() <= log_offset ||
+        text.find("Server is ready", log_offset) == std::string::npos) {
+      return false;
+    }
+    bound_port = std::stoi(m[1].str());
+    return true;
   });
   if (!ready) {
     bool alive = Alive(pid);
     StopNats(pid);
     Fail("nats-server", alive ? "not ready after 30 s" : "exited during start-up", log);
   }
-  std::smatch m;
-  std::string ports = ReadFile(ports_file);
-  static const std::regex kUrl(R"re("nats://[^"]*:(\d+)")re");
-  if (!std::regex_search(ports, m, kUrl)) {
-    StopNats(pid);
-    Fail("nats-server", "no client URL in " + ports_file.string() + ": " + ports, log);
-  }
-  return {pid, std::stoi(m[1].str())};
+  return {pid, bound_port};
 }
 
 void StopNats(pid_t pid) { Terminate(pid, SIGTERM, kStopGrace); }
