@@ -358,8 +358,9 @@ TEST_CASE(
   constexpr int kMessages = 400;
   Seen<std::string> acked;
   std::vector<sb::Status> failures;
-  std::thread publisher([&] {
-    for (int i = 0; i < kMessages; ++i) {
+  // Stopped and joined on every path, also when a REQUIRE below throws.
+  std::jthread publisher([&](std::stop_token stop) {
+    for (int i = 0; i < kMessages && !stop.stop_requested(); ++i) {
       const std::string id = "m-" + std::to_string(i);
       auto ack = bus->JsPublish({.message = {.subject = "crash.x", .data = id}, .msg_id = id}, 20s);
       if (ack.ok()) {
