@@ -1,0 +1,101 @@
+// Postgres implementations of the admin repositories (domain/repositories.h) over schema `admin`
+// (services/admin/migrations). Each query filters by tenant_id; each mutation writes its audit
+// row in the same transaction.
+//
+//   PgDatabase db(dsn, 8);
+//   PgExtensionRepository extensions(db);
+//   auto ext = extensions.Get(tenant, id);
+#pragma once
+
+#include "domain/repositories.h"
+#include "store/pg_database.h"
+
+namespace sb::admin {
+
+class PgTenantRepository final : public TenantRepository {
+ public:
+  explicit PgTenantRepository(PgDatabase& db) : db_(db) {}
+  Status Create(const Tenant& tenant, const ApiKey& first_key, const AuditEntry& audit) override;
+  Result<Tenant> Get(const TenantId& id) override;
+  Result<Tenant> GetByDomain(std::string_view sip_domain) override;
+  Result<Page<Tenant>> List(const TenantFilter& filter, const PageQuery& page) override;
+  Result<Tenant> Update(const TenantId& id, const std::function<Status(Tenant&)>& change,
+                        const AuditEntry& audit) override;
+  Result<Tenant> Delete(const TenantId& id, const AuditEntry& audit) override;
+
+ private:
+  PgDatabase& db_;
+};
+
+class PgApiKeyRepository final : public ApiKeyRepository {
+ public:
+  explicit PgApiKeyRepository(PgDatabase& db) : db_(db) {}
+  Status Create(const ApiKey& key, const AuditEntry& audit) override;
+  Result<ApiKey> FindActiveByHash(std::string_view secret_hash) override;
+  Result<Page<ApiKey>> List(const std::optional<TenantId>& tenant, bool include_revoked,
+                            const PageQuery& page) override;
+  Result<ApiKey> Revoke(const std::optional<TenantId>& tenant, const ApiKeyId& id, WallTime at,
+                        const AuditEntry& audit) override;
+  Result<bool> HasActivePlatformKey() override;
+
+ private:
+  PgDatabase& db_;
+};
+
+class PgExtensionRepository final : public ExtensionRepository {
+ public:
+  explicit PgExtensionRepository(PgDatabase& db) : db_(db) {}
+  Status Create(const Extension& ext, const AuditEntry& audit) override;
+  Result<Extension> Get(const TenantId& tenant, const ExtensionId& id) override;
+  Result<Extension> GetByNumber(const TenantId& tenant, std::string_view number) override;
+  Result<Extension> GetByUsername(const TenantId& tenant, std::string_view user) override;
+  Result<Page<Extension>> List(const TenantId& tenant, const ExtensionFilter& filter,
+                               const PageQuery& page) override;
+  Result<Extension> Update(const TenantId& tenant, const ExtensionId& id,
+                           const std::function<Status(Extension&)>& change,
+                           const AuditEntry& audit) override;
+  Result<Extension> Delete(const TenantId& tenant, const ExtensionId& id,
+                           const AuditEntry& audit) override;
+
+ private:
+  Result<Extension> GetWhere(const TenantId& tenant, const std::string& column,
+                             std::string_view value);
+  PgDatabase& db_;
+};
+
+class PgNumberRepository final : public NumberRepository {
+ public:
+  explicit PgNumberRepository(PgDatabase& db) : db_(db) {}
+  Status Create(const PhoneNumber& number, const AuditEntry& audit) override;
+  Result<PhoneNumber> Get(const TenantId& tenant, const NumberId& id) override;
+  Result<PhoneNumber> FindByE164(std::string_view e164) override;
+  Result<Page<PhoneNumber>> List(const TenantId& tenant, std::string_view e164_prefix,
+                                 const PageQuery& page) override;
+  Result<PhoneNumber> Update(const TenantId& tenant, const NumberId& id,
+                             const std::function<Status(PhoneNumber&)>& change,
+                             const AuditEntry& audit) override;
+  Result<PhoneNumber> Delete(const TenantId& tenant, const NumberId& id,
+                             const AuditEntry& audit) override;
+
+ private:
+  PgDatabase& db_;
+};
+
+class PgTrunkRepository final : public TrunkRepository {
+ public:
+  explicit PgTrunkRepository(PgDatabase& db) : db_(db) {}
+  Status Create(const Trunk& trunk, const AuditEntry& audit) override;
+  Result<Trunk> Get(const TenantId& tenant, const TrunkId& id) override;
+  Result<Trunk> FindBySource(std::string_view ip) override;
+  Result<Page<Trunk>> List(const TenantId& tenant, std::string_view name_prefix,
+                           const PageQuery& page) override;
+  Result<Trunk> Update(const TenantId& tenant, const TrunkId& id,
+                       const std::function<Status(Trunk&)>& change,
+                       const AuditEntry& audit) override;
+  Result<Trunk> Delete(const TenantId& tenant, const TrunkId& id, const AuditEntry& audit) override;
+
+ private:
+  PgDatabase& db_;
+};
+
+}  // namespace sb::admin
