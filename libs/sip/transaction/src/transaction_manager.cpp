@@ -4,8 +4,16 @@
 
 namespace sb::sip {
 
-TransactionManager::TransactionManager(const core::Clock& clock, TimerConfig timers)
-    : clock_(clock), timers_(timers) {}
+TransactionManager::TransactionManager(const core::Clock& clock, TimerConfig timers,
+                                       size_t max_transactions)
+    : clock_(clock), timers_(timers), max_transactions_(max_transactions) {}
+
+bool TransactionManager::IsLive(const Due& due) const {
+  auto it = entries_.find(due.key);
+  if (it == entries_.end()) return false;
+  const auto& slot = it->second.deadlines[static_cast<size_t>(due.id)];
+  return slot && *slot == due.at;
+}
 
 std::optional<TransactionState> TransactionManager::State(std::string_view key) const {
   auto it = entries_.find(key);
@@ -14,13 +22,10 @@ std::optional<TransactionState> TransactionManager::State(std::string_view key) 
 }
 
 std::optional<core::Clock::TimePoint> TransactionManager::NextDeadline() const {
-  std::optional<core::Clock::TimePoint> next;
-  for (const auto& [key, entry] : entries_) {
-    for (const auto& d : entry.deadlines) {
-      if (d && (!next || *d < *next)) next = d;
-    }
-  }
-  return next;
+  // Each stale timer is popped once, so this is amortised O(log n).
+  while (!due_.empty() && !IsLive(due_.top())) due_.pop();
+  if (due_.empty()) return std::nullopt;
+  return due_.top().at;
 }
 
 void TransactionManager::Apply(const std::string& key, Actions actions, TransactionOutput& out) {
@@ -131,6 +136,10 @@ void TransactionManager::OnRequest(Message request, const Destination& source,
     cancels = std::move(invite_key);
   }
 
+  if (entries_.size() >= max_transactions_) {
+    Answer(req, reply_to, 503, out);
+    return;
+  }
   Entry entry;
   entry.peer = source;
   Actions actions;
@@ -196,6 +205,9 @@ Result<std::string> TransactionManager::SendRequest(Message request, Destination
     return Status::AlreadyExists("a transaction with branch " + std::string((*via)->branch()) +
                                  " exists");
   }
+  if (entries_.size() >= max_transactions_) {
+    return Status::ResourceExhausted("too many transactions");
+  }
   Entry entry;
   entry.peer = destination;
   Actions actions;
@@ -246,11 +258,9 @@ TransactionOutput TransactionManager::OnTimers() {
   for (size_t budget = due_.size(); budget > 0 && !due_.empty() && due_.top().at <= now; --budget) {
     Due due = due_.top();
     due_.pop();
+    if (!IsLive(due)) continue;  // stopped, re-armed or its transaction is gone
     auto it = entries_.find(due.key);
-    if (it == entries_.end()) continue;
-    auto& slot = it->second.deadlines[static_cast<size_t>(due.id)];
-    if (!slot || *slot != due.at) continue;  // stopped or re-armed since
-    slot.reset();
+    it->second.deadlines[static_cast<size_t>(due.id)].reset();
     Actions actions = std::visit([&](auto& m) { return m.OnTimer(due.id); }, *it->second.machine);
     Apply(due.key, std::move(actions), out);
   }

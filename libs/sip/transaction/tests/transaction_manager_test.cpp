@@ -364,3 +364,36 @@ TEST_CASE("SendRequest refuses requests without an RFC 3261 branch, and duplicat
   CHECK(tm.SendResponse("nope", Response(Request("OPTIONS"), 200), out).code() ==
         sb::StatusCode::kNotFound);
 }
+
+TEST_CASE("beyond the transaction limit new requests get 503 and no state", "[tx]") {
+  sb::core::FakeClock clock;
+  TransactionManager tm(clock, TimerConfig{}, 2);
+  Destination from{"127.0.0.1", 5061, Transport::kUdp};
+  CHECK(tm.OnReceived(RequestText("OPTIONS", "z9hG4bKa"), from).events.size() == 1);
+  CHECK(tm.OnReceived(RequestText("OPTIONS", "z9hG4bKb"), from).events.size() == 1);
+  auto third = tm.OnReceived(RequestText("OPTIONS", "z9hG4bKc"), from);
+  CHECK(third.events.empty());
+  REQUIRE(third.sends.size() == 1);
+  CHECK(third.sends[0].bytes.rfind("SIP/2.0 503", 0) == 0);
+  CHECK(tm.size() == 2);
+  // Retransmissions of existing transactions are still absorbed.
+  CHECK(tm.OnReceived(RequestText("OPTIONS", "z9hG4bKa"), from).events.empty());
+  TransactionOutput out;
+  CHECK(
+      tm.SendRequest(Request("OPTIONS", "z9hG4bKmine"), {"127.0.0.1", 5062}, out).status().code() ==
+      sb::StatusCode::kResourceExhausted);
+}
+
+TEST_CASE("NextDeadline skips stopped timers and follows the earliest live one", "[tx]") {
+  sb::core::FakeClock clock;
+  TransactionManager tm(clock, TimerConfig{});
+  TransactionOutput out;
+  auto invite = Request("INVITE");
+  REQUIRE(tm.SendRequest(invite.Clone(), {"127.0.0.1", 5062}, out).ok());
+  CHECK(tm.NextDeadline() == clock.Now() + milliseconds(500));  // timer A
+  // A 180 stops A and B: nothing left to wait for.
+  (void)tm.OnReceived(Response(invite, 180).Serialize(), {"127.0.0.1", 5062});
+  CHECK_FALSE(tm.NextDeadline());
+  (void)tm.OnReceived(Response(invite, 486).Serialize(), {"127.0.0.1", 5062});
+  CHECK(tm.NextDeadline() == clock.Now() + seconds(32));  // timer D
+}

@@ -72,7 +72,10 @@ std::string BuildCancel(const Message& invite);
 
 class TransactionManager {
  public:
-  TransactionManager(const core::Clock& clock, TimerConfig timers);
+  // Beyond `max_transactions` live transactions a new request is answered 503 without one, and
+  // SendRequest fails with ResourceExhausted: a flood costs bounded memory.
+  TransactionManager(const core::Clock& clock, TimerConfig timers,
+                     size_t max_transactions = 200000);
 
   // Bytes of one message from `source`. Unparseable requests are answered per ParseError.
   TransactionOutput OnReceived(std::string_view bytes, const Destination& source);
@@ -110,11 +113,14 @@ class TransactionManager {
   void OnResponse(Message response, TransactionOutput& out);
   void Apply(const std::string& key, Actions actions, TransactionOutput& out);
   void Answer(const Message& request, const Destination& to, int code, TransactionOutput& out);
+  bool IsLive(const Due& due) const;
 
   const core::Clock& clock_;
   TimerConfig timers_;
+  size_t max_transactions_;
   std::map<std::string, Entry, std::less<>> entries_;
-  std::priority_queue<Due, std::vector<Due>, std::greater<Due>> due_;
+  // Stopped or re-armed timers stay queued until they reach the top, where they are dropped.
+  mutable std::priority_queue<Due, std::vector<Due>, std::greater<Due>> due_;
   uint64_t seq_ = 0;
 };
 
