@@ -101,6 +101,34 @@ Status MediaEngine::AddLeg(LegSetup setup) {
   return Status::Ok();
 }
 
+Result<std::unique_ptr<Leg>> MediaEngine::ExtractLeg(const std::string& leg_id) {
+  auto state = Find(leg_id);
+  if (!state.ok()) return state.status();
+  LegState& s = **state;
+  if (s.peer != nullptr || s.conference != nullptr) {
+    return Status::FailedPrecondition("leg " + leg_id + " is already in a bridge or conference");
+  }
+  std::unique_ptr<Leg> leg = std::move(s.leg);
+  sockets_.erase(leg->rtp_socket());
+  sockets_.erase(leg->rtcp_socket());
+  legs_.erase(leg_id);
+  legs_gauge_.Add(-1);
+  return leg;
+}
+
+void MediaEngine::AdoptLeg(std::unique_ptr<Leg> leg) {
+  auto state = std::make_unique<LegState>();
+  leg->set_sink(packets_);
+  if (leg->rtp_socket() >= 0) sockets_[leg->rtp_socket()] = {state.get(), false};
+  if (leg->rtcp_socket() >= 0 && leg->rtcp_socket() != leg->rtp_socket()) {
+    sockets_[leg->rtcp_socket()] = {state.get(), true};
+  }
+  std::string id = leg->info().leg_id;
+  state->leg = std::move(leg);
+  legs_.emplace(std::move(id), std::move(state));
+  legs_gauge_.Add(1);
+}
+
 Status MediaEngine::SetLegMedia(const std::string& leg_id, const LegMedia& media) {
   auto state = Find(leg_id);
   if (!state.ok()) return state.status();

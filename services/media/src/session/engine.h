@@ -58,6 +58,10 @@ class MediaEngine {
   size_t leg_count() const { return legs_.size(); }
   size_t conference_count() const { return conferences_.size(); }
   Result<LegStatsSnapshot> LegStats(const std::string& leg_id) const;
+  // Hands a leg over to another engine (another worker) with its playback, recording and
+  // statistics. FAILED_PRECONDITION while it is bridged or in a conference.
+  Result<std::unique_ptr<Leg>> ExtractLeg(const std::string& leg_id);
+  void AdoptLeg(std::unique_ptr<Leg> leg);
 
   // --- bridges ---
   // Returns whether the bridge transcodes. FAILED_PRECONDITION when a leg is already bridged or

@@ -33,7 +33,7 @@ CodecImpairment ImpairmentOf(codec::CodecType type) {
 
 Leg::Leg(LegSetup setup, PacketSink& sink, const core::Clock& clock)
     : setup_(std::move(setup)),
-      sink_(sink),
+      sink_(&sink),
       clock_(clock),
       created_(clock.Now()),
       last_rx_(created_),
@@ -164,7 +164,7 @@ void Leg::SendDatagram(bool rtcp, std::span<uint8_t> buffer, size_t length) {
     if (!protected_len.ok()) return;
     length = *protected_len;
   }
-  sink_.Send(socket, to, buffer.first(length));
+  sink_->Send(socket, to, buffer.first(length));
 }
 
 void Leg::SendPayload(std::span<const uint8_t> payload, uint32_t rtp_samples, bool marker) {

@@ -68,6 +68,10 @@ class Leg {
   ~Leg();
 
   const LegInfo& info() const { return setup_.info; }
+  int rtp_socket() const { return setup_.rtp_socket; }
+  int rtcp_socket() const { return setup_.rtcp_socket; }
+  // The leg moves to another worker (and its sink) with everything it holds.
+  void set_sink(PacketSink& sink) { sink_ = &sink; }
   const LegOptions& options() const { return setup_.options; }
   const std::optional<LegMedia>& media() const { return setup_.media; }
   Status SetMedia(const LegMedia& media);
@@ -147,7 +151,7 @@ class Leg {
   Status EnsurePcmCodecs();
 
   LegSetup setup_;
-  PacketSink& sink_;
+  PacketSink* sink_;
   const core::Clock& clock_;
   TimePoint created_;
 
