@@ -194,7 +194,10 @@ Result<DigestCredentials> ParseCredentials(std::string_view value) {
   if (!params.ok()) return params.status();
   DigestCredentials c;
   bool have[5] = {false, false, false, false, false};
-  for (auto& [name, v] : *params) {
+  for (auto& param : *params) {
+    // Not a structured binding: clang 14 cannot capture those in a lambda.
+    const std::string& name = param.first;
+    std::string& v = param.second;
     auto is = [&](std::string_view n) { return internal::EqualsIgnoreCase(name, n); };
     if (is("username")) {
       c.username = std::move(v);
