@@ -46,6 +46,10 @@ class OpusAudioDecoder final : public AudioDecoder {
     if (payload.empty()) return Status::InvalidArgument("empty Opus payload", "payload");
     const int n = opus_decode(dec_.get(), payload.data(), static_cast<opus_int32>(payload.size()),
                               pcm.data(), static_cast<int>(pcm.size()), 0);
+    // Corrupt packets come from the network and may come in floods: a short literal message
+    // (no allocation) for them.
+    if (n == OPUS_INVALID_PACKET) return Status(StatusCode::kInvalidArgument, "opus: corrupt");
+    if (n == OPUS_BUFFER_TOO_SMALL) return Status(StatusCode::kResourceExhausted, "opus: pcm room");
     if (n < 0) return OpusError("opus_decode", n);
     return static_cast<size_t>(n);
   }

@@ -1,7 +1,5 @@
 #include "switchboard/codec/transcoder.h"
 
-#include <string>
-
 namespace sb::codec {
 
 Result<std::unique_ptr<Transcoder>> Transcoder::Create(const CodecSpec& from, const CodecSpec& to) {
@@ -28,10 +26,8 @@ Result<size_t> Transcoder::Transcode(std::span<const uint8_t> in, std::span<uint
   auto decoded = decoder_->Decode(in, decoded_);
   if (!decoded.ok()) return decoded.status();
   if (*decoded != static_cast<size_t>(decoder_->spec().frame_samples())) {
-    return Status::InvalidArgument("payload holds " + std::to_string(*decoded) +
-                                       " samples, the leg's frame is " +
-                                       std::to_string(decoder_->spec().frame_samples()),
-                                   "payload");
+    // Per packet from a peer that ignores the negotiated ptime: a literal, no allocation.
+    return Status(StatusCode::kInvalidArgument, "frame mismatch", "payload");
   }
   return EncodeDecoded(*decoded, out);
 }

@@ -104,5 +104,6 @@ TEST_CASE("the transcoder refuses legs with different ptimes and payloads of the
   std::array<uint8_t, sb::codec::kMaxPayloadBytes> packet;
   auto n = (*transcoder)->Transcode(thirty_ms, packet);
   CHECK(n.status().code() == sb::StatusCode::kInvalidArgument);
-  CHECK(n.status().message() == "payload holds 240 samples, the leg's frame is 160");
+  CHECK(n.status().message() == "frame mismatch");
+  CHECK(n.status().field() == "payload");
 }

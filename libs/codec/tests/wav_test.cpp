@@ -43,13 +43,12 @@ TEST_CASE("a WAV written in pieces reads back with the same samples and rate", "
 TEST_CASE("the header is the canonical 44-byte PCM header", "[unit]") {
   const std::vector<int16_t> samples = {1, -2, 0x1234};
   const auto bytes = sb::codec::SerializeWav(8000, samples);
-  const std::vector<uint8_t>
-      expected = {'R', 'I', 'F',  'F',  42,   0,   0,   0,   'W', 'A', 'V', 'E',  'f',
-                  'm', 't', ' ',  16,   0,    0,   0,   1,   0,   1,   0,   0x40, 0x1F,
-                  0,   0,   0x80, 0x3E, 0,    0,  // PCM, mono, 8000, 16000 B/s
-                  2,   0,   16,   0,    'd',  'a', 't', 'a', 6,   0,   0,   0,  // align 2, 16 bits,
-                                                                                // 6 bytes
-                  1,   0,   0xFE, 0xFF, 0x34, 0x12};
+  const std::vector<uint8_t> expected = {
+      'R', 'I', 'F', 'F', 42, 0, 0, 0, 'W', 'A', 'V', 'E', 'f', 'm', 't', ' ', 16, 0, 0, 0, 1, 0, 1,
+      0, 0x40, 0x1F, 0, 0, 0x80, 0x3E, 0, 0,        // PCM, mono, 8000, 16000 B/s
+      2, 0, 16, 0, 'd', 'a', 't', 'a', 6, 0, 0, 0,  // align 2, 16 bits,
+                                                    // 6 bytes
+      1, 0, 0xFE, 0xFF, 0x34, 0x12};
   CHECK(bytes == expected);
 }
 

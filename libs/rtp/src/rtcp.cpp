@@ -133,7 +133,7 @@ Status ParseSdes(const RtcpPacketView& v, Sdes& out) {
   const auto d = v.bytes;
   size_t pos = kHeader;
   for (int c = 0; c < v.count; ++c) {
-    if (d.size() < pos + 4) return Status::InvalidArgument("rtcp: SDES short");
+    if (d.size() < pos + 4) return Status::InvalidArgument("rtcp: SDES len");
     SdesChunk& chunk = out.chunks[c];
     chunk.ssrc = Get32(&d[pos]);
     chunk.item_count = 0;
@@ -171,7 +171,7 @@ Result<Bye> ParseBye(const RtcpPacketView& v) {
   const size_t pos = kHeader + 4u * v.count;
   if (pos < d.size()) {
     const size_t len = d[pos];
-    if (pos + 1 + len > d.size()) return Status::InvalidArgument("rtcp: BYE reason");
+    if (pos + 1 + len > d.size()) return Status::InvalidArgument("rtcp: BYE text");
     bye.reason = std::string_view(reinterpret_cast<const char*>(&d[pos + 1]), len);
   }
   return bye;

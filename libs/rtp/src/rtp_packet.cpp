@@ -58,10 +58,10 @@ bool LooksLikeRtp(std::span<const uint8_t> d) {
 
 Result<size_t> BuildRtp(const RtpHeader& h, std::span<const uint8_t> payload,
                         std::span<uint8_t> out, uint8_t padding) {
-  if (h.payload_type > 127) return Status::InvalidArgument("rtp: payload type", "payload_type");
+  if (h.payload_type > 127) return Status::InvalidArgument("rtp: PT > 127", "payload_type");
   if (h.csrc_count > kMaxCsrc) return Status::InvalidArgument("rtp: csrc count", "csrc_count");
   if (h.has_extension && h.extension.size() % 4 != 0) {
-    return Status::InvalidArgument("rtp: ext not 32-bit words", "extension");
+    return Status::InvalidArgument("rtp: ext words", "extension");
   }
   const size_t header =
       kRtpFixedHeaderSize + 4u * h.csrc_count + (h.has_extension ? 4 + h.extension.size() : 0);
