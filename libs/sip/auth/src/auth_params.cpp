@@ -103,6 +103,14 @@ Result<std::vector<std::pair<std::string, std::string>>> ParseDigestParams(std::
   return out;
 }
 
+bool IsStrictToken(std::string_view value) {
+  if (value.empty()) return false;
+  for (char c : value) {
+    if (!IsTokenChar(c) || c == '/' || c == ':' || c == '@') return false;
+  }
+  return true;
+}
+
 std::string Quote(std::string_view value) {
   std::string out = "\"";
   for (char c : value) {

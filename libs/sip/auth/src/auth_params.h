@@ -14,6 +14,8 @@ namespace sb::sip::internal {
 bool EqualsIgnoreCase(std::string_view a, std::string_view b);
 // The pairs after "Digest", values unquoted and unescaped. Bounded: at most 64 parameters.
 Result<std::vector<std::pair<std::string, std::string>>> ParseDigestParams(std::string_view value);
+// RFC 3261 §25.1 token: what qop, nc and algorithm must be, since they are written unquoted.
+bool IsStrictToken(std::string_view value);
 // A quoted-string with '"' and '\' escaped.
 std::string Quote(std::string_view value);
 // "auth,auth-int" or "auth, auth-int" -> {"auth", "auth-int"}.

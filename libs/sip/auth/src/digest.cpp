@@ -226,6 +226,14 @@ Result<DigestCredentials> ParseCredentials(std::string_view value) {
       c.nc = std::move(v);
     }
   }
+  // These are written back unquoted (FormatCredentials), so they must be tokens: a quoted
+  // "auth, auth-int" would otherwise come back as two parameters.
+  for (const auto* token : {&c.algorithm, &c.qop, &c.nc}) {
+    if (*token && !internal::IsStrictToken(**token)) {
+      return Status::InvalidArgument("digest qop, nc and algorithm must be tokens",
+                                     "authorization");
+    }
+  }
   for (bool h : have) {
     if (!h) {
       return Status::InvalidArgument(

@@ -243,3 +243,15 @@ TEST_CASE("the client answers an auth-int-only challenge with auth-int", "[diges
   CHECK_FALSE(legacy->cnonce);
   CHECK_FALSE(sb::sip::AnswerChallenge(c, {"u", "", ""}, "INVITE", "sip:x@r", "", "", 1).ok());
 }
+
+TEST_CASE("qop, nc and algorithm that are not tokens are refused (fuzzer regression)", "[digest]") {
+  // Found by fuzz_sip_auth: a quoted qop holding ", " was accepted and then written back
+  // unquoted, which read as two parameters.
+  const std::string base =
+      "Digest username=\"u\", realm=\"r\", nonce=\"n\", uri=\"sip:r\", response=\"00\"";
+  CHECK(sb::sip::ParseCredentials(base + ", qop=auth, nc=00000001, cnonce=\"c\"").ok());
+  CHECK_FALSE(sb::sip::ParseCredentials(base + ", qop=\"auth, auth-int\"").ok());
+  CHECK_FALSE(sb::sip::ParseCredentials(base + ", nc=\"0000 0001\"").ok());
+  CHECK_FALSE(sb::sip::ParseCredentials(base + ", algorithm=\"MD5,x\"").ok());
+  CHECK_FALSE(sb::sip::ParseCredentials(base + ", nc=3b\"").ok());
+}
