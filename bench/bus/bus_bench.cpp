@@ -9,6 +9,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <functional>
 #include <mutex>
@@ -191,6 +192,13 @@ int main(int argc, char** argv) {
   const bool quick = argc > 1 && std::strcmp(argv[1], "--quick") == 0;
   const int scale = quick ? 10 : 1;
   auto server = sb::testing::NatsServer::Start();
+  if (argc > 2 && std::strcmp(argv[1], "--jetstream") == 0) {  // JetStream figures only, N each
+    const int n = std::atoi(argv[2]);
+    auto a = Connect(server.url(), "bench-js", /*send_asap=*/true);
+    std::printf("| figure | result | detail |\n|---|---|---|\n");
+    JetStream(*a, std::min(n, 5000), n, n);
+    return 0;
+  }
   std::printf("| figure | result | detail |\n|---|---|---|\n");
   {
     auto a = Connect(server.url(), "bench-a", /*send_asap=*/true);

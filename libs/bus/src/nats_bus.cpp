@@ -155,6 +155,7 @@ Result<std::unique_ptr<NatsBus>> NatsBus::Connect(const NatsBusOptions& options)
 
   jsOptions_Init(&jo);
   jo.PublishAsync.MaxPending = options.js_publish_window;
+  jo.PublishAsync.StallWait = 1000;
   jo.PublishAsync.AckHandler = &AckRouter::OnAck;
   jo.PublishAsync.AckHandlerClosure = bus->router_.get();
   s = natsConnection_JetStream(&bus->js_async_, bus->nc_, &jo);
@@ -180,7 +181,14 @@ bool NatsBus::connected() const { return natsConnection_Status(nc_) == NATS_CONN
 Status NatsBus::Publish(const Message& message) {
   auto msg = internal::ToNats(message);
   if (!msg.ok()) return msg.status();
-  return FromNats(natsConnection_PublishMsg(nc_, msg->get()), "publishing to " + message.subject);
+  natsStatus s = natsConnection_PublishMsg(nc_, msg->get());
+  if (s == NATS_IO_ERROR) {
+    // The write that finds the connection dead fails (nothing of it was sent) and puts cnats
+    // into reconnecting; once more, the message lands in the reconnect buffer like the ones
+    // after it.
+    s = natsConnection_PublishMsg(nc_, msg->get());
+  }
+  return FromNats(s, "publishing to " + message.subject);
 }
 
 Status NatsBus::Flush(Duration timeout) {

@@ -293,6 +293,12 @@ std::vector<Result<PublishAck>> NatsBus::JsPublishAll(std::span<const JsOutbound
     }
     natsMsg* sent = raw;
     natsStatus s = js_PublishMsgAsync(js_async_, &sent, &po);
+    // A full window (NATS_TIMEOUT after the stall wait) drains as acks come in: wait again
+    // rather than fall back to the slow one-at-a-time path. Bounded by the deadline.
+    while (s == NATS_TIMEOUT && sent != nullptr && Remaining(deadline) > Duration::zero()) {
+      po.MaxWait = ToMillis(Remaining(deadline));
+      s = js_PublishMsgAsync(js_async_, &sent, &po);
+    }
     if (s != NATS_OK) {
       // Not taken by cnats (window stalled, disconnected): the sync retry below handles it.
       bool ours;
