@@ -4,11 +4,11 @@
 
 #include <fstream>
 #include <map>
+#include <optional>
 #include <pqxx/except>
 #include <pqxx/nontransaction>
 #include <pqxx/result>
 #include <pqxx/transaction>
-#include <regex>
 #include <sstream>
 
 #include "switchboard/pg/transaction.h"
@@ -25,23 +25,51 @@ struct MigrationFile {
   std::string checksum;
 };
 
+bool IsLowerIdentChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+}
+
+// "NNNN_lower_case_name.sql" -> NNNN; nullopt for any other name.
+std::optional<int> VersionOf(std::string_view name) {
+  constexpr std::string_view kExt = ".sql";
+  if (name.size() < 4 + 1 + 1 + kExt.size() || !name.ends_with(kExt) || name[4] != '_') {
+    return std::nullopt;
+  }
+  int version = 0;
+  for (char c : name.substr(0, 4)) {
+    if (c < '0' || c > '9') return std::nullopt;
+    version = version * 10 + (c - '0');
+  }
+  for (char c : name.substr(5, name.size() - 5 - kExt.size())) {
+    if (!IsLowerIdentChar(c)) return std::nullopt;
+  }
+  return version;
+}
+
+bool IsSchemaName(std::string_view s) {
+  if (s.empty() || s.size() > 63 || (s[0] >= '0' && s[0] <= '9')) return false;
+  for (char c : s) {
+    if (!IsLowerIdentChar(c)) return false;
+  }
+  return true;
+}
+
 Result<std::map<int, MigrationFile>> ReadFolder(const fs::path& dir) {
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) {
     return Status::FailedPrecondition("migrations folder " + dir.string() + " does not exist");
   }
-  static const std::regex kName(R"((\d{4})_[a-z0-9_]+\.sql)");
   std::map<int, MigrationFile> files;
   for (const auto& entry : fs::directory_iterator(dir, ec)) {
     const std::string name = entry.path().filename().string();
     if (entry.path().extension() != ".sql") continue;
-    std::smatch m;
-    if (!std::regex_match(name, m, kName)) {
+    const std::optional<int> version = VersionOf(name);
+    if (!version) {
       return Status::InvalidArgument("migration file " + (dir / name).string() +
                                      " is not named NNNN_lower_case_name.sql");
     }
     MigrationFile f;
-    f.version = std::stoi(m[1].str());
+    f.version = *version;
     f.name = name;
     std::ifstream in(entry.path(), std::ios::binary);
     std::ostringstream text;
@@ -161,8 +189,7 @@ std::string Sha256Hex(std::string_view bytes) {
 }
 
 Result<std::vector<std::string>> ApplyMigrations(Pool& pool, const MigrationOptions& o) {
-  static const std::regex kSchema("[a-z_][a-z0-9_]*");
-  if (!std::regex_match(o.schema, kSchema) || o.schema.size() > 63) {
+  if (!IsSchemaName(o.schema)) {
     return Status::InvalidArgument("schema must match [a-z_][a-z0-9_]* (at most 63 characters)",
                                    "schema");
   }

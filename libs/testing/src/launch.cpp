@@ -9,7 +9,6 @@
 #include <unistd.h>
 
 #include <fstream>
-#include <regex>
 #include <sstream>
 #include <stdexcept>
 
@@ -54,6 +53,22 @@ std::string PostgresBinDir() {
         "package, see scripts/install-deps)");
   }
   return best.string();
+}
+
+// The port of the client URL in a ports file, {"nats":["nats://127.0.0.1:42667"],...}; 0 while
+// the file is missing or incomplete.
+int ClientPort(const std::string& ports) {
+  size_t start = ports.find("\"nats://");
+  if (start == std::string::npos) return 0;
+  size_t end = ports.find('"', start + 1);
+  if (end == std::string::npos) return 0;
+  size_t colon = ports.rfind(':', end);
+  int port = 0;
+  for (size_t i = colon + 1; i < end; ++i) {
+    if (ports[i] < '0' || ports[i] > '9' || port > 65535) return 0;
+    port = port * 10 + (ports[i] - '0');
+  }
+  return port > 0 && port <= 65535 ? port : 0;
 }
 
 bool RedisAnswersPing(int port) {
@@ -109,19 +124,17 @@ Launched LaunchNats(const fs::path& dir, int port, bool detach) {
   opts.detach = detach;
   pid_t pid = Spawn(opts);
   const fs::path ports_file = dir / ("nats-server_" + std::to_string(pid) + ".ports");
-  static const std::regex kUrl(R"re("nats://[^"]*:(\d+)")re");
   int bound_port = 0;
   // The ports file appears before it is completely written: ready once it holds a client URL.
   bool ready = WaitUntil(pid, kStartTimeout, [&] {
-    std::smatch m;
-    std::string ports = ReadFile(ports_file);
-    if (!std::regex_search(ports, m, kUrl)) return false;
+    const int port_in_file = ClientPort(ReadFile(ports_file));
+    if (port_in_file == 0) return false;
     std::string text = ReadFile(log);
     if (text.size() <= log_offset ||
         text.find("Server is ready", log_offset) == std::string::npos) {
       return false;
     }
-    bound_port = std::stoi(m[1].str());
+    bound_port = port_in_file;
     return true;
   });
   if (!ready) {

@@ -108,3 +108,20 @@ TEST_CASE("sb-test-servers start and stop a run's servers, which Shared() then u
   CHECK(RunTool("stop " + dir.string() + " 2>/dev/null") == 0);
   fs::remove_all(dir);
 }
+
+TEST_CASE("sb-test-servers start names the server that cannot start and exits 1",
+          "[testing][tool]") {
+  const fs::path dir = fs::temp_directory_path() / sb::testing::UniqueName("sb-tool-fail");
+  const fs::path err = dir.string() + ".stderr";
+  // No nats-server on this PATH: the first server fails, so nothing may be left running.
+  int rc = std::system(("PATH=/nonexistent " + std::string(SB_TEST_SERVERS_BIN) + " start " +
+                        dir.string() + " 2>" + err.string())
+                           .c_str());
+  CHECK((WIFEXITED(rc) && WEXITSTATUS(rc) == 1));
+  std::ifstream in(err);
+  std::string text((std::istreambuf_iterator<char>(in)), {});
+  CHECK_THAT(text, Catch::Contains("nats-server failed") && Catch::Contains("not found in PATH"));
+  CHECK_FALSE(fs::exists(dir / "servers.env"));
+  fs::remove_all(dir);
+  fs::remove(err);
+}
