@@ -235,3 +235,29 @@ TEST_CASE("removing a leg reports its final statistics and unbridges its peer", 
 
 }  // namespace
 }  // namespace sb::media
+
+namespace sb::media {
+namespace {
+
+TEST_CASE("a leg handed to another engine keeps its stream and works there", "[engine][move]") {
+  test::EngineHarness one, two;
+  one.AddLeg("a", 1, codec::CodecType::kPcmu, 0);
+  two.AddLeg("b", 2, codec::CodecType::kPcmu, 0);
+  one.SendPcmu("a", test::Sine(500, 8000, 0, 160));
+  auto leg = one.engine.ExtractLeg("a");
+  REQUIRE(leg.ok());
+  CHECK_FALSE(one.engine.HasLeg("a"));
+  two.engine.AdoptLeg(std::move(*leg));
+  two.peers["a"] = one.peers["a"];
+  REQUIRE(two.engine.Bridge("a", "b").ok());
+  two.SendPcmu("a", test::Sine(500, 8000, 160, 160));
+  CHECK(two.SentTo("b").size() == 1);
+  CHECK(one.sink.sent.empty());
+  auto stats = two.engine.LegStats("a");
+  REQUIRE(stats.ok());
+  CHECK(stats->packets_received == 2);  // statistics travelled with it
+  CHECK(two.engine.ExtractLeg("a").status().code() == StatusCode::kFailedPrecondition);
+}
+
+}  // namespace
+}  // namespace sb::media

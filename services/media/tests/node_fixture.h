@@ -1,0 +1,253 @@
+// The integration tests' fixture: a real nats-server (private, started per test case), the media
+// node's real object graph (NatsBus, EventPublisher, MediaNode with its epoll workers, the
+// CommandServer, the ops HTTP server), and RTP peers: UDP sockets on 127.0.0.1 playing phones.
+#pragma once
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <filesystem>
+#include <mutex>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "net/media_node.h"
+#include "rpc/command_server.h"
+#include "rpc/event_publisher.h"
+#include "rpc/load_reporter.h"
+#include "rpc/operations.h"
+#include "switchboard/bus/nats_bus.h"
+#include "switchboard/bus/subjects.h"
+#include "switchboard/bus/typed.h"
+#include "switchboard/core/http_server.h"
+#include "switchboard/media/v1/commands.pb.h"
+#include "switchboard/media/v1/events.pb.h"
+#include "switchboard/sip/sdp.h"
+#include "switchboard/testing/servers.h"
+
+namespace sb::media::test {
+
+namespace v1 = switchboard::media::v1;
+using Clock = std::chrono::steady_clock;
+
+// A phone's RTP socket on 127.0.0.1 (kernel-chosen port).
+class RtpPeer {
+ public:
+  RtpPeer() {
+    fd_ = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(fd_, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) == 0);
+    socklen_t len = sizeof(sa);
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&sa), &len);
+    port_ = ntohs(sa.sin_port);
+  }
+  ~RtpPeer() { ::close(fd_); }
+  uint16_t port() const { return port_; }
+
+  std::string Offer(const std::string& formats, const std::string& extra = "") const {
+    return "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio " +
+           std::to_string(port_) + " RTP/AVP " + formats + "\r\n" + extra + "a=rtcp-mux\r\n";
+  }
+
+  // Where the node said to send: the port of its answer.
+  void Target(const std::string& answer) {
+    auto sd = sdp::Parse(answer);
+    REQUIRE(sd.ok());
+    REQUIRE_FALSE(sd->media.empty());
+    node_port_ = sd->media[0].port;
+  }
+
+  void Send(std::span<const uint8_t> datagram) const {
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(node_port_);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::sendto(fd_, datagram.data(), datagram.size(), 0, reinterpret_cast<sockaddr*>(&sa),
+             sizeof(sa));
+  }
+
+  // Sends one RTP packet of our stream.
+  void SendRtp(uint8_t pt, std::span<const uint8_t> payload, uint32_t ts_step,
+               bool marker = false) {
+    std::vector<uint8_t> pkt(12 + payload.size());
+    WriteRtpHeader(
+        {.marker = marker, .payload_type = pt, .sequence = seq_++, .timestamp = ts_, .ssrc = ssrc},
+        pkt);
+    std::copy(payload.begin(), payload.end(), pkt.begin() + 12);
+    ts_ += ts_step;
+    Send(pkt);
+  }
+
+  // Every datagram that arrives until `until` (RTCP included), bounded by the deadline.
+  std::vector<std::vector<uint8_t>> ReceiveUntil(Clock::time_point until) {
+    std::vector<std::vector<uint8_t>> out;
+    std::array<uint8_t, 2048> buf;
+    for (;;) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now());
+      if (left.count() <= 0) break;
+      pollfd p{fd_, POLLIN, 0};
+      if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) break;
+      ssize_t n = ::recv(fd_, buf.data(), buf.size(), MSG_DONTWAIT);
+      if (n > 0) out.emplace_back(buf.begin(), buf.begin() + n);
+    }
+    return out;
+  }
+
+  uint32_t ssrc = 0x51515151;
+
+ private:
+  int fd_ = -1;
+  uint16_t port_ = 0;
+  uint16_t node_port_ = 0;
+  uint16_t seq_ = 1;
+  uint32_t ts_ = 1000;
+};
+
+// Collects the bus messages of one subject pattern; Wait blocks until one satisfies `pred` or the
+// deadline passes.
+class EventInbox {
+ public:
+  EventInbox(bus::Bus& bus, const std::string& pattern) {
+    auto sub = bus.Subscribe(pattern, "", [this](const bus::Message& m) {
+      std::lock_guard lock(mu_);
+      messages_.push_back(m);
+      cv_.notify_all();
+    });
+    REQUIRE(sub.ok());
+    sub_ = std::move(*sub);
+  }
+
+  template <typename Event, typename Pred>
+  std::optional<Event> Wait(Pred pred, std::chrono::milliseconds timeout) {
+    std::unique_lock lock(mu_);
+    std::optional<Event> found;
+    cv_.wait_for(lock, timeout, [&] {
+      for (const auto& m : messages_) {
+        Event e;
+        if (e.ParseFromString(m.data) && pred(e, m)) {
+          found = e;
+          return true;
+        }
+      }
+      return false;
+    });
+    return found;
+  }
+
+  template <typename Event>
+  std::vector<Event> All() {
+    std::lock_guard lock(mu_);
+    std::vector<Event> out;
+    for (const auto& m : messages_) {
+      Event e;
+      if (e.ParseFromString(m.data)) out.push_back(e);
+    }
+    return out;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<bus::Message> messages_;
+  std::unique_ptr<bus::Subscription> sub_;
+};
+
+class NodeFixture {
+ public:
+  explicit NodeFixture(int workers = 2)
+      : nats(testing::NatsServer::Start()),
+        ids(clock),
+        node_id(testing::UniqueName("media")),
+        tenant(testing::UniqueName("tenant")),
+        recordings(std::filesystem::temp_directory_path() / node_id) {
+    std::filesystem::create_directories(recordings);
+    bus::NatsBusOptions options;
+    options.url = nats.url();
+    options.name = "media-test";
+    auto connected = bus::NatsBus::Connect(options);
+    REQUIRE(connected.ok());
+    bus = std::move(*connected);
+    events = std::make_unique<EventPublisher>(*bus, clock, ids, node_id, metrics);
+    // A range of its own per test process, so that parallel tests rarely meet (and when they
+    // do, the node moves on to the next bindable pair).
+    std::mt19937 random(static_cast<uint32_t>(::getpid()));
+    uint16_t base = static_cast<uint16_t>(20000 + 2 * (random() % 4000));
+    node = std::make_unique<MediaNode>(NodeOptions{.node_id = node_id,
+                                                   .bind_address = "127.0.0.1",
+                                                   .advertised_address = "127.0.0.1",
+                                                   .port_min = base,
+                                                   .port_max = static_cast<uint16_t>(base + 199),
+                                                   .recordings_dir = recordings.string(),
+                                                   .workers = workers},
+                                       clock, *events, metrics, ids);
+    REQUIRE(node->Start().ok());
+    commands = std::make_unique<CommandServer>(*bus, *node, metrics);
+    REQUIRE(commands->Start().ok());
+    REQUIRE(bus->Flush(std::chrono::seconds(2)).ok());
+  }
+
+  ~NodeFixture() {
+    commands.reset();
+    node.reset();
+    std::filesystem::remove_all(recordings);
+  }
+
+  template <typename Reply>
+  Reply Command(std::string_view op, const google::protobuf::MessageLite& request) {
+    auto subject = bus::subjects::NodeCommand(ops::kService, node_id, op);
+    REQUIRE(subject.ok());
+    auto reply = bus::RequestProto<Reply>(*bus, *subject, request, std::chrono::seconds(5));
+    REQUIRE(reply.ok());
+    return *reply;
+  }
+
+  // A leg for `peer` from its offer; points the peer at the node's port.
+  std::string CreateLeg(RtpPeer& peer, const std::string& offer, const std::string& leg_id,
+                        v1::LegOptions options = {}) {
+    v1::CreateLegRequest req;
+    req.set_tenant_id(tenant);
+    req.set_call_id("call-" + leg_id);
+    req.set_leg_id(leg_id);
+    req.set_sdp_type(v1::SDP_TYPE_OFFER);
+    req.set_sdp(offer);
+    *req.mutable_options() = options;
+    auto reply = Command<v1::LegReply>(ops::kCreateLeg, req);
+    INFO(reply.error().message());
+    REQUIRE(reply.error().code() == 0);
+    peer.Target(reply.sdp());
+    return reply.sdp();
+  }
+
+  std::string EventPattern(std::string_view type) const {
+    return "sb.evt.media." + std::string(type) + "." + tenant;
+  }
+
+  testing::NatsServer nats;
+  core::SystemClock clock;
+  core::UuidV7Generator ids;
+  core::MetricsRegistry metrics;
+  std::string node_id;
+  std::string tenant;
+  std::filesystem::path recordings;
+  std::unique_ptr<bus::NatsBus> bus;
+  std::unique_ptr<EventPublisher> events;
+  std::unique_ptr<MediaNode> node;
+  std::unique_ptr<CommandServer> commands;
+};
+
+// Paces a real-time RTP source: frame i goes out at start + i * 20 ms.
+inline void PaceFrame(Clock::time_point start, size_t i) {
+  std::this_thread::sleep_until(start + std::chrono::milliseconds(20) * i);
+}
+
+}  // namespace sb::media::test
