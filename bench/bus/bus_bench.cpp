@@ -26,13 +26,15 @@ using Clock = std::chrono::steady_clock;
 using sb::bus::JsMessage;
 using sb::bus::Message;
 
+int g_window = 512;  // --window W (with --jetstream)
+
 std::unique_ptr<sb::bus::NatsBus> Connect(const std::string& url, const char* name,
                                           bool send_asap) {
   sb::bus::NatsBusOptions options;
   options.send_asap = send_asap;
   options.url = url;
   options.name = name;
-  options.js_publish_window = 512;
+  options.js_publish_window = g_window;
   auto bus = sb::bus::NatsBus::Connect(options);
   if (!bus.ok()) {
     std::fprintf(stderr, "connect: %s\n", bus.status().ToString().c_str());
@@ -161,7 +163,9 @@ void JetStream(sb::bus::NatsBus& bus, int n_sync, int n_async, int n_consume) {
   auto results = bus.JsPublishAll(async_msgs, 120s);
   const auto elapsed = Clock::now() - t0;
   for (const auto& r : results) Check(r.status(), "js publish all");
-  Row("JetStream publish with ack, JsPublishAll window 512 (256 B, file, msg id)",
+  Row(("JetStream publish with ack, JsPublishAll window " + std::to_string(g_window) +
+       " (256 B, file, msg id)")
+          .c_str(),
       Fmt("%.0f msg/s", n_async / Seconds(elapsed)),
       std::to_string(n_async) + " messages, every ack received");
 
@@ -194,6 +198,7 @@ int main(int argc, char** argv) {
   auto server = sb::testing::NatsServer::Start();
   if (argc > 2 && std::strcmp(argv[1], "--jetstream") == 0) {  // JetStream figures only, N each
     const int n = std::atoi(argv[2]);
+    if (argc > 4 && std::strcmp(argv[3], "--window") == 0) g_window = std::atoi(argv[4]);
     auto a = Connect(server.url(), "bench-js", /*send_asap=*/true);
     std::printf("| figure | result | detail |\n|---|---|---|\n");
     JetStream(*a, std::min(n, 5000), n, n);

@@ -268,10 +268,17 @@ Result<PublishAck> NatsBus::JsPublish(const JsOutbound& outbound, Duration timeo
 
 std::vector<Result<PublishAck>> NatsBus::JsPublishAll(std::span<const JsOutbound> outbound,
                                                       Duration timeout) {
-  const auto deadline = Clock::now() + timeout;
+  const auto start = Clock::now();
+  const auto deadline = start + timeout;
+  // Acks are awaited for three quarters of the time; the rest is for retrying what got no ack
+  // one at a time (through a reconnect if need be).
+  const auto ack_deadline = start + timeout * 3 / 4;
+  // One batch at a time owns the asynchronous context, so reclaiming its unacked messages
+  // below cannot take another batch's.
+  std::lock_guard async_lock(router_->batch_mu);
   auto batch = std::make_shared<PublishBatch>();
   batch->results.resize(outbound.size());
-  for (size_t i = 0; i < outbound.size() && Remaining(deadline) > Duration::zero(); ++i) {
+  for (size_t i = 0; i < outbound.size() && Clock::now() < ack_deadline; ++i) {
     auto msg = internal::ToNats(outbound[i].message);
     if (!msg.ok()) {
       batch->results[i] = msg.status();
@@ -280,7 +287,8 @@ std::vector<Result<PublishAck>> NatsBus::JsPublishAll(std::span<const JsOutbound
     jsPubOptions po;
     jsPubOptions_Init(&po);
     if (!outbound[i].msg_id.empty()) po.MsgId = outbound[i].msg_id.c_str();
-    po.MaxWait = ToMillis(Remaining(deadline));
+    // No per-message MaxWait: cnats 3.4 tracks those in a way that makes a 100k batch ~5x
+    // slower (bench/RESULTS.md); the ack deadline above bounds the wait instead.
     natsMsg* raw = msg->release();
     {
       // Registered before sending: the ack may come back before js_PublishMsgAsync returns.
@@ -294,9 +302,8 @@ std::vector<Result<PublishAck>> NatsBus::JsPublishAll(std::span<const JsOutbound
     natsMsg* sent = raw;
     natsStatus s = js_PublishMsgAsync(js_async_, &sent, &po);
     // A full window (NATS_TIMEOUT after the stall wait) drains as acks come in: wait again
-    // rather than fall back to the slow one-at-a-time path. Bounded by the deadline.
-    while (s == NATS_TIMEOUT && sent != nullptr && Remaining(deadline) > Duration::zero()) {
-      po.MaxWait = ToMillis(Remaining(deadline));
+    // rather than fall back to the slow one-at-a-time path. Bounded by the ack deadline.
+    while (s == NATS_TIMEOUT && sent != nullptr && Clock::now() < ack_deadline) {
       s = js_PublishMsgAsync(js_async_, &sent, &po);
     }
     if (s != NATS_OK) {
@@ -314,15 +321,25 @@ std::vector<Result<PublishAck>> NatsBus::JsPublishAll(std::span<const JsOutbound
       natsMsg_Destroy(sent);
     }
   }
+  bool all_answered;
   {
     std::unique_lock lock(batch->mu);
-    batch->cv.wait_until(lock, deadline, [&] { return batch->outstanding == 0; });
+    all_answered =
+        batch->cv.wait_until(lock, ack_deadline, [&] { return batch->outstanding == 0; });
   }
   {
     // Acks that come later find nothing to fill.
     std::lock_guard lock(router_->mu);
     for (auto it = router_->inflight.begin(); it != router_->inflight.end();) {
       it = it->second.first == batch ? router_->inflight.erase(it) : std::next(it);
+    }
+  }
+  if (!all_answered) {
+    // Take the unanswered messages back from cnats, or they would hold window slots for ever
+    // (a lost connection never acks them).
+    natsMsgList pending{};
+    if (js_PublishAsyncGetPendingList(&pending, js_async_) == NATS_OK) {
+      natsMsgList_Destroy(&pending);
     }
   }
   std::vector<Result<PublishAck>> results;

@@ -488,3 +488,33 @@ TEST_CASE("core publishes made while the server is down are buffered and sent af
   REQUIRE(count.ok());
   CHECK(*count == 50);
 }
+
+TEST_CASE("JsPublishAll across a server restart: every message acked and stored once", "[nats]") {
+  auto server = sb::testing::NatsServer::Start();
+  auto bus = ConnectTo(server.url());
+  REQUIRE(bus->EnsureStream(TestStream("BATCH", "batch")).ok());
+  constexpr int kMessages = 2000;
+  std::vector<sb::bus::JsOutbound> batch;
+  for (int i = 0; i < kMessages; ++i) {
+    const std::string id = "b-" + std::to_string(i);
+    batch.push_back({.message = {.subject = "batch.x", .data = id}, .msg_id = id});
+  }
+  // Half before the crash, all of it again (same msg ids) while the server is down.
+  std::span<const sb::bus::JsOutbound> first_half(batch.data(), kMessages / 2);
+  for (const auto& r : bus->JsPublishAll(first_half, 20s)) REQUIRE(r.ok());
+  server.Kill();
+  std::vector<sb::Result<sb::bus::PublishAck>> results;
+  {
+    std::jthread publisher([&] { results = bus->JsPublishAll(batch, 30s); });
+    server.Restart();
+  }
+  REQUIRE(results.size() == kMessages);
+  int duplicates = 0;
+  for (const auto& r : results) {
+    INFO(r.status().ToString());
+    REQUIRE(r.ok());
+    duplicates += r->duplicate ? 1 : 0;
+  }
+  CHECK(duplicates >= kMessages / 2);  // the first half was known to the stream already
+  CHECK(*bus->StreamMessageCount("BATCH") == kMessages);
+}

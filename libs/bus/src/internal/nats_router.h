@@ -23,6 +23,7 @@ struct PublishBatch {
 };
 
 struct NatsBus::AckRouter {
+  std::mutex batch_mu;  // held by the one JsPublishAll using the asynchronous context
   std::mutex mu;
   std::map<natsMsg*, std::pair<std::shared_ptr<PublishBatch>, size_t>> inflight;
 

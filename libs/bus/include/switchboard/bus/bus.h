@@ -150,8 +150,8 @@ class Bus {
   virtual Status EnsureStream(const StreamConfig& config) = 0;
 
   // Publishes to JetStream and waits for the stream's ack, retrying (same msg_id, so at most one
-  // copy is stored) through disconnects until acked or `timeout`: DEADLINE_EXCEEDED then.
-  // FAILED_PRECONDITION when no stream captures the subject.
+  // copy is stored) through disconnects until acked or `timeout`: DEADLINE_EXCEEDED then. A
+  // subject no stream captures looks like JetStream being away, so it too ends at the deadline.
   virtual Result<PublishAck> JsPublish(const JsOutbound& outbound, Duration timeout) = 0;
 
   // Publishes many with a window of unacknowledged publishes in flight; same guarantees as
