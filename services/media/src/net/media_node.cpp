@@ -359,6 +359,12 @@ NodeLoadSnapshot MediaNode::Load() const {
   return {legs_.size(), ports_.capacity(), conferences_.size(), draining_.load()};
 }
 
+std::vector<std::thread::native_handle_type> MediaNode::WorkerThreads() const {
+  std::vector<std::thread::native_handle_type> threads;
+  for (const auto& w : workers_) threads.push_back(w->native_thread());
+  return threads;
+}
+
 Result<uint16_t> MediaNode::LegPort(const std::string& leg_id) const {
   std::lock_guard lock(mu_);
   auto it = legs_.find(leg_id);

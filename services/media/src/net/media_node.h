@@ -43,13 +43,14 @@ struct NodeOptions {
 
 enum class SdpKind { kNone, kOffer, kAnswer };
 
+// Members carry {} so that designated initialisers may name only what they set.
 struct CreateLegParams {
-  std::string tenant_id;
-  std::string call_id;
-  std::string leg_id;  // empty: the node picks one
+  std::string tenant_id{};
+  std::string call_id{};
+  std::string leg_id{};  // empty: the node picks one
   SdpKind kind = SdpKind::kNone;
-  std::string sdp;
-  LegOptions options;
+  std::string sdp{};
+  LegOptions options{};
   bool srtp = false;  // offer RTP/SAVP when the node makes the offer
 };
 
@@ -113,6 +114,8 @@ class MediaNode {
   void SetDraining() { draining_ = true; }
   NodeLoadSnapshot Load() const;
   const NodeOptions& options() const { return options_; }
+  // The workers' loop threads (benchmarks account their CPU time).
+  std::vector<std::thread::native_handle_type> WorkerThreads() const;
   // The local RTP port of a leg (tests, diagnostics).
   Result<uint16_t> LegPort(const std::string& leg_id) const;
 

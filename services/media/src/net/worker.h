@@ -47,6 +47,8 @@ class MediaWorker final : public PacketSink {
   std::mutex& mutex() { return mu_; }
   MediaEngine& engine_unlocked() { return engine_; }
   int index() const { return index_; }
+  // The loop thread (for per-thread CPU accounting in benchmarks); valid between Start and Stop.
+  std::thread::native_handle_type native_thread() { return thread_.native_handle(); }
 
   void Send(int socket, const Endpoint& to, std::span<const uint8_t> datagram) override;
 

@@ -1,0 +1,303 @@
+// bench_media_node: what one media worker (one event loop, one core) carries, measured as the
+// CPU time of the worker thread while a load generator on another thread sends real RTP over
+// loopback UDP at 50 packets/s per stream:
+//   (a) relayed calls (both legs PCMU: packets forwarded untouched),
+//   (b) PCMU<->Opus transcoded calls, next to the libopus-only ceiling (Opus encode + decode of
+//       one 20 ms frame, the least a transcoded call costs per 20 ms) measured in the same run,
+//   (c) conference participants (rooms of 5, PCMU, mix minus self every 20 ms).
+// Capacity per core = load / (worker CPU seconds per wall second).
+//
+//   bench_media_node [--seconds N] [--relay-calls N] [--transcode-calls N] [--rooms N]
+#include <pthread.h>
+#include <sys/socket.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <numbers>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "net/media_node.h"
+#include "net/udp_socket.h"
+#include "session/rtp_wire.h"
+#include "switchboard/codec/audio_codec.h"
+#include "switchboard/codec/g711.h"
+#include "switchboard/core/ids.h"
+
+namespace {
+
+using namespace sb::media;
+using Steady = std::chrono::steady_clock;
+
+class NullEvents final : public EventSink {
+ public:
+  void OnDtmf(const LegInfo&, char, DtmfSource, uint32_t) override {}
+  void OnPlaybackFinished(const LegInfo&, const std::string&, bool, uint32_t) override {}
+  void OnRecordingFinished(const LegInfo&, const std::string&, const std::string&, uint32_t,
+                           bool) override {}
+  void OnLegStats(const LegInfo&, const LegStatsSnapshot&, bool) override {}
+  void OnRtpTimeout(const LegInfo&, uint32_t) override {}
+};
+
+double ThreadCpuSeconds(pthread_t thread) {
+  clockid_t id;
+  if (pthread_getcpuclockid(thread, &id) != 0) return 0;
+  timespec ts{};
+  clock_gettime(id, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
+double SelfCpuSeconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
+struct Stream {
+  uint16_t node_port;
+  uint8_t payload_type;
+  uint32_t ts_step;
+  const std::vector<std::vector<uint8_t>>* frames;  // payloads to cycle through
+  uint32_t ssrc;
+  uint16_t seq = 0;
+  uint32_t ts = 0;
+};
+
+struct Result {
+  double worker_cpu_fraction = 0;  // of one core
+  uint64_t sent = 0;
+  uint64_t received = 0;
+};
+
+// Sends one packet per stream every 20 ms from `out` and counts what comes back on it.
+Result RunLoad(MediaNode& node, UdpSocket& out, std::vector<Stream>& streams, double seconds) {
+  std::atomic<bool> stop{false};
+  std::atomic<uint64_t> received{0};
+  std::thread drain([&] {
+    std::array<uint8_t, 2048> buf;
+    while (!stop) {
+      ssize_t n = ::recv(out.fd(), buf.data(), buf.size(), MSG_DONTWAIT);
+      if (n > 0) {
+        received.fetch_add(1, std::memory_order_relaxed);
+      } else {
+        std::this_thread::sleep_for(std::chrono::microseconds(200));
+      }
+    }
+  });
+  const pthread_t worker = node.WorkerThreads().at(0);
+  std::array<uint8_t, 1500> pkt;
+  uint64_t sent = 0;
+  const auto warmup = std::chrono::seconds(1);
+  const auto start = Steady::now();
+  double cpu0 = 0;
+  auto measure_from = start + warmup;
+  bool measuring = false;
+  uint64_t received0 = 0, sent0 = 0;
+  for (uint64_t tick = 0;; ++tick) {
+    auto at = start + std::chrono::milliseconds(20) * tick;
+    std::this_thread::sleep_until(at);
+    if (!measuring && at >= measure_from) {
+      measuring = true;
+      cpu0 = ThreadCpuSeconds(worker);
+      received0 = received;
+      sent0 = sent;
+      measure_from = at;
+    }
+    if (at >= measure_from + std::chrono::duration<double>(seconds) && measuring) break;
+    for (auto& s : streams) {
+      const auto& payload = (*s.frames)[tick % s.frames->size()];
+      size_t n = WriteRtpHeader({.payload_type = s.payload_type, .sequence = s.seq++,
+                                 .timestamp = s.ts, .ssrc = s.ssrc},
+                                pkt);
+      std::memcpy(pkt.data() + n, payload.data(), payload.size());
+      s.ts += s.ts_step;
+      out.SendTo({0x7f000001, s.node_port}, std::span(pkt.data(), n + payload.size()));
+      ++sent;
+    }
+  }
+  const double wall =
+      std::chrono::duration<double>(Steady::now() - measure_from).count();
+  Result r;
+  r.worker_cpu_fraction = (ThreadCpuSeconds(worker) - cpu0) / wall;
+  r.sent = sent - sent0;
+  stop = true;
+  drain.join();
+  r.received = received - received0;
+  return r;
+}
+
+std::string OfferFor(uint16_t port, bool opus) {
+  return std::string("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n") +
+         "m=audio " + std::to_string(port) + " RTP/AVP " + (opus ? "111" : "0") + "\r\n" +
+         (opus ? "a=rtpmap:111 opus/48000/2\r\n" : "") + "a=rtcp-mux\r\n";
+}
+
+uint16_t NodePort(const std::string& sdp) {
+  auto m = sdp.find("m=audio ");
+  return static_cast<uint16_t>(std::stoi(sdp.substr(m + 8)));
+}
+
+std::vector<std::vector<uint8_t>> PcmuFrames(double freq) {
+  std::vector<std::vector<uint8_t>> frames(50);
+  for (size_t f = 0; f < frames.size(); ++f) {
+    std::array<int16_t, 160> pcm;
+    for (size_t i = 0; i < 160; ++i) {
+      pcm[i] = static_cast<int16_t>(
+          6000 * std::sin(2 * std::numbers::pi * freq * static_cast<double>(f * 160 + i) / 8000));
+    }
+    frames[f].resize(160);
+    sb::codec::EncodeUlaw(pcm, frames[f]);
+  }
+  return frames;
+}
+
+std::vector<std::vector<uint8_t>> OpusFrames(double freq) {
+  auto enc = sb::codec::MakeEncoder({.type = sb::codec::CodecType::kOpus, .sample_rate = 48000});
+  std::vector<std::vector<uint8_t>> frames(50);
+  for (size_t f = 0; f < frames.size(); ++f) {
+    std::array<int16_t, 960> pcm;
+    for (size_t i = 0; i < 960; ++i) {
+      pcm[i] = static_cast<int16_t>(
+          6000 * std::sin(2 * std::numbers::pi * freq * static_cast<double>(f * 960 + i) / 48000));
+    }
+    std::array<uint8_t, 1500> out;
+    auto n = (*enc)->Encode(pcm, out);
+    frames[f].assign(out.begin(), out.begin() + static_cast<ptrdiff_t>(*n));
+  }
+  return frames;
+}
+
+// Opus encode + decode of one 20 ms frame at 48 kHz (libopus default complexity), CPU seconds.
+double OpusFrameCost() {
+  auto enc = sb::codec::MakeEncoder({.type = sb::codec::CodecType::kOpus, .sample_rate = 48000});
+  auto dec = sb::codec::MakeDecoder({.type = sb::codec::CodecType::kOpus, .sample_rate = 48000});
+  std::array<int16_t, 960> pcm, out;
+  std::array<uint8_t, 1500> payload;
+  const int kFrames = 2000;
+  double t0 = SelfCpuSeconds();
+  for (int f = 0; f < kFrames; ++f) {
+    for (size_t i = 0; i < 960; ++i) {
+      pcm[i] = static_cast<int16_t>(6000 * std::sin(2 * std::numbers::pi * 1000 *
+                                                    static_cast<double>(f * 960 + i) / 48000));
+    }
+    auto n = (*enc)->Encode(pcm, payload);
+    (void)(*dec)->Decode(std::span(payload).first(*n), out);
+  }
+  return (SelfCpuSeconds() - t0) / kFrames;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  double seconds = 5;
+  int relay_calls = 200, transcode_calls = 20, rooms = 20;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    std::string flag = argv[i];
+    if (flag == "--seconds") seconds = std::stod(argv[i + 1]);
+    if (flag == "--relay-calls") relay_calls = std::stoi(argv[i + 1]);
+    if (flag == "--transcode-calls") transcode_calls = std::stoi(argv[i + 1]);
+    if (flag == "--rooms") rooms = std::stoi(argv[i + 1]);
+  }
+  rlimit files{};
+  getrlimit(RLIMIT_NOFILE, &files);
+  files.rlim_cur = files.rlim_max;
+  setrlimit(RLIMIT_NOFILE, &files);
+
+  sb::core::SystemClock clock;
+  sb::core::UuidV7Generator ids(clock, 1);
+  sb::core::MetricsRegistry metrics;
+  NullEvents events;
+  NodeOptions options{.node_id = "bench",
+                      .bind_address = "127.0.0.1",
+                      .advertised_address = "127.0.0.1",
+                      .port_min = 40000,
+                      .port_max = 59999,
+                      .recordings_dir = "/tmp",
+                      .workers = 1};
+  auto out = UdpSocket::Bind("127.0.0.1", 0);
+  if (!out.ok()) return 1;
+  int big = 8 << 20;
+  setsockopt((*out)->fd(), SOL_SOCKET, SO_RCVBUF, &big, sizeof(big));
+  setsockopt((*out)->fd(), SOL_SOCKET, SO_SNDBUF, &big, sizeof(big));
+  const uint16_t gen_port = (*out)->port();
+  auto pcmu = PcmuFrames(1000);
+  auto opus = OpusFrames(1000);
+
+  auto make_leg = [&](MediaNode& node, bool is_opus, const std::string& call) {
+    auto leg = node.CreateLeg({.tenant_id = "bench", .call_id = call, .leg_id = "",
+                               .kind = SdpKind::kOffer, .sdp = OfferFor(gen_port, is_opus)});
+    if (!leg.ok()) {
+      std::fprintf(stderr, "create leg: %s\n", leg.status().ToString().c_str());
+      std::exit(1);
+    }
+    return std::make_pair(leg->leg_id, NodePort(leg->sdp));
+  };
+  auto report = [&](const char* what, int units, const char* unit, const Result& r) {
+    double per_core = r.worker_cpu_fraction > 0 ? units / r.worker_cpu_fraction : 0;
+    std::printf("%-34s %6d %-13s worker CPU %5.1f%%  -> %8.0f %s per core   packets sent %llu "
+                "received %llu\n",
+                what, units, unit, 100 * r.worker_cpu_fraction, per_core, unit,
+                static_cast<unsigned long long>(r.sent), static_cast<unsigned long long>(r.received));
+  };
+
+  {  // (a) relay
+    MediaNode node(options, clock, events, metrics, ids);
+    if (!node.Start().ok()) return 1;
+    std::vector<Stream> streams;
+    for (int c = 0; c < relay_calls; ++c) {
+      auto a = make_leg(node, false, "r" + std::to_string(c));
+      auto b = make_leg(node, false, "r" + std::to_string(c));
+      if (!node.Bridge(a.first, b.first).ok()) return 1;
+      streams.push_back({a.second, 0, 160, &pcmu, 0x10000u + static_cast<uint32_t>(c)});
+      streams.push_back({b.second, 0, 160, &pcmu, 0x20000u + static_cast<uint32_t>(c)});
+    }
+    auto r = RunLoad(node, **out, streams, seconds);
+    report("(a) relayed calls (2 streams each)", relay_calls, "calls", r);
+  }
+  {  // (b) transcode
+    MediaNode node(options, clock, events, metrics, ids);
+    if (!node.Start().ok()) return 1;
+    std::vector<Stream> streams;
+    for (int c = 0; c < transcode_calls; ++c) {
+      auto a = make_leg(node, false, "t" + std::to_string(c));
+      auto b = make_leg(node, true, "t" + std::to_string(c));
+      if (!node.Bridge(a.first, b.first).ok()) return 1;
+      streams.push_back({a.second, 0, 160, &pcmu, 0x30000u + static_cast<uint32_t>(c)});
+      streams.push_back({b.second, 111, 960, &opus, 0x40000u + static_cast<uint32_t>(c)});
+    }
+    auto r = RunLoad(node, **out, streams, seconds);
+    report("(b) PCMU<->Opus transcoded calls", transcode_calls, "calls", r);
+    double frame = OpusFrameCost();
+    double ceiling = 0.020 / frame;
+    double per_core = transcode_calls / r.worker_cpu_fraction;
+    std::printf("    libopus-only ceiling: encode+decode %.1f us per 20 ms frame -> %.0f calls per "
+                "core; node reaches %.0f%% of it\n",
+                frame * 1e6, ceiling, 100 * per_core / ceiling);
+  }
+  {  // (c) conferences
+    MediaNode node(options, clock, events, metrics, ids);
+    if (!node.Start().ok()) return 1;
+    std::vector<Stream> streams;
+    const int kMembers = 5;
+    for (int room = 0; room < rooms; ++room) {
+      auto conf = node.CreateConference("bench", "room" + std::to_string(room));
+      if (!conf.ok()) return 1;
+      for (int m = 0; m < kMembers; ++m) {
+        auto leg = make_leg(node, false, "c" + std::to_string(room) + "_" + std::to_string(m));
+        if (!node.AddToConference(*conf, leg.first).ok()) return 1;
+        streams.push_back({leg.second, 0, 160, &pcmu,
+                           0x50000u + static_cast<uint32_t>(room * kMembers + m)});
+      }
+    }
+    auto r = RunLoad(node, **out, streams, seconds);
+    report("(c) conference participants (x5)", rooms * kMembers, "participants", r);
+  }
+  return 0;
+}
