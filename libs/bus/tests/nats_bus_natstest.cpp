@@ -518,3 +518,15 @@ TEST_CASE("JsPublishAll across a server restart: every message acked and stored 
   CHECK(duplicates >= kMessages / 2);  // the first half was known to the stream already
   CHECK(*bus->StreamMessageCount("BATCH") == kMessages);
 }
+
+TEST_CASE("connecting where no server listens fails UNAVAILABLE, naming the url", "[nats]") {
+  sb::bus::NatsBusOptions options;
+  options.url = "nats://127.0.0.1:" + std::to_string(sb::testing::FreePort());
+  options.connect_timeout = 500ms;
+  const auto start = SteadyClock::now();
+  auto bus = NatsBus::Connect(options);
+  REQUIRE(!bus.ok());
+  CHECK(bus.status().code() == sb::StatusCode::kUnavailable);
+  CHECK(bus.status().message().find(options.url) != std::string::npos);
+  CHECK(SteadyClock::now() - start < 5s);
+}

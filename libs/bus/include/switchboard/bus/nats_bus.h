@@ -14,6 +14,9 @@
 // or the deadline passes, so an acknowledged publish survives a server crash (file storage) and
 // a retried one is stored once.
 //
+// JsPublishAll keeps up to js_publish_window publishes in flight on one asynchronous JetStream
+// context; concurrent JsPublishAll calls on one NatsBus take turns (one batch at a time).
+//
 // Threading (see bus.h): core subscription handlers run on cnats's per-subscription delivery
 // threads; a Consume handler runs on a fetch thread owned by that consumer. Subscriptions must be
 // destroyed before the NatsBus.
