@@ -26,40 +26,44 @@ size_t SkipToken(std::string_view s, size_t i) {
   return i;
 }
 
-// A generic-param value: token, host (IPv6 references included) or quoted-string.
-bool ValidGenValue(std::string_view v) {
-  if (v.empty()) return false;
-  if (v.front() == '"') return internal::FindQuoteEnd(v, 0) == v.size() - 1;
-  for (char c : v) {
-    if (!Is(c, internal::kTokenChar) && c != ':' && c != '[' && c != ']') return false;
-  }
-  return true;
-}
-
-// ";name[=value]" with LWS allowed around the separators; no empty segments.
+// ";name[=value]" (or "name=value, ..." for sep ',') in one pass, LWS allowed around the
+// separators and '='; values are tokens, hosts (IPv6 references included) or quoted strings; no
+// empty segments.
 bool ValidHeaderParams(std::string_view raw, char sep) {
-  size_t i = 0;
-  raw = internal::Trim(raw);
-  if (raw.empty()) return true;
-  if (sep == ';' && raw.front() != ';') return false;
-  if (sep == ';') i = 1;
+  const char* p = raw.data();
+  const char* end = p + raw.size();
+  auto skip_lws = [&p, end] {
+    while (p < end && IsLws(*p)) ++p;
+  };
+  skip_lws();
+  if (p == end) return true;
+  if (sep == ';') {
+    if (*p != ';') return false;
+    ++p;
+  }
   for (;;) {
-    size_t end = internal::FindTopLevel(raw, sep, i, false);
-    if (end == std::string_view::npos) {
-      // An unterminated quote makes FindTopLevel give up; the segment check below catches it.
-      end = raw.size();
+    skip_lws();
+    const char* name = p;
+    while (p < end && Is(*p, internal::kTokenChar)) ++p;
+    if (p == name) return false;
+    skip_lws();
+    if (p < end && *p == '=') {
+      ++p;
+      skip_lws();
+      if (p < end && *p == '"') {
+        size_t close = internal::FindQuoteEnd(std::string_view(p, static_cast<size_t>(end - p)), 0);
+        if (close == std::string_view::npos) return false;
+        p += close + 1;
+      } else {
+        const char* value = p;
+        while (p < end && Is(*p, internal::kGenValue)) ++p;
+        if (p == value) return false;
+      }
+      skip_lws();
     }
-    std::string_view seg = internal::Trim(raw.substr(i, end - i));
-    size_t eq = seg.find('=');
-    size_t quote = seg.find('"');
-    if (quote != std::string_view::npos && quote < eq) return false;
-    std::string_view name = internal::TrimRight(seg.substr(0, eq));
-    if (!internal::AllOf(name, internal::kTokenChar)) return false;
-    if (eq != std::string_view::npos && !ValidGenValue(internal::TrimLeft(seg.substr(eq + 1)))) {
-      return false;
-    }
-    if (end >= raw.size()) return true;
-    i = end + 1;
+    if (p == end) return true;
+    if (*p != sep) return false;
+    ++p;
   }
 }
 
@@ -139,7 +143,8 @@ sb::Result<NameAddr> ParseNameAddr(std::string_view value) {
       // addr-spec: the URI ends at the first ';', which starts the header parameters (§20.10).
       uri_end = semi == std::string_view::npos ? v.size() : semi;
       std::string_view uri_text = internal::TrimRight(v.substr(0, uri_end));
-      if (uri_text.find_first_of("?,") != std::string_view::npos) {
+      if (uri_text.find('?') != std::string_view::npos ||
+          uri_text.find(',') != std::string_view::npos) {
         return Bad("name-addr", "a URI with '?' or ',' must be enclosed in <>");
       }
       auto uri = ParseUri(uri_text);

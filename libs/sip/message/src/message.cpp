@@ -47,8 +47,9 @@ bool Message::AddSlot(const Slot& s, size_t max_headers) {
     more_.push_back(s);
   }
   size_t id = static_cast<size_t>(s.id);
-  if (s.id != HeaderId::kOther && first_[id] == kNoSlot) {
-    first_[id] = static_cast<uint16_t>(header_count_);
+  if (s.id != HeaderId::kOther) {
+    if (first_[id] == kNoSlot) first_[id] = static_cast<uint16_t>(header_count_);
+    if (count_[id] < 255) ++count_[id];
   }
   ++header_count_;
   return true;
@@ -77,7 +78,8 @@ Parsed<Message> MessageParser::Parse(std::string_view bytes, const ParseOptions&
 
   Message m;
   m.first_.fill(kNoSlot);
-  m.buffer_ = std::make_unique<char[]>(bytes.size());
+  // Not make_unique: it would zero the buffer that memcpy overwrites anyway.
+  m.buffer_ = std::unique_ptr<char[]>(new char[bytes.size()]);
   std::memcpy(m.buffer_.get(), bytes.data(), bytes.size());
   const char* buf = m.buffer_.get();
   const size_t n = bytes.size();
@@ -184,14 +186,20 @@ Parsed<Message> MessageParser::Parse(std::string_view bytes, const ParseOptions&
       break;
     }
     std::string_view header = text.substr(pos, end - pos);
-    size_t colon = header.find(':');
-    if (colon == std::string_view::npos) {
-      set_error(400, "Header line without a colon");
+    // The name is a token, then optional whitespace, then ':' (§7.3.1).
+    size_t name_end = 0;
+    while (name_end < header.size() && internal::Is(header[name_end], internal::kTokenChar)) {
+      ++name_end;
+    }
+    size_t colon = name_end;
+    while (colon < header.size() && IsSpHt(header[colon])) ++colon;
+    if (colon >= header.size() || header[colon] != ':') {
+      set_error(400, header.find(':') == std::string_view::npos ? "Header line without a colon"
+                                                                : "Bad header name");
       break;
     }
-    std::string_view name = header.substr(0, colon);
-    while (!name.empty() && IsSpHt(name.back())) name.remove_suffix(1);
-    if (!IsToken(name) || name.size() > 0xFFFF) {
+    std::string_view name = header.substr(0, name_end);
+    if (name.empty() || name.size() > 0xFFFF) {
       set_error(400, "Bad header name");
       break;
     }
@@ -241,7 +249,6 @@ Parsed<Message> MessageParser::Parse(std::string_view bytes, const ParseOptions&
   m.body_ = text.substr(body_start, body_len);
   m.size_ = body_start + body_len;
 
-  if (!error && options.validate) error = ValidateMessage(m);
   if (error) {
     if (m.is_request() && error->status_code != 0 && error->response.empty()) {
       error->response = BuildErrorResponse(m, error->status_code, error->reason);
@@ -249,7 +256,12 @@ Parsed<Message> MessageParser::Parse(std::string_view bytes, const ParseOptions&
     if (m.is_response()) error->status_code = 0;
     return *std::move(error);
   }
-  return m;
+  // Validate in the final place, so that the values it parses and caches are not copied again.
+  Parsed<Message> out(std::move(m));
+  if (options.validate) {
+    if (auto invalid = ValidateMessage(*out)) return *std::move(invalid);
+  }
+  return out;
 }
 
 Parsed<Message> Message::Parse(std::string_view bytes, const ParseOptions& options) {
@@ -295,10 +307,11 @@ std::optional<std::string_view> Message::Header(std::string_view name) const {
 }
 
 size_t Message::CountHeaders(HeaderId id) const {
-  size_t count = 0;
-  uint16_t first = id < HeaderId::kCount ? first_[static_cast<size_t>(id)] : kNoSlot;
-  if (id == HeaderId::kOther || first == kNoSlot) return 0;
-  for (size_t i = first; i < header_count_; ++i) {
+  if (id == HeaderId::kOther || id >= HeaderId::kCount) return 0;
+  size_t count = count_[static_cast<size_t>(id)];
+  if (count < 255) return count;
+  count = 0;
+  for (size_t i = first_[static_cast<size_t>(id)]; i < header_count_; ++i) {
     if (slot(i).id == id) ++count;
   }
   return count;
@@ -328,8 +341,11 @@ void ValueList::Iterator::NextSlot() {
 }
 
 void ValueList::Iterator::TakeElement() {
-  size_t comma =
-      IsListHeader(id_) ? internal::FindTopLevel(rest_, ',', 0, true) : std::string_view::npos;
+  // Most list values hold one element: a vectorised memchr rules out a comma before the
+  // quote-aware scan runs.
+  bool maybe_list = IsListHeader(id_) && !rest_.empty() &&
+                    std::memchr(rest_.data(), ',', rest_.size()) != nullptr;
+  size_t comma = maybe_list ? internal::FindTopLevel(rest_, ',', 0, true) : std::string_view::npos;
   if (comma == std::string_view::npos) {
     current_ = internal::Trim(rest_);
     if (current_.empty()) current_ = rest_.substr(0, 0);

@@ -5,31 +5,46 @@
 namespace sb::sip {
 
 void Params::Iterator::Advance() {
-  // Empty segments (";;") carry nothing a caller could look up, so the iterator passes over
-  // them; the header parsers reject them where the grammar forbids them.
+  // One pass over the text. Empty segments (";;") carry nothing a caller could look up, so the
+  // iterator passes over them; the header parsers reject them where the grammar forbids them.
+  const char* p = rest_.data();
+  const char* end = p + rest_.size();
   for (;;) {
-    rest_ = internal::TrimLeft(rest_);
-    while (!rest_.empty() && rest_.front() == sep_) rest_ = internal::TrimLeft(rest_.substr(1));
-    if (rest_.empty()) {
+    while (p < end && (*p == sep_ || internal::IsLws(*p))) ++p;
+    if (p == end) {
+      rest_ = std::string_view(end, 0);
       done_ = true;
       return;
     }
-    size_t end = internal::FindTopLevel(rest_, sep_, 0, false);
-    if (end == std::string_view::npos) end = rest_.size();
-    std::string_view seg = internal::TrimRight(rest_.substr(0, end));
-    rest_ = rest_.substr(end);
-    size_t eq = seg.find('=');
-    // An '=' inside a quoted value does not split it; names never contain quotes.
-    size_t quote = seg.find('"');
-    if (quote != std::string_view::npos && quote < eq) eq = std::string_view::npos;
-    current_.name = internal::TrimRight(seg.substr(0, eq));
-    if (eq == std::string_view::npos) {
+    const char* name = p;
+    while (p < end && *p != '=' && *p != sep_ && !internal::IsLws(*p)) ++p;
+    current_.name = std::string_view(name, static_cast<size_t>(p - name));
+    while (p < end && internal::IsLws(*p)) ++p;
+    if (p < end && *p == '=') {
+      ++p;
+      while (p < end && internal::IsLws(*p)) ++p;
+      const char* value = p;
+      if (p < end && *p == '"') {
+        size_t close = internal::FindQuoteEnd(std::string_view(p, static_cast<size_t>(end - p)), 0);
+        p = close == std::string_view::npos ? end : p + close + 1;
+      } else {
+        while (p < end && *p != sep_ && !internal::IsLws(*p)) ++p;
+      }
+      current_.value = std::string_view(value, static_cast<size_t>(p - value));
+      current_.has_value = true;
+    } else {
       current_.value = {};
       current_.has_value = false;
-    } else {
-      current_.value = internal::Trim(seg.substr(eq + 1));
-      current_.has_value = true;
     }
+    // Anything else up to the next separator is not part of a well-formed parameter; skip it.
+    while (p < end && *p != sep_) {
+      if (*p == '"') {
+        size_t close = internal::FindQuoteEnd(std::string_view(p, static_cast<size_t>(end - p)), 0);
+        p = close == std::string_view::npos ? end : p + close;
+      }
+      ++p;
+    }
+    rest_ = std::string_view(p, static_cast<size_t>(end - p));
     if (current_.name.empty() && !current_.has_value) continue;
     done_ = false;
     return;

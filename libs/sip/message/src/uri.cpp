@@ -45,21 +45,34 @@ bool ValidHost(std::string_view host) {
   return true;
 }
 
-// ";name[=value]" segments of a URI: names and values paramchars or escapes.
+// ";name[=value]" segments of a URI in one pass: names and values paramchars or escapes, no
+// empty name, no empty value after '='.
 bool ValidUriParams(std::string_view raw) {
-  size_t i = 0;
-  while (i < raw.size()) {
-    if (raw[i] != ';') return false;
-    size_t end = raw.find(';', i + 1);
-    if (end == std::string_view::npos) end = raw.size();
-    std::string_view seg = raw.substr(i + 1, end - i - 1);
-    size_t eq = seg.find('=');
-    std::string_view name = seg.substr(0, eq);
-    if (!ValidEscaped(name, internal::kParamChar)) return false;
-    if (eq != std::string_view::npos && !ValidEscaped(seg.substr(eq + 1), internal::kParamChar)) {
-      return false;
+  const char* p = raw.data();
+  const char* end = p + raw.size();
+  while (p < end) {
+    if (*p != ';') return false;
+    ++p;
+    for (int part = 0; part < 2; ++part) {
+      const char* begin = p;
+      while (p < end && *p != ';' && *p != '=') {
+        if (*p == '%') {
+          if (end - p < 3 || !IsHex(p[1]) || !IsHex(p[2])) return false;
+          p += 3;
+        } else if (Is(*p, internal::kParamChar)) {
+          ++p;
+        } else {
+          return false;
+        }
+      }
+      if (p == begin) return false;
+      if (part == 0 && p < end && *p == '=') {
+        ++p;
+        continue;
+      }
+      if (p < end && *p == '=') return false;
+      break;
     }
-    i = end;
   }
   return true;
 }
@@ -97,54 +110,59 @@ bool ValidTelNumber(std::string_view n) {
   return true;
 }
 
-Status ParseSipPart(std::string_view rest, Uri& uri) {
-  size_t at = rest.find('@');
+// Returns the problem, or nullptr: a Status (two strings) per call would cost more than the
+// parse itself on the hot path.
+const char* ParseSipPart(std::string_view rest, size_t at, Uri& uri) {
   if (at != std::string_view::npos) {
     std::string_view userinfo = rest.substr(0, at);
     size_t colon = userinfo.find(':');
     uri.user = userinfo.substr(0, colon);
     uri.has_user = true;
-    if (!ValidEscaped(uri.user, internal::kUserChar)) return Bad("bad user part in URI");
+    if (!ValidEscaped(uri.user, internal::kUserChar)) return "bad user part in URI";
     if (colon != std::string_view::npos) {
       uri.password = userinfo.substr(colon + 1);
       uri.has_password = true;
       if (!uri.password.empty() && !ValidEscaped(uri.password, internal::kPasswordChar)) {
-        return Bad("bad password in URI");
+        return "bad password in URI";
       }
     }
     rest.remove_prefix(at + 1);
   }
-  size_t host_end;
+  size_t host_end = 0;
   if (!rest.empty() && rest.front() == '[') {
     size_t close = rest.find(']');
-    if (close == std::string_view::npos) return Bad("unterminated IPv6 reference in URI");
+    if (close == std::string_view::npos) return "unterminated IPv6 reference in URI";
     host_end = close + 1;
+    if (!ValidHost(rest.substr(0, host_end))) return "bad host in URI";
   } else {
-    host_end = std::min(rest.find_first_of(":;?"), rest.size());
+    while (host_end < rest.size() && Is(rest[host_end], internal::kHostName)) ++host_end;
+    if (host_end == 0) return "bad host in URI";
+  }
+  if (host_end < rest.size() && rest[host_end] != ':' && rest[host_end] != ';' &&
+      rest[host_end] != '?') {
+    return "bad host in URI";
   }
   uri.host = rest.substr(0, host_end);
-  if (!ValidHost(uri.host)) return Bad("bad host in URI");
   rest.remove_prefix(host_end);
   if (!rest.empty() && rest.front() == ':') {
-    size_t port_end = std::min(rest.find_first_of(";?"), rest.size());
+    size_t port_end = 1;
+    while (port_end < rest.size() && internal::IsDigit(rest[port_end])) ++port_end;
     uint64_t port = 0;
     if (!internal::ParseDecimal(rest.substr(1, port_end - 1), 65535, &port)) {
-      return Bad("bad port in URI");
+      return "bad port in URI";
     }
     uri.port = static_cast<uint16_t>(port);
     rest.remove_prefix(port_end);
   }
   size_t q = rest.find('?');
   uri.params_raw = rest.substr(0, q);
-  if (!uri.params_raw.empty() && !ValidUriParams(uri.params_raw)) {
-    return Bad("bad parameter in URI");
-  }
+  if (!uri.params_raw.empty() && !ValidUriParams(uri.params_raw)) return "bad parameter in URI";
   if (q != std::string_view::npos) {
     uri.headers_raw = rest.substr(q + 1);
     uri.has_headers = true;
-    if (!ValidUriHeaders(uri.headers_raw)) return Bad("bad header in URI");
+    if (!ValidUriHeaders(uri.headers_raw)) return "bad header in URI";
   }
-  return Status::Ok();
+  return nullptr;
 }
 
 std::string CanonicalTelNumber(std::string_view n) {
@@ -202,8 +220,9 @@ bool HeadersEquivalent(const Uri& a, const Uri& b) {
 sb::Result<Uri> ParseUri(std::string_view text) {
   Uri uri;
   uri.text = text;
-  size_t colon = text.find(':');
-  if (colon == std::string_view::npos || colon == 0) return Bad("URI has no scheme");
+  size_t colon = 0;
+  while (colon < text.size() && Is(text[colon], internal::kSchemeChar)) ++colon;
+  if (colon == text.size() || text[colon] != ':' || colon == 0) return Bad("URI has no scheme");
   uri.scheme_text = text.substr(0, colon);
   if (!Is(uri.scheme_text[0], internal::kAlnum) || internal::IsDigit(uri.scheme_text[0]) ||
       !AllOf(uri.scheme_text, internal::kSchemeChar)) {
@@ -211,15 +230,16 @@ sb::Result<Uri> ParseUri(std::string_view text) {
   }
   std::string_view rest = text.substr(colon + 1);
   if (rest.empty()) return Bad("empty URI after the scheme");
-  for (char c : rest) {
-    unsigned char u = static_cast<unsigned char>(c);
-    if (u <= 0x20 || u >= 0x7F || c == '<' || c == '>' || c == '"') {
+  size_t at = std::string_view::npos;
+  for (size_t i = 0; i < rest.size(); ++i) {
+    if (!Is(rest[i], internal::kUriChar)) {
       return Bad("URI contains whitespace or a character that must be escaped");
     }
+    if (rest[i] == '@' && at == std::string_view::npos) at = i;
   }
   if (EqualsNoCase(uri.scheme_text, "sip") || EqualsNoCase(uri.scheme_text, "sips")) {
     uri.scheme = EqualsNoCase(uri.scheme_text, "sip") ? UriScheme::kSip : UriScheme::kSips;
-    SB_RETURN_IF_ERROR(ParseSipPart(rest, uri));
+    if (const char* problem = ParseSipPart(rest, at, uri)) return Bad(problem);
     return uri;
   }
   if (EqualsNoCase(uri.scheme_text, "tel")) {

@@ -101,11 +101,14 @@ std::optional<ParseError> ValidateMessage(const Message& m) {
   if (m.is_request() && (*cseq)->method != m.method_text()) {
     return Fail(m, 400, "CSeq method does not match the request method");
   }
-  for (std::string_view v : m.Values(HeaderId::kVia)) {
-    if (!ParseVia(v).ok()) return Fail(m, 400, "Bad Via header");
-  }
   auto top = m.TopVia();
   if (!top.ok()) return Fail(m, 400, "Bad Via header");
+  // The top Via is parsed and cached above; check the others.
+  auto vias = m.Values(HeaderId::kVia);
+  auto it = vias.begin();
+  for (++it; it != vias.end(); ++it) {
+    if (!ParseVia(*it).ok()) return Fail(m, 400, "Bad Via header");
+  }
   if ((*top)->branch() == "z9hG4bK") return Fail(m, 400, "Bad Via branch");
   if (!m.MaxForwards().ok()) return Fail(m, 400, "Bad Max-Forwards header");
   for (std::string_view v : m.Values(HeaderId::kContact)) {

@@ -21,6 +21,9 @@ enum CharClass : uint16_t {
   kLws = 1 << 9,         // SP HTAB CR LF: whitespace inside a (possibly folded) header value
   kDigit = 1 << 10,
   kSchemeChar = 1 << 11,
+  kUriChar = 1 << 12,   // printable ASCII a URI may hold unescaped somewhere
+  kGenValue = 1 << 13,  // token / host characters of a generic-param value
+  kHostName = 1 << 14,  // hostname / IPv4address characters: alphanum "-" "."
 };
 
 constexpr std::array<uint16_t, 256> MakeTable() {
@@ -47,6 +50,17 @@ constexpr std::array<uint16_t, 256> MakeTable() {
   add("-.!%*_+`'~()<>:\\\"/[]?{}", kWordChar);
   add(" \t\r\n", kLws);
   add("+-.", kSchemeChar);
+  for (int c = 0x21; c < 0x7F; ++c) {
+    if (c != '<' && c != '>' && c != '"') t[c] |= kUriChar;
+  }
+  for (int c = 0; c < 256; ++c) {
+    if (t[c] & kTokenChar) t[c] |= kGenValue;
+  }
+  add(":[]", kGenValue);
+  for (int c = 0; c < 256; ++c) {
+    if (t[c] & kAlnum) t[c] |= kHostName;
+  }
+  add("-.", kHostName);
   return t;
 }
 

@@ -33,6 +33,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -147,8 +148,11 @@ struct ParseError {
 template <typename T>
 class [[nodiscard]] Parsed {
  public:
-  Parsed(T value) : v_(std::move(value)) {}           // NOLINT: implicit by design
-  Parsed(ParseError error) : v_(std::move(error)) {}  // NOLINT: implicit by design
+  // Rvalue and const& overloads rather than by-value: a Message is large, one move is enough.
+  Parsed(T&& value) : v_(std::in_place_index<0>, std::move(value)) {}  // NOLINT: implicit
+  Parsed(const T& value)                                               // NOLINT: implicit
+      requires std::is_copy_constructible_v<T> : v_(std::in_place_index<0>, value) {}
+  Parsed(ParseError error) : v_(std::in_place_index<1>, std::move(error)) {}  // NOLINT: implicit
 
   bool ok() const { return std::holds_alternative<T>(v_); }
   T& value() & { return std::get<T>(v_); }
@@ -336,6 +340,7 @@ class Message {
   Uri request_uri_;
   // Index of the first slot per known id (or 0xFFFF): the common lookups are O(1).
   std::array<uint16_t, static_cast<size_t>(HeaderId::kCount)> first_{};
+  std::array<uint8_t, static_cast<size_t>(HeaderId::kCount)> count_{};  // saturates at 255
   size_t header_count_ = 0;
   std::array<Slot, kInlineHeaders> inline_;
   std::vector<Slot> more_;
