@@ -122,10 +122,11 @@ class NatsConsumer final : public Subscription {
   NatsConsumer(std::shared_ptr<ConsumeState> state, std::thread thread)
       : state_(std::move(state)), thread_(std::move(thread)) {}
   ~NatsConsumer() override {
-    state_->stop.store(true);
     // The consumer is bound (created by EnsureConsumer), so unsubscribing leaves the durable on
-    // the server; it wakes a waiting fetch.
+    // the server; it wakes a waiting fetch. Before `stop`: once the thread sees `stop` it
+    // destroys the subscription.
     natsSubscription_Unsubscribe(state_->sub);
+    state_->stop.store(true);
     if (thread_.get_id() == std::this_thread::get_id()) {
       thread_.detach();
     } else {
