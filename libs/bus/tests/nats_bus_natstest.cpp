@@ -530,3 +530,28 @@ TEST_CASE("connecting where no server listens fails UNAVAILABLE, naming the url"
   CHECK(bus.status().message().find(options.url) != std::string::npos);
   CHECK(SteadyClock::now() - start < 5s);
 }
+
+TEST_CASE("JetStream: a nak with a delay is redelivered after that delay, not at once", "[nats]") {
+  auto bus = ConnectShared();
+  const std::string name = sb::testing::UniqueName("NAKDELAY");
+  REQUIRE(bus->EnsureStream(TestStream(name, name)).ok());
+  REQUIRE(bus->JsPublish({.message = {.subject = name + ".a"}}, 5s).ok());
+  struct Delivery {
+    uint64_t count;
+    SteadyClock::time_point at;
+  };
+  Seen<Delivery> seen;
+  auto consumer =
+      bus->Consume({.stream = name, .durable = "w", .ack_wait = 30s}, [&](JsMessage& m) {
+        seen.Add({m.delivery_count(), SteadyClock::now()});
+        REQUIRE((m.delivery_count() == 1 ? m.Nak(700ms) : m.Ack()).ok());
+      });
+  REQUIRE(consumer.ok());
+  REQUIRE(seen.WaitForCount(2, 10s));
+  const auto d = seen.items();
+  CHECK(d[1].count == 2);
+  CHECK(d[1].at - d[0].at >= 650ms);
+  CHECK(d[1].at - d[0].at < 10s);  // the nak delay, not the 30 s ack wait
+  consumer->reset();
+  CHECK(bus->DeleteStream(name).ok());
+}
