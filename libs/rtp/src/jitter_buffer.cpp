@@ -79,10 +79,21 @@ JitterBuffer::PushResult JitterBuffer::Push(uint16_t sequence, uint32_t timestam
   const int64_t seq = seq_unwrap_.Unwrap(sequence);
   const int64_t ts = ts_unwrap_.Unwrap(timestamp);
   const auto cap = static_cast<int64_t>(slots_.size());
-  const bool resync = have_played_ && seq >= next_seq_ + cap;
+  // A packet more than the buffer's capacity away from the playout point, either way, is a
+  // sender that restarted its sequence (or a stray). As in RFC 3550 §A.1, the jump is believed
+  // only when the next packet follows it in sequence.
+  const bool jumped = have_played_ && (seq >= next_seq_ + cap || seq < next_seq_ - cap);
+  if (jumped && !(have_jump_ && seq == jump_seq_ + 1)) {
+    have_jump_ = true;
+    jump_seq_ = seq;
+    ++stats_.late;
+    return PushResult::kLate;
+  }
+  have_jump_ = false;
+  const bool resync = jumped;
   if (resync) {
-    // Far ahead of the playout point: the sender jumped (restart, SSRC reuse). Start over;
-    // its timestamps start over too, so the transit time is not comparable with the last one.
+    // Start over; the sender's timestamps start over too, so the transit time is not
+    // comparable with the last one. The jump's first packet was dropped above.
     Clear();
     have_played_ = false;
     have_transit_ = false;

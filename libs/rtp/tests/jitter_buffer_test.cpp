@@ -188,16 +188,38 @@ TEST_CASE("the target delay follows jitter, bounded by min and max", "[unit]") {
   CHECK(capped.target_delay() == 100ms);
 }
 
-TEST_CASE("a sequence jump far beyond the buffer restarts it", "[unit]") {
+TEST_CASE("a sequence jump confirmed by the next packet restarts the buffer", "[unit]") {
   FakeClock clock;
-  auto jb = Make(20ms);
-  jb.Push(0, 0, false, Payload(0), clock.Now());
+  auto jb = Make(20ms, 20ms);
+  jb.Push(5000, 0, false, Payload(5000), clock.Now());
   clock.Advance(20ms);
-  CHECK(PopOne(jb, clock) == "0");
-  jb.Push(30000, 4800000, false, Payload(30000), clock.Now());
-  CHECK(jb.stats().resyncs == 1);
-  clock.Advance(20ms);
-  CHECK(PopOne(jb, clock) == std::to_string(30000 % 256));
+  CHECK(PopOne(jb, clock) == std::to_string(5000 % 256));
+  SECTION("forwards") {
+    // A lone stray far ahead is dropped; two in sequence are a restart.
+    CHECK(jb.Push(30000, 4800000, false, Payload(30000), clock.Now()) ==
+          JitterBuffer::PushResult::kLate);
+    CHECK(jb.Push(5001, 160, false, Payload(5001), clock.Now()) ==
+          JitterBuffer::PushResult::kStored);
+    CHECK(jb.stats().resyncs == 0);
+    CHECK(jb.Push(30000, 4800000, false, Payload(30000), clock.Now()) ==
+          JitterBuffer::PushResult::kLate);
+    CHECK(jb.Push(30001, 4800160, false, Payload(30001), clock.Now()) ==
+          JitterBuffer::PushResult::kStored);
+    CHECK(jb.stats().resyncs == 1);
+    clock.Advance(20ms);
+    CHECK(PopOne(jb, clock) == std::to_string(30001 % 256));
+  }
+  SECTION("backwards") {
+    CHECK(jb.Push(100, 99999, false, Payload(100), clock.Now()) == JitterBuffer::PushResult::kLate);
+    CHECK(jb.Push(101, 100159, false, Payload(101), clock.Now()) ==
+          JitterBuffer::PushResult::kStored);
+    CHECK(jb.stats().resyncs == 1);
+    clock.Advance(20ms);
+    CHECK(PopOne(jb, clock) == "101");
+    CHECK(jb.Push(102, 100319, false, Payload(102), clock.Now()) ==
+          JitterBuffer::PushResult::kStored);
+    CHECK(PopOne(jb, clock) == "102");
+  }
 }
 
 TEST_CASE("oversized payloads and bad configurations are refused", "[unit]") {

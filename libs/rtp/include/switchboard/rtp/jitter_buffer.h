@@ -23,7 +23,8 @@
 //    when less than a frame below, it repeats a concealment tick to let the buffer fill;
 //    at most one such adjustment every 5 ticks;
 //  - after an underrun (nothing buffered) it stops and re-buffers for target_delay() again;
-//  - a sequence jump of more than `capacity` packets starts over (the sender restarted).
+//  - a sequence jump of more than `capacity` packets, forwards or backwards, confirmed by the
+//    next packet in sequence, starts over (the sender restarted); an unconfirmed one is dropped.
 // Storage is allocated once at construction; Push and Pop never allocate. Not thread-safe.
 #pragma once
 
@@ -120,6 +121,8 @@ class JitterBuffer {
   core::Clock::TimePoint buffering_since_{};
   static constexpr int kAdjustInterval = 5;
   int ticks_since_adjust_ = 0;
+  bool have_jump_ = false;
+  int64_t jump_seq_ = 0;
 
   bool have_transit_ = false;
   core::Clock::TimePoint epoch_{};
