@@ -90,7 +90,7 @@ std::optional<TelephoneEventSender::Packet> TelephoneEventSender::Next() {
 }
 
 Result<std::optional<TelephoneEventReceiver::Event>> TelephoneEventReceiver::OnPacket(
-    uint32_t timestamp, std::span<const uint8_t> payload) {
+    uint32_t timestamp, std::span<const uint8_t> payload, bool marker) {
   auto parsed = ParseTelephoneEvent(payload);
   if (!parsed.ok()) return parsed.status();
   const TelephoneEvent& e = *parsed;
@@ -110,7 +110,7 @@ Result<std::optional<TelephoneEventReceiver::Event>> TelephoneEventReceiver::OnP
     return std::optional<Event>();
   }
   if (in_event_ && since_current < 0) return std::optional<Event>();  // late copy of the past
-  if (in_event_ && !ended_ && e.event == event_ &&
+  if (in_event_ && !ended_ && !marker && e.event == event_ &&
       static_cast<uint32_t>(since_current) <= kMaxSegment) {
     // The next segment of a long event.
     timestamp_ = timestamp;

@@ -137,3 +137,24 @@ TEST_CASE("an event seen only by its end packets is still reported", "[unit]") {
   REQUIRE(again.ok());
   CHECK_FALSE(again->has_value());
 }
+
+TEST_CASE("a new press of the same key is a new event even when the last end was lost", "[unit]") {
+  TelephoneEventSender sender({});
+  TelephoneEventReceiver receiver;
+  int starts = 0, ends = 0;
+  for (uint32_t ts : {8000u, 9600u}) {
+    REQUIRE(sender.Start(*DtmfEventCode('5'), 10, 480, ts).ok());
+    while (auto p = sender.Next()) {
+      auto e = ParseTelephoneEvent(p->payload);
+      REQUIRE(e.ok());
+      if (ts == 8000 && e->end) continue;  // every end packet of the first press is lost
+      auto got = receiver.OnPacket(p->timestamp, p->payload, p->marker);
+      REQUIRE(got.ok());
+      if (got->has_value()) {
+        ((*got)->kind == TelephoneEventReceiver::Kind::kStart ? starts : ends) += 1;
+      }
+    }
+  }
+  CHECK(starts == 2);
+  CHECK(ends == 1);
+}

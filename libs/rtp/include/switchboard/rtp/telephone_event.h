@@ -7,9 +7,8 @@
 //   while (auto p = sender.Next()) Send(p->marker, p->timestamp, p->payload);  // every 20 ms
 //
 //   sb::rtp::TelephoneEventReceiver receiver;
-//   if (auto e = receiver.OnPacket(timestamp, payload)) {
-//     if (e->kind == TelephoneEventReceiver::Kind::kEnd) Report(e->event, e->duration);
-//   }
+//   auto e = receiver.OnPacket(h.timestamp, payload, h.marker);
+//   if (e.ok() && e->has_value() && (*e)->kind == Kind::kEnd) Report((*e)->event, (*e)->duration);
 //
 // The sender marks the first packet, grows the duration by one packet interval each packet,
 // splits events longer than 0xFFFF timestamp units into segments (§2.5.1.3), and sends the
@@ -91,7 +90,10 @@ class TelephoneEventReceiver {
   // Feeds one packet's timestamp and payload; returns an event at most once per start and once
   // per end, however many copies arrive. An event whose only surviving packets are its final
   // ones is reported by its end alone. Packets older than the current event are ignored.
-  Result<std::optional<Event>> OnPacket(uint32_t timestamp, std::span<const uint8_t> payload);
+  // `marker` is the RTP marker bit: set on an event's first packet (§2.5.1.2), it tells a new
+  // press of the same key from the next segment of a long event whose end was lost.
+  Result<std::optional<Event>> OnPacket(uint32_t timestamp, std::span<const uint8_t> payload,
+                                        bool marker = false);
 
  private:
   bool in_event_ = false;
