@@ -1,6 +1,8 @@
 // Header and method names: the one table of long names, compact forms (§7.3.3, §20 and the
 // extensions' registrations) and list-ness.
 #include <array>
+#include <cstdint>
+#include <cstring>
 
 #include "internal/scan.h"
 #include "switchboard/sip/message.h"
@@ -109,23 +111,65 @@ HeaderId Compact(char c) {
   }
 }
 
-// Candidates by lower-cased first letter, so that a lookup compares one to four names.
-struct Bucket {
-  std::array<HeaderId, 12> ids{};
-  uint8_t count = 0;
-};
+// Open hash on (length, first, middle and last letter, lower-cased): a lookup hashes three
+// characters and compares at most a couple of names, instead of scanning every name.
+constexpr size_t kHashSize = 256;
 
-constexpr std::array<Bucket, 26> MakeBuckets() {
-  std::array<Bucket, 26> b{};
-  for (size_t i = 1; i < kNames.size(); ++i) {
-    char c = kNames[i].name[0];
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
-    Bucket& bucket = b[static_cast<size_t>(c - 'a')];
-    bucket.ids[bucket.count++] = kNames[i].id;
-  }
-  return b;
+constexpr char LowerC(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
+
+constexpr size_t NameHash(std::string_view name) {
+  size_t n = name.size();
+  uint32_t h = static_cast<uint32_t>(n) * 0x9E3779B1u;
+  h ^= static_cast<uint32_t>(static_cast<unsigned char>(LowerC(name[0]))) * 0x85EBCA6Bu;
+  h ^= static_cast<uint32_t>(static_cast<unsigned char>(LowerC(name[n / 2]))) * 0xC2B2AE35u;
+  h ^= static_cast<uint32_t>(static_cast<unsigned char>(LowerC(name[n - 1]))) * 0x27D4EB2Fu;
+  h ^= h >> 15;
+  h *= 0x2C1B3C6Du;
+  h ^= h >> 12;
+  return h % kHashSize;
 }
-constexpr std::array<Bucket, 26> kBuckets = MakeBuckets();
+
+constexpr std::array<HeaderId, kHashSize> MakeHashTable() {
+  std::array<HeaderId, kHashSize> table{};
+  for (size_t i = 1; i < kNames.size(); ++i) {
+    size_t h = NameHash(kNames[i].name);
+    while (table[h] != HeaderId::kOther) h = (h + 1) % kHashSize;  // linear probing
+    table[h] = kNames[i].id;
+  }
+  return table;
+}
+constexpr std::array<HeaderId, kHashSize> kHashTable = MakeHashTable();
+
+// Longest probe sequence of a known name; unknown names stop at the first empty slot.
+constexpr size_t MaxProbes() {
+  size_t worst = 0;
+  for (size_t i = 1; i < kNames.size(); ++i) {
+    size_t h = NameHash(kNames[i].name), probes = 1;
+    while (kHashTable[h] != kNames[i].id) h = (h + 1) % kHashSize, ++probes;
+    worst = probes > worst ? probes : worst;
+  }
+  return worst;
+}
+static_assert(MaxProbes() <= 3, "header name hash clusters: change NameHash");
+
+// Case-insensitive equality of two tokens, 8 bytes at a time. Setting bit 0x20 lower-cases
+// letters and leaves every other token character unchanged (digits and "-.!%*_+`'~" have it set
+// already, except '_' which no known name contains), so OR-ing is enough for header names.
+bool TokenEqualsNoCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  constexpr uint64_t kMask = 0x2020202020202020ull;
+  size_t i = 0;
+  for (; i + 8 <= a.size(); i += 8) {
+    uint64_t x, y;
+    std::memcpy(&x, a.data() + i, 8);
+    std::memcpy(&y, b.data() + i, 8);
+    if ((x | kMask) != (y | kMask)) return false;
+  }
+  for (; i < a.size(); ++i) {
+    if ((a[i] | 0x20) != (b[i] | 0x20)) return false;
+  }
+  return true;
+}
 
 }  // namespace
 
@@ -142,12 +186,11 @@ bool IsListHeader(HeaderId id) {
 HeaderId HeaderIdFromName(std::string_view name) {
   if (name.empty()) return HeaderId::kOther;
   if (name.size() == 1) return Compact(name[0]);
-  char first = internal::Lower(name[0]);
-  if (first < 'a' || first > 'z') return HeaderId::kOther;
-  const Bucket& bucket = kBuckets[static_cast<size_t>(first - 'a')];
-  for (uint8_t k = 0; k < bucket.count; ++k) {
-    HeaderId id = bucket.ids[k];
-    if (internal::EqualsNoCase(kNames[static_cast<size_t>(id)].name, name)) return id;
+  for (size_t h = NameHash(name), probes = 0; probes < kHashSize;
+       h = (h + 1) % kHashSize, ++probes) {
+    HeaderId id = kHashTable[h];
+    if (id == HeaderId::kOther) return HeaderId::kOther;
+    if (TokenEqualsNoCase(kNames[static_cast<size_t>(id)].name, name)) return id;
   }
   return HeaderId::kOther;
 }
