@@ -92,7 +92,7 @@ TEST_CASE("sequence numbers and timestamps wrapping mid-stream play straight thr
   CHECK(jb.stats().concealed == 0);
 }
 
-TEST_CASE("a lost packet becomes one concealment tick; a late one is dropped", "[unit]") {
+TEST_CASE("a lost packet becomes one concealment tick and a late one is dropped", "[unit]") {
   FakeClock clock;
   auto jb = Make(40ms, 40ms);
   // Packet 2 arrives three ticks late, after its playout time; packet 4 arrives twice.
