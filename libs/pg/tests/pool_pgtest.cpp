@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 #include <pqxx/pqxx>
 
+#include "pqxx_leak_suppression.h"
 #include "switchboard/pg/pool.h"
 #include "switchboard/pg/transaction.h"
 #include "switchboard/testing/servers.h"

@@ -7,6 +7,7 @@
 #include <thread>
 #include <vector>
 
+#include "pqxx_leak_suppression.h"
 #include "switchboard/pg/pool.h"
 #include "switchboard/pg/transaction.h"
 #include "switchboard/testing/servers.h"
