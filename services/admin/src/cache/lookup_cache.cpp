@@ -1,0 +1,70 @@
+#include "cache/lookup_cache.h"
+
+#include <cctype>
+
+namespace sb::admin {
+namespace {
+
+constexpr std::string_view kSourcesSet = "lk:srcs";
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+std::string TenantSet(const TenantId& t) { return "lk:t:" + t.str(); }
+
+}  // namespace
+
+// SIP domains compare case-insensitively (RFC 3261 §19.1.4); users do not.
+std::string LookupCache::DomainKey(std::string_view d) { return "lk:dom:" + Lower(d); }
+std::string LookupCache::CredentialsKey(std::string_view d, std::string_view user) {
+  return "lk:cred:" + Lower(d) + ":" + std::string(user);
+}
+std::string LookupCache::NumberKey(std::string_view e164) { return "lk:num:" + std::string(e164); }
+std::string LookupCache::SourceKey(std::string_view ip) { return "lk:src:" + std::string(ip); }
+
+Result<std::optional<std::string>> LookupCache::Get(const std::string& key) {
+  auto reply = redis_.Run(redis::Command("GET").Key(key));
+  if (!reply.ok()) return reply.status();
+  if (const std::string* s = reply->str()) return std::optional<std::string>(*s);
+  return std::optional<std::string>();
+}
+
+Status LookupCache::Put(const std::string& key, std::string_view bytes,
+                        const std::optional<TenantId>& tenant) {
+  std::vector<redis::Command> commands;
+  commands.push_back(redis::Command("SET").Key(key).Arg(bytes).Arg("PX").Arg(ttl_.count()));
+  if (tenant) commands.push_back(redis::Command("SADD").Key(TenantSet(*tenant)).Arg(key));
+  if (key.rfind("lk:src:", 0) == 0) {
+    commands.push_back(redis::Command("SADD").Key(std::string(kSourcesSet)).Arg(key));
+  }
+  auto replies = redis_.Pipeline(commands);
+  return replies.status();
+}
+
+Status LookupCache::Forget(const std::string& key) {
+  return redis_.Run(redis::Command("DEL").Key(key)).status();
+}
+
+Status LookupCache::ForgetSet(const std::string& set_key) {
+  // Members are stored with the client's prefix stripped (they were passed as arguments, not as
+  // keys), so they go back through Key() to be deleted.
+  auto members = redis_.Run(redis::Command("SMEMBERS").Key(set_key));
+  if (!members.ok()) return members.status();
+  redis::Command del("DEL");
+  del.Key(set_key);
+  if (const auto* items = members->array()) {
+    for (const auto& item : *items) {
+      if (const std::string* k = item.str()) del.Key(*k);
+    }
+  }
+  return redis_.Run(del).status();
+}
+
+Status LookupCache::ForgetTenant(const TenantId& tenant) { return ForgetSet(TenantSet(tenant)); }
+
+Status LookupCache::ForgetSources() { return ForgetSet(std::string(kSourcesSet)); }
+
+}  // namespace sb::admin

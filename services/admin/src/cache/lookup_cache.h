@@ -1,0 +1,53 @@
+// The Redis cache behind the lookups other services ask admin over NATS. It holds opaque reply
+// bytes (the rpc layer serializes them) under keys built here, and forgets them when a mutation
+// says so:
+//
+//   lk:dom:<sip domain>            lk:cred:<sip domain>:<sip user>
+//   lk:num:<e164>                  lk:src:<source ip>
+//   lk:t:<tenant id>   a set of the entries that carry that tenant's status, so that suspending
+//                      or deleting a tenant drops all of them at once
+//   lk:srcs            a set of all lk:src entries: any trunk change may move any source address
+//
+// Entries also expire after a TTL, which bounds how long a fill that raced with an invalidation
+// can serve a stale answer.
+//
+//   LookupCache cache(redis, std::chrono::seconds(60));
+//   if (auto hit = cache.Get(LookupCache::CredentialsKey(domain, user)); hit.ok() && *hit) ...
+//   cache.Put(key, bytes, tenant_id);
+//   cache.ForgetTenant(tenant);
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "domain/model.h"
+#include "switchboard/redis/client.h"
+
+namespace sb::admin {
+
+class LookupCache {
+ public:
+  LookupCache(redis::Client& redis, std::chrono::milliseconds ttl) : redis_(redis), ttl_(ttl) {}
+
+  static std::string DomainKey(std::string_view sip_domain);
+  static std::string CredentialsKey(std::string_view sip_domain, std::string_view user);
+  static std::string NumberKey(std::string_view e164);
+  static std::string SourceKey(std::string_view ip);
+
+  // The cached bytes, nullopt on a miss. UNAVAILABLE when Redis cannot be reached.
+  Result<std::optional<std::string>> Get(const std::string& key);
+  // Stores bytes under key; `tenant` (if any) is the tenant whose status the bytes carry.
+  Status Put(const std::string& key, std::string_view bytes, const std::optional<TenantId>& tenant);
+  Status Forget(const std::string& key);
+  Status ForgetTenant(const TenantId& tenant);
+  Status ForgetSources();
+
+ private:
+  Status ForgetSet(const std::string& set_key);
+  redis::Client& redis_;
+  const std::chrono::milliseconds ttl_;
+};
+
+}  // namespace sb::admin

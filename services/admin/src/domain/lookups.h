@@ -1,0 +1,50 @@
+// The lookups other services need from admin, answered from the repositories (the rpc layer
+// puts a cache in front). Each answer carries the tenant, so the caller sees its status: a
+// suspended tenant's domain, credentials, numbers and trunks are still found, and say so.
+//
+//   Lookups lookups(tenants, extensions, numbers, trunks);
+//   auto creds = lookups.Credentials("acme.sip.example.com", "1001");
+//   if (creds.ok() && creds->tenant.status == TenantStatus::kSuspended) Refuse();
+#pragma once
+
+#include <string_view>
+
+#include "domain/repositories.h"
+
+namespace sb::admin {
+
+struct CredentialsAnswer {
+  Tenant tenant;
+  Extension extension;
+};
+
+struct NumberAnswer {
+  Tenant tenant;
+  PhoneNumber number;
+};
+
+struct TrunkAnswer {
+  Tenant tenant;
+  Trunk trunk;
+};
+
+class Lookups {
+ public:
+  Lookups(TenantRepository& tenants, ExtensionRepository& extensions, NumberRepository& numbers,
+          TrunkRepository& trunks)
+      : tenants_(tenants), extensions_(extensions), numbers_(numbers), trunks_(trunks) {}
+
+  // INVALID_ARGUMENT for malformed input (naming the field), NOT_FOUND when nothing matches.
+  Result<Tenant> Domain(std::string_view sip_domain);
+  Result<CredentialsAnswer> Credentials(std::string_view sip_domain, std::string_view user);
+  Result<NumberAnswer> Number(std::string_view e164);
+  Result<TrunkAnswer> TrunkBySource(std::string_view source_ip);
+
+ private:
+  TenantRepository& tenants_;
+  ExtensionRepository& extensions_;
+  NumberRepository& numbers_;
+  TrunkRepository& trunks_;
+};
+
+}  // namespace sb::admin

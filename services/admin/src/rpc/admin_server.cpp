@@ -1,0 +1,138 @@
+#include "rpc/admin_server.h"
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/health_check_service_interface.h>
+
+#include "cache/lookup_cache.h"
+#include "cache/redis_rate_limiter.h"
+#include "domain/lookups.h"
+#include "domain/provisioning.h"
+#include "rpc/admin_services.h"
+#include "rpc/change_publisher.h"
+#include "rpc/lookup_server.h"
+#include "store/pg_repositories.h"
+#include "switchboard/bus/envelope.h"
+#include "switchboard/bus/streams.h"
+#include "switchboard/redis/client.h"
+
+namespace sb::admin::rpc {
+
+struct AdminServer::Parts {
+  Parts(const AdminServerConfig& c, bus::Bus& b, const core::Clock& clk, core::MetricsRegistry& m,
+        const core::Logger& l, redis::ClientOptions redis_options)
+      : config(c),
+        bus(b),
+        clock(clk),
+        metrics(m),
+        log(l),
+        ids(clock),
+        db(c.pg_dsn, static_cast<size_t>(c.pg_connections)),
+        tenants(db),
+        keys(db),
+        extensions(db),
+        numbers(db),
+        trunks(db),
+        redis_options(std::move(redis_options)),
+        limiter_redis(this->redis_options),
+        cache_redis(this->redis_options),
+        limiter(limiter_redis, clock, c.rate_limit_per_second, log),
+        cache(cache_redis, std::chrono::milliseconds(c.cache_ttl_ms)),
+        event_factory(clock, ids, c.source),
+        publisher(bus, cache, event_factory, metrics, log),
+        provisioning(ProvisioningConfig{.platform_domain = c.platform_domain},
+                     ProvisioningDeps{tenants, keys, extensions, numbers, trunks, publisher, clock,
+                                      ids, random}),
+        lookups(tenants, extensions, numbers, trunks),
+        gate(provisioning, limiter, metrics, log),
+        services(provisioning, gate) {}
+
+  AdminServerConfig config;
+  bus::Bus& bus;
+  const core::Clock& clock;
+  core::MetricsRegistry& metrics;
+  const core::Logger& log;
+  core::UuidV7Generator ids;
+  OpenSslRandom random;
+  PgDatabase db;
+  PgTenantRepository tenants;
+  PgApiKeyRepository keys;
+  PgExtensionRepository extensions;
+  PgNumberRepository numbers;
+  PgTrunkRepository trunks;
+  redis::ClientOptions redis_options;
+  redis::Client limiter_redis;
+  redis::Client cache_redis;
+  RedisRateLimiter limiter;
+  LookupCache cache;
+  bus::EventFactory event_factory;
+  ChangePublisher publisher;
+  Provisioning provisioning;
+  Lookups lookups;
+  Gate gate;
+  AdminServices services;
+  std::unique_ptr<LookupServer> lookup_server;
+  std::unique_ptr<grpc::Server> grpc;
+  int port = 0;
+};
+
+Result<std::unique_ptr<AdminServer>> AdminServer::Start(const AdminServerConfig& config,
+                                                        bus::Bus& bus, const core::Clock& clock,
+                                                        core::MetricsRegistry& metrics,
+                                                        const core::Logger& log) {
+  auto redis_options = redis::OptionsFromUrl(config.redis_url, "admin:");
+  if (!redis_options.ok()) return redis_options.status();
+  auto parts = std::make_unique<Parts>(config, bus, clock, metrics, log, *redis_options);
+
+  Status migrated = parts->db.Migrate(config.migrations_dir);
+  if (!migrated.ok()) return migrated;
+  if (!config.bootstrap_key.empty()) {
+    SB_RETURN_IF_ERROR(parts->provisioning.EnsureBootstrapKey(config.bootstrap_key));
+  }
+  SB_RETURN_IF_ERROR(bus.EnsureStream(bus::EventsStream()));
+
+  auto lookup_server =
+      LookupServer::Start(bus, parts->lookups, parts->redis_options,
+                          {.workers = config.lookup_workers,
+                           .cache_ttl = std::chrono::milliseconds(config.cache_ttl_ms)},
+                          metrics, log);
+  if (!lookup_server.ok()) return lookup_server.status();
+  parts->lookup_server = std::move(*lookup_server);
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(config.grpc_address, grpc::InsecureServerCredentials(), &parts->port);
+  parts->services.Register(builder);
+  parts->grpc = builder.BuildAndStart();
+  if (!parts->grpc || parts->port == 0) {
+    return Status::Unavailable("cannot listen for gRPC on " + config.grpc_address);
+  }
+  parts->grpc->GetHealthCheckService()->SetServingStatus(true);
+  return std::unique_ptr<AdminServer>(new AdminServer(std::move(parts)));
+}
+
+AdminServer::AdminServer(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
+
+AdminServer::~AdminServer() { Stop(); }
+
+int AdminServer::grpc_port() const { return parts_->port; }
+
+Status AdminServer::Ready() {
+  return parts_->db.TransactStatus([](pqxx::work& w) {
+    w.exec("SELECT 1");
+    return Status::Ok();
+  });
+}
+
+void AdminServer::Stop() {
+  if (parts_->grpc) {
+    parts_->grpc->GetHealthCheckService()->SetServingStatus(false);
+    // In-flight RPCs get a few seconds to finish; new ones are refused at once.
+    parts_->grpc->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    parts_->grpc->Wait();
+    parts_->grpc.reset();
+  }
+  parts_->lookup_server.reset();
+}
+
+}  // namespace sb::admin::rpc

@@ -1,0 +1,59 @@
+// The whole admin service as one object: database (migrated), repositories, provisioning, the
+// Redis cache and rate limiter, the event publisher, the NATS lookup server and the gRPC server
+// (with the standard health service and server reflection). main.cpp builds one from settings;
+// integration tests build one on the harness's servers and talk to it through real gRPC.
+//
+//   auto server = AdminServer::Start(config, bus, metrics, log);
+//   if (!server.ok()) Die(server.status());
+//   Connect("127.0.0.1:" + std::to_string((*server)->grpc_port()));
+//
+// Stop() (or the destructor) stops taking RPCs, waits for those in flight, then stops lookups.
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+
+#include <memory>
+#include <string>
+
+#include "switchboard/bus/bus.h"
+#include "switchboard/core/clock.h"
+#include "switchboard/core/logger.h"
+#include "switchboard/core/metrics.h"
+
+namespace sb::admin::rpc {
+
+struct AdminServerConfig {
+  std::string pg_dsn{};
+  std::string redis_url{};
+  std::string grpc_address = "127.0.0.1:0";
+  std::string platform_domain{};
+  std::string bootstrap_key{};  // empty: none
+  std::string migrations_dir{};
+  std::string source = "admin";  // event source, e.g. "admin/<hostname>"
+  int pg_connections = 8;
+  int lookup_workers = 4;
+  int64_t rate_limit_per_second = 100;
+  int64_t cache_ttl_ms = 60000;
+};
+
+class AdminServer {
+ public:
+  static Result<std::unique_ptr<AdminServer>> Start(const AdminServerConfig& config, bus::Bus& bus,
+                                                    const core::Clock& clock,
+                                                    core::MetricsRegistry& metrics,
+                                                    const core::Logger& log);
+  ~AdminServer();
+
+  int grpc_port() const;
+  // Ready: the database answers.
+  Status Ready();
+  void Stop();
+
+  struct Parts;
+
+ private:
+  explicit AdminServer(std::unique_ptr<Parts> parts);
+  std::unique_ptr<Parts> parts_;
+};
+
+}  // namespace sb::admin::rpc

@@ -1,0 +1,49 @@
+// Serves the lookups of lookup.proto over NATS request/reply (sb.cmd.admin.lookup_domain,
+// lookup_credentials, lookup_number, lookup_trunk_by_source) from the Redis LookupCache, filling
+// it from the database on a miss. Errors travel inside the reply (its `error` field), never as
+// silence: NOT_FOUND answers are cached like any other, INVALID_ARGUMENT and UNAVAILABLE are not.
+//
+// Each of `workers` workers subscribes to every subject in queue group "admin" with a Redis
+// connection of its own, so lookups are served in parallel across workers and replicas.
+//
+//   auto server = LookupServer::Start(bus, lookups, redis_options, {.workers = 4}, metrics, log);
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <vector>
+
+#include "cache/lookup_cache.h"
+#include "domain/lookups.h"
+#include "switchboard/bus/bus.h"
+#include "switchboard/core/logger.h"
+#include "switchboard/core/metrics.h"
+#include "switchboard/redis/client.h"
+
+namespace sb::admin::rpc {
+
+struct LookupServerOptions {
+  int workers = 4;
+  std::chrono::milliseconds cache_ttl{60000};
+};
+
+class LookupServer {
+ public:
+  static Result<std::unique_ptr<LookupServer>> Start(bus::Bus& bus, Lookups& lookups,
+                                                     const redis::ClientOptions& redis,
+                                                     const LookupServerOptions& options,
+                                                     core::MetricsRegistry& metrics,
+                                                     const core::Logger& log);
+  ~LookupServer();
+
+  struct Worker;
+
+ private:
+  LookupServer() = default;
+  std::vector<std::unique_ptr<Worker>> workers_;
+};
+
+// The subjects, spelled once.
+Result<std::string> LookupSubject(std::string_view operation);
+
+}  // namespace sb::admin::rpc

@@ -1,0 +1,119 @@
+// A running admin service for integration tests: its own database on the shared PostgreSQL, a
+// private nats-server and redis-server (so that lookup subjects and cache keys of tests running
+// in parallel cannot meet), the AdminServer on a free port, and gRPC stubs.
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+
+#include <memory>
+#include <string>
+
+#include "rpc/admin_server.h"
+#include "switchboard/admin/v1/api_key.grpc.pb.h"
+#include "switchboard/admin/v1/extension.grpc.pb.h"
+#include "switchboard/admin/v1/number.grpc.pb.h"
+#include "switchboard/admin/v1/tenant.grpc.pb.h"
+#include "switchboard/admin/v1/trunk.grpc.pb.h"
+#include "switchboard/bus/nats_bus.h"
+#include "switchboard/core/logger.h"
+#include "switchboard/testing/servers.h"
+
+namespace sb::admin::testing {
+
+namespace pb = ::switchboard::admin::v1;
+
+inline const std::string kPlatformKey = "sbk_" + std::string(43, 'P');
+
+struct AdminFixture {
+  explicit AdminFixture(int64_t rate_limit = 10000)
+      : nats(sb::testing::NatsServer::Start()),
+        redis(sb::testing::RedisServer::Start()),
+        log("admin-test", null_out, core::LogLevel::kError, clock) {
+    bus::NatsBusOptions options;
+    options.url = nats.url();
+    auto b = bus::NatsBus::Connect(options);
+    if (!b.ok()) throw std::runtime_error(b.status().ToString());
+    bus_ = std::move(*b);
+    rpc::AdminServerConfig config;
+    config.pg_dsn = sb::testing::FreshDatabase("admin");
+    config.redis_url = redis.url();
+    config.platform_domain = "sip.test.example";
+    config.bootstrap_key = kPlatformKey;
+    config.migrations_dir = ADMIN_MIGRATIONS_DIR;
+    config.pg_connections = 4;
+    config.lookup_workers = 2;
+    config.rate_limit_per_second = rate_limit;
+    dsn = config.pg_dsn;
+    auto s = rpc::AdminServer::Start(config, *bus_, clock, metrics, log);
+    if (!s.ok()) throw std::runtime_error(s.status().ToString());
+    server = std::move(*s);
+    channel = grpc::CreateChannel("127.0.0.1:" + std::to_string(server->grpc_port()),
+                                  grpc::InsecureChannelCredentials());
+    tenants = pb::TenantService::NewStub(channel);
+    keys = pb::ApiKeyService::NewStub(channel);
+    extensions = pb::ExtensionService::NewStub(channel);
+    numbers = pb::NumberService::NewStub(channel);
+    trunks = pb::TrunkService::NewStub(channel);
+  }
+
+  ~AdminFixture() {
+    server.reset();
+    bus_.reset();
+  }
+
+  bus::Bus& bus() { return *bus_; }
+
+  // Onboards a tenant through the API; returns its first key.
+  std::string Onboard(const std::string& slug, pb::Tenant* out = nullptr) {
+    grpc::ClientContext ctx;
+    Authorize(ctx, kPlatformKey);
+    pb::CreateTenantRequest req;
+    req.set_slug(slug);
+    pb::CreateTenantResponse resp;
+    grpc::Status s = tenants->CreateTenant(&ctx, req, &resp);
+    if (!s.ok()) throw std::runtime_error("onboarding " + slug + ": " + s.error_message());
+    if (out) *out = resp.tenant();
+    return resp.first_api_key().secret();
+  }
+
+  static void Authorize(grpc::ClientContext& ctx, const std::string& key) {
+    ctx.AddMetadata("authorization", "Bearer " + key);
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  }
+
+  sb::testing::NatsServer nats;
+  sb::testing::RedisServer redis;
+  core::FakeClock clock;
+  std::ostringstream null_out;
+  core::Logger log;
+  core::MetricsRegistry metrics;
+  std::string dsn;
+  std::unique_ptr<bus::Bus> bus_;
+  std::unique_ptr<rpc::AdminServer> server;
+  std::shared_ptr<grpc::Channel> channel;
+  std::unique_ptr<pb::TenantService::Stub> tenants;
+  std::unique_ptr<pb::ApiKeyService::Stub> keys;
+  std::unique_ptr<pb::ExtensionService::Stub> extensions;
+  std::unique_ptr<pb::NumberService::Stub> numbers;
+  std::unique_ptr<pb::TrunkService::Stub> trunks;
+};
+
+// One call with a key: `Call(f, key, &Stub::Method, req, &resp)` returns the grpc::Status and
+// (through field) the "sb-field" trailing metadata.
+template <typename Stub, typename Req, typename Resp>
+grpc::Status Call(const std::unique_ptr<Stub>& stub, const std::string& key,
+                  grpc::Status (Stub::*method)(grpc::ClientContext*, const Req&, Resp*),
+                  const Req& req, Resp* resp, std::string* field = nullptr) {
+  grpc::ClientContext ctx;
+  if (!key.empty()) AdminFixture::Authorize(ctx, key);
+  grpc::Status s = ((*stub).*method)(&ctx, req, resp);
+  if (field) {
+    field->clear();
+    const auto& md = ctx.GetServerTrailingMetadata();
+    auto it = md.find("sb-field");
+    if (it != md.end()) field->assign(it->second.data(), it->second.size());
+  }
+  return s;
+}
+
+}  // namespace sb::admin::testing
