@@ -183,18 +183,19 @@ std::vector<std::vector<uint8_t>> OpusFrames(double freq) {
   return frames;
 }
 
-// Opus encode + decode of one 20 ms frame at 48 kHz (libopus default complexity), CPU seconds.
-double OpusFrameCost() {
-  auto enc = sb::codec::MakeEncoder({.type = sb::codec::CodecType::kOpus, .sample_rate = 48000});
-  auto dec = sb::codec::MakeDecoder({.type = sb::codec::CodecType::kOpus, .sample_rate = 48000});
-  std::array<int16_t, 960> pcm, out;
+// Opus encode + decode of one 20 ms frame at `rate` (libopus default complexity), CPU seconds.
+double OpusFrameCost(int rate) {
+  auto enc = sb::codec::MakeEncoder({.type = sb::codec::CodecType::kOpus, .sample_rate = rate});
+  auto dec = sb::codec::MakeDecoder({.type = sb::codec::CodecType::kOpus, .sample_rate = rate});
+  const size_t samples = static_cast<size_t>(rate / 50);
+  std::vector<int16_t> pcm(samples), out(samples);
   std::array<uint8_t, 1500> payload;
   const int kFrames = 2000;
   double t0 = SelfCpuSeconds();
   for (int f = 0; f < kFrames; ++f) {
-    for (size_t i = 0; i < 960; ++i) {
-      pcm[i] = static_cast<int16_t>(
-          6000 * std::sin(2 * std::numbers::pi * 1000 * static_cast<double>(f * 960 + i) / 48000));
+    for (size_t i = 0; i < samples; ++i) {
+      pcm[i] = static_cast<int16_t>(6000 * std::sin(2 * std::numbers::pi * 1000 *
+                                                    static_cast<double>(f * samples + i) / rate));
     }
     auto n = (*enc)->Encode(pcm, payload);
     (void)(*dec)->Decode(std::span(payload).first(*n), out);
@@ -292,12 +293,16 @@ int main(int argc, char** argv) {
     }
     auto r = RunLoad(node, **out, streams, seconds, accepted);
     double per_core = report("(b) PCMU<->Opus transcoded calls", transcode_calls, "calls", 100, r);
-    double frame = OpusFrameCost();
-    double ceiling = 0.020 / frame;
-    std::printf(
-        "    libopus-only ceiling: encode+decode %.1f us per 20 ms frame -> %.0f calls per "
-        "core; node reaches %.0f%% of it\n",
-        frame * 1e6, ceiling, 100 * per_core / ceiling);
+    // The node's Opus side runs at 8 kHz against G.711 (see session/engine.cpp): that is the
+    // libopus cost the ceiling is taken at; 48 kHz is printed for reference.
+    for (int rate : {8000, 48000}) {
+      double frame = OpusFrameCost(rate);
+      double ceiling = 0.020 / frame;
+      std::printf(
+          "    libopus-only ceiling at %d Hz: encode+decode %.1f us per 20 ms frame -> %.0f "
+          "calls per core; node at %.0f%% of it\n",
+          rate, frame * 1e6, ceiling, 100 * per_core / ceiling);
+    }
   }
   {  // (c) conferences
     MediaNode node(options, clock, events, metrics, ids);

@@ -8,10 +8,11 @@
 namespace sb::media {
 namespace {
 
+// Transcoding is only ever between G.711 and Opus, and G.711 carries 8 kHz audio: the Opus side
+// encodes and decodes at 8 kHz too (its RTP clock stays 48 kHz, RFC 7587), so there is nothing to
+// resample and libopus does less work, with no audio lost.
 codec::CodecSpec TranscodeSpec(codec::CodecType type) {
-  return {.type = type,
-          .sample_rate = type == codec::CodecType::kOpus ? 48000 : 8000,
-          .frame_ms = kFrameMs};
+  return {.type = type, .sample_rate = 8000, .frame_ms = kFrameMs};
 }
 
 bool IsToken(const std::string& s) {
