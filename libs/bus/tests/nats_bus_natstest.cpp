@@ -438,7 +438,7 @@ TEST_CASE("typed request/reply over NATS: answers and errors keep their type and
   CHECK(bad.value() == 1);
 }
 
-TEST_CASE("a handler may destroy its own subscription; nothing is delivered after", "[nats]") {
+TEST_CASE("a handler may destroy its own subscription, and nothing is delivered after", "[nats]") {
   auto bus = ConnectShared();
   const std::string subject = sb::testing::UniqueName("self") + ".x";
   std::mutex mu;

@@ -258,7 +258,7 @@ TEST_CASE("JetStream: max deliveries stops redelivery", "[unit]") {
   CHECK(bus.GetConsumerState("EV", "w")->num_exhausted == 1);
 }
 
-TEST_CASE("JetStream: a durable remembers its position across consumers; replicas share it",
+TEST_CASE("JetStream: a durable remembers its position across consumers, and replicas share it",
           "[unit]") {
   sb::core::FakeClock clock;
   InMemoryBus bus(clock);
