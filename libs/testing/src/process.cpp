@@ -17,6 +17,7 @@
 #include <cstring>
 #include <deque>
 #include <fstream>
+#include <mutex>
 #include <stdexcept>
 #include <thread>
 
@@ -190,7 +191,49 @@ std::string Tail(const std::filesystem::path& file, int lines) {
   return out.empty() ? "(empty log " + file.string() + ")" : out;
 }
 
+int SweepStaleDirs(std::chrono::minutes min_age) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  std::vector<std::string> uses;  // every process's command line and working directory
+  for (const auto& proc : fs::directory_iterator("/proc", ec)) {
+    const std::string pid = proc.path().filename().string();
+    if (pid.empty() || pid.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream in(proc.path() / "cmdline", std::ios::binary);
+    std::string cmdline((std::istreambuf_iterator<char>(in)), {});
+    for (char& c : cmdline) c = c == '\0' ? ' ' : c;
+    uses.push_back(cmdline + " ");
+    std::error_code cwd_ec;
+    fs::path cwd = fs::read_symlink(proc.path() / "cwd", cwd_ec);
+    if (!cwd_ec) uses.push_back(cwd.string() + "/");
+  }
+  const auto cutoff = fs::file_time_type::clock::now() - min_age;
+  int removed = 0;
+  for (const auto& entry : fs::directory_iterator("/tmp", ec)) {
+    const std::string dir = entry.path().string();
+    const bool ours = dir.starts_with("/tmp/sb-nats.") || dir.starts_with("/tmp/sb-pg.") ||
+                      dir.starts_with("/tmp/sb-redis.");
+    std::error_code stat_ec;
+    if (!ours || !entry.is_directory(stat_ec) || entry.last_write_time(stat_ec) > cutoff ||
+        stat_ec) {
+      continue;
+    }
+    bool in_use = false;
+    for (const auto& use : uses) {
+      if (use.find(dir + "/") != std::string::npos || use.find(dir + " ") != std::string::npos) {
+        in_use = true;
+        break;
+      }
+    }
+    if (in_use) continue;
+    std::error_code rm_ec;
+    if (fs::remove_all(entry.path(), rm_ec) > 0 && !rm_ec) ++removed;
+  }
+  return removed;
+}
+
 std::filesystem::path MakeTempDir(const std::string& what) {
+  static std::once_flag swept;
+  std::call_once(swept, [] { SweepStaleDirs(); });
   std::string pattern = "/tmp/sb-" + what + ".XXXXXX";
   if (!mkdtemp(pattern.data())) {
     throw std::runtime_error("mkdtemp " + pattern + ": " + std::strerror(errno));

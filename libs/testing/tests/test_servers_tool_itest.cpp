@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -124,4 +125,42 @@ TEST_CASE("sb-test-servers start names the server that cannot start and exits 1"
   CHECK_FALSE(fs::exists(dir / "servers.env"));
   fs::remove_all(dir);
   fs::remove(err);
+}
+
+TEST_CASE("start sweeps server dirs that dead test processes left, and only those",
+          "[testing][tool]") {
+  const auto an_hour_ago = fs::file_time_type::clock::now() - std::chrono::hours(1);
+  // Left by a test binary that crashed: old, and no process works in it or names it.
+  const fs::path stale = "/tmp/sb-redis.sweep" + sb::testing::UniqueName("x").substr(2, 6);
+  fs::create_directories(stale);
+  std::ofstream(stale / "redis.log") << "old";
+  fs::last_write_time(stale, an_hour_ago);
+  // A test that is starting right now.
+  const fs::path fresh = "/tmp/sb-pg.sweep" + sb::testing::UniqueName("x").substr(2, 6);
+  fs::create_directories(fresh);
+
+  // Servers of another run, running, with dirs made to look old: in use, so they stay.
+  const fs::path running = fs::temp_directory_path() / sb::testing::UniqueName("sb-tool-run");
+  REQUIRE(RunTool("start " + running.string()) == 0);
+  auto env = ReadEnv(running / "servers.env");
+  for (const char* key : {"NATS_DIR", "PG_DIR", "REDIS_DIR"}) {
+    fs::last_write_time(env[key], an_hour_ago);
+  }
+
+  const fs::path second = fs::temp_directory_path() / sb::testing::UniqueName("sb-tool-run");
+  REQUIRE(RunTool("start " + second.string()) == 0);
+  CHECK_FALSE(fs::exists(stale));
+  CHECK(fs::exists(fresh));
+  for (const char* key : {"NATS_DIR", "PG_DIR", "REDIS_DIR"}) {
+    INFO(key);
+    CHECK(fs::exists(env[key]));
+  }
+  CHECK(Running(env["REDIS_PID"]));
+
+  CHECK(RunTool("stop " + second.string()) == 0);
+  CHECK(RunTool("stop " + running.string()) == 0);
+  fs::remove_all(second);
+  fs::remove_all(running);
+  fs::remove_all(fresh);
+  fs::remove_all(stale);
 }

@@ -50,8 +50,15 @@ std::string ProcessName(pid_t pid);
 // The last `lines` lines of a file, for error messages.
 std::string Tail(const std::filesystem::path& file, int lines = 20);
 
-// A fresh directory /tmp/sb-<what>.XXXXXX with mode 0755 (postgres must traverse it).
+// A fresh directory /tmp/sb-<what>.XXXXXX with mode 0755 (postgres must traverse it). The first
+// call in a process also sweeps stale server directories (SweepStaleDirs).
 std::filesystem::path MakeTempDir(const std::string& what);
+
+// Removes /tmp/sb-{nats,pg,redis}.* directories that test processes which died without running
+// their destructors (crash, ctest timeout) left behind: those older than `min_age` that no
+// running process uses (its command line names the directory, or its working directory is in
+// it: redis rewrites its command line, but works in its --dir). Returns how many it removed.
+int SweepStaleDirs(std::chrono::minutes min_age = std::chrono::minutes(10));
 
 // Whether a TCP connect to 127.0.0.1:port succeeds right now.
 bool CanConnect(int port);
