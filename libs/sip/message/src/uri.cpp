@@ -2,6 +2,7 @@
 #include "switchboard/sip/uri.h"
 
 #include <algorithm>
+#include <cstring>
 #include <vector>
 
 #include "internal/scan.h"
@@ -230,18 +231,28 @@ sb::Result<Uri> ParseUri(std::string_view text) {
   }
   std::string_view rest = text.substr(colon + 1);
   if (rest.empty()) return Bad("empty URI after the scheme");
-  size_t at = std::string_view::npos;
-  for (size_t i = 0; i < rest.size(); ++i) {
-    if (!Is(rest[i], internal::kUriChar)) {
-      return Bad("URI contains whitespace or a character that must be escaped");
+  auto bad_char = [rest] {
+    for (char c : rest) {
+      if (!Is(c, internal::kUriChar)) return true;
     }
-    if (rest[i] == '@' && at == std::string_view::npos) at = i;
-  }
+    return false;
+  };
+  constexpr std::string_view kBadChar =
+      "URI contains whitespace or a character that must be escaped";
   if (EqualsNoCase(uri.scheme_text, "sip") || EqualsNoCase(uri.scheme_text, "sips")) {
     uri.scheme = EqualsNoCase(uri.scheme_text, "sip") ? UriScheme::kSip : UriScheme::kSips;
-    if (const char* problem = ParseSipPart(rest, at, uri)) return Bad(problem);
+    // Every component of a sip URI is checked against its own character class, none of which
+    // holds whitespace, controls or <>", so the whole-text check only words the error.
+    const void* at_ptr = std::memchr(rest.data(), '@', rest.size());
+    size_t at = at_ptr == nullptr
+                    ? std::string_view::npos
+                    : static_cast<size_t>(static_cast<const char*>(at_ptr) - rest.data());
+    if (const char* problem = ParseSipPart(rest, at, uri)) {
+      return Bad(bad_char() ? std::string(kBadChar) : std::string(problem));
+    }
     return uri;
   }
+  if (bad_char()) return Bad(std::string(kBadChar));
   if (EqualsNoCase(uri.scheme_text, "tel")) {
     uri.scheme = UriScheme::kTel;
     size_t semi = rest.find(';');
