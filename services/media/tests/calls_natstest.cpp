@@ -215,6 +215,56 @@ TEST_CASE("the node reports its load, and a draining node takes no new legs", "[
   CHECK(refused.error().code() == switchboard::common::v1::ERROR_CODE_UNAVAILABLE);
 }
 
+TEST_CASE("a leg the node offers is completed by the endpoint's answer and carries media",
+          "[natstest][offer]") {
+  NodeFixture f;
+  RtpPeer callee, caller;
+  v1::CreateLegRequest create;
+  create.set_tenant_id(f.tenant);
+  create.set_call_id("call-out");
+  create.set_leg_id("out");
+  auto offered = f.Command<v1::LegReply>(ops::kCreateLeg, create);
+  REQUIRE(offered.error().code() == 0);
+  CHECK(offered.codec().empty());  // nothing negotiated yet
+  auto offer = sdp::Parse(offered.sdp());
+  REQUIRE(offer.ok());
+  REQUIRE(offer->media.size() == 1);
+  CHECK(offer->media[0].proto == "RTP/AVP");
+  callee.Target(offered.sdp());
+
+  // The callee answers with PCMA only.
+  v1::UpdateLegRequest update;
+  update.set_leg_id("out");
+  update.set_sdp_type(v1::SDP_TYPE_ANSWER);
+  update.set_sdp(callee.Offer("8"));
+  auto updated = f.Command<v1::LegReply>(ops::kUpdateLeg, update);
+  REQUIRE(updated.error().code() == 0);
+  CHECK(updated.codec() == "PCMA");
+
+  f.CreateLeg(caller, caller.Offer("8"), "in");
+  v1::BridgeRequest bridge;
+  bridge.set_leg_a("in");
+  bridge.set_leg_b("out");
+  auto reply = f.Command<v1::BridgeReply>(ops::kBridge, bridge);
+  REQUIRE(reply.error().code() == 0);
+  CHECK_FALSE(reply.transcoding());
+  std::vector<uint8_t> payload(160, 0xd5);
+  for (int i = 0; i < 5; ++i) caller.SendRtp(8, payload, 160);
+  auto got = callee.ReceiveUntil(Clock::now() + std::chrono::milliseconds(500));
+  size_t pcma = 0;
+  for (const auto& p : got) {
+    auto rtp = ParseRtp(p);
+    pcma += rtp.ok() && rtp->payload_type == 8 && rtp->ssrc == caller.ssrc;
+  }
+  CHECK(pcma == 5);
+
+  v1::DestroyLegRequest destroy;
+  destroy.set_leg_id("out");
+  CHECK(f.Command<v1::Ack>(ops::kDestroyLeg, destroy).error().code() == 0);
+  CHECK(f.Command<v1::Ack>(ops::kDestroyLeg, destroy).error().code() ==
+        switchboard::common::v1::ERROR_CODE_NOT_FOUND);
+}
+
 TEST_CASE("commands that cannot be carried out answer with an error", "[natstest][errors]") {
   NodeFixture f;
   v1::BridgeRequest bridge;
