@@ -1,0 +1,130 @@
+// sb-signaling: the SIP signaling node. Composition root only: settings, endpoint, sockets, ops
+// server; then wait for SIGTERM and drain (OPTIONS 503 so the balancer moves away, in-flight
+// transactions finish, then exit).
+#include <chrono>
+#include <future>
+#include <thread>
+
+#include "switchboard/core/http_server.h"
+#include "switchboard/core/logger.h"
+#include "switchboard/core/metrics.h"
+#include "switchboard/core/settings.h"
+#include "switchboard/core/shutdown.h"
+#include "transport/sip_endpoint.h"
+#include "transport/sip_server.h"
+
+namespace {
+
+sb::Status IsHostPortOrEmpty(std::string_view v) {
+  return v.empty() ? sb::Status::Ok() : sb::core::IsHostPort(v);
+}
+
+struct HostPort {
+  std::string host;
+  uint16_t port = 0;
+};
+
+HostPort SplitHostPort(const std::string& v) {
+  size_t colon = v.rfind(':');
+  return {v.substr(0, colon), static_cast<uint16_t>(std::stoi(v.substr(colon + 1)))};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  sb::core::ShutdownSignal shutdown;
+  const sb::core::SettingSpec kSpecs[] = {
+      sb::core::HttpPortSetting("8085"),
+      sb::core::LogLevelSetting(),
+      {"node-id", "SB_SIGNALING_NODE_ID", "this node's id in command subjects", std::nullopt,
+       sb::core::IsNonEmpty},
+      {"udp-addr", "SB_SIGNALING_UDP_ADDR", "UDP listen address (empty: none)", "0.0.0.0:5060",
+       IsHostPortOrEmpty},
+      {"tcp-addr", "SB_SIGNALING_TCP_ADDR", "TCP listen address (empty: none)", "0.0.0.0:5060",
+       IsHostPortOrEmpty},
+      {"advertised-addr", "SB_SIGNALING_ADVERTISED_ADDR",
+       "host:port peers reach this node at (default: the UDP address unless it is a wildcard)", "",
+       IsHostPortOrEmpty},
+      {"max-message-bytes", "SB_SIGNALING_MAX_MESSAGE_BYTES", "largest SIP message accepted",
+       "65535", sb::core::IsPositiveInt},
+      {"tcp-idle-seconds", "SB_SIGNALING_TCP_IDLE_SECONDS", "idle TCP connections are closed",
+       "300", sb::core::IsPositiveInt},
+      {"drain-seconds", "SB_SIGNALING_DRAIN_SECONDS", "longest SIGTERM waits for work to end", "30",
+       sb::core::IsPositiveInt},
+      {"drain-notice-ms", "SB_SIGNALING_DRAIN_NOTICE_MS",
+       "how long OPTIONS answer 503 before an idle node exits (balancer probe interval)", "2000",
+       sb::core::IsPositiveInt},
+  };
+  auto settings = sb::core::LoadSettingsOrExit("sb-signaling", kSpecs, argc, argv);
+  sb::core::Logger log("signaling", sb::core::ParseLogLevel(settings.Get("log-level")));
+  log = log.With({{"node_id", settings.Get("node-id")}});
+
+  std::string advertised = settings.Get("advertised-addr");
+  if (advertised.empty()) {
+    advertised =
+        settings.Get("udp-addr").empty() ? settings.Get("tcp-addr") : settings.Get("udp-addr");
+    if (advertised.starts_with("0.0.0.0:")) {
+      std::fprintf(stderr,
+                   "sb-signaling: bad setting SB_SIGNALING_ADVERTISED_ADDR "
+                   "(--advertised-addr): required when listening on a wildcard address\n");
+      return 2;
+    }
+  }
+  HostPort adv = SplitHostPort(advertised);
+
+  sb::core::SystemClock clock;
+  sb::core::MetricsRegistry metrics;
+  sb::signaling::EndpointConfig endpoint_config;
+  endpoint_config.advertised_host = adv.host;
+  endpoint_config.advertised_port = adv.port;
+  endpoint_config.limits.max_message_bytes =
+      static_cast<size_t>(settings.GetInt("max-message-bytes"));
+  sb::signaling::SipEndpoint endpoint(clock, metrics, endpoint_config);
+
+  sb::signaling::ListenConfig listen;
+  listen.udp_addr = settings.Get("udp-addr");
+  listen.tcp_addr = settings.Get("tcp-addr");
+  listen.tcp_idle_timeout = std::chrono::seconds(settings.GetInt("tcp-idle-seconds"));
+  auto server = sb::signaling::SipServer::Start(endpoint, clock, metrics, log, listen);
+  if (!server.ok()) {
+    log.Error("cannot open SIP sockets", {{"error", server.status().ToString()}});
+    return 1;
+  }
+  // An advertised port of 0 (tests with free ports) means the port the kernel chose.
+  if (adv.port == 0) {
+    log.Warn("advertised port 0: loop detection compares against port 0");
+  }
+
+  sb::core::OpsServer ops(metrics, [&]() -> sb::Status {
+    return endpoint.draining() ? sb::Status::Unavailable("draining") : sb::Status::Ok();
+  });
+  auto http_port = ops.Start("0.0.0.0", static_cast<int>(settings.GetInt("http-port")));
+  if (!http_port.ok()) {
+    log.Error("cannot start the ops server", {{"error", http_port.status().ToString()}});
+    return 1;
+  }
+  log.Info("signaling started", {{"udp_port", static_cast<int>((*server)->udp_port())},
+                                 {"tcp_port", static_cast<int>((*server)->tcp_port())},
+                                 {"http_port", *http_port},
+                                 {"advertised", advertised}});
+
+  shutdown.Wait();
+  log.Info("draining", {{"signal", shutdown.signal()}});
+  endpoint.SetDraining(true);
+  const auto start = clock.Now();
+  const auto notice = std::chrono::milliseconds(settings.GetInt("drain-notice-ms"));
+  const auto deadline = start + std::chrono::seconds(settings.GetInt("drain-seconds"));
+  // Bounded by the drain deadline; the transaction count is read on the loop thread.
+  while (clock.Now() < deadline) {
+    std::promise<size_t> count;
+    auto future = count.get_future();
+    (*server)->Post([&] { count.set_value(endpoint.transactions()); });
+    size_t live = future.get();
+    if (live == 0 && clock.Now() - start >= notice) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  (*server)->Stop();
+  ops.Stop();
+  log.Info("signaling stopped");
+  return 0;
+}

@@ -1,0 +1,238 @@
+#include "transport/sip_endpoint.h"
+
+#include <cstdio>
+#include <utility>
+
+#include "switchboard/sip/headers.h"
+
+namespace sb::signaling {
+namespace {
+
+constexpr std::string_view kBranchPrefix = "z9hG4bK-sb";
+
+uint64_t Fnv1a(uint64_t h, std::string_view bytes) {
+  for (unsigned char c : bytes) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  // A separator so that ("ab","c") and ("a","bc") hash differently.
+  h ^= 0xff;
+  h *= 1099511628211ull;
+  return h;
+}
+
+std::string Hex64(uint64_t v) {
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
+  return buf;
+}
+
+// Methods whose requests this node answers itself rather than forwards: Max-Forwards 0 is no
+// reason to refuse them (§16.3 item 3 concerns forwarding; §11 lets OPTIONS be answered).
+bool AnsweredLocally(sip::Method method) {
+  return method == sip::Method::kOptions || method == sip::Method::kRegister;
+}
+
+}  // namespace
+
+std::string LoopHash(std::string_view request_uri, std::string_view call_id,
+                     std::string_view from_tag, uint32_t cseq) {
+  uint64_t h = 14695981039346656037ull;
+  h = Fnv1a(h, request_uri);
+  h = Fnv1a(h, call_id);
+  h = Fnv1a(h, from_tag);
+  h = Fnv1a(h, std::to_string(cseq));
+  return Hex64(h);
+}
+
+SipEndpoint::SipEndpoint(const core::Clock& clock, core::MetricsRegistry& metrics,
+                         EndpointConfig config)
+    : clock_(clock),
+      config_(std::move(config)),
+      tm_(clock, config_.timers, config_.max_transactions),
+      rng_(config_.seed != 0 ? config_.seed : std::random_device{}()),
+      received_(metrics.Counter("sb_signaling_messages_received_total",
+                                "SIP messages handed to the endpoint")),
+      too_large_(metrics.Counter("sb_signaling_rejected_total", "requests refused before a handler",
+                                 {{"reason", "too_large"}})),
+      loops_(metrics.Counter("sb_signaling_rejected_total", "requests refused before a handler",
+                             {{"reason", "loop"}})),
+      too_many_hops_(metrics.Counter("sb_signaling_rejected_total",
+                                     "requests refused before a handler",
+                                     {{"reason", "max_forwards"}})),
+      not_implemented_(metrics.Counter("sb_signaling_rejected_total",
+                                       "requests refused before a handler",
+                                       {{"reason", "not_implemented"}})) {}
+
+void SipEndpoint::SetHandler(sip::Method method, RequestHandler* handler) {
+  if (handler == nullptr) {
+    handlers_.erase(method);
+  } else {
+    handlers_[method] = handler;
+  }
+}
+
+std::vector<sip::action::Send> SipEndpoint::TakeSends() { return std::exchange(sends_, {}); }
+
+void SipEndpoint::Append(sip::TransactionOutput out) {
+  for (auto& send : out.sends) sends_.push_back(std::move(send));
+  for (auto& event : out.events) Dispatch(std::move(event));
+}
+
+void SipEndpoint::OnReceived(std::string_view bytes, const sip::Destination& source) {
+  received_.Inc();
+  if (bytes.size() > config_.limits.max_message_bytes) {
+    // The transaction layer parses with the library's limits; ours may be tighter. Parsing with
+    // ours yields the 513 the message layer builds from whatever headers it could read.
+    too_large_.Inc();
+    sip::ParseOptions options;
+    options.limits = config_.limits;
+    options.framing =
+        sip::IsReliable(source.transport) ? sip::Framing::kStream : sip::Framing::kDatagram;
+    auto parsed = sip::Message::Parse(bytes, options);
+    if (!parsed.ok() && !parsed.error().response.empty()) {
+      sends_.push_back({parsed.error().response, source});
+    }
+    return;
+  }
+  Append(tm_.OnReceived(bytes, source));
+}
+
+void SipEndpoint::OnTimers() { Append(tm_.OnTimers()); }
+
+void SipEndpoint::Dispatch(sip::TuEvent event) {
+  if (event.kind != sip::TuEvent::Kind::kRequest || !event.message) {
+    // Responses and timeouts of client transactions belong to the B2BUA, which is not wired
+    // in yet; without a client transaction of ours none of these can arise.
+    return;
+  }
+  if (!event.cancels.empty()) {
+    // §9.2: the CANCEL itself is answered 200; the INVITE it matched, if still unanswered, 487.
+    pending_.emplace(event.key, Pending{std::move(*event.message), NewTag()});
+    (void)Respond(event.key, 200);
+    (void)Respond(event.cancels, 487);
+    return;
+  }
+  OnNewRequest(std::move(event.key), std::move(*event.message), event.peer);
+}
+
+void SipEndpoint::OnNewRequest(std::string key, sip::Message request,
+                               const sip::Destination& source) {
+  const sip::Method method = request.method();
+  if (key.empty()) {
+    // An ACK for a 2xx: it has no transaction and never gets a response.
+    if (auto it = handlers_.find(method); it != handlers_.end()) {
+      it->second->OnRequest({std::string(), &request, source}, *this);
+    }
+    return;
+  }
+  if (method == sip::Method::kAck) return;
+  pending_.emplace(key, Pending{std::move(request), NewTag()});
+  const sip::Message& req = pending_.find(key)->second.request;
+
+  auto max_forwards = req.MaxForwards();
+  if (max_forwards.ok() && max_forwards->has_value() && **max_forwards == 0 &&
+      !AnsweredLocally(method)) {
+    too_many_hops_.Inc();
+    (void)Respond(key, 483);
+    return;
+  }
+  if (IsLoop(req)) {
+    loops_.Inc();
+    (void)Respond(key, 482);
+    return;
+  }
+  if (method != sip::Method::kCancel) {
+    std::vector<std::string_view> required = req.Tokens(sip::HeaderId::kRequire);
+    if (!required.empty()) {
+      // No option tags are supported yet, so every required one is unsupported.
+      std::string unsupported;
+      for (std::string_view tag : required) {
+        if (!unsupported.empty()) unsupported += ", ";
+        unsupported += tag;
+      }
+      (void)Respond(key, 420, {}, {{"Unsupported", unsupported}});
+      return;
+    }
+  }
+  if (draining() && (method == sip::Method::kOptions || method == sip::Method::kInvite)) {
+    (void)Respond(key, 503, "Draining", {{"Retry-After", "30"}});
+    return;
+  }
+  if (auto it = handlers_.find(method); it != handlers_.end()) {
+    it->second->OnRequest({key, &req, source}, *this);
+    return;
+  }
+  if (method == sip::Method::kOptions) {
+    (void)Respond(key, 200, {}, {{"Allow", AllowHeader()}, {"Accept", "application/sdp"}});
+    return;
+  }
+  not_implemented_.Inc();
+  (void)Respond(key, 501, {}, {{"Allow", AllowHeader()}});
+}
+
+bool SipEndpoint::IsLoop(const sip::Message& request) const {
+  std::optional<std::string> hash;
+  for (std::string_view value : request.Values(sip::HeaderId::kVia)) {
+    auto via = sip::ParseVia(value);
+    if (!via.ok()) continue;
+    uint16_t port = via->port != 0 ? via->port : 5060;
+    std::string_view branch = via->branch();
+    if (via->host != config_.advertised_host || port != config_.advertised_port ||
+        branch.substr(0, kBranchPrefix.size()) != kBranchPrefix) {
+      continue;
+    }
+    if (!hash) {
+      auto from = request.From();
+      auto cseq = request.GetCSeq();
+      auto call_id = request.CallId();
+      if (!from.ok() || !cseq.ok() || !call_id.ok()) return false;
+      hash = LoopHash(request.request_uri_text(), *call_id, (*from)->tag(), (*cseq)->number);
+    }
+    size_t dash = branch.rfind('-');
+    // A different hash is a spiral (the request was retargeted on its way back), not a loop.
+    if (dash != std::string_view::npos && branch.substr(dash + 1) == *hash) return true;
+  }
+  return false;
+}
+
+std::string SipEndpoint::AllowHeader() const {
+  std::string allow = "OPTIONS";
+  for (const auto& [method, handler] : handlers_) {
+    if (method == sip::Method::kOptions) continue;
+    allow += ", ";
+    allow += sip::MethodName(method);
+  }
+  return allow;
+}
+
+Status SipEndpoint::Respond(std::string_view key, int code, std::string_view reason,
+                            const std::vector<std::pair<std::string, std::string>>& headers,
+                            std::string_view body, std::string_view content_type) {
+  auto it = pending_.find(key);
+  if (it == pending_.end())
+    return Status::NotFound("no unanswered transaction " + std::string(key));
+  sip::MessageBuilder response =
+      sip::MakeResponse(it->second.request, code, reason, code == 100 ? "" : it->second.to_tag);
+  for (const auto& [name, value] : headers) response.AddHeader(name, value);
+  if (!body.empty()) response.SetBody(body, content_type);
+  sip::ParseOptions lenient;
+  lenient.validate = false;
+  auto built = response.BuildMessage(lenient);
+  if (!built.ok()) return Status::Internal("response does not parse: " + built.error().ToString());
+  sip::TransactionOutput out;
+  Status sent = tm_.SendResponse(key, *built, out);
+  if (code >= 200) pending_.erase(it);
+  Append(std::move(out));
+  return sent;
+}
+
+std::string SipEndpoint::NewTag() { return Hex64(rng_()).substr(0, 12); }
+
+std::string SipEndpoint::NewBranch(std::string_view request_uri, std::string_view call_id,
+                                   std::string_view from_tag, uint32_t cseq) {
+  return std::string(kBranchPrefix) + Hex64(rng_()) + "-" +
+         LoopHash(request_uri, call_id, from_tag, cseq);
+}
+
+}  // namespace sb::signaling

@@ -1,0 +1,503 @@
+#include "transport/sip_server.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "switchboard/sip/builder.h"
+#include "switchboard/sip/framer.h"
+
+namespace sb::signaling {
+namespace {
+
+constexpr size_t kMaxDatagram = 65536;
+// Per wake-up, so that one busy socket cannot starve the others or the timers.
+constexpr int kMaxReadsPerWake = 64;
+constexpr int kMaxMessagesPerRead = 1024;
+constexpr int kMaxEvents = 64;
+constexpr auto kIdleSweepEvery = std::chrono::seconds(1);
+
+Result<sockaddr_in> ParseAddr(const std::string& host_port) {
+  size_t colon = host_port.rfind(':');
+  if (colon == std::string::npos) return Status::InvalidArgument("expected host:port", host_port);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  std::string host = host_port.substr(0, colon);
+  if (inet_pton(AF_INET, host.c_str(), &addr.sin_addr) != 1) {
+    return Status::InvalidArgument("not an IPv4 address: " + host, host_port);
+  }
+  unsigned port = 0;
+  std::string_view p(host_port);
+  p.remove_prefix(colon + 1);
+  auto [ptr, ec] = std::from_chars(p.data(), p.data() + p.size(), port);
+  if (ec != std::errc() || ptr != p.data() + p.size() || port > 65535) {
+    return Status::InvalidArgument("bad port", host_port);
+  }
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  return addr;
+}
+
+std::string HostOf(const sockaddr_in& addr) {
+  char buf[INET_ADDRSTRLEN] = {};
+  inet_ntop(AF_INET, &addr.sin_addr, buf, sizeof buf);
+  return buf;
+}
+
+std::string PeerKey(const std::string& host, uint16_t port) {
+  return host + ":" + std::to_string(port);
+}
+
+Status Errno(std::string what) {
+  return Status::Unavailable(std::move(what) + ": " + std::strerror(errno));
+}
+
+// The message layer's framer answers a framing error only when the head parses; a head whose
+// Content-Length is what broke (negative, RFC 4475 §3.1.2.3) does not. Without its
+// Content-Length lines the head still names the transaction, so the 400 can be sent.
+std::string StreamErrorResponse(std::string_view unframed, const sip::ParseError& error) {
+  size_t start = unframed.find_first_not_of("\r\n");
+  if (start == std::string_view::npos) return {};
+  unframed.remove_prefix(start);
+  size_t end = unframed.find("\r\n\r\n");
+  if (end == std::string_view::npos) return {};
+  std::string head;
+  std::string_view lines = unframed.substr(0, end + 2);
+  while (!lines.empty()) {
+    size_t eol = lines.find("\r\n");
+    std::string_view line = lines.substr(0, eol + 2);
+    lines.remove_prefix(line.size());
+    std::string_view name = line.substr(0, line.find(':'));
+    while (!name.empty() && (name.back() == ' ' || name.back() == '\t')) name.remove_suffix(1);
+    if (sip::HeaderIdFromName(name) == sip::HeaderId::kContentLength) continue;
+    head += line;
+  }
+  head += "Content-Length: 0\r\n\r\n";
+  sip::ParseOptions lenient;
+  lenient.validate = false;
+  auto parsed = sip::Message::Parse(head, lenient);
+  if (!parsed.ok() || !parsed->is_request() || parsed->method() == sip::Method::kAck) return {};
+  return sip::MakeResponse(*parsed, error.status_code, error.reason).Build();
+}
+
+}  // namespace
+
+struct SipServer::Impl {
+  struct Conn {
+    int fd = -1;
+    sip::Destination peer;
+    sip::StreamFramer framer;
+    // The bytes the framer holds and has not returned (its buffered() tail), kept to answer a
+    // framing error the message layer could not build a response for.
+    std::string unframed;
+    std::string wbuf;
+    core::Clock::TimePoint last_active;
+    bool closing = false;
+  };
+
+  SipEndpoint& endpoint;
+  const core::Clock& clock;
+  core::Logger log;
+  ListenConfig config;
+  int epfd = -1;
+  int udp_fd = -1;
+  int tcp_fd = -1;
+  int wake_fd = -1;
+  uint16_t udp_port = 0;
+  uint16_t tcp_port = 0;
+  std::map<int, std::unique_ptr<Conn>> conns;
+  std::map<std::string, int, std::less<>> conn_by_peer;
+  std::mutex mu;
+  std::deque<std::function<void()>> tasks;
+  bool stop = false;  // guarded by mu
+  std::thread thread;
+  core::Clock::TimePoint next_sweep;
+  std::string datagram = std::string(kMaxDatagram, '\0');
+
+  core::CounterMetric& udp_in;
+  core::CounterMetric& tcp_in;
+  core::CounterMetric& send_errors;
+  core::CounterMetric& tcp_refused;
+  core::GaugeMetric& tcp_open;
+
+  Impl(SipEndpoint& e, const core::Clock& c, core::MetricsRegistry& m, const core::Logger& l,
+       ListenConfig cfg)
+      : endpoint(e),
+        clock(c),
+        log(l),
+        config(std::move(cfg)),
+        udp_in(m.Counter("sb_signaling_transport_messages_total", "SIP messages read",
+                         {{"transport", "udp"}})),
+        tcp_in(m.Counter("sb_signaling_transport_messages_total", "SIP messages read",
+                         {{"transport", "tcp"}})),
+        send_errors(m.Counter("sb_signaling_transport_send_errors_total",
+                              "messages that could not be sent")),
+        tcp_refused(m.Counter("sb_signaling_tcp_refused_total",
+                              "TCP connections refused at the connection limit")),
+        tcp_open(m.Gauge("sb_signaling_tcp_connections", "open TCP connections")) {}
+
+  ~Impl() {
+    for (auto& [fd, conn] : conns) close(fd);
+    for (int fd : {udp_fd, tcp_fd, wake_fd, epfd}) {
+      if (fd >= 0) close(fd);
+    }
+  }
+
+  Status Watch(int fd, uint32_t events) {
+    epoll_event ev{};
+    ev.events = events;
+    ev.data.fd = fd;
+    if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) != 0) return Errno("epoll_ctl");
+    return Status::Ok();
+  }
+
+  Result<int> BindUdp(sockaddr_in addr) {
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) return Errno("socket");
+    if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+      Status s = Errno("bind UDP " + HostOf(addr) + ":" + std::to_string(ntohs(addr.sin_port)));
+      close(fd);
+      return s;
+    }
+    return fd;
+  }
+
+  Result<int> BindTcp(sockaddr_in addr) {
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) return Errno("socket");
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || listen(fd, 512) != 0) {
+      Status s = Errno("bind TCP " + HostOf(addr) + ":" + std::to_string(ntohs(addr.sin_port)));
+      close(fd);
+      return s;
+    }
+    return fd;
+  }
+
+  static uint16_t LocalPort(int fd) {
+    sockaddr_in addr{};
+    socklen_t len = sizeof addr;
+    getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+    return ntohs(addr.sin_port);
+  }
+
+  Status Open() {
+    epfd = epoll_create1(EPOLL_CLOEXEC);
+    wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (epfd < 0 || wake_fd < 0) return Errno("epoll/eventfd");
+    SB_RETURN_IF_ERROR(Watch(wake_fd, EPOLLIN));
+    std::optional<sockaddr_in> udp_addr, tcp_addr;
+    if (!config.udp_addr.empty()) {
+      auto a = ParseAddr(config.udp_addr);
+      if (!a.ok()) return a.status();
+      udp_addr = *a;
+    }
+    if (!config.tcp_addr.empty()) {
+      auto a = ParseAddr(config.tcp_addr);
+      if (!a.ok()) return a.status();
+      tcp_addr = *a;
+    }
+    // SIP peers expect UDP and TCP on one port; with both asked for on port 0, the kernel's
+    // UDP choice may be taken for TCP, so try a few.
+    const bool same_port =
+        udp_addr && tcp_addr && udp_addr->sin_port == 0 && tcp_addr->sin_port == 0;
+    Status last = Status::Ok();
+    for (int attempt = 0; attempt < 20; ++attempt) {
+      if (udp_addr) {
+        auto fd = BindUdp(*udp_addr);
+        if (!fd.ok()) return fd.status();
+        udp_fd = *fd;
+        udp_port = LocalPort(udp_fd);
+      }
+      if (tcp_addr) {
+        sockaddr_in a = *tcp_addr;
+        if (same_port) a.sin_port = htons(udp_port);
+        auto fd = BindTcp(a);
+        if (!fd.ok()) {
+          last = fd.status();
+          if (udp_fd >= 0) close(udp_fd);
+          udp_fd = -1;
+          if (same_port) continue;
+          return last;
+        }
+        tcp_fd = *fd;
+        tcp_port = LocalPort(tcp_fd);
+      }
+      break;
+    }
+    if ((udp_addr && udp_fd < 0) || (tcp_addr && tcp_fd < 0)) return last;
+    if (udp_fd >= 0) SB_RETURN_IF_ERROR(Watch(udp_fd, EPOLLIN));
+    if (tcp_fd >= 0) SB_RETURN_IF_ERROR(Watch(tcp_fd, EPOLLIN));
+    return Status::Ok();
+  }
+
+  void Run() {
+    next_sweep = clock.Now() + kIdleSweepEvery;
+    epoll_event events[kMaxEvents];
+    for (;;) {
+      int n = epoll_wait(epfd, events, kMaxEvents, TimeoutMs());
+      if (n < 0 && errno != EINTR) {
+        log.Error("epoll_wait failed", {{"error", std::strerror(errno)}});
+        return;
+      }
+      for (int i = 0; i < n; ++i) {
+        int fd = events[i].data.fd;
+        if (fd == wake_fd) {
+          uint64_t v;
+          (void)!read(wake_fd, &v, sizeof v);
+          if (!RunTasks()) return;
+        } else if (fd == udp_fd) {
+          ReadUdp();
+        } else if (fd == tcp_fd) {
+          Accept();
+        } else {
+          OnConnEvent(fd, events[i].events);
+        }
+      }
+      auto deadline = endpoint.NextDeadline();
+      if (deadline && *deadline <= clock.Now()) endpoint.OnTimers();
+      Flush();
+      if (clock.Now() >= next_sweep) SweepIdle();
+    }
+  }
+
+  int TimeoutMs() const {
+    auto now = clock.Now();
+    auto wake = next_sweep;
+    if (auto deadline = endpoint.NextDeadline()) wake = std::min(wake, *deadline);
+    if (wake <= now) return 0;
+    auto ms = std::chrono::ceil<std::chrono::milliseconds>(wake - now).count();
+    return static_cast<int>(std::min<int64_t>(ms, 1000));
+  }
+
+  bool RunTasks() {
+    std::deque<std::function<void()>> run;
+    {
+      std::lock_guard lock(mu);
+      if (stop) return false;
+      run.swap(tasks);
+    }
+    for (auto& task : run) task();
+    return true;
+  }
+
+  void ReadUdp() {
+    for (int i = 0; i < kMaxReadsPerWake; ++i) {
+      sockaddr_in from{};
+      socklen_t len = sizeof from;
+      ssize_t n = recvfrom(udp_fd, datagram.data(), datagram.size(), 0,
+                           reinterpret_cast<sockaddr*>(&from), &len);
+      if (n < 0) return;  // EAGAIN, or an ICMP error of an earlier send: nothing to read
+      udp_in.Inc();
+      endpoint.OnReceived(std::string_view(datagram.data(), static_cast<size_t>(n)),
+                          {HostOf(from), ntohs(from.sin_port), sip::Transport::kUdp});
+    }
+  }
+
+  void Accept() {
+    for (int i = 0; i < kMaxReadsPerWake; ++i) {
+      sockaddr_in from{};
+      socklen_t len = sizeof from;
+      int fd =
+          accept4(tcp_fd, reinterpret_cast<sockaddr*>(&from), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      if (fd < 0) return;
+      if (conns.size() >= config.max_tcp_connections) {
+        tcp_refused.Inc();
+        close(fd);
+        continue;
+      }
+      int one = 1;
+      setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+      auto conn = std::make_unique<Conn>();
+      conn->fd = fd;
+      conn->peer = {HostOf(from), ntohs(from.sin_port), sip::Transport::kTcp};
+      conn->last_active = clock.Now();
+      if (!Watch(fd, EPOLLIN).ok()) {
+        close(fd);
+        continue;
+      }
+      conn_by_peer[PeerKey(conn->peer.host, conn->peer.port)] = fd;
+      conns.emplace(fd, std::move(conn));
+      tcp_open.Set(static_cast<double>(conns.size()));
+    }
+  }
+
+  void OnConnEvent(int fd, uint32_t events) {
+    auto it = conns.find(fd);
+    if (it == conns.end()) return;
+    Conn& conn = *it->second;
+    if (events & EPOLLOUT) WriteSome(conn);
+    if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) ReadTcp(conn);
+    if (conn.closing && conn.wbuf.empty()) CloseConn(fd);
+  }
+
+  void ReadTcp(Conn& conn) {
+    char buf[16384];
+    for (int i = 0; i < kMaxReadsPerWake && !conn.closing; ++i) {
+      ssize_t n = read(conn.fd, buf, sizeof buf);
+      if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+        conn.closing = true;
+        conn.wbuf.clear();  // the peer is gone: nothing queued can reach it
+        return;
+      }
+      if (n < 0) return;
+      conn.last_active = clock.Now();
+      conn.framer.Append(std::string_view(buf, static_cast<size_t>(n)));
+      conn.unframed.append(buf, static_cast<size_t>(n));
+      for (int m = 0; m < kMaxMessagesPerRead; ++m) {
+        auto next = conn.framer.Next();
+        if (!next.ok()) {
+          // The stream cannot be resynchronised after a framing error (§18.3): answer, then
+          // close.
+          std::string response = next.error().response;
+          if (response.empty() && next.error().status_code != 0) {
+            response = StreamErrorResponse(conn.unframed, next.error());
+          }
+          if (!response.empty()) Queue(conn, response);
+          conn.closing = true;
+          break;
+        }
+        if (!next->has_value()) break;
+        tcp_in.Inc();
+        endpoint.OnReceived(**next, conn.peer);
+        conn.unframed.erase(0, conn.unframed.size() - conn.framer.buffered());
+      }
+    }
+  }
+
+  void Queue(Conn& conn, std::string_view bytes) {
+    if (conn.wbuf.size() + bytes.size() > config.max_tcp_write_buffer) {
+      send_errors.Inc();
+      conn.closing = true;
+      conn.wbuf.clear();
+      return;
+    }
+    const bool was_empty = conn.wbuf.empty();
+    conn.wbuf.append(bytes);
+    if (was_empty) WriteSome(conn);
+  }
+
+  void WriteSome(Conn& conn) {
+    while (!conn.wbuf.empty()) {
+      ssize_t n = send(conn.fd, conn.wbuf.data(), conn.wbuf.size(), MSG_NOSIGNAL);
+      if (n < 0) {
+        if (errno == EAGAIN) break;
+        send_errors.Inc();
+        conn.wbuf.clear();
+        conn.closing = true;
+        return;
+      }
+      conn.wbuf.erase(0, static_cast<size_t>(n));
+    }
+    epoll_event ev{};
+    ev.events = EPOLLIN | (conn.wbuf.empty() ? 0u : static_cast<uint32_t>(EPOLLOUT));
+    ev.data.fd = conn.fd;
+    epoll_ctl(epfd, EPOLL_CTL_MOD, conn.fd, &ev);
+  }
+
+  void Flush() {
+    for (auto& send : endpoint.TakeSends()) {
+      const sip::Destination& to = send.destination;
+      if (to.transport == sip::Transport::kUdp) {
+        auto addr = ParseAddr(PeerKey(to.host, to.port));
+        if (!addr.ok() || udp_fd < 0 ||
+            sendto(udp_fd, send.bytes.data(), send.bytes.size(), 0,
+                   reinterpret_cast<const sockaddr*>(&*addr), sizeof(sockaddr_in)) < 0) {
+          send_errors.Inc();
+        }
+        continue;
+      }
+      auto it = conn_by_peer.find(PeerKey(to.host, to.port));
+      if (it == conn_by_peer.end()) {
+        // The connection closed before its response was ready (§18.2.2 would have us open one
+        // to the Via's sent-by; the peers this node serves keep theirs open).
+        send_errors.Inc();
+        continue;
+      }
+      Queue(*conns.at(it->second), send.bytes);
+    }
+    std::vector<int> done;
+    for (auto& [fd, conn] : conns) {
+      if (conn->closing && conn->wbuf.empty()) done.push_back(fd);
+    }
+    for (int fd : done) CloseConn(fd);
+  }
+
+  void SweepIdle() {
+    auto now = clock.Now();
+    next_sweep = now + kIdleSweepEvery;
+    std::vector<int> idle;
+    for (auto& [fd, conn] : conns) {
+      if (now - conn->last_active > config.tcp_idle_timeout) idle.push_back(fd);
+    }
+    for (int fd : idle) CloseConn(fd);
+  }
+
+  void CloseConn(int fd) {
+    auto it = conns.find(fd);
+    if (it == conns.end()) return;
+    conn_by_peer.erase(PeerKey(it->second->peer.host, it->second->peer.port));
+    epoll_ctl(epfd, EPOLL_CTL_DEL, fd, nullptr);
+    close(fd);
+    conns.erase(it);
+    tcp_open.Set(static_cast<double>(conns.size()));
+  }
+
+  void Wake() {
+    uint64_t one = 1;
+    (void)!write(wake_fd, &one, sizeof one);
+  }
+};
+
+Result<std::unique_ptr<SipServer>> SipServer::Start(SipEndpoint& endpoint, const core::Clock& clock,
+                                                    core::MetricsRegistry& metrics,
+                                                    const core::Logger& log, ListenConfig config) {
+  if (config.udp_addr.empty() && config.tcp_addr.empty()) {
+    return Status::InvalidArgument("neither a UDP nor a TCP address to listen on");
+  }
+  auto impl = std::make_unique<Impl>(endpoint, clock, metrics, log, std::move(config));
+  SB_RETURN_IF_ERROR(impl->Open());
+  Impl* raw = impl.get();
+  impl->thread = std::thread([raw] { raw->Run(); });
+  return std::unique_ptr<SipServer>(new SipServer(std::move(impl)));
+}
+
+SipServer::SipServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+SipServer::~SipServer() { Stop(); }
+
+uint16_t SipServer::udp_port() const { return impl_->udp_port; }
+uint16_t SipServer::tcp_port() const { return impl_->tcp_port; }
+
+void SipServer::Post(std::function<void()> task) {
+  {
+    std::lock_guard lock(impl_->mu);
+    impl_->tasks.push_back(std::move(task));
+  }
+  impl_->Wake();
+}
+
+void SipServer::Stop() {
+  {
+    std::lock_guard lock(impl_->mu);
+    impl_->stop = true;
+  }
+  impl_->Wake();
+  if (impl_->thread.joinable()) impl_->thread.join();
+}
+
+}  // namespace sb::signaling

@@ -1,0 +1,69 @@
+// SipServer: the signaling node's sockets. One event-loop thread owns a UDP socket, a TCP
+// listener and its connections, and the SipEndpoint (sip_endpoint.h): datagrams and framed
+// stream messages (sip::StreamFramer, RFC 3261 §18.3) go into the endpoint, its sends go out,
+// and the loop wakes for the transaction layer's next timer.
+//
+//   sb::signaling::SipEndpoint endpoint(clock, metrics, endpoint_config);
+//   auto server = sb::signaling::SipServer::Start(endpoint, clock, {.udp_addr = "127.0.0.1:0",
+//                                                                 .tcp_addr = "127.0.0.1:0"});
+//   if (!server.ok()) ...;
+//   (*server)->udp_port();   // with port 0, TCP is bound on the same port as UDP
+//   (*server)->Post([&] { endpoint.SetHandler(...); });   // runs on the loop thread
+//   (*server)->Stop();
+//
+// Over TCP a response goes back on the connection its request came in on (§18.2.2); a framing
+// error (bad or missing Content-Length, too large) is answered when it can be and the connection
+// is closed. Connections idle longer than tcp_idle_timeout are closed, which also ends a
+// message whose Content-Length promised more than ever came (RFC 4475 §3.1.2.2).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "switchboard/core/clock.h"
+#include "switchboard/core/logger.h"
+#include "switchboard/core/metrics.h"
+#include "switchboard/core/status.h"
+#include "transport/sip_endpoint.h"
+
+namespace sb::signaling {
+
+struct ListenConfig {
+  std::string udp_addr = "127.0.0.1:0";  // "host:port"; empty: no UDP
+  std::string tcp_addr = "127.0.0.1:0";  // empty: no TCP; port 0 with UDP: UDP's port
+  size_t max_tcp_connections = 4096;
+  std::chrono::milliseconds tcp_idle_timeout{std::chrono::minutes(5)};
+  // Bytes queued for a TCP peer that does not read before the connection is dropped.
+  size_t max_tcp_write_buffer = 1 << 20;
+};
+
+class SipServer {
+ public:
+  // Binds the sockets and starts the loop thread. The endpoint, clock and metrics are borrowed
+  // and must outlive the server; from now on only the loop thread touches the endpoint.
+  static Result<std::unique_ptr<SipServer>> Start(SipEndpoint& endpoint, const core::Clock& clock,
+                                                  core::MetricsRegistry& metrics,
+                                                  const core::Logger& log, ListenConfig config);
+  ~SipServer();  // Stop()
+  SipServer(const SipServer&) = delete;
+  SipServer& operator=(const SipServer&) = delete;
+
+  uint16_t udp_port() const;
+  uint16_t tcp_port() const;
+
+  // Runs `task` on the loop thread (thread-safe); its sends are flushed afterwards.
+  void Post(std::function<void()> task);
+  // Stops the loop and closes every socket. Idempotent.
+  void Stop();
+
+  struct Impl;
+
+ private:
+  explicit SipServer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace sb::signaling

@@ -1,0 +1,334 @@
+// The signaling transports over real loopback sockets: sipp probes with OPTIONS over UDP and TCP,
+// raw peers send malformed and oversized messages, rport is honoured, TCP framing errors close
+// the connection after a 400, and the sb-signaling binary drains on SIGTERM with OPTIONS 503.
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "switchboard/core/clock.h"
+#include "switchboard/core/logger.h"
+#include "switchboard/core/metrics.h"
+#include "switchboard/sip/message.h"
+#include "switchboard/testing/servers.h"
+#include "transport/sip_endpoint.h"
+#include "transport/sip_server.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using sb::signaling::SipEndpoint;
+using sb::signaling::SipServer;
+
+// A socket peer bound to its own loopback address; every receive is bounded by a timeout, so a
+// missing response fails the test instead of hanging it.
+class Peer {
+ public:
+  Peer(int type, const std::string& local_ip) : fd_(socket(AF_INET, type, 0)) {
+    REQUIRE(fd_ >= 0);
+    timeval tv{5, 0};
+    setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    inet_pton(AF_INET, local_ip.c_str(), &a.sin_addr);
+    REQUIRE(bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    socklen_t len = sizeof a;
+    getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = ntohs(a.sin_port);
+  }
+  ~Peer() { close(fd_); }
+  uint16_t port() const { return port_; }
+  void SetTimeout(int ms) {
+    timeval tv{ms / 1000, (ms % 1000) * 1000};
+    setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  }
+
+  void Connect(uint16_t port) {
+    sockaddr_in to = To(port);
+    REQUIRE(connect(fd_, reinterpret_cast<sockaddr*>(&to), sizeof to) == 0);
+  }
+  void SendTo(uint16_t port, const std::string& bytes) {
+    sockaddr_in to = To(port);
+    REQUIRE(sendto(fd_, bytes.data(), bytes.size(), 0, reinterpret_cast<sockaddr*>(&to),
+                   sizeof to) == static_cast<ssize_t>(bytes.size()));
+  }
+  void Send(const std::string& bytes) {
+    REQUIRE(send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) ==
+            static_cast<ssize_t>(bytes.size()));
+  }
+  // One datagram, or whatever a stream read returns; nullopt on timeout, "" on EOF.
+  std::optional<std::string> Receive() {
+    std::string buf(70000, '\0');
+    ssize_t n = recv(fd_, buf.data(), buf.size(), 0);
+    if (n < 0) return std::nullopt;
+    buf.resize(static_cast<size_t>(n));
+    return buf;
+  }
+  // Reads a stream until `count` messages ending in an empty Content-Length body arrived.
+  std::string ReceiveStream(size_t count) {
+    std::string all;
+    for (int i = 0; i < 50; ++i) {
+      size_t seen = 0;
+      for (size_t at = all.find("\r\n\r\n"); at != std::string::npos;
+           at = all.find("\r\n\r\n", at + 4)) {
+        ++seen;
+      }
+      if (seen >= count) break;
+      auto more = Receive();
+      REQUIRE(more.has_value());
+      if (more->empty()) break;
+      all += *more;
+    }
+    return all;
+  }
+
+ private:
+  static sockaddr_in To(uint16_t port) {
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_port = htons(port);
+    inet_pton(AF_INET, "127.0.0.1", &to.sin_addr);
+    return to;
+  }
+  int fd_;
+  uint16_t port_ = 0;
+};
+
+std::string Options(std::string_view transport, const std::string& sent_by, std::string_view branch,
+                    std::string_view extra = {}) {
+  std::string m = "OPTIONS sip:127.0.0.1 SIP/2.0\r\n";
+  m += "Via: SIP/2.0/" + std::string(transport) + " " + sent_by +
+       ";rport;branch=" + std::string(branch) + "\r\n";
+  m += "Max-Forwards: 70\r\nFrom: <sip:probe@sb.test>;tag=77\r\nTo: <sip:127.0.0.1>\r\n";
+  m += "Call-ID: " + std::string(branch) + "@sb.test\r\nCSeq: 1 OPTIONS\r\n";
+  m += extra;
+  m += "Content-Length: 0\r\n\r\n";
+  return m;
+}
+
+sb::sip::ParseOptions Lenient() {
+  sb::sip::ParseOptions options;
+  options.validate = false;
+  return options;
+}
+
+sb::signaling::EndpointConfig Config() {
+  sb::signaling::EndpointConfig config;
+  config.advertised_host = "127.0.0.1";
+  return config;
+}
+
+int StatusOf(const std::string& bytes) {
+  auto parsed = sb::sip::Message::Parse(bytes, Lenient());
+  REQUIRE(parsed.ok());
+  return parsed->status_code();
+}
+
+struct Node {
+  sb::core::SystemClock clock;
+  sb::core::MetricsRegistry metrics;
+  sb::core::Logger log{"signaling", sb::core::LogLevel::kWarn};
+  SipEndpoint endpoint{clock, metrics, Config()};
+  std::unique_ptr<SipServer> server;
+
+  Node() {
+    auto started = SipServer::Start(endpoint, clock, metrics, log, sb::signaling::ListenConfig());
+    REQUIRE(started.ok());
+    server = std::move(*started);
+    REQUIRE(server->udp_port() == server->tcp_port());
+  }
+  uint16_t port() const { return server->udp_port(); }
+};
+
+fs::path WriteScenario(const std::string& name, const std::string& expect_status) {
+  fs::path path = fs::temp_directory_path() / (sb::testing::UniqueName(name) + ".xml");
+  std::ofstream(path) << R"(<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="options probe">
+  <send retrans="500">
+    <![CDATA[
+
+      OPTIONS sip:[remote_ip]:[remote_port] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
+      From: <sip:probe@[local_ip]:[local_port]>;tag=[pid]SIPpTag[call_number]
+      To: <sip:[remote_ip]:[remote_port]>
+      Call-ID: [call_id]
+      CSeq: 1 OPTIONS
+      Max-Forwards: 70
+      Content-Length: [len]
+
+    ]]>
+  </send>
+  <recv response=")" + expect_status +
+                             R"("/>
+</scenario>
+)";
+  return path;
+}
+
+// Runs sipp to completion (bounded by -timeout); its exit status is 0 only when every call of
+// the scenario succeeded.
+int RunSipp(const fs::path& scenario, uint16_t target, const std::string& local_ip,
+            const std::string& transport_flag, int calls) {
+  std::string cmd = "sipp -sf " + scenario.string() + " 127.0.0.1:" + std::to_string(target) +
+                    " -i " + local_ip + " -p " + std::to_string(sb::testing::FreePort()) + " " +
+                    transport_flag + " -m " + std::to_string(calls) +
+                    " -r 50 -nostdin -timeout 20s -timeout_error > /dev/null 2>&1";
+  int rc = std::system(cmd.c_str());
+  return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+}  // namespace
+
+TEST_CASE("sipp OPTIONS probes over UDP and TCP get 200", "[integration]") {
+  Node node;
+  fs::path scenario = WriteScenario("signaling_options", "200");
+  CHECK(RunSipp(scenario, node.port(), "127.0.0.2", "-t u1", 10) == 0);
+  CHECK(RunSipp(scenario, node.port(), "127.0.0.3", "-t t1", 10) == 0);
+  fs::remove(scenario);
+  CHECK(node.metrics.Render().find("sb_signaling_transport_messages_total{transport=\"tcp\"} 10") !=
+        std::string::npos);
+}
+
+TEST_CASE("UDP: rport is honoured, malformed gets 400, garbage is dropped, the node goes on",
+          "[integration]") {
+  Node node;
+  Peer phone(SOCK_DGRAM, "127.0.0.4");
+  // The Via claims port 5999; with rport the answer must come to the real source port.
+  phone.SendTo(node.port(), Options("UDP", "127.0.0.4:5999", "z9hG4bKrport1"));
+  auto reply = phone.Receive();
+  REQUIRE(reply.has_value());
+  CHECK(StatusOf(*reply) == 200);
+  CHECK(reply->find("rport=" + std::to_string(phone.port())) != std::string::npos);
+  CHECK(reply->find("received=127.0.0.4") != std::string::npos);
+
+  std::string broken = Options("UDP", "127.0.0.4:5999", "z9hG4bKbad1");
+  broken.replace(broken.find("CSeq: 1 OPTIONS"), 15, "CSeq: 99999999999 OPTIONS");
+  phone.SendTo(node.port(), broken);
+  reply = phone.Receive();
+  REQUIRE(reply.has_value());
+  CHECK(StatusOf(*reply) == 400);
+
+  phone.SendTo(node.port(), "\x16\x03\x01 this is not SIP");
+  phone.SendTo(node.port(), Options("UDP", "127.0.0.4:5999", "z9hG4bKafter"));
+  reply = phone.Receive();
+  REQUIRE(reply.has_value());
+  // The first datagram back answers the OPTIONS: nothing was sent for the garbage.
+  CHECK(StatusOf(*reply) == 200);
+  CHECK(reply->find("z9hG4bKafter") != std::string::npos);
+}
+
+TEST_CASE("TCP: pipelined requests are answered in order on the same connection", "[integration]") {
+  Node node;
+  Peer phone(SOCK_STREAM, "127.0.0.5");
+  phone.Connect(node.port());
+  const std::string sent_by = "127.0.0.5:" + std::to_string(phone.port());
+  // Two messages in one write, the second split from a keep-alive CRLF pair (RFC 5626 §3.5.1).
+  phone.Send(Options("TCP", sent_by, "z9hG4bKtcp1") + "\r\n\r\n" +
+             Options("TCP", sent_by, "z9hG4bKtcp2", "Require: foo\r\n"));
+  std::string got = phone.ReceiveStream(2);
+  size_t first = got.find("z9hG4bKtcp1");
+  size_t second = got.find("z9hG4bKtcp2");
+  REQUIRE(first != std::string::npos);
+  REQUIRE(second != std::string::npos);
+  CHECK(first < second);
+  CHECK(got.starts_with("SIP/2.0 200"));
+  CHECK(got.find("SIP/2.0 420") != std::string::npos);
+}
+
+TEST_CASE("TCP: a negative Content-Length gets 400 and the connection is closed", "[integration]") {
+  Node node;
+  Peer phone(SOCK_STREAM, "127.0.0.6");
+  phone.Connect(node.port());
+  std::string bad = Options("TCP", "127.0.0.6:5060", "z9hG4bKncl");
+  bad.replace(bad.find("Content-Length: 0"), 17, "Content-Length: -999");
+  phone.Send(bad);
+  std::string got = phone.ReceiveStream(1);
+  CHECK(got.starts_with("SIP/2.0 400"));
+  auto eof = phone.Receive();
+  REQUIRE(eof.has_value());
+  CHECK(eof->empty());
+
+  // The listener is still there for the next peer.
+  Peer next(SOCK_STREAM, "127.0.0.6");
+  next.Connect(node.port());
+  next.Send(Options("TCP", "127.0.0.6:5060", "z9hG4bKnext"));
+  CHECK(next.ReceiveStream(1).starts_with("SIP/2.0 200"));
+}
+
+TEST_CASE("a datagram above the size limit gets 513", "[integration]") {
+  sb::core::SystemClock clock;
+  sb::core::MetricsRegistry metrics;
+  sb::core::Logger log("signaling", sb::core::LogLevel::kWarn);
+  sb::signaling::EndpointConfig config = Config();
+  config.limits.max_message_bytes = 4096;
+  SipEndpoint endpoint(clock, metrics, config);
+  sb::signaling::ListenConfig udp_only;
+  udp_only.tcp_addr = "";
+  auto server = SipServer::Start(endpoint, clock, metrics, log, udp_only);
+  REQUIRE(server.ok());
+  Peer phone(SOCK_DGRAM, "127.0.0.7");
+  phone.SendTo((*server)->udp_port(), Options("UDP", "127.0.0.7:5060", "z9hG4bKbig",
+                                              "X-Padding: " + std::string(8000, 'x') + "\r\n"));
+  auto reply = phone.Receive();
+  REQUIRE(reply.has_value());
+  CHECK(StatusOf(*reply) == 513);
+}
+
+TEST_CASE("sb-signaling answers OPTIONS, then 503 after SIGTERM until it exits", "[integration]") {
+  const int port = sb::testing::FreePort();
+  const std::string addr = "127.0.0.1:" + std::to_string(port);
+  pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    setenv("SB_SIGNALING_NODE_ID", "sig-test", 1);
+    setenv("SB_SIGNALING_UDP_ADDR", addr.c_str(), 1);
+    setenv("SB_SIGNALING_TCP_ADDR", addr.c_str(), 1);
+    setenv("SB_HTTP_PORT", "0", 1);
+    setenv("SB_SIGNALING_DRAIN_NOTICE_MS", "3000", 1);
+    // Completed UDP transactions linger for Timer J (32 s); the drain deadline cuts that short.
+    setenv("SB_SIGNALING_DRAIN_SECONDS", "4", 1);
+    int devnull = open("/dev/null", O_WRONLY);
+    dup2(devnull, STDOUT_FILENO);
+    execl(SB_SIGNALING_BINARY, SB_SIGNALING_BINARY, static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  Peer probe(SOCK_DGRAM, "127.0.0.8");
+  probe.SetTimeout(250);
+  // Start-up takes a moment: probe until the first answer (each probe waits at most 5 s).
+  std::optional<std::string> reply;
+  for (int i = 0; i < 40 && !reply; ++i) {
+    probe.SendTo(static_cast<uint16_t>(port),
+                 Options("UDP", "127.0.0.8:5060", "z9hG4bKup" + std::to_string(i)));
+    reply = probe.Receive();
+  }
+  REQUIRE(reply.has_value());
+  CHECK(StatusOf(*reply) == 200);
+  probe.SetTimeout(5000);
+
+  REQUIRE(kill(pid, SIGTERM) == 0);
+  // Right after the signal the node may not have switched yet; the answers turn to 503 and stay.
+  int last = 0;
+  for (int i = 0; i < 20 && last != 503; ++i) {
+    probe.SendTo(static_cast<uint16_t>(port),
+                 Options("UDP", "127.0.0.8:5060", "z9hG4bKdrain" + std::to_string(i)));
+    auto r = probe.Receive();
+    REQUIRE(r.has_value());
+    last = StatusOf(*r);
+  }
+  CHECK(last == 503);
+  int status = 0;
+  REQUIRE(waitpid(pid, &status, 0) == pid);
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+}
