@@ -8,10 +8,12 @@
 // Capacity per core = load / (worker CPU seconds per wall second).
 //
 //   bench_media_node [--seconds N] [--relay-calls N] [--transcode-calls N] [--rooms N]
+#include <poll.h>
 #include <pthread.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <array>
 #include <atomic>
@@ -19,7 +21,10 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
+#include <functional>
 #include <numbers>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -81,8 +86,11 @@ struct Result {
 // Sends one packet per stream every 20 ms from `out` and counts what comes back on it.
 // On a shared machine the worker may fall behind and catch up across the window's edges, so the
 // cost is taken per packet the node accepted in the window (its own counter), not per packet sent.
-Result RunLoad(MediaNode& node, UdpSocket& out, std::vector<Stream>& streams, double seconds,
-               sb::core::CounterMetric& accepted) {
+// `cpu` gives the CPU seconds of whatever forwards (the node's worker thread, or the rtpengine
+// process); `accepted` the packets it took in, or is empty to count what came back instead.
+Result RunLoad(UdpSocket& out, std::vector<Stream>& streams, double seconds,
+               const std::function<double()>& cpu_seconds,
+               const std::function<double()>& accepted_count) {
   std::atomic<bool> stop{false};
   std::atomic<uint64_t> received{0};
   std::thread drain([&] {
@@ -96,7 +104,6 @@ Result RunLoad(MediaNode& node, UdpSocket& out, std::vector<Stream>& streams, do
       }
     }
   });
-  const pthread_t worker = node.WorkerThreads().at(0);
   std::array<uint8_t, 1500> pkt;
   uint64_t sent = 0;
   const auto warmup = std::chrono::seconds(1);
@@ -111,8 +118,8 @@ Result RunLoad(MediaNode& node, UdpSocket& out, std::vector<Stream>& streams, do
     std::this_thread::sleep_until(at);
     if (!measuring && at >= measure_from) {
       measuring = true;
-      cpu0 = ThreadCpuSeconds(worker);
-      accepted0 = accepted.value();
+      cpu0 = cpu_seconds();
+      accepted0 = accepted_count ? accepted_count() : static_cast<double>(received.load());
       received0 = received;
       sent0 = sent;
       measure_from = at;
@@ -131,8 +138,10 @@ Result RunLoad(MediaNode& node, UdpSocket& out, std::vector<Stream>& streams, do
   }
   const double wall = std::chrono::duration<double>(Steady::now() - measure_from).count();
   Result r;
-  const double cpu = ThreadCpuSeconds(worker) - cpu0;
-  r.accepted = static_cast<uint64_t>(accepted.value() - accepted0);
+  const double cpu = cpu_seconds() - cpu0;
+  const double accepted_end =
+      accepted_count ? accepted_count() : static_cast<double>(received.load());
+  r.accepted = static_cast<uint64_t>(accepted_end - accepted0);
   r.worker_cpu_fraction = cpu / wall;
   r.cpu_per_packet = r.accepted > 0 ? cpu / static_cast<double>(r.accepted) : 0;
   r.sent = sent - sent0;
@@ -140,6 +149,44 @@ Result RunLoad(MediaNode& node, UdpSocket& out, std::vector<Stream>& streams, do
   drain.join();
   r.received = received - received0;
   return r;
+}
+
+// utime + stime of a process (all its threads), from /proc/<pid>/stat.
+double ProcessCpuSeconds(int pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto close = stat.rfind(')');
+  if (close == std::string::npos) return 0;
+  std::istringstream fields(stat.substr(close + 2));
+  std::string field;
+  unsigned long long utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && fields >> field; ++i) {
+    if (i == 14) utime = std::stoull(field);
+    if (i == 15) stime = std::stoull(field);
+  }
+  return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+// rtpengine's ng control protocol: "<cookie> <bencoded dictionary>" over UDP, one reply each.
+std::string Bencode(const std::vector<std::pair<std::string, std::string>>& dict) {
+  std::string out = "d";
+  for (const auto& [k, v] : dict) {
+    out += std::to_string(k.size()) + ":" + k + std::to_string(v.size()) + ":" + v;
+  }
+  return out + "e";
+}
+
+std::string NgRequest(UdpSocket& control, uint16_t ng_port,
+                      const std::vector<std::pair<std::string, std::string>>& dict) {
+  static int cookie = 0;
+  std::string msg = "c" + std::to_string(++cookie) + " " + Bencode(dict);
+  control.SendTo({0x7f000001, ng_port},
+                 std::span(reinterpret_cast<const uint8_t*>(msg.data()), msg.size()));
+  pollfd p{control.fd(), POLLIN, 0};
+  if (::poll(&p, 1, 2000) <= 0) return {};
+  std::array<char, 65536> buf;
+  ssize_t n = ::recv(control.fd(), buf.data(), buf.size(), 0);
+  return n > 0 ? std::string(buf.data(), static_cast<size_t>(n)) : std::string();
 }
 
 std::string OfferFor(uint16_t port, bool opus) {
@@ -208,12 +255,15 @@ double OpusFrameCost(int rate) {
 int main(int argc, char** argv) {
   double seconds = 5;
   int relay_calls = 200, transcode_calls = 20, rooms = 20;
+  int rtpengine_pid = 0, rtpengine_ng = 0;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string flag = argv[i];
     if (flag == "--seconds") seconds = std::stod(argv[i + 1]);
     if (flag == "--relay-calls") relay_calls = std::stoi(argv[i + 1]);
     if (flag == "--transcode-calls") transcode_calls = std::stoi(argv[i + 1]);
     if (flag == "--rooms") rooms = std::stoi(argv[i + 1]);
+    if (flag == "--rtpengine-pid") rtpengine_pid = std::stoi(argv[i + 1]);
+    if (flag == "--rtpengine-ng") rtpengine_ng = std::stoi(argv[i + 1]);
   }
   rlimit files{};
   getrlimit(RLIMIT_NOFILE, &files);
@@ -253,6 +303,11 @@ int main(int argc, char** argv) {
     return std::make_pair(leg->leg_id, NodePort(leg->sdp));
   };
   auto& accepted = metrics.Counter("sb_media_packets_received_total", "");
+  std::function<double()> node_accepted = [&] { return accepted.value(); };
+  auto worker_cpu = [](MediaNode& node) {
+    pthread_t worker = node.WorkerThreads().at(0);
+    return std::function<double()>([worker] { return ThreadCpuSeconds(worker); });
+  };
   // units per core = 1 / (CPU per packet x packets per second one unit brings in).
   auto report = [&](const char* what, int units, const char* unit, double pps_per_unit,
                     const Result& r) {
@@ -277,8 +332,42 @@ int main(int argc, char** argv) {
       streams.push_back({a.second, 0, 160, &pcmu, 0x10000u + static_cast<uint32_t>(c)});
       streams.push_back({b.second, 0, 160, &pcmu, 0x20000u + static_cast<uint32_t>(c)});
     }
-    auto r = RunLoad(node, **out, streams, seconds, accepted);
+    auto r = RunLoad(**out, streams, seconds, worker_cpu(node), node_accepted);
     report("(a) relayed calls (2 streams each)", relay_calls, "calls", 100, r);
+  }
+  if (rtpengine_pid > 0 && rtpengine_ng > 0) {  // (a') the same load through rtpengine
+    auto control = UdpSocket::Bind("127.0.0.1", 0);
+    if (!control.ok()) return 1;
+    const std::string sdp = OfferFor(gen_port, false);
+    auto port_of = [](const std::string& reply) -> uint16_t {
+      auto m = reply.find("m=audio ");
+      return m == std::string::npos ? 0 : static_cast<uint16_t>(std::stoi(reply.substr(m + 8)));
+    };
+    std::vector<Stream> streams;
+    for (int c = 0; c < relay_calls; ++c) {
+      const std::string call = "bench-" + std::to_string(::getpid()) + "-" + std::to_string(c);
+      auto offer = NgRequest(
+          **control, static_cast<uint16_t>(rtpengine_ng),
+          {{"call-id", call}, {"command", "offer"}, {"from-tag", "caller"}, {"sdp", sdp}});
+      auto answer = NgRequest(**control, static_cast<uint16_t>(rtpengine_ng),
+                              {{"call-id", call},
+                               {"command", "answer"},
+                               {"from-tag", "caller"},
+                               {"sdp", sdp},
+                               {"to-tag", "callee"}});
+      uint16_t to_callee_side = port_of(offer), to_caller_side = port_of(answer);
+      if (to_callee_side == 0 || to_caller_side == 0) {
+        std::fprintf(stderr, "rtpengine refused call %d: %s / %s\n", c, offer.c_str(),
+                     answer.c_str());
+        return 1;
+      }
+      streams.push_back({to_caller_side, 0, 160, &pcmu, 0x60000u + static_cast<uint32_t>(c)});
+      streams.push_back({to_callee_side, 0, 160, &pcmu, 0x70000u + static_cast<uint32_t>(c)});
+    }
+    auto r = RunLoad(**out, streams, seconds,
+                     [rtpengine_pid] { return ProcessCpuSeconds(rtpengine_pid); }, {});
+    report("(a') rtpengine, same relayed calls", relay_calls, "calls", 100, r);
+    std::printf("    (rtpengine: CPU of the whole process per packet it returned)\n");
   }
   {  // (b) transcode
     MediaNode node(options, clock, events, metrics, ids);
@@ -291,7 +380,7 @@ int main(int argc, char** argv) {
       streams.push_back({a.second, 0, 160, &pcmu, 0x30000u + static_cast<uint32_t>(c)});
       streams.push_back({b.second, 111, 960, &opus, 0x40000u + static_cast<uint32_t>(c)});
     }
-    auto r = RunLoad(node, **out, streams, seconds, accepted);
+    auto r = RunLoad(**out, streams, seconds, worker_cpu(node), node_accepted);
     double per_core = report("(b) PCMU<->Opus transcoded calls", transcode_calls, "calls", 100, r);
     // The node's Opus side runs at 8 kHz against G.711 (see session/engine.cpp): that is the
     // libopus cost the ceiling is taken at; 48 kHz is printed for reference.
@@ -319,7 +408,7 @@ int main(int argc, char** argv) {
             {leg.second, 0, 160, &pcmu, 0x50000u + static_cast<uint32_t>(room * kMembers + m)});
       }
     }
-    auto r = RunLoad(node, **out, streams, seconds, accepted);
+    auto r = RunLoad(**out, streams, seconds, worker_cpu(node), node_accepted);
     report("(c) conference participants (x5)", rooms * kMembers, "participants", 50, r);
   }
   return 0;
