@@ -96,7 +96,8 @@ TEST_CASE("conference members may use different codecs", "[engine][conference]")
   CHECK(test::DominantFrequency(heard, 8000) == Approx(700).margin(10));
 }
 
-TEST_CASE("leaving or destroying a conference stops the mix; legs stay", "[engine][conference]") {
+TEST_CASE("leaving or destroying a conference stops the mix and the legs stay",
+          "[engine][conference]") {
   EngineHarness h;
   h.AddLeg("a", 1, CodecType::kPcmu, 0);
   h.AddLeg("b", 2, CodecType::kPcmu, 0);

@@ -33,7 +33,7 @@ TEST_CASE("a tone plays for its cadence and then reports playback finished", "[e
   CHECK(test::DominantFrequency(std::span(heard).first(1600), 8000) == Approx(440).margin(10));
 }
 
-TEST_CASE("a WAV plays to its end; stopping early reports it stopped", "[engine][playback]") {
+TEST_CASE("a WAV plays to its end and stopping early reports it stopped", "[engine][playback]") {
   EngineHarness h;
   h.AddLeg("a", 1, CodecType::kPcmu, 0);
   Leg::Playback wav;
@@ -202,7 +202,7 @@ TEST_CASE("DTMF is sent in-band when the leg has no telephone-event", "[engine][
   CHECK(found[0].digit == '3');
 }
 
-TEST_CASE("a silent endpoint causes one RTP timeout; statistics come at their interval",
+TEST_CASE("a silent endpoint causes one RTP timeout and statistics come at their interval",
           "[engine][timers]") {
   EngineHarness h;
   h.AddLeg("a", 1, CodecType::kPcmu, 0, -1,

@@ -40,7 +40,7 @@ TEST_CASE("an offer is answered with one codec, telephone-event and the node's a
   CHECK(parsed->media[0].formats == std::vector<std::string>{"111", "101"});
 }
 
-TEST_CASE("without rtcp-mux RTCP goes to the next port; PCMU is picked when offered first",
+TEST_CASE("without rtcp-mux RTCP goes to the next port and PCMU is picked when offered first",
           "[sdp]") {
   SdpNegotiator sdp(kNode);
   auto answer = sdp.Answer(Offer("0 8", ""), 30002, "", 1);
