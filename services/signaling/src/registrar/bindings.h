@@ -1,0 +1,70 @@
+// Registrar bindings (RFC 3261 §10.3): the pure rules that turn a REGISTER and an address of
+// record's current bindings into its new bindings or the error to answer. No store, no I/O:
+// the registrar loads the bindings (store/redis_binding_store.h), calls ApplyRegister with the
+// wall time, saves the result and answers with ContactHeaders.
+//
+//   auto outcome = sb::signaling::ApplyRegister(request, current, clock.WallNow(), policy,
+//                                              "udp:192.0.2.7:40112");
+//   if (auto* error = std::get_if<sb::signaling::RegisterError>(&outcome)) Respond(error->code);
+//   auto& next = std::get<sb::signaling::RegisterOutcome>(outcome).bindings;
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "switchboard/sip/message.h"
+
+namespace sb::signaling {
+
+using WallTime = std::chrono::system_clock::time_point;
+
+struct Binding {
+  std::string contact;  // the Contact URI as registered
+  int q_milli = 1000;   // q-value 0.000..1.000 in thousandths (no floating point in state)
+  std::string call_id;
+  uint32_t cseq = 0;
+  WallTime expires_at;
+  std::string source;  // "udp:192.0.2.7:40112": where the phone is reachable behind NAT
+  friend bool operator==(const Binding&, const Binding&) = default;
+};
+
+struct RegistrarPolicy {
+  uint32_t min_expires = 60;        // below: 423 with Min-Expires (§10.3 step 7)
+  uint32_t max_expires = 3600;      // above: shortened
+  uint32_t default_expires = 3600;  // neither Contact expires nor Expires
+  size_t max_contacts = 10;         // per address of record
+};
+
+struct RegisterOutcome {
+  std::vector<Binding> bindings;  // live bindings after the request, highest q first
+  bool changed = false;           // whether anything must be stored
+};
+
+struct RegisterError {
+  int code = 400;
+  std::string reason;
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+// The address of record of a REGISTER: its To URI reduced to "sip:user@host" (scheme and host
+// lower-cased, no port or parameters, §10.3 step 5).
+Result<std::string> AddressOfRecord(const sip::Message& request);
+
+// §10.3 steps 6-8 for `request` against `current` (expired bindings are dropped first).
+std::variant<RegisterOutcome, RegisterError> ApplyRegister(const sip::Message& request,
+                                                           std::vector<Binding> current,
+                                                           WallTime now,
+                                                           const RegistrarPolicy& policy,
+                                                           const std::string& source);
+
+// The Contact values of a 200 to REGISTER: each binding with its remaining expires and q.
+std::vector<std::string> ContactHeaders(const std::vector<Binding>& bindings, WallTime now);
+
+// "0.5" -> 500; "1" -> 1000; nullopt for anything that is not a qvalue (§25.1).
+std::optional<int> ParseQValue(std::string_view text);
+
+}  // namespace sb::signaling

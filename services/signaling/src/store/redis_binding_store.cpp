@@ -1,0 +1,102 @@
+#include "store/redis_binding_store.h"
+
+#include <algorithm>
+#include <charconv>
+
+namespace sb::signaling {
+namespace {
+
+int64_t ToMillis(WallTime t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+
+std::string Encode(const Binding& b) {
+  // Call-ID goes last: it is the only field that may contain the separator.
+  return std::to_string(b.q_milli) + "|" + std::to_string(ToMillis(b.expires_at)) + "|" +
+         std::to_string(b.cseq) + "|" + b.source + "|" + b.call_id;
+}
+
+template <typename T>
+bool Number(std::string_view text, T& out) {
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+  return ec == std::errc() && ptr == text.data() + text.size();
+}
+
+std::optional<Binding> Decode(std::string contact, std::string_view value) {
+  Binding b;
+  b.contact = std::move(contact);
+  std::string_view fields[4];
+  for (auto& field : fields) {
+    size_t bar = value.find('|');
+    if (bar == std::string_view::npos) return std::nullopt;
+    field = value.substr(0, bar);
+    value.remove_prefix(bar + 1);
+  }
+  int64_t expires_ms = 0;
+  if (!Number(fields[0], b.q_milli) || !Number(fields[1], expires_ms) ||
+      !Number(fields[2], b.cseq)) {
+    return std::nullopt;
+  }
+  b.expires_at = WallTime(std::chrono::milliseconds(expires_ms));
+  b.source = std::string(fields[3]);
+  b.call_id = std::string(value);
+  return b;
+}
+
+}  // namespace
+
+std::string RedisBindingStore::Key(const TenantId& tenant, std::string_view aor) {
+  return "reg:" + tenant.str() + ":" + std::string(aor);
+}
+
+Result<std::vector<Binding>> RedisBindingStore::Load(const TenantId& tenant, std::string_view aor) {
+  auto reply = client_.Run(redis::Command("HGETALL").Key(Key(tenant, aor)));
+  if (!reply.ok()) return reply.status();
+  std::vector<Binding> out;
+  const redis::Reply::Array* items = reply->array();
+  if (items == nullptr) return out;
+  for (size_t i = 0; i + 1 < items->size(); i += 2) {
+    const std::string* field = (*items)[i].str();
+    const std::string* value = (*items)[i + 1].str();
+    if (field == nullptr || value == nullptr) continue;
+    // A value this code cannot read is skipped rather than failing the phone's REGISTER; the
+    // next Save rewrites the hash without it.
+    if (auto b = Decode(*field, *value)) out.push_back(std::move(*b));
+  }
+  std::stable_sort(out.begin(), out.end(),
+                   [](const Binding& a, const Binding& b) { return a.q_milli > b.q_milli; });
+  return out;
+}
+
+Status RedisBindingStore::Save(const TenantId& tenant, std::string_view aor,
+                               const std::vector<Binding>& bindings) {
+  const std::string key = Key(tenant, aor);
+  std::vector<redis::Command> commands;
+  commands.push_back(redis::Command("MULTI"));
+  commands.push_back(std::move(redis::Command("DEL").Key(key)));
+  if (!bindings.empty()) {
+    redis::Command hset("HSET");
+    hset.Key(key);
+    WallTime last{};
+    for (const Binding& b : bindings) {
+      hset.Arg(b.contact).Arg(Encode(b));
+      last = std::max(last, b.expires_at);
+    }
+    commands.push_back(std::move(hset));
+    commands.push_back(std::move(redis::Command("PEXPIREAT").Key(key).Arg(ToMillis(last))));
+  }
+  commands.push_back(redis::Command("EXEC"));
+  auto replies = client_.Pipeline(commands);
+  if (!replies.ok()) return replies.status();
+  const redis::Reply& exec = replies->back();
+  if (exec.is_error() || exec.array() == nullptr) {
+    return Status::Unavailable("bindings not saved: " +
+                               (exec.error() ? *exec.error() : std::string("EXEC aborted")));
+  }
+  for (const redis::Reply& r : *exec.array()) {
+    if (r.is_error()) return Status::Internal("bindings not saved: " + *r.error());
+  }
+  return Status::Ok();
+}
+
+}  // namespace sb::signaling

@@ -1,0 +1,42 @@
+// RedisBindingStore: the location service's bindings (registrar/bindings.h) in Redis, shared by
+// every signaling replica. One hash per tenant and address of record,
+//   <prefix>reg:<tenant_id>:<aor>   field = Contact URI, value = "q|expires_ms|cseq|source|call_id"
+// whose key expires with its last binding, so an address nobody refreshes vanishes by itself.
+//
+//   sb::signaling::RedisBindingStore store(redis);          // client prefix "signaling:"
+//   auto current = store.Load(tenant, "sip:alice@acme.sb.test");
+//   ... ApplyRegister ...
+//   store.Save(tenant, "sip:alice@acme.sb.test", outcome.bindings);
+//
+// Save replaces the whole set in one MULTI/EXEC. Two replicas registering the same AOR at the
+// same moment are last-writer-wins (phones of one AOR rarely register in the same millisecond;
+// a compare-and-set script is the refinement when they do). Thread-safe as the client is.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "registrar/bindings.h"
+#include "switchboard/core/ids.h"
+#include "switchboard/core/status.h"
+#include "switchboard/redis/client.h"
+
+namespace sb::signaling {
+
+class RedisBindingStore {
+ public:
+  explicit RedisBindingStore(redis::Client& client) : client_(client) {}  // borrowed
+
+  // Every stored binding of the AOR, expired ones included (ApplyRegister drops those).
+  Result<std::vector<Binding>> Load(const TenantId& tenant, std::string_view aor);
+  // Replaces the AOR's bindings; an empty set deletes the key.
+  Status Save(const TenantId& tenant, std::string_view aor, const std::vector<Binding>& bindings);
+
+  static std::string Key(const TenantId& tenant, std::string_view aor);
+
+ private:
+  redis::Client& client_;
+};
+
+}  // namespace sb::signaling

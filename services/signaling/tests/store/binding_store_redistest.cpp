@@ -1,0 +1,82 @@
+// RedisBindingStore against the real redis-server of the test run: round trip, tenant isolation,
+// deletion of an emptied AOR, and a key that expires with its last binding.
+#include <catch2/catch.hpp>
+#include <chrono>
+
+#include "store/redis_binding_store.h"
+#include "switchboard/testing/servers.h"
+
+namespace {
+
+using namespace std::chrono_literals;
+using sb::signaling::Binding;
+using sb::signaling::RedisBindingStore;
+
+sb::redis::ClientOptions Options() {
+  const auto& servers = sb::testing::Shared();
+  sb::redis::ClientOptions options;
+  options.host = servers.redis_host;
+  options.port = servers.redis_port;
+  options.key_prefix = sb::testing::UniqueName("signaling") + ":";
+  return options;
+}
+
+sb::signaling::WallTime Now() {
+  return std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
+}
+
+}  // namespace
+
+TEST_CASE("bindings round-trip per tenant and AOR, highest q first", "[redis]") {
+  sb::redis::Client redis(Options());
+  RedisBindingStore store(redis);
+  const sb::TenantId acme(sb::testing::UniqueName("tenant"));
+  const sb::TenantId other(sb::testing::UniqueName("tenant"));
+  const auto now = Now();
+  std::vector<Binding> bindings = {
+      {"sip:alice@192.0.2.7:5060", 500, "call|with|bars", 7, now + 300s, "udp:192.0.2.7:5060"},
+      {"sip:alice@198.51.100.9", 900, "c2", 1, now + 60s, "tcp:198.51.100.9:40000"},
+  };
+  REQUIRE(store.Save(acme, "sip:alice@acme.sb.test", bindings).ok());
+
+  auto loaded = store.Load(acme, "sip:alice@acme.sb.test");
+  REQUIRE(loaded.ok());
+  REQUIRE(loaded->size() == 2);
+  CHECK((*loaded)[0] == bindings[1]);
+  CHECK((*loaded)[1] == bindings[0]);
+
+  auto elsewhere = store.Load(other, "sip:alice@acme.sb.test");
+  REQUIRE(elsewhere.ok());
+  CHECK(elsewhere->empty());
+
+  // The key lives as long as its longest binding (300 s), not longer.
+  auto ttl = redis.Run(
+      sb::redis::Command("PTTL").Key(RedisBindingStore::Key(acme, "sip:alice@acme.sb.test")));
+  REQUIRE(ttl.ok());
+  REQUIRE(ttl->integer().has_value());
+  CHECK(*ttl->integer() > 290000);
+  CHECK(*ttl->integer() <= 300000);
+}
+
+TEST_CASE("saving no bindings deletes the AOR; a past expiry removes the key", "[redis]") {
+  sb::redis::Client redis(Options());
+  RedisBindingStore store(redis);
+  const sb::TenantId acme(sb::testing::UniqueName("tenant"));
+  const auto now = Now();
+  REQUIRE(store
+              .Save(acme, "sip:bob@acme.sb.test",
+                    {{"sip:bob@192.0.2.9", 1000, "c", 1, now + 60s, "udp:192.0.2.9:5060"}})
+              .ok());
+  REQUIRE(store.Save(acme, "sip:bob@acme.sb.test", {}).ok());
+  CHECK(store.Load(acme, "sip:bob@acme.sb.test")->empty());
+
+  // Redis itself drops a key whose PEXPIREAT is in the past: nothing lingers for stale phones.
+  REQUIRE(store
+              .Save(acme, "sip:carol@acme.sb.test",
+                    {{"sip:carol@192.0.2.10", 1000, "c", 1, now - 1s, "udp:192.0.2.10:5060"}})
+              .ok());
+  auto exists = redis.Run(
+      sb::redis::Command("EXISTS").Key(RedisBindingStore::Key(acme, "sip:carol@acme.sb.test")));
+  REQUIRE(exists.ok());
+  CHECK(exists->integer() == 0);
+}
