@@ -15,6 +15,13 @@
 
 namespace {
 
+sb::Status IsNonNegativeInt(std::string_view v) {
+  if (v.empty() || v.size() > 9 || v.find_first_not_of("0123456789") != std::string_view::npos) {
+    return sb::Status::InvalidArgument("a whole number, 0 or more");
+  }
+  return sb::Status::Ok();
+}
+
 sb::Status IsHostPortOrEmpty(std::string_view v) {
   return v.empty() ? sb::Status::Ok() : sb::core::IsHostPort(v);
 }
@@ -49,6 +56,10 @@ int main(int argc, char** argv) {
        "65535", sb::core::IsPositiveInt},
       {"tcp-idle-seconds", "SB_SIGNALING_TCP_IDLE_SECONDS", "idle TCP connections are closed",
        "300", sb::core::IsPositiveInt},
+      {"source-rate", "SB_SIGNALING_SOURCE_RATE",
+       "messages per second from one IP address (0: no limit)", "0", IsNonNegativeInt},
+      {"source-burst", "SB_SIGNALING_SOURCE_BURST", "burst above the rate (0: the rate)", "0",
+       IsNonNegativeInt},
       {"drain-seconds", "SB_SIGNALING_DRAIN_SECONDS", "longest SIGTERM waits for work to end", "30",
        sb::core::IsPositiveInt},
       {"drain-notice-ms", "SB_SIGNALING_DRAIN_NOTICE_MS",
@@ -79,6 +90,8 @@ int main(int argc, char** argv) {
   endpoint_config.advertised_port = adv.port;
   endpoint_config.limits.max_message_bytes =
       static_cast<size_t>(settings.GetInt("max-message-bytes"));
+  endpoint_config.source_limits.per_second = static_cast<uint32_t>(settings.GetInt("source-rate"));
+  endpoint_config.source_limits.burst = static_cast<uint32_t>(settings.GetInt("source-burst"));
   sb::signaling::SipEndpoint endpoint(clock, metrics, endpoint_config);
 
   sb::signaling::ListenConfig listen;

@@ -51,8 +51,11 @@ SipEndpoint::SipEndpoint(const core::Clock& clock, core::MetricsRegistry& metric
       config_(std::move(config)),
       tm_(clock, config_.timers, config_.max_transactions),
       rng_(config_.seed != 0 ? config_.seed : std::random_device{}()),
+      limiter_(clock, config_.source_limits),
       received_(metrics.Counter("sb_signaling_messages_received_total",
                                 "SIP messages handed to the endpoint")),
+      rate_limited_(metrics.Counter("sb_signaling_rate_limited_total",
+                                    "messages dropped by the per-source rate limit")),
       too_large_(metrics.Counter("sb_signaling_rejected_total", "requests refused before a handler",
                                  {{"reason", "too_large"}})),
       loops_(metrics.Counter("sb_signaling_rejected_total", "requests refused before a handler",
@@ -81,6 +84,10 @@ void SipEndpoint::Append(sip::TransactionOutput out) {
 
 void SipEndpoint::OnReceived(std::string_view bytes, const sip::Destination& source) {
   received_.Inc();
+  if (!limiter_.Allow(source.host)) {
+    rate_limited_.Inc();
+    return;
+  }
   if (bytes.size() > config_.limits.max_message_bytes) {
     // The transaction layer parses with the library's limits; ours may be tighter. Parsing with
     // ours yields the 513 the message layer builds from whatever headers it could read.

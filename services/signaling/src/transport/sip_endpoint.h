@@ -2,7 +2,8 @@
 // and the method handlers (registrar, B2BUA). Pure: no sockets, no threads, time from the
 // injected Clock. It runs the transaction layer (libs/sip/transaction) and applies the checks
 // every request passes before a handler sees it:
-//   - size limit (513), malformed messages (400 built by the message layer, or dropped when
+//   - a per-source rate limit (drop), size limit (513), malformed messages (400 built by the
+//   message layer, or dropped when
 //     they cannot be answered) -- the endpoint always goes on;
 //   - Max-Forwards 0 on a request this service would have to forward (483, RFC 3261 §16.3 item 3);
 //   - loop detection (482, §16.3 item 4): a Via this node wrote whose loop hash still matches;
@@ -29,6 +30,7 @@
 #include <string_view>
 #include <vector>
 
+#include "protection/source_rate_limiter.h"
 #include "switchboard/core/clock.h"
 #include "switchboard/core/metrics.h"
 #include "switchboard/sip/builder.h"
@@ -45,6 +47,9 @@ struct EndpointConfig {
   sip::ParseLimits limits;
   sip::TimerConfig timers;
   size_t max_transactions = 200000;
+  // Per source IP; over it messages are dropped before parsing. Off by default: behind the
+  // balancer every message comes from its address.
+  SourceLimits source_limits;
   // 0 seeds the tag generator from std::random_device; tests pass a fixed seed.
   uint64_t seed = 0;
 };
@@ -119,11 +124,13 @@ class SipEndpoint {
   sip::TransactionManager tm_;
   std::mt19937_64 rng_;
   std::atomic<bool> draining_{false};
+  SourceRateLimiter limiter_;
   std::map<sip::Method, RequestHandler*> handlers_;
   std::map<std::string, Pending, std::less<>> pending_;
   std::vector<sip::action::Send> sends_;
 
   core::CounterMetric& received_;
+  core::CounterMetric& rate_limited_;
   core::CounterMetric& too_large_;
   core::CounterMetric& loops_;
   core::CounterMetric& too_many_hops_;
