@@ -8,6 +8,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   sb::sbctl::CommandContext context{std::cout, std::cerr, std::cin};
   sb::sbctl::RegisterSipCommands(app, context);
+  sb::sbctl::RegisterAdminCommands(app, context);
   CLI11_PARSE(app, argc, argv);
   return context.exit_code;
 }

@@ -1,0 +1,86 @@
+// sbctl against a running admin service: the commands people and scripts use, with the endpoint
+// and key from flags and from the environment, tables and --json.
+#include <sys/wait.h>
+
+#include <catch2/catch.hpp>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "rpc/admin_fixture.h"
+
+namespace sb::admin {
+namespace {
+
+using testing::AdminFixture;
+using testing::kPlatformKey;
+
+struct Run {
+  int exit_code = -1;
+  std::string output;  // stdout and stderr
+};
+
+Run Sbctl(const std::string& env, const std::string& args) {
+  const std::string cmd = env + " " + SBCTL_PATH + " " + args + " 2>&1";
+  Run r;
+  FILE* p = popen(cmd.c_str(), "r");
+  REQUIRE(p != nullptr);
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof(buf), p)) > 0) r.output.append(buf, n);
+  int status = pclose(p);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+TEST_CASE("sbctl onboards a tenant and provisions an extension and a number", "[integration]") {
+  AdminFixture f;
+  const std::string addr = "--addr 127.0.0.1:" + std::to_string(f.server->grpc_port());
+
+  auto created = Sbctl("", "tenant create acme --json " + addr + " --key " + kPlatformKey);
+  REQUIRE(created.exit_code == 0);
+  auto j = nlohmann::json::parse(created.output);
+  CHECK(j["tenant"]["sip_domain"] == "acme.sip.test.example");
+  const std::string key = j["first_api_key"]["secret"];
+  REQUIRE(key.rfind("sbk_", 0) == 0);
+
+  // Endpoint and key from the environment this time; a table by default.
+  const std::string env =
+      "SB_ADMIN_ADDR=127.0.0.1:" + std::to_string(f.server->grpc_port()) + " SB_API_KEY=" + key;
+  auto ext = Sbctl(env, "ext create 1001 --password s3cret-pass --name Alice");
+  REQUIRE(ext.exit_code == 0);
+  CHECK(ext.output.find("NUMBER") != std::string::npos);
+  CHECK(ext.output.find("1001") != std::string::npos);
+  CHECK(ext.output.find("Alice") != std::string::npos);
+
+  auto num = Sbctl(env, "number add +15551230001 --to ext:1001 --json");
+  REQUIRE(num.exit_code == 0);
+  auto nj = nlohmann::json::parse(num.output);
+  CHECK(nj["e164"] == "+15551230001");
+  CHECK(nj["target"] == "ext:1001");
+
+  auto list = Sbctl(env, "ext list --json");
+  REQUIRE(list.exit_code == 0);
+  CHECK(nlohmann::json::parse(list.output)["extensions"].size() == 1);
+
+  auto tenants = Sbctl("", "tenant list " + addr + " --key " + kPlatformKey);
+  REQUIRE(tenants.exit_code == 0);
+  CHECK(tenants.output.find("acme.sip.test.example") != std::string::npos);
+}
+
+TEST_CASE("sbctl reports the API's refusal with the field and exit code 1", "[integration]") {
+  AdminFixture f;
+  const std::string key = f.Onboard("acme");
+  const std::string env =
+      "SB_ADMIN_ADDR=127.0.0.1:" + std::to_string(f.server->grpc_port()) + " SB_API_KEY=" + key;
+  auto bad = Sbctl(env, "number add 5551230001");
+  CHECK(bad.exit_code == 1);
+  CHECK(bad.output.find("field e164") != std::string::npos);
+  auto denied = Sbctl(env, "tenant create other");
+  CHECK(denied.exit_code == 1);
+  CHECK(denied.output.find("platform API key") != std::string::npos);
+  auto unauthenticated = Sbctl(env.substr(0, env.find(" SB_API_KEY")), "ext list");
+  CHECK(unauthenticated.exit_code == 1);
+}
+
+}  // namespace
+}  // namespace sb::admin

@@ -1,0 +1,412 @@
+// sbctl tenant|key|ext|number|trunk ...: the admin API (switchboard.admin.v1) for people and
+// scripts. Tables by default, --json for machines (one JSON object per command, the API's own
+// messages in proto3 JSON form).
+//
+//   export SB_ADMIN_ADDR=127.0.0.1:7100 SB_API_KEY=sbk_...       # or --addr / --key
+//   sbctl tenant create acme                # prints the tenant and its first API key (once)
+//   SB_API_KEY=<acme's key> sbctl ext create 1001 --password 's3cret-pass'
+//   sbctl number add +15551230001 --to ext:1001
+//   sbctl ext list --json
+//
+// Exit code 0 on success, 1 when the API refused (the error names the field at fault), 2 when the
+// admin service cannot be reached.
+#include <google/protobuf/util/json_util.h>
+#include <grpcpp/grpcpp.h>
+
+#include <cstdlib>
+#include <functional>
+#include <iomanip>
+#include <memory>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "commands.h"
+#include "switchboard/admin/v1/api_key.grpc.pb.h"
+#include "switchboard/admin/v1/extension.grpc.pb.h"
+#include "switchboard/admin/v1/number.grpc.pb.h"
+#include "switchboard/admin/v1/tenant.grpc.pb.h"
+#include "switchboard/admin/v1/trunk.grpc.pb.h"
+
+namespace sb::sbctl {
+namespace {
+
+namespace pb = ::switchboard::admin::v1;
+using Row = std::vector<std::string>;
+
+struct AdminOptions {
+  std::string addr;
+  std::string key;
+  bool json = false;
+  std::string tenant;  // --tenant: for platform keys acting on a tenant
+};
+
+std::string Env(const char* name, const char* fallback) {
+  const char* v = std::getenv(name);
+  return v && *v ? v : fallback;
+}
+
+void AddCommonOptions(CLI::App* app, AdminOptions& o) {
+  app->add_option("--addr", o.addr, "admin gRPC address (env SB_ADMIN_ADDR)");
+  app->add_option("--key", o.key, "API key (env SB_API_KEY)");
+  app->add_option("--tenant", o.tenant, "tenant id (platform keys)");
+  app->add_flag("--json", o.json, "JSON output");
+}
+
+void PrintTable(std::ostream& out, const Row& header, const std::vector<Row>& rows) {
+  std::vector<size_t> width(header.size());
+  for (size_t i = 0; i < header.size(); ++i) width[i] = header[i].size();
+  for (const auto& r : rows) {
+    for (size_t i = 0; i < r.size() && i < width.size(); ++i)
+      width[i] = std::max(width[i], r[i].size());
+  }
+  auto line = [&](const Row& r) {
+    for (size_t i = 0; i < r.size(); ++i) {
+      out << std::left << std::setw(static_cast<int>(width[i]) + (i + 1 < r.size() ? 2 : 0))
+          << r[i];
+    }
+    out << "\n";
+  };
+  line(header);
+  for (const auto& r : rows) line(r);
+}
+
+std::string Json(const google::protobuf::Message& m) {
+  std::string out;
+  google::protobuf::util::JsonPrintOptions options;
+  options.preserve_proto_field_names = true;
+  (void)google::protobuf::util::MessageToJsonString(m, &out, options);
+  return out;
+}
+
+const char* StatusName(pb::TenantStatus s) {
+  return s == pb::TENANT_STATUS_SUSPENDED ? "suspended" : "active";
+}
+
+// Runs one RPC with the key and reports a failure; true on success.
+class Admin {
+ public:
+  Admin(const AdminOptions& o, CommandContext& c) : o_(o), c_(c) {
+    const std::string addr = o.addr.empty() ? Env("SB_ADMIN_ADDR", "127.0.0.1:7100") : o.addr;
+    key_ = o.key.empty() ? Env("SB_API_KEY", "") : o.key;
+    channel_ = grpc::CreateChannel(addr, grpc::InsecureChannelCredentials());
+  }
+
+  template <typename Stub, typename Req, typename Resp>
+  bool Call(grpc::Status (Stub::*method)(grpc::ClientContext*, const Req&, Resp*), const Req& req,
+            Resp* resp) {
+    Stub stub(channel_);
+    grpc::ClientContext ctx;
+    if (!key_.empty()) ctx.AddMetadata("authorization", "Bearer " + key_);
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    grpc::Status s = (stub.*method)(&ctx, req, resp);
+    if (s.ok()) return true;
+    std::string field;
+    const auto& md = ctx.GetServerTrailingMetadata();
+    if (auto it = md.find("sb-field"); it != md.end())
+      field.assign(it->second.data(), it->second.size());
+    const bool unreachable = s.error_code() == grpc::StatusCode::UNAVAILABLE ||
+                             s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED;
+    if (o_.json) {
+      c_.out << "{\"error\":{\"code\":" << static_cast<int>(s.error_code()) << ",\"message\":\""
+             << s.error_message() << "\",\"field\":\"" << field << "\"}}\n";
+    }
+    c_.err << "sbctl: " << s.error_message() << (field.empty() ? "" : " (field " + field + ")")
+           << "\n";
+    c_.exit_code = unreachable ? 2 : 1;
+    return false;
+  }
+
+  const AdminOptions& options() const { return o_; }
+  CommandContext& context() { return c_; }
+
+ private:
+  const AdminOptions& o_;
+  CommandContext& c_;
+  std::string key_;
+  std::shared_ptr<grpc::Channel> channel_;
+};
+
+Row TenantRow(const pb::Tenant& t) {
+  return {t.id(), t.slug(), t.name(), t.sip_domain(), StatusName(t.status())};
+}
+const Row kTenantHeader = {"ID", "SLUG", "NAME", "SIP DOMAIN", "STATUS"};
+Row ExtRow(const pb::Extension& e) {
+  return {e.id(), e.number(), e.sip_username(), e.display_name(), e.enabled() ? "yes" : "no"};
+}
+const Row kExtHeader = {"ID", "NUMBER", "SIP USER", "NAME", "ENABLED"};
+Row NumberRow(const pb::PhoneNumber& n) { return {n.id(), n.e164(), n.target()}; }
+const Row kNumberHeader = {"ID", "NUMBER", "TARGET"};
+Row TrunkRow(const pb::Trunk& t) {
+  std::string sources;
+  for (const auto& s : t.inbound_sources()) sources += (sources.empty() ? "" : ",") + s;
+  return {t.id(), t.name(), t.host() + ":" + std::to_string(t.port()), sources};
+}
+const Row kTrunkHeader = {"ID", "NAME", "HOST", "INBOUND SOURCES"};
+Row KeyRow(const pb::ApiKey& k) {
+  return {k.id(), k.name(), k.prefix(), k.revoked() ? "yes" : "no"};
+}
+const Row kKeyHeader = {"ID", "NAME", "PREFIX", "REVOKED"};
+
+template <typename Msg>
+void Show(Admin& a, const Msg& m, const Row& header, const Row& row) {
+  if (a.options().json) {
+    a.context().out << Json(m) << "\n";
+  } else {
+    PrintTable(a.context().out, header, {row});
+  }
+}
+
+template <typename Resp, typename Items, typename RowFn>
+void ShowList(Admin& a, const Resp& resp, const Items& items, const Row& header, RowFn row) {
+  if (a.options().json) {
+    a.context().out << Json(resp) << "\n";
+    return;
+  }
+  std::vector<Row> rows;
+  for (const auto& item : items) rows.push_back(row(item));
+  PrintTable(a.context().out, header, rows);
+}
+
+struct State {
+  AdminOptions o;
+  std::string arg;
+  std::string name, password, user, target, host, reason, transport = "udp";
+  int port = 0;
+  std::vector<std::string> sources;
+};
+
+CLI::App* Sub(CLI::App* group, const char* name, const char* help, State& s, CommandContext& c,
+              std::function<void(Admin&)> run) {
+  CLI::App* cmd = group->add_subcommand(name, help);
+  AddCommonOptions(cmd, s.o);
+  cmd->callback([&s, &c, run] {
+    Admin a(s.o, c);
+    run(a);
+  });
+  return cmd;
+}
+
+}  // namespace
+
+void RegisterAdminCommands(CLI::App& app, CommandContext& c) {
+  static State s;  // CLI11 binds options to storage that must outlive parsing
+
+  // --- tenant ---
+  CLI::App* tenant = app.add_subcommand("tenant", "tenants (platform key)");
+  tenant->require_subcommand(1);
+  Sub(tenant, "create", "onboard a tenant: prints it and its first API key", s, c,
+      [&](Admin& a) {
+        pb::CreateTenantRequest req;
+        req.set_slug(s.arg);
+        req.set_name(s.name);
+        pb::CreateTenantResponse resp;
+        if (!a.Call(&pb::TenantService::Stub::CreateTenant, req, &resp)) return;
+        if (s.o.json) {
+          c.out << Json(resp) << "\n";
+          return;
+        }
+        PrintTable(c.out, kTenantHeader, {TenantRow(resp.tenant())});
+        c.out << "\nAPI key (shown once): " << resp.first_api_key().secret() << "\n";
+      })
+      ->add_option("slug", s.arg, "tenant slug")
+      ->required();
+  tenant->get_subcommand("create")->add_option("--name", s.name, "name for people");
+  Sub(tenant, "list", "list tenants", s, c, [&](Admin& a) {
+    pb::ListTenantsRequest req;
+    pb::ListTenantsResponse resp;
+    if (a.Call(&pb::TenantService::Stub::ListTenants, req, &resp)) {
+      ShowList(a, resp, resp.tenants(), kTenantHeader, TenantRow);
+    }
+  });
+  Sub(tenant, "get", "show a tenant", s, c, [&](Admin& a) {
+    pb::GetTenantRequest req;
+    req.set_id(s.arg);
+    pb::Tenant t;
+    if (a.Call(&pb::TenantService::Stub::GetTenant, req, &t))
+      Show(a, t, kTenantHeader, TenantRow(t));
+  })->add_option("id", s.arg, "tenant id (empty: the key's own)");
+  Sub(tenant, "suspend", "refuse all calls and registrations of a tenant", s, c,
+      [&](Admin& a) {
+        pb::SuspendTenantRequest req;
+        req.set_id(s.arg);
+        req.set_reason(s.reason);
+        pb::Tenant t;
+        if (a.Call(&pb::TenantService::Stub::SuspendTenant, req, &t))
+          Show(a, t, kTenantHeader, TenantRow(t));
+      })
+      ->add_option("id", s.arg)
+      ->required();
+  tenant->get_subcommand("suspend")->add_option("--reason", s.reason);
+  Sub(tenant, "resume", "resume a suspended tenant", s, c,
+      [&](Admin& a) {
+        pb::ResumeTenantRequest req;
+        req.set_id(s.arg);
+        pb::Tenant t;
+        if (a.Call(&pb::TenantService::Stub::ResumeTenant, req, &t))
+          Show(a, t, kTenantHeader, TenantRow(t));
+      })
+      ->add_option("id", s.arg)
+      ->required();
+  Sub(tenant, "delete", "delete a tenant and everything it owns", s, c,
+      [&](Admin& a) {
+        pb::DeleteTenantRequest req;
+        req.set_id(s.arg);
+        pb::DeleteTenantResponse resp;
+        if (a.Call(&pb::TenantService::Stub::DeleteTenant, req, &resp)) {
+          c.out << (s.o.json ? "{}" : "deleted") << "\n";
+        }
+      })
+      ->add_option("id", s.arg)
+      ->required();
+
+  // --- key ---
+  CLI::App* key = app.add_subcommand("key", "API keys");
+  key->require_subcommand(1);
+  Sub(key, "create", "create an API key: prints its secret once", s, c,
+      [&](Admin& a) {
+        pb::CreateApiKeyRequest req;
+        req.set_tenant_id(s.o.tenant);
+        req.set_name(s.arg);
+        pb::CreateApiKeyResponse resp;
+        if (!a.Call(&pb::ApiKeyService::Stub::CreateApiKey, req, &resp)) return;
+        if (s.o.json) {
+          c.out << Json(resp) << "\n";
+          return;
+        }
+        PrintTable(c.out, kKeyHeader, {KeyRow(resp.key())});
+        c.out << "\nAPI key (shown once): " << resp.secret().secret() << "\n";
+      })
+      ->add_option("name", s.arg)
+      ->required();
+  Sub(key, "list", "list API keys", s, c, [&](Admin& a) {
+    pb::ListApiKeysRequest req;
+    req.set_tenant_id(s.o.tenant);
+    pb::ListApiKeysResponse resp;
+    if (a.Call(&pb::ApiKeyService::Stub::ListApiKeys, req, &resp)) {
+      ShowList(a, resp, resp.keys(), kKeyHeader, KeyRow);
+    }
+  });
+  Sub(key, "revoke", "revoke an API key", s, c,
+      [&](Admin& a) {
+        pb::RevokeApiKeyRequest req;
+        req.set_tenant_id(s.o.tenant);
+        req.set_id(s.arg);
+        pb::ApiKey k;
+        if (a.Call(&pb::ApiKeyService::Stub::RevokeApiKey, req, &k))
+          Show(a, k, kKeyHeader, KeyRow(k));
+      })
+      ->add_option("id", s.arg)
+      ->required();
+
+  // --- ext ---
+  CLI::App* ext = app.add_subcommand("ext", "extensions (SIP users)");
+  ext->require_subcommand(1);
+  CLI::App* ext_create = Sub(ext, "create", "create an extension", s, c, [&](Admin& a) {
+    pb::CreateExtensionRequest req;
+    req.set_tenant_id(s.o.tenant);
+    req.set_number(s.arg);
+    req.set_password(s.password);
+    req.set_display_name(s.name);
+    req.set_sip_username(s.user);
+    pb::Extension e;
+    if (a.Call(&pb::ExtensionService::Stub::CreateExtension, req, &e))
+      Show(a, e, kExtHeader, ExtRow(e));
+  });
+  ext_create->add_option("number", s.arg, "extension number")->required();
+  ext_create->add_option("--password", s.password, "SIP password (stored only as HA1)")->required();
+  ext_create->add_option("--name", s.name, "display name");
+  ext_create->add_option("--user", s.user, "SIP username (default: the number)");
+  Sub(ext, "list", "list extensions", s, c, [&](Admin& a) {
+    pb::ListExtensionsRequest req;
+    req.set_tenant_id(s.o.tenant);
+    pb::ListExtensionsResponse resp;
+    if (a.Call(&pb::ExtensionService::Stub::ListExtensions, req, &resp)) {
+      ShowList(a, resp, resp.extensions(), kExtHeader, ExtRow);
+    }
+  });
+  Sub(ext, "delete", "delete an extension", s, c,
+      [&](Admin& a) {
+        pb::DeleteExtensionRequest req;
+        req.set_tenant_id(s.o.tenant);
+        req.set_id(s.arg);
+        pb::DeleteExtensionResponse resp;
+        if (a.Call(&pb::ExtensionService::Stub::DeleteExtension, req, &resp)) {
+          c.out << (s.o.json ? "{}" : "deleted") << "\n";
+        }
+      })
+      ->add_option("id", s.arg)
+      ->required();
+
+  // --- number ---
+  CLI::App* number = app.add_subcommand("number", "phone numbers (DIDs)");
+  number->require_subcommand(1);
+  CLI::App* number_add = Sub(number, "add", "assign a number to the tenant", s, c, [&](Admin& a) {
+    pb::AddNumberRequest req;
+    req.set_tenant_id(s.o.tenant);
+    req.set_e164(s.arg);
+    req.set_target(s.target);
+    pb::PhoneNumber n;
+    if (a.Call(&pb::NumberService::Stub::AddNumber, req, &n))
+      Show(a, n, kNumberHeader, NumberRow(n));
+  });
+  number_add->add_option("e164", s.arg, "number in E.164 form")->required();
+  number_add->add_option("--to", s.target, "route to: ext:<number>");
+  Sub(number, "list", "list numbers", s, c, [&](Admin& a) {
+    pb::ListNumbersRequest req;
+    req.set_tenant_id(s.o.tenant);
+    pb::ListNumbersResponse resp;
+    if (a.Call(&pb::NumberService::Stub::ListNumbers, req, &resp)) {
+      ShowList(a, resp, resp.numbers(), kNumberHeader, NumberRow);
+    }
+  });
+  Sub(number, "delete", "release a number", s, c,
+      [&](Admin& a) {
+        pb::DeleteNumberRequest req;
+        req.set_tenant_id(s.o.tenant);
+        req.set_id(s.arg);
+        pb::DeleteNumberResponse resp;
+        if (a.Call(&pb::NumberService::Stub::DeleteNumber, req, &resp)) {
+          c.out << (s.o.json ? "{}" : "deleted") << "\n";
+        }
+      })
+      ->add_option("id", s.arg)
+      ->required();
+
+  // --- trunk ---
+  CLI::App* trunk = app.add_subcommand("trunk", "carrier trunks");
+  trunk->require_subcommand(1);
+  CLI::App* trunk_create = Sub(trunk, "create", "create a trunk", s, c, [&](Admin& a) {
+    pb::CreateTrunkRequest req;
+    req.set_tenant_id(s.o.tenant);
+    req.set_name(s.arg);
+    req.set_host(s.host);
+    req.set_port(s.port);
+    req.set_transport(s.transport == "tls"   ? pb::TRANSPORT_TLS
+                      : s.transport == "tcp" ? pb::TRANSPORT_TCP
+                                             : pb::TRANSPORT_UDP);
+    req.set_username(s.user);
+    req.set_password(s.password);
+    for (const auto& src : s.sources) req.add_inbound_sources(src);
+    pb::Trunk t;
+    if (a.Call(&pb::TrunkService::Stub::CreateTrunk, req, &t))
+      Show(a, t, kTrunkHeader, TrunkRow(t));
+  });
+  trunk_create->add_option("name", s.arg)->required();
+  trunk_create->add_option("--host", s.host, "carrier host")->required();
+  trunk_create->add_option("--port", s.port);
+  trunk_create->add_option("--transport", s.transport)->check(CLI::IsMember({"udp", "tcp", "tls"}));
+  trunk_create->add_option("--user", s.user, "outbound digest username");
+  trunk_create->add_option("--password", s.password, "outbound digest password");
+  trunk_create->add_option("--source", s.sources, "inbound source CIDR (repeatable)");
+  Sub(trunk, "list", "list trunks", s, c, [&](Admin& a) {
+    pb::ListTrunksRequest req;
+    req.set_tenant_id(s.o.tenant);
+    pb::ListTrunksResponse resp;
+    if (a.Call(&pb::TrunkService::Stub::ListTrunks, req, &resp)) {
+      ShowList(a, resp, resp.trunks(), kTrunkHeader, TrunkRow);
+    }
+  });
+}
+
+}  // namespace sb::sbctl
