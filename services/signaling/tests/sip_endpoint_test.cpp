@@ -81,7 +81,7 @@ struct Fixture {
 
 }  // namespace
 
-TEST_CASE("OPTIONS is answered 200 with Allow, sent back to the rport source", "[unit]") {
+TEST_CASE("OPTIONS is answered 200 with Allow / sent back to the rport source", "[unit]") {
   Fixture f;
   f.endpoint.OnReceived(Request("OPTIONS"), kPhone);
   auto sent = Take(f.endpoint);
@@ -94,7 +94,7 @@ TEST_CASE("OPTIONS is answered 200 with Allow, sent back to the rport source", "
   CHECK(sent[0].bytes.find(";tag=") != std::string::npos);
 }
 
-TEST_CASE("while draining OPTIONS and new INVITEs get 503, other requests still flow", "[unit]") {
+TEST_CASE("while draining OPTIONS and new INVITEs get 503 / other requests still flow", "[unit]") {
   Fixture f;
   f.endpoint.SetDraining(true);
   f.endpoint.OnReceived(Request("OPTIONS", {}, "z9hG4bK1"), kPhone);
@@ -141,7 +141,7 @@ TEST_CASE("a request above the configured size gets 513", "[unit]") {
   CHECK(Take(endpoint).at(0).code == 200);
 }
 
-TEST_CASE("Max-Forwards 0 refuses what would be forwarded, not what is answered here", "[unit]") {
+TEST_CASE("Max-Forwards 0 refuses what would be forwarded / not what is answered here", "[unit]") {
   Fixture f;
   std::string invite = Request("INVITE", {}, "z9hG4bK7", "sip:bob@acme.sb.test");
   invite.replace(invite.find("Max-Forwards: 70"), 16, "Max-Forwards: 0");
@@ -156,7 +156,7 @@ TEST_CASE("Max-Forwards 0 refuses what would be forwarded, not what is answered 
   CHECK(Take(f.endpoint).at(0).code == 200);
 }
 
-TEST_CASE("a request carrying this node's unchanged branch is a loop, a retargeted one is not",
+TEST_CASE("a request carrying this node's unchanged branch is a loop / a retargeted one is not",
           "[unit]") {
   Fixture f;
   const std::string uri = "sip:bob@acme.sb.test";
@@ -174,7 +174,7 @@ TEST_CASE("a request carrying this node's unchanged branch is a loop, a retarget
   CHECK(Take(f.endpoint).at(0).code == 501);
 }
 
-TEST_CASE("unknown and unhandled methods get 501 with Allow; handlers extend Allow", "[unit]") {
+TEST_CASE("unknown and unhandled methods get 501 with Allow -- handlers extend Allow", "[unit]") {
   Fixture f;
   HoldingHandler registrar;
   f.endpoint.SetHandler(sb::sip::Method::kRegister, &registrar);
@@ -201,7 +201,7 @@ TEST_CASE("a required extension that is not supported gets 420 naming it", "[uni
   CHECK(sent[0].bytes.find("Unsupported: 100rel, foo\r\n") != std::string::npos);
 }
 
-TEST_CASE("a retransmitted request gets the same response, the handler sees it once", "[unit]") {
+TEST_CASE("a retransmitted request gets the same response / the handler sees it once", "[unit]") {
   Fixture f;
   HoldingHandler registrar;
   f.endpoint.SetHandler(sb::sip::Method::kRegister, &registrar);
@@ -222,7 +222,7 @@ TEST_CASE("a retransmitted request gets the same response, the handler sees it o
   CHECK(f.endpoint.transactions() == 0);
 }
 
-TEST_CASE("CANCEL of a pending INVITE: 200 for the CANCEL, 487 for the INVITE", "[unit]") {
+TEST_CASE("CANCEL of a pending INVITE: 200 for the CANCEL / 487 for the INVITE", "[unit]") {
   Fixture f;
   HoldingHandler b2bua;
   f.endpoint.SetHandler(sb::sip::Method::kInvite, &b2bua);

@@ -113,7 +113,7 @@ const std::string kOptions =
 
 }  // namespace
 
-TEST_CASE("RFC 4475 torture messages over TCP get the named responses; the node stays up",
+TEST_CASE("RFC 4475 torture messages over TCP get the named responses -- the node stays up",
           "[integration]") {
   fs::path dir(SB_SIP_TORTURE_DIR);
   REQUIRE(fs::exists(dir / "expectations.tsv"));

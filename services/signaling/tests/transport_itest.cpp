@@ -200,7 +200,7 @@ TEST_CASE("sipp OPTIONS probes over UDP and TCP get 200", "[integration]") {
         std::string::npos);
 }
 
-TEST_CASE("UDP: rport is honoured, malformed gets 400, garbage is dropped, the node goes on",
+TEST_CASE("UDP: rport is honoured / malformed gets 400 / garbage is dropped / the node goes on",
           "[integration]") {
   Node node;
   Peer phone(SOCK_DGRAM, "127.0.0.4");
@@ -285,7 +285,7 @@ TEST_CASE("a datagram above the size limit gets 513", "[integration]") {
   CHECK(StatusOf(*reply) == 513);
 }
 
-TEST_CASE("sb-signaling answers OPTIONS, then 503 after SIGTERM until it exits", "[integration]") {
+TEST_CASE("sb-signaling answers OPTIONS / then 503 after SIGTERM until it exits", "[integration]") {
   const int port = sb::testing::FreePort();
   const std::string addr = "127.0.0.1:" + std::to_string(port);
   pid_t pid = fork();
@@ -333,7 +333,7 @@ TEST_CASE("sb-signaling answers OPTIONS, then 503 after SIGTERM until it exits",
   CHECK(WEXITSTATUS(status) == 0);
 }
 
-TEST_CASE("a flood from one address is cut to its rate; another address is served",
+TEST_CASE("a flood from one address is cut to its rate -- another address is served",
           "[integration]") {
   sb::core::SystemClock clock;
   sb::core::MetricsRegistry metrics;

@@ -8,7 +8,7 @@ using namespace std::chrono_literals;
 using sb::signaling::SourceLimits;
 using sb::signaling::SourceRateLimiter;
 
-TEST_CASE("a source gets its burst, then its rate; other sources are untouched", "[unit]") {
+TEST_CASE("a source gets its burst / then its rate -- other sources are untouched", "[unit]") {
   sb::core::FakeClock clock;
   SourceLimits limits;
   limits.per_second = 2;
@@ -38,7 +38,7 @@ TEST_CASE("without a rate every message is allowed", "[unit]") {
   CHECK(limiter.tracked() == 0);
 }
 
-TEST_CASE("memory is bounded: idle sources are forgotten, busy ones are kept", "[unit]") {
+TEST_CASE("memory is bounded: idle sources are forgotten / busy ones are kept", "[unit]") {
   sb::core::FakeClock clock;
   SourceLimits limits;
   limits.per_second = 1;

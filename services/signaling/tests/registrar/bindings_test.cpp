@@ -48,13 +48,13 @@ int ErrorCode(const std::variant<RegisterOutcome, RegisterError>& outcome) {
 
 }  // namespace
 
-TEST_CASE("the address of record is the To URI without port, host lower-cased", "[unit]") {
+TEST_CASE("the address of record is the To URI without port / host lower-cased", "[unit]") {
   auto aor = sb::signaling::AddressOfRecord(Register("<sip:alice@192.0.2.7>"));
   REQUIRE(aor.ok());
   CHECK(*aor == "sip:alice@acme.sb.test");
 }
 
-TEST_CASE("several contacts per AOR, ordered by q, expiry from param or Expires", "[unit]") {
+TEST_CASE("several contacts per AOR / ordered by q / expiry from param or Expires", "[unit]") {
   RegistrarPolicy policy;
   auto bindings = Ok(ApplyRegister(
       Register("<sip:alice@192.0.2.7:5060>;q=0.5, <sip:alice@198.51.100.9>;expires=120;q=0.9", 1,
@@ -74,7 +74,7 @@ TEST_CASE("several contacts per AOR, ordered by q, expiry from param or Expires"
                                              "<sip:alice@192.0.2.7:5060>;expires=580;q=0.500"});
 }
 
-TEST_CASE("a refresh replaces its binding; an expired binding disappears", "[unit]") {
+TEST_CASE("a refresh replaces its binding -- an expired binding disappears", "[unit]") {
   RegistrarPolicy policy;
   auto first = Ok(ApplyRegister(Register("<sip:alice@192.0.2.7>", 1, "reg-1", "300"), {}, kT0,
                                 policy, "udp:192.0.2.7:5060"));
@@ -100,7 +100,7 @@ TEST_CASE("a query (no Contact) changes nothing and lists the bindings", "[unit]
   CHECK(std::get<RegisterOutcome>(outcome).bindings == bindings);
 }
 
-TEST_CASE("un-register: expires=0 removes one contact, Contact * with Expires 0 all", "[unit]") {
+TEST_CASE("un-register: expires=0 removes one contact / Contact * with Expires 0 all", "[unit]") {
   RegistrarPolicy policy;
   auto two =
       Ok(ApplyRegister(Register("<sip:a@192.0.2.7>, <sip:b@192.0.2.8>"), {}, kT0, policy, "s"));
@@ -126,7 +126,7 @@ TEST_CASE("a REGISTER older than the binding's CSeq of the same Call-ID fails", 
             .call_id == "reg-new");
 }
 
-TEST_CASE("expiry below the minimum is 423 with Min-Expires; above the maximum is capped",
+TEST_CASE("expiry below the minimum is 423 with Min-Expires -- above the maximum is capped",
           "[unit]") {
   RegistrarPolicy policy;
   policy.min_expires = 60;

@@ -27,7 +27,7 @@ sb::signaling::WallTime Now() {
 
 }  // namespace
 
-TEST_CASE("bindings round-trip per tenant and AOR, highest q first", "[redis]") {
+TEST_CASE("bindings round-trip per tenant and AOR / highest q first", "[redis]") {
   sb::redis::Client redis(Options());
   RedisBindingStore store(redis);
   const sb::TenantId acme(sb::testing::UniqueName("tenant"));
@@ -58,7 +58,7 @@ TEST_CASE("bindings round-trip per tenant and AOR, highest q first", "[redis]") 
   CHECK(*ttl->integer() <= 300000);
 }
 
-TEST_CASE("saving no bindings deletes the AOR; a past expiry removes the key", "[redis]") {
+TEST_CASE("saving no bindings deletes the AOR -- a past expiry removes the key", "[redis]") {
   sb::redis::Client redis(Options());
   RedisBindingStore store(redis);
   const sb::TenantId acme(sb::testing::UniqueName("tenant"));
