@@ -17,7 +17,8 @@ class CountingRandom final : public RandomSource {
   uint8_t next_ = 0;
 };
 
-TEST_CASE("an API key is sbk_ and 43 base64url characters; only its SHA-256 is kept", "[unit]") {
+TEST_CASE("an API key is sbk_ and 43 base64url characters, and only its SHA-256 is kept",
+          "[unit]") {
   CountingRandom random;
   NewApiKey key = GenerateApiKey(random);
   // Bytes 0x00..0x1f in base64url.

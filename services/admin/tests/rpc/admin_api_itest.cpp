@@ -187,7 +187,7 @@ TEST_CASE("every RPC works end to end for a tenant's own key", "[integration]") 
         StatusCode::UNAUTHENTICATED);
 }
 
-TEST_CASE("requests without a valid key are UNAUTHENTICATED; tenant keys cannot onboard",
+TEST_CASE("requests without a valid key are UNAUTHENTICATED, and tenant keys cannot onboard",
           "[integration]") {
   AdminFixture f;
   const std::string key = f.Onboard("acme");
