@@ -31,10 +31,10 @@
 
 #include "net/media_node.h"
 #include "net/udp_socket.h"
-#include "session/rtp_wire.h"
 #include "switchboard/codec/audio_codec.h"
 #include "switchboard/codec/g711.h"
 #include "switchboard/core/ids.h"
+#include "switchboard/rtp/rtp_packet.h"
 
 namespace {
 
@@ -127,12 +127,12 @@ Result RunLoad(UdpSocket& out, std::vector<Stream>& streams, double seconds,
     if (at >= measure_from + std::chrono::duration<double>(seconds) && measuring) break;
     for (auto& s : streams) {
       const auto& payload = (*s.frames)[tick % s.frames->size()];
-      size_t n = WriteRtpHeader(
+      auto n = sb::rtp::BuildRtp(
           {.payload_type = s.payload_type, .sequence = s.seq++, .timestamp = s.ts, .ssrc = s.ssrc},
-          pkt);
-      std::memcpy(pkt.data() + n, payload.data(), payload.size());
+          payload, pkt);
+      if (!n.ok()) continue;
       s.ts += s.ts_step;
-      out.SendTo({0x7f000001, s.node_port}, std::span(pkt.data(), n + payload.size()));
+      out.SendTo({0x7f000001, s.node_port}, std::span(pkt.data(), *n));
       ++sent;
     }
   }

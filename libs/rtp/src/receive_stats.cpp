@@ -67,7 +67,7 @@ RtpReceiveStats::Verdict RtpReceiveStats::OnPacket(uint16_t seq, uint32_t timest
     started_ = true;
     InitSequence(seq);
     max_seq_ = static_cast<uint16_t>(seq - 1);
-    probation_ = kMinSequential;
+    probation_ = min_sequential_;
     epoch_ = arrival;
   }
   Verdict verdict = Verdict::kValid;

@@ -123,9 +123,8 @@ Result<SdesCrypto> ParseCryptoAttribute(std::string_view value) {
   return c;
 }
 
-std::string FormatCryptoAttribute(const SdesCrypto& c) {
-  std::string out = std::to_string(c.tag) + " " + std::string(CryptoSuiteName(c.suite)) +
-                    " inline:" + internal::Base64Encode(c.key());
+std::string FormatKeyParams(const SdesCrypto& c) {
+  std::string out = "inline:" + internal::Base64Encode(c.key());
   if (c.lifetime != 0) {
     const bool power = (c.lifetime & (c.lifetime - 1)) == 0;
     out += "|" + (power ? "2^" + std::to_string(std::countr_zero(c.lifetime))
@@ -133,6 +132,12 @@ std::string FormatCryptoAttribute(const SdesCrypto& c) {
   }
   if (c.mki_length != 0)
     out += "|" + std::to_string(c.mki_value) + ":" + std::to_string(c.mki_length);
+  return out;
+}
+
+std::string FormatCryptoAttribute(const SdesCrypto& c) {
+  std::string out = std::to_string(c.tag) + " " + std::string(CryptoSuiteName(c.suite)) + " " +
+                    FormatKeyParams(c);
   if (!c.session_params.empty()) out += " " + c.session_params;
   return out;
 }

@@ -24,6 +24,18 @@ TEST_CASE("a new source is valid only after two packets in sequence (A.1 probati
   CHECK(jumpy.OnPacket(501, 0, clock.Now()) == Verdict::kValid);
 }
 
+TEST_CASE("without probation every packet of a source counts from the first", "[unit]") {
+  FakeClock clock;
+  RtpReceiveStats s(8000, /*min_sequential=*/0);
+  CHECK(s.OnPacket(100, 0, clock.Now()) == Verdict::kValid);
+  CHECK(s.received() == 1);
+  CHECK(s.expected() == 1);
+  CHECK(s.OnPacket(102, 320, clock.Now()) == Verdict::kValid);  // 101 lost
+  CHECK(s.received() == 2);
+  CHECK(s.expected() == 3);
+  CHECK(s.cumulative_lost() == 1);
+}
+
 TEST_CASE("sequence numbers wrap into an extended sequence number with cycle count", "[unit]") {
   FakeClock clock;
   RtpReceiveStats s(8000);

@@ -23,6 +23,7 @@ TEST_CASE("the RFC 4568 example crypto attribute parses with lifetime and MKI", 
   CHECK(c->mki_length == 32);
   CHECK(FormatCryptoAttribute(*c) ==
         "1 AES_CM_128_HMAC_SHA1_80 inline:PS1uQCVeeCFCanVmcjkpPywjNWhcYD0mXXtxaVBR|2^20|1:32");
+  CHECK(FormatKeyParams(*c) == "inline:PS1uQCVeeCFCanVmcjkpPywjNWhcYD0mXXtxaVBR|2^20|1:32");
 }
 
 TEST_CASE("our own crypto line round-trips for every suite", "[unit]") {

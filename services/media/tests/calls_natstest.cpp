@@ -26,10 +26,10 @@ std::vector<uint8_t> PcmuFrame(double freq, size_t i) {
 std::vector<int16_t> DecodePcmu(const std::vector<std::vector<uint8_t>>& packets) {
   std::vector<int16_t> pcm;
   for (const auto& p : packets) {
-    auto rtp = ParseRtp(p);
-    if (!rtp.ok() || rtp->payload_type != 0) continue;
-    std::vector<int16_t> frame(rtp->payload.size());
-    codec::DecodeUlaw(rtp->payload, frame);
+    auto packet = rtp::ParseRtp(p);
+    if (!packet.ok() || packet->header.payload_type != 0) continue;
+    std::vector<int16_t> frame(packet->payload.size());
+    codec::DecodeUlaw(packet->payload, frame);
     pcm.insert(pcm.end(), frame.begin(), frame.end());
   }
   return pcm;
@@ -61,11 +61,11 @@ TEST_CASE("a 1 kHz tone sent as PCMU on one leg arrives as Opus on the other at 
   std::vector<int16_t> heard;
   size_t opus_packets = 0;
   for (const auto& p : packets) {
-    auto rtp = ParseRtp(p);
-    if (!rtp.ok() || rtp->payload_type != 111) continue;
+    auto packet = rtp::ParseRtp(p);
+    if (!packet.ok() || packet->header.payload_type != 111) continue;
     ++opus_packets;
     std::array<int16_t, codec::kMaxFrameSamples> pcm;
-    auto n = (*dec)->Decode(rtp->payload, pcm);
+    auto n = (*dec)->Decode(packet->payload, pcm);
     REQUIRE(n.ok());
     heard.insert(heard.end(), pcm.begin(), pcm.begin() + static_cast<ptrdiff_t>(*n));
   }
@@ -142,12 +142,15 @@ TEST_CASE("RFC 4733 and in-band digits produce dtmf events", "[natstest][dtmf]")
 
   std::array<uint8_t, 4> event;
   for (int i = 1; i <= 4; ++i) {
-    WriteTelephoneEvent(
-        {.event = 11, .end = false, .volume = 10, .duration = static_cast<uint16_t>(160 * i)},
-        event);
+    REQUIRE(
+        rtp::BuildTelephoneEvent(
+            {.event = 11, .end = false, .volume = 10, .duration = static_cast<uint16_t>(160 * i)},
+            event)
+            .ok());
     rfc.SendRtp(101, event, 0, i == 1);
   }
-  WriteTelephoneEvent({.event = 11, .end = true, .volume = 10, .duration = 800}, event);
+  REQUIRE(rtp::BuildTelephoneEvent({.event = 11, .end = true, .volume = 10, .duration = 800}, event)
+              .ok());
   for (int i = 0; i < 3; ++i) rfc.SendRtp(101, event, 0);
 
   auto spec = codec::DtmfTone('4', 120, 200);
@@ -253,8 +256,8 @@ TEST_CASE("a leg the node offers is completed by the endpoint's answer and carri
   auto got = callee.ReceiveUntil(Clock::now() + std::chrono::milliseconds(500));
   size_t pcma = 0;
   for (const auto& p : got) {
-    auto rtp = ParseRtp(p);
-    pcma += rtp.ok() && rtp->payload_type == 8 && rtp->ssrc == caller.ssrc;
+    auto packet = rtp::ParseRtp(p);
+    pcma += packet.ok() && packet->header.payload_type == 8 && packet->header.ssrc == caller.ssrc;
   }
   CHECK(pcma == 5);
 

@@ -67,11 +67,12 @@ struct Fixture {
   // Frame i of a PCMU tone from leg `index`'s endpoint; written into a preallocated buffer.
   void Send(int index, size_t i, double freq) {
     auto& pkt = packets[i % packets.size()];
-    WriteRtpHeader({.payload_type = 0,
-                    .sequence = static_cast<uint16_t>(i),
-                    .timestamp = static_cast<uint32_t>(i * 160),
-                    .ssrc = 0x100u + index},
-                   pkt);
+    // The header alone (no payload yet): the tone is written in place after it.
+    (void)rtp::BuildRtp({.payload_type = 0,
+                         .sequence = static_cast<uint16_t>(i),
+                         .timestamp = static_cast<uint32_t>(i * 160),
+                         .ssrc = 0x100u + index},
+                        {}, pkt);
     for (size_t s = 0; s < 160; ++s) {
       pkt[12 + s] = codec::LinearToUlaw(static_cast<int16_t>(
           6000 * std::sin(2 * 3.14159265358979 * freq * static_cast<double>(i * 160 + s) / 8000)));

@@ -1,8 +1,8 @@
 #include <catch2/catch.hpp>
 
 #include "engine_harness.h"
-#include "session/srtp.h"
 #include "switchboard/codec/audio_codec.h"
+#include "switchboard/rtp/srtp_session.h"
 
 namespace sb::media {
 namespace {
@@ -10,6 +10,10 @@ namespace {
 using codec::CodecType;
 using test::EngineHarness;
 using test::kLoopback;
+
+std::span<const uint8_t> Bytes(const std::string& s) {
+  return std::span(reinterpret_cast<const uint8_t*>(s.data()), s.size());
+}
 
 std::vector<int16_t> Tone(double freq, size_t frame) {
   return test::Sine(freq, 8000, frame * 160, 160);
@@ -27,10 +31,10 @@ TEST_CASE("legs with the same codec are relayed packet for packet", "[engine][br
   const auto& out = h.sink.sent[0];
   CHECK(out.socket == 20);
   CHECK(out.to == Endpoint{kLoopback, 5004});
-  auto rtp = ParseRtp(out.bytes);
-  REQUIRE(rtp.ok());
-  CHECK(rtp->ssrc == h.peers["a"].ssrc);  // relayed untouched
-  CHECK(rtp->payload.size() == 160);
+  auto packet = rtp::ParseRtp(out.bytes);
+  REQUIRE(packet.ok());
+  CHECK(packet->header.ssrc == h.peers["a"].ssrc);  // relayed untouched
+  CHECK(packet->payload.size() == 160);
   // And the other way.
   h.SendPcmu("b", Tone(1000, 0));
   REQUIRE(h.sink.sent.size() == 2);
@@ -53,14 +57,14 @@ TEST_CASE("a PCMU tone bridged to an Opus leg arrives as Opus at the same pitch"
   std::vector<int16_t> heard;
   uint32_t last_ts = 0;
   for (size_t i = 0; i < packets.size(); ++i) {
-    auto rtp = ParseRtp(packets[i]);
-    REQUIRE(rtp.ok());
-    CHECK(rtp->payload_type == 111);
-    CHECK(rtp->ssrc == 0x1002);  // the node's own stream towards the Opus leg
-    if (i > 0) CHECK(rtp->timestamp - last_ts == 960);  // 20 ms at Opus' 48 kHz RTP clock
-    last_ts = rtp->timestamp;
+    auto packet = rtp::ParseRtp(packets[i]);
+    REQUIRE(packet.ok());
+    CHECK(packet->header.payload_type == 111);
+    CHECK(packet->header.ssrc == 0x1002);  // the node's own stream towards the Opus leg
+    if (i > 0) CHECK(packet->header.timestamp - last_ts == 960);  // 20 ms at Opus' 48 kHz RTP clock
+    last_ts = packet->header.timestamp;
     std::array<int16_t, codec::kMaxFrameSamples> pcm;
-    auto n = (*dec)->Decode(rtp->payload, pcm);
+    auto n = (*dec)->Decode(packet->payload, pcm);
     REQUIRE(n.ok());
     heard.insert(heard.end(), pcm.begin(), pcm.begin() + static_cast<ptrdiff_t>(*n));
   }
@@ -147,10 +151,13 @@ TEST_CASE("an SRTP leg decrypts, drops replays and forgeries, and encrypts what 
   h.AddLeg("p", 2, CodecType::kPcmu, 0);
   REQUIRE(h.engine.Bridge("s", "p").ok());
 
-  auto tx = SrtpSession::Create("AES_CM_128_HMAC_SHA1_80", endpoint_key, SrtpSession::kOutbound);
+  auto tx = rtp::SrtpSession::Create(rtp::SrtpSession::Direction::kOutbound,
+                                     rtp::CryptoSuite::kAesCm128HmacSha1_80, Bytes(endpoint_key));
   REQUIRE(tx.ok());
-  std::vector<uint8_t> pkt(12 + 160 + kSrtpMaxTrailer);
-  WriteRtpHeader({.payload_type = 0, .sequence = 1, .timestamp = 160, .ssrc = 0x5151}, pkt);
+  std::vector<uint8_t> pkt(12 + 160 + rtp::kSrtpMaxTrailer);
+  REQUIRE(
+      rtp::BuildRtp({.payload_type = 0, .sequence = 1, .timestamp = 160, .ssrc = 0x5151}, {}, pkt)
+          .ok());
   auto pcm = Tone(1000, 0);
   codec::EncodeUlaw(pcm, std::span(pkt).subspan(12, 160));
   auto n = (*tx)->ProtectRtp(pkt, 12 + 160);
@@ -168,7 +175,9 @@ TEST_CASE("an SRTP leg decrypts, drops replays and forgeries, and encrypts what 
   h.engine.OnDatagram(10, h.peers["s"].remote, copy);
   CHECK(h.Dropped("srtp_replay") == 1);
 
-  WriteRtpHeader({.payload_type = 0, .sequence = 2, .timestamp = 320, .ssrc = 0x5151}, pkt);
+  REQUIRE(
+      rtp::BuildRtp({.payload_type = 0, .sequence = 2, .timestamp = 320, .ssrc = 0x5151}, {}, pkt)
+          .ok());
   codec::EncodeUlaw(pcm, std::span(pkt).subspan(12, 160));
   n = (*tx)->ProtectRtp(pkt, 12 + 160);
   REQUIRE(n.ok());
@@ -183,7 +192,8 @@ TEST_CASE("an SRTP leg decrypts, drops replays and forgeries, and encrypts what 
   auto to_s = h.SentTo("s");
   REQUIRE(to_s.size() == 1);
   CHECK(to_s[0].size() == 172 + 10);
-  auto rx = SrtpSession::Create("AES_CM_128_HMAC_SHA1_80", node_key, SrtpSession::kInbound);
+  auto rx = rtp::SrtpSession::Create(rtp::SrtpSession::Direction::kInbound,
+                                     rtp::CryptoSuite::kAesCm128HmacSha1_80, Bytes(node_key));
   REQUIRE(rx.ok());
   auto plain = (*rx)->UnprotectRtp(to_s[0]);
   REQUIRE(plain.ok());

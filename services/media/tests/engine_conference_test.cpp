@@ -86,11 +86,11 @@ TEST_CASE("conference members may use different codecs", "[engine][conference]")
   }
   std::vector<int16_t> heard;
   for (const auto& pkt : h.SentTo("b")) {
-    auto rtp = ParseRtp(pkt);
-    REQUIRE(rtp.ok());
-    CHECK(rtp->payload_type == 8);
-    std::vector<int16_t> frame(rtp->payload.size());
-    codec::DecodeAlaw(rtp->payload, frame);
+    auto packet = rtp::ParseRtp(pkt);
+    REQUIRE(packet.ok());
+    CHECK(packet->header.payload_type == 8);
+    std::vector<int16_t> frame(packet->payload.size());
+    codec::DecodeAlaw(packet->payload, frame);
     heard.insert(heard.end(), frame.begin(), frame.end());
   }
   CHECK(test::DominantFrequency(heard, 8000) == Approx(700).margin(10));

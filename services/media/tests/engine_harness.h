@@ -11,10 +11,11 @@
 #include <vector>
 
 #include "session/engine.h"
-#include "session/rtp_wire.h"
 #include "switchboard/codec/g711.h"
 #include "switchboard/core/clock.h"
 #include "switchboard/core/metrics.h"
+#include "switchboard/rtp/rtp_packet.h"
+#include "switchboard/rtp/telephone_event.h"
 #include "test_util.h"
 
 namespace sb::media::test {
@@ -65,14 +66,14 @@ class EngineHarness {
   void SendRtp(const std::string& id, int pt, std::span<const uint8_t> payload, uint32_t ts_step,
                bool marker = false) {
     Endpoint1& p = peers.at(id);
-    std::vector<uint8_t> pkt(12 + payload.size());
-    WriteRtpHeader({.marker = marker,
-                    .payload_type = static_cast<uint8_t>(pt),
-                    .sequence = p.seq++,
-                    .timestamp = p.ts,
-                    .ssrc = p.ssrc},
-                   pkt);
-    std::copy(payload.begin(), payload.end(), pkt.begin() + 12);
+    std::vector<uint8_t> pkt(rtp::kRtpFixedHeaderSize + payload.size());
+    REQUIRE(rtp::BuildRtp({.marker = marker,
+                           .payload_type = static_cast<uint8_t>(pt),
+                           .sequence = p.seq++,
+                           .timestamp = p.ts,
+                           .ssrc = p.ssrc},
+                          payload, pkt)
+                .ok());
     p.ts += ts_step;
     engine.OnDatagram(p.rtp_socket, p.remote, pkt);
   }
@@ -98,10 +99,10 @@ class EngineHarness {
   std::vector<int16_t> HeardPcmu(const std::string& id, size_t from = 0) const {
     std::vector<int16_t> pcm;
     for (const auto& pkt : SentTo(id, from)) {
-      auto rtp = ParseRtp(pkt);
-      if (!rtp.ok() || rtp->payload_type != 0) continue;
-      std::vector<int16_t> frame(rtp->payload.size());
-      codec::DecodeUlaw(rtp->payload, frame);
+      auto packet = rtp::ParseRtp(pkt);
+      if (!packet.ok() || packet->header.payload_type != 0) continue;
+      std::vector<int16_t> frame(packet->payload.size());
+      codec::DecodeUlaw(packet->payload, frame);
       pcm.insert(pcm.end(), frame.begin(), frame.end());
     }
     return pcm;

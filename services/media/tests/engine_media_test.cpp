@@ -4,6 +4,7 @@
 #include "switchboard/codec/dtmf_detector.h"
 #include "switchboard/codec/tone_generator.h"
 #include "switchboard/codec/wav.h"
+#include "switchboard/rtp/rtcp.h"
 
 namespace sb::media {
 namespace {
@@ -129,7 +130,9 @@ TEST_CASE("an RFC 4733 digit is reported once, at its end, with its duration", "
   h.AddLeg("a", 1, CodecType::kPcmu, 0, 101);
   auto send = [&](uint8_t event, bool end, uint16_t duration, bool marker) {
     std::array<uint8_t, 4> payload;
-    WriteTelephoneEvent({.event = event, .end = end, .volume = 10, .duration = duration}, payload);
+    REQUIRE(rtp::BuildTelephoneEvent(
+                {.event = event, .end = end, .volume = 10, .duration = duration}, payload)
+                .ok());
     h.SendRtp("a", 101, payload, 0, marker);
   };
   send(5, false, 160, true);
@@ -175,13 +178,13 @@ TEST_CASE("DTMF is sent as RFC 4733 events when negotiated", "[engine][dtmf]") {
   REQUIRE(sent.size() == 8);  // 5 x 20 ms updates, then the end packet three times
   std::optional<uint32_t> ts;
   for (size_t i = 0; i < sent.size(); ++i) {
-    auto rtp = ParseRtp(sent[i]);
-    REQUIRE(rtp.ok());
-    CHECK(rtp->payload_type == 101);
-    CHECK(rtp->marker == (i == 0));
-    if (ts) CHECK(rtp->timestamp == *ts);
-    ts = rtp->timestamp;
-    auto ev = ParseTelephoneEvent(rtp->payload);
+    auto packet = rtp::ParseRtp(sent[i]);
+    REQUIRE(packet.ok());
+    CHECK(packet->header.payload_type == 101);
+    CHECK(packet->header.marker == (i == 0));
+    if (ts) CHECK(packet->header.timestamp == *ts);
+    ts = packet->header.timestamp;
+    auto ev = rtp::ParseTelephoneEvent(packet->payload);
     REQUIRE(ev.ok());
     CHECK(ev->event == 9);
     CHECK(ev->end == (i >= 5));
@@ -224,11 +227,76 @@ TEST_CASE("a silent endpoint causes one RTP timeout and statistics come at their
   CHECK(h.events.timeouts.size() == 1);
   // RTCP went out every 5 s on the RTCP socket.
   size_t rtcp = 0;
-  for (const auto& p : h.sink.sent) rtcp += p.socket == 11 && IsRtcp(p.bytes);
+  for (const auto& p : h.sink.sent) rtcp += p.socket == 11 && !rtp::LooksLikeRtp(p.bytes);
   CHECK(rtcp == 0);  // 4.5 s so far
   h.Tick(30);
-  for (const auto& p : h.sink.sent) rtcp += p.socket == 11 && IsRtcp(p.bytes);
+  for (const auto& p : h.sink.sent) rtcp += p.socket == 11 && !rtp::LooksLikeRtp(p.bytes);
   CHECK(rtcp == 1);
+}
+
+TEST_CASE("RTCP reports on the latched source and echoes the endpoint's last SR",
+          "[engine][rtcp]") {
+  EngineHarness h;
+  h.AddLeg("a", 1, CodecType::kPcmu, 0);
+  const test::Endpoint1& peer = h.peers.at("a");
+  for (size_t i = 0; i < 10; ++i) {
+    if (i == 4) {
+      ++h.peers.at("a").seq;  // lost on the way
+      h.peers.at("a").ts += 160;
+    } else {
+      h.SendPcmu("a", test::Sine(500, 8000, i * 160, 160));
+    }
+    h.Tick();
+  }
+  // The endpoint's SR (with SDES, a compound per RFC 3550 §6.1) on the leg's RTCP socket.
+  std::array<uint8_t, 256> sr_bytes{};
+  rtp::RtcpWriter writer(sr_bytes);
+  REQUIRE(writer
+              .AddSenderReport({.ssrc = peer.ssrc,
+                                .sender = {.ntp_timestamp = 0x0001000200030004ull,
+                                           .rtp_timestamp = 5000,
+                                           .packet_count = 9,
+                                           .octet_count = 1440}})
+              .ok());
+  rtp::SdesChunk peer_chunk{.ssrc = peer.ssrc, .item_count = 1};
+  peer_chunk.items[0] = {.type = rtp::SdesItemType::kCname, .text = "endpoint"};
+  REQUIRE(writer.AddSdes(std::span(&peer_chunk, 1)).ok());
+  std::vector<uint8_t> sr(sr_bytes.begin(), sr_bytes.begin() + writer.size());
+  h.engine.OnDatagram(11, {test::kLoopback, 5001}, sr);
+  CHECK(h.metrics.Counter("sb_media_rtcp_received_total", "RTCP packets accepted").value() == 1);
+  CHECK(h.Dropped("malformed") == 0);
+
+  const size_t before = h.sink.sent.size();
+  h.Tick(240);  // 5 s since the leg started: its first report
+  std::vector<std::vector<uint8_t>> reports;
+  for (size_t i = before; i < h.sink.sent.size(); ++i) {
+    const auto& p = h.sink.sent[i];
+    if (p.socket == 11 && !rtp::LooksLikeRtp(p.bytes)) reports.push_back(p.bytes);
+  }
+  REQUIRE(reports.size() == 1);
+  std::array<rtp::RtcpPacketView, 4> parts;
+  auto count = rtp::SplitCompound(reports[0], parts);
+  REQUIRE(count.ok());
+  REQUIRE(*count == 2);
+  REQUIRE(parts[0].type == rtp::RtcpType::kSr);
+  auto report = rtp::ParseSenderReport(parts[0]);
+  REQUIRE(report.ok());
+  CHECK(report->ssrc == 0x1001u);
+  REQUIRE(report->block_count == 1);
+  const rtp::ReportBlock& block = report->blocks[0];
+  CHECK(block.ssrc == peer.ssrc);
+  CHECK(block.cumulative_lost == 1);
+  CHECK(block.extended_highest_seq == 109);  // sequence numbers 100..109 with 104 lost
+  CHECK(block.fraction_lost == 25);          // 1 of 10, in 1/256
+  CHECK(block.last_sr == 0x00020003u);       // the middle 32 bits of the endpoint's NTP time
+  // The SR arrived at 200 ms, the report left at 5 s: 4.8 s in 1/65536 s.
+  CHECK(block.delay_since_last_sr == Approx(4.8 * 65536).margin(66));
+  REQUIRE(parts[1].type == rtp::RtcpType::kSdes);
+  rtp::Sdes sdes;
+  REQUIRE(rtp::ParseSdes(parts[1], sdes).ok());
+  REQUIRE(sdes.chunk_count == 1);
+  CHECK(sdes.chunks[0].ssrc == 0x1001u);
+  CHECK(sdes.chunks[0].cname() == "media-t");
 }
 
 }  // namespace

@@ -6,9 +6,9 @@
 
 #include "node_fixture.h"
 #include "session/sdp_negotiator.h"
-#include "session/srtp.h"
 #include "switchboard/codec/g711.h"
 #include "switchboard/codec/wav.h"
+#include "switchboard/rtp/srtp_session.h"
 #include "test_util.h"
 
 namespace sb::media {
@@ -29,8 +29,8 @@ std::vector<uint8_t> PcmuFrame(double freq, size_t i) {
 size_t CountRtp(const std::vector<std::vector<uint8_t>>& packets, uint8_t pt) {
   size_t n = 0;
   for (const auto& p : packets) {
-    auto rtp = ParseRtp(p);
-    n += rtp.ok() && rtp->payload_type == pt;
+    auto packet = rtp::ParseRtp(p);
+    n += packet.ok() && packet->header.payload_type == pt;
   }
   return n;
 }
@@ -67,20 +67,24 @@ TEST_CASE(
       std::to_string(secure.port()) +
       " RTP/SAVP 0\r\n"
       "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:" +
-      Base64Encode(peer_key) + "\r\na=rtcp-mux\r\n";
+      std::string("WlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpa") +  // base64 of peer_key
+      "\r\na=rtcp-mux\r\n";
   std::string answer = f.CreateLeg(secure, offer, "secure");
   CHECK(answer.find("RTP/SAVP") != std::string::npos);
   f.CreateLeg(plain, plain.Offer("0"), "plain");
   Bridge(f, "secure", "plain");
 
-  auto tx = SrtpSession::Create("AES_CM_128_HMAC_SHA1_80", peer_key, SrtpSession::kOutbound);
+  auto tx = rtp::SrtpSession::Create(
+      rtp::SrtpSession::Direction::kOutbound, rtp::CryptoSuite::kAesCm128HmacSha1_80,
+      std::span(reinterpret_cast<const uint8_t*>(peer_key.data()), peer_key.size()));
   REQUIRE(tx.ok());
   auto protect = [&](uint16_t seq) {
-    std::vector<uint8_t> pkt(12 + 160 + kSrtpMaxTrailer);
-    WriteRtpHeader({.payload_type = 0, .sequence = seq, .timestamp = seq * 160u, .ssrc = 0x777},
-                   pkt);
+    std::vector<uint8_t> pkt(12 + 160 + rtp::kSrtpMaxTrailer);
     auto payload = PcmuFrame(800, seq);
-    std::copy(payload.begin(), payload.end(), pkt.begin() + 12);
+    REQUIRE(
+        rtp::BuildRtp({.payload_type = 0, .sequence = seq, .timestamp = seq * 160u, .ssrc = 0x777},
+                      payload, pkt)
+            .ok());
     auto n = (*tx)->ProtectRtp(pkt, 12 + 160);
     REQUIRE(n.ok());
     pkt.resize(*n);
@@ -149,10 +153,10 @@ TEST_CASE("a WAV file plays to the leg and playback finished follows", "[natstes
   auto heard_packets = phone.ReceiveUntil(Clock::now() + std::chrono::milliseconds(100));
   std::vector<int16_t> heard;
   for (const auto& p : heard_packets) {
-    auto rtp = ParseRtp(p);
-    if (!rtp.ok() || rtp->payload_type != 0) continue;
-    std::vector<int16_t> frame(rtp->payload.size());
-    codec::DecodeUlaw(rtp->payload, frame);
+    auto packet = rtp::ParseRtp(p);
+    if (!packet.ok() || packet->header.payload_type != 0) continue;
+    std::vector<int16_t> frame(packet->payload.size());
+    codec::DecodeUlaw(packet->payload, frame);
     heard.insert(heard.end(), frame.begin(), frame.end());
   }
   REQUIRE(heard.size() >= 20 * 160);

@@ -79,11 +79,14 @@ class RtpPeer {
   // Sends one RTP packet of our stream.
   void SendRtp(uint8_t pt, std::span<const uint8_t> payload, uint32_t ts_step,
                bool marker = false) {
-    std::vector<uint8_t> pkt(12 + payload.size());
-    WriteRtpHeader(
-        {.marker = marker, .payload_type = pt, .sequence = seq_++, .timestamp = ts_, .ssrc = ssrc},
-        pkt);
-    std::copy(payload.begin(), payload.end(), pkt.begin() + 12);
+    std::vector<uint8_t> pkt(rtp::kRtpFixedHeaderSize + payload.size());
+    REQUIRE(rtp::BuildRtp({.marker = marker,
+                           .payload_type = pt,
+                           .sequence = seq_++,
+                           .timestamp = ts_,
+                           .ssrc = ssrc},
+                          payload, pkt)
+                .ok());
     ts_ += ts_step;
     Send(pkt);
   }

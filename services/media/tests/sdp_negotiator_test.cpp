@@ -9,6 +9,12 @@ namespace {
 
 const SdpIdentity kNode{.address = "198.51.100.7", .session_id = "4242"};
 
+std::string Repeat(const std::string& part, int times) {
+  std::string out;
+  for (int i = 0; i < times; ++i) out += part;
+  return out;
+}
+
 std::string Offer(const std::string& formats, const std::string& extra,
                   const std::string& proto = "RTP/AVP") {
   return "v=0\r\no=alice 1 1 IN IP4 192.0.2.10\r\ns=-\r\nc=IN IP4 192.0.2.10\r\nt=0 0\r\n"
@@ -57,14 +63,15 @@ TEST_CASE("an SRTP offer gets our key in the answer and the endpoint's key in th
   const std::string our_key(30, '\x09');
   SdpNegotiator sdp(kNode);
   auto answer = sdp.Answer(
-      Offer("0", "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:" + Base64Encode(their_key) + "\r\n",
+      // Base64 of 30 bytes 0x07 and of 30 bytes 0x09.
+      Offer("0", "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:" + Repeat("BwcH", 10) + "\r\n",
             "RTP/SAVP"),
       30004, our_key, 1);
   REQUIRE(answer.ok());
   REQUIRE(answer->media.srtp.has_value());
   CHECK(answer->media.srtp->remote_key == their_key);
   CHECK(answer->media.srtp->local_key == our_key);
-  CHECK(answer->sdp.find("a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:" + Base64Encode(our_key)) !=
+  CHECK(answer->sdp.find("a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:" + Repeat("CQkJ", 10)) !=
         std::string::npos);
   CHECK(answer->sdp.find("RTP/SAVP") != std::string::npos);
 }
@@ -113,19 +120,6 @@ TEST_CASE("the node's offer is completed by the endpoint's answer", "[sdp]") {
                               "\r\nt=0 0\r\nm=audio 6000 RTP/AVP 0\r\n",
                               std::string(30, 'x'))
                   .ok());  // SRTP offered, plain answer
-}
-
-TEST_CASE("base64 round-trips keys of every length", "[sdp]") {
-  for (size_t n = 0; n < 32; ++n) {
-    std::string bytes;
-    for (size_t i = 0; i < n; ++i) bytes += static_cast<char>(i * 37 + 5);
-    auto back = Base64Decode(Base64Encode(bytes));
-    REQUIRE(back.ok());
-    CHECK(*back == bytes);
-  }
-  CHECK(Base64Encode("Man") == "TWFu");
-  CHECK(Base64Encode("Ma") == "TWE=");
-  CHECK_FALSE(Base64Decode("!!!!").ok());
 }
 
 }  // namespace

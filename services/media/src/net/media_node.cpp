@@ -6,6 +6,7 @@
 
 #include "switchboard/codec/resampler.h"
 #include "switchboard/codec/wav.h"
+#include "switchboard/rtp/sdes_crypto.h"
 
 namespace sb::media {
 namespace {
@@ -54,7 +55,8 @@ void MediaNode::Stop() {
 }
 
 std::string MediaNode::NewKey() {
-  std::string key(kSrtpKeySize, '\0');
+  // The suite the node offers and answers with (SdpNegotiator).
+  std::string key(rtp::KeySaltLength(rtp::CryptoSuite::kAesCm128HmacSha1_80), '\0');
   RAND_bytes(reinterpret_cast<unsigned char*>(key.data()), static_cast<int>(key.size()));
   return key;
 }

@@ -3,6 +3,10 @@
 #include <algorithm>
 #include <cstring>
 
+#include "switchboard/rtp/quality.h"
+#include "switchboard/rtp/rtcp.h"
+#include "switchboard/rtp/sdes_crypto.h"
+
 namespace sb::media {
 namespace {
 
@@ -13,20 +17,38 @@ uint32_t FrameRtpSamples(const LegMedia& media) {
   return RtpClockRate(media.codec) * kFrameMs / 1000;
 }
 
-uint64_t NtpTimestamp(core::Clock::WallTime wall) {
-  auto since_epoch = wall.time_since_epoch();
-  auto secs = std::chrono::duration_cast<std::chrono::seconds>(since_epoch);
-  auto frac = std::chrono::duration_cast<std::chrono::nanoseconds>(since_epoch - secs).count();
-  uint64_t ntp_secs = static_cast<uint64_t>(secs.count()) + 2208988800ull;  // 1900 -> 1970
-  uint64_t ntp_frac = (static_cast<uint64_t>(frac) << 32) / 1000000000ull;
-  return ntp_secs << 32 | ntp_frac;
+rtp::QualityCodec QualityCodecOf(codec::CodecType type) {
+  switch (type) {
+    case codec::CodecType::kOpus:
+      return rtp::QualityCodec::kOpus;
+    case codec::CodecType::kPcma:
+      return rtp::QualityCodec::kPcma;
+    default:
+      return rtp::QualityCodec::kPcmu;
+  }
 }
 
-CodecImpairment ImpairmentOf(codec::CodecType type) {
-  // G.113 Appendix I: G.711 with PLC has Ie 0 and Bpl 25.1. Opus is not in G.113; narrowband
-  // Opus at its default rate is taken as equivalent to G.711 with a stronger PLC (Bpl 30).
-  if (type == codec::CodecType::kOpus) return {.ie = 0, .bpl = 30};
-  return {.ie = 0, .bpl = 25.1};
+// The leg latches one source by address and SSRC before it counts anything, which validates the
+// source (RFC 3550 §A.1 allows skipping probation then): every packet counts from the first.
+rtp::RtpReceiveStats MakeStats(const LegMedia& media) {
+  return rtp::RtpReceiveStats(RtpClockRate(media.codec), /*min_sequential=*/0);
+}
+
+Result<std::unique_ptr<rtp::SrtpSession>> MakeSrtp(rtp::SrtpSession::Direction direction,
+                                                   const std::string& suite_name,
+                                                   const std::string& key) {
+  auto suite = rtp::CryptoSuiteFromName(suite_name);
+  if (!suite.ok()) return Status::InvalidArgument("unsupported SRTP suite " + suite_name, "sdp");
+  if (key.size() != rtp::KeySaltLength(*suite)) {
+    return Status::InvalidArgument("the SRTP master key and salt have the wrong length", "sdp");
+  }
+  return rtp::SrtpSession::Create(
+      direction, *suite, std::span(reinterpret_cast<const uint8_t*>(key.data()), key.size()));
+}
+
+// RFC 5761 §4: on a muxed port, version 2 with an RTCP packet type in the second byte.
+bool IsRtcp(std::span<const uint8_t> datagram) {
+  return datagram.size() >= 8 && (datagram[0] >> 6) == 2 && !rtp::LooksLikeRtp(datagram);
 }
 
 }  // namespace
@@ -47,11 +69,13 @@ Leg::Leg(LegSetup setup, PacketSink& sink, const core::Clock& clock)
 Leg::~Leg() = default;
 
 Status Leg::SetMedia(const LegMedia& media) {
-  std::unique_ptr<SrtpSession> in, out;
+  std::unique_ptr<rtp::SrtpSession> in, out;
   if (media.srtp) {
-    auto rx = SrtpSession::Create(media.srtp->suite, media.srtp->remote_key, SrtpSession::kInbound);
+    auto rx =
+        MakeSrtp(rtp::SrtpSession::Direction::kInbound, media.srtp->suite, media.srtp->remote_key);
     if (!rx.ok()) return rx.status();
-    auto tx = SrtpSession::Create(media.srtp->suite, media.srtp->local_key, SrtpSession::kOutbound);
+    auto tx =
+        MakeSrtp(rtp::SrtpSession::Direction::kOutbound, media.srtp->suite, media.srtp->local_key);
     if (!tx.ok()) return tx.status();
     in = std::move(*rx);
     out = std::move(*tx);
@@ -62,7 +86,7 @@ Status Leg::SetMedia(const LegMedia& media) {
   srtp_in_ = std::move(in);
   srtp_out_ = std::move(out);
   if (codec_changed || !had_media) {
-    stats_.emplace(RtpClockRate(media.codec));
+    stats_.emplace(MakeStats(media));
     pcm_decoder_.reset();
     pcm_encoder_.reset();
     queue_size_ = 0;
@@ -84,64 +108,60 @@ Inbound Leg::Receive(std::span<uint8_t> datagram, const Endpoint& from, bool on_
   if (srtp_in_ != nullptr) {
     auto plain = rtcp ? srtp_in_->UnprotectRtcp(datagram) : srtp_in_->UnprotectRtp(datagram);
     if (!plain.ok()) {
-      switch (plain.status().code()) {
-        case StatusCode::kAborted:
-          return drop(DropReason::kSrtpReplay);
-        case StatusCode::kUnauthenticated:
-          return drop(DropReason::kSrtpAuth);
-        default:
-          return drop(DropReason::kMalformed);
-      }
+      if (rtp::IsSrtpReplay(plain.status())) return drop(DropReason::kSrtpReplay);
+      if (rtp::IsSrtpAuthFailure(plain.status())) return drop(DropReason::kSrtpAuth);
+      return drop(DropReason::kMalformed);
     }
     datagram = datagram.first(*plain);
   }
   in.plain_size = datagram.size();
   if (rtcp) {
-    auto summary = ParseRtcpHeader(datagram);
-    if (!summary.ok()) return drop(DropReason::kMalformed);
-    if (summary->sender_report) {
-      last_sr_middle_ = summary->ntp_middle;
-      last_sr_arrival_ = clock_.Now();
+    std::array<rtp::RtcpPacketView, 8> parts;
+    auto count = rtp::SplitCompound(datagram, parts);
+    if (!count.ok()) return drop(DropReason::kMalformed);
+    if (parts[0].type == rtp::RtcpType::kSr) {
+      auto sr = rtp::ParseSenderReport(parts[0]);
+      if (!sr.ok()) return drop(DropReason::kMalformed);
+      if (stats_) stats_->OnSenderReport(sr->sender.ntp_timestamp, clock_.Now());
     }
     if (!media.rtcp_mux) setup_.media->remote_rtcp = from;
     in.kind = Inbound::kRtcp;
     return in;
   }
-  auto rtp = ParseRtp(datagram);
-  if (!rtp.ok()) return drop(DropReason::kMalformed);
-  if (rtp->payload_type != media.payload_type && rtp->payload_type != media.telephone_event_pt) {
+  auto packet = rtp::ParseRtp(datagram);
+  if (!packet.ok()) return drop(DropReason::kMalformed);
+  const rtp::RtpHeader& header = packet->header;
+  if (header.payload_type != media.payload_type &&
+      header.payload_type != media.telephone_event_pt) {
     return drop(DropReason::kUnknownPayload);
   }
   const TimePoint now = clock_.Now();
-  if (latched_ && (from != latched_from_ || rtp->ssrc != latched_ssrc_)) {
+  if (latched_ && (from != latched_from_ || header.ssrc != latched_ssrc_)) {
     // A second source while the first is alive is an injection attempt or a stray stream; after
     // a silence it is the endpoint that moved (NAT rebinding) or restarted its stream.
     if (now - last_rx_ < kRelatchAfter) return drop(DropReason::kForeignSource);
-    if (rtp->ssrc != latched_ssrc_) stats_.emplace(RtpClockRate(media.codec));
+    if (header.ssrc != latched_ssrc_) stats_.emplace(MakeStats(media));
     latched_ = false;
   }
   if (!latched_) {
     latched_ = true;
     latched_from_ = from;
-    latched_ssrc_ = rtp->ssrc;
+    latched_ssrc_ = header.ssrc;
   }
   last_rx_ = now;
   timeout_reported_ = false;
-  const uint64_t clock_rate = RtpClockRate(media.codec);
-  const auto since = std::chrono::duration_cast<std::chrono::microseconds>(now - created_).count();
-  stats_->Update(rtp->sequence, rtp->timestamp,
-                 static_cast<uint32_t>(static_cast<uint64_t>(since) * clock_rate / 1000000));
-  in.rtp = *rtp;
-  in.kind = rtp->payload_type == media.telephone_event_pt ? Inbound::kEvent : Inbound::kAudio;
+  stats_->OnPacket(header.sequence, header.timestamp, now);
+  in.rtp = *packet;
+  in.kind = header.payload_type == media.telephone_event_pt ? Inbound::kEvent : Inbound::kAudio;
   return in;
 }
 
-std::optional<std::pair<char, uint32_t>> Leg::TakeEndedEvent(const RtpView& rtp) {
-  auto event = ParseTelephoneEvent(rtp.payload);
+std::optional<std::pair<char, uint32_t>> Leg::TakeEndedEvent(const rtp::RtpPacketView& packet) {
+  auto event = rtp::ParseTelephoneEvent(packet.payload);
   if (!event.ok() || !event->end) return std::nullopt;
-  if (last_event_ts_ && *last_event_ts_ == rtp.timestamp) return std::nullopt;
-  last_event_ts_ = rtp.timestamp;
-  char digit = EventToDigit(event->event);
+  if (last_event_ts_ && *last_event_ts_ == packet.header.timestamp) return std::nullopt;
+  last_event_ts_ = packet.header.timestamp;
+  char digit = rtp::DtmfEventDigit(event->event);
   if (digit == 0) return std::nullopt;
   uint32_t ms = event->duration * 1000u / RtpClockRate(setup_.media->codec);
   return std::make_pair(digit, ms);
@@ -168,52 +188,59 @@ void Leg::SendDatagram(bool rtcp, std::span<uint8_t> buffer, size_t length) {
 }
 
 void Leg::SendPayload(std::span<const uint8_t> payload, uint32_t rtp_samples, bool marker) {
-  if (!setup_.media || payload.size() + kRtpHeaderSize + kSrtpMaxTrailer > tx_.size()) return;
-  size_t n = WriteRtpHeader({.marker = marker,
-                             .payload_type = static_cast<uint8_t>(setup_.media->payload_type),
-                             .sequence = out_seq_++,
-                             .timestamp = out_ts_,
-                             .ssrc = setup_.ssrc},
-                            tx_);
-  std::memcpy(tx_.data() + n, payload.data(), payload.size());
+  if (!setup_.media) return;
+  auto n = rtp::BuildRtp({.marker = marker,
+                          .payload_type = static_cast<uint8_t>(setup_.media->payload_type),
+                          .sequence = out_seq_,
+                          .timestamp = out_ts_,
+                          .ssrc = setup_.ssrc},
+                         payload, std::span(tx_).first(tx_.size() - rtp::kSrtpMaxTrailer));
+  if (!n.ok()) return;
+  ++out_seq_;
   out_ts_ += rtp_samples;
   ++packets_sent_;
   octets_sent_ += payload.size();
-  SendDatagram(false, tx_, n + payload.size());
+  SendDatagram(false, tx_, *n);
 }
 
 void Leg::Forward(std::span<const uint8_t> packet, uint8_t payload_type) {
-  if (packet.size() < kRtpHeaderSize || packet.size() + kSrtpMaxTrailer > tx_.size()) return;
+  if (packet.size() < rtp::kRtpFixedHeaderSize ||
+      packet.size() + rtp::kSrtpMaxTrailer > tx_.size()) {
+    return;
+  }
   std::memcpy(tx_.data(), packet.data(), packet.size());
   tx_[1] = static_cast<uint8_t>((tx_[1] & 0x80) | (payload_type & 0x7f));
   ++packets_sent_;
-  octets_sent_ += packet.size() > kRtpHeaderSize ? packet.size() - kRtpHeaderSize : 0;
+  octets_sent_ += packet.size() - rtp::kRtpFixedHeaderSize;
   SendDatagram(false, tx_, packet.size());
 }
 
-void Leg::SendEvent(const TelephoneEvent& event, bool marker, uint32_t timestamp) {
+void Leg::SendEvent(const rtp::TelephoneEvent& event, bool marker, uint32_t timestamp) {
   if (!HasEvents()) return;
-  size_t n = WriteRtpHeader({.marker = marker,
-                             .payload_type = static_cast<uint8_t>(setup_.media->telephone_event_pt),
-                             .sequence = out_seq_++,
-                             .timestamp = timestamp,
-                             .ssrc = setup_.ssrc},
-                            tx_);
-  WriteTelephoneEvent(event, std::span<uint8_t, 4>(tx_.data() + n, 4));
+  std::array<uint8_t, rtp::kTelephoneEventSize> payload;
+  if (!rtp::BuildTelephoneEvent(event, payload).ok()) return;
+  auto n = rtp::BuildRtp({.marker = marker,
+                          .payload_type = static_cast<uint8_t>(setup_.media->telephone_event_pt),
+                          .sequence = out_seq_,
+                          .timestamp = timestamp,
+                          .ssrc = setup_.ssrc},
+                         payload, std::span(tx_).first(tx_.size() - rtp::kSrtpMaxTrailer));
+  if (!n.ok()) return;
+  ++out_seq_;
   ++packets_sent_;
-  octets_sent_ += 4;
-  SendDatagram(false, tx_, n + 4);
+  octets_sent_ += payload.size();
+  SendDatagram(false, tx_, *n);
 }
 
-void Leg::SendEventPayload(const RtpView& peer_packet, uint32_t peer_clock) {
-  auto event = ParseTelephoneEvent(peer_packet.payload);
+void Leg::SendEventPayload(const rtp::RtpPacketView& peer_packet, uint32_t peer_clock) {
+  auto event = rtp::ParseTelephoneEvent(peer_packet.payload);
   if (!event.ok() || !HasEvents()) return;
   // Our copy of the event keeps one timestamp for its whole duration, as the peer's does.
-  if (!peer_event_ts_ || *peer_event_ts_ != peer_packet.timestamp) {
-    peer_event_ts_ = peer_packet.timestamp;
+  if (!peer_event_ts_ || *peer_event_ts_ != peer_packet.header.timestamp) {
+    peer_event_ts_ = peer_packet.header.timestamp;
     our_event_ts_ = out_ts_;
   }
-  const bool marker = peer_packet.marker;
+  const bool marker = peer_packet.header.marker;
   uint32_t clock = RtpClockRate(setup_.media->codec);
   event->duration = static_cast<uint16_t>(std::min<uint64_t>(
       0xffff, static_cast<uint64_t>(event->duration) * clock / std::max<uint32_t>(1, peer_clock)));
@@ -306,7 +333,7 @@ bool Leg::NextPlaybackFrame(PcmFrame& frame) {
 Status Leg::QueueDtmf(std::string_view digits, uint32_t duration_ms, uint32_t gap_ms) {
   if (digits.empty()) return Status::InvalidArgument("no digits to send", "digits");
   for (char d : digits) {
-    if (DigitToEvent(d) < 0) {
+    if (!rtp::DtmfEventCode(d).ok()) {
       return Status::InvalidArgument(std::string("'") + d + "' is not a DTMF digit", "digits");
     }
   }
@@ -340,7 +367,7 @@ bool Leg::StepDtmf(PcmFrame& frame) {
     return true;
   }
   const uint32_t clock = RtpClockRate(setup_.media->codec);
-  const uint8_t code = static_cast<uint8_t>(DigitToEvent(dtmf_current_.digit));
+  const uint8_t code = rtp::DtmfEventCode(dtmf_current_.digit).value_or(0);
   dtmf_elapsed_ms_ += kFrameMs;
   if (dtmf_elapsed_ms_ <= dtmf_current_.duration_ms) {
     SendEvent({.event = code,
@@ -364,28 +391,22 @@ bool Leg::StepDtmf(PcmFrame& frame) {
 }
 
 void Leg::SendRtcp() {
-  SenderInfo sender{.ssrc = setup_.ssrc,
-                    .ntp_timestamp = NtpTimestamp(clock_.WallNow()),
-                    .rtp_timestamp = out_ts_,
-                    .packet_count = static_cast<uint32_t>(packets_sent_),
-                    .octet_count = static_cast<uint32_t>(octets_sent_)};
-  ReportBlock block;
-  const bool report = latched_ && stats_.has_value();
-  if (report) {
-    block.ssrc = latched_ssrc_;
-    block.fraction_lost = stats_->TakeIntervalFractionLost();
-    block.cumulative_lost = static_cast<int32_t>(stats_->lost());
-    block.extended_highest_sequence = stats_->extended_max();
-    block.jitter = stats_->jitter_units();
-    block.last_sr = last_sr_middle_;
-    if (last_sr_middle_ != 0) {
-      auto since =
-          std::chrono::duration_cast<std::chrono::microseconds>(clock_.Now() - last_sr_arrival_);
-      block.delay_since_last_sr = static_cast<uint32_t>(since.count() * 65536 / 1000000);
-    }
+  // An SR with at most one report block (the latched source) and SDES CNAME (RFC 3550 §6.1).
+  rtp::SenderReport sr{.ssrc = setup_.ssrc,
+                       .sender = {.ntp_timestamp = rtp::ToNtp(clock_.WallNow()),
+                                  .rtp_timestamp = out_ts_,
+                                  .packet_count = static_cast<uint32_t>(packets_sent_),
+                                  .octet_count = static_cast<uint32_t>(octets_sent_)}};
+  if (latched_ && stats_.has_value()) {
+    sr.block_count = 1;
+    sr.blocks[0] = stats_->MakeReportBlock(latched_ssrc_, clock_.Now());
   }
-  size_t n = WriteRtcpSenderReport(sender, report ? &block : nullptr, setup_.cname, tx_);
-  if (n > 0) SendDatagram(true, tx_, n);
+  rtp::SdesChunk chunk{.ssrc = setup_.ssrc, .item_count = 1};
+  chunk.items[0] = {.type = rtp::SdesItemType::kCname,
+                    .text = std::string_view(setup_.cname).substr(0, 255)};
+  rtp::RtcpWriter writer{std::span(tx_).first(tx_.size() - rtp::kSrtpMaxTrailer)};
+  if (!writer.AddSenderReport(sr).ok() || !writer.AddSdes(std::span(&chunk, 1)).ok()) return;
+  SendDatagram(true, tx_, writer.size());
 }
 
 void Leg::OnTick(EventSink& events) {
@@ -416,11 +437,13 @@ LegStatsSnapshot Leg::Stats() const {
   s.codec = std::string(codec::CodecName(setup_.media->codec));
   if (stats_) {
     s.packets_received = stats_->received();
-    s.packets_lost = std::max<int64_t>(0, stats_->lost());
-    s.loss_fraction = stats_->loss_fraction();
+    s.packets_lost = std::max<int64_t>(0, stats_->cumulative_lost());
+    s.loss_fraction = stats_->loss_ratio();
     s.jitter_ms = stats_->jitter_ms();
   }
-  s.mos = EstimateMos(ImpairmentOf(setup_.media->codec), s.loss_fraction, s.jitter_ms, 0);
+  s.mos = rtp::EstimateMos({.jitter_ms = s.jitter_ms,
+                            .loss_ratio = s.loss_fraction,
+                            .codec = QualityCodecOf(setup_.media->codec)});
   return s;
 }
 

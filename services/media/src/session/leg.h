@@ -22,22 +22,23 @@
 #include <string>
 #include <vector>
 
-#include "session/rtp_stats.h"
-#include "session/rtp_wire.h"
-#include "session/srtp.h"
 #include "session/types.h"
 #include "switchboard/codec/audio_codec.h"
 #include "switchboard/codec/dtmf_detector.h"
 #include "switchboard/codec/tone_generator.h"
 #include "switchboard/codec/wav.h"
 #include "switchboard/core/clock.h"
+#include "switchboard/rtp/receive_stats.h"
+#include "switchboard/rtp/rtp_packet.h"
+#include "switchboard/rtp/srtp_session.h"
+#include "switchboard/rtp/telephone_event.h"
 
 namespace sb::media {
 
 inline constexpr int kPcmRate = 8000;
 inline constexpr int kFrameMs = 20;
 inline constexpr size_t kFrameSamples = kPcmRate * kFrameMs / 1000;  // 160
-inline constexpr size_t kMaxDatagram = 1500 + kSrtpMaxTrailer;
+inline constexpr size_t kMaxDatagram = 1500 + rtp::kSrtpMaxTrailer;
 using PcmFrame = std::array<int16_t, kFrameSamples>;
 
 struct LegSetup {
@@ -53,7 +54,7 @@ struct LegSetup {
 struct Inbound {
   enum Kind { kDropped, kAudio, kEvent, kRtcp } kind = kDropped;
   DropReason reason = DropReason::kMalformed;
-  RtpView rtp;
+  rtp::RtpPacketView rtp;
   size_t plain_size = 0;  // the packet's size after SRTP unprotect
 };
 
@@ -82,7 +83,7 @@ class Leg {
   uint64_t dropped() const { return dropped_; }
   // The RFC 4733 digit that just ended in this packet, if any (end packets are sent three times;
   // only the first counts). Duration in ms.
-  std::optional<std::pair<char, uint32_t>> TakeEndedEvent(const RtpView& rtp);
+  std::optional<std::pair<char, uint32_t>> TakeEndedEvent(const rtp::RtpPacketView& packet);
 
   // --- sending ---
   // Sends one encoded frame as our stream: `rtp_samples` advances our timestamp.
@@ -91,7 +92,7 @@ class Leg {
   // the payload type number when the legs numbered the same codec differently.
   void Forward(std::span<const uint8_t> packet, uint8_t payload_type);
   // Sends an RFC 4733 payload in our stream at our current timestamp (received on the peer).
-  void SendEventPayload(const RtpView& peer_packet, uint32_t peer_clock);
+  void SendEventPayload(const rtp::RtpPacketView& peer_packet, uint32_t peer_clock);
 
   // --- the 8 kHz PCM side ---
   // Decodes an audio payload into the leg's small jitter queue; runs in-band DTMF detection when
@@ -147,7 +148,7 @@ class Leg {
  private:
   void SendDatagram(bool rtcp, std::span<uint8_t> buffer, size_t length);
   void SendRtcp();
-  void SendEvent(const TelephoneEvent& event, bool marker, uint32_t timestamp);
+  void SendEvent(const rtp::TelephoneEvent& event, bool marker, uint32_t timestamp);
   Status EnsurePcmCodecs();
 
   LegSetup setup_;
@@ -160,13 +161,11 @@ class Leg {
   Endpoint latched_from_;
   uint32_t latched_ssrc_ = 0;
   TimePoint last_rx_;
-  std::optional<ReceiveStats> stats_;
+  std::optional<rtp::RtpReceiveStats> stats_;
   uint64_t dropped_ = 0;
   std::optional<uint32_t> last_event_ts_;  // RFC 4733 event already reported
-  std::unique_ptr<SrtpSession> srtp_in_;
-  std::unique_ptr<SrtpSession> srtp_out_;
-  uint32_t last_sr_middle_ = 0;
-  TimePoint last_sr_arrival_;
+  std::unique_ptr<rtp::SrtpSession> srtp_in_;
+  std::unique_ptr<rtp::SrtpSession> srtp_out_;
 
   // send side
   uint16_t out_seq_;

@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "net/udp_socket.h"
+#include "switchboard/rtp/sdes_crypto.h"
 #include "switchboard/sip/sdp.h"
 #include "switchboard/sip/sdp_offer_answer.h"
 
@@ -13,7 +14,6 @@ namespace sb::media {
 namespace {
 
 constexpr std::string_view kSuite = "AES_CM_128_HMAC_SHA1_80";
-constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 std::optional<codec::CodecType> CodecOf(const sdp::Codec& c) {
   std::string name = c.encoding;
@@ -37,8 +37,13 @@ sdp::LocalMedia Local(uint16_t port, const std::string& srtp_key) {
   local.port = port;
   local.codecs = {sdp::kPcmu, sdp::kPcma, sdp::kOpus};
   local.rtcp_mux = true;
-  if (!srtp_key.empty())
-    local.crypto_keys[std::string(kSuite)] = "inline:" + Base64Encode(srtp_key);
+  if (!srtp_key.empty()) {
+    // The node's keys are KeySaltLength bytes from its CSPRNG; SrtpSession refuses any other.
+    auto crypto = rtp::MakeCrypto(
+        1, rtp::CryptoSuite::kAesCm128HmacSha1_80,
+        std::span(reinterpret_cast<const uint8_t*>(srtp_key.data()), srtp_key.size()));
+    if (crypto.ok()) local.crypto_keys[std::string(kSuite)] = rtp::FormatKeyParams(*crypto);
+  }
   return local;
 }
 
@@ -117,18 +122,16 @@ const sdp::MediaDescription* FirstAudio(const sdp::SessionDescription& sd) {
   return nullptr;
 }
 
+// The endpoint's master key || salt from its a=crypto (RFC 4568 §6.1 key-params). Session
+// parameters are not used by the node and are left out of what is parsed.
 Result<std::string> InlineKey(const sdp::Crypto& crypto) {
-  std::string_view params = crypto.key_params;
-  if (params.substr(0, 7) != "inline:") {
-    return Status::InvalidArgument("a=crypto key is not inline:", "sdp");
+  auto parsed = rtp::ParseCryptoAttribute(std::to_string(crypto.tag) + " " + crypto.suite + " " +
+                                          crypto.key_params);
+  if (!parsed.ok()) {
+    return Status::InvalidArgument("a=crypto: " + std::string(parsed.status().message()), "sdp");
   }
-  params.remove_prefix(7);
-  params = params.substr(0, params.find('|'));  // lifetime and MKI are not used
-  auto key = Base64Decode(params);
-  if (!key.ok() || key->size() != 30) {
-    return Status::InvalidArgument("a=crypto key is not 30 bytes of base64", "sdp");
-  }
-  return key;
+  auto key = parsed->key();
+  return std::string(key.begin(), key.end());
 }
 
 }  // namespace
@@ -193,43 +196,6 @@ Result<LegMedia> SdpNegotiator::ApplyAnswer(const std::string& answer_text,
     media->srtp = SrtpKeys{crypto[0].suite, srtp_key, *remote_key};
   }
   return media;
-}
-
-std::string Base64Encode(const std::string& bytes) {
-  std::string out;
-  size_t i = 0;
-  for (; i + 2 < bytes.size(); i += 3) {
-    uint32_t v = static_cast<uint8_t>(bytes[i]) << 16 | static_cast<uint8_t>(bytes[i + 1]) << 8 |
-                 static_cast<uint8_t>(bytes[i + 2]);
-    for (int s = 18; s >= 0; s -= 6) out += kAlphabet[(v >> s) & 63];
-  }
-  if (i < bytes.size()) {
-    uint32_t v = static_cast<uint8_t>(bytes[i]) << 16;
-    if (i + 1 < bytes.size()) v |= static_cast<uint8_t>(bytes[i + 1]) << 8;
-    out += kAlphabet[(v >> 18) & 63];
-    out += kAlphabet[(v >> 12) & 63];
-    out += i + 1 < bytes.size() ? kAlphabet[(v >> 6) & 63] : '=';
-    out += '=';
-  }
-  return out;
-}
-
-Result<std::string> Base64Decode(std::string_view text) {
-  std::string out;
-  uint32_t acc = 0;
-  int bits = 0;
-  for (char c : text) {
-    if (c == '=') break;
-    const char* at = std::find(kAlphabet, kAlphabet + 64, c);
-    if (at == kAlphabet + 64) return Status::InvalidArgument("not base64");
-    acc = acc << 6 | static_cast<uint32_t>(at - kAlphabet);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out += static_cast<char>((acc >> bits) & 0xff);
-    }
-  }
-  return out;
 }
 
 }  // namespace sb::media

@@ -46,7 +46,4 @@ class SdpNegotiator {
   SdpIdentity identity_;
 };
 
-std::string Base64Encode(const std::string& bytes);
-Result<std::string> Base64Decode(std::string_view text);
-
 }  // namespace sb::media

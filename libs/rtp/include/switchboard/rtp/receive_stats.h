@@ -65,6 +65,11 @@ class RtpReceiveStats {
   static constexpr int kMaxMisorder = 100;
 
   explicit RtpReceiveStats(uint32_t clock_rate) : clock_rate_(clock_rate) {}
+  // min_sequential 0 skips probation: for a source already validated by other means (§A.1
+  // allows it), e.g. one the caller latched by address and SSRC, every packet counts from the
+  // first.
+  RtpReceiveStats(uint32_t clock_rate, int min_sequential)
+      : clock_rate_(clock_rate), min_sequential_(min_sequential) {}
 
   Verdict OnPacket(uint16_t sequence, uint32_t timestamp, core::Clock::TimePoint arrival);
   // A sender report from this source arrived (for LSR/DLSR).
@@ -89,6 +94,7 @@ class RtpReceiveStats {
   void UpdateJitter(uint32_t timestamp, core::Clock::TimePoint arrival);
 
   uint32_t clock_rate_;
+  int min_sequential_ = kMinSequential;
   bool started_ = false;
   uint16_t max_seq_ = 0;
   uint32_t cycles_ = 0;  // shifted count of sequence number cycles

@@ -37,7 +37,7 @@ struct RtpHeader {
   // extension body (a multiple of 4 bytes).
   bool has_extension = false;
   uint16_t extension_profile = 0;
-  std::span<const uint8_t> extension;
+  std::span<const uint8_t> extension{};
 };
 
 struct RtpPacketView {

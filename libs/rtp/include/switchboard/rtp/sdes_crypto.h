@@ -55,6 +55,9 @@ struct SdesCrypto {
 Result<SdesCrypto> ParseCryptoAttribute(std::string_view value);
 // "<tag> <suite> inline:<base64>[|lifetime][|mki:len][ <session params>]", the value of a=crypto.
 std::string FormatCryptoAttribute(const SdesCrypto& crypto);
+// "inline:<base64>[|lifetime][|mki:len]": the key-params field alone (§9.1), for SDP code that
+// writes the tag and suite of the attribute itself.
+std::string FormatKeyParams(const SdesCrypto& crypto);
 // A crypto line for our own key: key_salt must be exactly KeySaltLength(suite) random bytes.
 Result<SdesCrypto> MakeCrypto(int tag, CryptoSuite suite, std::span<const uint8_t> key_salt);
 
