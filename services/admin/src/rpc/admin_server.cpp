@@ -3,6 +3,8 @@
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
 
+#include <algorithm>
+
 #include "cache/lookup_cache.h"
 #include "cache/redis_rate_limiter.h"
 #include "domain/lookups.h"
@@ -13,6 +15,7 @@
 #include "store/pg_repositories.h"
 #include "switchboard/bus/envelope.h"
 #include "switchboard/bus/streams.h"
+#include "switchboard/pg/transaction.h"
 #include "switchboard/redis/client.h"
 
 namespace sb::admin::rpc {
@@ -26,12 +29,12 @@ struct AdminServer::Parts {
         metrics(m),
         log(l),
         ids(clock),
-        db(c.pg_dsn, static_cast<size_t>(c.pg_connections)),
-        tenants(db),
-        keys(db),
-        extensions(db),
-        numbers(db),
-        trunks(db),
+        pool({.dsn = c.pg_dsn, .max_connections = std::max(1, c.pg_connections)}),
+        tenants(pool),
+        keys(pool),
+        extensions(pool),
+        numbers(pool),
+        trunks(pool),
         redis_options(std::move(redis_options)),
         limiter_redis(this->redis_options),
         cache_redis(this->redis_options),
@@ -53,7 +56,7 @@ struct AdminServer::Parts {
   const core::Logger& log;
   core::UuidV7Generator ids;
   OpenSslRandom random;
-  PgDatabase db;
+  pg::Pool pool;
   PgTenantRepository tenants;
   PgApiKeyRepository keys;
   PgExtensionRepository extensions;
@@ -83,7 +86,7 @@ Result<std::unique_ptr<AdminServer>> AdminServer::Start(const AdminServerConfig&
   if (!redis_options.ok()) return redis_options.status();
   auto parts = std::make_unique<Parts>(config, bus, clock, metrics, log, *redis_options);
 
-  Status migrated = parts->db.Migrate(config.migrations_dir);
+  Status migrated = ApplyAdminMigrations(parts->pool, config.migrations_dir);
   if (!migrated.ok()) return migrated;
   if (!config.bootstrap_key.empty()) {
     SB_RETURN_IF_ERROR(parts->provisioning.EnsureBootstrapKey(config.bootstrap_key));
@@ -118,7 +121,7 @@ AdminServer::~AdminServer() { Stop(); }
 int AdminServer::grpc_port() const { return parts_->port; }
 
 Status AdminServer::Ready() {
-  return parts_->db.TransactStatus([](pqxx::work& w) {
+  return pg::RunInTransaction(parts_->pool, [](pqxx::transaction_base& w) {
     w.exec("SELECT 1");
     return Status::Ok();
   });

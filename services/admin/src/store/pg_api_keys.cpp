@@ -36,7 +36,7 @@ std::optional<std::string> TenantText(const std::optional<TenantId>& t) {
 }  // namespace
 
 Status PgApiKeyRepository::Create(const ApiKey& key, const AuditEntry& audit) {
-  return db_.TransactStatus([&](pqxx::work& w) {
+  return internal::TransactStatus(pool_, [&](pqxx::transaction_base& w) {
     auto rows = w.exec_params(
         "INSERT INTO admin.api_keys (key_id, tenant_id, name, prefix, secret_hash, created_at)"
         " SELECT $1::uuid, $2::uuid, $3, $4, $5, to_timestamp($6::float8 / 1e6)"
@@ -51,7 +51,7 @@ Status PgApiKeyRepository::Create(const ApiKey& key, const AuditEntry& audit) {
 }
 
 Result<ApiKey> PgApiKeyRepository::FindActiveByHash(std::string_view secret_hash) {
-  return db_.Transact<ApiKey>([&](pqxx::work& w) -> Result<ApiKey> {
+  return internal::Transact<ApiKey>(pool_, [&](pqxx::transaction_base& w) -> Result<ApiKey> {
     auto rows = w.exec_params(std::string("SELECT ") + kColumns +
                                   " FROM admin.api_keys WHERE secret_hash = $1"
                                   " AND revoked_at IS NULL",
@@ -63,20 +63,21 @@ Result<ApiKey> PgApiKeyRepository::FindActiveByHash(std::string_view secret_hash
 
 Result<Page<ApiKey>> PgApiKeyRepository::List(const std::optional<TenantId>& tenant,
                                               bool include_revoked, const PageQuery& page) {
-  return db_.Transact<Page<ApiKey>>([&](pqxx::work& w) -> Result<Page<ApiKey>> {
-    auto rows = w.exec_params(
-        std::string("SELECT ") + kColumns +
-            " FROM admin.api_keys WHERE tenant_id IS NOT DISTINCT FROM $1::uuid"
-            " AND ($2 OR revoked_at IS NULL) AND ($3::uuid IS NULL OR key_id > $3::uuid)"
-            " ORDER BY key_id LIMIT $4",
-        TenantText(tenant), include_revoked, OptionalText(page.after), page.size + 1);
-    return MakePage<ApiKey>(rows, page.size, FromRow);
-  });
+  return internal::Transact<Page<ApiKey>>(
+      pool_, [&](pqxx::transaction_base& w) -> Result<Page<ApiKey>> {
+        auto rows = w.exec_params(
+            std::string("SELECT ") + kColumns +
+                " FROM admin.api_keys WHERE tenant_id IS NOT DISTINCT FROM $1::uuid"
+                " AND ($2 OR revoked_at IS NULL) AND ($3::uuid IS NULL OR key_id > $3::uuid)"
+                " ORDER BY key_id LIMIT $4",
+            TenantText(tenant), include_revoked, OptionalText(page.after), page.size + 1);
+        return MakePage<ApiKey>(rows, page.size, FromRow);
+      });
 }
 
 Result<ApiKey> PgApiKeyRepository::Revoke(const std::optional<TenantId>& tenant, const ApiKeyId& id,
                                           WallTime at, const AuditEntry& audit) {
-  return db_.Transact<ApiKey>([&](pqxx::work& w) -> Result<ApiKey> {
+  return internal::Transact<ApiKey>(pool_, [&](pqxx::transaction_base& w) -> Result<ApiKey> {
     auto rows =
         w.exec_params(std::string("UPDATE admin.api_keys SET revoked_at = coalesce(revoked_at,"
                                   " to_timestamp($3::float8 / 1e6)) WHERE key_id = $1::uuid"
@@ -90,7 +91,7 @@ Result<ApiKey> PgApiKeyRepository::Revoke(const std::optional<TenantId>& tenant,
 }
 
 Result<bool> PgApiKeyRepository::HasActivePlatformKey() {
-  return db_.Transact<bool>([&](pqxx::work& w) -> Result<bool> {
+  return internal::Transact<bool>(pool_, [&](pqxx::transaction_base& w) -> Result<bool> {
     return !w.exec(
                  "SELECT 1 FROM admin.api_keys WHERE tenant_id IS NULL AND revoked_at IS NULL"
                  " LIMIT 1")

@@ -37,7 +37,7 @@ Result<Extension> One(const pqxx::result& rows, std::string_view what) {
 }  // namespace
 
 Status PgExtensionRepository::Create(const Extension& e, const AuditEntry& audit) {
-  return db_.TransactStatus([&](pqxx::work& w) {
+  return internal::TransactStatus(pool_, [&](pqxx::transaction_base& w) {
     // The tenant row lock serialises creates within a tenant, so the limit check cannot be
     // overtaken by a concurrent insert; the unique constraints decide between duplicates.
     auto tenant = w.exec_params(
@@ -65,7 +65,7 @@ Status PgExtensionRepository::Create(const Extension& e, const AuditEntry& audit
 
 Result<Extension> PgExtensionRepository::GetWhere(const TenantId& tenant, const std::string& column,
                                                   std::string_view value) {
-  return db_.Transact<Extension>([&](pqxx::work& w) {
+  return internal::Transact<Extension>(pool_, [&](pqxx::transaction_base& w) {
     return One(w.exec_params(std::string("SELECT ") + kColumns +
                                  " FROM admin.extensions WHERE tenant_id = $1::uuid AND " + column +
                                  " = $2",
@@ -91,22 +91,23 @@ Result<Extension> PgExtensionRepository::GetByUsername(const TenantId& tenant,
 Result<Page<Extension>> PgExtensionRepository::List(const TenantId& tenant,
                                                     const ExtensionFilter& filter,
                                                     const PageQuery& page) {
-  return db_.Transact<Page<Extension>>([&](pqxx::work& w) -> Result<Page<Extension>> {
-    auto rows =
-        w.exec_params(std::string("SELECT ") + kColumns +
-                          " FROM admin.extensions WHERE tenant_id = $1::uuid AND number LIKE $2"
-                          " AND ($3::boolean IS NULL OR enabled = $3) AND ($4::uuid IS NULL OR"
-                          " extension_id > $4::uuid) ORDER BY extension_id LIMIT $5",
-                      tenant.str(), internal::LikePrefix(filter.number_prefix), filter.enabled,
-                      OptionalText(page.after), page.size + 1);
-    return MakePage<Extension>(rows, page.size, FromRow);
-  });
+  return internal::Transact<Page<Extension>>(
+      pool_, [&](pqxx::transaction_base& w) -> Result<Page<Extension>> {
+        auto rows =
+            w.exec_params(std::string("SELECT ") + kColumns +
+                              " FROM admin.extensions WHERE tenant_id = $1::uuid AND number LIKE $2"
+                              " AND ($3::boolean IS NULL OR enabled = $3) AND ($4::uuid IS NULL OR"
+                              " extension_id > $4::uuid) ORDER BY extension_id LIMIT $5",
+                          tenant.str(), internal::LikePrefix(filter.number_prefix), filter.enabled,
+                          OptionalText(page.after), page.size + 1);
+        return MakePage<Extension>(rows, page.size, FromRow);
+      });
 }
 
 Result<Extension> PgExtensionRepository::Update(const TenantId& tenant, const ExtensionId& id,
                                                 const std::function<Status(Extension&)>& change,
                                                 const AuditEntry& audit) {
-  return db_.Transact<Extension>([&](pqxx::work& w) -> Result<Extension> {
+  return internal::Transact<Extension>(pool_, [&](pqxx::transaction_base& w) -> Result<Extension> {
     auto current = One(w.exec_params(std::string("SELECT ") + kColumns +
                                          " FROM admin.extensions WHERE tenant_id = $1::uuid"
                                          " AND extension_id = $2::uuid FOR UPDATE",
@@ -128,7 +129,7 @@ Result<Extension> PgExtensionRepository::Update(const TenantId& tenant, const Ex
 
 Result<Extension> PgExtensionRepository::Delete(const TenantId& tenant, const ExtensionId& id,
                                                 const AuditEntry& audit) {
-  return db_.Transact<Extension>([&](pqxx::work& w) -> Result<Extension> {
+  return internal::Transact<Extension>(pool_, [&](pqxx::transaction_base& w) -> Result<Extension> {
     auto e = One(w.exec_params(std::string("DELETE FROM admin.extensions WHERE tenant_id ="
                                            " $1::uuid AND extension_id = $2::uuid RETURNING ") +
                                    kColumns,

@@ -32,7 +32,7 @@ Result<PhoneNumber> One(const pqxx::result& rows, std::string_view what) {
 }  // namespace
 
 Status PgNumberRepository::Create(const PhoneNumber& n, const AuditEntry& audit) {
-  return db_.TransactStatus([&](pqxx::work& w) {
+  return internal::TransactStatus(pool_, [&](pqxx::transaction_base& w) {
     auto rows = w.exec_params(
         "INSERT INTO admin.numbers (number_id, tenant_id, e164, target, created_at, updated_at)"
         " SELECT $1::uuid, $2::uuid, $3, $4, to_timestamp($5::float8 / 1e6),"
@@ -47,7 +47,7 @@ Status PgNumberRepository::Create(const PhoneNumber& n, const AuditEntry& audit)
 }
 
 Result<PhoneNumber> PgNumberRepository::Get(const TenantId& tenant, const NumberId& id) {
-  return db_.Transact<PhoneNumber>([&](pqxx::work& w) {
+  return internal::Transact<PhoneNumber>(pool_, [&](pqxx::transaction_base& w) {
     return One(w.exec_params(std::string("SELECT ") + kColumns +
                                  " FROM admin.numbers WHERE tenant_id = $1::uuid"
                                  " AND number_id = $2::uuid",
@@ -57,7 +57,7 @@ Result<PhoneNumber> PgNumberRepository::Get(const TenantId& tenant, const Number
 }
 
 Result<PhoneNumber> PgNumberRepository::FindByE164(std::string_view e164) {
-  return db_.Transact<PhoneNumber>([&](pqxx::work& w) {
+  return internal::Transact<PhoneNumber>(pool_, [&](pqxx::transaction_base& w) {
     return One(
         w.exec_params(std::string("SELECT ") + kColumns + " FROM admin.numbers WHERE e164 = $1",
                       std::string(e164)),
@@ -68,50 +68,54 @@ Result<PhoneNumber> PgNumberRepository::FindByE164(std::string_view e164) {
 Result<Page<PhoneNumber>> PgNumberRepository::List(const TenantId& tenant,
                                                    std::string_view e164_prefix,
                                                    const PageQuery& page) {
-  return db_.Transact<Page<PhoneNumber>>([&](pqxx::work& w) -> Result<Page<PhoneNumber>> {
-    auto rows = w.exec_params(std::string("SELECT ") + kColumns +
-                                  " FROM admin.numbers WHERE tenant_id = $1::uuid AND e164 LIKE"
-                                  " $2 AND ($3::uuid IS NULL OR number_id > $3::uuid)"
-                                  " ORDER BY number_id LIMIT $4",
-                              tenant.str(), internal::LikePrefix(e164_prefix),
-                              OptionalText(page.after), page.size + 1);
-    return MakePage<PhoneNumber>(rows, page.size, FromRow);
-  });
+  return internal::Transact<Page<PhoneNumber>>(
+      pool_, [&](pqxx::transaction_base& w) -> Result<Page<PhoneNumber>> {
+        auto rows = w.exec_params(std::string("SELECT ") + kColumns +
+                                      " FROM admin.numbers WHERE tenant_id = $1::uuid AND e164 LIKE"
+                                      " $2 AND ($3::uuid IS NULL OR number_id > $3::uuid)"
+                                      " ORDER BY number_id LIMIT $4",
+                                  tenant.str(), internal::LikePrefix(e164_prefix),
+                                  OptionalText(page.after), page.size + 1);
+        return MakePage<PhoneNumber>(rows, page.size, FromRow);
+      });
 }
 
 Result<PhoneNumber> PgNumberRepository::Update(const TenantId& tenant, const NumberId& id,
                                                const std::function<Status(PhoneNumber&)>& change,
                                                const AuditEntry& audit) {
-  return db_.Transact<PhoneNumber>([&](pqxx::work& w) -> Result<PhoneNumber> {
-    auto current = One(w.exec_params(std::string("SELECT ") + kColumns +
-                                         " FROM admin.numbers WHERE tenant_id = $1::uuid"
-                                         " AND number_id = $2::uuid FOR UPDATE",
-                                     tenant.str(), id.str()),
-                       id.str());
-    if (!current.ok()) return current.status();
-    PhoneNumber n = *current;
-    SB_RETURN_IF_ERROR(change(n));
-    w.exec_params(
-        "UPDATE admin.numbers SET target = $3, updated_at = to_timestamp($4::float8 / 1e6)"
-        " WHERE tenant_id = $1::uuid AND number_id = $2::uuid",
-        tenant.str(), id.str(), n.target, ToMicros(n.updated_at));
-    WriteAudit(w, audit, "number");
-    return n;
-  });
+  return internal::Transact<PhoneNumber>(
+      pool_, [&](pqxx::transaction_base& w) -> Result<PhoneNumber> {
+        auto current = One(w.exec_params(std::string("SELECT ") + kColumns +
+                                             " FROM admin.numbers WHERE tenant_id = $1::uuid"
+                                             " AND number_id = $2::uuid FOR UPDATE",
+                                         tenant.str(), id.str()),
+                           id.str());
+        if (!current.ok()) return current.status();
+        PhoneNumber n = *current;
+        SB_RETURN_IF_ERROR(change(n));
+        w.exec_params(
+            "UPDATE admin.numbers SET target = $3, updated_at = to_timestamp($4::float8 / 1e6)"
+            " WHERE tenant_id = $1::uuid AND number_id = $2::uuid",
+            tenant.str(), id.str(), n.target, ToMicros(n.updated_at));
+        WriteAudit(w, audit, "number");
+        return n;
+      });
 }
 
 Result<PhoneNumber> PgNumberRepository::Delete(const TenantId& tenant, const NumberId& id,
                                                const AuditEntry& audit) {
-  return db_.Transact<PhoneNumber>([&](pqxx::work& w) -> Result<PhoneNumber> {
-    auto n = One(w.exec_params(std::string("DELETE FROM admin.numbers WHERE tenant_id = $1::uuid"
-                                           " AND number_id = $2::uuid RETURNING ") +
-                                   kColumns,
-                               tenant.str(), id.str()),
-                 id.str());
-    if (!n.ok()) return n.status();
-    WriteAudit(w, audit, "number");
-    return n;
-  });
+  return internal::Transact<PhoneNumber>(
+      pool_, [&](pqxx::transaction_base& w) -> Result<PhoneNumber> {
+        auto n =
+            One(w.exec_params(std::string("DELETE FROM admin.numbers WHERE tenant_id = $1::uuid"
+                                          " AND number_id = $2::uuid RETURNING ") +
+                                  kColumns,
+                              tenant.str(), id.str()),
+                id.str());
+        if (!n.ok()) return n.status();
+        WriteAudit(w, audit, "number");
+        return n;
+      });
 }
 
 }  // namespace sb::admin

@@ -2,19 +2,28 @@
 // (services/admin/migrations). Each query filters by tenant_id; each mutation writes its audit
 // row in the same transaction.
 //
-//   PgDatabase db(dsn, 8);
-//   PgExtensionRepository extensions(db);
+//   sb::pg::Pool pool({.dsn = dsn, .max_connections = 8});
+//   SB_RETURN_IF_ERROR(ApplyAdminMigrations(pool, migrations_dir));
+//   PgExtensionRepository extensions(pool);
 //   auto ext = extensions.Get(tenant, id);
 #pragma once
 
+#include <string>
+
 #include "domain/repositories.h"
-#include "store/pg_database.h"
+#include "switchboard/pg/pool.h"
 
 namespace sb::admin {
 
+// The PostgreSQL schema admin owns; its applied migrations are in admin.schema_migrations.
+inline constexpr char kAdminSchema[] = "admin";
+
+// Applies services/admin/migrations (the folder `dir`) to schema admin with libs/pg's runner.
+Status ApplyAdminMigrations(pg::Pool& pool, const std::string& dir);
+
 class PgTenantRepository final : public TenantRepository {
  public:
-  explicit PgTenantRepository(PgDatabase& db) : db_(db) {}
+  explicit PgTenantRepository(pg::Pool& pool) : pool_(pool) {}
   Status Create(const Tenant& tenant, const ApiKey& first_key, const AuditEntry& audit) override;
   Result<Tenant> Get(const TenantId& id) override;
   Result<Tenant> GetByDomain(std::string_view sip_domain) override;
@@ -24,12 +33,12 @@ class PgTenantRepository final : public TenantRepository {
   Result<Tenant> Delete(const TenantId& id, const AuditEntry& audit) override;
 
  private:
-  PgDatabase& db_;
+  pg::Pool& pool_;
 };
 
 class PgApiKeyRepository final : public ApiKeyRepository {
  public:
-  explicit PgApiKeyRepository(PgDatabase& db) : db_(db) {}
+  explicit PgApiKeyRepository(pg::Pool& pool) : pool_(pool) {}
   Status Create(const ApiKey& key, const AuditEntry& audit) override;
   Result<ApiKey> FindActiveByHash(std::string_view secret_hash) override;
   Result<Page<ApiKey>> List(const std::optional<TenantId>& tenant, bool include_revoked,
@@ -39,12 +48,12 @@ class PgApiKeyRepository final : public ApiKeyRepository {
   Result<bool> HasActivePlatformKey() override;
 
  private:
-  PgDatabase& db_;
+  pg::Pool& pool_;
 };
 
 class PgExtensionRepository final : public ExtensionRepository {
  public:
-  explicit PgExtensionRepository(PgDatabase& db) : db_(db) {}
+  explicit PgExtensionRepository(pg::Pool& pool) : pool_(pool) {}
   Status Create(const Extension& ext, const AuditEntry& audit) override;
   Result<Extension> Get(const TenantId& tenant, const ExtensionId& id) override;
   Result<Extension> GetByNumber(const TenantId& tenant, std::string_view number) override;
@@ -60,12 +69,12 @@ class PgExtensionRepository final : public ExtensionRepository {
  private:
   Result<Extension> GetWhere(const TenantId& tenant, const std::string& column,
                              std::string_view value);
-  PgDatabase& db_;
+  pg::Pool& pool_;
 };
 
 class PgNumberRepository final : public NumberRepository {
  public:
-  explicit PgNumberRepository(PgDatabase& db) : db_(db) {}
+  explicit PgNumberRepository(pg::Pool& pool) : pool_(pool) {}
   Status Create(const PhoneNumber& number, const AuditEntry& audit) override;
   Result<PhoneNumber> Get(const TenantId& tenant, const NumberId& id) override;
   Result<PhoneNumber> FindByE164(std::string_view e164) override;
@@ -78,12 +87,12 @@ class PgNumberRepository final : public NumberRepository {
                              const AuditEntry& audit) override;
 
  private:
-  PgDatabase& db_;
+  pg::Pool& pool_;
 };
 
 class PgTrunkRepository final : public TrunkRepository {
  public:
-  explicit PgTrunkRepository(PgDatabase& db) : db_(db) {}
+  explicit PgTrunkRepository(pg::Pool& pool) : pool_(pool) {}
   Status Create(const Trunk& trunk, const AuditEntry& audit) override;
   Result<Trunk> Get(const TenantId& tenant, const TrunkId& id) override;
   Result<Trunk> FindBySource(std::string_view ip) override;
@@ -95,7 +104,7 @@ class PgTrunkRepository final : public TrunkRepository {
   Result<Trunk> Delete(const TenantId& tenant, const TrunkId& id, const AuditEntry& audit) override;
 
  private:
-  PgDatabase& db_;
+  pg::Pool& pool_;
 };
 
 }  // namespace sb::admin

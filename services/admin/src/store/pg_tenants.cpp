@@ -41,7 +41,7 @@ Result<Tenant> One(const pqxx::result& rows, std::string_view what) {
 }  // namespace
 
 Status PgTenantRepository::Create(const Tenant& t, const ApiKey& key, const AuditEntry& audit) {
-  return db_.TransactStatus([&](pqxx::work& w) {
+  return internal::TransactStatus(pool_, [&](pqxx::transaction_base& w) {
     w.exec_params(
         "INSERT INTO admin.tenants (tenant_id, slug, name, sip_domain, status, suspend_reason,"
         " max_extensions, max_concurrent_calls, created_at, updated_at)"
@@ -59,7 +59,7 @@ Status PgTenantRepository::Create(const Tenant& t, const ApiKey& key, const Audi
 }
 
 Result<Tenant> PgTenantRepository::Get(const TenantId& id) {
-  return db_.Transact<Tenant>([&](pqxx::work& w) {
+  return internal::Transact<Tenant>(pool_, [&](pqxx::transaction_base& w) {
     return One(w.exec_params(std::string("SELECT ") + kColumns +
                                  " FROM admin.tenants WHERE tenant_id = $1::uuid",
                              id.str()),
@@ -68,7 +68,7 @@ Result<Tenant> PgTenantRepository::Get(const TenantId& id) {
 }
 
 Result<Tenant> PgTenantRepository::GetByDomain(std::string_view sip_domain) {
-  return db_.Transact<Tenant>([&](pqxx::work& w) {
+  return internal::Transact<Tenant>(pool_, [&](pqxx::transaction_base& w) {
     return One(w.exec_params(std::string("SELECT ") + kColumns +
                                  " FROM admin.tenants WHERE sip_domain = lower($1)",
                              std::string(sip_domain)),
@@ -77,23 +77,25 @@ Result<Tenant> PgTenantRepository::GetByDomain(std::string_view sip_domain) {
 }
 
 Result<Page<Tenant>> PgTenantRepository::List(const TenantFilter& filter, const PageQuery& page) {
-  return db_.Transact<Page<Tenant>>([&](pqxx::work& w) -> Result<Page<Tenant>> {
-    std::optional<std::string> status;
-    if (filter.status) status = StatusText(*filter.status);
-    auto rows = w.exec_params(std::string("SELECT ") + kColumns +
-                                  " FROM admin.tenants WHERE ($1::text IS NULL OR status = $1)"
-                                  " AND slug LIKE $2 AND ($3::uuid IS NULL OR tenant_id > $3::uuid)"
-                                  " ORDER BY tenant_id LIMIT $4",
-                              status, internal::LikePrefix(filter.slug_prefix),
-                              OptionalText(page.after), page.size + 1);
-    return MakePage<Tenant>(rows, page.size, FromRow);
-  });
+  return internal::Transact<Page<Tenant>>(
+      pool_, [&](pqxx::transaction_base& w) -> Result<Page<Tenant>> {
+        std::optional<std::string> status;
+        if (filter.status) status = StatusText(*filter.status);
+        auto rows =
+            w.exec_params(std::string("SELECT ") + kColumns +
+                              " FROM admin.tenants WHERE ($1::text IS NULL OR status = $1)"
+                              " AND slug LIKE $2 AND ($3::uuid IS NULL OR tenant_id > $3::uuid)"
+                              " ORDER BY tenant_id LIMIT $4",
+                          status, internal::LikePrefix(filter.slug_prefix),
+                          OptionalText(page.after), page.size + 1);
+        return MakePage<Tenant>(rows, page.size, FromRow);
+      });
 }
 
 Result<Tenant> PgTenantRepository::Update(const TenantId& id,
                                           const std::function<Status(Tenant&)>& change,
                                           const AuditEntry& audit) {
-  return db_.Transact<Tenant>([&](pqxx::work& w) -> Result<Tenant> {
+  return internal::Transact<Tenant>(pool_, [&](pqxx::transaction_base& w) -> Result<Tenant> {
     auto current = One(w.exec_params(std::string("SELECT ") + kColumns +
                                          " FROM admin.tenants WHERE tenant_id = $1::uuid"
                                          " FOR UPDATE",
@@ -114,7 +116,7 @@ Result<Tenant> PgTenantRepository::Update(const TenantId& id,
 }
 
 Result<Tenant> PgTenantRepository::Delete(const TenantId& id, const AuditEntry& audit) {
-  return db_.Transact<Tenant>([&](pqxx::work& w) -> Result<Tenant> {
+  return internal::Transact<Tenant>(pool_, [&](pqxx::transaction_base& w) -> Result<Tenant> {
     // Trunk sources carry tenant_id without a foreign key to tenants; they go with their trunks.
     auto rows = w.exec_params(std::string("DELETE FROM admin.tenants WHERE tenant_id = $1::uuid"
                                           " RETURNING ") +

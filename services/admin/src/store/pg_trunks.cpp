@@ -105,7 +105,7 @@ Result<Trunk> One(const pqxx::result& rows, std::string_view what) {
   return FromRow(rows[0]);
 }
 
-void InsertSources(pqxx::work& w, const Trunk& t) {
+void InsertSources(pqxx::transaction_base& w, const Trunk& t) {
   for (const auto& source : t.inbound_sources) {
     w.exec_params(
         "INSERT INTO admin.trunk_sources (tenant_id, trunk_id, source)"
@@ -114,7 +114,8 @@ void InsertSources(pqxx::work& w, const Trunk& t) {
   }
 }
 
-Result<Trunk> SelectOne(pqxx::work& w, const TenantId& tenant, const TrunkId& id, bool lock) {
+Result<Trunk> SelectOne(pqxx::transaction_base& w, const TenantId& tenant, const TrunkId& id,
+                        bool lock) {
   return One(w.exec_params(std::string("SELECT ") + kColumns +
                                " FROM admin.trunks t WHERE t.tenant_id = $1::uuid"
                                " AND t.trunk_id = $2::uuid" +
@@ -126,7 +127,7 @@ Result<Trunk> SelectOne(pqxx::work& w, const TenantId& tenant, const TrunkId& id
 }  // namespace
 
 Status PgTrunkRepository::Create(const Trunk& t, const AuditEntry& audit) {
-  return db_.TransactStatus([&](pqxx::work& w) {
+  return internal::TransactStatus(pool_, [&](pqxx::transaction_base& w) {
     auto rows = w.exec_params(
         "INSERT INTO admin.trunks (trunk_id, tenant_id, name, host, port, transport, username,"
         " password, prefix_rules, caller_id_policy, fixed_caller_id, created_at, updated_at)"
@@ -144,11 +145,12 @@ Status PgTrunkRepository::Create(const Trunk& t, const AuditEntry& audit) {
 }
 
 Result<Trunk> PgTrunkRepository::Get(const TenantId& tenant, const TrunkId& id) {
-  return db_.Transact<Trunk>([&](pqxx::work& w) { return SelectOne(w, tenant, id, false); });
+  return internal::Transact<Trunk>(
+      pool_, [&](pqxx::transaction_base& w) { return SelectOne(w, tenant, id, false); });
 }
 
 Result<Trunk> PgTrunkRepository::FindBySource(std::string_view ip) {
-  return db_.Transact<Trunk>([&](pqxx::work& w) {
+  return internal::Transact<Trunk>(pool_, [&](pqxx::transaction_base& w) {
     return One(w.exec_params(std::string("SELECT ") + kColumns +
                                  " FROM admin.trunks t WHERE t.trunk_id = (SELECT s.trunk_id"
                                  " FROM admin.trunk_sources s WHERE s.source >>= $1::inet"
@@ -160,21 +162,22 @@ Result<Trunk> PgTrunkRepository::FindBySource(std::string_view ip) {
 
 Result<Page<Trunk>> PgTrunkRepository::List(const TenantId& tenant, std::string_view name_prefix,
                                             const PageQuery& page) {
-  return db_.Transact<Page<Trunk>>([&](pqxx::work& w) -> Result<Page<Trunk>> {
-    auto rows = w.exec_params(std::string("SELECT ") + kColumns +
-                                  " FROM admin.trunks t WHERE t.tenant_id = $1::uuid AND t.name"
-                                  " LIKE $2 AND ($3::uuid IS NULL OR t.trunk_id > $3::uuid)"
-                                  " ORDER BY t.trunk_id LIMIT $4",
-                              tenant.str(), internal::LikePrefix(name_prefix),
-                              OptionalText(page.after), page.size + 1);
-    return MakePage<Trunk>(rows, page.size, FromRow);
-  });
+  return internal::Transact<Page<Trunk>>(
+      pool_, [&](pqxx::transaction_base& w) -> Result<Page<Trunk>> {
+        auto rows = w.exec_params(std::string("SELECT ") + kColumns +
+                                      " FROM admin.trunks t WHERE t.tenant_id = $1::uuid AND t.name"
+                                      " LIKE $2 AND ($3::uuid IS NULL OR t.trunk_id > $3::uuid)"
+                                      " ORDER BY t.trunk_id LIMIT $4",
+                                  tenant.str(), internal::LikePrefix(name_prefix),
+                                  OptionalText(page.after), page.size + 1);
+        return MakePage<Trunk>(rows, page.size, FromRow);
+      });
 }
 
 Result<Trunk> PgTrunkRepository::Update(const TenantId& tenant, const TrunkId& id,
                                         const std::function<Status(Trunk&)>& change,
                                         const AuditEntry& audit) {
-  return db_.Transact<Trunk>([&](pqxx::work& w) -> Result<Trunk> {
+  return internal::Transact<Trunk>(pool_, [&](pqxx::transaction_base& w) -> Result<Trunk> {
     auto current = SelectOne(w, tenant, id, true);
     if (!current.ok()) return current.status();
     Trunk t = *current;
@@ -198,7 +201,7 @@ Result<Trunk> PgTrunkRepository::Update(const TenantId& tenant, const TrunkId& i
 
 Result<Trunk> PgTrunkRepository::Delete(const TenantId& tenant, const TrunkId& id,
                                         const AuditEntry& audit) {
-  return db_.Transact<Trunk>([&](pqxx::work& w) -> Result<Trunk> {
+  return internal::Transact<Trunk>(pool_, [&](pqxx::transaction_base& w) -> Result<Trunk> {
     auto t = SelectOne(w, tenant, id, true);
     if (!t.ok()) return t.status();
     w.exec_params("DELETE FROM admin.trunks WHERE tenant_id = $1::uuid AND trunk_id = $2::uuid",

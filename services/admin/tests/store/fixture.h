@@ -41,17 +41,17 @@ class RecordingSink final : public ChangeSink {
 struct PgFixture {
   PgFixture()
       : dsn(sb::testing::FreshDatabase("admin")),
-        db(dsn, 4),
+        pool({.dsn = dsn, .max_connections = 4}),
         ids(clock),
-        tenants(db),
-        keys(db),
-        extensions(db),
-        numbers(db),
-        trunks(db),
+        tenants(pool),
+        keys(pool),
+        extensions(pool),
+        numbers(pool),
+        trunks(pool),
         provisioning(ProvisioningConfig{.platform_domain = "sip.test.example"},
                      ProvisioningDeps{tenants, keys, extensions, numbers, trunks, sink, clock, ids,
                                       random}) {
-    Status migrated = db.Migrate(ADMIN_MIGRATIONS_DIR);
+    Status migrated = ApplyAdminMigrations(pool, ADMIN_MIGRATIONS_DIR);
     if (!migrated.ok()) throw std::runtime_error(migrated.ToString());
     const std::string secret = "sbk_" + std::string(43, 'P');
     Status boot = provisioning.EnsureBootstrapKey(secret);
@@ -68,7 +68,7 @@ struct PgFixture {
   }
 
   std::string dsn;
-  PgDatabase db;
+  pg::Pool pool;
   core::SystemClock clock;
   core::UuidV7Generator ids;
   OpenSslRandom random;
