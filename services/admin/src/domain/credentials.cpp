@@ -72,7 +72,6 @@ std::string Base64Url(std::span<const uint8_t> bytes) {
 }
 
 std::string Sha256Hex(std::string_view data) { return DigestHex(EVP_sha256(), data); }
-std::string Md5Hex(std::string_view data) { return DigestHex(EVP_md5(), data); }
 
 NewApiKey GenerateApiKey(RandomSource& random) {
   std::array<uint8_t, kSecretBytes> bytes{};
@@ -112,14 +111,6 @@ Result<std::string> ParseBearer(std::string_view authorization) {
   while (!key.empty() && key.back() == ' ') key.remove_suffix(1);
   if (!LooksLikeApiKey(key)) return Status::Unauthenticated("invalid API key");
   return std::string(key);
-}
-
-std::string Ha1Md5(std::string_view user, std::string_view realm, std::string_view password) {
-  return Md5Hex(std::string(user) + ":" + std::string(realm) + ":" + std::string(password));
-}
-
-std::string Ha1Sha256(std::string_view user, std::string_view realm, std::string_view password) {
-  return Sha256Hex(std::string(user) + ":" + std::string(realm) + ":" + std::string(password));
 }
 
 }  // namespace sb::admin

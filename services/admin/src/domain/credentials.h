@@ -8,8 +8,8 @@
 //   NewApiKey key = GenerateApiKey(random);
 //   store(key.hash, key.prefix);  reply(key.secret);
 //
-// Extension passwords are stored only as digest HA1 values (RFC 2617 §3.2.2.2, RFC 7616 §3.4.2):
-// H(username ":" realm ":" password) with MD5 and with SHA-256, hex.
+// Extension passwords are stored only as digest HA1 values, computed by libs/sip/auth
+// (sb::sip::ComputeHa1), the same code that verifies them in the registrar.
 #pragma once
 
 #include <cstdint>
@@ -49,11 +49,6 @@ bool LooksLikeApiKey(std::string_view secret);
 Result<std::string> ParseBearer(std::string_view authorization);
 
 std::string Sha256Hex(std::string_view data);
-std::string Md5Hex(std::string_view data);
 std::string Base64Url(std::span<const uint8_t> bytes);  // unpadded
-
-// HA1 for digest authentication with the given realm (the tenant's SIP domain).
-std::string Ha1Md5(std::string_view user, std::string_view realm, std::string_view password);
-std::string Ha1Sha256(std::string_view user, std::string_view realm, std::string_view password);
 
 }  // namespace sb::admin

@@ -3,6 +3,7 @@
 
 #include "domain/provisioning.h"
 #include "domain/validation.h"
+#include "switchboard/sip/digest.h"
 
 namespace sb::admin {
 namespace {
@@ -71,8 +72,10 @@ Result<Extension> Provisioning::CreateExtension(const Principal& p, const Extens
   SB_RETURN_IF_ERROR(ValidatePassword(in.password, "password"));
   auto tenant = deps_.tenants.Get(e.tenant_id);
   if (!tenant.ok()) return tenant.status();
-  e.ha1_md5 = Ha1Md5(e.sip_username, tenant->sip_domain, in.password);
-  e.ha1_sha256 = Ha1Sha256(e.sip_username, tenant->sip_domain, in.password);
+  e.ha1_md5 = sb::sip::ComputeHa1(sb::sip::DigestAlgorithm::kMd5, e.sip_username,
+                                  tenant->sip_domain, in.password);
+  e.ha1_sha256 = sb::sip::ComputeHa1(sb::sip::DigestAlgorithm::kSha256, e.sip_username,
+                                     tenant->sip_domain, in.password);
   e.id = ExtensionId(deps_.ids.Next());
   e.created_at = e.updated_at = deps_.clock.WallNow();
   AuditEntry audit = Audit(p, e.tenant_id, "extension.create", e.id.str());
@@ -115,8 +118,10 @@ Result<Extension> Provisioning::UpdateExtension(const Principal& p, std::string_
         if (in.caller_id) e.caller_id = *in.caller_id;
         if (in.enabled) e.enabled = *in.enabled;
         if (in.password) {
-          e.ha1_md5 = Ha1Md5(e.sip_username, tenant->sip_domain, *in.password);
-          e.ha1_sha256 = Ha1Sha256(e.sip_username, tenant->sip_domain, *in.password);
+          e.ha1_md5 = sb::sip::ComputeHa1(sb::sip::DigestAlgorithm::kMd5, e.sip_username,
+                                          tenant->sip_domain, *in.password);
+          e.ha1_sha256 = sb::sip::ComputeHa1(sb::sip::DigestAlgorithm::kSha256, e.sip_username,
+                                             tenant->sip_domain, *in.password);
         }
         SB_RETURN_IF_ERROR(ValidateExtensionFields(e));
         e.updated_at = deps_.clock.WallNow();

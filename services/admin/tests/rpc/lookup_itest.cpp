@@ -10,6 +10,7 @@
 #include "switchboard/admin/v1/events.pb.h"
 #include "switchboard/admin/v1/lookup.pb.h"
 #include "switchboard/bus/typed.h"
+#include "switchboard/sip/digest.h"
 
 namespace sb::admin {
 namespace {
@@ -59,8 +60,10 @@ TEST_CASE("credential, domain, number and trunk lookups over NATS", "[integratio
   CHECK(first.extension_id() == ext.id());
   CHECK(first.extension_number() == "1001");
   CHECK(first.enabled());
-  CHECK(first.ha1_md5() == Ha1Md5("alice", "acme.sip.test.example", "correct horse"));
-  CHECK(first.ha1_sha256() == Ha1Sha256("alice", "acme.sip.test.example", "correct horse"));
+  CHECK(first.ha1_md5() == sb::sip::ComputeHa1(sb::sip::DigestAlgorithm::kMd5, "alice",
+                                               "acme.sip.test.example", "correct horse"));
+  CHECK(first.ha1_sha256() == sb::sip::ComputeHa1(sb::sip::DigestAlgorithm::kSha256, "alice",
+                                                  "acme.sip.test.example", "correct horse"));
   const double hits = CacheHits(f);
   auto second = Credentials(f, "alice");
   CHECK(CacheHits(f) == hits + 1);
@@ -71,8 +74,9 @@ TEST_CASE("credential, domain, number and trunk lookups over NATS", "[integratio
   ue.set_id(ext.id());
   ue.set_password("battery staple");
   REQUIRE(Call(f.extensions, key, &pb::ExtensionService::Stub::UpdateExtension, ue, &ext).ok());
-  CHECK(Credentials(f, "alice").ha1_md5() ==
-        Ha1Md5("alice", "acme.sip.test.example", "battery staple"));
+  CHECK(Credentials(f, "alice").ha1_md5() == sb::sip::ComputeHa1(sb::sip::DigestAlgorithm::kMd5,
+                                                                 "alice", "acme.sip.test.example",
+                                                                 "battery staple"));
 
   // Unknown users are NOT_FOUND (and cached as such until one is created).
   CHECK(Credentials(f, "bob").error().code() == common::ERROR_CODE_NOT_FOUND);

@@ -6,6 +6,7 @@
 
 #include "domain/credentials.h"
 #include "store/fixture.h"
+#include "switchboard/sip/digest.h"
 
 namespace sb::admin {
 namespace {
@@ -109,8 +110,10 @@ TEST_CASE("an extension's password is stored only as HA1 with the tenant's domai
   REQUIRE(ext.ok());
   CHECK(ext->sip_username == "1001");
   CHECK(ext->enabled);
-  CHECK(ext->ha1_md5 == Ha1Md5("1001", "acme.sip.test.example", "correct horse"));
-  CHECK(ext->ha1_sha256 == Ha1Sha256("1001", "acme.sip.test.example", "correct horse"));
+  CHECK(ext->ha1_md5 == sb::sip::ComputeHa1(sb::sip::DigestAlgorithm::kMd5, "1001",
+                                            "acme.sip.test.example", "correct horse"));
+  CHECK(ext->ha1_sha256 == sb::sip::ComputeHa1(sb::sip::DigestAlgorithm::kSha256, "1001",
+                                               "acme.sip.test.example", "correct horse"));
   CHECK(Count(f.dsn,
               "SELECT count(*) FROM admin.extensions WHERE ha1_md5 LIKE '%horse%' OR "
               "display_name LIKE '%horse%'") == 0);
@@ -123,7 +126,8 @@ TEST_CASE("an extension's password is stored only as HA1 with the tenant's domai
                                                 {.password = "battery staple", .enabled = false});
   REQUIRE(updated.ok());
   CHECK(!updated->enabled);
-  CHECK(updated->ha1_md5 == Ha1Md5("1001", "acme.sip.test.example", "battery staple"));
+  CHECK(updated->ha1_md5 == sb::sip::ComputeHa1(sb::sip::DigestAlgorithm::kMd5, "1001",
+                                                "acme.sip.test.example", "battery staple"));
   CHECK(f.provisioning.GetExtension(acme, "", ext->id.str())->ha1_md5 == updated->ha1_md5);
 }
 
