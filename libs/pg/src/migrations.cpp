@@ -11,6 +11,7 @@
 #include <pqxx/transaction>
 #include <sstream>
 
+#include "switchboard/core/hex.h"
 #include "switchboard/pg/transaction.h"
 
 namespace sb::pg {
@@ -179,13 +180,7 @@ std::string Sha256Hex(std::string_view bytes) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   EVP_Digest(bytes.data(), bytes.size(), digest, &len, EVP_sha256(), nullptr);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned int i = 0; i < len; ++i) {
-    out += kHex[digest[i] >> 4];
-    out += kHex[digest[i] & 15];
-  }
-  return out;
+  return core::ToHex({digest, len});
 }
 
 Result<std::vector<std::string>> ApplyMigrations(Pool& pool, const MigrationOptions& o) {

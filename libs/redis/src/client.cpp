@@ -7,6 +7,8 @@
 #include <cerrno>
 #include <charconv>
 
+#include "switchboard/core/hex.h"
+
 namespace sb::redis {
 namespace {
 
@@ -35,13 +37,7 @@ std::string HexSha1(std::string_view bytes) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   EVP_Digest(bytes.data(), bytes.size(), digest, &len, EVP_sha1(), nullptr);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned int i = 0; i < len; ++i) {
-    out += kHex[digest[i] >> 4];
-    out += kHex[digest[i] & 15];
-  }
-  return out;
+  return core::ToHex({digest, len});
 }
 
 timeval ToTimeval(std::chrono::milliseconds ms) {

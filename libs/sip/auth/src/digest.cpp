@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "auth_params.h"
+#include "switchboard/core/hex.h"
 
 namespace sb::sip {
 namespace {
@@ -19,16 +20,6 @@ const EVP_MD* Md(DigestAlgorithm algorithm) {
     default:
       return EVP_md5();
   }
-}
-
-std::string Hex(const unsigned char* data, size_t size) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out(size * 2, '0');
-  for (size_t i = 0; i < size; ++i) {
-    out[2 * i] = kDigits[data[i] >> 4];
-    out[2 * i + 1] = kDigits[data[i] & 0xf];
-  }
-  return out;
 }
 
 std::string Join(std::initializer_list<std::string_view> parts) {
@@ -98,7 +89,7 @@ std::string DigestHash(DigestAlgorithm algorithm, std::string_view data) {
   if (EVP_Digest(data.data(), data.size(), out.data(), &size, Md(algorithm), nullptr) != 1) {
     return {};
   }
-  return Hex(out.data(), size);
+  return core::ToHex({out.data(), size});
 }
 
 std::string ComputeHa1(DigestAlgorithm algorithm, std::string_view username, std::string_view realm,

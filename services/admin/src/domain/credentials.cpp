@@ -6,6 +6,8 @@
 #include <array>
 #include <cstdlib>
 
+#include "switchboard/core/hex.h"
+
 namespace sb::admin {
 namespace {
 
@@ -14,24 +16,13 @@ constexpr size_t kSecretBytes = 32;
 constexpr size_t kEncodedSecretChars = 43;  // 32 bytes in unpadded base64url
 constexpr size_t kPrefixSecretChars = 8;
 
-std::string Hex(const unsigned char* data, size_t n) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(n * 2);
-  for (size_t i = 0; i < n; ++i) {
-    out.push_back(kDigits[data[i] >> 4]);
-    out.push_back(kDigits[data[i] & 0xf]);
-  }
-  return out;
-}
-
 std::string DigestHex(const EVP_MD* md, std::string_view data) {
   unsigned char out[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   // EVP_Digest cannot fail for these built-in digests short of memory exhaustion; an empty
   // string then would silently be an unusable credential, so abort instead.
   if (EVP_Digest(data.data(), data.size(), out, &len, md, nullptr) != 1) std::abort();
-  return Hex(out, len);
+  return core::ToHex({out, len});
 }
 
 bool IsBase64Url(char c) {
