@@ -2,10 +2,7 @@
 // runs encode, decode, concealment, resampling, transcoding, DTMF detection and tone generation
 // many times after set-up, including a corrupt packet from the network.
 #include <array>
-#include <atomic>
 #include <catch2/catch.hpp>
-#include <cstdlib>
-#include <new>
 #include <vector>
 
 #include "switchboard/codec/audio_codec.h"
@@ -13,40 +10,17 @@
 #include "switchboard/codec/g711.h"
 #include "switchboard/codec/tone_generator.h"
 #include "switchboard/codec/transcoder.h"
+#include "switchboard/testing/alloc_counter.h"
 
 // AddressSanitizer owns operator new/delete itself and reports a replacement's frees as
 // mismatches, so under -DSB_SANITIZE=ON this binary has no test: the counting runs in the
 // ordinary build.
 #if !defined(__SANITIZE_ADDRESS__)
 
-namespace {
-std::atomic<uint64_t> g_allocations{0};
-std::vector<int>* volatile g_sink = nullptr;
-}  // namespace
-
-// The replacements pair malloc with free on purpose; GCC cannot see that once delete is inlined
-// into a caller and warns about a mismatch.
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-
-void* operator new(std::size_t n) {
-  ++g_allocations;
-  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
-  throw std::bad_alloc();
-}
-// Array forms too: otherwise a sanitizer's own new[] would meet this file's free().
-void* operator new[](std::size_t n) { return operator new(n); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-
 TEST_CASE("codec frame paths allocate nothing per frame", "[unit]") {
   using sb::codec::CodecType;
   // The counter sees allocations (otherwise the zero below would prove nothing).
-  const uint64_t probe = g_allocations.load();
-  g_sink = new std::vector<int>(100);
-  delete g_sink;
-  REQUIRE(g_allocations.load() > probe);
+  REQUIRE(sb::testing::CountsAllocations());
   auto to_opus = sb::codec::Transcoder::Create({.type = CodecType::kPcmu},
                                                {.type = CodecType::kOpus, .sample_rate = 48000});
   auto to_pcmu = sb::codec::Transcoder::Create({.type = CodecType::kOpus, .sample_rate = 48000},
@@ -62,7 +36,7 @@ TEST_CASE("codec frame paths allocate nothing per frame", "[unit]") {
   std::array<sb::codec::DtmfDigit, 4> digits;
   const std::array<uint8_t, 2> corrupt = {0x03, 0x00};
 
-  const uint64_t before = g_allocations.load();
+  const uint64_t before = sb::testing::AllocationCount();
   for (int frame = 0; frame < 500; ++frame) {
     tone.Generate(pcm);
     detector.Process(pcm, digits);
@@ -74,7 +48,7 @@ TEST_CASE("codec frame paths allocate nothing per frame", "[unit]") {
     REQUIRE(m.ok());
     CHECK_FALSE((*to_pcmu)->Transcode(corrupt, back).ok());
   }
-  CHECK(g_allocations.load() - before == 0);
+  CHECK(sb::testing::AllocationCount() - before == 0);
 }
 
 #endif  // !defined(__SANITIZE_ADDRESS__)

@@ -2,11 +2,8 @@
 // runs each path many times after its set-up, including the error paths a hostile peer can
 // trigger at line rate (malformed, replayed and forged packets).
 #include <array>
-#include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
-#include <cstdlib>
-#include <new>
 #include <vector>
 
 #include "switchboard/rtp/jitter_buffer.h"
@@ -15,42 +12,19 @@
 #include "switchboard/rtp/rtp_packet.h"
 #include "switchboard/rtp/srtp_session.h"
 #include "switchboard/rtp/telephone_event.h"
+#include "switchboard/testing/alloc_counter.h"
 
 // AddressSanitizer owns operator new/delete itself and reports a replacement's frees as
 // mismatches, so under -DSB_SANITIZE=ON this binary has no test: the counting runs in the
 // ordinary build.
 #if !defined(__SANITIZE_ADDRESS__)
 
-namespace {
-std::atomic<uint64_t> g_allocations{0};
-std::vector<int>* volatile g_sink = nullptr;
-}  // namespace
-
-// The replacements pair malloc with free on purpose; GCC cannot see that once delete is inlined
-// into a caller and warns about a mismatch.
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-
-void* operator new(std::size_t n) {
-  ++g_allocations;
-  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
-  throw std::bad_alloc();
-}
-// Array forms too: otherwise a sanitizer's own new[] would meet this file's free().
-void* operator new[](std::size_t n) { return operator new(n); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-
 using namespace std::chrono_literals;
 
 TEST_CASE("parsing, statistics, jitter buffering and SRTP allocate nothing per packet", "[unit]") {
   sb::core::FakeClock clock;
   // The counter sees allocations (otherwise the zero below would prove nothing).
-  const uint64_t probe = g_allocations.load();
-  g_sink = new std::vector<int>(100);
-  delete g_sink;
-  REQUIRE(g_allocations.load() > probe);
+  REQUIRE(sb::testing::CountsAllocations());
   auto jb = sb::rtp::JitterBuffer::Create({});
   REQUIRE(jb.ok());
   sb::rtp::RtpReceiveStats stats(8000);
@@ -78,7 +52,7 @@ TEST_CASE("parsing, statistics, jitter buffering and SRTP allocate nothing per p
     REQUIRE((*tx)->ProtectRtp(buf, *n).ok());
   }
 
-  const uint64_t before = g_allocations.load();
+  const uint64_t before = sb::testing::AllocationCount();
   for (uint16_t seq = 2; seq < 2002; ++seq) {
     sb::rtp::RtpHeader h;
     h.sequence = seq;
@@ -109,11 +83,11 @@ TEST_CASE("parsing, statistics, jitter buffering and SRTP allocate nothing per p
     CHECK_FALSE(sb::rtp::SplitCompound(garbage, parts).ok());
     CHECK_FALSE(events.OnPacket(0, std::span(garbage).first(2)).ok());
   }
-  const uint64_t during = g_allocations.load() - before;
+  const uint64_t during = sb::testing::AllocationCount() - before;
   CHECK(during == 0);
 
   // Reports every few seconds allocate nothing either.
-  const uint64_t before_rtcp = g_allocations.load();
+  const uint64_t before_rtcp = sb::testing::AllocationCount();
   sb::rtp::ReceiverReport rr;
   rr.ssrc = 1;
   rr.block_count = 1;
@@ -121,7 +95,7 @@ TEST_CASE("parsing, statistics, jitter buffering and SRTP allocate nothing per p
   sb::rtp::RtcpWriter w(buf);
   REQUIRE(w.AddReceiverReport(rr).ok());
   REQUIRE(sb::rtp::SplitCompound(std::span(buf).first(w.size()), parts).ok());
-  CHECK(g_allocations.load() - before_rtcp == 0);
+  CHECK(sb::testing::AllocationCount() - before_rtcp == 0);
 }
 
 #endif  // !defined(__SANITIZE_ADDRESS__)
