@@ -14,6 +14,7 @@ std::string Lower(std::string_view s) {
 }
 
 std::string TenantSet(const TenantId& t) { return "lk:t:" + t.str(); }
+std::string OutboundSet(const TenantId& t) { return "lk:tout:" + t.str(); }
 
 }  // namespace
 
@@ -24,6 +25,14 @@ std::string LookupCache::CredentialsKey(std::string_view d, std::string_view use
 }
 std::string LookupCache::NumberKey(std::string_view e164) { return "lk:num:" + std::string(e164); }
 std::string LookupCache::SourceKey(std::string_view ip) { return "lk:src:" + std::string(ip); }
+std::string LookupCache::ExtensionKey(std::string_view d, std::string_view user) {
+  return "lk:ext:" + Lower(d) + ":" + std::string(user);
+}
+// The dialled number holds no ':', so the caller id after it cannot make two keys collide.
+std::string LookupCache::OutboundKey(const TenantId& tenant, std::string_view dialed,
+                                     std::string_view caller_id) {
+  return "lk:out:" + tenant.str() + ":" + std::string(dialed) + ":" + std::string(caller_id);
+}
 
 Result<std::optional<std::string>> LookupCache::Get(const std::string& key) {
   auto reply = redis_.Run(redis::Command("GET").Key(key));
@@ -39,6 +48,9 @@ Status LookupCache::Put(const std::string& key, std::string_view bytes,
   if (tenant) commands.push_back(redis::Command("SADD").Key(TenantSet(*tenant)).Arg(key));
   if (key.rfind("lk:src:", 0) == 0) {
     commands.push_back(redis::Command("SADD").Key(std::string(kSourcesSet)).Arg(key));
+  }
+  if (tenant && key.rfind("lk:out:", 0) == 0) {
+    commands.push_back(redis::Command("SADD").Key(OutboundSet(*tenant)).Arg(key));
   }
   auto replies = redis_.Pipeline(commands);
   return replies.status();
@@ -66,5 +78,9 @@ Status LookupCache::ForgetSet(const std::string& set_key) {
 Status LookupCache::ForgetTenant(const TenantId& tenant) { return ForgetSet(TenantSet(tenant)); }
 
 Status LookupCache::ForgetSources() { return ForgetSet(std::string(kSourcesSet)); }
+
+Status LookupCache::ForgetOutbound(const TenantId& tenant) {
+  return ForgetSet(OutboundSet(tenant));
+}
 
 }  // namespace sb::admin

@@ -4,9 +4,12 @@
 //
 //   lk:dom:<sip domain>            lk:cred:<sip domain>:<sip user>
 //   lk:num:<e164>                  lk:src:<source ip>
+//   lk:ext:<sip domain>:<user>     lk:out:<tenant id>:<dialed>:<caller id>
 //   lk:t:<tenant id>   a set of the entries that carry that tenant's status, so that suspending
 //                      or deleting a tenant drops all of them at once
 //   lk:srcs            a set of all lk:src entries: any trunk change may move any source address
+//   lk:tout:<tenant>   a set of the tenant's lk:out entries: any change to one of its trunks may
+//                      change any of its routes
 //
 // Entries also expire after a TTL, which bounds how long a fill that raced with an invalidation
 // can serve a stale answer.
@@ -35,6 +38,9 @@ class LookupCache {
   static std::string CredentialsKey(std::string_view sip_domain, std::string_view user);
   static std::string NumberKey(std::string_view e164);
   static std::string SourceKey(std::string_view ip);
+  static std::string ExtensionKey(std::string_view sip_domain, std::string_view user);
+  static std::string OutboundKey(const TenantId& tenant, std::string_view dialed,
+                                 std::string_view caller_id);
 
   // The cached bytes, nullopt on a miss. UNAVAILABLE when Redis cannot be reached.
   Result<std::optional<std::string>> Get(const std::string& key);
@@ -43,6 +49,7 @@ class LookupCache {
   Status Forget(const std::string& key);
   Status ForgetTenant(const TenantId& tenant);
   Status ForgetSources();
+  Status ForgetOutbound(const TenantId& tenant);
 
  private:
   Status ForgetSet(const std::string& set_key);

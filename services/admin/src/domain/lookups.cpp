@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include "domain/paging.h"
 #include "domain/validation.h"
 
 namespace sb::admin {
@@ -40,6 +41,46 @@ Result<TrunkAnswer> Lookups::TrunkBySource(std::string_view source_ip) {
   auto tenant = tenants_.Get(trunk->tenant_id);
   if (!tenant.ok()) return tenant.status();
   return TrunkAnswer{*tenant, *trunk};
+}
+
+Result<ExtensionAnswer> Lookups::FindExtension(std::string_view sip_domain, std::string_view user) {
+  SB_RETURN_IF_ERROR(ValidateSipUser(user, "user"));
+  auto tenant = Domain(sip_domain);
+  if (!tenant.ok()) return tenant.status();
+  if (ValidateExtensionNumber(user, "user").ok()) {
+    auto by_number = extensions_.GetByNumber(tenant->id, user);
+    if (by_number.ok()) return ExtensionAnswer{*tenant, *by_number};
+    if (by_number.status().code() != StatusCode::kNotFound) return by_number.status();
+  }
+  auto by_user = extensions_.GetByUsername(tenant->id, user);
+  if (!by_user.ok()) return by_user.status();
+  return ExtensionAnswer{*tenant, *by_user};
+}
+
+Result<OutboundRouteAnswer> Lookups::FindOutboundRoute(std::string_view tenant_id,
+                                                       std::string_view dialed,
+                                                       std::string_view caller_id) {
+  SB_RETURN_IF_ERROR(ValidateId(tenant_id, "tenant_id"));
+  SB_RETURN_IF_ERROR(ValidateDialed(dialed, "dialed"));
+  if (caller_id.size() > 64) {
+    return Status::InvalidArgument("caller_id must be at most 64 characters", "caller_id");
+  }
+  auto tenant = tenants_.Get(TenantId(std::string(tenant_id)));
+  if (!tenant.ok()) return tenant.status();
+  // Every trunk of the tenant, in id (creation) order; the page bound keeps the loop finite.
+  std::vector<Trunk> trunks;
+  PageQuery page{.size = kMaxPageSize, .after = {}};
+  for (int pages = 0; pages < 100; ++pages) {
+    auto batch = trunks_.List(tenant->id, "", page);
+    if (!batch.ok()) return batch.status();
+    for (auto& t : batch->items) trunks.push_back(std::move(t));
+    if (batch->next_after.empty()) break;
+    page.after = batch->next_after;
+  }
+  auto route = ChooseOutboundRoute(trunks, dialed, caller_id);
+  if (!route.ok()) return route.status();
+  return OutboundRouteAnswer{*tenant, *route->trunk, route->dialed, route->caller_id,
+                             route->caller_id_blocked};
 }
 
 }  // namespace sb::admin

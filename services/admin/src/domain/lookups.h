@@ -9,6 +9,7 @@
 
 #include <string_view>
 
+#include "domain/outbound_route.h"
 #include "domain/repositories.h"
 
 namespace sb::admin {
@@ -28,6 +29,19 @@ struct TrunkAnswer {
   Trunk trunk;
 };
 
+struct ExtensionAnswer {
+  Tenant tenant;
+  Extension extension;
+};
+
+struct OutboundRouteAnswer {
+  Tenant tenant;
+  Trunk trunk;
+  std::string dialed;  // rewritten by the matching prefix rule
+  std::string caller_id;
+  bool caller_id_blocked = false;
+};
+
 class Lookups {
  public:
   Lookups(TenantRepository& tenants, ExtensionRepository& extensions, NumberRepository& numbers,
@@ -39,6 +53,12 @@ class Lookups {
   Result<CredentialsAnswer> Credentials(std::string_view sip_domain, std::string_view user);
   Result<NumberAnswer> Number(std::string_view e164);
   Result<TrunkAnswer> TrunkBySource(std::string_view source_ip);
+  // `user` is an extension number or a SIP username; the number is tried first.
+  Result<ExtensionAnswer> FindExtension(std::string_view sip_domain, std::string_view user);
+  // The trunk of the tenant for a dialled number (domain/outbound_route.h); caller_id is the
+  // calling extension's, presented as is under PASSTHROUGH.
+  Result<OutboundRouteAnswer> FindOutboundRoute(std::string_view tenant_id, std::string_view dialed,
+                                                std::string_view caller_id);
 
  private:
   TenantRepository& tenants_;

@@ -75,6 +75,8 @@ void ChangePublisher::TenantChanged(Change change, const Tenant& tenant) {
 void ChangePublisher::ExtensionChanged(Change change, const Extension& ext,
                                        const std::string& domain) {
   Invalidated(cache_.Forget(LookupCache::CredentialsKey(domain, ext.sip_username)));
+  Invalidated(cache_.Forget(LookupCache::ExtensionKey(domain, ext.sip_username)));
+  Invalidated(cache_.Forget(LookupCache::ExtensionKey(domain, ext.number)));
   switchboard::admin::v1::ExtensionEvent event;
   ToProto(ext, event.mutable_extension());
   event.set_sip_domain(domain);
@@ -90,6 +92,7 @@ void ChangePublisher::NumberChanged(Change change, const PhoneNumber& number) {
 
 void ChangePublisher::TrunkChanged(Change change, const Trunk& trunk) {
   Invalidated(cache_.ForgetSources());
+  Invalidated(cache_.ForgetOutbound(trunk.tenant_id));
   switchboard::admin::v1::TrunkEvent event;
   ToProto(trunk, event.mutable_trunk());
   Publish(trunk.tenant_id, "trunk", change, event);

@@ -150,6 +150,56 @@ struct LookupServer::Worker {
     });
   }
 
+  void Extension(const bus::Message& m) {
+    pb::LookupExtensionRequest req;
+    if (!req.ParseFromString(m.data)) return BadRequest<pb::LookupExtensionReply>(m);
+    Serve(m, LookupCache::ExtensionKey(req.sip_domain(), req.user()), [&] {
+      auto r = lookups.FindExtension(req.sip_domain(), req.user());
+      Answer a = Build<pb::LookupExtensionReply>(
+          r, [](const ExtensionAnswer& e, pb::LookupExtensionReply& out) {
+            out.set_tenant_id(e.tenant.id.str());
+            out.set_tenant_status(ToProto(e.tenant.status));
+            out.set_extension_id(e.extension.id.str());
+            out.set_extension_number(e.extension.number);
+            out.set_sip_username(e.extension.sip_username);
+            out.set_display_name(e.extension.display_name);
+            out.set_caller_id(e.extension.caller_id);
+            out.set_enabled(e.extension.enabled);
+          });
+      if (r.ok()) a.tenant = r->tenant.id;
+      return a;
+    });
+  }
+
+  void OutboundRoute(const bus::Message& m) {
+    pb::LookupOutboundRouteRequest req;
+    if (!req.ParseFromString(m.data)) return BadRequest<pb::LookupOutboundRouteReply>(m);
+    // Only well-formed tenant ids make a key, so that the key's tenant set is the right one.
+    const bool keyed = core::IsUuid(req.tenant_id());
+    const TenantId tenant{keyed ? req.tenant_id() : std::string()};
+    Serve(m, keyed ? LookupCache::OutboundKey(tenant, req.dialed(), req.caller_id()) : "", [&] {
+      auto r = lookups.FindOutboundRoute(req.tenant_id(), req.dialed(), req.caller_id());
+      Answer a = Build<pb::LookupOutboundRouteReply>(
+          r, [](const OutboundRouteAnswer& o, pb::LookupOutboundRouteReply& out) {
+            out.set_tenant_id(o.tenant.id.str());
+            out.set_tenant_status(ToProto(o.tenant.status));
+            out.set_trunk_id(o.trunk.id.str());
+            out.set_trunk_name(o.trunk.name);
+            out.set_host(o.trunk.host);
+            out.set_port(o.trunk.port);
+            out.set_transport(ToProto(o.trunk.transport));
+            out.set_username(o.trunk.username);
+            out.set_password(o.trunk.password);
+            out.set_dialed(o.dialed);
+            out.set_caller_id(o.caller_id);
+            out.set_caller_id_blocked(o.caller_id_blocked);
+          });
+      // A NOT_FOUND route is cached too, and dropped with the tenant's routes by a trunk change.
+      if (keyed) a.tenant = tenant;
+      return a;
+    });
+  }
+
   template <typename ReplyT>
   void BadRequest(const bus::Message& m) {
     if (m.reply.empty()) return;
@@ -181,10 +231,9 @@ Result<std::unique_ptr<LookupServer>> LookupServer::Start(bus::Bus& bus, Lookups
     auto w = std::make_unique<Worker>(bus, lookups, redis, options.cache_ttl, metrics, log);
     Worker* worker = w.get();
     const std::pair<const char*, void (Worker::*)(const bus::Message&)> routes[] = {
-        {"lookup_domain", &Worker::Domain},
-        {"lookup_credentials", &Worker::Credentials},
-        {"lookup_number", &Worker::Number},
-        {"lookup_trunk_by_source", &Worker::Trunk},
+        {"lookup_domain", &Worker::Domain},       {"lookup_credentials", &Worker::Credentials},
+        {"lookup_number", &Worker::Number},       {"lookup_trunk_by_source", &Worker::Trunk},
+        {"lookup_extension", &Worker::Extension}, {"lookup_outbound_route", &Worker::OutboundRoute},
     };
     for (const auto& [operation, method] : routes) {
       auto subject = LookupSubject(operation);
