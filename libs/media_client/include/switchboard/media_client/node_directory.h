@@ -9,20 +9,21 @@
 //   auto node = nodes.PickLeastLoaded();            // UNAVAILABLE when no node is live
 //   for (const auto& gone : nodes.TakeLost()) FailCallsOn(gone);
 //
-// Thread-safe.
+// NodeTracker (node_tracker.h) feeds it from the bus. Thread-safe.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "switchboard/core/clock.h"
 #include "switchboard/core/status.h"
 
-namespace sb::media {
+namespace sb::media_client {
 
 // Members carry {} so that designated initialisers may name only what they set.
 struct NodeReport {
@@ -45,14 +46,20 @@ class NodeDirectory {
   // that the choice is deterministic.
   Result<NodeReport> PickLeastLoaded() const;
   bool IsLive(const std::string& node_id) const;
+  // The last report of a live node; NOT_FOUND when it is unknown or quiet.
+  Result<NodeReport> Find(const std::string& node_id) const;
   // Nodes that went quiet since the last call (each reported once, then forgotten).
   std::vector<std::string> TakeLost();
+  // When the first node still counted live goes quiet unless it reports again (nullopt: no
+  // node is live), so a watcher can wait until then rather than poll.
+  std::optional<core::Clock::TimePoint> NextExpiry() const;
 
  private:
   struct Entry {
     NodeReport report;
     core::Clock::TimePoint seen;
   };
+  static core::Clock::TimePoint Expiry(const Entry& e);
   bool Live(const Entry& e, core::Clock::TimePoint now) const;
 
   const core::Clock& clock_;
@@ -60,4 +67,4 @@ class NodeDirectory {
   std::map<std::string, Entry> nodes_;
 };
 
-}  // namespace sb::media
+}  // namespace sb::media_client

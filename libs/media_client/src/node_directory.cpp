@@ -1,9 +1,13 @@
-#include "cluster/node_directory.h"
+#include "switchboard/media_client/node_directory.h"
 
-namespace sb::media {
+namespace sb::media_client {
+
+core::Clock::TimePoint NodeDirectory::Expiry(const Entry& e) {
+  return e.seen + std::chrono::milliseconds(e.report.interval_ms) * kMissedIntervals;
+}
 
 bool NodeDirectory::Live(const Entry& e, core::Clock::TimePoint now) const {
-  return now - e.seen < std::chrono::milliseconds(e.report.interval_ms) * kMissedIntervals;
+  return now < Expiry(e);
 }
 
 void NodeDirectory::Observe(const NodeReport& report) {
@@ -34,6 +38,15 @@ bool NodeDirectory::IsLive(const std::string& node_id) const {
   return it != nodes_.end() && Live(it->second, clock_.Now());
 }
 
+Result<NodeReport> NodeDirectory::Find(const std::string& node_id) const {
+  std::lock_guard lock(mu_);
+  auto it = nodes_.find(node_id);
+  if (it == nodes_.end() || !Live(it->second, clock_.Now())) {
+    return Status::NotFound("media node " + node_id + " is not live");
+  }
+  return it->second.report;
+}
+
 std::vector<std::string> NodeDirectory::TakeLost() {
   std::lock_guard lock(mu_);
   const auto now = clock_.Now();
@@ -49,4 +62,15 @@ std::vector<std::string> NodeDirectory::TakeLost() {
   return lost;
 }
 
-}  // namespace sb::media
+std::optional<core::Clock::TimePoint> NodeDirectory::NextExpiry() const {
+  std::lock_guard lock(mu_);
+  const auto now = clock_.Now();
+  std::optional<core::Clock::TimePoint> first;
+  for (const auto& [id, e] : nodes_) {
+    if (!Live(e, now)) continue;
+    if (!first || Expiry(e) < *first) first = Expiry(e);
+  }
+  return first;
+}
+
+}  // namespace sb::media_client

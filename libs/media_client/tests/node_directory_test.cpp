@@ -1,8 +1,8 @@
-#include "cluster/node_directory.h"
+#include "switchboard/media_client/node_directory.h"
 
 #include <catch2/catch.hpp>
 
-namespace sb::media {
+namespace sb::media_client {
 namespace {
 
 using std::chrono::milliseconds;
@@ -43,6 +43,8 @@ TEST_CASE("a node silent for three intervals is lost, reported once, and not pic
   CHECK_FALSE(nodes.IsLive("m1"));
   CHECK(nodes.IsLive("m2"));
   CHECK(nodes.PickLeastLoaded()->node_id == "m2");
+  CHECK(nodes.Find("m1").status().code() == StatusCode::kNotFound);
+  CHECK(nodes.Find("m2")->legs == 60);
   CHECK(nodes.TakeLost() == std::vector<std::string>{"m1"});
   CHECK(nodes.TakeLost().empty());
   clock.Advance(milliseconds(5000));
@@ -50,5 +52,21 @@ TEST_CASE("a node silent for three intervals is lost, reported once, and not pic
   CHECK(nodes.TakeLost() == std::vector<std::string>{"m2"});
 }
 
+TEST_CASE("the next expiry is when the earliest live node goes quiet", "[directory]") {
+  core::FakeClock clock;
+  NodeDirectory nodes(clock);
+  CHECK_FALSE(nodes.NextExpiry().has_value());
+  const auto start = clock.Now();
+  nodes.Observe({.node_id = "m1", .legs = 0, .capacity = 100, .interval_ms = 1000});
+  clock.Advance(milliseconds(500));
+  nodes.Observe({.node_id = "m2", .legs = 0, .capacity = 100, .interval_ms = 200});
+  REQUIRE(nodes.NextExpiry().has_value());
+  CHECK(*nodes.NextExpiry() == start + milliseconds(500 + 600));
+  clock.Advance(milliseconds(700));  // m2 quiet 700 ms (lost), m1 1200 ms of its 3000
+  CHECK(*nodes.NextExpiry() == start + milliseconds(3000));
+  clock.Advance(milliseconds(2000));
+  CHECK_FALSE(nodes.NextExpiry().has_value());
+}
+
 }  // namespace
-}  // namespace sb::media
+}  // namespace sb::media_client
