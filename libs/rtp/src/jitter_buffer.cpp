@@ -33,6 +33,17 @@ void JitterBuffer::Clear() {
   playing_ = false;
 }
 
+void JitterBuffer::Reset() {
+  Clear();
+  have_played_ = false;
+  have_jump_ = false;
+  have_transit_ = false;
+  jitter_ = 0;
+  ticks_since_adjust_ = 0;
+  seq_unwrap_ = SequenceUnwrapper();
+  ts_unwrap_ = TimestampUnwrapper();
+}
+
 int64_t JitterBuffer::TargetTs() const {
   const auto to_ts = [&](std::chrono::milliseconds d) {
     return static_cast<int64_t>(d.count()) * config_.clock_rate / 1000;

@@ -222,6 +222,25 @@ TEST_CASE("a sequence jump confirmed by the next packet restarts the buffer", "[
   }
 }
 
+TEST_CASE("after Reset a stream far behind or ahead plays from its first packet", "[unit]") {
+  FakeClock clock;
+  auto jb = Make(40ms, 40ms);
+  std::vector<Arrival> first;
+  for (int t = 0; t < 4; ++t) first.push_back({t, static_cast<uint16_t>(t), t * 160u});
+  CHECK(Simulate(jb, clock, first, 4) == "S S 0 1 ");
+  // The caller stopped playing out; packets 2 and 3 are stale now.
+  jb.Reset();
+  CHECK(jb.size() == 0);
+  // The same sender 200 packets later: without Reset this would be an unconfirmed jump.
+  std::vector<Arrival> later;
+  for (int t = 0; t < 4; ++t) {
+    later.push_back({t, static_cast<uint16_t>(200 + t), (200 + t) * 160u});
+  }
+  CHECK(Simulate(jb, clock, later, 4) == "S S 200 201 ");
+  CHECK(jb.stats().late == 0);
+  CHECK(jb.stats().resyncs == 0);
+}
+
 TEST_CASE("oversized payloads and bad configurations are refused", "[unit]") {
   FakeClock clock;
   auto jb = JitterBuffer::Create({.max_payload = 200});

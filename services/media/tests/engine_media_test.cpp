@@ -1,4 +1,7 @@
 #include <catch2/catch.hpp>
+#include <chrono>
+#include <functional>
+#include <set>
 
 #include "engine_harness.h"
 #include "switchboard/codec/dtmf_detector.h"
@@ -11,6 +14,7 @@ namespace {
 
 using codec::CodecType;
 using test::EngineHarness;
+using namespace std::chrono_literals;
 
 TEST_CASE("a tone plays for its cadence and then reports playback finished", "[engine][playback]") {
   EngineHarness h;
@@ -175,7 +179,9 @@ TEST_CASE("DTMF is sent as RFC 4733 events when negotiated", "[engine][dtmf]") {
   CHECK(h.engine.SendDtmf("a", "9x", 100, 40).code() == StatusCode::kInvalidArgument);
   h.Tick(15);
   auto sent = h.SentTo("a");
-  REQUIRE(sent.size() == 8);  // 5 x 20 ms updates, then the end packet three times
+  // RFC 4733 §2.5.1: updates every 20 ms with a growing duration; the packet that reaches the
+  // full 100 ms (800 units) is the final one (E bit), sent three times.
+  REQUIRE(sent.size() == 7);
   std::optional<uint32_t> ts;
   for (size_t i = 0; i < sent.size(); ++i) {
     auto packet = rtp::ParseRtp(sent[i]);
@@ -187,7 +193,8 @@ TEST_CASE("DTMF is sent as RFC 4733 events when negotiated", "[engine][dtmf]") {
     auto ev = rtp::ParseTelephoneEvent(packet->payload);
     REQUIRE(ev.ok());
     CHECK(ev->event == 9);
-    CHECK(ev->end == (i >= 5));
+    CHECK(ev->end == (i >= 4));
+    CHECK(ev->duration == std::min<size_t>(i + 1, 5) * 160);
   }
 }
 
@@ -225,13 +232,64 @@ TEST_CASE("a silent endpoint causes one RTP timeout and statistics come at their
   CHECK(h.events.timeouts[0].second >= 3000);
   h.Tick(50);
   CHECK(h.events.timeouts.size() == 1);
-  // RTCP went out every 5 s on the RTCP socket.
-  size_t rtcp = 0;
-  for (const auto& p : h.sink.sent) rtcp += p.socket == 11 && !rtp::LooksLikeRtp(p.bytes);
-  CHECK(rtcp == 0);  // 4.5 s so far
-  h.Tick(30);
-  for (const auto& p : h.sink.sent) rtcp += p.socket == 11 && !rtp::LooksLikeRtp(p.bytes);
-  CHECK(rtcp == 1);
+}
+
+// RTCP packets the leg at socket 10*index sent on its RTCP socket, with the time each left.
+struct SentReport {
+  std::chrono::milliseconds at;
+  rtp::RtcpType first_type;
+};
+
+std::vector<SentReport> TickCollectingReports(EngineHarness& h, int ticks,
+                                              const std::function<void(int)>& each_tick = {}) {
+  std::vector<SentReport> reports;
+  const auto start = h.clock.Now();
+  for (int t = 0; t < ticks; ++t) {
+    if (each_tick) each_tick(t);
+    const size_t before = h.sink.sent.size();
+    h.Tick();
+    for (size_t i = before; i < h.sink.sent.size(); ++i) {
+      const auto& p = h.sink.sent[i];
+      if (p.socket != 11 || rtp::LooksLikeRtp(p.bytes)) continue;
+      std::array<rtp::RtcpPacketView, 4> parts;
+      REQUIRE(rtp::SplitCompound(p.bytes, parts).ok());
+      reports.push_back(
+          {std::chrono::duration_cast<std::chrono::milliseconds>(h.clock.Now() - start),
+           parts[0].type});
+    }
+  }
+  return reports;
+}
+
+TEST_CASE("RTCP goes out at randomised RFC 3550 intervals as SR while sending and RR after",
+          "[engine][rtcp]") {
+  EngineHarness h;
+  h.AddLeg("a", 1, CodecType::kPcmu, 0);
+  h.AddLeg("b", 2, CodecType::kPcmu, 0);
+  REQUIRE(h.engine.Bridge("a", "b").ok());
+  // 60 s in which b talks (relayed to a, so a sends RTP) for the first 30 s only.
+  auto reports = TickCollectingReports(h, 3000, [&](int t) {
+    if (t < 1500) h.SendPcmu("b", test::Sine(500, 8000, t * 160u, 160));
+  });
+  REQUIRE(reports.size() >= 10);
+  // §6.2 / §A.7: the first report after half the 5 s minimum, randomised by [0.5, 1.5] and
+  // divided by e - 3/2: 1.03..3.08 s; later ones 2.05..6.16 s apart.
+  CHECK(reports[0].at >= 1020ms);
+  CHECK(reports[0].at <= 3100ms);
+  std::set<int64_t> gaps;
+  for (size_t i = 1; i < reports.size(); ++i) {
+    const auto gap = reports[i].at - reports[i - 1].at;
+    CHECK(gap >= 2040ms);
+    CHECK(gap <= 6180ms);
+    gaps.insert(gap.count());
+  }
+  CHECK(gaps.size() > reports.size() / 2);  // randomised, not a fixed period
+  // A sender report while a sends (relayed audio), receiver reports once it has sent nothing
+  // since the previous report.
+  for (const auto& r : reports) {
+    if (r.at < 29s) CHECK(r.first_type == rtp::RtcpType::kSr);
+    if (r.at > 37s) CHECK(r.first_type == rtp::RtcpType::kRr);
+  }
 }
 
 TEST_CASE("RTCP reports on the latched source and echoes the endpoint's last SR",
@@ -266,20 +324,29 @@ TEST_CASE("RTCP reports on the latched source and echoes the endpoint's last SR"
   CHECK(h.metrics.Counter("sb_media_rtcp_received_total", "RTCP packets accepted").value() == 1);
   CHECK(h.Dropped("malformed") == 0);
 
-  const size_t before = h.sink.sent.size();
-  h.Tick(240);  // 5 s since the leg started: its first report
-  std::vector<std::vector<uint8_t>> reports;
-  for (size_t i = before; i < h.sink.sent.size(); ++i) {
-    const auto& p = h.sink.sent[i];
-    if (p.socket == 11 && !rtp::LooksLikeRtp(p.bytes)) reports.push_back(p.bytes);
+  const auto sr_arrived = h.clock.Now();
+  // The first report leaves within 3.1 s of the start (see the interval test above).
+  std::vector<uint8_t> sent;
+  core::Clock::TimePoint sent_at;
+  for (int t = 0; t < 200 && sent.empty(); ++t) {
+    const size_t before = h.sink.sent.size();
+    h.Tick();
+    for (size_t i = before; i < h.sink.sent.size(); ++i) {
+      const auto& p = h.sink.sent[i];
+      if (p.socket == 11 && !rtp::LooksLikeRtp(p.bytes)) {
+        sent = p.bytes;
+        sent_at = h.clock.Now();
+      }
+    }
   }
-  REQUIRE(reports.size() == 1);
+  REQUIRE_FALSE(sent.empty());
   std::array<rtp::RtcpPacketView, 4> parts;
-  auto count = rtp::SplitCompound(reports[0], parts);
+  auto count = rtp::SplitCompound(sent, parts);
   REQUIRE(count.ok());
   REQUIRE(*count == 2);
-  REQUIRE(parts[0].type == rtp::RtcpType::kSr);
-  auto report = rtp::ParseSenderReport(parts[0]);
+  // The leg only received: a receiver report (RFC 3550 §6.4.2).
+  REQUIRE(parts[0].type == rtp::RtcpType::kRr);
+  auto report = rtp::ParseReceiverReport(parts[0]);
   REQUIRE(report.ok());
   CHECK(report->ssrc == 0x1001u);
   REQUIRE(report->block_count == 1);
@@ -289,8 +356,10 @@ TEST_CASE("RTCP reports on the latched source and echoes the endpoint's last SR"
   CHECK(block.extended_highest_seq == 109);  // sequence numbers 100..109 with 104 lost
   CHECK(block.fraction_lost == 25);          // 1 of 10, in 1/256
   CHECK(block.last_sr == 0x00020003u);       // the middle 32 bits of the endpoint's NTP time
-  // The SR arrived at 200 ms, the report left at 5 s: 4.8 s in 1/65536 s.
-  CHECK(block.delay_since_last_sr == Approx(4.8 * 65536).margin(66));
+  // DLSR: from the SR's arrival to the report, in 1/65536 s.
+  const double dlsr = std::chrono::duration<double>(sent_at - sr_arrived).count();
+  CHECK(dlsr > 0.5);
+  CHECK(block.delay_since_last_sr == Approx(dlsr * 65536).margin(66));
   REQUIRE(parts[1].type == rtp::RtcpType::kSdes);
   rtp::Sdes sdes;
   REQUIRE(rtp::ParseSdes(parts[1], sdes).ok());

@@ -427,14 +427,7 @@ void MediaEngine::OnDatagram(int socket, const Endpoint& from, std::span<uint8_t
       }
     }
   }
-  if (NeedsPcm(s)) {
-    auto digit = s.leg->DecodeInbound(in.rtp.payload);
-    if (!digit.ok()) {
-      errors_.Inc();
-    } else if (*digit != 0) {
-      events_.OnDtmf(s.leg->info(), *digit, DtmfSource::kInband, 0);
-    }
-  }
+  if (NeedsPcm(s) && !s.leg->QueueInbound(in.rtp).ok()) errors_.Inc();
 }
 
 void MediaEngine::MixConference(Conference& c) {
@@ -459,7 +452,16 @@ void MediaEngine::MixConference(Conference& c) {
 void MediaEngine::Tick() {
   for (auto& [id, s] : legs_) {
     s->leg->has_out_pcm() = false;
-    if (NeedsPcm(*s)) s->leg->AdvanceFrame();
+    if (!NeedsPcm(*s)) {
+      s->leg->IdlePcm();
+      continue;
+    }
+    auto digit = s->leg->AdvanceFrame();
+    if (!digit.ok()) {
+      errors_.Inc();
+    } else if (*digit != 0) {
+      events_.OnDtmf(s->leg->info(), *digit, DtmfSource::kInband, 0);
+    }
   }
   for (auto& [id, c] : conferences_) MixConference(*c);
   PcmFrame frame;

@@ -17,6 +17,18 @@ uint32_t FrameRtpSamples(const LegMedia& media) {
   return RtpClockRate(media.codec) * kFrameMs / 1000;
 }
 
+// IPv4 + UDP headers, which RFC 3550 §6.3.3 counts in the average RTCP packet size.
+constexpr size_t kUdpIpv4Overhead = 28;
+
+// The RTP session bandwidth of §6.2 in bytes/s: one stream of the codec's nominal rate plus
+// IP/UDP/RTP headers every 20 ms. Only the 5 % RTCP share matters, and at two members the
+// 5 s minimum interval dominates whatever this is.
+double SessionBandwidth(const std::optional<LegMedia>& media) {
+  const double headers = (kUdpIpv4Overhead + rtp::kRtpFixedHeaderSize) * 1000.0 / kFrameMs;
+  const double payload = media && media->codec == codec::CodecType::kOpus ? 32000 / 8 : 64000 / 8;
+  return payload + headers;
+}
+
 rtp::QualityCodec QualityCodecOf(codec::CodecType type) {
   switch (type) {
     case codec::CodecType::kOpus:
@@ -61,9 +73,10 @@ Leg::Leg(LegSetup setup, PacketSink& sink, const core::Clock& clock)
       last_rx_(created_),
       out_seq_(static_cast<uint16_t>(setup_.ssrc * 2654435761u >> 16)),
       out_ts_(setup_.ssrc * 40503u),
-      next_rtcp_(created_ + kRtcpInterval),
+      rtcp_random_(setup_.ssrc),
       next_stats_(created_ + milliseconds(setup_.options.stats_interval_ms)) {
   if (setup_.media) (void)SetMedia(*setup_.media);
+  next_rtcp_ = created_ + NextRtcpInterval();
 }
 
 Leg::~Leg() = default;
@@ -86,10 +99,17 @@ Status Leg::SetMedia(const LegMedia& media) {
   srtp_in_ = std::move(in);
   srtp_out_ = std::move(out);
   if (codec_changed || !had_media) {
+    const uint32_t clock = RtpClockRate(media.codec);
     stats_.emplace(MakeStats(media));
+    send_stats_.emplace(clock);
+    events_in_ = rtp::TelephoneEventReceiver();
+    events_out_.emplace(rtp::TelephoneEventSender::Options{
+        .clock_rate = clock, .packet_interval = FrameRtpSamples(media)});
+    dtmf_active_ = false;
     pcm_decoder_.reset();
     pcm_encoder_.reset();
-    queue_size_ = 0;
+    jitter_.reset();
+    has_current_ = false;
   }
   return Status::Ok();
 }
@@ -125,6 +145,7 @@ Inbound Leg::Receive(std::span<uint8_t> datagram, const Endpoint& from, bool on_
       if (stats_) stats_->OnSenderReport(sr->sender.ntp_timestamp, clock_.Now());
     }
     if (!media.rtcp_mux) setup_.media->remote_rtcp = from;
+    rtcp_schedule_.OnRtcpPacket(datagram.size() + kUdpIpv4Overhead);
     in.kind = Inbound::kRtcp;
     return in;
   }
@@ -140,7 +161,10 @@ Inbound Leg::Receive(std::span<uint8_t> datagram, const Endpoint& from, bool on_
     // A second source while the first is alive is an injection attempt or a stray stream; after
     // a silence it is the endpoint that moved (NAT rebinding) or restarted its stream.
     if (now - last_rx_ < kRelatchAfter) return drop(DropReason::kForeignSource);
-    if (header.ssrc != latched_ssrc_) stats_.emplace(MakeStats(media));
+    if (header.ssrc != latched_ssrc_) {
+      stats_.emplace(MakeStats(media));
+      events_in_ = rtp::TelephoneEventReceiver();
+    }
     latched_ = false;
   }
   if (!latched_) {
@@ -149,6 +173,7 @@ Inbound Leg::Receive(std::span<uint8_t> datagram, const Endpoint& from, bool on_
     latched_ssrc_ = header.ssrc;
   }
   last_rx_ = now;
+  received_since_report_ = true;
   timeout_reported_ = false;
   stats_->OnPacket(header.sequence, header.timestamp, now);
   in.rtp = *packet;
@@ -157,14 +182,15 @@ Inbound Leg::Receive(std::span<uint8_t> datagram, const Endpoint& from, bool on_
 }
 
 std::optional<std::pair<char, uint32_t>> Leg::TakeEndedEvent(const rtp::RtpPacketView& packet) {
-  auto event = rtp::ParseTelephoneEvent(packet.payload);
-  if (!event.ok() || !event->end) return std::nullopt;
-  if (last_event_ts_ && *last_event_ts_ == packet.header.timestamp) return std::nullopt;
-  last_event_ts_ = packet.header.timestamp;
-  char digit = rtp::DtmfEventDigit(event->event);
+  auto event = events_in_.OnPacket(packet.header.timestamp, packet.payload, packet.header.marker);
+  if (!event.ok() || !event->has_value() ||
+      (*event)->kind != rtp::TelephoneEventReceiver::Kind::kEnd) {
+    return std::nullopt;
+  }
+  const char digit = rtp::DtmfEventDigit((*event)->event);
   if (digit == 0) return std::nullopt;
-  uint32_t ms = event->duration * 1000u / RtpClockRate(setup_.media->codec);
-  return std::make_pair(digit, ms);
+  const uint64_t ms = uint64_t{(*event)->duration} * 1000u / RtpClockRate(setup_.media->codec);
+  return std::make_pair(digit, static_cast<uint32_t>(ms));
 }
 
 void Leg::SendDatagram(bool rtcp, std::span<uint8_t> buffer, size_t length) {
@@ -196,11 +222,16 @@ void Leg::SendPayload(std::span<const uint8_t> payload, uint32_t rtp_samples, bo
                           .ssrc = setup_.ssrc},
                          payload, std::span(tx_).first(tx_.size() - rtp::kSrtpMaxTrailer));
   if (!n.ok()) return;
+  CountSent(out_ts_, payload.size());
   ++out_seq_;
   out_ts_ += rtp_samples;
-  ++packets_sent_;
-  octets_sent_ += payload.size();
   SendDatagram(false, tx_, *n);
+}
+
+void Leg::CountSent(uint32_t rtp_timestamp, size_t payload_bytes) {
+  ++packets_sent_;
+  if (send_stats_) send_stats_->OnSent(rtp_timestamp, payload_bytes, clock_.Now());
+  sent_since_report_ = true;
 }
 
 void Leg::Forward(std::span<const uint8_t> packet, uint8_t payload_type) {
@@ -210,15 +241,15 @@ void Leg::Forward(std::span<const uint8_t> packet, uint8_t payload_type) {
   }
   std::memcpy(tx_.data(), packet.data(), packet.size());
   tx_[1] = static_cast<uint8_t>((tx_[1] & 0x80) | (payload_type & 0x7f));
-  ++packets_sent_;
-  octets_sent_ += packet.size() - rtp::kRtpFixedHeaderSize;
+  const uint32_t timestamp = static_cast<uint32_t>(tx_[4]) << 24 |
+                             static_cast<uint32_t>(tx_[5]) << 16 |
+                             static_cast<uint32_t>(tx_[6]) << 8 | tx_[7];
+  CountSent(timestamp, packet.size() - rtp::kRtpFixedHeaderSize);
   SendDatagram(false, tx_, packet.size());
 }
 
-void Leg::SendEvent(const rtp::TelephoneEvent& event, bool marker, uint32_t timestamp) {
+void Leg::SendEvent(std::span<const uint8_t> payload, bool marker, uint32_t timestamp) {
   if (!HasEvents()) return;
-  std::array<uint8_t, rtp::kTelephoneEventSize> payload;
-  if (!rtp::BuildTelephoneEvent(event, payload).ok()) return;
   auto n = rtp::BuildRtp({.marker = marker,
                           .payload_type = static_cast<uint8_t>(setup_.media->telephone_event_pt),
                           .sequence = out_seq_,
@@ -226,9 +257,8 @@ void Leg::SendEvent(const rtp::TelephoneEvent& event, bool marker, uint32_t time
                           .ssrc = setup_.ssrc},
                          payload, std::span(tx_).first(tx_.size() - rtp::kSrtpMaxTrailer));
   if (!n.ok()) return;
+  CountSent(timestamp, payload.size());
   ++out_seq_;
-  ++packets_sent_;
-  octets_sent_ += payload.size();
   SendDatagram(false, tx_, *n);
 }
 
@@ -244,7 +274,9 @@ void Leg::SendEventPayload(const rtp::RtpPacketView& peer_packet, uint32_t peer_
   uint32_t clock = RtpClockRate(setup_.media->codec);
   event->duration = static_cast<uint16_t>(std::min<uint64_t>(
       0xffff, static_cast<uint64_t>(event->duration) * clock / std::max<uint32_t>(1, peer_clock)));
-  SendEvent(*event, marker, our_event_ts_);
+  std::array<uint8_t, rtp::kTelephoneEventSize> payload;
+  if (!rtp::BuildTelephoneEvent(*event, payload).ok()) return;
+  SendEvent(payload, marker, our_event_ts_);
 }
 
 Status Leg::EnsurePcmCodecs() {
@@ -260,48 +292,76 @@ Status Leg::EnsurePcmCodecs() {
     if (!enc.ok()) return enc.status();
     pcm_encoder_ = std::move(*enc);
   }
+  if (!jitter_) {
+    // 16 packets hold the 200 ms maximum delay with room for reordering beyond it.
+    auto jb = rtp::JitterBuffer::Create({.clock_rate = RtpClockRate(setup_.media->codec),
+                                         .frame_samples = FrameRtpSamples(*setup_.media),
+                                         .min_delay = milliseconds(kFrameMs),
+                                         .max_delay = milliseconds(200),
+                                         .capacity = 16,
+                                         .max_payload = codec::kMaxPayloadBytes});
+    if (!jb.ok()) return jb.status();
+    jitter_.emplace(std::move(*jb));
+  }
   return Status::Ok();
 }
 
-Result<char> Leg::DecodeInbound(std::span<const uint8_t> payload) {
+Status Leg::QueueInbound(const rtp::RtpPacketView& packet) {
   SB_RETURN_IF_ERROR(EnsurePcmCodecs());
-  if (queue_size_ == kQueueFrames) {  // the tick fell behind the sender: drop the oldest
-    queue_head_ = (queue_head_ + 1) % kQueueFrames;
-    --queue_size_;
+  const rtp::RtpHeader& h = packet.header;
+  if (jitter_->Push(h.sequence, h.timestamp, h.marker, packet.payload, clock_.Now()) ==
+      rtp::JitterBuffer::PushResult::kTooLarge) {
+    return Status::InvalidArgument("payload larger than a codec frame", "payload");
   }
-  PcmFrame& slot = queue_[(queue_head_ + queue_size_) % kQueueFrames];
-  std::array<int16_t, codec::kMaxFrameSamples> decoded;
-  auto n = pcm_decoder_->Decode(payload, decoded);
-  if (!n.ok()) return n.status();
-  size_t copy = std::min(*n, kFrameSamples);
-  std::copy_n(decoded.begin(), copy, slot.begin());
-  std::fill(slot.begin() + static_cast<ptrdiff_t>(copy), slot.end(), int16_t{0});
-  ++queue_size_;
-  char digit = 0;
-  if (setup_.options.inband_dtmf) {
-    if (!dtmf_detector_) dtmf_detector_.emplace();
-    std::array<codec::DtmfDigit, 2> found;
-    if (dtmf_detector_->Process(slot, found) > 0) digit = found[0].digit;
-  }
-  return digit;
+  return Status::Ok();
 }
 
-const PcmFrame* Leg::AdvanceFrame() {
-  if (queue_size_ > 0) {
-    current_in_ = queue_[queue_head_];
-    queue_head_ = (queue_head_ + 1) % kQueueFrames;
-    --queue_size_;
-    has_current_ = true;
-    concealed_ = 0;
-  } else if (has_current_ && concealed_ < 3 && pcm_decoder_ != nullptr) {
-    std::array<int16_t, codec::kMaxFrameSamples> concealed;
-    auto n = pcm_decoder_->Conceal(concealed);
-    if (n.ok()) std::copy_n(concealed.begin(), std::min(*n, kFrameSamples), current_in_.begin());
-    ++concealed_;
-  } else {
+Result<char> Leg::AdvanceFrame() {
+  if (!jitter_) {
     has_current_ = false;
+    return char{0};
   }
-  return current_in();
+  pcm_in_use_ = true;
+  const rtp::JitterBuffer::Frame frame = jitter_->Pop(clock_.Now(), played_);
+  std::array<int16_t, codec::kMaxFrameSamples> decoded;
+  switch (frame.kind) {
+    case rtp::JitterBuffer::Kind::kPacket: {
+      auto n = pcm_decoder_->Decode(std::span(played_).first(frame.size), decoded);
+      if (!n.ok()) {
+        has_current_ = false;
+        return n.status();
+      }
+      const size_t copy = std::min(*n, kFrameSamples);
+      std::copy_n(decoded.begin(), copy, current_in_.begin());
+      std::fill(current_in_.begin() + static_cast<ptrdiff_t>(copy), current_in_.end(), int16_t{0});
+      has_current_ = true;
+      concealed_ = 0;
+      break;
+    }
+    case rtp::JitterBuffer::Kind::kConceal:
+      if (has_current_ && concealed_ < kMaxConcealed) {
+        auto n = pcm_decoder_->Conceal(decoded);
+        if (n.ok()) std::copy_n(decoded.begin(), std::min(*n, kFrameSamples), current_in_.begin());
+        ++concealed_;
+      } else {
+        has_current_ = false;
+      }
+      return char{0};
+    case rtp::JitterBuffer::Kind::kSilence:
+      has_current_ = false;
+      return char{0};
+  }
+  if (!setup_.options.inband_dtmf) return char{0};
+  if (!dtmf_detector_) dtmf_detector_.emplace();
+  std::array<codec::DtmfDigit, 2> found;
+  return dtmf_detector_->Process(current_in_, found) > 0 ? found[0].digit : char{0};
+}
+
+void Leg::IdlePcm() {
+  if (!pcm_in_use_) return;
+  pcm_in_use_ = false;
+  has_current_ = false;
+  if (jitter_) jitter_->Reset();
 }
 
 Status Leg::SendPcm(const PcmFrame& frame) {
@@ -342,16 +402,24 @@ Status Leg::QueueDtmf(std::string_view digits, uint32_t duration_ms, uint32_t ga
 }
 
 bool Leg::StepDtmf(PcmFrame& frame) {
+  const uint32_t clock = RtpClockRate(setup_.media->codec);
   if (!dtmf_active_) {
     if (dtmf_queue_.empty()) return false;
     dtmf_current_ = dtmf_queue_.front();
     dtmf_queue_.pop_front();
     dtmf_active_ = true;
     dtmf_elapsed_ms_ = 0;
-    dtmf_end_sent_ = 0;
     dtmf_event_ts_ = out_ts_;
     dtmf_tone_.reset();
-    if (!HasEvents()) {
+    if (HasEvents()) {
+      const uint8_t code = rtp::DtmfEventCode(dtmf_current_.digit).value_or(0);
+      const uint64_t units = uint64_t{dtmf_current_.duration_ms} * clock / 1000;
+      if (!events_out_->Start(code, /*volume=*/10, static_cast<uint32_t>(units), dtmf_event_ts_)
+               .ok()) {
+        dtmf_active_ = false;
+        return false;
+      }
+    } else {
       auto spec = codec::DtmfTone(dtmf_current_.digit, static_cast<int>(dtmf_current_.duration_ms),
                                   static_cast<int>(dtmf_current_.gap_ms));
       if (!spec.ok()) {
@@ -366,46 +434,60 @@ bool Leg::StepDtmf(PcmFrame& frame) {
     if (dtmf_tone_->finished()) dtmf_active_ = false;
     return true;
   }
-  const uint32_t clock = RtpClockRate(setup_.media->codec);
-  const uint8_t code = rtp::DtmfEventCode(dtmf_current_.digit).value_or(0);
   dtmf_elapsed_ms_ += kFrameMs;
-  if (dtmf_elapsed_ms_ <= dtmf_current_.duration_ms) {
-    SendEvent({.event = code,
-               .end = false,
-               .volume = 10,
-               .duration = static_cast<uint16_t>(dtmf_elapsed_ms_ * clock / 1000)},
-              dtmf_elapsed_ms_ == kFrameMs, dtmf_event_ts_);
-  } else if (dtmf_end_sent_ < 3) {  // RFC 4733 §2.5.1.4: the end packet three times
-    SendEvent({.event = code,
-               .end = true,
-               .volume = 10,
-               .duration = static_cast<uint16_t>(dtmf_current_.duration_ms * clock / 1000)},
-              false, dtmf_event_ts_);
-    ++dtmf_end_sent_;
-  } else if (dtmf_elapsed_ms_ >= dtmf_current_.duration_ms + 3 * kFrameMs + dtmf_current_.gap_ms) {
+  if (auto packet = events_out_->Next()) {
+    SendEvent(packet->payload, packet->marker, packet->timestamp);
+  } else if (dtmf_elapsed_ms_ >= dtmf_current_.duration_ms + dtmf_current_.gap_ms) {
+    // The event and its repeated end are out and the gap has passed: our stream's timestamp
+    // moves past the event, so that audio after it does not overlap it.
     dtmf_active_ = false;
-    uint32_t after = dtmf_event_ts_ + dtmf_elapsed_ms_ * clock / 1000;
+    const uint32_t after =
+        dtmf_event_ts_ + static_cast<uint32_t>(uint64_t{dtmf_elapsed_ms_} * clock / 1000);
     if (static_cast<int32_t>(after - out_ts_) > 0) out_ts_ = after;
   }
   return false;
 }
 
+std::chrono::microseconds Leg::NextRtcpInterval() {
+  const int senders = int{sent_since_report_} + int{received_since_report_};
+  std::uniform_real_distribution<double> uniform(0.0, 1.0);
+  return rtcp_schedule_.Interval({.members = latched_ ? 2 : 1,
+                                  .senders = senders,
+                                  .session_bandwidth = SessionBandwidth(setup_.media),
+                                  .we_sent = sent_since_report_,
+                                  .initial = !rtcp_sent_},
+                                 uniform(rtcp_random_));
+}
+
 void Leg::SendRtcp() {
-  // An SR with at most one report block (the latched source) and SDES CNAME (RFC 3550 §6.1).
-  rtp::SenderReport sr{.ssrc = setup_.ssrc,
-                       .sender = {.ntp_timestamp = rtp::ToNtp(clock_.WallNow()),
-                                  .rtp_timestamp = out_ts_,
-                                  .packet_count = static_cast<uint32_t>(packets_sent_),
-                                  .octet_count = static_cast<uint32_t>(octets_sent_)}};
-  if (latched_ && stats_.has_value()) {
-    sr.block_count = 1;
-    sr.blocks[0] = stats_->MakeReportBlock(latched_ssrc_, clock_.Now());
+  // An SR when we sent since the last report, else an RR (§6.4), with at most one report block
+  // (the latched source), then SDES CNAME (§6.1).
+  const TimePoint now = clock_.Now();
+  rtp::RtcpWriter writer{std::span(tx_).first(tx_.size() - rtp::kSrtpMaxTrailer)};
+  std::optional<rtp::ReportBlock> block;
+  if (latched_ && stats_.has_value()) block = stats_->MakeReportBlock(latched_ssrc_, now);
+  Status added;
+  if (sent_since_report_ && send_stats_) {
+    rtp::SenderReport sr{.ssrc = setup_.ssrc,
+                         .sender = send_stats_->MakeSenderInfo(now, clock_.WallNow())};
+    if (block) {
+      sr.block_count = 1;
+      sr.blocks[0] = *block;
+    }
+    added = writer.AddSenderReport(sr);
+  } else {
+    rtp::ReceiverReport rr{.ssrc = setup_.ssrc};
+    if (block) {
+      rr.block_count = 1;
+      rr.blocks[0] = *block;
+    }
+    added = writer.AddReceiverReport(rr);
   }
   rtp::SdesChunk chunk{.ssrc = setup_.ssrc, .item_count = 1};
   chunk.items[0] = {.type = rtp::SdesItemType::kCname,
                     .text = std::string_view(setup_.cname).substr(0, 255)};
-  rtp::RtcpWriter writer{std::span(tx_).first(tx_.size() - rtp::kSrtpMaxTrailer)};
-  if (!writer.AddSenderReport(sr).ok() || !writer.AddSdes(std::span(&chunk, 1)).ok()) return;
+  if (!added.ok() || !writer.AddSdes(std::span(&chunk, 1)).ok()) return;
+  rtcp_schedule_.OnRtcpPacket(writer.size() + kUdpIpv4Overhead);
   SendDatagram(true, tx_, writer.size());
 }
 
@@ -414,7 +496,12 @@ void Leg::OnTick(EventSink& events) {
   const TimePoint now = clock_.Now();
   if (now >= next_rtcp_) {
     SendRtcp();
-    next_rtcp_ = now + kRtcpInterval;
+    rtcp_sent_ = true;
+    // The interval is drawn from what happened since the last report, so the flags are reset
+    // only after it (RFC 3550 §6.3.6).
+    next_rtcp_ = now + NextRtcpInterval();
+    sent_since_report_ = false;
+    received_since_report_ = false;
   }
   if (setup_.options.rtp_timeout_ms > 0 && !timeout_reported_) {
     auto silent = duration_cast<milliseconds>(now - last_rx_);

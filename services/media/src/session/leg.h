@@ -1,8 +1,9 @@
 // Leg: one RTP session between the node and one endpoint. It checks and latches what arrives
 // (symmetric RTP), keeps receive statistics, sends RTP with its own stream identity, generates
-// RTCP, and holds the leg's 8 kHz PCM side (decoded audio for mixing, recording and in-band DTMF;
-// playback, DTMF sending and recording state). It does not know about bridges or conferences:
-// MediaEngine wires legs together.
+// RTCP at the RFC 3550 §6.3 interval, and holds the leg's 8 kHz PCM side (a jitter buffer and the
+// decoded audio for mixing, recording and in-band DTMF; playback, DTMF sending and recording
+// state). The RTP/RTCP state machines are libs/rtp's; the leg wires them to its sockets. It does
+// not know about bridges or conferences: MediaEngine wires legs together.
 //
 //   Leg leg(setup, sink, clock);
 //   auto in = leg.Receive(datagram, from);           // drops and counts what is not ours
@@ -18,6 +19,7 @@
 #include <deque>
 #include <memory>
 #include <optional>
+#include <random>
 #include <span>
 #include <string>
 #include <vector>
@@ -28,7 +30,9 @@
 #include "switchboard/codec/tone_generator.h"
 #include "switchboard/codec/wav.h"
 #include "switchboard/core/clock.h"
+#include "switchboard/rtp/jitter_buffer.h"
 #include "switchboard/rtp/receive_stats.h"
+#include "switchboard/rtp/rtcp_timing.h"
 #include "switchboard/rtp/rtp_packet.h"
 #include "switchboard/rtp/srtp_session.h"
 #include "switchboard/rtp/telephone_event.h"
@@ -63,7 +67,8 @@ class Leg {
   using TimePoint = core::Clock::TimePoint;
   // A stream whose last packet is older than this may be replaced by another source or SSRC.
   static constexpr std::chrono::milliseconds kRelatchAfter{1000};
-  static constexpr std::chrono::seconds kRtcpInterval{5};
+  // Consecutive concealed frames before a missing stream is heard as silence.
+  static constexpr int kMaxConcealed = 5;
 
   Leg(LegSetup setup, PacketSink& sink, const core::Clock& clock);
   ~Leg();
@@ -81,8 +86,8 @@ class Leg {
   // `datagram` is modified in place when the leg uses SRTP.
   Inbound Receive(std::span<uint8_t> datagram, const Endpoint& from, bool on_rtcp_socket);
   uint64_t dropped() const { return dropped_; }
-  // The RFC 4733 digit that just ended in this packet, if any (end packets are sent three times;
-  // only the first counts). Duration in ms.
+  // The RFC 4733 digit that just ended in this packet, if any (rtp::TelephoneEventReceiver:
+  // repeated end packets and segments count once). Duration in ms.
   std::optional<std::pair<char, uint32_t>> TakeEndedEvent(const rtp::RtpPacketView& packet);
 
   // --- sending ---
@@ -95,13 +100,15 @@ class Leg {
   void SendEventPayload(const rtp::RtpPacketView& peer_packet, uint32_t peer_clock);
 
   // --- the 8 kHz PCM side ---
-  // Decodes an audio payload into the leg's small jitter queue; runs in-band DTMF detection when
-  // enabled and returns a digit that started in it.
-  Result<char> DecodeInbound(std::span<const uint8_t> payload);
-  // Once per tick: takes the next decoded frame (concealing a missing one for up to 3 frames,
-  // silence after). Returns null when the leg sent nothing.
-  const PcmFrame* AdvanceFrame();
+  // Puts an audio packet into the leg's jitter buffer (rtp::JitterBuffer) for AdvanceFrame.
+  Status QueueInbound(const rtp::RtpPacketView& packet);
+  // Once per tick: plays out the next frame and decodes it, conceals a missing one (up to
+  // kMaxConcealed in a row) or has nothing (current_in() null). Runs in-band DTMF detection when
+  // enabled and returns a digit that started in the frame, else 0.
+  Result<char> AdvanceFrame();
   const PcmFrame* current_in() const { return has_current_ ? &current_in_ : nullptr; }
+  // The PCM side is not needed for now: forget buffered packets so that it resumes fresh.
+  void IdlePcm();
   // Encodes and sends one 8 kHz frame (mix, playback, in-band tone) as our stream.
   Status SendPcm(const PcmFrame& frame);
 
@@ -120,7 +127,8 @@ class Leg {
 
   Status QueueDtmf(std::string_view digits, uint32_t duration_ms, uint32_t gap_ms);
   bool sending_dtmf() const { return !dtmf_queue_.empty() || dtmf_active_; }
-  // One tick of DTMF sending. Returns true when it produced in-band audio in frame (to send).
+  // One tick of DTMF sending: the next rtp::TelephoneEventSender packet, or in-band audio for a
+  // leg without telephone-event. Returns true when it produced in-band audio in frame (to send).
   bool StepDtmf(PcmFrame& frame);
 
   bool overridden() const { return playback_.has_value() || (sending_dtmf() && !HasEvents()); }
@@ -148,7 +156,9 @@ class Leg {
  private:
   void SendDatagram(bool rtcp, std::span<uint8_t> buffer, size_t length);
   void SendRtcp();
-  void SendEvent(const rtp::TelephoneEvent& event, bool marker, uint32_t timestamp);
+  void SendEvent(std::span<const uint8_t> payload, bool marker, uint32_t timestamp);
+  void CountSent(uint32_t rtp_timestamp, size_t payload_bytes);
+  std::chrono::microseconds NextRtcpInterval();
   Status EnsurePcmCodecs();
 
   LegSetup setup_;
@@ -163,15 +173,22 @@ class Leg {
   TimePoint last_rx_;
   std::optional<rtp::RtpReceiveStats> stats_;
   uint64_t dropped_ = 0;
-  std::optional<uint32_t> last_event_ts_;  // RFC 4733 event already reported
+  rtp::TelephoneEventReceiver events_in_;
+  bool received_since_report_ = false;
   std::unique_ptr<rtp::SrtpSession> srtp_in_;
   std::unique_ptr<rtp::SrtpSession> srtp_out_;
 
   // send side
   uint16_t out_seq_;
   uint32_t out_ts_;
-  uint64_t packets_sent_ = 0;
-  uint64_t octets_sent_ = 0;
+  uint64_t packets_sent_ = 0;  // 64-bit for statistics; the SR's 32-bit counts are send_stats_'s
+  std::optional<rtp::RtpSendStats> send_stats_;
+  bool sent_since_report_ = false;
+  rtp::RtcpSchedule rtcp_schedule_;
+  // RFC 3550 §6.3.1 randomises the interval; seeded from our (random) SSRC, so tests are
+  // repeatable for a given SSRC.
+  std::minstd_rand rtcp_random_;
+  bool rtcp_sent_ = false;
   TimePoint next_rtcp_;
   TimePoint next_stats_;
   bool timeout_reported_ = false;
@@ -181,11 +198,10 @@ class Leg {
   std::unique_ptr<codec::AudioDecoder> pcm_decoder_;
   std::unique_ptr<codec::AudioEncoder> pcm_encoder_;
   std::optional<codec::DtmfDetector> dtmf_detector_;
-  static constexpr size_t kQueueFrames = 4;
-  std::array<PcmFrame, kQueueFrames> queue_{};
-  size_t queue_head_ = 0;
-  size_t queue_size_ = 0;
+  std::optional<rtp::JitterBuffer> jitter_;
+  std::array<uint8_t, codec::kMaxPayloadBytes> played_{};  // the jitter buffer's output
   int concealed_ = 0;
+  bool pcm_in_use_ = false;  // AdvanceFrame ran since the last IdlePcm
   PcmFrame current_in_{};
   bool has_current_ = false;
   PcmFrame out_pcm_{};
@@ -205,7 +221,7 @@ class Leg {
   PendingDigit dtmf_current_{};
   uint32_t dtmf_elapsed_ms_ = 0;
   uint32_t dtmf_event_ts_ = 0;
-  int dtmf_end_sent_ = 0;
+  std::optional<rtp::TelephoneEventSender> events_out_;
   // Relayed RFC 4733 events: the peer's event timestamp and the one we gave it in our stream.
   std::optional<uint32_t> peer_event_ts_;
   uint32_t our_event_ts_ = 0;

@@ -81,6 +81,10 @@ class JitterBuffer {
                   std::span<const uint8_t> payload, core::Clock::TimePoint arrival);
   // The next frame; a packet's payload goes to out (config.max_payload bytes suffice).
   Frame Pop(core::Clock::TimePoint now, std::span<uint8_t> out);
+  // Forgets every packet and the playout position, as if just created (statistics are kept):
+  // for a caller that stopped playing out for a while and would otherwise resume from stale
+  // packets. Does not allocate.
+  void Reset();
 
   const Stats& stats() const { return stats_; }
   std::chrono::microseconds target_delay() const;
