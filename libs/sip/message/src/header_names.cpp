@@ -1,6 +1,7 @@
 // Header and method names: the one table of long names, compact forms (§7.3.3, §20 and the
 // extensions' registrations) and list-ness.
 #include <array>
+#include <bit>
 #include <cstdint>
 #include <cstring>
 
@@ -171,7 +172,88 @@ bool TokenEqualsNoCase(std::string_view a, std::string_view b) {
   return true;
 }
 
+// The parser's lookup reads a name as three little-endian words straight from its padded buffer
+// (message.cpp keeps kReadPadding readable bytes after the message), OR-ed with 0x20 per byte and
+// masked to the name's length: one multiply-shift hash and at most three word compares, no loop
+// over characters. Names longer than 24 bytes are not known names.
+constexpr size_t kWords = 3;
+constexpr uint64_t kLowerMask = 0x2020202020202020ull;
+static_assert(std::endian::native == std::endian::little, "word-wise name lookup assumes LE");
+
+constexpr uint64_t LengthMask(size_t len, size_t word) {
+  if (len >= (word + 1) * 8) return ~0ull;
+  if (len <= word * 8) return 0;
+  return (1ull << (8 * (len - word * 8))) - 1;
+}
+
+struct NameWords {
+  std::array<uint64_t, kWords> w{};
+  uint8_t len = 0;
+  HeaderId id = HeaderId::kOther;
+};
+
+constexpr NameWords WordsOf(std::string_view name, HeaderId id) {
+  NameWords nw;
+  for (size_t i = 0; i < name.size() && i < kWords * 8; ++i) {
+    nw.w[i / 8] |= static_cast<uint64_t>(static_cast<unsigned char>(name[i]) | 0x20u)
+                   << (8 * (i % 8));
+  }
+  nw.len = static_cast<uint8_t>(name.size());
+  nw.id = id;
+  return nw;
+}
+
+constexpr size_t kWordHashSize = 128;
+constexpr size_t WordHash(uint64_t w0, size_t len) {
+  return static_cast<size_t>(((w0 ^ (len * 0x9E3779B97F4A7C15ull)) * 0xD6E8FEB86659FD93ull) >> 57);
+}
+
+constexpr std::array<NameWords, kWordHashSize> MakeWordTable() {
+  std::array<NameWords, kWordHashSize> table{};
+  for (size_t i = 1; i < kNames.size(); ++i) {
+    NameWords nw = WordsOf(kNames[i].name, kNames[i].id);
+    size_t h = WordHash(nw.w[0], nw.len);
+    while (table[h].id != HeaderId::kOther) h = (h + 1) % kWordHashSize;
+    table[h] = nw;
+  }
+  return table;
+}
+constexpr std::array<NameWords, kWordHashSize> kWordTable = MakeWordTable();
+
+constexpr size_t MaxWordProbes() {
+  size_t worst = 0;
+  for (size_t i = 1; i < kNames.size(); ++i) {
+    NameWords nw = WordsOf(kNames[i].name, kNames[i].id);
+    size_t h = WordHash(nw.w[0], nw.len), probes = 1;
+    while (kWordTable[h].id != nw.id) h = (h + 1) % kWordHashSize, ++probes;
+    worst = probes > worst ? probes : worst;
+  }
+  return worst;
+}
+static_assert(MaxWordProbes() <= 3, "header name word hash clusters: change WordHash");
+
 }  // namespace
+
+namespace internal {
+
+HeaderId HeaderIdFromPaddedName(const char* name, size_t len) {
+  if (len == 1) return Compact(name[0]);
+  if (len == 0 || len > kWords * 8) return HeaderId::kOther;
+  uint64_t w[kWords];
+  for (size_t i = 0; i < kWords; ++i) {
+    std::memcpy(&w[i], name + 8 * i, 8);
+    w[i] = (w[i] | kLowerMask) & LengthMask(len, i);
+  }
+  for (size_t h = WordHash(w[0], len), probes = 0; probes < 4;
+       h = (h + 1) % kWordHashSize, ++probes) {
+    const NameWords& nw = kWordTable[h];
+    if (nw.id == HeaderId::kOther) return HeaderId::kOther;
+    if (nw.len == len && nw.w[0] == w[0] && nw.w[1] == w[1] && nw.w[2] == w[2]) return nw.id;
+  }
+  return HeaderId::kOther;
+}
+
+}  // namespace internal
 
 std::string_view HeaderName(HeaderId id) {
   size_t i = static_cast<size_t>(id);

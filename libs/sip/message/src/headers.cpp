@@ -111,30 +111,31 @@ std::string NameAddr::DisplayNameUnquoted() const {
   return Unfold(display_name);
 }
 
-sb::Result<NameAddr> ParseNameAddr(std::string_view value) {
+const char* internal::ParseNameAddrInto(std::string_view value, NameAddr& na) {
   std::string_view v = internal::Trim(value);
-  NameAddr na;
-  if (v.empty()) return Bad("name-addr", "empty value");
+  if (v.empty()) return "empty value";
   size_t uri_begin;
   size_t uri_end;
   size_t after;
   if (v.front() == '"') {
     size_t close = internal::FindQuoteEnd(v, 0);
-    if (close == std::string_view::npos)
-      return Bad("name-addr", "unterminated quoted display name");
+    if (close == std::string_view::npos) return "unterminated quoted display name";
     na.display_name = v.substr(1, close - 1);
     na.display_name_quoted = true;
     size_t lt = SkipLws(v, close + 1);
-    if (lt >= v.size() || v[lt] != '<') return Bad("name-addr", "no <URI> after the display name");
+    if (lt >= v.size() || v[lt] != '<') return "no <URI> after the display name";
     uri_begin = lt + 1;
   } else {
-    size_t lt = v.find('<');
-    size_t semi = v.find(';');
-    if (lt != std::string_view::npos && (semi == std::string_view::npos || lt < semi)) {
+    // One pass for whichever of '<' and ';' comes first (two finds scanned the value twice).
+    size_t first = 0;
+    while (first < v.size() && v[first] != '<' && v[first] != ';') ++first;
+    size_t lt = first < v.size() && v[first] == '<' ? first : std::string_view::npos;
+    size_t semi = first < v.size() && v[first] == ';' ? first : std::string_view::npos;
+    if (lt != std::string_view::npos) {
       std::string_view display = internal::TrimRight(v.substr(0, lt));
       for (char c : display) {
         if (!Is(c, internal::kTokenChar) && !IsLws(c)) {
-          return Bad("name-addr", "display name with characters outside a token must be quoted");
+          return "display name with characters outside a token must be quoted";
         }
       }
       na.display_name = display;
@@ -145,40 +146,48 @@ sb::Result<NameAddr> ParseNameAddr(std::string_view value) {
       std::string_view uri_text = internal::TrimRight(v.substr(0, uri_end));
       if (uri_text.find('?') != std::string_view::npos ||
           uri_text.find(',') != std::string_view::npos) {
-        return Bad("name-addr", "a URI with '?' or ',' must be enclosed in <>");
+        return "a URI with '?' or ',' must be enclosed in <>";
       }
-      auto uri = ParseUri(uri_text);
-      if (!uri.ok()) return Bad("name-addr", uri.status().message());
-      na.uri = *uri;
+      if (const char* problem = ParseUriInto(uri_text, na.uri)) return problem;
       na.params_raw = v.substr(uri_end);
-      if (!ValidHeaderParams(na.params_raw, ';')) return Bad("name-addr", "bad parameter");
-      return na;
+      if (!ValidHeaderParams(na.params_raw, ';')) return "bad parameter";
+      return nullptr;
     }
   }
   na.angle_brackets = true;
   uri_end = v.find('>', uri_begin);
-  if (uri_end == std::string_view::npos) return Bad("name-addr", "'<' without '>'");
+  if (uri_end == std::string_view::npos) return "'<' without '>'";
   std::string_view uri_text = v.substr(uri_begin, uri_end - uri_begin);
   if (!uri_text.empty() && (IsLws(uri_text.front()) || IsLws(uri_text.back()))) {
-    return Bad("name-addr", "whitespace inside <>");
+    return "whitespace inside <>";
   }
-  auto uri = ParseUri(uri_text);
-  if (!uri.ok()) return Bad("name-addr", uri.status().message());
-  na.uri = *uri;
+  if (const char* problem = ParseUriInto(uri_text, na.uri)) return problem;
   after = SkipLws(v, uri_end + 1);
   na.params_raw = v.substr(after);
-  if (!ValidHeaderParams(na.params_raw, ';')) return Bad("name-addr", "bad parameter");
+  if (!ValidHeaderParams(na.params_raw, ';')) return "bad parameter";
+  return nullptr;
+}
+
+const char* internal::ParseContactInto(std::string_view value, NameAddr& na) {
+  std::string_view v = internal::Trim(value);
+  if (v == "*") {
+    na.star = true;
+    return nullptr;
+  }
+  return ParseNameAddrInto(v, na);
+}
+
+sb::Result<NameAddr> ParseNameAddr(std::string_view value) {
+  NameAddr na;
+  if (const char* problem = internal::ParseNameAddrInto(value, na))
+    return Bad("name-addr", problem);
   return na;
 }
 
 sb::Result<NameAddr> ParseContact(std::string_view value) {
-  std::string_view v = internal::Trim(value);
-  if (v == "*") {
-    NameAddr na;
-    na.star = true;
-    return na;
-  }
-  return ParseNameAddr(v);
+  NameAddr na;
+  if (const char* problem = internal::ParseContactInto(value, na)) return Bad("name-addr", problem);
+  return na;
 }
 
 bool Via::HasRfc3261Branch() const {
@@ -186,34 +195,33 @@ bool Via::HasRfc3261Branch() const {
   return b.size() > 7 && b.substr(0, 7) == "z9hG4bK";
 }
 
-sb::Result<Via> ParseVia(std::string_view value) {
+const char* internal::ParseViaInto(std::string_view value, Via& via) {
   std::string_view v = internal::Trim(value);
-  Via via;
   size_t i = 0;
   std::string_view* parts[3] = {&via.protocol_name, &via.protocol_version, &via.transport};
   for (int k = 0; k < 3; ++k) {
     if (k > 0) {
       i = SkipLws(v, i);
-      if (i >= v.size() || v[i] != '/') return Bad("Via", "bad sent-protocol");
+      if (i >= v.size() || v[i] != '/') return "bad sent-protocol";
       i = SkipLws(v, i + 1);
     }
     size_t end = SkipToken(v, i);
-    if (end == i) return Bad("Via", "bad sent-protocol");
+    if (end == i) return "bad sent-protocol";
     *parts[k] = v.substr(i, end - i);
     i = end;
   }
   size_t host_begin = SkipLws(v, i);
-  if (host_begin == i) return Bad("Via", "no whitespace before sent-by");
+  if (host_begin == i) return "no whitespace before sent-by";
   i = host_begin;
   if (i < v.size() && v[i] == '[') {
     size_t close = v.find(']', i);
-    if (close == std::string_view::npos) return Bad("Via", "unterminated IPv6 reference");
+    if (close == std::string_view::npos) return "unterminated IPv6 reference";
     i = close + 1;
   } else {
     while (i < v.size() && !IsLws(v[i]) && v[i] != ':' && v[i] != ';') ++i;
   }
   via.host = v.substr(host_begin, i - host_begin);
-  if (!ValidHostPart(via.host)) return Bad("Via", "bad host in sent-by");
+  if (!ValidHostPart(via.host)) return "bad host in sent-by";
   i = SkipLws(v, i);
   if (i < v.size() && v[i] == ':') {
     i = SkipLws(v, i + 1);
@@ -221,15 +229,21 @@ sb::Result<Via> ParseVia(std::string_view value) {
     while (end < v.size() && internal::IsDigit(v[end])) ++end;
     uint64_t port = 0;
     if (!internal::ParseDecimal(v.substr(i, end - i), 65535, &port)) {
-      return Bad("Via", "bad port in sent-by");
+      return "bad port in sent-by";
     }
     via.port = static_cast<uint16_t>(port);
     i = SkipLws(v, end);
   }
   via.params_raw = v.substr(i);
-  if (!ValidHeaderParams(via.params_raw, ';')) return Bad("Via", "bad parameter");
+  if (!ValidHeaderParams(via.params_raw, ';')) return "bad parameter";
   auto branch = via.params().Get("branch");
-  if (branch && branch->empty()) return Bad("Via", "empty branch");
+  if (branch && branch->empty()) return "empty branch";
+  return nullptr;
+}
+
+sb::Result<Via> ParseVia(std::string_view value) {
+  Via via;
+  if (const char* problem = internal::ParseViaInto(value, via)) return Bad("Via", problem);
   return via;
 }
 

@@ -10,6 +10,14 @@ Status Missing(HeaderId id) {
   return Status::NotFound("missing " + std::string(HeaderName(id)) + " header");
 }
 
+// The same Status the public parsers give ("Via: bad host in sent-by", field "Via").
+Status Invalid(std::string_view what, const char* problem) {
+  std::string m(what);
+  m += ": ";
+  m += problem;
+  return Status::InvalidArgument(std::move(m), std::string(what));
+}
+
 template <typename T, typename F>
 sb::Result<std::optional<T>> Optional(const Message& m, HeaderId id, F parse) {
   auto raw = m.Header(id);
@@ -26,31 +34,17 @@ sb::Result<const Via*> Message::TopVia() const {
   auto values = Values(HeaderId::kVia);
   auto it = values.begin();
   if (it == values.end()) return Missing(HeaderId::kVia);
-  auto via = ParseVia(*it);
-  if (!via.ok()) return via.status();
-  top_via_ = *via;
+  top_via_.emplace();
+  if (const char* problem = internal::ParseViaInto(*it, *top_via_)) {
+    top_via_.reset();
+    return Invalid("Via", problem);
+  }
   return &*top_via_;
 }
 
-sb::Result<const NameAddr*> Message::From() const {
-  if (from_) return &*from_;
-  auto raw = Header(HeaderId::kFrom);
-  if (!raw) return Missing(HeaderId::kFrom);
-  auto v = ParseNameAddr(*raw);
-  if (!v.ok()) return v.status();
-  from_ = *v;
-  return &*from_;
-}
+sb::Result<const NameAddr*> Message::From() const { return CachedNameAddr(HeaderId::kFrom, from_); }
 
-sb::Result<const NameAddr*> Message::To() const {
-  if (to_) return &*to_;
-  auto raw = Header(HeaderId::kTo);
-  if (!raw) return Missing(HeaderId::kTo);
-  auto v = ParseNameAddr(*raw);
-  if (!v.ok()) return v.status();
-  to_ = *v;
-  return &*to_;
-}
+sb::Result<const NameAddr*> Message::To() const { return CachedNameAddr(HeaderId::kTo, to_); }
 
 sb::Result<const CSeq*> Message::GetCSeq() const {
   if (cseq_) return &*cseq_;
@@ -66,13 +60,41 @@ sb::Result<std::string_view> Message::CallId() const {
   auto raw = Header(HeaderId::kCallId);
   if (!raw) return Missing(HeaderId::kCallId);
   std::string_view v = internal::Trim(*raw);
+  if (call_id_checked_) return v;
   size_t at = v.find('@');
   std::string_view left = v.substr(0, at);
   std::string_view right = at == std::string_view::npos ? std::string_view("x") : v.substr(at + 1);
   if (!internal::AllOf(left, internal::kWordChar) || !internal::AllOf(right, internal::kWordChar)) {
     return Status::InvalidArgument("Call-ID: not word [\"@\" word]", "Call-ID");
   }
+  call_id_checked_ = true;
   return v;
+}
+
+sb::Result<const NameAddr*> Message::FirstContact() const {
+  if (contact_) return &*contact_;
+  auto values = Values(HeaderId::kContact);
+  auto it = values.begin();
+  if (it == values.end()) return Missing(HeaderId::kContact);
+  contact_.emplace();
+  if (const char* problem = internal::ParseContactInto(*it, *contact_)) {
+    contact_.reset();
+    return Invalid("name-addr", problem);
+  }
+  return &*contact_;
+}
+
+sb::Result<const NameAddr*> Message::CachedNameAddr(HeaderId id,
+                                                    std::optional<NameAddr>& cache) const {
+  if (cache) return &*cache;
+  auto raw = Header(id);
+  if (!raw) return Missing(id);
+  cache.emplace();
+  if (const char* problem = internal::ParseNameAddrInto(*raw, *cache)) {
+    cache.reset();
+    return Invalid("name-addr", problem);
+  }
+  return &*cache;
 }
 
 sb::Result<std::optional<uint32_t>> Message::MaxForwards() const {
@@ -90,7 +112,8 @@ sb::Result<std::optional<uint32_t>> Message::Expires() const {
 }
 
 sb::Result<std::optional<uint32_t>> Message::ContentLength() const {
-  return Optional<uint32_t>(*this, HeaderId::kContentLength, ParseUint32);
+  // Parse refuses a message whose Content-Length does not parse, so the framing value is it.
+  return content_length_;
 }
 
 sb::Result<std::optional<MediaType>> Message::ContentType() const {

@@ -218,27 +218,25 @@ bool HeadersEquivalent(const Uri& a, const Uri& b) {
 
 }  // namespace
 
-sb::Result<Uri> ParseUri(std::string_view text) {
-  Uri uri;
+const char* internal::ParseUriInto(std::string_view text, Uri& uri) {
   uri.text = text;
   size_t colon = 0;
   while (colon < text.size() && Is(text[colon], internal::kSchemeChar)) ++colon;
-  if (colon == text.size() || text[colon] != ':' || colon == 0) return Bad("URI has no scheme");
+  if (colon == text.size() || text[colon] != ':' || colon == 0) return "URI has no scheme";
   uri.scheme_text = text.substr(0, colon);
   if (!Is(uri.scheme_text[0], internal::kAlnum) || internal::IsDigit(uri.scheme_text[0]) ||
       !AllOf(uri.scheme_text, internal::kSchemeChar)) {
-    return Bad("bad URI scheme");
+    return "bad URI scheme";
   }
   std::string_view rest = text.substr(colon + 1);
-  if (rest.empty()) return Bad("empty URI after the scheme");
+  if (rest.empty()) return "empty URI after the scheme";
   auto bad_char = [rest] {
     for (char c : rest) {
       if (!Is(c, internal::kUriChar)) return true;
     }
     return false;
   };
-  constexpr std::string_view kBadChar =
-      "URI contains whitespace or a character that must be escaped";
+  constexpr const char* kBadChar = "URI contains whitespace or a character that must be escaped";
   if (EqualsNoCase(uri.scheme_text, "sip") || EqualsNoCase(uri.scheme_text, "sips")) {
     uri.scheme = EqualsNoCase(uri.scheme_text, "sip") ? UriScheme::kSip : UriScheme::kSips;
     // Every component of a sip URI is checked against its own character class, none of which
@@ -248,25 +246,31 @@ sb::Result<Uri> ParseUri(std::string_view text) {
                     ? std::string_view::npos
                     : static_cast<size_t>(static_cast<const char*>(at_ptr) - rest.data());
     if (const char* problem = ParseSipPart(rest, at, uri)) {
-      return Bad(bad_char() ? std::string(kBadChar) : std::string(problem));
+      return bad_char() ? kBadChar : problem;
     }
-    return uri;
+    return nullptr;
   }
-  if (bad_char()) return Bad(std::string(kBadChar));
+  if (bad_char()) return kBadChar;
   if (EqualsNoCase(uri.scheme_text, "tel")) {
     uri.scheme = UriScheme::kTel;
     size_t semi = rest.find(';');
     uri.user = rest.substr(0, semi);
     uri.has_user = true;
-    if (!ValidTelNumber(uri.user)) return Bad("bad telephone number in tel URI");
+    if (!ValidTelNumber(uri.user)) return "bad telephone number in tel URI";
     if (semi != std::string_view::npos) {
       uri.params_raw = rest.substr(semi);
-      if (!ValidUriParams(uri.params_raw)) return Bad("bad parameter in tel URI");
+      if (!ValidUriParams(uri.params_raw)) return "bad parameter in tel URI";
     }
-    return uri;
+    return nullptr;
   }
   uri.scheme = UriScheme::kOther;
   uri.opaque = rest;
+  return nullptr;
+}
+
+sb::Result<Uri> ParseUri(std::string_view text) {
+  Uri uri;
+  if (const char* problem = internal::ParseUriInto(text, uri)) return Bad(problem);
   return uri;
 }
 

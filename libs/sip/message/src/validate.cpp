@@ -107,12 +107,22 @@ std::optional<ParseError> ValidateMessage(const Message& m) {
   auto vias = m.Values(HeaderId::kVia);
   auto it = vias.begin();
   for (++it; it != vias.end(); ++it) {
-    if (!ParseVia(*it).ok()) return Fail(m, 400, "Bad Via header");
+    Via via;
+    if (internal::ParseViaInto(*it, via) != nullptr) return Fail(m, 400, "Bad Via header");
   }
   if ((*top)->branch() == "z9hG4bK") return Fail(m, 400, "Bad Via branch");
   if (!m.MaxForwards().ok()) return Fail(m, 400, "Bad Max-Forwards header");
-  for (std::string_view v : m.Values(HeaderId::kContact)) {
-    if (!ParseContact(v).ok()) return Fail(m, 400, "Bad Contact header");
+  // The first Contact is parsed into the cache (every UA layer asks for it); the others are
+  // checked.
+  auto contacts = m.Values(HeaderId::kContact);
+  if (auto c = contacts.begin(); c != contacts.end()) {
+    if (!m.FirstContact().ok()) return Fail(m, 400, "Bad Contact header");
+    for (++c; c != contacts.end(); ++c) {
+      NameAddr contact;
+      if (internal::ParseContactInto(*c, contact) != nullptr) {
+        return Fail(m, 400, "Bad Contact header");
+      }
+    }
   }
   if (m.Header(HeaderId::kContentType) && !m.ContentType().ok()) {
     return Fail(m, 400, "Bad Content-Type header");

@@ -3,6 +3,8 @@
 #include "switchboard/sip/message.h"
 
 #include <catch2/catch.hpp>
+#include <cctype>
+#include <string>
 
 namespace sb::sip {
 namespace {
@@ -122,6 +124,68 @@ TEST_CASE("header names: compact forms, case, unknown headers", "[message]") {
   CHECK(HeaderName(HeaderId::kCSeq) == "CSeq");
   CHECK(MethodFromString("invite") == Method::kUnknown);
   CHECK(MethodName(Method::kPrack) == "PRACK");
+}
+
+// The parser looks names up word-wise in its padded buffer, not through HeaderIdFromName: the two
+// must agree on every known name, in any case, and on near misses.
+TEST_CASE("the parser recognises every known header name in any case and no near miss",
+          "[message]") {
+  auto id_in_message = [](const std::string& name) {
+    std::string text = "OPTIONS sip:a@b SIP/2.0\r\n" + name + ": 0\r\n\r\n";
+    ParseOptions options;
+    options.validate = false;
+    auto m = Message::Parse(text, options);
+    REQUIRE(m.ok());
+    REQUIRE(m->header_count() == 1);
+    return m->header(0).id;
+  };
+  for (size_t i = 1; i < static_cast<size_t>(HeaderId::kCount); ++i) {
+    auto id = static_cast<HeaderId>(i);
+    std::string name(HeaderName(id));
+    std::string upper, lower;
+    for (char c : name) {
+      upper.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+      lower.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+    }
+    CAPTURE(name);
+    CHECK(id_in_message(name) == id);
+    CHECK(id_in_message(upper) == id);
+    CHECK(id_in_message(lower) == id);
+    CHECK(id_in_message(name + "x") == HeaderId::kOther);
+    CHECK(id_in_message(name.substr(0, name.size() - 1)) ==
+          HeaderIdFromName(name.substr(0, name.size() - 1)));
+    CHECK(id_in_message("X" + name) == HeaderId::kOther);
+  }
+  CHECK(id_in_message("Content_Type") == HeaderId::kOther);
+  CHECK(id_in_message("P-Preferred-Identity-And-More-Than-24") == HeaderId::kOther);
+  CHECK(id_in_message("i") == HeaderId::kCallId);
+}
+
+TEST_CASE("the first Contact and Content-Length are read once and cached", "[message]") {
+  auto m = Message::Parse(kInvite);
+  REQUIRE(m.ok());
+  auto contact = m->FirstContact();
+  REQUIRE(contact.ok());
+  CHECK((*contact)->uri.host == "pc33.atlanta.com");
+  CHECK(*m->FirstContact() == *contact);  // the same cached value
+  CHECK(m->ContentLength()->value() == 4);
+  Message moved = std::move(*m);
+  CHECK((*moved.FirstContact())->uri.host == "pc33.atlanta.com");
+
+  auto no_contact = Message::Parse(
+      "BYE sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\n"
+      "To: <sip:c@d>;tag=2\r\nCall-ID: x\r\nCSeq: 2 BYE\r\n\r\n");
+  REQUIRE(no_contact.ok());
+  CHECK(no_contact->FirstContact().status().code() == StatusCode::kNotFound);
+  CHECK_FALSE(no_contact->ContentLength()->has_value());
+
+  auto star = Message::Parse(
+      "REGISTER sip:b SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\n"
+      "To: <sip:a@b>\r\nCall-ID: x\r\nCSeq: 2 REGISTER\r\nContact: *\r\nExpires: 0\r\n"
+      "Content-Length: 0\r\n\r\n");
+  REQUIRE(star.ok());
+  CHECK((*star->FirstContact())->star);
+  CHECK(star->ContentLength()->value() == 0);
 }
 
 TEST_CASE("more headers than the inline slots spill without loss", "[message]") {
