@@ -1,5 +1,6 @@
 #include "transport/sip_endpoint.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <utility>
 
@@ -52,6 +53,7 @@ SipEndpoint::SipEndpoint(const core::Clock& clock, core::MetricsRegistry& metric
       tm_(clock, config_.timers, config_.max_transactions),
       rng_(config_.seed != 0 ? config_.seed : std::random_device{}()),
       limiter_(clock, config_.source_limits),
+      retransmit_(clock, config_.timers),
       received_(metrics.Counter("sb_signaling_messages_received_total",
                                 "SIP messages handed to the endpoint")),
       rate_limited_(metrics.Counter("sb_signaling_rate_limited_total",
@@ -105,22 +107,97 @@ void SipEndpoint::OnReceived(std::string_view bytes, const sip::Destination& sou
   Append(tm_.OnReceived(bytes, source));
 }
 
-void SipEndpoint::OnTimers() { Append(tm_.OnTimers()); }
+void SipEndpoint::OnTimers() {
+  Append(tm_.OnTimers());
+  auto out = retransmit_.OnTimers();
+  for (auto& send : out.sends) sends_.push_back(std::move(send));
+  for (const auto& id : out.gave_up) {
+    if (dialog_handler_ != nullptr) dialog_handler_->OnAckTimeout(id, *this);
+  }
+  SweepClients();
+}
+
+std::optional<core::Clock::TimePoint> SipEndpoint::NextDeadline() const {
+  auto a = tm_.NextDeadline();
+  auto b = retransmit_.NextDeadline();
+  if (!a) return b;
+  if (!b) return a;
+  return std::min(*a, *b);
+}
 
 void SipEndpoint::Dispatch(sip::TuEvent event) {
-  if (event.kind != sip::TuEvent::Kind::kRequest || !event.message) {
-    // Responses and timeouts of client transactions belong to the B2BUA, which is not wired
-    // in yet; without a client transaction of ours none of these can arise.
-    return;
+  switch (event.kind) {
+    case sip::TuEvent::Kind::kResponse:
+    case sip::TuEvent::Kind::kTimeout:
+      OnClientResponse(std::move(event));
+      return;
+    case sip::TuEvent::Kind::kStray2xx:
+      if (event.message) OnStray2xx(*event.message);
+      return;
+    case sip::TuEvent::Kind::kRequest:
+      break;
   }
+  if (!event.message) return;
   if (!event.cancels.empty()) {
     // §9.2: the CANCEL itself is answered 200; the INVITE it matched, if still unanswered, 487.
-    pending_.emplace(event.key, Pending{std::move(*event.message), NewTag()});
+    pending_.emplace(event.key, Pending{std::move(*event.message), NewTag(), event.peer});
     (void)Respond(event.key, 200);
-    (void)Respond(event.cancels, 487);
+    auto invite = pending_.find(event.cancels);
+    if (invite == pending_.end()) return;
+    const sip::Method method = invite->second.request.method();
+    if (!Respond(event.cancels, 487).ok()) return;
+    if (auto it = handlers_.find(method); it != handlers_.end()) {
+      it->second->OnCancelled(event.cancels, *this);
+    }
+    return;
+  }
+  auto to = event.message->To();
+  if (to.ok() && !(*to)->tag().empty()) {
+    OnDialogRequest(std::move(event.key), std::move(*event.message), event.peer);
     return;
   }
   OnNewRequest(std::move(event.key), std::move(*event.message), event.peer);
+}
+
+void SipEndpoint::OnDialogRequest(std::string key, sip::Message request,
+                                  const sip::Destination& source) {
+  const bool is_ack = request.method() == sip::Method::kAck;
+  if (is_ack) (void)retransmit_.OnAck(request);
+  std::optional<sip::DialogId> id;
+  if (sip::Dialog* dialog = dialogs_.Match(request)) {
+    id = dialog->id();
+    if (!is_ack) {
+      sip::RequestCheck check = dialog->OnRequest(request);
+      if (check.reject_code != 0) {
+        pending_.emplace(key, Pending{std::move(request), NewTag(), source});
+        (void)Respond(key, check.reject_code, check.reason);
+        return;
+      }
+    }
+  }
+  if (dialog_handler_ == nullptr) {
+    if (is_ack) {
+      if (auto it = handlers_.find(sip::Method::kAck); it != handlers_.end()) {
+        it->second->OnRequest({std::string(), &request, source, {}, id}, *this);
+      }
+      return;
+    }
+    // §12.2.2: a request for a dialog nobody here knows.
+    pending_.emplace(key, Pending{std::move(request), NewTag(), source});
+    (void)Respond(key, 481);
+    return;
+  }
+  if (is_ack) {
+    dialog_handler_->OnDialogRequest({std::string(), &request, source, {}, id}, *this);
+    return;
+  }
+  // In-dialog requests keep the To tag they came with; Respond copies it.
+  auto [it, inserted] = pending_.emplace(key, Pending{std::move(request), std::string(), source});
+  if (!inserted) return;
+  const sip::Message& req = it->second.request;
+  auto to = req.To();
+  std::string tag = to.ok() ? std::string((*to)->tag()) : std::string();
+  dialog_handler_->OnDialogRequest({key, &req, source, tag, id}, *this);
 }
 
 void SipEndpoint::OnNewRequest(std::string key, sip::Message request,
@@ -129,12 +206,12 @@ void SipEndpoint::OnNewRequest(std::string key, sip::Message request,
   if (key.empty()) {
     // An ACK for a 2xx: it has no transaction and never gets a response.
     if (auto it = handlers_.find(method); it != handlers_.end()) {
-      it->second->OnRequest({std::string(), &request, source}, *this);
+      it->second->OnRequest({std::string(), &request, source, {}, std::nullopt}, *this);
     }
     return;
   }
   if (method == sip::Method::kAck) return;
-  pending_.emplace(key, Pending{std::move(request), NewTag()});
+  pending_.emplace(key, Pending{std::move(request), NewTag(), source});
   const sip::Message& req = pending_.find(key)->second.request;
 
   auto max_forwards = req.MaxForwards();
@@ -162,12 +239,14 @@ void SipEndpoint::OnNewRequest(std::string key, sip::Message request,
       return;
     }
   }
+  // Requests with a To tag never get here (OnDialogRequest): every INVITE here is a new call.
   if (draining() && (method == sip::Method::kOptions || method == sip::Method::kInvite)) {
     (void)Respond(key, 503, "Draining", {{"Retry-After", "30"}});
     return;
   }
   if (auto it = handlers_.find(method); it != handlers_.end()) {
-    it->second->OnRequest({key, &req, source}, *this);
+    it->second->OnRequest({key, &req, source, pending_.find(key)->second.to_tag, std::nullopt},
+                          *this);
     return;
   }
   if (method == sip::Method::kOptions) {
@@ -219,9 +298,19 @@ Status SipEndpoint::Respond(std::string_view key, int code, std::string_view rea
   auto it = pending_.find(key);
   if (it == pending_.end())
     return Status::NotFound("no unanswered transaction " + std::string(key));
+  const sip::Message& request = it->second.request;
   sip::MessageBuilder response =
-      sip::MakeResponse(it->second.request, code, reason, code == 100 ? "" : it->second.to_tag);
-  for (const auto& [name, value] : headers) response.AddHeader(name, value);
+      sip::MakeResponse(request, code, reason, code == 100 ? "" : it->second.to_tag);
+  const bool invite = request.method() == sip::Method::kInvite;
+  const bool dialog_response = invite && code > 100 && code < 300;
+  bool has_contact = false;
+  for (const auto& [name, value] : headers) {
+    response.AddHeader(name, value);
+    if (sip::HeaderIdFromName(name) == sip::HeaderId::kContact) has_contact = true;
+  }
+  if (dialog_response && !has_contact) {
+    response.AddHeader("Contact", "<" + ContactUri(it->second.source.transport) + ">");
+  }
   if (!body.empty()) response.SetBody(body, content_type);
   sip::ParseOptions lenient;
   lenient.validate = false;
@@ -229,6 +318,13 @@ Status SipEndpoint::Respond(std::string_view key, int code, std::string_view rea
   if (!built.ok()) return Status::Internal("response does not parse: " + built.error().ToString());
   sip::TransactionOutput out;
   Status sent = tm_.SendResponse(key, *built, out);
+  if (sent.ok() && dialog_response) {
+    CreateUasDialog(it->second, code);
+    if (code >= 200) {
+      // The first copy went out through the transaction; the retransmitter only repeats it.
+      (void)retransmit_.Start(*built, sip::ResponseDestination(request, it->second.source));
+    }
+  }
   if (code >= 200) pending_.erase(it);
   Append(std::move(out));
   return sent;

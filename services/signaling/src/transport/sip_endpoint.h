@@ -18,11 +18,28 @@
 //   for (auto& send : endpoint.TakeSends()) transport.Send(send.destination, send.bytes);
 //   loop.WakeAt(endpoint.NextDeadline());   then   endpoint.OnTimers();
 //
+// It is also the user agent core of both sides of a B2BUA (RFC 3261 §8.1, §12-§15):
+//   - UAS: a 101-299 to an INVITE creates the dialog (our Contact added), a 2xx is resent until
+//     its ACK (§13.3.1.4); requests with a To tag go to the dialog handler after the §12.2.2
+//     CSeq check, and a CANCEL that ended an INVITE is reported to the INVITE's handler;
+//   - UAC: SendRequest starts a client transaction (our Via and branch added) whose responses go
+//     to a callback; INVITE responses create one dialog per fork (§12.1.2, §13.2.2.4), every 2xx
+//     is ACKed at once (and again on its retransmissions), Cancel sends a CANCEL as soon as a
+//     provisional response allows it (§9.1); SendInDialog sends BYE, re-INVITE, UPDATE, INFO...
+//   Dialog requests go to the address the dialog was set up with (the phone's source address
+//   behind NAT, or the binding's flow), not to a DNS lookup of the remote target.
+//
+//   auto key = endpoint.SendRequest(invite_builder, {"198.51.100.4", 41000, kUdp},
+//       [](const ClientResponse& r, SipEndpoint& ep) { if (r.dialog) ...; });
+//   endpoint.Cancel(*key);
+//   endpoint.SendInDialog(*r.dialog, "BYE", nullptr);
+//
 // Thread-safety: none, one endpoint per event loop; SetDraining may be called from any thread.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <random>
@@ -34,6 +51,8 @@
 #include "switchboard/core/clock.h"
 #include "switchboard/core/metrics.h"
 #include "switchboard/sip/builder.h"
+#include "switchboard/sip/dialog_set.h"
+#include "switchboard/sip/invite_2xx.h"
 #include "switchboard/sip/message.h"
 #include "switchboard/sip/transaction_manager.h"
 
@@ -59,6 +78,21 @@ struct IncomingRequest {
   std::string key;  // the server transaction; empty for an ACK to a 2xx (no transaction)
   const sip::Message* message = nullptr;  // valid for the duration of OnRequest
   sip::Destination source;
+  // The To tag this endpoint answers with (empty for an ACK): with the Call-ID and From tag it
+  // names the UAS dialog a 101-299 to this request creates.
+  std::string local_tag;
+  // A request with a To tag whose dialog this endpoint holds (after the §12.2.2 checks); nullopt
+  // for one it does not know, which the dialog handler may find in a shared store.
+  std::optional<sip::DialogId> dialog;
+};
+
+// What a client transaction reports to whoever sent its request.
+struct ClientResponse {
+  std::string key;                         // the client transaction
+  const sip::Message* response = nullptr;  // nullptr when timed_out
+  bool timed_out = false;                  // Timer B/F: act as on a 408 (§8.1.3.1)
+  // An INVITE response with a To tag: the dialog of that fork (early or confirmed).
+  std::optional<sip::DialogId> dialog;
 };
 
 class SipEndpoint;
@@ -69,7 +103,21 @@ class RequestHandler {
  public:
   virtual ~RequestHandler() = default;
   virtual void OnRequest(const IncomingRequest& request, SipEndpoint& endpoint) = 0;
+  // A CANCEL ended the INVITE of server transaction `invite_key` (already answered 487).
+  virtual void OnCancelled(std::string_view /*invite_key*/, SipEndpoint& /*endpoint*/) {}
 };
+
+// Requests with a To tag (ACKs for 2xx included) and dialogs whose 2xx never got an ACK.
+class DialogHandler {
+ public:
+  virtual ~DialogHandler() = default;
+  virtual void OnDialogRequest(const IncomingRequest& request, SipEndpoint& endpoint) = 0;
+  // §13.3.1.4: no ACK within 64*T1 for our 2xx; the dialog should be ended with a BYE.
+  virtual void OnAckTimeout(const sip::DialogId& /*dialog*/, SipEndpoint& /*endpoint*/) {}
+};
+
+// Called on the loop thread for every response (1xx included) and for a timeout.
+using ResponseCallback = std::function<void(const ClientResponse&, SipEndpoint&)>;
 
 class SipEndpoint {
  public:
@@ -78,17 +126,45 @@ class SipEndpoint {
 
   // The handler (borrowed) for new requests of `method`; nullptr removes it.
   void SetHandler(sip::Method method, RequestHandler* handler);
+  // The handler (borrowed) for requests with a To tag; without one they get 481 (§12.2.2).
+  void SetDialogHandler(DialogHandler* handler) { dialog_handler_ = handler; }
 
   // One datagram, or one message cut from a stream by sip::StreamFramer.
   void OnReceived(std::string_view bytes, const sip::Destination& source);
   void OnTimers();
-  std::optional<core::Clock::TimePoint> NextDeadline() const { return tm_.NextDeadline(); }
+  std::optional<core::Clock::TimePoint> NextDeadline() const;
 
   // Answers server transaction `key` with `code`; the To tag is the endpoint's for that request.
   // Extra header lines are added as given. NotFound when the transaction has had its final answer.
+  // A 101-299 to an initial INVITE gets our Contact unless given and creates (or confirms) the
+  // UAS dialog; a 2xx is then retransmitted until its ACK.
   Status Respond(std::string_view key, int code, std::string_view reason = {},
                  const std::vector<std::pair<std::string, std::string>>& headers = {},
                  std::string_view body = {}, std::string_view content_type = {});
+
+  // UAC (§8.1): sends a new request out of a dialog to `destination`. The builder holds the
+  // request without Via (ours, with a loop-hash branch and rport, is put on top) and gets
+  // Max-Forwards 70 if it has none. Returns the client transaction's key. An INVITE's 2xx are
+  // ACKed by the endpoint; the callback sees each response once per fork.
+  Result<std::string> SendRequest(const sip::MessageBuilder& request,
+                                  const sip::Destination& destination, ResponseCallback callback);
+  // §9.1: CANCEL of our INVITE `key`, sent once a provisional response came (at once if one
+  // did). NotFound when the INVITE had its final response.
+  Status Cancel(std::string_view key);
+  // A request inside dialog `id` (BYE, INVITE, UPDATE, INFO, OPTIONS, REFER...), sent to the
+  // dialog's peer address. Extra headers and the body are added as given.
+  Result<std::string> SendInDialog(
+      const sip::DialogId& id, std::string_view method, ResponseCallback callback,
+      std::string_view body = {}, std::string_view content_type = {},
+      const std::vector<std::pair<std::string, std::string>>& headers = {});
+  // A dialog this endpoint holds (borrowed, valid until the next call into the endpoint).
+  const sip::Dialog* FindDialog(const sip::DialogId& id);
+  std::optional<sip::Destination> DialogPeer(const sip::DialogId& id) const;
+  // Forgets a dialog (after its BYE, or when the TU gives up on it).
+  void ForgetDialog(const sip::DialogId& id);
+  size_t dialogs() const { return dialogs_.size(); }
+  // The Contact URI of this node for a transport ("sip:203.0.113.5:5060;transport=tcp").
+  std::string ContactUri(sip::Transport transport) const;
 
   // What to put on the wire, in order; the caller takes and sends it after every call.
   std::vector<sip::action::Send> TakeSends();
@@ -112,9 +188,30 @@ class SipEndpoint {
   struct Pending {
     sip::Message request;
     std::string to_tag;
+    sip::Destination source;
+  };
+  // A client transaction of ours (INVITEs are kept until their transaction ends, for forks and
+  // 2xx retransmissions).
+  struct Client {
+    sip::Message request;
+    sip::Destination destination;
+    ResponseCallback callback;
+    bool provisional = false;  // a 1xx came: a CANCEL may be sent (§9.1)
+    bool cancel_wanted = false;
+    bool cancel_sent = false;
+    bool final = false;
   };
   void Dispatch(sip::TuEvent event);
   void OnNewRequest(std::string key, sip::Message request, const sip::Destination& source);
+  void OnDialogRequest(std::string key, sip::Message request, const sip::Destination& source);
+  void OnClientResponse(sip::TuEvent event);
+  void OnStray2xx(const sip::Message& response);
+  void SendAck(const sip::DialogId& id, uint32_t invite_cseq);
+  void SendCancel(Client& client);
+  void CreateUasDialog(const Pending& pending, int code);
+  void SweepClients();
+  Result<std::string> Start(sip::MessageBuilder request, const sip::Destination& destination,
+                            ResponseCallback callback);
   bool IsLoop(const sip::Message& request) const;
   std::string AllowHeader() const;
   void Append(sip::TransactionOutput out);
@@ -126,7 +223,14 @@ class SipEndpoint {
   std::atomic<bool> draining_{false};
   SourceRateLimiter limiter_;
   std::map<sip::Method, RequestHandler*> handlers_;
+  DialogHandler* dialog_handler_ = nullptr;
   std::map<std::string, Pending, std::less<>> pending_;
+  std::map<std::string, Client, std::less<>> clients_;
+  sip::DialogSet dialogs_;
+  sip::Invite2xxRetransmitter retransmit_;
+  std::map<sip::DialogId, sip::Destination> peers_;
+  // The ACK sent for each confirmed UAC dialog, resent on every 2xx retransmission.
+  std::map<sip::DialogId, sip::action::Send> acks_;
   std::vector<sip::action::Send> sends_;
 
   core::CounterMetric& received_;

@@ -1,0 +1,237 @@
+// SipEndpoint as a user agent core: client transactions and their responses, CANCEL, ACK for
+// 2xx, forks, dialogs on both sides and requests inside them (RFC 3261 §8.1, §9.1, §12, §13).
+#include <utility>
+
+#include "switchboard/sip/headers.h"
+#include "transport/sip_endpoint.h"
+
+namespace sb::signaling {
+namespace {
+
+sip::ParseOptions Lenient() {
+  sip::ParseOptions options;
+  options.validate = false;
+  return options;
+}
+
+bool IsInviteClient(const sip::Message& request) {
+  return request.method() == sip::Method::kInvite;
+}
+
+}  // namespace
+
+std::string SipEndpoint::ContactUri(sip::Transport transport) const {
+  std::string uri =
+      "sip:" + config_.advertised_host + ":" + std::to_string(config_.advertised_port);
+  if (transport == sip::Transport::kTcp) uri += ";transport=tcp";
+  return uri;
+}
+
+const sip::Dialog* SipEndpoint::FindDialog(const sip::DialogId& id) { return dialogs_.Find(id); }
+
+std::optional<sip::Destination> SipEndpoint::DialogPeer(const sip::DialogId& id) const {
+  auto it = peers_.find(id);
+  if (it == peers_.end()) return std::nullopt;
+  return it->second;
+}
+
+void SipEndpoint::ForgetDialog(const sip::DialogId& id) {
+  if (sip::Dialog* dialog = dialogs_.Find(id)) dialog->Terminate();
+  dialogs_.Collect();
+  peers_.erase(id);
+  acks_.erase(id);
+}
+
+void SipEndpoint::CreateUasDialog(const Pending& pending, int code) {
+  auto id = sip::DialogIdOfReceivedRequest(pending.request);
+  auto call_id = pending.request.CallId();
+  auto from = pending.request.From();
+  if (!call_id.ok() || !from.ok()) return;
+  sip::DialogId dialog_id{std::string(*call_id), pending.to_tag, std::string((*from)->tag())};
+  if (id) return;  // a re-INVITE: its dialog exists already
+  if (sip::Dialog* existing = dialogs_.Find(dialog_id)) {
+    if (code < 200 || existing->state() == sip::DialogState::kConfirmed) return;
+    // An early dialog confirmed by our 2xx: the library builds UAS dialogs in their final state,
+    // so the early one is replaced (it has sent nothing of its own yet).
+    existing->Terminate();
+    dialogs_.Collect();
+  }
+  // §8.1.1.5: our first CSeq is random, below 2**31.
+  uint32_t cseq = static_cast<uint32_t>(rng_() % 0x7fffffffu) + 1;
+  auto added = dialogs_.AddUas(pending.request, pending.to_tag, code,
+                               ContactUri(pending.source.transport), cseq);
+  if (added.ok()) peers_[*added] = sip::ResponseDestination(pending.request, pending.source);
+}
+
+Result<std::string> SipEndpoint::Start(sip::MessageBuilder request,
+                                       const sip::Destination& destination,
+                                       ResponseCallback callback) {
+  if (!request.GetHeader("Max-Forwards")) request.AddHeader("Max-Forwards", "70");
+  // A placeholder Via lets the request parse; the branch needs its Request-URI, Call-ID, From
+  // tag and CSeq, which only the parsed request gives.
+  request.RemoveHeader("Via");
+  request.PrependHeader("Via", "SIP/2.0/UDP 0.0.0.0;branch=z9hG4bKplaceholder");
+  auto parsed = request.BuildMessage(Lenient());
+  if (!parsed.ok())
+    return Status::InvalidArgument("request does not parse: " + parsed.error().ToString());
+  auto call_id = parsed->CallId();
+  auto from = parsed->From();
+  auto cseq = parsed->GetCSeq();
+  if (!call_id.ok() || !from.ok() || !cseq.ok()) {
+    return Status::InvalidArgument("request without Call-ID, From or CSeq");
+  }
+  std::string via =
+      "SIP/2.0/" + std::string(sip::TransportName(destination.transport)) + " " +
+      config_.advertised_host + ":" + std::to_string(config_.advertised_port) + ";branch=" +
+      NewBranch(parsed->request_uri_text(), *call_id, (*from)->tag(), (*cseq)->number) + ";rport";
+  request.RemoveHeader("Via");
+  request.PrependHeader("Via", via);
+  auto built = request.BuildMessage(Lenient());
+  if (!built.ok())
+    return Status::InvalidArgument("request does not parse: " + built.error().ToString());
+  sip::Message copy = built->Clone();
+  sip::TransactionOutput out;
+  auto key = tm_.SendRequest(std::move(*built), destination, out);
+  if (!key.ok()) return key.status();
+  if (!key->empty()) {
+    clients_.insert_or_assign(*key, Client{std::move(copy), destination, std::move(callback)});
+  }
+  Append(std::move(out));
+  return key;
+}
+
+Result<std::string> SipEndpoint::SendRequest(const sip::MessageBuilder& request,
+                                             const sip::Destination& destination,
+                                             ResponseCallback callback) {
+  return Start(request, destination, std::move(callback));
+}
+
+Result<std::string> SipEndpoint::SendInDialog(
+    const sip::DialogId& id, std::string_view method, ResponseCallback callback,
+    std::string_view body, std::string_view content_type,
+    const std::vector<std::pair<std::string, std::string>>& headers) {
+  sip::Dialog* dialog = dialogs_.Find(id);
+  auto peer = peers_.find(id);
+  if (dialog == nullptr || peer == peers_.end()) {
+    return Status::NotFound("no dialog " + id.call_id + " here");
+  }
+  auto request = dialog->MakeRequest(method, "SIP/2.0/UDP 0.0.0.0;branch=z9hG4bKplaceholder");
+  if (!request.ok()) return request.status();
+  for (const auto& [name, value] : headers) request->AddHeader(name, value);
+  if (!body.empty()) request->SetBody(body, content_type);
+  return Start(std::move(*request), peer->second, std::move(callback));
+}
+
+Status SipEndpoint::Cancel(std::string_view key) {
+  auto it = clients_.find(key);
+  if (it == clients_.end() || !IsInviteClient(it->second.request) || it->second.final) {
+    return Status::NotFound("no pending INVITE " + std::string(key));
+  }
+  Client& client = it->second;
+  client.cancel_wanted = true;
+  if (client.provisional && !client.cancel_sent) SendCancel(client);
+  return Status::Ok();
+}
+
+void SipEndpoint::SendCancel(Client& client) {
+  client.cancel_sent = true;
+  auto cancel = sip::Message::Parse(sip::BuildCancel(client.request), Lenient());
+  if (!cancel.ok()) return;
+  sip::Message copy = cancel->Clone();
+  sip::TransactionOutput out;
+  // The CANCEL's own transaction reports to nobody: the INVITE's 487 is what matters.
+  auto key = tm_.SendRequest(std::move(*cancel), client.destination, out);
+  if (key.ok() && !key->empty()) {
+    clients_.insert_or_assign(*key, Client{std::move(copy), client.destination, nullptr});
+  }
+  Append(std::move(out));
+}
+
+void SipEndpoint::SendAck(const sip::DialogId& id, uint32_t invite_cseq) {
+  sip::Dialog* dialog = dialogs_.Find(id);
+  auto peer = peers_.find(id);
+  if (dialog == nullptr || peer == peers_.end()) return;
+  auto call_id = id.call_id;
+  std::string via =
+      "SIP/2.0/" + std::string(sip::TransportName(peer->second.transport)) + " " +
+      config_.advertised_host + ":" + std::to_string(config_.advertised_port) +
+      ";branch=" + NewBranch(dialog->remote_target(), call_id, id.local_tag, invite_cseq) +
+      ";rport";
+  auto ack = dialog->MakeAck(invite_cseq, via);
+  if (!ack.ok()) return;
+  sip::action::Send send{ack->Build(), peer->second};
+  sends_.push_back(send);
+  acks_[id] = std::move(send);
+}
+
+void SipEndpoint::OnClientResponse(sip::TuEvent event) {
+  auto it = clients_.find(event.key);
+  if (it == clients_.end()) return;
+  Client& client = it->second;
+  ClientResponse report;
+  report.key = event.key;
+  if (event.kind == sip::TuEvent::Kind::kTimeout || !event.message) {
+    report.timed_out = true;
+    ResponseCallback callback = std::move(client.callback);
+    clients_.erase(it);
+    if (callback) callback(report, *this);
+    return;
+  }
+  const sip::Message& response = *event.message;
+  const int code = response.status_code();
+  report.response = &response;
+  if (IsInviteClient(client.request)) {
+    report.dialog = dialogs_.OnUacResponse(client.request, response);
+    if (report.dialog && !peers_.count(*report.dialog)) peers_[*report.dialog] = client.destination;
+    if (code >= 200 && code < 300) {
+      if (report.dialog && acks_.count(*report.dialog)) {
+        // A retransmission of a 2xx already ACKed (§13.2.2.4): the same ACK again, nothing new.
+        sends_.push_back(acks_[*report.dialog]);
+        return;
+      }
+      auto cseq = client.request.GetCSeq();
+      if (report.dialog && cseq.ok()) SendAck(*report.dialog, (*cseq)->number);
+    }
+    if (code > 100 && code < 200) {
+      client.provisional = true;
+      if (client.cancel_wanted && !client.cancel_sent) SendCancel(client);
+    }
+    if (code == 100) client.provisional = true;  // §9.1: any provisional response allows CANCEL
+    if (code >= 200) client.final = true;
+    // INVITE clients stay until their transaction ends (Timer M) for forked 2xx; a failure ends
+    // everything the INVITE started.
+    ResponseCallback callback = client.callback;
+    if (code >= 300) {
+      dialogs_.Collect();
+      clients_.erase(it);
+    }
+    if (callback) callback(report, *this);
+    return;
+  }
+  if (code < 200) {
+    if (client.callback) client.callback(report, *this);
+    return;
+  }
+  ResponseCallback callback = std::move(client.callback);
+  clients_.erase(it);
+  if (callback) callback(report, *this);
+}
+
+void SipEndpoint::OnStray2xx(const sip::Message& response) {
+  // A 2xx retransmitted after the INVITE transaction ended: re-send the ACK we sent for it.
+  auto id = sip::DialogIdOfReceivedResponse(response);
+  if (!id) return;
+  if (auto ack = acks_.find(*id); ack != acks_.end()) sends_.push_back(ack->second);
+}
+
+void SipEndpoint::SweepClients() {
+  for (auto it = clients_.begin(); it != clients_.end();) {
+    if (!tm_.State(it->first)) {
+      it = clients_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+}  // namespace sb::signaling
