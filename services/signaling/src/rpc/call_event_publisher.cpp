@@ -1,0 +1,75 @@
+#include "rpc/call_event_publisher.h"
+
+#include "rpc/call_proto.h"
+#include "switchboard/bus/typed.h"
+#include "switchboard/call/v1/events.pb.h"
+
+namespace sb::signaling {
+namespace v1 = switchboard::call::v1;
+namespace {
+
+constexpr std::string_view kDomain = "call";
+
+}  // namespace
+
+CallEventPublisher::CallEventPublisher(bus::Bus& bus, const bus::EventFactory& events,
+                                       bus::Duration timeout)
+    : bus_(bus), events_(events), timeout_(timeout) {}
+
+Result<bus::PublishAck> CallEventPublisher::Publish(const CallRecord& call, std::string_view type,
+                                                    std::string_view dedup_suffix,
+                                                    google::protobuf::MessageLite& event,
+                                                    switchboard::common::v1::EventMeta* meta) {
+  SB_RETURN_IF_ERROR(ValidateForEvent(call));
+  auto fresh = events_.NewMeta(call.tenant, kDomain, type, call.call_id.str());
+  if (!fresh.ok()) return fresh.status();
+  *meta = std::move(*fresh);
+  auto subject = bus::EventSubjectFor(*meta);
+  if (!subject.ok()) return subject.status();
+  std::string msg_id = call.call_id.str() + "." + std::string(type);
+  if (!dedup_suffix.empty()) msg_id += "." + std::string(dedup_suffix);
+  return bus::JsPublishProto(bus_, *subject, event, std::move(msg_id), timeout_);
+}
+
+Result<bus::PublishAck> CallEventPublisher::Created(const CallRecord& call) {
+  v1::CallCreated event;
+  *event.mutable_call() = ToProto(call);
+  return Publish(call, "created", "", event, event.mutable_meta());
+}
+
+Result<bus::PublishAck> CallEventPublisher::Ringing(const CallRecord& call,
+                                                    std::string_view leg_id) {
+  v1::CallRinging event;
+  *event.mutable_call() = ToProto(call);
+  event.set_sip_code(call.ringing_sip_code);
+  event.set_early_media(call.early_media);
+  return Publish(call, "ringing", leg_id, event, event.mutable_meta());
+}
+
+Result<bus::PublishAck> CallEventPublisher::Answered(const CallRecord& call) {
+  if (!call.answer_time) {
+    return Status::InvalidArgument("an answered call needs its answer time", "answer_time");
+  }
+  v1::CallAnswered event;
+  *event.mutable_call() = ToProto(call);
+  event.set_answered_leg_id(call.answered_leg_id);
+  return Publish(call, "answered", call.answered_leg_id, event, event.mutable_meta());
+}
+
+Result<bus::PublishAck> CallEventPublisher::Ended(const CallRecord& call) {
+  if (!call.end_time) {
+    return Status::InvalidArgument("an ended call needs its end time", "end_time");
+  }
+  v1::CallEnded event;
+  *event.mutable_call() = ToProto(call);
+  event.set_cause(ToProto(call.cause));
+  event.set_cause_text(call.cause_text.empty() ? std::string(EndCauseText(call.cause))
+                                               : call.cause_text);
+  event.set_final_sip_code(call.final_sip_code);
+  event.set_duration_ms(call.DurationMs());
+  event.set_answered_ms(call.AnsweredMs());
+  event.set_billable_seconds(call.BillableSeconds());
+  return Publish(call, "ended", "", event, event.mutable_meta());
+}
+
+}  // namespace sb::signaling
