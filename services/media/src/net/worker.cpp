@@ -14,9 +14,6 @@
 namespace sb::media {
 namespace {
 
-// Datagrams read from one socket per wakeup before the loop looks at the others: one busy leg
-// cannot starve the rest (the socket stays readable and epoll reports it again).
-constexpr int kBatch = 32;
 constexpr int kMaxEvents = 64;
 // Ticks caught up at most after the loop was held up; beyond that the lost time is dropped.
 constexpr uint64_t kMaxCatchUp = 5;
@@ -28,7 +25,14 @@ MediaWorker::MediaWorker(int index, const core::Clock& clock, EventSink& events,
     : index_(index),
       engine_(clock, *this, events, metrics, std::move(options)),
       ticks_late_(metrics.Counter("sb_media_ticks_late_total",
-                                  "20 ms ticks a worker ran late (missed timer expirations)")) {}
+                                  "20 ms ticks a worker ran late (missed timer expirations)")) {
+  for (int i = 0; i < kBatch; ++i) {
+    rx_iov_[i] = {rx_[i].data(), rx_[i].size()};
+    rx_msgs_[i].msg_hdr.msg_name = &rx_from_[i];
+    rx_msgs_[i].msg_hdr.msg_iov = &rx_iov_[i];
+    rx_msgs_[i].msg_hdr.msg_iovlen = 1;
+  }
+}
 
 MediaWorker::~MediaWorker() {
   Stop();
@@ -85,14 +89,16 @@ void MediaWorker::Send(int socket, const Endpoint& to, std::span<const uint8_t> 
 
 void MediaWorker::Drain(int fd) {
   std::lock_guard lock(mu_);
-  for (int i = 0; i < kBatch; ++i) {
-    sockaddr_in from{};
-    socklen_t len = sizeof(from);
-    ssize_t n = ::recvfrom(fd, rx_.data(), rx_.size(), MSG_DONTWAIT,
-                           reinterpret_cast<sockaddr*>(&from), &len);
-    if (n < 0) return;  // EAGAIN, or an ICMP error queued on the socket: nothing to read
+  // At most kBatch datagrams per socket and wakeup: one busy leg cannot starve the rest (the
+  // socket stays readable and epoll reports it again).
+  // The kernel shortens msg_namelen to what it wrote; the rest was set up in the constructor.
+  for (auto& m : rx_msgs_) m.msg_hdr.msg_namelen = sizeof(sockaddr_in);
+  const int n = ::recvmmsg(fd, rx_msgs_.data(), kBatch, MSG_DONTWAIT, nullptr);
+  // n < 0: EAGAIN, or an ICMP error queued on the socket: nothing to read.
+  for (int i = 0; i < n; ++i) {
+    const sockaddr_in& from = rx_from_[i];
     engine_.OnDatagram(fd, {ntohl(from.sin_addr.s_addr), ntohs(from.sin_port)},
-                       std::span(rx_.data(), static_cast<size_t>(n)));
+                       std::span(rx_[i].data(), rx_msgs_[i].msg_len));
   }
 }
 

@@ -12,6 +12,9 @@
 // batch of datagrams or a 20 ms tick (timerfd): short, bounded critical sections.
 #pragma once
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <array>
 #include <atomic>
 #include <mutex>
@@ -64,7 +67,13 @@ class MediaWorker final : public PacketSink {
   int wake_fd_ = -1;
   std::atomic<bool> stop_{false};
   std::thread thread_;
-  std::array<uint8_t, kMaxDatagram> rx_{};
+  // recvmmsg batch: one system call reads what a socket has (usually one datagram) instead of a
+  // recvfrom per datagram plus one more that finds the socket empty.
+  static constexpr int kBatch = 32;
+  std::array<std::array<uint8_t, kMaxDatagram>, kBatch> rx_{};
+  std::array<mmsghdr, kBatch> rx_msgs_{};
+  std::array<iovec, kBatch> rx_iov_{};
+  std::array<sockaddr_in, kBatch> rx_from_{};
   core::CounterMetric& ticks_late_;
 };
 
