@@ -242,6 +242,25 @@ Result<MessageBuilder> Dialog::MakeRequest(std::string_view method, std::string_
   return b;
 }
 
+Result<MessageBuilder> Dialog::MakePrack(const Message& reliable_provisional,
+                                         std::string_view via) {
+  auto rseq = reliable_provisional.RSeq();
+  auto cseq = reliable_provisional.GetCSeq();
+  if (!rseq.ok() || !rseq->has_value() || !cseq.ok()) {
+    return Status::InvalidArgument("a PRACK needs a 1xx with RSeq and CSeq", "response");
+  }
+  auto id = DialogIdOfReceivedResponse(reliable_provisional);
+  if (!id || *id != id_) {
+    return Status::InvalidArgument("the 1xx does not belong to this dialog", "response");
+  }
+  std::string rack = std::to_string(**rseq) + " " + std::to_string((*cseq)->number) + " " +
+                     std::string((*cseq)->method);
+  auto prack = MakeRequest("PRACK", via);
+  if (!prack.ok()) return prack.status();
+  prack->AddHeader("RAck", rack);
+  return prack;
+}
+
 Result<MessageBuilder> Dialog::MakeAck(uint32_t invite_cseq, std::string_view via) const {
   // Built in any state: a 2xx for a dialog we already ended must still be ACKed (then BYEd).
   return Skeleton("ACK", via, invite_cseq);

@@ -262,6 +262,34 @@ sb::Result<CSeq> ParseCSeq(std::string_view value) {
   return CSeq{static_cast<uint32_t>(n), method};
 }
 
+sb::Result<uint32_t> ParseRSeq(std::string_view value) {
+  std::string_view v = internal::Trim(value);
+  uint64_t n = 0;
+  if (!internal::ParseDecimal(v, 0xFFFFFFFFull, &n)) return Bad("RSeq", "not 1*DIGIT below 2**32");
+  return static_cast<uint32_t>(n);
+}
+
+sb::Result<RAckValue> ParseRAck(std::string_view value) {
+  std::string_view v = internal::Trim(value);
+  RAckValue rack;
+  uint32_t* numbers[2] = {&rack.rseq, &rack.cseq};
+  size_t i = 0;
+  for (uint32_t* number : numbers) {
+    size_t end = i;
+    while (end < v.size() && internal::IsDigit(v[end])) ++end;
+    uint64_t n = 0;
+    if (!internal::ParseDecimal(v.substr(i, end - i), 0xFFFFFFFFull, &n)) {
+      return Bad("RAck", "bad response or CSeq number");
+    }
+    *number = static_cast<uint32_t>(n);
+    i = SkipLws(v, end);
+    if (i == end) return Bad("RAck", "no whitespace between the fields");
+  }
+  rack.method = v.substr(i);
+  if (!IsToken(rack.method)) return Bad("RAck", "bad method");
+  return rack;
+}
+
 sb::Result<uint32_t> ParseUint32(std::string_view value) {
   uint64_t n = 0;
   if (!internal::ParseDecimal(internal::Trim(value), 0xFFFFFFFFull, &n)) {

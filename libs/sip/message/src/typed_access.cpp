@@ -124,6 +124,14 @@ sb::Result<std::optional<EventValue>> Message::Event() const {
   return Optional<EventValue>(*this, HeaderId::kEvent, ParseEvent);
 }
 
+sb::Result<std::optional<uint32_t>> Message::RSeq() const {
+  return Optional<uint32_t>(*this, HeaderId::kRSeq, ParseRSeq);
+}
+
+sb::Result<std::optional<RAckValue>> Message::RAck() const {
+  return Optional<RAckValue>(*this, HeaderId::kRAck, ParseRAck);
+}
+
 sb::Result<std::optional<NameAddr>> Message::ReferTo() const {
   return Optional<NameAddr>(*this, HeaderId::kReferTo, ParseNameAddr);
 }

@@ -148,6 +148,28 @@ TEST_CASE("media types, events, Replaces, Session-Expires", "[headers]") {
   CHECK_FALSE(ParseSessionExpires("soon").ok());
 }
 
+TEST_CASE("RSeq and RAck of RFC 3262 §7", "[headers]") {
+  CHECK(*ParseRSeq("988789") == 988789u);
+  CHECK(*ParseRSeq(" 4294967295 ") == 4294967295u);
+  CHECK_FALSE(ParseRSeq("4294967296").ok());
+  CHECK_FALSE(ParseRSeq("").ok());
+  CHECK_FALSE(ParseRSeq("12a").ok());
+
+  auto rack = ParseRAck("776656 1 INVITE");  // the example of RFC 3262 §7.2
+  REQUIRE(rack.ok());
+  CHECK(rack->rseq == 776656u);
+  CHECK(rack->cseq == 1u);
+  CHECK(rack->method == "INVITE");
+  auto folded = ParseRAck("1\r\n 2\tINVITE");
+  REQUIRE(folded.ok());
+  CHECK(folded->cseq == 2u);
+  CHECK_FALSE(ParseRAck("776656 1").ok());
+  CHECK_FALSE(ParseRAck("776656 INVITE").ok());
+  CHECK_FALSE(ParseRAck("7766561 INVITE x y").ok());
+  CHECK_FALSE(ParseRAck("1 4294967296 INVITE").ok());
+  CHECK_FALSE(ParseRAck("1 2 INV@ITE").ok());
+}
+
 TEST_CASE("Unfold and IsToken", "[headers]") {
   CHECK(Unfold("newfangled value\r\n continued newfangled value") ==
         "newfangled value continued newfangled value");

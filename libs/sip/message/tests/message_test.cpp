@@ -188,6 +188,26 @@ TEST_CASE("the first Contact and Content-Length are read once and cached", "[mes
   CHECK(star->ContentLength()->value() == 0);
 }
 
+TEST_CASE("RSeq and RAck through the message", "[message]") {
+  auto prack = Message::Parse(
+      "PRACK sip:bob@b SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK9\r\n"
+      "From: <sip:a@b>;tag=1\r\nTo: <sip:c@d>;tag=2\r\nCall-ID: x\r\nCSeq: 2 PRACK\r\n"
+      "RAck: 776656 1 INVITE\r\nContent-Length: 0\r\n\r\n");
+  REQUIRE(prack.ok());
+  auto rack = prack->RAck();
+  REQUIRE(rack.ok());
+  REQUIRE(rack->has_value());
+  CHECK((*rack)->rseq == 776656u);
+  CHECK((*rack)->method == "INVITE");
+  CHECK_FALSE(prack->RSeq()->has_value());
+  auto bad = Message::Parse(
+      "SIP/2.0 183 Session Progress\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK9\r\n"
+      "From: <sip:a@b>;tag=1\r\nTo: <sip:c@d>;tag=2\r\nCall-ID: x\r\nCSeq: 1 INVITE\r\n"
+      "RSeq: x1\r\nContent-Length: 0\r\n\r\n");
+  REQUIRE(bad.ok());  // parsed lazily: the error shows on access
+  CHECK_FALSE(bad->RSeq().ok());
+}
+
 TEST_CASE("more headers than the inline slots spill without loss", "[message]") {
   std::string text =
       "OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\n"

@@ -90,6 +90,10 @@ class Dialog {
   // The ACK for a 2xx to the INVITE with CSeq `invite_cseq` (§13.2.2.4).
   Result<MessageBuilder> MakeAck(uint32_t invite_cseq, std::string_view via) const;
 
+  // RFC 3262 §4 (7.2): the PRACK for a reliable provisional response received in this dialog,
+  // with the next local CSeq and RAck = the response's RSeq, CSeq number and method.
+  Result<MessageBuilder> MakePrack(const Message& reliable_provisional, std::string_view via);
+
   // RFC 3261 §12.3: after a BYE, or by the TU's decision.
   void Terminate() { state_ = DialogState::kTerminated; }
 

@@ -132,6 +132,19 @@ struct SessionExpiresValue {
 };
 sb::Result<SessionExpiresValue> ParseSessionExpires(std::string_view value);
 
+// RSeq (RFC 3262 §7.1): the response number of a reliable provisional response, 1*DIGIT up to
+// 2**32-1 (the first of a transaction is at most 2**31-1, which the sender enforces).
+sb::Result<uint32_t> ParseRSeq(std::string_view value);
+
+// RAck (RFC 3262 §7.2): response-num LWS CSeq-num LWS Method, naming the provisional a PRACK
+// acknowledges.
+struct RAckValue {
+  uint32_t rseq = 0;
+  uint32_t cseq = 0;
+  std::string_view method;
+};
+sb::Result<RAckValue> ParseRAck(std::string_view value);
+
 // A token (Supported, Require, Allow, Proxy-Require elements): non-empty, token characters only.
 bool IsToken(std::string_view text);
 

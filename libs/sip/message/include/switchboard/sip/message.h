@@ -312,6 +312,9 @@ class Message {
   sb::Result<std::optional<SessionExpiresValue>> SessionExpires() const;
   // The first Contact element (also "*"), parsed once and cached; NotFound when absent.
   sb::Result<const NameAddr*> FirstContact() const;
+  // RFC 3262: RSeq of a reliable provisional response, RAck of a PRACK.
+  sb::Result<std::optional<uint32_t>> RSeq() const;
+  sb::Result<std::optional<RAckValue>> RAck() const;
   // Every element of Contact / Route / Record-Route / P-Asserted-Identity, parsed.
   sb::Result<std::vector<NameAddr>> NameAddrs(HeaderId id) const;
   // Each header line of the auth family is one credentials/challenge value.
