@@ -51,6 +51,10 @@ int main(int argc, char** argv) {
        sb::core::IsPositiveInt},
       {"cache-ttl-ms", "SB_ADMIN_CACHE_TTL_MS", "lookup cache entry lifetime", "60000",
        sb::core::IsPositiveInt},
+      {"outbox-poll-ms", "SB_ADMIN_OUTBOX_POLL_MS", "outbox relay pass interval", "500",
+       sb::core::IsPositiveInt},
+      {"replica", "SB_ADMIN_REPLICA",
+       "this replica's name (its event consumer); empty: the host name", "", nullptr},
   };
   auto settings = sb::core::LoadSettingsOrExit("sb-admin", kSpecs, argc, argv);
   sb::core::Logger log("admin", sb::core::ParseLogLevel(settings.Get("log-level")));
@@ -75,11 +79,13 @@ int main(int argc, char** argv) {
   config.platform_domain = settings.Get("platform-domain");
   config.bootstrap_key = settings.Get("bootstrap-key");
   config.migrations_dir = settings.Get("migrations-dir");
-  config.source = std::string("admin/") + host;
+  const std::string replica = settings.Get("replica");
+  config.source = "admin/" + (replica.empty() ? std::string(host) : replica);
   config.pg_connections = static_cast<int>(settings.GetInt("pg-connections"));
   config.lookup_workers = static_cast<int>(settings.GetInt("lookup-workers"));
   config.rate_limit_per_second = settings.GetInt("rate-limit");
   config.cache_ttl_ms = settings.GetInt("cache-ttl-ms");
+  config.outbox_poll_ms = settings.GetInt("outbox-poll-ms");
   auto server = sb::admin::rpc::AdminServer::Start(config, **bus, clock, metrics, log);
   if (!server.ok()) {
     log.Error("cannot start", {{"error", server.status().ToString()}});

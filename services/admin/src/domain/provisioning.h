@@ -23,8 +23,6 @@
 
 namespace sb::admin {
 
-enum class Change { kCreated, kUpdated, kDeleted };
-
 // Told about every committed change. Implementations must not block for long: they run on the
 // request's thread after the commit.
 class ChangeSink {

@@ -22,6 +22,28 @@
 
 namespace sb::admin {
 
+enum class Change { kCreated, kUpdated, kDeleted };
+
+// One event of the transactional outbox: written in the transaction of the mutation it describes,
+// published later by the relay (rpc/outbox_relay.h) with msg-id = event_id.
+struct OutboxEvent {
+  std::string event_id{};
+  std::string subject{};
+  std::string payload{};  // serialized event (events.proto)
+};
+
+// Encodes a change as its event; the repositories call it inside the mutation's transaction with
+// the row as committed (for an update, after `change`; for a delete, as it was). Thread-safe.
+class EventEncoder {
+ public:
+  virtual ~EventEncoder() = default;
+  virtual Result<OutboxEvent> Tenant(Change change, const sb::admin::Tenant& tenant) const = 0;
+  virtual Result<OutboxEvent> Extension(Change change, const sb::admin::Extension& ext,
+                                        std::string_view sip_domain) const = 0;
+  virtual Result<OutboxEvent> Number(Change change, const PhoneNumber& number) const = 0;
+  virtual Result<OutboxEvent> Trunk(Change change, const sb::admin::Trunk& trunk) const = 0;
+};
+
 struct AuditEntry {
   std::optional<TenantId> tenant{};
   std::string actor_key_id{};  // empty for the service itself (bootstrap)

@@ -12,6 +12,7 @@
 #include "rpc/admin_services.h"
 #include "rpc/change_publisher.h"
 #include "rpc/lookup_server.h"
+#include "rpc/outbox_relay.h"
 #include "store/pg_repositories.h"
 #include "switchboard/bus/envelope.h"
 #include "switchboard/bus/streams.h"
@@ -30,18 +31,24 @@ struct AdminServer::Parts {
         log(l),
         ids(clock),
         pool({.dsn = c.pg_dsn, .max_connections = std::max(1, c.pg_connections)}),
-        tenants(pool),
+        event_factory(clock, ids, c.source),
+        encoder(event_factory),
+        tenants(pool, &encoder),
         keys(pool),
-        extensions(pool),
-        numbers(pool),
-        trunks(pool),
+        extensions(pool, &encoder),
+        numbers(pool, &encoder),
+        trunks(pool, &encoder),
         redis_options(std::move(redis_options)),
         limiter_redis(this->redis_options),
         cache_redis(this->redis_options),
         limiter(limiter_redis, clock, c.rate_limit_per_second, log),
         cache(cache_redis, std::chrono::milliseconds(c.cache_ttl_ms)),
-        event_factory(clock, ids, c.source),
-        publisher(bus, cache, event_factory, metrics, log),
+        publisher(
+            cache,
+            [this] {
+              if (relay) relay->Nudge();
+            },
+            metrics, log),
         provisioning(ProvisioningConfig{.platform_domain = c.platform_domain},
                      ProvisioningDeps{tenants, keys, extensions, numbers, trunks, publisher, clock,
                                       ids, random}),
@@ -57,6 +64,8 @@ struct AdminServer::Parts {
   core::UuidV7Generator ids;
   OpenSslRandom random;
   pg::Pool pool;
+  bus::EventFactory event_factory;
+  ProtoEventEncoder encoder;
   PgTenantRepository tenants;
   PgApiKeyRepository keys;
   PgExtensionRepository extensions;
@@ -67,12 +76,13 @@ struct AdminServer::Parts {
   redis::Client cache_redis;
   RedisRateLimiter limiter;
   LookupCache cache;
-  bus::EventFactory event_factory;
   ChangePublisher publisher;
   Provisioning provisioning;
   Lookups lookups;
   Gate gate;
   AdminServices services;
+  std::unique_ptr<OutboxRelay> relay;
+  std::unique_ptr<CacheInvalidator> invalidator;
   std::unique_ptr<LookupServer> lookup_server;
   std::unique_ptr<grpc::Server> grpc;
   int port = 0;
@@ -92,6 +102,14 @@ Result<std::unique_ptr<AdminServer>> AdminServer::Start(const AdminServerConfig&
     SB_RETURN_IF_ERROR(parts->provisioning.EnsureBootstrapKey(config.bootstrap_key));
   }
   SB_RETURN_IF_ERROR(bus.EnsureStream(bus::EventsStream()));
+  // Events left in the outbox by a previous run (crash, NATS outage) go out first.
+  parts->relay = OutboxRelay::Start(
+      parts->pool, bus,
+      {.poll = std::chrono::milliseconds(std::max<int64_t>(10, config.outbox_poll_ms))}, metrics,
+      log);
+  auto invalidator = CacheInvalidator::Start(bus, parts->cache, config.source, metrics, log);
+  if (!invalidator.ok()) return invalidator.status();
+  parts->invalidator = std::move(*invalidator);
 
   auto lookup_server =
       LookupServer::Start(bus, parts->lookups, parts->redis_options,
@@ -136,6 +154,26 @@ void AdminServer::Stop() {
     parts_->grpc.reset();
   }
   parts_->lookup_server.reset();
+  parts_->invalidator.reset();
+  parts_->relay.reset();
+}
+
+bool AdminServer::WaitOutboxEmpty(std::chrono::steady_clock::duration timeout) {
+  return parts_->relay && parts_->relay->WaitUntilEmpty(timeout);
+}
+
+uint64_t AdminServer::CacheEventsApplied() const {
+  return parts_->invalidator ? parts_->invalidator->applied() : 0;
+}
+
+bool AdminServer::WaitCacheEventsApplied(uint64_t count,
+                                         std::chrono::steady_clock::duration timeout) {
+  return parts_->invalidator && parts_->invalidator->WaitApplied(count, timeout);
+}
+
+Result<int64_t> AdminServer::OutboxPending() {
+  if (!parts_->relay) return Status::FailedPrecondition("the server is stopped");
+  return parts_->relay->Pending();
 }
 
 }  // namespace sb::admin::rpc

@@ -29,11 +29,14 @@ struct AdminServerConfig {
   std::string platform_domain{};
   std::string bootstrap_key{};  // empty: none
   std::string migrations_dir{};
-  std::string source = "admin";  // event source, e.g. "admin/<hostname>"
+  // Event source, e.g. "admin/<hostname>"; also names this replica's cache-invalidation consumer,
+  // so it must differ between replicas.
+  std::string source = "admin";
   int pg_connections = 8;
   int lookup_workers = 4;
   int64_t rate_limit_per_second = 100;
   int64_t cache_ttl_ms = 60000;
+  int64_t outbox_poll_ms = 500;
 };
 
 class AdminServer {
@@ -48,6 +51,12 @@ class AdminServer {
   // Ready: the database answers.
   Status Ready();
   void Stop();
+  // The transactional outbox: waits (bounded) until the relay found it empty; rows waiting.
+  bool WaitOutboxEmpty(std::chrono::steady_clock::duration timeout);
+  Result<int64_t> OutboxPending();
+  // Admin events this replica has applied to its lookup caches; waits (bounded) for `count`.
+  uint64_t CacheEventsApplied() const;
+  bool WaitCacheEventsApplied(uint64_t count, std::chrono::steady_clock::duration timeout);
 
   struct Parts;
 

@@ -2,10 +2,12 @@
 
 #include "rpc/convert.h"
 #include "switchboard/admin/v1/events.pb.h"
-#include "switchboard/bus/typed.h"
+#include "switchboard/bus/streams.h"
 
 namespace sb::admin::rpc {
 namespace {
+
+namespace pb = ::switchboard::admin::v1;
 
 std::string_view ChangeName(Change c) {
   switch (c) {
@@ -19,83 +21,209 @@ std::string_view ChangeName(Change c) {
   return "deleted";
 }
 
-}  // namespace
-
-ChangePublisher::ChangePublisher(bus::Bus& bus, LookupCache& cache, const bus::EventFactory& events,
-                                 core::MetricsRegistry& metrics, const core::Logger& log,
-                                 std::chrono::milliseconds publish_timeout)
-    : bus_(bus),
-      cache_(cache),
-      events_(events),
-      log_(log),
-      publish_failures_(metrics.Counter("sb_admin_event_publish_failures_total",
-                                        "admin events that could not be published")),
-      cache_failures_(metrics.Counter("sb_admin_cache_invalidation_failures_total",
-                                      "lookup cache invalidations that failed")),
-      publish_timeout_(publish_timeout) {}
-
-void ChangePublisher::Invalidated(const Status& s) {
-  if (s.ok()) return;
-  cache_failures_.Inc();
-  log_.Error("lookup cache invalidation failed; entries expire by TTL", {{"error", s.message()}});
+Status First(std::initializer_list<Status> all) {
+  for (const Status& s : all) {
+    if (!s.ok()) return s;
+  }
+  return Status::Ok();
 }
 
-template <typename Event>
-void ChangePublisher::Publish(const TenantId& tenant, std::string_view domain, Change change,
-                              Event& event) {
-  auto meta = events_.NewMeta(tenant, domain, ChangeName(change));
-  if (!meta.ok()) {
-    publish_failures_.Inc();
-    log_.Error("event not built",
-               {{"tenant_id", tenant.str()}, {"error", meta.status().message()}});
-    return;
+// Durable names allow no '.', '*', '>' or '/'.
+std::string DurableName(std::string_view replica) {
+  std::string out = "admin_cache_";
+  for (char c : replica) {
+    const bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                       c == '-' || c == '_';
+    out.push_back(plain ? c : '_');
   }
+  return out;
+}
+
+}  // namespace
+
+template <typename Event>
+Result<OutboxEvent> ProtoEventEncoder::Encode(const TenantId& tenant, std::string_view domain,
+                                              Change change, Event& event) const {
+  auto meta = events_.NewMeta(tenant, domain, ChangeName(change));
+  if (!meta.ok()) return meta.status();
   *event.mutable_meta() = *meta;
   auto subject = bus::EventSubjectFor(*meta);
-  Status s = subject.status();
-  if (subject.ok()) {
-    s = bus::JsPublishProto(bus_, *subject, event, meta->event_id(), publish_timeout_).status();
+  if (!subject.ok()) return subject.status();
+  return OutboxEvent{meta->event_id(), *subject, event.SerializeAsString()};
+}
+
+Result<OutboxEvent> ProtoEventEncoder::Tenant(Change change, const sb::admin::Tenant& t) const {
+  pb::TenantEvent event;
+  ToProto(t, event.mutable_tenant());
+  return Encode(t.id, "tenant", change, event);
+}
+
+Result<OutboxEvent> ProtoEventEncoder::Extension(Change change, const sb::admin::Extension& e,
+                                                 std::string_view sip_domain) const {
+  pb::ExtensionEvent event;
+  ToProto(e, event.mutable_extension());
+  event.set_sip_domain(std::string(sip_domain));
+  return Encode(e.tenant_id, "extension", change, event);
+}
+
+Result<OutboxEvent> ProtoEventEncoder::Number(Change change, const PhoneNumber& n) const {
+  pb::NumberEvent event;
+  ToProto(n, event.mutable_number());
+  return Encode(n.tenant_id, "number", change, event);
+}
+
+Result<OutboxEvent> ProtoEventEncoder::Trunk(Change change, const sb::admin::Trunk& t) const {
+  pb::TrunkEvent event;
+  ToProto(t, event.mutable_trunk());
+  return Encode(t.tenant_id, "trunk", change, event);
+}
+
+Status CacheInvalidation::Tenant(Change change, const TenantId& tenant,
+                                 std::string_view sip_domain) {
+  // Every cached answer carries its tenant's status, so any tenant change drops them all.
+  return First({cache_.Forget(LookupCache::DomainKey(sip_domain)),
+                change != Change::kCreated ? cache_.ForgetTenant(tenant) : Status::Ok(),
+                change == Change::kDeleted ? cache_.ForgetSources() : Status::Ok(),
+                change == Change::kDeleted ? cache_.ForgetOutbound(tenant) : Status::Ok()});
+}
+
+Status CacheInvalidation::Extension(std::string_view sip_domain, std::string_view sip_username,
+                                    std::string_view number) {
+  return First({cache_.Forget(LookupCache::CredentialsKey(sip_domain, sip_username)),
+                cache_.Forget(LookupCache::ExtensionKey(sip_domain, sip_username)),
+                cache_.Forget(LookupCache::ExtensionKey(sip_domain, number))});
+}
+
+Status CacheInvalidation::Number(std::string_view e164) {
+  return cache_.Forget(LookupCache::NumberKey(e164));
+}
+
+Status CacheInvalidation::Trunk(const TenantId& tenant) {
+  // Any trunk change may move any source address, and any of the tenant's routes.
+  return First({cache_.ForgetSources(), cache_.ForgetOutbound(tenant)});
+}
+
+ChangePublisher::ChangePublisher(LookupCache& cache, std::function<void()> wake,
+                                 core::MetricsRegistry& metrics, const core::Logger& log)
+    : invalidation_(cache),
+      wake_(std::move(wake)),
+      log_(log),
+      cache_failures_(metrics.Counter("sb_admin_cache_invalidation_failures_total",
+                                      "lookup cache invalidations that failed")) {}
+
+void ChangePublisher::Done(const Status& invalidated) {
+  if (!invalidated.ok()) {
+    cache_failures_.Inc();
+    log_.Error("lookup cache invalidation failed; the event or the TTL will drop the entries",
+               {{"error", invalidated.message()}});
   }
-  if (!s.ok()) {
-    publish_failures_.Inc();
-    log_.Error("event not published",
-               {{"tenant_id", tenant.str()}, {"type", meta->type()}, {"error", s.message()}});
-  }
+  if (wake_) wake_();
 }
 
 void ChangePublisher::TenantChanged(Change change, const Tenant& tenant) {
-  Invalidated(cache_.Forget(LookupCache::DomainKey(tenant.sip_domain)));
-  if (change != Change::kCreated) Invalidated(cache_.ForgetTenant(tenant.id));
-  if (change == Change::kDeleted) Invalidated(cache_.ForgetSources());
-  switchboard::admin::v1::TenantEvent event;
-  ToProto(tenant, event.mutable_tenant());
-  Publish(tenant.id, "tenant", change, event);
+  Done(invalidation_.Tenant(change, tenant.id, tenant.sip_domain));
 }
 
-void ChangePublisher::ExtensionChanged(Change change, const Extension& ext,
-                                       const std::string& domain) {
-  Invalidated(cache_.Forget(LookupCache::CredentialsKey(domain, ext.sip_username)));
-  Invalidated(cache_.Forget(LookupCache::ExtensionKey(domain, ext.sip_username)));
-  Invalidated(cache_.Forget(LookupCache::ExtensionKey(domain, ext.number)));
-  switchboard::admin::v1::ExtensionEvent event;
-  ToProto(ext, event.mutable_extension());
-  event.set_sip_domain(domain);
-  Publish(ext.tenant_id, "extension", change, event);
+void ChangePublisher::ExtensionChanged(Change, const Extension& ext, const std::string& domain) {
+  Done(invalidation_.Extension(domain, ext.sip_username, ext.number));
 }
 
-void ChangePublisher::NumberChanged(Change change, const PhoneNumber& number) {
-  Invalidated(cache_.Forget(LookupCache::NumberKey(number.e164)));
-  switchboard::admin::v1::NumberEvent event;
-  ToProto(number, event.mutable_number());
-  Publish(number.tenant_id, "number", change, event);
+void ChangePublisher::NumberChanged(Change, const PhoneNumber& number) {
+  Done(invalidation_.Number(number.e164));
 }
 
-void ChangePublisher::TrunkChanged(Change change, const Trunk& trunk) {
-  Invalidated(cache_.ForgetSources());
-  Invalidated(cache_.ForgetOutbound(trunk.tenant_id));
-  switchboard::admin::v1::TrunkEvent event;
-  ToProto(trunk, event.mutable_trunk());
-  Publish(trunk.tenant_id, "trunk", change, event);
+void ChangePublisher::TrunkChanged(Change, const Trunk& trunk) {
+  Done(invalidation_.Trunk(trunk.tenant_id));
+}
+
+CacheInvalidator::CacheInvalidator(LookupCache& cache, core::MetricsRegistry& metrics,
+                                   const core::Logger& log)
+    : invalidation_(cache),
+      log_(log),
+      applied_(metrics.Counter("sb_admin_cache_events_total",
+                               "admin events applied to the lookup cache")) {}
+
+Result<std::unique_ptr<CacheInvalidator>> CacheInvalidator::Start(bus::Bus& bus, LookupCache& cache,
+                                                                  std::string_view replica,
+                                                                  core::MetricsRegistry& metrics,
+                                                                  const core::Logger& log) {
+  std::unique_ptr<CacheInvalidator> self(new CacheInvalidator(cache, metrics, log));
+  CacheInvalidator* raw = self.get();
+  auto sub = bus.Consume({.stream = bus::EventsStream().name,
+                          .durable = DurableName(replica),
+                          .filter_subject = "sb.evt.>",
+                          .ack_wait = std::chrono::seconds(5),
+                          .deliver_policy = bus::DeliverPolicy::kNew},
+                         [raw](bus::JsMessage& m) {
+                           Status s = raw->Apply(m.message());
+                           if (s.ok()) {
+                             (void)m.AckNoWait();
+                           } else {
+                             raw->log_.Warn("cache invalidation from event failed; retrying",
+                                            {{"error", s.message()}});
+                             (void)m.Nak(std::chrono::seconds(1));
+                           }
+                         });
+  if (!sub.ok()) return sub.status();
+  self->subscription_ = std::move(*sub);
+  return self;
+}
+
+Status CacheInvalidator::Apply(const bus::Message& m) {
+  // sb.evt.<domain>.<change>.<tenant>
+  std::string_view subject = m.subject;
+  constexpr std::string_view kPrefix = "sb.evt.";
+  if (subject.substr(0, kPrefix.size()) != kPrefix) return Status::Ok();
+  subject.remove_prefix(kPrefix.size());
+  const std::string_view domain = subject.substr(0, subject.find('.'));
+  Status s = Status::Ok();
+  if (domain == "tenant") {
+    pb::TenantEvent e;
+    if (!e.ParseFromString(m.data)) return Status::Ok();  // not ours to fix; drop it
+    const auto change = subject.find(".deleted.") != std::string_view::npos   ? Change::kDeleted
+                        : subject.find(".created.") != std::string_view::npos ? Change::kCreated
+                                                                              : Change::kUpdated;
+    s = invalidation_.Tenant(change, TenantId(e.tenant().id()), e.tenant().sip_domain());
+  } else if (domain == "extension") {
+    pb::ExtensionEvent e;
+    if (!e.ParseFromString(m.data)) return Status::Ok();
+    s = invalidation_.Extension(e.sip_domain(), e.extension().sip_username(),
+                                e.extension().number());
+  } else if (domain == "number") {
+    pb::NumberEvent e;
+    if (!e.ParseFromString(m.data)) return Status::Ok();
+    s = invalidation_.Number(e.number().e164());
+  } else if (domain == "trunk") {
+    pb::TrunkEvent e;
+    if (!e.ParseFromString(m.data)) return Status::Ok();
+    s = invalidation_.Trunk(TenantId(e.trunk().tenant_id()));
+  } else {
+    return Status::Ok();
+  }
+  if (s.ok()) {
+    applied_.Inc();
+    {
+      std::lock_guard lock(mu_);
+      ++applied_count_;
+    }
+    applied_cv_.notify_all();
+  }
+  return s;
+}
+
+CacheInvalidator::~CacheInvalidator() {
+  // Stop deliveries before the state the handler uses goes away.
+  subscription_.reset();
+}
+
+uint64_t CacheInvalidator::applied() const {
+  std::lock_guard lock(mu_);
+  return applied_count_;
+}
+
+bool CacheInvalidator::WaitApplied(uint64_t count, std::chrono::steady_clock::duration timeout) {
+  std::unique_lock lock(mu_);
+  return applied_cv_.wait_for(lock, timeout, [&] { return applied_count_ >= count; });
 }
 
 }  // namespace sb::admin::rpc

@@ -3,6 +3,7 @@
 #include <map>
 
 #include "store/pg_repositories.h"
+#include "switchboard/core/hex.h"
 #include "switchboard/pg/migrations.h"
 
 namespace sb::admin {
@@ -82,6 +83,17 @@ void WriteAudit(pqxx::transaction_base& w, const AuditEntry& audit,
       " details, at) VALUES ($1::uuid, $2::uuid, $3, $4, $5, $6::jsonb, clock_timestamp())",
       tenant, OptionalText(audit.actor_key_id), audit.action, std::string(resource_type),
       audit.resource_id, audit.details_json);
+}
+
+Status WriteOutbox(pqxx::transaction_base& w, const Result<OutboxEvent>& event) {
+  if (!event.ok()) return event.status();
+  w.exec_params(
+      "INSERT INTO admin.outbox (event_id, subject, payload) VALUES ($1::uuid, $2,"
+      " decode($3, 'hex'))",
+      event->event_id, event->subject,
+      core::ToHex(
+          {reinterpret_cast<const unsigned char*>(event->payload.data()), event->payload.size()}));
+  return Status::Ok();
 }
 
 std::string LikePrefix(std::string_view prefix) {

@@ -50,6 +50,10 @@ Status TransactStatus(pg::Pool& pool, const std::function<Status(pqxx::transacti
 // rows of one database are ordered however many replicas write them).
 void WriteAudit(pqxx::transaction_base& w, const AuditEntry& audit, std::string_view resource_type);
 
+// Inserts the event into admin.outbox inside the mutation's transaction; an encoding error
+// rolls the mutation back (a change without its event must not commit).
+Status WriteOutbox(pqxx::transaction_base& w, const Result<OutboxEvent>& event);
+
 // "abc" -> "abc%" with LIKE wildcards in the prefix escaped.
 std::string LikePrefix(std::string_view prefix);
 

@@ -34,6 +34,13 @@ Result<Extension> One(const pqxx::result& rows, std::string_view what) {
   return FromRow(rows[0]);
 }
 
+// The realm of the extension's credentials, carried by its events.
+std::string DomainOf(pqxx::transaction_base& w, const TenantId& tenant) {
+  auto rows = w.exec_params("SELECT sip_domain FROM admin.tenants WHERE tenant_id = $1::uuid",
+                            tenant.str());
+  return rows.empty() ? std::string() : rows[0][0].as<std::string>();
+}
+
 }  // namespace
 
 Status PgExtensionRepository::Create(const Extension& e, const AuditEntry& audit) {
@@ -41,7 +48,8 @@ Status PgExtensionRepository::Create(const Extension& e, const AuditEntry& audit
     // The tenant row lock serialises creates within a tenant, so the limit check cannot be
     // overtaken by a concurrent insert; the unique constraints decide between duplicates.
     auto tenant = w.exec_params(
-        "SELECT max_extensions FROM admin.tenants WHERE tenant_id = $1::uuid FOR NO KEY UPDATE",
+        "SELECT max_extensions, sip_domain FROM admin.tenants WHERE tenant_id = $1::uuid"
+        " FOR NO KEY UPDATE",
         e.tenant_id.str());
     if (tenant.empty()) return Status::NotFound("tenant " + e.tenant_id.str() + " not found");
     auto count = w.exec_params("SELECT count(*) FROM admin.extensions WHERE tenant_id = $1::uuid",
@@ -58,6 +66,9 @@ Status PgExtensionRepository::Create(const Extension& e, const AuditEntry& audit
         " to_timestamp($10::float8 / 1e6), to_timestamp($11::float8 / 1e6))",
         e.id.str(), e.tenant_id.str(), e.number, e.display_name, e.sip_username, e.ha1_md5,
         e.ha1_sha256, e.caller_id, e.enabled, ToMicros(e.created_at), ToMicros(e.updated_at));
+    if (events_)
+      SB_RETURN_IF_ERROR(internal::WriteOutbox(
+          w, events_->Extension(Change::kCreated, e, tenant[0][1].as<std::string>())));
     WriteAudit(w, audit, "extension");
     return Status::Ok();
   });
@@ -122,6 +133,9 @@ Result<Extension> PgExtensionRepository::Update(const TenantId& tenant, const Ex
         " WHERE tenant_id = $1::uuid AND extension_id = $2::uuid",
         tenant.str(), id.str(), e.display_name, e.ha1_md5, e.ha1_sha256, e.caller_id, e.enabled,
         ToMicros(e.updated_at));
+    if (events_)
+      SB_RETURN_IF_ERROR(
+          internal::WriteOutbox(w, events_->Extension(Change::kUpdated, e, DomainOf(w, tenant))));
     WriteAudit(w, audit, "extension");
     return e;
   });
@@ -136,6 +150,9 @@ Result<Extension> PgExtensionRepository::Delete(const TenantId& tenant, const Ex
                                tenant.str(), id.str()),
                  id.str());
     if (!e.ok()) return e.status();
+    if (events_)
+      SB_RETURN_IF_ERROR(
+          internal::WriteOutbox(w, events_->Extension(Change::kDeleted, *e, DomainOf(w, tenant))));
     WriteAudit(w, audit, "extension");
     return e;
   });

@@ -41,6 +41,7 @@ Status PgNumberRepository::Create(const PhoneNumber& n, const AuditEntry& audit)
         n.id.str(), n.tenant_id.str(), n.e164, n.target, ToMicros(n.created_at),
         ToMicros(n.updated_at));
     if (rows.empty()) return Status::NotFound("tenant " + n.tenant_id.str() + " not found");
+    if (events_) SB_RETURN_IF_ERROR(internal::WriteOutbox(w, events_->Number(Change::kCreated, n)));
     WriteAudit(w, audit, "number");
     return Status::Ok();
   });
@@ -97,6 +98,8 @@ Result<PhoneNumber> PgNumberRepository::Update(const TenantId& tenant, const Num
             "UPDATE admin.numbers SET target = $3, updated_at = to_timestamp($4::float8 / 1e6)"
             " WHERE tenant_id = $1::uuid AND number_id = $2::uuid",
             tenant.str(), id.str(), n.target, ToMicros(n.updated_at));
+        if (events_)
+          SB_RETURN_IF_ERROR(internal::WriteOutbox(w, events_->Number(Change::kUpdated, n)));
         WriteAudit(w, audit, "number");
         return n;
       });
@@ -113,6 +116,8 @@ Result<PhoneNumber> PgNumberRepository::Delete(const TenantId& tenant, const Num
                               tenant.str(), id.str()),
                 id.str());
         if (!n.ok()) return n.status();
+        if (events_)
+          SB_RETURN_IF_ERROR(internal::WriteOutbox(w, events_->Number(Change::kDeleted, *n)));
         WriteAudit(w, audit, "number");
         return n;
       });

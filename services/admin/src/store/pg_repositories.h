@@ -23,7 +23,9 @@ Status ApplyAdminMigrations(pg::Pool& pool, const std::string& dir);
 
 class PgTenantRepository final : public TenantRepository {
  public:
-  explicit PgTenantRepository(pg::Pool& pool) : pool_(pool) {}
+  // With `events`, each mutation also writes its event to admin.outbox in its transaction.
+  explicit PgTenantRepository(pg::Pool& pool, const EventEncoder* events = nullptr)
+      : pool_(pool), events_(events) {}
   Status Create(const Tenant& tenant, const ApiKey& first_key, const AuditEntry& audit) override;
   Result<Tenant> Get(const TenantId& id) override;
   Result<Tenant> GetByDomain(std::string_view sip_domain) override;
@@ -34,6 +36,7 @@ class PgTenantRepository final : public TenantRepository {
 
  private:
   pg::Pool& pool_;
+  const EventEncoder* events_;
 };
 
 class PgApiKeyRepository final : public ApiKeyRepository {
@@ -53,7 +56,9 @@ class PgApiKeyRepository final : public ApiKeyRepository {
 
 class PgExtensionRepository final : public ExtensionRepository {
  public:
-  explicit PgExtensionRepository(pg::Pool& pool) : pool_(pool) {}
+  // With `events`, each mutation also writes its event to admin.outbox in its transaction.
+  explicit PgExtensionRepository(pg::Pool& pool, const EventEncoder* events = nullptr)
+      : pool_(pool), events_(events) {}
   Status Create(const Extension& ext, const AuditEntry& audit) override;
   Result<Extension> Get(const TenantId& tenant, const ExtensionId& id) override;
   Result<Extension> GetByNumber(const TenantId& tenant, std::string_view number) override;
@@ -70,11 +75,14 @@ class PgExtensionRepository final : public ExtensionRepository {
   Result<Extension> GetWhere(const TenantId& tenant, const std::string& column,
                              std::string_view value);
   pg::Pool& pool_;
+  const EventEncoder* events_;
 };
 
 class PgNumberRepository final : public NumberRepository {
  public:
-  explicit PgNumberRepository(pg::Pool& pool) : pool_(pool) {}
+  // With `events`, each mutation also writes its event to admin.outbox in its transaction.
+  explicit PgNumberRepository(pg::Pool& pool, const EventEncoder* events = nullptr)
+      : pool_(pool), events_(events) {}
   Status Create(const PhoneNumber& number, const AuditEntry& audit) override;
   Result<PhoneNumber> Get(const TenantId& tenant, const NumberId& id) override;
   Result<PhoneNumber> FindByE164(std::string_view e164) override;
@@ -88,11 +96,14 @@ class PgNumberRepository final : public NumberRepository {
 
  private:
   pg::Pool& pool_;
+  const EventEncoder* events_;
 };
 
 class PgTrunkRepository final : public TrunkRepository {
  public:
-  explicit PgTrunkRepository(pg::Pool& pool) : pool_(pool) {}
+  // With `events`, each mutation also writes its event to admin.outbox in its transaction.
+  explicit PgTrunkRepository(pg::Pool& pool, const EventEncoder* events = nullptr)
+      : pool_(pool), events_(events) {}
   Status Create(const Trunk& trunk, const AuditEntry& audit) override;
   Result<Trunk> Get(const TenantId& tenant, const TrunkId& id) override;
   Result<Trunk> FindBySource(std::string_view ip) override;
@@ -105,6 +116,7 @@ class PgTrunkRepository final : public TrunkRepository {
 
  private:
   pg::Pool& pool_;
+  const EventEncoder* events_;
 };
 
 }  // namespace sb::admin

@@ -53,6 +53,7 @@ Status PgTenantRepository::Create(const Tenant& t, const ApiKey& key, const Audi
         "INSERT INTO admin.api_keys (key_id, tenant_id, name, prefix, secret_hash, created_at)"
         " VALUES ($1::uuid, $2::uuid, $3, $4, $5, to_timestamp($6::float8 / 1e6))",
         key.id.str(), t.id.str(), key.name, key.prefix, key.secret_hash, ToMicros(key.created_at));
+    if (events_) SB_RETURN_IF_ERROR(internal::WriteOutbox(w, events_->Tenant(Change::kCreated, t)));
     WriteAudit(w, audit, "tenant");
     return Status::Ok();
   });
@@ -110,6 +111,7 @@ Result<Tenant> PgTenantRepository::Update(const TenantId& id,
         " updated_at = to_timestamp($7::float8 / 1e6) WHERE tenant_id = $1::uuid",
         id.str(), t.name, StatusText(t.status), t.suspend_reason, t.max_extensions,
         t.max_concurrent_calls, ToMicros(t.updated_at));
+    if (events_) SB_RETURN_IF_ERROR(internal::WriteOutbox(w, events_->Tenant(Change::kUpdated, t)));
     WriteAudit(w, audit, "tenant");
     return t;
   });
@@ -124,6 +126,8 @@ Result<Tenant> PgTenantRepository::Delete(const TenantId& id, const AuditEntry& 
                               id.str());
     auto t = One(rows, id.str());
     if (!t.ok()) return t.status();
+    if (events_)
+      SB_RETURN_IF_ERROR(internal::WriteOutbox(w, events_->Tenant(Change::kDeleted, *t)));
     WriteAudit(w, audit, "tenant");
     return t;
   });

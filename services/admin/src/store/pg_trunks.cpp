@@ -139,6 +139,7 @@ Status PgTrunkRepository::Create(const Trunk& t, const AuditEntry& audit) {
         t.fixed_caller_id, ToMicros(t.created_at), ToMicros(t.updated_at));
     if (rows.empty()) return Status::NotFound("tenant " + t.tenant_id.str() + " not found");
     InsertSources(w, t);
+    if (events_) SB_RETURN_IF_ERROR(internal::WriteOutbox(w, events_->Trunk(Change::kCreated, t)));
     WriteAudit(w, audit, "trunk");
     return Status::Ok();
   });
@@ -194,6 +195,7 @@ Result<Trunk> PgTrunkRepository::Update(const TenantId& tenant, const TrunkId& i
       w.exec_params("DELETE FROM admin.trunk_sources WHERE trunk_id = $1::uuid", id.str());
       InsertSources(w, t);
     }
+    if (events_) SB_RETURN_IF_ERROR(internal::WriteOutbox(w, events_->Trunk(Change::kUpdated, t)));
     WriteAudit(w, audit, "trunk");
     return t;
   });
@@ -206,6 +208,7 @@ Result<Trunk> PgTrunkRepository::Delete(const TenantId& tenant, const TrunkId& i
     if (!t.ok()) return t.status();
     w.exec_params("DELETE FROM admin.trunks WHERE tenant_id = $1::uuid AND trunk_id = $2::uuid",
                   tenant.str(), id.str());
+    if (events_) SB_RETURN_IF_ERROR(internal::WriteOutbox(w, events_->Trunk(Change::kDeleted, *t)));
     WriteAudit(w, audit, "trunk");
     return t;
   });

@@ -43,7 +43,9 @@ struct AdminFixture {
     config.pg_connections = 4;
     config.lookup_workers = 2;
     config.rate_limit_per_second = rate_limit;
+    config.outbox_poll_ms = 100;
     dsn = config.pg_dsn;
+    this->config = config;
     auto s = rpc::AdminServer::Start(config, *bus_, clock, metrics, log);
     if (!s.ok()) throw std::runtime_error(s.status().ToString());
     server = std::move(*s);
@@ -62,6 +64,20 @@ struct AdminFixture {
   }
 
   bus::Bus& bus() { return *bus_; }
+
+  // Another replica of admin on the same database and NATS (its own cache-invalidation consumer,
+  // named after `source`), with its own Redis when redis_url is given.
+  std::unique_ptr<rpc::AdminServer> StartReplica(const std::string& source,
+                                                 core::MetricsRegistry& replica_metrics,
+                                                 const std::string& redis_url = "") {
+    rpc::AdminServerConfig c = config;
+    c.source = source;
+    c.bootstrap_key.clear();
+    if (!redis_url.empty()) c.redis_url = redis_url;
+    auto s = rpc::AdminServer::Start(c, *bus_, clock, replica_metrics, log);
+    if (!s.ok()) throw std::runtime_error(s.status().ToString());
+    return std::move(*s);
+  }
 
   // Onboards a tenant through the API; returns its first key.
   std::string Onboard(const std::string& slug, pb::Tenant* out = nullptr) {
@@ -88,6 +104,7 @@ struct AdminFixture {
   core::Logger log;
   core::MetricsRegistry metrics;
   std::string dsn;
+  rpc::AdminServerConfig config;
   std::unique_ptr<bus::Bus> bus_;
   std::unique_ptr<rpc::AdminServer> server;
   std::shared_ptr<grpc::Channel> channel;
