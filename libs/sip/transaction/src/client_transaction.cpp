@@ -32,8 +32,8 @@ std::string_view TransportName(Transport transport) {
 }
 
 std::string_view TimerName(TimerId id) {
-  static constexpr std::string_view kNames[kTimerCount] = {"A", "B", "D", "E", "F", "G",
-                                                           "H", "I", "J", "K", "L", "M"};
+  static constexpr std::string_view kNames[kTimerCount] = {"A", "B", "D", "E", "F", "G", "H",
+                                                           "I", "J", "K", "L", "M", "C"};
   return kNames[static_cast<size_t>(id)];
 }
 
@@ -85,6 +85,7 @@ Actions InviteClientTransaction::Start() {
     out.push_back(action::StartTimer{TimerId::kA, timer_a_});
   }
   out.push_back(action::StartTimer{TimerId::kB, 64 * timers_.t1});
+  if (timers_.timer_c.count() > 0) out.push_back(action::StartTimer{TimerId::kC, timers_.timer_c});
   return out;
 }
 
@@ -103,6 +104,14 @@ Actions InviteClientTransaction::OnResponse(Message response) {
       if (state_ == TransactionState::kCalling) {
         out.push_back(action::StopTimer{TimerId::kA});
         out.push_back(action::StopTimer{TimerId::kB});
+      }
+      if (timers_.timer_c.count() > 0) {
+        // §16.7 item 2: a provisional other than 100 restarts timer C; a final one ends it.
+        if (code >= 200) {
+          out.push_back(action::StopTimer{TimerId::kC});
+        } else if (code > 100) {
+          out.push_back(action::StartTimer{TimerId::kC, timers_.timer_c});
+        }
       }
       if (code < 200) {
         state_ = TransactionState::kProceeding;
@@ -143,6 +152,17 @@ Actions InviteClientTransaction::OnTimer(TimerId id) {
     out.push_back(action::StopTimer{TimerId::kA});
     out.push_back(action::TimedOut{TimerId::kB});
     return Terminate(std::move(out));
+  } else if (id == TimerId::kC && timers_.timer_c.count() == 0) {
+    // Timer C is off: a stray firing means nothing.
+  } else if (id == TimerId::kC && state_ == TransactionState::kCalling) {
+    // §16.8: no provisional yet, so nothing to CANCEL: as if a 408 had come.
+    out.push_back(action::StopTimer{TimerId::kA});
+    out.push_back(action::StopTimer{TimerId::kB});
+    out.push_back(action::TimedOut{TimerId::kC});
+    return Terminate(std::move(out));
+  } else if (id == TimerId::kC && state_ == TransactionState::kProceeding) {
+    // §16.8: the TU CANCELs; the INVITE's 487 (or a late final) still ends this transaction.
+    out.push_back(action::TimedOut{TimerId::kC});
   } else if ((id == TimerId::kD && state_ == TransactionState::kCompleted) ||
              (id == TimerId::kM && state_ == TransactionState::kAccepted)) {
     return Terminate(std::move(out));

@@ -63,6 +63,21 @@ void TransactionManager::Apply(const std::string& key, Actions actions, Transact
   if (terminated) entries_.erase(it);
 }
 
+TransactionOutput TransactionManager::OnTransportError(std::string_view key) {
+  TransactionOutput out;
+  auto it = entries_.find(key);
+  if (it == entries_.end()) return out;
+  TuEvent e;
+  e.kind = TuEvent::Kind::kTimeout;
+  e.key = it->first;
+  e.peer = it->second.peer;
+  e.transport_error = true;
+  out.events.push_back(std::move(e));
+  // Its queued timers find no entry any more and are dropped (IsLive).
+  entries_.erase(it);
+  return out;
+}
+
 void TransactionManager::Answer(const Message& request, const Destination& to, int code,
                                 TransactionOutput& out) {
   out.sends.push_back(action::Send{MakeResponse(request, code).Build(), to});

@@ -211,3 +211,65 @@ TEST_CASE("timers follow a configured T1/T2/T4", "[tx]") {
   (void)tx.OnTimer(TimerId::kE);
   CHECK(Starts(tx.OnTimer(TimerId::kE), TimerId::kE, milliseconds(400)));
 }
+
+TEST_CASE("INVITE client with timer C: off by default, started with the INVITE", "[tx]") {
+  InviteClientTransaction plain(Request("INVITE"), kUdp, kTimers);
+  CHECK_FALSE(Starts(plain.Start(), TimerId::kC, kMinTimerC));
+  CHECK(plain.OnTimer(TimerId::kC).empty());
+
+  TimerConfig with_c = kTimers;
+  with_c.timer_c = kMinTimerC;
+  InviteClientTransaction tx(Request("INVITE"), kUdp, with_c);
+  CHECK(Starts(tx.Start(), TimerId::kC, kMinTimerC));
+  CHECK(TimerName(TimerId::kC) == "C");
+}
+
+TEST_CASE("timer C: restarted by 1xx but not by 100, fires in Proceeding for a CANCEL", "[tx]") {
+  TimerConfig with_c = kTimers;
+  with_c.timer_c = std::chrono::minutes(4);
+  auto invite = Request("INVITE");
+  InviteClientTransaction tx(invite.Clone(), kUdp, with_c);
+  (void)tx.Start();
+  auto trying = tx.OnResponse(Response(invite, 100));
+  CHECK(Only<action::StartTimer>(trying).empty());  // §16.7 item 2: not for 100
+  auto ringing = tx.OnResponse(Response(invite, 180));
+  CHECK(Starts(ringing, TimerId::kC, std::chrono::minutes(4)));
+  CHECK(tx.state() == S::kProceeding);
+  auto fired = tx.OnTimer(TimerId::kC);
+  auto timeouts = Only<action::TimedOut>(fired);
+  REQUIRE(timeouts.size() == 1);
+  CHECK(timeouts[0].timer == TimerId::kC);
+  CHECK_FALSE(Terminates(fired));  // the TU's CANCEL brings the 487 through this transaction
+  CHECK(tx.state() == S::kProceeding);
+  auto terminated = tx.OnResponse(Response(invite, 487));
+  CHECK(Only<action::StopTimer>(terminated).size() >= 1);
+  CHECK(tx.state() == S::kCompleted);
+  CHECK(tx.OnTimer(TimerId::kC).empty());  // a stale C after the final response does nothing
+}
+
+TEST_CASE("timer C in Calling ends the transaction as if a 408 had come", "[tx]") {
+  TimerConfig with_c = kTimers;
+  with_c.timer_c = kMinTimerC;
+  InviteClientTransaction tx(Request("INVITE"), kTcp, with_c);
+  (void)tx.Start();
+  auto fired = tx.OnTimer(TimerId::kC);
+  auto timeouts = Only<action::TimedOut>(fired);
+  REQUIRE(timeouts.size() == 1);
+  CHECK(timeouts[0].timer == TimerId::kC);
+  CHECK(Terminates(fired));
+  CHECK(tx.state() == S::kTerminated);
+}
+
+TEST_CASE("timer C stops on a 2xx", "[tx]") {
+  TimerConfig with_c = kTimers;
+  with_c.timer_c = kMinTimerC;
+  auto invite = Request("INVITE");
+  InviteClientTransaction tx(invite.Clone(), kUdp, with_c);
+  (void)tx.Start();
+  auto ok = tx.OnResponse(Response(invite, 200));
+  bool stops_c = false;
+  for (const auto& stop : Only<action::StopTimer>(ok)) stops_c = stops_c || stop.id == TimerId::kC;
+  CHECK(stops_c);
+  CHECK(tx.state() == S::kAccepted);
+  CHECK(tx.OnTimer(TimerId::kC).empty());
+}

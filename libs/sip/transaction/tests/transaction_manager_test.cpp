@@ -397,3 +397,72 @@ TEST_CASE("NextDeadline skips stopped timers and follows the earliest live one",
   (void)tm.OnReceived(Response(invite, 486).Serialize(), {"127.0.0.1", 5062});
   CHECK(tm.NextDeadline() == clock.Now() + seconds(32));  // timer D
 }
+
+TEST_CASE("a send failure ends a client transaction with a transport-error event (17.1.4)",
+          "[tx]") {
+  sb::core::FakeClock clock;
+  TransactionManager tm(clock, TimerConfig{});
+  TransactionOutput out;
+  auto key = tm.SendRequest(Request("INVITE"), {"127.0.0.1", 5062, Transport::kTcp}, out);
+  REQUIRE(key.ok());
+  CHECK(out.sends.size() == 1);
+  // The service's send of those bytes failed (connection refused).
+  auto failed = tm.OnTransportError(*key);
+  REQUIRE(failed.events.size() == 1);
+  CHECK(failed.events[0].kind == TuEvent::Kind::kTimeout);
+  CHECK(failed.events[0].transport_error);
+  CHECK(failed.events[0].key == *key);
+  CHECK(failed.events[0].peer.port == 5062);
+  CHECK(failed.sends.empty());
+  CHECK(tm.size() == 0);
+  CHECK_FALSE(tm.State(*key));
+  // Its timers are gone with it: nothing fires, not even B at 32 s.
+  clock.Advance(seconds(40));
+  auto later = tm.OnTimers();
+  CHECK(later.events.empty());
+  CHECK(later.sends.empty());
+  CHECK(tm.OnTransportError(*key).events.empty());  // unknown key: nothing
+}
+
+TEST_CASE("a send failure ends a server transaction with a transport-error event (17.2.4)",
+          "[tx]") {
+  sb::core::FakeClock clock;
+  TransactionManager tm(clock, TimerConfig{});
+  Message invite = Request("INVITE");
+  auto in = tm.OnReceived(invite.raw(), {"127.0.0.1", 5061, Transport::kUdp});
+  REQUIRE(in.events.size() == 1);
+  std::string key = in.events[0].key;
+  TransactionOutput reply;
+  REQUIRE(tm.SendResponse(key, Response(invite, 486), reply).ok());
+  auto failed = tm.OnTransportError(key);
+  REQUIRE(failed.events.size() == 1);
+  CHECK(failed.events[0].transport_error);
+  CHECK(failed.events[0].key == key);
+  CHECK(tm.size() == 0);
+  clock.Advance(seconds(40));  // no timer G retransmission of the 486, no timer H
+  auto later = tm.OnTimers();
+  CHECK(later.sends.empty());
+  CHECK(later.events.empty());
+}
+
+TEST_CASE("timer C through the manager: a TimedOut C event and the transaction lives on", "[tx]") {
+  sb::core::FakeClock clock;
+  TimerConfig timers;
+  timers.timer_c = kMinTimerC;
+  TransactionManager tm(clock, timers);
+  TransactionOutput out;
+  Message invite = Request("INVITE");
+  auto key = tm.SendRequest(invite.Clone(), {"127.0.0.1", 5062, Transport::kTcp}, out);
+  REQUIRE(key.ok());
+  auto ringing = tm.OnReceived(Response(invite, 180).raw(), {"127.0.0.1", 5062, Transport::kTcp});
+  REQUIRE(ringing.events.size() == 1);
+  clock.Advance(kMinTimerC - milliseconds(1));
+  CHECK(tm.OnTimers().events.empty());
+  clock.Advance(milliseconds(1));
+  auto fired = tm.OnTimers();
+  REQUIRE(fired.events.size() == 1);
+  CHECK(fired.events[0].kind == TuEvent::Kind::kTimeout);
+  CHECK(fired.events[0].timer == TimerId::kC);
+  CHECK_FALSE(fired.events[0].transport_error);
+  CHECK(tm.State(*key) == TransactionState::kProceeding);
+}

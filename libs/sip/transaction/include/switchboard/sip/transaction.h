@@ -9,10 +9,12 @@
 //   for (auto& action : tx.OnTimer(TimerId::kA)) Carry(action);  // retransmission, A doubled
 //   for (auto& action : tx.OnResponse(std::move(ringing))) Carry(action);  // PassToTu
 //
-// Timers (§17, Table 4 of RFC 3261 §A, RFC 6026 §8.11-8.12): A, B, D, E, F, G, H, I, J, K, L, M.
-// Timer C belongs to proxies (§16.6), which Switchboard does not implement (the B2BUA's TU keeps
-// its own INVITE timeout). Over a reliable transport there is no retransmission and the waiting
-// timers D, I, J, K are zero (the machine terminates at once).
+// Timers (§17, Table 4 of RFC 3261 §A, RFC 6026 §8.11-8.12): A, B, D, E, F, G, H, I, J, K, L, M,
+// and, as an option of the INVITE client (TimerConfig::timer_c), timer C of §16.6 item 11 /
+// §16.7 item 2 / §16.8: a B2BUA's outgoing INVITE that gets provisionals but no final response
+// for longer than timer C is reported (TimedOut{kC}) so the TU can CANCEL it; without any
+// provisional the transaction ends as if a 408 had come. Over a reliable transport there is no
+// retransmission and the waiting timers D, I, J, K are zero (the machine terminates at once).
 #pragma once
 
 #include <chrono>
@@ -43,11 +45,15 @@ struct TimerConfig {
   std::chrono::milliseconds t1{500};   // RTT estimate
   std::chrono::milliseconds t2{4000};  // maximum retransmit interval for non-INVITE
   std::chrono::milliseconds t4{5000};  // maximum time a message stays in the network
+  // Timer C of the INVITE client (§16.6 item 11: "MUST be greater than 3 minutes"); zero = off.
+  // Started with the INVITE, restarted by each 101-199, stopped by the final response.
+  std::chrono::milliseconds timer_c{0};
 };
+inline constexpr std::chrono::milliseconds kMinTimerC{180001};  // > 3 min (§16.6 item 11)
 
-enum class TimerId : uint8_t { kA, kB, kD, kE, kF, kG, kH, kI, kJ, kK, kL, kM };
-inline constexpr size_t kTimerCount = 12;
-std::string_view TimerName(TimerId id);  // "A" ... "M"
+enum class TimerId : uint8_t { kA, kB, kD, kE, kF, kG, kH, kI, kJ, kK, kL, kM, kC };
+inline constexpr size_t kTimerCount = 13;
+std::string_view TimerName(TimerId id);  // "A" ... "M", "C"
 
 namespace action {
 struct Send {
@@ -64,7 +70,10 @@ struct StopTimer {
 struct PassToTu {  // a response (client side) or the request / an ACK (server side)
   Message message;
 };
-struct TimedOut {  // B or F: no final response (the TU acts as for a 408); H: no ACK came
+// B or F: no final response (the TU acts as for a 408); H: no ACK came; C: an INVITE client
+// without a final response for timer C — in Proceeding the transaction lives on and the TU sends
+// CANCEL (§16.8), in Calling it has ended and the TU acts as for a 408.
+struct TimedOut {
   TimerId timer;
 };
 struct Terminated {};

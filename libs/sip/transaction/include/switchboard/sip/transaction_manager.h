@@ -46,6 +46,9 @@ struct TuEvent {
   std::optional<Message> message;
   Destination peer;  // where a request came from / where a client transaction sent
   TimerId timer = TimerId::kB;
+  // kTimeout because the TU reported that a send of this transaction failed (§17.1.4, §17.2.4):
+  // the transaction has ended; a client TU acts as for a 503 (§8.1.3.1).
+  bool transport_error = false;
   // For a CANCEL that matched an INVITE server transaction (§9.2): that transaction's key.
   std::string cancels;
 };
@@ -85,6 +88,11 @@ class TransactionManager {
   Result<std::string> SendRequest(Message request, Destination destination, TransactionOutput& out);
   // The TU's response for server transaction `key`.
   Status SendResponse(std::string_view key, const Message& response, TransactionOutput& out);
+
+  // The service could not send bytes of transaction `key` (connection refused or reset, ICMP
+  // unreachable): the transaction ends at once and the TU gets a kTimeout with transport_error
+  // (§17.1.4 client, §17.2.4 server). Unknown keys give nothing.
+  TransactionOutput OnTransportError(std::string_view key);
 
   // Fires every timer due at clock.Now().
   TransactionOutput OnTimers();
