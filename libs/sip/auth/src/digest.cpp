@@ -97,6 +97,11 @@ std::string ComputeHa1(DigestAlgorithm algorithm, std::string_view username, std
   return DigestHash(algorithm, Join({username, realm, password}));
 }
 
+std::string ComputeUserhash(DigestAlgorithm algorithm, std::string_view username,
+                            std::string_view realm) {
+  return DigestHash(BaseAlgorithm(algorithm), Join({username, realm}));
+}
+
 std::string ComputeResponse(std::string_view ha1, const DigestResponseInput& in) {
   std::string session_ha1;
   if (IsSessionAlgorithm(in.algorithm)) {
@@ -127,6 +132,7 @@ std::string FormatChallenge(const DigestChallenge& c) {
     }
     out += ", qop=" + internal::Quote(qop);
   }
+  if (c.userhash) out += ", userhash=true";
   return out;
 }
 
@@ -142,6 +148,7 @@ std::string FormatCredentials(const DigestCredentials& c) {
   // qop and nc are tokens, never quoted (RFC 7616 §3.4; some servers reject quoted ones).
   if (c.qop) out += ", qop=" + *c.qop;
   if (c.nc) out += ", nc=" + *c.nc;
+  if (c.userhash) out += ", userhash=true";
   return out;
 }
 
@@ -163,6 +170,8 @@ Result<DigestChallenge> ParseChallenge(std::string_view value) {
       c.domain = std::move(v);
     } else if (internal::EqualsIgnoreCase(name, "stale")) {
       c.stale = internal::EqualsIgnoreCase(v, "true");
+    } else if (internal::EqualsIgnoreCase(name, "userhash")) {
+      c.userhash = internal::EqualsIgnoreCase(v, "true");
     } else if (internal::EqualsIgnoreCase(name, "algorithm")) {
       auto a = ParseAlgorithm(v);
       if (!a) return Status::InvalidArgument("unsupported digest algorithm " + v, "algorithm");
@@ -215,6 +224,8 @@ Result<DigestCredentials> ParseCredentials(std::string_view value) {
       c.qop = std::move(v);
     } else if (is("nc")) {
       c.nc = std::move(v);
+    } else if (is("userhash")) {
+      c.userhash = internal::EqualsIgnoreCase(v, "true");
     }
   }
   // These are written back unquoted (FormatCredentials), so they must be tokens: a quoted
@@ -285,7 +296,12 @@ Result<DigestCredentials> AnswerChallenge(const DigestChallenge& challenge,
   input.body = body;
 
   DigestCredentials c;
-  c.username = secret.username;
+  if (challenge.userhash) {
+    c.username = ComputeUserhash(challenge.algorithm, secret.username, challenge.realm);
+    c.userhash = true;
+  } else {
+    c.username = secret.username;
+  }
   c.realm = challenge.realm;
   c.nonce = challenge.nonce;
   c.uri = std::string(uri);

@@ -190,6 +190,7 @@ DigestChallenge DigestServer::Challenge(std::string_view realm, DigestAlgorithm 
   c.algorithm = algorithm;
   c.qop = options_.qop;
   c.stale = stale;
+  c.userhash = options_.userhash;
   return c;
 }
 

@@ -261,3 +261,50 @@ TEST_CASE("nonces are distinct and quote-safe", "[digest]") {
   CHECK(a.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") ==
         std::string::npos);
 }
+
+TEST_CASE("RFC 7616 userhash: the client hides its name and the server still verifies",
+          "[digest]") {
+  Fixture f;
+  f.options.userhash = true;
+  sb::sip::DigestServer server{f.clock, f.random, f.counts, f.options};
+  auto challenge = server.Challenge(kRealm, DigestAlgorithm::kSha256);
+  CHECK(challenge.userhash);
+  auto wire = sb::sip::FormatChallenge(challenge);
+  CHECK(wire.find("userhash=true") != std::string::npos);
+  auto parsed = sb::sip::ParseChallenge(wire);
+  REQUIRE(parsed.ok());
+  REQUIRE(parsed->userhash);
+
+  auto credentials = f.Answer(*parsed, 1);
+  CHECK(credentials.userhash);
+  // H("1001:acme.sip.example") with SHA-256, computed independently with Python's hashlib.
+  CHECK(credentials.username == "e635f3257017d5723f5447c5c8ec875336b059eda81cec2e0582ee6910e51bce");
+  CHECK(credentials.username == sb::sip::ComputeUserhash(DigestAlgorithm::kSha256, "1001", kRealm));
+  auto back = sb::sip::ParseCredentials(sb::sip::FormatCredentials(credentials));
+  REQUIRE(back.ok());
+  CHECK(back->userhash);
+  CHECK(back->username == credentials.username);
+  // The response is still made from the HA1 of the plain name, which is what the server has.
+  auto v = server.Verify(*back, kRealm, "REGISTER", kUri, "", f.Ha1(DigestAlgorithm::kSha256));
+  REQUIRE(v.ok());
+  CHECK(*v == DigestVerdict::kOk);
+}
+
+TEST_CASE("without userhash in the challenge the client sends its name", "[digest]") {
+  Fixture f;
+  auto challenge = f.server.Challenge(kRealm, DigestAlgorithm::kMd5);
+  CHECK_FALSE(challenge.userhash);
+  CHECK(sb::sip::FormatChallenge(challenge).find("userhash") == std::string::npos);
+  auto credentials = f.Answer(challenge, 1);
+  CHECK_FALSE(credentials.userhash);
+  CHECK(credentials.username == "1001");
+  CHECK(sb::sip::FormatCredentials(credentials).find("userhash") == std::string::npos);
+  // MD5 userhash, and -sess hashes like its base (Python's hashlib again).
+  CHECK(sb::sip::ComputeUserhash(DigestAlgorithm::kMd5Sess, "1001", kRealm) ==
+        "0886bc2e24137e73d65dd2e33e9b8afe");
+  auto off = sb::sip::ParseCredentials(
+      "Digest username=\"1001\", realm=\"r\", nonce=\"n\", uri=\"sip:r\", response=\"x\", "
+      "userhash=false");
+  REQUIRE(off.ok());
+  CHECK_FALSE(off->userhash);
+}

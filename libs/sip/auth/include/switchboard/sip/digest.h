@@ -47,6 +47,13 @@ std::string DigestHash(DigestAlgorithm algorithm, std::string_view data);
 std::string ComputeHa1(DigestAlgorithm algorithm, std::string_view username, std::string_view realm,
                        std::string_view password);
 
+// RFC 7616 §3.4.4: the hashed username a client sends when the challenge says userhash=true,
+// H(username ":" realm) with the algorithm's hash (the -sess variants hash like their base). A
+// server that offers userhash keeps this value per user to find the account; the response is
+// still computed from the HA1 of the plain username.
+std::string ComputeUserhash(DigestAlgorithm algorithm, std::string_view username,
+                            std::string_view realm);
+
 // The inputs of one response computation (RFC 7616 §3.4.1). nc is the 8-hex-digit string
 // exactly as sent ("00000001"); qop absent means the RFC 2069 form H(HA1:nonce:HA2).
 struct DigestResponseInput {
@@ -71,6 +78,7 @@ struct DigestChallenge {
   DigestAlgorithm algorithm = DigestAlgorithm::kMd5;
   std::vector<Qop> qop;  // empty: no qop parameter (RFC 2069 compatibility)
   bool stale = false;
+  bool userhash = false;  // RFC 7616 §3.3: the server accepts hashed usernames
 };
 
 // An Authorization / Proxy-Authorization value.
@@ -85,6 +93,7 @@ struct DigestCredentials {
   std::optional<std::string> opaque;
   std::optional<std::string> qop;
   std::optional<std::string> nc;
+  bool userhash = false;  // RFC 7616 §3.4: `username` is ComputeUserhash(...), not the name
 };
 
 // "Digest realm=\"...\", nonce=\"...\", ..." ready to be a header value.
@@ -106,7 +115,8 @@ struct DigestSecret {
 };
 
 // The client's answer to a challenge: qop auth when offered (auth-int when that is the only one),
-// nc as 8 hex digits, the challenge's opaque echoed. cnonce comes from the caller's random source.
+// nc as 8 hex digits, the challenge's opaque echoed; the username hashed when the challenge asks
+// for userhash. cnonce comes from the caller's random source.
 Result<DigestCredentials> AnswerChallenge(const DigestChallenge& challenge,
                                           const DigestSecret& secret, std::string_view method,
                                           std::string_view uri, std::string_view body,

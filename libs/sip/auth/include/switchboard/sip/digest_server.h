@@ -99,6 +99,9 @@ struct DigestServerOptions {
   // RFC 2069 clients (no qop): allowed, but their nonce is then good for one request only,
   // since there is no nonce count to stop a replay.
   bool allow_no_qop = true;
+  // RFC 7616 §3.3: challenges say userhash=true, so clients may send H(username:realm) instead
+  // of the name (the caller then finds the account by that hash, see ComputeUserhash).
+  bool userhash = false;
 };
 
 enum class DigestVerdict {
