@@ -107,6 +107,7 @@ Result<Dialog> Dialog::CreateUac(const Message& request, const Message& response
   std::reverse(d.route_set_.begin(), d.route_set_.end());  // UAC: reversed (§12.1.2)
   d.local_cseq_ = (*cseq)->number;
   d.initial_method_ = std::string(request.method_text());
+  d.peer_allows_update_ = response.HasToken(HeaderId::kAllow, "UPDATE");
   return d;
 }
 
@@ -146,6 +147,7 @@ Result<Dialog> Dialog::CreateUas(const Message& request, std::string_view local_
   d.local_cseq_ = std::nullopt;
   d.initial_method_ = std::string(request.method_text());
   d.local_cseq_base_ = initial_local_cseq;
+  d.peer_allows_update_ = request.HasToken(HeaderId::kAllow, "UPDATE");
   return d;
 }
 
@@ -164,7 +166,14 @@ void Dialog::OnResponse(const Message& response) {
     state_ = DialogState::kTerminated;  // §12.2.1.2
     return;
   }
+  if (code >= 200 && method == "UPDATE" && negotiation_ == Negotiation::kLocalOffer) {
+    // RFC 3311 §5.1: a 2xx carries the answer, any other final response refuses the offer.
+    negotiation_ = Negotiation::kIdle;
+  }
   if (code < 200 || code >= 300) return;
+  if (response.Header(HeaderId::kAllow)) {
+    peer_allows_update_ = response.HasToken(HeaderId::kAllow, "UPDATE");
+  }
   if (to_initial) {
     state_ = DialogState::kConfirmed;
     // §13.2.2.4: the 2xx's Record-Route is the route set from now on.
@@ -189,6 +198,9 @@ RequestCheck Dialog::OnRequest(const Message& request) {
   uint32_t n = (*cseq)->number;
   if (remote_cseq_ && n < *remote_cseq_) return {500, "CSeq Out Of Order"};  // §12.2.2
   remote_cseq_ = n;
+  if (request.Header(HeaderId::kAllow)) {
+    peer_allows_update_ = request.HasToken(HeaderId::kAllow, "UPDATE");
+  }
   if (IsTargetRefresh(request.method_text())) {
     if (auto contact = FirstContactUri(request)) remote_target_ = std::move(*contact);
   }
@@ -259,6 +271,32 @@ Result<MessageBuilder> Dialog::MakePrack(const Message& reliable_provisional,
   if (!prack.ok()) return prack.status();
   prack->AddHeader("RAck", rack);
   return prack;
+}
+
+Status Dialog::StartLocalOffer() {
+  if (state_ == DialogState::kTerminated) {
+    return Status::FailedPrecondition("dialog " + id_.call_id + " is terminated");
+  }
+  if (negotiation_ != Negotiation::kIdle) {
+    return Status::FailedPrecondition(negotiation_ == Negotiation::kLocalOffer
+                                          ? "our previous offer is not answered yet"
+                                          : "the peer's offer is not answered yet");
+  }
+  negotiation_ = Negotiation::kLocalOffer;
+  return Status::Ok();
+}
+
+RequestCheck Dialog::TakeRemoteOffer() {
+  switch (negotiation_) {
+    case Negotiation::kLocalOffer:
+      return {491, "Request Pending"};
+    case Negotiation::kRemoteOffer:
+      return {500, "Previous Offer Not Answered"};
+    case Negotiation::kIdle:
+      break;
+  }
+  negotiation_ = Negotiation::kRemoteOffer;
+  return {};
 }
 
 Result<MessageBuilder> Dialog::MakeAck(uint32_t invite_cseq, std::string_view via) const {

@@ -94,6 +94,25 @@ class Dialog {
   // with the next local CSeq and RAck = the response's RSeq, CSeq number and method.
   Result<MessageBuilder> MakePrack(const Message& reliable_provisional, std::string_view via);
 
+  // Offer/answer bookkeeping for UPDATE (RFC 3311) and re-INVITE (RFC 3261 §14), early or
+  // confirmed. The TU drives it, since the dialog never sees the bodies we send:
+  //   if (dialog.StartLocalOffer().ok()) send UPDATE with SDP;     // else wait: one at a time
+  //   auto check = dialog.TakeRemoteOffer();  // a received UPDATE with SDP: 491 / 500 / take it
+  //   dialog.OfferSettled();                  // once we answered the remote offer
+  // A final response to our UPDATE settles our offer by itself (OnResponse).
+  enum class Negotiation { kIdle, kLocalOffer, kRemoteOffer };
+  Negotiation negotiation() const { return negotiation_; }
+  // RFC 3311 §5.1: no new offer while one is pending either way (FailedPrecondition).
+  Status StartLocalOffer();
+  // RFC 3311 §5.2: 491 while our offer is unanswered (glare), 500 while an earlier remote offer
+  // is unanswered (the TU adds a Retry-After of 0-10 s); reject_code 0 = taken, now pending.
+  RequestCheck TakeRemoteOffer();
+  // The pending offer got its answer or was refused.
+  void OfferSettled() { negotiation_ = Negotiation::kIdle; }
+  // RFC 3311 §5.1: the peer listed UPDATE in an Allow of this dialog (the dialog-creating
+  // request or response, or a later target refresh).
+  bool PeerAllowsUpdate() const { return peer_allows_update_; }
+
   // RFC 3261 §12.3: after a BYE, or by the TU's decision.
   void Terminate() { state_ = DialogState::kTerminated; }
 
@@ -110,6 +129,8 @@ class Dialog {
   std::optional<uint32_t> local_cseq_, remote_cseq_;
   uint32_t local_cseq_base_ = 1;  // the UAS's first CSeq
   std::string initial_method_;
+  Negotiation negotiation_ = Negotiation::kIdle;
+  bool peer_allows_update_ = false;
 };
 
 // The dialog a message belongs to, seen from our side: for a request we receive the local tag is
