@@ -1,0 +1,181 @@
+#include "auth/request_authenticator.h"
+
+#include <algorithm>
+#include <cctype>
+
+namespace sb::signaling {
+namespace {
+
+std::string Lower(std::string_view text) {
+  std::string out(text);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+std::optional<std::string> UserOf(const Result<const sip::NameAddr*>& header) {
+  if (!header.ok() || !(*header)->uri.is_sip() || !(*header)->uri.has_user) return std::nullopt;
+  return (*header)->uri.UserUnescaped();
+}
+
+}  // namespace
+
+int RequestAuthenticator::ChallengeCode(const sip::Message& request) {
+  return request.method() == sip::Method::kRegister ? 401 : 407;
+}
+
+std::string_view RequestAuthenticator::ChallengeHeader(const sip::Message& request) {
+  return request.method() == sip::Method::kRegister ? "WWW-Authenticate" : "Proxy-Authenticate";
+}
+
+std::string_view RequestAuthenticator::CredentialsHeader(const sip::Message& request) {
+  return request.method() == sip::Method::kRegister ? "Authorization" : "Proxy-Authorization";
+}
+
+std::optional<std::string> RequestAuthenticator::ClaimedUser(const sip::Message& request) {
+  return UserOf(request.method() == sip::Method::kRegister ? request.To() : request.From());
+}
+
+std::string RealmOf(const sip::Message& request) {
+  auto header = request.method() == sip::Method::kRegister ? request.To() : request.From();
+  if (!header.ok() || !(*header)->uri.is_sip()) return {};
+  return Lower((*header)->uri.host);
+}
+
+std::optional<sip::DigestCredentials> RequestAuthenticator::FindCredentials(
+    const sip::Message& request, std::string_view realm) const {
+  const sip::HeaderId id = request.method() == sip::Method::kRegister
+                               ? sip::HeaderId::kAuthorization
+                               : sip::HeaderId::kProxyAuthorization;
+  for (size_t i = 0; i < request.header_count(); ++i) {
+    sip::HeaderField field = request.header(i);
+    if (field.id != id) continue;
+    // Credentials for another realm (a proxy further on) or in another scheme are not ours to
+    // judge; unparsable ones are treated as absent so the client gets a fresh challenge.
+    auto parsed = sip::ParseCredentials(field.value);
+    if (parsed.ok() && parsed->realm == realm) return std::move(*parsed);
+  }
+  return std::nullopt;
+}
+
+AuthDecision RequestAuthenticator::Challenge(const sip::Message& request, std::string_view realm,
+                                             bool stale) const {
+  AuthDecision d;
+  d.outcome = AuthDecision::Outcome::kChallenge;
+  d.code = ChallengeCode(request);
+  d.reason = d.code == 401 ? "Unauthorized" : "Proxy Authentication Required";
+  const std::string header(ChallengeHeader(request));
+  // RFC 8760 §2.4: the server lists its preferred (strongest) challenge first.
+  if (options_.offer_sha256) {
+    d.headers.emplace_back(header, sip::FormatChallenge(server_.Challenge(
+                                       realm, sip::DigestAlgorithm::kSha256, stale)));
+  }
+  if (options_.offer_md5) {
+    d.headers.emplace_back(
+        header, sip::FormatChallenge(server_.Challenge(realm, sip::DigestAlgorithm::kMd5, stale)));
+  }
+  return d;
+}
+
+AuthDecision RequestAuthenticator::Forbidden(std::string reason, bool failure) const {
+  AuthDecision d;
+  d.outcome = AuthDecision::Outcome::kForbidden;
+  d.code = 403;
+  d.reason = std::move(reason);
+  d.failure = failure;
+  return d;
+}
+
+AuthDecision RequestAuthenticator::Unavailable(std::string reason) const {
+  AuthDecision d;
+  d.outcome = AuthDecision::Outcome::kUnavailable;
+  d.code = 503;
+  d.reason = std::move(reason);
+  d.headers.emplace_back("Retry-After", std::to_string(options_.retry_after_seconds));
+  return d;
+}
+
+AuthDecision RequestAuthenticator::Verify(const sip::Message& request, std::string_view realm,
+                                          const sip::DigestCredentials& presented,
+                                          const Result<ExtensionCredentials>& looked_up) const {
+  // A phone may only act as itself: checked first, since no password makes it right.
+  auto claimed = ClaimedUser(request);
+  bool claims_match = claimed && *claimed == presented.username;
+  if (claims_match && request.method() == sip::Method::kRegister) {
+    // No third-party registration: the From of a REGISTER names the same user (§10.2).
+    auto from = UserOf(request.From());
+    claims_match = from && *from == presented.username;
+  }
+  if (!claims_match) return Forbidden("Forbidden (not the authenticated user)", true);
+
+  if (!looked_up.ok()) {
+    if (looked_up.status().code() == StatusCode::kNotFound) {
+      // Unknown user and wrong password answer alike so that users cannot be enumerated.
+      return Forbidden("Forbidden", true);
+    }
+    return Unavailable("Service Unavailable");
+  }
+
+  auto algorithm = presented.algorithm ? sip::ParseAlgorithm(*presented.algorithm)
+                                       : std::optional(sip::DigestAlgorithm::kMd5);
+  std::string_view ha1;
+  if (algorithm && sip::BaseAlgorithm(*algorithm) == sip::DigestAlgorithm::kMd5 &&
+      options_.offer_md5) {
+    ha1 = looked_up->ha1_md5;
+  } else if (algorithm && sip::BaseAlgorithm(*algorithm) == sip::DigestAlgorithm::kSha256 &&
+             options_.offer_sha256) {
+    ha1 = looked_up->ha1_sha256;
+  }
+  // An algorithm we did not offer, or one admin holds no HA1 for: offer what we do support.
+  if (ha1.empty()) return Challenge(request, realm);
+
+  auto verdict = server_.Verify(presented, realm, request.method_text(), request.request_uri_text(),
+                                request.body(), ha1);
+  if (!verdict.ok()) return Unavailable("Service Unavailable");
+  switch (*verdict) {
+    case sip::DigestVerdict::kOk:
+      break;
+    case sip::DigestVerdict::kStale:
+      return Challenge(request, realm, /*stale=*/true);
+    case sip::DigestVerdict::kWrongResponse:
+      return Forbidden("Forbidden", true);
+    case sip::DigestVerdict::kBadNonce:
+    case sip::DigestVerdict::kWrongRealm:
+    case sip::DigestVerdict::kUnsupported:
+      // Not a password guess: a nonce from before a secret change, or a client that picked
+      // something we did not offer. A fresh challenge lets an honest client recover.
+      return Challenge(request, realm);
+    case sip::DigestVerdict::kWrongUri: {
+      AuthDecision d;
+      d.outcome = AuthDecision::Outcome::kBadRequest;
+      d.code = 400;
+      d.reason = "Bad Request (digest uri is not the Request-URI)";
+      return d;
+    }
+    case sip::DigestVerdict::kMalformed: {
+      AuthDecision d;
+      d.outcome = AuthDecision::Outcome::kBadRequest;
+      d.code = 400;
+      d.reason = "Bad Request (malformed credentials)";
+      return d;
+    }
+  }
+
+  // The password was right: what follows is policy, not a guess, so it is not a failure.
+  if (looked_up->tenant_suspended) {
+    auto d = Forbidden("Forbidden (tenant suspended)", false);
+    d.username = presented.username;
+    d.credentials = *looked_up;
+    return d;
+  }
+  if (!looked_up->enabled) return Forbidden("Forbidden (extension disabled)", false);
+
+  AuthDecision d;
+  d.outcome = AuthDecision::Outcome::kAuthenticated;
+  d.code = 0;
+  d.username = presented.username;
+  d.credentials = *looked_up;
+  return d;
+}
+
+}  // namespace sb::signaling

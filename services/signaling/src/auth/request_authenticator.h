@@ -1,0 +1,122 @@
+// RequestAuthenticator: SIP digest authentication of any request a phone sends (RFC 3261 §22,
+// RFC 7616, RFC 8760). REGISTER is challenged with 401 + WWW-Authenticate, every other method with
+// 407 + Proxy-Authenticate (this node is the phone's proxy, §22.3). Each challenge offers SHA-256
+// first and MD5 second (RFC 8760 §2.4), qop=auth, with an HMAC nonce that expires and whose nonce
+// count is tracked in Redis (store/redis_nonce_store.h) so no replica accepts a replay.
+// Verification uses the HA1 admin stores (never a clear password); the realm is the tenant's SIP
+// domain; the authenticated user must be the user the request claims (To and From of a REGISTER,
+// From of anything else), otherwise 403.
+//
+// The decision logic is pure; the two blocking parts (admin's credential lookup and the nonce
+// tracker's Redis round trip) run off the SIP loop through the Offloader. A handler's flow:
+//
+//   // On the loop thread, in RequestHandler::OnRequest:
+//   std::string realm = RealmOf(*request.message);           // the domain the caller claims
+//   auto presented = auth.FindCredentials(*request.message, realm);
+//   if (!presented) return Answer(endpoint, request.key, auth.Challenge(*request.message, realm));
+//   auto message = std::make_shared<sb::sip::Message>(request.message->Clone());
+//   auto decision = std::make_shared<AuthDecision>();
+//   sb::Status queued = offloader.Run(
+//       [=, &admin, &auth] {                                 // a worker thread: may block
+//         auto looked_up = admin.Credentials(realm, presented->username);
+//         *decision = auth.Verify(*message, realm, *presented, looked_up);
+//       },
+//       [=, &endpoint] {                                     // back on the loop thread
+//         if (!decision->authenticated()) return Answer(endpoint, key, *decision);
+//         Continue(*message, decision->credentials);         // tenant, extension ...
+//       });
+//   if (!queued.ok()) endpoint.Respond(request.key, 503);
+//
+// where Answer is endpoint.Respond(key, d.code, d.reason, d.headers).
+//
+// Thread-safety: const methods may run concurrently (DigestServer is immutable, the tracker is
+// thread-safe).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "rpc/admin_lookups.h"
+#include "switchboard/core/status.h"
+#include "switchboard/sip/digest.h"
+#include "switchboard/sip/digest_server.h"
+#include "switchboard/sip/message.h"
+
+namespace sb::signaling {
+
+struct AuthDecision {
+  enum class Outcome {
+    kAuthenticated,
+    kChallenge,    // 401/407: no usable credentials yet, or a stale nonce
+    kForbidden,    // 403: wrong password, unknown or disabled user, another user's identity
+    kBadRequest,   // 400: credentials that cannot be checked (no cnonce, uri mismatch)
+    kUnavailable,  // 503: admin or the nonce store did not answer
+  };
+  Outcome outcome = Outcome::kUnavailable;
+  int code = 503;  // 0 when authenticated
+  std::string reason;
+  std::vector<std::pair<std::string, std::string>> headers;  // challenges, Retry-After
+  // True when the attempt counts against the source (protection/auth_failure_ban.h): someone
+  // presented credentials that are wrong. A first request without credentials is not one.
+  bool failure = false;
+  // Who was authenticated (set for kAuthenticated, and for a kForbidden suspended tenant).
+  std::string username;
+  std::optional<ExtensionCredentials> credentials;
+
+  bool authenticated() const { return outcome == Outcome::kAuthenticated; }
+};
+
+struct AuthenticatorOptions {
+  bool offer_sha256 = true;
+  bool offer_md5 = true;  // most deployed phones still only do MD5
+  // Seconds a client waits before retrying after a 503 (admin or Redis away).
+  int retry_after_seconds = 5;
+};
+
+class RequestAuthenticator {
+ public:
+  // `server` is borrowed; its options should offer qop auth (DigestServerOptions::qop).
+  RequestAuthenticator(const sip::DigestServer& server, AuthenticatorOptions options = {})
+      : server_(server), options_(options) {}
+
+  // 401 for REGISTER, 407 for the rest.
+  static int ChallengeCode(const sip::Message& request);
+  // "WWW-Authenticate" / "Proxy-Authenticate", and the header the answer comes back in.
+  static std::string_view ChallengeHeader(const sip::Message& request);
+  static std::string_view CredentialsHeader(const sip::Message& request);
+
+  // The Digest credentials of `request` for `realm` (a client may send several, one per realm),
+  // or nullopt when there are none to check: the caller then answers Challenge().
+  std::optional<sip::DigestCredentials> FindCredentials(const sip::Message& request,
+                                                        std::string_view realm) const;
+
+  // A fresh challenge for `realm`, one header per offered algorithm, SHA-256 first.
+  AuthDecision Challenge(const sip::Message& request, std::string_view realm,
+                         bool stale = false) const;
+
+  // Checks `presented` (from FindCredentials) against what admin answered for its username.
+  // Blocks on the nonce tracker: call it off the loop thread.
+  AuthDecision Verify(const sip::Message& request, std::string_view realm,
+                      const sip::DigestCredentials& presented,
+                      const Result<ExtensionCredentials>& looked_up) const;
+
+  // The user part (unescaped) a request claims to be: To for REGISTER's AOR, From otherwise;
+  // nullopt when the header is missing or not a SIP URI.
+  static std::optional<std::string> ClaimedUser(const sip::Message& request);
+
+ private:
+  AuthDecision Forbidden(std::string reason, bool failure) const;
+  AuthDecision Unavailable(std::string reason) const;
+
+  const sip::DigestServer& server_;
+  AuthenticatorOptions options_;
+};
+
+// The realm a request is authenticated in: the lower-cased host of its To URI for REGISTER (the
+// domain registered to) and of its From URI otherwise (the caller's domain). Empty when absent.
+std::string RealmOf(const sip::Message& request);
+
+}  // namespace sb::signaling

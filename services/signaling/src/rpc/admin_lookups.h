@@ -1,0 +1,59 @@
+// AdminLookups: the signaling node's blocking client of the admin service's NATS lookups
+// (proto switchboard.admin.v1, lookup.proto; subjects sb.cmd.admin.lookup_*). Replies come back as
+// plain structs, so only src/rpc includes generated protobuf headers. Admin answers from its
+// Redis cache; the lookups here add no cache of their own, so a suspension or a password change
+// takes effect on the next request.
+//
+//   sb::signaling::AdminLookups admin(bus, std::chrono::milliseconds(500));
+//   auto creds = admin.Credentials("acme.sip.example", "1001");   // blocks: run it offloaded
+//   if (!creds.ok()) {
+//     // NOT_FOUND: no such user or domain; UNAVAILABLE: admin did not answer in time (503)
+//   } else if (creds->tenant_suspended) { ... 403 ... }
+//
+// Every call returns by its deadline: a timeout or an absent admin is UNAVAILABLE, never a hang.
+// Thread-safe (the Bus is).
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <string_view>
+
+#include "switchboard/bus/bus.h"
+#include "switchboard/core/ids.h"
+#include "switchboard/core/status.h"
+
+namespace sb::signaling {
+
+struct DomainInfo {
+  TenantId tenant;
+  bool tenant_suspended = false;
+};
+
+// What a digest check needs; HA1s are hex with realm = the tenant's SIP domain.
+struct ExtensionCredentials {
+  TenantId tenant;
+  bool tenant_suspended = false;
+  std::string extension_id;
+  std::string extension_number;
+  std::string ha1_md5;
+  std::string ha1_sha256;
+  bool enabled = false;
+};
+
+class AdminLookups {
+ public:
+  // `bus` is borrowed and must outlive this object.
+  AdminLookups(bus::Bus& bus, std::chrono::milliseconds timeout) : bus_(bus), timeout_(timeout) {}
+
+  // sb.cmd.admin.lookup_domain: the tenant that owns `sip_domain` (NOT_FOUND when none).
+  Result<DomainInfo> Domain(std::string_view sip_domain) const;
+  // sb.cmd.admin.lookup_credentials: (NOT_FOUND when no such domain or user).
+  Result<ExtensionCredentials> Credentials(std::string_view sip_domain,
+                                           std::string_view sip_username) const;
+
+ private:
+  bus::Bus& bus_;
+  const std::chrono::milliseconds timeout_;
+};
+
+}  // namespace sb::signaling

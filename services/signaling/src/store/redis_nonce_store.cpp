@@ -1,0 +1,34 @@
+#include "store/redis_nonce_store.h"
+
+#include <chrono>
+
+namespace sb::signaling {
+namespace {
+
+// KEYS[1] nonce key, ARGV[1] nc, ARGV[2] expiry in unix ms. 1 accepted, 0 replay.
+const redis::Script kAccept(R"lua(
+local seen = redis.call('GET', KEYS[1])
+if seen and tonumber(seen) >= tonumber(ARGV[1]) then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PXAT', ARGV[2])
+return 1
+)lua");
+
+}  // namespace
+
+std::string RedisNonceCountTracker::Key(std::string_view nonce) {
+  return "nonce:" + std::string(nonce);
+}
+
+Result<bool> RedisNonceCountTracker::Accept(std::string_view nonce, uint32_t nc,
+                                            core::Clock::WallTime expires) {
+  const int64_t expires_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(expires.time_since_epoch()).count();
+  auto reply =
+      client_.Eval(kAccept, {Key(nonce)}, {std::to_string(nc), std::to_string(expires_ms)});
+  if (!reply.ok()) return reply.status();
+  auto accepted = reply->integer();
+  if (!accepted) return Status::Internal("nonce script answered a non-integer");
+  return *accepted == 1;
+}
+
+}  // namespace sb::signaling

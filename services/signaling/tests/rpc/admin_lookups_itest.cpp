@@ -1,0 +1,164 @@
+// The signaling node's admin lookups against a real AdminServer (its NATS lookup responders, Redis
+// cache and PostgreSQL) provisioned through its gRPC API: the HA1s a registrar checks, the tenant
+// status it refuses, NOT_FOUND for what does not exist, and UNAVAILABLE (never a hang) when admin
+// is silent or absent.
+#include <grpcpp/grpcpp.h>
+
+#include <algorithm>
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <sstream>
+
+#include "rpc/admin_lookups.h"
+#include "rpc/admin_server.h"
+#include "switchboard/admin/v1/extension.grpc.pb.h"
+#include "switchboard/admin/v1/tenant.grpc.pb.h"
+#include "switchboard/bus/nats_bus.h"
+#include "switchboard/core/logger.h"
+#include "switchboard/sip/digest.h"
+#include "switchboard/testing/servers.h"
+
+namespace {
+
+namespace pb = ::switchboard::admin::v1;
+using namespace std::chrono_literals;
+
+const std::string kPlatformKey = "sbk_" + std::string(43, 'R');
+
+std::unique_ptr<sb::bus::Bus> Connect(const std::string& url) {
+  sb::bus::NatsBusOptions options;
+  options.url = url;
+  auto bus = sb::bus::NatsBus::Connect(options);
+  REQUIRE(bus.ok());
+  return std::move(*bus);
+}
+
+struct Admin {
+  sb::core::SystemClock clock;
+  sb::core::MetricsRegistry metrics;
+  std::ostringstream quiet;
+  sb::core::Logger log{"admin-test", quiet, sb::core::LogLevel::kError, clock};
+  std::unique_ptr<sb::bus::Bus> bus = Connect(sb::testing::Shared().nats_url);
+  std::unique_ptr<sb::admin::rpc::AdminServer> server;
+  std::unique_ptr<pb::TenantService::Stub> tenants;
+  std::unique_ptr<pb::ExtensionService::Stub> extensions;
+
+  Admin() {
+    sb::admin::rpc::AdminServerConfig config;
+    config.pg_dsn = sb::testing::FreshDatabase("sig_lookups");
+    config.redis_url = sb::testing::Shared().redis_url;
+    config.platform_domain = "sip.lookups.test";
+    config.bootstrap_key = kPlatformKey;
+    config.migrations_dir = ADMIN_MIGRATIONS_DIR;
+    config.lookup_workers = 1;
+    auto started = sb::admin::rpc::AdminServer::Start(config, *bus, clock, metrics, log);
+    REQUIRE(started.ok());
+    server = std::move(*started);
+    auto channel = grpc::CreateChannel("127.0.0.1:" + std::to_string(server->grpc_port()),
+                                       grpc::InsecureChannelCredentials());
+    tenants = pb::TenantService::NewStub(channel);
+    extensions = pb::ExtensionService::NewStub(channel);
+  }
+
+  pb::Tenant CreateTenant() {
+    std::string slug = sb::testing::UniqueName("lk");
+    std::replace(slug.begin(), slug.end(), '_', '-');
+    grpc::ClientContext ctx;
+    ctx.AddMetadata("authorization", "Bearer " + kPlatformKey);
+    pb::CreateTenantRequest req;
+    req.set_slug(slug);
+    pb::CreateTenantResponse out;
+    REQUIRE(tenants->CreateTenant(&ctx, req, &out).ok());
+    return out.tenant();
+  }
+  void CreateExtension(const pb::Tenant& tenant, const std::string& number,
+                       const std::string& password) {
+    grpc::ClientContext ctx;
+    ctx.AddMetadata("authorization", "Bearer " + kPlatformKey);
+    pb::CreateExtensionRequest req;
+    req.set_tenant_id(tenant.id());
+    req.set_number(number);
+    req.set_password(password);
+    pb::Extension ext;
+    auto status = extensions->CreateExtension(&ctx, req, &ext);
+    INFO(status.error_message());
+    REQUIRE(status.ok());
+  }
+  void Suspend(const pb::Tenant& tenant) {
+    grpc::ClientContext ctx;
+    ctx.AddMetadata("authorization", "Bearer " + kPlatformKey);
+    pb::SuspendTenantRequest req;
+    req.set_id(tenant.id());
+    pb::Tenant out;
+    REQUIRE(tenants->SuspendTenant(&ctx, req, &out).ok());
+  }
+};
+
+}  // namespace
+
+TEST_CASE("credentials come back with the HA1s of the tenant's domain", "[nats][pg][redis]") {
+  Admin admin;
+  auto tenant = admin.CreateTenant();
+  admin.CreateExtension(tenant, "1001", "correct-horse-1001");
+  auto client_bus = Connect(sb::testing::Shared().nats_url);
+  sb::signaling::AdminLookups lookups(*client_bus, 2000ms);
+
+  auto creds = lookups.Credentials(tenant.sip_domain(), "1001");
+  REQUIRE(creds.ok());
+  CHECK(creds->tenant.str() == tenant.id());
+  CHECK_FALSE(creds->tenant_suspended);
+  CHECK(creds->enabled);
+  CHECK(creds->extension_number == "1001");
+  CHECK(creds->ha1_md5 == sb::sip::ComputeHa1(sb::sip::DigestAlgorithm::kMd5, "1001",
+                                              tenant.sip_domain(), "correct-horse-1001"));
+  CHECK(creds->ha1_sha256 == sb::sip::ComputeHa1(sb::sip::DigestAlgorithm::kSha256, "1001",
+                                                 tenant.sip_domain(), "correct-horse-1001"));
+
+  auto domain = lookups.Domain(tenant.sip_domain());
+  REQUIRE(domain.ok());
+  CHECK(domain->tenant.str() == tenant.id());
+  CHECK_FALSE(domain->tenant_suspended);
+}
+
+TEST_CASE("unknown users and domains are NOT_FOUND", "[nats][pg][redis]") {
+  Admin admin;
+  auto tenant = admin.CreateTenant();
+  auto client_bus = Connect(sb::testing::Shared().nats_url);
+  sb::signaling::AdminLookups lookups(*client_bus, 2000ms);
+  CHECK(lookups.Credentials(tenant.sip_domain(), "4242").status().code() ==
+        sb::StatusCode::kNotFound);
+  CHECK(lookups.Domain("nobody.sip.lookups.test").status().code() == sb::StatusCode::kNotFound);
+}
+
+TEST_CASE("a suspended tenant is reported as suspended", "[nats][pg][redis]") {
+  Admin admin;
+  auto tenant = admin.CreateTenant();
+  admin.CreateExtension(tenant, "1001", "correct-horse-1001");
+  admin.Suspend(tenant);
+  auto client_bus = Connect(sb::testing::Shared().nats_url);
+  sb::signaling::AdminLookups lookups(*client_bus, 2000ms);
+  auto domain = lookups.Domain(tenant.sip_domain());
+  REQUIRE(domain.ok());
+  CHECK(domain->tenant_suspended);
+}
+
+TEST_CASE("admin silent or absent is UNAVAILABLE by the deadline", "[nats]") {
+  // A private NATS: on it no admin serves lookups, and a silent responder is set up below.
+  auto nats = sb::testing::NatsServer::Start();
+  auto bus = Connect(nats.url());
+  sb::signaling::AdminLookups lookups(*bus, 300ms);
+
+  auto absent_started = std::chrono::steady_clock::now();
+  auto absent = lookups.Credentials("acme.sip.test", "1001");
+  CHECK(absent.status().code() == sb::StatusCode::kUnavailable);
+  CHECK(std::chrono::steady_clock::now() - absent_started < 2s);
+
+  auto silent = bus->Subscribe("sb.cmd.admin.lookup_credentials", "", [](const auto&) {});
+  REQUIRE(silent.ok());
+  auto started = std::chrono::steady_clock::now();
+  auto late = lookups.Credentials("acme.sip.test", "1001");
+  auto waited = std::chrono::steady_clock::now() - started;
+  CHECK(late.status().code() == sb::StatusCode::kUnavailable);
+  CHECK(waited >= 250ms);  // it did wait for an answer (timers are not exact)
+  CHECK(waited < 2s);
+}
