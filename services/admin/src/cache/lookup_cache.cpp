@@ -34,15 +34,29 @@ std::string LookupCache::OutboundKey(const TenantId& tenant, std::string_view di
   return "lk:out:" + tenant.str() + ":" + std::string(dialed) + ":" + std::string(caller_id);
 }
 
-Result<std::optional<std::string>> LookupCache::Get(const std::string& key) {
+Result<std::optional<std::string>> LookupCache::Get(const std::string& key, uint64_t* generation,
+                                                    bool* local_hit) {
+  uint64_t gen = 0;
+  if (local_) {
+    gen = local_->Generation();
+    if (generation) *generation = gen;
+    if (auto hit = local_->Get(key)) {
+      if (local_hit) *local_hit = true;
+      return hit;
+    }
+  }
   auto reply = redis_.Run(redis::Command("GET").Key(key));
   if (!reply.ok()) return reply.status();
-  if (const std::string* s = reply->str()) return std::optional<std::string>(*s);
+  if (const std::string* s = reply->str()) {
+    if (local_) local_->Put(key, *s, gen);
+    return std::optional<std::string>(*s);
+  }
   return std::optional<std::string>();
 }
 
 Status LookupCache::Put(const std::string& key, std::string_view bytes,
-                        const std::optional<TenantId>& tenant) {
+                        const std::optional<TenantId>& tenant, std::optional<uint64_t> generation) {
+  if (local_ && generation) local_->Put(key, bytes, *generation);
   std::vector<redis::Command> commands;
   commands.push_back(redis::Command("SET").Key(key).Arg(bytes).Arg("PX").Arg(ttl_.count()));
   if (tenant) commands.push_back(redis::Command("SADD").Key(TenantSet(*tenant)).Arg(key));
@@ -57,6 +71,7 @@ Status LookupCache::Put(const std::string& key, std::string_view bytes,
 }
 
 Status LookupCache::Forget(const std::string& key) {
+  if (local_) local_->Forget(key);
   return redis_.Run(redis::Command("DEL").Key(key)).status();
 }
 
@@ -75,11 +90,20 @@ Status LookupCache::ForgetSet(const std::string& set_key) {
   return redis_.Run(del).status();
 }
 
-Status LookupCache::ForgetTenant(const TenantId& tenant) { return ForgetSet(TenantSet(tenant)); }
+// Locally a tenant's entries are not indexed (a Redis hit does not say whose it is), and tenant
+// changes are rare: all of it goes.
+Status LookupCache::ForgetTenant(const TenantId& tenant) {
+  if (local_) local_->ForgetAll();
+  return ForgetSet(TenantSet(tenant));
+}
 
-Status LookupCache::ForgetSources() { return ForgetSet(std::string(kSourcesSet)); }
+Status LookupCache::ForgetSources() {
+  if (local_) local_->ForgetPrefix("lk:src:");
+  return ForgetSet(std::string(kSourcesSet));
+}
 
 Status LookupCache::ForgetOutbound(const TenantId& tenant) {
+  if (local_) local_->ForgetPrefix("lk:out:" + tenant.str() + ":");
   return ForgetSet(OutboundSet(tenant));
 }
 

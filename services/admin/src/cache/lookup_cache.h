@@ -12,7 +12,8 @@
 //                      change any of its routes
 //
 // Entries also expire after a TTL, which bounds how long a fill that raced with an invalidation
-// can serve a stale answer.
+// can serve a stale answer. With a LocalLookupCache (cache/local_cache.h) the replica's own copy
+// is asked first and forgotten by the same calls (a tenant change forgets all of it).
 //
 //   LookupCache cache(redis, std::chrono::seconds(60));
 //   if (auto hit = cache.Get(LookupCache::CredentialsKey(domain, user)); hit.ok() && *hit) ...
@@ -25,6 +26,7 @@
 #include <string>
 #include <string_view>
 
+#include "cache/local_cache.h"
 #include "domain/model.h"
 #include "switchboard/redis/client.h"
 
@@ -32,7 +34,9 @@ namespace sb::admin {
 
 class LookupCache {
  public:
-  LookupCache(redis::Client& redis, std::chrono::milliseconds ttl) : redis_(redis), ttl_(ttl) {}
+  LookupCache(redis::Client& redis, std::chrono::milliseconds ttl,
+              LocalLookupCache* local = nullptr)
+      : redis_(redis), ttl_(ttl), local_(local) {}
 
   static std::string DomainKey(std::string_view sip_domain);
   static std::string CredentialsKey(std::string_view sip_domain, std::string_view user);
@@ -42,10 +46,14 @@ class LookupCache {
   static std::string OutboundKey(const TenantId& tenant, std::string_view dialed,
                                  std::string_view caller_id);
 
-  // The cached bytes, nullopt on a miss. UNAVAILABLE when Redis cannot be reached.
-  Result<std::optional<std::string>> Get(const std::string& key);
-  // Stores bytes under key; `tenant` (if any) is the tenant whose status the bytes carry.
-  Status Put(const std::string& key, std::string_view bytes, const std::optional<TenantId>& tenant);
+  // The cached bytes, nullopt on a miss. UNAVAILABLE when Redis cannot be reached. `generation`
+  // receives the local cache's generation taken before reading, for Put.
+  Result<std::optional<std::string>> Get(const std::string& key, uint64_t* generation = nullptr,
+                                         bool* local_hit = nullptr);
+  // Stores bytes under key; `tenant` (if any) is the tenant whose status the bytes carry. The
+  // local copy is stored only with the generation Get gave.
+  Status Put(const std::string& key, std::string_view bytes, const std::optional<TenantId>& tenant,
+             std::optional<uint64_t> generation = std::nullopt);
   Status Forget(const std::string& key);
   Status ForgetTenant(const TenantId& tenant);
   Status ForgetSources();
@@ -55,6 +63,7 @@ class LookupCache {
   Status ForgetSet(const std::string& set_key);
   redis::Client& redis_;
   const std::chrono::milliseconds ttl_;
+  LocalLookupCache* local_;
 };
 
 }  // namespace sb::admin

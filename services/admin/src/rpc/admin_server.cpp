@@ -42,7 +42,10 @@ struct AdminServer::Parts {
         limiter_redis(this->redis_options),
         cache_redis(this->redis_options),
         limiter(limiter_redis, clock, c.rate_limit_per_second, log),
-        cache(cache_redis, std::chrono::milliseconds(c.cache_ttl_ms)),
+        local(clock,
+              {.max_entries = static_cast<size_t>(std::max<int64_t>(0, c.local_cache_entries)),
+               .ttl = std::chrono::milliseconds(c.local_cache_ttl_ms)}),
+        cache(cache_redis, std::chrono::milliseconds(c.cache_ttl_ms), &local),
         publisher(
             cache,
             [this] {
@@ -75,6 +78,7 @@ struct AdminServer::Parts {
   redis::Client limiter_redis;
   redis::Client cache_redis;
   RedisRateLimiter limiter;
+  LocalLookupCache local;
   LookupCache cache;
   ChangePublisher publisher;
   Provisioning provisioning;
@@ -114,7 +118,8 @@ Result<std::unique_ptr<AdminServer>> AdminServer::Start(const AdminServerConfig&
   auto lookup_server =
       LookupServer::Start(bus, parts->lookups, parts->redis_options,
                           {.workers = config.lookup_workers,
-                           .cache_ttl = std::chrono::milliseconds(config.cache_ttl_ms)},
+                           .cache_ttl = std::chrono::milliseconds(config.cache_ttl_ms),
+                           .local = &parts->local},
                           metrics, log);
   if (!lookup_server.ok()) return lookup_server.status();
   parts->lookup_server = std::move(*lookup_server);

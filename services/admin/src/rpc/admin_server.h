@@ -37,6 +37,9 @@ struct AdminServerConfig {
   int64_t rate_limit_per_second = 100;
   int64_t cache_ttl_ms = 60000;
   int64_t outbox_poll_ms = 500;
+  // The in-process lookup cache in front of Redis; 0 entries turns it off.
+  int64_t local_cache_entries = 100000;
+  int64_t local_cache_ttl_ms = 10000;
 };
 
 class AdminServer {

@@ -48,25 +48,30 @@ Result<std::string> LookupSubject(std::string_view operation) {
 
 struct LookupServer::Worker {
   Worker(bus::Bus& b, Lookups& l, const redis::ClientOptions& o, std::chrono::milliseconds ttl,
-         core::MetricsRegistry& m, const core::Logger& lg)
+         LocalLookupCache* local, core::MetricsRegistry& m, const core::Logger& lg)
       : bus(b),
         lookups(l),
         redis(o),
-        cache(redis, ttl),
+        cache(redis, ttl, local),
         log(lg),
         hits(m.Counter("sb_admin_lookup_cache_total", "lookup cache results", {{"result", "hit"}})),
         misses(
             m.Counter("sb_admin_lookup_cache_total", "lookup cache results", {{"result", "miss"}})),
+        local_hits(m.Counter("sb_admin_lookup_local_hits_total",
+                             "lookup cache hits answered from the in-process cache")),
         errors(m.Counter("sb_admin_lookup_errors_total", "lookups that could not be answered")) {}
 
   // Answers one request: cache first, then the database through `compute`.
   void Serve(const bus::Message& m, const std::string& key,
              const std::function<Answer()>& compute) {
     if (m.reply.empty()) return;
+    uint64_t generation = 0;
     if (!key.empty()) {
-      auto hit = cache.Get(key);
+      bool local_hit = false;
+      auto hit = cache.Get(key, &generation, &local_hit);
       if (hit.ok() && hit->has_value()) {
         hits.Inc();
+        if (local_hit) local_hits.Inc();
         (void)bus.Publish({.subject = m.reply, .data = **hit});
         return;
       }
@@ -74,7 +79,7 @@ struct LookupServer::Worker {
     misses.Inc();
     Answer a = compute();
     if (!key.empty() && a.cacheable) {
-      Status put = cache.Put(key, a.bytes, a.tenant);
+      Status put = cache.Put(key, a.bytes, a.tenant, generation);
       if (!put.ok()) log.Warn("lookup cache put failed", {{"error", put.message()}});
     }
     if (!a.cacheable) errors.Inc();
@@ -217,6 +222,7 @@ struct LookupServer::Worker {
   const core::Logger& log;
   core::CounterMetric& hits;
   core::CounterMetric& misses;
+  core::CounterMetric& local_hits;
   core::CounterMetric& errors;
   std::vector<std::unique_ptr<bus::Subscription>> subscriptions;
 };
@@ -228,7 +234,8 @@ Result<std::unique_ptr<LookupServer>> LookupServer::Start(bus::Bus& bus, Lookups
                                                           const core::Logger& log) {
   std::unique_ptr<LookupServer> server(new LookupServer());
   for (int i = 0; i < std::max(1, options.workers); ++i) {
-    auto w = std::make_unique<Worker>(bus, lookups, redis, options.cache_ttl, metrics, log);
+    auto w = std::make_unique<Worker>(bus, lookups, redis, options.cache_ttl, options.local,
+                                      metrics, log);
     Worker* worker = w.get();
     const std::pair<const char*, void (Worker::*)(const bus::Message&)> routes[] = {
         {"lookup_domain", &Worker::Domain},       {"lookup_credentials", &Worker::Credentials},

@@ -3,6 +3,7 @@
 // it from the database on a miss. Errors travel inside the reply (its `error` field), never as
 // silence: NOT_FOUND answers are cached like any other, INVALID_ARGUMENT and UNAVAILABLE are not.
 //
+// With a LocalLookupCache, a warm lookup is answered from memory without a Redis round trip.
 // Each of `workers` workers subscribes to every subject in queue group "admin" with a Redis
 // connection of its own, so lookups are served in parallel across workers and replicas.
 //
@@ -25,6 +26,7 @@ namespace sb::admin::rpc {
 struct LookupServerOptions {
   int workers = 4;
   std::chrono::milliseconds cache_ttl{60000};
+  LocalLookupCache* local = nullptr;  // the replica's in-process cache, asked before Redis
 };
 
 class LookupServer {
