@@ -115,14 +115,34 @@ void SipEndpoint::OnTimers() {
     if (dialog_handler_ != nullptr) dialog_handler_->OnAckTimeout(id, *this);
   }
   SweepClients();
+  // Due timers are taken out first: a firing timer may start or stop others.
+  const auto now = clock_.Now();
+  std::vector<std::function<void()>> due;
+  for (auto it = tu_timers_.begin(); it != tu_timers_.end();) {
+    if (it->second.at <= now) {
+      due.push_back(std::move(it->second.fire));
+      it = tu_timers_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (auto& fire : due) fire();
+}
+
+uint64_t SipEndpoint::StartTimer(std::chrono::milliseconds after, std::function<void()> fire) {
+  uint64_t id = next_timer_id_++;
+  tu_timers_.emplace(id, TuTimer{clock_.Now() + after, std::move(fire)});
+  return id;
 }
 
 std::optional<core::Clock::TimePoint> SipEndpoint::NextDeadline() const {
-  auto a = tm_.NextDeadline();
-  auto b = retransmit_.NextDeadline();
-  if (!a) return b;
-  if (!b) return a;
-  return std::min(*a, *b);
+  std::optional<core::Clock::TimePoint> next = tm_.NextDeadline();
+  auto earliest = [&next](std::optional<core::Clock::TimePoint> t) {
+    if (t && (!next || *t < *next)) next = t;
+  };
+  earliest(retransmit_.NextDeadline());
+  for (const auto& [id, timer] : tu_timers_) earliest(timer.at);
+  return next;
 }
 
 void SipEndpoint::Dispatch(sip::TuEvent event) {

@@ -134,6 +134,11 @@ class SipEndpoint {
   void OnTimers();
   std::optional<core::Clock::TimePoint> NextDeadline() const;
 
+  // A TU timer (the B2BUA's no-answer timeout): `fire` runs from OnTimers on the loop thread
+  // once `after` has passed on the endpoint's clock. Returns an id for StopTimer (never 0).
+  uint64_t StartTimer(std::chrono::milliseconds after, std::function<void()> fire);
+  void StopTimer(uint64_t id) { tu_timers_.erase(id); }
+
   // Answers server transaction `key` with `code`; the To tag is the endpoint's for that request.
   // Extra header lines are added as given. NotFound when the transaction has had its final answer.
   // A 101-299 to an initial INVITE gets our Contact unless given and creates (or confirms) the
@@ -229,8 +234,15 @@ class SipEndpoint {
   sip::DialogSet dialogs_;
   sip::Invite2xxRetransmitter retransmit_;
   std::map<sip::DialogId, sip::Destination> peers_;
-  // The ACK sent for each confirmed UAC dialog, resent on every 2xx retransmission.
-  std::map<sip::DialogId, sip::action::Send> acks_;
+  struct TuTimer {
+    core::Clock::TimePoint at;
+    std::function<void()> fire;
+  };
+  std::map<uint64_t, TuTimer> tu_timers_;
+  uint64_t next_timer_id_ = 1;
+  // The ACK sent for each 2xx to our INVITEs (by dialog and CSeq number: a re-INVITE's 2xx is
+  // a new one), resent on every retransmission of that 2xx.
+  std::map<std::pair<sip::DialogId, uint32_t>, sip::action::Send> acks_;
   std::vector<sip::action::Send> sends_;
 
   core::CounterMetric& received_;

@@ -1,5 +1,6 @@
 // SipEndpoint as a user agent core: client transactions and their responses, CANCEL, ACK for
 // 2xx, forks, dialogs on both sides and requests inside them (RFC 3261 §8.1, §9.1, §12, §13).
+#include <algorithm>
 #include <utility>
 
 #include "switchboard/sip/headers.h"
@@ -39,7 +40,7 @@ void SipEndpoint::ForgetDialog(const sip::DialogId& id) {
   if (sip::Dialog* dialog = dialogs_.Find(id)) dialog->Terminate();
   dialogs_.Collect();
   peers_.erase(id);
-  acks_.erase(id);
+  std::erase_if(acks_, [&id](const auto& entry) { return entry.first.first == id; });
 }
 
 void SipEndpoint::CreateUasDialog(const Pending& pending, int code) {
@@ -161,7 +162,7 @@ void SipEndpoint::SendAck(const sip::DialogId& id, uint32_t invite_cseq) {
   if (!ack.ok()) return;
   sip::action::Send send{ack->Build(), peer->second};
   sends_.push_back(send);
-  acks_[id] = std::move(send);
+  acks_[{id, invite_cseq}] = std::move(send);
 }
 
 void SipEndpoint::OnClientResponse(sip::TuEvent event) {
@@ -184,13 +185,16 @@ void SipEndpoint::OnClientResponse(sip::TuEvent event) {
     report.dialog = dialogs_.OnUacResponse(client.request, response);
     if (report.dialog && !peers_.count(*report.dialog)) peers_[*report.dialog] = client.destination;
     if (code >= 200 && code < 300) {
-      if (report.dialog && acks_.count(*report.dialog)) {
-        // A retransmission of a 2xx already ACKed (§13.2.2.4): the same ACK again, nothing new.
-        sends_.push_back(acks_[*report.dialog]);
-        return;
-      }
       auto cseq = client.request.GetCSeq();
-      if (report.dialog && cseq.ok()) SendAck(*report.dialog, (*cseq)->number);
+      const uint32_t number = cseq.ok() ? (*cseq)->number : 0;
+      if (report.dialog) {
+        if (auto ack = acks_.find({*report.dialog, number}); ack != acks_.end()) {
+          // A retransmission of a 2xx already ACKed (§13.2.2.4): the same ACK, nothing new.
+          sends_.push_back(ack->second);
+          return;
+        }
+        SendAck(*report.dialog, number);
+      }
     }
     if (code > 100 && code < 200) {
       client.provisional = true;
@@ -220,8 +224,11 @@ void SipEndpoint::OnClientResponse(sip::TuEvent event) {
 void SipEndpoint::OnStray2xx(const sip::Message& response) {
   // A 2xx retransmitted after the INVITE transaction ended: re-send the ACK we sent for it.
   auto id = sip::DialogIdOfReceivedResponse(response);
-  if (!id) return;
-  if (auto ack = acks_.find(*id); ack != acks_.end()) sends_.push_back(ack->second);
+  auto cseq = response.GetCSeq();
+  if (!id || !cseq.ok()) return;
+  if (auto ack = acks_.find({*id, (*cseq)->number}); ack != acks_.end()) {
+    sends_.push_back(ack->second);
+  }
 }
 
 void SipEndpoint::SweepClients() {

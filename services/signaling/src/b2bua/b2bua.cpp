@@ -1,0 +1,425 @@
+// Call set-up and tear-down: INVITE -> authorize -> locate -> anchor media -> ring all contacts
+// -> first 2xx -> bridge -> 200 to the caller; and the ways a call ends before or after that.
+#include "b2bua/b2bua.h"
+
+#include <cstdio>
+#include <utility>
+
+#include "switchboard/sip/builder.h"
+
+namespace sb::signaling::b2bua {
+namespace {
+
+std::string Hex(uint64_t v) {
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
+  return buf;
+}
+
+bool HasSdp(const sip::Message& m) {
+  auto type = m.ContentType();
+  return !m.body().empty() && type.ok() && type->has_value() && (*type)->type == "application" &&
+         (*type)->subtype == "sdp";
+}
+
+// RFC 3261 §16.7 step 6 in spirit: a 6xx or a busy callee decides; a leg that rang out or
+// timed out is "no answer"; otherwise the lowest failure.
+std::pair<int, std::string_view> ChooseFailure(const std::vector<int>& codes) {
+  int best = 0;
+  for (int code : codes) {
+    if (code >= 600) return {code, code == 603 ? "rejected" : "busy"};
+  }
+  for (int code : codes) {
+    if (code == 486) return {486, "busy"};
+  }
+  bool all_no_answer = true;
+  for (int code : codes) {
+    if (code != 408 && code != 480 && code != 487) all_no_answer = false;
+    if (code != 487 && (best == 0 || code < best)) best = code;
+  }
+  if (all_no_answer || best == 0) return {480, "no_answer"};
+  if (best == 404 || best == 604) return {404, "not_found"};
+  if (best == 488 || best == 606) return {488, "media_failure"};
+  return {best, best >= 500 ? "network_failure" : "rejected"};
+}
+
+}  // namespace
+
+B2bua::B2bua(SipEndpoint& endpoint, Offloader& offloader, Ports ports, Settings settings)
+    : endpoint_(endpoint),
+      offloader_(offloader),
+      ports_(ports),
+      settings_(std::move(settings)),
+      rng_(settings_.seed != 0 ? settings_.seed : std::random_device{}()) {}
+
+B2bua::Call* B2bua::Find(const std::string& id) {
+  auto it = calls_.find(id);
+  return it == calls_.end() ? nullptr : &it->second;
+}
+
+CallSummary B2bua::Summary(const Call& call) const {
+  CallSummary s;
+  s.call_id = call.id;
+  s.tenant = call.caller.tenant;
+  s.from_uri = call.from_uri;
+  s.to_uri = call.to_uri;
+  s.answered_leg = call.answered_leg;
+  return s;
+}
+
+void B2bua::OnRequest(const IncomingRequest& request, SipEndpoint& endpoint) {
+  const sip::Message& invite = *request.message;
+  if (invite.method() != sip::Method::kInvite) {
+    (void)endpoint.Respond(request.key, 405, {}, {{"Allow", "INVITE"}});
+    return;
+  }
+  if (!HasSdp(invite)) {
+    // Every call is anchored on a media node, which needs the caller's offer to answer it.
+    (void)endpoint.Respond(request.key, 488, "SDP Offer Required");
+    return;
+  }
+  Call call;
+  call.id = Hex(rng_()) + Hex(rng_());
+  call.a_key = request.key;
+  call.invite = std::make_unique<sip::Message>(invite.Clone());
+  call.a_source = request.source;
+  auto from = invite.From();
+  call.a_dialog = {std::string(invite.CallId().value_or("")), request.local_tag,
+                   from.ok() ? std::string((*from)->tag()) : std::string()};
+  const std::string id = call.id;
+  by_invite_key_[request.key] = id;
+  auto message = std::make_shared<sip::Message>(invite.Clone());
+  auto outcome = std::make_shared<AuthOutcome>();
+  calls_.emplace(id, std::move(call));
+  Status queued =
+      offloader_.Run([this, message, outcome] { *outcome = ports_.authorizer.Authorize(*message); },
+                     [this, id, outcome] { Authorized(id, std::move(*outcome)); });
+  if (!queued.ok()) Fail(id, 503, "Overloaded", "");
+}
+
+void B2bua::Authorized(const std::string& id, AuthOutcome outcome) {
+  Call* call = Find(id);
+  if (call == nullptr) return;
+  if (outcome.code != 0) {
+    // A challenge is not a call yet: no events, nothing to clean up.
+    (void)endpoint_.Respond(call->a_key, outcome.code, outcome.reason, outcome.headers);
+    by_invite_key_.erase(call->a_key);
+    calls_.erase(id);
+    return;
+  }
+  call->caller = std::move(outcome.caller);
+  call->callee_number = std::string(call->invite->request_uri().user);
+  call->from_uri = "sip:" + call->caller.extension + "@" + call->caller.domain;
+  call->to_uri = "sip:" + call->callee_number + "@" + call->caller.domain;
+  call->phase = Phase::kLocating;
+  CallSummary created = Summary(*call);
+  (void)offloader_.Run([this, created] { ports_.events.Created(created); }, [] {});
+  auto targets =
+      std::make_shared<Result<std::vector<Target>>>(Status::Internal("locate did not run"));
+  TenantId tenant = call->caller.tenant;
+  std::string domain = call->caller.domain, number = call->callee_number;
+  Status queued =
+      offloader_.Run([this, targets, tenant, domain,
+                      number] { *targets = ports_.locator.Locate(tenant, domain, number); },
+                     [this, id, targets] { Located(id, std::move(*targets)); });
+  if (!queued.ok()) Fail(id, 503, "Overloaded", "network_failure");
+}
+
+void B2bua::Located(const std::string& id, Result<std::vector<Target>> targets) {
+  Call* call = Find(id);
+  if (call == nullptr) return;
+  if (!targets.ok()) {
+    if (targets.status().code() == StatusCode::kNotFound) {
+      Fail(id, 404, {}, "not_found");
+    } else {
+      Fail(id, 503, {}, "network_failure");
+    }
+    return;
+  }
+  if (targets->empty()) {
+    Fail(id, 480, {}, "unavailable");
+    return;
+  }
+  for (auto& target : *targets) {
+    CalleeLeg leg;
+    leg.target = std::move(target);
+    call->legs.push_back(std::move(leg));
+  }
+  call->phase = Phase::kAnchoring;
+  // Leg a answers the caller's offer; leg b, on the same node, offers to the callee.
+  struct Anchors {
+    Result<MediaAnchor::Leg> a = Status::Internal("not run");
+    Result<MediaAnchor::Leg> b = Status::Internal("not run");
+  };
+  auto anchors = std::make_shared<Anchors>();
+  TenantId tenant = call->caller.tenant;
+  std::string offer(call->invite->body());
+  std::string a = MediaLeg(*call, 'a'), b = MediaLeg(*call, 'b');
+  Status queued = offloader_.Run(
+      [this, anchors, tenant, id, offer, a, b] {
+        anchors->a = ports_.media.CreateLeg(tenant, id, a, {}, offer);
+        if (!anchors->a.ok()) return;
+        anchors->b = ports_.media.CreateLeg(tenant, id, b, anchors->a->node_id, {});
+        if (!anchors->b.ok()) (void)ports_.media.DestroyLeg(anchors->a->node_id, a);
+      },
+      [this, id, anchors, a, b] {
+        Call* call = Find(id);
+        if (call == nullptr) {
+          // Cancelled while the node worked: its legs are orphans now.
+          if (anchors->a.ok() && anchors->b.ok()) DestroyMedia(anchors->a->node_id, {a, b});
+          return;
+        }
+        if (!anchors->a.ok() || !anchors->b.ok()) {
+          Status failed = anchors->a.ok() ? anchors->b.status() : anchors->a.status();
+          // The node refused the caller's SDP (no codec it knows): 488; no node: 503.
+          Anchored(id, failed);
+          return;
+        }
+        call->media_node = anchors->a->node_id;
+        call->a_sdp = anchors->a->sdp;
+        call->b_offer = anchors->b->sdp;
+        Anchored(id, Status::Ok());
+      });
+  if (!queued.ok()) Fail(id, 503, "Overloaded", "network_failure");
+}
+
+void B2bua::Anchored(const std::string& id, Status status) {
+  Call* call = Find(id);
+  if (call == nullptr) return;
+  if (!status.ok()) {
+    if (status.code() == StatusCode::kInvalidArgument) {
+      Fail(id, 488, {}, "media_failure");
+    } else {
+      Fail(id, 503, {}, "media_failure");
+    }
+    return;
+  }
+  call->phase = Phase::kRinging;
+  size_t sent = 0;
+  for (size_t i = 0; i < call->legs.size(); ++i) {
+    CalleeLeg& leg = call->legs[i];
+    leg.sip_call_id = Hex(rng_()) + "@" + settings_.node_id;
+    leg.local_tag = endpoint_.NewTag();
+    auto invite = sip::MessageBuilder::Request("INVITE", leg.target.contact_uri);
+    for (const auto& route : leg.target.path) invite.AddHeader("Route", route);
+    invite.AddHeader("From", "<" + call->from_uri + ">;tag=" + leg.local_tag)
+        .AddHeader("To", "<" + call->to_uri + ">")
+        .AddHeader("Call-ID", leg.sip_call_id)
+        .AddHeader("CSeq", "1 INVITE")
+        .AddHeader("Contact", "<" + endpoint_.ContactUri(leg.target.destination.transport) + ">")
+        .AddHeader("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE")
+        .SetBody(call->b_offer, "application/sdp");
+    auto key = endpoint_.SendRequest(
+        invite, leg.target.destination,
+        [this, id, i](const ClientResponse& r, SipEndpoint&) { OnCalleeResponse(id, i, r); });
+    if (key.ok()) {
+      leg.key = *key;
+      ++sent;
+    } else {
+      leg.done = true;
+      leg.final_code = 503;
+    }
+  }
+  if (sent == 0) {
+    Fail(id, 503, {}, "network_failure");
+    return;
+  }
+  call->no_answer_timer =
+      endpoint_.StartTimer(settings_.no_answer_timeout, [this, id] { NoAnswer(id); });
+}
+
+void B2bua::OnCalleeResponse(const std::string& id, size_t index, const ClientResponse& r) {
+  const int code = r.timed_out ? 408 : r.response->status_code();
+  Call* call = Find(id);
+  const bool success = code >= 200 && code < 300;
+  if (call == nullptr || index >= call->legs.size()) {
+    // The call ended (caller cancelled, no answer) while this callee answered: hang up on it.
+    if (success && r.dialog) (void)endpoint_.SendInDialog(*r.dialog, "BYE", nullptr);
+    return;
+  }
+  CalleeLeg& leg = call->legs[index];
+  if (code < 200) {
+    if (code > 100 && call->phase == Phase::kRinging && !call->ringing_sent) {
+      call->ringing_sent = true;
+      (void)endpoint_.Respond(call->a_key, code == 183 ? 183 : 180);
+      CallSummary ringing = Summary(*call);
+      ringing.sip_code = code;
+      (void)offloader_.Run([this, ringing] { ports_.events.Ringing(ringing); }, [] {});
+    }
+    return;
+  }
+  if (success) {
+    leg.done = true;
+    leg.final_code = code;
+    if (call->phase != Phase::kRinging || !r.dialog) {
+      // Another contact (or another fork of this one) answered first.
+      if (r.dialog) (void)endpoint_.SendInDialog(*r.dialog, "BYE", nullptr);
+      return;
+    }
+    Answer(id, index, *r.dialog, std::string(r.response->body()));
+    return;
+  }
+  leg.done = true;
+  leg.final_code = code;
+  if (call->phase != Phase::kRinging) return;
+  std::vector<int> codes;
+  for (const auto& l : call->legs) {
+    if (!l.done) return;
+    codes.push_back(l.final_code);
+  }
+  auto [failure, cause] = ChooseFailure(codes);
+  Fail(id, failure, {}, cause);
+}
+
+void B2bua::Answer(const std::string& id, size_t index, const sip::DialogId& dialog,
+                   std::string sdp) {
+  Call* call = Find(id);
+  call->phase = Phase::kAnswering;
+  call->b_dialog = dialog;
+  call->answered_leg = MediaLeg(*call, 'b');
+  endpoint_.StopTimer(call->no_answer_timer);
+  for (size_t i = 0; i < call->legs.size(); ++i) {
+    if (i != index && !call->legs[i].done) (void)endpoint_.Cancel(call->legs[i].key);
+  }
+  auto status = std::make_shared<Status>(Status::Internal("not run"));
+  std::string node = call->media_node, a = MediaLeg(*call, 'a'), b = MediaLeg(*call, 'b');
+  Status queued = offloader_.Run(
+      [this, status, node, a, b, sdp] {
+        auto updated = ports_.media.UpdateLeg(node, b, false, sdp);
+        if (!updated.ok()) {
+          *status = updated.status();
+          return;
+        }
+        auto bridged = ports_.media.Bridge(node, a, b);
+        *status = bridged.ok() ? Status::Ok() : bridged.status();
+      },
+      [this, id, status] { Connected(id, *status); });
+  if (!queued.ok()) Fail(id, 503, "Overloaded", "network_failure");
+}
+
+void B2bua::Connected(const std::string& id, Status status) {
+  Call* call = Find(id);
+  if (call == nullptr) return;
+  if (!status.ok()) {
+    Fail(id, status.code() == StatusCode::kInvalidArgument ? 488 : 503, {}, "media_failure");
+    return;
+  }
+  Status answered = endpoint_.Respond(call->a_key, 200, {}, {}, call->a_sdp, "application/sdp");
+  if (!answered.ok()) {
+    // The caller's transaction is gone (it cancelled in the meantime): the callee is hung up.
+    Fail(id, 0, {}, "caller_cancelled");
+    return;
+  }
+  by_invite_key_.erase(call->a_key);
+  call->phase = Phase::kConnected;
+  by_dialog_[call->a_dialog] = id;
+  by_dialog_[*call->b_dialog] = id;
+  Save(*call);
+  CallSummary answered_summary = Summary(*call);
+  answered_summary.sip_code = 200;
+  (void)offloader_.Run([this, answered_summary] { ports_.events.Answered(answered_summary); },
+                       [] {});
+}
+
+void B2bua::NoAnswer(const std::string& id) {
+  Call* call = Find(id);
+  if (call == nullptr || call->phase != Phase::kRinging) return;
+  call->no_answer_timer = 0;
+  Fail(id, 480, "No Answer", "no_answer");
+}
+
+void B2bua::OnCancelled(std::string_view invite_key, SipEndpoint&) {
+  auto it = by_invite_key_.find(invite_key);
+  if (it == by_invite_key_.end()) return;
+  Fail(std::string(it->second), 0, {}, "caller_cancelled");
+}
+
+void B2bua::Fail(const std::string& id, int code, std::string_view reason, std::string_view cause) {
+  Call* call = Find(id);
+  if (call == nullptr) return;
+  if (code != 0) (void)endpoint_.Respond(call->a_key, code, reason);
+  for (auto& leg : call->legs) {
+    if (!leg.done && !leg.key.empty()) (void)endpoint_.Cancel(leg.key);
+  }
+  if (call->b_dialog) (void)endpoint_.SendInDialog(*call->b_dialog, "BYE", nullptr);
+  if (call->no_answer_timer != 0) endpoint_.StopTimer(call->no_answer_timer);
+  if (!call->media_node.empty()) {
+    DestroyMedia(call->media_node, {MediaLeg(*call, 'a'), MediaLeg(*call, 'b')});
+  }
+  if (call->phase != Phase::kAuthorizing && !cause.empty()) {
+    CallSummary ended = Summary(*call);
+    ended.sip_code = code != 0 ? code : 487;
+    ended.cause = std::string(cause);
+    (void)offloader_.Run([this, ended] { ports_.events.Ended(ended); }, [] {});
+  }
+  by_invite_key_.erase(call->a_key);
+  calls_.erase(id);
+}
+
+void B2bua::Finish(const std::string& id, bool bye_caller, bool bye_callee,
+                   std::string_view cause) {
+  Call* call = Find(id);
+  if (call == nullptr) return;
+  auto bye = [this](const sip::DialogId& dialog, bool send) {
+    if (!send) {
+      endpoint_.ForgetDialog(dialog);
+      return;
+    }
+    (void)endpoint_.SendInDialog(dialog, "BYE", [dialog](const ClientResponse& r, SipEndpoint& ep) {
+      if (r.timed_out || r.response->status_code() >= 200) ep.ForgetDialog(dialog);
+    });
+  };
+  bye(call->a_dialog, bye_caller);
+  if (call->b_dialog) bye(*call->b_dialog, bye_callee);
+  DestroyMedia(call->media_node, {MediaLeg(*call, 'a'), MediaLeg(*call, 'b')});
+  StoredCall stored;
+  stored.call_id = call->id;
+  stored.tenant = call->caller.tenant;
+  (void)offloader_.Run([this, stored] { (void)ports_.store.Remove(stored); }, [] {});
+  CallSummary ended = Summary(*call);
+  ended.sip_code = 200;
+  ended.cause = std::string(cause);
+  (void)offloader_.Run([this, ended] { ports_.events.Ended(ended); }, [] {});
+  by_dialog_.erase(call->a_dialog);
+  if (call->b_dialog) by_dialog_.erase(*call->b_dialog);
+  calls_.erase(id);
+}
+
+void B2bua::DestroyMedia(const std::string& media_node, std::vector<std::string> legs) {
+  if (media_node.empty()) return;
+  (void)offloader_.Run(
+      [this, media_node, legs] {
+        for (const auto& leg : legs) (void)ports_.media.DestroyLeg(media_node, leg);
+      },
+      [] {});
+}
+
+StoredDialog B2bua::Snapshot(const sip::DialogId& id) const {
+  StoredDialog d;
+  d.id = id;
+  if (const sip::Dialog* dialog = endpoint_.FindDialog(id)) {
+    d.local_uri = dialog->local_uri();
+    d.remote_uri = dialog->remote_uri();
+    d.remote_target = dialog->remote_target();
+    d.route_set = dialog->route_set();
+    // Another replica's BYE must not reuse a CSeq this node may still send (a re-INVITE after
+    // the save): it leaves room, which §12.2.2 allows (CSeq only has to grow).
+    d.next_local_cseq = dialog->local_cseq().value_or(0) + 1000;
+  }
+  if (auto peer = endpoint_.DialogPeer(id)) d.peer = *peer;
+  return d;
+}
+
+void B2bua::Save(const Call& call) {
+  StoredCall stored;
+  stored.call_id = call.id;
+  stored.tenant = call.caller.tenant;
+  stored.node_id = settings_.node_id;
+  stored.media_node_id = call.media_node;
+  stored.media_legs = {MediaLeg(call, 'a'), MediaLeg(call, 'b')};
+  stored.caller = Snapshot(call.a_dialog);
+  if (call.b_dialog) stored.callee = Snapshot(*call.b_dialog);
+  (void)offloader_.Run([this, stored] { (void)ports_.store.Save(stored); }, [] {});
+}
+
+}  // namespace sb::signaling::b2bua

@@ -1,0 +1,136 @@
+// B2bua: extension-to-extension calls inside a tenant, as a back-to-back user agent (RFC 3261
+// §6 "B2BUA", RFC 7092). A call is the caller's inbound (UAS) leg and one outbound (UAC) leg per
+// registered contact of the callee; media is anchored on a media node for every call.
+//
+//   caller --INVITE--> [auth 407?] [locate callee] [media: leg a (answer), leg b (offer)]
+//          <--100----  (the INVITE server transaction, at once)
+//                      --INVITE (node's offer)--> every contact of the callee (ring all)
+//          <--180/183-- relayed once                <--180/183--
+//          <--200 (node's answer)--   first 2xx wins, CANCEL the rest, bridge a<->b
+//   BYE from either side: 200, BYE the other, destroy the legs, "ended".
+//   CANCEL from the caller: 487 (endpoint), CANCEL every callee leg.  Busy: 486 relayed.
+//   No answer within no_answer_timeout: CANCEL + 480.  Unknown extension: 404.  Nobody
+//   registered: 480.  re-INVITE / UPDATE (hold, unhold): the node re-anchors that side, the
+//   other side gets the direction passed on.  INFO / OPTIONS in a dialog: relayed.
+//
+// Pure: the SIP side goes through SipEndpoint, time through its clock and timers, and every
+// blocking step (Ports: admin, Redis, media node) through the Offloader, whose continuation runs
+// back on the loop. A continuation finds its call by id; a call that ended meanwhile cleans up
+// what the step created. Answered calls are saved in the CallStore so that another replica can
+// still end them (BYE both legs) when this one has died: unknown dialogs are looked up there.
+//
+//   sb::signaling::b2bua::B2bua b2bua(endpoint, offloader, ports, {.node_id = "sig-1"});
+//   endpoint.SetHandler(sb::sip::Method::kInvite, &b2bua);
+//   endpoint.SetDialogHandler(&b2bua);
+//   b2bua.Hangup(call_id);   // a hangup command
+//
+// Thread-safety: none; it lives on the SIP loop thread like the endpoint.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "b2bua/ports.h"
+#include "runtime/offloader.h"
+#include "transport/sip_endpoint.h"
+
+namespace sb::signaling::b2bua {
+
+struct Settings {
+  std::string node_id;  // this signaling node, stored with each call
+  std::chrono::milliseconds no_answer_timeout{std::chrono::seconds(30)};
+  uint64_t seed = 0;  // call ids and tags; 0: std::random_device
+};
+
+class B2bua final : public RequestHandler, public DialogHandler {
+ public:
+  // Everything is borrowed and must outlive the B2BUA.
+  B2bua(SipEndpoint& endpoint, Offloader& offloader, Ports ports, Settings settings);
+
+  // RequestHandler: a new INVITE; a CANCEL that ended one.
+  void OnRequest(const IncomingRequest& request, SipEndpoint& endpoint) override;
+  void OnCancelled(std::string_view invite_key, SipEndpoint& endpoint) override;
+  // DialogHandler: requests inside a call's dialogs (and dialogs only the store knows).
+  void OnDialogRequest(const IncomingRequest& request, SipEndpoint& endpoint) override;
+  void OnAckTimeout(const sip::DialogId& dialog, SipEndpoint& endpoint) override;
+
+  // Ends a call from outside (a hangup command): CANCEL/487 before an answer, BYE both legs
+  // after. A call this node does not hold is ended from the store. NOT_FOUND when unknown.
+  Status Hangup(std::string_view call_id);
+
+  size_t calls() const { return calls_.size(); }
+
+ private:
+  enum class Phase { kAuthorizing, kLocating, kAnchoring, kRinging, kAnswering, kConnected };
+  struct CalleeLeg {
+    std::string key;  // our INVITE's client transaction
+    Target target;
+    std::string sip_call_id, local_tag;
+    bool done = false;  // had its final response (or timed out)
+    int final_code = 0;
+  };
+  struct Call {
+    std::string id;
+    Phase phase = Phase::kAuthorizing;
+    std::string a_key;  // the caller's INVITE server transaction (until answered)
+    std::unique_ptr<sip::Message> invite;
+    sip::Destination a_source;
+    sip::DialogId a_dialog;
+    Caller caller;
+    std::string callee_number, from_uri, to_uri;
+    std::string media_node, a_sdp, b_offer;
+    std::vector<CalleeLeg> legs;
+    std::optional<sip::DialogId> b_dialog;
+    std::string answered_leg;
+    bool ringing_sent = false;
+    uint64_t no_answer_timer = 0;
+  };
+  // A request of one side waiting for the other side's answer (re-INVITE, UPDATE, INFO...).
+  struct Relay {
+    std::string server_key;
+    std::string answer_sdp;  // the node's answer for the sending side (re-INVITE, UPDATE)
+  };
+
+  Call* Find(const std::string& id);
+  std::string MediaLeg(const Call& call, char side) const { return call.id + "-" + side; }
+  CallSummary Summary(const Call& call) const;
+
+  void Authorized(const std::string& id, AuthOutcome outcome);
+  void Located(const std::string& id, Result<std::vector<Target>> targets);
+  void Anchored(const std::string& id, Status status);
+  void OnCalleeResponse(const std::string& id, size_t leg, const ClientResponse& response);
+  void Answer(const std::string& id, size_t leg, const sip::DialogId& dialog, std::string sdp);
+  void Connected(const std::string& id, Status status);
+  void NoAnswer(const std::string& id);
+  // Before an answer: the caller gets `code` (unless it is 0: already answered, e.g. 487);
+  // every callee leg still ringing is cancelled; the media legs go; "ended" is published.
+  void Fail(const std::string& id, int code, std::string_view reason, std::string_view cause);
+  // After an answer: BYE the side(s) named, destroy media, remove from the store, "ended".
+  void Finish(const std::string& id, bool bye_caller, bool bye_callee, std::string_view cause);
+  void DestroyMedia(const std::string& media_node, std::vector<std::string> legs);
+  void Save(const Call& call);
+  StoredDialog Snapshot(const sip::DialogId& id) const;
+
+  void OnInDialog(const IncomingRequest& request, Call& call, bool from_caller);
+  void RelayRequest(const IncomingRequest& request, Call& call, bool from_caller);
+  void ReOffer(const IncomingRequest& request, Call& call, bool from_caller);
+  void EndFromStore(const IncomingRequest& request);
+  void ByeStored(const StoredDialog& dialog);
+
+  SipEndpoint& endpoint_;
+  Offloader& offloader_;
+  Ports ports_;
+  Settings settings_;
+  std::mt19937_64 rng_;
+  std::map<std::string, Call> calls_;
+  std::map<std::string, std::string, std::less<>> by_invite_key_;
+  std::map<sip::DialogId, std::string> by_dialog_;
+  // A 2xx to our re-INVITE still owed its ACK is the endpoint's job; nothing kept here.
+};
+
+}  // namespace sb::signaling::b2bua

@@ -1,0 +1,234 @@
+// Requests inside an answered call: BYE from either side, re-INVITE / UPDATE (hold, unhold)
+// re-anchored on the media node and passed on, INFO / OPTIONS relayed; and calls this node only
+// knows from the store (another replica set them up and died).
+#include <utility>
+
+#include "b2bua/b2bua.h"
+#include "b2bua/sdp_direction.h"
+#include "switchboard/sip/builder.h"
+
+namespace sb::signaling::b2bua {
+namespace {
+
+bool HasBody(const sip::Message& m) { return !m.body().empty(); }
+
+}  // namespace
+
+void B2bua::OnDialogRequest(const IncomingRequest& request, SipEndpoint& endpoint) {
+  const sip::Message& message = *request.message;
+  const bool is_ack = message.method() == sip::Method::kAck;
+  auto found = request.dialog ? by_dialog_.find(*request.dialog) : by_dialog_.end();
+  if (found == by_dialog_.end()) {
+    if (is_ack) return;  // an ACK for a 2xx of a call already gone: nothing to answer
+    if (message.method() == sip::Method::kBye) {
+      EndFromStore(request);
+      return;
+    }
+    (void)endpoint.Respond(request.key, 481);
+    return;
+  }
+  Call* call = Find(found->second);
+  if (call == nullptr) {
+    if (!is_ack) (void)endpoint.Respond(request.key, 481);
+    return;
+  }
+  if (is_ack) return;  // the endpoint stopped its 2xx retransmissions
+  OnInDialog(request, *call, *request.dialog == call->a_dialog);
+}
+
+void B2bua::OnInDialog(const IncomingRequest& request, Call& call, bool from_caller) {
+  const sip::Message& message = *request.message;
+  switch (message.method()) {
+    case sip::Method::kBye:
+      (void)endpoint_.Respond(request.key, 200);
+      Finish(call.id, !from_caller, from_caller, "normal");
+      return;
+    case sip::Method::kInvite:
+    case sip::Method::kUpdate:
+      if (HasBody(message)) {
+        ReOffer(request, call, from_caller);
+      } else {
+        // No offer (a session refresh): answer with what this side already has from the node.
+        const std::string& sdp = from_caller ? call.a_sdp : call.b_offer;
+        (void)endpoint_.Respond(request.key, 200, {}, {}, sdp, "application/sdp");
+      }
+      return;
+    default:
+      RelayRequest(request, call, from_caller);
+      return;
+  }
+}
+
+void B2bua::RelayRequest(const IncomingRequest& request, Call& call, bool from_caller) {
+  const sip::Message& message = *request.message;
+  const sip::DialogId other = from_caller ? *call.b_dialog : call.a_dialog;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string content_type;
+  if (auto type = message.Header(sip::HeaderId::kContentType)) content_type = std::string(*type);
+  std::string key = request.key;
+  auto sent = endpoint_.SendInDialog(
+      other, message.method_text(),
+      [key](const ClientResponse& r, SipEndpoint& ep) {
+        if (r.timed_out) {
+          (void)ep.Respond(key, 408);
+        } else if (r.response->status_code() >= 200) {
+          std::string type;
+          if (auto t = r.response->Header(sip::HeaderId::kContentType)) type = std::string(*t);
+          (void)ep.Respond(key, r.response->status_code(), r.response->reason_phrase(), {},
+                           r.response->body(), type);
+        }
+      },
+      message.body(), content_type, headers);
+  if (!sent.ok()) (void)endpoint_.Respond(request.key, 500, "Other Leg Gone");
+}
+
+void B2bua::ReOffer(const IncomingRequest& request, Call& call, bool from_caller) {
+  const sip::Message& message = *request.message;
+  const std::string id = call.id;
+  const std::string key = request.key;
+  const std::string method(message.method_text());
+  const std::string offer(message.body());
+  const char side = from_caller ? 'a' : 'b';
+  const std::string node = call.media_node, leg = MediaLeg(call, side);
+  auto answer = std::make_shared<Result<MediaAnchor::Leg>>(Status::Internal("not run"));
+  Status queued = offloader_.Run(
+      [this, answer, node, leg, offer] {
+        *answer = ports_.media.UpdateLeg(node, leg, true, offer);
+      },
+      [this, id, key, method, offer, answer, from_caller] {
+        Call* call = Find(id);
+        if (call == nullptr) {
+          (void)endpoint_.Respond(key, 481);
+          return;
+        }
+        if (!answer->ok()) {
+          (void)endpoint_.Respond(key, 488);
+          return;
+        }
+        const sdp::Direction wanted = OfferedDirection(offer).value_or(sdp::Direction::kSendRecv);
+        // The offerer's side: the node's answer, facing the direction it asked for.
+        std::string reply = WithDirection((*answer)->sdp, sdp::Reverse(wanted), false);
+        // The other side: its node SDP as before, now with the offerer's direction (hold passes
+        // through), as a new version of that description.
+        std::string& other_sdp = from_caller ? call->b_offer : call->a_sdp;
+        other_sdp = WithDirection(other_sdp, wanted, true);
+        const sip::DialogId other = from_caller ? *call->b_dialog : call->a_dialog;
+        auto sent = endpoint_.SendInDialog(
+            other, method,
+            [key, reply](const ClientResponse& r, SipEndpoint& ep) {
+              if (r.timed_out) {
+                (void)ep.Respond(key, 408);
+              } else if (r.response->status_code() >= 300) {
+                (void)ep.Respond(key, r.response->status_code(), r.response->reason_phrase());
+              } else if (r.response->status_code() >= 200) {
+                (void)ep.Respond(key, 200, {}, {}, reply, "application/sdp");
+              }
+            },
+            other_sdp, "application/sdp");
+        if (!sent.ok()) {
+          (void)endpoint_.Respond(key, 500, "Other Leg Gone");
+          return;
+        }
+        Save(*call);  // the other side's CSeq moved
+      });
+  if (!queued.ok()) (void)endpoint_.Respond(request.key, 503);
+}
+
+void B2bua::OnAckTimeout(const sip::DialogId& dialog, SipEndpoint&) {
+  auto found = by_dialog_.find(dialog);
+  if (found == by_dialog_.end()) return;
+  // §13.3.1.4: a 2xx never ACKed; the session is ended with a BYE on both sides.
+  Finish(found->second, true, true, "network_failure");
+}
+
+Status B2bua::Hangup(std::string_view call_id) {
+  std::string id(call_id);
+  if (Call* call = Find(id)) {
+    if (call->phase == Phase::kConnected) {
+      Finish(id, true, true, "hangup_command");
+    } else {
+      Fail(id, 480, "Hung Up", "hangup_command");
+    }
+    return Status::Ok();
+  }
+  auto stored = std::make_shared<Result<StoredCall>>(Status::Internal("not run"));
+  return offloader_.Run([this, stored, id] { *stored = ports_.store.Find(id); },
+                        [this, stored] {
+                          if (!stored->ok()) return;
+                          ByeStored((*stored)->caller);
+                          ByeStored((*stored)->callee);
+                          StoredCall call = std::move(**stored);
+                          (void)offloader_.Run(
+                              [this, call] {
+                                for (const auto& leg : call.media_legs) {
+                                  (void)ports_.media.DestroyLeg(call.media_node_id, leg);
+                                }
+                                (void)ports_.store.Remove(call);
+                                CallSummary ended;
+                                ended.call_id = call.call_id;
+                                ended.tenant = call.tenant;
+                                ended.sip_code = 200;
+                                ended.cause = "hangup_command";
+                                ports_.events.Ended(ended);
+                              },
+                              [] {});
+                        });
+}
+
+void B2bua::EndFromStore(const IncomingRequest& request) {
+  const sip::Message& bye = *request.message;
+  auto to = bye.To();
+  auto call_id = bye.CallId();
+  if (!to.ok() || !call_id.ok()) {
+    (void)endpoint_.Respond(request.key, 481);
+    return;
+  }
+  std::string sip_call_id(*call_id), local_tag((*to)->tag()), key = request.key;
+  auto stored = std::make_shared<Result<StoredCall>>(Status::Internal("not run"));
+  Status queued =
+      offloader_.Run([this, stored, sip_call_id,
+                      local_tag] { *stored = ports_.store.FindByDialog(sip_call_id, local_tag); },
+                     [this, stored, key, sip_call_id, local_tag] {
+                       if (!stored->ok()) {
+                         (void)endpoint_.Respond(key, 481);
+                         return;
+                       }
+                       (void)endpoint_.Respond(key, 200);
+                       const StoredCall& call = **stored;
+                       const bool from_caller = call.caller.id.call_id == sip_call_id &&
+                                                call.caller.id.local_tag == local_tag;
+                       ByeStored(from_caller ? call.callee : call.caller);
+                       StoredCall copy = call;
+                       (void)offloader_.Run(
+                           [this, copy] {
+                             for (const auto& leg : copy.media_legs) {
+                               (void)ports_.media.DestroyLeg(copy.media_node_id, leg);
+                             }
+                             (void)ports_.store.Remove(copy);
+                             CallSummary ended;
+                             ended.call_id = copy.call_id;
+                             ended.tenant = copy.tenant;
+                             ended.sip_code = 200;
+                             ended.cause = "node_failure";
+                             ports_.events.Ended(ended);
+                           },
+                           [] {});
+                     });
+  if (!queued.ok()) (void)endpoint_.Respond(request.key, 503);
+}
+
+void B2bua::ByeStored(const StoredDialog& dialog) {
+  if (dialog.id.call_id.empty()) return;
+  // Built by hand (§12.2.1.1, loose routing): this endpoint holds no Dialog for it.
+  auto bye = sip::MessageBuilder::Request("BYE", dialog.remote_target);
+  for (const auto& route : dialog.route_set) bye.AddHeader("Route", route);
+  bye.AddHeader("From", dialog.local_uri + ";tag=" + dialog.id.local_tag)
+      .AddHeader("To", dialog.id.remote_tag.empty()
+                           ? dialog.remote_uri
+                           : dialog.remote_uri + ";tag=" + dialog.id.remote_tag)
+      .AddHeader("Call-ID", dialog.id.call_id)
+      .AddHeader("CSeq", std::to_string(dialog.next_local_cseq) + " BYE");
+  (void)endpoint_.SendRequest(bye, dialog.peer, nullptr);
+}
+
+}  // namespace sb::signaling::b2bua

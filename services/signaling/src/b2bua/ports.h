@@ -1,0 +1,146 @@
+// The B2BUA's edges: what it asks of the rest of the platform while it sets up and ends a call.
+// Each is a narrow interface so that the call logic (b2bua.h) stays pure and is tested on a
+// FakeClock; the service wires the real ones (admin lookups over NATS, bindings in Redis, a media
+// node through libs/media_client, call events on JetStream, dialog state in Redis).
+//
+// Every method here may block (a bus request, a Redis round trip): the B2BUA calls them through
+// its Offloader, never on the SIP loop thread, so implementations must be thread-safe.
+//
+//   class AdminAuthorizer : public sb::signaling::b2bua::CallAuthorizer { ... };
+//   sb::signaling::b2bua::Ports ports{authorizer, locator, media, events, store};
+//   sb::signaling::b2bua::B2bua b2bua(clock, endpoint, offloader, ports, settings);
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "switchboard/core/ids.h"
+#include "switchboard/core/status.h"
+#include "switchboard/sip/dialog.h"
+#include "switchboard/sip/message.h"
+#include "switchboard/sip/transaction.h"
+
+namespace sb::signaling::b2bua {
+
+// Who is calling, once the INVITE is authenticated.
+struct Caller {
+  TenantId tenant;
+  std::string domain;     // the tenant's SIP domain (the realm)
+  std::string extension;  // the authenticated user
+};
+
+// code 0: authenticated (caller set); otherwise the response to send (407 with its challenge
+// headers, 403, 503 ...).
+struct AuthOutcome {
+  int code = 0;
+  std::string reason;
+  std::vector<std::pair<std::string, std::string>> headers;
+  Caller caller;
+};
+
+class CallAuthorizer {
+ public:
+  virtual ~CallAuthorizer() = default;
+  // Digest authentication of a new INVITE (RFC 3261 §22.3: 407 + Proxy-Authenticate).
+  virtual AuthOutcome Authorize(const sip::Message& invite) = 0;
+};
+
+// One registered contact of the callee, as the registrar stored it.
+struct Target {
+  std::string contact_uri;        // the Request-URI of our INVITE
+  sip::Destination destination;   // where the REGISTER came from (NAT: its public address)
+  std::vector<std::string> path;  // RFC 3327 Path values, sent as Route
+};
+
+class CalleeLocator {
+ public:
+  virtual ~CalleeLocator() = default;
+  // The live contacts of extension `number` of the tenant. NOT_FOUND: no such extension (404);
+  // an empty list: nobody registered (480); UNAVAILABLE: admin or Redis did not answer (503).
+  virtual Result<std::vector<Target>> Locate(const TenantId& tenant, std::string_view domain,
+                                             std::string_view number) = 0;
+};
+
+// A media node anchoring the call (libs/media_client): every leg's SDP is the node's.
+class MediaAnchor {
+ public:
+  virtual ~MediaAnchor() = default;
+  struct Leg {
+    std::string node_id;
+    std::string sdp;    // the node's SDP for this leg (its answer, or its offer)
+    std::string codec;  // when known
+  };
+  // A leg on `node_id` (empty: the least-loaded live node). With an offer the node answers it;
+  // without one the node offers.
+  virtual Result<Leg> CreateLeg(const TenantId& tenant, std::string_view call_id,
+                                std::string_view leg_id, std::string_view node_id,
+                                std::string_view offer) = 0;
+  // The endpoint's answer to the node's offer (is_offer false), or a new offer from it (true,
+  // re-INVITE): the node's answer then comes back.
+  virtual Result<Leg> UpdateLeg(std::string_view node_id, std::string_view leg_id, bool is_offer,
+                                std::string_view sdp) = 0;
+  // True when the node transcodes between the two legs.
+  virtual Result<bool> Bridge(std::string_view node_id, std::string_view a, std::string_view b) = 0;
+  virtual Status DestroyLeg(std::string_view node_id, std::string_view leg_id) = 0;
+};
+
+// What the call looks like to the outside (call events, CDRs).
+struct CallSummary {
+  std::string call_id;
+  TenantId tenant;
+  std::string from_uri, to_uri;
+  std::string answered_leg;  // empty until answered
+  int sip_code = 0;          // ringing: 180/183; ended: the final code (200 when answered)
+  std::string cause;         // ended: "normal", "caller_cancelled", "busy", "no_answer", ...
+};
+
+class CallEvents {
+ public:
+  virtual ~CallEvents() = default;
+  virtual void Created(const CallSummary& call) = 0;
+  virtual void Ringing(const CallSummary& call) = 0;
+  virtual void Answered(const CallSummary& call) = 0;
+  virtual void Ended(const CallSummary& call) = 0;
+};
+
+// What another replica needs to end an answered call after this one died: both dialogs as
+// seen from this node and where their peers are, and the media legs.
+struct StoredDialog {
+  sip::DialogId id;  // our side: local tag is ours
+  std::string local_uri, remote_uri, remote_target;
+  std::vector<std::string> route_set;
+  uint32_t next_local_cseq = 1;
+  sip::Destination peer;
+};
+struct StoredCall {
+  std::string call_id;
+  TenantId tenant;
+  std::string node_id;  // the signaling node carrying it
+  std::string media_node_id;
+  std::vector<std::string> media_legs;
+  StoredDialog caller, callee;
+};
+
+class CallStore {
+ public:
+  virtual ~CallStore() = default;
+  virtual Status Save(const StoredCall& call) = 0;
+  // NOT_FOUND when no call holds that dialog (by Call-ID and our tag).
+  virtual Result<StoredCall> FindByDialog(std::string_view sip_call_id,
+                                          std::string_view local_tag) = 0;
+  virtual Result<StoredCall> Find(std::string_view call_id) = 0;
+  virtual Status Remove(const StoredCall& call) = 0;
+};
+
+struct Ports {
+  CallAuthorizer& authorizer;
+  CalleeLocator& locator;
+  MediaAnchor& media;
+  CallEvents& events;
+  CallStore& store;
+};
+
+}  // namespace sb::signaling::b2bua

@@ -1,0 +1,25 @@
+// Hold and unhold across the B2BUA (RFC 3264 §8.4): the direction a re-offer asks for is read
+// from one side's SDP and written into the SDP the other side gets from the media node, whose
+// o= version is bumped because the description changed (§8).
+//
+//   auto dir = sb::signaling::b2bua::OfferedDirection(reinvite_sdp);   // kSendOnly: hold
+//   std::string to_other = sb::signaling::b2bua::WithDirection(node_sdp, *dir, true);
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "switchboard/sip/sdp.h"
+
+namespace sb::signaling::b2bua {
+
+// The direction of the first audio stream (RFC 2543 c=0.0.0.0 hold counts as sendonly);
+// nullopt when the SDP does not parse or has no media.
+std::optional<sdp::Direction> OfferedDirection(std::string_view sdp_text);
+
+// `sdp_text` with every m-line's direction set to `direction` (session-level ones removed), and
+// its o= version incremented when `bump_version`. The text unchanged when it does not parse.
+std::string WithDirection(std::string_view sdp_text, sdp::Direction direction, bool bump_version);
+
+}  // namespace sb::signaling::b2bua

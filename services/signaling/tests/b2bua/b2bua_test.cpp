@@ -1,0 +1,556 @@
+// The B2BUA's call flows on a FakeClock with the endpoint's bytes read back: the test plays the
+// caller and the callee's phones; admin, the registrar's bindings, the media node, the event
+// stream and Redis are small stateful stand-ins behind the B2BUA's ports (the real ones are
+// exercised by the integration tests), and blocking work runs inline.
+#include "b2bua/b2bua.h"
+
+#include <catch2/catch.hpp>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "switchboard/core/clock.h"
+#include "switchboard/core/metrics.h"
+#include "switchboard/sip/builder.h"
+
+namespace {
+
+using namespace sb::signaling;
+using namespace sb::signaling::b2bua;
+using sb::sip::Destination;
+using sb::sip::Message;
+using sb::sip::Transport;
+
+const Destination kCaller{"10.1.1.1", 5060, Transport::kUdp};
+const Destination kDesk{"10.2.2.2", 5062, Transport::kUdp};
+const Destination kMobile{"10.3.3.3", 5064, Transport::kUdp};
+const sb::TenantId kTenant{"tenant-acme"};
+
+const char kCallerSdp[] =
+    "v=0\r\no=- 1 1 IN IP4 10.1.1.1\r\ns=-\r\nc=IN IP4 10.1.1.1\r\nt=0 0\r\n"
+    "m=audio 4000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n";
+
+sb::sip::ParseOptions Lenient() {
+  sb::sip::ParseOptions options;
+  options.validate = false;
+  return options;
+}
+
+Message Parse(const std::string& bytes) {
+  auto parsed = Message::Parse(bytes, Lenient());
+  REQUIRE(parsed.ok());
+  return std::move(*parsed);
+}
+
+std::string NodeSdp(std::string_view leg, int version = 1) {
+  return "v=0\r\no=node 7 " + std::to_string(version) +
+         " IN IP4 127.0.0.9\r\ns=-\r\nc=IN IP4 127.0.0.9\r\nt=0 0\r\n"
+         "m=audio 30000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=x-leg:" +
+         std::string(leg) + "\r\n";
+}
+
+// Authenticated when the INVITE carries any Proxy-Authorization; 407 otherwise.
+struct Authorizer : CallAuthorizer {
+  AuthOutcome Authorize(const Message& invite) override {
+    AuthOutcome out;
+    if (!invite.Header(sb::sip::HeaderId::kProxyAuthorization)) {
+      out.code = 407;
+      out.headers = {{"Proxy-Authenticate", "Digest realm=\"acme.sb.test\", nonce=\"n1\""}};
+      return out;
+    }
+    out.caller = {kTenant, "acme.sb.test", "1001"};
+    return out;
+  }
+};
+
+struct Locator : CalleeLocator {
+  std::map<std::string, std::vector<Target>> extensions;
+  sb::Result<std::vector<Target>> Locate(const sb::TenantId& tenant, std::string_view,
+                                         std::string_view number) override {
+    auto it = extensions.find(std::string(number));
+    if (tenant != kTenant || it == extensions.end()) return sb::Status::NotFound("no extension");
+    return it->second;
+  }
+};
+
+struct Media : MediaAnchor {
+  std::set<std::string> legs;
+  std::vector<std::string> log;
+  sb::Result<Leg> CreateLeg(const sb::TenantId&, std::string_view, std::string_view leg_id,
+                            std::string_view, std::string_view offer) override {
+    legs.emplace(leg_id);
+    log.push_back("create " + std::string(leg_id) + (offer.empty() ? " offer" : " answer"));
+    return Leg{"media-1", NodeSdp(leg_id), "PCMU"};
+  }
+  sb::Result<Leg> UpdateLeg(std::string_view, std::string_view leg_id, bool is_offer,
+                            std::string_view) override {
+    if (!legs.count(std::string(leg_id))) return sb::Status::NotFound("no leg");
+    log.push_back("update " + std::string(leg_id) + (is_offer ? " offer" : " answer"));
+    return Leg{"media-1", NodeSdp(leg_id, 2), "PCMU"};
+  }
+  sb::Result<bool> Bridge(std::string_view, std::string_view a, std::string_view b) override {
+    log.push_back("bridge " + std::string(a) + " " + std::string(b));
+    return false;
+  }
+  sb::Status DestroyLeg(std::string_view, std::string_view leg_id) override {
+    legs.erase(std::string(leg_id));
+    log.push_back("destroy " + std::string(leg_id));
+    return sb::Status::Ok();
+  }
+};
+
+struct Events : CallEvents {
+  std::vector<std::string> seen;
+  void Created(const CallSummary& c) override { seen.push_back("created " + c.to_uri); }
+  void Ringing(const CallSummary& c) override {
+    seen.push_back("ringing " + std::to_string(c.sip_code));
+  }
+  void Answered(const CallSummary&) override { seen.push_back("answered"); }
+  void Ended(const CallSummary& c) override {
+    seen.push_back("ended " + c.cause + " " + std::to_string(c.sip_code));
+  }
+};
+
+struct Store : CallStore {
+  std::map<std::string, StoredCall> calls;
+  sb::Status Save(const StoredCall& call) override {
+    calls[call.call_id] = call;
+    return sb::Status::Ok();
+  }
+  sb::Result<StoredCall> FindByDialog(std::string_view call_id, std::string_view tag) override {
+    for (const auto& [id, c] : calls) {
+      for (const auto* d : {&c.caller, &c.callee}) {
+        if (d->id.call_id == call_id && d->id.local_tag == tag) return c;
+      }
+    }
+    return sb::Status::NotFound("no call");
+  }
+  sb::Result<StoredCall> Find(std::string_view id) override {
+    auto it = calls.find(std::string(id));
+    if (it == calls.end()) return sb::Status::NotFound("no call");
+    return it->second;
+  }
+  sb::Status Remove(const StoredCall& call) override {
+    calls.erase(call.call_id);
+    return sb::Status::Ok();
+  }
+};
+
+struct Node {
+  Node(sb::core::FakeClock& clock, Authorizer& auth, Locator& locator, Media& media, Events& events,
+       Store& store, uint64_t seed)
+      : endpoint(clock, metrics,
+                 [seed] {
+                   EndpointConfig c;
+                   c.advertised_host = "203.0.113.5";
+                   c.advertised_port = 5060;
+                   c.seed = seed;
+                   return c;
+                 }()),
+        b2bua(endpoint, offloader, Ports{auth, locator, media, events, store},
+              {.node_id = "sig-1", .no_answer_timeout = std::chrono::seconds(20), .seed = seed}) {
+    endpoint.SetHandler(sb::sip::Method::kInvite, &b2bua);
+    endpoint.SetDialogHandler(&b2bua);
+  }
+  sb::core::MetricsRegistry metrics;
+  SipEndpoint endpoint;
+  InlineOffloader offloader;
+  B2bua b2bua;
+};
+
+struct Out {
+  Destination to;
+  std::string bytes;
+};
+
+struct Fixture {
+  sb::core::FakeClock clock;
+  Authorizer auth;
+  Locator locator;
+  Media media;
+  Events events;
+  Store store;
+  Node node{clock, auth, locator, media, events, store, 11};
+  std::vector<Out> wire;  // everything sent, in order, not yet looked at
+
+  Fixture() {
+    locator.extensions["1002"] = {{"sip:1002@192.168.1.20:5062", kDesk, {"<sip:edge.sb.test;lr>"}},
+                                  {"sip:1002@192.168.1.30:5064", kMobile, {}}};
+    locator.extensions["1004"] = {};
+  }
+
+  void Pump() {
+    for (auto& s : node.endpoint.TakeSends()) wire.push_back({s.destination, s.bytes});
+  }
+  void Receive(const std::string& bytes, const Destination& from) {
+    node.endpoint.OnReceived(bytes, from);
+    Pump();
+  }
+  // The next message sent to `to` (removed from the wire).
+  std::optional<Message> Next(const Destination& to) {
+    Pump();
+    for (auto it = wire.begin(); it != wire.end(); ++it) {
+      if (it->to == to) {
+        Message m = Parse(it->bytes);
+        wire.erase(it);
+        return m;
+      }
+    }
+    return std::nullopt;
+  }
+  // Status codes of the responses sent to `to`, in order (removed from the wire).
+  std::vector<int> Codes(const Destination& to) {
+    Pump();
+    std::vector<int> codes;
+    for (auto it = wire.begin(); it != wire.end();) {
+      if (it->to == to && Parse(it->bytes).is_response()) {
+        codes.push_back(Parse(it->bytes).status_code());
+        it = wire.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    return codes;
+  }
+
+  std::string CallerInvite(std::string_view to = "1002", bool credentials = true,
+                           std::string_view branch = "z9hG4bKa1", int cseq = 1) {
+    std::string m = "INVITE sip:" + std::string(to) + "@acme.sb.test SIP/2.0\r\n";
+    m += "Via: SIP/2.0/UDP 10.1.1.1:5060;rport;branch=" + std::string(branch) + "\r\n";
+    m += "Max-Forwards: 70\r\nFrom: <sip:1001@acme.sb.test>;tag=caller\r\n";
+    m += "To: <sip:" + std::string(to) + "@acme.sb.test>\r\nCall-ID: a-call\r\n";
+    m += "CSeq: " + std::to_string(cseq) + " INVITE\r\nContact: <sip:1001@10.1.1.1:5060>\r\n";
+    if (credentials) m += "Proxy-Authorization: Digest username=\"1001\"\r\n";
+    m += "Content-Type: application/sdp\r\nContent-Length: " +
+         std::to_string(sizeof(kCallerSdp) - 1) + "\r\n\r\n" + kCallerSdp;
+    return m;
+  }
+  // A request of the caller inside its dialog (To tag from the B2BUA's 200).
+  std::string CallerInDialog(std::string_view method, std::string_view to_tag, int cseq,
+                             std::string_view body = {}) {
+    std::string m = std::string(method) + " sip:203.0.113.5:5060 SIP/2.0\r\n";
+    m += "Via: SIP/2.0/UDP 10.1.1.1:5060;rport;branch=z9hG4bKc" + std::to_string(cseq) + "\r\n";
+    m += "Max-Forwards: 70\r\nFrom: <sip:1001@acme.sb.test>;tag=caller\r\n";
+    m += "To: <sip:1002@acme.sb.test>;tag=" + std::string(to_tag) + "\r\nCall-ID: a-call\r\n";
+    m += "CSeq: " + std::to_string(cseq) + " " + std::string(method) + "\r\n";
+    m += "Contact: <sip:1001@10.1.1.1:5060>\r\n";
+    if (!body.empty()) m += "Content-Type: application/sdp\r\n";
+    m += "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + std::string(body);
+    return m;
+  }
+  static std::string Answer(const Message& request, int code, std::string_view tag,
+                            std::string_view body = {}) {
+    auto r = sb::sip::MakeResponse(request, code, {}, tag);
+    if (code > 100 && code < 300) r.AddHeader("Contact", "<sip:1002@192.168.1.20:5062>");
+    if (!body.empty()) r.SetBody(body, "application/sdp");
+    return r.Build();
+  }
+  // A request of a callee inside the dialog its 200 created.
+  static std::string CalleeInDialog(const Message& invite, std::string_view method,
+                                    std::string_view tag, int cseq, std::string_view body = {}) {
+    auto from = invite.From();
+    std::string m = std::string(method) + " sip:203.0.113.5:5060 SIP/2.0\r\n";
+    m += "Via: SIP/2.0/UDP 192.168.1.20:5062;rport;branch=z9hG4bKb" + std::to_string(cseq) +
+         "\r\nMax-Forwards: 70\r\n";
+    m += "From: <sip:1002@acme.sb.test>;tag=" + std::string(tag) + "\r\n";
+    m += "To: <sip:1001@acme.sb.test>;tag=" + std::string((*from)->tag()) + "\r\n";
+    m += "Call-ID: " + std::string(*invite.CallId()) + "\r\n";
+    m += "CSeq: " + std::to_string(cseq) + " " + std::string(method) + "\r\n";
+    m += "Contact: <sip:1002@192.168.1.20:5062>\r\n";
+    if (!body.empty()) m += "Content-Type: application/sdp\r\n";
+    m += "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + std::string(body);
+    return m;
+  }
+
+  struct Answered {
+    Message desk_invite;
+    Message mobile_invite;
+    std::string caller_tag;  // the B2BUA's To tag towards the caller
+  };
+  // Caller rings 1002: the desk phone answers.
+  Answered Connect() {
+    Receive(CallerInvite(), kCaller);
+    auto desk = Next(kDesk);
+    auto mobile = Next(kMobile);
+    REQUIRE(desk);
+    REQUIRE(mobile);
+    Receive(Answer(*desk, 180, "desk"), kDesk);
+    Receive(Answer(*mobile, 180, "mobile"), kMobile);
+    Receive(Answer(*desk, 200, "desk", kCallerSdp), kDesk);
+    Pump();
+    std::string tag;
+    for (auto it = wire.begin(); it != wire.end(); ++it) {
+      if (it->to == kCaller && Parse(it->bytes).status_code() == 200) {
+        tag = std::string((*Parse(it->bytes).To())->tag());
+      }
+    }
+    REQUIRE_FALSE(tag.empty());
+    wire.clear();
+    return {std::move(*desk), std::move(*mobile), tag};
+  }
+};
+
+}  // namespace
+
+TEST_CASE("an INVITE without credentials is challenged 407 and is no call yet", "[unit]") {
+  Fixture f;
+  f.Receive(f.CallerInvite("1002", false), kCaller);
+  CHECK(f.Codes(kCaller) == std::vector<int>{100, 407});
+  CHECK(f.events.seen.empty());
+  CHECK(f.node.b2bua.calls() == 0);
+  CHECK(f.media.legs.empty());
+}
+
+TEST_CASE(
+    "ring all contacts - 180 relayed once - first 200 wins - the other is cancelled - "
+    "media bridged - the caller gets the node's answer",
+    "[unit]") {
+  Fixture f;
+  f.Receive(f.CallerInvite(), kCaller);
+  CHECK(f.Codes(kCaller) == std::vector<int>{100});
+  auto desk = f.Next(kDesk);
+  auto mobile = f.Next(kMobile);
+  REQUIRE(desk);
+  REQUIRE(mobile);
+  // The callee is offered the media node's SDP, never the caller's; the desk's Path is its Route.
+  CHECK(desk->request_uri_text() == "sip:1002@192.168.1.20:5062");
+  CHECK(desk->Header(sb::sip::HeaderId::kRoute) ==
+        std::optional<std::string_view>("<sip:edge.sb.test;lr>"));
+  CHECK_FALSE(mobile->Header(sb::sip::HeaderId::kRoute));
+  CHECK(desk->body().find("x-leg:") != std::string_view::npos);
+  CHECK(desk->body().find("10.1.1.1") == std::string_view::npos);
+  CHECK((*desk->From())->uri.user == "1001");
+  REQUIRE(f.media.log.size() == 2);
+  CHECK(f.media.log[0].ends_with("-a answer"));
+  CHECK(f.media.log[1].ends_with("-b offer"));
+
+  f.Receive(f.Answer(*desk, 180, "desk"), kDesk);
+  f.Receive(f.Answer(*mobile, 180, "mobile"), kMobile);
+  CHECK(f.Codes(kCaller) == std::vector<int>{180});
+
+  f.Receive(f.Answer(*mobile, 200, "mobile", kCallerSdp), kMobile);
+  auto ack = f.Next(kMobile);
+  REQUIRE(ack);
+  CHECK(ack->method() == sb::sip::Method::kAck);
+  auto cancel = f.Next(kDesk);
+  REQUIRE(cancel);
+  CHECK(cancel->method() == sb::sip::Method::kCancel);
+  f.Pump();
+  Message ok = [&] {
+    for (auto& w : f.wire) {
+      if (w.to == kCaller) return Parse(w.bytes);
+    }
+    FAIL("no 200 to the caller");
+    return Parse(f.wire.at(0).bytes);
+  }();
+  CHECK(ok.status_code() == 200);
+  CHECK(ok.body().find("-a\r\n") != std::string_view::npos);  // leg a's node SDP
+  REQUIRE(f.media.log.size() == 4);
+  CHECK(f.media.log[2].ends_with("-b answer"));
+  CHECK(f.media.log[3].starts_with("bridge "));
+  CHECK(f.events.seen ==
+        std::vector<std::string>{"created sip:1002@acme.sb.test", "ringing 180", "answered"});
+  CHECK(f.store.calls.size() == 1);
+  const StoredCall& stored = f.store.calls.begin()->second;
+  CHECK(stored.caller.id.call_id == "a-call");
+  CHECK(stored.callee.peer == kMobile);
+  CHECK(stored.media_node_id == "media-1");
+
+  // The desk answers the CANCEL and its INVITE 487: nothing reaches the caller.
+  f.Receive(f.Answer(*cancel, 200, "desk"), kDesk);
+  f.Receive(f.Answer(*desk, 487, "desk"), kDesk);
+  CHECK(f.Codes(kCaller).size() <= 1);  // at most the 200 still on the wire
+}
+
+TEST_CASE("BYE from the caller - 200 - BYE to the callee - legs destroyed - ended normal",
+          "[unit]") {
+  Fixture f;
+  auto call = f.Connect();
+  f.Receive(f.CallerInDialog("ACK", call.caller_tag, 1), kCaller);
+  f.Receive(f.CallerInDialog("BYE", call.caller_tag, 2), kCaller);
+  CHECK(f.Codes(kCaller) == std::vector<int>{200});
+  auto bye = f.Next(kDesk);
+  REQUIRE(bye);
+  CHECK(bye->method() == sb::sip::Method::kBye);
+  CHECK((*bye->To())->tag() == "desk");
+  CHECK(bye->request_uri_text() == "sip:1002@192.168.1.20:5062");
+  f.Receive(f.Answer(*bye, 200, "desk"), kDesk);
+  CHECK(f.media.legs.empty());
+  CHECK(f.events.seen.back() == "ended normal 200");
+  CHECK(f.store.calls.empty());
+  CHECK(f.node.b2bua.calls() == 0);
+  // The mobile's early dialog ends with the 487 to its cancelled INVITE.
+  CHECK(f.node.endpoint.dialogs() == 1);
+  f.Receive(f.Answer(call.mobile_invite, 487, "mobile"), kMobile);
+  CHECK(f.node.endpoint.dialogs() == 0);
+}
+
+TEST_CASE("BYE from the callee - the caller gets a BYE in its dialog", "[unit]") {
+  Fixture f;
+  auto call = f.Connect();
+  f.Receive(f.CalleeInDialog(call.desk_invite, "BYE", "desk", 1), kDesk);
+  CHECK(f.Codes(kDesk) == std::vector<int>{200});
+  auto bye = f.Next(kCaller);
+  REQUIRE(bye);
+  CHECK(bye->method() == sb::sip::Method::kBye);
+  CHECK((*bye->To())->tag() == "caller");
+  CHECK((*bye->From())->tag() == call.caller_tag);
+  CHECK(bye->request_uri_text() == "sip:1001@10.1.1.1:5060");
+  CHECK(f.events.seen.back() == "ended normal 200");
+}
+
+TEST_CASE("a busy callee - 486 relayed - media released - ended busy", "[unit]") {
+  Fixture f;
+  f.locator.extensions["1002"].pop_back();
+  f.Receive(f.CallerInvite(), kCaller);
+  auto desk = f.Next(kDesk);
+  REQUIRE(desk);
+  f.Receive(f.Answer(*desk, 486, "desk"), kDesk);
+  CHECK(f.Codes(kCaller) == std::vector<int>{100, 486});
+  CHECK(f.media.legs.empty());
+  CHECK(f.events.seen.back() == "ended busy 486");
+}
+
+TEST_CASE("no answer within the timeout - CANCEL every contact - 480 to the caller", "[unit]") {
+  Fixture f;
+  f.Receive(f.CallerInvite(), kCaller);
+  auto desk = f.Next(kDesk);
+  auto mobile = f.Next(kMobile);
+  f.Receive(f.Answer(*desk, 180, "desk"), kDesk);
+  f.Receive(f.Answer(*mobile, 180, "mobile"), kMobile);
+  CHECK(f.Codes(kCaller) == std::vector<int>{100, 180});
+  f.clock.Advance(std::chrono::seconds(19));
+  f.node.endpoint.OnTimers();
+  f.Pump();
+  CHECK(f.Codes(kCaller).empty());
+  f.clock.Advance(std::chrono::seconds(1));
+  f.node.endpoint.OnTimers();
+  CHECK(f.Codes(kCaller) == std::vector<int>{480});
+  auto cancel_desk = f.Next(kDesk);
+  auto cancel_mobile = f.Next(kMobile);
+  REQUIRE(cancel_desk);
+  REQUIRE(cancel_mobile);
+  CHECK(cancel_desk->method() == sb::sip::Method::kCancel);
+  CHECK(cancel_mobile->method() == sb::sip::Method::kCancel);
+  CHECK(f.events.seen.back() == "ended no_answer 480");
+  CHECK(f.media.legs.empty());
+}
+
+TEST_CASE("unknown extension 404 - nobody registered 480", "[unit]") {
+  Fixture f;
+  f.Receive(f.CallerInvite("1009"), kCaller);
+  CHECK(f.Codes(kCaller) == std::vector<int>{100, 404});
+  CHECK(f.events.seen.back() == "ended not_found 404");
+  f.Receive(f.CallerInvite("1004", true, "z9hG4bKa2", 2), kCaller);
+  CHECK(f.Codes(kCaller) == std::vector<int>{100, 480});
+  CHECK(f.events.seen.back() == "ended unavailable 480");
+  CHECK(f.media.legs.empty());
+}
+
+TEST_CASE(
+    "CANCEL from the caller - 487 - every ringing contact cancelled - a late 200 is "
+    "hung up",
+    "[unit]") {
+  Fixture f;
+  f.Receive(f.CallerInvite(), kCaller);
+  auto desk = f.Next(kDesk);
+  auto mobile = f.Next(kMobile);
+  f.Receive(f.Answer(*desk, 180, "desk"), kDesk);
+  f.Receive(f.Answer(*mobile, 180, "mobile"), kMobile);
+  (void)f.Codes(kCaller);
+  std::string cancel = f.CallerInvite();
+  cancel.replace(0, 6, "CANCEL");
+  cancel.replace(cancel.find("1 INVITE"), 8, "1 CANCEL");
+  f.Receive(cancel, kCaller);
+  CHECK(f.Codes(kCaller) == std::vector<int>{200, 487});
+  CHECK(f.Next(kDesk)->method() == sb::sip::Method::kCancel);
+  CHECK(f.Next(kMobile)->method() == sb::sip::Method::kCancel);
+  CHECK(f.events.seen.back() == "ended caller_cancelled 487");
+  CHECK(f.media.legs.empty());
+
+  // The mobile answered before its CANCEL arrived: ACK, then BYE.
+  f.Receive(f.Answer(*mobile, 200, "mobile", kCallerSdp), kMobile);
+  CHECK(f.Next(kMobile)->method() == sb::sip::Method::kAck);
+  CHECK(f.Next(kMobile)->method() == sb::sip::Method::kBye);
+}
+
+TEST_CASE(
+    "hold from the caller - the node re-anchors leg a - the callee gets sendonly - the "
+    "caller recvonly",
+    "[unit]") {
+  Fixture f;
+  auto call = f.Connect();
+  std::string hold = kCallerSdp;
+  hold += "a=sendonly\r\n";
+  f.Receive(f.CallerInDialog("INVITE", call.caller_tag, 2, hold), kCaller);
+  CHECK(f.media.log.back().ends_with("-a offer"));
+  auto reinvite = f.Next(kDesk);
+  REQUIRE(reinvite);
+  CHECK(reinvite->method() == sb::sip::Method::kInvite);
+  CHECK(reinvite->body().find("a=sendonly") != std::string_view::npos);
+  CHECK(reinvite->body().find("o=node 7 2 ") != std::string_view::npos);  // a new version
+  f.Receive(f.Answer(*reinvite, 200, "desk", std::string(kCallerSdp) + "a=recvonly\r\n"), kDesk);
+  CHECK(f.Next(kDesk)->method() == sb::sip::Method::kAck);
+  auto ok = f.Next(kCaller);
+  REQUIRE(ok);
+  CHECK(ok->status_code() == 100);
+  ok = f.Next(kCaller);
+  REQUIRE(ok);
+  CHECK(ok->status_code() == 200);
+  CHECK(ok->body().find("a=recvonly") != std::string_view::npos);
+
+  // Unhold: sendrecv again, and the description's version grows again.
+  f.Receive(f.CallerInDialog("INVITE", call.caller_tag, 3, kCallerSdp), kCaller);
+  auto unhold = f.Next(kDesk);
+  REQUIRE(unhold);
+  CHECK(unhold->body().find("a=sendrecv") != std::string_view::npos);
+  CHECK(unhold->body().find("o=node 7 3 ") != std::string_view::npos);
+}
+
+TEST_CASE("INFO in the dialog is relayed and its answer comes back", "[unit]") {
+  Fixture f;
+  auto call = f.Connect();
+  f.Receive(f.CallerInDialog("INFO", call.caller_tag, 2), kCaller);
+  auto info = f.Next(kDesk);
+  REQUIRE(info);
+  CHECK(info->method() == sb::sip::Method::kInfo);
+  f.Receive(f.Answer(*info, 200, "desk"), kDesk);
+  CHECK(f.Codes(kCaller) == std::vector<int>{200});
+}
+
+TEST_CASE(
+    "another replica ends a stored call - BYE from the caller reaches a node that never "
+    "saw it",
+    "[unit]") {
+  Fixture f;
+  auto call = f.Connect();
+  REQUIRE(f.store.calls.size() == 1);
+  // A second node with the same store: the first one is gone.
+  Node other(f.clock, f.auth, f.locator, f.media, f.events, f.store, 99);
+  other.endpoint.OnReceived(f.CallerInDialog("BYE", call.caller_tag, 5), kCaller);
+  std::vector<Out> out;
+  for (auto& s : other.endpoint.TakeSends()) out.push_back({s.destination, s.bytes});
+  REQUIRE(out.size() == 2);
+  CHECK(out[0].to == kCaller);
+  CHECK(Parse(out[0].bytes).status_code() == 200);
+  CHECK(out[1].to == kDesk);
+  Message bye = Parse(out[1].bytes);
+  CHECK(bye.method() == sb::sip::Method::kBye);
+  CHECK((*bye.To())->tag() == "desk");
+  CHECK(*bye.CallId() == *call.desk_invite.CallId());
+  CHECK((*bye.GetCSeq())->number > 1);
+  CHECK(f.media.legs.empty());
+  CHECK(f.store.calls.empty());
+  CHECK(f.events.seen.back() == "ended node_failure 200");
+}
+
+TEST_CASE("a hangup command ends an answered call on both sides", "[unit]") {
+  Fixture f;
+  auto call = f.Connect();
+  const std::string id = f.store.calls.begin()->first;
+  REQUIRE(f.node.b2bua.Hangup(id).ok());
+  CHECK(f.Next(kCaller)->method() == sb::sip::Method::kBye);
+  CHECK(f.Next(kDesk)->method() == sb::sip::Method::kBye);
+  CHECK(f.events.seen.back() == "ended hangup_command 200");
+}
