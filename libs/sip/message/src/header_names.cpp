@@ -180,12 +180,6 @@ constexpr size_t kWords = 3;
 constexpr uint64_t kLowerMask = 0x2020202020202020ull;
 static_assert(std::endian::native == std::endian::little, "word-wise name lookup assumes LE");
 
-constexpr uint64_t LengthMask(size_t len, size_t word) {
-  if (len >= (word + 1) * 8) return ~0ull;
-  if (len <= word * 8) return 0;
-  return (1ull << (8 * (len - word * 8))) - 1;
-}
-
 struct NameWords {
   std::array<uint64_t, kWords> w{};
   uint8_t len = 0;
@@ -239,10 +233,21 @@ namespace internal {
 HeaderId HeaderIdFromPaddedName(const char* name, size_t len) {
   if (len == 1) return Compact(name[0]);
   if (len == 0 || len > kWords * 8) return HeaderId::kOther;
+  // Masks by bytes left in the word (0..8): a table, not a branchy computation per word.
+  static constexpr uint64_t kMasks[9] = {0,
+                                         0xFFull,
+                                         0xFFFFull,
+                                         0xFFFFFFull,
+                                         0xFFFFFFFFull,
+                                         0xFFFFFFFFFFull,
+                                         0xFFFFFFFFFFFFull,
+                                         0xFFFFFFFFFFFFFFull,
+                                         ~0ull};
   uint64_t w[kWords];
   for (size_t i = 0; i < kWords; ++i) {
     std::memcpy(&w[i], name + 8 * i, 8);
-    w[i] = (w[i] | kLowerMask) & LengthMask(len, i);
+    size_t left = len > 8 * i ? len - 8 * i : 0;
+    w[i] = (w[i] | kLowerMask) & kMasks[left < 8 ? left : 8];
   }
   for (size_t h = WordHash(w[0], len), probes = 0; probes < 4;
        h = (h + 1) % kWordHashSize, ++probes) {

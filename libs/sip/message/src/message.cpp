@@ -60,8 +60,8 @@ Message::Message(Message&&) noexcept = default;
 Message& Message::operator=(Message&&) noexcept = default;
 Message::~Message() = default;
 
-bool Message::AddSlot(uint32_t name_offset, uint16_t name_length, uint32_t value_offset,
-                      uint32_t value_length, HeaderId id, size_t max_headers) {
+inline bool Message::AddSlot(uint32_t name_offset, uint16_t name_length, uint32_t value_offset,
+                             uint32_t value_length, HeaderId id, size_t max_headers) {
   if (header_count_ >= max_headers) return false;
   Slot* s;
   if (header_count_ < kInlineHeaders) {
@@ -176,10 +176,9 @@ std::optional<ParseError> MessageParser::ParseInto(std::string_view bytes,
       } else if (!uri.empty() && uri.front() == '<') {
         set_error(400, "Request-URI must not be enclosed in <>");
       } else {
-        auto parsed = ParseUri(uri);
-        if (parsed.ok()) {
-          m.request_uri_ = *parsed;
-        } else {
+        // Parsed in place: no Result<Uri> to copy out of.
+        if (internal::ParseUriInto(uri, m.request_uri_) != nullptr) {
+          m.request_uri_ = Uri();
           set_error(400, "Bad Request-URI");
         }
       }
@@ -251,7 +250,9 @@ std::optional<ParseError> MessageParser::ParseInto(std::string_view bytes,
 
   // Body, framed by Content-Length (§18.3, §20.14).
   std::optional<uint32_t> content_length;
-  for (size_t i = 0; i < m.header_count_ && !error; ++i) {
+  const size_t cl_id = static_cast<size_t>(HeaderId::kContentLength);
+  const size_t cl_from = m.count_[cl_id] == 0 ? m.header_count_ : m.first_[cl_id];
+  for (size_t i = cl_from; i < m.header_count_ && !error; ++i) {
     const Message::Slot& s = m.slot(i);
     if (s.id != HeaderId::kContentLength) continue;
     auto cl = ParseUint32(m.SlotValue(s));

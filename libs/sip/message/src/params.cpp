@@ -55,8 +55,41 @@ Params::Iterator Params::begin() const { return Iterator(raw_, sep_); }
 Params::Iterator Params::end() const { return Iterator(); }
 
 std::optional<std::string_view> Params::Get(std::string_view name) const {
-  for (const Param& p : *this) {
-    if (internal::EqualsNoCase(p.name, name)) return p.value;
+  // Iterator::Advance's walk, inlined, with the name compared before anything is stored: tag and
+  // branch lookups run on every message. Any change here must keep the two walks identical.
+  const char* p = raw_.data();
+  const char* end = p + raw_.size();
+  while (p < end) {
+    while (p < end && (*p == sep_ || internal::IsLws(*p))) ++p;
+    if (p == end) break;
+    const char* begin = p;
+    while (p < end && *p != '=' && *p != sep_ && !internal::IsLws(*p)) ++p;
+    std::string_view found(begin, static_cast<size_t>(p - begin));
+    while (p < end && internal::IsLws(*p)) ++p;
+    std::string_view value;
+    bool has_value = false;
+    if (p < end && *p == '=') {
+      has_value = true;
+      ++p;
+      while (p < end && internal::IsLws(*p)) ++p;
+      const char* v = p;
+      if (p < end && *p == '"') {
+        size_t close = internal::FindQuoteEnd(std::string_view(p, static_cast<size_t>(end - p)), 0);
+        p = close == std::string_view::npos ? end : p + close + 1;
+      } else {
+        while (p < end && *p != sep_ && !internal::IsLws(*p)) ++p;
+      }
+      value = std::string_view(v, static_cast<size_t>(p - v));
+    }
+    while (p < end && *p != sep_) {
+      if (*p == '"') {
+        size_t close = internal::FindQuoteEnd(std::string_view(p, static_cast<size_t>(end - p)), 0);
+        p = close == std::string_view::npos ? end : p + close;
+      }
+      ++p;
+    }
+    if (found.empty() && !has_value) continue;
+    if (found.size() == name.size() && internal::EqualsNoCase(found, name)) return value;
   }
   return std::nullopt;
 }
