@@ -1,0 +1,174 @@
+#include "store/redis_call_store.h"
+
+#include <charconv>
+#include <utility>
+#include <vector>
+
+namespace sb::signaling {
+namespace {
+
+constexpr char kField = '\x1f';
+constexpr char kItem = '\x1e';
+constexpr std::string_view kVersion = "1";
+
+std::string DialogKey(const sip::DialogId& id) {
+  return "dialog:" + id.call_id + ":" + id.local_tag;
+}
+
+std::vector<std::string_view> Split(std::string_view text, char sep) {
+  std::vector<std::string_view> out;
+  size_t start = 0;
+  for (size_t i = 0; i <= text.size(); ++i) {
+    if (i == text.size() || text[i] == sep) {
+      out.push_back(text.substr(start, i - start));
+      start = i + 1;
+    }
+  }
+  return out;
+}
+
+void Put(std::string& out, std::string_view value) {
+  out += value;
+  out += kField;
+}
+
+void PutDialog(std::string& out, const b2bua::StoredDialog& d) {
+  Put(out, d.id.call_id);
+  Put(out, d.id.local_tag);
+  Put(out, d.id.remote_tag);
+  Put(out, d.local_uri);
+  Put(out, d.remote_uri);
+  Put(out, d.remote_target);
+  std::string routes;
+  for (size_t i = 0; i < d.route_set.size(); ++i) {
+    if (i != 0) routes += kItem;
+    routes += d.route_set[i];
+  }
+  Put(out, routes);
+  Put(out, std::to_string(d.next_local_cseq));
+  Put(out, d.peer.host);
+  Put(out, std::to_string(d.peer.port));
+  Put(out, sip::TransportName(d.peer.transport));
+}
+
+constexpr size_t kDialogFields = 11;
+
+bool ParseNumber(std::string_view text, uint64_t max, uint64_t& out) {
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+  return ec == std::errc() && end == text.data() + text.size() && out <= max;
+}
+
+bool GetDialog(const std::vector<std::string_view>& f, size_t at, b2bua::StoredDialog& d) {
+  d.id = {std::string(f[at]), std::string(f[at + 1]), std::string(f[at + 2])};
+  d.local_uri = f[at + 3];
+  d.remote_uri = f[at + 4];
+  d.remote_target = f[at + 5];
+  d.route_set.clear();
+  if (!f[at + 6].empty()) {
+    for (auto r : Split(f[at + 6], kItem)) d.route_set.emplace_back(r);
+  }
+  uint64_t cseq = 0, port = 0;
+  if (!ParseNumber(f[at + 7], UINT32_MAX, cseq) || !ParseNumber(f[at + 9], 65535, port)) {
+    return false;
+  }
+  d.next_local_cseq = static_cast<uint32_t>(cseq);
+  d.peer.host = f[at + 8];
+  d.peer.port = static_cast<uint16_t>(port);
+  d.peer.transport = f[at + 10] == "TCP" ? sip::Transport::kTcp : sip::Transport::kUdp;
+  return true;
+}
+
+}  // namespace
+
+std::string RedisCallStore::Encode(const b2bua::StoredCall& call) {
+  std::string out;
+  Put(out, kVersion);
+  Put(out, call.call_id);
+  Put(out, call.tenant.str());
+  Put(out, call.node_id);
+  Put(out, call.media_node_id);
+  std::string legs;
+  for (size_t i = 0; i < call.media_legs.size(); ++i) {
+    if (i != 0) legs += kItem;
+    legs += call.media_legs[i];
+  }
+  Put(out, legs);
+  PutDialog(out, call.caller);
+  PutDialog(out, call.callee);
+  return out;
+}
+
+Result<b2bua::StoredCall> RedisCallStore::Decode(std::string_view text) {
+  std::vector<std::string_view> f = Split(text, kField);
+  // Every field ends with a separator, so the split leaves one empty tail.
+  if (f.size() != 6 + 2 * kDialogFields + 1 || f[0] != kVersion) {
+    return Status::Internal("stored call in an unknown form");
+  }
+  b2bua::StoredCall call;
+  call.call_id = f[1];
+  call.tenant = TenantId(std::string(f[2]));
+  call.node_id = f[3];
+  call.media_node_id = f[4];
+  if (!f[5].empty()) {
+    for (auto leg : Split(f[5], kItem)) call.media_legs.emplace_back(leg);
+  }
+  if (!GetDialog(f, 6, call.caller) || !GetDialog(f, 6 + kDialogFields, call.callee)) {
+    return Status::Internal("stored call with a bad number");
+  }
+  return call;
+}
+
+Status RedisCallStore::Save(const b2bua::StoredCall& call) {
+  const int64_t ttl = ttl_.count();
+  std::vector<redis::Command> commands;
+  commands.push_back(
+      redis::Command("SET").Key("call:" + call.call_id).Arg(Encode(call)).Arg("EX").Arg(ttl));
+  for (const auto* d : {&call.caller, &call.callee}) {
+    if (d->id.call_id.empty()) continue;
+    commands.push_back(
+        redis::Command("SET").Key(DialogKey(d->id)).Arg(call.call_id).Arg("EX").Arg(ttl));
+  }
+  auto replies = client_.Pipeline(commands);
+  if (!replies.ok()) return replies.status();
+  for (const auto& reply : *replies) {
+    if (reply.is_error()) return redis::ErrorStatus(*reply.error());
+  }
+  return Status::Ok();
+}
+
+Result<b2bua::StoredCall> RedisCallStore::Find(std::string_view call_id) {
+  auto reply = client_.Run(redis::Command("GET").Key("call:" + std::string(call_id)));
+  if (!reply.ok()) return reply.status();
+  if (reply->is_error()) return redis::ErrorStatus(*reply->error());
+  const std::string* text = reply->str();
+  if (text == nullptr) return Status::NotFound("no stored call " + std::string(call_id));
+  return Decode(*text);
+}
+
+Result<b2bua::StoredCall> RedisCallStore::FindByDialog(std::string_view sip_call_id,
+                                                       std::string_view local_tag) {
+  auto reply = client_.Run(
+      redis::Command("GET").Key(DialogKey({std::string(sip_call_id), std::string(local_tag), {}})));
+  if (!reply.ok()) return reply.status();
+  if (reply->is_error()) return redis::ErrorStatus(*reply->error());
+  const std::string* id = reply->str();
+  if (id == nullptr) return Status::NotFound("no stored dialog " + std::string(sip_call_id));
+  return Find(*id);
+}
+
+Status RedisCallStore::Remove(const b2bua::StoredCall& call) {
+  auto stored = Find(call.call_id);
+  redis::Command del("DEL");
+  del.Key("call:" + call.call_id);
+  // The dialogs' keys are known from the stored copy when the caller only has the id.
+  const b2bua::StoredCall& full = stored.ok() ? *stored : call;
+  for (const auto* d : {&full.caller, &full.callee}) {
+    if (!d->id.call_id.empty()) del.Key(DialogKey(d->id));
+  }
+  auto reply = client_.Run(del);
+  if (!reply.ok()) return reply.status();
+  if (reply->is_error()) return redis::ErrorStatus(*reply->error());
+  return Status::Ok();
+}
+
+}  // namespace sb::signaling

@@ -1,0 +1,108 @@
+// RedisCallStore against the real redis-server of the test run: what one replica saves another
+// finds by either dialog or by call id, removal takes every key, and keys expire with the TTL.
+#include <catch2/catch.hpp>
+
+#include "store/redis_call_store.h"
+#include "switchboard/testing/servers.h"
+
+namespace {
+
+using sb::signaling::RedisCallStore;
+using sb::signaling::b2bua::StoredCall;
+
+sb::redis::ClientOptions Options(const std::string& prefix) {
+  const auto& servers = sb::testing::Shared();
+  sb::redis::ClientOptions options;
+  options.host = servers.redis_host;
+  options.port = servers.redis_port;
+  options.key_prefix = prefix;
+  return options;
+}
+
+StoredCall Call() {
+  StoredCall call;
+  call.call_id = sb::testing::UniqueName("call");
+  call.tenant = sb::TenantId(sb::testing::UniqueName("tenant"));
+  call.node_id = "sig-1";
+  call.media_node_id = "media-1";
+  call.media_legs = {call.call_id + "-a", call.call_id + "-b"};
+  call.caller.id = {"a-call@10.1.1.1", "ours-a", "caller"};
+  call.caller.local_uri = "<sip:1002@acme.sb.test>";
+  call.caller.remote_uri = "\"Alice\" <sip:1001@acme.sb.test>";
+  call.caller.remote_target = "sip:1001@10.1.1.1:5060";
+  call.caller.next_local_cseq = 1001;
+  call.caller.peer = {"10.1.1.1", 5060, sb::sip::Transport::kUdp};
+  call.callee.id = {"b-call@sig-1", "ours-b", "desk"};
+  call.callee.local_uri = "<sip:1001@acme.sb.test>";
+  call.callee.remote_uri = "<sip:1002@acme.sb.test>";
+  call.callee.remote_target = "sip:1002@192.168.1.20:5062;transport=tcp";
+  call.callee.route_set = {"<sip:edge.sb.test;lr>", "<sip:core.sb.test;lr>"};
+  call.callee.next_local_cseq = 1002;
+  call.callee.peer = {"10.2.2.2", 5062, sb::sip::Transport::kTcp};
+  return call;
+}
+
+void RequireSame(const StoredCall& a, const StoredCall& b) {
+  CHECK(a.call_id == b.call_id);
+  CHECK(a.tenant == b.tenant);
+  CHECK(a.media_legs == b.media_legs);
+  CHECK(a.caller.id == b.caller.id);
+  CHECK(a.caller.remote_uri == b.caller.remote_uri);
+  CHECK(a.callee.route_set == b.callee.route_set);
+  CHECK(a.callee.peer == b.callee.peer);
+  CHECK(a.callee.next_local_cseq == b.callee.next_local_cseq);
+  CHECK(a.callee.remote_target == b.callee.remote_target);
+}
+
+}  // namespace
+
+TEST_CASE("a call saved by one replica is found by another by either dialog or its id", "[redis]") {
+  const std::string prefix = sb::testing::UniqueName("signaling") + ":";
+  sb::redis::Client node_a(Options(prefix));
+  sb::redis::Client node_b(Options(prefix));
+  RedisCallStore saver(node_a, std::chrono::hours(1));
+  RedisCallStore finder(node_b, std::chrono::hours(1));
+  StoredCall call = Call();
+  REQUIRE(saver.Save(call).ok());
+
+  auto by_caller = finder.FindByDialog("a-call@10.1.1.1", "ours-a");
+  REQUIRE(by_caller.ok());
+  RequireSame(*by_caller, call);
+  auto by_callee = finder.FindByDialog("b-call@sig-1", "ours-b");
+  REQUIRE(by_callee.ok());
+  RequireSame(*by_callee, call);
+  REQUIRE(finder.Find(call.call_id).ok());
+  CHECK(finder.FindByDialog("b-call@sig-1", "someone-else").status().code() ==
+        sb::StatusCode::kNotFound);
+
+  // Removal with only the id known (a hangup command) takes the dialog keys too.
+  StoredCall id_only;
+  id_only.call_id = call.call_id;
+  REQUIRE(finder.Remove(id_only).ok());
+  CHECK(finder.Find(call.call_id).status().code() == sb::StatusCode::kNotFound);
+  CHECK(finder.FindByDialog("a-call@10.1.1.1", "ours-a").status().code() ==
+        sb::StatusCode::kNotFound);
+  auto left = node_a.Run(sb::redis::Command("EXISTS").Key("dialog:b-call@sig-1:ours-b"));
+  REQUIRE(left.ok());
+  CHECK(left->integer() == 0);
+}
+
+TEST_CASE("stored calls expire with the TTL", "[redis]") {
+  const std::string prefix = sb::testing::UniqueName("signaling") + ":";
+  sb::redis::Client redis(Options(prefix));
+  RedisCallStore store(redis, std::chrono::seconds(120));
+  StoredCall call = Call();
+  REQUIRE(store.Save(call).ok());
+  auto ttl = redis.Run(sb::redis::Command("TTL").Key("dialog:a-call@10.1.1.1:ours-a"));
+  REQUIRE(ttl.ok());
+  REQUIRE(ttl->integer().has_value());
+  CHECK(*ttl->integer() > 100);
+  CHECK(*ttl->integer() <= 120);
+}
+
+TEST_CASE("a stored value in an unknown form is an error - never a half call", "[unit]") {
+  CHECK_FALSE(RedisCallStore::Decode("2\x1fwhatever").ok());
+  auto round = RedisCallStore::Decode(RedisCallStore::Encode(Call()));
+  REQUIRE(round.ok());
+  CHECK(round->callee.route_set.size() == 2);
+}
