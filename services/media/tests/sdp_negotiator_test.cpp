@@ -44,6 +44,8 @@ TEST_CASE("an offer is answered with one codec, telephone-event and the node's a
   REQUIRE(parsed->media.size() == 1);
   CHECK(parsed->media[0].port == 30000);
   CHECK(parsed->media[0].formats == std::vector<std::string>{"111", "101"});
+  // The node asks for the 20 ms packets it plays out.
+  CHECK(sdp::Ptime(parsed->media[0]) == 20u);
 }
 
 TEST_CASE("without rtcp-mux RTCP goes to the next port and PCMU is picked when offered first",

@@ -37,6 +37,9 @@ sdp::LocalMedia Local(uint16_t port, const std::string& srtp_key) {
   local.port = port;
   local.codecs = {sdp::kPcmu, sdp::kPcma, sdp::kOpus};
   local.rtcp_mux = true;
+  // What we send and want to receive (RFC 4566 §6): the leg packetises and plays out 20 ms
+  // frames (kFrameMs in session/leg.h).
+  local.ptime = 20;
   if (!srtp_key.empty()) {
     // The node's keys are KeySaltLength bytes from its CSPRNG; SrtpSession refuses any other.
     auto crypto = rtp::MakeCrypto(
