@@ -110,8 +110,9 @@ const std::string& Select(int which) { return which == 0 ? kInvite : which == 1 
 
 // --- Switchboard -----------------------------------------------------------------------------
 
-// `validate` on: the server-side checks of ParseOptions (every Via, From, To, Contact, CSeq,
-// Call-ID, Max-Forwards, Content-Type parsed and checked). Off: only what is accessed is parsed.
+// `validate` on: the server-side checks of ParseOptions (every Via of a request and the top Via
+// of a response, From, To, Contact, CSeq, Call-ID, Max-Forwards, Content-Type parsed and
+// checked). Off: only what is accessed is parsed.
 void SbParseAccessWith(benchmark::State& state, bool validate) {
   const std::string& text = Select(static_cast<int>(state.range(0)));
   sb::sip::ParseOptions options;

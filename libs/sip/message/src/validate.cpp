@@ -103,10 +103,12 @@ std::optional<ParseError> ValidateMessage(const Message& m) {
   }
   auto top = m.TopVia();
   if (!top.ok()) return Fail(m, 400, "Bad Via header");
-  // The top Via is parsed and cached above; check the others.
+  // The top Via is parsed and cached above; check the others of a request, which a server copies
+  // into its responses. A response's receiver reads only the top Via (§18.1.2) and a proxy
+  // forwards the rest untouched, so there they are left for whoever asks (parse on access).
   auto vias = m.Values(HeaderId::kVia);
   auto it = vias.begin();
-  for (++it; it != vias.end(); ++it) {
+  for (++it; m.is_request() && it != vias.end(); ++it) {
     Via via;
     if (internal::ParseViaInto(*it, via) != nullptr) return Fail(m, 400, "Bad Via header");
   }

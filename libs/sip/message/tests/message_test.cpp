@@ -208,6 +208,25 @@ TEST_CASE("RSeq and RAck through the message", "[message]") {
   CHECK_FALSE(bad->RSeq().ok());
 }
 
+TEST_CASE("a bad second Via fails a request but not a response (read on access)", "[message]") {
+  const std::string rest =
+      "Via: SIP/2.0/UDP h1;branch=z9hG4bK1\r\nVia: SIP/2.0/UDP bad host;branch=z9hG4bK2\r\n"
+      "From: <sip:a@b>;tag=1\r\nTo: <sip:c@d>;tag=2\r\nCall-ID: x\r\nCSeq: 1 OPTIONS\r\n"
+      "Content-Length: 0\r\n\r\n";
+  auto request = Message::Parse("OPTIONS sip:c@d SIP/2.0\r\n" + rest);
+  REQUIRE_FALSE(request.ok());
+  CHECK(request.error().status_code == 400);
+  CHECK(request.error().reason == "Bad Via header");
+  auto response = Message::Parse("SIP/2.0 200 OK\r\n" + rest);
+  REQUIRE(response.ok());  // §18.1.2: its receiver reads the top Via only
+  CHECK((*response->TopVia())->branch() == "z9hG4bK1");
+  auto vias = response->Values(HeaderId::kVia);
+  auto second = vias.begin();
+  ++second;
+  CHECK_FALSE(ParseVia(*second).ok());  // whoever reads it finds out
+  CHECK(ValidateMessage(*response) == std::nullopt);
+}
+
 TEST_CASE("more headers than the inline slots spill without loss", "[message]") {
   std::string text =
       "OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\n"
