@@ -69,8 +69,8 @@ struct Replica {
   int port = 0;
   ChildProcess process;
 
-  static Replica Start(const std::string& node_id) {
-    const int port = sb::testing::FreeSipPort();
+  static Replica Start(const std::string& node_id, int port = 0) {
+    if (port == 0) port = sb::testing::FreeSipPort();
     const std::string addr = "127.0.0.1:" + std::to_string(port);
     auto process = ChildProcess::Start({SB_SIGNALING_BINARY},
                                        {{"SB_SIGNALING_NODE_ID", node_id},
@@ -266,4 +266,34 @@ TEST_CASE("a killed replica's Call-IDs move to the survivor", "[e2e]") {
     INFO(call_id);
     CHECK(dsts == std::vector<std::string>{cluster.a.uri()});
   }
+}
+
+TEST_CASE("a replica back on its address gets its Call-IDs again once its probes answer 200",
+          "[e2e]") {
+  Cluster cluster;
+  const int port_b = cluster.b.port;
+  cluster.b.process.Kill();
+  REQUIRE(WaitReplicaDown(cluster.lb, cluster.b.uri()));
+  REQUIRE(RunSipp(cluster.lb, "while_down", 20, 1) == 0);
+  for (const auto& [call_id, dsts] : Routes(cluster.lb, "while_down")) {
+    INFO(call_id);
+    CHECK(dsts == std::vector<std::string>{cluster.a.uri()});
+  }
+
+  cluster.b = Replica::Start("lb-b2", port_b);
+  bool up = false;
+  for (int i = 0; i < 150 && !up; ++i) {
+    up = cluster.lb.ReadLog().find("sb-lb replica up " + cluster.b.uri() + "\n") !=
+         std::string::npos;
+    if (!up) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  REQUIRE(up);
+  REQUIRE(RunSipp(cluster.lb, "while_down", 20, 1) == 0);
+  std::set<std::string> used;
+  for (const auto& [call_id, dsts] : Routes(cluster.lb, "while_down")) {
+    INFO(call_id);
+    REQUIRE(dsts.size() == 2);
+    used.insert(dsts.back());
+  }
+  CHECK(used == std::set<std::string>{cluster.a.uri(), cluster.b.uri()});
 }
