@@ -79,6 +79,44 @@ std::string_view EndCauseText(EndCause cause) {
   return "unspecified";
 }
 
+namespace {
+struct NamedCause {
+  EndCause cause;
+  std::string_view name;
+};
+constexpr NamedCause kCauseNames[] = {
+    {EndCause::kUnspecified, "unspecified"},
+    {EndCause::kNormalClearing, "normal_clearing"},
+    {EndCause::kCallerCancelled, "caller_cancelled"},
+    {EndCause::kBusy, "busy"},
+    {EndCause::kNoAnswer, "no_answer"},
+    {EndCause::kRejected, "rejected"},
+    {EndCause::kUnavailable, "unavailable"},
+    {EndCause::kNotFound, "not_found"},
+    {EndCause::kForbidden, "forbidden"},
+    {EndCause::kMediaFailure, "media_failure"},
+    {EndCause::kNetworkFailure, "network_failure"},
+    {EndCause::kHangupCommand, "hangup_command"},
+    {EndCause::kNodeFailure, "node_failure"},
+    {EndCause::kTransferred, "transferred"},
+};
+}  // namespace
+
+std::string_view EndCauseName(EndCause cause) {
+  for (const auto& named : kCauseNames) {
+    if (named.cause == cause) return named.name;
+  }
+  return "unspecified";
+}
+
+std::optional<EndCause> EndCauseFromName(std::string_view name) {
+  if (name == "normal") return EndCause::kNormalClearing;
+  for (const auto& named : kCauseNames) {
+    if (named.name == name) return named.cause;
+  }
+  return std::nullopt;
+}
+
 LegRecord* CallRecord::FindLeg(std::string_view leg_id) {
   auto it = std::find_if(legs.begin(), legs.end(),
                          [&](const LegRecord& leg) { return leg.leg_id == leg_id; });

@@ -64,6 +64,11 @@ EndCause CauseForFinalResponse(int sip_code);
 // For people: "busy", "no answer", ... (the default cause text).
 std::string_view EndCauseText(EndCause cause);
 
+// The cause's token ("normal_clearing", "busy", "no_answer", ...), and back. The parser also
+// takes "normal" for kNormalClearing; nullopt for a name it does not know.
+std::string_view EndCauseName(EndCause cause);
+std::optional<EndCause> EndCauseFromName(std::string_view name);
+
 // Media quality of one leg as its media node measured it (final statistics once the leg is gone).
 struct MediaStats {
   double jitter_ms = 0;

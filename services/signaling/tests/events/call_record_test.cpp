@@ -68,6 +68,18 @@ TEST_CASE("every cause has a text for people", "[unit][call]") {
   CHECK(EndCauseText(EndCause::kBusy) == "busy");
 }
 
+TEST_CASE("cause names go both ways and the B2BUA's short name for normal is known",
+          "[unit][call]") {
+  for (int i = 0; i <= static_cast<int>(EndCause::kTransferred); ++i) {
+    const auto cause = static_cast<EndCause>(i);
+    CHECK(EndCauseFromName(EndCauseName(cause)) == cause);
+  }
+  CHECK(EndCauseFromName("normal") == EndCause::kNormalClearing);
+  CHECK(EndCauseFromName("no_answer") == EndCause::kNoAnswer);
+  CHECK_FALSE(EndCauseFromName("Busy").has_value());
+  CHECK_FALSE(EndCauseFromName("").has_value());
+}
+
 TEST_CASE("legs are found by id", "[unit][call]") {
   CallRecord call;
   call.legs.push_back({.leg_id = "a"});

@@ -1,0 +1,90 @@
+#include "rpc/call_events_sink.h"
+
+namespace sb::signaling {
+
+CallEventSink::CallEventSink(CallEventPublisher& publisher, const core::Clock& clock,
+                             std::string node_id, core::MetricsRegistry& metrics, core::Logger log)
+    : publisher_(publisher),
+      clock_(clock),
+      node_id_(std::move(node_id)),
+      log_(std::move(log)),
+      published_(metrics.Counter("sb_signaling_call_events_total", "call events stored")),
+      failed_(metrics.Counter("sb_signaling_call_events_failed_total",
+                              "call events that could not be stored")) {}
+
+template <typename Apply>
+CallRecord CallEventSink::Update(const b2bua::CallSummary& call, bool forget, Apply apply) {
+  std::lock_guard lock(mu_);
+  auto it = calls_.find(call.call_id);
+  CallRecord fresh{.call_id = CallId(call.call_id),
+                   .tenant = call.tenant,
+                   .from_uri = call.from_uri,
+                   .to_uri = call.to_uri,
+                   .signaling_node_id = node_id_};
+  CallRecord* record = it != calls_.end() ? &it->second : &fresh;
+  apply(*record);
+  CallRecord copy = *record;
+  if (it != calls_.end() && forget) {
+    calls_.erase(it);
+  } else if (it == calls_.end() && !forget && calls_.size() < kMaxOpenCalls) {
+    calls_.emplace(call.call_id, std::move(fresh));
+  }
+  return copy;
+}
+
+void CallEventSink::Report(const Status& status, const CallRecord& call, std::string_view type) {
+  if (status.ok()) {
+    published_.Inc();
+    return;
+  }
+  failed_.Inc();
+  log_.Warn("call event not stored", {{"tenant_id", call.tenant.str()},
+                                      {"call_id", call.call_id.str()},
+                                      {"event", std::string(type)},
+                                      {"error", status.ToString()}});
+}
+
+void CallEventSink::Created(const b2bua::CallSummary& call) {
+  const auto now = clock_.WallNow();
+  auto record = Update(call, false, [&](CallRecord& r) { r.start_time = now; });
+  Report(publisher_.Created(record).status(), record, "created");
+}
+
+void CallEventSink::Ringing(const b2bua::CallSummary& call) {
+  auto record = Update(call, false, [&](CallRecord& r) { r.ringing_sip_code = call.sip_code; });
+  Report(publisher_.Ringing(record, "").status(), record, "ringing");
+}
+
+void CallEventSink::Answered(const b2bua::CallSummary& call) {
+  const auto now = clock_.WallNow();
+  auto record = Update(call, false, [&](CallRecord& r) {
+    r.answer_time = now;
+    r.answered_leg_id = call.answered_leg;
+  });
+  Report(publisher_.Answered(record).status(), record, "answered");
+}
+
+void CallEventSink::Ended(const b2bua::CallSummary& call) {
+  const auto now = clock_.WallNow();
+  auto record = Update(call, true, [&](CallRecord& r) {
+    // Never created here: no start time to measure from.
+    if (r.start_time == WallTime{}) r.start_time = now;
+    r.end_time = now;
+    r.final_sip_code = call.sip_code;
+    if (auto cause = EndCauseFromName(call.cause)) {
+      r.cause = *cause;
+    } else {
+      r.cause = CauseForFinalResponse(call.sip_code);
+      r.cause_text = call.cause;  // keep what the B2BUA said
+    }
+    if (!call.answered_leg.empty()) r.answered_leg_id = call.answered_leg;
+  });
+  Report(publisher_.Ended(record).status(), record, "ended");
+}
+
+size_t CallEventSink::open_calls() const {
+  std::lock_guard lock(mu_);
+  return calls_.size();
+}
+
+}  // namespace sb::signaling

@@ -1,0 +1,43 @@
+// MediaClientAnchor: the B2BUA's MediaAnchor port (b2bua/ports.h) on real media nodes, through
+// libs/media_client: a leg with no node named goes to the least-loaded live node the NodeTracker
+// knows, and every call is one MediaClient request with the anchor's deadline. Errors are the
+// media client's: UNAVAILABLE when no node is live or the node did not answer (the B2BUA answers
+// 503), the node's own code otherwise (INVALID_ARGUMENT for an SDP it cannot take: 488).
+//
+//   sb::media_client::NodeTracker nodes(bus, clock);
+//   SB_RETURN_IF_ERROR(nodes.Start());
+//   MediaClientAnchor media(bus, nodes, std::chrono::seconds(2));
+//   b2bua::Ports ports{authorizer, locator, media, events, store};
+//
+// Threading: thread-safe; calls block up to the timeout (the B2BUA makes them through its
+// Offloader). The Bus and the tracker must outlive the anchor.
+#pragma once
+
+#include "b2bua/ports.h"
+#include "switchboard/bus/bus.h"
+#include "switchboard/media_client/media_client.h"
+#include "switchboard/media_client/node_tracker.h"
+
+namespace sb::signaling {
+
+class MediaClientAnchor final : public b2bua::MediaAnchor {
+ public:
+  MediaClientAnchor(bus::Bus& bus, media_client::NodeTracker& nodes,
+                    bus::Duration timeout = media_client::MediaClient::kDefaultTimeout);
+
+  Result<Leg> CreateLeg(const TenantId& tenant, std::string_view call_id, std::string_view leg_id,
+                        std::string_view node_id, std::string_view offer) override;
+  Result<Leg> UpdateLeg(std::string_view node_id, std::string_view leg_id, bool is_offer,
+                        std::string_view sdp) override;
+  Result<bool> Bridge(std::string_view node_id, std::string_view a, std::string_view b) override;
+  Status DestroyLeg(std::string_view node_id, std::string_view leg_id) override;
+
+ private:
+  media_client::MediaClient Client(std::string_view node_id) const;
+
+  bus::Bus& bus_;
+  media_client::NodeTracker& nodes_;
+  bus::Duration timeout_;
+};
+
+}  // namespace sb::signaling
