@@ -375,11 +375,16 @@ void B2bua::Finish(const std::string& id, bool bye_caller, bool bye_callee,
   StoredCall stored;
   stored.call_id = call->id;
   stored.tenant = call->caller.tenant;
-  (void)offloader_.Run([this, stored] { (void)ports_.store.Remove(stored); }, [] {});
   CallSummary ended = Summary(*call);
   ended.sip_code = 200;
   ended.cause = std::string(cause);
-  (void)offloader_.Run([this, ended] { ports_.events.Ended(ended); }, [] {});
+  // "ended" once the call is out of the store: a consumer acting on it finds no stale state.
+  (void)offloader_.Run(
+      [this, stored, ended] {
+        (void)ports_.store.Remove(stored);
+        ports_.events.Ended(ended);
+      },
+      [] {});
   by_dialog_.erase(call->a_dialog);
   if (call->b_dialog) by_dialog_.erase(*call->b_dialog);
   calls_.erase(id);

@@ -1,0 +1,416 @@
+// Calls through the B2BUA on real sockets with the media anchored on a real sb-media process
+// over a real nats-server, and answered calls kept in the real Redis: two phones played by UDP
+// sockets in the test (SIP and RTP), RTP sent by each really arrives at the other through the
+// media node. The caller's authentication and the callee's location are ports filled by the
+// test here (the admin lookups and registrar have their own tests).
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <condition_variable>
+#include <filesystem>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <string>
+
+#include "b2bua/b2bua.h"
+#include "b2bua/media_client_anchor.h"
+#include "store/redis_call_store.h"
+#include "switchboard/bus/nats_bus.h"
+#include "switchboard/core/logger.h"
+#include "switchboard/media_client/node_tracker.h"
+#include "switchboard/sip/builder.h"
+#include "switchboard/sip/sdp.h"
+#include "switchboard/testing/servers.h"
+#include "transport/sip_server.h"
+
+namespace {
+
+using namespace std::chrono_literals;
+using namespace sb::signaling;
+using namespace sb::signaling::b2bua;
+using Clock = std::chrono::steady_clock;
+
+const sb::TenantId kTenant{"tenant-acme"};
+
+// A UDP socket on 127.0.0.1 (a phone's SIP or RTP port).
+class Udp {
+ public:
+  Udp() {
+    fd_ = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(fd_, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) == 0);
+    socklen_t len = sizeof(sa);
+    REQUIRE(::getsockname(fd_, reinterpret_cast<sockaddr*>(&sa), &len) == 0);
+    port_ = ntohs(sa.sin_port);
+  }
+  ~Udp() { ::close(fd_); }
+  Udp(const Udp&) = delete;
+  Udp& operator=(const Udp&) = delete;
+  uint16_t port() const { return port_; }
+
+  void SendTo(std::string_view bytes, uint16_t port) const {
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    to.sin_port = htons(port);
+    REQUIRE(::sendto(fd_, bytes.data(), bytes.size(), 0, reinterpret_cast<sockaddr*>(&to),
+                     sizeof(to)) == static_cast<ssize_t>(bytes.size()));
+  }
+  // One datagram, or nullopt when none came before the deadline.
+  std::optional<std::string> Receive(Clock::time_point deadline) const {
+    for (;;) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+      if (left.count() <= 0) return std::nullopt;
+      pollfd p{fd_, POLLIN, 0};
+      if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
+      char buf[65536];
+      ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+      if (n > 0) return std::string(buf, static_cast<size_t>(n));
+    }
+  }
+
+ private:
+  int fd_ = -1;
+  uint16_t port_ = 0;
+};
+
+sb::sip::ParseOptions Lenient() {
+  sb::sip::ParseOptions options;
+  options.validate = false;
+  return options;
+}
+
+// A phone: its SIP socket and its RTP socket.
+struct Phone {
+  Udp sip, rtp;
+  std::string Sdp() const {
+    return "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+           "m=audio " +
+           std::to_string(rtp.port()) + " RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n";
+  }
+  // The next SIP message that satisfies `wanted` (others -- 100 Trying, retransmissions -- are
+  // passed over) within 5 s.
+  template <typename Pred>
+  sb::sip::Message Expect(Pred wanted) const {
+    const auto deadline = Clock::now() + 5s;
+    for (;;) {
+      auto bytes = sip.Receive(deadline);
+      REQUIRE(bytes.has_value());
+      auto m = sb::sip::Message::Parse(*bytes, Lenient());
+      REQUIRE(m.ok());
+      if (wanted(*m)) return std::move(*m);
+    }
+  }
+  sb::sip::Message ExpectResponse(int code) const {
+    return Expect([code](const sb::sip::Message& m) { return m.status_code() == code; });
+  }
+  sb::sip::Message ExpectRequest(sb::sip::Method method) const {
+    return Expect(
+        [method](const sb::sip::Message& m) { return m.is_request() && m.method() == method; });
+  }
+};
+
+// The node's media address and port from its SDP.
+uint16_t MediaPort(std::string_view sdp_text) {
+  auto sd = sb::sdp::Parse(sdp_text);
+  REQUIRE(sd.ok());
+  REQUIRE_FALSE(sd->media.empty());
+  return sd->media.front().port;
+}
+
+std::string Rtp(uint16_t seq, uint32_t ssrc) {
+  std::string p(12 + 160, '\xff');  // PCMU silence
+  p[0] = '\x80';
+  p[1] = 0;
+  p[2] = static_cast<char>(seq >> 8);
+  p[3] = static_cast<char>(seq);
+  uint32_t ts = seq * 160u;
+  for (int i = 0; i < 4; ++i) p[4 + i] = static_cast<char>(ts >> (24 - 8 * i));
+  for (int i = 0; i < 4; ++i) p[8 + i] = static_cast<char>(ssrc >> (24 - 8 * i));
+  return p;
+}
+
+// Sends RTP from `from` to `port` until `to` receives a packet (at most 3 s, 20 ms apart).
+bool RtpReaches(const Udp& from, uint16_t port, const Udp& to) {
+  const auto deadline = Clock::now() + 3s;
+  for (uint16_t seq = 1; Clock::now() < deadline && seq < 200; ++seq) {
+    from.SendTo(Rtp(seq, 0x1234 + port), port);
+    if (auto got = to.Receive(Clock::now() + 20ms); got && got->size() >= 12) return true;
+  }
+  return false;
+}
+
+// One sb-media process (as in libs/media_client's natstest); killed however the test ends.
+class MediaProcess {
+ public:
+  explicit MediaProcess(const std::string& nats_url)
+      : node_id_(sb::testing::UniqueName("media")),
+        dir_(std::filesystem::temp_directory_path() / node_id_) {
+    std::filesystem::create_directories(dir_);
+    std::mt19937 random(std::random_device{}());
+    const int base = 32000 + 2 * static_cast<int>(random() % 1200);
+    const std::string http_port = std::to_string(sb::testing::FreePort());
+    const std::string log = (dir_ / "sb-media.log").string();
+    pid_ = ::fork();
+    REQUIRE(pid_ >= 0);
+    if (pid_ == 0) {
+      ::setenv("SB_NATS_URL", nats_url.c_str(), 1);
+      ::setenv("SB_HTTP_PORT", http_port.c_str(), 1);
+      ::setenv("SB_MEDIA_NODE_ID", node_id_.c_str(), 1);
+      ::setenv("SB_MEDIA_BIND_ADDR", "127.0.0.1", 1);
+      ::setenv("SB_MEDIA_ADVERTISED_ADDR", "127.0.0.1", 1);
+      ::setenv("SB_MEDIA_PORT_MIN", std::to_string(base).c_str(), 1);
+      ::setenv("SB_MEDIA_PORT_MAX", std::to_string(base + 199).c_str(), 1);
+      ::setenv("SB_MEDIA_RECORDINGS_DIR", dir_.c_str(), 1);
+      ::setenv("SB_MEDIA_LOAD_INTERVAL_MS", "200", 1);
+      ::setenv("SB_MEDIA_DRAIN_SECONDS", "1", 1);
+      if (FILE* out = std::freopen(log.c_str(), "w", stdout)) (void)out;
+      ::execl(SB_MEDIA_BIN, "sb-media", nullptr);
+      ::_exit(127);
+    }
+  }
+  ~MediaProcess() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      int status = 0;
+      ::waitpid(pid_, &status, 0);
+    }
+    std::error_code ignored;
+    std::filesystem::remove_all(dir_, ignored);
+  }
+  const std::string& node_id() const { return node_id_; }
+
+ private:
+  std::string node_id_;
+  std::filesystem::path dir_;
+  pid_t pid_ = -1;
+};
+
+struct AcceptAll : CallAuthorizer {
+  AuthOutcome Authorize(const sb::sip::Message&) override {
+    AuthOutcome out;
+    out.caller = {kTenant, "acme.sb.test", "1001"};
+    return out;
+  }
+};
+
+struct OnePhone : CalleeLocator {
+  uint16_t sip_port = 0;
+  sb::Result<std::vector<Target>> Locate(const sb::TenantId&, std::string_view,
+                                         std::string_view number) override {
+    if (number != "1002") return sb::Status::NotFound("no such extension");
+    return std::vector<Target>{{"sip:1002@127.0.0.1:" + std::to_string(sip_port),
+                                {"127.0.0.1", sip_port, sb::sip::Transport::kUdp},
+                                {}}};
+  }
+};
+
+struct Recorded : CallEvents {
+  std::mutex mu;
+  std::condition_variable changed;
+  std::vector<std::string> seen;
+  void Add(std::string s) {
+    std::lock_guard lock(mu);
+    seen.push_back(std::move(s));
+    changed.notify_all();
+  }
+  void Created(const CallSummary&) override { Add("created"); }
+  void Ringing(const CallSummary&) override { Add("ringing"); }
+  void Answered(const CallSummary&) override { Add("answered"); }
+  void Ended(const CallSummary& c) override { Add("ended " + c.cause); }
+  // Waits (at most 5 s) until the event was published.
+  bool WaitFor(const std::string& s) {
+    std::unique_lock lock(mu);
+    return changed.wait_for(lock, 5s,
+                            [&] { return std::find(seen.begin(), seen.end(), s) != seen.end(); });
+  }
+};
+
+std::unique_ptr<sb::bus::NatsBus> Connect(const std::string& url) {
+  sb::bus::NatsBusOptions options;
+  options.url = url;
+  options.name = "call-media-itest";
+  auto connected = sb::bus::NatsBus::Connect(options);
+  REQUIRE(connected.ok());
+  return std::move(*connected);
+}
+
+// The signaling node in-process: real sockets, ThreadPoolOffloader, B2BUA on real media.
+struct Rig {
+  sb::testing::NatsServer nats = sb::testing::NatsServer::Start();
+  std::unique_ptr<sb::bus::NatsBus> bus = Connect(nats.url());
+  sb::core::SystemClock clock;
+  sb::media_client::NodeTracker tracker{*bus, clock};
+  MediaProcess media{nats.url()};
+  sb::redis::Client redis{[] {
+    sb::redis::ClientOptions o;
+    o.host = sb::testing::Shared().redis_host;
+    o.port = sb::testing::Shared().redis_port;
+    o.key_prefix = sb::testing::UniqueName("signaling") + ":";
+    return o;
+  }()};
+  RedisCallStore store{redis, std::chrono::hours(1)};
+  MediaClientAnchor anchor{*bus, tracker, std::chrono::seconds(2)};
+  AcceptAll auth;
+  OnePhone locator;
+  Recorded events;
+  const int sip_port = sb::testing::FreePort();
+  sb::core::MetricsRegistry metrics;
+  sb::core::Logger log{"signaling", sb::core::LogLevel::kWarn};
+  SipEndpoint endpoint{clock, metrics, [this] {
+                         EndpointConfig c;
+                         c.advertised_host = "127.0.0.1";
+                         c.advertised_port = static_cast<uint16_t>(sip_port);
+                         return c;
+                       }()};
+  std::unique_ptr<SipServer> server;
+  std::unique_ptr<ThreadPoolOffloader> offloader;
+  std::unique_ptr<B2bua> b2bua;
+
+  explicit Rig(std::chrono::milliseconds no_answer = 10s) {
+    REQUIRE(tracker.Start().ok());
+    REQUIRE(tracker.WaitUntil([&] { return tracker.IsLive(media.node_id()); }, 10s));
+    offloader = std::make_unique<ThreadPoolOffloader>(
+        2, [this](std::function<void()> task) { server->Post(std::move(task)); });
+    b2bua = std::make_unique<B2bua>(
+        endpoint, *offloader, Ports{auth, locator, anchor, events, store},
+        Settings{.node_id = "sig-itest", .no_answer_timeout = no_answer, .seed = 0});
+    endpoint.SetHandler(sb::sip::Method::kInvite, b2bua.get());
+    endpoint.SetDialogHandler(b2bua.get());
+    ListenConfig listen;
+    listen.udp_addr = "127.0.0.1:" + std::to_string(sip_port);
+    listen.tcp_addr = "";
+    auto started = SipServer::Start(endpoint, clock, metrics, log, listen);
+    REQUIRE(started.ok());
+    server = std::move(*started);
+  }
+  ~Rig() {
+    // The loop stops before the offloader that posts into it and the B2BUA it calls.
+    if (server) server->Stop();
+    offloader.reset();
+  }
+  uint16_t port() const { return static_cast<uint16_t>(sip_port); }
+};
+
+std::string Invite(const Phone& caller, uint16_t server_port, std::string_view call_id) {
+  auto b = sb::sip::MessageBuilder::Request("INVITE", "sip:1002@acme.sb.test");
+  b.AddHeader("Via", "SIP/2.0/UDP 127.0.0.1:" + std::to_string(caller.sip.port()) +
+                         ";rport;branch=z9hG4bK-inv-" + std::string(call_id))
+      .AddHeader("Max-Forwards", "70")
+      .AddHeader("From", "<sip:1001@acme.sb.test>;tag=caller")
+      .AddHeader("To", "<sip:1002@acme.sb.test>")
+      .AddHeader("Call-ID", call_id)
+      .AddHeader("CSeq", "1 INVITE")
+      .AddHeader("Contact", "<sip:1001@127.0.0.1:" + std::to_string(caller.sip.port()) + ">")
+      .SetBody(caller.Sdp(), "application/sdp");
+  (void)server_port;
+  return b.Build();
+}
+
+std::string Reply(const sb::sip::Message& request, int code, std::string_view tag,
+                  const Phone& phone, std::string_view body = {}) {
+  auto r = sb::sip::MakeResponse(request, code, {}, tag);
+  r.AddHeader("Contact", "<sip:1002@127.0.0.1:" + std::to_string(phone.sip.port()) + ">");
+  if (!body.empty()) r.SetBody(body, "application/sdp");
+  return r.Build();
+}
+
+// A request of the caller inside its dialog with the B2BUA.
+std::string InDialog(const Phone& caller, std::string_view method, std::string_view call_id,
+                     std::string_view to_tag, int cseq, uint16_t server_port) {
+  auto b = sb::sip::MessageBuilder::Request(method, "sip:127.0.0.1:" + std::to_string(server_port));
+  b.AddHeader("Via", "SIP/2.0/UDP 127.0.0.1:" + std::to_string(caller.sip.port()) +
+                         ";rport;branch=z9hG4bK-" + std::string(method) + std::to_string(cseq))
+      .AddHeader("Max-Forwards", "70")
+      .AddHeader("From", "<sip:1001@acme.sb.test>;tag=caller")
+      .AddHeader("To", "<sip:1002@acme.sb.test>;tag=" + std::string(to_tag))
+      .AddHeader("Call-ID", call_id)
+      .AddHeader("CSeq", std::to_string(cseq) + " " + std::string(method));
+  return b.Build();
+}
+
+}  // namespace
+
+TEST_CASE(
+    "a call through sb-media - RTP reaches each phone through the node - BYE from the "
+    "caller ends both legs",
+    "[natstest][redis]") {
+  Rig rig;
+  Phone caller, callee;
+  rig.locator.sip_port = callee.sip.port();
+  caller.sip.SendTo(Invite(caller, rig.port(), "media-call-1"), rig.port());
+  caller.ExpectResponse(100);
+
+  sb::sip::Message invite = callee.ExpectRequest(sb::sip::Method::kInvite);
+  const uint16_t node_b = MediaPort(invite.body());
+  CHECK(invite.body().find(std::to_string(caller.rtp.port())) == std::string_view::npos);
+  callee.sip.SendTo(Reply(invite, 180, "callee", callee), rig.port());
+  caller.ExpectResponse(180);
+  callee.sip.SendTo(Reply(invite, 200, "callee", callee, callee.Sdp()), rig.port());
+  callee.ExpectRequest(sb::sip::Method::kAck);
+
+  sb::sip::Message ok = caller.ExpectResponse(200);
+  const uint16_t node_a = MediaPort(ok.body());
+  const std::string tag((*ok.To())->tag());
+  caller.sip.SendTo(InDialog(caller, "ACK", "media-call-1", tag, 1, rig.port()), rig.port());
+  CHECK(node_a != node_b);
+
+  CHECK(RtpReaches(caller.rtp, node_a, callee.rtp));
+  CHECK(RtpReaches(callee.rtp, node_b, caller.rtp));
+  CHECK(rig.events.WaitFor("answered"));
+
+  caller.sip.SendTo(InDialog(caller, "BYE", "media-call-1", tag, 2, rig.port()), rig.port());
+  caller.ExpectResponse(200);
+  sb::sip::Message bye = callee.ExpectRequest(sb::sip::Method::kBye);
+  CHECK((*bye.To())->tag() == "callee");
+  callee.sip.SendTo(Reply(bye, 200, "callee", callee), rig.port());
+  CHECK(rig.events.WaitFor("ended normal"));
+  CHECK(rig.store.FindByDialog("media-call-1", tag).status().code() == sb::StatusCode::kNotFound);
+}
+
+TEST_CASE("a busy callee - 486 reaches the caller and the media legs are released",
+          "[natstest][redis]") {
+  Rig rig;
+  Phone caller, callee;
+  rig.locator.sip_port = callee.sip.port();
+  caller.sip.SendTo(Invite(caller, rig.port(), "media-call-2"), rig.port());
+  sb::sip::Message invite = callee.ExpectRequest(sb::sip::Method::kInvite);
+  callee.sip.SendTo(Reply(invite, 486, "callee", callee), rig.port());
+  sb::sip::Message busy = caller.ExpectResponse(486);
+  CHECK(busy.status_code() == 486);
+  CHECK(rig.events.WaitFor("ended busy"));
+  // The node has no legs left: its load report counts zero legs again.
+  CHECK(rig.tracker.WaitUntil(
+      [&] {
+        auto report = rig.tracker.Find(rig.media.node_id());
+        return report.ok() && report->legs == 0;
+      },
+      5s));
+}
+
+TEST_CASE("no answer within the timeout - the callee gets a CANCEL - the caller 480",
+          "[natstest][redis]") {
+  Rig rig(1500ms);
+  Phone caller, callee;
+  rig.locator.sip_port = callee.sip.port();
+  caller.sip.SendTo(Invite(caller, rig.port(), "media-call-3"), rig.port());
+  sb::sip::Message invite = callee.ExpectRequest(sb::sip::Method::kInvite);
+  callee.sip.SendTo(Reply(invite, 180, "callee", callee), rig.port());
+  caller.ExpectResponse(180);
+  sb::sip::Message cancel = callee.ExpectRequest(sb::sip::Method::kCancel);
+  callee.sip.SendTo(Reply(cancel, 200, "callee", callee), rig.port());
+  callee.sip.SendTo(Reply(invite, 487, "callee", callee), rig.port());
+  caller.ExpectResponse(480);
+  CHECK(rig.events.WaitFor("ended no_answer"));
+}
