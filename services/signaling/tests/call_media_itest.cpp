@@ -22,7 +22,7 @@
 #include <string>
 
 #include "b2bua/b2bua.h"
-#include "b2bua/media_client_anchor.h"
+#include "rpc/call_media_anchor.h"
 #include "store/redis_call_store.h"
 #include "switchboard/bus/nats_bus.h"
 #include "switchboard/core/logger.h"
@@ -261,7 +261,7 @@ struct Rig {
     return o;
   }()};
   RedisCallStore store{redis, std::chrono::hours(1)};
-  MediaClientAnchor anchor{*bus, tracker, std::chrono::seconds(2)};
+  sb::signaling::MediaClientAnchor anchor{*bus, tracker, std::chrono::seconds(2)};
   AcceptAll auth;
   OnePhone locator;
   Recorded events;
