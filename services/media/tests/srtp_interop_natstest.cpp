@@ -9,8 +9,9 @@
 //      ▼                               ▼
 //   UAS (this test) ─ create_leg ─▶  relay (this test) ◀──▶ media node (play 600 Hz, record)
 //
-// Audio must arrive decrypted both ways (the tone frequencies are measured), and replayed SRTP
-// packets are dropped and counted while the call goes on.
+// Audio must arrive decrypted both ways (the tone frequencies are measured), replayed SRTP
+// packets are dropped and counted while the call goes on, and baresip's RFC 4733 digit (in SRTP)
+// is reported by the node.
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -220,7 +221,7 @@ std::string WithAudioPort(const std::string& sdp, uint16_t port, uint16_t* old_p
   return sdp.substr(0, at) + std::to_string(port) + sdp.substr(end);
 }
 
-void WriteBaresipConfig(const std::filesystem::path& dir, uint16_t sip_port) {
+void WriteBaresipConfig(const std::filesystem::path& dir, uint16_t sip_port, uint16_t cons_port) {
   std::filesystem::create_directories(dir / "dump");
   std::ofstream config(dir / "config");
   config << "poll_method epoll\n"
@@ -235,6 +236,9 @@ void WriteBaresipConfig(const std::filesystem::path& dir, uint16_t sip_port) {
          << "module_path /usr/lib/baresip/modules\n"
          << "module g711.so\nmodule ausine.so\nmodule aubridge.so\n"
          << "module sndfile.so\nmodule srtp.so\n"
+         // A UDP console: a datagram with a digit is a key press, which baresip sends as an
+         // RFC 4733 event during a call.
+         << "module cons.so\ncons_listen 127.0.0.1:" << cons_port << "\n"
          << "module_app account.so\nmodule_app menu.so\n"
          << "snd_path " << (dir / "dump").string() << "\n";
   std::ofstream accounts(dir / "accounts");
@@ -249,7 +253,9 @@ TEST_CASE("baresip and the node exchange SRTP audio both ways and replays are dr
   const std::filesystem::path dir = f.recordings / "baresip";
   UdpSocket sip;
   const uint16_t baresip_sip_port = FreeUdpPort();
-  WriteBaresipConfig(dir, baresip_sip_port);
+  const uint16_t baresip_cons_port = FreeUdpPort();
+  WriteBaresipConfig(dir, baresip_sip_port, baresip_cons_port);
+  test::EventInbox dtmf(*f.bus, f.EventPattern("dtmf"));
   Relay relay;
   Baresip phone(dir, "sip:media@127.0.0.1:" + std::to_string(sip.port()), dir / "baresip.log");
   INFO("baresip log: " << (dir / "baresip.log").string());
@@ -339,6 +345,17 @@ TEST_CASE("baresip and the node exchange SRTP audio both ways and replays are dr
   // The call goes on after the replay.
   const uint64_t before = relay.to_node();
   CHECK(wait_for([&] { return relay.to_node() >= before + 50; }, 5s));
+
+  // A key press on baresip's console goes out as RFC 4733 in SRTP; the node reports the digit.
+  // The key, then its release (baresip's KEYCODE_REL, 0x04), which ends the event.
+  sip.SendTo(baresip_cons_port, std::string_view("7"));
+  sip.SendTo(baresip_cons_port, std::string_view("\x04"));
+  auto digit = dtmf.Wait<v1::DtmfEvent>(
+      [](const v1::DtmfEvent& e, const bus::Message&) { return e.leg().leg_id() == "baresip"; },
+      std::chrono::seconds(5));
+  if (!digit) FAIL("no dtmf event; baresip's log:\n" << ReadText(dir / "baresip.log"));
+  CHECK(digit->digit() == "7");
+  CHECK(digit->source() == v1::DTMF_SOURCE_RFC4733);
 
   v1::RecordStopRequest stop;
   stop.set_leg_id("baresip");
