@@ -25,6 +25,17 @@ void Exercise(const sb::sip::Message& m) {
   (void)m.ReferredBy();
   (void)m.Replaces();
   (void)m.SessionExpires();
+  (void)m.RSeq();
+  (void)m.RAck();
+  if (auto contact = m.FirstContact(); contact.ok()) {
+    // The cached first Contact is the first element a fresh parse gives.
+    auto again = sb::sip::ParseContact(*m.Values(HeaderId::kContact).begin());
+    if (!again.ok() || again->uri.text != (*contact)->uri.text) __builtin_trap();
+  }
+  if (auto length = m.ContentLength(); length.ok() && length->has_value()) {
+    // The framing value: the body is never longer than Content-Length says.
+    if (m.body().size() > **length) __builtin_trap();
+  }
   for (HeaderId id : {HeaderId::kContact, HeaderId::kRoute, HeaderId::kRecordRoute,
                       HeaderId::kPAssertedIdentity}) {
     (void)m.NameAddrs(id);
