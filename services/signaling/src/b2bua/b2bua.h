@@ -28,6 +28,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -59,9 +60,11 @@ class B2bua final : public RequestHandler, public DialogHandler {
   void OnDialogRequest(const IncomingRequest& request, SipEndpoint& endpoint) override;
   void OnAckTimeout(const sip::DialogId& dialog, SipEndpoint& endpoint) override;
 
-  // Ends a call from outside (a hangup command): CANCEL/487 before an answer, BYE both legs
-  // after. A call this node does not hold is ended from the store. NOT_FOUND when unknown.
-  Status Hangup(std::string_view call_id);
+  // Ends a call of `tenant` from outside (a hangup command): a final response (480) before an
+  // answer, BYE both legs after. A call this node does not hold is ended from the store (another
+  // replica set it up). `done` runs on the loop with OK, or NOT_FOUND when the tenant has no
+  // such call (another tenant's call included).
+  void Hangup(const TenantId& tenant, std::string_view call_id, std::function<void(Status)> done);
 
   size_t calls() const { return calls_.size(); }
 

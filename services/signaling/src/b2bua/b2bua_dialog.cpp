@@ -141,38 +141,49 @@ void B2bua::OnAckTimeout(const sip::DialogId& dialog, SipEndpoint&) {
   Finish(found->second, true, true, "network_failure");
 }
 
-Status B2bua::Hangup(std::string_view call_id) {
+void B2bua::Hangup(const TenantId& tenant, std::string_view call_id,
+                   std::function<void(Status)> done) {
   std::string id(call_id);
   if (Call* call = Find(id)) {
+    if (call->caller.tenant != tenant || call->phase == Phase::kAuthorizing) {
+      done(Status::NotFound("no call " + id));
+      return;
+    }
     if (call->phase == Phase::kConnected) {
       Finish(id, true, true, "hangup_command");
     } else {
       Fail(id, 480, "Hung Up", "hangup_command");
     }
-    return Status::Ok();
+    done(Status::Ok());
+    return;
   }
   auto stored = std::make_shared<Result<StoredCall>>(Status::Internal("not run"));
-  return offloader_.Run([this, stored, id] { *stored = ports_.store.Find(id); },
-                        [this, stored] {
-                          if (!stored->ok()) return;
-                          ByeStored((*stored)->caller);
-                          ByeStored((*stored)->callee);
-                          StoredCall call = std::move(**stored);
-                          (void)offloader_.Run(
-                              [this, call] {
-                                for (const auto& leg : call.media_legs) {
-                                  (void)ports_.media.DestroyLeg(call.media_node_id, leg);
-                                }
-                                (void)ports_.store.Remove(call);
-                                CallSummary ended;
-                                ended.call_id = call.call_id;
-                                ended.tenant = call.tenant;
-                                ended.sip_code = 200;
-                                ended.cause = "hangup_command";
-                                ports_.events.Ended(ended);
-                              },
-                              [] {});
-                        });
+  Status queued = offloader_.Run([this, stored, id] { *stored = ports_.store.Find(id); },
+                                 [this, stored, tenant, id, done] {
+                                   if (!stored->ok() || (*stored)->tenant != tenant) {
+                                     done(Status::NotFound("no call " + id));
+                                     return;
+                                   }
+                                   ByeStored((*stored)->caller);
+                                   ByeStored((*stored)->callee);
+                                   StoredCall call = std::move(**stored);
+                                   (void)offloader_.Run(
+                                       [this, call] {
+                                         for (const auto& leg : call.media_legs) {
+                                           (void)ports_.media.DestroyLeg(call.media_node_id, leg);
+                                         }
+                                         (void)ports_.store.Remove(call);
+                                         CallSummary ended;
+                                         ended.call_id = call.call_id;
+                                         ended.tenant = call.tenant;
+                                         ended.sip_code = 200;
+                                         ended.cause = "hangup_command";
+                                         ports_.events.Ended(ended);
+                                       },
+                                       [] {});
+                                   done(Status::Ok());
+                                 });
+  if (!queued.ok()) done(queued);
 }
 
 void B2bua::EndFromStore(const IncomingRequest& request) {

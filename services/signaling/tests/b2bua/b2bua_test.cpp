@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "b2bua/b2bua_call_control.h"
 #include "switchboard/core/clock.h"
 #include "switchboard/core/metrics.h"
 #include "switchboard/sip/builder.h"
@@ -549,8 +550,62 @@ TEST_CASE("a hangup command ends an answered call on both sides", "[unit]") {
   Fixture f;
   auto call = f.Connect();
   const std::string id = f.store.calls.begin()->first;
-  REQUIRE(f.node.b2bua.Hangup(id).ok());
+  std::optional<sb::Status> other_tenant, ours;
+  f.node.b2bua.Hangup(sb::TenantId("tenant-other"), id, [&](sb::Status s) { other_tenant = s; });
+  REQUIRE(other_tenant);
+  CHECK(other_tenant->code() == sb::StatusCode::kNotFound);
+  f.Pump();
+  CHECK(f.wire.empty());
+  f.node.b2bua.Hangup(kTenant, id, [&](sb::Status s) { ours = s; });
+  REQUIRE(ours);
+  CHECK(ours->ok());
   CHECK(f.Next(kCaller)->method() == sb::sip::Method::kBye);
   CHECK(f.Next(kDesk)->method() == sb::sip::Method::kBye);
   CHECK(f.events.seen.back() == "ended hangup_command 200");
+}
+
+TEST_CASE("a hangup command for a call only the store knows - BYE both legs from another node",
+          "[unit]") {
+  Fixture f;
+  auto call = f.Connect();
+  const std::string id = f.store.calls.begin()->first;
+  Node other(f.clock, f.auth, f.locator, f.media, f.events, f.store, 77);
+  std::optional<sb::Status> done;
+  other.b2bua.Hangup(kTenant, id, [&](sb::Status s) { done = s; });
+  REQUIRE(done);
+  CHECK(done->ok());
+  std::vector<Destination> to;
+  for (auto& s : other.endpoint.TakeSends()) {
+    CHECK(Parse(s.bytes).method() == sb::sip::Method::kBye);
+    to.push_back(s.destination);
+  }
+  CHECK(to == std::vector<Destination>{kCaller, kDesk});
+  CHECK(f.store.calls.empty());
+  CHECK(f.media.legs.empty());
+  std::optional<sb::Status> again;
+  other.b2bua.Hangup(kTenant, id, [&](sb::Status s) { again = s; });
+  REQUIRE(again);
+  CHECK(again->code() == sb::StatusCode::kNotFound);
+}
+
+TEST_CASE(
+    "CallControl - hangup through the loop ends the tenant's call - unsupported commands "
+    "say so",
+    "[unit]") {
+  Fixture f;
+  (void)f.Connect();
+  const std::string id = f.store.calls.begin()->first;
+  // The loop is this thread here: a posted task runs at once.
+  B2buaCallControl control(
+      f.node.b2bua, [](std::function<void()> task) { task(); }, std::chrono::seconds(1));
+  CHECK(control.Hangup(sb::TenantId("tenant-other"), sb::CallId(id), {}).code() ==
+        sb::StatusCode::kNotFound);
+  CHECK(control.Hangup(kTenant, sb::CallId(id), {}).ok());
+  CHECK(f.Next(kCaller)->method() == sb::sip::Method::kBye);
+  CHECK(f.Next(kDesk)->method() == sb::sip::Method::kBye);
+  CHECK(control.Answer(kTenant, sb::CallId(id)).code() == sb::StatusCode::kFailedPrecondition);
+  // A loop that never runs the task: the command gives up at its deadline, it does not hang.
+  B2buaCallControl stuck(
+      f.node.b2bua, [](std::function<void()>) {}, std::chrono::milliseconds(10));
+  CHECK(stuck.Hangup(kTenant, sb::CallId(id), {}).code() == sb::StatusCode::kDeadlineExceeded);
 }

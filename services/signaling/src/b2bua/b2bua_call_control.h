@@ -1,0 +1,48 @@
+// B2buaCallControl: callinfra's CallControl (events/call_control.h) on the B2BUA, for the command
+// server (rpc/call_command_server.h). Commands arrive on bus threads; the B2BUA lives on the SIP
+// loop, so each command is posted there and its outcome awaited for at most `wait`
+// (DEADLINE_EXCEEDED after that; the command may still complete).
+//
+//   B2buaCallControl control(b2bua, [&](auto task) { server->Post(std::move(task)); }, 3s);
+//   CallCommandServer commands(bus, node_id, control);
+//
+// Implemented: Hangup. The other commands answer FAILED_PRECONDITION naming the command: this
+// node cannot answer, bridge, transfer, play, record or originate yet (README, "not yet").
+#pragma once
+
+#include <chrono>
+#include <functional>
+
+#include "b2bua/b2bua.h"
+#include "events/call_control.h"
+
+namespace sb::signaling::b2bua {
+
+class B2buaCallControl final : public CallControl {
+ public:
+  using PostToLoop = std::function<void(std::function<void()>)>;
+  // The B2BUA is borrowed and must outlive this object.
+  B2buaCallControl(B2bua& b2bua, PostToLoop post, std::chrono::milliseconds wait)
+      : b2bua_(b2bua), post_(std::move(post)), wait_(wait) {}
+
+  Status Hangup(const TenantId& tenant, const CallId& call, const HangupParams& params) override;
+
+  Status Answer(const TenantId& tenant, const CallId& call) override;
+  Status Bridge(const TenantId& tenant, const CallId& call, const CallId& other) override;
+  Status Transfer(const TenantId& tenant, const CallId& call,
+                  const std::string& target_uri) override;
+  Result<std::string> Play(const TenantId& tenant, const CallId& call,
+                           const PlayParams& params) override;
+  Status StopPlay(const TenantId& tenant, const CallId& call) override;
+  Result<RecordingStarted> RecordStart(const TenantId& tenant, const CallId& call,
+                                       const RecordParams& params) override;
+  Status RecordStop(const TenantId& tenant, const CallId& call) override;
+  Result<CallId> Originate(const OriginateParams& params) override;
+
+ private:
+  B2bua& b2bua_;
+  PostToLoop post_;
+  std::chrono::milliseconds wait_;
+};
+
+}  // namespace sb::signaling::b2bua
