@@ -414,3 +414,33 @@ TEST_CASE("no answer within the timeout - the callee gets a CANCEL - the caller 
   caller.ExpectResponse(480);
   CHECK(rig.events.WaitFor("ended no_answer"));
 }
+
+TEST_CASE(
+    "lost packets - the callee never sees the first INVITE and the caller loses the first "
+    "200 - retransmissions carry the call through",
+    "[natstest][redis]") {
+  Rig rig;
+  Phone caller, callee;
+  rig.locator.sip_port = callee.sip.port();
+  caller.sip.SendTo(Invite(caller, rig.port(), "media-call-4"), rig.port());
+  // Dropped: the first copy of the INVITE (Timer A resends it after T1).
+  sb::sip::Message first = callee.ExpectRequest(sb::sip::Method::kInvite);
+  sb::sip::Message again = callee.ExpectRequest(sb::sip::Method::kInvite);
+  CHECK(again.Serialize() == first.Serialize());
+  callee.sip.SendTo(Reply(again, 200, "callee", callee, callee.Sdp()), rig.port());
+  callee.ExpectRequest(sb::sip::Method::kAck);
+
+  // Dropped: the first 200 to the caller (the UAS core resends it until the ACK, §13.3.1.4).
+  sb::sip::Message ok = caller.ExpectResponse(200);
+  sb::sip::Message ok_again = caller.ExpectResponse(200);
+  CHECK(ok_again.Serialize() == ok.Serialize());
+  const std::string tag((*ok.To())->tag());
+  caller.sip.SendTo(InDialog(caller, "ACK", "media-call-4", tag, 1, rig.port()), rig.port());
+  CHECK(RtpReaches(caller.rtp, MediaPort(ok.body()), callee.rtp));
+
+  caller.sip.SendTo(InDialog(caller, "BYE", "media-call-4", tag, 2, rig.port()), rig.port());
+  caller.ExpectResponse(200);
+  sb::sip::Message bye = callee.ExpectRequest(sb::sip::Method::kBye);
+  callee.sip.SendTo(Reply(bye, 200, "callee", callee), rig.port());
+  CHECK(rig.events.WaitFor("ended normal"));
+}
