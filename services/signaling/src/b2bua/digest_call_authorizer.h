@@ -1,0 +1,31 @@
+// DigestCallAuthorizer: the B2BUA's CallAuthorizer on reg's RequestAuthenticator (digest, 407 +
+// Proxy-Authenticate, RFC 3261 §22.3) and admin's credential lookup over NATS. The realm is the
+// caller's domain (From); an authenticated caller is its tenant and extension number.
+//
+//   sb::signaling::b2bua::DigestCallAuthorizer authorizer(authenticator, admin);
+//   sb::signaling::b2bua::Ports ports{authorizer, locator, media, events, store};
+//
+// Authorize blocks on admin and on the nonce tracker (run it offloaded, as the B2BUA does).
+// Thread-safe as RequestAuthenticator and AdminLookups are.
+#pragma once
+
+#include "auth/request_authenticator.h"
+#include "b2bua/ports.h"
+#include "rpc/admin_lookups.h"
+
+namespace sb::signaling::b2bua {
+
+class DigestCallAuthorizer final : public CallAuthorizer {
+ public:
+  // Both borrowed; they must outlive the authorizer.
+  DigestCallAuthorizer(const RequestAuthenticator& authenticator, const AdminLookups& admin)
+      : authenticator_(authenticator), admin_(admin) {}
+
+  AuthOutcome Authorize(const sip::Message& invite) override;
+
+ private:
+  const RequestAuthenticator& authenticator_;
+  const AdminLookups& admin_;
+};
+
+}  // namespace sb::signaling::b2bua
