@@ -376,3 +376,19 @@ TEST_CASE(
   f.endpoint.OnReceived(cancel, kCaller);
   CHECK(tu.cancelled == std::vector<std::string>{tu.keys.at(0)});
 }
+
+TEST_CASE("a REGISTER refresh that echoes a To tag still goes to the registrar", "[unit]") {
+  Fixture f;
+  Recorder registrar, dialogs;
+  f.endpoint.SetHandler(sb::sip::Method::kRegister, &registrar);
+  f.endpoint.SetDialogHandler(&dialogs);
+  std::string reg =
+      "REGISTER sip:acme.sb.test SIP/2.0\r\n"
+      "Via: SIP/2.0/UDP 10.1.1.1:5060;rport;branch=z9hG4bKreg2\r\n"
+      "Max-Forwards: 70\r\nFrom: <sip:1001@acme.sb.test>;tag=phone\r\n"
+      "To: <sip:1001@acme.sb.test>;tag=earlier\r\nCall-ID: reg-1\r\nCSeq: 2 REGISTER\r\n"
+      "Contact: <sip:1001@10.1.1.1:5060>\r\nContent-Length: 0\r\n\r\n";
+  f.endpoint.OnReceived(reg, kCaller);
+  CHECK(registrar.keys.size() == 1);
+  CHECK(dialogs.keys.empty());
+}

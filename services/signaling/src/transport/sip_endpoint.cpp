@@ -172,7 +172,9 @@ void SipEndpoint::Dispatch(sip::TuEvent event) {
     return;
   }
   auto to = event.message->To();
-  if (to.ok() && !(*to)->tag().empty()) {
+  // REGISTER never belongs to a dialog (§10.2), even when a phone echoes the To tag of its last
+  // 200 in a refresh: it stays with the registrar.
+  if (to.ok() && !(*to)->tag().empty() && event.message->method() != sip::Method::kRegister) {
     OnDialogRequest(std::move(event.key), std::move(*event.message), event.peer);
     return;
   }
