@@ -75,6 +75,7 @@ int main(int argc, char** argv) {
   config.platform_domain = "sip.bench.example";
   config.bootstrap_key = platform_key;
   config.migrations_dir = ADMIN_MIGRATIONS_DIR;
+  config.secret_key = std::string(64, '7');
   config.lookup_workers = workers;
   config.rate_limit_per_second = 1000000;
   config.cache_ttl_ms = 600000;

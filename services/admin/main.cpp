@@ -2,6 +2,7 @@
 // cache, gRPC API, NATS lookups), the ops HTTP server; then wait for SIGTERM and drain.
 #include <unistd.h>
 
+#include "domain/secret_box.h"
 #include "rpc/admin_server.h"
 #include "switchboard/bus/nats_bus.h"
 #include "switchboard/core/http_server.h"
@@ -24,6 +25,8 @@ sb::Status IsKeyOrEmpty(std::string_view v) {
   if (v.empty() || (v.size() == 47 && v.substr(0, 4) == "sbk_")) return sb::Status::Ok();
   return sb::Status::InvalidArgument("empty, or sbk_ followed by 43 base64url characters");
 }
+
+sb::Status IsSecretKey(std::string_view v) { return sb::admin::SecretBox::FromHexKey(v).status(); }
 
 }  // namespace
 
@@ -51,6 +54,9 @@ int main(int argc, char** argv) {
        sb::core::IsPositiveInt},
       {"cache-ttl-ms", "SB_ADMIN_CACHE_TTL_MS", "lookup cache entry lifetime", "60000",
        sb::core::IsPositiveInt},
+      {"secret-key", "SB_ADMIN_SECRET_KEY",
+       "64 hex digits: AES-256-GCM key for trunk passwords at rest (openssl rand -hex 32)",
+       std::nullopt, IsSecretKey},
       {"outbox-poll-ms", "SB_ADMIN_OUTBOX_POLL_MS", "outbox relay pass interval", "500",
        sb::core::IsPositiveInt},
       {"replica", "SB_ADMIN_REPLICA",
@@ -79,6 +85,7 @@ int main(int argc, char** argv) {
   config.platform_domain = settings.Get("platform-domain");
   config.bootstrap_key = settings.Get("bootstrap-key");
   config.migrations_dir = settings.Get("migrations-dir");
+  config.secret_key = settings.Get("secret-key");
   const std::string replica = settings.Get("replica");
   config.source = "admin/" + (replica.empty() ? std::string(host) : replica);
   config.pg_connections = static_cast<int>(settings.GetInt("pg-connections"));

@@ -23,7 +23,7 @@ namespace sb::admin::rpc {
 
 struct AdminServer::Parts {
   Parts(const AdminServerConfig& c, bus::Bus& b, const core::Clock& clk, core::MetricsRegistry& m,
-        const core::Logger& l, redis::ClientOptions redis_options)
+        const core::Logger& l, redis::ClientOptions redis_options, SecretBox secret_box)
       : config(c),
         bus(b),
         clock(clk),
@@ -33,11 +33,12 @@ struct AdminServer::Parts {
         pool({.dsn = c.pg_dsn, .max_connections = std::max(1, c.pg_connections)}),
         event_factory(clock, ids, c.source),
         encoder(event_factory),
+        box(secret_box),
         tenants(pool, &encoder),
         keys(pool),
         extensions(pool, &encoder),
         numbers(pool, &encoder),
-        trunks(pool, &encoder),
+        trunks(pool, box, &encoder),
         redis_options(std::move(redis_options)),
         limiter_redis(this->redis_options),
         cache_redis(this->redis_options),
@@ -69,6 +70,7 @@ struct AdminServer::Parts {
   pg::Pool pool;
   bus::EventFactory event_factory;
   ProtoEventEncoder encoder;
+  SecretBox box;
   PgTenantRepository tenants;
   PgApiKeyRepository keys;
   PgExtensionRepository extensions;
@@ -98,22 +100,26 @@ Result<std::unique_ptr<AdminServer>> AdminServer::Start(const AdminServerConfig&
                                                         const core::Logger& log) {
   auto redis_options = redis::OptionsFromUrl(config.redis_url, "admin:");
   if (!redis_options.ok()) return redis_options.status();
-  auto parts = std::make_unique<Parts>(config, bus, clock, metrics, log, *redis_options);
+  auto box = SecretBox::FromHexKey(config.secret_key);
+  if (!box.ok()) return box.status();
+  auto parts = std::make_unique<Parts>(config, bus, clock, metrics, log, *redis_options, *box);
 
   Status migrated = ApplyAdminMigrations(parts->pool, config.migrations_dir);
   if (!migrated.ok()) return migrated;
+  SB_RETURN_IF_ERROR(parts->trunks.SealLegacyPasswords());
   if (!config.bootstrap_key.empty()) {
     SB_RETURN_IF_ERROR(parts->provisioning.EnsureBootstrapKey(config.bootstrap_key));
   }
   SB_RETURN_IF_ERROR(bus.EnsureStream(bus::EventsStream()));
+  // Consuming first, so that this replica also hears the events its own relay sends first.
+  auto invalidator = CacheInvalidator::Start(bus, parts->cache, config.source, metrics, log);
+  if (!invalidator.ok()) return invalidator.status();
+  parts->invalidator = std::move(*invalidator);
   // Events left in the outbox by a previous run (crash, NATS outage) go out first.
   parts->relay = OutboxRelay::Start(
       parts->pool, bus,
       {.poll = std::chrono::milliseconds(std::max<int64_t>(10, config.outbox_poll_ms))}, metrics,
       log);
-  auto invalidator = CacheInvalidator::Start(bus, parts->cache, config.source, metrics, log);
-  if (!invalidator.ok()) return invalidator.status();
-  parts->invalidator = std::move(*invalidator);
 
   auto lookup_server =
       LookupServer::Start(bus, parts->lookups, parts->redis_options,

@@ -29,6 +29,9 @@ struct AdminServerConfig {
   std::string platform_domain{};
   std::string bootstrap_key{};  // empty: none
   std::string migrations_dir{};
+  // 64 hex digits: the AES-256-GCM key sealing trunk passwords at rest (domain/secret_box.h).
+  // Required; Start answers INVALID_ARGUMENT naming SB_ADMIN_SECRET_KEY without a valid one.
+  std::string secret_key{};
   // Event source, e.g. "admin/<hostname>"; also names this replica's cache-invalidation consumer,
   // so it must differ between replicas.
   std::string source = "admin";

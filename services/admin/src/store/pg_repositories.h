@@ -11,6 +11,7 @@
 #include <string>
 
 #include "domain/repositories.h"
+#include "domain/secret_box.h"
 #include "switchboard/pg/pool.h"
 
 namespace sb::admin {
@@ -102,8 +103,11 @@ class PgNumberRepository final : public NumberRepository {
 class PgTrunkRepository final : public TrunkRepository {
  public:
   // With `events`, each mutation also writes its event to admin.outbox in its transaction.
-  explicit PgTrunkRepository(pg::Pool& pool, const EventEncoder* events = nullptr)
-      : pool_(pool), events_(events) {}
+  // Outbound passwords are stored sealed with `box` (domain/secret_box.h).
+  PgTrunkRepository(pg::Pool& pool, const SecretBox& box, const EventEncoder* events = nullptr)
+      : pool_(pool), box_(box), events_(events) {}
+  // Seals passwords stored in clear by versions before encryption at rest; run at start-up.
+  Status SealLegacyPasswords();
   Status Create(const Trunk& trunk, const AuditEntry& audit) override;
   Result<Trunk> Get(const TenantId& tenant, const TrunkId& id) override;
   Result<Trunk> FindBySource(std::string_view ip) override;
@@ -115,7 +119,10 @@ class PgTrunkRepository final : public TrunkRepository {
   Result<Trunk> Delete(const TenantId& tenant, const TrunkId& id, const AuditEntry& audit) override;
 
  private:
+  Result<std::string> Seal(const Trunk& t) const;
+  Result<Trunk> Opened(Result<Trunk> t) const;
   pg::Pool& pool_;
+  const SecretBox& box_;
   const EventEncoder* events_;
 };
 

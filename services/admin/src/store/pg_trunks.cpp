@@ -127,6 +127,8 @@ Result<Trunk> SelectOne(pqxx::transaction_base& w, const TenantId& tenant, const
 }  // namespace
 
 Status PgTrunkRepository::Create(const Trunk& t, const AuditEntry& audit) {
+  auto sealed = Seal(t);
+  if (!sealed.ok()) return sealed.status();
   return internal::TransactStatus(pool_, [&](pqxx::transaction_base& w) {
     auto rows = w.exec_params(
         "INSERT INTO admin.trunks (trunk_id, tenant_id, name, host, port, transport, username,"
@@ -135,7 +137,7 @@ Status PgTrunkRepository::Create(const Trunk& t, const AuditEntry& audit) {
         " to_timestamp($12::float8 / 1e6), to_timestamp($13::float8 / 1e6)"
         " WHERE EXISTS (SELECT 1 FROM admin.tenants WHERE tenant_id = $2::uuid) RETURNING 1",
         t.id.str(), t.tenant_id.str(), t.name, t.host, t.port, TransportText(t.transport),
-        t.username, t.password, RulesJson(t.prefix_rules), PolicyText(t.caller_id_policy),
+        t.username, *sealed, RulesJson(t.prefix_rules), PolicyText(t.caller_id_policy),
         t.fixed_caller_id, ToMicros(t.created_at), ToMicros(t.updated_at));
     if (rows.empty()) return Status::NotFound("tenant " + t.tenant_id.str() + " not found");
     InsertSources(w, t);
@@ -146,19 +148,19 @@ Status PgTrunkRepository::Create(const Trunk& t, const AuditEntry& audit) {
 }
 
 Result<Trunk> PgTrunkRepository::Get(const TenantId& tenant, const TrunkId& id) {
-  return internal::Transact<Trunk>(
-      pool_, [&](pqxx::transaction_base& w) { return SelectOne(w, tenant, id, false); });
+  return Opened(internal::Transact<Trunk>(
+      pool_, [&](pqxx::transaction_base& w) { return SelectOne(w, tenant, id, false); }));
 }
 
 Result<Trunk> PgTrunkRepository::FindBySource(std::string_view ip) {
-  return internal::Transact<Trunk>(pool_, [&](pqxx::transaction_base& w) {
+  return Opened(internal::Transact<Trunk>(pool_, [&](pqxx::transaction_base& w) {
     return One(w.exec_params(std::string("SELECT ") + kColumns +
                                  " FROM admin.trunks t WHERE t.trunk_id = (SELECT s.trunk_id"
                                  " FROM admin.trunk_sources s WHERE s.source >>= $1::inet"
                                  " LIMIT 1)",
                              std::string(ip)),
                std::string("for source ") + std::string(ip));
-  });
+  }));
 }
 
 Result<Page<Trunk>> PgTrunkRepository::List(const TenantId& tenant, std::string_view name_prefix,
@@ -171,7 +173,13 @@ Result<Page<Trunk>> PgTrunkRepository::List(const TenantId& tenant, std::string_
                                       " ORDER BY t.trunk_id LIMIT $4",
                                   tenant.str(), internal::LikePrefix(name_prefix),
                                   OptionalText(page.after), page.size + 1);
-        return MakePage<Trunk>(rows, page.size, FromRow);
+        auto listed = MakePage<Trunk>(rows, page.size, FromRow);
+        for (auto& t : listed.items) {
+          auto opened = Opened(std::move(t));
+          if (!opened.ok()) return opened.status();
+          t = std::move(*opened);
+        }
+        return listed;
       });
 }
 
@@ -179,16 +187,18 @@ Result<Trunk> PgTrunkRepository::Update(const TenantId& tenant, const TrunkId& i
                                         const std::function<Status(Trunk&)>& change,
                                         const AuditEntry& audit) {
   return internal::Transact<Trunk>(pool_, [&](pqxx::transaction_base& w) -> Result<Trunk> {
-    auto current = SelectOne(w, tenant, id, true);
+    auto current = Opened(SelectOne(w, tenant, id, true));
     if (!current.ok()) return current.status();
     Trunk t = *current;
     SB_RETURN_IF_ERROR(change(t));
+    auto sealed = Seal(t);
+    if (!sealed.ok()) return sealed.status();
     w.exec_params(
         "UPDATE admin.trunks SET host = $3, port = $4, transport = $5, username = $6,"
         " password = $7, prefix_rules = $8::jsonb, caller_id_policy = $9, fixed_caller_id = $10,"
         " updated_at = to_timestamp($11::float8 / 1e6)"
         " WHERE tenant_id = $1::uuid AND trunk_id = $2::uuid",
-        tenant.str(), id.str(), t.host, t.port, TransportText(t.transport), t.username, t.password,
+        tenant.str(), id.str(), t.host, t.port, TransportText(t.transport), t.username, *sealed,
         RulesJson(t.prefix_rules), PolicyText(t.caller_id_policy), t.fixed_caller_id,
         ToMicros(t.updated_at));
     if (t.inbound_sources != current->inbound_sources) {
@@ -204,13 +214,47 @@ Result<Trunk> PgTrunkRepository::Update(const TenantId& tenant, const TrunkId& i
 Result<Trunk> PgTrunkRepository::Delete(const TenantId& tenant, const TrunkId& id,
                                         const AuditEntry& audit) {
   return internal::Transact<Trunk>(pool_, [&](pqxx::transaction_base& w) -> Result<Trunk> {
-    auto t = SelectOne(w, tenant, id, true);
+    auto t = Opened(SelectOne(w, tenant, id, true));
     if (!t.ok()) return t.status();
     w.exec_params("DELETE FROM admin.trunks WHERE tenant_id = $1::uuid AND trunk_id = $2::uuid",
                   tenant.str(), id.str());
     if (events_) SB_RETURN_IF_ERROR(internal::WriteOutbox(w, events_->Trunk(Change::kDeleted, *t)));
     WriteAudit(w, audit, "trunk");
     return t;
+  });
+}
+
+Result<std::string> PgTrunkRepository::Seal(const Trunk& t) const {
+  // No password stays empty, so that has_password needs no key.
+  if (t.password.empty()) return std::string();
+  return box_.Seal(t.password, "trunk:" + t.id.str());
+}
+
+Result<Trunk> PgTrunkRepository::Opened(Result<Trunk> t) const {
+  if (!t.ok() || t->password.empty()) return t;
+  auto clear = box_.Open(t->password, "trunk:" + t->id.str());
+  if (!clear.ok()) {
+    return Status::FailedPrecondition("trunk " + t->id.str() + ": " + clear.status().message());
+  }
+  t->password = std::move(*clear);
+  return t;
+}
+
+Status PgTrunkRepository::SealLegacyPasswords() {
+  return internal::TransactStatus(pool_, [&](pqxx::transaction_base& w) -> Status {
+    auto rows = w.exec(
+        "SELECT trunk_id::text, password FROM admin.trunks WHERE password <> ''"
+        " AND password NOT LIKE 'v1:%' FOR UPDATE");
+    for (const auto& row : rows) {
+      Trunk t;
+      t.id = TrunkId(row[0].as<std::string>());
+      t.password = row[1].as<std::string>();
+      auto sealed = Seal(t);
+      if (!sealed.ok()) return sealed.status();
+      w.exec_params("UPDATE admin.trunks SET password = $2 WHERE trunk_id = $1::uuid", t.id.str(),
+                    *sealed);
+    }
+    return Status::Ok();
   });
 }
 

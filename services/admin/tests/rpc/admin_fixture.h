@@ -23,6 +23,8 @@ namespace sb::admin::testing {
 namespace pb = ::switchboard::admin::v1;
 
 inline const std::string kPlatformKey = "sbk_" + std::string(43, 'P');
+inline const std::string kSecretKey =
+    "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
 
 struct AdminFixture {
   explicit AdminFixture(int64_t rate_limit = 10000)
@@ -40,6 +42,7 @@ struct AdminFixture {
     config.platform_domain = "sip.test.example";
     config.bootstrap_key = kPlatformKey;
     config.migrations_dir = ADMIN_MIGRATIONS_DIR;
+    config.secret_key = kSecretKey;
     config.pg_connections = 4;
     config.lookup_workers = 2;
     config.rate_limit_per_second = rate_limit;
@@ -64,6 +67,20 @@ struct AdminFixture {
   }
 
   bus::Bus& bus() { return *bus_; }
+
+  // Waits (bounded) until every event so far is published and applied to this replica's caches:
+  // an event applied late drops entries cached after the change, which a test counting cache
+  // hits must not see.
+  void Settle() {
+    if (!server->WaitOutboxEmpty(std::chrono::seconds(20))) {
+      throw std::runtime_error("outbox not drained");
+    }
+    const auto published =
+        static_cast<uint64_t>(metrics.Counter("sb_admin_outbox_published_total", "").value());
+    if (!server->WaitCacheEventsApplied(published, std::chrono::seconds(20))) {
+      throw std::runtime_error("events not applied");
+    }
+  }
 
   // Another replica of admin on the same database and NATS (its own cache-invalidation consumer,
   // named after `source`), with its own Redis when redis_url is given.

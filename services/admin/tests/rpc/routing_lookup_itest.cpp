@@ -77,6 +77,7 @@ TEST_CASE("lookup_extension finds the callee by extension number or by SIP usern
   const std::string domain = "acme.sip.test.example";
   auto bob = CreateExtension(f, key, "1002", "bob", "Bob Builder", "+15551230002");
 
+  f.Settle();  // no late event may drop what the next lookups cache
   auto by_number = Extension(f, domain, "1002");
   CHECK(by_number.error().code() == common::ERROR_CODE_OK);
   CHECK(by_number.tenant_id() == tenant.id());
@@ -158,6 +159,7 @@ TEST_CASE("lookup_outbound_route picks the trunk by prefix and rewrites the numb
   pb::Trunk germany;
   REQUIRE(Call(f.trunks, key, &pb::TrunkService::Stub::CreateTrunk, ct, &germany).ok());
 
+  f.Settle();  // no late event may drop what the next lookups cache
   auto us = Route(f, tenant.id(), "+15551230001", "+15550000001");
   CHECK(us.error().code() == common::ERROR_CODE_OK);
   CHECK(us.tenant_id() == tenant.id());

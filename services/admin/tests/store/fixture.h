@@ -47,7 +47,8 @@ struct PgFixture {
         keys(pool),
         extensions(pool),
         numbers(pool),
-        trunks(pool),
+        box(*SecretBox::FromHexKey(std::string(64, 'a'))),
+        trunks(pool, box),
         provisioning(ProvisioningConfig{.platform_domain = "sip.test.example"},
                      ProvisioningDeps{tenants, keys, extensions, numbers, trunks, sink, clock, ids,
                                       random}) {
@@ -77,6 +78,7 @@ struct PgFixture {
   PgApiKeyRepository keys;
   PgExtensionRepository extensions;
   PgNumberRepository numbers;
+  SecretBox box;
   PgTrunkRepository trunks;
   Provisioning provisioning;
   Principal platform;
