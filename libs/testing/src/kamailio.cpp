@@ -104,7 +104,14 @@ struct ChildProcess::Impl {
     }
     return reaped;
   }
+  // Also what a move-assignment runs for the process it replaces.
+  ~Impl() {
+    KillGroup();
+    std::error_code ec;
+    if (!dir.empty()) fs::remove_all(dir, ec);
+  }
   void KillGroup() {
+    if (pid <= 0) return;  // never started: kill(-(-1)) would signal everything
     // The group outlives its leader when the leader died first (Kamailio's children).
     kill(-pid, SIGKILL);
     if (!reaped) {
@@ -173,12 +180,7 @@ ChildProcess::ChildProcess(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) 
 ChildProcess::ChildProcess(ChildProcess&&) noexcept = default;
 ChildProcess& ChildProcess::operator=(ChildProcess&&) noexcept = default;
 
-ChildProcess::~ChildProcess() {
-  if (!impl_) return;
-  impl_->KillGroup();
-  std::error_code ec;
-  fs::remove_all(impl_->dir, ec);
-}
+ChildProcess::~ChildProcess() = default;
 
 pid_t ChildProcess::pid() const { return impl_->pid; }
 const fs::path& ChildProcess::dir() const { return impl_->dir; }
