@@ -10,6 +10,7 @@
 #include "switchboard/core/metrics.h"
 #include "switchboard/core/settings.h"
 #include "switchboard/core/shutdown.h"
+#include "registrar/registrar_service.h"
 #include "transport/sip_endpoint.h"
 #include "transport/sip_server.h"
 
@@ -60,6 +61,10 @@ int main(int argc, char** argv) {
        "messages per second from one IP address (0: no limit)", "0", IsNonNegativeInt},
       {"source-burst", "SB_SIGNALING_SOURCE_BURST", "burst above the rate (0: the rate)", "0",
        IsNonNegativeInt},
+      {"nats-url", "SB_NATS_URL", "NATS (admin lookups, events); empty: no registrar", "", {}},
+      {"redis-url", "SB_REDIS_URL", "Redis (bindings, nonces, bans); empty: no registrar", "", {}},
+      {"nonce-secret", "SB_SIGNALING_NONCE_SECRET",
+       "digest nonce HMAC key, the same on every replica (16+ bytes)", "", {}},
       {"drain-seconds", "SB_SIGNALING_DRAIN_SECONDS", "longest SIGTERM waits for work to end", "30",
        sb::core::IsPositiveInt},
       {"drain-notice-ms", "SB_SIGNALING_DRAIN_NOTICE_MS",
@@ -108,6 +113,26 @@ int main(int argc, char** argv) {
     log.Warn("advertised port 0: loop detection compares against port 0");
   }
 
+  // The registrar needs NATS and Redis; without them REGISTER gets 501 like any unhandled method.
+  std::unique_ptr<sb::signaling::RegistrarService> registrar;
+  if (!settings.Get("nats-url").empty() && !settings.Get("redis-url").empty()) {
+    sb::signaling::RegistrarServiceConfig config;
+    config.nats_url = settings.Get("nats-url");
+    config.redis_url = settings.Get("redis-url");
+    config.nonce_secret = settings.Get("nonce-secret");
+    config.node_id = settings.Get("node-id");
+    auto started = sb::signaling::RegistrarService::Start(
+        config,
+        [&server](std::function<void()> task) { (*server)->Post(std::move(task)); }, clock,
+        metrics, log);
+    if (!started.ok()) {
+      log.Error("cannot start the registrar", {{"error", started.status().ToString()}});
+      return 1;
+    }
+    registrar = std::move(*started);
+    (*server)->Post([&] { endpoint.SetHandler(sb::sip::Method::kRegister, &registrar->handler()); });
+  }
+
   sb::core::OpsServer ops(metrics, [&]() -> sb::Status {
     return endpoint.draining() ? sb::Status::Unavailable("draining") : sb::Status::Ok();
   });
@@ -135,6 +160,15 @@ int main(int argc, char** argv) {
     size_t live = future.get();
     if (live == 0 && clock.Now() - start >= notice) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  if (registrar) {
+    std::promise<void> removed;
+    (*server)->Post([&] {
+      endpoint.SetHandler(sb::sip::Method::kRegister, nullptr);
+      removed.set_value();
+    });
+    removed.get_future().wait();
+    registrar.reset();  // joins its workers while the loop still takes their answers
   }
   (*server)->Stop();
   ops.Stop();

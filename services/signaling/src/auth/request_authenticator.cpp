@@ -65,14 +65,16 @@ AuthDecision RequestAuthenticator::Challenge(const sip::Message& request, std::s
   d.code = ChallengeCode(request);
   d.reason = d.code == 401 ? "Unauthorized" : "Proxy Authentication Required";
   const std::string header(ChallengeHeader(request));
-  // RFC 8760 §2.4: the server lists its preferred (strongest) challenge first.
-  if (options_.offer_sha256) {
-    d.headers.emplace_back(header, sip::FormatChallenge(server_.Challenge(
-                                       realm, sip::DigestAlgorithm::kSha256, stale)));
-  }
+  // MD5 first: RFC 8760 clients pick the strongest challenge they support wherever it is listed
+  // (§2.4), but older clients answer the first one only, and sipp 3.6 and many deployed phones
+  // fail on a first SHA-256 challenge. Listing MD5 first costs a compliant client nothing.
   if (options_.offer_md5) {
     d.headers.emplace_back(
         header, sip::FormatChallenge(server_.Challenge(realm, sip::DigestAlgorithm::kMd5, stale)));
+  }
+  if (options_.offer_sha256) {
+    d.headers.emplace_back(header, sip::FormatChallenge(server_.Challenge(
+                                       realm, sip::DigestAlgorithm::kSha256, stale)));
   }
   return d;
 }

@@ -1,11 +1,12 @@
 // RequestAuthenticator: SIP digest authentication of any request a phone sends (RFC 3261 §22,
 // RFC 7616, RFC 8760). REGISTER is challenged with 401 + WWW-Authenticate, every other method with
-// 407 + Proxy-Authenticate (this node is the phone's proxy, §22.3). Each challenge offers SHA-256
-// first and MD5 second (RFC 8760 §2.4), qop=auth, with an HMAC nonce that expires and whose nonce
-// count is tracked in Redis (store/redis_nonce_store.h) so no replica accepts a replay.
-// Verification uses the HA1 admin stores (never a clear password); the realm is the tenant's SIP
-// domain; the authenticated user must be the user the request claims (To and From of a REGISTER,
-// From of anything else), otherwise 403.
+// 407 + Proxy-Authenticate (this node is the phone's proxy, §22.3). Each challenge offers MD5 and
+// SHA-256 (RFC 8760; MD5 listed first for clients that only read the first challenge), qop=auth,
+// with an HMAC nonce that expires and whose nonce count is tracked in Redis
+// (store/redis_nonce_store.h) so no replica accepts a replay. Verification uses the HA1 admin
+// stores (never a clear password); the realm is the tenant's SIP domain; the authenticated user
+// must be the user the request claims (To and From of a REGISTER, From of anything else), otherwise
+// 403.
 //
 // The decision logic is pure; the two blocking parts (admin's credential lookup and the nonce
 // tracker's Redis round trip) run off the SIP loop through the Offloader. A handler's flow:
@@ -93,7 +94,7 @@ class RequestAuthenticator {
   std::optional<sip::DigestCredentials> FindCredentials(const sip::Message& request,
                                                         std::string_view realm) const;
 
-  // A fresh challenge for `realm`, one header per offered algorithm, SHA-256 first.
+  // A fresh challenge for `realm`, one header per offered algorithm, MD5 first.
   AuthDecision Challenge(const sip::Message& request, std::string_view realm,
                          bool stale = false) const;
 

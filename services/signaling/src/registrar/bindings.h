@@ -29,6 +29,9 @@ struct Binding {
   uint32_t cseq = 0;
   WallTime expires_at;
   std::string source;  // "udp:192.0.2.7:40112": where the phone is reachable behind NAT
+  // Path header values of the REGISTER (RFC 3327), outermost first: the proxies (the balancer)
+  // a request to this contact must be routed through.
+  std::vector<std::string> path;
   friend bool operator==(const Binding&, const Binding&) = default;
 };
 

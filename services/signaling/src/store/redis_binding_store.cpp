@@ -10,10 +10,34 @@ int64_t ToMillis(WallTime t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
 }
 
+// Path values are URIs, which cannot hold '|' or a line break unescaped (RFC 3261 §25.1); they
+// are joined by '\n'.
+std::string JoinPath(const std::vector<std::string>& path) {
+  std::string out;
+  for (const auto& p : path) {
+    if (!out.empty()) out += '\n';
+    for (char c : p) {
+      if (c != '|' && c != '\n') out += c;
+    }
+  }
+  return out;
+}
+
+std::vector<std::string> SplitPath(std::string_view text) {
+  std::vector<std::string> out;
+  while (!text.empty()) {
+    size_t nl = text.find('\n');
+    out.emplace_back(text.substr(0, nl));
+    if (nl == std::string_view::npos) break;
+    text.remove_prefix(nl + 1);
+  }
+  return out;
+}
+
 std::string Encode(const Binding& b) {
   // Call-ID goes last: it is the only field that may contain the separator.
   return std::to_string(b.q_milli) + "|" + std::to_string(ToMillis(b.expires_at)) + "|" +
-         std::to_string(b.cseq) + "|" + b.source + "|" + b.call_id;
+         std::to_string(b.cseq) + "|" + b.source + "|" + JoinPath(b.path) + "|" + b.call_id;
 }
 
 template <typename T>
@@ -25,7 +49,7 @@ bool Number(std::string_view text, T& out) {
 std::optional<Binding> Decode(std::string contact, std::string_view value) {
   Binding b;
   b.contact = std::move(contact);
-  std::string_view fields[4];
+  std::string_view fields[5];
   for (auto& field : fields) {
     size_t bar = value.find('|');
     if (bar == std::string_view::npos) return std::nullopt;
@@ -39,6 +63,7 @@ std::optional<Binding> Decode(std::string contact, std::string_view value) {
   }
   b.expires_at = WallTime(std::chrono::milliseconds(expires_ms));
   b.source = std::string(fields[3]);
+  b.path = SplitPath(fields[4]);
   b.call_id = std::string(value);
   return b;
 }

@@ -117,7 +117,7 @@ struct Fixture {
 
 }  // namespace
 
-TEST_CASE("a REGISTER without credentials gets 401 with SHA-256 then MD5 challenges", "[unit]") {
+TEST_CASE("a REGISTER without credentials gets 401 with MD5 then SHA-256 challenges", "[unit]") {
   Fixture f;
   auto request = Parse(Register("1001", "1001"));
   CHECK_FALSE(f.auth.FindCredentials(request, kRealm).has_value());
@@ -131,8 +131,10 @@ TEST_CASE("a REGISTER without credentials gets 401 with SHA-256 then MD5 challen
   auto second = sb::sip::ParseChallenge(d.headers[1].second);
   REQUIRE(first.ok());
   REQUIRE(second.ok());
-  CHECK(first->algorithm == sb::sip::DigestAlgorithm::kSha256);
-  CHECK(second->algorithm == sb::sip::DigestAlgorithm::kMd5);
+  CHECK(first->algorithm == sb::sip::DigestAlgorithm::kMd5);
+  CHECK(second->algorithm == sb::sip::DigestAlgorithm::kSha256);
+  // An RFC 8760 client still picks SHA-256.
+  CHECK(sb::sip::PreferredChallenge({*first, *second}) == 1u);
   CHECK(first->realm == kRealm);
   CHECK(first->qop == std::vector<sb::sip::Qop>{sb::sip::Qop::kAuth});
   CHECK(first->nonce != second->nonce);

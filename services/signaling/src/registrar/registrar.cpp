@@ -1,0 +1,214 @@
+#include "registrar/registrar.h"
+
+#include <algorithm>
+#include <chrono>
+#include <variant>
+
+namespace sb::signaling {
+namespace {
+
+int64_t SecondsLeft(WallTime expires_at, WallTime now) {
+  return std::max<int64_t>(
+      0, std::chrono::duration_cast<std::chrono::seconds>(expires_at - now).count());
+}
+
+const Binding* Find(const std::vector<Binding>& bindings, std::string_view contact) {
+  for (const auto& b : bindings) {
+    if (b.contact == contact) return &b;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+std::string SourceText(const sip::Destination& source) {
+  std::string transport(sip::TransportName(source.transport));
+  std::transform(transport.begin(), transport.end(), transport.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return transport + ":" + source.host + ":" + std::to_string(source.port);
+}
+
+std::vector<RegistrationChange> RegistrationChanges(const std::vector<Binding>& stored,
+                                                    const std::vector<Binding>& next,
+                                                    WallTime now) {
+  std::vector<RegistrationChange> out;
+  for (const auto& b : stored) {
+    if (Find(next, b.contact) != nullptr && b.expires_at > now) continue;  // refreshed
+    RegistrationChange c;
+    c.kind = b.expires_at <= now ? RegistrationChange::Kind::kExpired
+                                 : RegistrationChange::Kind::kUnregistered;
+    c.contact = b.contact;
+    c.source = b.source;
+    out.push_back(std::move(c));
+  }
+  for (const auto& b : next) {
+    const Binding* before = Find(stored, b.contact);
+    if (before != nullptr && before->expires_at > now) continue;
+    RegistrationChange c;
+    c.kind = RegistrationChange::Kind::kRegistered;
+    c.contact = b.contact;
+    c.source = b.source;
+    c.path = b.path;
+    c.expires_seconds = static_cast<uint32_t>(SecondsLeft(b.expires_at, now));
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+Registrar::Registrar(RegistrarDeps deps, RegistrarPolicy policy)
+    : deps_(deps),
+      policy_(policy),
+      ok_(deps.metrics.Counter("sb_signaling_register_total", "REGISTER answers",
+                               {{"result", "ok"}})),
+      challenged_(deps.metrics.Counter("sb_signaling_register_total", "REGISTER answers",
+                                       {{"result", "challenged"}})),
+      refused_(deps.metrics.Counter("sb_signaling_register_total", "REGISTER answers",
+                                    {{"result", "refused"}})),
+      unavailable_(deps.metrics.Counter("sb_signaling_register_total", "REGISTER answers",
+                                        {{"result", "unavailable"}})) {}
+
+void Registrar::OnRequest(const IncomingRequest& request, SipEndpoint& endpoint) {
+  if (request.key.empty()) return;
+  // The message is only valid during this call; the worker gets its own copy.
+  auto message = std::make_shared<sip::Message>(request.message->Clone());
+  auto answer = std::make_shared<RegisterAnswer>();
+  const sip::Destination source = request.source;
+  const std::string key = request.key;
+  Status queued = deps_.offloader.Run(
+      [this, message, answer, source] { *answer = Handle(*message, source); },
+      [&endpoint, answer, key] {
+        (void)endpoint.Respond(key, answer->code, answer->reason, answer->headers);
+      });
+  if (!queued.ok()) {
+    unavailable_.Inc();
+    (void)endpoint.Respond(key, 503, "Service Unavailable", {{"Retry-After", "5"}});
+  }
+}
+
+RegisterAnswer Registrar::Refuse(int code, std::string reason) const {
+  (code == 503 ? unavailable_ : refused_).Inc();
+  RegisterAnswer a{.code = code, .reason = std::move(reason), .headers = {}};
+  if (code == 503) a.headers.emplace_back("Retry-After", "5");
+  return a;
+}
+
+RegisterAnswer Registrar::Handle(const sip::Message& request, const sip::Destination& source) {
+  if (deps_.ban != nullptr) {
+    auto banned = deps_.ban->IsBanned(source.host);
+    if (!banned.ok()) return Refuse(503, "Service Unavailable");
+    if (*banned) return Refuse(403, "Forbidden (banned)");
+  }
+  const std::string realm = RealmOf(request);
+  auto aor = AddressOfRecord(request);
+  if (realm.empty() || !aor.ok()) return Refuse(400, "Bad Request (To is not a SIP AOR)");
+
+  auto domain = deps_.admin.Domain(realm);
+  if (!domain.ok()) {
+    if (domain.status().code() == StatusCode::kNotFound) return Refuse(404, "Not Found");
+    return Refuse(503, "Service Unavailable");
+  }
+  if (domain->tenant_suspended) return Refuse(403, "Forbidden (tenant suspended)");
+
+  auto presented = deps_.auth.FindCredentials(request, realm);
+  if (!presented) {
+    challenged_.Inc();
+    auto d = deps_.auth.Challenge(request, realm);
+    return {.code = d.code, .reason = d.reason, .headers = d.headers};
+  }
+  if (deps_.account_limit != nullptr) {
+    auto allowed = deps_.account_limit->Allow(realm, presented->username);
+    if (!allowed.ok()) return Refuse(503, "Service Unavailable");
+    if (!*allowed) {
+      auto a = Refuse(503, "Service Unavailable (too many requests for this account)");
+      a.headers = {{"Retry-After", "60"}};
+      return a;
+    }
+  }
+  auto looked_up = deps_.admin.Credentials(realm, presented->username);
+  AuthDecision decision = deps_.auth.Verify(request, realm, *presented, looked_up);
+  if (decision.failure && deps_.ban != nullptr) {
+    auto banned = deps_.ban->RecordFailure(source.host);
+    if (banned.ok() && *banned) {
+      deps_.log.Warn("source banned after authentication failures", {{"source", source.host}});
+    }
+  }
+  if (!decision.authenticated()) {
+    if (decision.code == 401) {
+      challenged_.Inc();
+    } else {
+      (decision.code == 503 ? unavailable_ : refused_).Inc();
+    }
+    return {.code = decision.code, .reason = decision.reason, .headers = decision.headers};
+  }
+  const TenantId tenant = domain->tenant;
+
+  auto stored = deps_.bindings.Load(tenant, *aor);
+  if (!stored.ok()) return Refuse(503, "Service Unavailable");
+  const WallTime now = deps_.clock.WallNow();
+  auto outcome = ApplyRegister(request, *stored, now, policy_, SourceText(source));
+  if (auto* error = std::get_if<RegisterError>(&outcome)) {
+    refused_.Inc();
+    return {.code = error->code, .reason = error->reason, .headers = error->headers};
+  }
+  auto& next = std::get<RegisterOutcome>(outcome);
+
+  // The contacts this request registered or refreshed carry its Path (RFC 3327 §5.3).
+  std::vector<std::string> path;
+  for (std::string_view p : request.Values(sip::HeaderId::kPath)) path.emplace_back(p);
+  auto call_id = request.CallId();
+  auto cseq = request.GetCSeq();
+  if (call_id.ok() && cseq.ok()) {
+    for (auto& b : next.bindings) {
+      if (b.call_id == *call_id && b.cseq == (*cseq)->number && b.path != path) {
+        b.path = path;
+        next.changed = true;
+      }
+    }
+  }
+  if (next.changed) {
+    Status saved = deps_.bindings.Save(tenant, *aor, next.bindings);
+    if (!saved.ok()) return Refuse(503, "Service Unavailable");
+  }
+
+  if (deps_.events != nullptr) {
+    auto changes = RegistrationChanges(*stored, next.bindings, now);
+    auto user_agent = request.Header(sip::HeaderId::kUserAgent);
+    for (auto& c : changes) {
+      c.tenant = tenant;
+      c.aor = *aor;
+      c.extension_id = decision.credentials ? decision.credentials->extension_id : "";
+      if (user_agent) c.user_agent = std::string(*user_agent);
+    }
+    if (!changes.empty()) {
+      // The binding is stored: the phone is registered whether or not the event got out, so a
+      // publish failure is logged and counted, not answered.
+      Status published = deps_.events->Publish(changes, call_id.ok() ? *call_id : "");
+      if (!published.ok()) {
+        deps_.log.Warn("registration event not published", {{"error", published.ToString()}});
+      }
+    }
+  }
+
+  ok_.Inc();
+  RegisterAnswer answer{.code = 200, .reason = "OK", .headers = {}};
+  for (auto& contact : ContactHeaders(next.bindings, now)) {
+    answer.headers.emplace_back("Contact", std::move(contact));
+  }
+  for (const auto& p : path) answer.headers.emplace_back("Path", p);
+  return answer;
+}
+
+Result<std::vector<Binding>> Registrar::Locate(const TenantId& tenant, std::string_view aor) const {
+  auto stored = deps_.bindings.Load(tenant, aor);
+  if (!stored.ok()) return stored.status();
+  const WallTime now = deps_.clock.WallNow();
+  std::vector<Binding> live;
+  for (auto& b : *stored) {
+    if (b.expires_at > now) live.push_back(std::move(b));
+  }
+  std::stable_sort(live.begin(), live.end(),
+                   [](const Binding& a, const Binding& b) { return a.q_milli > b.q_milli; });
+  return live;
+}
+
+}  // namespace sb::signaling

@@ -1,0 +1,91 @@
+// Registrar: the REGISTER handler (RFC 3261 §10.3, RFC 3327 Path) and the location service the
+// B2BUA asks where a user's phones are. For each REGISTER, off the SIP loop thread:
+//
+//   source banned (protection/auth_failure_ban.h)      -> 403
+//   To domain -> tenant (admin lookup_domain)          -> 404 unknown, 403 suspended, 503 no answer
+//   digest (auth/request_authenticator.h)              -> 401 challenge, 403, 400, 503
+//   per-account limit                                  -> 503 + Retry-After
+//   bindings.h rules against the stored bindings      -> 423 + Min-Expires, 400, 500 (CSeq order)
+//   store (RedisBindingStore, with Path and source)    -> 503 when Redis fails
+//   200 with every live Contact (and Path echoed), registration events on JetStream.
+//
+//   sb::signaling::Registrar registrar({.clock = clock, .offloader = offloader, .admin = admin,
+//                                       .auth = authenticator, .bindings = store, ...}, options);
+//   endpoint.SetHandler(sb::sip::Method::kRegister, &registrar);
+//   // B2BUA, off the loop thread: where does sip:1002@acme.sip.example ring?
+//   auto phones = registrar.Locate(tenant, "sip:1002@acme.sip.example");  // highest q first
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "auth/request_authenticator.h"
+#include "protection/auth_failure_ban.h"
+#include "registrar/bindings.h"
+#include "rpc/admin_lookups.h"
+#include "rpc/registration_events.h"
+#include "runtime/offloader.h"
+#include "store/redis_binding_store.h"
+#include "switchboard/core/clock.h"
+#include "switchboard/core/logger.h"
+#include "switchboard/core/metrics.h"
+#include "transport/sip_endpoint.h"
+
+namespace sb::signaling {
+
+struct RegistrarDeps {
+  const core::Clock& clock;
+  Offloader& offloader;
+  AdminLookups& admin;
+  const RequestAuthenticator& auth;
+  RedisBindingStore& bindings;
+  AuthFailureBan* ban = nullptr;              // optional
+  AccountRateLimit* account_limit = nullptr;  // optional
+  RegistrationEvents* events = nullptr;       // optional
+  core::MetricsRegistry& metrics;
+  const core::Logger& log;
+};
+
+// What a REGISTER is answered with.
+struct RegisterAnswer {
+  int code = 500;
+  std::string reason;
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+// The registration events between an AOR's stored bindings and its new ones: contacts that
+// appeared (registered), that the request removed (unregistered) and that had expired before it
+// (expired). A refresh of a live contact is no event.
+std::vector<RegistrationChange> RegistrationChanges(const std::vector<Binding>& stored,
+                                                    const std::vector<Binding>& next, WallTime now);
+
+class Registrar final : public RequestHandler {
+ public:
+  Registrar(RegistrarDeps deps, RegistrarPolicy policy);
+
+  void OnRequest(const IncomingRequest& request, SipEndpoint& endpoint) override;
+
+  // The whole decision for one REGISTER; blocks on admin, Redis and JetStream (a worker thread
+  // calls it).
+  RegisterAnswer Handle(const sip::Message& request, const sip::Destination& source);
+
+  // Live bindings of (tenant, aor), highest q first. Blocks on Redis.
+  Result<std::vector<Binding>> Locate(const TenantId& tenant, std::string_view aor) const;
+
+ private:
+  RegisterAnswer Refuse(int code, std::string reason) const;
+
+  RegistrarDeps deps_;
+  RegistrarPolicy policy_;
+  core::CounterMetric& ok_;
+  core::CounterMetric& challenged_;
+  core::CounterMetric& refused_;
+  core::CounterMetric& unavailable_;
+};
+
+// "udp:192.0.2.7:40112"
+std::string SourceText(const sip::Destination& source);
+
+}  // namespace sb::signaling

@@ -1,0 +1,88 @@
+#include "registrar/registrar_service.h"
+
+#include "store/redis_nonce_store.h"
+#include "switchboard/bus/nats_bus.h"
+#include "switchboard/bus/streams.h"
+#include "switchboard/core/ids.h"
+#include "switchboard/redis/client.h"
+#include "switchboard/sip/digest_server.h"
+
+namespace sb::signaling {
+
+// Declared in dependency order: members are destroyed in reverse, so the offloader (whose workers
+// use everything else) goes first.
+struct RegistrarService::Parts {
+  std::unique_ptr<bus::Bus> bus;
+  std::unique_ptr<redis::Client> redis;
+  std::unique_ptr<core::UuidV7Generator> ids;
+  std::unique_ptr<bus::EventFactory> factory;
+  std::unique_ptr<RegistrationEvents> events;
+  std::unique_ptr<RedisNonceCountTracker> nonces;
+  sip::OpenSslRandom random;
+  std::unique_ptr<sip::DigestServer> digest;
+  std::unique_ptr<RequestAuthenticator> auth;
+  std::unique_ptr<AdminLookups> admin;
+  std::unique_ptr<RedisBindingStore> bindings;
+  std::unique_ptr<AuthFailureBan> ban;
+  std::unique_ptr<AccountRateLimit> account_limit;
+  std::unique_ptr<ThreadPoolOffloader> offloader;
+  std::unique_ptr<Registrar> registrar;
+};
+
+RegistrarService::RegistrarService(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
+
+RegistrarService::~RegistrarService() {
+  // The workers go before the registrar they call into.
+  if (parts_) parts_->offloader.reset();
+}
+
+Registrar& RegistrarService::handler() { return *parts_->registrar; }
+
+Result<std::unique_ptr<RegistrarService>> RegistrarService::Start(
+    const RegistrarServiceConfig& config, PostToLoop post_to_loop, const core::Clock& clock,
+    core::MetricsRegistry& metrics, const core::Logger& log) {
+  if (config.nonce_secret.size() < 16) {
+    return Status::InvalidArgument("the nonce secret needs at least 16 bytes", "nonce-secret");
+  }
+  auto p = std::make_unique<Parts>();
+  bus::NatsBusOptions nats;
+  nats.url = config.nats_url;
+  nats.name = "signaling/" + config.node_id;
+  auto bus = bus::NatsBus::Connect(nats);
+  if (!bus.ok()) return bus.status();
+  p->bus = std::move(*bus);
+  SB_RETURN_IF_ERROR(p->bus->EnsureStream(bus::EventsStream()));
+  auto redis_options = redis::OptionsFromUrl(config.redis_url, "signaling:");
+  if (!redis_options.ok()) return redis_options.status();
+  p->redis = std::make_unique<redis::Client>(*redis_options);
+  p->ids = std::make_unique<core::UuidV7Generator>(clock);
+  p->factory = std::make_unique<bus::EventFactory>(clock, *p->ids, "signaling/" + config.node_id);
+  p->events = std::make_unique<RegistrationEvents>(*p->bus, *p->factory, config.node_id,
+                                                   std::chrono::seconds(2));
+  p->nonces = std::make_unique<RedisNonceCountTracker>(*p->redis);
+  sip::DigestServerOptions digest;
+  digest.secret = config.nonce_secret;
+  digest.qop = {sip::Qop::kAuth};
+  p->digest = std::make_unique<sip::DigestServer>(clock, p->random, *p->nonces, digest);
+  p->auth = std::make_unique<RequestAuthenticator>(*p->digest);
+  p->admin = std::make_unique<AdminLookups>(*p->bus, config.admin_timeout);
+  p->bindings = std::make_unique<RedisBindingStore>(*p->redis);
+  p->ban = std::make_unique<AuthFailureBan>(*p->redis, config.ban);
+  p->account_limit = std::make_unique<AccountRateLimit>(*p->redis, config.account_limit);
+  p->offloader =
+      std::make_unique<ThreadPoolOffloader>(config.worker_threads, std::move(post_to_loop));
+  p->registrar = std::make_unique<Registrar>(RegistrarDeps{.clock = clock,
+                                                           .offloader = *p->offloader,
+                                                           .admin = *p->admin,
+                                                           .auth = *p->auth,
+                                                           .bindings = *p->bindings,
+                                                           .ban = p->ban.get(),
+                                                           .account_limit = p->account_limit.get(),
+                                                           .events = p->events.get(),
+                                                           .metrics = metrics,
+                                                           .log = log},
+                                             config.policy);
+  return std::unique_ptr<RegistrarService>(new RegistrarService(std::move(p)));
+}
+
+}  // namespace sb::signaling

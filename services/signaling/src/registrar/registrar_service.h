@@ -1,0 +1,58 @@
+// RegistrarService: everything the REGISTER handler needs, built and owned in one place so that
+// sb-signaling's main only passes settings: NATS (admin lookups, events), Redis (bindings, nonce
+// counts, bans), the digest server with the replicas' shared nonce secret, a thread pool that runs
+// the blocking work and posts the answers back to the SIP loop.
+//
+//   auto registrar = sb::signaling::RegistrarService::Start(
+//       {.nats_url = ..., .redis_url = ..., .nonce_secret = ..., .node_id = "sig-1"},
+//       [&](std::function<void()> task) { server->Post(std::move(task)); }, clock, metrics, log);
+//   server->Post([&] { endpoint.SetHandler(sb::sip::Method::kRegister, &(*registrar)->handler());
+//   });
+//   ...
+//   registrar->reset();   // before the SIP server stops: joins the workers
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "registrar/registrar.h"
+#include "switchboard/core/clock.h"
+#include "switchboard/core/logger.h"
+#include "switchboard/core/metrics.h"
+#include "switchboard/core/status.h"
+
+namespace sb::signaling {
+
+struct RegistrarServiceConfig {
+  std::string nats_url;
+  std::string redis_url;
+  std::string nonce_secret;  // the same on every replica, at least 16 bytes
+  std::string node_id;
+  RegistrarPolicy policy;
+  BanPolicy ban;
+  AccountLimitPolicy account_limit;
+  std::chrono::milliseconds admin_timeout{1000};
+  size_t worker_threads = 8;
+};
+
+class RegistrarService {
+ public:
+  using PostToLoop = std::function<void(std::function<void()>)>;
+  static Result<std::unique_ptr<RegistrarService>> Start(const RegistrarServiceConfig& config,
+                                                         PostToLoop post_to_loop,
+                                                         const core::Clock& clock,
+                                                         core::MetricsRegistry& metrics,
+                                                         const core::Logger& log);
+  ~RegistrarService();
+
+  Registrar& handler();
+
+  struct Parts;
+
+ private:
+  explicit RegistrarService(std::unique_ptr<Parts> parts);
+  std::unique_ptr<Parts> parts_;
+};
+
+}  // namespace sb::signaling

@@ -1,0 +1,56 @@
+// RegistrationEvents: publishes registration changes to JetStream (SB_EVENTS) as
+// switchboard.signaling.v1 Registered / Unregistered on sb.evt.registration.<type>.<tenant_id>,
+// type registered, unregistered or expired, each de-duplicated on its event id.
+//
+//   sb::signaling::RegistrationEvents events(bus, factory, "sig-1", std::chrono::seconds(2));
+//   auto changes = sb::signaling::RegistrationChanges(before, after, now);   // registrar.h
+//   for (auto& c : changes) { c.tenant = tenant; c.aor = aor; ... }
+//   sb::Status published = events.Publish(changes, call_id);   // blocks: run it offloaded
+//
+// Thread-safe (the Bus and EventFactory are).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "switchboard/bus/bus.h"
+#include "switchboard/bus/envelope.h"
+#include "switchboard/core/ids.h"
+#include "switchboard/core/status.h"
+
+namespace sb::signaling {
+
+struct RegistrationChange {
+  enum class Kind { kRegistered, kUnregistered, kExpired };
+  Kind kind = Kind::kRegistered;
+  TenantId tenant;
+  std::string aor;
+  std::string contact;
+  std::string source;
+  std::vector<std::string> path;
+  uint32_t expires_seconds = 0;
+  std::string extension_id;
+  std::string user_agent;
+};
+
+class RegistrationEvents {
+ public:
+  // Borrowed references must outlive this object.
+  RegistrationEvents(bus::Bus& bus, const bus::EventFactory& factory, std::string node_id,
+                     std::chrono::milliseconds timeout)
+      : bus_(bus), factory_(factory), node_id_(std::move(node_id)), timeout_(timeout) {}
+
+  // Publishes every change (correlation id: the REGISTER's Call-ID); the first error is returned
+  // after trying all of them.
+  Status Publish(const std::vector<RegistrationChange>& changes, std::string_view call_id);
+
+ private:
+  bus::Bus& bus_;
+  const bus::EventFactory& factory_;
+  std::string node_id_;
+  std::chrono::milliseconds timeout_;
+};
+
+}  // namespace sb::signaling
