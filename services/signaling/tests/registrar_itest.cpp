@@ -409,3 +409,44 @@ Content-Length: 0
   REQUIRE(stored.size() == 1);
   CHECK(stored[0].find("127.0.0.36") != std::string::npos);
 }
+
+TEST_CASE("a flood of bad REGISTERs from one address is banned / a phone elsewhere registers",
+          "[integration]") {
+  Platform p;
+  auto tenant = p.CreateTenant();
+  p.CreateExtension(tenant, "1001", "pass-1001-secret");
+  p.CreateExtension(tenant, "1002", "pass-1002-secret");
+  const std::string domain = tenant.sip_domain();
+  // The ban is keyed by address in the shared Redis: start from a clean slate for 127.0.0.20.
+  {
+    auto options = sb::redis::OptionsFromUrl(sb::testing::Shared().redis_url, "signaling:");
+    REQUIRE(options.ok());
+    sb::redis::Client redis(*options);
+    REQUIRE(
+        redis.Run(sb::redis::Command("DEL").Key("ban:127.0.0.20").Key("authfail:127.0.0.20")).ok());
+  }
+  Phone attacker("127.0.0.20", static_cast<uint16_t>(p.sip_port));
+  Phone phone("127.0.0.21", static_cast<uint16_t>(p.sip_port));
+  REQUIRE(p.WaitForSignaling(phone, domain));
+
+  // The default policy bans at the 10th failure within 5 minutes.
+  std::vector<int> codes;
+  std::string last_reason;
+  for (int i = 0; i < 14; ++i) {
+    auto r = attacker.RegisterWithDigest(domain, "1001", "guess-" + std::to_string(i), 300,
+                                         sb::sip::DigestAlgorithm::kMd5);
+    codes.push_back(Code(r));
+    if (r) last_reason = std::string(r->reason_phrase());
+  }
+  CHECK(std::count(codes.begin(), codes.begin() + 10, 403) == 10);
+  CHECK(last_reason == "Forbidden (banned)");
+  // Banned means banned: not even the right password gets through from there, nor a challenge.
+  auto right = attacker.Transact(attacker.Register(domain, "1001", 300));
+  CHECK(Code(right) == 403);
+
+  auto ok = phone.RegisterWithDigest(domain, "1002", "pass-1002-secret", 300,
+                                     sb::sip::DigestAlgorithm::kSha256);
+  CHECK(Code(ok) == 200);
+  CHECK(p.StoredContacts(tenant, "sip:1002@" + domain).size() == 1);
+  CHECK(p.StoredContacts(tenant, "sip:1001@" + domain).empty());
+}
