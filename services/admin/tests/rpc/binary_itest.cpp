@@ -145,6 +145,16 @@ struct Binary {
     channel = grpc::CreateChannel("127.0.0.1:" + std::to_string(grpc_port),
                                   grpc::InsecureChannelCredentials());
   }
+  // Bounded: until gRPC accepts connections or the process has exited; its log on failure.
+  void WaitReady() {
+    const auto deadline = std::chrono::system_clock::now() + std::chrono::seconds(60);
+    bool connected = false;
+    while (!connected && process->Running() && std::chrono::system_clock::now() < deadline) {
+      connected = channel->WaitForConnected(
+          std::min(deadline, std::chrono::system_clock::now() + std::chrono::seconds(1)));
+    }
+    if (!connected) FAIL("sb-admin not serving; its log:\n" << process->ReadLog());
+  }
   ~Binary() {
     if (process) process->Stop();
   }
@@ -159,9 +169,7 @@ struct Binary {
 TEST_CASE("sb-admin answers health checks and lists its services through reflection",
           "[integration]") {
   Binary admin;
-  INFO(admin.process->ReadLog());
-  REQUIRE(
-      admin.channel->WaitForConnected(std::chrono::system_clock::now() + std::chrono::seconds(30)));
+  admin.WaitReady();
   grpc::Status status;
   // HealthCheckResponse{status: SERVING (1)}.
   CHECK(HealthCheck(admin.channel, &status) == std::string("\x08\x01", 2));
@@ -179,9 +187,7 @@ TEST_CASE("sb-admin answers health checks and lists its services through reflect
 
 TEST_CASE("sb-admin counts and times each method by result on /metrics", "[integration]") {
   Binary admin;
-  INFO(admin.process->ReadLog());
-  REQUIRE(
-      admin.channel->WaitForConnected(std::chrono::system_clock::now() + std::chrono::seconds(30)));
+  admin.WaitReady();
   auto tenants = pb::TenantService::NewStub(admin.channel);
   pb::ListTenantsRequest req;
   pb::ListTenantsResponse resp;
