@@ -73,7 +73,7 @@ TEST_CASE("a wrong password is refused and does not spend the nonce count", "[di
   CHECK(f.Verify(f.Answer(challenge, 1), DigestAlgorithm::kSha256) == DigestVerdict::kOk);
 }
 
-TEST_CASE("a replayed nonce count is refused as stale; a higher count is accepted", "[digest]") {
+TEST_CASE("a replayed nonce count is refused as stale - a higher count is accepted", "[digest]") {
   Fixture f;
   auto challenge = f.server.Challenge(kRealm, DigestAlgorithm::kMd5);
   auto first = f.Answer(challenge, 1);
@@ -85,7 +85,7 @@ TEST_CASE("a replayed nonce count is refused as stale; a higher count is accepte
   CHECK(f.Verify(f.Answer(challenge, 4), DigestAlgorithm::kMd5) == DigestVerdict::kStale);
 }
 
-TEST_CASE("a nonce expires after its lifetime, then only earns a stale re-challenge", "[digest]") {
+TEST_CASE("a nonce expires after its lifetime then only earns a stale re-challenge", "[digest]") {
   Fixture f;
   auto challenge = f.server.Challenge(kRealm, DigestAlgorithm::kMd5);
   f.clock.Advance(299s);

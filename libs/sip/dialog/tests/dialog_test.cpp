@@ -73,7 +73,7 @@ constexpr std::string_view kVia = "SIP/2.0/UDP client.atlanta.example.com:5060;b
 
 }  // namespace
 
-TEST_CASE("UAC: a 180 with a To tag creates an early dialog, the 200 confirms it", "[dialog]") {
+TEST_CASE("UAC: a 180 with a To tag creates an early dialog the 200 confirms it", "[dialog]") {
   auto invite = Parse(InviteText());
   auto early = Dialog::CreateUac(invite, Parse(ResponseText(180, "Ringing", "314159")));
   REQUIRE(early.ok());
@@ -150,7 +150,7 @@ TEST_CASE("UAS: the dialog from a received INVITE", "[dialog]") {
   CHECK(d->local_cseq() == 7000u);
 }
 
-TEST_CASE("UAS: an early dialog from a 183; requests need Contact", "[dialog]") {
+TEST_CASE("UAS: an early dialog from a 183 - requests need Contact", "[dialog]") {
   auto invite = Parse(InviteText());
   auto early = Dialog::CreateUas(invite, "b1", 183, "sip:bob@127.0.0.1", 1);
   REQUIRE(early.ok());

@@ -374,7 +374,7 @@ struct RelCall {
 
 }  // namespace
 
-TEST_CASE("INVITE with 100rel: a lost reliable 183 is resent, PRACKed once, then 200 and ACK",
+TEST_CASE("INVITE with 100rel: a lost reliable 183 is resent and PRACKed once then 200 and ACK",
           "[100rel]") {
   RelCall call;
   call.net.Drop(LoopTransport::StartsWith("SIP/2.0 183"), 1);

@@ -97,7 +97,8 @@ TEST_CASE("UAC: an UPDATE in the early dialog refreshes the target and keeps it 
   CHECK(d.state() == DialogState::kConfirmed);
 }
 
-TEST_CASE("UAC: a refused UPDATE settles the offer and keeps the dialog, 481 ends it", "[update]") {
+TEST_CASE("UAC: a refused UPDATE settles the offer and keeps the dialog but 481 ends it",
+          "[update]") {
   auto invite = Parse(kInvite);
   auto confirmed = Dialog::CreateUac(invite, FromBob(200, 1, "INVITE", "<sip:bob@127.0.0.1>"));
   REQUIRE(confirmed.ok());
@@ -119,7 +120,8 @@ TEST_CASE("UAC: a refused UPDATE settles the offer and keeps the dialog, 481 end
   CHECK_FALSE(d.StartLocalOffer().ok());
 }
 
-TEST_CASE("UAS: UPDATEs in the early dialog, glare gives 491 and a second offer 500", "[update]") {
+TEST_CASE("UAS: UPDATEs in the early dialog where glare gives 491 and a second offer 500",
+          "[update]") {
   auto invite = Parse(kInvite);
   auto early = Dialog::CreateUas(invite, "bob-tag", 180, "sip:bob@127.0.0.1:5062", 7000);
   REQUIRE(early.ok());

@@ -16,7 +16,7 @@ constexpr std::string_view kRequest =
     "<sip:p2.example.com;lr>\r\n"
     "Content-Type: application/sdp\r\nContent-Length: 4\r\n\r\nv=0\n";
 
-TEST_CASE("MakeResponse copies Via, From, To, Call-ID, CSeq and adds the To tag", "[builder]") {
+TEST_CASE("MakeResponse copies Via From To Call-ID CSeq and adds the To tag", "[builder]") {
   auto request = Message::Parse(kRequest);
   REQUIRE(request.ok());
   auto response = MakeResponse(*request, 180, {}, "a6c85cf").BuildMessage();

@@ -8,7 +8,7 @@
 namespace sb::sip {
 namespace {
 
-TEST_CASE("name-addr with a quoted display name, quoted pairs and parameters", "[headers]") {
+TEST_CASE("name-addr with a quoted display name quoted pairs and parameters", "[headers]") {
   auto na = ParseNameAddr(
       "\"Bob \\\"the\\\" Builder\" <sip:bob@biloxi.com;transport=udp> ;tag=a6c85cf;x");
   REQUIRE(na.ok());
@@ -30,7 +30,7 @@ TEST_CASE("addr-spec: parameters after the URI are header parameters (§20.10)",
   CHECK_FALSE(ParseNameAddr("sip:alice@atlanta.com?Subject=x").ok());
 }
 
-TEST_CASE("token display names, folding and LWS", "[headers]") {
+TEST_CASE("token display names folding and LWS", "[headers]") {
   auto na = ParseNameAddr("Alice  Smith\r\n <sip:alice@atlanta.com>\r\n ;\r\n tag = 88");
   REQUIRE(na.ok());
   CHECK(na->DisplayNameUnquoted() == "Alice  Smith");
@@ -53,7 +53,7 @@ TEST_CASE("Contact: star and q", "[headers]") {
   CHECK(c->params().Get("expires") == "3600");
 }
 
-TEST_CASE("Via: sent-protocol with LWS, port, received, rport", "[headers]") {
+TEST_CASE("Via: sent-protocol with LWS port received rport", "[headers]") {
   auto via = ParseVia(
       "SIP / 2.0 / UDP\r\n  pc33.atlanta.com : 5066 ;branch=z9hG4bK776asdhds "
       ";rport;received=192.0.2.1");
@@ -121,7 +121,7 @@ TEST_CASE("authorization credentials and challenges", "[headers]") {
   CHECK_FALSE(ParseAuth("").ok());
 }
 
-TEST_CASE("media types, events, Replaces, Session-Expires", "[headers]") {
+TEST_CASE("media types events Replaces Session-Expires", "[headers]") {
   auto mt = ParseMediaType("multipart/mixed ; boundary=\"unique-boundary-1\"");
   REQUIRE(mt.ok());
   CHECK(mt->Is("Multipart", "MIXED"));

@@ -30,7 +30,7 @@ constexpr std::string_view kInvite =
     "\r\n"
     "v=0\r\n";
 
-TEST_CASE("a request: start line, headers, body", "[message]") {
+TEST_CASE("a request: start line headers body", "[message]") {
   auto m = Message::Parse(kInvite);
   REQUIRE(m.ok());
   CHECK(m->is_request());
@@ -113,7 +113,7 @@ TEST_CASE("headers and typed values of the extension family", "[message]") {
   CHECK(m->Tokens(HeaderId::kRequire) == std::vector<std::string_view>{"replaces"});
 }
 
-TEST_CASE("header names: compact forms, case, unknown headers", "[message]") {
+TEST_CASE("header names: compact forms case unknown headers", "[message]") {
   CHECK(HeaderIdFromName("i") == HeaderId::kCallId);
   CHECK(HeaderIdFromName("CALL-id") == HeaderId::kCallId);
   CHECK(HeaderIdFromName("m") == HeaderId::kContact);
@@ -251,7 +251,7 @@ constexpr std::string_view kHeaders =
     "Via: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:a@b>\r\n"
     "Call-ID: x\r\nCSeq: 1 OPTIONS\r\n";
 
-TEST_CASE("parse errors carry the status, the reason and the response", "[message]") {
+TEST_CASE("parse errors carry the status the reason and the response", "[message]") {
   std::string ok = "OPTIONS sip:a@b SIP/2.0\r\n" + std::string(kHeaders) + "\r\n";
   REQUIRE(Message::Parse(ok).ok());
 
@@ -314,7 +314,7 @@ TEST_CASE("limits give 513", "[message]") {
           .status_code == 513);
 }
 
-TEST_CASE("validate=false parses structure only; ValidateMessage checks later", "[message]") {
+TEST_CASE("validate=false parses structure only - ValidateMessage checks later", "[message]") {
   std::string text = "OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\n\r\n";
   ParseOptions lenient;
   lenient.validate = false;
@@ -326,7 +326,7 @@ TEST_CASE("validate=false parses structure only; ValidateMessage checks later", 
   CHECK(e->reason == "Missing From header");
 }
 
-TEST_CASE("leading CRLFs are skipped; LF-only line ends are accepted", "[message]") {
+TEST_CASE("leading CRLFs are skipped - LF-only line ends are accepted", "[message]") {
   std::string text =
       "\r\n\r\nOPTIONS sip:a@b SIP/2.0\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\nFrom: "
       "<sip:a@b>;tag=1\nTo: <sip:a@b>\nCall-ID: x\nCSeq: 1 OPTIONS\n\n";

@@ -53,7 +53,7 @@ std::vector<std::string> Encodings(const sdp::MediaDescription& m) {
 
 }  // namespace
 
-TEST_CASE("RFC 3264 §10.1: Bob's answer to Alice's audio+video offer, byte for byte", "[sdp]") {
+TEST_CASE("RFC 3264 §10.1: Bob's answer to Alice's audio+video offer byte for byte", "[sdp]") {
   auto offer = ParseOrFail(
       "v=0\n"
       "o=alice 2890844526 2890844526 IN IP4 host.atlanta.example.com\n"
@@ -184,7 +184,7 @@ TEST_CASE("a session-level direction in the offer applies to its streams", "[sdp
   CHECK(sdp::GetDirection(*answer, answer->media.at(0)) == sdp::Direction::kRecvOnly);
 }
 
-TEST_CASE("streams that cannot be used are rejected with port 0, others still answered", "[sdp]") {
+TEST_CASE("streams that cannot be used are rejected with port 0 others still answered", "[sdp]") {
   auto offer =
       ParseOrFail(OfferWith("m=video 4002 RTP/AVP 31\n"
                             "m=audio 4000 RTP/AVP 18\n"  // G729 only: no codec in common
@@ -221,7 +221,7 @@ TEST_CASE("rtcp-mux is answered only when offered and supported", "[sdp]") {
   CHECK_FALSE(sdp::RtcpMux(sdp::CreateAnswer(with, Local({local}))->media.at(0)));
 }
 
-TEST_CASE("SDES crypto: the first offered suite we have a key for, same tag", "[sdp]") {
+TEST_CASE("SDES crypto: the first offered suite we have a key for same tag", "[sdp]") {
   // RFC 4568 §8.1-style offer with two suites.
   auto offer =
       ParseOrFail(OfferWith("m=audio 4000 RTP/SAVP 0\n"

@@ -109,7 +109,7 @@ TEST_CASE("bare LF line ends are accepted and CRLF is written", "[sdp]") {
   CHECK(sdp::Serialize(*sd) == Crlf(kRfc4566Example));
 }
 
-TEST_CASE("ICE, DTLS and unknown attributes survive a round trip verbatim", "[sdp]") {
+TEST_CASE("ICE DTLS and unknown attributes survive a round trip verbatim", "[sdp]") {
   std::string text = Crlf(kWebRtcOffer);
   auto sd = sdp::Parse(text);
   REQUIRE(sd.ok());
@@ -225,7 +225,7 @@ TEST_CASE("malformed descriptions are refused with a reason", "[sdp]") {
   }
 }
 
-TEST_CASE("repeat times, zones and keys are kept", "[sdp]") {
+TEST_CASE("repeat times zones and keys are kept", "[sdp]") {
   // RFC 4566 §5.10's repeat example, §5.11's zone example.
   std::string text = Crlf(
       "v=0\no=- 1 1 IN IP4 127.0.0.1\ns=-\nt=3034423619 3042462419\nr=604800 3600 0 90000\n"

@@ -17,7 +17,7 @@ const Destination kUdp{"127.0.0.1", 5062, Transport::kUdp};
 const Destination kTcp{"127.0.0.1", 5062, Transport::kTcp};
 }  // namespace
 
-TEST_CASE("INVITE client: Calling retransmits on timer A, doubling without a cap", "[tx]") {
+TEST_CASE("INVITE client: Calling retransmits on timer A doubling without a cap", "[tx]") {
   InviteClientTransaction tx(Request("INVITE"), kUdp, kTimers);
   auto start = tx.Start();
   CHECK(tx.state() == S::kCalling);
@@ -47,14 +47,14 @@ TEST_CASE("INVITE client: timer B in Calling times out and terminates", "[tx]") 
   CHECK(tx.state() == S::kTerminated);
 }
 
-TEST_CASE("INVITE client over TCP: no timer A, B still runs", "[tx]") {
+TEST_CASE("INVITE client over TCP: no timer A B still runs", "[tx]") {
   InviteClientTransaction tx(Request("INVITE"), kTcp, kTimers);
   auto start = tx.Start();
   CHECK(Only<action::StartTimer>(start).size() == 1);
   CHECK(Starts(start, TimerId::kB, seconds(32)));
 }
 
-TEST_CASE("INVITE client: 1xx moves to Proceeding, stops A and B, reaches the TU", "[tx]") {
+TEST_CASE("INVITE client: 1xx moves to Proceeding stops A and B reaches the TU", "[tx]") {
   auto invite = Request("INVITE");
   InviteClientTransaction tx(invite.Clone(), kUdp, kTimers);
   (void)tx.Start();
@@ -70,7 +70,7 @@ TEST_CASE("INVITE client: 1xx moves to Proceeding, stops A and B, reaches the TU
   CHECK(tx.OnTimer(TimerId::kB).empty());
 }
 
-TEST_CASE("INVITE client: 2xx goes to Accepted, later 2xx pass to the TU, M ends it", "[tx]") {
+TEST_CASE("INVITE client: 2xx goes to Accepted later 2xx pass to the TU M ends it", "[tx]") {
   auto invite = Request("INVITE");
   auto from = GENERATE(S::kCalling, S::kProceeding);
   InviteClientTransaction tx(invite.Clone(), kUdp, kTimers);
@@ -89,8 +89,7 @@ TEST_CASE("INVITE client: 2xx goes to Accepted, later 2xx pass to the TU, M ends
   CHECK(tx.state() == S::kTerminated);
 }
 
-TEST_CASE("INVITE client: 3xx-6xx are ACKed by the transaction, D absorbs retransmissions",
-          "[tx]") {
+TEST_CASE("INVITE client: 3xx-6xx are ACKed by the transaction D absorbs retransmissions", "[tx]") {
   auto invite = Request("INVITE");
   int code = GENERATE(302, 404, 486, 503, 603);
   InviteClientTransaction tx(invite.Clone(), kUdp, kTimers);
@@ -136,7 +135,7 @@ TEST_CASE("the ACK for a non-2xx has the fields of §17.1.1.3", "[tx]") {
   CHECK(ack.Header(HeaderId::kMaxForwards) == "70");
 }
 
-TEST_CASE("non-INVITE client: timer E doubles to T2 in Trying, then every T2", "[tx]") {
+TEST_CASE("non-INVITE client: timer E doubles to T2 in Trying then every T2", "[tx]") {
   NonInviteClientTransaction tx(Request("OPTIONS"), kUdp, kTimers);
   auto start = tx.Start();
   CHECK(tx.state() == S::kTrying);
@@ -149,7 +148,7 @@ TEST_CASE("non-INVITE client: timer E doubles to T2 in Trying, then every T2", "
   }
 }
 
-TEST_CASE("non-INVITE client: in Proceeding, E retransmits every T2", "[tx]") {
+TEST_CASE("non-INVITE client: in Proceeding E retransmits every T2", "[tx]") {
   auto options = Request("OPTIONS");
   NonInviteClientTransaction tx(options.Clone(), kUdp, kTimers);
   (void)tx.Start();
@@ -173,7 +172,7 @@ TEST_CASE("non-INVITE client: timer F times out in Trying and in Proceeding", "[
   CHECK(Terminates(fired));
 }
 
-TEST_CASE("non-INVITE client: a final response completes; K absorbs retransmissions", "[tx]") {
+TEST_CASE("non-INVITE client: a final response completes - K absorbs retransmissions", "[tx]") {
   auto options = Request("OPTIONS");
   int code = GENERATE(200, 404);
   NonInviteClientTransaction tx(options.Clone(), kUdp, kTimers);
@@ -190,7 +189,7 @@ TEST_CASE("non-INVITE client: a final response completes; K absorbs retransmissi
   CHECK(tx.state() == S::kTerminated);
 }
 
-TEST_CASE("non-INVITE client over TCP: no E, and a final response terminates at once", "[tx]") {
+TEST_CASE("non-INVITE client over TCP: no E and a final response terminates at once", "[tx]") {
   auto options = Request("OPTIONS");
   NonInviteClientTransaction tx(options.Clone(), kTcp, kTimers);
   auto start = tx.Start();
@@ -212,7 +211,7 @@ TEST_CASE("timers follow a configured T1/T2/T4", "[tx]") {
   CHECK(Starts(tx.OnTimer(TimerId::kE), TimerId::kE, milliseconds(400)));
 }
 
-TEST_CASE("INVITE client with timer C: off by default, started with the INVITE", "[tx]") {
+TEST_CASE("INVITE client with timer C: off by default and started with the INVITE", "[tx]") {
   InviteClientTransaction plain(Request("INVITE"), kUdp, kTimers);
   CHECK_FALSE(Starts(plain.Start(), TimerId::kC, kMinTimerC));
   CHECK(plain.OnTimer(TimerId::kC).empty());
@@ -224,7 +223,7 @@ TEST_CASE("INVITE client with timer C: off by default, started with the INVITE",
   CHECK(TimerName(TimerId::kC) == "C");
 }
 
-TEST_CASE("timer C: restarted by 1xx but not by 100, fires in Proceeding for a CANCEL", "[tx]") {
+TEST_CASE("timer C: restarted by 1xx but not by 100 and fires in Proceeding for a CANCEL", "[tx]") {
   TimerConfig with_c = kTimers;
   with_c.timer_c = std::chrono::minutes(4);
   auto invite = Request("INVITE");

@@ -21,7 +21,7 @@ std::string Bytes(const Message& request, int code) {
 }
 }  // namespace
 
-TEST_CASE("INVITE server: starts in Proceeding, sends 100 Trying, passes the INVITE", "[tx]") {
+TEST_CASE("INVITE server: starts in Proceeding sends 100 Trying passes the INVITE", "[tx]") {
   auto invite = Request("INVITE");
   InviteServerTransaction tx(invite.Clone(), kUdp, kTimers);
   auto start = tx.Start();
@@ -47,8 +47,7 @@ TEST_CASE("INVITE server: a retransmitted INVITE gets the latest provisional aga
   CHECK(tx.state() == S::kProceeding);
 }
 
-TEST_CASE("INVITE server: 2xx moves to Accepted; INVITEs absorbed, ACKs passed, L ends it",
-          "[tx]") {
+TEST_CASE("INVITE server: 2xx moves to Accepted - INVITEs absorbed ACKs passed L ends it", "[tx]") {
   auto invite = Request("INVITE");
   InviteServerTransaction tx(invite.Clone(), kUdp, kTimers);
   (void)tx.Start();
@@ -86,7 +85,7 @@ TEST_CASE("INVITE server: 3xx-6xx retransmitted on G up to T2 until H", "[tx]") 
   CHECK(Terminates(h));
 }
 
-TEST_CASE("INVITE server: the ACK confirms; I absorbs further ACKs", "[tx]") {
+TEST_CASE("INVITE server: the ACK confirms - I absorbs further ACKs", "[tx]") {
   auto invite = Request("INVITE");
   InviteServerTransaction tx(invite.Clone(), kUdp, kTimers);
   (void)tx.Start();
@@ -104,7 +103,7 @@ TEST_CASE("INVITE server: the ACK confirms; I absorbs further ACKs", "[tx]") {
   CHECK(Terminates(tx.OnTimer(TimerId::kI)));
 }
 
-TEST_CASE("INVITE server over TCP: no G, and the ACK terminates at once", "[tx]") {
+TEST_CASE("INVITE server over TCP: no G and the ACK terminates at once", "[tx]") {
   auto invite = Request("INVITE");
   InviteServerTransaction tx(invite.Clone(), kTcp, kTimers);
   (void)tx.Start();
@@ -125,7 +124,7 @@ TEST_CASE("INVITE server: an ACK in Proceeding and responses after the final are
   CHECK(tx.state() == S::kCompleted);
 }
 
-TEST_CASE("non-INVITE server: Trying absorbs, Proceeding and Completed repeat the response",
+TEST_CASE("non-INVITE server: Trying absorbs Proceeding and Completed repeat the response",
           "[tx]") {
   auto bye = Request("BYE");
   NonInviteServerTransaction tx(bye.Clone(), kUdp, kTimers);

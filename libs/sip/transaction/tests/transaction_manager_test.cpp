@@ -145,7 +145,7 @@ TEST_CASE("duplicated requests are absorbed by the server transaction", "[tx]") 
   CHECK(Harness::Count(h.alice.events, TuEvent::Kind::kResponse, 200) == 1);
 }
 
-TEST_CASE("a lost 486 is retransmitted on timer G; the client ACKs each copy", "[tx]") {
+TEST_CASE("a lost 486 is retransmitted on timer G - the client ACKs each copy", "[tx]") {
   Harness h;
   h.bob.answer = [](const Message&) { return std::vector<int>{486}; };
   h.net.Drop(LoopTransport::StartsWith("SIP/2.0 486"), 1);
@@ -160,7 +160,7 @@ TEST_CASE("a lost 486 is retransmitted on timer G; the client ACKs each copy", "
   CHECK(h.bob.tm.size() == 0);
 }
 
-TEST_CASE("a lost ACK: the server retransmits the 486, the client ACKs again from Completed",
+TEST_CASE("a lost ACK: the server retransmits the 486 the client ACKs again from Completed",
           "[tx]") {
   Harness h;
   h.bob.answer = [](const Message&) { return std::vector<int>{486}; };
@@ -205,7 +205,7 @@ TEST_CASE("a reordered provisional after the final response is absorbed", "[tx]"
   CHECK(Harness::Count(h.alice.events, TuEvent::Kind::kResponse, 180) == 0);
 }
 
-TEST_CASE("a delayed 200 arrives after retransmissions; one response reaches the TU", "[tx]") {
+TEST_CASE("a delayed 200 arrives after retransmissions - one response reaches the TU", "[tx]") {
   Harness h;
   h.bob.answer = [](const Message&) { return std::vector<int>{200}; };
   h.net.Delay(LoopTransport::StartsWith("SIP/2.0 200"), milliseconds(1200), 1);
@@ -218,7 +218,7 @@ TEST_CASE("a delayed 200 arrives after retransmissions; one response reaches the
   CHECK(Harness::Count(h.alice.events, TuEvent::Kind::kResponse, 200) == 1);
 }
 
-TEST_CASE("CANCEL matches its INVITE server transaction (§9.2); unmatched gets 481", "[tx]") {
+TEST_CASE("CANCEL matches its INVITE server transaction (§9.2) - unmatched gets 481", "[tx]") {
   Harness h;
   h.bob.answer = [](const Message& m) {
     if (m.method() == Method::kInvite) return std::vector<int>{180};
@@ -254,7 +254,7 @@ TEST_CASE("CANCEL matches its INVITE server transaction (§9.2); unmatched gets 
   }
 }
 
-TEST_CASE("RFC 3581: rport and received are filled from the source; responses go there", "[tx]") {
+TEST_CASE("RFC 3581: rport and received are filled from the source - responses go there", "[tx]") {
   sb::core::FakeClock clock;
   TransactionManager tm(clock, TimerConfig{});
   // The client sits behind a NAT: its Via says 10.0.0.7:5060, we see 127.0.0.9:40112.
@@ -335,7 +335,7 @@ TEST_CASE("a 2xx to an INVITE whose transaction ended reaches the TU as stray", 
   CHECK(tm.OnReceived(Response(invite, 180).Serialize(), {"127.0.0.1", 5062}).events.empty());
 }
 
-TEST_CASE("garbage is answered per the parse error or dropped; nothing is created", "[tx]") {
+TEST_CASE("garbage is answered per the parse error or dropped - nothing is created", "[tx]") {
   sb::core::FakeClock clock;
   TransactionManager tm(clock, TimerConfig{});
   Destination from{"127.0.0.1", 5061, Transport::kUdp};
@@ -352,7 +352,7 @@ TEST_CASE("garbage is answered per the parse error or dropped; nothing is create
   CHECK(tm.size() == 0);
 }
 
-TEST_CASE("SendRequest refuses requests without an RFC 3261 branch, and duplicates", "[tx]") {
+TEST_CASE("SendRequest refuses requests without an RFC 3261 branch and duplicates", "[tx]") {
   sb::core::FakeClock clock;
   TransactionManager tm(clock, TimerConfig{});
   TransactionOutput out;
