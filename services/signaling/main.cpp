@@ -5,12 +5,12 @@
 #include <future>
 #include <thread>
 
+#include "registrar/registrar_service.h"
 #include "switchboard/core/http_server.h"
 #include "switchboard/core/logger.h"
 #include "switchboard/core/metrics.h"
 #include "switchboard/core/settings.h"
 #include "switchboard/core/shutdown.h"
-#include "registrar/registrar_service.h"
 #include "transport/sip_endpoint.h"
 #include "transport/sip_server.h"
 
@@ -63,8 +63,14 @@ int main(int argc, char** argv) {
        IsNonNegativeInt},
       {"nats-url", "SB_NATS_URL", "NATS (admin lookups, events); empty: no registrar", "", {}},
       {"redis-url", "SB_REDIS_URL", "Redis (bindings, nonces, bans); empty: no registrar", "", {}},
-      {"nonce-secret", "SB_SIGNALING_NONCE_SECRET",
-       "digest nonce HMAC key, the same on every replica (16+ bytes)", "", {}},
+      {"nonce-secret",
+       "SB_SIGNALING_NONCE_SECRET",
+       "digest nonce HMAC key, the same on every replica (16+ bytes)",
+       "",
+       {}},
+      {"digest-algorithms", "SB_SIGNALING_DIGEST_ALGORITHMS",
+       "challenges offered: md5, sha-256 or both (md5,sha-256)", "md5,sha-256",
+       sb::core::IsNonEmpty},
       {"drain-seconds", "SB_SIGNALING_DRAIN_SECONDS", "longest SIGTERM waits for work to end", "30",
        sb::core::IsPositiveInt},
       {"drain-notice-ms", "SB_SIGNALING_DRAIN_NOTICE_MS",
@@ -121,16 +127,19 @@ int main(int argc, char** argv) {
     config.redis_url = settings.Get("redis-url");
     config.nonce_secret = settings.Get("nonce-secret");
     config.node_id = settings.Get("node-id");
+    const std::string algorithms = settings.Get("digest-algorithms");
+    config.auth.offer_md5 = algorithms.find("md5") != std::string::npos;
+    config.auth.offer_sha256 = algorithms.find("sha-256") != std::string::npos;
     auto started = sb::signaling::RegistrarService::Start(
-        config,
-        [&server](std::function<void()> task) { (*server)->Post(std::move(task)); }, clock,
+        config, [&server](std::function<void()> task) { (*server)->Post(std::move(task)); }, clock,
         metrics, log);
     if (!started.ok()) {
       log.Error("cannot start the registrar", {{"error", started.status().ToString()}});
       return 1;
     }
     registrar = std::move(*started);
-    (*server)->Post([&] { endpoint.SetHandler(sb::sip::Method::kRegister, &registrar->handler()); });
+    (*server)->Post(
+        [&] { endpoint.SetHandler(sb::sip::Method::kRegister, &registrar->handler()); });
   }
 
   sb::core::OpsServer ops(metrics, [&]() -> sb::Status {

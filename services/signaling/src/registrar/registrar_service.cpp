@@ -64,7 +64,7 @@ Result<std::unique_ptr<RegistrarService>> RegistrarService::Start(
   digest.secret = config.nonce_secret;
   digest.qop = {sip::Qop::kAuth};
   p->digest = std::make_unique<sip::DigestServer>(clock, p->random, *p->nonces, digest);
-  p->auth = std::make_unique<RequestAuthenticator>(*p->digest);
+  p->auth = std::make_unique<RequestAuthenticator>(*p->digest, config.auth);
   p->admin = std::make_unique<AdminLookups>(*p->bus, config.admin_timeout);
   p->bindings = std::make_unique<RedisBindingStore>(*p->redis);
   p->ban = std::make_unique<AuthFailureBan>(*p->redis, config.ban);

@@ -32,6 +32,9 @@ struct RegistrarServiceConfig {
   RegistrarPolicy policy;
   BanPolicy ban;
   AccountLimitPolicy account_limit;
+  // Challenges offered. baresip 1.0 (libre) fails on a SHA-256 challenge instead of skipping it,
+  // so a deployment with such phones offers MD5 only.
+  AuthenticatorOptions auth;
   std::chrono::milliseconds admin_timeout{1000};
   size_t worker_threads = 8;
 };
