@@ -5,6 +5,7 @@
 #include <future>
 #include <thread>
 
+#include "b2bua/call_service.h"
 #include "registrar/registrar_service.h"
 #include "switchboard/core/http_server.h"
 #include "switchboard/core/logger.h"
@@ -25,6 +26,16 @@ sb::Status IsNonNegativeInt(std::string_view v) {
 
 sb::Status IsHostPortOrEmpty(std::string_view v) {
   return v.empty() ? sb::Status::Ok() : sb::core::IsHostPort(v);
+}
+
+// Runs `task` on the SIP loop and waits for it: tasks posted earlier have run by then.
+void RunOnLoop(sb::signaling::SipServer& server, std::function<void()> task) {
+  std::promise<void> done;
+  server.Post([&] {
+    task();
+    done.set_value();
+  });
+  done.get_future().wait();
 }
 
 struct HostPort {
@@ -73,6 +84,8 @@ int main(int argc, char** argv) {
        sb::core::IsNonEmpty},
       {"drain-seconds", "SB_SIGNALING_DRAIN_SECONDS", "longest SIGTERM waits for work to end", "30",
        sb::core::IsPositiveInt},
+      {"no-answer-seconds", "SB_SIGNALING_NO_ANSWER_SECONDS",
+       "a call nobody answers this long is cancelled (480)", "30", sb::core::IsPositiveInt},
       {"drain-notice-ms", "SB_SIGNALING_DRAIN_NOTICE_MS",
        "how long OPTIONS answer 503 before an idle node exits (balancer probe interval)", "2000",
        sb::core::IsPositiveInt},
@@ -121,6 +134,7 @@ int main(int argc, char** argv) {
 
   // The registrar needs NATS and Redis; without them REGISTER gets 501 like any unhandled method.
   std::unique_ptr<sb::signaling::RegistrarService> registrar;
+  std::unique_ptr<sb::signaling::CallService> calls;
   if (!settings.Get("nats-url").empty() && !settings.Get("redis-url").empty()) {
     sb::signaling::RegistrarServiceConfig config;
     config.nats_url = settings.Get("nats-url");
@@ -140,6 +154,20 @@ int main(int argc, char** argv) {
     registrar = std::move(*started);
     (*server)->Post(
         [&] { endpoint.SetHandler(sb::sip::Method::kRegister, &registrar->handler()); });
+
+    sb::signaling::CallServiceConfig call_config;
+    call_config.node_id = settings.Get("node-id");
+    call_config.no_answer_timeout = std::chrono::seconds(settings.GetInt("no-answer-seconds"));
+    auto call_service = sb::signaling::CallService::Start(
+        call_config, *registrar, endpoint,
+        [&server](std::function<void()> task) { (*server)->Post(std::move(task)); }, clock, metrics,
+        log);
+    if (!call_service.ok()) {
+      log.Error("cannot start call handling", {{"error", call_service.status().ToString()}});
+      return 1;
+    }
+    calls = std::move(*call_service);
+    (*server)->Post([&] { calls->Attach(endpoint); });
   }
 
   sb::core::OpsServer ops(metrics, [&]() -> sb::Status {
@@ -161,22 +189,26 @@ int main(int argc, char** argv) {
   const auto start = clock.Now();
   const auto notice = std::chrono::milliseconds(settings.GetInt("drain-notice-ms"));
   const auto deadline = start + std::chrono::seconds(settings.GetInt("drain-seconds"));
-  // Bounded by the drain deadline; the transaction count is read on the loop thread.
+  // Established calls and transactions may end until the drain deadline; counted on the loop.
   while (clock.Now() < deadline) {
     std::promise<size_t> count;
     auto future = count.get_future();
-    (*server)->Post([&] { count.set_value(endpoint.transactions()); });
+    (*server)->Post(
+        [&] { count.set_value(endpoint.transactions() + (calls ? calls->active_calls() : 0)); });
     size_t live = future.get();
     if (live == 0 && clock.Now() - start >= notice) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   if (registrar) {
-    std::promise<void> removed;
-    (*server)->Post([&] {
+    RunOnLoop(**server, [&] {
       endpoint.SetHandler(sb::sip::Method::kRegister, nullptr);
-      removed.set_value();
+      calls->Detach(endpoint);
     });
-    removed.get_future().wait();
+    // Workers joined first; then the loop runs what they posted, which still refers to the
+    // handlers; only then do the handlers go.
+    calls->StopWork();
+    RunOnLoop(**server, [] {});
+    calls.reset();
     registrar.reset();  // joins its workers while the loop still takes their answers
   }
   (*server)->Stop();

@@ -73,11 +73,6 @@ void B2bua::OnRequest(const IncomingRequest& request, SipEndpoint& endpoint) {
     (void)endpoint.Respond(request.key, 405, {}, {{"Allow", "INVITE"}});
     return;
   }
-  if (!HasSdp(invite)) {
-    // Every call is anchored on a media node, which needs the caller's offer to answer it.
-    (void)endpoint.Respond(request.key, 488, "SDP Offer Required");
-    return;
-  }
   Call call;
   call.id = Hex(rng_()) + Hex(rng_());
   call.a_key = request.key;
@@ -100,9 +95,15 @@ void B2bua::OnRequest(const IncomingRequest& request, SipEndpoint& endpoint) {
 void B2bua::Authorized(const std::string& id, AuthOutcome outcome) {
   Call* call = Find(id);
   if (call == nullptr) return;
-  if (outcome.code != 0) {
-    // A challenge is not a call yet: no events, nothing to clean up.
-    (void)endpoint_.Respond(call->a_key, outcome.code, outcome.reason, outcome.headers);
+  // Checked after authentication so that an unauthenticated peer learns nothing but the
+  // challenge. Every call is anchored on a media node, which needs the caller's offer to answer.
+  if (outcome.code != 0 || !HasSdp(*call->invite)) {
+    // A challenge or a refused offer is not a call yet: no events, nothing to clean up.
+    if (outcome.code != 0) {
+      (void)endpoint_.Respond(call->a_key, outcome.code, outcome.reason, outcome.headers);
+    } else {
+      (void)endpoint_.Respond(call->a_key, 488, "SDP Offer Required");
+    }
     by_invite_key_.erase(call->a_key);
     calls_.erase(id);
     return;

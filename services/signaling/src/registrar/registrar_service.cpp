@@ -37,6 +37,12 @@ RegistrarService::~RegistrarService() {
 }
 
 Registrar& RegistrarService::handler() { return *parts_->registrar; }
+bus::Bus& RegistrarService::bus() { return *parts_->bus; }
+redis::Client& RegistrarService::redis() { return *parts_->redis; }
+const bus::EventFactory& RegistrarService::event_factory() { return *parts_->factory; }
+const RequestAuthenticator& RegistrarService::authenticator() { return *parts_->auth; }
+AdminLookups& RegistrarService::admin() { return *parts_->admin; }
+RedisBindingStore& RegistrarService::bindings() { return *parts_->bindings; }
 
 Result<std::unique_ptr<RegistrarService>> RegistrarService::Start(
     const RegistrarServiceConfig& config, PostToLoop post_to_loop, const core::Clock& clock,

@@ -17,10 +17,13 @@
 #include <string>
 
 #include "registrar/registrar.h"
+#include "switchboard/bus/bus.h"
+#include "switchboard/bus/envelope.h"
 #include "switchboard/core/clock.h"
 #include "switchboard/core/logger.h"
 #include "switchboard/core/metrics.h"
 #include "switchboard/core/status.h"
+#include "switchboard/redis/client.h"
 
 namespace sb::signaling {
 
@@ -50,6 +53,15 @@ class RegistrarService {
   ~RegistrarService();
 
   Registrar& handler();
+
+  // The connections and pieces the node's call handling shares with the registrar (one NATS
+  // connection, one Redis client, one digest server and nonce secret per node).
+  bus::Bus& bus();
+  redis::Client& redis();
+  const bus::EventFactory& event_factory();
+  const RequestAuthenticator& authenticator();
+  AdminLookups& admin();
+  RedisBindingStore& bindings();
 
   struct Parts;
 

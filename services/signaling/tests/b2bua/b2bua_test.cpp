@@ -303,6 +303,21 @@ TEST_CASE("an INVITE without credentials is challenged 407 and is no call yet", 
   CHECK(f.media.legs.empty());
 }
 
+TEST_CASE("an INVITE without an SDP offer is challenged first and then refused 488", "[unit]") {
+  Fixture f;
+  auto without_sdp = [](std::string invite) {
+    invite = invite.substr(0, invite.find("Content-Type: application/sdp"));
+    return invite + "Content-Length: 0\r\n\r\n";
+  };
+  f.Receive(without_sdp(f.CallerInvite("1002", false)), kCaller);
+  CHECK(f.Codes(kCaller) == std::vector<int>{100, 407});
+  f.Receive(without_sdp(f.CallerInvite("1002", true, "z9hG4bKa2", 2)), kCaller);
+  CHECK(f.Codes(kCaller) == std::vector<int>{100, 488});
+  CHECK(f.events.seen.empty());
+  CHECK(f.node.b2bua.calls() == 0);
+  CHECK(f.media.legs.empty());
+}
+
 TEST_CASE(
     "ring all contacts - 180 relayed once - first 200 wins - the other is cancelled - "
     "media bridged - the caller gets the node's answer",

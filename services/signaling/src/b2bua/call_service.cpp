@@ -1,0 +1,78 @@
+#include "b2bua/call_service.h"
+
+#include "b2bua/b2bua.h"
+#include "b2bua/b2bua_call_control.h"
+#include "b2bua/digest_call_authorizer.h"
+#include "registrar/callee_locator.h"
+#include "rpc/call_command_server.h"
+#include "rpc/call_event_publisher.h"
+#include "rpc/call_events_sink.h"
+#include "rpc/call_media_anchor.h"
+#include "store/redis_call_store.h"
+#include "switchboard/media_client/node_tracker.h"
+
+namespace sb::signaling {
+
+struct CallService::Parts {
+  std::unique_ptr<media_client::NodeTracker> nodes;
+  std::unique_ptr<MediaClientAnchor> media;
+  std::unique_ptr<CallEventPublisher> publisher;
+  std::unique_ptr<CallEventSink> events;
+  std::unique_ptr<RedisCallStore> store;
+  std::unique_ptr<b2bua::DigestCallAuthorizer> authorizer;
+  std::unique_ptr<RegistrarCalleeLocator> locator;
+  std::unique_ptr<ThreadPoolOffloader> offloader;
+  std::unique_ptr<b2bua::B2bua> b2bua;
+  std::unique_ptr<b2bua::B2buaCallControl> control;
+  std::unique_ptr<CallCommandServer> commands;
+};
+
+CallService::CallService(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
+
+CallService::~CallService() { StopWork(); }
+
+void CallService::StopWork() {
+  if (parts_->commands) parts_->commands->Stop();
+  parts_->offloader.reset();
+  parts_->nodes->Stop();
+}
+
+void CallService::Attach(SipEndpoint& endpoint) {
+  endpoint.SetHandler(sip::Method::kInvite, parts_->b2bua.get());
+  endpoint.SetDialogHandler(parts_->b2bua.get());
+}
+
+size_t CallService::active_calls() const { return parts_->b2bua->calls(); }
+
+void CallService::Detach(SipEndpoint& endpoint) {
+  endpoint.SetHandler(sip::Method::kInvite, nullptr);
+  endpoint.SetDialogHandler(nullptr);
+}
+
+Result<std::unique_ptr<CallService>> CallService::Start(
+    const CallServiceConfig& config, RegistrarService& shared, SipEndpoint& endpoint,
+    PostToLoop post_to_loop, const core::Clock& clock, core::MetricsRegistry& metrics,
+    const core::Logger& log) {
+  auto p = std::make_unique<Parts>();
+  p->nodes = std::make_unique<media_client::NodeTracker>(shared.bus(), clock);
+  SB_RETURN_IF_ERROR(p->nodes->Start());
+  p->media = std::make_unique<MediaClientAnchor>(shared.bus(), *p->nodes, config.media_timeout);
+  p->publisher = std::make_unique<CallEventPublisher>(shared.bus(), shared.event_factory());
+  p->events = std::make_unique<CallEventSink>(*p->publisher, clock, config.node_id, metrics, log);
+  p->store = std::make_unique<RedisCallStore>(shared.redis(), config.stored_call_ttl);
+  p->authorizer =
+      std::make_unique<b2bua::DigestCallAuthorizer>(shared.authenticator(), shared.admin());
+  p->locator = std::make_unique<RegistrarCalleeLocator>(shared.bindings(), &shared.admin(), clock);
+  p->offloader = std::make_unique<ThreadPoolOffloader>(config.worker_threads, post_to_loop);
+  p->b2bua = std::make_unique<b2bua::B2bua>(
+      endpoint, *p->offloader,
+      b2bua::Ports{*p->authorizer, *p->locator, *p->media, *p->events, *p->store},
+      b2bua::Settings{.node_id = config.node_id, .no_answer_timeout = config.no_answer_timeout});
+  p->control =
+      std::make_unique<b2bua::B2buaCallControl>(*p->b2bua, post_to_loop, std::chrono::seconds(3));
+  p->commands = std::make_unique<CallCommandServer>(shared.bus(), config.node_id, *p->control);
+  SB_RETURN_IF_ERROR(p->commands->Start());
+  return std::unique_ptr<CallService>(new CallService(std::move(p)));
+}
+
+}  // namespace sb::signaling
