@@ -41,7 +41,7 @@ TEST_CASE("a wrong key, another row or a changed byte does not open", "[admin][s
 
 TEST_CASE("the key must be 64 hex digits and the error names the setting", "[admin][secrets]") {
   for (const std::string& bad : {std::string(), std::string(63, 'a'), std::string(66, 'a'),
-                                std::string(64, 'g'), std::string(32, 'a')}) {
+                                 std::string(64, 'g'), std::string(32, 'a')}) {
     auto box = SecretBox::FromHexKey(bad);
     CHECK(box.status().code() == StatusCode::kInvalidArgument);
     CHECK(box.status().field() == "SB_ADMIN_SECRET_KEY");

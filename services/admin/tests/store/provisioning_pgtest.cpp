@@ -347,7 +347,8 @@ TEST_CASE("suspending and deleting a tenant", "[pg]") {
 TEST_CASE("migrations are applied once however often they run", "[pg]") {
   PgFixture f;
   CHECK(ApplyAdminMigrations(f.pool, ADMIN_MIGRATIONS_DIR).ok());
-  CHECK(Count(f.dsn, "SELECT count(*) FROM admin.schema_migrations") == 2);  // 0001 schema, 0002 outbox
+  CHECK(Count(f.dsn, "SELECT count(*) FROM admin.schema_migrations") ==
+        2);  // 0001 schema, 0002 outbox
   CHECK(ApplyAdminMigrations(f.pool, "/nonexistent").code() == StatusCode::kFailedPrecondition);
 }
 

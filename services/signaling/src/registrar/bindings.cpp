@@ -124,7 +124,8 @@ std::variant<RegisterOutcome, RegisterError> ApplyRegister(const sip::Message& r
       continue;
     }
     Binding binding{
-        uri, q, std::string(*call_id), cseq_number, now + std::chrono::seconds(expires), source, {}};
+        uri,    q, std::string(*call_id), cseq_number, now + std::chrono::seconds(expires),
+        source, {}};
     if (existing != current.end()) {
       *existing = std::move(binding);
     } else {

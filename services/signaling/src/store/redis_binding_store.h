@@ -1,6 +1,7 @@
 // RedisBindingStore: the location service's bindings (registrar/bindings.h) in Redis, shared by
 // every signaling replica. One hash per tenant and address of record,
-//   <prefix>reg:<tenant_id>:<aor>   field = Contact URI, value = "q|expires_ms|cseq|source|path|call_id"
+//   <prefix>reg:<tenant_id>:<aor>   field = Contact URI, value =
+//   "q|expires_ms|cseq|source|path|call_id"
 // whose key expires with its last binding, so an address nobody refreshes vanishes by itself.
 //
 //   sb::signaling::RedisBindingStore store(redis);          // client prefix "signaling:"

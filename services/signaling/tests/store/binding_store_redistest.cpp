@@ -34,7 +34,12 @@ TEST_CASE("bindings round-trip per tenant and AOR / highest q first", "[redis]")
   const sb::TenantId other(sb::testing::UniqueName("tenant"));
   const auto now = Now();
   std::vector<Binding> bindings = {
-      {"sip:alice@192.0.2.7:5060", 500, "call|with|bars", 7, now + 300s, "udp:192.0.2.7:5060",
+      {"sip:alice@192.0.2.7:5060",
+       500,
+       "call|with|bars",
+       7,
+       now + 300s,
+       "udp:192.0.2.7:5060",
        {"<sip:lb-1.example;lr>", "<sip:edge|odd.example;lr>"}},
       {"sip:alice@198.51.100.9", 900, "c2", 1, now + 60s, "tcp:198.51.100.9:40000", {}},
   };
