@@ -1,34 +1,9 @@
-// The media node's command names, spelled once: a command for node N is sent to
-// sb.cmd.media.<N>.<operation> (sb::bus::subjects::NodeCommand("media", N, operation)), with the
-// request and reply messages of proto/switchboard/media/v1/commands.proto named beside each.
-// Load reports go to sb.evt.media.node_load.platform (kLoadTenant).
+// The media node serves the command and report names its callers use: they are spelled once, in
+// libs/media_client (switchboard/media_client/operations.h), and the server side reads them here.
 #pragma once
 
-#include <array>
-#include <string_view>
+#include "switchboard/media_client/operations.h"
 
-namespace sb::media::ops {
-
-inline constexpr std::string_view kService = "media";
-inline constexpr std::string_view kCreateLeg = "create_leg";      // CreateLegRequest -> LegReply
-inline constexpr std::string_view kUpdateLeg = "update_leg";      // UpdateLegRequest -> LegReply
-inline constexpr std::string_view kDestroyLeg = "destroy_leg";    // DestroyLegRequest -> Ack
-inline constexpr std::string_view kBridge = "bridge";             // BridgeRequest -> BridgeReply
-inline constexpr std::string_view kUnbridge = "unbridge";         // UnbridgeRequest -> Ack
-inline constexpr std::string_view kPlay = "play";                 // PlayRequest -> PlayReply
-inline constexpr std::string_view kStopPlay = "stop_play";        // StopPlayRequest -> Ack
-inline constexpr std::string_view kRecordStart = "record_start";  // RecordStartRequest -> ...Reply
-inline constexpr std::string_view kRecordStop = "record_stop";    // RecordStopRequest -> Ack
-inline constexpr std::string_view kConferenceCreate = "conference_create";    // -> ConferenceReply
-inline constexpr std::string_view kConferenceAdd = "conference_add";          // -> ConferenceReply
-inline constexpr std::string_view kConferenceRemove = "conference_remove";    // -> ConferenceReply
-inline constexpr std::string_view kConferenceMute = "conference_mute";        // -> Ack
-inline constexpr std::string_view kConferenceDeaf = "conference_deaf";        // -> Ack
-inline constexpr std::string_view kConferenceDestroy = "conference_destroy";  // -> Ack
-inline constexpr std::string_view kDtmfSend = "dtmf_send";  // DtmfSendRequest -> Ack
-
-// Load reports are the platform's, not a tenant's: this token stands in the tenant position.
-inline constexpr std::string_view kLoadTenant = "platform";
-inline constexpr std::string_view kLoadEventType = "node_load";
-
-}  // namespace sb::media::ops
+namespace sb::media {
+namespace ops = ::sb::media_client::ops;
+}  // namespace sb::media

@@ -2,7 +2,7 @@
 // to sb.cmd.media.<N>.<operation> (sb::bus::subjects::NodeCommand(kService, N, operation)) with
 // the request and reply messages of proto/switchboard/media/v1/commands.proto named beside each;
 // load reports come on sb.evt.media.node_load.platform. These are the wire names the node serves
-// (services/media/src/rpc/operations.h holds the same strings for the server side).
+// The node itself serves exactly these (services/media/src/rpc/operations.h aliases them).
 //
 //   auto subject = sb::bus::subjects::NodeCommand(ops::kService, "media-1", ops::kCreateLeg);
 #pragma once
