@@ -17,6 +17,7 @@
 
 #include "switchboard/sip/builder.h"
 #include "switchboard/sip/message.h"
+#include "switchboard/testing/alloc_counter.h"
 
 extern "C" {
 #include <osipparser2/osip_parser.h>
@@ -25,9 +26,6 @@ extern "C" {
 #include <sofia-sip/sip_header.h>
 #include <sofia-sip/su_alloc.h>
 }
-
-// C++ heap allocations so far (alloc_counter.cpp replaces operator new).
-uint64_t AllocationCount();
 
 namespace {
 
@@ -117,7 +115,7 @@ void SbParseAccessWith(benchmark::State& state, bool validate) {
   const std::string& text = Select(static_cast<int>(state.range(0)));
   sb::sip::ParseOptions options;
   options.validate = validate;
-  uint64_t allocations_before = AllocationCount();
+  uint64_t allocations_before = sb::testing::AllocationCount();
   for (auto _ : state) {
     auto m = sb::sip::Message::Parse(text, options);
     if (!m.ok()) state.SkipWithError("parse failed");
@@ -133,7 +131,7 @@ void SbParseAccessWith(benchmark::State& state, bool validate) {
   }
   state.SetItemsProcessed(state.iterations());
   state.counters["allocs/msg"] =
-      benchmark::Counter(static_cast<double>(AllocationCount() - allocations_before) /
+      benchmark::Counter(static_cast<double>(sb::testing::AllocationCount() - allocations_before) /
                          static_cast<double>(state.iterations()));
 }
 
