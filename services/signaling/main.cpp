@@ -171,7 +171,8 @@ int main(int argc, char** argv) {
   }
 
   sb::core::OpsServer ops(metrics, [&]() -> sb::Status {
-    return endpoint.draining() ? sb::Status::Unavailable("draining") : sb::Status::Ok();
+    if (endpoint.draining()) return sb::Status::Unavailable("draining");
+    return calls ? calls->MediaReady() : sb::Status::Ok();
   });
   auto http_port = ops.Start("0.0.0.0", static_cast<int>(settings.GetInt("http-port")));
   if (!http_port.ok()) {

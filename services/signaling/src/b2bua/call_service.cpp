@@ -44,6 +44,11 @@ void CallService::Attach(SipEndpoint& endpoint) {
 
 size_t CallService::active_calls() const { return parts_->b2bua->calls(); }
 
+Status CallService::MediaReady() const {
+  auto node = parts_->nodes->PickLeastLoaded();
+  return node.ok() ? Status::Ok() : Status::Unavailable("no live media node yet");
+}
+
 void CallService::Detach(SipEndpoint& endpoint) {
   endpoint.SetHandler(sip::Method::kInvite, nullptr);
   endpoint.SetDialogHandler(nullptr);

@@ -53,6 +53,9 @@ class CallService {
   void Detach(SipEndpoint& endpoint);
   // On the SIP loop thread: calls in progress (a drain waits for them).
   size_t active_calls() const;
+  // Any thread: OK once a live media node is known (load reports come every few seconds, so a
+  // fresh node is not ready for calls at once); UNAVAILABLE before, which /readyz reports.
+  Status MediaReady() const;
   // Off the loop: stops taking commands and joins the blocking work. What the workers already
   // posted to the loop still refers to the B2BUA: let the loop run it before destroying this.
   void StopWork();
