@@ -22,6 +22,7 @@
 #include <string>
 
 #include "b2bua/b2bua.h"
+#include "media_process.h"
 #include "rpc/call_media_anchor.h"
 #include "store/redis_call_store.h"
 #include "switchboard/bus/nats_bus.h"
@@ -151,52 +152,6 @@ bool RtpReaches(const Udp& from, uint16_t port, const Udp& to) {
   return false;
 }
 
-// One sb-media process (as in libs/media_client's natstest); killed however the test ends.
-class MediaProcess {
- public:
-  explicit MediaProcess(const std::string& nats_url)
-      : node_id_(sb::testing::UniqueName("media")),
-        dir_(std::filesystem::temp_directory_path() / node_id_) {
-    std::filesystem::create_directories(dir_);
-    std::mt19937 random(std::random_device{}());
-    const int base = 32000 + 2 * static_cast<int>(random() % 1200);
-    const std::string http_port = std::to_string(sb::testing::FreePort());
-    const std::string log = (dir_ / "sb-media.log").string();
-    pid_ = ::fork();
-    REQUIRE(pid_ >= 0);
-    if (pid_ == 0) {
-      ::setenv("SB_NATS_URL", nats_url.c_str(), 1);
-      ::setenv("SB_HTTP_PORT", http_port.c_str(), 1);
-      ::setenv("SB_MEDIA_NODE_ID", node_id_.c_str(), 1);
-      ::setenv("SB_MEDIA_BIND_ADDR", "127.0.0.1", 1);
-      ::setenv("SB_MEDIA_ADVERTISED_ADDR", "127.0.0.1", 1);
-      ::setenv("SB_MEDIA_PORT_MIN", std::to_string(base).c_str(), 1);
-      ::setenv("SB_MEDIA_PORT_MAX", std::to_string(base + 199).c_str(), 1);
-      ::setenv("SB_MEDIA_RECORDINGS_DIR", dir_.c_str(), 1);
-      ::setenv("SB_MEDIA_LOAD_INTERVAL_MS", "200", 1);
-      ::setenv("SB_MEDIA_DRAIN_SECONDS", "1", 1);
-      if (FILE* out = std::freopen(log.c_str(), "w", stdout)) (void)out;
-      ::execl(SB_MEDIA_BIN, "sb-media", nullptr);
-      ::_exit(127);
-    }
-  }
-  ~MediaProcess() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      int status = 0;
-      ::waitpid(pid_, &status, 0);
-    }
-    std::error_code ignored;
-    std::filesystem::remove_all(dir_, ignored);
-  }
-  const std::string& node_id() const { return node_id_; }
-
- private:
-  std::string node_id_;
-  std::filesystem::path dir_;
-  pid_t pid_ = -1;
-};
-
 struct AcceptAll : CallAuthorizer {
   AuthOutcome Authorize(const sb::sip::Message&) override {
     AuthOutcome out;
@@ -252,7 +207,7 @@ struct Rig {
   std::unique_ptr<sb::bus::NatsBus> bus = Connect(nats.url());
   sb::core::SystemClock clock;
   sb::media_client::NodeTracker tracker{*bus, clock};
-  MediaProcess media{nats.url()};
+  sb::media_client::test::MediaProcess media{nats.url()};
   sb::redis::Client redis{[] {
     sb::redis::ClientOptions o;
     o.host = sb::testing::Shared().redis_host;
