@@ -21,6 +21,8 @@
 #include <stdexcept>
 #include <thread>
 
+extern char** environ;
+
 namespace sb::testing::internal {
 namespace {
 
@@ -30,7 +32,9 @@ std::string ResolveExecutable(const std::string& name) {
   if (name.find('/') != std::string::npos) return name;
   // execvp may allocate, which is not allowed between fork and exec in a threaded process.
   const char* path = std::getenv("PATH");
-  std::string dirs = path ? path : "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin";
+  std::string dirs = path ? path : "/usr/local/bin:/usr/bin:/bin";
+  // Kamailio and the database servers live in sbin directories, which a non-login PATH may lack.
+  dirs += ":/usr/sbin:/sbin";
   size_t start = 0;
   while (start <= dirs.size()) {
     size_t end = dirs.find(':', start);
@@ -61,6 +65,20 @@ pid_t Spawn(const SpawnOptions& options) {
   std::vector<char*> argv;
   for (const auto& a : options.argv) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
+  // The environment is built before fork too: allocating after it is not safe in a threaded parent.
+  std::vector<std::string> env_strings;
+  for (char** e = environ; *e != nullptr; ++e) {
+    std::string_view entry(*e);
+    bool overridden = false;
+    for (const auto& [key, value] : options.env) {
+      if (entry.starts_with(key + "=")) overridden = true;
+    }
+    if (!overridden) env_strings.emplace_back(entry);
+  }
+  for (const auto& [key, value] : options.env) env_strings.push_back(key + "=" + value);
+  std::vector<char*> envp;
+  for (auto& e : env_strings) envp.push_back(e.data());
+  envp.push_back(nullptr);
 
   uid_t uid = 0;
   gid_t gid = 0;
@@ -95,7 +113,11 @@ pid_t Spawn(const SpawnOptions& options) {
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, nullptr);
-    if (options.detach) setsid();
+    if (options.detach) {
+      setsid();
+    } else if (options.own_group) {
+      setpgid(0, 0);
+    }
     dup2(null_fd, 0);
     dup2(log_fd, 1);
     dup2(log_fd, 2);
@@ -110,12 +132,14 @@ pid_t Spawn(const SpawnOptions& options) {
       prctl(PR_SET_PDEATHSIG, SIGKILL);
       if (getppid() != parent) _exit(0);
     }
-    execv(exe.c_str(), argv.data());
+    execve(exe.c_str(), argv.data(), envp.data());
     static const char kMsg[] = "harness: exec failed\n";
     (void)!write(2, kMsg, sizeof kMsg - 1);
     _exit(127);
   }
   const int fork_errno = errno;
+  // Also from the parent, so that a signal to the group cannot race the child's own setpgid.
+  if (pid > 0 && options.own_group && !options.detach) setpgid(pid, pid);
   close(log_fd);
   close(null_fd);
   if (pid < 0) throw std::runtime_error("fork for " + exe + ": " + std::strerror(fork_errno));

@@ -3,12 +3,6 @@
 // CommandServer, the ops HTTP server), and RTP peers: UDP sockets on 127.0.0.1 playing phones.
 #pragma once
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -32,6 +26,7 @@
 #include "switchboard/media/v1/events.pb.h"
 #include "switchboard/sip/sdp.h"
 #include "switchboard/testing/servers.h"
+#include "switchboard/testing/udp_socket.h"
 
 namespace sb::media::test {
 
@@ -41,22 +36,11 @@ using Clock = std::chrono::steady_clock;
 // A phone's RTP socket on 127.0.0.1 (kernel-chosen port).
 class RtpPeer {
  public:
-  RtpPeer() {
-    fd_ = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    sockaddr_in sa{};
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(::bind(fd_, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) == 0);
-    socklen_t len = sizeof(sa);
-    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&sa), &len);
-    port_ = ntohs(sa.sin_port);
-  }
-  ~RtpPeer() { ::close(fd_); }
-  uint16_t port() const { return port_; }
+  uint16_t port() const { return socket_.port(); }
 
   std::string Offer(const std::string& formats, const std::string& extra = "") const {
     return "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio " +
-           std::to_string(port_) + " RTP/AVP " + formats + "\r\n" + extra + "a=rtcp-mux\r\n";
+           std::to_string(port()) + " RTP/AVP " + formats + "\r\n" + extra + "a=rtcp-mux\r\n";
   }
 
   // Where the node said to send: the port of its answer.
@@ -67,14 +51,7 @@ class RtpPeer {
     node_port_ = sd->media[0].port;
   }
 
-  void Send(std::span<const uint8_t> datagram) const {
-    sockaddr_in sa{};
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons(node_port_);
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::sendto(fd_, datagram.data(), datagram.size(), 0, reinterpret_cast<sockaddr*>(&sa),
-             sizeof(sa));
-  }
+  void Send(std::span<const uint8_t> datagram) const { socket_.SendTo(node_port_, datagram); }
 
   // Sends one RTP packet of our stream.
   void SendRtp(uint8_t pt, std::span<const uint8_t> payload, uint32_t ts_step,
@@ -94,14 +71,11 @@ class RtpPeer {
   // Every datagram that arrives until `until` (RTCP included), bounded by the deadline.
   std::vector<std::vector<uint8_t>> ReceiveUntil(Clock::time_point until) {
     std::vector<std::vector<uint8_t>> out;
-    std::array<uint8_t, 2048> buf;
     for (;;) {
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now());
       if (left.count() <= 0) break;
-      pollfd p{fd_, POLLIN, 0};
-      if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) break;
-      ssize_t n = ::recv(fd_, buf.data(), buf.size(), MSG_DONTWAIT);
-      if (n > 0) out.emplace_back(buf.begin(), buf.begin() + n);
+      auto datagram = socket_.Receive(left);
+      if (datagram) out.push_back(std::move(datagram->data));
     }
     return out;
   }
@@ -109,8 +83,7 @@ class RtpPeer {
   uint32_t ssrc = 0x51515151;
 
  private:
-  int fd_ = -1;
-  uint16_t port_ = 0;
+  testing::UdpSocket socket_;
   uint16_t node_port_ = 0;
   uint16_t seq_ = 1;
   uint32_t ts_ = 1000;

@@ -1,13 +1,9 @@
 // The sb-media executable itself: started with its settings against a real nats-server, driven
 // over NATS, stopped with SIGTERM. Checks the composition root: settings, load reports, command
 // subjects, and the drain (draining report, final statistics of the leg still alive, exit 0).
-#include <signal.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <catch2/catch.hpp>
 
+#include "media_process.h"
 #include "node_fixture.h"
 #include "switchboard/codec/g711.h"
 #include "switchboard/rtp/telephone_event.h"
@@ -17,47 +13,9 @@ namespace sb::media {
 namespace {
 
 namespace v1 = switchboard::media::v1;
+using media_client::test::MediaProcess;
 using test::EventInbox;
 using test::RtpPeer;
-
-// Waits for the child to exit within the timeout (pidfd + poll: no sleeping); its exit status,
-// or -1 after SIGKILL when it did not exit in time.
-int WaitExit(pid_t pid, int timeout_ms) {
-  int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
-  if (pidfd >= 0) {
-    pollfd p{pidfd, POLLIN, 0};
-    ::poll(&p, 1, timeout_ms);
-    ::close(pidfd);
-  }
-  int status = 0;
-  if (::waitpid(pid, &status, WNOHANG) == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  ::kill(pid, SIGKILL);
-  ::waitpid(pid, &status, 0);
-  return -1;
-}
-
-// Starts sb-media with its settings from the environment, as a deployment does.
-pid_t SpawnSbMedia(const std::string& nats_url, const std::string& node_id,
-                   const std::filesystem::path& dir, const char* port_min, const char* port_max) {
-  const std::string http_port = std::to_string(testing::FreePort());
-  pid_t pid = ::fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    ::setenv("SB_NATS_URL", nats_url.c_str(), 1);
-    ::setenv("SB_HTTP_PORT", http_port.c_str(), 1);
-    ::setenv("SB_MEDIA_NODE_ID", node_id.c_str(), 1);
-    ::setenv("SB_MEDIA_BIND_ADDR", "127.0.0.1", 1);
-    ::setenv("SB_MEDIA_ADVERTISED_ADDR", "127.0.0.1", 1);
-    ::setenv("SB_MEDIA_PORT_MIN", port_min, 1);
-    ::setenv("SB_MEDIA_PORT_MAX", port_max, 1);
-    ::setenv("SB_MEDIA_RECORDINGS_DIR", dir.c_str(), 1);
-    ::setenv("SB_MEDIA_LOAD_INTERVAL_MS", "200", 1);
-    ::setenv("SB_MEDIA_DRAIN_SECONDS", "1", 1);
-    ::execl(SB_MEDIA_BIN, "sb-media", nullptr);
-    ::_exit(127);
-  }
-  return pid;
-}
 
 TEST_CASE("sb-media serves commands, reports load, and drains on SIGTERM", "[natstest][process]") {
   auto nats = testing::NatsServer::Start();
@@ -65,12 +23,11 @@ TEST_CASE("sb-media serves commands, reports load, and drains on SIGTERM", "[nat
   options.url = nats.url();
   auto bus = bus::NatsBus::Connect(options);
   REQUIRE(bus.ok());
-  const std::string node_id = testing::UniqueName("media");
   const std::string tenant = testing::UniqueName("tenant");
   EventInbox loads(**bus, "sb.evt.media.node_load.platform");
   EventInbox stats(**bus, "sb.evt.media.leg_stats." + tenant);
-  const auto dir = std::filesystem::temp_directory_path() / node_id;
-  const pid_t pid = SpawnSbMedia(nats.url(), node_id, dir, "42000", "42199");
+  MediaProcess process(nats.url(), {.port_min = 42000, .port_max = 42199});
+  const std::string& node_id = process.node_id();
 
   auto first = loads.Wait<v1::NodeLoad>(
       [&](const v1::NodeLoad& l, const bus::Message&) { return l.node_id() == node_id; },
@@ -93,39 +50,21 @@ TEST_CASE("sb-media serves commands, reports load, and drains on SIGTERM", "[nat
   REQUIRE(leg->error().code() == 0);
   CHECK(leg->sdp().find("c=IN IP4 127.0.0.1") != std::string::npos);
 
-  REQUIRE(::kill(pid, SIGTERM) == 0);
+  process.SignalTerm();
   auto draining = loads.Wait<v1::NodeLoad>(
       [&](const v1::NodeLoad& l, const bus::Message&) {
         return l.node_id() == node_id && l.draining();
       },
       std::chrono::seconds(5));
   CHECK(draining.has_value());
-  CHECK(WaitExit(pid, 10000) == 0);
+  CHECK(process.Terminate() == 0);
   // The leg nobody destroyed was cut at the end of the drain, with its final statistics.
   auto final = stats.Wait<v1::LegStatisticsEvent>(
       [](const v1::LegStatisticsEvent& e, const bus::Message&) { return e.final(); },
       std::chrono::seconds(5));
   REQUIRE(final.has_value());
   CHECK(final->leg().leg_id() == "leg-1");
-  std::filesystem::remove_all(dir);
 }
-
-// sb-media as a child process, stopped (SIGTERM, then SIGKILL) whatever the test did.
-class SbMediaProcess {
- public:
-  SbMediaProcess(const std::string& nats_url, const std::string& node_id)
-      : dir_(std::filesystem::temp_directory_path() / node_id),
-        pid_(SpawnSbMedia(nats_url, node_id, dir_, "42200", "42399")) {}
-  ~SbMediaProcess() {
-    ::kill(pid_, SIGTERM);
-    WaitExit(pid_, 10000);
-    std::filesystem::remove_all(dir_);
-  }
-
- private:
-  std::filesystem::path dir_;
-  pid_t pid_;
-};
 
 template <typename Reply>
 Reply Command(bus::Bus& bus, const std::string& node_id, std::string_view op,
@@ -178,11 +117,11 @@ TEST_CASE("sb-media carries out dtmf unbridge stop_play and conference commands 
   auto connected = bus::NatsBus::Connect(options);
   REQUIRE(connected.ok());
   bus::Bus& bus = **connected;
-  const std::string node_id = testing::UniqueName("media");
   const std::string tenant = testing::UniqueName("tenant");
   EventInbox loads(bus, "sb.evt.media.node_load.platform");
   EventInbox playbacks(bus, "sb.evt.media.playback_finished." + tenant);
-  SbMediaProcess process(nats.url(), node_id);
+  MediaProcess process(nats.url(), {.port_min = 42200, .port_max = 42399});
+  const std::string& node_id = process.node_id();
   REQUIRE(loads
               .Wait<v1::NodeLoad>([&](const v1::NodeLoad& l,
                                       const bus::Message&) { return l.node_id() == node_id; },

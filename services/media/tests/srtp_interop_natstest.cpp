@@ -12,10 +12,7 @@
 // Audio must arrive decrypted both ways (the tone frequencies are measured), replayed SRTP
 // packets are dropped and counted while the call goes on, and baresip's RFC 4733 digit (in SRTP)
 // is reported by the node.
-#include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
 
 #include <atomic>
 #include <catch2/catch.hpp>
@@ -26,9 +23,8 @@
 #include "switchboard/codec/wav.h"
 #include "switchboard/sip/builder.h"
 #include "switchboard/sip/message.h"
+#include "switchboard/testing/child_process.h"
 #include "test_util.h"
-
-extern char** environ;
 
 namespace sb::media {
 namespace {
@@ -38,54 +34,7 @@ using test::NodeFixture;
 namespace v1 = switchboard::media::v1;
 using namespace std::chrono_literals;
 
-// A UDP socket on 127.0.0.1 with a kernel-chosen port.
-class UdpSocket {
- public:
-  UdpSocket() {
-    fd_ = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    sockaddr_in sa{};
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(::bind(fd_, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) == 0);
-    socklen_t len = sizeof(sa);
-    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&sa), &len);
-    port_ = ntohs(sa.sin_port);
-  }
-  ~UdpSocket() { ::close(fd_); }
-  UdpSocket(const UdpSocket&) = delete;
-  UdpSocket& operator=(const UdpSocket&) = delete;
-
-  uint16_t port() const { return port_; }
-
-  void SendTo(uint16_t port, std::span<const uint8_t> data) const {
-    sockaddr_in sa{};
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons(port);
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::sendto(fd_, data.data(), data.size(), 0, reinterpret_cast<sockaddr*>(&sa), sizeof(sa));
-  }
-  void SendTo(uint16_t port, std::string_view text) const {
-    SendTo(port, std::span(reinterpret_cast<const uint8_t*>(text.data()), text.size()));
-  }
-
-  // One datagram and the port it came from, or nothing by the timeout.
-  std::optional<std::pair<std::vector<uint8_t>, uint16_t>> Receive(
-      std::chrono::milliseconds timeout) const {
-    pollfd p{fd_, POLLIN, 0};
-    if (::poll(&p, 1, static_cast<int>(timeout.count())) <= 0) return std::nullopt;
-    std::array<uint8_t, 4096> buf;
-    sockaddr_in from{};
-    socklen_t len = sizeof(from);
-    ssize_t n = ::recvfrom(fd_, buf.data(), buf.size(), MSG_DONTWAIT,
-                           reinterpret_cast<sockaddr*>(&from), &len);
-    if (n <= 0) return std::nullopt;
-    return std::make_pair(std::vector<uint8_t>(buf.begin(), buf.begin() + n), ntohs(from.sin_port));
-  }
-
- private:
-  int fd_ = -1;
-  uint16_t port_ = 0;
-};
+using testing::UdpSocket;
 
 std::string ReadText(const std::filesystem::path& file) {
   std::ifstream in(file);
@@ -96,50 +45,6 @@ uint16_t FreeUdpPort() {
   UdpSocket probe;
   return probe.port();
 }
-
-// baresip as a child process; killed (and reaped) by the destructor whatever the test did.
-class Baresip {
- public:
-  Baresip(const std::filesystem::path& config_dir, const std::string& dial_uri,
-          const std::filesystem::path& log) {
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_adddup2(&actions, 1, 2);
-    std::vector<std::string> args = {"baresip", "-f", config_dir.string(), "-e",
-                                     "/dial " + dial_uri};
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    const int rc = posix_spawnp(&pid_, "baresip", &actions, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    REQUIRE(rc == 0);
-  }
-  ~Baresip() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-  }
-
-  // SIGTERM (baresip hangs up and flushes its dumps), then waits for the exit, bounded.
-  bool Stop(std::chrono::milliseconds timeout) {
-    ::kill(pid_, SIGTERM);
-    const auto deadline = Clock::now() + timeout;
-    while (Clock::now() < deadline) {
-      if (::waitpid(pid_, nullptr, WNOHANG) == pid_) {
-        pid_ = -1;
-        return true;
-      }
-      std::this_thread::sleep_for(10ms);  // polling a child's exit: there is no fd to wait on
-    }
-    return false;
-  }
-
- private:
-  pid_t pid_ = -1;
-};
 
 // Forwards datagrams between baresip's RTP port and the node's leg port, keeping the first
 // packets baresip sent for a replay.
@@ -181,7 +86,8 @@ class Relay {
     while (!stop_) {
       auto got = socket_.Receive(20ms);
       if (!got) continue;
-      auto& [data, from] = *got;
+      const auto& data = got->data;
+      const uint16_t from = got->port;
       if (from == node_port_) {
         socket_.SendTo(phone_port_, data);
         std::lock_guard lock(mu_);
@@ -257,16 +163,19 @@ TEST_CASE("baresip and the node exchange SRTP audio both ways and replays are dr
   WriteBaresipConfig(dir, baresip_sip_port, baresip_cons_port);
   test::EventInbox dtmf(*f.bus, f.EventPattern("dtmf"));
   Relay relay;
-  Baresip phone(dir, "sip:media@127.0.0.1:" + std::to_string(sip.port()), dir / "baresip.log");
-  INFO("baresip log: " << (dir / "baresip.log").string());
+  // The config folder becomes the process's: its log lands there (baresip.log).
+  auto phone =
+      testing::ChildProcess::Start({"baresip", "-f", dir.string(), "-e",
+                                    "/dial sip:media@127.0.0.1:" + std::to_string(sip.port())},
+                                   {}, "baresip", dir);
+  INFO("baresip log: " << phone.log().string());
 
   // The INVITE (retransmissions are answered again below).
   std::optional<sip::Message> invite;
   for (auto deadline = Clock::now() + 10s; !invite && Clock::now() < deadline;) {
     auto got = sip.Receive(100ms);
     if (!got) continue;
-    auto parsed = sip::Message::Parse(
-        std::string_view(reinterpret_cast<const char*>(got->first.data()), got->first.size()));
+    auto parsed = sip::Message::Parse(got->text());
     if (parsed.ok() && parsed->is_request() && parsed->method() == sip::Method::kInvite) {
       invite = std::move(*parsed);
     }
@@ -317,8 +226,7 @@ TEST_CASE("baresip and the node exchange SRTP audio both ways and replays are dr
     for (auto deadline = Clock::now() + limit; Clock::now() < deadline;) {
       if (done()) return true;
       if (auto got = sip.Receive(20ms)) {
-        auto m = sip::Message::Parse(
-            std::string_view(reinterpret_cast<const char*>(got->first.data()), got->first.size()));
+        auto m = sip::Message::Parse(got->text());
         if (m.ok() && m->is_request() && m->method() == sip::Method::kInvite) {
           sip.SendTo(baresip_sip_port, ok_text);
         }
@@ -376,14 +284,15 @@ TEST_CASE("baresip and the node exchange SRTP audio both ways and replays are dr
   for (auto deadline = Clock::now() + 5s; !bye_answered && Clock::now() < deadline;) {
     auto got = sip.Receive(100ms);
     if (!got) continue;
-    auto m = sip::Message::Parse(
-        std::string_view(reinterpret_cast<const char*>(got->first.data()), got->first.size()));
+    auto m = sip::Message::Parse(got->text());
     bye_answered = m.ok() && m->is_response() && m->status_code() == 200 &&
                    m->Header("CSeq")->find("BYE") != std::string_view::npos;
   }
   CHECK(bye_answered);
   relay.Stop();
-  REQUIRE(phone.Stop(5s));
+  // SIGTERM: baresip hangs up and flushes its dumps before it exits.
+  phone.Signal(SIGTERM);
+  REQUIRE(phone.WaitExit(5s) == 0);
 
   // What the node sent was SRTP: 12-byte header, 160 bytes of PCMU, a 10-byte tag (RTCP is
   // not relayed: no rtcp-mux in baresip's offer).

@@ -10,6 +10,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace sb::testing::internal {
@@ -21,6 +22,11 @@ struct SpawnOptions {
   std::optional<std::string> user;
   // Own session, no parent-death signal: the process outlives us (sb-test-servers start).
   bool detach = false;
+  // Its own process group, so that the whole group can be signalled (Kamailio signals its group
+  // when it stops; in ours that would be the test binary).
+  bool own_group = false;
+  // Added to (or replacing entries of) our environment.
+  std::vector<std::pair<std::string, std::string>> env;
 };
 
 // Starts the process. Unless detached, it gets SIGKILL if the spawning thread dies while it
