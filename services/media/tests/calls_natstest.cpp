@@ -16,25 +16,6 @@ using test::NodeFixture;
 using test::RtpPeer;
 namespace v1 = switchboard::media::v1;
 
-std::vector<uint8_t> PcmuFrame(double freq, size_t i) {
-  auto pcm = test::Sine(freq, 8000, i * 160, 160);
-  std::vector<uint8_t> out(160);
-  codec::EncodeUlaw(pcm, out);
-  return out;
-}
-
-std::vector<int16_t> DecodePcmu(const std::vector<std::vector<uint8_t>>& packets) {
-  std::vector<int16_t> pcm;
-  for (const auto& p : packets) {
-    auto packet = rtp::ParseRtp(p);
-    if (!packet.ok() || packet->header.payload_type != 0) continue;
-    std::vector<int16_t> frame(packet->payload.size());
-    codec::DecodeUlaw(packet->payload, frame);
-    pcm.insert(pcm.end(), frame.begin(), frame.end());
-  }
-  return pcm;
-}
-
 TEST_CASE("a 1 kHz tone sent as PCMU on one leg arrives as Opus on the other at 1 kHz",
           "[natstest][transcode]") {
   NodeFixture f;
@@ -53,7 +34,7 @@ TEST_CASE("a 1 kHz tone sent as PCMU on one leg arrives as Opus on the other at 
   const auto start = Clock::now();
   for (size_t i = 0; i < 50; ++i) {
     test::PaceFrame(start, i);
-    carrier.SendRtp(0, PcmuFrame(1000, i), 160);
+    carrier.SendRtp(0, test::PcmuFrame(1000, i), 160);
   }
   auto packets = webrtc.ReceiveUntil(Clock::now() + std::chrono::milliseconds(300));
   auto dec = codec::MakeDecoder({.type = codec::CodecType::kOpus, .sample_rate = 48000});
@@ -112,12 +93,12 @@ TEST_CASE("in a 3-party conference each party hears the other two and not itself
   const auto start = Clock::now();
   for (size_t i = 0; i < 75; ++i) {
     test::PaceFrame(start, i);
-    for (auto& [leg, peer] : peers) peer->SendRtp(0, PcmuFrame(tones[leg], i), 160);
+    for (auto& [leg, peer] : peers) peer->SendRtp(0, test::PcmuFrame(tones[leg], i), 160);
   }
   receiver.join();
   for (const auto& [leg, own] : tones) {
     DYNAMIC_SECTION("party " << leg) {
-      auto pcm = DecodePcmu(heard[leg]);
+      auto pcm = test::HeardPcmu(heard[leg]);
       REQUIRE(pcm.size() >= 50 * 160);
       const double own_energy = test::ToneEnergy(pcm, own, 8000);
       for (const auto& [other, freq] : tones) {

@@ -97,15 +97,7 @@ class EngineHarness {
 
   // Decoded PCMU audio sent to leg `id` (RTP packets of payload type 0 only).
   std::vector<int16_t> HeardPcmu(const std::string& id, size_t from = 0) const {
-    std::vector<int16_t> pcm;
-    for (const auto& pkt : SentTo(id, from)) {
-      auto packet = rtp::ParseRtp(pkt);
-      if (!packet.ok() || packet->header.payload_type != 0) continue;
-      std::vector<int16_t> frame(packet->payload.size());
-      codec::DecodeUlaw(packet->payload, frame);
-      pcm.insert(pcm.end(), frame.begin(), frame.end());
-    }
-    return pcm;
+    return test::HeardPcmu(SentTo(id, from));
   }
 
   double Dropped(const char* reason) {

@@ -19,13 +19,6 @@ using test::NodeFixture;
 using test::RtpPeer;
 namespace v1 = switchboard::media::v1;
 
-std::vector<uint8_t> PcmuFrame(double freq, size_t i) {
-  auto pcm = test::Sine(freq, 8000, i * 160, 160);
-  std::vector<uint8_t> out(160);
-  codec::EncodeUlaw(pcm, out);
-  return out;
-}
-
 size_t CountRtp(const std::vector<std::vector<uint8_t>>& packets, uint8_t pt) {
   size_t n = 0;
   for (const auto& p : packets) {
@@ -80,7 +73,7 @@ TEST_CASE(
   REQUIRE(tx.ok());
   auto protect = [&](uint16_t seq) {
     std::vector<uint8_t> pkt(12 + 160 + rtp::kSrtpMaxTrailer);
-    auto payload = PcmuFrame(800, seq);
+    auto payload = test::PcmuFrame(800, seq);
     REQUIRE(
         rtp::BuildRtp({.payload_type = 0, .sequence = seq, .timestamp = seq * 160u, .ssrc = 0x777},
                       payload, pkt)
@@ -97,17 +90,17 @@ TEST_CASE(
   forged[30] ^= 0x40;
   secure.Send(forged);
   // The plain leg gets garbage and a stream with a foreign SSRC besides its own.
-  plain.SendRtp(0, PcmuFrame(800, 0), 160);
+  plain.SendRtp(0, test::PcmuFrame(800, 0), 160);
   std::vector<uint8_t> garbage = {0xde, 0xad, 0xbe, 0xef, 0x00};
   plain.Send(garbage);
   uint32_t own = plain.ssrc;
   plain.ssrc = 0xf0f0f0f0;
-  plain.SendRtp(0, PcmuFrame(800, 1), 160);
+  plain.SendRtp(0, test::PcmuFrame(800, 1), 160);
   plain.ssrc = own;
 
   // The node goes on: genuine packets after all that still cross the bridge both ways.
   secure.Send(protect(3));
-  plain.SendRtp(0, PcmuFrame(800, 2), 160);
+  plain.SendRtp(0, test::PcmuFrame(800, 2), 160);
   auto to_plain = plain.ReceiveUntil(Clock::now() + std::chrono::milliseconds(500));
   auto to_secure = secure.ReceiveUntil(Clock::now() + std::chrono::milliseconds(200));
   CHECK(CountRtp(to_plain, 0) == 2);  // packets 1 and 3, decrypted
@@ -183,7 +176,7 @@ TEST_CASE("a recording is a WAV file as long as the recording ran", "[natstest][
   const auto began = Clock::now();
   for (size_t i = 0; i < 50; ++i) {
     test::PaceFrame(began, i);
-    phone.SendRtp(0, PcmuFrame(900, i), 160);
+    phone.SendRtp(0, test::PcmuFrame(900, i), 160);
   }
   v1::RecordStopRequest stop_req;
   stop_req.set_leg_id("phone");

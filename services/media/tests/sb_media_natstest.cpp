@@ -76,28 +76,8 @@ Reply Command(bus::Bus& bus, const std::string& node_id, std::string_view op,
   return *reply;
 }
 
-std::vector<uint8_t> PcmuFrame(double freq, size_t i) {
-  auto pcm = test::Sine(freq, 8000, i * 160, 160);
-  std::vector<uint8_t> out(160);
-  codec::EncodeUlaw(pcm, out);
-  return out;
-}
-
-// The PCMU audio in received datagrams, decoded.
-std::vector<int16_t> HeardPcmu(const std::vector<std::vector<uint8_t>>& datagrams) {
-  std::vector<int16_t> pcm;
-  for (const auto& d : datagrams) {
-    auto packet = rtp::ParseRtp(d);
-    if (!packet.ok() || packet->header.payload_type != 0) continue;
-    std::vector<int16_t> frame(packet->payload.size());
-    codec::DecodeUlaw(packet->payload, frame);
-    pcm.insert(pcm.end(), frame.begin(), frame.end());
-  }
-  return pcm;
-}
-
 size_t CountPcmu(const std::vector<std::vector<uint8_t>>& datagrams) {
-  return HeardPcmu(datagrams).size() / 160;
+  return test::HeardPcmu(datagrams).size() / 160;
 }
 
 // `frames` 20 ms frames from each (phone, frequency), paced in real time.
@@ -105,7 +85,7 @@ void Talk(std::vector<std::pair<RtpPeer*, double>> talkers, size_t frames) {
   const auto start = test::Clock::now();
   for (size_t i = 0; i < frames; ++i) {
     test::PaceFrame(start, i);
-    for (auto& [phone, freq] : talkers) phone->SendRtp(0, PcmuFrame(freq, i), 160);
+    for (auto& [phone, freq] : talkers) phone->SendRtp(0, test::PcmuFrame(freq, i), 160);
   }
 }
 
@@ -198,7 +178,8 @@ TEST_CASE("sb-media carries out dtmf unbridge stop_play and conference commands 
     play.set_playback_id("tone-1");
     play.mutable_tone()->add_frequencies_hz(700);
     REQUIRE(Command<v1::PlayReply>(bus, node_id, ops::kPlay, play).error().code() == 0);
-    auto heard = HeardPcmu(b.ReceiveUntil(test::Clock::now() + std::chrono::milliseconds(300)));
+    auto heard =
+        test::HeardPcmu(b.ReceiveUntil(test::Clock::now() + std::chrono::milliseconds(300)));
     REQUIRE(heard.size() >= 5 * 160);
     CHECK(test::DominantFrequency(heard, 8000) == Approx(700).margin(10));
     v1::StopPlayRequest stop;
@@ -251,8 +232,8 @@ TEST_CASE("sb-media carries out dtmf unbridge stop_play and conference commands 
     auto drain = [](RtpPeer& phone) {
       return phone.ReceiveUntil(test::Clock::now() + std::chrono::milliseconds(100));
     };
-    auto heard_a = HeardPcmu(drain(a));
-    auto heard_b = HeardPcmu(drain(b));
+    auto heard_a = test::HeardPcmu(drain(a));
+    auto heard_b = test::HeardPcmu(drain(b));
     auto heard_c = drain(c);
     REQUIRE(heard_a.size() >= 10 * 160);
     REQUIRE(heard_b.size() >= 10 * 160);

@@ -10,6 +10,8 @@
 #include <vector>
 
 #include "session/types.h"
+#include "switchboard/codec/g711.h"
+#include "switchboard/rtp/rtp_packet.h"
 
 namespace sb::media::test {
 
@@ -22,6 +24,27 @@ inline std::vector<int16_t> Sine(double freq, int rate, size_t start, size_t cou
         amplitude * std::sin(2 * std::numbers::pi * freq * static_cast<double>(start + i) / rate));
   }
   return out;
+}
+
+// Frame `i` (20 ms, 160 samples) of a PCMU stream carrying a sine at `freq` Hz.
+inline std::vector<uint8_t> PcmuFrame(double freq, size_t i) {
+  auto pcm = Sine(freq, 8000, i * 160, 160);
+  std::vector<uint8_t> out(160);
+  codec::EncodeUlaw(pcm, out);
+  return out;
+}
+
+// The PCMU audio in received datagrams (payload type 0), decoded; anything else is skipped.
+inline std::vector<int16_t> HeardPcmu(const std::vector<std::vector<uint8_t>>& datagrams) {
+  std::vector<int16_t> pcm;
+  for (const auto& d : datagrams) {
+    auto packet = rtp::ParseRtp(d);
+    if (!packet.ok() || packet->header.payload_type != 0) continue;
+    std::vector<int16_t> frame(packet->payload.size());
+    codec::DecodeUlaw(packet->payload, frame);
+    pcm.insert(pcm.end(), frame.begin(), frame.end());
+  }
+  return pcm;
 }
 
 // Power of `freq` in the samples (Goertzel), normalised by length: a full-scale-ish sine of

@@ -22,6 +22,14 @@ Reply ErrorReply(const Status& status) {
   return reply;
 }
 
+v1::LegReply LegReplyOf(const LegDescription& leg) {
+  v1::LegReply reply;
+  reply.set_leg_id(leg.leg_id);
+  reply.set_sdp(leg.sdp);
+  reply.set_codec(leg.codec);
+  return reply;
+}
+
 v1::Ack AckOf(const Status& status) {
   v1::Ack ack;
   if (!status.ok()) ToProto(status, ack.mutable_error());
@@ -110,11 +118,7 @@ Status CommandServer::Start() {
                                .srtp = r.options().srtp()};
         auto leg = node.CreateLeg(params);
         if (!leg.ok()) return ErrorReply<v1::LegReply>(leg.status());
-        v1::LegReply reply;
-        reply.set_leg_id(leg->leg_id);
-        reply.set_sdp(leg->sdp);
-        reply.set_codec(leg->codec);
-        return reply;
+        return LegReplyOf(*leg);
       })));
   SB_RETURN_IF_ERROR((Serve<v1::UpdateLegRequest, v1::LegReply>(
       ops::kUpdateLeg, [&node](const v1::UpdateLegRequest& r) {
@@ -122,11 +126,7 @@ Status CommandServer::Start() {
         if (!kind.ok()) return ErrorReply<v1::LegReply>(kind.status());
         auto leg = node.UpdateLeg(r.leg_id(), *kind, r.sdp());
         if (!leg.ok()) return ErrorReply<v1::LegReply>(leg.status());
-        v1::LegReply reply;
-        reply.set_leg_id(leg->leg_id);
-        reply.set_sdp(leg->sdp);
-        reply.set_codec(leg->codec);
-        return reply;
+        return LegReplyOf(*leg);
       })));
   SB_RETURN_IF_ERROR((Serve<v1::DestroyLegRequest, v1::Ack>(
       ops::kDestroyLeg,
