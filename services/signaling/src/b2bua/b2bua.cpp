@@ -240,12 +240,11 @@ void B2bua::OnCalleeResponse(const std::string& id, size_t index, const ClientRe
   }
   CalleeLeg& leg = call->legs[index];
   if (code < 200) {
-    if (code > 100 && call->phase == Phase::kRinging && !call->ringing_sent) {
-      call->ringing_sent = true;
-      (void)endpoint_.Respond(call->a_key, code == 183 ? 183 : 180);
-      CallSummary ringing = Summary(*call);
-      ringing.sip_code = code;
-      (void)offloader_.Run([this, ringing] { ports_.events.Ringing(ringing); }, [] {});
+    if (code == 100 || call->phase != Phase::kRinging) return;
+    if (HasSdp(*r.response) && call->early == EarlyMedia::kNone) {
+      StartEarlyMedia(id, code, std::string(r.response->body()));
+    } else if (!call->ringing_sent) {
+      Ringing(*call, code == 183 ? 183 : 180, {});
     }
     return;
   }
@@ -272,29 +271,82 @@ void B2bua::OnCalleeResponse(const std::string& id, size_t index, const ClientRe
   Fail(id, failure, {}, cause);
 }
 
+Status B2bua::CompleteLegB(const std::string& node, const std::string& a, const std::string& b,
+                           const std::string& callee_sdp, bool bridge) {
+  auto updated = ports_.media.UpdateLeg(node, b, false, callee_sdp);
+  if (!updated.ok() || !bridge) return updated.status();
+  auto bridged = ports_.media.Bridge(node, a, b);
+  return bridged.ok() ? Status::Ok() : bridged.status();
+}
+
+void B2bua::Ringing(Call& call, int code, std::string_view sdp) {
+  if (sdp.empty()) {
+    (void)endpoint_.Respond(call.a_key, code);
+  } else {
+    (void)endpoint_.Respond(call.a_key, code, {}, {}, sdp, "application/sdp");
+  }
+  if (call.ringing_sent) return;
+  call.ringing_sent = true;
+  CallSummary ringing = Summary(call);
+  ringing.sip_code = code;
+  (void)offloader_.Run([this, ringing] { ports_.events.Ringing(ringing); }, [] {});
+}
+
+void B2bua::StartEarlyMedia(const std::string& id, int code, std::string sdp) {
+  Call* call = Find(id);
+  call->early = EarlyMedia::kPending;
+  call->early_sdp = sdp;
+  auto status = std::make_shared<Status>(Status::Internal("not run"));
+  std::string node = call->media_node, a = MediaLeg(*call, 'a'), b = MediaLeg(*call, 'b');
+  Status queued = offloader_.Run(
+      [this, status, node, a, b, sdp] { *status = CompleteLegB(node, a, b, sdp, true); },
+      [this, id, code, status] {
+        Call* call = Find(id);
+        if (call == nullptr) return;
+        // Early media is a courtesy: when the node refuses the callee's early SDP the caller
+        // still hears that it rings, and the 200's SDP is given to the node as without it.
+        call->early = status->ok() ? EarlyMedia::kBridged : EarlyMedia::kNone;
+        if (call->phase == Phase::kRinging) {
+          Ringing(*call, code == 180 ? 180 : 183, status->ok() ? call->a_sdp : std::string());
+        } else if (call->phase == Phase::kAnswering) {
+          ConnectMedia(id);
+        }
+      });
+  if (!queued.ok()) {
+    call->early = EarlyMedia::kNone;
+    if (!call->ringing_sent) Ringing(*call, 180, {});
+  }
+}
+
 void B2bua::Answer(const std::string& id, size_t index, const sip::DialogId& dialog,
                    std::string sdp) {
   Call* call = Find(id);
   call->phase = Phase::kAnswering;
   call->b_dialog = dialog;
   call->answered_leg = MediaLeg(*call, 'b');
+  call->answer_sdp = std::move(sdp);
   endpoint_.StopTimer(call->no_answer_timer);
   for (size_t i = 0; i < call->legs.size(); ++i) {
     if (i != index && !call->legs[i].done) (void)endpoint_.Cancel(call->legs[i].key);
   }
+  if (call->early != EarlyMedia::kPending) ConnectMedia(id);
+}
+
+void B2bua::ConnectMedia(const std::string& id) {
+  Call* call = Find(id);
+  // After early media leg b is bridged already: the node only needs the 200's SDP when it
+  // differs (another fork answered, or the callee changed its mind within the RFC's leeway).
+  const bool bridged = call->early == EarlyMedia::kBridged;
+  std::string sdp = std::move(call->answer_sdp);
+  if (bridged && (sdp.empty() || sdp == call->early_sdp)) {
+    Connected(id, Status::Ok());
+    return;
+  }
   auto status = std::make_shared<Status>(Status::Internal("not run"));
   std::string node = call->media_node, a = MediaLeg(*call, 'a'), b = MediaLeg(*call, 'b');
-  Status queued = offloader_.Run(
-      [this, status, node, a, b, sdp] {
-        auto updated = ports_.media.UpdateLeg(node, b, false, sdp);
-        if (!updated.ok()) {
-          *status = updated.status();
-          return;
-        }
-        auto bridged = ports_.media.Bridge(node, a, b);
-        *status = bridged.ok() ? Status::Ok() : bridged.status();
-      },
-      [this, id, status] { Connected(id, *status); });
+  Status queued = offloader_.Run([this, status, node, a, b, sdp,
+                                  bridged] { *status = CompleteLegB(node, a, b, sdp, !bridged); },
+                                 [this, id, status] { Connected(id, *status); });
   if (!queued.ok()) Fail(id, 503, "Overloaded", "network_failure");
 }
 

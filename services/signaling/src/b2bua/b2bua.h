@@ -6,6 +6,7 @@
 //          <--100----  (the INVITE server transaction, at once)
 //                      --INVITE (node's offer)--> every contact of the callee (ring all)
 //          <--180/183-- relayed once                <--180/183--
+//          <--183 (node's answer)--  early media: a callee's 18x SDP completes leg b, bridged
 //          <--200 (node's answer)--   first 2xx wins, CANCEL the rest, bridge a<->b
 //   BYE from either side: 200, BYE the other, destroy the legs, "ended".
 //   CANCEL from the caller: 487 (endpoint), CANCEL every callee leg.  Busy: 486 relayed.
@@ -70,6 +71,7 @@ class B2bua final : public RequestHandler, public DialogHandler {
 
  private:
   enum class Phase { kAuthorizing, kLocating, kAnchoring, kRinging, kAnswering, kConnected };
+  enum class EarlyMedia { kNone, kPending, kBridged };
   struct CalleeLeg {
     std::string key;  // our INVITE's client transaction
     Target target;
@@ -91,6 +93,11 @@ class B2bua final : public RequestHandler, public DialogHandler {
     std::optional<sip::DialogId> b_dialog;
     std::string answered_leg;
     bool ringing_sent = false;
+    // Early media: a callee's 18x SDP completes leg b and bridges it before the answer; the
+    // final answer waits while that is under way (the node bridges a pair once).
+    EarlyMedia early = EarlyMedia::kNone;
+    std::string early_sdp;
+    std::string answer_sdp;  // the answering callee's 200 SDP, until the node has it
     uint64_t no_answer_timer = 0;
   };
   // A request of one side waiting for the other side's answer (re-INVITE, UPDATE, INFO...).
@@ -107,7 +114,15 @@ class B2bua final : public RequestHandler, public DialogHandler {
   void Located(const std::string& id, Result<std::vector<Target>> targets);
   void Anchored(const std::string& id, Status status);
   void OnCalleeResponse(const std::string& id, size_t leg, const ClientResponse& response);
+  // A 18x to the caller (with the node's leg a SDP for early media); "ringing" once.
+  void Ringing(Call& call, int code, std::string_view sdp);
+  // On a worker: the callee's answer to leg b's offer, then (if `bridge`) a<->b.
+  Status CompleteLegB(const std::string& node, const std::string& a, const std::string& b,
+                      const std::string& callee_sdp, bool bridge);
+  void StartEarlyMedia(const std::string& id, int code, std::string sdp);
   void Answer(const std::string& id, size_t leg, const sip::DialogId& dialog, std::string sdp);
+  // The answering callee's SDP to the node (unless early media already carried it), then 200.
+  void ConnectMedia(const std::string& id);
   void Connected(const std::string& id, Status status);
   void NoAnswer(const std::string& id);
   // Before an answer: the caller gets `code` (unless it is 0: already answered, e.g. 487);

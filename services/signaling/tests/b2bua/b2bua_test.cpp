@@ -77,6 +77,7 @@ struct Locator : CalleeLocator {
 
 struct Media : MediaAnchor {
   std::set<std::string> legs;
+  std::set<std::string> bridged;  // like the node: a leg is bridged once
   std::vector<std::string> log;
   sb::Result<Leg> CreateLeg(const sb::TenantId&, std::string_view, std::string_view leg_id,
                             std::string_view, std::string_view offer) override {
@@ -91,11 +92,15 @@ struct Media : MediaAnchor {
     return Leg{"media-1", NodeSdp(leg_id, 2), "PCMU"};
   }
   sb::Result<bool> Bridge(std::string_view, std::string_view a, std::string_view b) override {
+    if (!bridged.emplace(a).second || !bridged.emplace(b).second) {
+      return sb::Status::FailedPrecondition("already bridged");
+    }
     log.push_back("bridge " + std::string(a) + " " + std::string(b));
     return false;
   }
   sb::Status DestroyLeg(std::string_view, std::string_view leg_id) override {
     legs.erase(std::string(leg_id));
+    bridged.erase(std::string(leg_id));
     log.push_back("destroy " + std::string(leg_id));
     return sb::Status::Ok();
   }
@@ -377,6 +382,66 @@ TEST_CASE(
   f.Receive(f.Answer(*cancel, 200, "desk"), kDesk);
   f.Receive(f.Answer(*desk, 487, "desk"), kDesk);
   CHECK(f.Codes(kCaller).size() <= 1);  // at most the 200 still on the wire
+}
+
+TEST_CASE(
+    "early media - the callee's 183 SDP completes leg b and is bridged - the caller gets 183 "
+    "with the node's answer - the 200 with the same SDP changes nothing",
+    "[unit]") {
+  Fixture f;
+  f.Receive(f.CallerInvite(), kCaller);
+  auto desk = f.Next(kDesk);
+  auto mobile = f.Next(kMobile);
+  REQUIRE(desk);
+  REQUIRE(mobile);
+  f.Receive(f.Answer(*mobile, 180, "mobile"), kMobile);
+  f.Receive(f.Answer(*desk, 183, "desk", kCallerSdp), kDesk);
+  REQUIRE(f.media.log.size() == 4);
+  CHECK(f.media.log[2].ends_with("-b answer"));
+  CHECK(f.media.log[3].starts_with("bridge "));
+  auto trying = f.Next(kCaller);
+  auto ringing = f.Next(kCaller);
+  auto progress = f.Next(kCaller);
+  REQUIRE(progress);
+  CHECK(trying->status_code() == 100);
+  CHECK(ringing->status_code() == 180);
+  CHECK(ringing->body().empty());
+  CHECK(progress->status_code() == 183);
+  CHECK(progress->body().find("-a\r\n") != std::string_view::npos);  // leg a's node SDP
+  CHECK(progress->body().find("10.1.1.1") == std::string_view::npos);
+
+  f.Receive(f.Answer(*desk, 200, "desk", kCallerSdp), kDesk);
+  CHECK(f.media.log.size() == 4);
+  std::optional<Message> ok;
+  while (auto m = f.Next(kCaller)) ok = std::move(m);
+  REQUIRE(ok);
+  CHECK(ok->status_code() == 200);
+  CHECK(ok->body() == progress->body());
+  CHECK(f.events.seen ==
+        std::vector<std::string>{"created sip:1002@acme.sb.test", "ringing 180", "answered"});
+}
+
+TEST_CASE(
+    "early media from one contact - another answers with its own SDP - leg b takes the "
+    "answer without a second bridge",
+    "[unit]") {
+  Fixture f;
+  f.Receive(f.CallerInvite(), kCaller);
+  auto desk = f.Next(kDesk);
+  auto mobile = f.Next(kMobile);
+  REQUIRE(desk);
+  REQUIRE(mobile);
+  f.Receive(f.Answer(*desk, 183, "desk", kCallerSdp), kDesk);
+  CHECK(f.Codes(kCaller) == std::vector<int>{100, 183});
+  CHECK(f.events.seen.back() == "ringing 183");
+  std::string mobile_sdp = kCallerSdp;
+  mobile_sdp.replace(mobile_sdp.find("4000"), 4, "4100");
+  f.Receive(f.Answer(*mobile, 200, "mobile", mobile_sdp), kMobile);
+  REQUIRE(f.media.log.size() == 5);
+  CHECK(f.media.log[4].ends_with("-b answer"));
+  CHECK(f.Codes(kCaller) == std::vector<int>{200});
+  CHECK(f.events.seen.back() == "answered");
+  CHECK(f.Next(kDesk)->method() == sb::sip::Method::kCancel);
 }
 
 TEST_CASE("BYE from the caller - 200 - BYE to the callee - legs destroyed - ended normal",
