@@ -6,6 +6,7 @@ namespace sb::admin {
 namespace {
 
 constexpr std::string_view kSourcesSet = "lk:srcs";
+constexpr std::string_view kOutboundPrefix = "lk:out:";
 
 std::string Lower(std::string_view s) {
   std::string out(s);
@@ -31,8 +32,11 @@ std::string LookupCache::ExtensionKey(std::string_view d, std::string_view user)
 // The dialled number holds no ':', so the caller id after it cannot make two keys collide.
 std::string LookupCache::OutboundKey(const TenantId& tenant, std::string_view dialed,
                                      std::string_view caller_id) {
-  return "lk:out:" + tenant.str() + ":" + std::string(dialed) + ":" + std::string(caller_id);
+  return std::string(kOutboundPrefix) + tenant.str() + ":" + std::string(dialed) + ":" +
+         std::string(caller_id);
 }
+
+bool LookupCache::HoldsSecret(std::string_view key) { return key.rfind(kOutboundPrefix, 0) == 0; }
 
 Result<std::optional<std::string>> LookupCache::Get(const std::string& key, uint64_t* generation,
                                                     bool* local_hit) {
@@ -47,23 +51,39 @@ Result<std::optional<std::string>> LookupCache::Get(const std::string& key, uint
   }
   auto reply = redis_.Run(redis::Command("GET").Key(key));
   if (!reply.ok()) return reply.status();
-  if (const std::string* s = reply->str()) {
-    if (local_) local_->Put(key, *s, gen);
-    return std::optional<std::string>(*s);
+  const std::string* stored = reply->str();
+  if (!stored) return std::optional<std::string>();
+  std::string bytes = *stored;
+  if (HoldsSecret(key)) {
+    auto opened = box_.Open(*stored, key);
+    // Sealed under another secret key (it was rotated): the fill overwrites it.
+    if (!opened.ok()) return std::optional<std::string>();
+    bytes = std::move(*opened);
   }
-  return std::optional<std::string>();
+  if (local_) local_->Put(key, bytes, gen);
+  return std::optional<std::string>(std::move(bytes));
 }
 
 Status LookupCache::Put(const std::string& key, std::string_view bytes,
                         const std::optional<TenantId>& tenant, std::optional<uint64_t> generation) {
   if (local_ && generation) local_->Put(key, bytes, *generation);
+  std::string sealed;
+  if (HoldsSecret(key)) {
+    auto s = box_.Seal(bytes, key);
+    if (!s.ok()) return s.status();
+    sealed = std::move(*s);
+  }
   std::vector<redis::Command> commands;
-  commands.push_back(redis::Command("SET").Key(key).Arg(bytes).Arg("PX").Arg(ttl_.count()));
+  commands.push_back(redis::Command("SET")
+                         .Key(key)
+                         .Arg(HoldsSecret(key) ? std::string_view(sealed) : bytes)
+                         .Arg("PX")
+                         .Arg(ttl_.count()));
   if (tenant) commands.push_back(redis::Command("SADD").Key(TenantSet(*tenant)).Arg(key));
   if (key.rfind("lk:src:", 0) == 0) {
     commands.push_back(redis::Command("SADD").Key(std::string(kSourcesSet)).Arg(key));
   }
-  if (tenant && key.rfind("lk:out:", 0) == 0) {
+  if (tenant && key.rfind(kOutboundPrefix, 0) == 0) {
     commands.push_back(redis::Command("SADD").Key(OutboundSet(*tenant)).Arg(key));
   }
   auto replies = redis_.Pipeline(commands);
@@ -103,7 +123,7 @@ Status LookupCache::ForgetSources() {
 }
 
 Status LookupCache::ForgetOutbound(const TenantId& tenant) {
-  if (local_) local_->ForgetPrefix("lk:out:" + tenant.str() + ":");
+  if (local_) local_->ForgetPrefix(std::string(kOutboundPrefix) + tenant.str() + ":");
   return ForgetSet(OutboundSet(tenant));
 }
 

@@ -15,7 +15,14 @@
 // can serve a stale answer. With a LocalLookupCache (cache/local_cache.h) the replica's own copy
 // is asked first and forgotten by the same calls (a tenant change forgets all of it).
 //
-//   LookupCache cache(redis, std::chrono::seconds(60));
+// lk:out entries carry the trunk's outbound password (signaling answers the carrier's challenge
+// with it), so in Redis they are sealed with the SecretBox that seals trunk passwords at rest,
+// the key as associated data: Redis, its dumps and its replicas never hold the password in
+// clear. The in-process copy is kept in clear (the process has the password anyway). A stored
+// value that does not open (another secret key, or left in clear by an older admin) counts as a
+// miss and is refilled.
+//
+//   LookupCache cache(redis, std::chrono::seconds(60), secret_box);
 //   if (auto hit = cache.Get(LookupCache::CredentialsKey(domain, user)); hit.ok() && *hit) ...
 //   cache.Put(key, bytes, tenant_id);
 //   cache.ForgetTenant(tenant);
@@ -28,15 +35,17 @@
 
 #include "cache/local_cache.h"
 #include "domain/model.h"
+#include "domain/secret_box.h"
 #include "switchboard/redis/client.h"
 
 namespace sb::admin {
 
 class LookupCache {
  public:
-  LookupCache(redis::Client& redis, std::chrono::milliseconds ttl,
+  // `box` and `local` (if any) must outlive the cache.
+  LookupCache(redis::Client& redis, std::chrono::milliseconds ttl, const SecretBox& box,
               LocalLookupCache* local = nullptr)
-      : redis_(redis), ttl_(ttl), local_(local) {}
+      : redis_(redis), ttl_(ttl), box_(box), local_(local) {}
 
   static std::string DomainKey(std::string_view sip_domain);
   static std::string CredentialsKey(std::string_view sip_domain, std::string_view user);
@@ -45,6 +54,8 @@ class LookupCache {
   static std::string ExtensionKey(std::string_view sip_domain, std::string_view user);
   static std::string OutboundKey(const TenantId& tenant, std::string_view dialed,
                                  std::string_view caller_id);
+  // Whether the entry under `key` carries a secret, and is therefore sealed in Redis.
+  static bool HoldsSecret(std::string_view key);
 
   // The cached bytes, nullopt on a miss. UNAVAILABLE when Redis cannot be reached. `generation`
   // receives the local cache's generation taken before reading, for Put.
@@ -63,6 +74,7 @@ class LookupCache {
   Status ForgetSet(const std::string& set_key);
   redis::Client& redis_;
   const std::chrono::milliseconds ttl_;
+  const SecretBox& box_;
   LocalLookupCache* local_;
 };
 

@@ -46,7 +46,7 @@ struct AdminServer::Parts {
         local(clock,
               {.max_entries = static_cast<size_t>(std::max<int64_t>(0, c.local_cache_entries)),
                .ttl = std::chrono::milliseconds(c.local_cache_ttl_ms)}),
-        cache(cache_redis, std::chrono::milliseconds(c.cache_ttl_ms), &local),
+        cache(cache_redis, std::chrono::milliseconds(c.cache_ttl_ms), box, &local),
         publisher(
             cache,
             [this] {
@@ -122,7 +122,7 @@ Result<std::unique_ptr<AdminServer>> AdminServer::Start(const AdminServerConfig&
       log);
 
   auto lookup_server =
-      LookupServer::Start(bus, parts->lookups, parts->redis_options,
+      LookupServer::Start(bus, parts->lookups, parts->redis_options, parts->box,
                           {.workers = config.lookup_workers,
                            .cache_ttl = std::chrono::milliseconds(config.cache_ttl_ms),
                            .local = &parts->local},

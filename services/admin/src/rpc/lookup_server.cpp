@@ -48,11 +48,12 @@ Result<std::string> LookupSubject(std::string_view operation) {
 
 struct LookupServer::Worker {
   Worker(bus::Bus& b, Lookups& l, const redis::ClientOptions& o, std::chrono::milliseconds ttl,
-         LocalLookupCache* local, core::MetricsRegistry& m, const core::Logger& lg)
+         const SecretBox& box, LocalLookupCache* local, core::MetricsRegistry& m,
+         const core::Logger& lg)
       : bus(b),
         lookups(l),
         redis(o),
-        cache(redis, ttl, local),
+        cache(redis, ttl, box, local),
         log(lg),
         hits(m.Counter("sb_admin_lookup_cache_total", "lookup cache results", {{"result", "hit"}})),
         misses(
@@ -227,14 +228,12 @@ struct LookupServer::Worker {
   std::vector<std::unique_ptr<bus::Subscription>> subscriptions;
 };
 
-Result<std::unique_ptr<LookupServer>> LookupServer::Start(bus::Bus& bus, Lookups& lookups,
-                                                          const redis::ClientOptions& redis,
-                                                          const LookupServerOptions& options,
-                                                          core::MetricsRegistry& metrics,
-                                                          const core::Logger& log) {
+Result<std::unique_ptr<LookupServer>> LookupServer::Start(
+    bus::Bus& bus, Lookups& lookups, const redis::ClientOptions& redis, const SecretBox& box,
+    const LookupServerOptions& options, core::MetricsRegistry& metrics, const core::Logger& log) {
   std::unique_ptr<LookupServer> server(new LookupServer());
   for (int i = 0; i < std::max(1, options.workers); ++i) {
-    auto w = std::make_unique<Worker>(bus, lookups, redis, options.cache_ttl, options.local,
+    auto w = std::make_unique<Worker>(bus, lookups, redis, options.cache_ttl, box, options.local,
                                       metrics, log);
     Worker* worker = w.get();
     const std::pair<const char*, void (Worker::*)(const bus::Message&)> routes[] = {

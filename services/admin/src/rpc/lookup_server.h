@@ -3,11 +3,14 @@
 // it from the database on a miss. Errors travel inside the reply (its `error` field), never as
 // silence: NOT_FOUND answers are cached like any other, INVALID_ARGUMENT and UNAVAILABLE are not.
 //
-// With a LocalLookupCache, a warm lookup is answered from memory without a Redis round trip.
-// Each of `workers` workers subscribes to every subject in queue group "admin" with a Redis
-// connection of its own, so lookups are served in parallel across workers and replicas.
+// `box` seals the cached replies that carry a secret in Redis (cache/lookup_cache.h); it must
+// outlive the server. With a LocalLookupCache, a warm lookup is answered from memory without a
+// Redis round trip. Each of `workers` workers subscribes to every subject in queue group "admin"
+// with a Redis connection of its own, so lookups are served in parallel across workers and
+// replicas.
 //
-//   auto server = LookupServer::Start(bus, lookups, redis_options, {.workers = 4}, metrics, log);
+//   auto server = LookupServer::Start(bus, lookups, redis_options, box, {.workers = 4}, metrics,
+//                                     log);
 #pragma once
 
 #include <chrono>
@@ -31,11 +34,9 @@ struct LookupServerOptions {
 
 class LookupServer {
  public:
-  static Result<std::unique_ptr<LookupServer>> Start(bus::Bus& bus, Lookups& lookups,
-                                                     const redis::ClientOptions& redis,
-                                                     const LookupServerOptions& options,
-                                                     core::MetricsRegistry& metrics,
-                                                     const core::Logger& log);
+  static Result<std::unique_ptr<LookupServer>> Start(
+      bus::Bus& bus, Lookups& lookups, const redis::ClientOptions& redis, const SecretBox& box,
+      const LookupServerOptions& options, core::MetricsRegistry& metrics, const core::Logger& log);
   ~LookupServer();
 
   struct Worker;

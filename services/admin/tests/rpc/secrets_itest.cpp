@@ -1,12 +1,15 @@
-// Trunk outbound passwords at rest: sealed with SB_ADMIN_SECRET_KEY in PostgreSQL, given back in
-// clear only to the outbound-route lookup, unreadable with another key, and required to start.
+// Trunk outbound passwords at rest: sealed with SB_ADMIN_SECRET_KEY in PostgreSQL and in the Redis
+// lookup cache, given back in clear only to the outbound-route lookup, unreadable with another
+// key, and required to start.
 #include <catch2/catch.hpp>
+#include <map>
 #include <pqxx/pqxx>
 
 #include "rpc/admin_fixture.h"
 #include "rpc/lookup_server.h"
 #include "switchboard/admin/v1/lookup.pb.h"
 #include "switchboard/bus/typed.h"
+#include "switchboard/redis/client.h"
 
 namespace sb::admin {
 namespace {
@@ -80,6 +83,69 @@ TEST_CASE("trunk passwords are stored sealed and given back only to the route lo
   REQUIRE(Call(f.trunks, key, &pb::TrunkService::Stub::GetTrunk, gt, &got).ok());
   CHECK(got.has_password());
   CHECK(got.SerializeAsString().find("carrier secret") == std::string::npos);
+}
+
+// Every cached outbound route in the fixture's Redis: key -> stored value.
+std::map<std::string, std::string> CachedRoutes(AdminFixture& f) {
+  auto options = redis::OptionsFromUrl(f.redis.url());
+  REQUIRE(options.ok());
+  redis::Client client(*options);
+  auto keys = client.Run(redis::Command("KEYS").Arg("admin:lk:out:*"));
+  REQUIRE(keys.ok());
+  std::map<std::string, std::string> routes;
+  REQUIRE(keys->array());
+  for (const auto& k : *keys->array()) {
+    auto value = client.Run(redis::Command("GET").Key(*k.str()));
+    REQUIRE(value.ok());
+    REQUIRE(value->str());
+    routes[*k.str()] = *value->str();
+  }
+  return routes;
+}
+
+double CacheHits(core::MetricsRegistry& metrics) {
+  return metrics.Counter("sb_admin_lookup_cache_total", "", {{"result", "hit"}}).value();
+}
+
+TEST_CASE("cached route lookups hold the trunk password sealed in Redis", "[integration]") {
+  AdminFixture f;
+  pb::Tenant tenant;
+  const std::string key = f.Onboard("acme", &tenant);
+  CreateTrunk(f, key, "carrier secret one");
+  f.Settle();  // no late event may drop the entry the lookup caches
+  REQUIRE(RoutePassword(f, tenant.id()) == "carrier secret one");
+
+  auto routes = CachedRoutes(f);
+  REQUIRE(routes.size() == 1);
+  const std::string sealed = routes.begin()->second;
+  CHECK(sealed.rfind("v1:", 0) == 0);
+  CHECK(sealed.find("carrier secret") == std::string::npos);
+
+  // A replica without an in-process cache answers from the sealed Redis entry.
+  f.server.reset();
+  f.config.local_cache_entries = 0;
+  core::MetricsRegistry metrics;
+  auto replica = f.StartReplica("admin/redis-only", metrics);
+  CHECK(RoutePassword(f, tenant.id()) == "carrier secret one");
+  CHECK(CacheHits(metrics) == 1);
+
+  // An entry left in clear by an older admin does not open: it is answered from the database
+  // and replaced by a sealed one.
+  auto options = redis::OptionsFromUrl(f.redis.url());
+  REQUIRE(options.ok());
+  redis::Client client(*options);
+  pb::LookupOutboundRouteReply clear;
+  clear.set_password("stale clear password");
+  REQUIRE(
+      client.Run(redis::Command("SET").Key(routes.begin()->first).Arg(clear.SerializeAsString()))
+          .ok());
+  CHECK(RoutePassword(f, tenant.id()) == "carrier secret one");
+  CHECK(CacheHits(metrics) == 1);
+  routes = CachedRoutes(f);
+  REQUIRE(routes.size() == 1);
+  CHECK(routes.begin()->second.rfind("v1:", 0) == 0);
+  CHECK(routes.begin()->second != sealed);  // a fresh nonce
+  CHECK(routes.begin()->second.find("stale clear") == std::string::npos);
 }
 
 TEST_CASE("an admin with another key cannot read the passwords and says why", "[integration]") {
