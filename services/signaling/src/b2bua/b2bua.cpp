@@ -22,6 +22,8 @@ bool HasSdp(const sip::Message& m) {
          (*type)->subtype == "sdp";
 }
 
+}  // namespace
+
 // RFC 3261 §16.7 step 6 in spirit: a 6xx or a busy callee decides; a leg that rang out or
 // timed out is "no answer"; otherwise the lowest failure.
 std::pair<int, std::string_view> ChooseFailure(const std::vector<int>& codes) {
@@ -43,14 +45,18 @@ std::pair<int, std::string_view> ChooseFailure(const std::vector<int>& codes) {
   return {best, best >= 500 ? "network_failure" : "rejected"};
 }
 
-}  // namespace
-
 B2bua::B2bua(SipEndpoint& endpoint, Offloader& offloader, Ports ports, Settings settings)
     : endpoint_(endpoint),
       offloader_(offloader),
       ports_(ports),
       settings_(std::move(settings)),
       rng_(settings_.seed != 0 ? settings_.seed : std::random_device{}()) {}
+
+std::string B2bua::MediaLeg(const Call& call, char side, int generation) const {
+  std::string leg = call.id + "-" + side;
+  if (generation != 0) leg += std::to_string(generation);
+  return leg;
+}
 
 B2bua::Call* B2bua::Find(const std::string& id) {
   auto it = calls_.find(id);
@@ -199,26 +205,10 @@ void B2bua::Anchored(const std::string& id, Status status) {
   size_t sent = 0;
   for (size_t i = 0; i < call->legs.size(); ++i) {
     CalleeLeg& leg = call->legs[i];
-    leg.sip_call_id = Hex(rng_()) + "@" + settings_.node_id;
-    leg.local_tag = endpoint_.NewTag();
-    auto invite = sip::MessageBuilder::Request("INVITE", leg.target.contact_uri);
-    for (const auto& route : leg.target.path) invite.AddHeader("Route", route);
-    invite.AddHeader("From", "<" + call->from_uri + ">;tag=" + leg.local_tag)
-        .AddHeader("To", "<" + call->to_uri + ">")
-        .AddHeader("Call-ID", leg.sip_call_id)
-        .AddHeader("CSeq", "1 INVITE")
-        .AddHeader("Contact", "<" + endpoint_.ContactUri(leg.target.destination.transport) + ">")
-        .AddHeader("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE")
-        .SetBody(call->b_offer, "application/sdp");
-    auto key = endpoint_.SendRequest(
-        invite, leg.target.destination,
-        [this, id, i](const ClientResponse& r, SipEndpoint&) { OnCalleeResponse(id, i, r); });
-    if (key.ok()) {
-      leg.key = *key;
+    if (SendInvite(
+            leg, call->from_uri, call->to_uri, call->b_offer, {},
+            [this, id, i](const ClientResponse& r, SipEndpoint&) { OnCalleeResponse(id, i, r); })) {
       ++sent;
-    } else {
-      leg.done = true;
-      leg.final_code = 503;
     }
   }
   if (sent == 0) {
@@ -227,6 +217,32 @@ void B2bua::Anchored(const std::string& id, Status status) {
   }
   call->no_answer_timer =
       endpoint_.StartTimer(settings_.no_answer_timeout, [this, id] { NoAnswer(id); });
+}
+
+bool B2bua::SendInvite(CalleeLeg& leg, const std::string& from_uri, const std::string& to_uri,
+                       const std::string& sdp,
+                       const std::vector<std::pair<std::string, std::string>>& headers,
+                       ResponseCallback on_response) {
+  leg.sip_call_id = Hex(rng_()) + "@" + settings_.node_id;
+  leg.local_tag = endpoint_.NewTag();
+  auto invite = sip::MessageBuilder::Request("INVITE", leg.target.contact_uri);
+  for (const auto& route : leg.target.path) invite.AddHeader("Route", route);
+  invite.AddHeader("From", "<" + from_uri + ">;tag=" + leg.local_tag)
+      .AddHeader("To", "<" + to_uri + ">")
+      .AddHeader("Call-ID", leg.sip_call_id)
+      .AddHeader("CSeq", "1 INVITE")
+      .AddHeader("Contact", "<" + endpoint_.ContactUri(leg.target.destination.transport) + ">")
+      .AddHeader("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, REFER, NOTIFY");
+  for (const auto& [name, value] : headers) invite.AddHeader(name, value);
+  invite.SetBody(sdp, "application/sdp");
+  auto key = endpoint_.SendRequest(invite, leg.target.destination, std::move(on_response));
+  if (!key.ok()) {
+    leg.done = true;
+    leg.final_code = 503;
+    return false;
+  }
+  leg.key = *key;
+  return true;
 }
 
 void B2bua::OnCalleeResponse(const std::string& id, size_t index, const ClientResponse& r) {
@@ -422,6 +438,7 @@ void B2bua::Finish(const std::string& id, bool bye_caller, bool bye_callee,
       if (r.timed_out || r.response->status_code() >= 200) ep.ForgetDialog(dialog);
     });
   };
+  AbandonTransfer(*call);
   bye(call->a_dialog, bye_caller);
   if (call->b_dialog) bye(*call->b_dialog, bye_callee);
   DestroyMedia(call->media_node, {MediaLeg(*call, 'a'), MediaLeg(*call, 'b')});

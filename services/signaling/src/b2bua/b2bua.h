@@ -13,6 +13,10 @@
 //   No answer within no_answer_timeout: CANCEL + 480.  Unknown extension: 404.  Nobody
 //   registered: 480.  re-INVITE / UPDATE (hold, unhold): the node re-anchors that side, the
 //   other side gets the direction passed on.  INFO / OPTIONS in a dialog: relayed.
+//   REFER (blind transfer, RFC 3515 / RFC 5589 §6) from either side, or a transfer command:
+//   202, NOTIFY sipfrag progress, the target's contacts rung with a new leg on the same node;
+//   its answer replaces the transferor (BYE) and is bridged to the party that stays; a failure
+//   leaves the call as it was (b2bua_transfer.cpp).
 //
 // Pure: the SIP side goes through SipEndpoint, time through its clock and timers, and every
 // blocking step (Ports: admin, Redis, media node) through the Offloader, whose continuation runs
@@ -49,6 +53,10 @@ struct Settings {
   uint64_t seed = 0;  // call ids and tags; 0: std::random_device
 };
 
+// RFC 3261 §16.7 step 6 in spirit: the response the caller gets when every contact failed with
+// `codes`, and the end cause it stands for.
+std::pair<int, std::string_view> ChooseFailure(const std::vector<int>& codes);
+
 class B2bua final : public RequestHandler, public DialogHandler {
  public:
   // Everything is borrowed and must outlive the B2BUA.
@@ -66,6 +74,14 @@ class B2bua final : public RequestHandler, public DialogHandler {
   // replica set it up). `done` runs on the loop with OK, or NOT_FOUND when the tenant has no
   // such call (another tenant's call included).
   void Hangup(const TenantId& tenant, std::string_view call_id, std::function<void(Status)> done);
+  // Blind transfer of an answered call's caller to `target_uri` (an extension of the tenant): the
+  // callee's side is replaced by the target once it answers (a transfer command). `done` runs on
+  // the loop once the target is being rung: OK; NOT_FOUND for another tenant's call or an unknown
+  // extension; FAILED_PRECONDITION for a call not answered (or not held here) or already being
+  // transferred, or a target nobody can take (not registered); INVALID_ARGUMENT for a target
+  // outside the tenant. The outcome is in the call events (a new answered leg, or none).
+  void Transfer(const TenantId& tenant, std::string_view call_id, std::string_view target_uri,
+                std::function<void(Status)> done);
 
   size_t calls() const { return calls_.size(); }
 
@@ -78,6 +94,20 @@ class B2bua final : public RequestHandler, public DialogHandler {
     std::string sip_call_id, local_tag;
     bool done = false;  // had its final response (or timed out)
     int final_code = 0;
+  };
+  // A blind transfer under way: side `replaced` (the transferor's; 'b' for a command) gives its
+  // dialog and media leg to the target once one of the target's contacts answers.
+  struct PendingTransfer {
+    char replaced = 'b';
+    bool refer = false;            // from a REFER: its implicit subscription gets NOTIFYs
+    bool transferor_gone = false;  // the transferor hung up meanwhile (allowed after the 202)
+    std::string to_uri, from_uri, referred_by;
+    std::string media_leg, offer;  // the target's new leg on the call's node, and its SDP offer
+    std::vector<CalleeLeg> legs;
+    bool ringing_notified = false;
+    bool answered = false;
+    uint64_t no_answer_timer = 0;
+    std::function<void(Status)> started;  // a command: answered once the target rings
   };
   struct Call {
     std::string id;
@@ -99,6 +129,9 @@ class B2bua final : public RequestHandler, public DialogHandler {
     std::string early_sdp;
     std::string answer_sdp;  // the answering callee's 200 SDP, until the node has it
     uint64_t no_answer_timer = 0;
+    // Each transfer gives the replaced side a new media leg: "<id>-a", "<id>-a1", ...
+    int a_generation = 0, b_generation = 0;
+    std::optional<PendingTransfer> transfer;
   };
   // A request of one side waiting for the other side's answer (re-INVITE, UPDATE, INFO...).
   struct Relay {
@@ -107,7 +140,10 @@ class B2bua final : public RequestHandler, public DialogHandler {
   };
 
   Call* Find(const std::string& id);
-  std::string MediaLeg(const Call& call, char side) const { return call.id + "-" + side; }
+  std::string MediaLeg(const Call& call, char side, int generation) const;
+  std::string MediaLeg(const Call& call, char side) const {
+    return MediaLeg(call, side, side == 'a' ? call.a_generation : call.b_generation);
+  }
   CallSummary Summary(const Call& call) const;
 
   void Authorized(const std::string& id, AuthOutcome outcome);
@@ -138,6 +174,34 @@ class B2bua final : public RequestHandler, public DialogHandler {
   void RelayRequest(const IncomingRequest& request, Call& call, bool from_caller);
   void ReOffer(const IncomingRequest& request, Call& call, bool from_caller);
   void EndFromStore(const IncomingRequest& request);
+
+  // Blind transfer (b2bua_transfer.cpp).
+  void OnRefer(const IncomingRequest& request, Call& call, bool from_caller);
+  // OK once the target's contacts are being looked up; the rest continues on the loop.
+  Status StartTransfer(Call& call, char replaced, std::string_view target_uri, bool refer,
+                       std::string referred_by, std::function<void(Status)> started);
+  void TransferLocated(const std::string& id, Result<std::vector<Target>> targets);
+  void TransferAnchored(const std::string& id, const std::string& leg_id,
+                        Result<MediaAnchor::Leg> leg);
+  void OnTargetResponse(const std::string& id, const std::string& transfer_leg, size_t index,
+                        const ClientResponse& response);
+  void TargetAnswered(const std::string& id, const sip::DialogId& dialog, Status media);
+  // The transfer failed with `code`: the call goes on as before (or ends when the transferor
+  // already left); the REFER's subscription hears the failure.
+  void TransferFailed(const std::string& id, int code, std::string_view reason);
+  // Cancels the target's legs and releases its media leg (the call ends or the transfer failed).
+  void AbandonTransfer(Call& call);
+  // A BYE from the transferor while its transfer runs: answered, the call stays for the target.
+  void TransferorLeft(const IncomingRequest& request, Call& call);
+  // NOTIFY in the transferor's dialog for the REFER's implicit subscription (RFC 3515 §2.4.4-5)
+  // carrying `status_line` as message/sipfrag.
+  void NotifyTransferor(const sip::DialogId& dialog, std::string_view status_line, bool final);
+  // Our INVITE to one contact (the callee's or a transfer target's) with the node's offer; false
+  // (the leg done with 503) when it could not be sent.
+  bool SendInvite(CalleeLeg& leg, const std::string& from_uri, const std::string& to_uri,
+                  const std::string& sdp,
+                  const std::vector<std::pair<std::string, std::string>>& headers,
+                  ResponseCallback on_response);
   void ByeStored(const StoredDialog& dialog);
 
   SipEndpoint& endpoint_;

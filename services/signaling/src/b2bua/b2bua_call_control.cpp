@@ -13,25 +13,34 @@ Status NotYet(std::string_view command) {
 
 }  // namespace
 
-Status B2buaCallControl::Hangup(const TenantId& tenant, const CallId& call,
-                                const HangupParams& /*params*/) {
+Status B2buaCallControl::OnLoop(std::function<void(std::function<void(Status)>)> command) {
   auto outcome = std::make_shared<std::promise<Status>>();
   std::future<Status> result = outcome->get_future();
-  post_([this, outcome, tenant, id = call.str()] {
-    b2bua_.Hangup(tenant, id, [outcome](Status s) { outcome->set_value(std::move(s)); });
+  post_([outcome, command = std::move(command)] {
+    command([outcome](Status s) { outcome->set_value(std::move(s)); });
   });
   if (result.wait_for(wait_) != std::future_status::ready) {
-    return Status::DeadlineExceeded("the SIP loop did not finish the hangup in time");
+    return Status::DeadlineExceeded("the SIP loop did not finish the command in time");
   }
   return result.get();
+}
+
+Status B2buaCallControl::Hangup(const TenantId& tenant, const CallId& call,
+                                const HangupParams& /*params*/) {
+  return OnLoop([this, tenant, id = call.str()](std::function<void(Status)> done) {
+    b2bua_.Hangup(tenant, id, std::move(done));
+  });
 }
 
 Status B2buaCallControl::Answer(const TenantId&, const CallId&) { return NotYet("answer"); }
 Status B2buaCallControl::Bridge(const TenantId&, const CallId&, const CallId&) {
   return NotYet("bridge");
 }
-Status B2buaCallControl::Transfer(const TenantId&, const CallId&, const std::string&) {
-  return NotYet("transfer");
+Status B2buaCallControl::Transfer(const TenantId& tenant, const CallId& call,
+                                  const std::string& target_uri) {
+  return OnLoop([this, tenant, id = call.str(), target_uri](std::function<void(Status)> done) {
+    b2bua_.Transfer(tenant, id, target_uri, std::move(done));
+  });
 }
 Result<std::string> B2buaCallControl::Play(const TenantId&, const CallId&, const PlayParams&) {
   return NotYet("play");

@@ -6,8 +6,9 @@
 //   B2buaCallControl control(b2bua, [&](auto task) { server->Post(std::move(task)); }, 3s);
 //   CallCommandServer commands(bus, node_id, control);
 //
-// Implemented: Hangup. The other commands answer FAILED_PRECONDITION naming the command: this
-// node cannot answer, bridge, transfer, play, record or originate yet (README, "not yet").
+// Implemented: Hangup, Transfer (blind, of the caller to an extension of the tenant). The other
+// commands answer FAILED_PRECONDITION naming the command: this node cannot answer, bridge, play,
+// record or originate yet (README, "not yet").
 #pragma once
 
 #include <chrono>
@@ -40,6 +41,9 @@ class B2buaCallControl final : public CallControl {
   Result<CallId> Originate(const OriginateParams& params) override;
 
  private:
+  // Runs `command` on the loop and waits (at most wait_) for the status it reports.
+  Status OnLoop(std::function<void(std::function<void(Status)>)> command);
+
   B2bua& b2bua_;
   PostToLoop post_;
   std::chrono::milliseconds wait_;

@@ -40,6 +40,10 @@ void B2bua::OnInDialog(const IncomingRequest& request, Call& call, bool from_cal
   const sip::Message& message = *request.message;
   switch (message.method()) {
     case sip::Method::kBye:
+      if (call.transfer && call.transfer->replaced == (from_caller ? 'a' : 'b')) {
+        TransferorLeft(request, call);
+        return;
+      }
       (void)endpoint_.Respond(request.key, 200);
       Finish(call.id, !from_caller, from_caller, "normal");
       return;
@@ -52,6 +56,9 @@ void B2bua::OnInDialog(const IncomingRequest& request, Call& call, bool from_cal
         const std::string& sdp = from_caller ? call.a_sdp : call.b_offer;
         (void)endpoint_.Respond(request.key, 200, {}, {}, sdp, "application/sdp");
       }
+      return;
+    case sip::Method::kRefer:
+      OnRefer(request, call, from_caller);
       return;
     default:
       RelayRequest(request, call, from_caller);

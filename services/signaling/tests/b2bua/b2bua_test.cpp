@@ -26,6 +26,7 @@ using sb::sip::Transport;
 const Destination kCaller{"10.1.1.1", 5060, Transport::kUdp};
 const Destination kDesk{"10.2.2.2", 5062, Transport::kUdp};
 const Destination kMobile{"10.3.3.3", 5064, Transport::kUdp};
+const Destination kTarget{"10.4.4.4", 5066, Transport::kUdp};  // 1003, a transfer's target
 const sb::TenantId kTenant{"tenant-acme"};
 
 const char kCallerSdp[] =
@@ -77,7 +78,8 @@ struct Locator : CalleeLocator {
 
 struct Media : MediaAnchor {
   std::set<std::string> legs;
-  std::set<std::string> bridged;  // like the node: a leg is bridged once
+  // Like the node: a leg is in one bridge at a time; destroying it frees its peer.
+  std::map<std::string, std::string> bridged;
   std::vector<std::string> log;
   sb::Result<Leg> CreateLeg(const sb::TenantId&, std::string_view, std::string_view leg_id,
                             std::string_view, std::string_view offer) override {
@@ -92,15 +94,20 @@ struct Media : MediaAnchor {
     return Leg{"media-1", NodeSdp(leg_id, 2), "PCMU"};
   }
   sb::Result<bool> Bridge(std::string_view, std::string_view a, std::string_view b) override {
-    if (!bridged.emplace(a).second || !bridged.emplace(b).second) {
+    if (bridged.count(std::string(a)) || bridged.count(std::string(b))) {
       return sb::Status::FailedPrecondition("already bridged");
     }
+    bridged[std::string(a)] = b;
+    bridged[std::string(b)] = a;
     log.push_back("bridge " + std::string(a) + " " + std::string(b));
     return false;
   }
   sb::Status DestroyLeg(std::string_view, std::string_view leg_id) override {
     legs.erase(std::string(leg_id));
-    bridged.erase(std::string(leg_id));
+    if (auto it = bridged.find(std::string(leg_id)); it != bridged.end()) {
+      bridged.erase(it->second);
+      bridged.erase(it);
+    }
     log.push_back("destroy " + std::string(leg_id));
     return sb::Status::Ok();
   }
@@ -184,6 +191,7 @@ struct Fixture {
     locator.extensions["1002"] = {{"sip:1002@192.168.1.20:5062", kDesk, {"<sip:edge.sb.test;lr>"}},
                                   {"sip:1002@192.168.1.30:5064", kMobile, {}}};
     locator.extensions["1004"] = {};
+    locator.extensions["1003"] = {{"sip:1003@192.168.1.40:5066", kTarget, {}}};
   }
 
   void Pump() {
@@ -267,6 +275,16 @@ struct Fixture {
     if (!body.empty()) m += "Content-Type: application/sdp\r\n";
     m += "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + std::string(body);
     return m;
+  }
+
+  // `request` with one more header line.
+  static std::string With(std::string request, std::string_view header) {
+    return request.insert(request.find("Content-Length:"), std::string(header) + "\r\n");
+  }
+  Message Take(const Destination& to) {
+    auto m = Next(to);
+    REQUIRE(m);
+    return std::move(*m);
   }
 
   struct Answered {
@@ -688,4 +706,233 @@ TEST_CASE(
   B2buaCallControl stuck(
       f.node.b2bua, [](std::function<void()>) {}, std::chrono::milliseconds(10));
   CHECK(stuck.Hangup(kTenant, sb::CallId(id), {}).code() == sb::StatusCode::kDeadlineExceeded);
+}
+
+namespace {
+
+std::string Sipfrag(const Message& notify) { return std::string(notify.body()); }
+
+std::string HeaderOf(const Message& m, std::string_view name) {
+  return std::string(m.Header(name).value_or(""));
+}
+
+}  // namespace
+
+TEST_CASE(
+    "REFER from the callee - 202 and NOTIFY 100 - the target rings with a new node leg - its "
+    "answer gets NOTIFY 200 and a BYE to the transferor - the caller talks to the target",
+    "[unit]") {
+  Fixture f;
+  auto call = f.Connect();
+  const std::string id = f.store.calls.begin()->first;
+  f.Receive(f.With(f.CalleeInDialog(call.desk_invite, "REFER", "desk", 2),
+                   "Refer-To: <sip:1003@acme.sb.test>\r\nReferred-By: <sip:1002@acme.sb.test>"),
+            kDesk);
+  CHECK(f.Codes(kDesk) == std::vector<int>{202});
+  Message trying = f.Take(kDesk);
+  CHECK(trying.method() == sb::sip::Method::kNotify);
+  CHECK(Sipfrag(trying) == "SIP/2.0 100 Trying\r\n");
+  CHECK(HeaderOf(trying, "Event") == "refer");
+  CHECK(HeaderOf(trying, "Subscription-State").starts_with("active"));
+  CHECK(HeaderOf(trying, "Content-Type") == "message/sipfrag;version=2.0");
+
+  Message invite = f.Take(kTarget);
+  CHECK(invite.method() == sb::sip::Method::kInvite);
+  CHECK(invite.request_uri_text() == "sip:1003@192.168.1.40:5066");
+  CHECK((*invite.From())->uri.user == "1001");  // the party that stays calls the target
+  CHECK((*invite.To())->uri.user == "1003");
+  CHECK(HeaderOf(invite, "Referred-By") == "<sip:1002@acme.sb.test>");
+  CHECK(invite.body().find("x-leg:" + id + "-b1") != std::string_view::npos);
+  CHECK(f.media.log.back() == "create " + id + "-b1 offer");
+
+  f.Receive(f.Answer(invite, 180, "target"), kTarget);
+  Message ringing = f.Take(kDesk);
+  CHECK(Sipfrag(ringing) == "SIP/2.0 180 Ringing\r\n");
+  f.Receive(f.Answer(invite, 200, "target", kCallerSdp), kTarget);
+  CHECK(f.Take(kTarget).method() == sb::sip::Method::kAck);
+  Message done = f.Take(kDesk);
+  CHECK(done.method() == sb::sip::Method::kNotify);
+  CHECK(Sipfrag(done) == "SIP/2.0 200 OK\r\n");
+  CHECK(HeaderOf(done, "Subscription-State").starts_with("terminated"));
+  CHECK(f.Take(kDesk).method() == sb::sip::Method::kBye);
+  const std::vector<std::string> media_tail(f.media.log.end() - 3, f.media.log.end());
+  CHECK(media_tail == std::vector<std::string>{"update " + id + "-b1 answer",
+                                               "destroy " + id + "-b",
+                                               "bridge " + id + "-b1 " + id + "-a"});
+  CHECK(f.events.seen.back() == "answered");
+  CHECK(f.store.calls.at(id).callee.peer == kTarget);
+  CHECK(f.Codes(kCaller).empty());  // the caller's dialog is untouched
+
+  // The call is now the caller's and the target's: a BYE from the caller reaches the target.
+  f.Receive(f.CallerInDialog("BYE", call.caller_tag, 2), kCaller);
+  CHECK(f.Codes(kCaller) == std::vector<int>{200});
+  CHECK(f.Take(kTarget).method() == sb::sip::Method::kBye);
+  CHECK(f.media.legs.empty());
+  CHECK(f.events.seen.back() == "ended normal 200");
+}
+
+TEST_CASE("REFER from the caller - the callee is presented to the target and stays", "[unit]") {
+  Fixture f;
+  auto call = f.Connect();
+  const std::string id = f.store.calls.begin()->first;
+  f.Receive(f.With(f.CallerInDialog("REFER", call.caller_tag, 2),
+                   "Refer-To: <sip:1003@ACME.sb.test;transport=udp>"),
+            kCaller);
+  CHECK(f.Codes(kCaller) == std::vector<int>{202});
+  CHECK(Sipfrag(f.Take(kCaller)) == "SIP/2.0 100 Trying\r\n");
+  Message invite = f.Take(kTarget);
+  CHECK((*invite.From())->uri.user == "1002");
+  CHECK(HeaderOf(invite, "Referred-By") == "<sip:1001@acme.sb.test>");
+  f.Receive(f.Answer(invite, 200, "target", kCallerSdp), kTarget);
+  CHECK(Sipfrag(f.Take(kCaller)) == "SIP/2.0 200 OK\r\n");
+  CHECK(f.Take(kCaller).method() == sb::sip::Method::kBye);
+  CHECK(f.media.legs == std::set<std::string>{id + "-a1", id + "-b"});
+  // The target hangs up: the callee that stayed gets the BYE.
+  f.Receive(f.CalleeInDialog(invite, "BYE", "target", 1), kTarget);
+  CHECK(f.Codes(kTarget) == std::vector<int>{200});
+  CHECK(f.Take(kDesk).method() == sb::sip::Method::kBye);
+  CHECK(f.media.legs.empty());
+}
+
+TEST_CASE("a busy transfer target - NOTIFY 486 terminated - the call goes on as before", "[unit]") {
+  Fixture f;
+  auto call = f.Connect();
+  const std::string id = f.store.calls.begin()->first;
+  f.Receive(f.With(f.CalleeInDialog(call.desk_invite, "REFER", "desk", 2),
+                   "Refer-To: <sip:1003@acme.sb.test>"),
+            kDesk);
+  CHECK(f.Codes(kDesk) == std::vector<int>{202});
+  (void)f.Take(kDesk);  // NOTIFY 100
+  Message invite = f.Take(kTarget);
+  f.Receive(f.Answer(invite, 486, "target"), kTarget);
+  Message busy = f.Take(kDesk);
+  CHECK(Sipfrag(busy) == "SIP/2.0 486 Busy Here\r\n");
+  CHECK(HeaderOf(busy, "Subscription-State").starts_with("terminated"));
+  CHECK(f.media.legs == std::set<std::string>{id + "-a", id + "-b"});
+  CHECK(f.events.seen.back() == "answered");
+  // Still connected: INFO from the caller reaches the desk.
+  f.Receive(f.CallerInDialog("INFO", call.caller_tag, 2), kCaller);
+  CHECK(f.Take(kDesk).method() == sb::sip::Method::kInfo);
+}
+
+TEST_CASE(
+    "REFER without Refer-To 400 - outside the tenant 403 - unknown extension NOTIFY 404 - "
+    "nobody registered NOTIFY 480",
+    "[unit]") {
+  Fixture f;
+  auto call = f.Connect();
+  f.Receive(f.CalleeInDialog(call.desk_invite, "REFER", "desk", 2), kDesk);
+  CHECK(f.Codes(kDesk) == std::vector<int>{400});
+  f.Receive(f.With(f.CalleeInDialog(call.desk_invite, "REFER", "desk", 3),
+                   "Refer-To: <sip:1003@other.sb.test>"),
+            kDesk);
+  CHECK(f.Codes(kDesk) == std::vector<int>{403});
+  f.Receive(
+      f.With(f.CalleeInDialog(call.desk_invite, "REFER", "desk", 4), "Refer-To: <tel:+15550100>"),
+      kDesk);
+  CHECK(f.Codes(kDesk) == std::vector<int>{416});
+  f.Receive(f.With(f.CalleeInDialog(call.desk_invite, "REFER", "desk", 5),
+                   "Refer-To: <sip:1009@acme.sb.test>"),
+            kDesk);
+  CHECK(f.Codes(kDesk) == std::vector<int>{202});
+  CHECK(Sipfrag(f.Take(kDesk)) == "SIP/2.0 100 Trying\r\n");
+  CHECK(Sipfrag(f.Take(kDesk)) == "SIP/2.0 404 Not Found\r\n");
+  f.Receive(f.With(f.CalleeInDialog(call.desk_invite, "REFER", "desk", 6),
+                   "Refer-To: <sip:1004@acme.sb.test>"),
+            kDesk);
+  CHECK(f.Codes(kDesk) == std::vector<int>{202});
+  (void)f.Take(kDesk);
+  CHECK(Sipfrag(f.Take(kDesk)) == "SIP/2.0 480 Temporarily Unavailable\r\n");
+  CHECK(f.node.b2bua.calls() == 1);
+  CHECK(f.media.legs.size() == 2);
+}
+
+TEST_CASE("REFER before the answer is 481 - a second REFER while one runs is 491", "[unit]") {
+  Fixture f;
+  f.Receive(f.CallerInvite(), kCaller);
+  auto desk = f.Take(kDesk);
+  f.Receive(f.Answer(desk, 180, "desk"), kDesk);
+  std::string our_tag;
+  f.Pump();
+  for (auto& w : f.wire) {
+    Message m = Parse(w.bytes);
+    if (w.to == kCaller && m.status_code() == 180) our_tag = std::string((*m.To())->tag());
+  }
+  REQUIRE_FALSE(our_tag.empty());
+  (void)f.Codes(kCaller);
+  f.Receive(f.With(f.CallerInDialog("REFER", our_tag, 2), "Refer-To: <sip:1003@acme.sb.test>"),
+            kCaller);
+  CHECK(f.Codes(kCaller) == std::vector<int>{481});
+
+  Fixture g;
+  auto call = g.Connect();
+  g.Receive(
+      g.With(g.CallerInDialog("REFER", call.caller_tag, 2), "Refer-To: <sip:1003@acme.sb.test>"),
+      kCaller);
+  g.Receive(
+      g.With(g.CallerInDialog("REFER", call.caller_tag, 3), "Refer-To: <sip:1003@acme.sb.test>"),
+      kCaller);
+  CHECK(g.Codes(kCaller) == std::vector<int>{202, 491});
+}
+
+TEST_CASE(
+    "the transferor hangs up after the 202 - the target's answer still connects - a failed "
+    "target then ends the call",
+    "[unit]") {
+  Fixture f;
+  auto call = f.Connect();
+  const std::string id = f.store.calls.begin()->first;
+  f.Receive(f.With(f.CalleeInDialog(call.desk_invite, "REFER", "desk", 2),
+                   "Refer-To: <sip:1003@acme.sb.test>"),
+            kDesk);
+  f.Receive(f.CalleeInDialog(call.desk_invite, "BYE", "desk", 3), kDesk);
+  CHECK(f.Codes(kDesk) == std::vector<int>{202, 200});
+  CHECK(f.Codes(kCaller).empty());  // the caller is not hung up
+  Message invite = f.Take(kTarget);
+  f.Receive(f.Answer(invite, 200, "target", kCallerSdp), kTarget);
+  CHECK(f.Take(kTarget).method() == sb::sip::Method::kAck);
+  CHECK(f.media.legs == std::set<std::string>{id + "-a", id + "-b1"});
+  f.Pump();
+  for (auto& w : f.wire)
+    CHECK_FALSE((w.to == kDesk && Parse(w.bytes).method() == sb::sip::Method::kBye));
+
+  // Same again, but nobody answers: the caller, alone, is hung up.
+  Fixture g;
+  auto second = g.Connect();
+  g.Receive(g.CallerInDialog("ACK", second.caller_tag, 1), kCaller);  // no 200 resent meanwhile
+  g.Receive(g.With(g.CalleeInDialog(second.desk_invite, "REFER", "desk", 2),
+                   "Refer-To: <sip:1003@acme.sb.test>"),
+            kDesk);
+  g.Receive(g.CalleeInDialog(second.desk_invite, "BYE", "desk", 3), kDesk);
+  g.clock.Advance(std::chrono::seconds(20));
+  g.node.endpoint.OnTimers();
+  CHECK(g.Take(kCaller).method() == sb::sip::Method::kBye);
+  CHECK(g.media.legs.empty());
+  CHECK(g.events.seen.back() == "ended normal 200");
+}
+
+TEST_CASE(
+    "CallControl - transfer moves the caller to an extension - other tenants NOT_FOUND - "
+    "outside the domain INVALID_ARGUMENT",
+    "[unit]") {
+  Fixture f;
+  (void)f.Connect();
+  const std::string id = f.store.calls.begin()->first;
+  B2buaCallControl control(
+      f.node.b2bua, [](std::function<void()> task) { task(); }, std::chrono::seconds(1));
+  CHECK(control.Transfer(sb::TenantId("tenant-other"), sb::CallId(id), "sip:1003@acme.sb.test")
+            .code() == sb::StatusCode::kNotFound);
+  CHECK(control.Transfer(kTenant, sb::CallId(id), "sip:1003@other.sb.test").code() ==
+        sb::StatusCode::kInvalidArgument);
+  CHECK(control.Transfer(kTenant, sb::CallId(id), "sip:1009@acme.sb.test").code() ==
+        sb::StatusCode::kNotFound);
+  CHECK(control.Transfer(kTenant, sb::CallId(id), "sip:1003@acme.sb.test").ok());
+  Message invite = f.Take(kTarget);
+  CHECK((*invite.From())->uri.user == "1001");
+  CHECK(control.Transfer(kTenant, sb::CallId(id), "sip:1003@acme.sb.test").code() ==
+        sb::StatusCode::kFailedPrecondition);
+  f.Receive(f.Answer(invite, 200, "target", kCallerSdp), kTarget);
+  // No REFER, no NOTIFY: the callee just gets its BYE.
+  CHECK(f.Take(kDesk).method() == sb::sip::Method::kBye);
+  CHECK(f.store.calls.at(id).callee.peer == kTarget);
 }

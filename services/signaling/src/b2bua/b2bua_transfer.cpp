@@ -1,0 +1,376 @@
+// Blind transfer (RFC 3515 REFER, RFC 5589 §6 "basic transfer"), started by a REFER from either
+// side of an answered call or by a transfer command:
+//
+//   transferor --REFER (Refer-To: <sip:1003@domain>)-->  B2BUA
+//              <--202--  <--NOTIFY "SIP/2.0 100 Trying"--
+//                        [locate 1003] [new media leg on the call's node, offering]
+//                        --INVITE (node's offer, Referred-By)--> every contact of 1003
+//              <--NOTIFY "SIP/2.0 180 Ringing"--  (once)
+//                        <--200--  first answer wins: its SDP completes the new leg, the
+//                        transferor's leg is destroyed and the new one bridged to the party that
+//                        stays
+//              <--NOTIFY "SIP/2.0 200 OK" (terminated)--  <--BYE--
+//
+// A failure (unknown extension, busy, no answer, media) leaves the call as it was and the final
+// NOTIFY carries it. The transferor may hang up once it has the 202: the transfer goes on and, if
+// it fails, the party that stays is hung up. A command has no subscription: it hears whether the
+// target is being rung, the rest shows in the call events.
+#include <cctype>
+#include <utility>
+
+#include "b2bua/b2bua.h"
+#include "switchboard/sip/builder.h"
+
+namespace sb::signaling::b2bua {
+namespace {
+
+std::string StatusLine(int code, std::string_view reason) {
+  return "SIP/2.0 " + std::to_string(code) + " " +
+         std::string(reason.empty() ? sip::DefaultReasonPhrase(code) : reason);
+}
+
+bool EqualsIgnoringCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[i]))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// The extension `target_uri` names in the tenant's domain. INVALID_ARGUMENT for what is no SIP
+// URI with a user part, PERMISSION_DENIED for another domain (a transfer never leaves the tenant).
+Result<std::string> TargetExtension(std::string_view target_uri, std::string_view domain) {
+  auto uri = sip::ParseUri(target_uri);
+  if (!uri.ok() || !uri->is_sip() || !uri->has_user || uri->user.empty()) {
+    return Status::InvalidArgument("the transfer target must be a sip: URI with an extension",
+                                   "target_uri");
+  }
+  if (!EqualsIgnoringCase(uri->host, domain)) {
+    return Status::PermissionDenied("the transfer target is outside the tenant's domain");
+  }
+  return uri->UserUnescaped();
+}
+
+}  // namespace
+
+void B2bua::OnRefer(const IncomingRequest& request, Call& call, bool from_caller) {
+  const sip::Message& refer = *request.message;
+  auto refer_to = refer.ReferTo();
+  if (!refer_to.ok() || !refer_to->has_value()) {
+    (void)endpoint_.Respond(request.key, 400, "Missing or Malformed Refer-To");
+    return;
+  }
+  if (call.transfer) {
+    (void)endpoint_.Respond(request.key, 491, "Transfer Already In Progress");
+    return;
+  }
+  auto number = TargetExtension((*refer_to)->uri.text, call.caller.domain);
+  if (!number.ok()) {
+    (void)endpoint_.Respond(request.key,
+                            number.status().code() == StatusCode::kPermissionDenied ? 403 : 416);
+    return;
+  }
+  const char replaced = from_caller ? 'a' : 'b';
+  // The target learns who asked for the call (RFC 3892); a REFER without it names its sender.
+  std::string referred_by(refer.Header(sip::HeaderId::kReferredBy).value_or(""));
+  if (referred_by.empty()) {
+    referred_by = "<" + (replaced == 'a' ? call.from_uri : call.to_uri) + ">";
+  }
+  // The subscription exists once the REFER is accepted (RFC 3515 §2.4.4): its first NOTIFY
+  // goes out before anything else of the transfer.
+  (void)endpoint_.Respond(request.key, 202);
+  NotifyTransferor(*request.dialog, StatusLine(100, {}), false);
+  (void)StartTransfer(call, replaced, *number, true, std::move(referred_by), nullptr);
+}
+
+void B2bua::Transfer(const TenantId& tenant, std::string_view call_id, std::string_view target_uri,
+                     std::function<void(Status)> done) {
+  Call* call = Find(std::string(call_id));
+  if (call == nullptr || call->caller.tenant != tenant || call->phase == Phase::kAuthorizing) {
+    // A call only the store knows is carried by another replica (or none): its commands go
+    // there (the call's signaling_node_id), so NOT_FOUND here as for an unknown call.
+    done(Status::NotFound("no call " + std::string(call_id) + " on this node"));
+    return;
+  }
+  if (call->phase != Phase::kConnected) {
+    done(Status::FailedPrecondition("call " + call->id + " is not answered yet"));
+    return;
+  }
+  if (call->transfer) {
+    done(Status::FailedPrecondition("call " + call->id + " is already being transferred"));
+    return;
+  }
+  auto number = TargetExtension(target_uri, call->caller.domain);
+  if (!number.ok()) {
+    done(number.status().code() == StatusCode::kPermissionDenied
+             ? Status::InvalidArgument("the transfer target is outside the tenant's domain",
+                                       "target_uri")
+             : number.status());
+    return;
+  }
+  Status started = StartTransfer(*call, 'b', *number, false, {}, done);
+  if (!started.ok()) done(started);
+}
+
+Status B2bua::StartTransfer(Call& call, char replaced, std::string_view number, bool refer,
+                            std::string referred_by, std::function<void(Status)> started) {
+  PendingTransfer t;
+  t.replaced = replaced;
+  t.refer = refer;
+  t.referred_by = std::move(referred_by);
+  t.to_uri = "sip:" + std::string(number) + "@" + call.caller.domain;
+  // The target sees the party that stays as the caller.
+  t.from_uri = replaced == 'a' ? call.to_uri : call.from_uri;
+  t.media_leg =
+      MediaLeg(call, replaced, (replaced == 'a' ? call.a_generation : call.b_generation) + 1);
+  t.started = std::move(started);
+  call.transfer = std::move(t);
+  const std::string id = call.id;
+  auto targets =
+      std::make_shared<Result<std::vector<Target>>>(Status::Internal("locate did not run"));
+  TenantId tenant = call.caller.tenant;
+  std::string domain = call.caller.domain, extension(number);
+  Status queued =
+      offloader_.Run([this, targets, tenant, domain,
+                      extension] { *targets = ports_.locator.Locate(tenant, domain, extension); },
+                     [this, id, targets] { TransferLocated(id, std::move(*targets)); });
+  if (!queued.ok()) TransferFailed(id, 503, "Overloaded");
+  return Status::Ok();
+}
+
+void B2bua::TransferLocated(const std::string& id, Result<std::vector<Target>> targets) {
+  Call* call = Find(id);
+  if (call == nullptr || !call->transfer) return;
+  if (!targets.ok()) {
+    if (targets.status().code() == StatusCode::kNotFound) {
+      TransferFailed(id, 404, {});
+    } else {
+      TransferFailed(id, 503, {});
+    }
+    return;
+  }
+  if (targets->empty()) {
+    TransferFailed(id, 480, {});
+    return;
+  }
+  for (auto& target : *targets) {
+    CalleeLeg leg;
+    leg.target = std::move(target);
+    call->transfer->legs.push_back(std::move(leg));
+  }
+  auto leg = std::make_shared<Result<MediaAnchor::Leg>>(Status::Internal("not run"));
+  TenantId tenant = call->caller.tenant;
+  std::string node = call->media_node, leg_id = call->transfer->media_leg;
+  Status queued =
+      offloader_.Run([this, leg, tenant, id, node,
+                      leg_id] { *leg = ports_.media.CreateLeg(tenant, id, leg_id, node, {}); },
+                     [this, id, leg_id, leg] { TransferAnchored(id, leg_id, std::move(*leg)); });
+  if (!queued.ok()) TransferFailed(id, 503, "Overloaded");
+}
+
+void B2bua::TransferAnchored(const std::string& id, const std::string& leg_id,
+                             Result<MediaAnchor::Leg> leg) {
+  Call* call = Find(id);
+  if (call == nullptr || !call->transfer || call->transfer->media_leg != leg_id) {
+    // The call ended (or the transfer failed) while the node worked: the new leg is an orphan.
+    if (leg.ok()) DestroyMedia(leg->node_id, {leg_id});
+    return;
+  }
+  PendingTransfer& t = *call->transfer;
+  if (!leg.ok()) {
+    TransferFailed(id, 503, "Media Unavailable");
+    return;
+  }
+  t.offer = leg->sdp;
+  const std::string transfer_leg = t.media_leg;
+  std::vector<std::pair<std::string, std::string>> headers{{"Referred-By", t.referred_by}};
+  if (t.referred_by.empty()) headers.clear();
+  size_t sent = 0;
+  for (size_t i = 0; i < t.legs.size(); ++i) {
+    if (SendInvite(t.legs[i], t.from_uri, t.to_uri, t.offer, headers,
+                   [this, id, i, transfer_leg](const ClientResponse& r, SipEndpoint&) {
+                     OnTargetResponse(id, transfer_leg, i, r);
+                   })) {
+      ++sent;
+    }
+  }
+  if (sent == 0) {
+    TransferFailed(id, 503, {});
+    return;
+  }
+  t.no_answer_timer = endpoint_.StartTimer(settings_.no_answer_timeout, [this, id] {
+    Call* call = Find(id);
+    if (call == nullptr || !call->transfer || call->transfer->answered) return;
+    call->transfer->no_answer_timer = 0;
+    TransferFailed(id, 480, "No Answer");
+  });
+  if (t.started) {
+    auto started = std::move(t.started);
+    t.started = nullptr;
+    started(Status::Ok());
+  }
+}
+
+void B2bua::OnTargetResponse(const std::string& id, const std::string& transfer_leg, size_t index,
+                             const ClientResponse& r) {
+  const int code = r.timed_out ? 408 : r.response->status_code();
+  const bool success = code >= 200 && code < 300;
+  Call* call = Find(id);
+  if (call == nullptr || !call->transfer || call->transfer->media_leg != transfer_leg ||
+      index >= call->transfer->legs.size()) {
+    // The call or this transfer is over: a target that answers anyway is hung up.
+    if (success && r.dialog) (void)endpoint_.SendInDialog(*r.dialog, "BYE", nullptr);
+    return;
+  }
+  PendingTransfer& t = *call->transfer;
+  CalleeLeg& leg = t.legs[index];
+  if (code < 200) {
+    if (code > 100 && !t.ringing_notified) {
+      t.ringing_notified = true;
+      if (t.refer && !t.transferor_gone) {
+        NotifyTransferor(t.replaced == 'a' ? call->a_dialog : *call->b_dialog,
+                         StatusLine(code, r.response->reason_phrase()), false);
+      }
+    }
+    return;
+  }
+  leg.done = true;
+  leg.final_code = code;
+  if (success) {
+    if (t.answered || !r.dialog) {
+      // Another contact (or fork) answered first.
+      if (r.dialog) (void)endpoint_.SendInDialog(*r.dialog, "BYE", nullptr);
+      return;
+    }
+    t.answered = true;
+    if (t.no_answer_timer != 0) endpoint_.StopTimer(t.no_answer_timer);
+    t.no_answer_timer = 0;
+    for (size_t i = 0; i < t.legs.size(); ++i) {
+      if (i != index && !t.legs[i].done) (void)endpoint_.Cancel(t.legs[i].key);
+    }
+    // The target's answer completes its leg; only then does the transferor's leg go, so that a
+    // refused answer leaves the call as it was. The party that stays is bridged to the target.
+    auto status = std::make_shared<Status>(Status::Internal("not run"));
+    const char stays = t.replaced == 'a' ? 'b' : 'a';
+    std::string node = call->media_node, fresh = t.media_leg, old = MediaLeg(*call, t.replaced),
+                other = MediaLeg(*call, stays), sdp(r.response->body());
+    sip::DialogId dialog = *r.dialog;
+    Status queued = offloader_.Run(
+        [this, status, node, fresh, old, other, sdp] {
+          auto updated = ports_.media.UpdateLeg(node, fresh, false, sdp);
+          if (!updated.ok()) {
+            *status = updated.status();
+            return;
+          }
+          (void)ports_.media.DestroyLeg(node, old);
+          auto bridged = ports_.media.Bridge(node, fresh, other);
+          *status = bridged.ok() ? Status::Ok() : bridged.status();
+        },
+        [this, id, dialog, status] { TargetAnswered(id, dialog, *status); });
+    if (!queued.ok()) TargetAnswered(id, dialog, queued);
+    return;
+  }
+  if (t.answered) return;
+  std::vector<int> codes;
+  for (const auto& l : t.legs) {
+    if (!l.done) return;
+    codes.push_back(l.final_code);
+  }
+  TransferFailed(id, ChooseFailure(codes).first, {});
+}
+
+void B2bua::TargetAnswered(const std::string& id, const sip::DialogId& dialog, Status media) {
+  Call* call = Find(id);
+  if (call == nullptr || !call->transfer) {
+    (void)endpoint_.SendInDialog(dialog, "BYE", nullptr);
+    return;
+  }
+  if (!media.ok()) {
+    (void)endpoint_.SendInDialog(dialog, "BYE", nullptr);
+    TransferFailed(id, media.code() == StatusCode::kInvalidArgument ? 488 : 503, {});
+    return;
+  }
+  PendingTransfer t = std::move(*call->transfer);
+  call->transfer.reset();
+  sip::DialogId& side = t.replaced == 'a' ? call->a_dialog : *call->b_dialog;
+  const sip::DialogId transferor = side;
+  if (!t.transferor_gone) {
+    if (t.refer) NotifyTransferor(transferor, StatusLine(200, {}), true);
+    (void)endpoint_.SendInDialog(transferor, "BYE",
+                                 [transferor](const ClientResponse& r, SipEndpoint& ep) {
+                                   if (r.timed_out || r.response->status_code() >= 200) {
+                                     ep.ForgetDialog(transferor);
+                                   }
+                                 });
+    by_dialog_.erase(transferor);
+  }
+  side = dialog;
+  by_dialog_[dialog] = id;
+  if (t.replaced == 'a') {
+    ++call->a_generation;
+    call->a_sdp = t.offer;
+    call->from_uri = t.to_uri;
+  } else {
+    ++call->b_generation;
+    call->b_offer = t.offer;
+    call->to_uri = t.to_uri;
+  }
+  call->answered_leg = t.media_leg;
+  Save(*call);
+  CallSummary answered = Summary(*call);
+  answered.sip_code = 200;
+  (void)offloader_.Run([this, answered] { ports_.events.Answered(answered); }, [] {});
+}
+
+void B2bua::TransferFailed(const std::string& id, int code, std::string_view reason) {
+  Call* call = Find(id);
+  if (call == nullptr || !call->transfer) return;
+  AbandonTransfer(*call);
+  PendingTransfer t = std::move(*call->transfer);
+  call->transfer.reset();
+  if (t.started) {
+    t.started(code == 404 ? Status::NotFound("no extension " + t.to_uri)
+                          : Status::FailedPrecondition("the transfer target cannot be reached (" +
+                                                       StatusLine(code, reason) + ")"));
+  }
+  if (t.transferor_gone) {
+    // Nobody is left to take the call back: the party that stays is hung up.
+    Finish(id, t.replaced == 'b', t.replaced == 'a', "normal");
+    return;
+  }
+  if (t.refer) {
+    NotifyTransferor(t.replaced == 'a' ? call->a_dialog : *call->b_dialog, StatusLine(code, reason),
+                     true);
+  }
+}
+
+void B2bua::AbandonTransfer(Call& call) {
+  if (!call.transfer) return;
+  PendingTransfer& t = *call.transfer;
+  for (auto& leg : t.legs) {
+    if (!leg.done && !leg.key.empty()) (void)endpoint_.Cancel(leg.key);
+  }
+  if (t.no_answer_timer != 0) endpoint_.StopTimer(t.no_answer_timer);
+  t.no_answer_timer = 0;
+  if (!t.offer.empty()) DestroyMedia(call.media_node, {t.media_leg});
+}
+
+void B2bua::TransferorLeft(const IncomingRequest& request, Call& call) {
+  (void)endpoint_.Respond(request.key, 200);
+  call.transfer->transferor_gone = true;
+  endpoint_.ForgetDialog(*request.dialog);
+  by_dialog_.erase(*request.dialog);
+}
+
+void B2bua::NotifyTransferor(const sip::DialogId& dialog, std::string_view status_line,
+                             bool final) {
+  (void)endpoint_.SendInDialog(
+      dialog, "NOTIFY", nullptr, std::string(status_line) + "\r\n", "message/sipfrag;version=2.0",
+      {{"Event", "refer"},
+       {"Subscription-State", final ? "terminated;reason=noresource" : "active;expires=60"}});
+}
+
+}  // namespace sb::signaling::b2bua
