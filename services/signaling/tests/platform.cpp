@@ -1,0 +1,167 @@
+#include "platform.h"
+
+#include <grpcpp/grpcpp.h>
+#include <httplib.h>
+#include <stdlib.h>
+
+#include <algorithm>
+#include <catch2/catch.hpp>
+#include <thread>
+
+#include "media_process.h"
+#include "switchboard/redis/client.h"
+
+namespace sb::signaling::test {
+
+namespace pb = ::switchboard::admin::v1;
+using namespace std::chrono_literals;
+
+namespace {
+
+const std::string kPlatformKey = "sbk_" + std::string(43, 'G');
+
+std::filesystem::path MakeDir() {
+  std::string tmpl = (std::filesystem::temp_directory_path() / "sb-sigtest.XXXXXX").string();
+  if (mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+  return tmpl;
+}
+
+testing::ChildProcess StartAdmin(const std::string& nats_url, int grpc_port,
+                                 const std::string& platform_domain) {
+  return testing::ChildProcess::Start(
+      {SB_ADMIN_BINARY},
+      {{"SB_NATS_URL", nats_url},
+       {"SB_PG_DSN", testing::FreshDatabase("sig_itest")},
+       {"SB_REDIS_URL", testing::Shared().redis_url},
+       {"SB_HTTP_PORT", "0"},
+       {"SB_ADMIN_GRPC_ADDR", "127.0.0.1:" + std::to_string(grpc_port)},
+       {"SB_ADMIN_PLATFORM_DOMAIN", platform_domain},
+       {"SB_ADMIN_BOOTSTRAP_KEY", kPlatformKey},
+       {"SB_ADMIN_LOOKUP_WORKERS", "2"},
+       {"SB_ADMIN_SECRET_KEY", std::string(64, '7')},
+       {"SB_ADMIN_RATE_LIMIT", "100000"}},
+      "sb-admin");
+}
+
+testing::ChildProcess StartSignaling(
+    const std::string& nats_url, int sip_port, int http_port,
+    const std::vector<std::pair<std::string, std::string>>& extra) {
+  std::vector<std::pair<std::string, std::string>> env{
+      {"SB_SIGNALING_NODE_ID", testing::UniqueName("sig")},
+      {"SB_SIGNALING_UDP_ADDR", "127.0.0.1:" + std::to_string(sip_port)},
+      {"SB_SIGNALING_TCP_ADDR", "127.0.0.1:" + std::to_string(sip_port)},
+      {"SB_HTTP_PORT", std::to_string(http_port)},
+      {"SB_NATS_URL", nats_url},
+      {"SB_REDIS_URL", testing::Shared().redis_url},
+      {"SB_SIGNALING_NONCE_SECRET", "signaling-itest-secret-0123456789"},
+      {"SB_SIGNALING_DRAIN_SECONDS", "1"},
+      {"SB_SIGNALING_DRAIN_NOTICE_MS", "10"}};
+  for (const auto& [name, value] : extra) {
+    auto same = [&](const auto& e) { return e.first == name; };
+    std::erase_if(env, same);
+    env.emplace_back(name, value);
+  }
+  return testing::ChildProcess::Start({SB_SIGNALING_BINARY}, env, "sb-signaling");
+}
+
+grpc::ClientContext* Authorized(grpc::ClientContext& ctx) {
+  ctx.AddMetadata("authorization", "Bearer " + kPlatformKey);
+  ctx.set_deadline(std::chrono::system_clock::now() + 5s);
+  return &ctx;
+}
+
+}  // namespace
+
+Platform::Platform(PlatformOptions options)
+    : dir_(MakeDir()),
+      nats_(testing::NatsServer::Start()),
+      admin_port_(testing::FreePort()),
+      sip_port_(testing::FreePort()),
+      http_port_(testing::FreePort()),
+      admin_(StartAdmin(nats_.url(), admin_port_, platform_domain_)),
+      media_(options.media ? std::make_unique<media_client::test::MediaProcess>(nats_.url())
+                           : nullptr),
+      signaling_(StartSignaling(nats_.url(), sip_port_, http_port_, options.signaling_env)) {
+  auto channel = grpc::CreateChannel("127.0.0.1:" + std::to_string(admin_port_),
+                                     grpc::InsecureChannelCredentials());
+  tenants_ = pb::TenantService::NewStub(channel);
+  extensions_ = pb::ExtensionService::NewStub(channel);
+}
+
+Platform::~Platform() {
+  signaling_.Stop();
+  std::error_code ignored;  // a leftover temporary directory is not worth failing a test for
+  std::filesystem::remove_all(dir_, ignored);
+}
+
+bool Platform::WaitUntilReady(std::chrono::seconds timeout) const {
+  httplib::Client client("127.0.0.1", http_port_);
+  client.set_connection_timeout(1s);
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline && signaling_.Running()) {
+    auto answer = client.Get("/readyz");
+    if (answer && answer->status == 200) return true;
+    std::this_thread::sleep_for(100ms);
+  }
+  return false;
+}
+
+pb::Tenant Platform::CreateTenant() {
+  std::string slug = testing::UniqueName("sg");
+  std::replace(slug.begin(), slug.end(), '_', '-');
+  pb::CreateTenantRequest req;
+  req.set_slug(slug);
+  pb::CreateTenantResponse out;
+  grpc::Status status;
+  // Admin starts up (migrations) while the test goes on: retry within a deadline.
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  do {
+    grpc::ClientContext ctx;
+    status = tenants_->CreateTenant(Authorized(ctx), req, &out);
+    if (status.error_code() != grpc::StatusCode::UNAVAILABLE &&
+        status.error_code() != grpc::StatusCode::DEADLINE_EXCEEDED) {
+      break;
+    }
+    std::this_thread::sleep_for(100ms);
+  } while (std::chrono::steady_clock::now() < deadline);
+  INFO(status.error_message());
+  REQUIRE(status.ok());
+  return out.tenant();
+}
+
+void Platform::CreateExtension(const pb::Tenant& tenant, const std::string& number,
+                               const std::string& password) {
+  grpc::ClientContext ctx;
+  pb::CreateExtensionRequest req;
+  req.set_tenant_id(tenant.id());
+  req.set_number(number);
+  req.set_password(password);
+  pb::Extension ext;
+  auto status = extensions_->CreateExtension(Authorized(ctx), req, &ext);
+  INFO(status.error_message());
+  REQUIRE(status.ok());
+}
+
+void Platform::Suspend(const pb::Tenant& tenant) {
+  grpc::ClientContext ctx;
+  pb::SuspendTenantRequest req;
+  req.set_id(tenant.id());
+  pb::Tenant out;
+  REQUIRE(tenants_->SuspendTenant(Authorized(ctx), req, &out).ok());
+}
+
+std::vector<std::string> Platform::StoredContacts(const pb::Tenant& tenant,
+                                                  const std::string& aor) const {
+  auto options = redis::OptionsFromUrl(testing::Shared().redis_url, "signaling:");
+  REQUIRE(options.ok());
+  redis::Client redis(*options);
+  auto reply = redis.Run(redis::Command("HKEYS").Key("reg:" + tenant.id() + ":" + aor));
+  REQUIRE(reply.ok());
+  std::vector<std::string> out;
+  if (const auto* items = reply->array()) {
+    for (const auto& item : *items) out.push_back(*item.str());
+  }
+  return out;
+}
+
+}  // namespace sb::signaling::test

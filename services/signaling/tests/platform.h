@@ -1,0 +1,78 @@
+// The platform as a deployment runs it, for the tests that drive sb-signaling through its sockets:
+// a private nats-server, a fresh database on the shared PostgreSQL, the shared Redis, the real
+// sb-admin, an sb-media node when calls need one, and the sb-signaling binary; tenants and
+// extensions created through admin's gRPC API. Every process is stopped when the Platform goes.
+//
+//   sb::signaling::test::Platform p({.media = true, .signaling_env = {{"SB_..._SECONDS", "3"}}});
+//   REQUIRE(p.WaitUntilReady());              // /readyz: a live media node, calls accepted
+//   auto tenant = p.CreateTenant();
+//   p.CreateExtension(tenant, "1001", "pass-1001-secret");
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "switchboard/admin/v1/extension.grpc.pb.h"
+#include "switchboard/admin/v1/tenant.grpc.pb.h"
+#include "switchboard/testing/child_process.h"
+#include "switchboard/testing/servers.h"
+
+namespace sb::media_client::test {
+class MediaProcess;
+}
+
+namespace sb::signaling::test {
+
+struct PlatformOptions {
+  bool media = false;  // an sb-media node (sb-signaling is ready for calls once it reports)
+  // sb-signaling settings added to (or overriding) the test defaults.
+  std::vector<std::pair<std::string, std::string>> signaling_env{};
+};
+
+class Platform {
+ public:
+  explicit Platform(PlatformOptions options = {});
+  ~Platform();
+  Platform(const Platform&) = delete;
+  Platform& operator=(const Platform&) = delete;
+
+  // A directory for the test's own files (scenarios, configs), removed with the Platform.
+  const std::filesystem::path& dir() const { return dir_; }
+  const std::string& nats_url() const { return nats_.url(); }
+  int sip_port() const { return sip_port_; }  // UDP and TCP, on 127.0.0.1
+  const std::string& platform_domain() const { return platform_domain_; }
+
+  // Polls sb-signaling's /readyz (bounded): true once it answers 200.
+  bool WaitUntilReady(std::chrono::seconds timeout = std::chrono::seconds(20)) const;
+  bool SignalingRunning() const { return signaling_.Running(); }
+  std::string SignalingLog() const { return signaling_.ReadLog(); }
+
+  // A new tenant (its SIP domain is <slug>.<platform domain>); retried while admin starts.
+  switchboard::admin::v1::Tenant CreateTenant();
+  void CreateExtension(const switchboard::admin::v1::Tenant& tenant, const std::string& number,
+                       const std::string& password);
+  void Suspend(const switchboard::admin::v1::Tenant& tenant);
+
+  // The contacts bound to (tenant, aor), read straight from Redis.
+  std::vector<std::string> StoredContacts(const switchboard::admin::v1::Tenant& tenant,
+                                          const std::string& aor) const;
+
+ private:
+  std::filesystem::path dir_;
+  testing::NatsServer nats_;
+  std::string platform_domain_ = "sip.sbtest.example";
+  int admin_port_;
+  int sip_port_;
+  int http_port_;
+  testing::ChildProcess admin_;
+  std::unique_ptr<media_client::test::MediaProcess> media_;
+  testing::ChildProcess signaling_;
+  std::unique_ptr<switchboard::admin::v1::TenantService::Stub> tenants_;
+  std::unique_ptr<switchboard::admin::v1::ExtensionService::Stub> extensions_;
+};
+
+}  // namespace sb::signaling::test
