@@ -22,14 +22,21 @@
 #include <string>
 
 #include "b2bua/b2bua.h"
+#include "b2bua/b2bua_call_control.h"
 #include "media_process.h"
+#include "rpc/call_command_server.h"
 #include "rpc/call_media_anchor.h"
+#include "rpc/call_operations.h"
 #include "store/redis_call_store.h"
 #include "switchboard/bus/nats_bus.h"
+#include "switchboard/bus/subjects.h"
+#include "switchboard/bus/typed.h"
+#include "switchboard/call/v1/commands.pb.h"
 #include "switchboard/core/logger.h"
 #include "switchboard/media_client/node_tracker.h"
 #include "switchboard/sip/builder.h"
 #include "switchboard/sip/sdp.h"
+#include "switchboard/testing/child_process.h"
 #include "switchboard/testing/servers.h"
 #include "transport/sip_server.h"
 
@@ -40,7 +47,7 @@ using namespace sb::signaling;
 using namespace sb::signaling::b2bua;
 using Clock = std::chrono::steady_clock;
 
-const sb::TenantId kTenant{"tenant-acme"};
+const sb::TenantId kTenant{"5d0c1c9e-6b1a-4f0e-9c57-2b7e0d1f3a10"};  // commands want UUIDs
 
 // A UDP socket on 127.0.0.1 (a phone's SIP or RTP port).
 class Udp {
@@ -160,13 +167,16 @@ struct AcceptAll : CallAuthorizer {
   }
 };
 
+// 1002 at sip_port; 1003 (a transfer's target) at target_port.
 struct OnePhone : CalleeLocator {
   uint16_t sip_port = 0;
+  uint16_t target_port = 0;
   sb::Result<std::vector<Target>> Locate(const sb::TenantId&, std::string_view,
                                          std::string_view number) override {
-    if (number != "1002") return sb::Status::NotFound("no such extension");
-    return std::vector<Target>{{"sip:1002@127.0.0.1:" + std::to_string(sip_port),
-                                {"127.0.0.1", sip_port, sb::sip::Transport::kUdp},
+    const uint16_t port = number == "1002" ? sip_port : number == "1003" ? target_port : 0;
+    if (port == 0) return sb::Status::NotFound("no such extension");
+    return std::vector<Target>{{"sip:" + std::string(number) + "@127.0.0.1:" + std::to_string(port),
+                                {"127.0.0.1", port, sb::sip::Transport::kUdp},
                                 {}}};
   }
 };
@@ -182,13 +192,17 @@ struct Recorded : CallEvents {
   }
   void Created(const CallSummary&) override { Add("created"); }
   void Ringing(const CallSummary&) override { Add("ringing"); }
-  void Answered(const CallSummary&) override { Add("answered"); }
+  void Answered(const CallSummary& c) override { Add("answered " + c.answered_leg); }
   void Ended(const CallSummary& c) override { Add("ended " + c.cause); }
-  // Waits (at most 5 s) until the event was published.
-  bool WaitFor(const std::string& s) {
+  // Waits (at most 5 s) until an event starting with `prefix` (and ending with `suffix`) was
+  // published.
+  bool WaitFor(const std::string& prefix, const std::string& suffix = {}) {
     std::unique_lock lock(mu);
-    return changed.wait_for(lock, 5s,
-                            [&] { return std::find(seen.begin(), seen.end(), s) != seen.end(); });
+    return changed.wait_for(lock, 5s, [&] {
+      return std::any_of(seen.begin(), seen.end(), [&](const std::string& e) {
+        return e.starts_with(prefix) && e.ends_with(suffix);
+      });
+    });
   }
 };
 
@@ -398,4 +412,96 @@ TEST_CASE(
   sb::sip::Message bye = callee.ExpectRequest(sb::sip::Method::kBye);
   callee.sip.SendTo(Reply(bye, 200, "callee", callee), rig.port());
   CHECK(rig.events.WaitFor("ended normal"));
+}
+
+namespace {
+
+// `phone` answers the INVITE it gets at once with its SDP and takes the ACK; the INVITE.
+sb::sip::Message AnswerAs(const Phone& phone, std::string_view tag, const Rig& rig) {
+  sb::sip::Message invite = phone.ExpectRequest(sb::sip::Method::kInvite);
+  phone.sip.SendTo(Reply(invite, 200, tag, phone, phone.Sdp()), rig.port());
+  phone.ExpectRequest(sb::sip::Method::kAck);
+  return invite;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "blind transfer - sipp as the caller REFERs 1002 to 1003 - NOTIFY 100 and 200 and a BYE "
+    "reach it - RTP flows between 1002 and 1003 through the node",
+    "[natstest][redis]") {
+  Rig rig;
+  Phone callee, target;
+  rig.locator.sip_port = callee.sip.port();
+  rig.locator.target_port = target.sip.port();
+  sb::testing::ChildProcess sipp = sb::testing::ChildProcess::Start(
+      {"sipp", "-sf", std::string(SB_SIGNALING_SIPP_DIR) + "/refer_transferor.xml",
+       "127.0.0.1:" + std::to_string(rig.port()), "-i", "127.0.0.1", "-p",
+       std::to_string(sb::testing::FreePort()), "-m", "1", "-nostdin", "-timeout", "20s",
+       "-timeout_error"},
+      {}, "sipp-refer");
+
+  const uint16_t node_b = MediaPort(AnswerAs(callee, "callee", rig).body());
+  CHECK(rig.events.WaitFor("answered"));
+  sb::sip::Message invite = AnswerAs(target, "target", rig);
+  const uint16_t node_t = MediaPort(invite.body());
+  CHECK((*invite.From())->uri.user == "1002");  // the party that stays calls the target
+  CHECK(invite.Header("Referred-By") == std::optional<std::string_view>("<sip:1001@acme.sb.test>"));
+  CHECK(node_t != node_b);
+
+  const int exit_code = sipp.WaitExit(20s);
+  INFO(sipp.ReadLog());
+  CHECK(exit_code == 0);
+  CHECK(RtpReaches(callee.rtp, node_b, target.rtp));
+  CHECK(RtpReaches(target.rtp, node_t, callee.rtp));
+  CHECK(rig.events.WaitFor("answered ", "-a1"));  // the target's leg replaced the caller's
+}
+
+TEST_CASE(
+    "a transfer command over NATS moves the caller to 1003 - the callee gets a BYE - RTP flows "
+    "between the caller and 1003 - another tenant's call is NOT_FOUND",
+    "[natstest][redis]") {
+  Rig rig;
+  Phone caller, callee, target;
+  rig.locator.sip_port = callee.sip.port();
+  rig.locator.target_port = target.sip.port();
+  B2buaCallControl control(
+      *rig.b2bua, [&rig](std::function<void()> task) { rig.server->Post(std::move(task)); }, 3s);
+  CallCommandServer commands(*rig.bus, "sig-itest", control);
+  REQUIRE(commands.Start().ok());
+  REQUIRE(rig.bus->Flush(2s).ok());
+
+  caller.sip.SendTo(Invite(caller, rig.port(), "xfer-cmd-1"), rig.port());
+  (void)AnswerAs(callee, "callee", rig);
+  sb::sip::Message ok = caller.ExpectResponse(200);
+  const std::string tag((*ok.To())->tag());
+  caller.sip.SendTo(InDialog(caller, "ACK", "xfer-cmd-1", tag, 1, rig.port()), rig.port());
+  auto stored = rig.store.FindByDialog("xfer-cmd-1", tag);
+  REQUIRE(stored.ok());
+
+  auto subject =
+      sb::bus::subjects::NodeCommand(call_ops::kService, "sig-itest", call_ops::kTransfer);
+  REQUIRE(subject.ok());
+  switchboard::call::v1::TransferRequest transfer;
+  transfer.mutable_call()->set_tenant_id("9a3e1c2b-7d4f-4e8a-b1c6-0f2d3e4a5b6c");
+  transfer.mutable_call()->set_call_id(stored->call_id);
+  transfer.set_target_uri("sip:1003@acme.sb.test");
+  auto refused =
+      sb::bus::RequestProto<switchboard::call::v1::CommandReply>(*rig.bus, *subject, transfer, 5s);
+  REQUIRE(refused.ok());
+  CHECK(refused->error().code() == switchboard::common::v1::ERROR_CODE_NOT_FOUND);
+
+  transfer.mutable_call()->set_tenant_id(kTenant.str());
+  auto accepted =
+      sb::bus::RequestProto<switchboard::call::v1::CommandReply>(*rig.bus, *subject, transfer, 5s);
+  REQUIRE(accepted.ok());
+  CHECK(accepted->error().code() == 0);
+  sb::sip::Message target_invite = AnswerAs(target, "target", rig);
+  CHECK((*target_invite.From())->uri.user == "1001");
+  sb::sip::Message bye = callee.ExpectRequest(sb::sip::Method::kBye);
+  CHECK((*bye.To())->tag() == "callee");
+  callee.sip.SendTo(Reply(bye, 200, "callee", callee), rig.port());
+  CHECK(RtpReaches(caller.rtp, MediaPort(ok.body()), target.rtp));
+  CHECK(RtpReaches(target.rtp, MediaPort(target_invite.body()), caller.rtp));
+  CHECK(rig.events.WaitFor("answered ", "-b1"));
 }

@@ -16,6 +16,16 @@ std::string Hex(uint64_t v) {
   return buf;
 }
 
+// The platform's call ids are UUIDs (events, commands: call_command_server checks the form):
+// a random (version 4) one from two draws of the generator.
+std::string NewCallId(uint64_t high, uint64_t low) {
+  high = (high & ~uint64_t{0xf000}) | 0x4000;                    // version 4
+  low = (low & ~(uint64_t{0xc} << 60)) | (uint64_t{0x8} << 60);  // RFC 4122 variant
+  const std::string h = Hex(high), l = Hex(low);
+  return h.substr(0, 8) + "-" + h.substr(8, 4) + "-" + h.substr(12, 4) + "-" + l.substr(0, 4) +
+         "-" + l.substr(4);
+}
+
 bool HasSdp(const sip::Message& m) {
   auto type = m.ContentType();
   return !m.body().empty() && type.ok() && type->has_value() && (*type)->type == "application" &&
@@ -80,7 +90,7 @@ void B2bua::OnRequest(const IncomingRequest& request, SipEndpoint& endpoint) {
     return;
   }
   Call call;
-  call.id = Hex(rng_()) + Hex(rng_());
+  call.id = NewCallId(rng_(), rng_());
   call.a_key = request.key;
   call.invite = std::make_unique<sip::Message>(invite.Clone());
   call.a_source = request.source;

@@ -12,6 +12,7 @@
 
 #include "b2bua/b2bua_call_control.h"
 #include "switchboard/core/clock.h"
+#include "switchboard/core/ids.h"
 #include "switchboard/core/metrics.h"
 #include "switchboard/sip/builder.h"
 
@@ -392,6 +393,7 @@ TEST_CASE(
         std::vector<std::string>{"created sip:1002@acme.sb.test", "ringing 180", "answered"});
   CHECK(f.store.calls.size() == 1);
   const StoredCall& stored = f.store.calls.begin()->second;
+  CHECK(sb::core::IsUuid(stored.call_id));  // what the call commands accept
   CHECK(stored.caller.id.call_id == "a-call");
   CHECK(stored.callee.peer == kMobile);
   CHECK(stored.media_node_id == "media-1");
