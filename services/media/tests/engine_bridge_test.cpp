@@ -3,6 +3,7 @@
 #include "engine_harness.h"
 #include "switchboard/codec/audio_codec.h"
 #include "switchboard/rtp/srtp_session.h"
+#include "switchboard/rtp/telephone_event.h"
 
 namespace sb::media {
 namespace {
@@ -39,6 +40,61 @@ TEST_CASE("legs with the same codec are relayed packet for packet", "[engine][br
   h.SendPcmu("b", Tone(1000, 0));
   REQUIRE(h.sink.sent.size() == 2);
   CHECK(h.sink.sent[1].socket == 10);
+}
+
+TEST_CASE(
+    "relayed legs carry RFC 4733 events in the sender's stream with the receiver's payload type",
+    "[engine][bridge][dtmf]") {
+  EngineHarness h;
+  h.AddLeg("a", 1, CodecType::kPcmu, 0, 101);
+  h.AddLeg("b", 2, CodecType::kPcmu, 0, 96);
+  REQUIRE(h.engine.Bridge("a", "b").ok());
+  std::array<uint8_t, 4> event;
+  REQUIRE(rtp::BuildTelephoneEvent({.event = 5, .end = false, .volume = 10, .duration = 160}, event)
+              .ok());
+  h.SendPcmu("a", Tone(1000, 0));
+  h.SendRtp("a", 101, event, 0, true);
+  h.SendPcmu("a", Tone(1000, 1));
+  auto sent = h.SentTo("b");
+  REQUIRE(sent.size() == 3);
+  for (size_t i = 0; i < sent.size(); ++i) {
+    auto packet = rtp::ParseRtp(sent[i]);
+    REQUIRE(packet.ok());
+    // One stream, as a's endpoint sent it: a receiver sees no source change around the digit.
+    CHECK(packet->header.ssrc == h.peers["a"].ssrc);
+    CHECK(packet->header.sequence == 100 + i);
+    CHECK(packet->header.payload_type == (i == 1 ? 96 : 0));
+  }
+  auto relayed = rtp::ParseTelephoneEvent(rtp::ParseRtp(sent[1])->payload);
+  REQUIRE(relayed.ok());
+  CHECK(relayed->event == 5);
+  CHECK(relayed->duration == 160);
+}
+
+TEST_CASE("a transcoded bridge sends the events in the node's own stream towards the peer",
+          "[engine][bridge][dtmf]") {
+  EngineHarness h;
+  h.AddLeg("pcmu", 1, CodecType::kPcmu, 0, 101);
+  h.AddLeg("opus", 2, CodecType::kOpus, 111, 101);
+  REQUIRE(h.engine.Bridge("pcmu", "opus").ok());
+  std::array<uint8_t, 4> event;
+  REQUIRE(rtp::BuildTelephoneEvent({.event = 5, .end = false, .volume = 10, .duration = 160}, event)
+              .ok());
+  h.SendPcmu("pcmu", Tone(1000, 0));
+  h.SendRtp("pcmu", 101, event, 0, true);
+  auto sent = h.SentTo("opus");
+  REQUIRE(sent.size() == 2);
+  auto audio = rtp::ParseRtp(sent[0]);
+  auto digit = rtp::ParseRtp(sent[1]);
+  REQUIRE(audio.ok());
+  REQUIRE(digit.ok());
+  CHECK(digit->header.ssrc == audio->header.ssrc);
+  CHECK(digit->header.ssrc == 0x1002);
+  CHECK(digit->header.sequence == static_cast<uint16_t>(audio->header.sequence + 1));
+  CHECK(digit->header.payload_type == 101);
+  auto relayed = rtp::ParseTelephoneEvent(digit->payload);
+  REQUIRE(relayed.ok());
+  CHECK(relayed->duration == 960);  // 20 ms at the Opus leg's 48 kHz clock
 }
 
 TEST_CASE("a PCMU tone bridged to an Opus leg arrives as Opus at the same pitch",

@@ -400,8 +400,17 @@ void MediaEngine::OnDatagram(int socket, const Endpoint& from, std::span<uint8_t
       if (auto ended = s.leg->TakeEndedEvent(in.rtp)) {
         events_.OnDtmf(s.leg->info(), ended->first, DtmfSource::kRfc4733, ended->second);
       }
-      if (s.peer != nullptr && s.peer->leg->HasEvents()) {
-        s.peer->leg->SendEventPayload(in.rtp, RtpClockRate(s.leg->media()->codec));
+      LegState* peer = s.peer;
+      if (peer == nullptr || !peer->leg->HasEvents()) return;
+      if (s.to_peer == nullptr && !peer->leg->overridden()) {
+        // The relayed audio keeps the sender's SSRC, sequence numbers and timestamps; its events
+        // belong to that stream (RFC 4733 §2.1: the audio channel's sequence number and
+        // timestamp base). Events of our own SSRC in between would look like a source change
+        // at every digit, and phones (baresip) drop them.
+        peer->leg->Forward(datagram.first(in.plain_size),
+                           static_cast<uint8_t>(peer->leg->media()->telephone_event_pt));
+      } else {
+        peer->leg->SendEventPayload(in.rtp, RtpClockRate(s.leg->media()->codec));
       }
       return;
     }
