@@ -82,6 +82,9 @@ int main(int argc, char** argv) {
       {"digest-algorithms", "SB_SIGNALING_DIGEST_ALGORITHMS",
        "challenges offered: md5, sha-256 or both (md5,sha-256)", "md5,sha-256",
        sb::core::IsNonEmpty},
+      {"admin-cache-ms", "SB_SIGNALING_ADMIN_CACHE_MS",
+       "longest admin lookup answers are kept (admin's change events drop them sooner; 0: none)",
+       "10000", IsNonNegativeInt},
       {"drain-seconds", "SB_SIGNALING_DRAIN_SECONDS", "longest SIGTERM waits for work to end", "30",
        sb::core::IsPositiveInt},
       {"no-answer-seconds", "SB_SIGNALING_NO_ANSWER_SECONDS",
@@ -141,6 +144,7 @@ int main(int argc, char** argv) {
     config.redis_url = settings.Get("redis-url");
     config.nonce_secret = settings.Get("nonce-secret");
     config.node_id = settings.Get("node-id");
+    config.admin_cache_ttl = std::chrono::milliseconds(settings.GetInt("admin-cache-ms"));
     const std::string algorithms = settings.Get("digest-algorithms");
     config.auth.offer_md5 = algorithms.find("md5") != std::string::npos;
     config.auth.offer_sha256 = algorithms.find("sha-256") != std::string::npos;

@@ -1,5 +1,7 @@
 #include "registrar/registrar_service.h"
 
+#include "rpc/admin_change_listener.h"
+#include "rpc/admin_lookup_cache.h"
 #include "store/redis_nonce_store.h"
 #include "switchboard/bus/nats_bus.h"
 #include "switchboard/bus/streams.h"
@@ -21,6 +23,8 @@ struct RegistrarService::Parts {
   sip::OpenSslRandom random;
   std::unique_ptr<sip::DigestServer> digest;
   std::unique_ptr<RequestAuthenticator> auth;
+  std::unique_ptr<AdminLookupCache> admin_cache;
+  std::unique_ptr<AdminChangeListener> admin_changes;
   std::unique_ptr<AdminLookups> admin;
   std::unique_ptr<RedisBindingStore> bindings;
   std::unique_ptr<AuthFailureBan> ban;
@@ -71,7 +75,13 @@ Result<std::unique_ptr<RegistrarService>> RegistrarService::Start(
   digest.qop = {sip::Qop::kAuth};
   p->digest = std::make_unique<sip::DigestServer>(clock, p->random, *p->nonces, digest);
   p->auth = std::make_unique<RequestAuthenticator>(*p->digest, config.auth);
-  p->admin = std::make_unique<AdminLookups>(*p->bus, config.admin_timeout);
+  if (config.admin_cache_ttl.count() > 0) {
+    p->admin_cache = std::make_unique<AdminLookupCache>(clock, config.admin_cache_ttl);
+    auto listener = AdminChangeListener::Start(*p->bus, *p->admin_cache, config.node_id, log);
+    if (!listener.ok()) return listener.status();
+    p->admin_changes = std::move(*listener);
+  }
+  p->admin = std::make_unique<AdminLookups>(*p->bus, config.admin_timeout, p->admin_cache.get());
   p->bindings = std::make_unique<RedisBindingStore>(*p->redis);
   p->ban = std::make_unique<AuthFailureBan>(*p->redis, config.ban);
   p->account_limit = std::make_unique<AccountRateLimit>(*p->redis, config.account_limit);

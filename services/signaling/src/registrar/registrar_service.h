@@ -39,6 +39,9 @@ struct RegistrarServiceConfig {
   // so a deployment with such phones offers MD5 only.
   AuthenticatorOptions auth;
   std::chrono::milliseconds admin_timeout{1000};
+  // How long admin's lookup answers are kept in the process at most (admin's change events drop
+  // them sooner; rpc/admin_change_listener.h). 0: every request asks admin.
+  std::chrono::milliseconds admin_cache_ttl{10000};
   size_t worker_threads = 8;
 };
 

@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "rpc/admin_lookup_cache.h"
 #include "switchboard/admin/v1/lookup.pb.h"
 #include "switchboard/admin/v1/tenant.pb.h"
 #include "switchboard/bus/subjects.h"
@@ -46,6 +47,25 @@ Result<Reply> Ask(bus::Bus& bus, std::string_view operation,
 }  // namespace
 
 Result<DomainInfo> AdminLookups::Domain(std::string_view sip_domain) const {
+  if (cache_ == nullptr) return AskDomain(sip_domain);
+  const uint64_t generation = cache_->generation();
+  if (auto hit = cache_->Domain(sip_domain)) return *hit;
+  auto answer = AskDomain(sip_domain);
+  cache_->PutDomain(sip_domain, answer, generation);
+  return answer;
+}
+
+Result<ExtensionCredentials> AdminLookups::Credentials(std::string_view sip_domain,
+                                                       std::string_view sip_username) const {
+  if (cache_ == nullptr) return AskCredentials(sip_domain, sip_username);
+  const uint64_t generation = cache_->generation();
+  if (auto hit = cache_->Credentials(sip_domain, sip_username)) return *hit;
+  auto answer = AskCredentials(sip_domain, sip_username);
+  cache_->PutCredentials(sip_domain, sip_username, answer, generation);
+  return answer;
+}
+
+Result<DomainInfo> AdminLookups::AskDomain(std::string_view sip_domain) const {
   pb::LookupDomainRequest request;
   request.set_sip_domain(std::string(sip_domain));
   auto reply = Ask<pb::LookupDomainReply>(bus_, "lookup_domain", request, timeout_);
@@ -54,8 +74,8 @@ Result<DomainInfo> AdminLookups::Domain(std::string_view sip_domain) const {
                     .tenant_suspended = reply->tenant_status() == pb::TENANT_STATUS_SUSPENDED};
 }
 
-Result<ExtensionCredentials> AdminLookups::Credentials(std::string_view sip_domain,
-                                                       std::string_view sip_username) const {
+Result<ExtensionCredentials> AdminLookups::AskCredentials(std::string_view sip_domain,
+                                                          std::string_view sip_username) const {
   pb::LookupCredentialsRequest request;
   request.set_sip_domain(std::string(sip_domain));
   request.set_sip_username(std::string(sip_username));

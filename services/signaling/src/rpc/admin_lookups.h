@@ -1,10 +1,11 @@
 // AdminLookups: the signaling node's blocking client of the admin service's NATS lookups
 // (proto switchboard.admin.v1, lookup.proto; subjects sb.cmd.admin.lookup_*). Replies come back as
 // plain structs, so only src/rpc includes generated protobuf headers. Admin answers from its
-// Redis cache; the lookups here add no cache of their own, so a suspension or a password change
-// takes effect on the next request.
+// Redis cache. With an AdminLookupCache (rpc/admin_lookup_cache.h) the answers are also kept in
+// the process until admin's change event for them arrives (rpc/admin_change_listener.h) or their
+// TTL passes; without one every call asks admin.
 //
-//   sb::signaling::AdminLookups admin(bus, std::chrono::milliseconds(500));
+//   sb::signaling::AdminLookups admin(bus, std::chrono::milliseconds(500), &cache);
 //   auto creds = admin.Credentials("acme.sip.example", "1001");   // blocks: run it offloaded
 //   if (!creds.ok()) {
 //     // NOT_FOUND: no such user or domain; UNAVAILABLE: admin did not answer in time (503)
@@ -24,6 +25,8 @@
 
 namespace sb::signaling {
 
+class AdminLookupCache;
+
 struct DomainInfo {
   TenantId tenant;
   bool tenant_suspended = false;
@@ -42,8 +45,9 @@ struct ExtensionCredentials {
 
 class AdminLookups {
  public:
-  // `bus` is borrowed and must outlive this object.
-  AdminLookups(bus::Bus& bus, std::chrono::milliseconds timeout) : bus_(bus), timeout_(timeout) {}
+  // `bus` and `cache` (optional) are borrowed and must outlive this object.
+  AdminLookups(bus::Bus& bus, std::chrono::milliseconds timeout, AdminLookupCache* cache = nullptr)
+      : bus_(bus), timeout_(timeout), cache_(cache) {}
 
   // sb.cmd.admin.lookup_domain: the tenant that owns `sip_domain` (NOT_FOUND when none).
   Result<DomainInfo> Domain(std::string_view sip_domain) const;
@@ -52,8 +56,13 @@ class AdminLookups {
                                            std::string_view sip_username) const;
 
  private:
+  Result<DomainInfo> AskDomain(std::string_view sip_domain) const;
+  Result<ExtensionCredentials> AskCredentials(std::string_view sip_domain,
+                                              std::string_view sip_username) const;
+
   bus::Bus& bus_;
   const std::chrono::milliseconds timeout_;
+  AdminLookupCache* cache_;
 };
 
 }  // namespace sb::signaling

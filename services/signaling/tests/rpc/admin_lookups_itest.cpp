@@ -1,14 +1,18 @@
 // The signaling node's admin lookups against a real AdminServer (its NATS lookup responders, Redis
 // cache and PostgreSQL) provisioned through its gRPC API: the HA1s a registrar checks, the tenant
 // status it refuses, NOT_FOUND for what does not exist, and UNAVAILABLE (never a hang) when admin
-// is silent or absent.
+// is silent or absent; with the node's cache, admin's change events reaching it long before the
+// cache's TTL.
 #include <grpcpp/grpcpp.h>
 
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <sstream>
+#include <thread>
 
+#include "rpc/admin_change_listener.h"
+#include "rpc/admin_lookup_cache.h"
 #include "rpc/admin_lookups.h"
 #include "rpc/admin_server.h"
 #include "switchboard/admin/v1/extension.grpc.pb.h"
@@ -75,8 +79,8 @@ struct Admin {
     REQUIRE(tenants->CreateTenant(&ctx, req, &out).ok());
     return out.tenant();
   }
-  void CreateExtension(const pb::Tenant& tenant, const std::string& number,
-                       const std::string& password) {
+  pb::Extension CreateExtension(const pb::Tenant& tenant, const std::string& number,
+                                const std::string& password) {
     grpc::ClientContext ctx;
     ctx.AddMetadata("authorization", "Bearer " + kPlatformKey);
     pb::CreateExtensionRequest req;
@@ -87,6 +91,17 @@ struct Admin {
     auto status = extensions->CreateExtension(&ctx, req, &ext);
     INFO(status.error_message());
     REQUIRE(status.ok());
+    return ext;
+  }
+  void ChangePassword(const pb::Extension& ext, const std::string& password) {
+    grpc::ClientContext ctx;
+    ctx.AddMetadata("authorization", "Bearer " + kPlatformKey);
+    pb::UpdateExtensionRequest req;
+    req.set_tenant_id(ext.tenant_id());
+    req.set_id(ext.id());
+    req.set_password(password);
+    pb::Extension out;
+    REQUIRE(extensions->UpdateExtension(&ctx, req, &out).ok());
   }
   void Suspend(const pb::Tenant& tenant) {
     grpc::ClientContext ctx;
@@ -165,4 +180,57 @@ TEST_CASE("admin silent or absent is UNAVAILABLE by the deadline", "[nats]") {
   CHECK(late.status().code() == sb::StatusCode::kUnavailable);
   CHECK(waited >= 250ms);  // it did wait for an answer (timers are not exact)
   CHECK(waited < 2s);
+}
+
+// Polls `done` (bounded): what the cache answers changes only once the event has arrived.
+template <typename Done>
+bool Within(std::chrono::milliseconds limit, Done done) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (done()) return true;
+    std::this_thread::sleep_for(20ms);
+  }
+  return done();
+}
+
+TEST_CASE(
+    "cached lookups follow admin's events - a new password and a suspension long before the TTL",
+    "[pg][redis]") {
+  Admin admin;
+  auto tenant = admin.CreateTenant();
+  auto ext = admin.CreateExtension(tenant, "1001", "correct-horse-1001");
+  auto client_bus = Connect(admin.nats.url());
+  sb::core::SystemClock clock;
+  std::ostringstream quiet;
+  sb::core::Logger log{"lookups-test", quiet, sb::core::LogLevel::kError, clock};
+  sb::signaling::AdminLookupCache cache(clock, std::chrono::hours(1));
+  auto listener = sb::signaling::AdminChangeListener::Start(*client_bus, cache, "lk-node", log);
+  REQUIRE(listener.ok());
+  sb::signaling::AdminLookups lookups(*client_bus, 2000ms, &cache);
+
+  auto ha1 = [&](const std::string& password) {
+    return sb::sip::ComputeHa1(sb::sip::DigestAlgorithm::kMd5, "1001", tenant.sip_domain(),
+                               password);
+  };
+  auto before = lookups.Credentials(tenant.sip_domain(), "1001");
+  REQUIRE(before.ok());
+  CHECK(before->ha1_md5 == ha1("correct-horse-1001"));
+  // Kept once the events of the set-up (tenant and extension created) have passed by.
+  CHECK(Within(5s, [&] {
+    return lookups.Domain(tenant.sip_domain()).ok() &&
+           lookups.Credentials(tenant.sip_domain(), "1001").ok() && cache.size() == 2;
+  }));
+
+  admin.ChangePassword(ext, "battery-staple-1001");
+  CHECK(Within(5s, [&] {
+    auto now = lookups.Credentials(tenant.sip_domain(), "1001");
+    return now.ok() && now->ha1_md5 == ha1("battery-staple-1001");
+  }));
+
+  admin.Suspend(tenant);
+  CHECK(Within(5s, [&] {
+    auto domain = lookups.Domain(tenant.sip_domain());
+    auto creds = lookups.Credentials(tenant.sip_domain(), "1001");
+    return domain.ok() && domain->tenant_suspended && creds.ok() && creds->tenant_suspended;
+  }));
 }

@@ -1,0 +1,136 @@
+// The node's in-process cache of admin's lookup answers, on a FakeClock: what is kept and for how
+// long, what admin's change events drop, and that an answer older than a change is not stored.
+#include "rpc/admin_lookup_cache.h"
+
+#include <catch2/catch.hpp>
+#include <chrono>
+
+#include "switchboard/core/clock.h"
+
+namespace {
+
+using namespace std::chrono_literals;
+using sb::signaling::AdminLookupCache;
+using sb::signaling::DomainInfo;
+using sb::signaling::ExtensionCredentials;
+
+const sb::TenantId kAcme("tenant-acme");
+const sb::TenantId kGlobex("tenant-globex");
+
+ExtensionCredentials Creds(const sb::TenantId& tenant, std::string id, std::string ha1) {
+  return {.tenant = tenant,
+          .tenant_suspended = false,
+          .extension_id = std::move(id),
+          .extension_number = "1001",
+          .ha1_md5 = std::move(ha1),
+          .ha1_sha256 = {},
+          .enabled = true};
+}
+
+}  // namespace
+
+TEST_CASE("answers and NOT_FOUND are kept for the TTL and failures are not kept", "[unit]") {
+  sb::core::FakeClock clock;
+  AdminLookupCache cache(clock, 10s);
+  CHECK_FALSE(cache.Domain("acme.sip.test"));
+
+  cache.PutDomain("acme.sip.test", DomainInfo{.tenant = kAcme}, cache.generation());
+  cache.PutDomain("nobody.sip.test", sb::Status::NotFound("no such domain"), cache.generation());
+  cache.PutDomain("late.sip.test", sb::Status::Unavailable("admin did not answer"),
+                  cache.generation());
+  cache.PutCredentials("acme.sip.test", "1001", Creds(kAcme, "ext-1", "aa"), cache.generation());
+
+  auto hit = cache.Domain("acme.sip.test");
+  REQUIRE(hit);
+  REQUIRE(hit->ok());
+  CHECK((*hit)->tenant == kAcme);
+  auto missing = cache.Domain("nobody.sip.test");
+  REQUIRE(missing);
+  CHECK(missing->status().code() == sb::StatusCode::kNotFound);
+  CHECK_FALSE(cache.Domain("late.sip.test"));
+  auto creds = cache.Credentials("acme.sip.test", "1001");
+  REQUIRE(creds);
+  CHECK((*creds)->ha1_md5 == "aa");
+  CHECK_FALSE(cache.Credentials("acme.sip.test", "1002"));
+
+  clock.Advance(9s);
+  CHECK(cache.Domain("acme.sip.test"));
+  clock.Advance(1s);
+  CHECK_FALSE(cache.Domain("acme.sip.test"));
+  CHECK_FALSE(cache.Domain("nobody.sip.test"));
+  CHECK_FALSE(cache.Credentials("acme.sip.test", "1001"));
+}
+
+TEST_CASE("a tenant event drops that tenant's entries and its domain's only", "[unit]") {
+  sb::core::FakeClock clock;
+  AdminLookupCache cache(clock, 10s);
+  cache.PutDomain("acme.sip.test", DomainInfo{.tenant = kAcme}, cache.generation());
+  cache.PutDomain("globex.sip.test", DomainInfo{.tenant = kGlobex}, cache.generation());
+  cache.PutDomain("new.sip.test", sb::Status::NotFound("not yet"), cache.generation());
+  cache.PutCredentials("acme.sip.test", "1001", Creds(kAcme, "ext-1", "aa"), cache.generation());
+  cache.PutCredentials("globex.sip.test", "1001", Creds(kGlobex, "ext-9", "gg"),
+                       cache.generation());
+
+  // Suspended (or renamed: the old domain's entry carries the tenant id).
+  cache.ForgetTenant(kAcme, "acme-renamed.sip.test");
+  CHECK_FALSE(cache.Domain("acme.sip.test"));
+  CHECK_FALSE(cache.Credentials("acme.sip.test", "1001"));
+  CHECK(cache.Domain("globex.sip.test"));
+  CHECK(cache.Credentials("globex.sip.test", "1001"));
+
+  // Created: the domain that was unknown is asked again.
+  cache.ForgetTenant(sb::TenantId("tenant-new"), "new.sip.test");
+  CHECK_FALSE(cache.Domain("new.sip.test"));
+  CHECK(cache.size() == 2);
+}
+
+TEST_CASE("an extension event drops its entries by id - user name and number", "[unit]") {
+  sb::core::FakeClock clock;
+  AdminLookupCache cache(clock, 10s);
+  cache.PutCredentials("acme.sip.test", "alice", Creds(kAcme, "ext-1", "aa"), cache.generation());
+  cache.PutCredentials("acme.sip.test", "1001", Creds(kAcme, "ext-1", "aa"), cache.generation());
+  cache.PutCredentials("acme.sip.test", "1002", Creds(kAcme, "ext-2", "bb"), cache.generation());
+  cache.PutCredentials("acme.sip.test", "1003", sb::Status::NotFound("no such user"),
+                       cache.generation());
+
+  // ext-1 renamed to "alice2": the entries under its old name go by its id.
+  cache.ForgetExtension("acme.sip.test", "ext-1", "alice2", "1001");
+  CHECK_FALSE(cache.Credentials("acme.sip.test", "alice"));
+  CHECK_FALSE(cache.Credentials("acme.sip.test", "1001"));
+  CHECK(cache.Credentials("acme.sip.test", "1002"));
+
+  // 1003 created: its NOT_FOUND goes.
+  cache.ForgetExtension("acme.sip.test", "ext-3", "1003", "1003");
+  CHECK_FALSE(cache.Credentials("acme.sip.test", "1003"));
+  CHECK(cache.size() == 1);
+}
+
+TEST_CASE("an answer asked for before a change event is not stored after it", "[unit]") {
+  sb::core::FakeClock clock;
+  AdminLookupCache cache(clock, 10s);
+  const uint64_t asked = cache.generation();
+  // Admin answered with the old password while the change was being published...
+  cache.ForgetExtension("acme.sip.test", "ext-1", "1001", "1001");
+  cache.PutCredentials("acme.sip.test", "1001", Creds(kAcme, "ext-1", "old"), asked);
+  cache.PutDomain("acme.sip.test", DomainInfo{.tenant = kAcme}, asked);
+  CHECK_FALSE(cache.Credentials("acme.sip.test", "1001"));
+  CHECK_FALSE(cache.Domain("acme.sip.test"));
+
+  cache.PutCredentials("acme.sip.test", "1001", Creds(kAcme, "ext-1", "new"), cache.generation());
+  CHECK(cache.Credentials("acme.sip.test", "1001"));
+}
+
+TEST_CASE("the cache stays within its bound and a zero TTL keeps nothing", "[unit]") {
+  sb::core::FakeClock clock;
+  AdminLookupCache bounded(clock, 10s, /*max_entries=*/4);
+  for (int i = 0; i < 20; ++i) {
+    bounded.PutDomain("d" + std::to_string(i) + ".sip.test", DomainInfo{.tenant = kAcme},
+                      bounded.generation());
+    CHECK(bounded.size() <= 4);
+  }
+  CHECK(bounded.Domain("d19.sip.test"));
+
+  AdminLookupCache off(clock, 0ms);
+  off.PutDomain("acme.sip.test", DomainInfo{.tenant = kAcme}, off.generation());
+  CHECK_FALSE(off.Domain("acme.sip.test"));
+}
