@@ -28,6 +28,7 @@ using sb::signaling::test::UdpRelay;
 
 const std::string kCallerIp = "127.0.0.62";
 const std::string kCalleeIp = "127.0.0.61";
+const std::string kTargetIp = "127.0.0.63";  // 1003, a transfer's target
 
 std::string Port(int port) { return std::to_string(port); }
 
@@ -106,13 +107,15 @@ struct CallRig {
 
   // 1002 registers with digest (the REGISTER scenario of bench/signaling) from the address its
   // UAS will answer on, sending to `via_port` (the node, or a relay in front of it).
-  void RegisterCallee(int via_port) {
-    const auto csv = platform.dir() / "callee.csv";
-    std::ofstream(csv) << "SEQUENTIAL\n1002;" << domain << ";pass-1002-secret\n";
-    auto reg =
-        Sipp::Start("register", {"-sf", SB_SIPP_REGISTER_SCENARIO, "127.0.0.1:" + Port(via_port),
-                                 "-inf", csv.string(), "-auth_uri", domain, "-i", kCalleeIp, "-p",
-                                 Port(callee_port), "-m", "1"});
+  void RegisterCallee(int via_port) { Register("1002", kCalleeIp, callee_port, via_port); }
+  // Extension `number` (password "pass-<number>-secret") registers from ip:port.
+  void Register(const std::string& number, const std::string& ip, int port, int via_port) {
+    const auto csv = platform.dir() / (number + ".csv");
+    std::ofstream(csv) << "SEQUENTIAL\n"
+                       << number << ";" << domain << ";pass-" << number << "-secret\n";
+    auto reg = Sipp::Start(
+        "register", {"-sf", SB_SIPP_REGISTER_SCENARIO, "127.0.0.1:" + Port(via_port), "-inf",
+                     csv.string(), "-auth_uri", domain, "-i", ip, "-p", Port(port), "-m", "1"});
     const int rc = reg.Wait();
     INFO(reg.Report());
     REQUIRE(rc == 0);
@@ -122,13 +125,15 @@ struct CallRig {
                                                At(kCalleeIp, callee_port)),
                                         extra));
   }
-  // -au/-ap answer the 407; the keys fill the scenario's [caller], [callee] and [domain].
+  // -au/-ap answer the 407; the keys fill the scenario's [caller], [callee], [target] and
+  // [domain].
   Sipp StartCaller(const std::string& scenario, int via_port) {
     auto args = Concat({"-sf", Sipp::Scenario(scenario), "127.0.0.1:" + Port(via_port), "-m", "1"},
                        At(kCallerIp, sb::testing::FreePort()));
     args = Concat(args, {"-au", "1001", "-ap", "pass-1001-secret", "-auth_uri", "1002@" + domain});
-    return Sipp::Start("caller", Concat(args, {"-key", "caller", "1001", "-key", "callee", "1002",
-                                               "-key", "domain", domain}));
+    return Sipp::Start("caller",
+                       Concat(args, {"-key", "caller", "1001", "-key", "callee", "1002", "-key",
+                                     "target", "1003", "-key", "domain", domain}));
   }
   // 1002 registered straight at the node runs `callee_scenario`, 1001 `caller_scenario`.
   void Call(const std::string& callee_scenario, const std::string& caller_scenario) {
@@ -214,4 +219,37 @@ TEST_CASE(
   CheckBothSucceeded(caller, callee);
   CHECK(to_callee.Dropped().size() == 1);
   CHECK(to_caller.Dropped().size() == 1);
+}
+
+TEST_CASE(
+    "blind transfer - the caller REFERs the callee to 1003 - NOTIFY 100 180 200 and a BYE reach "
+    "it - the callee's audio reaches 1003 through the node and comes back",
+    "[integration]") {
+  CallRig rig;
+  LegStats stats(rig.platform.nats_url());
+  rig.platform.CreateExtension(rig.tenant, "1003", "pass-1003-secret");
+  const int target_port = sb::testing::FreePort();
+  rig.Register("1003", kTargetIp, target_port, rig.platform.sip_port());
+  rig.RegisterCallee(rig.platform.sip_port());
+  auto target = Sipp::Start(
+      "target", Concat({"-sf", Sipp::Scenario("callee_answers.xml"), "-m", "1", "-rtp_echo"},
+                       At(kTargetIp, target_port)));
+  auto callee = rig.StartCallee("callee_stays_through_transfer.xml");
+  auto caller = rig.StartCaller("caller_transfers.xml", rig.platform.sip_port());
+  CheckBothSucceeded(caller, callee);
+  const int target_rc = target.Wait();
+  INFO(target.Report());
+  CHECK(target_rc == 0);
+
+  // Legs a (the caller's, destroyed at the transfer), b (the callee's) and a1 (the target's,
+  // which replaced a): a1 carried the callee's audio to 1003 and its echo back.
+  auto finals = stats.Finals(3);
+  bool target_leg_seen = false;
+  for (const auto& leg : finals) {
+    if (!leg.leg().leg_id().ends_with("-a1")) continue;
+    target_leg_seen = true;
+    CHECK(leg.packets_sent() > 0);
+    CHECK(leg.packets_received() > 0);
+  }
+  CHECK(target_leg_seen);
 }
