@@ -242,7 +242,8 @@ bool B2bua::SendInvite(CalleeLeg& leg, const std::string& from_uri, const std::s
       .AddHeader("Call-ID", leg.sip_call_id)
       .AddHeader("CSeq", "1 INVITE")
       .AddHeader("Contact", "<" + endpoint_.ContactUri(leg.target.destination.transport) + ">")
-      .AddHeader("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, REFER, NOTIFY");
+      .AddHeader("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, REFER, NOTIFY, PRACK")
+      .AddHeader("Supported", "100rel");
   for (const auto& [name, value] : headers) invite.AddHeader(name, value);
   invite.SetBody(sdp, "application/sdp");
   auto key = endpoint_.SendRequest(invite, leg.target.destination, std::move(on_response));

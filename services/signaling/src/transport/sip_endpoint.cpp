@@ -54,6 +54,7 @@ SipEndpoint::SipEndpoint(const core::Clock& clock, core::MetricsRegistry& metric
       rng_(config_.seed != 0 ? config_.seed : std::random_device{}()),
       limiter_(clock, config_.source_limits),
       retransmit_(clock, config_.timers),
+      reliable_(clock, config_.timers, [this] { return static_cast<uint32_t>(rng_()); }),
       received_(metrics.Counter("sb_signaling_messages_received_total",
                                 "SIP messages handed to the endpoint")),
       rate_limited_(metrics.Counter("sb_signaling_rate_limited_total",
@@ -114,6 +115,9 @@ void SipEndpoint::OnTimers() {
   for (const auto& id : out.gave_up) {
     if (dialog_handler_ != nullptr) dialog_handler_->OnAckTimeout(id, *this);
   }
+  auto reliable = reliable_.OnTimers();
+  for (auto& send : reliable.sends) sends_.push_back(std::move(send));
+  for (const auto& gave_up : reliable.gave_up) OnPrackTimeout(gave_up.dialog);
   SweepClients();
   // Due timers are taken out first: a firing timer may start or stop others.
   const auto now = clock_.Now();
@@ -141,6 +145,7 @@ std::optional<core::Clock::TimePoint> SipEndpoint::NextDeadline() const {
     if (t && (!next || *t < *next)) next = t;
   };
   earliest(retransmit_.NextDeadline());
+  earliest(reliable_.NextDeadline());
   for (const auto& [id, timer] : tu_timers_) earliest(timer.at);
   return next;
 }
@@ -185,6 +190,10 @@ void SipEndpoint::OnDialogRequest(std::string key, sip::Message request,
                                   const sip::Destination& source) {
   const bool is_ack = request.method() == sip::Method::kAck;
   if (is_ack) (void)retransmit_.OnAck(request);
+  if (request.method() == sip::Method::kPrack) {
+    OnPrack(std::move(key), std::move(request), source);
+    return;
+  }
   std::optional<sip::DialogId> id;
   if (sip::Dialog* dialog = dialogs_.Match(request)) {
     id = dialog->id();
@@ -250,13 +259,14 @@ void SipEndpoint::OnNewRequest(std::string key, sip::Message request,
   }
   if (method != sip::Method::kCancel) {
     std::vector<std::string_view> required = req.Tokens(sip::HeaderId::kRequire);
-    if (!required.empty()) {
-      // No option tags are supported yet, so every required one is unsupported.
-      std::string unsupported;
-      for (std::string_view tag : required) {
-        if (!unsupported.empty()) unsupported += ", ";
-        unsupported += tag;
-      }
+    std::string unsupported;
+    for (std::string_view tag : required) {
+      // RFC 3262: reliable provisionals are the endpoint's job for every INVITE handler.
+      if (method == sip::Method::kInvite && tag == sip::kOption100rel) continue;
+      if (!unsupported.empty()) unsupported += ", ";
+      unsupported += tag;
+    }
+    if (!unsupported.empty()) {
       (void)Respond(key, 420, {}, {{"Unsupported", unsupported}});
       return;
     }
@@ -321,9 +331,34 @@ Status SipEndpoint::Respond(std::string_view key, int code, std::string_view rea
   if (it == pending_.end())
     return Status::NotFound("no unanswered transaction " + std::string(key));
   const sip::Message& request = it->second.request;
+  const bool invite = request.method() == sip::Method::kInvite;
+  // RFC 3262 §3: the caller requires reliable provisionals.
+  const bool rel100 = invite && sip::Rel100Of(request) == sip::Rel100::kRequired;
+  const bool reliable = rel100 && code > 100 && code < 300;
+  std::optional<sip::DialogId> uas_dialog;
+  uint32_t invite_cseq = 0;
+  if (rel100) {
+    auto call_id = request.CallId();
+    auto from = request.From();
+    auto cseq = request.GetCSeq();
+    if (call_id.ok() && from.ok() && cseq.ok()) {
+      uas_dialog =
+          sip::DialogId{std::string(*call_id), it->second.to_tag, std::string((*from)->tag())};
+      invite_cseq = (*cseq)->number;
+    }
+  }
+  auto hold = [&] {
+    held_[std::string(key)].push_back(
+        {code, std::string(reason), headers, std::string(body), std::string(content_type)});
+    return Status::Ok();
+  };
+  // Held responses go out in order: nothing overtakes them.
+  if (reliable && held_.count(key)) return hold();
+  if (reliable && code >= 200 && uas_dialog && reliable_.Blocks2xx(*uas_dialog, invite_cseq)) {
+    return hold();
+  }
   sip::MessageBuilder response =
       sip::MakeResponse(request, code, reason, code == 100 ? "" : it->second.to_tag);
-  const bool invite = request.method() == sip::Method::kInvite;
   const bool dialog_response = invite && code > 100 && code < 300;
   bool has_contact = false;
   for (const auto& [name, value] : headers) {
@@ -336,8 +371,20 @@ Status SipEndpoint::Respond(std::string_view key, int code, std::string_view rea
   if (!body.empty()) response.SetBody(body, content_type);
   sip::ParseOptions lenient;
   lenient.validate = false;
-  auto built = response.BuildMessage(lenient);
-  if (!built.ok()) return Status::Internal("response does not parse: " + built.error().ToString());
+  Result<sip::Message> built = Status::Internal("not built");
+  if (reliable && code < 200 && uas_dialog) {
+    built = reliable_.Prepare(std::move(response),
+                              sip::ResponseDestination(request, it->second.source));
+    if (!built.ok() && built.status().code() == StatusCode::kFailedPrecondition) return hold();
+    if (!built.ok()) return built.status();
+    reliable_invites_[*uas_dialog] = std::string(key);
+  } else {
+    auto message = response.BuildMessage(lenient);
+    if (!message.ok()) {
+      return Status::Internal("response does not parse: " + message.error().ToString());
+    }
+    built = std::move(*message);
+  }
   sip::TransactionOutput out;
   Status sent = tm_.SendResponse(key, *built, out);
   if (sent.ok() && dialog_response) {
@@ -347,9 +394,50 @@ Status SipEndpoint::Respond(std::string_view key, int code, std::string_view rea
       (void)retransmit_.Start(*built, sip::ResponseDestination(request, it->second.source));
     }
   }
-  if (code >= 200) pending_.erase(it);
+  if (code >= 200) {
+    if (uas_dialog) {
+      reliable_.Finish(*uas_dialog, invite_cseq);
+      reliable_invites_.erase(*uas_dialog);
+    }
+    if (auto held = held_.find(key); held != held_.end()) held_.erase(held);
+    pending_.erase(it);
+  }
   Append(std::move(out));
   return sent;
+}
+
+void SipEndpoint::OnPrack(std::string key, sip::Message request, const sip::Destination& source) {
+  // In-dialog requests keep the To tag they came with; Respond copies it.
+  auto [it, inserted] = pending_.emplace(key, Pending{std::move(request), std::string(), source});
+  if (!inserted) return;
+  sip::ReliableProvisionalSender::PrackAnswer answer = reliable_.OnPrack(it->second.request);
+  (void)Respond(key, answer.status_code, answer.reason);
+  if (answer.status_code == 200 && answer.dialog) ReleaseHeld(*answer.dialog);
+}
+
+void SipEndpoint::ReleaseHeld(const sip::DialogId& dialog) {
+  auto invite = reliable_invites_.find(dialog);
+  if (invite == reliable_invites_.end()) return;
+  const std::string key = invite->second;
+  auto held = held_.find(key);
+  if (held == held_.end()) return;
+  std::vector<Held> responses = std::move(held->second);
+  held_.erase(held);
+  // Each goes through Respond again: the next reliable 1xx is sent and those after it held.
+  for (const auto& r : responses) {
+    (void)Respond(key, r.code, r.reason, r.headers, r.body, r.content_type);
+  }
+}
+
+void SipEndpoint::OnPrackTimeout(const sip::DialogId& dialog) {
+  auto invite = reliable_invites_.find(dialog);
+  if (invite == reliable_invites_.end()) return;
+  const std::string key = invite->second;
+  // RFC 3262 §3: the UAS SHOULD reject the original request with a 5xx.
+  if (!Respond(key, 500, "Provisional Response Not Acknowledged").ok()) return;
+  if (auto handler = handlers_.find(sip::Method::kInvite); handler != handlers_.end()) {
+    handler->second->OnCancelled(key, *this);
+  }
 }
 
 std::string SipEndpoint::NewTag() { return Hex64(rng_()).substr(0, 12); }

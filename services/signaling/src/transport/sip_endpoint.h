@@ -7,7 +7,7 @@
 //     they cannot be answered) -- the endpoint always goes on;
 //   - Max-Forwards 0 on a request this service would have to forward (483, RFC 3261 §16.3 item 3);
 //   - loop detection (482, §16.3 item 4): a Via this node wrote whose loop hash still matches;
-//   - Require with an extension we do not support (420, §8.2.2.3);
+//   - Require with an extension we do not support (420, §8.2.2.3; 100rel on INVITE is supported);
 //   - OPTIONS answered 200, or 503 while draining so a balancer stops sending new work;
 //   - methods nobody handles: 501 with Allow (§8.2.1).
 //
@@ -22,9 +22,14 @@
 //   - UAS: a 101-299 to an INVITE creates the dialog (our Contact added), a 2xx is resent until
 //     its ACK (§13.3.1.4); requests with a To tag go to the dialog handler after the §12.2.2
 //     CSeq check, and a CANCEL that ended an INVITE is reported to the INVITE's handler;
+//     RFC 3262: to an INVITE with "Require: 100rel" every 101-199 is sent reliably (RSeq,
+//     resent until its PRACK, which the endpoint answers), a 1xx or 2xx the RFC says must wait
+//     for a PRACK is held and sent once it comes, and no PRACK within 64*T1 answers the INVITE
+//     500 (reported to its handler like a CANCEL);
 //   - UAC: SendRequest starts a client transaction (our Via and branch added) whose responses go
 //     to a callback; INVITE responses create one dialog per fork (§12.1.2, §13.2.2.4), every 2xx
-//     is ACKed at once (and again on its retransmissions), Cancel sends a CANCEL as soon as a
+//     is ACKed at once (and again on its retransmissions), a reliable 1xx is PRACKed (RFC 3262
+//     §4: in RSeq order, retransmissions not reported again), Cancel sends a CANCEL as soon as a
 //     provisional response allows it (§9.1); SendInDialog sends BYE, re-INVITE, UPDATE, INFO...
 //   Dialog requests go to the address the dialog was set up with (the phone's source address
 //   behind NAT, or the binding's flow), not to a DNS lookup of the remote target.
@@ -54,6 +59,7 @@
 #include "switchboard/sip/dialog_set.h"
 #include "switchboard/sip/invite_2xx.h"
 #include "switchboard/sip/message.h"
+#include "switchboard/sip/reliable_provisional.h"
 #include "switchboard/sip/transaction_manager.h"
 
 namespace sb::signaling {
@@ -103,7 +109,8 @@ class RequestHandler {
  public:
   virtual ~RequestHandler() = default;
   virtual void OnRequest(const IncomingRequest& request, SipEndpoint& endpoint) = 0;
-  // A CANCEL ended the INVITE of server transaction `invite_key` (already answered 487).
+  // The INVITE of server transaction `invite_key` was ended without its handler: a CANCEL
+  // (answered 487), or a reliable provisional never PRACKed (answered 500).
   virtual void OnCancelled(std::string_view /*invite_key*/, SipEndpoint& /*endpoint*/) {}
 };
 
@@ -206,7 +213,19 @@ class SipEndpoint {
     bool cancel_sent = false;
     bool final = false;
   };
+  // A response Respond could not send yet (RFC 3262 §3: one unacknowledged reliable 1xx at a
+  // time; no 2xx before the PRACK of a 1xx with a body).
+  struct Held {
+    int code;
+    std::string reason;
+    std::vector<std::pair<std::string, std::string>> headers;
+    std::string body, content_type;
+  };
   void Dispatch(sip::TuEvent event);
+  void OnPrack(std::string key, sip::Message request, const sip::Destination& source);
+  void ReleaseHeld(const sip::DialogId& dialog);
+  void OnPrackTimeout(const sip::DialogId& dialog);
+  void SendPrack(const sip::DialogId& id, const sip::Message& response);
   void OnNewRequest(std::string key, sip::Message request, const sip::Destination& source);
   void OnDialogRequest(std::string key, sip::Message request, const sip::Destination& source);
   void OnClientResponse(sip::TuEvent event);
@@ -233,6 +252,12 @@ class SipEndpoint {
   std::map<std::string, Client, std::less<>> clients_;
   sip::DialogSet dialogs_;
   sip::Invite2xxRetransmitter retransmit_;
+  sip::ReliableProvisionalSender reliable_;
+  sip::PrackTracker pracks_;
+  // RFC 3262 UAS side: the INVITE transaction of each early dialog with a reliable 1xx, and
+  // the responses waiting for its PRACK.
+  std::map<sip::DialogId, std::string> reliable_invites_;
+  std::map<std::string, std::vector<Held>, std::less<>> held_;
   std::map<sip::DialogId, sip::Destination> peers_;
   struct TuTimer {
     core::Clock::TimePoint at;

@@ -123,6 +123,15 @@ Result<std::string> SipEndpoint::SendInDialog(
   return Start(std::move(*request), peer->second, std::move(callback));
 }
 
+void SipEndpoint::SendPrack(const sip::DialogId& id, const sip::Message& response) {
+  sip::Dialog* dialog = dialogs_.Find(id);
+  auto peer = peers_.find(id);
+  if (dialog == nullptr || peer == peers_.end()) return;
+  auto prack = dialog->MakePrack(response, "SIP/2.0/UDP 0.0.0.0;branch=z9hG4bKplaceholder");
+  // A PRACK that cannot be sent leaves the 1xx unacknowledged: the callee ends the INVITE 5xx.
+  if (prack.ok()) (void)Start(std::move(*prack), peer->second, nullptr);
+}
+
 Status SipEndpoint::Cancel(std::string_view key) {
   auto it = clients_.find(key);
   if (it == clients_.end() || !IsInviteClient(it->second.request) || it->second.final) {
@@ -199,6 +208,21 @@ void SipEndpoint::OnClientResponse(sip::TuEvent event) {
     if (code > 100 && code < 200) {
       client.provisional = true;
       if (client.cancel_wanted && !client.cancel_sent) SendCancel(client);
+      switch (pracks_.OnProvisional(response)) {
+        case sip::PrackTracker::Verdict::kPrack:
+          if (report.dialog) SendPrack(*report.dialog, response);
+          break;
+        case sip::PrackTracker::Verdict::kDiscard:
+        case sip::PrackTracker::Verdict::kMalformed:
+          return;  // RFC 3262 §4: a retransmission or out of order; the TU saw it already
+        case sip::PrackTracker::Verdict::kNotReliable:
+          break;
+      }
+    }
+    if (code >= 200) {
+      auto cseq = client.request.GetCSeq();
+      auto call_id = client.request.CallId();
+      if (cseq.ok() && call_id.ok()) pracks_.Finish(*call_id, (*cseq)->number);
     }
     if (code == 100) client.provisional = true;  // §9.1: any provisional response allows CANCEL
     if (code >= 200) client.final = true;

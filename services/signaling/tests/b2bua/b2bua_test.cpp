@@ -153,7 +153,7 @@ struct Store : CallStore {
 
 struct Node {
   Node(sb::core::FakeClock& clock, Authorizer& auth, Locator& locator, Media& media, Events& events,
-       Store& store, uint64_t seed)
+       Store& store, uint64_t seed, std::chrono::milliseconds no_answer = std::chrono::seconds(20))
       : endpoint(clock, metrics,
                  [seed] {
                    EndpointConfig c;
@@ -163,7 +163,7 @@ struct Node {
                    return c;
                  }()),
         b2bua(endpoint, offloader, Ports{auth, locator, media, events, store},
-              {.node_id = "sig-1", .no_answer_timeout = std::chrono::seconds(20), .seed = seed}) {
+              {.node_id = "sig-1", .no_answer_timeout = no_answer, .seed = seed}) {
     endpoint.SetHandler(sb::sip::Method::kInvite, &b2bua);
     endpoint.SetDialogHandler(&b2bua);
   }
@@ -185,10 +185,12 @@ struct Fixture {
   Media media;
   Events events;
   Store store;
-  Node node{clock, auth, locator, media, events, store, 11};
+  std::chrono::milliseconds no_answer;
+  Node node{clock, auth, locator, media, events, store, 11, no_answer};
   std::vector<Out> wire;  // everything sent, in order, not yet looked at
 
-  Fixture() {
+  explicit Fixture(std::chrono::milliseconds no_answer_timeout = std::chrono::seconds(20))
+      : no_answer(no_answer_timeout) {
     locator.extensions["1002"] = {{"sip:1002@192.168.1.20:5062", kDesk, {"<sip:edge.sb.test;lr>"}},
                                   {"sip:1002@192.168.1.30:5064", kMobile, {}}};
     locator.extensions["1004"] = {};
@@ -462,6 +464,110 @@ TEST_CASE(
   CHECK(f.Codes(kCaller) == std::vector<int>{200});
   CHECK(f.events.seen.back() == "answered");
   CHECK(f.Next(kDesk)->method() == sb::sip::Method::kCancel);
+}
+
+// The caller's INVITE asking for reliable provisionals (RFC 3262).
+std::string RequireRel100(std::string invite) {
+  return invite.insert(invite.find("Max-Forwards"), "Require: 100rel\r\n");
+}
+
+std::string WithHeader(std::string message, std::string_view header) {
+  return message.insert(message.find("Content-Length"), std::string(header) + "\r\n");
+}
+
+TEST_CASE(
+    "a caller requiring 100rel gets its 183 reliably - resent until the PRACK - the 200 "
+    "waits for it",
+    "[unit]") {
+  Fixture f;
+  f.locator.extensions["1002"].pop_back();
+  f.Receive(RequireRel100(f.CallerInvite()), kCaller);
+  CHECK(f.Codes(kCaller) == std::vector<int>{100});
+  auto desk = f.Next(kDesk);
+  REQUIRE(desk);
+  f.Receive(f.Answer(*desk, 183, "desk", kCallerSdp), kDesk);
+  auto progress = f.Next(kCaller);
+  REQUIRE(progress);
+  CHECK(progress->status_code() == 183);
+  CHECK(progress->HasToken(sb::sip::HeaderId::kRequire, "100rel"));
+  auto rseq = progress->Header("RSeq");
+  REQUIRE(rseq);
+  const std::string tag(progress->To().value()->tag());
+
+  // The callee answers: the caller's 200 waits for the PRACK of the 183 with SDP.
+  f.Receive(f.Answer(*desk, 200, "desk", kCallerSdp), kDesk);
+  CHECK(f.Codes(kCaller).empty());
+  f.clock.Advance(std::chrono::milliseconds(500));
+  f.node.endpoint.OnTimers();
+  auto again = f.Next(kCaller);
+  REQUIRE(again);
+  CHECK(again->status_code() == 183);
+  CHECK(again->Header("RSeq") == rseq);
+
+  f.Receive(
+      WithHeader(f.CallerInDialog("PRACK", tag, 2), "RAck: " + std::string(*rseq) + " 1 INVITE"),
+      kCaller);
+  CHECK(f.Codes(kCaller) == std::vector<int>{200, 200});
+  CHECK(f.events.seen.back() == "answered");
+  // Acknowledged: no more copies of the 183.
+  f.clock.Advance(std::chrono::seconds(2));
+  f.node.endpoint.OnTimers();
+  for (auto m = f.Next(kCaller); m; m = f.Next(kCaller)) CHECK(m->status_code() != 183);
+}
+
+TEST_CASE(
+    "a caller that never PRACKs its reliable 180 - the INVITE is answered 500 after 64*T1 - "
+    "the callee is cancelled",
+    "[unit]") {
+  Fixture f(std::chrono::minutes(2));
+  f.locator.extensions["1002"].pop_back();
+  f.Receive(RequireRel100(f.CallerInvite()), kCaller);
+  auto desk = f.Next(kDesk);
+  REQUIRE(desk);
+  f.Receive(f.Answer(*desk, 180, "desk"), kDesk);
+  CHECK(f.Codes(kCaller) == std::vector<int>{100, 180});
+  for (int i = 0; i < 70; ++i) {
+    f.clock.Advance(std::chrono::milliseconds(500));
+    f.node.endpoint.OnTimers();
+  }
+  std::vector<int> codes = f.Codes(kCaller);
+  REQUIRE_FALSE(codes.empty());
+  CHECK(codes.back() == 500);
+  CHECK(std::count(codes.begin(), codes.end(), 180) >= 6);
+  CHECK(f.Next(kDesk)->method() == sb::sip::Method::kCancel);
+  CHECK(f.media.legs.empty());
+  CHECK(f.node.b2bua.calls() == 0);
+}
+
+TEST_CASE(
+    "a callee's reliable 183 is PRACKed once - its retransmission is neither PRACKed nor "
+    "relayed again - our INVITEs say Supported 100rel",
+    "[unit]") {
+  Fixture f;
+  f.locator.extensions["1002"].pop_back();
+  f.Receive(f.CallerInvite(), kCaller);
+  auto desk = f.Next(kDesk);
+  REQUIRE(desk);
+  CHECK(desk->HasToken(sb::sip::HeaderId::kSupported, "100rel"));
+  auto reliable = [&] {
+    std::string r = f.Answer(*desk, 183, "desk", kCallerSdp);
+    return WithHeader(WithHeader(r, "Require: 100rel"), "RSeq: 41");
+  };
+  f.Receive(reliable(), kDesk);
+  auto prack = f.Next(kDesk);
+  REQUIRE(prack);
+  CHECK(prack->method() == sb::sip::Method::kPrack);
+  CHECK(prack->Header("RAck") == std::optional<std::string_view>("41 1 INVITE"));
+  CHECK((*prack->To())->tag() == "desk");
+  CHECK(f.Codes(kCaller) == std::vector<int>{100, 183});
+  f.Receive(f.Answer(*prack, 200, "desk"), kDesk);
+
+  f.Receive(reliable(), kDesk);
+  CHECK_FALSE(f.Next(kDesk));
+  CHECK(f.Codes(kCaller).empty());
+  f.Receive(f.Answer(*desk, 200, "desk"), kDesk);  // the answer was in the 183
+  CHECK(f.Codes(kCaller) == std::vector<int>{200});
+  CHECK(f.media.log.size() == 4);  // leg b completed and bridged once, by the 183
 }
 
 TEST_CASE("BYE from the caller - 200 - BYE to the callee - legs destroyed - ended normal",
