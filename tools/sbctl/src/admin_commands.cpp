@@ -1,4 +1,4 @@
-// sbctl tenant|key|ext|number|trunk ...: the admin API (switchboard.admin.v1) for people and
+// sbctl tenant|key|ext|number|trunk|audit ...: the admin API (switchboard.admin.v1) for people and
 // scripts. Tables by default, --json for machines (one JSON object per command, the API's own
 // messages in proto3 JSON form).
 //
@@ -7,10 +7,12 @@
 //   SB_API_KEY=<acme's key> sbctl ext create 1001 --password 's3cret-pass'
 //   sbctl number add +15551230001 --to ext:1001
 //   sbctl ext list --json
+//   sbctl audit list --type extension --since 2026-01-01T00:00:00Z
 //
 // Exit code 0 on success, 1 when the API refused (the error names the field at fault), 2 when the
 // admin service cannot be reached.
 #include <google/protobuf/util/json_util.h>
+#include <google/protobuf/util/time_util.h>
 #include <grpcpp/grpcpp.h>
 
 #include <cstdlib>
@@ -23,6 +25,7 @@
 
 #include "commands.h"
 #include "switchboard/admin/v1/api_key.grpc.pb.h"
+#include "switchboard/admin/v1/audit.grpc.pb.h"
 #include "switchboard/admin/v1/extension.grpc.pb.h"
 #include "switchboard/admin/v1/number.grpc.pb.h"
 #include "switchboard/admin/v1/tenant.grpc.pb.h"
@@ -147,6 +150,15 @@ Row KeyRow(const pb::ApiKey& k) {
   return {k.id(), k.name(), k.prefix(), k.revoked() ? "yes" : "no"};
 }
 const Row kKeyHeader = {"ID", "NAME", "PREFIX", "REVOKED"};
+Row AuditRow(const pb::AuditEntry& e) {
+  return {e.id(),
+          google::protobuf::util::TimeUtil::ToString(e.at()),
+          e.tenant_id().empty() ? "(platform)" : e.tenant_id(),
+          e.action(),
+          e.resource_id(),
+          e.actor_key_id()};
+}
+const Row kAuditHeader = {"ID", "AT", "TENANT", "ACTION", "RESOURCE", "ACTOR KEY"};
 
 template <typename Msg>
 void Show(Admin& a, const Msg& m, const Row& header, const Row& row) {
@@ -174,7 +186,18 @@ struct State {
   std::string name, password, user, target, host, reason, transport = "udp";
   int port = 0;
   std::vector<std::string> sources;
+  std::string resource_type, resource_id, actor, since, until, page_token;
+  int page_size = 0;
 };
+
+// An RFC 3339 time from a flag into `out`; false (and a message) when it is not one.
+bool ParseTime(const std::string& text, const char* flag, google::protobuf::Timestamp* out,
+               CommandContext& c) {
+  if (google::protobuf::util::TimeUtil::FromString(text, out)) return true;
+  c.err << "sbctl: " << flag << " is not an RFC 3339 time (e.g. 2026-01-31T09:00:00Z)\n";
+  c.exit_code = 1;
+  return false;
+}
 
 CLI::App* Sub(CLI::App* group, const char* name, const char* help, State& s, CommandContext& c,
               std::function<void(Admin&)> run) {
@@ -407,6 +430,36 @@ void RegisterAdminCommands(CLI::App& app, CommandContext& c) {
       ShowList(a, resp, resp.trunks(), kTrunkHeader, TrunkRow);
     }
   });
+
+  // --- audit ---
+  CLI::App* audit = app.add_subcommand("audit", "the audit log of changes (read-only)");
+  audit->require_subcommand(1);
+  CLI::App* audit_list =
+      Sub(audit, "list", "list audit entries, oldest first", s, c, [&](Admin& a) {
+        pb::ListAuditEntriesRequest req;
+        req.set_tenant_id(s.o.tenant);
+        req.set_resource_type(s.resource_type);
+        req.set_resource_id(s.resource_id);
+        req.set_actor_key_id(s.actor);
+        if (!s.since.empty() && !ParseTime(s.since, "--since", req.mutable_since(), c)) return;
+        if (!s.until.empty() && !ParseTime(s.until, "--until", req.mutable_until(), c)) return;
+        req.mutable_page()->set_page_size(s.page_size);
+        req.mutable_page()->set_page_token(s.page_token);
+        pb::ListAuditEntriesResponse resp;
+        if (!a.Call(&pb::AuditService::Stub::ListAuditEntries, req, &resp)) return;
+        ShowList(a, resp, resp.entries(), kAuditHeader, AuditRow);
+        if (!s.o.json && !resp.page().next_page_token().empty()) {
+          c.out << "\nmore: --page-token " << resp.page().next_page_token() << "\n";
+        }
+      });
+  audit_list->add_option("--type", s.resource_type,
+                         "resource type: tenant, api_key, extension, number, trunk");
+  audit_list->add_option("--resource", s.resource_id, "resource id");
+  audit_list->add_option("--actor", s.actor, "id of the API key that made the change");
+  audit_list->add_option("--since", s.since, "entries at or after this RFC 3339 time");
+  audit_list->add_option("--until", s.until, "entries before this RFC 3339 time");
+  audit_list->add_option("--page-size", s.page_size, "entries per page (default 50)");
+  audit_list->add_option("--page-token", s.page_token, "the token printed after a full page");
 }
 
 }  // namespace sb::sbctl

@@ -23,7 +23,7 @@ struct CommandContext {
 // sip parse FILE|-   (libs/sip/message)
 void RegisterSipCommands(CLI::App& app, CommandContext& context);
 
-// tenant|key|ext|number|trunk ...   (the admin gRPC API; services/admin)
+// tenant|key|ext|number|trunk|audit ...   (the admin gRPC API; services/admin)
 void RegisterAdminCommands(CLI::App& app, CommandContext& context);
 
 }  // namespace sb::sbctl

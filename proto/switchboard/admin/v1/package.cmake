@@ -9,4 +9,5 @@ sb_proto(admin GRPC
     switchboard/admin/v1/trunk.proto
     switchboard/admin/v1/lookup.proto
     switchboard/admin/v1/events.proto
+    switchboard/admin/v1/audit.proto
   DEPS sb::proto_common)

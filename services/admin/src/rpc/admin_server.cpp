@@ -39,6 +39,7 @@ struct AdminServer::Parts {
         extensions(pool, &encoder),
         numbers(pool, &encoder),
         trunks(pool, box, &encoder),
+        audit_log(pool),
         redis_options(std::move(redis_options)),
         limiter_redis(this->redis_options),
         cache_redis(this->redis_options),
@@ -56,9 +57,10 @@ struct AdminServer::Parts {
         provisioning(ProvisioningConfig{.platform_domain = c.platform_domain},
                      ProvisioningDeps{tenants, keys, extensions, numbers, trunks, publisher, clock,
                                       ids, random}),
+        audit_reader(audit_log),
         lookups(tenants, extensions, numbers, trunks),
         gate(provisioning, limiter, metrics, log),
-        services(provisioning, gate) {}
+        services(provisioning, audit_reader, gate) {}
 
   AdminServerConfig config;
   bus::Bus& bus;
@@ -76,6 +78,7 @@ struct AdminServer::Parts {
   PgExtensionRepository extensions;
   PgNumberRepository numbers;
   PgTrunkRepository trunks;
+  PgAuditLogRepository audit_log;
   redis::ClientOptions redis_options;
   redis::Client limiter_redis;
   redis::Client cache_redis;
@@ -84,6 +87,7 @@ struct AdminServer::Parts {
   LookupCache cache;
   ChangePublisher publisher;
   Provisioning provisioning;
+  AuditLogReader audit_reader;
   Lookups lookups;
   Gate gate;
   AdminServices services;

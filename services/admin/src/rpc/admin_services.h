@@ -9,8 +9,10 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include "domain/audit_log.h"
 #include "rpc/gate.h"
 #include "switchboard/admin/v1/api_key.grpc.pb.h"
+#include "switchboard/admin/v1/audit.grpc.pb.h"
 #include "switchboard/admin/v1/extension.grpc.pb.h"
 #include "switchboard/admin/v1/number.grpc.pb.h"
 #include "switchboard/admin/v1/tenant.grpc.pb.h"
@@ -115,21 +117,34 @@ class TrunkRpc final : public pb::TrunkService::Service {
   Gate& gate_;
 };
 
-// All five, registered together.
+class AuditRpc final : public pb::AuditService::Service {
+ public:
+  AuditRpc(AuditLogReader& audit, Gate& gate) : audit_(audit), gate_(gate) {}
+  grpc::Status ListAuditEntries(ServerContext* c, const pb::ListAuditEntriesRequest* req,
+                                pb::ListAuditEntriesResponse* resp) override;
+
+ private:
+  AuditLogReader& audit_;
+  Gate& gate_;
+};
+
+// All six, registered together.
 class AdminServices {
  public:
-  AdminServices(Provisioning& p, Gate& gate)
+  AdminServices(Provisioning& p, AuditLogReader& audit, Gate& gate)
       : tenants_(p, gate),
         keys_(p, gate),
         extensions_(p, gate),
         numbers_(p, gate),
-        trunks_(p, gate) {}
+        trunks_(p, gate),
+        audit_(audit, gate) {}
   void Register(grpc::ServerBuilder& builder) {
     builder.RegisterService(&tenants_);
     builder.RegisterService(&keys_);
     builder.RegisterService(&extensions_);
     builder.RegisterService(&numbers_);
     builder.RegisterService(&trunks_);
+    builder.RegisterService(&audit_);
   }
 
  private:
@@ -138,6 +153,7 @@ class AdminServices {
   ExtensionRpc extensions_;
   NumberRpc numbers_;
   TrunkRpc trunks_;
+  AuditRpc audit_;
 };
 
 }  // namespace sb::admin::rpc

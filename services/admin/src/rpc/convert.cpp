@@ -18,6 +18,27 @@ void ToProto(WallTime t, google::protobuf::Timestamp* out) {
   out->set_nanos(static_cast<int32_t>(ns % 1000000000));
 }
 
+Result<WallTime> FromProto(const google::protobuf::Timestamp& t, std::string_view field) {
+  constexpr int64_t kMaxSeconds = 253402300799;  // 9999-12-31T23:59:59Z
+  if (t.seconds() < 0 || t.seconds() > kMaxSeconds || t.nanos() < 0 || t.nanos() > 999999999) {
+    return Status::InvalidArgument(
+        std::string(field) + " must be a valid time between 1970 and 9999", std::string(field));
+  }
+  return WallTime(std::chrono::duration_cast<WallTime::duration>(
+      std::chrono::seconds(t.seconds()) + std::chrono::nanoseconds(t.nanos())));
+}
+
+void ToProto(const AuditRecord& a, pb::AuditEntry* out) {
+  out->set_id(a.id.str());
+  if (a.tenant) out->set_tenant_id(a.tenant->str());
+  out->set_actor_key_id(a.actor_key_id);
+  out->set_action(a.action);
+  out->set_resource_type(a.resource_type);
+  out->set_resource_id(a.resource_id);
+  out->set_details_json(a.details_json);
+  ToProto(a.at, out->mutable_at());
+}
+
 pb::TenantStatus ToProto(TenantStatus s) {
   return s == TenantStatus::kSuspended ? pb::TENANT_STATUS_SUSPENDED : pb::TENANT_STATUS_ACTIVE;
 }

@@ -3,9 +3,11 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include "domain/audit_log.h"
 #include "domain/model.h"
 #include "domain/provisioning.h"
 #include "switchboard/admin/v1/api_key.pb.h"
+#include "switchboard/admin/v1/audit.pb.h"
 #include "switchboard/admin/v1/extension.pb.h"
 #include "switchboard/admin/v1/number.pb.h"
 #include "switchboard/admin/v1/tenant.pb.h"
@@ -21,6 +23,10 @@ namespace pb = ::switchboard::admin::v1;
 grpc::Status ToGrpc(const Status& status, grpc::ServerContext* context);
 
 void ToProto(WallTime t, google::protobuf::Timestamp* out);
+// INVALID_ARGUMENT naming `field` outside 0001-01-01..9999-12-31 (google/protobuf/timestamp.proto)
+// or before the Unix epoch (nothing admin stores is older).
+Result<WallTime> FromProto(const google::protobuf::Timestamp& t, std::string_view field);
+void ToProto(const AuditRecord& a, pb::AuditEntry* out);
 void ToProto(const Tenant& t, pb::Tenant* out);
 void ToProto(const ApiKey& k, pb::ApiKey* out);
 void ToProto(const IssuedKey& k, pb::ApiKeySecret* out);

@@ -10,6 +10,7 @@
 
 #include <string>
 
+#include "domain/audit_log.h"
 #include "domain/repositories.h"
 #include "domain/secret_box.h"
 #include "switchboard/pg/pool.h"
@@ -50,6 +51,17 @@ class PgApiKeyRepository final : public ApiKeyRepository {
   Result<ApiKey> Revoke(const std::optional<TenantId>& tenant, const ApiKeyId& id, WallTime at,
                         const AuditEntry& audit) override;
   Result<bool> HasActivePlatformKey() override;
+
+ private:
+  pg::Pool& pool_;
+};
+
+// Reads admin.audit_log (the repositories above write it).
+class PgAuditLogRepository final : public AuditLogRepository {
+ public:
+  explicit PgAuditLogRepository(pg::Pool& pool) : pool_(pool) {}
+  Result<Page<AuditRecord>> List(const std::optional<TenantId>& tenant, const AuditFilter& filter,
+                                 const PageQuery& page) override;
 
  private:
   pg::Pool& pool_;

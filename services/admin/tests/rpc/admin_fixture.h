@@ -10,6 +10,7 @@
 
 #include "rpc/admin_server.h"
 #include "switchboard/admin/v1/api_key.grpc.pb.h"
+#include "switchboard/admin/v1/audit.grpc.pb.h"
 #include "switchboard/admin/v1/extension.grpc.pb.h"
 #include "switchboard/admin/v1/number.grpc.pb.h"
 #include "switchboard/admin/v1/tenant.grpc.pb.h"
@@ -59,6 +60,7 @@ struct AdminFixture {
     extensions = pb::ExtensionService::NewStub(channel);
     numbers = pb::NumberService::NewStub(channel);
     trunks = pb::TrunkService::NewStub(channel);
+    audit = pb::AuditService::NewStub(channel);
   }
 
   ~AdminFixture() {
@@ -130,6 +132,7 @@ struct AdminFixture {
   std::unique_ptr<pb::ExtensionService::Stub> extensions;
   std::unique_ptr<pb::NumberService::Stub> numbers;
   std::unique_ptr<pb::TrunkService::Stub> trunks;
+  std::unique_ptr<pb::AuditService::Stub> audit;
 };
 
 // One call with a key: `Call(f, key, &Stub::Method, req, &resp)` returns the grpc::Status and

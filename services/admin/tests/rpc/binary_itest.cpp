@@ -179,7 +179,8 @@ TEST_CASE("sb-admin answers health checks and lists its services through reflect
   for (const char* name :
        {"switchboard.admin.v1.TenantService", "switchboard.admin.v1.ApiKeyService",
         "switchboard.admin.v1.ExtensionService", "switchboard.admin.v1.NumberService",
-        "switchboard.admin.v1.TrunkService", "grpc.health.v1.Health"}) {
+        "switchboard.admin.v1.TrunkService", "switchboard.admin.v1.AuditService",
+        "grpc.health.v1.Health"}) {
     INFO(name);
     CHECK(services.find(name) != std::string::npos);
   }

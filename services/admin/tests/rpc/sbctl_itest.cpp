@@ -82,5 +82,37 @@ TEST_CASE("sbctl reports the API's refusal with the field and exit code 1", "[in
   CHECK(unauthenticated.exit_code == 1);
 }
 
+TEST_CASE("sbctl lists the audit log as a table and as JSON with its filters", "[integration]") {
+  AdminFixture f;
+  const std::string key = f.Onboard("acme");
+  const std::string env =
+      "SB_ADMIN_ADDR=127.0.0.1:" + std::to_string(f.server->grpc_port()) + " SB_API_KEY=" + key;
+  REQUIRE(Sbctl(env, "ext create 1001 --password s3cret-pass").exit_code == 0);
+  REQUIRE(Sbctl(env, "number add +15551230001 --to ext:1001").exit_code == 0);
+
+  auto table = Sbctl(env, "audit list");
+  REQUIRE(table.exit_code == 0);
+  CHECK(table.output.find("ACTION") != std::string::npos);
+  CHECK(table.output.find("tenant.create") != std::string::npos);
+  CHECK(table.output.find("number.add") != std::string::npos);
+
+  auto json = Sbctl(env, "audit list --type extension --since 2020-01-01T00:00:00Z --json");
+  REQUIRE(json.exit_code == 0);
+  auto j = nlohmann::json::parse(json.output);
+  REQUIRE(j["entries"].size() == 1);
+  CHECK(j["entries"][0]["action"] == "extension.create");
+
+  auto paged = Sbctl(env, "audit list --page-size 1");
+  REQUIRE(paged.exit_code == 0);
+  CHECK(paged.output.find("more: --page-token p1.") != std::string::npos);
+
+  auto bad_time = Sbctl(env, "audit list --since yesterday");
+  CHECK(bad_time.exit_code == 1);
+  CHECK(bad_time.output.find("--since") != std::string::npos);
+  auto bad_type = Sbctl(env, "audit list --type widget");
+  CHECK(bad_type.exit_code == 1);
+  CHECK(bad_type.output.find("field resource_type") != std::string::npos);
+}
+
 }  // namespace
 }  // namespace sb::admin
