@@ -201,6 +201,14 @@ TEST_CASE(
 }
 
 TEST_CASE(
+    "100rel both ways - the callee's reliable 183 with SDP is PRACKed - the caller requiring "
+    "100rel gets a reliable 183 with the node's SDP - its 200 only after its PRACK",
+    "[integration]") {
+  CallRig rig;
+  rig.Call("callee_reliable_183.xml", "caller_requires_100rel.xml");
+}
+
+TEST_CASE(
     "lost packets - the first INVITE to the callee and the first 200 to the caller are lost - "
     "retransmissions complete the call",
     "[integration]") {
