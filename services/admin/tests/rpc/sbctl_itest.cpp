@@ -32,6 +32,11 @@ Run Sbctl(const std::string& env, const std::string& args) {
   return r;
 }
 
+// The environment that points sbctl at the fixture's admin with `key`.
+std::string Env(AdminFixture& f, const std::string& key) {
+  return "SB_ADMIN_ADDR=127.0.0.1:" + std::to_string(f.server->grpc_port()) + " SB_API_KEY=" + key;
+}
+
 TEST_CASE("sbctl onboards a tenant and provisions an extension and a number", "[integration]") {
   AdminFixture f;
   const std::string addr = "--addr 127.0.0.1:" + std::to_string(f.server->grpc_port());
@@ -44,8 +49,7 @@ TEST_CASE("sbctl onboards a tenant and provisions an extension and a number", "[
   REQUIRE(key.rfind("sbk_", 0) == 0);
 
   // Endpoint and key from the environment this time; a table by default.
-  const std::string env =
-      "SB_ADMIN_ADDR=127.0.0.1:" + std::to_string(f.server->grpc_port()) + " SB_API_KEY=" + key;
+  const std::string env = Env(f, key);
   auto ext = Sbctl(env, "ext create 1001 --password s3cret-pass --name Alice");
   REQUIRE(ext.exit_code == 0);
   CHECK(ext.output.find("NUMBER") != std::string::npos);
@@ -70,8 +74,7 @@ TEST_CASE("sbctl onboards a tenant and provisions an extension and a number", "[
 TEST_CASE("sbctl reports the API's refusal with the field and exit code 1", "[integration]") {
   AdminFixture f;
   const std::string key = f.Onboard("acme");
-  const std::string env =
-      "SB_ADMIN_ADDR=127.0.0.1:" + std::to_string(f.server->grpc_port()) + " SB_API_KEY=" + key;
+  const std::string env = Env(f, key);
   auto bad = Sbctl(env, "number add 5551230001");
   CHECK(bad.exit_code == 1);
   CHECK(bad.output.find("field e164") != std::string::npos);
@@ -85,8 +88,7 @@ TEST_CASE("sbctl reports the API's refusal with the field and exit code 1", "[in
 TEST_CASE("sbctl lists the audit log as a table and as JSON with its filters", "[integration]") {
   AdminFixture f;
   const std::string key = f.Onboard("acme");
-  const std::string env =
-      "SB_ADMIN_ADDR=127.0.0.1:" + std::to_string(f.server->grpc_port()) + " SB_API_KEY=" + key;
+  const std::string env = Env(f, key);
   REQUIRE(Sbctl(env, "ext create 1001 --password s3cret-pass").exit_code == 0);
   REQUIRE(Sbctl(env, "number add +15551230001 --to ext:1001").exit_code == 0);
 
