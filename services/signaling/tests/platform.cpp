@@ -75,6 +75,7 @@ grpc::ClientContext* Authorized(grpc::ClientContext& ctx) {
 Platform::Platform(PlatformOptions options)
     : dir_(MakeDir()),
       nats_(testing::NatsServer::Start()),
+      platform_domain_(options.platform_domain),
       admin_port_(testing::FreePort()),
       sip_port_(testing::FreePort()),
       http_port_(testing::FreePort()),
@@ -106,9 +107,11 @@ bool Platform::WaitUntilReady(std::chrono::seconds timeout) const {
   return false;
 }
 
-pb::Tenant Platform::CreateTenant() {
-  std::string slug = testing::UniqueName("sg");
-  std::replace(slug.begin(), slug.end(), '_', '-');
+pb::Tenant Platform::CreateTenant(std::string slug) {
+  if (slug.empty()) {
+    slug = testing::UniqueName("sg");
+    std::replace(slug.begin(), slug.end(), '_', '-');
+  }
   pb::CreateTenantRequest req;
   req.set_slug(slug);
   pb::CreateTenantResponse out;

@@ -29,6 +29,8 @@ namespace sb::signaling::test {
 
 struct PlatformOptions {
   bool media = false;  // an sb-media node (sb-signaling is ready for calls once it reports)
+  // Admin's platform domain: tenants' SIP domains are <slug>.<platform domain>.
+  std::string platform_domain = "sip.sbtest.example";
   // sb-signaling settings added to (or overriding) the test defaults.
   std::vector<std::pair<std::string, std::string>> signaling_env{};
 };
@@ -51,8 +53,9 @@ class Platform {
   bool SignalingRunning() const { return signaling_.Running(); }
   std::string SignalingLog() const { return signaling_.ReadLog(); }
 
-  // A new tenant (its SIP domain is <slug>.<platform domain>); retried while admin starts.
-  switchboard::admin::v1::Tenant CreateTenant();
+  // A new tenant (its SIP domain is <slug>.<platform domain>; a unique slug unless one is
+  // given); retried while admin starts.
+  switchboard::admin::v1::Tenant CreateTenant(std::string slug = {});
   void CreateExtension(const switchboard::admin::v1::Tenant& tenant, const std::string& number,
                        const std::string& password);
   void Suspend(const switchboard::admin::v1::Tenant& tenant);
@@ -64,7 +67,7 @@ class Platform {
  private:
   std::filesystem::path dir_;
   testing::NatsServer nats_;
-  std::string platform_domain_ = "sip.sbtest.example";
+  std::string platform_domain_;
   int admin_port_;
   int sip_port_;
   int http_port_;
