@@ -192,7 +192,7 @@ TEST_CASE("phones register with digest / refresh / unregister / wrong password a
 TEST_CASE("a suspended tenant's phones are refused with 403 once admin's event arrives",
           "[integration]") {
   // The node keeps admin's answers far longer than this test runs: only the event can end them.
-  Platform p({"SB_SIGNALING_ADMIN_CACHE_MS=600000"});
+  Platform p({.signaling_env = {{"SB_SIGNALING_ADMIN_CACHE_MS", "600000"}}});
   auto tenant = p.CreateTenant();
   p.CreateExtension(tenant, "1001", "pass-1001-secret");
   Phone phone("127.0.0.34", static_cast<uint16_t>(p.sip_port()));
