@@ -83,6 +83,15 @@ class B2bua final : public RequestHandler, public DialogHandler {
   void Transfer(const TenantId& tenant, std::string_view call_id, std::string_view target_uri,
                 std::function<void(Status)> done);
 
+  // Media work on the caller's leg of an answered call of `tenant` (play, record commands): `work`
+  // runs on the offloader with the anchor, the call's node and that leg; `done` runs on the loop
+  // with its status, or NOT_FOUND for another tenant's call or one this node does not carry,
+  // FAILED_PRECONDITION before the answer.
+  using LegWork = std::function<Status(MediaAnchor& media, const std::string& node_id,
+                                       const std::string& leg_id)>;
+  void OnCallerLeg(const TenantId& tenant, std::string_view call_id, LegWork work,
+                   std::function<void(Status)> done);
+
   size_t calls() const { return calls_.size(); }
 
  private:

@@ -42,16 +42,55 @@ Status B2buaCallControl::Transfer(const TenantId& tenant, const CallId& call,
     b2bua_.Transfer(tenant, id, target_uri, std::move(done));
   });
 }
-Result<std::string> B2buaCallControl::Play(const TenantId&, const CallId&, const PlayParams&) {
-  return NotYet("play");
+Status B2buaCallControl::OnCallerLeg(const TenantId& tenant, const CallId& call,
+                                     B2bua::LegWork work) {
+  return OnLoop([this, tenant, id = call.str(),
+                 work = std::move(work)](std::function<void(Status)> done) mutable {
+    b2bua_.OnCallerLeg(tenant, id, std::move(work), std::move(done));
+  });
 }
-Status B2buaCallControl::StopPlay(const TenantId&, const CallId&) { return NotYet("stop_play"); }
-Result<RecordingStarted> B2buaCallControl::RecordStart(const TenantId&, const CallId&,
-                                                       const RecordParams&) {
-  return NotYet("record_start");
+
+Result<std::string> B2buaCallControl::Play(const TenantId& tenant, const CallId& call,
+                                           const PlayParams& params) {
+  // Shared: a command that outlives its wait still finishes writing somewhere valid.
+  auto playback = std::make_shared<std::string>();
+  SB_RETURN_IF_ERROR(OnCallerLeg(
+      tenant, call,
+      [params, playback](MediaAnchor& media, const std::string& node, const std::string& leg) {
+        auto played = media.Play(node, leg, params);
+        if (!played.ok()) return played.status();
+        *playback = *played;
+        return Status::Ok();
+      }));
+  return *playback;
 }
-Status B2buaCallControl::RecordStop(const TenantId&, const CallId&) {
-  return NotYet("record_stop");
+
+Status B2buaCallControl::StopPlay(const TenantId& tenant, const CallId& call) {
+  return OnCallerLeg(tenant, call,
+                     [](MediaAnchor& media, const std::string& node, const std::string& leg) {
+                       return media.StopPlay(node, leg);
+                     });
+}
+
+Result<RecordingStarted> B2buaCallControl::RecordStart(const TenantId& tenant, const CallId& call,
+                                                       const RecordParams& params) {
+  auto started = std::make_shared<RecordingStarted>();
+  SB_RETURN_IF_ERROR(OnCallerLeg(
+      tenant, call,
+      [params, started](MediaAnchor& media, const std::string& node, const std::string& leg) {
+        auto recording = media.RecordStart(node, leg, params);
+        if (!recording.ok()) return recording.status();
+        *started = *recording;
+        return Status::Ok();
+      }));
+  return *started;
+}
+
+Status B2buaCallControl::RecordStop(const TenantId& tenant, const CallId& call) {
+  return OnCallerLeg(tenant, call,
+                     [](MediaAnchor& media, const std::string& node, const std::string& leg) {
+                       return media.RecordStop(node, leg);
+                     });
 }
 Result<CallId> B2buaCallControl::Originate(const OriginateParams&) { return NotYet("originate"); }
 

@@ -6,9 +6,10 @@
 //   B2buaCallControl control(b2bua, [&](auto task) { server->Post(std::move(task)); }, 3s);
 //   CallCommandServer commands(bus, node_id, control);
 //
-// Implemented: Hangup, Transfer (blind, of the caller to an extension of the tenant). The other
-// commands answer FAILED_PRECONDITION naming the command: this node cannot answer, bridge, play,
-// record or originate yet (README, "not yet").
+// Implemented: Hangup, Transfer (blind, of the caller to an extension of the tenant), Play,
+// StopPlay, RecordStart, RecordStop (on the caller's media leg, by its node). The other commands
+// answer FAILED_PRECONDITION naming the command: this node cannot answer (no parked calls before
+// the flow service), bridge or originate yet (README, "not yet").
 #pragma once
 
 #include <chrono>
@@ -43,6 +44,7 @@ class B2buaCallControl final : public CallControl {
  private:
   // Runs `command` on the loop and waits (at most wait_) for the status it reports.
   Status OnLoop(std::function<void(std::function<void(Status)>)> command);
+  Status OnCallerLeg(const TenantId& tenant, const CallId& call, B2bua::LegWork work);
 
   B2bua& b2bua_;
   PostToLoop post_;

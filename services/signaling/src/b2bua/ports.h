@@ -17,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "events/call_control.h"
 #include "switchboard/core/ids.h"
 #include "switchboard/core/status.h"
 #include "switchboard/sip/dialog.h"
@@ -85,6 +86,14 @@ class MediaAnchor {
   // True when the node transcodes between the two legs.
   virtual Result<bool> Bridge(std::string_view node_id, std::string_view a, std::string_view b) = 0;
   virtual Status DestroyLeg(std::string_view node_id, std::string_view leg_id) = 0;
+  // What the leg's endpoint hears instead of its peer, until done or stopped (a WAV file on the
+  // node, or a named tone of call_ops::kTones): the playback id.
+  virtual Result<std::string> Play(std::string_view node_id, std::string_view leg_id,
+                                   const PlayParams& params) = 0;
+  virtual Status StopPlay(std::string_view node_id, std::string_view leg_id) = 0;
+  virtual Result<RecordingStarted> RecordStart(std::string_view node_id, std::string_view leg_id,
+                                               const RecordParams& params) = 0;
+  virtual Status RecordStop(std::string_view node_id, std::string_view leg_id) = 0;
 };
 
 // What the call looks like to the outside (call events, CDRs).

@@ -2,6 +2,31 @@
 
 namespace sb::signaling {
 namespace media_v1 = switchboard::media::v1;
+namespace {
+
+// The named call-progress tones (call_ops::kTones) as the node synthesises them: the North
+// American precise tones (ITU-T E.180 Supplement 2), at -13 dBm0 per component.
+Result<media_v1::Tone> NamedTone(std::string_view name) {
+  media_v1::Tone tone;
+  auto set = [&tone](std::initializer_list<double> hz, uint32_t on_ms, uint32_t off_ms) {
+    for (double f : hz) tone.add_frequencies_hz(f);
+    tone.set_level_dbm0(-13);
+    tone.set_on_ms(on_ms);
+    tone.set_off_ms(off_ms);
+  };
+  if (name == "ringback") {
+    set({440, 480}, 2000, 4000);
+  } else if (name == "busy") {
+    set({480, 620}, 500, 500);
+  } else if (name == "congestion") {
+    set({480, 620}, 250, 250);
+  } else {
+    return Status::InvalidArgument("unknown tone " + std::string(name), "tone");
+  }
+  return tone;
+}
+
+}  // namespace
 
 MediaClientAnchor::MediaClientAnchor(bus::Bus& bus, media_client::NodeTracker& nodes,
                                      bus::Duration timeout)
@@ -56,6 +81,43 @@ Result<bool> MediaClientAnchor::Bridge(std::string_view node_id, std::string_vie
 
 Status MediaClientAnchor::DestroyLeg(std::string_view node_id, std::string_view leg_id) {
   return Client(node_id).DestroyLeg(leg_id);
+}
+
+Result<std::string> MediaClientAnchor::Play(std::string_view node_id, std::string_view leg_id,
+                                            const PlayParams& params) {
+  media_v1::PlayRequest request;
+  request.set_leg_id(std::string(leg_id));
+  request.set_playback_id(params.playback_id);
+  if (!params.tone.empty()) {
+    auto tone = NamedTone(params.tone);
+    if (!tone.ok()) return tone.status();
+    *request.mutable_tone() = std::move(*tone);
+  } else {
+    request.set_wav_file(params.wav_file);
+  }
+  auto reply = Client(node_id).Play(request);
+  if (!reply.ok()) return reply.status();
+  return reply->playback_id();
+}
+
+Status MediaClientAnchor::StopPlay(std::string_view node_id, std::string_view leg_id) {
+  return Client(node_id).StopPlay(leg_id);
+}
+
+Result<RecordingStarted> MediaClientAnchor::RecordStart(std::string_view node_id,
+                                                        std::string_view leg_id,
+                                                        const RecordParams& params) {
+  media_v1::RecordStartRequest request;
+  request.set_leg_id(std::string(leg_id));
+  request.set_recording_id(params.recording_id);
+  request.set_mixed(params.mixed);
+  auto reply = Client(node_id).RecordStart(request);
+  if (!reply.ok()) return reply.status();
+  return RecordingStarted{.recording_id = reply->recording_id(), .file = reply->file()};
+}
+
+Status MediaClientAnchor::RecordStop(std::string_view node_id, std::string_view leg_id) {
+  return Client(node_id).RecordStop(leg_id);
 }
 
 }  // namespace sb::signaling

@@ -31,6 +31,12 @@ class MediaClientAnchor final : public b2bua::MediaAnchor {
                         std::string_view sdp) override;
   Result<bool> Bridge(std::string_view node_id, std::string_view a, std::string_view b) override;
   Status DestroyLeg(std::string_view node_id, std::string_view leg_id) override;
+  Result<std::string> Play(std::string_view node_id, std::string_view leg_id,
+                           const PlayParams& params) override;
+  Status StopPlay(std::string_view node_id, std::string_view leg_id) override;
+  Result<RecordingStarted> RecordStart(std::string_view node_id, std::string_view leg_id,
+                                       const RecordParams& params) override;
+  Status RecordStop(std::string_view node_id, std::string_view leg_id) override;
 
  private:
   media_client::MediaClient Client(std::string_view node_id) const;

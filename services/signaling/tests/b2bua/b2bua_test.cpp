@@ -103,6 +103,25 @@ struct Media : MediaAnchor {
     log.push_back("bridge " + std::string(a) + " " + std::string(b));
     return false;
   }
+  sb::Result<std::string> Play(std::string_view, std::string_view leg_id,
+                               const PlayParams& params) override {
+    if (!legs.count(std::string(leg_id))) return sb::Status::NotFound("no leg");
+    log.push_back("play " + std::string(leg_id) + " " + params.tone + params.wav_file);
+    return std::string("playback-1");
+  }
+  sb::Status StopPlay(std::string_view, std::string_view leg_id) override {
+    log.push_back("stop_play " + std::string(leg_id));
+    return sb::Status::Ok();
+  }
+  sb::Result<RecordingStarted> RecordStart(std::string_view, std::string_view leg_id,
+                                           const RecordParams& params) override {
+    log.push_back("record " + std::string(leg_id) + (params.mixed ? " mixed" : ""));
+    return RecordingStarted{.recording_id = "rec-1", .file = "/recordings/rec-1.wav"};
+  }
+  sb::Status RecordStop(std::string_view, std::string_view leg_id) override {
+    log.push_back("record_stop " + std::string(leg_id));
+    return sb::Status::Ok();
+  }
   sb::Status DestroyLeg(std::string_view, std::string_view leg_id) override {
     legs.erase(std::string(leg_id));
     if (auto it = bridged.find(std::string(leg_id)); it != bridged.end()) {
@@ -1043,4 +1062,33 @@ TEST_CASE(
   // No REFER, no NOTIFY: the callee just gets its BYE.
   CHECK(f.Take(kDesk).method() == sb::sip::Method::kBye);
   CHECK(f.store.calls.at(id).callee.peer == kTarget);
+}
+
+TEST_CASE(
+    "CallControl - play stop record reach the caller's current media leg - unknown calls and "
+    "other tenants NOT_FOUND",
+    "[unit]") {
+  Fixture f;
+  (void)f.Connect();
+  B2buaCallControl control(
+      f.node.b2bua, [](std::function<void()> task) { task(); }, std::chrono::seconds(1));
+  CHECK(control.Play(kTenant, sb::CallId("00000000-0000-4000-8000-000000000000"), {.tone = "busy"})
+            .status()
+            .code() == sb::StatusCode::kNotFound);
+  const std::string id = f.store.calls.begin()->first;
+
+  CHECK(control.Play(sb::TenantId("tenant-other"), sb::CallId(id), {.tone = "busy"})
+            .status()
+            .code() == sb::StatusCode::kNotFound);
+  auto played = control.Play(kTenant, sb::CallId(id), {.tone = "busy"});
+  REQUIRE(played.ok());
+  CHECK(*played == "playback-1");
+  CHECK(control.StopPlay(kTenant, sb::CallId(id)).ok());
+  auto recording = control.RecordStart(kTenant, sb::CallId(id), {.mixed = true});
+  REQUIRE(recording.ok());
+  CHECK(recording->file == "/recordings/rec-1.wav");
+  CHECK(control.RecordStop(kTenant, sb::CallId(id)).ok());
+  const std::vector<std::string> tail(f.media.log.end() - 4, f.media.log.end());
+  CHECK(tail == std::vector<std::string>{"play " + id + "-a busy", "stop_play " + id + "-a",
+                                         "record " + id + "-a mixed", "record_stop " + id + "-a"});
 }

@@ -1,7 +1,8 @@
 // MediaClientAnchor (the B2BUA's MediaAnchor port) against the real sb-media executable on a
 // real nats-server: the call's first leg goes to the live node, the second is the node's offer
-// completed by the callee's answer, the legs bridge and are destroyed; with no live node the
-// anchor says UNAVAILABLE.
+// completed by the callee's answer, the legs bridge and are destroyed; a named tone played to a
+// leg reaches its phone as RTP, and a recording starts and stops; with no live node the anchor
+// says UNAVAILABLE.
 #include <catch2/catch.hpp>
 
 #include "media_process.h"
@@ -65,6 +66,41 @@ TEST_CASE("the anchor puts a call's two legs on the live node and bridges them",
   CHECK(anchor.DestroyLeg(a->node_id, "a").ok());
   CHECK(anchor.DestroyLeg(b->node_id, "b").ok());
   CHECK(anchor.DestroyLeg(b->node_id, "b").code() == StatusCode::kNotFound);
+  CHECK(node.Terminate() == 0);
+}
+
+TEST_CASE(
+    "a named tone played on a leg reaches its phone as RTP - stop_play - a recording starts and "
+    "stops - an unknown tone is INVALID_ARGUMENT",
+    "[natstest][media]") {
+  Fixture f;
+  MediaProcess node(f.nats.url());
+  REQUIRE(f.nodes->WaitUntil([&] { return f.nodes->IsLive(node.node_id()); }, seconds(10)));
+  MediaClientAnchor anchor(*f.bus, *f.nodes, seconds(5));
+  Phone caller;
+  auto a = anchor.CreateLeg(TenantId("0190f5a4-1c2d-7e3f-8a9b-0c1d2e3f4a5b"), "call-2", "a", "",
+                            caller.Offer("0"));
+  REQUIRE(a.ok());
+
+  auto playback = anchor.Play(a->node_id, "a", {.tone = "ringback"});
+  REQUIRE(playback.ok());
+  CHECK_FALSE(playback->empty());
+  // The node sends the tone to the address of the phone's offer (RTP: version 2, PCMU).
+  auto packet = caller.Receive(std::chrono::milliseconds(2000));
+  REQUIRE(packet);
+  REQUIRE(packet->data.size() > 12);
+  CHECK((packet->data[0] >> 6) == 2);
+  CHECK((packet->data[1] & 0x7f) == 0);
+  CHECK(anchor.StopPlay(a->node_id, "a").ok());
+  CHECK(anchor.Play(a->node_id, "a", {.tone = "dial"}).status().code() ==
+        StatusCode::kInvalidArgument);
+
+  auto recording = anchor.RecordStart(a->node_id, "a", {.recording_id = "rec-call-2"});
+  REQUIRE(recording.ok());
+  CHECK(recording->recording_id == "rec-call-2");
+  CHECK(recording->file.ends_with("rec-call-2.wav"));
+  CHECK(anchor.RecordStop(a->node_id, "a").ok());
+  CHECK(anchor.DestroyLeg(a->node_id, "a").ok());
   CHECK(node.Terminate() == 0);
 }
 

@@ -1,0 +1,29 @@
+// Media commands on an answered call (play, stop_play, record_start, record_stop): the work goes
+// to the node that anchors the call, on the caller's current leg (a transfer may have replaced it).
+#include <memory>
+#include <utility>
+
+#include "b2bua/b2bua.h"
+
+namespace sb::signaling::b2bua {
+
+void B2bua::OnCallerLeg(const TenantId& tenant, std::string_view call_id, LegWork work,
+                        std::function<void(Status)> done) {
+  Call* call = Find(std::string(call_id));
+  if (call == nullptr || call->caller.tenant != tenant || call->phase == Phase::kAuthorizing) {
+    done(Status::NotFound("no call " + std::string(call_id) + " on this node"));
+    return;
+  }
+  if (call->phase != Phase::kConnected) {
+    done(Status::FailedPrecondition("call " + call->id + " is not answered yet"));
+    return;
+  }
+  auto status = std::make_shared<Status>(Status::Internal("not run"));
+  Status queued =
+      offloader_.Run([this, status, work = std::move(work), node = call->media_node,
+                      leg = MediaLeg(*call, 'a')] { *status = work(ports_.media, node, leg); },
+                     [status, done] { done(*status); });
+  if (!queued.ok()) done(queued);
+}
+
+}  // namespace sb::signaling::b2bua
