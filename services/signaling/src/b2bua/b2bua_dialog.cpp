@@ -211,10 +211,18 @@ void B2bua::EndFromStore(const IncomingRequest& request) {
                          (void)endpoint_.Respond(key, 481);
                          return;
                        }
-                       (void)endpoint_.Respond(key, 200);
                        const StoredCall& call = **stored;
                        const bool from_caller = call.caller.id.call_id == sip_call_id &&
                                                 call.caller.id.local_tag == local_tag;
+                       const bool from_callee = call.callee.id.call_id == sip_call_id &&
+                                                call.callee.id.local_tag == local_tag;
+                       if (!from_caller && !from_callee) {
+                         // A dialog the call left (a transferor's, whose BYE crossed ours): its
+                         // key still names the call, which goes on without it.
+                         (void)endpoint_.Respond(key, 481);
+                         return;
+                       }
+                       (void)endpoint_.Respond(key, 200);
                        ByeStored(from_caller ? call.callee : call.caller);
                        StoredCall copy = call;
                        (void)offloader_.Run(

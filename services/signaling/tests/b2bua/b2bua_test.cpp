@@ -145,19 +145,22 @@ struct Events : CallEvents {
   }
 };
 
+// Like RedisCallStore: each saved dialog keeps a key naming its call until the call is removed,
+// also after a transfer gave the call another dialog.
 struct Store : CallStore {
   std::map<std::string, StoredCall> calls;
+  std::map<std::pair<std::string, std::string>, std::string> dialogs;
   sb::Status Save(const StoredCall& call) override {
     calls[call.call_id] = call;
+    for (const auto* d : {&call.caller, &call.callee}) {
+      if (!d->id.call_id.empty()) dialogs[{d->id.call_id, d->id.local_tag}] = call.call_id;
+    }
     return sb::Status::Ok();
   }
   sb::Result<StoredCall> FindByDialog(std::string_view call_id, std::string_view tag) override {
-    for (const auto& [id, c] : calls) {
-      for (const auto* d : {&c.caller, &c.callee}) {
-        if (d->id.call_id == call_id && d->id.local_tag == tag) return c;
-      }
-    }
-    return sb::Status::NotFound("no call");
+    auto it = dialogs.find({std::string(call_id), std::string(tag)});
+    if (it == dialogs.end()) return sb::Status::NotFound("no call");
+    return Find(it->second);
   }
   sb::Result<StoredCall> Find(std::string_view id) override {
     auto it = calls.find(std::string(id));
@@ -165,6 +168,11 @@ struct Store : CallStore {
     return it->second;
   }
   sb::Status Remove(const StoredCall& call) override {
+    if (auto it = calls.find(call.call_id); it != calls.end()) {
+      for (const auto* d : {&it->second.caller, &it->second.callee}) {
+        dialogs.erase({d->id.call_id, d->id.local_tag});
+      }
+    }
     calls.erase(call.call_id);
     return sb::Status::Ok();
   }
@@ -889,6 +897,15 @@ TEST_CASE(
   CHECK(f.events.seen.back() == "answered");
   CHECK(f.store.calls.at(id).callee.peer == kTarget);
   CHECK(f.Codes(kCaller).empty());  // the caller's dialog is untouched
+
+  // The transferor's own BYE crosses ours: it ends nothing (the store still maps its dialog to
+  // the call, which no longer holds it).
+  f.Receive(f.CalleeInDialog(call.desk_invite, "BYE", "desk", 3), kDesk);
+  CHECK(f.Codes(kDesk) == std::vector<int>{481});
+  CHECK(f.store.calls.count(id) == 1);
+  CHECK(f.Codes(kTarget).empty());
+  f.Pump();
+  CHECK(f.wire.empty());
 
   // The call is now the caller's and the target's: a BYE from the caller reaches the target.
   f.Receive(f.CallerInDialog("BYE", call.caller_tag, 2), kCaller);
