@@ -233,27 +233,22 @@ namespace internal {
 HeaderId HeaderIdFromPaddedName(const char* name, size_t len) {
   if (len == 1) return Compact(name[0]);
   if (len == 0 || len > kWords * 8) return HeaderId::kOther;
-  // Masks by bytes left in the word (0..8): a table, not a branchy computation per word.
-  static constexpr uint64_t kMasks[9] = {0,
-                                         0xFFull,
-                                         0xFFFFull,
-                                         0xFFFFFFull,
-                                         0xFFFFFFFFull,
-                                         0xFFFFFFFFFFull,
-                                         0xFFFFFFFFFFFFull,
-                                         0xFFFFFFFFFFFFFFull,
-                                         ~0ull};
-  uint64_t w[kWords];
-  for (size_t i = 0; i < kWords; ++i) {
-    std::memcpy(&w[i], name + 8 * i, 8);
-    size_t left = len > 8 * i ? len - 8 * i : 0;
-    w[i] = (w[i] | kLowerMask) & kMasks[left < 8 ? left : 8];
-  }
-  for (size_t h = WordHash(w[0], len), probes = 0; probes < 4;
+  // Only the words the name reaches are read and masked (most names fit in one or two): the
+  // branches follow the length, which repeats from message to message.
+  auto word = [name](size_t i, size_t left) {
+    uint64_t w;
+    std::memcpy(&w, name + 8 * i, 8);
+    w |= kLowerMask;
+    return left >= 8 ? w : w & (~0ull >> (64 - 8 * left));  // left is 1..7 here
+  };
+  uint64_t w0 = word(0, len);
+  uint64_t w1 = len > 8 ? word(1, len - 8) : 0;
+  uint64_t w2 = len > 16 ? word(2, len - 16) : 0;
+  for (size_t h = WordHash(w0, len), probes = 0; probes < 4;
        h = (h + 1) % kWordHashSize, ++probes) {
     const NameWords& nw = kWordTable[h];
     if (nw.id == HeaderId::kOther) return HeaderId::kOther;
-    if (nw.len == len && nw.w[0] == w[0] && nw.w[1] == w[1] && nw.w[2] == w[2]) return nw.id;
+    if (nw.len == len && nw.w[0] == w0 && nw.w[1] == w1 && nw.w[2] == w2) return nw.id;
   }
   return HeaderId::kOther;
 }

@@ -28,8 +28,11 @@ size_t SkipToken(std::string_view s, size_t i) {
 
 // ";name[=value]" (or "name=value, ..." for sep ',') in one pass, LWS allowed around the
 // separators and '='; values are tokens, hosts (IPv6 references included) or quoted strings; no
-// empty segments.
-bool ValidHeaderParams(std::string_view raw, char sep) {
+// empty segments. The same pass records the value of the first parameter named `wanted` in
+// `*found` ("" for one without a value), what Params::Get would return on a valid list: the
+// branch and tag lookups that every message needs then cost no second walk.
+bool ValidHeaderParams(std::string_view raw, char sep, std::string_view wanted = {},
+                       std::optional<std::string_view>* found = nullptr) {
   const char* p = raw.data();
   const char* end = p + raw.size();
   auto skip_lws = [&p, end] {
@@ -46,25 +49,37 @@ bool ValidHeaderParams(std::string_view raw, char sep) {
     const char* name = p;
     while (p < end && Is(*p, internal::kTokenChar)) ++p;
     if (p == name) return false;
+    bool record = found != nullptr && !found->has_value() &&
+                  static_cast<size_t>(p - name) == wanted.size() &&
+                  internal::EqualsNoCase(std::string_view(name, wanted.size()), wanted);
     skip_lws();
+    const char* value = p;
     if (p < end && *p == '=') {
       ++p;
       skip_lws();
+      value = p;
       if (p < end && *p == '"') {
         size_t close = internal::FindQuoteEnd(std::string_view(p, static_cast<size_t>(end - p)), 0);
         if (close == std::string_view::npos) return false;
         p += close + 1;
       } else {
-        const char* value = p;
         while (p < end && Is(*p, internal::kGenValue)) ++p;
         if (p == value) return false;
       }
-      skip_lws();
     }
+    if (record) *found = std::string_view(value, static_cast<size_t>(p - value));
+    if (p < end && IsLws(*p)) skip_lws();
     if (p == end) return true;
     if (*p != sep) return false;
     ++p;
   }
+}
+
+const char* ValidNameAddrParams(NameAddr& na) {
+  std::optional<std::string_view> tag;
+  if (!ValidHeaderParams(na.params_raw, ';', "tag", &tag)) return "bad parameter";
+  na.tag_value = tag.value_or(std::string_view());
+  return nullptr;
 }
 
 std::string ResolveQuotedPairs(std::string_view s) {
@@ -75,15 +90,6 @@ std::string ResolveQuotedPairs(std::string_view s) {
     out.push_back(s[i]);
   }
   return out;
-}
-
-bool ValidHostPart(std::string_view host) {
-  if (host.empty()) return false;
-  if (host.front() == '[') return host.size() > 2 && host.back() == ']';
-  for (char c : host) {
-    if (!Is(c, internal::kAlnum) && c != '-' && c != '.') return false;
-  }
-  return true;
 }
 
 }  // namespace
@@ -150,8 +156,7 @@ const char* internal::ParseNameAddrInto(std::string_view value, NameAddr& na) {
       }
       if (const char* problem = ParseUriInto(uri_text, na.uri)) return problem;
       na.params_raw = v.substr(uri_end);
-      if (!ValidHeaderParams(na.params_raw, ';')) return "bad parameter";
-      return nullptr;
+      return ValidNameAddrParams(na);
     }
   }
   na.angle_brackets = true;
@@ -164,8 +169,7 @@ const char* internal::ParseNameAddrInto(std::string_view value, NameAddr& na) {
   if (const char* problem = ParseUriInto(uri_text, na.uri)) return problem;
   after = SkipLws(v, uri_end + 1);
   na.params_raw = v.substr(after);
-  if (!ValidHeaderParams(na.params_raw, ';')) return "bad parameter";
-  return nullptr;
+  return ValidNameAddrParams(na);
 }
 
 const char* internal::ParseContactInto(std::string_view value, NameAddr& na) {
@@ -217,11 +221,16 @@ const char* internal::ParseViaInto(std::string_view value, Via& via) {
     size_t close = v.find(']', i);
     if (close == std::string_view::npos) return "unterminated IPv6 reference";
     i = close + 1;
+    via.host = v.substr(host_begin, i - host_begin);
+    if (via.host.size() <= 2) return "bad host in sent-by";  // "[]"
   } else {
-    while (i < v.size() && !IsLws(v[i]) && v[i] != ':' && v[i] != ';') ++i;
+    // A hostname or IPv4 address ends at LWS, ':' or ';'; any other character is not one.
+    i += internal::HostNameSpan(v.substr(i));
+    if (i == host_begin || (i < v.size() && !IsLws(v[i]) && v[i] != ':' && v[i] != ';')) {
+      return "bad host in sent-by";
+    }
+    via.host = v.substr(host_begin, i - host_begin);
   }
-  via.host = v.substr(host_begin, i - host_begin);
-  if (!ValidHostPart(via.host)) return "bad host in sent-by";
   i = SkipLws(v, i);
   if (i < v.size() && v[i] == ':') {
     i = SkipLws(v, i + 1);
@@ -235,9 +244,10 @@ const char* internal::ParseViaInto(std::string_view value, Via& via) {
     i = SkipLws(v, end);
   }
   via.params_raw = v.substr(i);
-  if (!ValidHeaderParams(via.params_raw, ';')) return "bad parameter";
-  auto branch = via.params().Get("branch");
-  if (branch && branch->empty()) return "empty branch";
+  if (!ValidHeaderParams(via.params_raw, ';', "branch", &via.branch_value)) {
+    return "bad parameter";
+  }
+  if (via.branch_value && via.branch_value->empty()) return "empty branch";
   return nullptr;
 }
 

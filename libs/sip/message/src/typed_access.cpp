@@ -31,11 +31,10 @@ sb::Result<std::optional<T>> Optional(const Message& m, HeaderId id, F parse) {
 
 sb::Result<const Via*> Message::TopVia() const {
   if (top_via_) return &*top_via_;
-  auto values = Values(HeaderId::kVia);
-  auto it = values.begin();
-  if (it == values.end()) return Missing(HeaderId::kVia);
+  auto first = FirstElement(HeaderId::kVia);
+  if (!first) return Missing(HeaderId::kVia);
   top_via_.emplace();
-  if (const char* problem = internal::ParseViaInto(*it, *top_via_)) {
+  if (const char* problem = internal::ParseViaInto(*first, *top_via_)) {
     top_via_.reset();
     return Invalid("Via", problem);
   }
@@ -73,11 +72,10 @@ sb::Result<std::string_view> Message::CallId() const {
 
 sb::Result<const NameAddr*> Message::FirstContact() const {
   if (contact_) return &*contact_;
-  auto values = Values(HeaderId::kContact);
-  auto it = values.begin();
-  if (it == values.end()) return Missing(HeaderId::kContact);
+  auto first = FirstElement(HeaderId::kContact);
+  if (!first) return Missing(HeaderId::kContact);
   contact_.emplace();
-  if (const char* problem = internal::ParseContactInto(*it, *contact_)) {
+  if (const char* problem = internal::ParseContactInto(*first, *contact_)) {
     contact_.reset();
     return Invalid("name-addr", problem);
   }

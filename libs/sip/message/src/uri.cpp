@@ -136,7 +136,7 @@ const char* ParseSipPart(std::string_view rest, size_t at, Uri& uri) {
     host_end = close + 1;
     if (!ValidHost(rest.substr(0, host_end))) return "bad host in URI";
   } else {
-    while (host_end < rest.size() && Is(rest[host_end], internal::kHostName)) ++host_end;
+    host_end = internal::HostNameSpan(rest);
     if (host_end == 0) return "bad host in URI";
   }
   if (host_end < rest.size() && rest[host_end] != ':' && rest[host_end] != ';' &&

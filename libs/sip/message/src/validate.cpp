@@ -1,5 +1,7 @@
 // Server-side checks of a parsed request (RFC 3261 §8.2, §16.3; RFC 4475 §3.1.2, §3.3) and the
 // error responses that go with them (§8.2.6).
+#include <cstring>
+
 #include "internal/scan.h"
 #include "switchboard/sip/message.h"
 
@@ -32,6 +34,14 @@ std::string StatelessTag(const Message& m) {
   std::string tag = "sb";
   for (int i = 0; i < 12; ++i) tag.push_back(kHex[(h >> (i * 4)) & 15]);
   return tag;
+}
+
+// Whether the header may have a second element: another line, or a comma in the first (perhaps
+// inside quotes). Most messages have one Via and one Contact, whose iteration is then skipped.
+bool MayHoldMore(const Message& m, HeaderId id) {
+  if (m.CountHeaders(id) > 1) return true;
+  auto line = m.Header(id);
+  return line && std::memchr(line->data(), ',', line->size()) != nullptr;
 }
 
 }  // namespace
@@ -106,20 +116,22 @@ std::optional<ParseError> ValidateMessage(const Message& m) {
   // The top Via is parsed and cached above; check the others of a request, which a server copies
   // into its responses. A response's receiver reads only the top Via (§18.1.2) and a proxy
   // forwards the rest untouched, so there they are left for whoever asks (parse on access).
-  auto vias = m.Values(HeaderId::kVia);
-  auto it = vias.begin();
-  for (++it; m.is_request() && it != vias.end(); ++it) {
-    Via via;
-    if (internal::ParseViaInto(*it, via) != nullptr) return Fail(m, 400, "Bad Via header");
+  if (m.is_request() && MayHoldMore(m, HeaderId::kVia)) {
+    auto vias = m.Values(HeaderId::kVia);
+    for (auto it = ++vias.begin(); it != vias.end(); ++it) {
+      Via via;
+      if (internal::ParseViaInto(*it, via) != nullptr) return Fail(m, 400, "Bad Via header");
+    }
   }
   if ((*top)->branch() == "z9hG4bK") return Fail(m, 400, "Bad Via branch");
   if (!m.MaxForwards().ok()) return Fail(m, 400, "Bad Max-Forwards header");
   // The first Contact is parsed into the cache (every UA layer asks for it); the others are
   // checked.
-  auto contacts = m.Values(HeaderId::kContact);
-  if (auto c = contacts.begin(); c != contacts.end()) {
+  if (m.Header(HeaderId::kContact)) {
     if (!m.FirstContact().ok()) return Fail(m, 400, "Bad Contact header");
-    for (++c; c != contacts.end(); ++c) {
+    auto contacts = m.Values(HeaderId::kContact);
+    for (auto c = MayHoldMore(m, HeaderId::kContact) ? ++contacts.begin() : contacts.end();
+         c != contacts.end(); ++c) {
       NameAddr contact;
       if (internal::ParseContactInto(*c, contact) != nullptr) {
         return Fail(m, 400, "Bad Contact header");

@@ -5,6 +5,9 @@
 #include <array>
 #include <cstdint>
 #include <string_view>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace sb::sip {
 enum class HeaderId : uint8_t;
@@ -125,6 +128,36 @@ inline std::string_view TrimRight(std::string_view s) {
   return s.substr(0, n);
 }
 inline std::string_view Trim(std::string_view s) { return TrimRight(TrimLeft(s)); }
+
+// Length of the run of hostname / IPv4address characters (alphanum "-" ".") at the start of s.
+// Host names are the longest runs a message's URIs and Vias hold: whole 16-byte blocks are
+// classified at once (reading only inside s, so any text is safe), the tail byte by byte.
+inline size_t HostNameSpan(std::string_view s) {
+  size_t i = 0;
+#if defined(__SSE2__)
+  const __m128i lower_bit = _mm_set1_epi8(0x20);
+  const __m128i a = _mm_set1_epi8('a');
+  const __m128i zero = _mm_set1_epi8('0');
+  const __m128i max_letter = _mm_set1_epi8(25);
+  const __m128i max_digit = _mm_set1_epi8(9);
+  const __m128i dash = _mm_set1_epi8('-');
+  const __m128i dot = _mm_set1_epi8('.');
+  for (; i + 16 <= s.size(); i += 16) {
+    __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s.data() + i));
+    // Unsigned "x - base <= max" as max_epu8(x - base, max) == max.
+    __m128i letter = _mm_sub_epi8(_mm_or_si128(b, lower_bit), a);
+    __m128i digit = _mm_sub_epi8(b, zero);
+    __m128i ok = _mm_or_si128(
+        _mm_or_si128(_mm_cmpeq_epi8(_mm_max_epu8(letter, max_letter), max_letter),
+                     _mm_cmpeq_epi8(_mm_max_epu8(digit, max_digit), max_digit)),
+        _mm_or_si128(_mm_cmpeq_epi8(b, dash), _mm_cmpeq_epi8(b, dot)));
+    unsigned bad = ~static_cast<unsigned>(_mm_movemask_epi8(ok)) & 0xFFFFu;
+    if (bad != 0) return i + static_cast<size_t>(__builtin_ctz(bad));
+  }
+#endif
+  while (i < s.size() && Is(s[i], kHostName)) ++i;
+  return i;
+}
 
 // Whether every character of a non-empty text is in the class.
 inline bool AllOf(std::string_view s, uint16_t cls) {

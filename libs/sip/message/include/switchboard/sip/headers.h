@@ -38,9 +38,12 @@ struct NameAddr {
   std::string_view params_raw;  // ";tag=1;expires=60"
 
   Params params() const { return Params(params_raw, ';'); }
-  std::string_view tag() const { return params().Get("tag").value_or(std::string_view()); }
+  std::string_view tag() const { return tag_value; }
   // Display name with quoted-pairs resolved ("\\\"" -> "\"").
   std::string DisplayNameUnquoted() const;
+  // The first tag parameter's value ("" when absent), recorded by the parser in its one pass over
+  // the parameters: every transaction and dialog lookup reads it.
+  std::string_view tag_value;
 };
 sb::Result<NameAddr> ParseNameAddr(std::string_view value);
 // Contact also accepts "*".
@@ -57,13 +60,16 @@ struct Via {
   std::string_view params_raw;
 
   Params params() const { return Params(params_raw, ';'); }
-  std::string_view branch() const { return params().Get("branch").value_or(std::string_view()); }
+  std::string_view branch() const { return branch_value.value_or(std::string_view()); }
   std::optional<std::string_view> received() const { return params().Get("received"); }
   // RFC 3581: nullopt when absent, "" for a bare ";rport", the port a server filled in otherwise.
   std::optional<std::string_view> rport() const { return params().Get("rport"); }
   std::optional<std::string_view> maddr() const { return params().Get("maddr"); }
   // The RFC 3261 magic cookie (branch starts with "z9hG4bK") with a non-empty id after it.
   bool HasRfc3261Branch() const;
+  // The first branch parameter's value (nullopt when absent), recorded by the parser in its one
+  // pass over the parameters: every message's transaction lookup reads it.
+  std::optional<std::string_view> branch_value;
 };
 sb::Result<Via> ParseVia(std::string_view value);
 

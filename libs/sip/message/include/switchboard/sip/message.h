@@ -351,6 +351,8 @@ class Message {
   bool AddSlot(uint32_t name_offset, uint16_t name_length, uint32_t value_offset,
                uint32_t value_length, HeaderId id, size_t max_headers);
   sb::Result<const NameAddr*> CachedNameAddr(HeaderId id, std::optional<NameAddr>& cache) const;
+  // What Values(id).begin() yields (the first element of the first line), without the iterator.
+  std::optional<std::string_view> FirstElement(HeaderId id) const;
   friend class MessageParser;
 
   std::unique_ptr<char[]> buffer_;
