@@ -216,10 +216,51 @@ bool HeadersEquivalent(const Uri& a, const Uri& b) {
   return contained(a, b) && contained(b, a);
 }
 
+// Whether a URI text contains a character no URI holds unescaped (whitespace, controls, <>").
+bool HasBadUriChar(std::string_view rest) {
+  for (char c : rest) {
+    if (!Is(c, internal::kUriChar)) return true;
+  }
+  return false;
+}
+constexpr const char* kBadUriChar = "URI contains whitespace or a character that must be escaped";
+
+// The part of a sip/sips URI after "scheme:".
+const char* ParseSipRest(std::string_view rest, Uri& uri) {
+  if (rest.empty()) return "empty URI after the scheme";
+  // Every component of a sip URI is checked against its own character class, none of which
+  // holds whitespace, controls or <>", so the whole-text check only words the error.
+  const void* at_ptr = std::memchr(rest.data(), '@', rest.size());
+  size_t at = at_ptr == nullptr
+                  ? std::string_view::npos
+                  : static_cast<size_t>(static_cast<const char*>(at_ptr) - rest.data());
+  if (const char* problem = ParseSipPart(rest, at, uri)) {
+    return HasBadUriChar(rest) ? kBadUriChar : problem;
+  }
+  return nullptr;
+}
+
+// "sip:" in any case, the scheme of nearly every URI, in one 4-byte compare instead of the scheme
+// scan: OR-ing 0x20 lower-cases the letters (and only letters become "sip"); ':' is compared
+// exactly.
+bool StartsWithSipColon(std::string_view text) {
+  if (text.size() < 4) return false;
+  uint32_t w;
+  std::memcpy(&w, text.data(), 4);
+  uint32_t sip;
+  std::memcpy(&sip, "sip:", 4);
+  return (w | 0x00202020u) == sip;
+}
+
 }  // namespace
 
 const char* internal::ParseUriInto(std::string_view text, Uri& uri) {
   uri.text = text;
+  if (StartsWithSipColon(text)) {
+    uri.scheme_text = text.substr(0, 3);
+    uri.scheme = UriScheme::kSip;
+    return ParseSipRest(text.substr(4), uri);
+  }
   size_t colon = 0;
   while (colon < text.size() && Is(text[colon], internal::kSchemeChar)) ++colon;
   if (colon == text.size() || text[colon] != ':' || colon == 0) return "URI has no scheme";
@@ -229,28 +270,12 @@ const char* internal::ParseUriInto(std::string_view text, Uri& uri) {
     return "bad URI scheme";
   }
   std::string_view rest = text.substr(colon + 1);
-  if (rest.empty()) return "empty URI after the scheme";
-  auto bad_char = [rest] {
-    for (char c : rest) {
-      if (!Is(c, internal::kUriChar)) return true;
-    }
-    return false;
-  };
-  constexpr const char* kBadChar = "URI contains whitespace or a character that must be escaped";
   if (EqualsNoCase(uri.scheme_text, "sip") || EqualsNoCase(uri.scheme_text, "sips")) {
     uri.scheme = EqualsNoCase(uri.scheme_text, "sip") ? UriScheme::kSip : UriScheme::kSips;
-    // Every component of a sip URI is checked against its own character class, none of which
-    // holds whitespace, controls or <>", so the whole-text check only words the error.
-    const void* at_ptr = std::memchr(rest.data(), '@', rest.size());
-    size_t at = at_ptr == nullptr
-                    ? std::string_view::npos
-                    : static_cast<size_t>(static_cast<const char*>(at_ptr) - rest.data());
-    if (const char* problem = ParseSipPart(rest, at, uri)) {
-      return bad_char() ? kBadChar : problem;
-    }
-    return nullptr;
+    return ParseSipRest(rest, uri);
   }
-  if (bad_char()) return kBadChar;
+  if (rest.empty()) return "empty URI after the scheme";
+  if (HasBadUriChar(rest)) return kBadUriChar;
   if (EqualsNoCase(uri.scheme_text, "tel")) {
     uri.scheme = UriScheme::kTel;
     size_t semi = rest.find(';');

@@ -147,10 +147,10 @@ inline size_t HostNameSpan(std::string_view s) {
     // Unsigned "x - base <= max" as max_epu8(x - base, max) == max.
     __m128i letter = _mm_sub_epi8(_mm_or_si128(b, lower_bit), a);
     __m128i digit = _mm_sub_epi8(b, zero);
-    __m128i ok = _mm_or_si128(
-        _mm_or_si128(_mm_cmpeq_epi8(_mm_max_epu8(letter, max_letter), max_letter),
-                     _mm_cmpeq_epi8(_mm_max_epu8(digit, max_digit), max_digit)),
-        _mm_or_si128(_mm_cmpeq_epi8(b, dash), _mm_cmpeq_epi8(b, dot)));
+    __m128i ok =
+        _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(_mm_max_epu8(letter, max_letter), max_letter),
+                                  _mm_cmpeq_epi8(_mm_max_epu8(digit, max_digit), max_digit)),
+                     _mm_or_si128(_mm_cmpeq_epi8(b, dash), _mm_cmpeq_epi8(b, dot)));
     unsigned bad = ~static_cast<unsigned>(_mm_movemask_epi8(ok)) & 0xFFFFu;
     if (bad != 0) return i + static_cast<size_t>(__builtin_ctz(bad));
   }
