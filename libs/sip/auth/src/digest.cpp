@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "auth_params.h"
+#include "ext_value.h"
 #include "switchboard/core/hex.h"
 
 namespace sb::sip {
@@ -137,7 +138,8 @@ std::string FormatChallenge(const DigestChallenge& c) {
 }
 
 std::string FormatCredentials(const DigestCredentials& c) {
-  std::string out = "Digest username=" + internal::Quote(c.username);
+  std::string out = c.username_encoded ? "Digest username*=" + internal::EncodeExtValue(c.username)
+                                       : "Digest username=" + internal::Quote(c.username);
   out += ", realm=" + internal::Quote(c.realm);
   out += ", nonce=" + internal::Quote(c.nonce);
   out += ", uri=" + internal::Quote(c.uri);
@@ -199,8 +201,19 @@ Result<DigestCredentials> ParseCredentials(std::string_view value) {
     const std::string& name = param.first;
     std::string& v = param.second;
     auto is = [&](std::string_view n) { return internal::EqualsIgnoreCase(name, n); };
-    if (is("username")) {
-      c.username = std::move(v);
+    if (is("username") || is("username*")) {
+      if (have[0]) {
+        return Status::InvalidArgument(
+            "digest credentials name the user twice (username, username*)", "authorization");
+      }
+      if (is("username*")) {
+        auto decoded = internal::DecodeExtValue(v);
+        if (!decoded.ok()) return decoded.status();
+        c.username = *std::move(decoded);
+        c.username_encoded = true;
+      } else {
+        c.username = std::move(v);
+      }
       have[0] = true;
     } else if (is("realm")) {
       c.realm = std::move(v);

@@ -308,3 +308,29 @@ TEST_CASE("without userhash in the challenge the client sends its name", "[diges
   REQUIRE(off.ok());
   CHECK_FALSE(off->userhash);
 }
+
+TEST_CASE("RFC 7616 username*: a name sent encoded verifies against the decoded name", "[digest]") {
+  Fixture f;
+  constexpr std::string_view kName = "J\xC3\xA4s\xC3\xB8n Doe";
+  auto challenge = f.server.Challenge(kRealm, DigestAlgorithm::kSha256);
+  auto answer = sb::sip::AnswerChallenge(challenge, {std::string(kName), "s3cret", ""}, "REGISTER",
+                                         kUri, "", "cnonce-1", 1);
+  REQUIRE(answer.ok());
+  answer->username_encoded = true;
+  std::string wire = sb::sip::FormatCredentials(*answer);
+  CHECK(wire.find("username*=UTF-8''J%C3%A4s%C3%B8n%20Doe") != std::string::npos);
+  auto back = sb::sip::ParseCredentials(wire);
+  REQUIRE(back.ok());
+  REQUIRE(back->username == kName);
+  // The server finds the account by the decoded name: its HA1 verifies, another name's does not.
+  auto wrong =
+      f.server.Verify(*back, kRealm, "REGISTER", kUri, "",
+                      sb::sip::ComputeHa1(DigestAlgorithm::kSha256, "Jason Doe", kRealm, "s3cret"));
+  REQUIRE(wrong.ok());
+  CHECK(*wrong == DigestVerdict::kWrongResponse);
+  auto right =
+      f.server.Verify(*back, kRealm, "REGISTER", kUri, "",
+                      sb::sip::ComputeHa1(DigestAlgorithm::kSha256, kName, kRealm, "s3cret"));
+  REQUIRE(right.ok());
+  CHECK(*right == DigestVerdict::kOk);
+}

@@ -94,6 +94,9 @@ struct DigestCredentials {
   std::optional<std::string> qop;
   std::optional<std::string> nc;
   bool userhash = false;  // RFC 7616 §3.4: `username` is ComputeUserhash(...), not the name
+  // RFC 7616 §3.4: the name came as username* (an RFC 8187 ext-value such as
+  // UTF-8''J%C3%A4s%C3%B8n%20Doe), decoded into `username`; FormatCredentials writes it back so.
+  bool username_encoded = false;
 };
 
 // "Digest realm=\"...\", nonce=\"...\", ..." ready to be a header value.
@@ -101,6 +104,8 @@ std::string FormatChallenge(const DigestChallenge& challenge);
 std::string FormatCredentials(const DigestCredentials& credentials);
 // Scheme "Digest" (any case), then comma-separated auth-params with token or quoted-string
 // values (quoted pairs unescaped). Unknown parameters are ignored (RFC 7616 §3.3 / §3.4).
+// Credentials with username* get the decoded UTF-8 name in `username` (only the UTF-8 charset
+// is accepted); username and username* together are an error (RFC 7616 §3.4).
 Result<DigestChallenge> ParseChallenge(std::string_view value);
 Result<DigestCredentials> ParseCredentials(std::string_view value);
 
