@@ -12,7 +12,6 @@
 namespace sb::sip {
 
 namespace {
-constexpr uint16_t kNoSlot = 0xFFFF;
 
 bool IsSpHt(char c) { return c == ' ' || c == '\t'; }
 
@@ -122,7 +121,7 @@ inline bool Message::AddSlot(uint32_t name_offset, uint16_t name_length, uint32_
   s->id = id;
   if (id != HeaderId::kOther) {
     size_t i = static_cast<size_t>(id);
-    if (first_[i] == kNoSlot) first_[i] = static_cast<uint16_t>(header_count_);
+    if (first_[i] == Message::kNoSlot) first_[i] = static_cast<uint16_t>(header_count_);
     if (count_[i] < 255) ++count_[i];
   }
   ++header_count_;
@@ -147,7 +146,7 @@ class MessageParser {
 
 std::optional<ParseError> MessageParser::ParseInto(std::string_view bytes,
                                                    const ParseOptions& options, Message& m) {
-  m.first_.fill(kNoSlot);
+  m.first_.fill(Message::kNoSlot);
   const ParseLimits& limits = options.limits;
   // §7.5: CRLFs before the start line are ignored (keep-alives, stray line ends).
   size_t skip = 0;
@@ -364,13 +363,6 @@ HeaderField Message::header(size_t index) const {
   return {s.id, std::string_view(buffer_.get() + s.name_offset, s.name_length), SlotValue(s)};
 }
 
-std::optional<std::string_view> Message::Header(HeaderId id) const {
-  if (id == HeaderId::kOther || id >= HeaderId::kCount) return std::nullopt;
-  uint16_t i = first_[static_cast<size_t>(id)];
-  if (i == kNoSlot) return std::nullopt;
-  return SlotValue(slot(i));
-}
-
 std::optional<std::string_view> Message::Header(std::string_view name) const {
   HeaderId id = HeaderIdFromName(name);
   if (id != HeaderId::kOther) return Header(id);
@@ -385,11 +377,8 @@ std::optional<std::string_view> Message::Header(std::string_view name) const {
   return std::nullopt;
 }
 
-size_t Message::CountHeaders(HeaderId id) const {
-  if (id == HeaderId::kOther || id >= HeaderId::kCount) return 0;
-  size_t count = count_[static_cast<size_t>(id)];
-  if (count < 255) return count;
-  count = 0;
+size_t Message::CountSlots(HeaderId id) const {
+  size_t count = 0;
   for (size_t i = first_[static_cast<size_t>(id)]; i < header_count_; ++i) {
     if (slot(i).id == id) ++count;
   }
@@ -402,7 +391,7 @@ ValueList::Iterator::Iterator(const Message* m, HeaderId id, size_t slot)
     : message_(m), id_(id), slot_(slot) {
   if (id_ != HeaderId::kOther && id_ < HeaderId::kCount && slot_ == 0) {
     uint16_t first = m->first_[static_cast<size_t>(id_)];
-    slot_ = first == kNoSlot ? m->header_count_ : first;
+    slot_ = first == Message::kNoSlot ? m->header_count_ : first;
   }
   NextSlot();
 }

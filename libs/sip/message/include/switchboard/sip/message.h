@@ -290,9 +290,18 @@ class Message {
   HeaderField header(size_t index) const;
 
   // The first header line with this id / name (case-insensitive, compact forms match), raw.
-  std::optional<std::string_view> Header(HeaderId id) const;
+  // Inline: validation and every typed accessor start here.
+  std::optional<std::string_view> Header(HeaderId id) const {
+    size_t i = static_cast<size_t>(id);
+    if (id == HeaderId::kOther || i >= first_.size() || first_[i] == kNoSlot) return std::nullopt;
+    return SlotValue(slot(first_[i]));
+  }
   std::optional<std::string_view> Header(std::string_view name) const;
-  size_t CountHeaders(HeaderId id) const;
+  size_t CountHeaders(HeaderId id) const {
+    size_t i = static_cast<size_t>(id);
+    if (id == HeaderId::kOther || i >= count_.size()) return 0;
+    return count_[i] < 255 ? count_[i] : CountSlots(id);
+  }
   ValueList Values(HeaderId id) const { return ValueList(this, id); }
 
   // Typed access, parsed on first use. The pointers stay valid as long as the message.
@@ -341,6 +350,9 @@ class Message {
     uint16_t name_length;
     HeaderId id;
   };
+  static constexpr uint16_t kNoSlot = 0xFFFF;  // first_ of an id without a line
+  // CountHeaders past the saturated per-id counter.
+  size_t CountSlots(HeaderId id) const;
   const Slot& slot(size_t i) const {
     return i < kInlineHeaders ? inline_[i] : more_[i - kInlineHeaders];
   }
