@@ -20,6 +20,7 @@
 #include <optional>
 #include <random>
 #include <string>
+#include <thread>
 
 #include "b2bua/b2bua.h"
 #include "b2bua/b2bua_call_control.h"
@@ -476,7 +477,12 @@ TEST_CASE(
   sb::sip::Message ok = caller.ExpectResponse(200);
   const std::string tag((*ok.To())->tag());
   caller.sip.SendTo(InDialog(caller, "ACK", "xfer-cmd-1", tag, 1, rig.port()), rig.port());
+  // The answered call is saved after the 200 (on the offloader): wait for it, bounded.
   auto stored = rig.store.FindByDialog("xfer-cmd-1", tag);
+  for (const auto deadline = Clock::now() + 5s; !stored.ok() && Clock::now() < deadline;) {
+    std::this_thread::sleep_for(20ms);
+    stored = rig.store.FindByDialog("xfer-cmd-1", tag);
+  }
   REQUIRE(stored.ok());
 
   auto subject =

@@ -149,6 +149,9 @@ class B2bua final : public RequestHandler, public DialogHandler {
   };
 
   Call* Find(const std::string& id);
+  // The answered call of `tenant` a command names: NOT_FOUND (another tenant's, or not carried
+  // here), FAILED_PRECONDITION before the answer.
+  Result<Call*> FindAnswered(const TenantId& tenant, std::string_view call_id);
   std::string MediaLeg(const Call& call, char side, int generation) const;
   std::string MediaLeg(const Call& call, char side) const {
     return MediaLeg(call, side, side == 'a' ? call.a_generation : call.b_generation);
@@ -186,9 +189,10 @@ class B2bua final : public RequestHandler, public DialogHandler {
 
   // Blind transfer (b2bua_transfer.cpp).
   void OnRefer(const IncomingRequest& request, Call& call, bool from_caller);
-  // OK once the target's contacts are being looked up; the rest continues on the loop.
-  Status StartTransfer(Call& call, char replaced, std::string_view target_uri, bool refer,
-                       std::string referred_by, std::function<void(Status)> started);
+  // Looks the target up, then rings it (TransferLocated, TransferAnchored); `started` (a command)
+  // hears OK once it rings, or why it cannot.
+  void StartTransfer(Call& call, char replaced, std::string_view target_uri, bool refer,
+                     std::string referred_by, std::function<void(Status)> started);
   void TransferLocated(const std::string& id, Result<std::vector<Target>> targets);
   void TransferAnchored(const std::string& id, const std::string& leg_id,
                         Result<MediaAnchor::Leg> leg);

@@ -83,22 +83,17 @@ void B2bua::OnRefer(const IncomingRequest& request, Call& call, bool from_caller
   // goes out before anything else of the transfer.
   (void)endpoint_.Respond(request.key, 202);
   NotifyTransferor(*request.dialog, StatusLine(100, {}), false);
-  (void)StartTransfer(call, replaced, *number, true, std::move(referred_by), nullptr);
+  StartTransfer(call, replaced, *number, true, std::move(referred_by), nullptr);
 }
 
 void B2bua::Transfer(const TenantId& tenant, std::string_view call_id, std::string_view target_uri,
                      std::function<void(Status)> done) {
-  Call* call = Find(std::string(call_id));
-  if (call == nullptr || call->caller.tenant != tenant || call->phase == Phase::kAuthorizing) {
-    // A call only the store knows is carried by another replica (or none): its commands go
-    // there (the call's signaling_node_id), so NOT_FOUND here as for an unknown call.
-    done(Status::NotFound("no call " + std::string(call_id) + " on this node"));
+  auto found = FindAnswered(tenant, call_id);
+  if (!found.ok()) {
+    done(found.status());
     return;
   }
-  if (call->phase != Phase::kConnected) {
-    done(Status::FailedPrecondition("call " + call->id + " is not answered yet"));
-    return;
-  }
+  Call* call = *found;
   if (call->transfer) {
     done(Status::FailedPrecondition("call " + call->id + " is already being transferred"));
     return;
@@ -111,12 +106,11 @@ void B2bua::Transfer(const TenantId& tenant, std::string_view call_id, std::stri
              : number.status());
     return;
   }
-  Status started = StartTransfer(*call, 'b', *number, false, {}, done);
-  if (!started.ok()) done(started);
+  StartTransfer(*call, 'b', *number, false, {}, std::move(done));
 }
 
-Status B2bua::StartTransfer(Call& call, char replaced, std::string_view number, bool refer,
-                            std::string referred_by, std::function<void(Status)> started) {
+void B2bua::StartTransfer(Call& call, char replaced, std::string_view number, bool refer,
+                          std::string referred_by, std::function<void(Status)> started) {
   PendingTransfer t;
   t.replaced = replaced;
   t.refer = refer;
@@ -138,7 +132,6 @@ Status B2bua::StartTransfer(Call& call, char replaced, std::string_view number, 
                       extension] { *targets = ports_.locator.Locate(tenant, domain, extension); },
                      [this, id, targets] { TransferLocated(id, std::move(*targets)); });
   if (!queued.ok()) TransferFailed(id, 503, "Overloaded");
-  return Status::Ok();
 }
 
 void B2bua::TransferLocated(const std::string& id, Result<std::vector<Target>> targets) {
