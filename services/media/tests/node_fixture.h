@@ -4,10 +4,7 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
-#include <deque>
 #include <filesystem>
-#include <mutex>
 #include <random>
 #include <string>
 #include <thread>
@@ -25,6 +22,7 @@
 #include "switchboard/media/v1/commands.pb.h"
 #include "switchboard/media/v1/events.pb.h"
 #include "switchboard/sip/sdp.h"
+#include "switchboard/testing/event_inbox.h"
 #include "switchboard/testing/servers.h"
 #include "switchboard/testing/udp_socket.h"
 
@@ -89,54 +87,7 @@ class RtpPeer {
   uint32_t ts_ = 1000;
 };
 
-// Collects the bus messages of one subject pattern; Wait blocks until one satisfies `pred` or the
-// deadline passes.
-class EventInbox {
- public:
-  EventInbox(bus::Bus& bus, const std::string& pattern) {
-    auto sub = bus.Subscribe(pattern, "", [this](const bus::Message& m) {
-      std::lock_guard lock(mu_);
-      messages_.push_back(m);
-      cv_.notify_all();
-    });
-    REQUIRE(sub.ok());
-    sub_ = std::move(*sub);
-  }
-
-  template <typename Event, typename Pred>
-  std::optional<Event> Wait(Pred pred, std::chrono::milliseconds timeout) {
-    std::unique_lock lock(mu_);
-    std::optional<Event> found;
-    cv_.wait_for(lock, timeout, [&] {
-      for (const auto& m : messages_) {
-        Event e;
-        if (e.ParseFromString(m.data) && pred(e, m)) {
-          found = e;
-          return true;
-        }
-      }
-      return false;
-    });
-    return found;
-  }
-
-  template <typename Event>
-  std::vector<Event> All() {
-    std::lock_guard lock(mu_);
-    std::vector<Event> out;
-    for (const auto& m : messages_) {
-      Event e;
-      if (e.ParseFromString(m.data)) out.push_back(e);
-    }
-    return out;
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<bus::Message> messages_;
-  std::unique_ptr<bus::Subscription> sub_;
-};
+using testing::EventInbox;
 
 class NodeFixture {
  public:

@@ -17,12 +17,12 @@
 #include <thread>
 #include <vector>
 
+#include "baresip_phone.h"
 #include "platform.h"
 #include "sipp_process.h"
 #include "switchboard/redis/client.h"
 #include "switchboard/sip/digest.h"
 #include "switchboard/sip/message.h"
-#include "switchboard/testing/child_process.h"
 #include "switchboard/testing/servers.h"
 
 namespace {
@@ -283,33 +283,18 @@ TEST_CASE("baresip registers through sb-signaling with digest", "[integration]")
   Phone probe("127.0.0.38", static_cast<uint16_t>(p.sip_port()));
   REQUIRE(WaitForSignaling(probe, domain));
 
-  const std::string conf = (p.dir() / "baresip").string();
-  REQUIRE(std::system(("mkdir -p " + conf).c_str()) == 0);
-  {
-    std::ofstream config(conf + "/config");
-    // No audio device here: a sine source and a file sink keep every module away from ALSA.
-    config << "poll_method epoll\nnet_interface 127.0.0.37\n"
-           << "sip_listen 127.0.0.37:" << sb::testing::FreePort() << "\n"
-           << "module_path /usr/lib/baresip/modules\n"
-           << "module g711.so\nmodule ausine.so\nmodule aufile.so\n"
-           << "audio_source ausine,440\naudio_player aufile,/dev/null\n"
-           << "audio_alert aufile,/dev/null\n"
-           << "module_app account.so\n";
-    std::ofstream accounts(conf + "/accounts");
-    accounts << "<sip:1001@" << domain
-             << ">;auth_pass=pass-1001-secret;outbound=\"sip:127.0.0.1:" << p.sip_port()
-             << ";transport=udp\";regint=300\n";
-  }
-  // Runs at most 20 s (-t); the test stops it as soon as the binding is in Redis.
-  auto baresip =
-      sb::testing::ChildProcess::Start({"/usr/bin/baresip", "-f", conf, "-t", "20"}, {}, "baresip");
+  sb::signaling::test::BaresipPhone baresip({.ip = "127.0.0.37",
+                                             .user = "1001",
+                                             .password = "pass-1001-secret",
+                                             .domain = domain,
+                                             .registrar_port = p.sip_port(),
+                                             .lifetime = 20s});
   std::vector<std::string> stored;
   auto deadline = std::chrono::steady_clock::now() + 15s;
   while (stored.empty() && std::chrono::steady_clock::now() < deadline) {
     stored = p.StoredContacts(tenant, "sip:1001@" + domain);
     if (stored.empty()) std::this_thread::sleep_for(100ms);
   }
-  baresip.Stop();
   INFO(baresip.ReadLog());
   REQUIRE(stored.size() == 1);
   CHECK(stored[0].find("127.0.0.37") != std::string::npos);
