@@ -29,7 +29,8 @@ class EventInbox {
       messages_.push_back(m);
       cv_.notify_all();
     });
-    if (!sub.ok()) throw std::runtime_error("subscribe " + pattern + ": " + sub.status().ToString());
+    if (!sub.ok())
+      throw std::runtime_error("subscribe " + pattern + ": " + sub.status().ToString());
     sub_ = std::move(*sub);
   }
 
