@@ -161,7 +161,7 @@ bool RtpReaches(const Udp& from, uint16_t port, const Udp& to) {
 }
 
 struct AcceptAll : CallAuthorizer {
-  AuthOutcome Authorize(const sb::sip::Message&) override {
+  AuthOutcome Authorize(const sb::sip::Message&, const sb::sip::Destination&) override {
     AuthOutcome out;
     out.caller = {kTenant, "acme.sb.test", "1001"};
     return out;

@@ -102,9 +102,11 @@ void B2bua::OnRequest(const IncomingRequest& request, SipEndpoint& endpoint) {
   auto message = std::make_shared<sip::Message>(invite.Clone());
   auto outcome = std::make_shared<AuthOutcome>();
   calls_.emplace(id, std::move(call));
-  Status queued =
-      offloader_.Run([this, message, outcome] { *outcome = ports_.authorizer.Authorize(*message); },
-                     [this, id, outcome] { Authorized(id, std::move(*outcome)); });
+  Status queued = offloader_.Run(
+      [this, message, outcome, source = request.source] {
+        *outcome = ports_.authorizer.Authorize(*message, source);
+      },
+      [this, id, outcome] { Authorized(id, std::move(*outcome)); });
   if (!queued.ok()) Fail(id, 503, "Overloaded", "");
 }
 

@@ -13,9 +13,19 @@ AuthOutcome Refuse(AuthDecision decision) {
   return out;
 }
 
+AuthOutcome Refuse(AuthRefusal refusal) {
+  AuthOutcome out;
+  out.code = refusal.code;
+  out.reason = std::move(refusal.reason);
+  out.headers = std::move(refusal.headers);
+  return out;
+}
+
 }  // namespace
 
-AuthOutcome DigestCallAuthorizer::Authorize(const sip::Message& invite) {
+AuthOutcome DigestCallAuthorizer::Authorize(const sip::Message& invite,
+                                            const sip::Destination& source) {
+  if (auto refused = guard_.CheckSource(source.host)) return Refuse(std::move(*refused));
   const std::string realm = RealmOf(invite);
   if (realm.empty()) {
     AuthOutcome out;
@@ -25,8 +35,12 @@ AuthOutcome DigestCallAuthorizer::Authorize(const sip::Message& invite) {
   }
   auto presented = authenticator_.FindCredentials(invite, realm);
   if (!presented) return Refuse(authenticator_.Challenge(invite, realm));
+  if (auto refused = guard_.CheckAccount(realm, presented->username)) {
+    return Refuse(std::move(*refused));
+  }
   auto looked_up = admin_.Credentials(realm, presented->username);
   AuthDecision decision = authenticator_.Verify(invite, realm, *presented, looked_up);
+  guard_.Record(source.host, decision.failure);
   if (!decision.authenticated() || !decision.credentials) return Refuse(std::move(decision));
   AuthOutcome out;
   out.caller.tenant = decision.credentials->tenant;

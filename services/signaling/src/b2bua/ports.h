@@ -45,8 +45,9 @@ struct AuthOutcome {
 class CallAuthorizer {
  public:
   virtual ~CallAuthorizer() = default;
-  // Digest authentication of a new INVITE (RFC 3261 §22.3: 407 + Proxy-Authenticate).
-  virtual AuthOutcome Authorize(const sip::Message& invite) = 0;
+  // Digest authentication of a new INVITE (RFC 3261 §22.3: 407 + Proxy-Authenticate) from
+  // `source` (the address it came from: bans are per source).
+  virtual AuthOutcome Authorize(const sip::Message& invite, const sip::Destination& source) = 0;
 };
 
 // One registered contact of the callee, as the registrar stored it.

@@ -92,12 +92,16 @@ RegisterAnswer Registrar::Refuse(int code, std::string reason) const {
   return a;
 }
 
+RegisterAnswer Registrar::Refuse(AuthRefusal refusal) const {
+  (refusal.code == 503 ? unavailable_ : refused_).Inc();
+  return {.code = refusal.code,
+          .reason = std::move(refusal.reason),
+          .headers = std::move(refusal.headers)};
+}
+
 RegisterAnswer Registrar::Handle(const sip::Message& request, const sip::Destination& source) {
-  if (deps_.ban != nullptr) {
-    auto banned = deps_.ban->IsBanned(source.host);
-    if (!banned.ok()) return Refuse(503, "Service Unavailable");
-    if (*banned) return Refuse(403, "Forbidden (banned)");
-  }
+  const AuthGuard guard(deps_.ban, deps_.account_limit, deps_.log);
+  if (auto refused = guard.CheckSource(source.host)) return Refuse(std::move(*refused));
   const std::string realm = RealmOf(request);
   auto aor = AddressOfRecord(request);
   if (realm.empty() || !aor.ok()) return Refuse(400, "Bad Request (To is not a SIP AOR)");
@@ -115,23 +119,12 @@ RegisterAnswer Registrar::Handle(const sip::Message& request, const sip::Destina
     auto d = deps_.auth.Challenge(request, realm);
     return {.code = d.code, .reason = d.reason, .headers = d.headers};
   }
-  if (deps_.account_limit != nullptr) {
-    auto allowed = deps_.account_limit->Allow(realm, presented->username);
-    if (!allowed.ok()) return Refuse(503, "Service Unavailable");
-    if (!*allowed) {
-      auto a = Refuse(503, "Service Unavailable (too many requests for this account)");
-      a.headers = {{"Retry-After", "60"}};
-      return a;
-    }
+  if (auto refused = guard.CheckAccount(realm, presented->username)) {
+    return Refuse(std::move(*refused));
   }
   auto looked_up = deps_.admin.Credentials(realm, presented->username);
   AuthDecision decision = deps_.auth.Verify(request, realm, *presented, looked_up);
-  if (decision.failure && deps_.ban != nullptr) {
-    auto banned = deps_.ban->RecordFailure(source.host);
-    if (banned.ok() && *banned) {
-      deps_.log.Warn("source banned after authentication failures", {{"source", source.host}});
-    }
-  }
+  guard.Record(source.host, decision.failure);
   if (!decision.authenticated()) {
     if (decision.code == 401) {
       challenged_.Inc();

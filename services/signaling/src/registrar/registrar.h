@@ -23,6 +23,7 @@
 
 #include "auth/request_authenticator.h"
 #include "protection/auth_failure_ban.h"
+#include "protection/auth_guard.h"
 #include "registrar/bindings.h"
 #include "rpc/admin_lookups.h"
 #include "rpc/registration_events.h"
@@ -76,6 +77,7 @@ class Registrar final : public RequestHandler {
 
  private:
   RegisterAnswer Refuse(int code, std::string reason) const;
+  RegisterAnswer Refuse(AuthRefusal refusal) const;
 
   RegistrarDeps deps_;
   RegistrarPolicy policy_;

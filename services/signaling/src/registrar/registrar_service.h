@@ -65,6 +65,8 @@ class RegistrarService {
   const RequestAuthenticator& authenticator();
   AdminLookups& admin();
   RedisBindingStore& bindings();
+  // The ban and per-account limit, for the B2BUA's INVITEs as for REGISTERs.
+  const AuthGuard& guard();
 
   struct Parts;
 

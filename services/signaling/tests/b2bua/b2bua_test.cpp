@@ -55,7 +55,7 @@ std::string NodeSdp(std::string_view leg, int version = 1) {
 
 // Authenticated when the INVITE carries any Proxy-Authorization; 407 otherwise.
 struct Authorizer : CallAuthorizer {
-  AuthOutcome Authorize(const Message& invite) override {
+  AuthOutcome Authorize(const Message& invite, const Destination&) override {
     AuthOutcome out;
     if (!invite.Header(sb::sip::HeaderId::kProxyAuthorization)) {
       out.code = 407;

@@ -1,7 +1,9 @@
 // DigestCallAuthorizer with reg's RequestAuthenticator and AdminLookups on a real nats-server
 // where no admin answers: an INVITE without credentials is challenged 407 for the caller's
 // domain without asking admin; one with credentials waits for admin and, when admin does not
-// answer in time, is refused 503 with Retry-After -- never a hang, never a pass.
+// answer in time, is refused 503 with Retry-After -- never a hang, never a pass. The ban and the
+// per-account limit live in the shared Redis, as the registrar's do: a source banned there gets
+// 403 on INVITE before any challenge, an account over its limit 503 before admin is asked.
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <string>
@@ -15,8 +17,17 @@
 
 namespace {
 
+sb::redis::ClientOptions RedisOptions() {
+  auto options = sb::redis::OptionsFromUrl(sb::testing::Shared().redis_url,
+                                           sb::testing::UniqueName("invite-guard") + ":");
+  REQUIRE(options.ok());
+  return *options;
+}
+
 using namespace std::chrono_literals;
 using namespace sb::signaling;
+
+const sb::sip::Destination kPhone{"127.0.0.30", 5060, sb::sip::Transport::kUdp};
 
 sb::sip::Message Invite(std::string_view credentials = {}) {
   std::string m =
@@ -47,6 +58,11 @@ struct Rig {
                                }};
   RequestAuthenticator authenticator{server};
   std::unique_ptr<AdminLookups> admin;
+  sb::redis::Client redis{RedisOptions()};
+  AuthFailureBan ban{redis, {.max_failures = 3, .window = 60s, .ban_for = 60s}};
+  AccountRateLimit account_limit{redis, {.max_requests = 1, .window = 60s}};
+  sb::core::Logger log{"digest-call-authorizer-test"};
+  AuthGuard guard{&ban, &account_limit, log};
   std::unique_ptr<b2bua::DigestCallAuthorizer> authorizer;
   Rig() {
     sb::bus::NatsBusOptions options;
@@ -56,7 +72,7 @@ struct Rig {
     REQUIRE(connected.ok());
     bus = std::move(*connected);
     admin = std::make_unique<AdminLookups>(*bus, 300ms);
-    authorizer = std::make_unique<b2bua::DigestCallAuthorizer>(authenticator, *admin);
+    authorizer = std::make_unique<b2bua::DigestCallAuthorizer>(authenticator, *admin, guard);
   }
 };
 
@@ -64,7 +80,7 @@ struct Rig {
 
 TEST_CASE("an INVITE without credentials is challenged 407 for the caller's domain", "[natstest]") {
   Rig rig;
-  auto out = rig.authorizer->Authorize(Invite());
+  auto out = rig.authorizer->Authorize(Invite(), kPhone);
   CHECK(out.code == 407);
   REQUIRE_FALSE(out.headers.empty());
   CHECK(out.headers[0].first == "Proxy-Authenticate");
@@ -73,7 +89,7 @@ TEST_CASE("an INVITE without credentials is challenged 407 for the caller's doma
 
 TEST_CASE("credentials when admin does not answer - 503 by the deadline", "[natstest]") {
   Rig rig;
-  auto challenge = rig.authorizer->Authorize(Invite());
+  auto challenge = rig.authorizer->Authorize(Invite(), kPhone);
   REQUIRE(challenge.code == 407);
   sb::sip::DigestChallenge parsed;
   bool found = false;
@@ -92,7 +108,39 @@ TEST_CASE("credentials when admin does not answer - 503 by the deadline", "[nats
                                bare.method_text(), bare.request_uri_text(), "", "c0ffee", 1);
   REQUIRE(answer.ok());
   const auto started = std::chrono::steady_clock::now();
-  auto out = rig.authorizer->Authorize(Invite(sb::sip::FormatCredentials(*answer)));
+  auto out = rig.authorizer->Authorize(Invite(sb::sip::FormatCredentials(*answer)), kPhone);
   CHECK(out.code == 503);
   CHECK(std::chrono::steady_clock::now() - started < 5s);
+}
+
+TEST_CASE(
+    "a source banned for authentication failures gets 403 on INVITE before any challenge - "
+    "another source is challenged",
+    "[natstest]") {
+  Rig rig;
+  // Failures counted by the registrar (or by earlier INVITEs) in the shared Redis.
+  for (int i = 0; i < 3; ++i) REQUIRE(rig.ban.RecordFailure(kPhone.host).ok());
+  auto banned = rig.authorizer->Authorize(Invite(), kPhone);
+  CHECK(banned.code == 403);
+  CHECK(banned.reason == "Forbidden (banned)");
+  CHECK(banned.headers.empty());
+  auto other = rig.authorizer->Authorize(Invite(), {"127.0.0.31", 5060, sb::sip::Transport::kUdp});
+  CHECK(other.code == 407);
+}
+
+TEST_CASE("an account over its INVITE limit gets 503 with Retry-After before admin is asked",
+          "[natstest]") {
+  Rig rig;
+  const std::string credentials =
+      "Digest username=\"1001\", realm=\"acme.sb.test\", nonce=\"n\", "
+      "uri=\"sip:1002@acme.sb.test\", response=\"00000000000000000000000000000000\"";
+  auto first = rig.authorizer->Authorize(Invite(credentials), kPhone);
+  CHECK(first.reason.find("too many") == std::string::npos);
+  const auto started = std::chrono::steady_clock::now();
+  auto second = rig.authorizer->Authorize(Invite(credentials), kPhone);
+  CHECK(second.code == 503);
+  CHECK(second.reason.find("too many requests") != std::string::npos);
+  CHECK(second.headers == std::vector<std::pair<std::string, std::string>>{{"Retry-After", "60"}});
+  // Refused from Redis alone: the silent admin's 300 ms deadline never ran.
+  CHECK(std::chrono::steady_clock::now() - started < 250ms);
 }

@@ -1,0 +1,52 @@
+// AuthGuard: the ban and the per-account limit (auth_failure_ban.h) applied around a digest
+// check the same way for every request that authenticates (REGISTER at the registrar, INVITE at
+// the B2BUA), so a password guesser gains nothing by switching methods:
+//
+//   sb::signaling::AuthGuard guard(&ban, &account_limit, log);
+//   if (auto refused = guard.CheckSource(source.host)) return *refused;       // 403 banned
+//   ... find the presented credentials ...
+//   if (auto refused = guard.CheckAccount(realm, user)) return *refused;     // 503 + Retry-After
+//   ... verify ...
+//   guard.Record(source.host, decision.failure);
+//
+// Blocking (Redis): run it offloaded. A Redis error fails closed (503). Thread-safe as the ban
+// and the limit are; either may be absent (nullptr).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "protection/auth_failure_ban.h"
+#include "switchboard/core/logger.h"
+
+namespace sb::signaling {
+
+struct AuthRefusal {
+  int code = 503;
+  std::string reason;
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+class AuthGuard {
+ public:
+  // All borrowed.
+  AuthGuard(AuthFailureBan* ban, AccountRateLimit* account_limit, const core::Logger& log)
+      : ban_(ban), account_limit_(account_limit), log_(log) {}
+
+  // 403 "Forbidden (banned)" for a banned source, before any lookup.
+  std::optional<AuthRefusal> CheckSource(std::string_view source_ip) const;
+  // 503 with Retry-After when the account is over its limit in this window.
+  std::optional<AuthRefusal> CheckAccount(std::string_view realm, std::string_view user) const;
+  // Counts a failed authentication of the source (a guess); bans it at the policy's count.
+  void Record(std::string_view source_ip, bool failure) const;
+
+ private:
+  AuthFailureBan* ban_;
+  AccountRateLimit* account_limit_;
+  const core::Logger& log_;
+};
+
+}  // namespace sb::signaling
