@@ -65,8 +65,8 @@ Result<std::unique_ptr<CallService>> CallService::Start(
   p->publisher = std::make_unique<CallEventPublisher>(shared.bus(), shared.event_factory());
   p->events = std::make_unique<CallEventSink>(*p->publisher, clock, config.node_id, metrics, log);
   p->store = std::make_unique<RedisCallStore>(shared.redis(), config.stored_call_ttl);
-  p->authorizer = std::make_unique<b2bua::DigestCallAuthorizer>(shared.authenticator(),
-                                                                shared.admin(), shared.guard());
+  p->authorizer = std::make_unique<b2bua::DigestCallAuthorizer>(
+      shared.authenticator(), shared.admin(), shared.call_guard());
   p->locator = std::make_unique<RegistrarCalleeLocator>(shared.bindings(), &shared.admin(), clock);
   p->offloader = std::make_unique<ThreadPoolOffloader>(config.worker_threads, post_to_loop);
   p->b2bua = std::make_unique<b2bua::B2bua>(

@@ -56,8 +56,9 @@ Status AuthFailureBan::Lift(std::string_view source_ip) {
 
 Result<bool> AccountRateLimit::Allow(std::string_view realm, std::string_view user) {
   if (policy_.max_requests <= 0) return true;
-  auto reply = client_.Eval(kCount, {"acctrate:" + std::string(realm) + ":" + std::string(user)},
-                            {std::to_string(policy_.window.count())});
+  auto reply =
+      client_.Eval(kCount, {policy_.counter + ":" + std::string(realm) + ":" + std::string(user)},
+                   {std::to_string(policy_.window.count())});
   if (!reply.ok()) return reply.status();
   return reply->integer().value_or(0) <= policy_.max_requests;
 }

@@ -56,6 +56,9 @@ class AuthFailureBan {
 struct AccountLimitPolicy {
   int64_t max_requests = 60;  // 0: no limit
   std::chrono::milliseconds window{std::chrono::minutes(1)};
+  // Counters of different request kinds (REGISTER, INVITE) are kept apart: a busy caller does
+  // not lock its phone out of registering.
+  std::string counter = "acctrate";
 };
 
 class AccountRateLimit {

@@ -29,7 +29,8 @@ struct RegistrarService::Parts {
   std::unique_ptr<RedisBindingStore> bindings;
   std::unique_ptr<AuthFailureBan> ban;
   std::unique_ptr<AccountRateLimit> account_limit;
-  std::unique_ptr<AuthGuard> guard;
+  std::unique_ptr<AccountRateLimit> call_account_limit;
+  std::unique_ptr<AuthGuard> call_guard;
   std::unique_ptr<ThreadPoolOffloader> offloader;
   std::unique_ptr<Registrar> registrar;
 };
@@ -48,7 +49,7 @@ const bus::EventFactory& RegistrarService::event_factory() { return *parts_->fac
 const RequestAuthenticator& RegistrarService::authenticator() { return *parts_->auth; }
 AdminLookups& RegistrarService::admin() { return *parts_->admin; }
 RedisBindingStore& RegistrarService::bindings() { return *parts_->bindings; }
-const AuthGuard& RegistrarService::guard() { return *parts_->guard; }
+const AuthGuard& RegistrarService::call_guard() { return *parts_->call_guard; }
 
 Result<std::unique_ptr<RegistrarService>> RegistrarService::Start(
     const RegistrarServiceConfig& config, PostToLoop post_to_loop, const core::Clock& clock,
@@ -87,7 +88,8 @@ Result<std::unique_ptr<RegistrarService>> RegistrarService::Start(
   p->bindings = std::make_unique<RedisBindingStore>(*p->redis);
   p->ban = std::make_unique<AuthFailureBan>(*p->redis, config.ban);
   p->account_limit = std::make_unique<AccountRateLimit>(*p->redis, config.account_limit);
-  p->guard = std::make_unique<AuthGuard>(p->ban.get(), p->account_limit.get(), log);
+  p->call_account_limit = std::make_unique<AccountRateLimit>(*p->redis, config.call_account_limit);
+  p->call_guard = std::make_unique<AuthGuard>(p->ban.get(), p->call_account_limit.get(), log);
   p->offloader =
       std::make_unique<ThreadPoolOffloader>(config.worker_threads, std::move(post_to_loop));
   p->registrar = std::make_unique<Registrar>(RegistrarDeps{.clock = clock,

@@ -35,6 +35,8 @@ struct RegistrarServiceConfig {
   RegistrarPolicy policy;
   BanPolicy ban;
   AccountLimitPolicy account_limit;
+  // New calls (INVITEs) per account, counted apart from REGISTERs.
+  AccountLimitPolicy call_account_limit{.max_requests = 600, .counter = "acctrate-invite"};
   // Challenges offered. baresip 1.0 (libre) fails on a SHA-256 challenge instead of skipping it,
   // so a deployment with such phones offers MD5 only.
   AuthenticatorOptions auth;
@@ -65,8 +67,8 @@ class RegistrarService {
   const RequestAuthenticator& authenticator();
   AdminLookups& admin();
   RedisBindingStore& bindings();
-  // The ban and per-account limit, for the B2BUA's INVITEs as for REGISTERs.
-  const AuthGuard& guard();
+  // The ban (shared with REGISTER) and the per-account limit on new calls, for the B2BUA.
+  const AuthGuard& call_guard();
 
   struct Parts;
 

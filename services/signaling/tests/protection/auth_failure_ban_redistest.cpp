@@ -87,6 +87,16 @@ TEST_CASE("an account is limited per window whichever replica counts it", "[redi
   CHECK(*a.Allow("acme.sip.test", "1002"));  // another account has its own budget
 }
 
+TEST_CASE("an account's calls and registrations are counted apart", "[redis]") {
+  sb::redis::Client client(Options(sb::testing::UniqueName("acct-kinds") + ":"));
+  sb::signaling::AccountRateLimit registers(client, {.max_requests = 1, .window = 60s});
+  sb::signaling::AccountRateLimit invites(
+      client, {.max_requests = 1, .window = 60s, .counter = "acctrate-invite"});
+  CHECK(*invites.Allow("acme.sip.test", "1001"));
+  CHECK_FALSE(*invites.Allow("acme.sip.test", "1001"));
+  CHECK(*registers.Allow("acme.sip.test", "1001"));  // a busy caller can still register
+}
+
 TEST_CASE("a Redis that is down is an error for bans and limits", "[redis]") {
   auto redis = sb::testing::RedisServer::Start();
   auto options = sb::redis::OptionsFromUrl(redis.url(), "sig:");
