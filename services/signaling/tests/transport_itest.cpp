@@ -266,6 +266,26 @@ TEST_CASE("TCP: a negative Content-Length gets 400 and the connection is closed"
   CHECK(next.ReceiveStream(1).starts_with("SIP/2.0 200"));
 }
 
+TEST_CASE(
+    "TCP: a request framed before a framing error is still answered - then the connection "
+    "closes",
+    "[integration]") {
+  Node node;
+  Peer phone(SOCK_STREAM, "127.0.0.6");
+  phone.Connect(node.port());
+  std::string bad = Options("TCP", "127.0.0.6:5060", "z9hG4bKlater");
+  bad.replace(bad.find("Content-Length: 0"), 17, "Content-Length: -999");
+  phone.Send(Options("TCP", "127.0.0.6:5060", "z9hG4bKfirst") + bad);
+  std::string got = phone.ReceiveStream(2);
+  INFO(got);
+  CHECK(got.find("SIP/2.0 400") != std::string::npos);
+  CHECK(got.find("SIP/2.0 200") != std::string::npos);
+  CHECK(got.find("z9hG4bKfirst") != std::string::npos);
+  auto eof = phone.Receive();
+  REQUIRE(eof.has_value());
+  CHECK(eof->empty());
+}
+
 TEST_CASE("a datagram above the size limit gets 513", "[integration]") {
   sb::core::SystemClock clock;
   sb::core::MetricsRegistry metrics;

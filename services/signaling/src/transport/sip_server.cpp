@@ -30,6 +30,14 @@ constexpr int kMaxReadsPerWake = 64;
 constexpr int kMaxMessagesPerRead = 1024;
 constexpr int kMaxEvents = 64;
 constexpr auto kIdleSweepEvery = std::chrono::seconds(1);
+// After a framing error, how long a connection waits for the answers it still owes (64*T1, the
+// longest a server transaction lives) before it closes anyway.
+constexpr auto kOwedAnswersLinger = std::chrono::seconds(32);
+
+// A final response ("SIP/2.0 2xx".."6xx"): what ends the answer owed to a request.
+bool IsFinalResponse(std::string_view bytes) {
+  return bytes.size() > 8 && bytes.starts_with("SIP/2.0 ") && bytes[8] >= '2' && bytes[8] <= '6';
+}
 
 Result<sockaddr_in> ParseAddr(const std::string& host_port) {
   size_t colon = host_port.rfind(':');
@@ -106,6 +114,13 @@ struct SipServer::Impl {
     std::string wbuf;
     core::Clock::TimePoint last_active;
     bool closing = false;
+    // Requests read (ACK aside) whose final response has not been queued yet.
+    int owed = 0;
+    // After a framing error nothing more is read (§18.3: the stream cannot be resynchronised),
+    // but the requests framed before it are still answered: the connection closes once none is
+    // owed, or at close_by.
+    bool read_done = false;
+    core::Clock::TimePoint close_by;
   };
 
   SipEndpoint& endpoint;
@@ -341,13 +356,21 @@ struct SipServer::Impl {
     if (it == conns.end()) return;
     Conn& conn = *it->second;
     if (events & EPOLLOUT) WriteSome(conn);
-    if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) ReadTcp(conn);
+    if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
+      if (conn.read_done) {
+        // Only a hang-up or an error wakes a connection no longer read: the peer is gone.
+        conn.closing = true;
+        conn.wbuf.clear();
+      } else {
+        ReadTcp(conn);
+      }
+    }
     if (conn.closing && conn.wbuf.empty()) CloseConn(fd);
   }
 
   void ReadTcp(Conn& conn) {
     char buf[16384];
-    for (int i = 0; i < kMaxReadsPerWake && !conn.closing; ++i) {
+    for (int i = 0; i < kMaxReadsPerWake && !conn.closing && !conn.read_done; ++i) {
       ssize_t n = read(conn.fd, buf, sizeof buf);
       if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
         conn.closing = true;
@@ -367,12 +390,17 @@ struct SipServer::Impl {
           if (response.empty() && next.error().status_code != 0) {
             response = StreamErrorResponse(conn.unframed, next.error());
           }
+          conn.read_done = true;
+          conn.close_by = clock.Now() + kOwedAnswersLinger;
+          conn.closing = conn.owed == 0;
           if (!response.empty()) Queue(conn, response);
-          conn.closing = true;
+          Arm(conn);
           break;
         }
         if (!next->has_value()) break;
         tcp_in.Inc();
+        const std::string_view message = **next;
+        if (!message.starts_with("SIP/2.0 ") && !message.starts_with("ACK ")) ++conn.owed;
         endpoint.OnReceived(**next, conn.peer);
         conn.unframed.erase(0, conn.unframed.size() - conn.framer.buffered());
       }
@@ -403,8 +431,15 @@ struct SipServer::Impl {
       }
       conn.wbuf.erase(0, static_cast<size_t>(n));
     }
+    Arm(conn);
+  }
+
+  // Watches what the connection waits for: input unless it is no longer read, room to write
+  // while bytes are queued.
+  void Arm(const Conn& conn) {
     epoll_event ev{};
-    ev.events = EPOLLIN | (conn.wbuf.empty() ? 0u : static_cast<uint32_t>(EPOLLOUT));
+    ev.events = (conn.read_done ? 0u : static_cast<uint32_t>(EPOLLIN)) |
+                (conn.wbuf.empty() ? 0u : static_cast<uint32_t>(EPOLLOUT));
     ev.data.fd = conn.fd;
     epoll_ctl(epfd, EPOLL_CTL_MOD, conn.fd, &ev);
   }
@@ -428,7 +463,11 @@ struct SipServer::Impl {
         send_errors.Inc();
         continue;
       }
-      Queue(*conns.at(it->second), send.bytes);
+      Conn& conn = *conns.at(it->second);
+      if (IsFinalResponse(send.bytes) && conn.owed > 0 && --conn.owed == 0 && conn.read_done) {
+        conn.closing = true;
+      }
+      Queue(conn, send.bytes);
     }
     std::vector<int> done;
     for (auto& [fd, conn] : conns) {
@@ -442,7 +481,10 @@ struct SipServer::Impl {
     next_sweep = now + kIdleSweepEvery;
     std::vector<int> idle;
     for (auto& [fd, conn] : conns) {
-      if (now - conn->last_active > config.tcp_idle_timeout) idle.push_back(fd);
+      if (now - conn->last_active > config.tcp_idle_timeout ||
+          (conn->read_done && now >= conn->close_by)) {
+        idle.push_back(fd);
+      }
     }
     for (int fd : idle) CloseConn(fd);
   }
