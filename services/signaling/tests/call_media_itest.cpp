@@ -163,8 +163,20 @@ bool RtpReaches(const Udp& from, uint16_t port, const Udp& to) {
 struct AcceptAll : CallAuthorizer {
   AuthOutcome Authorize(const sb::sip::Message&, const sb::sip::Destination&) override {
     AuthOutcome out;
-    out.caller = {kTenant, "acme.sb.test", "1001"};
+    out.caller = {kTenant, "acme.sb.test", "1001", {}};
     return out;
+  }
+};
+
+// Every dialled user is an extension of the caller's tenant.
+struct SameTenant : CallRouter {
+  Route Resolve(const Caller& caller, std::string_view dialed) override {
+    Route r;
+    r.domain = caller.domain;
+    r.extension = std::string(dialed);
+    r.from_uri = "sip:" + caller.extension + "@" + caller.domain;
+    r.to_uri = "sip:" + std::string(dialed) + "@" + caller.domain;
+    return r;
   }
 };
 
@@ -233,6 +245,7 @@ struct Rig {
   RedisCallStore store{redis, std::chrono::hours(1)};
   sb::signaling::MediaClientAnchor anchor{*bus, tracker, std::chrono::seconds(2)};
   AcceptAll auth;
+  SameTenant router;
   OnePhone locator;
   Recorded events;
   const int sip_port = sb::testing::FreePort();
@@ -254,7 +267,7 @@ struct Rig {
     offloader = std::make_unique<ThreadPoolOffloader>(
         2, [this](std::function<void()> task) { server->Post(std::move(task)); });
     b2bua = std::make_unique<B2bua>(
-        endpoint, *offloader, Ports{auth, locator, anchor, events, store},
+        endpoint, *offloader, Ports{auth, router, locator, anchor, events, store},
         Settings{.node_id = "sig-itest", .no_answer_timeout = no_answer, .seed = 0});
     endpoint.SetHandler(sb::sip::Method::kInvite, b2bua.get());
     endpoint.SetDialogHandler(b2bua.get());

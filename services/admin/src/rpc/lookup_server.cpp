@@ -132,6 +132,7 @@ struct LookupServer::Worker {
             out.set_tenant_status(ToProto(n.tenant.status));
             out.set_number_id(n.number.id.str());
             out.set_target(n.number.target);
+            out.set_sip_domain(n.tenant.sip_domain);
           });
       if (r.ok()) a.tenant = r->tenant.id;
       return a;
@@ -150,6 +151,7 @@ struct LookupServer::Worker {
             out.set_trunk_id(t.trunk.id.str());
             out.set_trunk_name(t.trunk.name);
             out.set_transport(ToProto(t.trunk.transport));
+            out.set_sip_domain(t.tenant.sip_domain);
           });
       if (r.ok()) a.tenant = r->tenant.id;
       return a;

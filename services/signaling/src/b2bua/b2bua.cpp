@@ -1,11 +1,13 @@
-// Call set-up and tear-down: INVITE -> authorize -> locate -> anchor media -> ring all contacts
-// -> first 2xx -> bridge -> 200 to the caller; and the ways a call ends before or after that.
+// Call set-up and tear-down: INVITE -> authorize -> route -> locate -> anchor media -> ring all
+// contacts (or the trunk's gateway) -> first 2xx -> bridge -> 200 to the caller; and the ways a
+// call ends before or after that.
 #include "b2bua/b2bua.h"
 
 #include <cstdio>
 #include <utility>
 
 #include "switchboard/sip/builder.h"
+#include "switchboard/sip/digest.h"
 
 namespace sb::signaling::b2bua {
 namespace {
@@ -127,16 +129,42 @@ void B2bua::Authorized(const std::string& id, AuthOutcome outcome) {
     return;
   }
   call->caller = std::move(outcome.caller);
-  call->callee_number = std::string(call->invite->request_uri().user);
-  call->from_uri = "sip:" + call->caller.extension + "@" + call->caller.domain;
-  call->to_uri = "sip:" + call->callee_number + "@" + call->caller.domain;
+  call->phase = Phase::kRouting;
+  auto route = std::make_shared<Route>();
+  Status queued = offloader_.Run(
+      [this, route, caller = call->caller, dialed = std::string(call->invite->request_uri().user)] {
+        *route = ports_.router.Resolve(caller, dialed);
+      },
+      [this, id, route] { Routed(id, std::move(*route)); });
+  if (!queued.ok()) Fail(id, 503, "Overloaded", "");
+}
+
+void B2bua::Routed(const std::string& id, Route route) {
+  Call* call = Find(id);
+  if (call == nullptr) return;
+  call->from_uri = std::move(route.from_uri);
+  call->to_uri = !route.to_uri.empty() ? std::move(route.to_uri)
+                                       : "sip:" + std::string(call->invite->request_uri().user) +
+                                             "@" + call->caller.domain;
   call->phase = Phase::kLocating;
   CallSummary created = Summary(*call);
   (void)offloader_.Run([this, created] { ports_.events.Created(created); }, [] {});
+  if (route.code != 0) {
+    Fail(id, route.code, route.reason, route.cause);
+    return;
+  }
+  if (route.trunk) {
+    Target gateway{.contact_uri = route.trunk->request_uri,
+                   .destination = route.trunk->destination,
+                   .path = {}};
+    call->trunk = std::move(route.trunk);
+    Located(id, std::vector<Target>{std::move(gateway)});
+    return;
+  }
   auto targets =
       std::make_shared<Result<std::vector<Target>>>(Status::Internal("locate did not run"));
   TenantId tenant = call->caller.tenant;
-  std::string domain = call->caller.domain, number = call->callee_number;
+  std::string domain = std::move(route.domain), number = std::move(route.extension);
   Status queued =
       offloader_.Run([this, targets, tenant, domain,
                       number] { *targets = ports_.locator.Locate(tenant, domain, number); },
@@ -216,12 +244,7 @@ void B2bua::Anchored(const std::string& id, Status status) {
   call->phase = Phase::kRinging;
   size_t sent = 0;
   for (size_t i = 0; i < call->legs.size(); ++i) {
-    CalleeLeg& leg = call->legs[i];
-    if (SendInvite(
-            leg, call->from_uri, call->to_uri, call->b_offer, {},
-            [this, id, i](const ClientResponse& r, SipEndpoint&) { OnCalleeResponse(id, i, r); })) {
-      ++sent;
-    }
+    if (SendLegInvite(id, i, {})) ++sent;
   }
   if (sent == 0) {
     Fail(id, 503, {}, "network_failure");
@@ -231,18 +254,21 @@ void B2bua::Anchored(const std::string& id, Status status) {
       endpoint_.StartTimer(settings_.no_answer_timeout, [this, id] { NoAnswer(id); });
 }
 
-bool B2bua::SendInvite(CalleeLeg& leg, const std::string& from_uri, const std::string& to_uri,
+bool B2bua::SendInvite(CalleeLeg& leg, const std::string& from, const std::string& to_uri,
                        const std::string& sdp,
                        const std::vector<std::pair<std::string, std::string>>& headers,
                        ResponseCallback on_response) {
-  leg.sip_call_id = Hex(rng_()) + "@" + settings_.node_id;
-  leg.local_tag = endpoint_.NewTag();
+  // A retry after a challenge is the same request again: same Call-ID and From tag.
+  if (leg.sip_call_id.empty()) {
+    leg.sip_call_id = Hex(rng_()) + "@" + settings_.node_id;
+    leg.local_tag = endpoint_.NewTag();
+  }
   auto invite = sip::MessageBuilder::Request("INVITE", leg.target.contact_uri);
   for (const auto& route : leg.target.path) invite.AddHeader("Route", route);
-  invite.AddHeader("From", "<" + from_uri + ">;tag=" + leg.local_tag)
+  invite.AddHeader("From", from + ";tag=" + leg.local_tag)
       .AddHeader("To", "<" + to_uri + ">")
       .AddHeader("Call-ID", leg.sip_call_id)
-      .AddHeader("CSeq", "1 INVITE")
+      .AddHeader("CSeq", std::to_string(leg.cseq) + " INVITE")
       .AddHeader("Contact", "<" + endpoint_.ContactUri(leg.target.destination.transport) + ">")
       .AddHeader("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, REFER, NOTIFY, PRACK")
       .AddHeader("Supported", "100rel");
@@ -258,8 +284,53 @@ bool B2bua::SendInvite(CalleeLeg& leg, const std::string& from_uri, const std::s
   return true;
 }
 
+bool B2bua::SendLegInvite(const std::string& id, size_t index,
+                          std::vector<std::pair<std::string, std::string>> headers) {
+  Call& call = *Find(id);
+  // A carrier sees the caller id its trunk's policy says, or an anonymous caller (RFC 3323
+  // §4.1.1.3).
+  std::string from = "<" + call.from_uri + ">";
+  if (call.trunk) {
+    from = call.trunk->from_user.empty()
+               ? "\"Anonymous\" <sip:anonymous@anonymous.invalid>"
+               : "<sip:" + call.trunk->from_user + "@" + call.caller.domain + ">";
+    if (call.trunk->from_user.empty()) headers.emplace_back("Privacy", "id");
+  }
+  return SendInvite(
+      call.legs[index], from, call.to_uri, call.b_offer, headers,
+      [this, id, index](const ClientResponse& r, SipEndpoint&) { OnCalleeResponse(id, index, r); });
+}
+
+bool B2bua::AnswerChallenge(const std::string& id, size_t index, const sip::Message& challenge) {
+  Call& call = *Find(id);
+  CalleeLeg& leg = call.legs[index];
+  if (!call.trunk || call.trunk->username.empty() || leg.challenged) return false;
+  leg.challenged = true;
+  const bool proxy = challenge.status_code() == 407;
+  const sip::HeaderId wanted =
+      proxy ? sip::HeaderId::kProxyAuthenticate : sip::HeaderId::kWwwAuthenticate;
+  std::vector<sip::DigestChallenge> offered;
+  for (size_t i = 0; i < challenge.header_count(); ++i) {
+    auto field = challenge.header(i);
+    if (field.id != wanted) continue;
+    if (auto parsed = sip::ParseChallenge(field.value); parsed.ok()) offered.push_back(*parsed);
+  }
+  auto chosen = sip::PreferredChallenge(offered);
+  if (!chosen) return false;
+  auto credentials = sip::AnswerChallenge(
+      offered[*chosen],
+      {.username = call.trunk->username, .password = call.trunk->password, .ha1 = {}}, "INVITE",
+      leg.target.contact_uri, call.b_offer, Hex(rng_()), 1);
+  if (!credentials.ok()) return false;
+  // §8.1.3.5 / §22.2: the same request again with a higher CSeq and the credentials.
+  ++leg.cseq;
+  return SendLegInvite(
+      id, index,
+      {{proxy ? "Proxy-Authorization" : "Authorization", sip::FormatCredentials(*credentials)}});
+}
+
 void B2bua::OnCalleeResponse(const std::string& id, size_t index, const ClientResponse& r) {
-  const int code = r.timed_out ? 408 : r.response->status_code();
+  int code = r.timed_out ? 408 : r.response->status_code();
   Call* call = Find(id);
   const bool success = code >= 200 && code < 300;
   if (call == nullptr || index >= call->legs.size()) {
@@ -287,6 +358,11 @@ void B2bua::OnCalleeResponse(const std::string& id, size_t index, const ClientRe
     }
     Answer(id, index, *r.dialog, std::string(r.response->body()));
     return;
+  }
+  if (code == 401 || code == 407) {
+    if (call->phase == Phase::kRinging && AnswerChallenge(id, index, *r.response)) return;
+    // The caller cannot answer a challenge meant for us.
+    code = 403;
   }
   leg.done = true;
   leg.final_code = code;
@@ -428,7 +504,7 @@ void B2bua::Fail(const std::string& id, int code, std::string_view reason, std::
   if (!call->media_node.empty()) {
     DestroyMedia(call->media_node, {MediaLeg(*call, 'a'), MediaLeg(*call, 'b')});
   }
-  if (call->phase != Phase::kAuthorizing && !cause.empty()) {
+  if (call->phase != Phase::kAuthorizing && call->phase != Phase::kRouting && !cause.empty()) {
     CallSummary ended = Summary(*call);
     ended.sip_code = code != 0 ? code : 487;
     ended.cause = std::string(cause);

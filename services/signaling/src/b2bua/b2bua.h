@@ -1,8 +1,10 @@
-// B2bua: extension-to-extension calls inside a tenant, as a back-to-back user agent (RFC 3261
-// §6 "B2BUA", RFC 7092). A call is the caller's inbound (UAS) leg and one outbound (UAC) leg per
-// registered contact of the callee; media is anchored on a media node for every call.
+// B2bua: calls of a tenant's extensions and carrier trunks, as a back-to-back user agent (RFC
+// 3261 §6 "B2BUA", RFC 7092). A call is the caller's inbound (UAS) leg and one outbound (UAC) leg
+// per registered contact of the callee, or one to the carrier gateway of a trunk; media is
+// anchored on a media node for every call.
 //
-//   caller --INVITE--> [auth 407?] [locate callee] [media: leg a (answer), leg b (offer)]
+//   caller --INVITE--> [auth 407? / trunk by source] [route: extension, number or trunk]
+//                      [locate callee] [media: leg a (answer), leg b (offer)]
 //          <--100----  (the INVITE server transaction, at once)
 //                      --INVITE (node's offer)--> every contact of the callee (ring all)
 //          <--180/183-- relayed once                <--180/183--
@@ -11,8 +13,11 @@
 //   BYE from either side: 200, BYE the other, destroy the legs, "ended".
 //   CANCEL from the caller: 487 (endpoint), CANCEL every callee leg.  Busy: 486 relayed.
 //   No answer within no_answer_timeout: CANCEL + 480.  Unknown extension: 404.  Nobody
-//   registered: 480.  re-INVITE / UPDATE (hold, unhold): the node re-anchors that side, the
-//   other side gets the direction passed on.  INFO / OPTIONS in a dialog: relayed.
+//   registered: 480.  Routing refused: the router's code (404, 403, 480, 503).  A carrier's
+//   401/407 is answered once with the trunk's outbound credentials; a challenge that cannot be
+//   answered is 403 to the caller (who could not answer it for us).  re-INVITE / UPDATE (hold,
+//   unhold): the node re-anchors that side, the other side gets the direction passed on.  INFO /
+//   OPTIONS in a dialog: relayed.
 //   REFER (blind transfer, RFC 3515 / RFC 5589 §6) from either side, or a transfer command:
 //   202, NOTIFY sipfrag progress, the target's contacts rung with a new leg on the same node;
 //   its answer replaces the transferor (BYE) and is bridged to the party that stays; a failure
@@ -95,13 +100,23 @@ class B2bua final : public RequestHandler, public DialogHandler {
   size_t calls() const { return calls_.size(); }
 
  private:
-  enum class Phase { kAuthorizing, kLocating, kAnchoring, kRinging, kAnswering, kConnected };
+  enum class Phase {
+    kAuthorizing,
+    kRouting,
+    kLocating,
+    kAnchoring,
+    kRinging,
+    kAnswering,
+    kConnected
+  };
   enum class EarlyMedia { kNone, kPending, kBridged };
   struct CalleeLeg {
     std::string key;  // our INVITE's client transaction
     Target target;
     std::string sip_call_id, local_tag;
-    bool done = false;  // had its final response (or timed out)
+    uint32_t cseq = 1;
+    bool challenged = false;  // a carrier's 401/407 was answered (once per call)
+    bool done = false;        // had its final response (or timed out)
     int final_code = 0;
   };
   // A blind transfer under way: side `replaced` (the transferor's; 'b' for a command) gives its
@@ -126,7 +141,8 @@ class B2bua final : public RequestHandler, public DialogHandler {
     sip::Destination a_source;
     sip::DialogId a_dialog;
     Caller caller;
-    std::string callee_number, from_uri, to_uri;
+    std::string from_uri, to_uri;
+    std::optional<TrunkGateway> trunk;  // the callee is this carrier gateway
     std::string media_node, a_sdp, b_offer;
     std::vector<CalleeLeg> legs;
     std::optional<sip::DialogId> b_dialog;
@@ -159,8 +175,15 @@ class B2bua final : public RequestHandler, public DialogHandler {
   CallSummary Summary(const Call& call) const;
 
   void Authorized(const std::string& id, AuthOutcome outcome);
+  void Routed(const std::string& id, Route route);
   void Located(const std::string& id, Result<std::vector<Target>> targets);
   void Anchored(const std::string& id, Status status);
+  // Our INVITE to callee leg `index` of the call (again, with credentials, after a challenge);
+  // false (the leg done with 503) when it could not be sent.
+  bool SendLegInvite(const std::string& id, size_t index,
+                     std::vector<std::pair<std::string, std::string>> headers);
+  // True when the carrier's challenge was answered with the trunk's credentials.
+  bool AnswerChallenge(const std::string& id, size_t index, const sip::Message& challenge);
   void OnCalleeResponse(const std::string& id, size_t leg, const ClientResponse& response);
   // A 18x to the caller (with the node's leg a SDP for early media); "ringing" once.
   void Ringing(Call& call, int code, std::string_view sdp);
@@ -209,9 +232,9 @@ class B2bua final : public RequestHandler, public DialogHandler {
   // NOTIFY in the transferor's dialog for the REFER's implicit subscription (RFC 3515 §2.4.4-5)
   // carrying `status_line` as message/sipfrag.
   void NotifyTransferor(const sip::DialogId& dialog, std::string_view status_line, bool final);
-  // Our INVITE to one contact (the callee's or a transfer target's) with the node's offer; false
-  // (the leg done with 503) when it could not be sent.
-  bool SendInvite(CalleeLeg& leg, const std::string& from_uri, const std::string& to_uri,
+  // Our INVITE to one contact (the callee's or a transfer target's) with the node's offer; `from`
+  // is the From name-addr without its tag. False (the leg done with 503) when it could not be sent.
+  bool SendInvite(CalleeLeg& leg, const std::string& from, const std::string& to_uri,
                   const std::string& sdp,
                   const std::vector<std::pair<std::string, std::string>>& headers,
                   ResponseCallback on_response);

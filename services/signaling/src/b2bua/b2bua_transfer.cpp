@@ -183,7 +183,7 @@ void B2bua::TransferAnchored(const std::string& id, const std::string& leg_id,
   if (t.referred_by.empty()) headers.clear();
   size_t sent = 0;
   for (size_t i = 0; i < t.legs.size(); ++i) {
-    if (SendInvite(t.legs[i], t.from_uri, t.to_uri, t.offer, headers,
+    if (SendInvite(t.legs[i], "<" + t.from_uri + ">", t.to_uri, t.offer, headers,
                    [this, id, i, transfer_leg](const ClientResponse& r, SipEndpoint&) {
                      OnTargetResponse(id, transfer_leg, i, r);
                    })) {

@@ -4,6 +4,7 @@
 #include "b2bua/b2bua_call_control.h"
 #include "b2bua/digest_call_authorizer.h"
 #include "registrar/callee_locator.h"
+#include "routing/call_router.h"
 #include "rpc/call_command_server.h"
 #include "rpc/call_event_publisher.h"
 #include "rpc/call_events_sink.h"
@@ -20,6 +21,7 @@ struct CallService::Parts {
   std::unique_ptr<CallEventSink> events;
   std::unique_ptr<RedisCallStore> store;
   std::unique_ptr<b2bua::DigestCallAuthorizer> authorizer;
+  std::unique_ptr<AdminCallRouter> router;
   std::unique_ptr<RegistrarCalleeLocator> locator;
   std::unique_ptr<ThreadPoolOffloader> offloader;
   std::unique_ptr<b2bua::B2bua> b2bua;
@@ -67,11 +69,12 @@ Result<std::unique_ptr<CallService>> CallService::Start(
   p->store = std::make_unique<RedisCallStore>(shared.redis(), config.stored_call_ttl);
   p->authorizer = std::make_unique<b2bua::DigestCallAuthorizer>(
       shared.authenticator(), shared.admin(), shared.call_guard());
+  p->router = std::make_unique<AdminCallRouter>(shared.admin());
   p->locator = std::make_unique<RegistrarCalleeLocator>(shared.bindings(), &shared.admin(), clock);
   p->offloader = std::make_unique<ThreadPoolOffloader>(config.worker_threads, post_to_loop);
   p->b2bua = std::make_unique<b2bua::B2bua>(
       endpoint, *p->offloader,
-      b2bua::Ports{*p->authorizer, *p->locator, *p->media, *p->events, *p->store},
+      b2bua::Ports{*p->authorizer, *p->router, *p->locator, *p->media, *p->events, *p->store},
       b2bua::Settings{.node_id = config.node_id, .no_answer_timeout = config.no_answer_timeout});
   p->control =
       std::make_unique<b2bua::B2buaCallControl>(*p->b2bua, post_to_loop, std::chrono::seconds(3));

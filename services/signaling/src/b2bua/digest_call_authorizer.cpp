@@ -21,19 +21,43 @@ AuthOutcome Refuse(AuthRefusal refusal) {
   return out;
 }
 
+AuthOutcome Refuse(int code, std::string reason) {
+  AuthOutcome out;
+  out.code = code;
+  out.reason = std::move(reason);
+  return out;
+}
+
+AuthOutcome FromTrunk(const sip::Message& invite, const TrunkMatch& trunk) {
+  if (trunk.tenant.suspended) return Refuse(403, "Tenant Suspended");
+  AuthOutcome out;
+  auto from = invite.From();
+  out.caller.tenant = trunk.tenant.id;
+  out.caller.domain = trunk.tenant.sip_domain;
+  out.caller.extension = from.ok() ? std::string((*from)->uri.user) : std::string();
+  out.caller.trunk_id = trunk.trunk_id;
+  return out;
+}
+
 }  // namespace
 
 AuthOutcome DigestCallAuthorizer::Authorize(const sip::Message& invite,
                                             const sip::Destination& source) {
   if (auto refused = guard_.CheckSource(source.host)) return Refuse(std::move(*refused));
   const std::string realm = RealmOf(invite);
-  if (realm.empty()) {
-    AuthOutcome out;
-    out.code = 403;
-    out.reason = "No Caller Domain";
-    return out;
+  std::optional<sip::DigestCredentials> presented;
+  if (!realm.empty()) presented = authenticator_.FindCredentials(invite, realm);
+  if (!presented) {
+    // Carriers do not answer challenges: their trunks are recognised by source address.
+    auto trunk = admin_.TrunkBySource(source.host);
+    if (trunk.ok()) return FromTrunk(invite, *trunk);
+    if (trunk.status().code() != StatusCode::kNotFound) {
+      AuthOutcome out = Refuse(503, "Admin Unavailable");
+      out.headers = {{"Retry-After", "5"}};
+      return out;
+    }
   }
-  auto presented = authenticator_.FindCredentials(invite, realm);
+  if (realm.empty()) return Refuse(403, "No Caller Domain");
   if (!presented) return Refuse(authenticator_.Challenge(invite, realm));
   if (auto refused = guard_.CheckAccount(realm, presented->username)) {
     return Refuse(std::move(*refused));

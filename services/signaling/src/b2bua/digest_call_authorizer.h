@@ -3,9 +3,12 @@
 // caller's domain (From); an authenticated caller is its tenant and extension number. The
 // registrar's ban and per-account limit (AuthGuard) apply as they do to REGISTER: a banned source
 // gets 403 before any lookup, and a failed INVITE authentication counts towards its ban.
+// An INVITE without credentials whose source address is among a trunk's inbound sources is the
+// carrier of that trunk: it is not challenged, the caller is the trunk's tenant and the From
+// number.
 //
 //   sb::signaling::b2bua::DigestCallAuthorizer authorizer(authenticator, admin, guard);
-//   sb::signaling::b2bua::Ports ports{authorizer, locator, media, events, store};
+//   sb::signaling::b2bua::Ports ports{authorizer, router, locator, media, events, store};
 //
 // Authorize blocks on admin and on the nonce tracker (run it offloaded, as the B2BUA does).
 // Thread-safe as RequestAuthenticator and AdminLookups are.

@@ -7,7 +7,7 @@
 // its Offloader, never on the SIP loop thread, so implementations must be thread-safe.
 //
 //   class AdminAuthorizer : public sb::signaling::b2bua::CallAuthorizer { ... };
-//   sb::signaling::b2bua::Ports ports{authorizer, locator, media, events, store};
+//   sb::signaling::b2bua::Ports ports{authorizer, router, locator, media, events, store};
 //   sb::signaling::b2bua::B2bua b2bua(clock, endpoint, offloader, ports, settings);
 #pragma once
 
@@ -26,11 +26,13 @@
 
 namespace sb::signaling::b2bua {
 
-// Who is calling, once the INVITE is authenticated.
+// Who is calling, once the INVITE is authenticated: an extension (digest), or a carrier trunk
+// of the tenant (matched by the INVITE's source address).
 struct Caller {
   TenantId tenant;
   std::string domain;     // the tenant's SIP domain (the realm)
-  std::string extension;  // the authenticated user
+  std::string extension;  // the authenticated user; from a trunk: the calling number (From)
+  std::string trunk_id;   // set when the call came in from this trunk
 };
 
 // code 0: authenticated (caller set); otherwise the response to send (407 with its challenge
@@ -46,8 +48,37 @@ class CallAuthorizer {
  public:
   virtual ~CallAuthorizer() = default;
   // Digest authentication of a new INVITE (RFC 3261 §22.3: 407 + Proxy-Authenticate) from
-  // `source` (the address it came from: bans are per source).
+  // `source` (bans are per source), or a carrier trunk recognised by `source`.
   virtual AuthOutcome Authorize(const sip::Message& invite, const sip::Destination& source) = 0;
+};
+
+// A carrier gateway a call goes out to.
+struct TrunkGateway {
+  std::string trunk_id;
+  sip::Destination destination;
+  std::string request_uri;  // sip:<number as the carrier wants it>@host:port
+  std::string from_user;    // the caller id to present; empty when anonymous (RFC 3323)
+  std::string username;     // digest credentials for the carrier's 401/407; empty: none
+  std::string password;
+};
+
+// Where a dialled call goes: code 0 and an extension to locate or a trunk; otherwise the final
+// response (404 nothing by that number, 403 refused, 480 nobody takes it, 503 admin unreachable).
+struct Route {
+  int code = 0;
+  std::string reason;
+  std::string cause;      // the call event's cause when refused
+  std::string domain;     // the callee's tenant's SIP domain (extensions register there)
+  std::string extension;  // the callee's SIP username (its registrations)
+  std::optional<TrunkGateway> trunk;
+  std::string from_uri, to_uri;  // the call as events show it
+};
+
+class CallRouter {
+ public:
+  virtual ~CallRouter() = default;
+  // `dialed` is the user part of the INVITE's Request-URI.
+  virtual Route Resolve(const Caller& caller, std::string_view dialed) = 0;
 };
 
 // One registered contact of the callee, as the registrar stored it.
@@ -147,6 +178,7 @@ class CallStore {
 
 struct Ports {
   CallAuthorizer& authorizer;
+  CallRouter& router;
   CalleeLocator& locator;
   MediaAnchor& media;
   CallEvents& events;

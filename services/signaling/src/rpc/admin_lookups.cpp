@@ -44,6 +44,25 @@ Result<Reply> Ask(bus::Bus& bus, std::string_view operation,
   return reply;
 }
 
+// Every reply of the routing lookups starts with the same tenant fields.
+template <typename Reply>
+TenantRef TenantOf(const Reply& reply) {
+  return TenantRef{.id = TenantId(reply.tenant_id()),
+                   .suspended = reply.tenant_status() == pb::TENANT_STATUS_SUSPENDED,
+                   .sip_domain = {}};
+}
+
+sip::Transport FromProto(pb::Transport transport) {
+  switch (transport) {
+    case pb::TRANSPORT_TCP:
+      return sip::Transport::kTcp;
+    case pb::TRANSPORT_TLS:
+      return sip::Transport::kTls;
+    default:
+      return sip::Transport::kUdp;
+  }
+}
+
 }  // namespace
 
 Result<DomainInfo> AdminLookups::Domain(std::string_view sip_domain) const {
@@ -89,6 +108,67 @@ Result<ExtensionCredentials> AdminLookups::AskCredentials(std::string_view sip_d
       .ha1_md5 = reply->ha1_md5(),
       .ha1_sha256 = reply->ha1_sha256(),
       .enabled = reply->enabled(),
+  };
+}
+
+Result<NumberRoute> AdminLookups::Number(std::string_view e164) const {
+  pb::LookupNumberRequest request;
+  request.set_e164(std::string(e164));
+  auto reply = Ask<pb::LookupNumberReply>(bus_, "lookup_number", request, timeout_);
+  if (!reply.ok()) return reply.status();
+  NumberRoute out{
+      .tenant = TenantOf(*reply), .number_id = reply->number_id(), .target = reply->target()};
+  out.tenant.sip_domain = reply->sip_domain();
+  return out;
+}
+
+Result<TrunkMatch> AdminLookups::TrunkBySource(std::string_view source_ip) const {
+  pb::LookupTrunkBySourceRequest request;
+  request.set_source_ip(std::string(source_ip));
+  auto reply = Ask<pb::LookupTrunkBySourceReply>(bus_, "lookup_trunk_by_source", request, timeout_);
+  if (!reply.ok()) return reply.status();
+  TrunkMatch out{
+      .tenant = TenantOf(*reply), .trunk_id = reply->trunk_id(), .trunk_name = reply->trunk_name()};
+  out.tenant.sip_domain = reply->sip_domain();
+  return out;
+}
+
+Result<ExtensionInfo> AdminLookups::Extension(std::string_view sip_domain,
+                                              std::string_view user) const {
+  pb::LookupExtensionRequest request;
+  request.set_sip_domain(std::string(sip_domain));
+  request.set_user(std::string(user));
+  auto reply = Ask<pb::LookupExtensionReply>(bus_, "lookup_extension", request, timeout_);
+  if (!reply.ok()) return reply.status();
+  return ExtensionInfo{.tenant = TenantOf(*reply),
+                       .extension_id = reply->extension_id(),
+                       .extension_number = reply->extension_number(),
+                       .sip_username = reply->sip_username(),
+                       .display_name = reply->display_name(),
+                       .caller_id = reply->caller_id(),
+                       .enabled = reply->enabled()};
+}
+
+Result<OutboundRoute> AdminLookups::Outbound(const TenantId& tenant, std::string_view dialed,
+                                             std::string_view caller_id) const {
+  pb::LookupOutboundRouteRequest request;
+  request.set_tenant_id(tenant.str());
+  request.set_dialed(std::string(dialed));
+  request.set_caller_id(std::string(caller_id));
+  auto reply = Ask<pb::LookupOutboundRouteReply>(bus_, "lookup_outbound_route", request, timeout_);
+  if (!reply.ok()) return reply.status();
+  return OutboundRoute{
+      .tenant = TenantOf(*reply),
+      .trunk_id = reply->trunk_id(),
+      .trunk_name = reply->trunk_name(),
+      .gateway = {.host = reply->host(),
+                  .port = static_cast<uint16_t>(reply->port()),
+                  .transport = FromProto(reply->transport())},
+      .username = reply->username(),
+      .password = reply->password(),
+      .dialed = reply->dialed(),
+      .caller_id = reply->caller_id(),
+      .caller_id_blocked = reply->caller_id_blocked(),
   };
 }
 

@@ -10,6 +10,7 @@
 //   if (!creds.ok()) {
 //     // NOT_FOUND: no such user or domain; UNAVAILABLE: admin did not answer in time (503)
 //   } else if (creds->tenant_suspended) { ... 403 ... }
+//   auto route = admin.Outbound(tenant, "0044207", "+15551230001");   // trunk, rewritten number
 //
 // Every call returns by its deadline: a timeout or an absent admin is UNAVAILABLE, never a hang.
 // Thread-safe (the Bus is).
@@ -22,6 +23,7 @@
 #include "switchboard/bus/bus.h"
 #include "switchboard/core/ids.h"
 #include "switchboard/core/status.h"
+#include "switchboard/sip/transaction.h"
 
 namespace sb::signaling {
 
@@ -43,7 +45,70 @@ struct ExtensionCredentials {
   bool enabled = false;
 };
 
-class AdminLookups {
+// Every routing answer names the tenant it belongs to and whether it is suspended.
+struct TenantRef {
+  TenantId id;
+  bool suspended = false;
+  std::string sip_domain;  // lookup_number and lookup_trunk_by_source only
+};
+
+// A phone number (DID) and where admin routes it: "ext:<number>", or empty when unrouted.
+struct NumberRoute {
+  TenantRef tenant;
+  std::string number_id;
+  std::string target;
+};
+
+// The carrier trunk an INVITE's source address belongs to.
+struct TrunkMatch {
+  TenantRef tenant;
+  std::string trunk_id;
+  std::string trunk_name;
+};
+
+// Whom a dialled extension number or SIP username reaches; registrations are keyed by
+// sip:<sip_username>@<domain>.
+struct ExtensionInfo {
+  TenantRef tenant;
+  std::string extension_id;
+  std::string extension_number;
+  std::string sip_username;
+  std::string display_name;
+  std::string caller_id;  // E.164 presented on outbound calls, may be empty
+  bool enabled = false;
+};
+
+// The trunk carrying a dialled number out, the number as the carrier wants it and the caller id
+// to present (empty with caller_id_blocked: anonymous, RFC 3323).
+struct OutboundRoute {
+  TenantRef tenant;
+  std::string trunk_id;
+  std::string trunk_name;
+  sip::Destination gateway;
+  std::string username;  // outbound digest credentials towards the carrier, may be empty
+  std::string password;
+  std::string dialed;
+  std::string caller_id;
+  bool caller_id_blocked = false;
+};
+
+// The lookups call routing needs (a port, so that the routing decisions are tested on their own).
+class RoutingLookups {
+ public:
+  virtual ~RoutingLookups() = default;
+  // NOT_FOUND when no tenant owns the number.
+  virtual Result<NumberRoute> Number(std::string_view e164) const = 0;
+  // NOT_FOUND when no trunk lists the address among its inbound sources.
+  virtual Result<TrunkMatch> TrunkBySource(std::string_view source_ip) const = 0;
+  // NOT_FOUND when the tenant of `sip_domain` has no such extension number or SIP username.
+  virtual Result<ExtensionInfo> Extension(std::string_view sip_domain,
+                                          std::string_view user) const = 0;
+  // NOT_FOUND when none of the tenant's trunks has a prefix rule matching `dialed`.
+  virtual Result<OutboundRoute> Outbound(const TenantId& tenant, std::string_view dialed,
+                                         std::string_view caller_id) const = 0;
+};
+
+class AdminLookups final : public RoutingLookups {
  public:
   // `bus` and `cache` (optional) are borrowed and must outlive this object.
   AdminLookups(bus::Bus& bus, std::chrono::milliseconds timeout, AdminLookupCache* cache = nullptr)
@@ -54,6 +119,14 @@ class AdminLookups {
   // sb.cmd.admin.lookup_credentials: (NOT_FOUND when no such domain or user).
   Result<ExtensionCredentials> Credentials(std::string_view sip_domain,
                                            std::string_view sip_username) const;
+
+  // sb.cmd.admin.lookup_number, lookup_trunk_by_source, lookup_extension, lookup_outbound_route.
+  Result<NumberRoute> Number(std::string_view e164) const override;
+  Result<TrunkMatch> TrunkBySource(std::string_view source_ip) const override;
+  Result<ExtensionInfo> Extension(std::string_view sip_domain,
+                                  std::string_view user) const override;
+  Result<OutboundRoute> Outbound(const TenantId& tenant, std::string_view dialed,
+                                 std::string_view caller_id) const override;
 
  private:
   Result<DomainInfo> AskDomain(std::string_view sip_domain) const;

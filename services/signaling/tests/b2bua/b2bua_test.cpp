@@ -15,6 +15,7 @@
 #include "switchboard/core/ids.h"
 #include "switchboard/core/metrics.h"
 #include "switchboard/sip/builder.h"
+#include "switchboard/sip/digest.h"
 
 namespace {
 
@@ -27,6 +28,7 @@ using sb::sip::Transport;
 const Destination kCaller{"10.1.1.1", 5060, Transport::kUdp};
 const Destination kDesk{"10.2.2.2", 5062, Transport::kUdp};
 const Destination kMobile{"10.3.3.3", 5064, Transport::kUdp};
+const Destination kCarrier{"198.51.100.7", 5060, Transport::kUdp};
 const Destination kTarget{"10.4.4.4", 5066, Transport::kUdp};  // 1003, a transfer's target
 const sb::TenantId kTenant{"tenant-acme"};
 
@@ -62,8 +64,26 @@ struct Authorizer : CallAuthorizer {
       out.headers = {{"Proxy-Authenticate", "Digest realm=\"acme.sb.test\", nonce=\"n1\""}};
       return out;
     }
-    out.caller = {kTenant, "acme.sb.test", "1001"};
+    out.caller = {kTenant, "acme.sb.test", "1001", {}};
     return out;
+  }
+};
+
+// Routes what the test set in `routes`; any other dialled user is an extension of the caller's.
+struct Router : CallRouter {
+  std::map<std::string, Route, std::less<>> routes;
+  Route Resolve(const Caller& caller, std::string_view dialed) override {
+    auto it = routes.find(dialed);
+    Route r;
+    if (it != routes.end()) {
+      r = it->second;
+    } else {
+      r.domain = caller.domain;
+      r.extension = std::string(dialed);
+      r.to_uri = "sip:" + std::string(dialed) + "@" + caller.domain;
+    }
+    r.from_uri = "sip:" + caller.extension + "@" + caller.domain;
+    return r;
   }
 };
 
@@ -179,8 +199,9 @@ struct Store : CallStore {
 };
 
 struct Node {
-  Node(sb::core::FakeClock& clock, Authorizer& auth, Locator& locator, Media& media, Events& events,
-       Store& store, uint64_t seed, std::chrono::milliseconds no_answer = std::chrono::seconds(20))
+  Node(sb::core::FakeClock& clock, Authorizer& auth, Router& router, Locator& locator, Media& media,
+       Events& events, Store& store, uint64_t seed,
+       std::chrono::milliseconds no_answer = std::chrono::seconds(20))
       : endpoint(clock, metrics,
                  [seed] {
                    EndpointConfig c;
@@ -189,7 +210,7 @@ struct Node {
                    c.seed = seed;
                    return c;
                  }()),
-        b2bua(endpoint, offloader, Ports{auth, locator, media, events, store},
+        b2bua(endpoint, offloader, Ports{auth, router, locator, media, events, store},
               {.node_id = "sig-1", .no_answer_timeout = no_answer, .seed = seed}) {
     endpoint.SetHandler(sb::sip::Method::kInvite, &b2bua);
     endpoint.SetDialogHandler(&b2bua);
@@ -208,12 +229,13 @@ struct Out {
 struct Fixture {
   sb::core::FakeClock clock;
   Authorizer auth;
+  Router router;
   Locator locator;
   Media media;
   Events events;
   Store store;
   std::chrono::milliseconds no_answer;
-  Node node{clock, auth, locator, media, events, store, 11, no_answer};
+  Node node{clock, auth, router, locator, media, events, store, 11, no_answer};
   std::vector<Out> wire;  // everything sent, in order, not yet looked at
 
   explicit Fixture(std::chrono::milliseconds no_answer_timeout = std::chrono::seconds(20))
@@ -761,7 +783,7 @@ TEST_CASE(
   auto call = f.Connect();
   REQUIRE(f.store.calls.size() == 1);
   // A second node with the same store: the first one is gone.
-  Node other(f.clock, f.auth, f.locator, f.media, f.events, f.store, 99);
+  Node other(f.clock, f.auth, f.router, f.locator, f.media, f.events, f.store, 99);
   other.endpoint.OnReceived(f.CallerInDialog("BYE", call.caller_tag, 5), kCaller);
   std::vector<Out> out;
   for (auto& s : other.endpoint.TakeSends()) out.push_back({s.destination, s.bytes});
@@ -802,7 +824,7 @@ TEST_CASE("a hangup command for a call only the store knows - BYE both legs from
   Fixture f;
   auto call = f.Connect();
   const std::string id = f.store.calls.begin()->first;
-  Node other(f.clock, f.auth, f.locator, f.media, f.events, f.store, 77);
+  Node other(f.clock, f.auth, f.router, f.locator, f.media, f.events, f.store, 77);
   std::optional<sb::Status> done;
   other.b2bua.Hangup(kTenant, id, [&](sb::Status s) { done = s; });
   REQUIRE(done);
@@ -1108,4 +1130,131 @@ TEST_CASE(
   const std::vector<std::string> tail(f.media.log.end() - 4, f.media.log.end());
   CHECK(tail == std::vector<std::string>{"play " + id + "-a busy", "stop_play " + id + "-a",
                                          "record " + id + "-a mixed", "record_stop " + id + "-a"});
+}
+
+namespace {
+
+// Dialling 00442071234567 goes out through a trunk of the tenant's to kCarrier.
+Route ThroughTrunk(std::string from_user, std::string username) {
+  Route r;
+  r.domain = "acme.sb.test";
+  r.to_uri = "sip:442071234567@198.51.100.7";
+  r.trunk = TrunkGateway{.trunk_id = "trunk-1",
+                         .destination = kCarrier,
+                         .request_uri = "sip:442071234567@198.51.100.7:5060",
+                         .from_user = std::move(from_user),
+                         .username = std::move(username),
+                         .password = "carrier-secret"};
+  return r;
+}
+
+std::string Challenge407(const Message& invite) {
+  auto r = sb::sip::MakeResponse(invite, 407, {}, "carrier");
+  r.AddHeader("Proxy-Authenticate",
+              "Digest realm=\"carrier.example\", nonce=\"c4rr13r\", qop=\"auth\", algorithm=MD5");
+  return r.Build();
+}
+
+// The carrier's next INVITE (the ACKs of its challenges passed over).
+std::optional<Message> NextInvite(Fixture& f) {
+  for (auto m = f.Next(kCarrier); m; m = f.Next(kCarrier)) {
+    if (m->method() == sb::sip::Method::kInvite) return m;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "out through a trunk - the carrier gets the rewritten number and the caller id - its 407 "
+    "is answered once with the trunk's credentials - the call connects",
+    "[unit]") {
+  Fixture f;
+  f.router.routes["00442071234567"] = ThroughTrunk("+15551230001", "acme-out");
+  f.Receive(f.CallerInvite("00442071234567"), kCaller);
+  auto first = f.Next(kCarrier);
+  REQUIRE(first);
+  CHECK(first->request_uri_text() == "sip:442071234567@198.51.100.7:5060");
+  CHECK((*first->From())->uri.user == "+15551230001");
+  CHECK((*first->To())->uri.user == "442071234567");
+  f.Receive(Challenge407(*first), kCarrier);
+  auto second = NextInvite(f);
+  REQUIRE(second);
+  CHECK(second->method() == sb::sip::Method::kInvite);
+  CHECK(*second->CallId() == *first->CallId());
+  CHECK((*second->From())->tag() == (*first->From())->tag());
+  CHECK((*second->GetCSeq())->number == 2);
+  auto presented = second->Header(sb::sip::HeaderId::kProxyAuthorization);
+  REQUIRE(presented);
+  auto credentials = sb::sip::ParseCredentials(*presented);
+  REQUIRE(credentials.ok());
+  CHECK(credentials->username == "acme-out");
+  CHECK(credentials->realm == "carrier.example");
+  CHECK(credentials->uri == "sip:442071234567@198.51.100.7:5060");
+  // The response the carrier expects, computed here from the password.
+  auto expected = sb::sip::AnswerChallenge(
+      *sb::sip::ParseChallenge(
+          "Digest realm=\"carrier.example\", nonce=\"c4rr13r\", qop=\"auth\", algorithm=MD5"),
+      {.username = "acme-out", .password = "carrier-secret", .ha1 = {}}, "INVITE", credentials->uri,
+      second->body(), credentials->cnonce.value_or(""), 1);
+  REQUIRE(expected.ok());
+  CHECK(credentials->response == expected->response);
+
+  f.Receive(Fixture::Answer(*second, 200, "carrier", kCallerSdp), kCarrier);
+  CHECK(f.Codes(kCaller) == std::vector<int>{100, 200});
+  CHECK(f.events.seen.front() == "created sip:442071234567@198.51.100.7");
+  CHECK(f.events.seen.back() == "answered");
+}
+
+TEST_CASE("a carrier that challenges again - 403 to the caller - ended rejected", "[unit]") {
+  Fixture f;
+  f.router.routes["00442071234567"] = ThroughTrunk("+15551230001", "acme-out");
+  f.Receive(f.CallerInvite("00442071234567"), kCaller);
+  auto first = f.Next(kCarrier);
+  REQUIRE(first);
+  f.Receive(Challenge407(*first), kCarrier);
+  auto second = NextInvite(f);
+  REQUIRE(second);
+  f.Receive(Challenge407(*second), kCarrier);
+  CHECK(f.Codes(kCaller) == std::vector<int>{100, 403});
+  CHECK(f.events.seen.back() == "ended rejected 403");
+  CHECK(f.media.legs.empty());
+}
+
+TEST_CASE("a trunk without credentials - the carrier's 401 is 403 to the caller", "[unit]") {
+  Fixture f;
+  f.router.routes["00442071234567"] = ThroughTrunk("+15551230001", "");
+  f.Receive(f.CallerInvite("00442071234567"), kCaller);
+  auto first = f.Next(kCarrier);
+  REQUIRE(first);
+  auto r = sb::sip::MakeResponse(*first, 401, {}, "carrier");
+  r.AddHeader("WWW-Authenticate", "Digest realm=\"carrier.example\", nonce=\"n\"");
+  f.Receive(r.Build(), kCarrier);
+  CHECK(f.Codes(kCaller) == std::vector<int>{100, 403});
+}
+
+TEST_CASE("a blocked caller id reaches the carrier as anonymous with Privacy id", "[unit]") {
+  Fixture f;
+  f.router.routes["00442071234567"] = ThroughTrunk("", "");
+  f.Receive(f.CallerInvite("00442071234567"), kCaller);
+  auto invite = f.Next(kCarrier);
+  REQUIRE(invite);
+  CHECK((*invite->From())->uri.user == "anonymous");
+  CHECK(invite->Header("Privacy") == std::optional<std::string_view>("id"));
+  CHECK(invite->raw().find("1001") == std::string_view::npos);
+}
+
+TEST_CASE("a refused route - the router's code to the caller - created and ended events",
+          "[unit]") {
+  Fixture f;
+  Route refused;
+  refused.code = 403;
+  refused.reason = "Tenant Suspended";
+  refused.cause = "rejected";
+  f.router.routes["5555"] = refused;
+  f.Receive(f.CallerInvite("5555"), kCaller);
+  CHECK(f.Codes(kCaller) == std::vector<int>{100, 403});
+  CHECK(f.events.seen ==
+        std::vector<std::string>{"created sip:5555@acme.sb.test", "ended rejected 403"});
+  CHECK(f.media.legs.empty());
 }

@@ -16,7 +16,9 @@
 #include "rpc/admin_lookups.h"
 #include "rpc/admin_server.h"
 #include "switchboard/admin/v1/extension.grpc.pb.h"
+#include "switchboard/admin/v1/number.grpc.pb.h"
 #include "switchboard/admin/v1/tenant.grpc.pb.h"
+#include "switchboard/admin/v1/trunk.grpc.pb.h"
 #include "switchboard/bus/nats_bus.h"
 #include "switchboard/core/logger.h"
 #include "switchboard/sip/digest.h"
@@ -49,6 +51,8 @@ struct Admin {
   std::unique_ptr<sb::admin::rpc::AdminServer> server;
   std::unique_ptr<pb::TenantService::Stub> tenants;
   std::unique_ptr<pb::ExtensionService::Stub> extensions;
+  std::unique_ptr<pb::NumberService::Stub> numbers;
+  std::unique_ptr<pb::TrunkService::Stub> trunks;
 
   Admin() {
     sb::admin::rpc::AdminServerConfig config;
@@ -66,6 +70,8 @@ struct Admin {
                                        grpc::InsecureChannelCredentials());
     tenants = pb::TenantService::NewStub(channel);
     extensions = pb::ExtensionService::NewStub(channel);
+    numbers = pb::NumberService::NewStub(channel);
+    trunks = pb::TrunkService::NewStub(channel);
   }
 
   pb::Tenant CreateTenant() {
@@ -159,6 +165,79 @@ TEST_CASE("a suspended tenant is reported as suspended", "[pg][redis]") {
   auto domain = lookups.Domain(tenant.sip_domain());
   REQUIRE(domain.ok());
   CHECK(domain->tenant_suspended);
+}
+
+TEST_CASE(
+    "routing lookups - a number and its target - a trunk by source address - an extension - "
+    "an outbound route with the rewritten number and credentials",
+    "[pg][redis]") {
+  Admin admin;
+  auto tenant = admin.CreateTenant();
+  admin.CreateExtension(tenant, "1001", "correct-horse-1001");
+  {
+    grpc::ClientContext ctx;
+    ctx.AddMetadata("authorization", "Bearer " + kPlatformKey);
+    pb::AddNumberRequest req;
+    req.set_tenant_id(tenant.id());
+    req.set_e164("+15557770001");
+    req.set_target("ext:1001");
+    pb::PhoneNumber out;
+    REQUIRE(admin.numbers->AddNumber(&ctx, req, &out).ok());
+  }
+  {
+    grpc::ClientContext ctx;
+    ctx.AddMetadata("authorization", "Bearer " + kPlatformKey);
+    pb::CreateTrunkRequest req;
+    req.set_tenant_id(tenant.id());
+    req.set_name("carrier");
+    req.set_host("127.0.0.9");
+    req.set_port(5080);
+    req.set_username("acme-out");
+    req.set_password("trunk-secret");
+    req.add_inbound_sources("127.0.0.9/32");
+    auto* rule = req.add_prefix_rules();
+    rule->set_match("00");
+    rule->set_strip(2);
+    rule->set_prepend("+");
+    req.set_caller_id_policy(pb::CALLER_ID_POLICY_FIXED);
+    req.set_fixed_caller_id("+15557770001");
+    pb::Trunk out;
+    auto status = admin.trunks->CreateTrunk(&ctx, req, &out);
+    INFO(status.error_message());
+    REQUIRE(status.ok());
+  }
+  auto client_bus = Connect(admin.nats.url());
+  sb::signaling::AdminLookups lookups(*client_bus, 2000ms);
+
+  auto number = lookups.Number("+15557770001");
+  REQUIRE(number.ok());
+  CHECK(number->tenant.id.str() == tenant.id());
+  CHECK(number->tenant.sip_domain == tenant.sip_domain());
+  CHECK(number->target == "ext:1001");
+  CHECK(lookups.Number("+15557770002").status().code() == sb::StatusCode::kNotFound);
+
+  auto trunk = lookups.TrunkBySource("127.0.0.9");
+  REQUIRE(trunk.ok());
+  CHECK(trunk->tenant.id.str() == tenant.id());
+  CHECK(trunk->tenant.sip_domain == tenant.sip_domain());
+  CHECK(trunk->trunk_name == "carrier");
+  CHECK(lookups.TrunkBySource("127.0.0.10").status().code() == sb::StatusCode::kNotFound);
+
+  auto extension = lookups.Extension(tenant.sip_domain(), "1001");
+  REQUIRE(extension.ok());
+  CHECK(extension->sip_username == "1001");
+  CHECK(extension->enabled);
+
+  auto route = lookups.Outbound(sb::TenantId(tenant.id()), "00442071234567", "");
+  REQUIRE(route.ok());
+  CHECK(route->gateway == sb::sip::Destination{"127.0.0.9", 5080, sb::sip::Transport::kUdp});
+  CHECK(route->dialed == "+442071234567");
+  CHECK(route->caller_id == "+15557770001");
+  CHECK_FALSE(route->caller_id_blocked);
+  CHECK(route->username == "acme-out");
+  CHECK(route->password == "trunk-secret");
+  CHECK(lookups.Outbound(sb::TenantId(tenant.id()), "1234", "").status().code() ==
+        sb::StatusCode::kNotFound);
 }
 
 TEST_CASE("admin silent or absent is UNAVAILABLE by the deadline", "[nats]") {

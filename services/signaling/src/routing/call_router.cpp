@@ -1,0 +1,142 @@
+#include "routing/call_router.h"
+
+#include <algorithm>
+#include <string>
+
+namespace sb::signaling {
+namespace {
+
+using b2bua::Route;
+
+Route Refuse(int code, std::string_view reason, std::string_view cause) {
+  Route r;
+  r.code = code;
+  r.reason = std::string(reason);
+  r.cause = std::string(cause);
+  return r;
+}
+
+// A lookup that failed for another reason than "no such thing": admin is unreachable.
+Route Unavailable() { return Refuse(503, "Routing Unavailable", "network_failure"); }
+
+// Digits (and * #), optionally after one leading "+": what a number or a trunk prefix looks like.
+bool IsDialString(std::string_view dialed) {
+  if (!dialed.empty() && dialed.front() == '+') dialed.remove_prefix(1);
+  return !dialed.empty() && std::all_of(dialed.begin(), dialed.end(), [](char c) {
+    return (c >= '0' && c <= '9') || c == '*' || c == '#';
+  });
+}
+
+// An E.164 number, "+" optional.
+bool IsNumber(std::string_view s) {
+  if (!s.empty() && s.front() == '+') s.remove_prefix(1);
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// Numbers are stored in E.164 with their "+"; a phone or a carrier may leave it out.
+std::string E164(std::string_view dialed) {
+  if (!dialed.empty() && dialed.front() == '+') return std::string(dialed);
+  return "+" + std::string(dialed);
+}
+
+Route ToExtension(const ExtensionInfo& extension, std::string_view domain) {
+  if (extension.tenant.suspended) return Refuse(403, "Tenant Suspended", "rejected");
+  if (!extension.enabled) return Refuse(480, "Extension Disabled", "unavailable");
+  Route r;
+  r.domain = std::string(domain);
+  r.extension = extension.sip_username;
+  r.to_uri = "sip:" + extension.extension_number + "@" + r.domain;
+  return r;
+}
+
+}  // namespace
+
+Route AdminCallRouter::Resolve(const b2bua::Caller& caller, std::string_view dialed) {
+  Route route;
+  if (!caller.trunk_id.empty()) {
+    route = FromTrunk(caller, dialed);
+  } else if (dialed.empty()) {
+    route = Refuse(404, "No Number Dialled", "not_found");
+  } else if (auto extension = lookups_.Extension(caller.domain, dialed); extension.ok()) {
+    route = ToExtension(*extension, caller.domain);
+  } else if (extension.status().code() != StatusCode::kNotFound) {
+    route = Unavailable();
+  } else {
+    auto own = IsNumber(dialed) ? lookups_.Number(E164(dialed))
+                   : Result<NumberRoute>(Status::NotFound("not a number"));
+    if (own.ok() && own->tenant.id == caller.tenant) {
+      route = ToNumberTarget(*own, caller.domain);
+    } else if (!own.ok() && own.status().code() != StatusCode::kNotFound) {
+      route = Unavailable();
+    } else {
+      // Another tenant's number is reached like any outside number: through a trunk.
+      route = ToTrunk(caller, dialed);
+    }
+  }
+  if (route.from_uri.empty()) route.from_uri = "sip:" + caller.extension + "@" + caller.domain;
+  return route;
+}
+
+Route AdminCallRouter::FromTrunk(const b2bua::Caller& caller, std::string_view dialed) const {
+  if (!IsNumber(dialed)) return Refuse(404, "Not A Number", "not_found");
+  auto number = lookups_.Number(E164(dialed));
+  if (!number.ok()) {
+    if (number.status().code() == StatusCode::kNotFound) {
+      return Refuse(404, "Unknown Number", "not_found");
+    }
+    return Unavailable();
+  }
+  // A carrier reaches only the numbers of the tenant whose trunk it is.
+  if (number->tenant.id != caller.tenant) return Refuse(404, "Unknown Number", "not_found");
+  return ToNumberTarget(*number, caller.domain);
+}
+
+Route AdminCallRouter::ToNumberTarget(const NumberRoute& number, std::string_view domain) const {
+  if (number.tenant.suspended) return Refuse(403, "Tenant Suspended", "rejected");
+  constexpr std::string_view kExt = "ext:";
+  if (number.target.substr(0, kExt.size()) != kExt) {
+    return Refuse(480, "Number Not Routed", "unavailable");
+  }
+  auto extension = lookups_.Extension(domain, number.target.substr(kExt.size()));
+  if (!extension.ok()) {
+    // Admin checks the target when the number is routed; an extension deleted since is gone.
+    if (extension.status().code() == StatusCode::kNotFound) {
+      return Refuse(480, "Number Not Routed", "unavailable");
+    }
+    return Unavailable();
+  }
+  return ToExtension(*extension, domain);
+}
+
+Route AdminCallRouter::ToTrunk(const b2bua::Caller& caller, std::string_view dialed) const {
+  if (!IsDialString(dialed)) return Refuse(404, "Not Found", "not_found");
+  auto me = lookups_.Extension(caller.domain, caller.extension);
+  if (!me.ok() && me.status().code() != StatusCode::kNotFound) return Unavailable();
+  const std::string caller_id = me.ok() ? me->caller_id : std::string();
+  auto out = lookups_.Outbound(caller.tenant, dialed, caller_id);
+  if (!out.ok()) {
+    if (out.status().code() == StatusCode::kNotFound) return Refuse(404, "No Route", "not_found");
+    return Unavailable();
+  }
+  if (out->tenant.suspended) return Refuse(403, "Tenant Suspended", "rejected");
+  std::string host = out->gateway.host;
+  if (host.find(':') != std::string::npos) host = "[" + host + "]";  // IPv6 reference
+  b2bua::TrunkGateway trunk;
+  trunk.trunk_id = out->trunk_id;
+  trunk.destination = out->gateway;
+  trunk.request_uri = "sip:" + out->dialed + "@" + host + ":" + std::to_string(out->gateway.port);
+  if (out->gateway.transport == sip::Transport::kTcp) trunk.request_uri += ";transport=tcp";
+  // PASSTHROUGH of an extension without a caller id presents its number rather than nothing.
+  if (!out->caller_id_blocked) {
+    trunk.from_user = out->caller_id.empty() ? caller.extension : out->caller_id;
+  }
+  trunk.username = out->username;
+  trunk.password = out->password;
+  Route r;
+  r.domain = caller.domain;
+  r.to_uri = "sip:" + out->dialed + "@" + host;
+  r.trunk = std::move(trunk);
+  return r;
+}
+
+}  // namespace sb::signaling

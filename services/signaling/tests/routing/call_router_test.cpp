@@ -1,0 +1,205 @@
+// AdminCallRouter's decisions on an in-memory directory of two tenants: acme (extensions 1001,
+// 1002, a disabled 1003, number +15551230001 -> ext:1002, an unrouted +15551230009, a trunk
+// whose rules send 00... and 9... out) and globex (its own number +15559990001). The lookups'
+// real answers over NATS from a real admin are in admin_lookups_itest and routing_itest.
+#include "routing/call_router.h"
+
+#include <catch2/catch.hpp>
+#include <map>
+#include <string>
+
+namespace {
+
+using namespace sb::signaling;
+using b2bua::Caller;
+using b2bua::Route;
+
+const sb::TenantId kAcme{"tenant-acme"};
+const sb::TenantId kGlobex{"tenant-globex"};
+constexpr char kAcmeDomain[] = "acme.sb.test";
+
+struct Directory : RoutingLookups {
+  std::map<std::string, NumberRoute, std::less<>> numbers;
+  std::map<std::string, ExtensionInfo, std::less<>> extensions;  // by "<domain>/<user>"
+  bool admin_down = false;
+
+  sb::Status Down() const { return sb::Status::Unavailable("admin did not answer"); }
+
+  sb::Result<NumberRoute> Number(std::string_view e164) const override {
+    if (admin_down) return Down();
+    auto it = numbers.find(e164);
+    if (it == numbers.end()) return sb::Status::NotFound("no such number");
+    return it->second;
+  }
+  sb::Result<TrunkMatch> TrunkBySource(std::string_view) const override {
+    return sb::Status::NotFound("not used by the router");
+  }
+  sb::Result<ExtensionInfo> Extension(std::string_view domain,
+                                      std::string_view user) const override {
+    if (admin_down) return Down();
+    auto it = extensions.find(std::string(domain) + "/" + std::string(user));
+    if (it == extensions.end()) return sb::Status::NotFound("no such extension");
+    return it->second;
+  }
+  // acme's trunk: "00" stripped and "+" prepended, "9" stripped; the caller id passed through.
+  sb::Result<OutboundRoute> Outbound(const sb::TenantId& tenant, std::string_view dialed,
+                                     std::string_view caller_id) const override {
+    if (admin_down) return Down();
+    std::string rewritten;
+    if (tenant == kAcme && dialed.substr(0, 2) == "00") {
+      rewritten = "+" + std::string(dialed.substr(2));
+    } else if (tenant == kAcme && dialed.substr(0, 1) == "9") {
+      rewritten = std::string(dialed.substr(1));
+    } else {
+      return sb::Status::NotFound("no prefix rule matches");
+    }
+    return OutboundRoute{.tenant = {kAcme, false, {}},
+                         .trunk_id = "trunk-acme",
+                         .trunk_name = "carrier",
+                         .gateway = {"127.0.0.5", 5070, sb::sip::Transport::kUdp},
+                         .username = "acme-out",
+                         .password = "secret",
+                         .dialed = rewritten,
+                         .caller_id = std::string(caller_id),
+                         .caller_id_blocked = false};
+  }
+
+  Directory() {
+    auto ext = [&](std::string number, std::string caller_id, bool enabled) {
+      extensions[std::string(kAcmeDomain) + "/" + number] =
+          ExtensionInfo{.tenant = {kAcme, false, {}},
+                        .extension_id = "ext-" + number,
+                        .extension_number = number,
+                        .sip_username = "u" + number,
+                        .display_name = {},
+                        .caller_id = std::move(caller_id),
+                        .enabled = enabled};
+    };
+    ext("1001", "+15551230001", true);
+    ext("1002", "", true);
+    ext("1003", "", false);
+    numbers["+15551230001"] = {{kAcme, false, kAcmeDomain}, "num-1", "ext:1002"};
+    numbers["+15551230009"] = {{kAcme, false, kAcmeDomain}, "num-9", ""};
+    numbers["+15559990001"] = {{kGlobex, false, "globex.sb.test"}, "num-g", "ext:2001"};
+  }
+};
+
+Caller Extension1001() { return {kAcme, kAcmeDomain, "1001", {}}; }
+Caller AcmeTrunk() { return {kAcme, kAcmeDomain, "+442071234567", "trunk-acme"}; }
+Caller GlobexTrunk() { return {kGlobex, "globex.sb.test", "+442071234567", "trunk-globex"}; }
+
+}  // namespace
+
+TEST_CASE("an extension dials an extension of its tenant - routed to its SIP username",
+          "[unit]") {
+  Directory d;
+  AdminCallRouter router(d);
+  Route r = router.Resolve(Extension1001(), "1002");
+  CHECK(r.code == 0);
+  CHECK_FALSE(r.trunk);
+  CHECK(r.domain == kAcmeDomain);
+  CHECK(r.extension == "u1002");
+  CHECK(r.from_uri == "sip:1001@acme.sb.test");
+  CHECK(r.to_uri == "sip:1002@acme.sb.test");
+}
+
+TEST_CASE("an extension dials the tenant's own number with or without + - where admin routes it",
+          "[unit]") {
+  Directory d;
+  AdminCallRouter router(d);
+  for (std::string dialed : {"+15551230001", "15551230001"}) {
+    Route r = router.Resolve(Extension1001(), dialed);
+    CHECK(r.code == 0);
+    CHECK_FALSE(r.trunk);
+    CHECK(r.extension == "u1002");
+  }
+}
+
+TEST_CASE(
+    "an extension dials out - the trunk's gateway - the rewritten number - its caller id - the "
+    "trunk's credentials",
+    "[unit]") {
+  Directory d;
+  AdminCallRouter router(d);
+  Route r = router.Resolve(Extension1001(), "00442071234567");
+  REQUIRE(r.code == 0);
+  REQUIRE(r.trunk);
+  CHECK(r.trunk->request_uri == "sip:+442071234567@127.0.0.5:5070");
+  CHECK(r.trunk->destination == sb::sip::Destination{"127.0.0.5", 5070, sb::sip::Transport::kUdp});
+  CHECK(r.trunk->from_user == "+15551230001");
+  CHECK(r.trunk->username == "acme-out");
+  CHECK(r.trunk->password == "secret");
+  CHECK(r.to_uri == "sip:+442071234567@127.0.0.5");
+  CHECK(r.from_uri == "sip:1001@acme.sb.test");
+}
+
+TEST_CASE("an extension without a caller id presents its number through a trunk", "[unit]") {
+  Directory d;
+  AdminCallRouter router(d);
+  Route r = router.Resolve({kAcme, kAcmeDomain, "1002", {}}, "9123");
+  REQUIRE(r.trunk);
+  CHECK(r.trunk->request_uri == "sip:123@127.0.0.5:5070");
+  CHECK(r.trunk->from_user == "1002");
+}
+
+TEST_CASE("another tenant's number goes out through the trunk like any outside number",
+          "[unit]") {
+  Directory d;
+  AdminCallRouter router(d);
+  CHECK(router.Resolve(Extension1001(), "+15559990001").code == 404);  // no "+" rule at acme
+  Route r = router.Resolve(Extension1001(), "0015559990001");
+  REQUIRE(r.trunk);
+  CHECK(r.trunk->request_uri == "sip:+15559990001@127.0.0.5:5070");
+}
+
+TEST_CASE("what no rule matches is 404 - a disabled extension 480 - an unrouted number 480",
+          "[unit]") {
+  Directory d;
+  AdminCallRouter router(d);
+  CHECK(router.Resolve(Extension1001(), "1999").code == 404);
+  CHECK(router.Resolve(Extension1001(), "alice").code == 404);
+  CHECK(router.Resolve(Extension1001(), "").code == 404);
+  CHECK(router.Resolve(Extension1001(), "1003").code == 480);
+  Route unrouted = router.Resolve(Extension1001(), "+15551230009");
+  CHECK(unrouted.code == 480);
+  CHECK(unrouted.cause == "unavailable");
+  CHECK(unrouted.to_uri.empty());
+}
+
+TEST_CASE("a suspended tenant's number is refused 403", "[unit]") {
+  Directory d;
+  d.numbers["+15551230001"].tenant.suspended = true;
+  AdminCallRouter router(d);
+  CHECK(router.Resolve(AcmeTrunk(), "+15551230001").code == 403);
+}
+
+TEST_CASE("admin does not answer - 503", "[unit]") {
+  Directory d;
+  d.admin_down = true;
+  AdminCallRouter router(d);
+  CHECK(router.Resolve(Extension1001(), "1002").code == 503);
+  CHECK(router.Resolve(AcmeTrunk(), "+15551230001").code == 503);
+}
+
+TEST_CASE("a carrier calls the tenant's number - routed to the number's extension", "[unit]") {
+  Directory d;
+  AdminCallRouter router(d);
+  Route r = router.Resolve(AcmeTrunk(), "15551230001");
+  CHECK(r.code == 0);
+  CHECK_FALSE(r.trunk);
+  CHECK(r.domain == kAcmeDomain);
+  CHECK(r.extension == "u1002");
+  CHECK(r.from_uri == "sip:+442071234567@acme.sb.test");
+}
+
+TEST_CASE(
+    "a carrier reaches only its tenant's numbers - another tenant's or an unknown number or an "
+    "extension is 404",
+    "[unit]") {
+  Directory d;
+  AdminCallRouter router(d);
+  CHECK(router.Resolve(GlobexTrunk(), "+15551230001").code == 404);
+  CHECK(router.Resolve(AcmeTrunk(), "+15550000000").code == 404);
+  CHECK(router.Resolve(AcmeTrunk(), "1002").code == 404);
+  CHECK(router.Resolve(AcmeTrunk(), "00442071234567").code == 404);
+}
