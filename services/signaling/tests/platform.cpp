@@ -87,6 +87,8 @@ Platform::Platform(PlatformOptions options)
                                      grpc::InsecureChannelCredentials());
   tenants_ = pb::TenantService::NewStub(channel);
   extensions_ = pb::ExtensionService::NewStub(channel);
+  numbers_ = pb::NumberService::NewStub(channel);
+  trunks_ = pb::TrunkService::NewStub(channel);
 }
 
 Platform::~Platform() {
@@ -133,14 +135,37 @@ pb::Tenant Platform::CreateTenant(std::string slug) {
 }
 
 void Platform::CreateExtension(const pb::Tenant& tenant, const std::string& number,
-                               const std::string& password) {
+                               const std::string& password, const std::string& caller_id) {
   grpc::ClientContext ctx;
   pb::CreateExtensionRequest req;
   req.set_tenant_id(tenant.id());
   req.set_number(number);
   req.set_password(password);
+  req.set_caller_id(caller_id);
   pb::Extension ext;
   auto status = extensions_->CreateExtension(Authorized(ctx), req, &ext);
+  INFO(status.error_message());
+  REQUIRE(status.ok());
+}
+
+void Platform::AddNumber(const pb::Tenant& tenant, const std::string& e164,
+                         const std::string& target) {
+  grpc::ClientContext ctx;
+  pb::AddNumberRequest req;
+  req.set_tenant_id(tenant.id());
+  req.set_e164(e164);
+  req.set_target(target);
+  pb::PhoneNumber out;
+  auto status = numbers_->AddNumber(Authorized(ctx), req, &out);
+  INFO(status.error_message());
+  REQUIRE(status.ok());
+}
+
+void Platform::CreateTrunk(const pb::Tenant& tenant, pb::CreateTrunkRequest trunk) {
+  grpc::ClientContext ctx;
+  trunk.set_tenant_id(tenant.id());
+  pb::Trunk out;
+  auto status = trunks_->CreateTrunk(Authorized(ctx), trunk, &out);
   INFO(status.error_message());
   REQUIRE(status.ok());
 }

@@ -17,7 +17,9 @@
 #include <vector>
 
 #include "switchboard/admin/v1/extension.grpc.pb.h"
+#include "switchboard/admin/v1/number.grpc.pb.h"
 #include "switchboard/admin/v1/tenant.grpc.pb.h"
+#include "switchboard/admin/v1/trunk.grpc.pb.h"
 #include "switchboard/testing/child_process.h"
 #include "switchboard/testing/servers.h"
 
@@ -57,7 +59,13 @@ class Platform {
   // given); retried while admin starts.
   switchboard::admin::v1::Tenant CreateTenant(std::string slug = {});
   void CreateExtension(const switchboard::admin::v1::Tenant& tenant, const std::string& number,
-                       const std::string& password);
+                       const std::string& password, const std::string& caller_id = {});
+  // A number (E.164) of the tenant routed to `target` ("ext:<number>").
+  void AddNumber(const switchboard::admin::v1::Tenant& tenant, const std::string& e164,
+                 const std::string& target);
+  // A trunk of the tenant as `trunk` describes it (its tenant_id is set here).
+  void CreateTrunk(const switchboard::admin::v1::Tenant& tenant,
+                   switchboard::admin::v1::CreateTrunkRequest trunk);
   void Suspend(const switchboard::admin::v1::Tenant& tenant);
 
   // The contacts bound to (tenant, aor), read straight from Redis.
@@ -76,6 +84,8 @@ class Platform {
   testing::ChildProcess signaling_;
   std::unique_ptr<switchboard::admin::v1::TenantService::Stub> tenants_;
   std::unique_ptr<switchboard::admin::v1::ExtensionService::Stub> extensions_;
+  std::unique_ptr<switchboard::admin::v1::NumberService::Stub> numbers_;
+  std::unique_ptr<switchboard::admin::v1::TrunkService::Stub> trunks_;
 };
 
 }  // namespace sb::signaling::test

@@ -16,7 +16,12 @@ Route Refuse(int code, std::string_view reason, std::string_view cause) {
   return r;
 }
 
-// A lookup that failed for another reason than "no such thing": admin is unreachable.
+// Nothing by that name: admin knows none, or the name cannot be one (admin refuses "+00..." as
+// an E.164 number, INVALID_ARGUMENT). Any other failure means admin could not answer.
+bool Missing(const Status& status) {
+  return status.code() == StatusCode::kNotFound || status.code() == StatusCode::kInvalidArgument;
+}
+
 Route Unavailable() { return Refuse(503, "Routing Unavailable", "network_failure"); }
 
 // Digits (and * #), optionally after one leading "+": what a number or a trunk prefix looks like.
@@ -59,14 +64,14 @@ Route AdminCallRouter::Resolve(const b2bua::Caller& caller, std::string_view dia
     route = Refuse(404, "No Number Dialled", "not_found");
   } else if (auto extension = lookups_.Extension(caller.domain, dialed); extension.ok()) {
     route = ToExtension(*extension, caller.domain);
-  } else if (extension.status().code() != StatusCode::kNotFound) {
+  } else if (!Missing(extension.status())) {
     route = Unavailable();
   } else {
     auto own = IsNumber(dialed) ? lookups_.Number(E164(dialed))
-                   : Result<NumberRoute>(Status::NotFound("not a number"));
+                                : Result<NumberRoute>(Status::NotFound("not a number"));
     if (own.ok() && own->tenant.id == caller.tenant) {
       route = ToNumberTarget(*own, caller.domain);
-    } else if (!own.ok() && own.status().code() != StatusCode::kNotFound) {
+    } else if (!own.ok() && !Missing(own.status())) {
       route = Unavailable();
     } else {
       // Another tenant's number is reached like any outside number: through a trunk.
@@ -81,10 +86,7 @@ Route AdminCallRouter::FromTrunk(const b2bua::Caller& caller, std::string_view d
   if (!IsNumber(dialed)) return Refuse(404, "Not A Number", "not_found");
   auto number = lookups_.Number(E164(dialed));
   if (!number.ok()) {
-    if (number.status().code() == StatusCode::kNotFound) {
-      return Refuse(404, "Unknown Number", "not_found");
-    }
-    return Unavailable();
+    return Missing(number.status()) ? Refuse(404, "Unknown Number", "not_found") : Unavailable();
   }
   // A carrier reaches only the numbers of the tenant whose trunk it is.
   if (number->tenant.id != caller.tenant) return Refuse(404, "Unknown Number", "not_found");
@@ -100,10 +102,8 @@ Route AdminCallRouter::ToNumberTarget(const NumberRoute& number, std::string_vie
   auto extension = lookups_.Extension(domain, number.target.substr(kExt.size()));
   if (!extension.ok()) {
     // Admin checks the target when the number is routed; an extension deleted since is gone.
-    if (extension.status().code() == StatusCode::kNotFound) {
-      return Refuse(480, "Number Not Routed", "unavailable");
-    }
-    return Unavailable();
+    return Missing(extension.status()) ? Refuse(480, "Number Not Routed", "unavailable")
+                                       : Unavailable();
   }
   return ToExtension(*extension, domain);
 }
@@ -111,12 +111,11 @@ Route AdminCallRouter::ToNumberTarget(const NumberRoute& number, std::string_vie
 Route AdminCallRouter::ToTrunk(const b2bua::Caller& caller, std::string_view dialed) const {
   if (!IsDialString(dialed)) return Refuse(404, "Not Found", "not_found");
   auto me = lookups_.Extension(caller.domain, caller.extension);
-  if (!me.ok() && me.status().code() != StatusCode::kNotFound) return Unavailable();
+  if (!me.ok() && !Missing(me.status())) return Unavailable();
   const std::string caller_id = me.ok() ? me->caller_id : std::string();
   auto out = lookups_.Outbound(caller.tenant, dialed, caller_id);
   if (!out.ok()) {
-    if (out.status().code() == StatusCode::kNotFound) return Refuse(404, "No Route", "not_found");
-    return Unavailable();
+    return Missing(out.status()) ? Refuse(404, "No Route", "not_found") : Unavailable();
   }
   if (out->tenant.suspended) return Refuse(403, "Tenant Suspended", "rejected");
   std::string host = out->gateway.host;

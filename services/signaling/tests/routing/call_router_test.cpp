@@ -27,6 +27,8 @@ struct Directory : RoutingLookups {
 
   sb::Result<NumberRoute> Number(std::string_view e164) const override {
     if (admin_down) return Down();
+    // As admin: "+0..." is no E.164 number at all.
+    if (e164.substr(0, 2) == "+0") return sb::Status::InvalidArgument("e164: not E.164", "e164");
     auto it = numbers.find(e164);
     if (it == numbers.end()) return sb::Status::NotFound("no such number");
     return it->second;
@@ -90,8 +92,7 @@ Caller GlobexTrunk() { return {kGlobex, "globex.sb.test", "+442071234567", "trun
 
 }  // namespace
 
-TEST_CASE("an extension dials an extension of its tenant - routed to its SIP username",
-          "[unit]") {
+TEST_CASE("an extension dials an extension of its tenant - routed to its SIP username", "[unit]") {
   Directory d;
   AdminCallRouter router(d);
   Route r = router.Resolve(Extension1001(), "1002");
@@ -142,8 +143,7 @@ TEST_CASE("an extension without a caller id presents its number through a trunk"
   CHECK(r.trunk->from_user == "1002");
 }
 
-TEST_CASE("another tenant's number goes out through the trunk like any outside number",
-          "[unit]") {
+TEST_CASE("another tenant's number goes out through the trunk like any outside number", "[unit]") {
   Directory d;
   AdminCallRouter router(d);
   CHECK(router.Resolve(Extension1001(), "+15559990001").code == 404);  // no "+" rule at acme

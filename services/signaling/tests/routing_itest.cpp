@@ -1,0 +1,319 @@
+// Calls to numbers and trunks through the real binaries (tests/platform.h: sb-admin, sb-media and
+// sb-signaling on a private nats-server; tenants, extensions, numbers and trunks created over
+// admin's gRPC API). Carriers are sipp (tests/sipp/carrier_*.xml) on their own loopback
+// addresses: the gateway a trunk sends to, and the source address a trunk accepts calls from.
+// Phones are UDP sockets in the test that register and call with digest (sb::sip::AnswerChallenge).
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "platform.h"
+#include "sipp_process.h"
+#include "switchboard/sip/builder.h"
+#include "switchboard/sip/digest.h"
+#include "switchboard/sip/message.h"
+#include "switchboard/testing/udp_socket.h"
+
+namespace {
+
+namespace pb = ::switchboard::admin::v1;
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+using sb::sip::Message;
+
+using sb::signaling::test::Platform;
+using sb::signaling::test::Sipp;
+
+// Extensions' passwords in these tests.
+std::string Password(const std::string& user) { return "password-" + user; }
+
+// A trunk to `host`:`port` taking calls from `source`; "00..." goes out as "+...", answering the
+// carrier's challenge as acme-out / trunk-secret.
+pb::CreateTrunkRequest Trunk(const std::string& host, int port, const std::string& source) {
+  pb::CreateTrunkRequest req;
+  req.set_name("carrier");
+  req.set_host(host);
+  req.set_port(port);
+  req.set_username("acme-out");
+  req.set_password("trunk-secret");
+  req.add_inbound_sources(source + "/32");
+  auto* rule = req.add_prefix_rules();
+  rule->set_match("00");
+  rule->set_strip(2);
+  rule->set_prepend("+");
+  return req;
+}
+
+// A phone (or a carrier without sipp) on its own loopback address: SIP and RTP sockets.
+class Phone {
+ public:
+  Phone(std::string ip, int server_port) : sip_(ip), rtp_(ip), server_port_(server_port) {}
+
+  const std::string& ip() const { return sip_.ip(); }
+  // The Call-ID (and From tag) of what Build makes next.
+  void NewCall(std::string call_id) { call_id_ = std::move(call_id); }
+  uint16_t port() const { return sip_.port(); }
+  std::string Sdp() const {
+    return "v=0\r\no=- 1 1 IN IP4 " + ip() + "\r\ns=-\r\nc=IN IP4 " + ip() +
+           "\r\nt=0 0\r\nm=audio " + std::to_string(rtp_.port()) +
+           " RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n";
+  }
+  void Send(const std::string& text) const {
+    REQUIRE(sip_.SendTo(static_cast<uint16_t>(server_port_), text));
+  }
+  void Send(const sb::sip::MessageBuilder& m) const { Send(m.Build()); }
+  // The next message that `wanted` accepts within 8 s (others are passed over), or nullopt.
+  template <typename Pred>
+  std::optional<Message> Next(Pred wanted) const {
+    const auto deadline = Clock::now() + 8s;
+    while (Clock::now() < deadline) {
+      auto got = sip_.Receive(
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()));
+      if (!got) break;
+      auto m = Message::Parse(got->text());
+      if (m.ok() && wanted(*m)) return std::move(*m);
+    }
+    return std::nullopt;
+  }
+  std::optional<Message> Final() const {
+    return Next([](const Message& m) { return m.status_code() >= 200; });
+  }
+  std::optional<Message> Request(sb::sip::Method method) const {
+    return Next([method](const Message& m) { return m.is_request() && m.method() == method; });
+  }
+
+  // A request from this phone (`user`@`domain`); `to` is the To header value.
+  sb::sip::MessageBuilder Build(std::string_view method, const std::string& uri,
+                                const std::string& user, const std::string& domain,
+                                const std::string& to, int cseq) {
+    auto b = sb::sip::MessageBuilder::Request(method, uri);
+    b.AddHeader("Via", "SIP/2.0/UDP " + ip() + ":" + std::to_string(port()) +
+                           ";rport;branch=z9hG4bK" + call_id_ + std::to_string(cseq))
+        .AddHeader("Max-Forwards", "70")
+        .AddHeader("From", "<sip:" + user + "@" + domain + ">;tag=" + call_id_)
+        .AddHeader("To", to)
+        .AddHeader("Call-ID", call_id_)
+        .AddHeader("CSeq", std::to_string(cseq) + " " + std::string(method))
+        .AddHeader("Contact", "<sip:" + user + "@" + ip() + ":" + std::to_string(port()) + ">");
+    return b;
+  }
+
+  // REGISTER with digest (retried while sb-signaling and admin start); the final code.
+  int Register(const std::string& domain, const std::string& user) {
+    call_id_ = "reg-" + user + "-" + std::to_string(port());
+    const auto deadline = Clock::now() + 30s;
+    int code = 0;
+    for (int cseq = 1; Clock::now() < deadline; cseq += 2) {
+      auto reg = Build("REGISTER", "sip:" + domain, user, domain,
+                       "<sip:" + user + "@" + domain + ">", cseq);
+      reg.AddHeader("Expires", "300");
+      Send(reg);
+      auto challenge = Final();
+      if (!challenge || challenge->status_code() != 401) {
+        std::this_thread::sleep_for(200ms);
+        continue;
+      }
+      reg = Build("REGISTER", "sip:" + domain, user, domain, "<sip:" + user + "@" + domain + ">",
+                  cseq + 1);
+      reg.AddHeader("Expires", "300")
+          .AddHeader("Authorization", Answer(*challenge, sb::sip::HeaderId::kWwwAuthenticate,
+                                             "REGISTER", "sip:" + domain, user, {}));
+      Send(reg);
+      auto done = Final();
+      code = done ? done->status_code() : 0;
+      if (code == 200) return code;
+      std::this_thread::sleep_for(200ms);
+    }
+    return code;
+  }
+
+  // INVITE `dialed` as extension `user`, answering the 407; returns the call's final response.
+  std::optional<Message> Call(const std::string& domain, const std::string& user,
+                              const std::string& dialed, std::string_view call_id) {
+    NewCall(std::string(call_id));
+    const std::string uri = "sip:" + dialed + "@" + domain;
+    auto invite = Build("INVITE", uri, user, domain, "<" + uri + ">", 1);
+    invite.SetBody(Sdp(), "application/sdp");
+    Send(invite);
+    auto challenge = Final();
+    REQUIRE(challenge);
+    REQUIRE(challenge->status_code() == 407);
+    Ack(*challenge, uri, user, domain, 1);
+    invite = Build("INVITE", uri, user, domain, "<" + uri + ">", 2);
+    invite
+        .AddHeader("Proxy-Authorization", Answer(*challenge, sb::sip::HeaderId::kProxyAuthenticate,
+                                                 "INVITE", uri, user, Sdp()))
+        .SetBody(Sdp(), "application/sdp");
+    Send(invite);
+    return Final();
+  }
+  // ACK for a final response to our INVITE with CSeq `cseq` (a 2xx: in its dialog).
+  void Ack(const Message& response, const std::string& uri, const std::string& user,
+           const std::string& domain, int cseq) {
+    auto ack = sb::sip::MessageBuilder::Request("ACK", uri);
+    const bool ok = response.status_code() < 300;
+    // §17.1.1.3: a non-2xx ACK shares the INVITE's branch; a 2xx ACK is a new transaction.
+    ack.AddHeader("Via", "SIP/2.0/UDP " + ip() + ":" + std::to_string(port()) +
+                             ";rport;branch=z9hG4bK" + call_id_ + std::to_string(cseq) +
+                             (ok ? "ack" : ""))
+        .AddHeader("Max-Forwards", "70")
+        .AddHeader("From", "<sip:" + user + "@" + domain + ">;tag=" + call_id_)
+        .AddHeader("To", std::string(*response.Header(sb::sip::HeaderId::kTo)))
+        .AddHeader("Call-ID", call_id_)
+        .AddHeader("CSeq", std::to_string(cseq) + " ACK");
+    Send(ack);
+  }
+
+ private:
+  std::string Answer(const Message& challenge, sb::sip::HeaderId header, std::string_view method,
+                     const std::string& uri, const std::string& user, std::string_view body) {
+    for (size_t i = 0; i < challenge.header_count(); ++i) {
+      auto field = challenge.header(i);
+      if (field.id != header) continue;
+      auto c = sb::sip::ParseChallenge(field.value);
+      REQUIRE(c.ok());
+      auto creds =
+          sb::sip::AnswerChallenge(*c, {.username = user, .password = Password(user), .ha1 = {}},
+                                   method, uri, body, "cn" + call_id_, 1);
+      REQUIRE(creds.ok());
+      return sb::sip::FormatCredentials(*creds);
+    }
+    FAIL("no challenge");
+    return {};
+  }
+
+  sb::testing::UdpSocket sip_, rtp_;
+  int server_port_;
+  std::string call_id_;
+};
+
+// The answer of a phone to a request the B2BUA sent it.
+std::string Reply(const Message& request, int code, const Phone& phone,
+                  std::string_view body = {}) {
+  auto r = sb::sip::MakeResponse(request, code, {}, "phone");
+  r.AddHeader("Contact", "<sip:phone@" + phone.ip() + ":" + std::to_string(phone.port()) + ">");
+  if (!body.empty()) r.SetBody(body, "application/sdp");
+  return r.Build();
+}
+
+// sipp as a carrier on `ip`:`port` (its RTP on `media_port`), one call.
+Sipp Carrier(const std::string& scenario, const std::string& ip, int port, int media_port,
+             const std::vector<std::string>& extra) {
+  std::vector<std::string> args{"-sf", Sipp::Scenario(scenario),   "-i",  ip,
+                                "-p",  std::to_string(port),       "-mi", ip,
+                                "-mp", std::to_string(media_port), "-m",  "1"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return Sipp::Start("carrier", args);
+}
+
+}  // namespace
+
+TEST_CASE(
+    "an extension dials an external number - the carrier gets the rewritten number and the "
+    "caller id - its challenge is answered with the trunk's credentials - the call connects",
+    "[integration]") {
+  Platform p({.media = true});
+  REQUIRE(p.WaitUntilReady());
+  auto acme = p.CreateTenant();
+  p.CreateExtension(acme, "1001", Password("1001"), "+15557770001");
+  const int carrier_port = sb::testing::FreePort();
+  const int carrier_media = sb::testing::FreePort();
+  p.CreateTrunk(acme, Trunk("127.0.0.5", carrier_port, "127.0.0.6"));
+  Sipp carrier = Carrier("carrier_uas.xml", "127.0.0.5", carrier_port, carrier_media, {});
+
+  Phone phone("127.0.0.1", p.sip_port());
+  auto answered = phone.Call(acme.sip_domain(), "1001", "00442071234567", "out-1");
+  INFO(p.SignalingLog());
+  REQUIRE(answered);
+  INFO(answered->reason_phrase());
+  if (answered->status_code() != 200) UNSCOPED_INFO(carrier.Report());
+  REQUIRE(answered->status_code() == 200);
+  // Anchored: the phone is given the media node's address, not the carrier's.
+  CHECK(answered->body().find("m=audio " + std::to_string(carrier_media) + " ") ==
+        std::string_view::npos);
+  CHECK(answered->body().find("m=audio ") != std::string_view::npos);
+  const std::string uri = "sip:00442071234567@" + acme.sip_domain();
+  phone.Ack(*answered, uri, "1001", acme.sip_domain(), 2);
+  auto bye = phone.Build("BYE", uri, "1001", acme.sip_domain(),
+                         std::string(*answered->Header(sb::sip::HeaderId::kTo)), 3);
+  phone.Send(bye);
+  auto bye_ok = phone.Final();
+  REQUIRE(bye_ok);
+  CHECK(bye_ok->status_code() == 200);
+  const int carrier_exit = carrier.Wait();
+  INFO(carrier.Report());
+  CHECK(carrier_exit == 0);
+}
+
+TEST_CASE(
+    "a carrier calls the tenant's number from its trunk's address - the registered extension "
+    "answers with media anchored - the tenant's own number from an extension - 404 for unknown "
+    "numbers and for another tenant's trunk",
+    "[integration]") {
+  Platform p({.media = true});
+  REQUIRE(p.WaitUntilReady());
+  auto acme = p.CreateTenant();
+  p.CreateExtension(acme, "1001", Password("1001"));
+  p.CreateExtension(acme, "1002", Password("1002"));
+  p.AddNumber(acme, "+15557770002", "ext:1002");
+  p.CreateTrunk(acme, Trunk("127.0.0.5", 5060, "127.0.0.6"));
+  auto globex = p.CreateTenant();
+  p.CreateTrunk(globex, Trunk("127.0.0.8", 5060, "127.0.0.7"));
+
+  Phone desk("127.0.0.1", p.sip_port());
+  REQUIRE(desk.Register(acme.sip_domain(), "1002") == 200);
+
+  // The carrier's sipp calls in from 127.0.0.6 without credentials.
+  const int carrier_media = sb::testing::FreePort();
+  Sipp carrier = Carrier("carrier_uac.xml", "127.0.0.6", sb::testing::FreePort(), carrier_media,
+                         {"-s", "+15557770002", "127.0.0.1:" + std::to_string(p.sip_port())});
+  auto invite = desk.Request(sb::sip::Method::kInvite);
+  if (!invite) UNSCOPED_INFO(carrier.Report());
+  REQUIRE(invite);
+  CHECK((*invite->From())->uri.user == "+442071234567");
+  CHECK(invite->body().find("m=audio " + std::to_string(carrier_media) + " ") ==
+        std::string_view::npos);
+  desk.Send(Reply(*invite, 180, desk));
+  desk.Send(Reply(*invite, 200, desk, desk.Sdp()));
+  REQUIRE(desk.Request(sb::sip::Method::kAck));
+  auto bye = desk.Request(sb::sip::Method::kBye);
+  REQUIRE(bye);
+  desk.Send(Reply(*bye, 200, desk));
+  const int carrier_exit = carrier.Wait();
+  INFO(carrier.Report());
+  CHECK(carrier_exit == 0);
+
+  // An extension dials the tenant's own number (without "+"): the desk phone rings, is busy.
+  Phone mobile("127.0.0.2", p.sip_port());
+  auto busy_call = std::thread([&] {
+    auto ring = desk.Request(sb::sip::Method::kInvite);
+    if (ring) desk.Send(Reply(*ring, 486, desk));
+  });
+  auto busy = mobile.Call(acme.sip_domain(), "1001", "15557770002", "own-1");
+  busy_call.join();
+  REQUIRE(busy);
+  CHECK(busy->status_code() == 486);
+
+  // Nothing routes 7777 (no extension, no prefix rule).
+  auto nothing = mobile.Call(acme.sip_domain(), "1001", "7777", "none-1");
+  REQUIRE(nothing);
+  CHECK(nothing->status_code() == 404);
+
+  // Carriers without sipp: an unknown number from acme's trunk, acme's number from globex's.
+  for (const auto& [source, number] :
+       {std::pair<std::string, std::string>{"127.0.0.6", "+15550000000"},
+        {"127.0.0.7", "+15557770002"}}) {
+    Phone other(source, p.sip_port());
+    other.NewCall("in-" + source);
+    auto in = other.Build("INVITE", "sip:" + number + "@127.0.0.1", "+442071234567", source,
+                          "<sip:" + number + "@127.0.0.1>", 1);
+    in.SetBody(other.Sdp(), "application/sdp");
+    other.Send(in);
+    auto refused = other.Final();
+    INFO(source << " -> " << number);
+    REQUIRE(refused);
+    CHECK(refused->status_code() == 404);
+  }
+}
