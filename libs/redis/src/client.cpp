@@ -4,6 +4,7 @@
 #include <openssl/evp.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 
@@ -91,24 +92,46 @@ std::vector<std::string> Command::Build(std::string_view prefix) const {
 
 Script::Script(std::string source) : source_(std::move(source)), sha1_(HexSha1(source_)) {}
 
-Client::Client(ClientOptions options) : options_(std::move(options)) {}
-
-Client::~Client() {
-  if (ctx_) redisFree(ctx_);
+Client::Client(ClientOptions options) : options_(std::move(options)) {
+  const size_t n = std::max<size_t>(1, options_.connections);
+  connections_.reserve(n);
+  for (size_t i = 0; i < n; ++i) connections_.push_back(std::make_unique<Connection>());
 }
 
-Status Client::EnsureConnected() {
-  if (ctx_ && !ctx_->err) {
+Client::~Client() {
+  for (auto& c : connections_) {
+    if (c->ctx) redisFree(c->ctx);
+  }
+}
+
+std::unique_lock<std::mutex> Client::Take(Connection*& out) {
+  const size_t n = connections_.size();
+  const size_t start = next_.fetch_add(1, std::memory_order_relaxed);
+  for (size_t i = 0; i < n; ++i) {
+    Connection& c = *connections_[(start + i) % n];
+    std::unique_lock lock(c.mu, std::try_to_lock);
+    if (lock.owns_lock()) {
+      out = &c;
+      return lock;
+    }
+  }
+  out = connections_[start % n].get();
+  return std::unique_lock(out->mu);
+}
+
+Status Client::EnsureConnected(Connection& conn) {
+  redisContext*& ctx = conn.ctx;
+  if (ctx && !ctx->err) {
     // A closed connection (server restarted or killed) shows as EOF or a reset before we write
     // to it: reconnect now rather than fail a command the server never saw. Pending bytes would
     // mean a reply out of step with our requests, so that connection goes too.
     char byte;
-    ssize_t n = recv(ctx_->fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    ssize_t n = recv(ctx->fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return Status::Ok();
   }
-  if (ctx_) {
-    redisFree(ctx_);
-    ctx_ = nullptr;
+  if (ctx) {
+    redisFree(ctx);
+    ctx = nullptr;
   }
   redisContext* c = redisConnectWithTimeout(options_.host.c_str(), options_.port,
                                             ToTimeval(options_.connect_timeout));
@@ -120,30 +143,33 @@ Status Client::EnsureConnected() {
   }
   redisSetTimeout(c, ToTimeval(options_.command_timeout));
   redisEnableKeepAlive(c);
-  ctx_ = c;
+  ctx = c;
   return Status::Ok();
 }
 
-Status Client::ConnectionError(const std::string& during) {
+Status Client::ConnectionError(Connection& conn, const std::string& during) {
   const int saved_errno = errno;
+  redisContext*& ctx = conn.ctx;
   std::string where = "redis " + options_.host + ":" + std::to_string(options_.port);
   Status s;
-  if (ctx_->err == REDIS_ERR_IO && (saved_errno == EAGAIN || saved_errno == EWOULDBLOCK)) {
+  if (ctx->err == REDIS_ERR_IO && (saved_errno == EAGAIN || saved_errno == EWOULDBLOCK)) {
     s = Status::DeadlineExceeded(where + ": no reply within " +
                                  std::to_string(options_.command_timeout.count()) + " ms " +
                                  during);
   } else {
-    s = Status::Unavailable(where + ": connection lost " + during + ": " + ctx_->errstr +
+    s = Status::Unavailable(where + ": connection lost " + during + ": " + ctx->errstr +
                             " (the command may or may not have run)");
   }
   // Whatever was in flight is out of step now; the next call starts on a new connection.
-  redisFree(ctx_);
-  ctx_ = nullptr;
+  redisFree(ctx);
+  ctx = nullptr;
   return s;
 }
 
-Result<std::vector<Reply>> Client::Send(const std::vector<std::vector<std::string>>& commands) {
-  SB_RETURN_IF_ERROR(EnsureConnected());
+Result<std::vector<Reply>> Client::Send(Connection& conn,
+                                        const std::vector<std::vector<std::string>>& commands) {
+  SB_RETURN_IF_ERROR(EnsureConnected(conn));
+  redisContext* ctx = conn.ctx;
   std::vector<const char*> argv;
   std::vector<size_t> lens;
   for (const auto& cmd : commands) {
@@ -154,17 +180,17 @@ Result<std::vector<Reply>> Client::Send(const std::vector<std::vector<std::strin
       lens.push_back(a.size());
     }
     // Appending only fills hiredis' output buffer; the first GetReply writes it all at once.
-    if (redisAppendCommandArgv(ctx_, static_cast<int>(argv.size()), argv.data(), lens.data()) !=
+    if (redisAppendCommandArgv(ctx, static_cast<int>(argv.size()), argv.data(), lens.data()) !=
         REDIS_OK) {
-      return ConnectionError("while queueing " + cmd[0]);
+      return ConnectionError(conn, "while queueing " + cmd[0]);
     }
   }
   std::vector<Reply> replies;
   replies.reserve(commands.size());
   for (size_t i = 0; i < commands.size(); ++i) {
     void* raw = nullptr;
-    if (redisGetReply(ctx_, &raw) != REDIS_OK || !raw) {
-      return ConnectionError("waiting for the reply to " + commands[i][0]);
+    if (redisGetReply(ctx, &raw) != REDIS_OK || !raw) {
+      return ConnectionError(conn, "waiting for the reply to " + commands[i][0]);
     }
     auto* r = static_cast<redisReply*>(raw);
     replies.push_back(Convert(r));
@@ -174,8 +200,9 @@ Result<std::vector<Reply>> Client::Send(const std::vector<std::vector<std::strin
 }
 
 Result<Reply> Client::Run(const Command& command) {
-  std::lock_guard lock(mu_);
-  auto replies = Send({command.Build(options_.key_prefix)});
+  Connection* conn = nullptr;
+  auto lock = Take(conn);
+  auto replies = Send(*conn, {command.Build(options_.key_prefix)});
   if (!replies.ok()) return replies.status();
   Reply& r = replies->front();
   if (r.is_error()) return ErrorStatus(*r.error());
@@ -187,8 +214,9 @@ Result<std::vector<Reply>> Client::Pipeline(const std::vector<Command>& commands
   std::vector<std::vector<std::string>> built;
   built.reserve(commands.size());
   for (const auto& c : commands) built.push_back(c.Build(options_.key_prefix));
-  std::lock_guard lock(mu_);
-  return Send(built);
+  Connection* conn = nullptr;
+  auto lock = Take(conn);
+  return Send(*conn, built);
 }
 
 Result<Reply> Client::Eval(const Script& script, const std::vector<std::string>& keys,
@@ -197,13 +225,14 @@ Result<Reply> Client::Eval(const Script& script, const std::vector<std::string>&
   for (const auto& k : keys) evalsha.push_back(options_.key_prefix + k);
   evalsha.insert(evalsha.end(), args.begin(), args.end());
 
-  std::lock_guard lock(mu_);
-  auto replies = Send({evalsha});
+  Connection* conn = nullptr;
+  auto lock = Take(conn);
+  auto replies = Send(*conn, {evalsha});
   if (!replies.ok()) return replies.status();
   const std::string* err = replies->front().error();
   if (err && err->starts_with("NOSCRIPT")) {
     // Not in this server's script cache: load it and run it again in one round trip.
-    replies = Send({{"SCRIPT", "LOAD", script.source()}, evalsha});
+    replies = Send(*conn, {{"SCRIPT", "LOAD", script.source()}, evalsha});
     if (!replies.ok()) return replies.status();
     const Reply& loaded = (*replies)[0];
     if (loaded.is_error()) return ErrorStatus(*loaded.error());

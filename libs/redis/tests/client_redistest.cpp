@@ -162,3 +162,27 @@ TEST_CASE("threads may share one client", "[redis][threads]") {
   CHECK(failures == 0);
   CHECK(*redis.Run(Command("GET").Key("n"))->str() == "1000");
 }
+
+TEST_CASE("with several connections one slow command does not hold up the others",
+          "[redis][threads]") {
+  auto options = SharedOptions(sb::testing::UniqueName("pool") + ":");
+  options.connections = 2;
+  Client pooled(options);
+  options.connections = 1;
+  Client single(options);
+  for (Client* redis : {&pooled, &single}) {
+    // BLPOP on an empty list holds its connection for a second.
+    std::thread slow([redis] { (void)redis->Run(Command("BLPOP").Key("empty").Arg(int64_t{1})); });
+    std::this_thread::sleep_for(milliseconds(200));  // the BLPOP is on its way first
+    const auto started = std::chrono::steady_clock::now();
+    auto pong = redis->Run(Command("PING"));
+    const auto waited = std::chrono::steady_clock::now() - started;
+    slow.join();
+    REQUIRE(pong.ok());
+    if (redis == &pooled) {
+      CHECK(waited < milliseconds(500));
+    } else {
+      CHECK(waited >= milliseconds(500));  // one connection: the PING waits its turn
+    }
+  }
+}

@@ -67,6 +67,7 @@ Result<std::unique_ptr<RegistrarService>> RegistrarService::Start(
   SB_RETURN_IF_ERROR(p->bus->EnsureStream(bus::EventsStream()));
   auto redis_options = redis::OptionsFromUrl(config.redis_url, "signaling:");
   if (!redis_options.ok()) return redis_options.status();
+  redis_options->connections = config.redis_connections;
   p->redis = std::make_unique<redis::Client>(*redis_options);
   p->ids = std::make_unique<core::UuidV7Generator>(clock);
   p->factory = std::make_unique<bus::EventFactory>(clock, *p->ids, "signaling/" + config.node_id);

@@ -45,6 +45,9 @@ struct RegistrarServiceConfig {
   // them sooner; rpc/admin_change_listener.h). 0: every request asks admin.
   std::chrono::milliseconds admin_cache_ttl{10000};
   size_t worker_threads = 8;
+  // Redis connections shared by the registrar's and the call service's workers: one command at a
+  // time each, so fewer than the workers that use them makes workers queue for a connection.
+  size_t redis_connections = 16;
 };
 
 class RegistrarService {
@@ -60,7 +63,8 @@ class RegistrarService {
   Registrar& handler();
 
   // The connections and pieces the node's call handling shares with the registrar (one NATS
-  // connection, one Redis client, one digest server and nonce secret per node).
+  // connection, one Redis client (with its pool of connections), one digest server and nonce
+  // secret per node).
   bus::Bus& bus();
   redis::Client& redis();
   const bus::EventFactory& event_factory();

@@ -17,12 +17,16 @@
 // the connection (a restart, a kill, an idle timeout) and reconnects first. A failure in the
 // middle of a command is returned as UNAVAILABLE and never retried: the server may have run the
 // command, and running it again could apply it twice. The next call reconnects.
-// Threading: a Client is safe to share between threads; a mutex serialises its commands on its
-// one connection. A thread that needs throughput of its own uses a Client of its own.
+// Threading: a Client is safe to share between threads. Each of its `connections` (default 1)
+// carries one command (or pipeline) at a time; a call takes a free one, or waits for one when
+// all are busy, so up to `connections` threads run commands at once. Connections open lazily:
+// a client used by one thread at a time only ever opens one.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -41,6 +45,7 @@ struct ClientOptions {
   std::string key_prefix;  // "<service>:" — prepended to every key passed as a key
   std::chrono::milliseconds connect_timeout{2000};
   std::chrono::milliseconds command_timeout{2000};
+  size_t connections = 1;  // at least 1
 };
 
 // "redis://HOST:PORT" -> options with host and port set (INVALID_ARGUMENT otherwise).
@@ -96,13 +101,20 @@ class Client {
   const std::string& key_prefix() const { return options_.key_prefix; }
 
  private:
-  Status EnsureConnected();  // with mu_ held
-  Status ConnectionError(const std::string& during);
-  Result<std::vector<Reply>> Send(const std::vector<std::vector<std::string>>& commands);
+  struct Connection {
+    std::mutex mu;
+    redisContext* ctx = nullptr;
+  };
+  // A connection locked for the caller: a free one if there is, else the next in turn.
+  std::unique_lock<std::mutex> Take(Connection*& out);
+  Status EnsureConnected(Connection& c);  // with c.mu held
+  Status ConnectionError(Connection& c, const std::string& during);
+  Result<std::vector<Reply>> Send(Connection& c,
+                                  const std::vector<std::vector<std::string>>& commands);
 
   const ClientOptions options_;
-  std::mutex mu_;
-  redisContext* ctx_ = nullptr;
+  std::vector<std::unique_ptr<Connection>> connections_;
+  std::atomic<size_t> next_{0};
 };
 
 }  // namespace sb::redis
