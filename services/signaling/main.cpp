@@ -82,6 +82,12 @@ int main(int argc, char** argv) {
       {"digest-algorithms", "SB_SIGNALING_DIGEST_ALGORITHMS",
        "challenges offered: md5, sha-256 or both (md5,sha-256)", "md5,sha-256",
        sb::core::IsNonEmpty},
+      {"account-limit", "SB_SIGNALING_ACCOUNT_LIMIT",
+       "authenticated REGISTERs per account (realm + user) a minute (0: no limit)", "60",
+       IsNonNegativeInt},
+      {"call-account-limit", "SB_SIGNALING_CALL_ACCOUNT_LIMIT",
+       "new calls (authenticated INVITEs) per account a minute (0: no limit)", "600",
+       IsNonNegativeInt},
       {"admin-cache-ms", "SB_SIGNALING_ADMIN_CACHE_MS",
        "longest admin lookup answers are kept (admin's change events drop them sooner; 0: none)",
        "10000", IsNonNegativeInt},
@@ -145,6 +151,8 @@ int main(int argc, char** argv) {
     config.nonce_secret = settings.Get("nonce-secret");
     config.node_id = settings.Get("node-id");
     config.admin_cache_ttl = std::chrono::milliseconds(settings.GetInt("admin-cache-ms"));
+    config.account_limit.max_requests = settings.GetInt("account-limit");
+    config.call_account_limit.max_requests = settings.GetInt("call-account-limit");
     const std::string algorithms = settings.Get("digest-algorithms");
     config.auth.offer_md5 = algorithms.find("md5") != std::string::npos;
     config.auth.offer_sha256 = algorithms.find("sha-256") != std::string::npos;
