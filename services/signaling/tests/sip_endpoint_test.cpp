@@ -201,6 +201,53 @@ TEST_CASE("a required extension that is not supported gets 420 naming it", "[uni
   CHECK(sent[0].bytes.find("Unsupported: 100rel, foo\r\n") != std::string::npos);
 }
 
+// An INVITE carrying `body` of `content_type` (plus `extra` header lines).
+std::string InviteWithBody(std::string_view content_type, std::string_view body,
+                           std::string_view extra = {}, std::string_view branch = "z9hG4bKbody1") {
+  std::string m =
+      Request("INVITE", std::string(extra) + "Content-Type: " + std::string(content_type) + "\r\n",
+              branch, "sip:bob@acme.sb.test");
+  const std::string empty = "Content-Length: 0\r\n\r\n";
+  m.replace(m.find(empty), empty.size(),
+            "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + std::string(body));
+  return m;
+}
+
+TEST_CASE("an INVITE whose body or Accept rules out SDP is refused before its handler sees it",
+          "[unit]") {
+  Fixture f;
+  HoldingHandler b2bua;
+  f.endpoint.SetHandler(sb::sip::Method::kInvite, &b2bua);
+  const std::string sdp =
+      "v=0\r\no=- 1 1 IN IP4 192.0.2.7\r\ns=-\r\nc=IN IP4 192.0.2.7\r\n"
+      "t=0 0\r\nm=audio 4000 RTP/AVP 0\r\n";
+
+  SECTION("a body type the B2BUA cannot read: 415 with the type it reads (RFC 4475 invut)") {
+    f.endpoint.OnReceived(InviteWithBody("application/unknownformat", "<a/>"), kPhone);
+    auto sent = Take(f.endpoint);
+    REQUIRE_FALSE(sent.empty());  // after the INVITE transaction's 100
+    CHECK(sent.back().code == 415);
+    CHECK(sent.back().bytes.find("Accept: application/sdp\r\n") != std::string::npos);
+    CHECK(b2bua.keys.empty());
+  }
+  SECTION("an Accept without SDP: 406 (RFC 4475 sdp01)") {
+    f.endpoint.OnReceived(
+        InviteWithBody("application/sdp", sdp, "Accept: text/nobodyKnowsThis\r\n"), kPhone);
+    auto sent = Take(f.endpoint);
+    REQUIRE_FALSE(sent.empty());
+    CHECK(sent.back().code == 406);
+    CHECK(b2bua.keys.empty());
+  }
+  SECTION("SDP, any Accept that includes it and multipart bodies reach the handler") {
+    f.endpoint.OnReceived(
+        InviteWithBody("Application/SDP", sdp, "Accept: text/plain, application/*\r\n"), kPhone);
+    f.endpoint.OnReceived(InviteWithBody("multipart/mixed;boundary=b", "--b\r\n\r\nx\r\n--b--\r\n",
+                                         {}, "z9hG4bKbody2"),
+                          kPhone);
+    CHECK(b2bua.keys.size() == 2);
+  }
+}
+
 TEST_CASE("a retransmitted request gets the same response / the handler sees it once", "[unit]") {
   Fixture f;
   HoldingHandler registrar;

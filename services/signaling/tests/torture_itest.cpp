@@ -57,9 +57,10 @@ Expectation Both(int code) { return {{code}, {code}}; }
 // serve, OPTIONS 200 (a UAS: Max-Forwards 0 included). REGISTERs to example.com get 401: the
 // registrar challenges before anything else (RFC 3261 §10.3 step 3; where the tsv expects a
 // REGISTER to succeed, it assumes no authentication), and a bad To is 400 before that (unksm2).
-// INVITEs get 407: the B2BUA authenticates the caller before it looks at the body (invut, sdp01)
-// or the target. An INVITE with a To tag names a dialog this node does not have: 481 (wsinv,
-// §12.2.2). Responses nobody asked for are dropped (0).
+// INVITEs get 407: the B2BUA authenticates the caller before it looks at the target, but a body
+// it cannot read (invut: 415) or an Accept without SDP (sdp01: 406) is refused first (§8.2.3). An
+// INVITE with a To tag names a dialog this node does not have: 481 (wsinv, §12.2.2). Responses
+// nobody asked for are dropped (0).
 const std::map<std::string, Expectation>& Expected() {
   static const std::map<std::string, Expectation> expected = {
       {"wsinv", Both(481)},
@@ -107,7 +108,7 @@ const std::map<std::string, Expectation>& Expected() {
       {"novelsc", Both(416)},
       {"unksm2", Both(400)},
       {"bext01", Both(420)},
-      {"invut", Both(407)},
+      {"invut", Both(415)},
       {"regaut01", Both(401)},
       {"multi01", Both(400)},
       {"mcl01", Both(400)},
@@ -119,7 +120,7 @@ const std::map<std::string, Expectation>& Expected() {
       // whose answer goes to the earlier sender.
       {"cparam02", {{401}, {0}}},
       {"regescrt", {{401}, {0}}},
-      {"sdp01", Both(407)},
+      {"sdp01", Both(406)},
       // Over a stream a message needs Content-Length (§18.3, §20.14), which RFC 2543 ones lack;
       // in a datagram the body is the rest of it.
       {"inv2543", {{400}, {407}}},

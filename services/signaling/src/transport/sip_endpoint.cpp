@@ -1,5 +1,7 @@
 #include "transport/sip_endpoint.h"
 
+#include <strings.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <utility>
@@ -34,6 +36,31 @@ bool AnsweredLocally(sip::Method method) {
   return method == sip::Method::kOptions || method == sip::Method::kRegister;
 }
 
+// RFC 3261 §8.2.3 for a new INVITE, whose offer and answer are SDP: 415 when its body is of a
+// type the B2BUA cannot read (multipart is left to the handler: carriers put SDP in one part),
+// 406 when its Accept rules out the SDP of our answer; 0 when the exchange can go on.
+int ContentRefusal(const sip::Message& invite) {
+  if (!invite.body().empty()) {
+    auto type = invite.ContentType();
+    if (type.ok() && type->has_value()) {
+      const sip::MediaType& body = **type;
+      const bool multipart =
+          body.type.size() == 9 && strncasecmp(body.type.data(), "multipart", 9) == 0;
+      if (!multipart && !body.Is("application", "sdp")) return 415;
+    }
+  }
+  if (!invite.Header(sip::HeaderId::kAccept)) return 0;
+  for (std::string_view value : invite.Values(sip::HeaderId::kAccept)) {
+    auto accepted = sip::ParseMediaType(value);
+    if (!accepted.ok()) continue;
+    if (accepted->Is("application", "sdp") || accepted->Is("application", "*") ||
+        accepted->Is("*", "*")) {
+      return 0;
+    }
+  }
+  return 406;
+}
+
 }  // namespace
 
 std::string LoopHash(std::string_view request_uri, std::string_view call_id,
@@ -63,6 +90,9 @@ SipEndpoint::SipEndpoint(const core::Clock& clock, core::MetricsRegistry& metric
                                  {{"reason", "too_large"}})),
       loops_(metrics.Counter("sb_signaling_rejected_total", "requests refused before a handler",
                              {{"reason", "loop"}})),
+      unsupported_content_(metrics.Counter("sb_signaling_rejected_total",
+                                           "requests refused before a handler",
+                                           {{"reason", "unsupported_content"}})),
       too_many_hops_(metrics.Counter("sb_signaling_rejected_total",
                                      "requests refused before a handler",
                                      {{"reason", "max_forwards"}})),
@@ -268,6 +298,14 @@ void SipEndpoint::OnNewRequest(std::string key, sip::Message request,
     }
     if (!unsupported.empty()) {
       (void)Respond(key, 420, {}, {{"Unsupported", unsupported}});
+      return;
+    }
+  }
+  // Before the handler spends an authentication round trip on a call that cannot be set up.
+  if (method == sip::Method::kInvite) {
+    if (int refusal = ContentRefusal(req); refusal != 0) {
+      unsupported_content_.Inc();
+      (void)Respond(key, refusal, {}, {{"Accept", "application/sdp"}});
       return;
     }
   }

@@ -274,6 +274,7 @@ class SipEndpoint {
   core::CounterMetric& rate_limited_;
   core::CounterMetric& too_large_;
   core::CounterMetric& loops_;
+  core::CounterMetric& unsupported_content_;
   core::CounterMetric& too_many_hops_;
   core::CounterMetric& not_implemented_;
 };
