@@ -10,6 +10,7 @@
 #include "switchboard/bus/nats_bus.h"
 #include "switchboard/media_client/media_client.h"
 #include "switchboard/media_client/node_tracker.h"
+#include "switchboard/testing/nats_connect.h"
 #include "switchboard/testing/servers.h"
 
 namespace sb::media_client {
@@ -21,20 +22,11 @@ using test::Phone;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-std::unique_ptr<bus::NatsBus> Connect(const std::string& url) {
-  bus::NatsBusOptions options;
-  options.url = url;
-  options.name = "media-client-test";
-  auto bus = bus::NatsBus::Connect(options);
-  REQUIRE(bus.ok());
-  return std::move(*bus);
-}
-
 // A private nats-server per test: another test's media nodes on a shared server would report on
 // the same subject and could be picked.
 struct Cluster {
   testing::NatsServer nats = testing::NatsServer::Start();
-  std::unique_ptr<bus::NatsBus> bus = Connect(nats.url());
+  std::unique_ptr<bus::NatsBus> bus = testing::ConnectNats(nats.url(), "media-client-test");
   core::SystemClock clock;
   NodeTracker tracker{*bus, clock};
 };

@@ -15,6 +15,7 @@
 #include "switchboard/call/v1/events.pb.h"
 #include "switchboard/media/v1/events.pb.h"
 #include "switchboard/testing/event_inbox.h"
+#include "switchboard/testing/nats_connect.h"
 
 namespace {
 
@@ -24,15 +25,6 @@ using sb::signaling::test::Platform;
 using sb::testing::EventInbox;
 namespace call_v1 = switchboard::call::v1;
 namespace media_v1 = switchboard::media::v1;
-
-std::unique_ptr<sb::bus::NatsBus> Connect(const std::string& url) {
-  sb::bus::NatsBusOptions options;
-  options.url = url;
-  options.name = "baresip-call-itest";
-  auto connected = sb::bus::NatsBus::Connect(options);
-  REQUIRE(connected.ok());
-  return std::move(*connected);
-}
 
 // Waits (bounded) until the registrar stored a binding for the extension.
 bool Registered(const Platform& p, const switchboard::admin::v1::Tenant& tenant,
@@ -58,7 +50,7 @@ TEST_CASE(
   const std::string domain = tenant.sip_domain();
   REQUIRE(p.WaitUntilReady());
 
-  auto bus = Connect(p.nats_url());
+  auto bus = sb::testing::ConnectNats(p.nats_url(), "baresip-call-itest");
   EventInbox leg_stats(*bus, "sb.evt.media.leg_stats." + tenant.id());
   EventInbox dtmf(*bus, "sb.evt.media.dtmf." + tenant.id());
   EventInbox answered(*bus, "sb.evt.call.answered." + tenant.id());

@@ -38,6 +38,7 @@
 #include "switchboard/sip/builder.h"
 #include "switchboard/sip/sdp.h"
 #include "switchboard/testing/child_process.h"
+#include "switchboard/testing/nats_connect.h"
 #include "switchboard/testing/servers.h"
 #include "transport/sip_server.h"
 
@@ -219,19 +220,10 @@ struct Recorded : CallEvents {
   }
 };
 
-std::unique_ptr<sb::bus::NatsBus> Connect(const std::string& url) {
-  sb::bus::NatsBusOptions options;
-  options.url = url;
-  options.name = "call-media-itest";
-  auto connected = sb::bus::NatsBus::Connect(options);
-  REQUIRE(connected.ok());
-  return std::move(*connected);
-}
-
 // The signaling node in-process: real sockets, ThreadPoolOffloader, B2BUA on real media.
 struct Rig {
   sb::testing::NatsServer nats = sb::testing::NatsServer::Start();
-  std::unique_ptr<sb::bus::NatsBus> bus = Connect(nats.url());
+  std::unique_ptr<sb::bus::NatsBus> bus = sb::testing::ConnectNats(nats.url(), "call-media-itest");
   sb::core::SystemClock clock;
   sb::media_client::NodeTracker tracker{*bus, clock};
   sb::media_client::test::MediaProcess media{nats.url()};
