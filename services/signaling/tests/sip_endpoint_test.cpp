@@ -127,6 +127,17 @@ TEST_CASE("a malformed request gets 400 and the endpoint goes on", "[unit]") {
   CHECK(Take(f.endpoint).at(0).code == 200);
 }
 
+TEST_CASE("CRLF keep-alive datagrams are ignored without an answer and counted", "[unit]") {
+  Fixture f;
+  for (std::string_view ping : {"\r\n", "\r\n\r\n"}) {
+    f.endpoint.OnReceived(ping, kPhone);
+    CHECK(Take(f.endpoint).empty());
+  }
+  CHECK(f.metrics.Render().find("sb_signaling_keepalives_received_total 2") != std::string::npos);
+  f.endpoint.OnReceived(Request("OPTIONS", {}, "z9hG4bK6"), kPhone);
+  CHECK(Take(f.endpoint).at(0).code == 200);
+}
+
 TEST_CASE("a request above the configured size gets 513", "[unit]") {
   sb::core::FakeClock clock;
   sb::core::MetricsRegistry metrics;

@@ -242,8 +242,51 @@ TEST_CASE("TCP: pipelined requests are answered in order on the same connection"
   REQUIRE(first != std::string::npos);
   REQUIRE(second != std::string::npos);
   CHECK(first < second);
-  CHECK(got.starts_with("SIP/2.0 200"));
+  // The ping between them got its pong, read in the same go as the two answers.
+  CHECK(got.starts_with("\r\nSIP/2.0 200"));
   CHECK(got.find("SIP/2.0 420") != std::string::npos);
+}
+
+TEST_CASE("TCP: a double CRLF ping gets a single CRLF pong and the connection stays usable",
+          "[integration]") {
+  // RFC 5626 §4.4.1, as a phone behind NAT keeps its flow open.
+  Node node;
+  Peer phone(SOCK_STREAM, "127.0.0.7");
+  phone.Connect(node.port());
+  phone.SetTimeout(2000);
+  for (int i = 0; i < 3; ++i) {
+    phone.Send("\r\n\r\n");
+    auto pong = phone.Receive();
+    REQUIRE(pong.has_value());
+    CHECK(*pong == "\r\n");
+  }
+  // Half a ping is no ping: nothing comes back until the rest arrives.
+  phone.Send("\r\n");
+  phone.SetTimeout(300);
+  CHECK_FALSE(phone.Receive().has_value());
+  phone.SetTimeout(2000);
+  phone.Send("\r\n");
+  CHECK(phone.Receive() == std::optional<std::string>("\r\n"));
+  // Never taken for a malformed message: the next request is answered as usual.
+  const std::string sent_by = "127.0.0.7:" + std::to_string(phone.port());
+  phone.Send(Options("TCP", sent_by, "z9hG4bKafterping"));
+  std::string got = phone.ReceiveStream(1);
+  CHECK(got.starts_with("SIP/2.0 200"));
+}
+
+TEST_CASE("UDP: CRLF keep-alive datagrams get no answer and the next request is answered",
+          "[integration]") {
+  Node node;
+  Peer phone(SOCK_DGRAM, "127.0.0.8");
+  phone.SendTo(node.port(), "\r\n\r\n");
+  phone.SendTo(node.port(), "\r\n");
+  phone.SendTo(node.port(),
+               Options("UDP", "127.0.0.8:" + std::to_string(phone.port()), "z9hG4bKudpka"));
+  auto reply = phone.Receive();
+  REQUIRE(reply.has_value());
+  // The first datagram back answers the OPTIONS: no 400 was sent for the keep-alives.
+  CHECK(reply->starts_with("SIP/2.0 200"));
+  CHECK(reply->find("z9hG4bKudpka") != std::string::npos);
 }
 
 TEST_CASE("TCP: a negative Content-Length gets 400 and the connection is closed", "[integration]") {

@@ -42,6 +42,10 @@ ClState FindContentLength(std::string_view headers, uint64_t* out) {
 
 }  // namespace
 
+bool IsKeepAlive(std::string_view bytes) {
+  return !bytes.empty() && bytes.find_first_not_of("\r\n") == std::string_view::npos;
+}
+
 void StreamFramer::Append(std::string_view bytes) {
   if (failed_) return;
   if (consumed_ > 0 && consumed_ == buffer_.size()) {
@@ -59,6 +63,12 @@ bool StreamFramer::mid_message() const {
     if (buffer_[i] != '\r' && buffer_[i] != '\n') return true;
   }
   return false;
+}
+
+size_t StreamFramer::TakePings() {
+  size_t n = pings_;
+  pings_ = 0;
+  return n;
 }
 
 Parsed<std::optional<std::string_view>> StreamFramer::Next() {
@@ -81,12 +91,22 @@ Parsed<std::optional<std::string_view>> StreamFramer::Next() {
     }
     return error_;
   };
-  // Keep-alive CRLFs between messages (RFC 5626 §3.5.1).
+  // Keep-alive CRLFs between messages (RFC 5626 §3.5.1); every complete CRLFCRLF is a ping.
+  static constexpr std::string_view kPing = "\r\n\r\n";
   while (consumed_ < buffer_.size() && (buffer_[consumed_] == '\r' || buffer_[consumed_] == '\n')) {
-    ++consumed_;
+    const char c = buffer_[consumed_++];
+    if (c == kPing[static_cast<size_t>(ping_matched_)]) {
+      if (++ping_matched_ == static_cast<int>(kPing.size())) {
+        ++pings_;
+        ping_matched_ = 0;
+      }
+    } else {
+      ping_matched_ = c == '\r' ? 1 : 0;
+    }
   }
   std::string_view rest = std::string_view(buffer_).substr(consumed_);
   if (rest.empty()) return std::optional<std::string_view>();
+  ping_matched_ = 0;  // a message starts: CRLFs before it were no (complete) ping
   size_t end = rest.find("\r\n\r\n");
   size_t sep = 4;
   size_t lf_end = rest.find("\n\n");

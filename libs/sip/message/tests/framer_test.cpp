@@ -63,6 +63,56 @@ TEST_CASE("several messages and keep-alives in one read", "[framer]") {
   CHECK(framer.buffered() == 0);
 }
 
+TEST_CASE("a double CRLF between messages is a keep-alive ping and never a message", "[framer]") {
+  // RFC 5626 §4.4.1: the transport answers each ping with one CRLF pong.
+  StreamFramer framer;
+  framer.Append("\r\n\r\n");
+  auto next = framer.Next();
+  REQUIRE(next.ok());
+  CHECK_FALSE(next->has_value());
+  CHECK(framer.TakePings() == 1);
+  CHECK(framer.TakePings() == 0);
+  CHECK_FALSE(framer.mid_message());
+
+  std::string a = Msg("a", "x");
+  framer.Append("\r\n\r\n\r\n\r\n" + a + "\r\n\r\n");
+  auto out = Drain(framer);
+  REQUIRE(out.size() == 1);
+  CHECK(out[0] == a);
+  CHECK(framer.TakePings() == 3);
+}
+
+TEST_CASE("a ping split across reads counts once when complete and a lone CRLF is none",
+          "[framer]") {
+  StreamFramer framer;
+  for (char c : std::string("\r\n\r")) {
+    framer.Append(std::string(1, c));
+    REQUIRE(Drain(framer).empty());
+  }
+  CHECK(framer.TakePings() == 0);
+  framer.Append("\n");
+  REQUIRE(Drain(framer).empty());
+  CHECK(framer.TakePings() == 1);
+
+  // A CRLF that only ends the previous message, then a message: no ping.
+  framer.Append(Msg("b", "") + "\r\n" + Msg("c", ""));
+  CHECK(Drain(framer).size() == 2);
+  CHECK(framer.TakePings() == 0);
+  // CRLF CR CRLF is not a ping either; the CR restarts the match.
+  framer.Append("\r\n\r\r\n\r\n");
+  REQUIRE(Drain(framer).empty());
+  CHECK(framer.TakePings() == 1);
+}
+
+TEST_CASE("a datagram of only CR and LF is a keep-alive and anything else is not", "[framer]") {
+  CHECK(IsKeepAlive("\r\n"));
+  CHECK(IsKeepAlive("\r\n\r\n"));
+  CHECK(IsKeepAlive("\n"));
+  CHECK_FALSE(IsKeepAlive(""));
+  CHECK_FALSE(IsKeepAlive("\r\n "));
+  CHECK_FALSE(IsKeepAlive("\r\n" + Msg("a", "")));
+}
+
 TEST_CASE("every split point of two messages frames the same", "[framer]") {
   std::string stream = Msg("a", "12345") + Msg("b", "678");
   for (size_t cut = 0; cut <= stream.size(); ++cut) {

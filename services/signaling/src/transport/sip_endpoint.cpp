@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <utility>
 
+#include "switchboard/sip/framer.h"
 #include "switchboard/sip/headers.h"
 
 namespace sb::signaling {
@@ -86,6 +87,8 @@ SipEndpoint::SipEndpoint(const core::Clock& clock, core::MetricsRegistry& metric
                                 "SIP messages handed to the endpoint")),
       rate_limited_(metrics.Counter("sb_signaling_rate_limited_total",
                                     "messages dropped by the per-source rate limit")),
+      keepalives_(metrics.Counter("sb_signaling_keepalives_received_total",
+                                  "CRLF keep-alive datagrams ignored")),
       too_large_(metrics.Counter("sb_signaling_rejected_total", "requests refused before a handler",
                                  {{"reason", "too_large"}})),
       loops_(metrics.Counter("sb_signaling_rejected_total", "requests refused before a handler",
@@ -119,6 +122,11 @@ void SipEndpoint::OnReceived(std::string_view bytes, const sip::Destination& sou
   received_.Inc();
   if (!limiter_.Allow(source.host)) {
     rate_limited_.Inc();
+    return;
+  }
+  if (sip::IsKeepAlive(bytes)) {
+    // A phone keeping its NAT mapping open (CRLF over UDP): nothing to parse or answer.
+    keepalives_.Inc();
     return;
   }
   if (bytes.size() > config_.limits.max_message_bytes) {

@@ -272,6 +272,7 @@ class SipEndpoint {
 
   core::CounterMetric& received_;
   core::CounterMetric& rate_limited_;
+  core::CounterMetric& keepalives_;
   core::CounterMetric& too_large_;
   core::CounterMetric& loops_;
   core::CounterMetric& unsupported_content_;

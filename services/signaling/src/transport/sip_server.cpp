@@ -146,6 +146,7 @@ struct SipServer::Impl {
   core::CounterMetric& tcp_in;
   core::CounterMetric& send_errors;
   core::CounterMetric& tcp_refused;
+  core::CounterMetric& keepalive_pongs;
   core::GaugeMetric& tcp_open;
 
   Impl(SipEndpoint& e, const core::Clock& c, core::MetricsRegistry& m, const core::Logger& l,
@@ -162,6 +163,8 @@ struct SipServer::Impl {
                               "messages that could not be sent")),
         tcp_refused(m.Counter("sb_signaling_tcp_refused_total",
                               "TCP connections refused at the connection limit")),
+        keepalive_pongs(m.Counter("sb_signaling_keepalive_pongs_total",
+                                  "CRLF pongs sent for double-CRLF pings (RFC 5626)")),
         tcp_open(m.Gauge("sb_signaling_tcp_connections", "open TCP connections")) {}
 
   ~Impl() {
@@ -397,12 +400,22 @@ struct SipServer::Impl {
           Arm(conn);
           break;
         }
-        if (!next->has_value()) break;
+        if (!next->has_value()) {
+          // Only keep-alive CRLFs may have been skipped: nothing framed is owed to them.
+          conn.unframed.erase(0, conn.unframed.size() - conn.framer.buffered());
+          break;
+        }
         tcp_in.Inc();
         const std::string_view message = **next;
         if (!message.starts_with("SIP/2.0 ") && !message.starts_with("ACK ")) ++conn.owed;
         endpoint.OnReceived(**next, conn.peer);
         conn.unframed.erase(0, conn.unframed.size() - conn.framer.buffered());
+      }
+      // RFC 5626 §4.4.1: each double-CRLF ping gets one CRLF pong, which tells the phone its
+      // flow (and the NAT binding on the way) is alive.
+      for (size_t pings = conn.framer.TakePings(); pings > 0 && !conn.closing; --pings) {
+        keepalive_pongs.Inc();
+        Queue(conn, "\r\n");
       }
     }
   }
