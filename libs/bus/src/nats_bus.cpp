@@ -107,6 +107,17 @@ void OnReconnected(natsConnection*, void* closure) {
 
 namespace {
 
+// cnats spins up to 2000 times on a contended mutex before it sleeps. Here every process runs
+// more threads than the machine has cores (cnats's reader and delivery threads beside the
+// service's own), so the holder of a lock is often not running and the spin only burns CPU:
+// admin's lookups took 14-23 % less CPU per lookup without it (bench/RESULTS.md, "Admin
+// lookups"). The count is process-wide: the first nats_Open of a process sets it, so this runs
+// before any other cnats call of NatsBus.
+Status OpenNatsLibrary() {
+  static const natsStatus opened = nats_Open(/*lockSpinCount=*/0);
+  return FromNats(opened, "initialising the NATS library");
+}
+
 void OnClosed(natsConnection*, void* closure) {
   auto* signal = static_cast<ClosedSignal*>(closure);
   std::lock_guard lock(*signal->mu);
@@ -121,6 +132,7 @@ Result<std::unique_ptr<NatsBus>> NatsBus::Connect(const NatsBusOptions& options)
   bus->options_ = options;
   bus->router_ = std::make_unique<AckRouter>();
 
+  if (Status opened = OpenNatsLibrary(); !opened.ok()) return opened;
   natsOptions* raw = nullptr;
   natsStatus s = natsOptions_Create(&raw);
   if (s != NATS_OK) return FromNats(s, "creating NATS options");
