@@ -60,7 +60,10 @@ void TransactionManager::Apply(const std::string& key, Actions actions, Transact
       terminated = true;
     }
   }
-  if (terminated) entries_.erase(it);
+  if (terminated) {
+    out.ended.push_back(key);
+    entries_.erase(it);
+  }
 }
 
 TransactionOutput TransactionManager::OnTransportError(std::string_view key) {
@@ -73,6 +76,7 @@ TransactionOutput TransactionManager::OnTransportError(std::string_view key) {
   e.peer = it->second.peer;
   e.transport_error = true;
   out.events.push_back(std::move(e));
+  out.ended.push_back(it->first);
   // Its queued timers find no entry any more and are dropped (IsLive).
   entries_.erase(it);
   return out;

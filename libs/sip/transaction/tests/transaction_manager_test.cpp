@@ -23,6 +23,7 @@ struct Endpoint {
   uint16_t port;
   TransactionManager tm;
   std::vector<TuEvent> events;
+  std::vector<std::string> ended;  // transactions reported ended, in order
   // What this endpoint's TU does with a new request: the responses to send, if any.
   std::function<std::vector<int>(const Message&)> answer = [](const Message&) {
     return std::vector<int>{};
@@ -33,8 +34,8 @@ struct Endpoint {
 struct Harness {
   sb::core::FakeClock clock;
   LoopTransport net{clock};
-  Endpoint alice{"127.0.0.1", 5061, TransactionManager(clock, TimerConfig{}), {}};
-  Endpoint bob{"127.0.0.1", 5062, TransactionManager(clock, TimerConfig{}), {}};
+  Endpoint alice{"127.0.0.1", 5061, TransactionManager(clock, TimerConfig{}), {}, {}};
+  Endpoint bob{"127.0.0.1", 5062, TransactionManager(clock, TimerConfig{}), {}, {}};
 
   Endpoint& At(const sb::testing::LoopAddress& a) { return a.port == alice.port ? alice : bob; }
 
@@ -53,6 +54,7 @@ struct Harness {
       }
       from.events.push_back(std::move(e));
     }
+    for (auto& key : out.ended) from.ended.push_back(std::move(key));
   }
 
   std::string Invite(Message request) {
@@ -110,9 +112,13 @@ TEST_CASE("a lost INVITE is retransmitted on timer A and the call completes", "[
   CHECK(Harness::Count(h.alice.events, TuEvent::Kind::kResponse, 180) == 1);
   CHECK(Harness::Count(h.alice.events, TuEvent::Kind::kResponse, 200) == 1);
   CHECK(h.alice.tm.State(key) == TransactionState::kAccepted);
-  h.Run(seconds(32));  // timers L and M end both sides
+  CHECK(h.alice.ended.empty());  // Accepted waits for forked 2xx (Timer M)
+  h.Run(seconds(32));            // timers L and M end both sides
   CHECK(h.alice.tm.size() == 0);
   CHECK(h.bob.tm.size() == 0);
+  // Each ending is reported once, so a TU can drop what it kept without scanning.
+  CHECK(h.alice.ended == std::vector<std::string>{key});
+  CHECK(h.bob.ended.size() == 1);
 }
 
 TEST_CASE("an INVITE nobody answers times out on timer B after 64*T1", "[tx]") {
@@ -413,6 +419,7 @@ TEST_CASE("a send failure ends a client transaction with a transport-error event
   CHECK(failed.events[0].transport_error);
   CHECK(failed.events[0].key == *key);
   CHECK(failed.events[0].peer.port == 5062);
+  CHECK(failed.ended == std::vector<std::string>{*key});
   CHECK(failed.sends.empty());
   CHECK(tm.size() == 0);
   CHECK_FALSE(tm.State(*key));

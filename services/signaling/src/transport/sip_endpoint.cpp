@@ -116,6 +116,9 @@ std::vector<sip::action::Send> SipEndpoint::TakeSends() { return std::exchange(s
 void SipEndpoint::Append(sip::TransactionOutput out) {
   for (auto& send : out.sends) sends_.push_back(std::move(send));
   for (auto& event : out.events) Dispatch(std::move(event));
+  // A forked INVITE's client stays past its first 2xx (Timer M) and goes when its transaction
+  // does; the others went when their final response or timeout was dispatched above.
+  for (const auto& key : out.ended) clients_.erase(key);
 }
 
 void SipEndpoint::OnReceived(std::string_view bytes, const sip::Destination& source) {
@@ -156,24 +159,29 @@ void SipEndpoint::OnTimers() {
   auto reliable = reliable_.OnTimers();
   for (auto& send : reliable.sends) sends_.push_back(std::move(send));
   for (const auto& gave_up : reliable.gave_up) OnPrackTimeout(gave_up.dialog);
-  SweepClients();
   // Due timers are taken out first: a firing timer may start or stop others.
   const auto now = clock_.Now();
   std::vector<std::function<void()>> due;
-  for (auto it = tu_timers_.begin(); it != tu_timers_.end();) {
-    if (it->second.at <= now) {
-      due.push_back(std::move(it->second.fire));
-      it = tu_timers_.erase(it);
-    } else {
-      ++it;
-    }
+  while (!tu_deadlines_.empty() && tu_deadlines_.begin()->first <= now) {
+    auto timer = tu_timers_.find(tu_deadlines_.begin()->second);
+    tu_deadlines_.erase(tu_deadlines_.begin());
+    due.push_back(std::move(timer->second.fire));
+    tu_timers_.erase(timer);
   }
   for (auto& fire : due) fire();
 }
 
+void SipEndpoint::StopTimer(uint64_t id) {
+  auto timer = tu_timers_.find(id);
+  if (timer == tu_timers_.end()) return;
+  tu_deadlines_.erase(timer->second.deadline);
+  tu_timers_.erase(timer);
+}
+
 uint64_t SipEndpoint::StartTimer(std::chrono::milliseconds after, std::function<void()> fire) {
   uint64_t id = next_timer_id_++;
-  tu_timers_.emplace(id, TuTimer{clock_.Now() + after, std::move(fire)});
+  auto deadline = tu_deadlines_.emplace(clock_.Now() + after, id);
+  tu_timers_.emplace(id, TuTimer{deadline, std::move(fire)});
   return id;
 }
 
@@ -184,7 +192,7 @@ std::optional<core::Clock::TimePoint> SipEndpoint::NextDeadline() const {
   };
   earliest(retransmit_.NextDeadline());
   earliest(reliable_.NextDeadline());
-  for (const auto& [id, timer] : tu_timers_) earliest(timer.at);
+  if (!tu_deadlines_.empty()) earliest(tu_deadlines_.begin()->first);
   return next;
 }
 

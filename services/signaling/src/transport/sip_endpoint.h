@@ -50,6 +50,7 @@
 #include <random>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "protection/source_rate_limiter.h"
@@ -144,7 +145,7 @@ class SipEndpoint {
   // A TU timer (the B2BUA's no-answer timeout): `fire` runs from OnTimers on the loop thread
   // once `after` has passed on the endpoint's clock. Returns an id for StopTimer (never 0).
   uint64_t StartTimer(std::chrono::milliseconds after, std::function<void()> fire);
-  void StopTimer(uint64_t id) { tu_timers_.erase(id); }
+  void StopTimer(uint64_t id);
 
   // Answers server transaction `key` with `code`; the To tag is the endpoint's for that request.
   // Extra header lines are added as given. NotFound when the transaction has had its final answer.
@@ -233,7 +234,6 @@ class SipEndpoint {
   void SendAck(const sip::DialogId& id, uint32_t invite_cseq);
   void SendCancel(Client& client);
   void CreateUasDialog(const Pending& pending, int code);
-  void SweepClients();
   Result<std::string> Start(sip::MessageBuilder request, const sip::Destination& destination,
                             ResponseCallback callback);
   bool IsLoop(const sip::Message& request) const;
@@ -259,11 +259,13 @@ class SipEndpoint {
   std::map<sip::DialogId, std::string> reliable_invites_;
   std::map<std::string, std::vector<Held>, std::less<>> held_;
   std::map<sip::DialogId, sip::Destination> peers_;
+  // By deadline for the loop's next wake-up, and by id for StopTimer: both O(log n).
+  std::multimap<core::Clock::TimePoint, uint64_t> tu_deadlines_;
   struct TuTimer {
-    core::Clock::TimePoint at;
+    std::multimap<core::Clock::TimePoint, uint64_t>::iterator deadline;
     std::function<void()> fire;
   };
-  std::map<uint64_t, TuTimer> tu_timers_;
+  std::unordered_map<uint64_t, TuTimer> tu_timers_;
   uint64_t next_timer_id_ = 1;
   // The ACK sent for each 2xx to our INVITEs (by dialog and CSeq number: a re-INVITE's 2xx is
   // a new one), resent on every retransmission of that 2xx.

@@ -40,7 +40,8 @@ void SipEndpoint::ForgetDialog(const sip::DialogId& id) {
   if (sip::Dialog* dialog = dialogs_.Find(id)) dialog->Terminate();
   dialogs_.Collect();
   peers_.erase(id);
-  std::erase_if(acks_, [&id](const auto& entry) { return entry.first.first == id; });
+  // Keyed by (dialog, CSeq): the dialog's ACKs are one contiguous range.
+  acks_.erase(acks_.lower_bound({id, 0}), acks_.upper_bound({id, UINT32_MAX}));
 }
 
 void SipEndpoint::CreateUasDialog(const Pending& pending, int code) {
@@ -252,16 +253,6 @@ void SipEndpoint::OnStray2xx(const sip::Message& response) {
   if (!id || !cseq.ok()) return;
   if (auto ack = acks_.find({*id, (*cseq)->number}); ack != acks_.end()) {
     sends_.push_back(ack->second);
-  }
-}
-
-void SipEndpoint::SweepClients() {
-  for (auto it = clients_.begin(); it != clients_.end();) {
-    if (!tm_.State(it->first)) {
-      it = clients_.erase(it);
-    } else {
-      ++it;
-    }
   }
 }
 

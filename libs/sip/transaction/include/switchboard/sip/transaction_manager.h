@@ -18,12 +18,12 @@
 #pragma once
 
 #include <array>
-#include <map>
 #include <memory>
 #include <optional>
 #include <queue>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <variant>
 #include <vector>
 
@@ -56,6 +56,9 @@ struct TuEvent {
 struct TransactionOutput {
   std::vector<action::Send> sends;
   std::vector<TuEvent> events;
+  // Transactions that ended here, however they ended (final state, timeout, transport error):
+  // the TU drops what it kept for them without scanning its own tables.
+  std::vector<std::string> ended;
 };
 
 // Transaction keys. Server: RFC 3261 branch + sent-by + method (ACK counts as INVITE) or, for a
@@ -126,7 +129,11 @@ class TransactionManager {
   const core::Clock& clock_;
   TimerConfig timers_;
   size_t max_transactions_;
-  std::map<std::string, Entry, std::less<>> entries_;
+  struct KeyHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view key) const { return std::hash<std::string_view>{}(key); }
+  };
+  std::unordered_map<std::string, Entry, KeyHash, std::equal_to<>> entries_;
   // Stopped or re-armed timers stay queued until they reach the top, where they are dropped.
   mutable std::priority_queue<Due, std::vector<Due>, std::greater<Due>> due_;
   uint64_t seq_ = 0;
