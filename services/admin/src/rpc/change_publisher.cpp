@@ -28,15 +28,22 @@ Status First(std::initializer_list<Status> all) {
   return Status::Ok();
 }
 
-// Durable names allow no '.', '*', '>' or '/'.
-std::string DurableName(std::string_view replica) {
-  std::string out = "admin_cache_";
+// One durable per admin domain and replica; durable names allow no '.', '*', '>' or '/'.
+std::string DurableName(std::string_view domain, std::string_view replica) {
+  std::string out = "admin_lookups_" + std::string(domain) + "_";
   for (char c : replica) {
     const bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
                        c == '-' || c == '_';
     out.push_back(plain ? c : '_');
   }
   return out;
+}
+
+// sb.evt.<domain>.<change>.<tenant>
+Change ChangeOf(std::string_view subject) {
+  if (subject.find(".deleted.") != std::string_view::npos) return Change::kDeleted;
+  if (subject.find(".created.") != std::string_view::npos) return Change::kCreated;
+  return Change::kUpdated;
 }
 
 }  // namespace
@@ -143,77 +150,81 @@ CacheInvalidator::CacheInvalidator(LookupCache& cache, core::MetricsRegistry& me
       applied_(metrics.Counter("sb_admin_cache_events_total",
                                "admin events applied to the lookup cache")) {}
 
+template <typename Event, typename Apply>
+Status CacheInvalidator::ConsumeDomain(bus::Bus& bus, std::string_view domain,
+                                       std::string_view replica, Apply apply) {
+  auto sub = bus.Consume(
+      {.stream = bus::EventsStream().name,
+       .durable = DurableName(domain, replica),
+       .filter_subject = "sb.evt." + std::string(domain) + ".>",
+       .ack_wait = std::chrono::seconds(5),
+       .deliver_policy = bus::DeliverPolicy::kNew},
+      [this, apply](bus::JsMessage& m) {
+        Event event;
+        if (!event.ParseFromString(m.message().data)) {
+          log_.Warn("unreadable admin event ignored", {{"subject", m.message().subject}});
+          (void)m.Term();
+          return;
+        }
+        const Status s = apply(event, ChangeOf(m.message().subject));
+        if (!s.ok()) {
+          log_.Warn("cache invalidation from event failed; retrying", {{"error", s.message()}});
+          (void)m.Nak(std::chrono::seconds(1));
+          return;
+        }
+        (void)m.AckNoWait();
+        Applied();
+      });
+  if (!sub.ok()) return sub.status();
+  subscriptions_.push_back(std::move(*sub));
+  return Status::Ok();
+}
+
 Result<std::unique_ptr<CacheInvalidator>> CacheInvalidator::Start(bus::Bus& bus, LookupCache& cache,
                                                                   std::string_view replica,
                                                                   core::MetricsRegistry& metrics,
                                                                   const core::Logger& log) {
   std::unique_ptr<CacheInvalidator> self(new CacheInvalidator(cache, metrics, log));
-  CacheInvalidator* raw = self.get();
-  auto sub = bus.Consume({.stream = bus::EventsStream().name,
-                          .durable = DurableName(replica),
-                          .filter_subject = "sb.evt.>",
-                          .ack_wait = std::chrono::seconds(5),
-                          .deliver_policy = bus::DeliverPolicy::kNew},
-                         [raw](bus::JsMessage& m) {
-                           Status s = raw->Apply(m.message());
-                           if (s.ok()) {
-                             (void)m.AckNoWait();
-                           } else {
-                             raw->log_.Warn("cache invalidation from event failed; retrying",
-                                            {{"error", s.message()}});
-                             (void)m.Nak(std::chrono::seconds(1));
-                           }
-                         });
-  if (!sub.ok()) return sub.status();
-  self->subscription_ = std::move(*sub);
+  CacheInvalidation& invalidation = self->invalidation_;
+  Status started = self->ConsumeDomain<pb::TenantEvent>(
+      bus, "tenant", replica, [&invalidation](const pb::TenantEvent& e, Change change) {
+        return invalidation.Tenant(change, TenantId(e.tenant().id()), e.tenant().sip_domain());
+      });
+  if (started.ok()) {
+    started = self->ConsumeDomain<pb::ExtensionEvent>(
+        bus, "extension", replica, [&invalidation](const pb::ExtensionEvent& e, Change) {
+          return invalidation.Extension(e.sip_domain(), e.extension().sip_username(),
+                                        e.extension().number());
+        });
+  }
+  if (started.ok()) {
+    started = self->ConsumeDomain<pb::NumberEvent>(
+        bus, "number", replica, [&invalidation](const pb::NumberEvent& e, Change) {
+          return invalidation.Number(e.number().e164());
+        });
+  }
+  if (started.ok()) {
+    started = self->ConsumeDomain<pb::TrunkEvent>(
+        bus, "trunk", replica, [&invalidation](const pb::TrunkEvent& e, Change) {
+          return invalidation.Trunk(TenantId(e.trunk().tenant_id()));
+        });
+  }
+  if (!started.ok()) return started;
   return self;
 }
 
-Status CacheInvalidator::Apply(const bus::Message& m) {
-  // sb.evt.<domain>.<change>.<tenant>
-  std::string_view subject = m.subject;
-  constexpr std::string_view kPrefix = "sb.evt.";
-  if (subject.substr(0, kPrefix.size()) != kPrefix) return Status::Ok();
-  subject.remove_prefix(kPrefix.size());
-  const std::string_view domain = subject.substr(0, subject.find('.'));
-  Status s = Status::Ok();
-  if (domain == "tenant") {
-    pb::TenantEvent e;
-    if (!e.ParseFromString(m.data)) return Status::Ok();  // not ours to fix; drop it
-    const auto change = subject.find(".deleted.") != std::string_view::npos   ? Change::kDeleted
-                        : subject.find(".created.") != std::string_view::npos ? Change::kCreated
-                                                                              : Change::kUpdated;
-    s = invalidation_.Tenant(change, TenantId(e.tenant().id()), e.tenant().sip_domain());
-  } else if (domain == "extension") {
-    pb::ExtensionEvent e;
-    if (!e.ParseFromString(m.data)) return Status::Ok();
-    s = invalidation_.Extension(e.sip_domain(), e.extension().sip_username(),
-                                e.extension().number());
-  } else if (domain == "number") {
-    pb::NumberEvent e;
-    if (!e.ParseFromString(m.data)) return Status::Ok();
-    s = invalidation_.Number(e.number().e164());
-  } else if (domain == "trunk") {
-    pb::TrunkEvent e;
-    if (!e.ParseFromString(m.data)) return Status::Ok();
-    s = invalidation_.Trunk(TenantId(e.trunk().tenant_id()));
-  } else {
-    return Status::Ok();
+void CacheInvalidator::Applied() {
+  applied_.Inc();
+  {
+    std::lock_guard lock(mu_);
+    ++applied_count_;
   }
-  if (s.ok()) {
-    applied_.Inc();
-    {
-      std::lock_guard lock(mu_);
-      ++applied_count_;
-    }
-    applied_cv_.notify_all();
-  }
-  return s;
+  applied_cv_.notify_all();
 }
 
 CacheInvalidator::~CacheInvalidator() {
-  // Stop deliveries before the state the handler uses goes away.
-  subscription_.reset();
+  // Stop deliveries before the state the handlers use goes away.
+  subscriptions_.clear();
 }
 
 uint64_t CacheInvalidator::applied() const {

@@ -21,6 +21,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "cache/lookup_cache.h"
 #include "domain/provisioning.h"
@@ -81,9 +82,12 @@ class ChangePublisher final : public ChangeSink {
   core::CounterMetric& cache_failures_;
 };
 
-// Consumes admin's events from JetStream with a durable consumer of its own (one per replica,
-// named after `replica`, delivering only new events) and applies CacheInvalidation. An event whose
-// invalidation fails (Redis away) is redelivered after a second.
+// Consumes admin's events from JetStream and applies CacheInvalidation, with one durable consumer
+// per admin domain (tenant, extension, number, trunk) and replica, named after `replica` and
+// delivering only new events. nats-server 2.9 allows one filter subject per consumer, and one
+// consumer of all of sb.evt.> would also be handed every call and registration event. An event
+// whose invalidation fails (Redis away) is redelivered after a second; one that cannot be parsed
+// is termed and logged.
 class CacheInvalidator {
  public:
   static Result<std::unique_ptr<CacheInvalidator>> Start(bus::Bus& bus, LookupCache& cache,
@@ -98,14 +102,18 @@ class CacheInvalidator {
 
  private:
   CacheInvalidator(LookupCache& cache, core::MetricsRegistry& metrics, const core::Logger& log);
-  Status Apply(const bus::Message& m);
+  // Consumes sb.evt.<domain>.> as Event messages; `apply(event, change)` returns a Status.
+  template <typename Event, typename Apply>
+  Status ConsumeDomain(bus::Bus& bus, std::string_view domain, std::string_view replica,
+                       Apply apply);
+  void Applied();
   CacheInvalidation invalidation_;
   mutable std::mutex mu_;
   std::condition_variable applied_cv_;
   uint64_t applied_count_ = 0;
   const core::Logger& log_;
   core::CounterMetric& applied_;
-  std::unique_ptr<bus::Subscription> subscription_;
+  std::vector<std::unique_ptr<bus::Subscription>> subscriptions_;
 };
 
 }  // namespace sb::admin::rpc

@@ -177,5 +177,34 @@ TEST_CASE("a replica that did not make a change drops its cached lookups through
   for (int i = 0; i < 20; ++i) CHECK(lookup().ha1_md5() == want);
 }
 
+TEST_CASE("a replica's cache consumers are handed admin's events and no other service's",
+          "[integration]") {
+  AdminFixture f;
+  (void)f.Onboard("acme");
+  f.Settle();
+  // With the admin stopped its durable consumers stay on the server, counting what they would
+  // be handed next.
+  f.server.reset();
+  const std::string tenant = "0190a5a0-0000-7000-8000-000000000001";
+  for (const std::string& subject :
+       {"sb.evt.call.started." + tenant, "sb.evt.registration.created." + tenant,
+        "sb.evt.extension.updated." + tenant}) {
+    auto ack =
+        f.bus().JsPublish({.message = {.subject = subject, .data = "event"}, .msg_id = subject},
+                          std::chrono::seconds(5));
+    REQUIRE(ack.ok());
+  }
+  auto& nats = dynamic_cast<bus::NatsBus&>(f.bus());
+  auto pending = [&](const std::string& domain) {
+    auto state = nats.GetConsumerState("SB_EVENTS", "admin_lookups_" + domain + "_admin");
+    REQUIRE(state.ok());
+    return state->num_pending;
+  };
+  CHECK(pending("extension") == 1);
+  CHECK(pending("tenant") == 0);
+  CHECK(pending("number") == 0);
+  CHECK(pending("trunk") == 0);
+}
+
 }  // namespace
 }  // namespace sb::admin
