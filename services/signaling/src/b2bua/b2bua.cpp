@@ -148,7 +148,7 @@ void B2bua::Routed(const std::string& id, Route route) {
                                              "@" + call->caller.domain;
   call->phase = Phase::kLocating;
   CallSummary created = Summary(*call);
-  (void)offloader_.Run([this, created] { ports_.events.Created(created); }, [] {});
+  ports_.events.Created(created);
   if (route.code != 0) {
     Fail(id, route.code, route.reason, route.cause);
     return;
@@ -394,7 +394,7 @@ void B2bua::Ringing(Call& call, int code, std::string_view sdp) {
   call.ringing_sent = true;
   CallSummary ringing = Summary(call);
   ringing.sip_code = code;
-  (void)offloader_.Run([this, ringing] { ports_.events.Ringing(ringing); }, [] {});
+  ports_.events.Ringing(ringing);
 }
 
 void B2bua::StartEarlyMedia(const std::string& id, int code, std::string sdp) {
@@ -475,8 +475,7 @@ void B2bua::Connected(const std::string& id, Status status) {
   Save(*call);
   CallSummary answered_summary = Summary(*call);
   answered_summary.sip_code = 200;
-  (void)offloader_.Run([this, answered_summary] { ports_.events.Answered(answered_summary); },
-                       [] {});
+  ports_.events.Answered(answered_summary);
 }
 
 void B2bua::NoAnswer(const std::string& id) {
@@ -508,7 +507,7 @@ void B2bua::Fail(const std::string& id, int code, std::string_view reason, std::
     CallSummary ended = Summary(*call);
     ended.sip_code = code != 0 ? code : 487;
     ended.cause = std::string(cause);
-    (void)offloader_.Run([this, ended] { ports_.events.Ended(ended); }, [] {});
+    ports_.events.Ended(ended);
   }
   by_invite_key_.erase(call->a_key);
   calls_.erase(id);

@@ -315,7 +315,7 @@ void B2bua::TargetAnswered(const std::string& id, const sip::DialogId& dialog, S
   Save(*call);
   CallSummary answered = Summary(*call);
   answered.sip_code = 200;
-  (void)offloader_.Run([this, answered] { ports_.events.Answered(answered); }, [] {});
+  ports_.events.Answered(answered);
 }
 
 void B2bua::TransferFailed(const std::string& id, int code, std::string_view reason) {

@@ -17,7 +17,6 @@ namespace sb::signaling {
 struct CallService::Parts {
   std::unique_ptr<media_client::NodeTracker> nodes;
   std::unique_ptr<MediaClientAnchor> media;
-  std::unique_ptr<CallEventPublisher> publisher;
   std::unique_ptr<CallEventSink> events;
   std::unique_ptr<RedisCallStore> store;
   std::unique_ptr<b2bua::DigestCallAuthorizer> authorizer;
@@ -64,8 +63,8 @@ Result<std::unique_ptr<CallService>> CallService::Start(
   p->nodes = std::make_unique<media_client::NodeTracker>(shared.bus(), clock);
   SB_RETURN_IF_ERROR(p->nodes->Start());
   p->media = std::make_unique<MediaClientAnchor>(shared.bus(), *p->nodes, config.media_timeout);
-  p->publisher = std::make_unique<CallEventPublisher>(shared.bus(), shared.event_factory());
-  p->events = std::make_unique<CallEventSink>(*p->publisher, clock, config.node_id, metrics, log);
+  p->events = std::make_unique<CallEventSink>(shared.bus(), shared.event_factory(), clock,
+                                              config.node_id, metrics, log);
   p->store = std::make_unique<RedisCallStore>(shared.redis(), config.stored_call_ttl);
   p->authorizer = std::make_unique<b2bua::DigestCallAuthorizer>(
       shared.authenticator(), shared.admin(), shared.call_guard());

@@ -4,7 +4,8 @@
 // node through libs/media_client, call events on JetStream, dialog state in Redis).
 //
 // Every method here may block (a bus request, a Redis round trip): the B2BUA calls them through
-// its Offloader, never on the SIP loop thread, so implementations must be thread-safe.
+// its Offloader, never on the SIP loop thread, so implementations must be thread-safe. The one
+// exception is CallEvents, which must not block: it is called on the loop thread too.
 //
 //   class AdminAuthorizer : public sb::signaling::b2bua::CallAuthorizer { ... };
 //   sb::signaling::b2bua::Ports ports{authorizer, router, locator, media, events, store};
@@ -138,6 +139,8 @@ struct CallSummary {
   std::string cause;         // ended: "normal", "caller_cancelled", "busy", "no_answer", ...
 };
 
+// Queues the event and returns at once (the B2BUA calls it on its loop thread, in the order the
+// call's events happen); storing it, and reporting a failure, is the implementation's business.
 class CallEvents {
  public:
   virtual ~CallEvents() = default;

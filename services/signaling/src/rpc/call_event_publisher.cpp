@@ -12,14 +12,12 @@ constexpr std::string_view kDomain = "call";
 
 }  // namespace
 
-CallEventPublisher::CallEventPublisher(bus::Bus& bus, const bus::EventFactory& events,
-                                       bus::Duration timeout)
-    : bus_(bus), events_(events), timeout_(timeout) {}
+CallEventPublisher::CallEventPublisher(bus::JsOutbox& outbox, const bus::EventFactory& events)
+    : outbox_(outbox), events_(events) {}
 
-Result<bus::PublishAck> CallEventPublisher::Publish(const CallRecord& call, std::string_view type,
-                                                    std::string_view dedup_suffix,
-                                                    google::protobuf::MessageLite& event,
-                                                    switchboard::common::v1::EventMeta* meta) {
+Status CallEventPublisher::Post(const CallRecord& call, std::string_view type,
+                                std::string_view dedup_suffix, google::protobuf::MessageLite& event,
+                                switchboard::common::v1::EventMeta* meta, Done done) {
   SB_RETURN_IF_ERROR(ValidateForEvent(call));
   auto fresh = events_.NewMeta(call.tenant, kDomain, type, call.call_id.str());
   if (!fresh.ok()) return fresh.status();
@@ -28,35 +26,38 @@ Result<bus::PublishAck> CallEventPublisher::Publish(const CallRecord& call, std:
   if (!subject.ok()) return subject.status();
   std::string msg_id = call.call_id.str() + "." + std::string(type);
   if (!dedup_suffix.empty()) msg_id += "." + std::string(dedup_suffix);
-  return bus::JsPublishProto(bus_, *subject, event, std::move(msg_id), timeout_);
+  auto body = bus::Serialize(event);
+  if (!body.ok()) return body.status();
+  return outbox_.Post({.message = {.subject = std::move(*subject), .data = std::move(*body)},
+                       .msg_id = std::move(msg_id)},
+                      std::move(done));
 }
 
-Result<bus::PublishAck> CallEventPublisher::Created(const CallRecord& call) {
+Status CallEventPublisher::Created(const CallRecord& call, Done done) {
   v1::CallCreated event;
   *event.mutable_call() = ToProto(call);
-  return Publish(call, "created", "", event, event.mutable_meta());
+  return Post(call, "created", "", event, event.mutable_meta(), std::move(done));
 }
 
-Result<bus::PublishAck> CallEventPublisher::Ringing(const CallRecord& call,
-                                                    std::string_view leg_id) {
+Status CallEventPublisher::Ringing(const CallRecord& call, std::string_view leg_id, Done done) {
   v1::CallRinging event;
   *event.mutable_call() = ToProto(call);
   event.set_sip_code(call.ringing_sip_code);
   event.set_early_media(call.early_media);
-  return Publish(call, "ringing", leg_id, event, event.mutable_meta());
+  return Post(call, "ringing", leg_id, event, event.mutable_meta(), std::move(done));
 }
 
-Result<bus::PublishAck> CallEventPublisher::Answered(const CallRecord& call) {
+Status CallEventPublisher::Answered(const CallRecord& call, Done done) {
   if (!call.answer_time) {
     return Status::InvalidArgument("an answered call needs its answer time", "answer_time");
   }
   v1::CallAnswered event;
   *event.mutable_call() = ToProto(call);
   event.set_answered_leg_id(call.answered_leg_id);
-  return Publish(call, "answered", call.answered_leg_id, event, event.mutable_meta());
+  return Post(call, "answered", call.answered_leg_id, event, event.mutable_meta(), std::move(done));
 }
 
-Result<bus::PublishAck> CallEventPublisher::Ended(const CallRecord& call) {
+Status CallEventPublisher::Ended(const CallRecord& call, Done done) {
   if (!call.end_time) {
     return Status::InvalidArgument("an ended call needs its end time", "end_time");
   }
@@ -69,7 +70,7 @@ Result<bus::PublishAck> CallEventPublisher::Ended(const CallRecord& call) {
   event.set_duration_ms(call.DurationMs());
   event.set_answered_ms(call.AnsweredMs());
   event.set_billable_seconds(call.BillableSeconds());
-  return Publish(call, "ended", "", event, event.mutable_meta());
+  return Post(call, "ended", "", event, event.mutable_meta(), std::move(done));
 }
 
 }  // namespace sb::signaling

@@ -10,53 +10,53 @@
 // not stored twice: the ack then says `duplicate`.
 //
 //   // start-up: SB_RETURN_IF_ERROR(bus.EnsureStream(sb::bus::EventsStream()));
+//   sb::bus::JsOutbox outbox(bus);
 //   sb::bus::EventFactory factory(clock, ids, "signaling/" + node_id);
-//   CallEventPublisher events(bus, factory);
-//   auto ack = events.Created(call);           // blocks until stored: call it off the SIP loop
-//   if (!ack.ok()) log.Warn(...);              // DEADLINE_EXCEEDED: JetStream unreachable
-//   events.Ringing(call, "b");                 // call.ringing_sip_code, call.early_media
-//   events.Answered(call);                     // call.answer_time, call.answered_leg_id
-//   events.Ended(call);                        // call.end_time, cause, final_sip_code
+//   CallEventPublisher events(outbox, factory);
+//   Status queued = events.Created(call, [](const Result<PublishAck>& ack) { ... });
+//   events.Ringing(call, "b", done);           // call.ringing_sip_code, call.early_media
+//   events.Answered(call, done);               // call.answer_time, call.answered_leg_id
+//   events.Ended(call, done);                  // call.end_time, cause, final_sip_code
 //
-// Threading: thread-safe (the Bus and EventFactory are). Each call blocks up to the timeout, so
-// the B2BUA makes it through its Offloader. The Bus and factory must outlive the publisher.
+// Threading: thread-safe (the outbox and EventFactory are). Nothing blocks: the outbox's thread
+// publishes (in posting order, so a call's events are stored in the order they happened) and
+// runs `done` with the stream's ack, or DEADLINE_EXCEEDED when JetStream did not ack within the
+// outbox's timeout. The outbox and factory must outlive the publisher.
 #pragma once
 
-#include <chrono>
 #include <string>
 #include <string_view>
 
 #include "events/call_record.h"
 #include "switchboard/bus/bus.h"
 #include "switchboard/bus/envelope.h"
+#include "switchboard/bus/js_outbox.h"
 #include "switchboard/core/status.h"
 
 namespace sb::signaling {
 
 class CallEventPublisher {
  public:
-  static constexpr bus::Duration kDefaultTimeout = std::chrono::seconds(5);
+  using Done = bus::JsOutbox::Done;
 
-  CallEventPublisher(bus::Bus& bus, const bus::EventFactory& events,
-                     bus::Duration timeout = kDefaultTimeout);
+  CallEventPublisher(bus::JsOutbox& outbox, const bus::EventFactory& events);
 
-  // INVALID_ARGUMENT (naming the field) for a record without call id or tenant, or without the
-  // time the event needs (answer_time, end_time); DEADLINE_EXCEEDED when the stream did not ack.
-  Result<bus::PublishAck> Created(const CallRecord& call);
+  // Queues the event. INVALID_ARGUMENT (naming the field) for a record without call id or
+  // tenant, or without the time the event needs (answer_time, end_time); RESOURCE_EXHAUSTED
+  // when the outbox is full. `done` is not run when the event was not queued.
+  Status Created(const CallRecord& call, Done done);
   // One per ringing callee leg (each de-duplicates on its own).
-  Result<bus::PublishAck> Ringing(const CallRecord& call, std::string_view leg_id);
-  Result<bus::PublishAck> Answered(const CallRecord& call);
-  Result<bus::PublishAck> Ended(const CallRecord& call);
+  Status Ringing(const CallRecord& call, std::string_view leg_id, Done done);
+  Status Answered(const CallRecord& call, Done done);
+  Status Ended(const CallRecord& call, Done done);
 
  private:
-  Result<bus::PublishAck> Publish(const CallRecord& call, std::string_view type,
-                                  std::string_view dedup_suffix,
-                                  google::protobuf::MessageLite& event,
-                                  switchboard::common::v1::EventMeta* meta);
+  Status Post(const CallRecord& call, std::string_view type, std::string_view dedup_suffix,
+              google::protobuf::MessageLite& event, switchboard::common::v1::EventMeta* meta,
+              Done done);
 
-  bus::Bus& bus_;
+  bus::JsOutbox& outbox_;
   const bus::EventFactory& events_;
-  bus::Duration timeout_;
 };
 
 }  // namespace sb::signaling

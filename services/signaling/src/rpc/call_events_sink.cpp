@@ -2,15 +2,18 @@
 
 namespace sb::signaling {
 
-CallEventSink::CallEventSink(CallEventPublisher& publisher, const core::Clock& clock,
-                             std::string node_id, core::MetricsRegistry& metrics, core::Logger log)
-    : publisher_(publisher),
-      clock_(clock),
+CallEventSink::CallEventSink(bus::Bus& bus, const bus::EventFactory& factory,
+                             const core::Clock& clock, std::string node_id,
+                             core::MetricsRegistry& metrics, core::Logger log,
+                             bus::JsOutboxOptions outbox)
+    : clock_(clock),
       node_id_(std::move(node_id)),
       log_(std::move(log)),
       published_(metrics.Counter("sb_signaling_call_events_total", "call events stored")),
       failed_(metrics.Counter("sb_signaling_call_events_failed_total",
-                              "call events that could not be stored")) {}
+                              "call events that could not be stored")),
+      outbox_(bus, outbox),
+      publisher_(outbox_, factory) {}
 
 template <typename Apply>
 CallRecord CallEventSink::Update(const b2bua::CallSummary& call, bool forget, Apply apply) {
@@ -32,27 +35,36 @@ CallRecord CallEventSink::Update(const b2bua::CallSummary& call, bool forget, Ap
   return copy;
 }
 
-void CallEventSink::Report(const Status& status, const CallRecord& call, std::string_view type) {
+void CallEventSink::Report(const Status& status, const TenantId& tenant, const CallId& call,
+                           std::string_view type) {
   if (status.ok()) {
     published_.Inc();
     return;
   }
   failed_.Inc();
-  log_.Warn("call event not stored", {{"tenant_id", call.tenant.str()},
-                                      {"call_id", call.call_id.str()},
+  log_.Warn("call event not stored", {{"tenant_id", tenant.str()},
+                                      {"call_id", call.str()},
                                       {"event", std::string(type)},
                                       {"error", status.ToString()}});
+}
+
+template <typename Queue>
+void CallEventSink::Publish(const CallRecord& call, std::string_view type, Queue queue) {
+  Status queued =
+      queue([this, tenant = call.tenant, id = call.call_id,
+             type](const Result<bus::PublishAck>& ack) { Report(ack.status(), tenant, id, type); });
+  if (!queued.ok()) Report(queued, call.tenant, call.call_id, type);
 }
 
 void CallEventSink::Created(const b2bua::CallSummary& call) {
   const auto now = clock_.WallNow();
   auto record = Update(call, false, [&](CallRecord& r) { r.start_time = now; });
-  Report(publisher_.Created(record).status(), record, "created");
+  Publish(record, "created", [&](auto done) { return publisher_.Created(record, done); });
 }
 
 void CallEventSink::Ringing(const b2bua::CallSummary& call) {
   auto record = Update(call, false, [&](CallRecord& r) { r.ringing_sip_code = call.sip_code; });
-  Report(publisher_.Ringing(record, "").status(), record, "ringing");
+  Publish(record, "ringing", [&](auto done) { return publisher_.Ringing(record, "", done); });
 }
 
 void CallEventSink::Answered(const b2bua::CallSummary& call) {
@@ -61,7 +73,7 @@ void CallEventSink::Answered(const b2bua::CallSummary& call) {
     r.answer_time = now;
     r.answered_leg_id = call.answered_leg;
   });
-  Report(publisher_.Answered(record).status(), record, "answered");
+  Publish(record, "answered", [&](auto done) { return publisher_.Answered(record, done); });
 }
 
 void CallEventSink::Ended(const b2bua::CallSummary& call) {
@@ -79,7 +91,7 @@ void CallEventSink::Ended(const b2bua::CallSummary& call) {
     }
     if (!call.answered_leg.empty()) r.answered_leg_id = call.answered_leg;
   });
-  Report(publisher_.Ended(record).status(), record, "ended");
+  Publish(record, "ended", [&](auto done) { return publisher_.Ended(record, done); });
 }
 
 size_t CallEventSink::open_calls() const {

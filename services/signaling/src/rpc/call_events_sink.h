@@ -2,12 +2,11 @@
 // per live call from the B2BUA's summaries, stamps the times from the clock (start at created,
 // answer at answered, end at ended) and publishes each event through CallEventPublisher, so that
 // the ended event carries duration and billable seconds. A failed publish (JetStream away past
-// the publisher's deadline) is logged with tenant and call ids and counted in
+// the outbox's timeout) is logged with tenant and call ids and counted in
 // sb_signaling_call_events_failed_total; the call goes on.
 //
 //   sb::bus::EventFactory factory(clock, ids, "signaling/" + node_id);
-//   CallEventPublisher publisher(bus, factory);
-//   CallEventSink events(publisher, clock, node_id, metrics, log);
+//   CallEventSink events(bus, factory, clock, node_id, metrics, log);
 //   b2bua::Ports ports{authorizer, locator, media, events, store};
 //
 // An ended call the sink never saw created (another replica ended it after this one died) is
@@ -15,8 +14,10 @@
 // seconds 0. The sink forgets a call at its end; at most kMaxOpenCalls are tracked (beyond, the
 // events still go out, without times), so a lost "ended" cannot grow memory for ever.
 //
-// Threading: thread-safe; each method blocks while it publishes (the B2BUA calls it through its
-// Offloader). The publisher, clock, metrics and logger must outlive the sink.
+// Threading: thread-safe, and nothing blocks (the publisher queues on its JsOutbox): the B2BUA
+// calls it on its loop thread. Outcomes are counted and logged from the outbox's thread. The
+// sink owns its outbox: destroying the sink first publishes what still waits. The bus, factory,
+// clock and metrics must outlive the sink.
 #pragma once
 
 #include <cstddef>
@@ -37,8 +38,9 @@ class CallEventSink final : public b2bua::CallEvents {
  public:
   static constexpr size_t kMaxOpenCalls = 100'000;
 
-  CallEventSink(CallEventPublisher& publisher, const core::Clock& clock, std::string node_id,
-                core::MetricsRegistry& metrics, core::Logger log);
+  CallEventSink(bus::Bus& bus, const bus::EventFactory& factory, const core::Clock& clock,
+                std::string node_id, core::MetricsRegistry& metrics, core::Logger log,
+                bus::JsOutboxOptions outbox = {});
 
   void Created(const b2bua::CallSummary& call) override;
   void Ringing(const b2bua::CallSummary& call) override;
@@ -46,14 +48,20 @@ class CallEventSink final : public b2bua::CallEvents {
   void Ended(const b2bua::CallSummary& call) override;
 
   size_t open_calls() const;
+  // Blocks until every event queued so far has been stored (or has failed) and counted.
+  void Flush() { outbox_.Flush(); }
 
  private:
   // The record of the call updated by `update`, as a copy to publish outside the lock.
   template <typename Update>
   CallRecord Update(const b2bua::CallSummary& call, bool forget, Update update);
-  void Report(const Status& status, const CallRecord& call, std::string_view type);
+  // Queues one event through `queue` (a publisher method bound to the record) and counts and
+  // logs its outcome once the stream answered.
+  template <typename Queue>
+  void Publish(const CallRecord& call, std::string_view type, Queue queue);
+  void Report(const Status& status, const TenantId& tenant, const CallId& call,
+              std::string_view type);
 
-  CallEventPublisher& publisher_;
   const core::Clock& clock_;
   std::string node_id_;
   core::Logger log_;
@@ -61,6 +69,9 @@ class CallEventSink final : public b2bua::CallEvents {
   core::CounterMetric& failed_;
   mutable std::mutex mu_;
   std::map<std::string, CallRecord, std::less<>> calls_;
+  // Last: destroyed first, while the counters and logger its callbacks use still exist.
+  bus::JsOutbox outbox_;
+  CallEventPublisher publisher_;
 };
 
 }  // namespace sb::signaling

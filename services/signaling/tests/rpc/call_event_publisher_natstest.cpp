@@ -1,8 +1,10 @@
 // CallEventPublisher against a real nats-server with JetStream: the events are stored on the
 // events stream under their subjects with every field, read back by a durable consumer, and a
-// repeated publish of the same event is stored once.
+// repeated publish of the same event is stored once. Each publish is queued on a JsOutbox; the
+// tests wait for the stream's answer the outbox hands back.
 #include <catch2/catch.hpp>
 #include <condition_variable>
+#include <future>
 #include <mutex>
 #include <vector>
 
@@ -98,6 +100,17 @@ struct Fixture {
   }
 };
 
+// The stream's answer to one event the publisher queued, or why it was not queued:
+// Stored(events, &CallEventPublisher::Ringing, call, "b").
+template <typename Method, typename... Args>
+Result<bus::PublishAck> Stored(CallEventPublisher& events, Method method, const Args&... args) {
+  std::promise<Result<bus::PublishAck>> ack;
+  Status queued =
+      (events.*method)(args..., [&ack](const Result<bus::PublishAck>& r) { ack.set_value(r); });
+  if (!queued.ok()) return queued;
+  return ack.get_future().get();
+}
+
 template <typename Event>
 Event Find(const std::vector<bus::Message>& messages, const std::string& subject) {
   Event event;
@@ -119,8 +132,9 @@ TEST_CASE("a call's four events are stored on their subjects with the call's fie
   CallRecord call = f.Call(call_id);
   const WallTime start = call.start_time;
 
-  REQUIRE(CallEventPublisher(*f.bus, f.factory).Created(call).ok());
-  CallEventPublisher events(*f.bus, f.factory);
+  bus::JsOutbox outbox(*f.bus);
+  CallEventPublisher events(outbox, f.factory);
+  REQUIRE(Stored(events, &CallEventPublisher::Created, call).ok());
 
   f.clock.Advance(milliseconds(300));
   call.legs.push_back({.leg_id = "b",
@@ -129,13 +143,13 @@ TEST_CASE("a call's four events are stored on their subjects with the call's fie
                        .codec = "PCMA",
                        .media_node_id = "media-1"});
   call.ringing_sip_code = 180;
-  REQUIRE(events.Ringing(call, "b").ok());
+  REQUIRE(Stored(events, &CallEventPublisher::Ringing, call, "b").ok());
 
   f.clock.Advance(milliseconds(4700));
   call.answer_time = f.clock.WallNow();
   call.answered_leg_id = "b";
   call.FindLeg("b")->final_sip_code = 200;
-  REQUIRE(events.Answered(call).ok());
+  REQUIRE(Stored(events, &CallEventPublisher::Answered, call).ok());
 
   f.clock.Advance(milliseconds(61200));
   call.end_time = f.clock.WallNow();
@@ -146,7 +160,7 @@ TEST_CASE("a call's four events are stored on their subjects with the call's fie
                                               .packets_lost = 31,
                                               .packets_received = 3069,
                                               .mos = 4.2};
-  auto ended_ack = events.Ended(call);
+  auto ended_ack = Stored(events, &CallEventPublisher::Ended, call);
   REQUIRE(ended_ack.ok());
   CHECK_FALSE(ended_ack->duplicate);
   CHECK(ended_ack->stream == "SB_EVENTS");
@@ -209,29 +223,31 @@ TEST_CASE("a call's four events are stored on their subjects with the call's fie
 TEST_CASE("publishing the same event again stores it once", "[natstest][call]") {
   Fixture f;
   StreamReader reader(*f.bus, "sb.evt.call.*." + f.tenant.str());
-  CallEventPublisher events(*f.bus, f.factory);
+  bus::JsOutbox outbox(*f.bus);
+  CallEventPublisher events(outbox, f.factory);
   CallRecord call = f.Call(core::UuidV7Generator(f.clock, 3).Next());
   call.end_time = call.start_time + seconds(3);
   call.cause = CauseForFinalResponse(486);
   call.final_sip_code = 486;
 
-  auto first = events.Ended(call);
+  auto first = Stored(events, &CallEventPublisher::Ended, call);
   REQUIRE(first.ok());
   CHECK_FALSE(first->duplicate);
-  auto retry = events.Ended(call);  // as after a timeout whose ack was lost
+  auto retry =
+      Stored(events, &CallEventPublisher::Ended, call);  // as after a timeout whose ack was lost
   REQUIRE(retry.ok());
   CHECK(retry->duplicate);
   CHECK(retry->sequence == first->sequence);
 
   // Two ringing legs of one call are two events, each stored once.
   call.ringing_sip_code = 180;
-  REQUIRE_FALSE(events.Ringing(call, "b1")->duplicate);
-  REQUIRE_FALSE(events.Ringing(call, "b2")->duplicate);
-  REQUIRE(events.Ringing(call, "b1")->duplicate);
+  REQUIRE_FALSE(Stored(events, &CallEventPublisher::Ringing, call, "b1")->duplicate);
+  REQUIRE_FALSE(Stored(events, &CallEventPublisher::Ringing, call, "b2")->duplicate);
+  REQUIRE(Stored(events, &CallEventPublisher::Ringing, call, "b1")->duplicate);
 
   // Another call's event marks the end of what this test wrote.
   CallRecord marker = f.Call(core::UuidV7Generator(f.clock, 4).Next());
-  REQUIRE(events.Created(marker).ok());
+  REQUIRE(Stored(events, &CallEventPublisher::Created, marker).ok());
   auto messages = reader.WaitFor(f.Subject("created"), seconds(10));
   REQUIRE(messages.size() == 4);  // ended, ringing b1, ringing b2, created
   auto ended = Find<v1::CallEnded>(messages, f.Subject("ended"));
@@ -244,31 +260,35 @@ TEST_CASE("publishing the same event again stores it once", "[natstest][call]") 
 
 TEST_CASE("a record that cannot be an event is refused naming the field", "[natstest][call]") {
   Fixture f;
-  CallEventPublisher events(*f.bus, f.factory, milliseconds(500));
+  bus::JsOutbox outbox(*f.bus, {.timeout = milliseconds(500)});
+  CallEventPublisher events(outbox, f.factory);
   CallRecord call = f.Call(core::UuidV7Generator(f.clock, 5).Next());
 
   CallRecord no_id = call;
   no_id.call_id = CallId();
-  CHECK(events.Created(no_id).status().field() == "call_id");
+  CHECK(Stored(events, &CallEventPublisher::Created, no_id).status().field() == "call_id");
 
   CallRecord no_tenant = call;
   no_tenant.tenant = TenantId();
-  CHECK(events.Created(no_tenant).status().field() == "tenant_id");
+  CHECK(Stored(events, &CallEventPublisher::Created, no_tenant).status().field() == "tenant_id");
 
   CallRecord bad_tenant = call;
   bad_tenant.tenant = TenantId("acme.*");  // would leak into other tenants' subjects
-  CHECK(events.Created(bad_tenant).status().code() == StatusCode::kInvalidArgument);
+  CHECK(Stored(events, &CallEventPublisher::Created, bad_tenant).status().code() ==
+        StatusCode::kInvalidArgument);
 
-  CHECK(events.Answered(call).status().field() == "answer_time");
-  CHECK(events.Ended(call).status().field() == "end_time");
+  CHECK(Stored(events, &CallEventPublisher::Answered, call).status().field() == "answer_time");
+  CHECK(Stored(events, &CallEventPublisher::Ended, call).status().field() == "end_time");
 }
 
 TEST_CASE("a publish that JetStream never acks ends at its deadline", "[natstest][call]") {
   Fixture f;
-  CallEventPublisher events(*f.bus, f.factory, milliseconds(300));
+  bus::JsOutbox outbox(*f.bus, {.timeout = milliseconds(300)});
+  CallEventPublisher events(outbox, f.factory);
   f.nats.Stop();
   const auto started = std::chrono::steady_clock::now();
-  auto ack = events.Created(f.Call(core::UuidV7Generator(f.clock, 6).Next()));
+  auto ack = Stored(events, &CallEventPublisher::Created,
+                    f.Call(core::UuidV7Generator(f.clock, 6).Next()));
   CHECK(ack.status().code() == StatusCode::kDeadlineExceeded);
   CHECK(std::chrono::steady_clock::now() - started < seconds(3));
 }

@@ -89,8 +89,7 @@ struct Fixture {
 TEST_CASE("a B2BUA call becomes four events with its times and billable seconds",
           "[natstest][call]") {
   Fixture f;
-  CallEventPublisher publisher(*f.bus, f.factory);
-  CallEventSink sink(publisher, f.clock, "sig-1", f.metrics, f.log);
+  CallEventSink sink(*f.bus, f.factory, f.clock, "sig-1", f.metrics, f.log);
   const std::string id = core::UuidV7Generator(f.clock, 13).Next();
   auto call = f.Summary(id);
 
@@ -123,14 +122,14 @@ TEST_CASE("a B2BUA call becomes four events with its times and billable seconds"
   CHECK(ended->billable_seconds() == 62);
   CHECK(ended->call().signaling_node_id() == "sig-1");
   CHECK(ended->call().from_uri() == "sip:201@acme.sb.example");
+  sink.Flush();
   CHECK(f.metrics.Counter("sb_signaling_call_events_total", "").value() == 4);
 }
 
 TEST_CASE("an end never seen starting and an unknown cause are still published",
           "[natstest][call]") {
   Fixture f;
-  CallEventPublisher publisher(*f.bus, f.factory);
-  CallEventSink sink(publisher, f.clock, "sig-2", f.metrics, f.log);
+  CallEventSink sink(*f.bus, f.factory, f.clock, "sig-2", f.metrics, f.log);
 
   const std::string orphan = core::UuidV7Generator(f.clock, 14).Next();
   auto call = f.Summary(orphan);
@@ -160,11 +159,12 @@ TEST_CASE("an end never seen starting and an unknown cause are still published",
 
 TEST_CASE("a call event JetStream does not store is counted and logged", "[natstest][call]") {
   Fixture f;
-  CallEventPublisher publisher(*f.bus, f.factory, milliseconds(300));
-  CallEventSink sink(publisher, f.clock, "sig-3", f.metrics, f.log);
+  CallEventSink sink(*f.bus, f.factory, f.clock, "sig-3", f.metrics, f.log,
+                     {.timeout = milliseconds(300)});
   f.consumer.reset();
   f.nats.Stop();
   sink.Created(f.Summary(core::UuidV7Generator(f.clock, 16).Next()));
+  sink.Flush();
   CHECK(f.metrics.Counter("sb_signaling_call_events_failed_total", "").value() == 1);
   CHECK(f.log_lines.str().find("call event not stored") != std::string::npos);
   CHECK(f.log_lines.str().find(f.tenant.str()) != std::string::npos);

@@ -1,0 +1,72 @@
+// JsOutbox: JetStream publishes that the caller does not wait for. Posted messages go out from
+// one background thread in batches (Bus::JsPublishAll: a window of publishes in flight, each
+// retried through reconnects until acked or the timeout), in the order they were posted, and
+// each one's result is handed to its `done` callback on that thread.
+//
+// For event producers on an event loop: a call's created/ringing/answered/ended events cost the
+// loop one queue push each instead of a thread hand-off and a blocking round trip to the stream,
+// and under load many events share one batch.
+//
+//   sb::bus::JsOutbox outbox(bus, {.timeout = 5s});
+//   Status queued = outbox.Post({.message = {.subject = s, .data = body}, .msg_id = id},
+//                               [](const Result<PublishAck>& ack) { if (!ack.ok()) log... });
+//   // RESOURCE_EXHAUSTED when max_queued messages wait already (JetStream away for long)
+//
+// Durability is the stream's: a message is stored once acked (done with OK). What is still
+// queued when the process dies is lost, as it was when the caller's thread waited for the ack.
+// The destructor publishes what is queued (bounded by the timeout) before it returns, so an
+// orderly shutdown loses nothing. Thread-safe; the Bus must outlive the outbox.
+#pragma once
+
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <thread>
+
+#include "switchboard/bus/bus.h"
+
+namespace sb::bus {
+
+struct JsOutboxOptions {
+  Duration timeout = std::chrono::seconds(5);  // per batch, as for JsPublishAll
+  size_t max_batch = 256;
+  size_t max_queued = 100'000;  // beyond, Post refuses: bounded memory while the stream is away
+};
+
+class JsOutbox {
+ public:
+  using Done = std::function<void(const Result<PublishAck>&)>;
+
+  JsOutbox(Bus& bus, JsOutboxOptions options = {});
+  ~JsOutbox();
+  JsOutbox(const JsOutbox&) = delete;
+  JsOutbox& operator=(const JsOutbox&) = delete;
+
+  // Queues one publish; `done` (may be empty) runs on the outbox's thread with its result.
+  Status Post(JsOutbound outbound, Done done);
+  // Blocks until everything posted before the call has been published and its done run.
+  void Flush();
+  size_t queued() const;
+
+ private:
+  struct Item {
+    JsOutbound outbound;
+    Done done;
+  };
+  void Run();
+
+  Bus& bus_;
+  const JsOutboxOptions options_;
+  mutable std::mutex mu_;
+  std::condition_variable wake_;      // the publisher: work or stop
+  std::condition_variable finished_;  // Flush: a batch completed
+  std::deque<Item> queue_;
+  uint64_t posted_ = 0;     // items ever posted
+  uint64_t completed_ = 0;  // items whose done has run
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+}  // namespace sb::bus

@@ -1,0 +1,75 @@
+#include "switchboard/bus/js_outbox.h"
+
+#include <vector>
+
+namespace sb::bus {
+
+JsOutbox::JsOutbox(Bus& bus, JsOutboxOptions options)
+    : bus_(bus), options_(options), thread_([this] { Run(); }) {}
+
+JsOutbox::~JsOutbox() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  wake_.notify_one();
+  thread_.join();
+}
+
+Status JsOutbox::Post(JsOutbound outbound, Done done) {
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return Status::FailedPrecondition("the outbox is shutting down");
+    if (queue_.size() >= options_.max_queued) {
+      return Status::ResourceExhausted("JetStream outbox full: " + std::to_string(queue_.size()) +
+                                       " messages wait");
+    }
+    queue_.push_back(Item{std::move(outbound), std::move(done)});
+    ++posted_;
+  }
+  wake_.notify_one();
+  return Status::Ok();
+}
+
+void JsOutbox::Flush() {
+  std::unique_lock lock(mu_);
+  const uint64_t target = posted_;
+  finished_.wait(lock, [&] { return completed_ >= target; });
+}
+
+size_t JsOutbox::queued() const {
+  std::lock_guard lock(mu_);
+  return queue_.size();
+}
+
+void JsOutbox::Run() {
+  std::vector<Item> batch;
+  std::vector<JsOutbound> outbound;
+  for (;;) {
+    {
+      std::unique_lock lock(mu_);
+      wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      // Stopping still publishes what was posted: an orderly shutdown loses nothing.
+      if (queue_.empty()) return;
+      while (!queue_.empty() && batch.size() < options_.max_batch) {
+        batch.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+    }
+    outbound.reserve(batch.size());
+    for (auto& item : batch) outbound.push_back(std::move(item.outbound));
+    auto results = bus_.JsPublishAll(outbound, options_.timeout);
+    for (size_t i = 0; i < batch.size(); ++i) {
+      if (batch[i].done) batch[i].done(results[i]);
+    }
+    {
+      std::lock_guard lock(mu_);
+      completed_ += batch.size();
+    }
+    finished_.notify_all();
+    batch.clear();
+    outbound.clear();
+  }
+}
+
+}  // namespace sb::bus

@@ -1,0 +1,127 @@
+// JsOutbox against the shared nats-server of the test run: what is posted is stored, in order,
+// each result reaches its callback, shutdown publishes what waits, and a stream that does not
+// answer cannot grow the queue without bound.
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "switchboard/bus/js_outbox.h"
+#include "switchboard/bus/nats_bus.h"
+#include "switchboard/testing/servers.h"
+
+using namespace std::chrono_literals;
+using sb::Result;
+using sb::bus::JsOutbox;
+using sb::bus::PublishAck;
+
+namespace {
+
+std::unique_ptr<sb::bus::NatsBus> Connect() {
+  sb::bus::NatsBusOptions options;
+  options.url = sb::testing::Shared().nats_url;
+  options.name = "js-outbox-natstest";
+  auto bus = sb::bus::NatsBus::Connect(options);
+  INFO(bus.status().ToString());
+  REQUIRE(bus.ok());
+  return std::move(*bus);
+}
+
+std::string NewStream(sb::bus::Bus& bus, const std::string& prefix) {
+  const std::string name = sb::testing::UniqueName(prefix);
+  sb::bus::StreamConfig config;
+  config.name = name;
+  config.subjects = {name + ".>"};
+  REQUIRE(bus.EnsureStream(config).ok());
+  return name;
+}
+
+// The results handed to done callbacks, in the order they ran.
+struct Results {
+  std::mutex mu;
+  std::vector<Result<PublishAck>> seen;
+  JsOutbox::Done Recorder() {
+    return [this](const Result<PublishAck>& r) {
+      std::lock_guard lock(mu);
+      seen.push_back(r);
+    };
+  }
+};
+
+}  // namespace
+
+TEST_CASE("an outbox stores what is posted in posting order and reports each ack", "[nats]") {
+  auto bus = Connect();
+  const std::string stream = NewStream(*bus, "OUTBOX");
+  Results results;
+  constexpr int kMessages = 600;  // more than one batch
+  JsOutbox outbox(*bus, {.timeout = 10s, .max_batch = 64});
+  for (int i = 0; i < kMessages; ++i) {
+    const std::string id = "m-" + std::to_string(i);
+    REQUIRE(outbox
+                .Post({.message = {.subject = stream + ".x", .data = id}, .msg_id = id},
+                      results.Recorder())
+                .ok());
+  }
+  outbox.Flush();
+  REQUIRE(results.seen.size() == kMessages);
+  uint64_t previous = 0;
+  for (const auto& r : results.seen) {
+    INFO(r.status().ToString());
+    REQUIRE(r.ok());
+    CHECK(r->stream == stream);
+    CHECK(r->sequence == previous + 1);  // stored in the order posted, nothing twice
+    previous = r->sequence;
+  }
+  CHECK(*bus->StreamMessageCount(stream) == kMessages);
+  CHECK(outbox.queued() == 0);
+  CHECK(bus->DeleteStream(stream).ok());
+}
+
+TEST_CASE("destroying an outbox publishes what is still queued", "[nats]") {
+  auto bus = Connect();
+  const std::string stream = NewStream(*bus, "OUTBOXEND");
+  Results results;
+  constexpr int kMessages = 300;
+  {
+    JsOutbox outbox(*bus, {.timeout = 10s, .max_batch = 16});
+    for (int i = 0; i < kMessages; ++i) {
+      REQUIRE(outbox
+                  .Post({.message = {.subject = stream + ".x", .data = "d"},
+                         .msg_id = "e-" + std::to_string(i)},
+                        results.Recorder())
+                  .ok());
+    }
+  }
+  CHECK(results.seen.size() == kMessages);
+  CHECK(*bus->StreamMessageCount(stream) == kMessages);
+  CHECK(bus->DeleteStream(stream).ok());
+}
+
+TEST_CASE("while no stream acks, the outbox refuses beyond its bound and reports each failure",
+          "[nats]") {
+  auto bus = Connect();
+  Results results;
+  int accepted = 0, refused = 0;
+  {
+    // One message per batch, each waiting out 300 ms for an ack no stream will give.
+    JsOutbox outbox(*bus, {.timeout = 300ms, .max_batch = 1, .max_queued = 2});
+    const std::string subject = sb::testing::UniqueName("nostream") + ".x";
+    for (int i = 0; i < 10; ++i) {
+      auto queued = outbox.Post({.message = {.subject = subject, .data = "d"}}, results.Recorder());
+      if (queued.ok()) {
+        ++accepted;
+      } else {
+        CHECK(queued.code() == sb::StatusCode::kResourceExhausted);
+        ++refused;
+      }
+    }
+  }
+  CHECK(refused > 0);
+  CHECK(accepted <= 3);  // the one being published and two queued
+  REQUIRE(results.seen.size() == static_cast<size_t>(accepted));
+  for (const auto& r : results.seen) {
+    CHECK(r.status().code() == sb::StatusCode::kDeadlineExceeded);
+  }
+}
