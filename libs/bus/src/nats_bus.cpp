@@ -191,14 +191,29 @@ NatsBus::~NatsBus() {
 bool NatsBus::connected() const { return natsConnection_Status(nc_) == NATS_CONN_STATUS_CONNECTED; }
 
 Status NatsBus::Publish(const Message& message) {
-  auto msg = internal::ToNats(message);
-  if (!msg.ok()) return msg.status();
-  natsStatus s = natsConnection_PublishMsg(nc_, msg->get());
+  if (Status valid = internal::CheckPublishSubject(message.subject); !valid.ok()) return valid;
+  // A message without headers goes out without a natsMsg: cnats gives every natsMsg it destroys
+  // to its garbage-collector thread (a lock, often a wake-up), once per reply of a server.
+  internal::MsgPtr msg;
+  if (!message.headers.empty()) {
+    auto built = internal::ToNats(message);
+    if (!built.ok()) return built.status();
+    msg = std::move(*built);
+  }
+  auto send = [&] {
+    if (msg) return natsConnection_PublishMsg(nc_, msg.get());
+    const int size = static_cast<int>(message.data.size());
+    return message.reply.empty()
+               ? natsConnection_Publish(nc_, message.subject.c_str(), message.data.data(), size)
+               : natsConnection_PublishRequest(nc_, message.subject.c_str(), message.reply.c_str(),
+                                               message.data.data(), size);
+  };
+  natsStatus s = send();
   if (s == NATS_IO_ERROR) {
     // The write that finds the connection dead fails (nothing of it was sent) and puts cnats
     // into reconnecting; once more, the message lands in the reconnect buffer like the ones
     // after it.
-    s = natsConnection_PublishMsg(nc_, msg->get());
+    s = send();
   }
   return FromNats(s, "publishing to " + message.subject);
 }

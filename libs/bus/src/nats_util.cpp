@@ -67,11 +67,13 @@ Status FromJetStream(natsStatus s, jsErrCode jerr, std::string_view what) {
   }
 }
 
+Status CheckPublishSubject(const std::string& subject) {
+  if (subjects::IsValidSubject(subject)) return Status::Ok();
+  return Status::InvalidArgument("\"" + subject + "\" is not a subject to publish to", "subject");
+}
+
 Result<MsgPtr> ToNats(const Message& message) {
-  if (!subjects::IsValidSubject(message.subject)) {
-    return Status::InvalidArgument("\"" + message.subject + "\" is not a subject to publish to",
-                                   "subject");
-  }
+  if (Status valid = CheckPublishSubject(message.subject); !valid.ok()) return valid;
   natsMsg* raw = nullptr;
   natsStatus s = natsMsg_Create(&raw, message.subject.c_str(),
                                 message.reply.empty() ? nullptr : message.reply.c_str(),

@@ -97,6 +97,39 @@ TEST_CASE("core pub/sub delivers by wildcard subject", "[nats]") {
   CHECK(exact.items() == std::vector<std::string>{".sms.sent.t2"});
 }
 
+TEST_CASE("a publish without headers keeps its reply subject and body and no header appears",
+          "[nats]") {
+  auto bus = ConnectShared();
+  const std::string root = sb::testing::UniqueName("plain");
+  Seen<Message> seen;
+  auto sub = bus->Subscribe(root + ".>", "", [&](const Message& m) { seen.Add(m); });
+  REQUIRE(sub.ok());
+  REQUIRE(bus->Flush(2s).ok());
+  REQUIRE(bus->Publish({.subject = root + ".ask", .reply = root + ".inbox.7", .data = "q"}).ok());
+  REQUIRE(bus->Publish({.subject = root + ".tell", .data = std::string("a\0b", 3)}).ok());
+  REQUIRE(seen.WaitForCount(2, 5s));
+  const auto got = seen.items();
+  CHECK(got[0].subject == root + ".ask");
+  CHECK(got[0].reply == root + ".inbox.7");
+  CHECK(got[0].data == "q");
+  CHECK(got[1].reply.empty());
+  CHECK(got[1].data == std::string("a\0b", 3));
+  CHECK((got[0].headers.empty() && got[1].headers.empty()));
+}
+
+TEST_CASE("publishing to a wildcard subject is refused naming the subject", "[nats]") {
+  auto bus = ConnectShared();
+  for (const char* subject : {"sb.evt.>", "sb.*.x", ""}) {
+    for (const bool with_headers : {false, true}) {
+      Message m{.subject = subject, .data = "x"};
+      if (with_headers) m.headers = {{"X-Test", "1"}};
+      const sb::Status s = bus->Publish(m);
+      CHECK(s.code() == sb::StatusCode::kInvalidArgument);
+      CHECK(s.field() == "subject");
+    }
+  }
+}
+
 TEST_CASE("queue group members share the work, each message handled once", "[nats]") {
   auto bus = ConnectShared();
   const std::string subject = sb::testing::UniqueName("queue") + ".work";

@@ -31,6 +31,8 @@ struct MsgDeleter {
 };
 using MsgPtr = std::unique_ptr<natsMsg, MsgDeleter>;
 
+// INVALID_ARGUMENT naming the subject unless it is one to publish to (no wildcards).
+Status CheckPublishSubject(const std::string& subject);
 // A cnats message with our subject, reply, body and headers.
 Result<MsgPtr> ToNats(const Message& message);
 // Copies a received cnats message (the caller still owns `m`).
