@@ -44,29 +44,31 @@ Result<std::unique_ptr<AdminChangeListener>> AdminChangeListener::Start(bus::Bus
                                                                         std::string_view node_id,
                                                                         const core::Logger& log) {
   std::unique_ptr<AdminChangeListener> self(new AdminChangeListener());
-  auto tenants =
-      bus.Consume({.stream = bus::EventsStream().name,
-                   .durable = DurableName("tenant", node_id),
-                   .filter_subject = "sb.evt.tenant.>",
-                   .ack_wait = std::chrono::seconds(5),
-                   .deliver_policy = bus::DeliverPolicy::kNew},
-                  Handler<pb::TenantEvent>(log, [&cache](const pb::TenantEvent& e) {
-                    cache.ForgetTenant(TenantId(e.tenant().id()), e.tenant().sip_domain());
-                  }));
+  // One consumer per domain: nats-server 2.9 takes a single filter subject per consumer.
+  auto consume = [&](std::string_view kind, bus::JsHandler handler) {
+    return bus.Consume({.stream = bus::EventsStream().name,
+                        .durable = DurableName(kind, node_id),
+                        .filter_subject = "sb.evt." + std::string(kind) + ".>",
+                        .ack_wait = std::chrono::seconds(5),
+                        .deliver_policy = bus::DeliverPolicy::kNew},
+                       std::move(handler));
+  };
+  auto tenants = consume("tenant", Handler<pb::TenantEvent>(log, [&cache](const auto& e) {
+                           cache.ForgetTenant(TenantId(e.tenant().id()), e.tenant().sip_domain());
+                         }));
   if (!tenants.ok()) return tenants.status();
   self->tenants_ = std::move(*tenants);
   auto extensions =
-      bus.Consume({.stream = bus::EventsStream().name,
-                   .durable = DurableName("extension", node_id),
-                   .filter_subject = "sb.evt.extension.>",
-                   .ack_wait = std::chrono::seconds(5),
-                   .deliver_policy = bus::DeliverPolicy::kNew},
-                  Handler<pb::ExtensionEvent>(log, [&cache](const pb::ExtensionEvent& e) {
-                    cache.ForgetExtension(e.sip_domain(), e.extension().id(),
-                                          e.extension().sip_username(), e.extension().number());
-                  }));
+      consume("extension", Handler<pb::ExtensionEvent>(log, [&cache](const auto& e) {
+                cache.ForgetExtension(e.sip_domain(), e.extension().id(),
+                                      e.extension().sip_username(), e.extension().number());
+              }));
   if (!extensions.ok()) return extensions.status();
   self->extensions_ = std::move(*extensions);
+  auto trunks = consume(
+      "trunk", Handler<pb::TrunkEvent>(log, [&cache](const auto&) { cache.ForgetTrunks(); }));
+  if (!trunks.ok()) return trunks.status();
+  self->trunks_ = std::move(*trunks);
   return self;
 }
 

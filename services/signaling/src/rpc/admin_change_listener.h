@@ -1,8 +1,9 @@
 // AdminChangeListener: keeps the node's AdminLookupCache in step with admin. Admin publishes each
-// tenant and extension change to JetStream (SB_EVENTS, sb.evt.<tenant|extension>.<change>.<tenant>,
-// events.proto); two durable pull consumers of this node (named after it, new events only) drop
-// the cached answers each event makes stale, so a suspension, a password change or a disabled
-// extension is seen as soon as the event arrives rather than when the cache's TTL passes.
+// tenant, extension and trunk change to JetStream (SB_EVENTS,
+// sb.evt.<tenant|extension|trunk>.<change>.<tenant>, events.proto); three durable pull consumers
+// of this node (named after it, new events only) drop the cached answers each event makes stale,
+// so a suspension, a password change, a disabled extension or a trunk's new source address is
+// seen as soon as the event arrives rather than when the cache's TTL passes.
 //
 //   auto listener = sb::signaling::AdminChangeListener::Start(bus, cache, "sig-1", log);
 //   if (!listener.ok()) return listener.status();
@@ -32,6 +33,7 @@ class AdminChangeListener {
   AdminChangeListener() = default;
   std::unique_ptr<bus::Subscription> tenants_;
   std::unique_ptr<bus::Subscription> extensions_;
+  std::unique_ptr<bus::Subscription> trunks_;
 };
 
 }  // namespace sb::signaling

@@ -28,51 +28,82 @@ bool AdminLookupCache::Cacheable(const Status& status) const {
   return ttl_.count() > 0 && (status.ok() || status.code() == StatusCode::kNotFound);
 }
 
+size_t AdminLookupCache::Entries() const {
+  return domains_.size() + credentials_.size() + extensions_.size() + trunks_.size();
+}
+
 void AdminLookupCache::MakeRoom() {
-  if (domains_.size() + credentials_.size() < max_entries_) return;
+  if (Entries() < max_entries_) return;
   const auto now = clock_.Now();
   auto expired = [now](const auto& kv) { return kv.second.expires <= now; };
   EraseIf(domains_, expired);
   EraseIf(credentials_, expired);
-  if (domains_.size() + credentials_.size() < max_entries_) return;
+  EraseIf(extensions_, expired);
+  EraseIf(trunks_, expired);
+  if (Entries() < max_entries_) return;
   domains_.clear();
   credentials_.clear();
+  extensions_.clear();
+  trunks_.clear();
 }
 
-std::optional<Result<DomainInfo>> AdminLookupCache::Domain(std::string_view sip_domain) const {
+template <typename T, typename Map, typename Key>
+std::optional<Result<T>> AdminLookupCache::Get(const Map& map, const Key& key) const {
   std::lock_guard lock(mu_);
-  auto it = domains_.find(sip_domain);
-  if (it == domains_.end() || it->second.expires <= clock_.Now()) return std::nullopt;
+  auto it = map.find(key);
+  if (it == map.end() || it->second.expires <= clock_.Now()) return std::nullopt;
   return it->second.answer;
 }
 
-void AdminLookupCache::PutDomain(std::string_view sip_domain, const Result<DomainInfo>& answer,
-                                 uint64_t generation) {
+template <typename T, typename Map, typename Key>
+void AdminLookupCache::Put(Map& map, Key key, const Result<T>& answer, uint64_t generation) {
   if (!Cacheable(answer.status())) return;
   std::lock_guard lock(mu_);
   if (generation != generation_) return;
   MakeRoom();
-  domains_.insert_or_assign(std::string(sip_domain),
-                            Entry<DomainInfo>{answer, clock_.Now() + ttl_});
+  map.insert_or_assign(std::move(key), Entry<T>{answer, clock_.Now() + ttl_});
+}
+
+std::optional<Result<DomainInfo>> AdminLookupCache::Domain(std::string_view sip_domain) const {
+  return Get<DomainInfo>(domains_, sip_domain);
+}
+
+void AdminLookupCache::PutDomain(std::string_view sip_domain, const Result<DomainInfo>& answer,
+                                 uint64_t generation) {
+  Put(domains_, std::string(sip_domain), answer, generation);
 }
 
 std::optional<Result<ExtensionCredentials>> AdminLookupCache::Credentials(
     std::string_view sip_domain, std::string_view sip_username) const {
-  std::lock_guard lock(mu_);
-  auto it = credentials_.find({std::string(sip_domain), std::string(sip_username)});
-  if (it == credentials_.end() || it->second.expires <= clock_.Now()) return std::nullopt;
-  return it->second.answer;
+  return Get<ExtensionCredentials>(credentials_,
+                                   UserKey{std::string(sip_domain), std::string(sip_username)});
 }
 
 void AdminLookupCache::PutCredentials(std::string_view sip_domain, std::string_view sip_username,
                                       const Result<ExtensionCredentials>& answer,
                                       uint64_t generation) {
-  if (!Cacheable(answer.status())) return;
-  std::lock_guard lock(mu_);
-  if (generation != generation_) return;
-  MakeRoom();
-  credentials_.insert_or_assign({std::string(sip_domain), std::string(sip_username)},
-                                Entry<ExtensionCredentials>{answer, clock_.Now() + ttl_});
+  Put(credentials_, UserKey{std::string(sip_domain), std::string(sip_username)}, answer,
+      generation);
+}
+
+std::optional<Result<ExtensionInfo>> AdminLookupCache::Extension(std::string_view sip_domain,
+                                                                 std::string_view user) const {
+  return Get<ExtensionInfo>(extensions_, UserKey{std::string(sip_domain), std::string(user)});
+}
+
+void AdminLookupCache::PutExtension(std::string_view sip_domain, std::string_view user,
+                                    const Result<ExtensionInfo>& answer, uint64_t generation) {
+  Put(extensions_, UserKey{std::string(sip_domain), std::string(user)}, answer, generation);
+}
+
+std::optional<Result<TrunkMatch>> AdminLookupCache::TrunkBySource(
+    std::string_view source_ip) const {
+  return Get<TrunkMatch>(trunks_, source_ip);
+}
+
+void AdminLookupCache::PutTrunkBySource(std::string_view source_ip,
+                                        const Result<TrunkMatch>& answer, uint64_t generation) {
+  Put(trunks_, std::string(source_ip), answer, generation);
 }
 
 void AdminLookupCache::ForgetTenant(const TenantId& tenant, std::string_view sip_domain) {
@@ -85,17 +116,32 @@ void AdminLookupCache::ForgetTenant(const TenantId& tenant, std::string_view sip
     return kv.first.first == sip_domain ||
            (kv.second.answer.ok() && kv.second.answer->tenant == tenant);
   });
+  EraseIf(extensions_, [&](const auto& kv) {
+    return kv.first.first == sip_domain ||
+           (kv.second.answer.ok() && kv.second.answer->tenant.id == tenant);
+  });
+  EraseIf(trunks_, [&](const auto& kv) {
+    return kv.second.answer.ok() && kv.second.answer->tenant.id == tenant;
+  });
 }
 
 void AdminLookupCache::ForgetExtension(std::string_view sip_domain, std::string_view extension_id,
                                        std::string_view sip_username, std::string_view number) {
   std::lock_guard lock(mu_);
   ++generation_;
-  EraseIf(credentials_, [&](const auto& kv) {
+  auto of_extension = [&](const auto& kv) {
     const auto& [domain, user] = kv.first;
     return (domain == sip_domain && (user == sip_username || user == number)) ||
            (kv.second.answer.ok() && kv.second.answer->extension_id == extension_id);
-  });
+  };
+  EraseIf(credentials_, of_extension);
+  EraseIf(extensions_, of_extension);
+}
+
+void AdminLookupCache::ForgetTrunks() {
+  std::lock_guard lock(mu_);
+  ++generation_;
+  trunks_.clear();
 }
 
 void AdminLookupCache::Clear() {
@@ -103,11 +149,13 @@ void AdminLookupCache::Clear() {
   ++generation_;
   domains_.clear();
   credentials_.clear();
+  extensions_.clear();
+  trunks_.clear();
 }
 
 size_t AdminLookupCache::size() const {
   std::lock_guard lock(mu_);
-  return domains_.size() + credentials_.size();
+  return Entries();
 }
 
 }  // namespace sb::signaling

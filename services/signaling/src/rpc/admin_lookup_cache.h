@@ -1,9 +1,10 @@
-// AdminLookupCache: the node's in-process copy of admin's lookup_domain and lookup_credentials
-// answers, so that a REGISTER or an INVITE does not cost two NATS round trips to admin. Answers
-// (and NOT_FOUND) are kept for `ttl`; admin's change events drop them sooner
-// (rpc/admin_change_listener.h): a tenant event every entry of that tenant and of its domain, an
-// extension event every entry of that extension. The TTL bounds how stale an entry can be when an
-// event is missed. Failures other than NOT_FOUND are never kept.
+// AdminLookupCache: the node's in-process copy of admin's lookup_domain, lookup_credentials,
+// lookup_extension and lookup_trunk_by_source answers, so that a REGISTER or a call does not cost
+// NATS round trips to admin. Answers (and NOT_FOUND) are kept for `ttl`; admin's change events
+// drop them sooner (rpc/admin_change_listener.h): a tenant event every entry of that tenant and
+// of its domain, an extension event every entry of that extension, a trunk event every
+// trunk-by-source entry (a trunk's source addresses may have moved to another). The TTL bounds
+// how stale an entry can be when an event is missed. Failures other than NOT_FOUND are never kept.
 //
 //   sb::signaling::AdminLookupCache cache(clock, std::chrono::seconds(10));
 //   const uint64_t generation = cache.generation();      // before asking admin
@@ -46,6 +47,16 @@ class AdminLookupCache {
   void PutCredentials(std::string_view sip_domain, std::string_view sip_username,
                       const Result<ExtensionCredentials>& answer, uint64_t generation);
 
+  // lookup_extension, by the dialled extension number or SIP username.
+  std::optional<Result<ExtensionInfo>> Extension(std::string_view sip_domain,
+                                                 std::string_view user) const;
+  void PutExtension(std::string_view sip_domain, std::string_view user,
+                    const Result<ExtensionInfo>& answer, uint64_t generation);
+
+  std::optional<Result<TrunkMatch>> TrunkBySource(std::string_view source_ip) const;
+  void PutTrunkBySource(std::string_view source_ip, const Result<TrunkMatch>& answer,
+                        uint64_t generation);
+
   // A tenant changed (created, updated, suspended, deleted): every entry of `tenant` and every
   // entry under `sip_domain` (NOT_FOUND ones included) goes.
   void ForgetTenant(const TenantId& tenant, std::string_view sip_domain);
@@ -53,6 +64,8 @@ class AdminLookupCache {
   // `number` in `sip_domain` go.
   void ForgetExtension(std::string_view sip_domain, std::string_view extension_id,
                        std::string_view sip_username, std::string_view number);
+  // A trunk changed: every trunk-by-source entry goes, NOT_FOUND ones included.
+  void ForgetTrunks();
   void Clear();
 
   size_t size() const;
@@ -63,10 +76,15 @@ class AdminLookupCache {
     Result<T> answer;
     core::Clock::TimePoint expires;
   };
-  using CredentialsKey = std::pair<std::string, std::string>;  // domain, username
+  using UserKey = std::pair<std::string, std::string>;  // domain, username or number
 
   bool Cacheable(const Status& status) const;
-  void MakeRoom();  // with mu_ held
+  size_t Entries() const;  // with mu_ held
+  void MakeRoom();         // with mu_ held
+  template <typename T, typename Map, typename Key>
+  std::optional<Result<T>> Get(const Map& map, const Key& key) const;
+  template <typename T, typename Map, typename Key>
+  void Put(Map& map, Key key, const Result<T>& answer, uint64_t generation);
 
   const core::Clock& clock_;
   const std::chrono::milliseconds ttl_;
@@ -74,7 +92,9 @@ class AdminLookupCache {
   mutable std::mutex mu_;
   uint64_t generation_ = 0;
   std::map<std::string, Entry<DomainInfo>, std::less<>> domains_;
-  std::map<CredentialsKey, Entry<ExtensionCredentials>> credentials_;
+  std::map<UserKey, Entry<ExtensionCredentials>> credentials_;
+  std::map<UserKey, Entry<ExtensionInfo>> extensions_;
+  std::map<std::string, Entry<TrunkMatch>, std::less<>> trunks_;
 };
 
 }  // namespace sb::signaling

@@ -63,25 +63,36 @@ sip::Transport FromProto(pb::Transport transport) {
   }
 }
 
+// The cache's answer when it has one; else admin's, kept unless a change event arrived while
+// admin was asked (the generation moved).
+template <typename Hit, typename Ask, typename Keep>
+auto Cached(AdminLookupCache* cache, Hit hit, Ask ask, Keep keep) -> decltype(ask()) {
+  if (cache == nullptr) return ask();
+  const uint64_t generation = cache->generation();
+  if (auto found = hit()) return *found;
+  auto answer = ask();
+  keep(answer, generation);
+  return answer;
+}
+
 }  // namespace
 
 Result<DomainInfo> AdminLookups::Domain(std::string_view sip_domain) const {
-  if (cache_ == nullptr) return AskDomain(sip_domain);
-  const uint64_t generation = cache_->generation();
-  if (auto hit = cache_->Domain(sip_domain)) return *hit;
-  auto answer = AskDomain(sip_domain);
-  cache_->PutDomain(sip_domain, answer, generation);
-  return answer;
+  return Cached(
+      cache_, [&] { return cache_->Domain(sip_domain); }, [&] { return AskDomain(sip_domain); },
+      [&](const auto& answer, uint64_t generation) {
+        cache_->PutDomain(sip_domain, answer, generation);
+      });
 }
 
 Result<ExtensionCredentials> AdminLookups::Credentials(std::string_view sip_domain,
                                                        std::string_view sip_username) const {
-  if (cache_ == nullptr) return AskCredentials(sip_domain, sip_username);
-  const uint64_t generation = cache_->generation();
-  if (auto hit = cache_->Credentials(sip_domain, sip_username)) return *hit;
-  auto answer = AskCredentials(sip_domain, sip_username);
-  cache_->PutCredentials(sip_domain, sip_username, answer, generation);
-  return answer;
+  return Cached(
+      cache_, [&] { return cache_->Credentials(sip_domain, sip_username); },
+      [&] { return AskCredentials(sip_domain, sip_username); },
+      [&](const auto& answer, uint64_t generation) {
+        cache_->PutCredentials(sip_domain, sip_username, answer, generation);
+      });
 }
 
 Result<DomainInfo> AdminLookups::AskDomain(std::string_view sip_domain) const {
@@ -123,6 +134,15 @@ Result<NumberRoute> AdminLookups::Number(std::string_view e164) const {
 }
 
 Result<TrunkMatch> AdminLookups::TrunkBySource(std::string_view source_ip) const {
+  return Cached(
+      cache_, [&] { return cache_->TrunkBySource(source_ip); },
+      [&] { return AskTrunkBySource(source_ip); },
+      [&](const auto& answer, uint64_t generation) {
+        cache_->PutTrunkBySource(source_ip, answer, generation);
+      });
+}
+
+Result<TrunkMatch> AdminLookups::AskTrunkBySource(std::string_view source_ip) const {
   pb::LookupTrunkBySourceRequest request;
   request.set_source_ip(std::string(source_ip));
   auto reply = Ask<pb::LookupTrunkBySourceReply>(bus_, "lookup_trunk_by_source", request, timeout_);
@@ -135,6 +155,16 @@ Result<TrunkMatch> AdminLookups::TrunkBySource(std::string_view source_ip) const
 
 Result<ExtensionInfo> AdminLookups::Extension(std::string_view sip_domain,
                                               std::string_view user) const {
+  return Cached(
+      cache_, [&] { return cache_->Extension(sip_domain, user); },
+      [&] { return AskExtension(sip_domain, user); },
+      [&](const auto& answer, uint64_t generation) {
+        cache_->PutExtension(sip_domain, user, answer, generation);
+      });
+}
+
+Result<ExtensionInfo> AdminLookups::AskExtension(std::string_view sip_domain,
+                                                 std::string_view user) const {
   pb::LookupExtensionRequest request;
   request.set_sip_domain(std::string(sip_domain));
   request.set_user(std::string(user));

@@ -132,6 +132,8 @@ class AdminLookups final : public RoutingLookups {
   Result<DomainInfo> AskDomain(std::string_view sip_domain) const;
   Result<ExtensionCredentials> AskCredentials(std::string_view sip_domain,
                                               std::string_view sip_username) const;
+  Result<TrunkMatch> AskTrunkBySource(std::string_view source_ip) const;
+  Result<ExtensionInfo> AskExtension(std::string_view sip_domain, std::string_view user) const;
 
   bus::Bus& bus_;
   const std::chrono::milliseconds timeout_;

@@ -13,6 +13,8 @@ using namespace std::chrono_literals;
 using sb::signaling::AdminLookupCache;
 using sb::signaling::DomainInfo;
 using sb::signaling::ExtensionCredentials;
+using sb::signaling::ExtensionInfo;
+using sb::signaling::TrunkMatch;
 
 const sb::TenantId kAcme("tenant-acme");
 const sb::TenantId kGlobex("tenant-globex");
@@ -25,6 +27,13 @@ ExtensionCredentials Creds(const sb::TenantId& tenant, std::string id, std::stri
           .ha1_md5 = std::move(ha1),
           .ha1_sha256 = {},
           .enabled = true};
+}
+
+TrunkMatch Trunk(const sb::TenantId& tenant, std::string id) {
+  TrunkMatch trunk;
+  trunk.tenant.id = tenant;
+  trunk.trunk_id = std::move(id);
+  return trunk;
 }
 
 }  // namespace
@@ -103,6 +112,51 @@ TEST_CASE("an extension event drops its entries by id - user name and number", "
   cache.ForgetExtension("acme.sip.test", "ext-3", "1003", "1003");
   CHECK_FALSE(cache.Credentials("acme.sip.test", "1003"));
   CHECK(cache.size() == 1);
+}
+
+TEST_CASE("extension and trunk-by-source answers go with their extension - trunk or tenant event",
+          "[unit]") {
+  sb::core::FakeClock clock;
+  AdminLookupCache cache(clock, 10s);
+  ExtensionInfo alice;
+  alice.tenant.id = kAcme;
+  alice.extension_id = "ext-1";
+  alice.extension_number = "1001";
+  alice.sip_username = "alice";
+  cache.PutExtension("acme.sip.test", "1001", alice, cache.generation());
+  cache.PutExtension("acme.sip.test", "alice", alice, cache.generation());
+  cache.PutExtension("acme.sip.test", "1009", sb::Status::NotFound("no such extension"),
+                     cache.generation());
+  cache.PutTrunkBySource("192.0.2.10", Trunk(kAcme, "t-1"), cache.generation());
+  cache.PutTrunkBySource("192.0.2.20", Trunk(kGlobex, "t-2"), cache.generation());
+  cache.PutTrunkBySource("198.51.100.7", sb::Status::NotFound("a phone, not a carrier"),
+                         cache.generation());
+  REQUIRE(cache.Extension("acme.sip.test", "alice"));
+  CHECK((*cache.Extension("acme.sip.test", "1001"))->extension_id == "ext-1");
+  CHECK((*cache.TrunkBySource("192.0.2.10"))->trunk_id == "t-1");
+  CHECK(cache.TrunkBySource("198.51.100.7")->status().code() == sb::StatusCode::kNotFound);
+  CHECK(cache.size() == 6);
+
+  cache.ForgetExtension("acme.sip.test", "ext-1", "alice", "1001");
+  CHECK_FALSE(cache.Extension("acme.sip.test", "alice"));
+  CHECK_FALSE(cache.Extension("acme.sip.test", "1001"));
+  CHECK(cache.Extension("acme.sip.test", "1009"));
+
+  // Suspending acme drops its trunk (the answer says whether the tenant is suspended).
+  cache.ForgetTenant(kAcme, "acme.sip.test");
+  CHECK_FALSE(cache.TrunkBySource("192.0.2.10"));
+  CHECK_FALSE(cache.Extension("acme.sip.test", "1009"));
+  CHECK(cache.TrunkBySource("192.0.2.20"));
+
+  // Any trunk change: a source address may have moved, or a phone's become a carrier's.
+  cache.ForgetTrunks();
+  CHECK_FALSE(cache.TrunkBySource("192.0.2.20"));
+  CHECK_FALSE(cache.TrunkBySource("198.51.100.7"));
+  CHECK(cache.size() == 0);
+
+  cache.PutTrunkBySource("192.0.2.10", Trunk(kAcme, "t-1"), cache.generation());
+  clock.Advance(10s);
+  CHECK_FALSE(cache.TrunkBySource("192.0.2.10"));
 }
 
 TEST_CASE("an answer asked for before a change event is not stored after it", "[unit]") {

@@ -109,6 +109,31 @@ struct Admin {
     pb::Extension out;
     REQUIRE(extensions->UpdateExtension(&ctx, req, &out).ok());
   }
+  // A trunk "carrier" to `host`:5080 whose calls also come from `host`; "00" dials out as "+".
+  pb::Trunk CreateTrunk(const pb::Tenant& tenant, const std::string& host) {
+    grpc::ClientContext ctx;
+    ctx.AddMetadata("authorization", "Bearer " + kPlatformKey);
+    pb::CreateTrunkRequest req;
+    req.set_tenant_id(tenant.id());
+    req.set_name("carrier");
+    req.set_host(host);
+    req.set_port(5080);
+    req.set_username("acme-out");
+    req.set_password("trunk-secret");
+    req.add_inbound_sources(host + "/32");
+    auto* rule = req.add_prefix_rules();
+    rule->set_match("00");
+    rule->set_strip(2);
+    rule->set_prepend("+");
+    req.set_caller_id_policy(pb::CALLER_ID_POLICY_FIXED);
+    req.set_fixed_caller_id("+15557770001");
+    pb::Trunk out;
+    auto status = trunks->CreateTrunk(&ctx, req, &out);
+    INFO(status.error_message());
+    REQUIRE(status.ok());
+    return out;
+  }
+
   void Suspend(const pb::Tenant& tenant) {
     grpc::ClientContext ctx;
     ctx.AddMetadata("authorization", "Bearer " + kPlatformKey);
@@ -184,28 +209,7 @@ TEST_CASE(
     pb::PhoneNumber out;
     REQUIRE(admin.numbers->AddNumber(&ctx, req, &out).ok());
   }
-  {
-    grpc::ClientContext ctx;
-    ctx.AddMetadata("authorization", "Bearer " + kPlatformKey);
-    pb::CreateTrunkRequest req;
-    req.set_tenant_id(tenant.id());
-    req.set_name("carrier");
-    req.set_host("127.0.0.9");
-    req.set_port(5080);
-    req.set_username("acme-out");
-    req.set_password("trunk-secret");
-    req.add_inbound_sources("127.0.0.9/32");
-    auto* rule = req.add_prefix_rules();
-    rule->set_match("00");
-    rule->set_strip(2);
-    rule->set_prepend("+");
-    req.set_caller_id_policy(pb::CALLER_ID_POLICY_FIXED);
-    req.set_fixed_caller_id("+15557770001");
-    pb::Trunk out;
-    auto status = admin.trunks->CreateTrunk(&ctx, req, &out);
-    INFO(status.error_message());
-    REQUIRE(status.ok());
-  }
+  admin.CreateTrunk(tenant, "127.0.0.9");
   auto client_bus = Connect(admin.nats.url());
   sb::signaling::AdminLookups lookups(*client_bus, 2000ms);
 
@@ -312,4 +316,45 @@ TEST_CASE(
     auto creds = lookups.Credentials(tenant.sip_domain(), "1001");
     return domain.ok() && domain->tenant_suspended && creds.ok() && creds->tenant_suspended;
   }));
+}
+
+TEST_CASE(
+    "cached trunk-by-source and extension answers follow admin's events - a new trunk and a new "
+    "extension are found long before the TTL",
+    "[pg][redis]") {
+  Admin admin;
+  auto tenant = admin.CreateTenant();
+  auto client_bus = Connect(admin.nats.url());
+  sb::core::SystemClock clock;
+  std::ostringstream quiet;
+  sb::core::Logger log{"lookups-test", quiet, sb::core::LogLevel::kError, clock};
+  sb::signaling::AdminLookupCache cache(clock, std::chrono::hours(1));
+  auto listener = sb::signaling::AdminChangeListener::Start(*client_bus, cache, "lk-trunks", log);
+  REQUIRE(listener.ok());
+  sb::signaling::AdminLookups lookups(*client_bus, 2000ms, &cache);
+  const std::string domain = tenant.sip_domain();
+
+  // NOT_FOUND is kept too (once the set-up's own events have passed by).
+  CHECK(Within(5s, [&] {
+    (void)lookups.TrunkBySource("127.0.0.11");
+    (void)lookups.Extension(domain, "1002");
+    auto trunk = cache.TrunkBySource("127.0.0.11");
+    auto extension = cache.Extension(domain, "1002");
+    return trunk && trunk->status().code() == sb::StatusCode::kNotFound && extension &&
+           extension->status().code() == sb::StatusCode::kNotFound;
+  }));
+
+  admin.CreateTrunk(tenant, "127.0.0.11");
+  CHECK(Within(5s, [&] {
+    auto trunk = lookups.TrunkBySource("127.0.0.11");
+    return trunk.ok() && trunk->tenant.id.str() == tenant.id();
+  }));
+  admin.CreateExtension(tenant, "1002", "correct-horse-1002");
+  CHECK(Within(5s, [&] {
+    auto extension = lookups.Extension(domain, "1002");
+    return extension.ok() && extension->sip_username == "1002";
+  }));
+  // And now both are answered from the cache.
+  CHECK(cache.TrunkBySource("127.0.0.11").has_value());
+  CHECK(cache.Extension(domain, "1002").has_value());
 }
