@@ -65,10 +65,22 @@ B2bua::B2bua(SipEndpoint& endpoint, Offloader& offloader, Ports ports, Settings 
       rng_(settings_.seed != 0 ? settings_.seed : std::random_device{}()) {}
 
 std::string B2bua::MediaLeg(const Call& call, char side, int generation) const {
-  std::string leg = call.id + "-" + side;
+  const std::string& base = side == 'a' ? call.a_leg_base : call.b_leg_base;
+  std::string leg = base.empty() ? call.id + "-" + side : base;
   if (generation != 0) leg += std::to_string(generation);
   return leg;
 }
+
+std::vector<std::string> B2bua::MediaLegs(const Call& call) const {
+  if (call.one_legged) return {MediaLeg(call, 'b')};
+  return {MediaLeg(call, 'a'), MediaLeg(call, 'b')};
+}
+
+std::string B2bua::PartyLeg(const Call& call) const {
+  return MediaLeg(call, call.one_legged ? 'b' : 'a');
+}
+
+std::string B2bua::FreshCallId() { return NewCallId(rng_(), rng_()); }
 
 B2bua::Call* B2bua::Find(const std::string& id) {
   auto it = calls_.find(id);
@@ -92,7 +104,7 @@ void B2bua::OnRequest(const IncomingRequest& request, SipEndpoint& endpoint) {
     return;
   }
   Call call;
-  call.id = NewCallId(rng_(), rng_());
+  call.id = FreshCallId();
   call.a_key = request.key;
   call.invite = std::make_unique<sip::Message>(invite.Clone());
   call.a_source = request.source;
@@ -130,12 +142,12 @@ void B2bua::Authorized(const std::string& id, AuthOutcome outcome) {
   }
   call->caller = std::move(outcome.caller);
   call->phase = Phase::kRouting;
+  call->dialed = std::string(call->invite->request_uri().user);
   auto route = std::make_shared<Route>();
-  Status queued = offloader_.Run(
-      [this, route, caller = call->caller, dialed = std::string(call->invite->request_uri().user)] {
-        *route = ports_.router.Resolve(caller, dialed);
-      },
-      [this, id, route] { Routed(id, std::move(*route)); });
+  Status queued =
+      offloader_.Run([this, route, caller = call->caller,
+                      dialed = call->dialed] { *route = ports_.router.Resolve(caller, dialed); },
+                     [this, id, route] { Routed(id, std::move(*route)); });
   if (!queued.ok()) Fail(id, 503, "Overloaded", "");
 }
 
@@ -144,8 +156,7 @@ void B2bua::Routed(const std::string& id, Route route) {
   if (call == nullptr) return;
   call->from_uri = std::move(route.from_uri);
   call->to_uri = !route.to_uri.empty() ? std::move(route.to_uri)
-                                       : "sip:" + std::string(call->invite->request_uri().user) +
-                                             "@" + call->caller.domain;
+                                       : "sip:" + call->dialed + "@" + call->caller.domain;
   call->phase = Phase::kLocating;
   CallSummary created = Summary(*call);
   ports_.events.Created(created);
@@ -153,6 +164,11 @@ void B2bua::Routed(const std::string& id, Route route) {
     Fail(id, route.code, route.reason, route.cause);
     return;
   }
+  Ring(id, std::move(route));
+}
+
+void B2bua::Ring(const std::string& id, Route route) {
+  Call* call = Find(id);
   if (route.trunk) {
     Target gateway{.contact_uri = route.trunk->request_uri,
                    .destination = route.trunk->destination,
@@ -193,6 +209,10 @@ void B2bua::Located(const std::string& id, Result<std::vector<Target>> targets) 
     call->legs.push_back(std::move(leg));
   }
   call->phase = Phase::kAnchoring;
+  if (call->originated) {
+    AnchorOriginated(id);
+    return;
+  }
   // Leg a answers the caller's offer; leg b, on the same node, offers to the callee.
   struct Anchors {
     Result<MediaAnchor::Leg> a = Status::Internal("not run");
@@ -250,8 +270,9 @@ void B2bua::Anchored(const std::string& id, Status status) {
     Fail(id, 503, {}, "network_failure");
     return;
   }
-  call->no_answer_timer =
-      endpoint_.StartTimer(settings_.no_answer_timeout, [this, id] { NoAnswer(id); });
+  const auto timeout =
+      call->ring_timeout.count() != 0 ? call->ring_timeout : settings_.no_answer_timeout;
+  call->no_answer_timer = endpoint_.StartTimer(timeout, [this, id] { NoAnswer(id); });
 }
 
 bool B2bua::SendInvite(CalleeLeg& leg, const std::string& from, const std::string& to_uri,
@@ -341,7 +362,8 @@ void B2bua::OnCalleeResponse(const std::string& id, size_t index, const ClientRe
   CalleeLeg& leg = call->legs[index];
   if (code < 200) {
     if (code == 100 || call->phase != Phase::kRinging) return;
-    if (HasSdp(*r.response) && call->early == EarlyMedia::kNone) {
+    // An originated call has nobody to hear early media: its 18x is only "ringing".
+    if (HasSdp(*r.response) && call->early == EarlyMedia::kNone && !call->originated) {
       StartEarlyMedia(id, code, std::string(r.response->body()));
     } else if (!call->ringing_sent) {
       Ringing(*call, code == 183 ? 183 : 180, {});
@@ -385,7 +407,9 @@ Status B2bua::CompleteLegB(const std::string& node, const std::string& a, const 
 }
 
 void B2bua::Ringing(Call& call, int code, std::string_view sdp) {
-  if (sdp.empty()) {
+  if (call.originated) {
+    // Nobody to relay it to.
+  } else if (sdp.empty()) {
     (void)endpoint_.Respond(call.a_key, code);
   } else {
     (void)endpoint_.Respond(call.a_key, code, {}, {}, sdp, "application/sdp");
@@ -449,9 +473,10 @@ void B2bua::ConnectMedia(const std::string& id) {
   }
   auto status = std::make_shared<Status>(Status::Internal("not run"));
   std::string node = call->media_node, a = MediaLeg(*call, 'a'), b = MediaLeg(*call, 'b');
-  Status queued = offloader_.Run([this, status, node, a, b, sdp,
-                                  bridged] { *status = CompleteLegB(node, a, b, sdp, !bridged); },
-                                 [this, id, status] { Connected(id, *status); });
+  const bool bridge = !bridged && !call->originated;
+  Status queued = offloader_.Run(
+      [this, status, node, a, b, sdp, bridge] { *status = CompleteLegB(node, a, b, sdp, bridge); },
+      [this, id, status] { Connected(id, *status); });
   if (!queued.ok()) Fail(id, 503, "Overloaded", "network_failure");
 }
 
@@ -462,15 +487,17 @@ void B2bua::Connected(const std::string& id, Status status) {
     Fail(id, status.code() == StatusCode::kInvalidArgument ? 488 : 503, {}, "media_failure");
     return;
   }
-  Status answered = endpoint_.Respond(call->a_key, 200, {}, {}, call->a_sdp, "application/sdp");
-  if (!answered.ok()) {
-    // The caller's transaction is gone (it cancelled in the meantime): the callee is hung up.
-    Fail(id, 0, {}, "caller_cancelled");
-    return;
+  if (!call->originated) {
+    Status answered = endpoint_.Respond(call->a_key, 200, {}, {}, call->a_sdp, "application/sdp");
+    if (!answered.ok()) {
+      // The caller's transaction is gone (it cancelled in the meantime): the callee is hung up.
+      Fail(id, 0, {}, "caller_cancelled");
+      return;
+    }
+    by_invite_key_.erase(call->a_key);
+    by_dialog_[call->a_dialog] = id;
   }
-  by_invite_key_.erase(call->a_key);
   call->phase = Phase::kConnected;
-  by_dialog_[call->a_dialog] = id;
   by_dialog_[*call->b_dialog] = id;
   Save(*call);
   CallSummary answered_summary = Summary(*call);
@@ -494,15 +521,20 @@ void B2bua::OnCancelled(std::string_view invite_key, SipEndpoint&) {
 void B2bua::Fail(const std::string& id, int code, std::string_view reason, std::string_view cause) {
   Call* call = Find(id);
   if (call == nullptr) return;
-  if (code != 0) (void)endpoint_.Respond(call->a_key, code, reason);
+  if (call->created) {
+    // An originate command still waiting for its route: the call was never placed.
+    auto created = std::move(call->created);
+    call->created = nullptr;
+    created(Status::Unavailable("the call could not be placed (" + std::to_string(code) + " " +
+                                std::string(reason) + ")"));
+  }
+  if (code != 0 && !call->originated) (void)endpoint_.Respond(call->a_key, code, reason);
   for (auto& leg : call->legs) {
     if (!leg.done && !leg.key.empty()) (void)endpoint_.Cancel(leg.key);
   }
   if (call->b_dialog) (void)endpoint_.SendInDialog(*call->b_dialog, "BYE", nullptr);
   if (call->no_answer_timer != 0) endpoint_.StopTimer(call->no_answer_timer);
-  if (!call->media_node.empty()) {
-    DestroyMedia(call->media_node, {MediaLeg(*call, 'a'), MediaLeg(*call, 'b')});
-  }
+  if (!call->media_node.empty()) DestroyMedia(call->media_node, MediaLegs(*call));
   if (call->phase != Phase::kAuthorizing && call->phase != Phase::kRouting && !cause.empty()) {
     CallSummary ended = Summary(*call);
     ended.sip_code = code != 0 ? code : 487;
@@ -518,18 +550,16 @@ void B2bua::Finish(const std::string& id, bool bye_caller, bool bye_callee,
   Call* call = Find(id);
   if (call == nullptr) return;
   auto bye = [this](const sip::DialogId& dialog, bool send) {
-    if (!send) {
+    if (send) {
+      HangUp(dialog);
+    } else {
       endpoint_.ForgetDialog(dialog);
-      return;
     }
-    (void)endpoint_.SendInDialog(dialog, "BYE", [dialog](const ClientResponse& r, SipEndpoint& ep) {
-      if (r.timed_out || r.response->status_code() >= 200) ep.ForgetDialog(dialog);
-    });
   };
   AbandonTransfer(*call);
-  bye(call->a_dialog, bye_caller);
+  if (!call->one_legged) bye(call->a_dialog, bye_caller);
   if (call->b_dialog) bye(*call->b_dialog, bye_callee);
-  DestroyMedia(call->media_node, {MediaLeg(*call, 'a'), MediaLeg(*call, 'b')});
+  DestroyMedia(call->media_node, MediaLegs(*call));
   StoredCall stored;
   stored.call_id = call->id;
   stored.tenant = call->caller.tenant;
@@ -543,9 +573,15 @@ void B2bua::Finish(const std::string& id, bool bye_caller, bool bye_callee,
         ports_.events.Ended(ended);
       },
       [] {});
-  by_dialog_.erase(call->a_dialog);
+  if (!call->one_legged) by_dialog_.erase(call->a_dialog);
   if (call->b_dialog) by_dialog_.erase(*call->b_dialog);
   calls_.erase(id);
+}
+
+void B2bua::HangUp(const sip::DialogId& dialog) {
+  (void)endpoint_.SendInDialog(dialog, "BYE", [dialog](const ClientResponse& r, SipEndpoint& ep) {
+    if (r.timed_out || r.response->status_code() >= 200) ep.ForgetDialog(dialog);
+  });
 }
 
 void B2bua::DestroyMedia(const std::string& media_node, std::vector<std::string> legs) {
@@ -574,15 +610,19 @@ StoredDialog B2bua::Snapshot(const sip::DialogId& id) const {
 }
 
 void B2bua::Save(const Call& call) {
+  (void)offloader_.Run([this, stored = Stored(call)] { (void)ports_.store.Save(stored); }, [] {});
+}
+
+StoredCall B2bua::Stored(const Call& call) const {
   StoredCall stored;
   stored.call_id = call.id;
   stored.tenant = call.caller.tenant;
   stored.node_id = settings_.node_id;
   stored.media_node_id = call.media_node;
-  stored.media_legs = {MediaLeg(call, 'a'), MediaLeg(call, 'b')};
-  stored.caller = Snapshot(call.a_dialog);
+  stored.media_legs = MediaLegs(call);
+  if (!call.one_legged) stored.caller = Snapshot(call.a_dialog);
   if (call.b_dialog) stored.callee = Snapshot(*call.b_dialog);
-  (void)offloader_.Run([this, stored] { (void)ports_.store.Save(stored); }, [] {});
+  return stored;
 }
 
 }  // namespace sb::signaling::b2bua

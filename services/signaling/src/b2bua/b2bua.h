@@ -97,6 +97,19 @@ class B2bua final : public RequestHandler, public DialogHandler {
   void OnCallerLeg(const TenantId& tenant, std::string_view call_id, LegWork work,
                    std::function<void(Status)> done);
 
+  // Places a call as `origination.caller` (an originate command; b2bua_originate.cpp): this node
+  // is the UAC and the answered call has one leg. `created` runs on the loop once the call is
+  // routed, with its id; a refused route is its status instead (NOT_FOUND for 404,
+  // FAILED_PRECONDITION for 403 and 480, UNAVAILABLE for 503) and no call exists.
+  void Originate(Origination origination, std::function<void(Result<std::string>)> created);
+  // Joins two answered calls of `tenant` on one media node into `call_id` (a bridge command;
+  // b2bua_bridge.cpp): each call's party (the caller, or an originated call's one leg) is
+  // bridged to the other's, the other sides are hung up, and `other_id` ends with cause
+  // "bridged". NOT_FOUND / FAILED_PRECONDITION as for the other commands; FAILED_PRECONDITION
+  // for calls on two media nodes or being transferred.
+  void Bridge(const TenantId& tenant, std::string_view call_id, std::string_view other_id,
+              std::function<void(Status)> done);
+
   size_t calls() const { return calls_.size(); }
 
  private:
@@ -156,6 +169,15 @@ class B2bua final : public RequestHandler, public DialogHandler {
     uint64_t no_answer_timer = 0;
     // Each transfer gives the replaced side a new media leg: "<id>-a", "<id>-a1", ...
     int a_generation = 0, b_generation = 0;
+    // A side a bridge brought in from another call keeps that call's media leg (its name).
+    std::string a_leg_base, b_leg_base;
+    // Placed by an originate command: no caller's INVITE to answer, leg b only, no early media.
+    bool originated = false;
+    // No side a (an originated call until a bridge gives it one): commands act on side b.
+    bool one_legged = false;
+    std::string dialed;                                // the user part the router resolves
+    std::chrono::milliseconds ring_timeout{};          // 0: Settings::no_answer_timeout
+    std::function<void(Result<std::string>)> created;  // an originate command's reply
     std::optional<PendingTransfer> transfer;
   };
   // A request of one side waiting for the other side's answer (re-INVITE, UPDATE, INFO...).
@@ -165,6 +187,7 @@ class B2bua final : public RequestHandler, public DialogHandler {
   };
 
   Call* Find(const std::string& id);
+  std::string FreshCallId();  // a random UUID (version 4)
   // The answered call of `tenant` a command names: NOT_FOUND (another tenant's, or not carried
   // here), FAILED_PRECONDITION before the answer.
   Result<Call*> FindAnswered(const TenantId& tenant, std::string_view call_id);
@@ -173,9 +196,19 @@ class B2bua final : public RequestHandler, public DialogHandler {
     return MediaLeg(call, side, side == 'a' ? call.a_generation : call.b_generation);
   }
   CallSummary Summary(const Call& call) const;
+  // The call's current media legs (side a's unless it is one-legged, side b's).
+  std::vector<std::string> MediaLegs(const Call& call) const;
+  // The leg commands act on: the caller's, or the one leg of a one-legged call.
+  std::string PartyLeg(const Call& call) const;
 
   void Authorized(const std::string& id, AuthOutcome outcome);
   void Routed(const std::string& id, Route route);
+  // Rings the route's trunk gateway, or locates the callee extension's contacts.
+  void Ring(const std::string& id, Route route);
+  // An originated call's route (b2bua_originate.cpp): the command hears it, then Ring.
+  void OriginateRouted(const std::string& id, Route route);
+  // Leg b alone on the least-loaded node, offering (b2bua_originate.cpp).
+  void AnchorOriginated(const std::string& id);
   void Located(const std::string& id, Result<std::vector<Target>> targets);
   void Anchored(const std::string& id, Status status);
   // Our INVITE to callee leg `index` of the call (again, with credentials, after a challenge);
@@ -201,8 +234,11 @@ class B2bua final : public RequestHandler, public DialogHandler {
   void Fail(const std::string& id, int code, std::string_view reason, std::string_view cause);
   // After an answer: BYE the side(s) named, destroy media, remove from the store, "ended".
   void Finish(const std::string& id, bool bye_caller, bool bye_callee, std::string_view cause);
+  // BYE in `dialog`, which the endpoint forgets once it is answered (or timed out).
+  void HangUp(const sip::DialogId& dialog);
   void DestroyMedia(const std::string& media_node, std::vector<std::string> legs);
   void Save(const Call& call);
+  StoredCall Stored(const Call& call) const;
   StoredDialog Snapshot(const sip::DialogId& id) const;
 
   void OnInDialog(const IncomingRequest& request, Call& call, bool from_caller);

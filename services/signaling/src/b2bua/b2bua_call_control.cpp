@@ -1,10 +1,23 @@
 #include "b2bua/b2bua_call_control.h"
 
+#include <cctype>
 #include <future>
 #include <memory>
 
+#include "switchboard/sip/uri.h"
+
 namespace sb::signaling::b2bua {
 namespace {
+
+// RFC 3261 user-unreserved-ish: what a From user part carries without escaping.
+bool IsCallerIdUser(std::string_view user) {
+  for (char c : user) {
+    const bool ok = std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '-' ||
+                    c == '.' || c == '_' || c == '*';
+    if (!ok) return false;
+  }
+  return true;
+}
 
 Status NotYet(std::string_view command) {
   return Status::FailedPrecondition("this signaling node does not support " + std::string(command) +
@@ -33,8 +46,11 @@ Status B2buaCallControl::Hangup(const TenantId& tenant, const CallId& call,
 }
 
 Status B2buaCallControl::Answer(const TenantId&, const CallId&) { return NotYet("answer"); }
-Status B2buaCallControl::Bridge(const TenantId&, const CallId&, const CallId&) {
-  return NotYet("bridge");
+Status B2buaCallControl::Bridge(const TenantId& tenant, const CallId& call, const CallId& other) {
+  return OnLoop(
+      [this, tenant, id = call.str(), other = other.str()](std::function<void(Status)> done) {
+        b2bua_.Bridge(tenant, id, other, std::move(done));
+      });
 }
 Status B2buaCallControl::Transfer(const TenantId& tenant, const CallId& call,
                                   const std::string& target_uri) {
@@ -92,6 +108,40 @@ Status B2buaCallControl::RecordStop(const TenantId& tenant, const CallId& call) 
                        return media.RecordStop(node, leg);
                      });
 }
-Result<CallId> B2buaCallControl::Originate(const OriginateParams&) { return NotYet("originate"); }
+Result<CallId> B2buaCallControl::Originate(const OriginateParams& params) {
+  if (!params.trunk_id.empty()) {
+    return Status::FailedPrecondition(
+        "originate through a named trunk is not supported: give the extension the call is "
+        "placed as, and the tenant's prefix rules choose the trunk");
+  }
+  if (originators_ == nullptr) return NotYet("originate");
+  auto uri = sip::ParseUri(params.to_uri);
+  if (!uri.ok() || !uri->is_sip() || !uri->has_user || uri->user.empty() || uri->host.empty()) {
+    return Status::InvalidArgument(
+        "to_uri must be sip:<extension or number>@<the tenant's SIP domain>", "to_uri");
+  }
+  if (!IsCallerIdUser(params.caller_id)) {
+    return Status::InvalidArgument("caller_id must be a number or a SIP user name", "caller_id");
+  }
+  auto caller = originators_->Resolve(params.tenant, uri->host, params.extension);
+  if (!caller.ok()) return caller.status();
+  Origination origination{.caller = *caller,
+                          .dialed = uri->UserUnescaped(),
+                          .from_uri = {},
+                          .timeout = params.timeout,
+                          .call_id = params.call_id.str()};
+  if (!params.caller_id.empty()) {
+    origination.from_uri = "sip:" + params.caller_id + "@" + caller->domain;
+  }
+  // Shared: a command that outlives its wait still finishes writing somewhere valid.
+  auto placed = std::make_shared<std::string>();
+  SB_RETURN_IF_ERROR(OnLoop([this, origination, placed](std::function<void(Status)> done) {
+    b2bua_.Originate(origination, [placed, done](Result<std::string> id) {
+      if (id.ok()) *placed = *id;
+      done(id.status());
+    });
+  }));
+  return CallId(*placed);
+}
 
 }  // namespace sb::signaling::b2bua

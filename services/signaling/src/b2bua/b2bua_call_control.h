@@ -7,9 +7,11 @@
 //   CallCommandServer commands(bus, node_id, control);
 //
 // Implemented: Hangup, Transfer (blind, of the caller to an extension of the tenant), Play,
-// StopPlay, RecordStart, RecordStop (on the caller's media leg, by its node). The other commands
-// answer FAILED_PRECONDITION naming the command: this node cannot answer (no parked calls before
-// the flow service), bridge or originate yet (README, "not yet").
+// StopPlay, RecordStart, RecordStop (on the caller's media leg, by its node), Bridge (two answered
+// calls on one media node), Originate (as an extension of the tenant, to
+// sip:<extension or number>@<the tenant's domain>; needs `originators`). Answer is
+// FAILED_PRECONDITION (no parked calls before the flow service), as is Originate through a named
+// trunk (the tenant's prefix rules choose the trunk).
 #pragma once
 
 #include <chrono>
@@ -24,8 +26,9 @@ class B2buaCallControl final : public CallControl {
  public:
   using PostToLoop = std::function<void(std::function<void()>)>;
   // The B2BUA is borrowed and must outlive this object.
-  B2buaCallControl(B2bua& b2bua, PostToLoop post, std::chrono::milliseconds wait)
-      : b2bua_(b2bua), post_(std::move(post)), wait_(wait) {}
+  B2buaCallControl(B2bua& b2bua, PostToLoop post, std::chrono::milliseconds wait,
+                   Originators* originators = nullptr)
+      : b2bua_(b2bua), post_(std::move(post)), wait_(wait), originators_(originators) {}
 
   Status Hangup(const TenantId& tenant, const CallId& call, const HangupParams& params) override;
 
@@ -49,6 +52,7 @@ class B2buaCallControl final : public CallControl {
   B2bua& b2bua_;
   PostToLoop post_;
   std::chrono::milliseconds wait_;
+  Originators* originators_;
 };
 
 }  // namespace sb::signaling::b2bua

@@ -58,9 +58,18 @@ void B2bua::OnInDialog(const IncomingRequest& request, Call& call, bool from_cal
       }
       return;
     case sip::Method::kRefer:
+      if (call.one_legged) {
+        (void)endpoint_.Respond(request.key, 403, "No Party To Transfer");
+        return;
+      }
       OnRefer(request, call, from_caller);
       return;
     default:
+      if (call.one_legged) {
+        // Nobody to relay it to (INFO, OPTIONS): this node is the other end.
+        (void)endpoint_.Respond(request.key, 200);
+        return;
+      }
       RelayRequest(request, call, from_caller);
       return;
   }
@@ -115,6 +124,10 @@ void B2bua::ReOffer(const IncomingRequest& request, Call& call, bool from_caller
         const sdp::Direction wanted = OfferedDirection(offer).value_or(sdp::Direction::kSendRecv);
         // The offerer's side: the node's answer, facing the direction it asked for.
         std::string reply = WithDirection((*answer)->sdp, sdp::Reverse(wanted), false);
+        if (call->one_legged) {
+          (void)endpoint_.Respond(key, 200, {}, {}, reply, "application/sdp");
+          return;
+        }
         // The other side: its node SDP as before, now with the offerer's direction (hold passes
         // through), as a new version of that description.
         std::string& other_sdp = from_caller ? call->b_offer : call->a_sdp;

@@ -1,5 +1,6 @@
 // Media commands on an answered call (play, stop_play, record_start, record_stop): the work goes
-// to the node that anchors the call, on the caller's current leg (a transfer may have replaced it).
+// to the node that anchors the call, on the caller's current leg (a transfer may have replaced it),
+// or on an originated call's one leg.
 #include <memory>
 #include <utility>
 
@@ -31,7 +32,7 @@ void B2bua::OnCallerLeg(const TenantId& tenant, std::string_view call_id, LegWor
   auto status = std::make_shared<Status>(Status::Internal("not run"));
   Status queued =
       offloader_.Run([this, status, work = std::move(work), node = call->media_node,
-                      leg = MediaLeg(*call, 'a')] { *status = work(ports_.media, node, leg); },
+                      leg = PartyLeg(*call)] { *status = work(ports_.media, node, leg); },
                      [status, done] { done(*status); });
   if (!queued.ok()) done(queued);
 }

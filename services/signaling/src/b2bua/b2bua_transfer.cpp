@@ -94,6 +94,12 @@ void B2bua::Transfer(const TenantId& tenant, std::string_view call_id, std::stri
     return;
   }
   Call* call = *found;
+  if (call->one_legged) {
+    done(Status::FailedPrecondition("call " + call->id +
+                                    " has one leg: nothing stays to meet the target (bridge it "
+                                    "to another call instead)"));
+    return;
+  }
   if (call->transfer) {
     done(Status::FailedPrecondition("call " + call->id + " is already being transferred"));
     return;
@@ -292,12 +298,7 @@ void B2bua::TargetAnswered(const std::string& id, const sip::DialogId& dialog, S
   const sip::DialogId transferor = side;
   if (!t.transferor_gone) {
     if (t.refer) NotifyTransferor(transferor, StatusLine(200, {}), true);
-    (void)endpoint_.SendInDialog(transferor, "BYE",
-                                 [transferor](const ClientResponse& r, SipEndpoint& ep) {
-                                   if (r.timed_out || r.response->status_code() >= 200) {
-                                     ep.ForgetDialog(transferor);
-                                   }
-                                 });
+    HangUp(transferor);
     by_dialog_.erase(transferor);
   }
   side = dialog;

@@ -5,6 +5,7 @@
 #include "b2bua/digest_call_authorizer.h"
 #include "registrar/callee_locator.h"
 #include "routing/call_router.h"
+#include "routing/originators.h"
 #include "rpc/call_command_server.h"
 #include "rpc/call_event_publisher.h"
 #include "rpc/call_events_sink.h"
@@ -21,6 +22,7 @@ struct CallService::Parts {
   std::unique_ptr<RedisCallStore> store;
   std::unique_ptr<b2bua::DigestCallAuthorizer> authorizer;
   std::unique_ptr<AdminCallRouter> router;
+  std::unique_ptr<AdminOriginators> originators;
   std::unique_ptr<RegistrarCalleeLocator> locator;
   std::unique_ptr<ThreadPoolOffloader> offloader;
   std::unique_ptr<b2bua::B2bua> b2bua;
@@ -69,14 +71,15 @@ Result<std::unique_ptr<CallService>> CallService::Start(
   p->authorizer = std::make_unique<b2bua::DigestCallAuthorizer>(
       shared.authenticator(), shared.admin(), shared.call_guard());
   p->router = std::make_unique<AdminCallRouter>(shared.admin());
+  p->originators = std::make_unique<AdminOriginators>(shared.admin());
   p->locator = std::make_unique<RegistrarCalleeLocator>(shared.bindings(), &shared.admin(), clock);
   p->offloader = std::make_unique<ThreadPoolOffloader>(config.worker_threads, post_to_loop);
   p->b2bua = std::make_unique<b2bua::B2bua>(
       endpoint, *p->offloader,
       b2bua::Ports{*p->authorizer, *p->router, *p->locator, *p->media, *p->events, *p->store},
       b2bua::Settings{.node_id = config.node_id, .no_answer_timeout = config.no_answer_timeout});
-  p->control =
-      std::make_unique<b2bua::B2buaCallControl>(*p->b2bua, post_to_loop, std::chrono::seconds(3));
+  p->control = std::make_unique<b2bua::B2buaCallControl>(
+      *p->b2bua, post_to_loop, std::chrono::seconds(3), p->originators.get());
   p->commands = std::make_unique<CallCommandServer>(shared.bus(), config.node_id, *p->control);
   SB_RETURN_IF_ERROR(p->commands->Start());
   return std::unique_ptr<CallService>(new CallService(std::move(p)));

@@ -12,6 +12,7 @@
 //   sb::signaling::b2bua::B2bua b2bua(clock, endpoint, offloader, ports, settings);
 #pragma once
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -43,6 +44,28 @@ struct AuthOutcome {
   std::string reason;
   std::vector<std::pair<std::string, std::string>> headers;
   Caller caller;
+};
+
+// A call an originate command places: as `caller` (an extension of the tenant, whose domain it
+// names) to the user part `dialed` (routed as if the extension had dialled it).
+struct Origination {
+  Caller caller;
+  std::string dialed;
+  std::string from_uri;  // presented caller for calls inside the tenant; empty: the router's
+  std::chrono::milliseconds timeout{std::chrono::seconds(60)};
+  std::string call_id;  // empty: a new one
+};
+
+// Whom an originate command places its call as. Blocking (admin lookups): called on the command's
+// thread, never on the SIP loop.
+class Originators {
+ public:
+  virtual ~Originators() = default;
+  // Extension `extension` of `tenant`, whose SIP domain is `domain`. NOT_FOUND when no tenant or
+  // another tenant owns the domain, or the tenant has no such extension; FAILED_PRECONDITION for
+  // a suspended tenant or a disabled extension; UNAVAILABLE when admin does not answer.
+  virtual Result<Caller> Resolve(const TenantId& tenant, std::string_view domain,
+                                 std::string_view extension) = 0;
 };
 
 class CallAuthorizer {

@@ -75,6 +75,8 @@ std::string_view EndCauseText(EndCause cause) {
       return "signaling node failure";
     case EndCause::kTransferred:
       return "transferred";
+    case EndCause::kBridged:
+      return "bridged into another call";
   }
   return "unspecified";
 }
@@ -99,6 +101,7 @@ constexpr NamedCause kCauseNames[] = {
     {EndCause::kHangupCommand, "hangup_command"},
     {EndCause::kNodeFailure, "node_failure"},
     {EndCause::kTransferred, "transferred"},
+    {EndCause::kBridged, "bridged"},
 };
 }  // namespace
 

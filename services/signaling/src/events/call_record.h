@@ -55,6 +55,7 @@ enum class EndCause {
   kHangupCommand,    // a hangup command (flow or the admin API)
   kNodeFailure,      // the replica that carried it died; another one ended it
   kTransferred,      // ended here because a transfer took over
+  kBridged,          // a bridge command merged it into another call, which goes on
 };
 
 // The cause a final failure response stands for, when the callee's side ended the call with it

@@ -45,6 +45,8 @@ v1::EndCause ToProto(EndCause cause) {
       return v1::END_CAUSE_NODE_FAILURE;
     case EndCause::kTransferred:
       return v1::END_CAUSE_TRANSFERRED;
+    case EndCause::kBridged:
+      return v1::END_CAUSE_BRIDGED;
   }
   return v1::END_CAUSE_UNSPECIFIED;
 }

@@ -1258,3 +1258,249 @@ TEST_CASE("a refused route - the router's code to the caller - created and ended
         std::vector<std::string>{"created sip:5555@acme.sb.test", "ended rejected 403"});
   CHECK(f.media.legs.empty());
 }
+
+namespace {
+
+// The id an originate as 1001 of the tenant to `dialed` reported (empty on an error, in `error`).
+std::string Originate(Fixture& f, std::string dialed, sb::Status* error = nullptr,
+                      std::chrono::milliseconds timeout = std::chrono::seconds(60)) {
+  std::string id;
+  f.node.b2bua.Originate({.caller = {kTenant, "acme.sb.test", "1001", {}},
+                          .dialed = std::move(dialed),
+                          .from_uri = {},
+                          .timeout = timeout,
+                          .call_id = {}},
+                         [&](sb::Result<std::string> placed) {
+                           if (placed.ok()) {
+                             id = *placed;
+                           } else if (error != nullptr) {
+                             *error = placed.status();
+                           }
+                         });
+  return id;
+}
+
+// 1003 (one contact) is originated and answers: the call's id and the INVITE it answered.
+std::pair<std::string, Message> OriginateAnswered(Fixture& f) {
+  const std::string id = Originate(f, "1003");
+  REQUIRE_FALSE(id.empty());
+  Message invite = f.Take(kTarget);
+  f.Receive(f.Answer(invite, 200, "target", kCallerSdp), kTarget);
+  CHECK(f.Take(kTarget).method() == sb::sip::Method::kAck);
+  return {id, std::move(invite)};
+}
+
+// Originates calls as the tenant's 1001 (B2buaCallControl's port).
+struct AsExtension1001 : sb::signaling::b2bua::Originators {
+  sb::Result<Caller> Resolve(const sb::TenantId& tenant, std::string_view domain,
+                             std::string_view extension) override {
+    if (tenant != kTenant || domain != "acme.sb.test") return sb::Status::NotFound("no domain");
+    if (extension != "1001") return sb::Status::NotFound("no extension");
+    return Caller{kTenant, "acme.sb.test", "1001", {}};
+  }
+};
+
+}  // namespace
+
+TEST_CASE(
+    "originate - the node rings every contact of the extension with the node's offer - the "
+    "first 200 is ACKed and completes the one leg - a BYE from the far end ends the call",
+    "[unit]") {
+  Fixture f;
+  const std::string id = Originate(f, "1002");
+  REQUIRE_FALSE(id.empty());
+  Message desk = f.Take(kDesk);
+  Message mobile = f.Take(kMobile);
+  CHECK((*desk.From())->uri.user == "1001");
+  CHECK(desk.body().find("x-leg:" + id + "-b") != std::string_view::npos);
+  CHECK(f.media.log == std::vector<std::string>{"create " + id + "-b offer"});
+  CHECK(f.events.seen == std::vector<std::string>{"created sip:1002@acme.sb.test"});
+
+  // An early SDP is only "ringing": nobody is there to hear it.
+  f.Receive(f.Answer(desk, 183, "desk", kCallerSdp), kDesk);
+  f.Receive(f.Answer(mobile, 180, "mobile"), kMobile);
+  f.Receive(f.Answer(desk, 200, "desk", kCallerSdp), kDesk);
+  CHECK(f.Take(kDesk).method() == sb::sip::Method::kAck);
+  CHECK(f.Take(kMobile).method() == sb::sip::Method::kCancel);
+  CHECK(f.media.log.back() == "update " + id + "-b answer");
+  CHECK(f.media.bridged.empty());
+  CHECK(f.events.seen.back() == "answered");
+  CHECK(f.events.seen[1] == "ringing 183");
+  CHECK(f.store.calls.at(id).caller.id.call_id.empty());
+  CHECK(f.store.calls.at(id).media_legs == std::vector<std::string>{id + "-b"});
+
+  // The answered call's one party is what the media commands act on.
+  std::optional<sb::Status> played;
+  f.node.b2bua.OnCallerLeg(
+      kTenant, id,
+      [](MediaAnchor& media, const std::string& node, const std::string& leg) {
+        return media.Play(node, leg, {.tone = "busy"}).status();
+      },
+      [&](sb::Status s) { played = s; });
+  REQUIRE(played);
+  CHECK(played->ok());
+  CHECK(f.media.log.back() == "play " + id + "-b busy");
+
+  f.Receive(f.CalleeInDialog(desk, "BYE", "desk", 2), kDesk);
+  CHECK(f.Codes(kDesk) == std::vector<int>{200});
+  CHECK(f.events.seen.back() == "ended normal 200");
+  CHECK(f.media.legs.empty());
+  CHECK(f.store.calls.empty());
+  CHECK(f.node.b2bua.calls() == 0);
+}
+
+TEST_CASE(
+    "originate - a busy extension ends the call busy 486 - one that does not answer in the "
+    "command's timeout is cancelled and ends no_answer 480",
+    "[unit]") {
+  Fixture f;
+  Originate(f, "1003");
+  Message busy = f.Take(kTarget);
+  f.Receive(f.Answer(busy, 486, "target"), kTarget);
+  CHECK(f.events.seen.back() == "ended busy 486");
+  CHECK(f.media.legs.empty());
+
+  CHECK(f.Take(kTarget).method() == sb::sip::Method::kAck);
+  f.events.seen.clear();
+  Originate(f, "1003", nullptr, std::chrono::seconds(5));
+  Message ringing = f.Take(kTarget);
+  f.Receive(f.Answer(ringing, 180, "target"), kTarget);
+  f.clock.Advance(std::chrono::seconds(5));
+  f.node.endpoint.OnTimers();
+  CHECK(f.Take(kTarget).method() == sb::sip::Method::kCancel);
+  CHECK(f.events.seen == std::vector<std::string>{"created sip:1003@acme.sb.test", "ringing 180",
+                                                  "ended no_answer 480"});
+  CHECK(f.node.b2bua.calls() == 0);
+}
+
+TEST_CASE("originate - a refused route is the command's error and no call exists", "[unit]") {
+  Fixture f;
+  Route refused;
+  refused.code = 404;
+  refused.cause = "not_found";
+  f.router.routes["7777"] = refused;
+  refused.code = 503;
+  f.router.routes["5555"] = refused;
+  sb::Status error;
+  CHECK(Originate(f, "7777", &error).empty());
+  CHECK(error.code() == sb::StatusCode::kNotFound);
+  CHECK(Originate(f, "5555", &error).empty());
+  CHECK(error.code() == sb::StatusCode::kUnavailable);
+  CHECK(f.events.seen.empty());
+  CHECK(f.media.legs.empty());
+  CHECK(f.node.b2bua.calls() == 0);
+  // 1004 has nobody registered: routed (the id comes back), then ended 480 by the locator.
+  CHECK_FALSE(Originate(f, "1004").empty());
+  CHECK(f.events.seen.back() == "ended unavailable 480");
+}
+
+TEST_CASE(
+    "bridge two originated calls - their legs are bridged on the node - the merged call ends "
+    "bridged - a BYE from either party ends the one call and BYEs the other",
+    "[unit]") {
+  Fixture f;
+  auto [x, target_invite] = OriginateAnswered(f);
+  const std::string y = Originate(f, "1002");
+  Message desk = f.Take(kDesk);
+  (void)f.Take(kMobile);
+  f.Receive(f.Answer(desk, 200, "desk", kCallerSdp), kDesk);
+  f.wire.clear();
+  f.events.seen.clear();
+
+  std::optional<sb::Status> bridged;
+  f.node.b2bua.Bridge(kTenant, x, y, [&](sb::Status s) { bridged = s; });
+  REQUIRE(bridged);
+  CHECK(bridged->ok());
+  CHECK(f.media.bridged.at(x + "-b") == y + "-b");
+  CHECK(f.events.seen == std::vector<std::string>{"ended bridged 200"});
+  CHECK(f.node.b2bua.calls() == 1);
+  CHECK_FALSE(f.store.calls.count(y));
+  CHECK(f.store.calls.at(x).caller.peer == kDesk);
+  // Nobody was hung up by the bridge.
+  CHECK_FALSE(f.Next(kDesk));
+  CHECK_FALSE(f.Next(kTarget));
+
+  f.Receive(f.CalleeInDialog(desk, "BYE", "desk", 2), kDesk);
+  CHECK(f.Codes(kDesk) == std::vector<int>{200});
+  CHECK(f.Take(kTarget).method() == sb::sip::Method::kBye);
+  CHECK(f.events.seen.back() == "ended normal 200");
+  CHECK(f.media.legs.empty());
+  CHECK(f.node.b2bua.calls() == 0);
+}
+
+TEST_CASE(
+    "bridge an originated call to the caller of another call - that call's callee is hung up "
+    "- the caller talks to the originated party",
+    "[unit]") {
+  Fixture f;
+  auto answered = f.Connect();
+  const std::string caller_call = f.store.calls.begin()->first;
+  auto [originated, target_invite] = OriginateAnswered(f);
+  f.wire.clear();
+  f.events.seen.clear();
+
+  std::optional<sb::Status> bridged;
+  f.node.b2bua.Bridge(kTenant, originated, caller_call, [&](sb::Status s) { bridged = s; });
+  REQUIRE(bridged);
+  CHECK(bridged->ok());
+  CHECK(f.Take(kDesk).method() == sb::sip::Method::kBye);
+  CHECK_FALSE(f.media.legs.count(caller_call + "-b"));
+  CHECK(f.media.bridged.at(originated + "-b") == caller_call + "-a");
+  CHECK(f.events.seen == std::vector<std::string>{"ended bridged 200"});
+
+  // The caller's BYE now ends the originated call, whose party gets the BYE.
+  f.Receive(f.CallerInDialog("BYE", answered.caller_tag, 3), kCaller);
+  CHECK(f.Take(kTarget).method() == sb::sip::Method::kBye);
+  CHECK(f.events.seen.back() == "ended normal 200");
+  CHECK(f.media.legs.empty());
+}
+
+TEST_CASE(
+    "CallControl - originate and bridge - bad targets INVALID_ARGUMENT - named trunks and "
+    "unanswered calls FAILED_PRECONDITION - other tenants NOT_FOUND",
+    "[unit]") {
+  Fixture f;
+  AsExtension1001 originators;
+  B2buaCallControl control(
+      f.node.b2bua, [](std::function<void()> task) { task(); }, std::chrono::seconds(1),
+      &originators);
+  OriginateParams params{.tenant = kTenant, .extension = "1001", .to_uri = "sip:1003@acme.sb.test"};
+  auto placed = control.Originate(params);
+  REQUIRE(placed.ok());
+  Message invite = f.Take(kTarget);
+  CHECK((*invite.From())->uri.user == "1001");
+
+  auto with = [&](auto change) {
+    OriginateParams p = params;
+    change(p);
+    return control.Originate(p).status();
+  };
+  CHECK(with([](auto& p) { p.to_uri = "tel:+442071234567"; }).field() == "to_uri");
+  CHECK(with([](auto& p) { p.to_uri = "sip:acme.sb.test"; }).field() == "to_uri");
+  CHECK(with([](auto& p) { p.caller_id = "a b"; }).field() == "caller_id");
+  CHECK(with([](auto& p) { p.to_uri = "sip:1003@other.sb.test"; }).code() ==
+        sb::StatusCode::kNotFound);
+  CHECK(with([](auto& p) { p.extension = "1009"; }).code() == sb::StatusCode::kNotFound);
+  CHECK(with([](auto& p) {
+          p.extension.clear();
+          p.trunk_id = "00000000-0000-4000-8000-000000000001";
+        }).code() == sb::StatusCode::kFailedPrecondition);
+  // A caller id is the From of a call inside the tenant.
+  CHECK(with([](auto& p) { p.caller_id = "+15550001"; }).ok());
+  CHECK((*f.Take(kTarget).From())->uri.user == "+15550001");
+
+  // The first call answers; the caller id's call still rings: nothing to bridge it to yet.
+  auto ringing = control.Originate(params);
+  REQUIRE(ringing.ok());
+  f.Receive(f.Answer(invite, 200, "target", kCallerSdp), kTarget);
+  CHECK(control.Bridge(kTenant, *placed, *ringing).code() == sb::StatusCode::kFailedPrecondition);
+  CHECK(control.Bridge(sb::TenantId("tenant-other"), *placed, *ringing).code() ==
+        sb::StatusCode::kNotFound);
+  CHECK(
+      control.Bridge(kTenant, *placed, sb::CallId("00000000-0000-4000-8000-000000000002")).code() ==
+      sb::StatusCode::kNotFound);
+
+  B2buaCallControl without(
+      f.node.b2bua, [](std::function<void()> task) { task(); }, std::chrono::seconds(1));
+  CHECK(without.Originate(params).status().code() == sb::StatusCode::kFailedPrecondition);
+}
