@@ -5,6 +5,7 @@
 #include <nats/nats.h>
 
 #include <thread>
+#include <vector>
 
 #include "internal/nats_router.h"
 #include "internal/nats_util.h"
@@ -24,6 +25,10 @@ struct OptionsDeleter {
 // one last time after Unsubscribe, so the state lives until its on-complete callback.
 struct CoreSubState {
   Handler handler;
+  // Delivered messages, destroyed in batches (RetireDelivered). Only the delivery thread touches
+  // them; what is left goes with the state.
+  std::vector<internal::MsgPtr> retired;
+  size_t retired_bytes = 0;
   std::mutex mu;
   std::condition_variable cv;
   bool stopped = false;
@@ -32,9 +37,26 @@ struct CoreSubState {
   bool completed = false;
 };
 
+// cnats hands every message destroyed to its garbage-collector thread and wakes that thread
+// whenever it is idle: one message at a time, that is a wake-up and a context switch per message
+// (a quarter of the benchmark's context switches; bench/RESULTS.md, "Admin lookups", session 4).
+// Destroyed in batches, the collector wakes once per batch. The batch is emptied before `msg`
+// joins it, so `msg` lives until the next delivery; it holds at most 32 messages, or 64 KiB and
+// one more, so an idle subscription keeps little memory.
+void RetireDelivered(CoreSubState& state, natsMsg* msg) {
+  constexpr size_t kMaxMessages = 32;
+  constexpr size_t kMaxBytes = 64 * 1024;
+  if (state.retired.size() >= kMaxMessages || state.retired_bytes >= kMaxBytes) {
+    state.retired.clear();
+    state.retired_bytes = 0;
+  }
+  state.retired.emplace_back(msg);
+  state.retired_bytes += static_cast<size_t>(natsMsg_GetDataLength(msg));
+}
+
 void OnCoreMessage(natsConnection*, natsSubscription*, natsMsg* msg, void* closure) {
-  internal::MsgPtr owned(msg);
   auto& state = **static_cast<std::shared_ptr<CoreSubState>*>(closure);
+  RetireDelivered(state, msg);  // kept alive until the handler below is done with it
   {
     std::lock_guard lock(state.mu);
     if (state.stopped) return;
