@@ -25,10 +25,8 @@ struct OptionsDeleter {
 // one last time after Unsubscribe, so the state lives until its on-complete callback.
 struct CoreSubState {
   Handler handler;
-  // Delivered messages, destroyed in batches (RetireDelivered). Only the delivery thread touches
-  // them; what is left goes with the state.
-  std::vector<internal::MsgPtr> retired;
-  size_t retired_bytes = 0;
+  // Delivered messages; only the delivery thread touches them, what is left goes with the state.
+  internal::RetiredMessages delivered;
   std::mutex mu;
   std::condition_variable cv;
   bool stopped = false;
@@ -37,26 +35,9 @@ struct CoreSubState {
   bool completed = false;
 };
 
-// cnats hands every message destroyed to its garbage-collector thread and wakes that thread
-// whenever it is idle: one message at a time, that is a wake-up and a context switch per message
-// (a quarter of the benchmark's context switches; bench/RESULTS.md, "Admin lookups", session 4).
-// Destroyed in batches, the collector wakes once per batch. The batch is emptied before `msg`
-// joins it, so `msg` lives until the next delivery; it holds at most 32 messages, or 64 KiB and
-// one more, so an idle subscription keeps little memory.
-void RetireDelivered(CoreSubState& state, natsMsg* msg) {
-  constexpr size_t kMaxMessages = 32;
-  constexpr size_t kMaxBytes = 64 * 1024;
-  if (state.retired.size() >= kMaxMessages || state.retired_bytes >= kMaxBytes) {
-    state.retired.clear();
-    state.retired_bytes = 0;
-  }
-  state.retired.emplace_back(msg);
-  state.retired_bytes += static_cast<size_t>(natsMsg_GetDataLength(msg));
-}
-
 void OnCoreMessage(natsConnection*, natsSubscription*, natsMsg* msg, void* closure) {
   auto& state = **static_cast<std::shared_ptr<CoreSubState>*>(closure);
-  RetireDelivered(state, msg);  // kept alive until the handler below is done with it
+  state.delivered.Add(msg);  // alive until the next delivery, so through the handler below
   {
     std::lock_guard lock(state.mu);
     if (state.stopped) return;
@@ -282,12 +263,20 @@ Result<Message> NatsBus::Request(const Message& request, Duration timeout) {
   if (timeout <= Duration::zero()) {
     return Status::DeadlineExceeded("request to " + request.subject + ": no time left");
   }
-  Message outgoing = request;
-  outgoing.reply.clear();
-  auto msg = internal::ToNats(outgoing);
-  if (!msg.ok()) return msg.status();
+  if (Status valid = internal::CheckPublishSubject(request.subject); !valid.ok()) return valid;
   natsMsg* reply = nullptr;
-  natsStatus s = natsConnection_RequestMsg(&reply, nc_, msg->get(), ToMillis(timeout));
+  natsStatus s;
+  if (request.headers.empty()) {
+    // No natsMsg to build, as in Publish.
+    s = natsConnection_Request(&reply, nc_, request.subject.c_str(), request.data.data(),
+                               static_cast<int>(request.data.size()), ToMillis(timeout));
+  } else {
+    Message outgoing = request;
+    outgoing.reply.clear();
+    auto msg = internal::ToNats(outgoing);
+    if (!msg.ok()) return msg.status();
+    s = natsConnection_RequestMsg(&reply, nc_, msg->get(), ToMillis(timeout));
+  }
   if (s == NATS_NO_RESPONDERS) {
     return Status::Unavailable("request to " + request.subject + ": no responders");
   }
@@ -296,8 +285,10 @@ Result<Message> NatsBus::Request(const Message& request, Duration timeout) {
                                     std::to_string(ToMillis(timeout)) + " ms");
   }
   if (s != NATS_OK) return FromNats(s, "request to " + request.subject);
-  internal::MsgPtr owned(reply);
-  return internal::FromNatsMsg(reply);
+  Message answer = internal::FromNatsMsg(reply);
+  thread_local internal::RetiredMessages replies;
+  replies.Add(reply);
+  return answer;
 }
 
 }  // namespace sb::bus

@@ -67,6 +67,17 @@ Status FromJetStream(natsStatus s, jsErrCode jerr, std::string_view what) {
   }
 }
 
+void RetiredMessages::Add(natsMsg* m) {
+  constexpr size_t kMaxMessages = 32;
+  constexpr size_t kMaxBytes = 64 * 1024;
+  if (messages_.size() >= kMaxMessages || bytes_ >= kMaxBytes) {
+    messages_.clear();
+    bytes_ = 0;
+  }
+  messages_.emplace_back(m);
+  bytes_ += static_cast<size_t>(natsMsg_GetDataLength(m));
+}
+
 Status CheckPublishSubject(const std::string& subject) {
   if (subjects::IsValidSubject(subject)) return Status::Ok();
   return Status::InvalidArgument("\"" + subject + "\" is not a subject to publish to", "subject");

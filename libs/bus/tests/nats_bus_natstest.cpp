@@ -117,15 +117,18 @@ TEST_CASE("a publish without headers keeps its reply subject and body and no hea
   CHECK((got[0].headers.empty() && got[1].headers.empty()));
 }
 
-TEST_CASE("publishing to a wildcard subject is refused naming the subject", "[nats]") {
+TEST_CASE("publishing or asking on a wildcard subject is refused naming the subject", "[nats]") {
   auto bus = ConnectShared();
   for (const char* subject : {"sb.evt.>", "sb.*.x", ""}) {
     for (const bool with_headers : {false, true}) {
       Message m{.subject = subject, .data = "x"};
       if (with_headers) m.headers = {{"X-Test", "1"}};
-      const sb::Status s = bus->Publish(m);
-      CHECK(s.code() == sb::StatusCode::kInvalidArgument);
-      CHECK(s.field() == "subject");
+      const sb::Status published = bus->Publish(m);
+      CHECK(published.code() == sb::StatusCode::kInvalidArgument);
+      CHECK(published.field() == "subject");
+      const sb::Status asked = bus->Request(m, 1s).status();
+      CHECK(asked.code() == sb::StatusCode::kInvalidArgument);
+      CHECK(asked.field() == "subject");
     }
   }
 }

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "switchboard/bus/bus.h"
 
@@ -30,6 +31,21 @@ struct MsgDeleter {
   void operator()(natsMsg* m) const { natsMsg_Destroy(m); }
 };
 using MsgPtr = std::unique_ptr<natsMsg, MsgDeleter>;
+
+// Received messages destroyed in batches. cnats hands every message destroyed to its
+// garbage-collector thread and wakes that thread whenever it is idle: one message at a time, that
+// is a wake-up and a context switch per message (a quarter of the admin lookup benchmark's context
+// switches; bench/RESULTS.md, "Admin lookups", session 4). In batches the collector wakes once per
+// batch. The batch is emptied before a message joins it, so the last one lives until the next
+// Add; it holds at most 32 messages, or 64 KiB and one more. Not thread-safe: one per thread.
+class RetiredMessages {
+ public:
+  void Add(natsMsg* m);
+
+ private:
+  std::vector<MsgPtr> messages_;
+  size_t bytes_ = 0;
+};
 
 // INVALID_ARGUMENT naming the subject unless it is one to publish to (no wildcards).
 Status CheckPublishSubject(const std::string& subject);
