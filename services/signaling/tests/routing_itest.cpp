@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "platform.h"
+#include "sipp_call_rig.h"
 #include "sipp_process.h"
 #include "switchboard/sip/builder.h"
 #include "switchboard/sip/digest.h"
@@ -18,33 +19,16 @@
 
 namespace {
 
-namespace pb = ::switchboard::admin::v1;
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 using sb::sip::Message;
 
+using sb::signaling::test::CarrierTrunk;
 using sb::signaling::test::Platform;
 using sb::signaling::test::Sipp;
 
 // Extensions' passwords in these tests.
 std::string Password(const std::string& user) { return "password-" + user; }
-
-// A trunk to `host`:`port` taking calls from `source`; "00..." goes out as "+...", answering the
-// carrier's challenge as acme-out / trunk-secret.
-pb::CreateTrunkRequest Trunk(const std::string& host, int port, const std::string& source) {
-  pb::CreateTrunkRequest req;
-  req.set_name("carrier");
-  req.set_host(host);
-  req.set_port(port);
-  req.set_username("acme-out");
-  req.set_password("trunk-secret");
-  req.add_inbound_sources(source + "/32");
-  auto* rule = req.add_prefix_rules();
-  rule->set_match("00");
-  rule->set_strip(2);
-  rule->set_prepend("+");
-  return req;
-}
 
 // A phone (or a carrier without sipp) on its own loopback address: SIP and RTP sockets.
 class Phone {
@@ -220,7 +204,7 @@ TEST_CASE(
   p.CreateExtension(acme, "1001", Password("1001"), "+15557770001");
   const int carrier_port = sb::testing::FreePort();
   const int carrier_media = sb::testing::FreePort();
-  p.CreateTrunk(acme, Trunk("127.0.0.5", carrier_port, "127.0.0.6"));
+  p.CreateTrunk(acme, CarrierTrunk("127.0.0.5", carrier_port, "127.0.0.6"));
   Sipp carrier = Carrier("carrier_uas.xml", "127.0.0.5", carrier_port, carrier_media, {});
 
   Phone phone("127.0.0.1", p.sip_port());
@@ -258,9 +242,9 @@ TEST_CASE(
   p.CreateExtension(acme, "1001", Password("1001"));
   p.CreateExtension(acme, "1002", Password("1002"));
   p.AddNumber(acme, "+15557770002", "ext:1002");
-  p.CreateTrunk(acme, Trunk("127.0.0.5", 5060, "127.0.0.6"));
+  p.CreateTrunk(acme, CarrierTrunk("127.0.0.5", 5060, "127.0.0.6"));
   auto globex = p.CreateTenant();
-  p.CreateTrunk(globex, Trunk("127.0.0.8", 5060, "127.0.0.7"));
+  p.CreateTrunk(globex, CarrierTrunk("127.0.0.8", 5060, "127.0.0.7"));
 
   Phone desk("127.0.0.1", p.sip_port());
   REQUIRE(desk.Register(acme.sip_domain(), "1002") == 200);

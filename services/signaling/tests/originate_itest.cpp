@@ -1,0 +1,349 @@
+// The originate and bridge commands over the node's real NATS command subjects
+// (sb.cmd.signaling.originate, sb.cmd.signaling.<node>.{bridge,play,hangup}) against the real
+// binaries (tests/sipp_call_rig.h): sipp plays the extensions that are called and a carrier
+// behind a trunk; what happened is read back from the call events on sb.evt.call.<type>.<tenant>
+// (what CDRs and billing consume) and from the media node's final leg statistics.
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "rpc/call_operations.h"
+#include "sipp_call_rig.h"
+#include "switchboard/bus/subjects.h"
+#include "switchboard/bus/typed.h"
+#include "switchboard/call/v1/commands.pb.h"
+#include "switchboard/call/v1/events.pb.h"
+#include "switchboard/testing/event_inbox.h"
+#include "switchboard/testing/nats_connect.h"
+
+namespace {
+
+using namespace std::chrono_literals;
+using namespace sb::signaling::test;
+namespace call = switchboard::call::v1;
+namespace ops = sb::signaling::call_ops;
+using switchboard::common::v1::ErrorCode;
+
+const std::string kNobody = "7d0c8f0e-4a57-4f3e-9a51-2b1f0c9e6d11";  // no tenant, no call
+
+// The command side of a test: requests on the node's subjects, the tenant's call events.
+class Commands {
+ public:
+  explicit Commands(CallRig& rig)
+      : rig_(rig),
+        bus_(sb::testing::ConnectNats(rig.platform.nats_url(), "originate-itest")),
+        events_(*bus_, "sb.evt.call.>") {
+    REQUIRE(bus_->Flush(2s).ok());
+  }
+
+  // Placed as 1001 of the rig's tenant, to `to_uri`.
+  call::OriginateRequest As1001(const std::string& to_uri) const {
+    call::OriginateRequest r;
+    r.set_tenant_id(rig_.tenant.id());
+    r.set_extension("1001");
+    r.set_to_uri(to_uri);
+    return r;
+  }
+  call::OriginateReply Originate(const call::OriginateRequest& request) {
+    auto subject = sb::bus::subjects::Command(ops::kService, ops::kOriginate);
+    REQUIRE(subject.ok());
+    auto reply = sb::bus::RequestProto<call::OriginateReply>(*bus_, *subject, request, 10s);
+    REQUIRE(reply.ok());
+    return *reply;
+  }
+  // A call placed: its id (the reply carried no error).
+  std::string Placed(const call::OriginateRequest& request) {
+    auto reply = Originate(request);
+    INFO(reply.error().message());
+    REQUIRE(reply.error().code() == switchboard::common::v1::ERROR_CODE_OK);
+    REQUIRE_FALSE(reply.call_id().empty());
+    return reply.call_id();
+  }
+
+  // A command for the calls of the node that carries `call_id` (named in its created event).
+  template <typename Reply, typename Request>
+  Reply OnNode(const std::string& call_id, std::string_view operation, const Request& request) {
+    auto created = Await<call::CallCreated>("created", call_id);
+    REQUIRE(created);
+    auto subject = sb::bus::subjects::NodeCommand(ops::kService,
+                                                  created->call().signaling_node_id(), operation);
+    REQUIRE(subject.ok());
+    auto reply = sb::bus::RequestProto<Reply>(*bus_, *subject, request, 10s);
+    REQUIRE(reply.ok());
+    return *reply;
+  }
+  call::CallRef Ref(const std::string& call_id) const {
+    call::CallRef ref;
+    ref.set_tenant_id(rig_.tenant.id());
+    ref.set_call_id(call_id);
+    return ref;
+  }
+
+  // The call's event of `type` (sb.evt.call.<type>.<tenant>), waiting at most `timeout`.
+  template <typename Event>
+  std::optional<Event> Await(const std::string& type, const std::string& call_id,
+                             std::chrono::milliseconds timeout = 15s) {
+    const std::string subject = "sb.evt.call." + type + "." + rig_.tenant.id();
+    return events_.Wait<Event>(
+        [&](const Event& e, const sb::bus::Message& m) {
+          return m.subject == subject && e.call().call_id() == call_id;
+        },
+        timeout);
+  }
+
+ private:
+  CallRig& rig_;
+  std::unique_ptr<sb::bus::NatsBus> bus_;
+  sb::testing::EventInbox events_;
+};
+
+// The final statistics of media leg `leg_id` among `finals`.
+std::optional<switchboard::media::v1::LegStatisticsEvent> LegOf(
+    const std::vector<switchboard::media::v1::LegStatisticsEvent>& finals,
+    const std::string& leg_id) {
+  for (const auto& leg : finals) {
+    if (leg.leg().leg_id() == leg_id) return leg;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "originate to a registered extension that answers - created ringing answered - a played "
+    "tone reaches it and its audio reaches the node - its BYE ends the call normally",
+    "[integration]") {
+  CallRig rig;
+  Commands commands(rig);
+  LegStats stats(rig.platform.nats_url());
+  rig.RegisterCallee(rig.platform.sip_port());
+  auto callee = rig.StartCallee("callee_talks_and_hangs_up.xml");
+
+  const std::string id = commands.Placed(commands.As1001("sip:1002@" + rig.domain));
+  auto created = commands.Await<call::CallCreated>("created", id);
+  REQUIRE(created);
+  CHECK(created->call().to_uri() == "sip:1002@" + rig.domain);
+  CHECK(created->call().from_uri() == "sip:1001@" + rig.domain);
+  auto ringing = commands.Await<call::CallRinging>("ringing", id);
+  REQUIRE(ringing);
+  CHECK(ringing->sip_code() == 180);
+  REQUIRE(commands.Await<call::CallAnswered>("answered", id));
+
+  call::PlayRequest play;
+  *play.mutable_call() = commands.Ref(id);
+  play.set_tone("ringback");
+  auto played = commands.OnNode<call::PlayReply>(id, ops::kPlay, play);
+  INFO(played.error().message());
+  CHECK(played.error().code() == switchboard::common::v1::ERROR_CODE_OK);
+
+  const int callee_rc = callee.Wait();
+  INFO(callee.Report());
+  CHECK(callee_rc == 0);
+  auto ended = commands.Await<call::CallEnded>("ended", id);
+  REQUIRE(ended);
+  CHECK(ended->cause() == call::END_CAUSE_NORMAL_CLEARING);
+  CHECK(ended->final_sip_code() == 200);
+  CHECK(ended->billable_seconds() >= 1);
+
+  // The one leg: the callee's audio reached the node, the tone reached the callee.
+  auto leg = LegOf(stats.Finals(1), id + "-b");
+  REQUIRE(leg);
+  CHECK(leg->packets_received() > 0);
+  CHECK(leg->packets_sent() > 0);
+}
+
+TEST_CASE(
+    "originate to a busy extension ends busy 486 - to one that does not answer ends no_answer "
+    "480 after timeout_seconds with the extension cancelled",
+    "[integration]") {
+  CallRig rig;
+  Commands commands(rig);
+  rig.RegisterCallee(rig.platform.sip_port());
+  {
+    auto callee = rig.StartCallee("callee_busy.xml");
+    const std::string id = commands.Placed(commands.As1001("sip:1002@" + rig.domain));
+    auto ended = commands.Await<call::CallEnded>("ended", id);
+    REQUIRE(ended);
+    CHECK(ended->cause() == call::END_CAUSE_BUSY);
+    CHECK(ended->final_sip_code() == 486);
+    CHECK(ended->billable_seconds() == 0);
+    const int rc = callee.Wait();
+    INFO(callee.Report());
+    CHECK(rc == 0);
+  }
+  auto callee = rig.StartCallee("callee_rings_until_cancelled.xml");
+  auto request = commands.As1001("sip:1002@" + rig.domain);
+  request.set_timeout_seconds(2);
+  const auto start = std::chrono::steady_clock::now();
+  const std::string id = commands.Placed(request);
+  auto ended = commands.Await<call::CallEnded>("ended", id);
+  REQUIRE(ended);
+  CHECK(std::chrono::steady_clock::now() - start >= 2s);
+  CHECK(ended->cause() == call::END_CAUSE_NO_ANSWER);
+  CHECK(ended->final_sip_code() == 480);
+  const int rc = callee.Wait();
+  INFO(callee.Report());
+  CHECK(rc == 0);
+}
+
+TEST_CASE(
+    "originate out through the tenant's trunk - the carrier gets the rewritten number and the "
+    "extension's caller id - its challenge is answered - a hangup command BYEs it",
+    "[integration]") {
+  CallRig rig;
+  Commands commands(rig);
+  rig.platform.CreateExtension(rig.tenant, "1005", "pass-1005-secret", "+15557770001");
+  const int carrier_port = sb::testing::FreePort();
+  rig.platform.CreateTrunk(rig.tenant, CarrierTrunk("127.0.0.5", carrier_port, "127.0.0.6"));
+  auto carrier = Sipp::Start(
+      "carrier", Concat({"-sf", Sipp::Scenario("carrier_uas.xml"), "-m", "1"},
+                        At("127.0.0.5", carrier_port)));
+
+  auto request = commands.As1001("sip:00442071234567@" + rig.domain);
+  request.set_extension("1005");
+  const std::string id = commands.Placed(request);
+  auto answered = commands.Await<call::CallAnswered>("answered", id);
+  INFO(rig.platform.SignalingLog());
+  REQUIRE(answered);
+
+  call::HangupRequest hangup;
+  *hangup.mutable_call() = commands.Ref(id);
+  auto hung_up = commands.OnNode<call::CommandReply>(id, ops::kHangup, hangup);
+  CHECK(hung_up.error().code() == switchboard::common::v1::ERROR_CODE_OK);
+  const int rc = carrier.Wait();
+  INFO(carrier.Report());
+  CHECK(rc == 0);
+  auto ended = commands.Await<call::CallEnded>("ended", id);
+  REQUIRE(ended);
+  CHECK(ended->cause() == call::END_CAUSE_HANGUP_COMMAND);
+}
+
+TEST_CASE(
+    "bridge two originated calls - 1002's audio reaches 1003 through the node and its echo "
+    "comes back - the merged call ends bridged - a hangup command BYEs both parties",
+    "[integration]") {
+  CallRig rig;
+  Commands commands(rig);
+  LegStats stats(rig.platform.nats_url());
+  rig.platform.CreateExtension(rig.tenant, "1003", "pass-1003-secret");
+  const int target_port = sb::testing::FreePort();
+  rig.Register("1003", kTargetIp, target_port, rig.platform.sip_port());
+  rig.RegisterCallee(rig.platform.sip_port());
+  auto talker = rig.StartCallee("callee_talks_until_bye.xml");
+  auto echo = Sipp::Start(
+      "echo", Concat({"-sf", Sipp::Scenario("callee_answers.xml"), "-m", "1", "-rtp_echo"},
+                     At(kTargetIp, target_port)));
+
+  const std::string x = commands.Placed(commands.As1001("sip:1002@" + rig.domain));
+  const std::string y = commands.Placed(commands.As1001("sip:1003@" + rig.domain));
+  REQUIRE(commands.Await<call::CallAnswered>("answered", x));
+  REQUIRE(commands.Await<call::CallAnswered>("answered", y));
+
+  call::BridgeRequest bridge;
+  *bridge.mutable_call() = commands.Ref(x);
+  *bridge.mutable_other_call() = commands.Ref(y);
+  auto bridged = commands.OnNode<call::CommandReply>(x, ops::kBridge, bridge);
+  INFO(bridged.error().message());
+  REQUIRE(bridged.error().code() == switchboard::common::v1::ERROR_CODE_OK);
+  auto merged = commands.Await<call::CallEnded>("ended", y);
+  REQUIRE(merged);
+  CHECK(merged->cause() == call::END_CAUSE_BRIDGED);
+  CHECK(merged->final_sip_code() == 200);
+  // The merged call is gone: its commands are NOT_FOUND, the other call's go on.
+  call::HangupRequest hangup;
+  *hangup.mutable_call() = commands.Ref(y);
+  CHECK(commands.OnNode<call::CommandReply>(x, ops::kHangup, hangup).error().code() ==
+        switchboard::common::v1::ERROR_CODE_NOT_FOUND);
+
+  std::this_thread::sleep_for(2s);  // 1002's audio flows to 1003 and back
+  *hangup.mutable_call() = commands.Ref(x);
+  CHECK(commands.OnNode<call::CommandReply>(x, ops::kHangup, hangup).error().code() ==
+        switchboard::common::v1::ERROR_CODE_OK);
+  CheckBothSucceeded(talker, echo);
+  auto ended = commands.Await<call::CallEnded>("ended", x);
+  REQUIRE(ended);
+  CHECK(ended->cause() == call::END_CAUSE_HANGUP_COMMAND);
+
+  // 1002's leg (x-b) sent 1003's echo of what it received; 1003's leg (y-b) carried 1002's audio
+  // to 1003 and received its echo.
+  const auto finals = stats.Finals(2);
+  auto talker_leg = LegOf(finals, x + "-b");
+  auto echo_leg = LegOf(finals, y + "-b");
+  REQUIRE(talker_leg);
+  REQUIRE(echo_leg);
+  CHECK(talker_leg->packets_received() > 0);
+  CHECK(talker_leg->packets_sent() > 0);
+  CHECK(echo_leg->packets_sent() > 0);
+  CHECK(echo_leg->packets_received() > 0);
+}
+
+TEST_CASE(
+    "originate and bridge with bad input - INVALID_ARGUMENT names the field - unknown tenant "
+    "another tenant's extension and unknown calls NOT_FOUND - a suspended tenant "
+    "FAILED_PRECONDITION",
+    "[integration]") {
+  CallRig rig;
+  Commands commands(rig);
+  auto other = rig.platform.CreateTenant();
+  rig.platform.CreateExtension(other, "2001", "pass-2001-secret");
+  const std::string to_1002 = "sip:1002@" + rig.domain;
+
+  auto error_of = [&](const call::OriginateRequest& r) { return commands.Originate(r).error(); };
+  auto r = commands.As1001("");
+  CHECK(error_of(r).field() == "to_uri");
+  r = commands.As1001("tel:+442071234567");
+  CHECK(error_of(r).code() == switchboard::common::v1::ERROR_CODE_INVALID_ARGUMENT);
+  CHECK(error_of(r).field() == "to_uri");
+  r = commands.As1001(to_1002);
+  r.clear_tenant_id();
+  CHECK(error_of(r).field() == "tenant_id");
+  r = commands.As1001(to_1002);
+  r.clear_extension();
+  CHECK(error_of(r).field() == "from");
+  r = commands.As1001(to_1002);
+  r.set_caller_id("Bob <x>");
+  CHECK(error_of(r).field() == "caller_id");
+
+  r = commands.As1001(to_1002);
+  r.set_tenant_id(kNobody);
+  CHECK(error_of(r).code() == switchboard::common::v1::ERROR_CODE_NOT_FOUND);
+  r = commands.As1001("sip:2001@" + other.sip_domain());
+  CHECK(error_of(r).code() == switchboard::common::v1::ERROR_CODE_NOT_FOUND);
+  r = commands.As1001(to_1002);
+  r.set_extension("1099");
+  CHECK(error_of(r).code() == switchboard::common::v1::ERROR_CODE_NOT_FOUND);
+  r = commands.As1001("sip:7777@" + rig.domain);  // no extension, no number, no trunk
+  CHECK(error_of(r).code() == switchboard::common::v1::ERROR_CODE_NOT_FOUND);
+  r = commands.As1001(to_1002);
+  r.set_trunk_id(kNobody);
+  CHECK(error_of(r).code() == switchboard::common::v1::ERROR_CODE_FAILED_PRECONDITION);
+
+  // A bridge needs two calls of the tenant that this node carries.
+  // Nobody registered: placed, then ended 480 (the node is named in its created event).
+  const std::string ringing = commands.Placed(commands.As1001(to_1002));
+  call::BridgeRequest bridge;
+  *bridge.mutable_call() = commands.Ref(ringing);
+  auto reply = commands.OnNode<call::CommandReply>(ringing, ops::kBridge, bridge);
+  CHECK(reply.error().field() == "other_call");
+  *bridge.mutable_call() = commands.Ref(kNobody);
+  *bridge.mutable_other_call() = commands.Ref(ringing);
+  reply = commands.OnNode<call::CommandReply>(ringing, ops::kBridge, bridge);
+  CHECK(reply.error().code() == switchboard::common::v1::ERROR_CODE_NOT_FOUND);
+
+  // Suspension reaches the node through admin's tenant event (bounded wait).
+  rig.platform.Suspend(other);
+  call::OriginateRequest as_other;
+  as_other.set_tenant_id(other.id());
+  as_other.set_extension("2001");
+  as_other.set_to_uri("sip:2001@" + other.sip_domain());
+  ErrorCode code = switchboard::common::v1::ERROR_CODE_OK;
+  for (const auto deadline = std::chrono::steady_clock::now() + 10s;
+       code != switchboard::common::v1::ERROR_CODE_FAILED_PRECONDITION &&
+       std::chrono::steady_clock::now() < deadline;
+       std::this_thread::sleep_for(200ms)) {
+    code = error_of(as_other).code();
+  }
+  CHECK(code == switchboard::common::v1::ERROR_CODE_FAILED_PRECONDITION);
+}
