@@ -198,8 +198,8 @@ TEST_CASE(
   const int carrier_port = sb::testing::FreePort();
   rig.platform.CreateTrunk(rig.tenant, CarrierTrunk("127.0.0.5", carrier_port, "127.0.0.6"));
   auto carrier = Sipp::Start(
-      "carrier", Concat({"-sf", Sipp::Scenario("carrier_uas.xml"), "-m", "1"},
-                        At("127.0.0.5", carrier_port)));
+      "carrier",
+      Concat({"-sf", Sipp::Scenario("carrier_uas.xml"), "-m", "1"}, At("127.0.0.5", carrier_port)));
 
   auto request = commands.As1001("sip:00442071234567@" + rig.domain);
   request.set_extension("1005");
