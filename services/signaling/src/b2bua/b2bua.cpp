@@ -559,20 +559,23 @@ void B2bua::Finish(const std::string& id, bool bye_caller, bool bye_callee,
   AbandonTransfer(*call);
   if (!call->one_legged) bye(call->a_dialog, bye_caller);
   if (call->b_dialog) bye(*call->b_dialog, bye_callee);
-  DestroyMedia(call->media_node, MediaLegs(*call));
   StoredCall stored;
   stored.call_id = call->id;
   stored.tenant = call->caller.tenant;
   CallSummary ended = Summary(*call);
   ended.sip_code = 200;
   ended.cause = std::string(cause);
-  // "ended" once the call is out of the store: a consumer acting on it finds no stale state.
+  // One job for the whole tear-down. "ended" once the call is out of the store: a consumer
+  // acting on it finds no stale state.
   (void)offloader_.Run(
-      [this, stored, ended] {
+      [this, stored, ended, node = call->media_node, legs = MediaLegs(*call)] {
+        if (!node.empty()) {
+          for (const auto& leg : legs) (void)ports_.media.DestroyLeg(node, leg);
+        }
         (void)ports_.store.Remove(stored);
         ports_.events.Ended(ended);
       },
-      [] {});
+      nullptr);
   if (!call->one_legged) by_dialog_.erase(call->a_dialog);
   if (call->b_dialog) by_dialog_.erase(*call->b_dialog);
   calls_.erase(id);
@@ -590,7 +593,7 @@ void B2bua::DestroyMedia(const std::string& media_node, std::vector<std::string>
       [this, media_node, legs] {
         for (const auto& leg : legs) (void)ports_.media.DestroyLeg(media_node, leg);
       },
-      [] {});
+      nullptr);
 }
 
 StoredDialog B2bua::Snapshot(const sip::DialogId& id) const {
@@ -610,7 +613,7 @@ StoredDialog B2bua::Snapshot(const sip::DialogId& id) const {
 }
 
 void B2bua::Save(const Call& call) {
-  (void)offloader_.Run([this, stored = Stored(call)] { (void)ports_.store.Save(stored); }, [] {});
+  (void)offloader_.Run([this, stored = Stored(call)] { (void)ports_.store.Save(stored); }, nullptr);
 }
 
 StoredCall B2bua::Stored(const Call& call) const {

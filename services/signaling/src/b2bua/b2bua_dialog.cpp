@@ -200,7 +200,7 @@ void B2bua::Hangup(const TenantId& tenant, std::string_view call_id,
                                          ended.cause = "hangup_command";
                                          ports_.events.Ended(ended);
                                        },
-                                       [] {});
+                                       nullptr);
                                    done(Status::Ok());
                                  });
   if (!queued.ok()) done(queued);
@@ -251,7 +251,7 @@ void B2bua::EndFromStore(const IncomingRequest& request) {
                              ended.cause = "node_failure";
                              ports_.events.Ended(ended);
                            },
-                           [] {});
+                           nullptr);
                      });
   if (!queued.ok()) (void)endpoint_.Respond(request.key, 503);
 }

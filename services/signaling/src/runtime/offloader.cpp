@@ -50,7 +50,7 @@ void ThreadPoolOffloader::Worker() {
       waiting_.pop_front();
     }
     task.work();
-    post_to_loop_(std::move(task.then));
+    if (task.then) post_to_loop_(std::move(task.then));
   }
 }
 

@@ -27,7 +27,9 @@ namespace sb::signaling {
 class Offloader {
  public:
   virtual ~Offloader() = default;
-  // UNAVAILABLE (and neither part runs) when too much work is already waiting.
+  // UNAVAILABLE (and neither part runs) when too much work is already waiting. An empty `then`
+  // (nullptr) costs the loop nothing: fire-and-forget work (a media leg to destroy, a record to
+  // store) does not wake it.
   virtual Status Run(std::function<void()> work, std::function<void()> then) = 0;
 };
 
@@ -65,7 +67,7 @@ class InlineOffloader final : public Offloader {
  public:
   Status Run(std::function<void()> work, std::function<void()> then) override {
     work();
-    then();
+    if (then) then();
     return Status::Ok();
   }
 };

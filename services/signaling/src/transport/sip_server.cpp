@@ -539,11 +539,15 @@ uint16_t SipServer::udp_port() const { return impl_->udp_port; }
 uint16_t SipServer::tcp_port() const { return impl_->tcp_port; }
 
 void SipServer::Post(std::function<void()> task) {
+  bool first;
   {
     std::lock_guard lock(impl_->mu);
+    first = impl_->tasks.empty();
     impl_->tasks.push_back(std::move(task));
   }
-  impl_->Wake();
+  // The loop reads the wake-up before it takes the queue, so tasks posted behind the first are
+  // taken with it: one write (and one loop wake-up) per batch, not per task.
+  if (first) impl_->Wake();
 }
 
 void SipServer::Stop() {

@@ -1,5 +1,6 @@
 #include "runtime/offloader.h"
 
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <future>
@@ -77,6 +78,26 @@ TEST_CASE("work beyond the waiting limit is refused as UNAVAILABLE and never run
   CHECK(refused.code() == StatusCode::kUnavailable);
   release.set_value();
   CHECK_FALSE(refused_ran);
+}
+
+TEST_CASE("work without a continuation posts nothing to the loop") {
+  std::atomic<int> posted{0};
+  std::promise<void> done;
+  auto finished = done.get_future();
+  {
+    ThreadPoolOffloader offloader(1, [&](std::function<void()>) { ++posted; });
+    REQUIRE(offloader.Run([&] { done.set_value(); }, nullptr).ok());
+    REQUIRE(finished.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
+    // A later task with a continuation: once it is posted, the first one has long finished.
+    REQUIRE(offloader.Run([] {}, [] {}).ok());
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (posted == 0 && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
+  }
+  CHECK(posted == 1);
+  InlineOffloader inline_offloader;
+  bool ran = false;
+  REQUIRE(inline_offloader.Run([&] { ran = true; }, nullptr).ok());
+  CHECK(ran);
 }
 
 TEST_CASE("the inline offloader runs work then continuation at once") {
