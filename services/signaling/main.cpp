@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "b2bua/call_service.h"
+#include "registrar/keepalive_service.h"
 #include "registrar/registrar_service.h"
 #include "switchboard/core/http_server.h"
 #include "switchboard/core/logger.h"
@@ -74,6 +75,9 @@ int main(int argc, char** argv) {
        IsNonNegativeInt},
       {"nats-url", "SB_NATS_URL", "NATS (admin lookups, events); empty: no registrar", "", {}},
       {"redis-url", "SB_REDIS_URL", "Redis (bindings, nonces, bans); empty: no registrar", "", {}},
+      {"redis-prefix", "SB_SIGNALING_REDIS_PREFIX",
+       "prefix of this service's Redis keys, the same on every replica of a deployment",
+       "signaling:", sb::core::IsNonEmpty},
       {"nonce-secret",
        "SB_SIGNALING_NONCE_SECRET",
        "digest nonce HMAC key, the same on every replica (16+ bytes)",
@@ -91,6 +95,17 @@ int main(int argc, char** argv) {
       {"admin-cache-ms", "SB_SIGNALING_ADMIN_CACHE_MS",
        "longest admin lookup answers are kept (admin's change events drop them sooner; 0: none)",
        "10000", IsNonNegativeInt},
+      {"lapse-sweep-ms", "SB_SIGNALING_LAPSE_SWEEP_MS",
+       "how often this node looks for bindings that lapsed without a REGISTER (expired events)",
+       "5000", sb::core::IsPositiveInt},
+      {"keepalive-seconds", "SB_SIGNALING_KEEPALIVE_SECONDS",
+       "OPTIONS ping interval for phones registered through this node behind NAT (0: none)", "30",
+       IsNonNegativeInt},
+      {"keepalive-timeout-ms", "SB_SIGNALING_KEEPALIVE_TIMEOUT_MS",
+       "a ping not answered within this is a failure", "32000", sb::core::IsPositiveInt},
+      {"keepalive-failures", "SB_SIGNALING_KEEPALIVE_FAILURES",
+       "failed pings in a row before the binding is removed (expired event)", "1",
+       sb::core::IsPositiveInt},
       {"drain-seconds", "SB_SIGNALING_DRAIN_SECONDS", "longest SIGTERM waits for work to end", "30",
        sb::core::IsPositiveInt},
       {"no-answer-seconds", "SB_SIGNALING_NO_ANSWER_SECONDS",
@@ -144,13 +159,16 @@ int main(int argc, char** argv) {
   // The registrar needs NATS and Redis; without them REGISTER gets 501 like any unhandled method.
   std::unique_ptr<sb::signaling::RegistrarService> registrar;
   std::unique_ptr<sb::signaling::CallService> calls;
+  std::unique_ptr<sb::signaling::KeepaliveService> keepalive;
   if (!settings.Get("nats-url").empty() && !settings.Get("redis-url").empty()) {
     sb::signaling::RegistrarServiceConfig config;
     config.nats_url = settings.Get("nats-url");
     config.redis_url = settings.Get("redis-url");
+    config.redis_prefix = settings.Get("redis-prefix");
     config.nonce_secret = settings.Get("nonce-secret");
     config.node_id = settings.Get("node-id");
     config.admin_cache_ttl = std::chrono::milliseconds(settings.GetInt("admin-cache-ms"));
+    config.lapse_sweep.interval = std::chrono::milliseconds(settings.GetInt("lapse-sweep-ms"));
     config.account_limit.max_requests = settings.GetInt("account-limit");
     config.call_account_limit.max_requests = settings.GetInt("call-account-limit");
     const std::string algorithms = settings.Get("digest-algorithms");
@@ -164,6 +182,17 @@ int main(int argc, char** argv) {
       return 1;
     }
     registrar = std::move(*started);
+    if (settings.GetInt("keepalive-seconds") > 0) {
+      sb::signaling::KeepaliveOptions options;
+      options.interval = std::chrono::seconds(settings.GetInt("keepalive-seconds"));
+      options.timeout = std::chrono::milliseconds(settings.GetInt("keepalive-timeout-ms"));
+      options.max_failures = static_cast<int>(settings.GetInt("keepalive-failures"));
+      keepalive = std::make_unique<sb::signaling::KeepaliveService>(
+          endpoint, [&server](std::function<void()> task) { (*server)->Post(std::move(task)); },
+          registrar->lapses(), registrar->events(), clock, metrics, log, options);
+      registrar->handler().SetObserver(keepalive.get());
+      (*server)->Post([&] { keepalive->Attach(); });
+    }
     (*server)->Post(
         [&] { endpoint.SetHandler(sb::sip::Method::kRegister, &registrar->handler()); });
 
@@ -216,13 +245,18 @@ int main(int argc, char** argv) {
     RunOnLoop(**server, [&] {
       endpoint.SetHandler(sb::sip::Method::kRegister, nullptr);
       calls->Detach(endpoint);
+      if (keepalive) keepalive->Detach();
     });
+    if (keepalive) keepalive->StopWork();
     // Workers joined first; then the loop runs what they posted, which still refers to the
     // handlers; only then do the handlers go.
     calls->StopWork();
     RunOnLoop(**server, [] {});
     calls.reset();
     registrar.reset();  // joins its workers while the loop still takes their answers
+    // After the registrar's workers, whose last REGISTERs may still have told it; on the loop,
+    // which runs what they posted first.
+    RunOnLoop(**server, [&] { keepalive.reset(); });
   }
   (*server)->Stop();
   ops.Stop();

@@ -39,6 +39,7 @@ std::vector<RegistrationChange> RegistrationChanges(const std::vector<Binding>& 
                                  : RegistrationChange::Kind::kUnregistered;
     c.contact = b.contact;
     c.source = b.source;
+    if (c.kind == RegistrationChange::Kind::kExpired) c.lapsed_at = b.expires_at;
     out.push_back(std::move(c));
   }
   for (const auto& b : next) {
@@ -182,6 +183,8 @@ RegisterAnswer Registrar::Handle(const sip::Message& request, const sip::Destina
     }
   }
 
+  if (observer_ != nullptr)
+    observer_->OnRegistered(tenant, *aor, next.bindings, SourceText(source));
   ok_.Inc();
   RegisterAnswer answer{.code = 200, .reason = "OK", .headers = {}};
   for (auto& contact : ContactHeaders(next.bindings, now)) {

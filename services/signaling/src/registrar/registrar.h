@@ -25,6 +25,7 @@
 #include "protection/auth_failure_ban.h"
 #include "protection/auth_guard.h"
 #include "registrar/bindings.h"
+#include "registrar/registration_observer.h"
 #include "rpc/admin_lookups.h"
 #include "rpc/registration_events.h"
 #include "runtime/offloader.h"
@@ -75,12 +76,17 @@ class Registrar final : public RequestHandler {
   // Live bindings of (tenant, aor), highest q first. Blocks on Redis.
   Result<std::vector<Binding>> Locate(const TenantId& tenant, std::string_view aor) const;
 
+  // Told about every stored REGISTER (borrowed; nullptr: none). Set it before the registrar
+  // handles requests.
+  void SetObserver(RegistrationObserver* observer) { observer_ = observer; }
+
  private:
   RegisterAnswer Refuse(int code, std::string reason) const;
   RegisterAnswer Refuse(AuthRefusal refusal) const;
 
   RegistrarDeps deps_;
   RegistrarPolicy policy_;
+  RegistrationObserver* observer_ = nullptr;
   core::CounterMetric& ok_;
   core::CounterMetric& challenged_;
   core::CounterMetric& refused_;

@@ -31,6 +31,8 @@ struct RegistrarService::Parts {
   std::unique_ptr<AccountRateLimit> account_limit;
   std::unique_ptr<AccountRateLimit> call_account_limit;
   std::unique_ptr<AuthGuard> call_guard;
+  std::unique_ptr<RedisBindingLapses> lapses;
+  std::unique_ptr<LapseSweeper> lapse_sweeper;
   std::unique_ptr<ThreadPoolOffloader> offloader;
   std::unique_ptr<Registrar> registrar;
 };
@@ -49,6 +51,8 @@ const bus::EventFactory& RegistrarService::event_factory() { return *parts_->fac
 const RequestAuthenticator& RegistrarService::authenticator() { return *parts_->auth; }
 AdminLookups& RegistrarService::admin() { return *parts_->admin; }
 RedisBindingStore& RegistrarService::bindings() { return *parts_->bindings; }
+RedisBindingLapses& RegistrarService::lapses() { return *parts_->lapses; }
+RegistrationEvents& RegistrarService::events() { return *parts_->events; }
 const AuthGuard& RegistrarService::call_guard() { return *parts_->call_guard; }
 
 Result<std::unique_ptr<RegistrarService>> RegistrarService::Start(
@@ -65,7 +69,7 @@ Result<std::unique_ptr<RegistrarService>> RegistrarService::Start(
   if (!bus.ok()) return bus.status();
   p->bus = std::move(*bus);
   SB_RETURN_IF_ERROR(p->bus->EnsureStream(bus::EventsStream()));
-  auto redis_options = redis::OptionsFromUrl(config.redis_url, "signaling:");
+  auto redis_options = redis::OptionsFromUrl(config.redis_url, config.redis_prefix);
   if (!redis_options.ok()) return redis_options.status();
   redis_options->connections = config.redis_connections;
   p->redis = std::make_unique<redis::Client>(*redis_options);
@@ -91,6 +95,10 @@ Result<std::unique_ptr<RegistrarService>> RegistrarService::Start(
   p->account_limit = std::make_unique<AccountRateLimit>(*p->redis, config.account_limit);
   p->call_account_limit = std::make_unique<AccountRateLimit>(*p->redis, config.call_account_limit);
   p->call_guard = std::make_unique<AuthGuard>(p->ban.get(), p->call_account_limit.get(), log);
+  p->lapses = std::make_unique<RedisBindingLapses>(*p->redis);
+  p->lapse_sweeper = std::make_unique<LapseSweeper>(clock, *p->bindings, *p->lapses, *p->events,
+                                                    log, config.lapse_sweep);
+  p->lapse_sweeper->Start();
   p->offloader =
       std::make_unique<ThreadPoolOffloader>(config.worker_threads, std::move(post_to_loop));
   p->registrar = std::make_unique<Registrar>(RegistrarDeps{.clock = clock,

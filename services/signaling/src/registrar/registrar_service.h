@@ -16,6 +16,7 @@
 #include <memory>
 #include <string>
 
+#include "registrar/lapse_sweeper.h"
 #include "registrar/registrar.h"
 #include "switchboard/bus/bus.h"
 #include "switchboard/bus/envelope.h"
@@ -30,6 +31,8 @@ namespace sb::signaling {
 struct RegistrarServiceConfig {
   std::string nats_url;
   std::string redis_url;
+  // Every key of this service starts with it; replicas of one deployment share it.
+  std::string redis_prefix = "signaling:";
   std::string nonce_secret;  // the same on every replica, at least 16 bytes
   std::string node_id;
   RegistrarPolicy policy;
@@ -44,6 +47,8 @@ struct RegistrarServiceConfig {
   // How long admin's lookup answers are kept in the process at most (admin's change events drop
   // them sooner; rpc/admin_change_listener.h). 0: every request asks admin.
   std::chrono::milliseconds admin_cache_ttl{10000};
+  // Bindings that lapse on their own are reported "expired" by a sweep on every replica.
+  LapseSweepOptions lapse_sweep;
   size_t worker_threads = 8;
   // Redis connections shared by the registrar's and the call service's workers: one command at a
   // time each, so fewer than the workers that use them makes workers queue for a connection.
@@ -71,6 +76,9 @@ class RegistrarService {
   const RequestAuthenticator& authenticator();
   AdminLookups& admin();
   RedisBindingStore& bindings();
+  // Lapsed and dead bindings' removal, and the registration events (for the keep-alive).
+  RedisBindingLapses& lapses();
+  RegistrationEvents& events();
   // The ban (shared with REGISTER) and the per-account limit on new calls, for the B2BUA.
   const AuthGuard& call_guard();
 

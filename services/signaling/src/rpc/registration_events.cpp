@@ -15,12 +15,34 @@ std::string_view TypeOf(RegistrationChange::Kind kind) {
     case RegistrationChange::Kind::kUnregistered:
       return "unregistered";
     case RegistrationChange::Kind::kExpired:
+    case RegistrationChange::Kind::kKeepaliveFailed:
       return "expired";
   }
   return "registered";
 }
 
+pb::UnregisterReason ReasonOf(RegistrationChange::Kind kind) {
+  switch (kind) {
+    case RegistrationChange::Kind::kExpired:
+      return pb::UNREGISTER_REASON_EXPIRED;
+    case RegistrationChange::Kind::kKeepaliveFailed:
+      return pb::UNREGISTER_REASON_KEEPALIVE_FAILED;
+    case RegistrationChange::Kind::kRegistered:
+    case RegistrationChange::Kind::kUnregistered:
+      break;
+  }
+  return pb::UNREGISTER_REASON_CLIENT;
+}
+
 }  // namespace
+
+std::string LapseEventId(const RegistrationChange& change) {
+  const auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(change.lapsed_at.time_since_epoch())
+          .count();
+  return "lapse:" + change.tenant.str() + ":" + change.aor + ":" + change.contact + ":" +
+         std::to_string(ms);
+}
 
 Status RegistrationEvents::Publish(const std::vector<RegistrationChange>& changes,
                                    std::string_view call_id) {
@@ -54,11 +76,13 @@ Status RegistrationEvents::Publish(const std::vector<RegistrationChange>& change
       *event.mutable_meta() = *meta;
       event.set_aor(c.aor);
       event.set_contact(c.contact);
-      event.set_reason(c.kind == RegistrationChange::Kind::kExpired ? pb::UNREGISTER_REASON_EXPIRED
-                                                                    : pb::UNREGISTER_REASON_CLIENT);
+      event.set_reason(ReasonOf(c.kind));
       event.set_extension_id(c.extension_id);
       event.set_node_id(node_id_);
-      ack = bus::JsPublishProto(bus_, *subject, event, meta->event_id(), timeout_);
+      const bool lapse = c.kind == RegistrationChange::Kind::kExpired &&
+                         c.lapsed_at != std::chrono::system_clock::time_point{};
+      ack = bus::JsPublishProto(bus_, *subject, event, lapse ? LapseEventId(c) : meta->event_id(),
+                                timeout_);
     }
     if (!ack.ok() && first.ok()) first = ack.status();
   }

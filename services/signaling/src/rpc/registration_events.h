@@ -23,7 +23,9 @@
 namespace sb::signaling {
 
 struct RegistrationChange {
-  enum class Kind { kRegistered, kUnregistered, kExpired };
+  // kExpired and kKeepaliveFailed are both published as "expired" (reasons EXPIRED and
+  // KEEPALIVE_FAILED).
+  enum class Kind { kRegistered, kUnregistered, kExpired, kKeepaliveFailed };
   Kind kind = Kind::kRegistered;
   TenantId tenant;
   std::string aor;
@@ -33,7 +35,13 @@ struct RegistrationChange {
   uint32_t expires_seconds = 0;
   std::string extension_id;
   std::string user_agent;
+  // kExpired: the lapsed binding's expiry. Every node that sees this lapse publishes it under
+  // the same de-duplication id, so the stream keeps one event.
+  std::chrono::system_clock::time_point lapsed_at{};
 };
+
+// The Nats-Msg-Id of the "expired" event for a binding that lapsed at `lapsed_at`.
+std::string LapseEventId(const RegistrationChange& change);
 
 class RegistrationEvents {
  public:

@@ -34,11 +34,15 @@ std::vector<std::string> SplitPath(std::string_view text) {
   return out;
 }
 
-std::string Encode(const Binding& b) {
+}  // namespace
+
+std::string EncodeBinding(const Binding& b) {
   // Call-ID goes last: it is the only field that may contain the separator.
   return std::to_string(b.q_milli) + "|" + std::to_string(ToMillis(b.expires_at)) + "|" +
          std::to_string(b.cseq) + "|" + b.source + "|" + JoinPath(b.path) + "|" + b.call_id;
 }
+
+namespace {
 
 template <typename T>
 bool Number(std::string_view text, T& out) {
@@ -46,7 +50,9 @@ bool Number(std::string_view text, T& out) {
   return ec == std::errc() && ptr == text.data() + text.size();
 }
 
-std::optional<Binding> Decode(std::string contact, std::string_view value) {
+}  // namespace
+
+std::optional<Binding> DecodeBinding(std::string contact, std::string_view value) {
   Binding b;
   b.contact = std::move(contact);
   std::string_view fields[5];
@@ -68,8 +74,6 @@ std::optional<Binding> Decode(std::string contact, std::string_view value) {
   return b;
 }
 
-}  // namespace
-
 std::string RedisBindingStore::Key(const TenantId& tenant, std::string_view aor) {
   return "reg:" + tenant.str() + ":" + std::string(aor);
 }
@@ -86,7 +90,7 @@ Result<std::vector<Binding>> RedisBindingStore::Load(const TenantId& tenant, std
     if (field == nullptr || value == nullptr) continue;
     // A value this code cannot read is skipped rather than failing the phone's REGISTER; the
     // next Save rewrites the hash without it.
-    if (auto b = Decode(*field, *value)) out.push_back(std::move(*b));
+    if (auto b = DecodeBinding(*field, *value)) out.push_back(std::move(*b));
   }
   std::stable_sort(out.begin(), out.end(),
                    [](const Binding& a, const Binding& b) { return a.q_milli > b.q_milli; });
@@ -102,13 +106,20 @@ Status RedisBindingStore::Save(const TenantId& tenant, std::string_view aor,
   if (!bindings.empty()) {
     redis::Command hset("HSET");
     hset.Key(key);
+    WallTime first = WallTime::max();
     WallTime last{};
     for (const Binding& b : bindings) {
-      hset.Arg(b.contact).Arg(Encode(b));
+      hset.Arg(b.contact).Arg(EncodeBinding(b));
+      first = std::min(first, b.expires_at);
       last = std::max(last, b.expires_at);
     }
     commands.push_back(std::move(hset));
-    commands.push_back(std::move(redis::Command("PEXPIREAT").Key(key).Arg(ToMillis(last))));
+    commands.push_back(
+        std::move(redis::Command("PEXPIREAT").Key(key).Arg(ToMillis(last + kLapseGrace))));
+    commands.push_back(
+        std::move(redis::Command("ZADD").Key(kDueKey).Arg(ToMillis(first)).Arg(key)));
+  } else {
+    commands.push_back(std::move(redis::Command("ZREM").Key(kDueKey).Arg(key)));
   }
   commands.push_back(redis::Command("EXEC"));
   auto replies = client_.Pipeline(commands);

@@ -2,7 +2,12 @@
 // every signaling replica. One hash per tenant and address of record,
 //   <prefix>reg:<tenant_id>:<aor>   field = Contact URI, value =
 //   "q|expires_ms|cseq|source|path|call_id"
-// whose key expires with its last binding, so an address nobody refreshes vanishes by itself.
+// and a sorted set of the AORs by their earliest expiry,
+//   <prefix>reg-due   member = "reg:<tenant_id>:<aor>", score = earliest expires_ms
+// which the lapse sweep (store/redis_binding_lapses.h) reads to report bindings that lapse on
+// their own. A hash outlives its last binding by kLapseGrace so that the sweep can still read
+// what lapsed; past that an address nobody refreshes vanishes by itself (Load returns expired
+// bindings, Locate and ApplyRegister skip them).
 //
 //   sb::signaling::RedisBindingStore store(redis);          // client prefix "signaling:"
 //   auto current = store.Load(tenant, "sip:alice@acme.sb.test");
@@ -14,6 +19,8 @@
 // a compare-and-set script is the refinement when they do). Thread-safe as the client is.
 #pragma once
 
+#include <chrono>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -35,9 +42,17 @@ class RedisBindingStore {
   Status Save(const TenantId& tenant, std::string_view aor, const std::vector<Binding>& bindings);
 
   static std::string Key(const TenantId& tenant, std::string_view aor);
+  // The sorted set of AOR keys by earliest expiry.
+  static constexpr std::string_view kDueKey = "reg-due";
+  static constexpr std::chrono::hours kLapseGrace{24};
 
  private:
   redis::Client& client_;
 };
+
+// A binding's stored form (the hash field is its contact) and back; nullopt for a value this
+// code cannot read.
+std::string EncodeBinding(const Binding& binding);
+std::optional<Binding> DecodeBinding(std::string contact, std::string_view value);
 
 }  // namespace sb::signaling

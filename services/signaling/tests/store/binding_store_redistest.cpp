@@ -1,5 +1,6 @@
 // RedisBindingStore against the real redis-server of the test run: round trip, tenant isolation,
-// deletion of an emptied AOR, and a key that expires with its last binding.
+// deletion of an emptied AOR, the due set of earliest expiries the lapse sweep reads, and a key
+// that expires kLapseGrace after its last binding.
 #include <catch2/catch.hpp>
 #include <chrono>
 
@@ -57,13 +58,25 @@ TEST_CASE("bindings round-trip per tenant and AOR / highest q first", "[redis]")
   REQUIRE(elsewhere.ok());
   CHECK(elsewhere->empty());
 
-  // The key lives as long as its longest binding (300 s), not longer.
+  // The key lives as long as its longest binding (300 s) and the grace in which a lapse can
+  // still be reported, not longer.
+  const int64_t grace_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(RedisBindingStore::kLapseGrace).count();
   auto ttl = redis.Run(
       sb::redis::Command("PTTL").Key(RedisBindingStore::Key(acme, "sip:alice@acme.sb.test")));
   REQUIRE(ttl.ok());
   REQUIRE(ttl->integer().has_value());
-  CHECK(*ttl->integer() > 290000);
-  CHECK(*ttl->integer() <= 300000);
+  CHECK(*ttl->integer() > 290000 + grace_ms);
+  CHECK(*ttl->integer() <= 300000 + grace_ms);
+  // Filed for the lapse sweep under its earliest expiry (60 s).
+  auto due = redis.Run(sb::redis::Command("ZSCORE")
+                           .Key(RedisBindingStore::kDueKey)
+                           .Arg(RedisBindingStore::Key(acme, "sip:alice@acme.sb.test")));
+  REQUIRE(due.ok());
+  REQUIRE(due->str() != nullptr);
+  CHECK(std::stoll(*due->str()) ==
+        std::chrono::duration_cast<std::chrono::milliseconds>((now + 60s).time_since_epoch())
+            .count());
 }
 
 TEST_CASE("saving no bindings deletes the AOR -- a past expiry removes the key", "[redis]") {
@@ -77,11 +90,23 @@ TEST_CASE("saving no bindings deletes the AOR -- a past expiry removes the key",
               .ok());
   REQUIRE(store.Save(acme, "sip:bob@acme.sb.test", {}).ok());
   CHECK(store.Load(acme, "sip:bob@acme.sb.test")->empty());
+  auto due = redis.Run(sb::redis::Command("ZSCORE")
+                           .Key(RedisBindingStore::kDueKey)
+                           .Arg(RedisBindingStore::Key(acme, "sip:bob@acme.sb.test")));
+  REQUIRE(due.ok());
+  CHECK(due->is_nil());  // nothing left to lapse
 
-  // Redis itself drops a key whose PEXPIREAT is in the past: nothing lingers for stale phones.
+  // Redis itself drops a key whose PEXPIREAT is in the past (lapsed longer than the grace ago):
+  // nothing lingers for stale phones.
   REQUIRE(store
               .Save(acme, "sip:carol@acme.sb.test",
-                    {{"sip:carol@192.0.2.10", 1000, "c", 1, now - 1s, "udp:192.0.2.10:5060", {}}})
+                    {{"sip:carol@192.0.2.10",
+                      1000,
+                      "c",
+                      1,
+                      now - RedisBindingStore::kLapseGrace - 1s,
+                      "udp:192.0.2.10:5060",
+                      {}}})
               .ok());
   auto exists = redis.Run(
       sb::redis::Command("EXISTS").Key(RedisBindingStore::Key(acme, "sip:carol@acme.sb.test")));

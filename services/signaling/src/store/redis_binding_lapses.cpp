@@ -1,0 +1,92 @@
+#include "store/redis_binding_lapses.h"
+
+#include "store/redis_binding_store.h"
+
+namespace sb::signaling {
+namespace {
+
+// KEYS[1] due set; ARGV[1] now (unix ms), ARGV[2] limit, ARGV[3] lease (ms).
+const redis::Script kClaim(R"lua(
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+local taken_until = tonumber(ARGV[1]) + tonumber(ARGV[3])
+for _, member in ipairs(due) do redis.call('ZADD', KEYS[1], taken_until, member) end
+return due
+)lua");
+
+// KEYS[1] due set, KEYS[2] the AOR hash; ARGV[1] the AOR's member in the due set, then pairs of
+// contact and stored value to remove. The earliest expiry is the second '|' field of a value.
+const redis::Script kRemove(R"lua(
+local removed = 0
+for i = 2, #ARGV, 2 do
+  if redis.call('HGET', KEYS[2], ARGV[i]) == ARGV[i + 1] then
+    redis.call('HDEL', KEYS[2], ARGV[i])
+    removed = removed + 1
+  end
+end
+local earliest = nil
+for _, value in ipairs(redis.call('HVALS', KEYS[2])) do
+  local expires = tonumber(string.match(value, '^[^|]*|([^|]*)|'))
+  if expires and (earliest == nil or expires < earliest) then earliest = expires end
+end
+if earliest == nil then
+  redis.call('DEL', KEYS[2])
+  redis.call('ZREM', KEYS[1], ARGV[1])
+else
+  redis.call('ZADD', KEYS[1], earliest, ARGV[1])
+end
+return removed
+)lua");
+
+int64_t ToMillis(WallTime t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+
+}  // namespace
+
+std::optional<AddressOfRecordKey> ParseBindingKey(std::string_view key) {
+  constexpr std::string_view kPrefix = "reg:";
+  if (!key.starts_with(kPrefix)) return std::nullopt;
+  key.remove_prefix(kPrefix.size());
+  size_t colon = key.find(':');
+  if (colon == 0 || colon == std::string_view::npos || colon + 1 == key.size()) {
+    return std::nullopt;
+  }
+  return AddressOfRecordKey{TenantId(std::string(key.substr(0, colon))),
+                            std::string(key.substr(colon + 1))};
+}
+
+Result<std::vector<AddressOfRecordKey>> RedisBindingLapses::Claim(WallTime now, size_t limit,
+                                                                  std::chrono::milliseconds lease) {
+  auto reply = client_.Eval(
+      kClaim, {std::string(RedisBindingStore::kDueKey)},
+      {std::to_string(ToMillis(now)), std::to_string(limit), std::to_string(lease.count())});
+  if (!reply.ok()) return reply.status();
+  std::vector<AddressOfRecordKey> out;
+  const redis::Reply::Array* members = reply->array();
+  if (members == nullptr) return Status::Internal("lapse claim answered a non-array");
+  for (const redis::Reply& member : *members) {
+    const std::string* text = member.str();
+    if (text == nullptr) continue;
+    // A member this code cannot read stays claimed (and retried after the lease) rather than
+    // being dropped: it was written by a newer replica.
+    if (auto key = ParseBindingKey(*text)) out.push_back(std::move(*key));
+  }
+  return out;
+}
+
+Result<size_t> RedisBindingLapses::RemoveIfUnchanged(const TenantId& tenant, std::string_view aor,
+                                                     const std::vector<Binding>& bindings) {
+  const std::string key = RedisBindingStore::Key(tenant, aor);
+  std::vector<std::string> args = {key};
+  for (const Binding& b : bindings) {
+    args.push_back(b.contact);
+    args.push_back(EncodeBinding(b));
+  }
+  auto reply = client_.Eval(kRemove, {std::string(RedisBindingStore::kDueKey), key}, args);
+  if (!reply.ok()) return reply.status();
+  auto removed = reply->integer();
+  if (!removed) return Status::Internal("binding removal answered a non-integer");
+  return static_cast<size_t>(*removed);
+}
+
+}  // namespace sb::signaling

@@ -1,0 +1,217 @@
+// The lapse sweep against the shared Redis and a private nats-server with JetStream: a binding
+// that lapses without a REGISTER is reported "expired" once and removed, two replicas sweeping
+// at once report it once, a replica that died after claiming is covered after the lease, and a
+// phone that registered again meanwhile keeps its binding.
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <future>
+#include <thread>
+
+#include "registrar/lapse_sweeper.h"
+#include "switchboard/bus/nats_bus.h"
+#include "switchboard/bus/streams.h"
+#include "switchboard/signaling/v1/events.pb.h"
+#include "switchboard/testing/event_inbox.h"
+#include "switchboard/testing/servers.h"
+
+namespace sb::signaling {
+namespace {
+
+using namespace std::chrono_literals;
+namespace v1 = switchboard::signaling::v1;
+
+const TenantId kTenant("0190d1d2-0000-7000-8000-0000000000bb");
+const std::string kAor = "sip:1001@acme.sip.test";
+
+// One replica's view: its own Redis client (same key prefix), bus and sweeper.
+struct Replica {
+  redis::Client redis;
+  RedisBindingStore store{redis};
+  RedisBindingLapses lapses{redis};
+  std::unique_ptr<bus::NatsBus> bus;
+  core::UuidV7Generator ids;
+  bus::EventFactory factory;
+  RegistrationEvents events;
+  LapseSweeper sweeper;
+
+  Replica(const redis::ClientOptions& options, const std::string& nats_url,
+          const core::Clock& clock, const std::string& node)
+      : redis(options),
+        bus(Connect(nats_url)),
+        ids(clock),
+        factory(clock, ids, "signaling/" + node),
+        events(*bus, factory, node, 2s),
+        sweeper(clock, store, lapses, events, core::Logger("signaling", core::LogLevel::kWarn),
+                {.interval = 100ms, .batch = 10, .lease = 30s}) {}
+
+  static std::unique_ptr<bus::NatsBus> Connect(const std::string& url) {
+    bus::NatsBusOptions options;
+    options.url = url;
+    auto connected = bus::NatsBus::Connect(options);
+    REQUIRE(connected.ok());
+    REQUIRE((*connected)->EnsureStream(bus::EventsStream()).ok());
+    return std::move(*connected);
+  }
+};
+
+struct Fixture {
+  testing::NatsServer nats = testing::NatsServer::Start();
+  // Redis expires keys on its own clock: the fake wall time starts at the real one.
+  core::FakeClock clock{
+      std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now())};
+  redis::ClientOptions options;
+  Replica a, b;
+  std::unique_ptr<bus::NatsBus> watcher = Replica::Connect(nats.url());
+  testing::EventInbox expired{*watcher, "sb.evt.registration.expired.>"};
+
+  Fixture()
+      : options(Options()),
+        a(options, nats.url(), clock, "sig-a"),
+        b(options, nats.url(), clock, "sig-b") {}
+
+  static redis::ClientOptions Options() {
+    auto options =
+        redis::OptionsFromUrl(testing::Shared().redis_url, testing::UniqueName("lapse") + ":");
+    REQUIRE(options.ok());
+    return *options;
+  }
+
+  Binding Phone(std::string contact, std::chrono::seconds expires_in) const {
+    return {.contact = std::move(contact),
+            .q_milli = 1000,
+            .call_id = "c-" + contact,
+            .cseq = 1,
+            .expires_at = clock.WallNow() + expires_in,
+            .source = "udp:203.0.113.5:40001",
+            .path = {}};
+  }
+};
+
+size_t Sweep(LapseSweeper& sweeper) {
+  auto swept = sweeper.SweepOnce();
+  REQUIRE(swept.ok());
+  return *swept;
+}
+
+// Waits (bounded) until `inbox` holds `count` events; how many it holds then.
+size_t WaitForCount(testing::EventInbox& inbox, size_t count) {
+  for (int i = 0; i < 50 && inbox.All<v1::Unregistered>().size() < count; ++i) {
+    std::this_thread::sleep_for(100ms);
+  }
+  std::this_thread::sleep_for(200ms);  // a duplicate would have arrived by now
+  return inbox.All<v1::Unregistered>().size();
+}
+
+}  // namespace
+
+TEST_CASE("a binding that lapses without a REGISTER is reported expired once and removed",
+          "[nats]") {
+  Fixture f;
+  REQUIRE(f.a.store
+              .Save(kTenant, kAor,
+                    {f.Phone("sip:1001@10.0.0.5:5060", 10s), f.Phone("sip:1001@10.0.0.6", 300s)})
+              .ok());
+  CHECK(Sweep(f.a.sweeper) == 0);  // nothing lapsed yet
+
+  f.clock.Advance(11s);
+  CHECK(Sweep(f.a.sweeper) == 1);
+  auto event = f.expired.Wait<v1::Unregistered>(
+      [](const v1::Unregistered& e, const bus::Message& m) {
+        return m.subject == "sb.evt.registration.expired." + kTenant.str() &&
+               e.contact() == "sip:1001@10.0.0.5:5060";
+      },
+      5s);
+  REQUIRE(event.has_value());
+  CHECK(event->aor() == kAor);
+  CHECK(event->reason() == v1::UNREGISTER_REASON_EXPIRED);
+  CHECK(event->node_id() == "sig-a");
+  CHECK(event->meta().tenant_id() == kTenant.str());
+
+  auto left = f.a.store.Load(kTenant, kAor);
+  REQUIRE(left.ok());
+  REQUIRE(left->size() == 1);
+  CHECK((*left)[0].contact == "sip:1001@10.0.0.6");
+  // Filed again under the live binding's expiry: not due before it.
+  CHECK(Sweep(f.a.sweeper) == 0);
+  f.clock.Advance(300s);
+  CHECK(Sweep(f.a.sweeper) == 1);
+  CHECK(f.a.store.Load(kTenant, kAor)->empty());
+  CHECK(f.expired
+            .Wait<v1::Unregistered>(
+                [](const v1::Unregistered& e, const bus::Message&) {
+                  return e.contact() == "sip:1001@10.0.0.6";
+                },
+                5s)
+            .has_value());
+  CHECK(WaitForCount(f.expired, 2) == 2);
+}
+
+TEST_CASE("two replicas sweeping at once report a lapse once", "[nats]") {
+  Fixture f;
+  for (int i = 0; i < 8; ++i) {
+    const std::string aor = "sip:" + std::to_string(2000 + i) + "@acme.sip.test";
+    REQUIRE(f.a.store.Save(kTenant, aor, {f.Phone("sip:x@10.0.1." + std::to_string(i), 5s)}).ok());
+  }
+  f.clock.Advance(6s);
+  auto on_a = std::async(std::launch::async, [&] { return f.a.sweeper.SweepOnce(); });
+  auto on_b = std::async(std::launch::async, [&] { return f.b.sweeper.SweepOnce(); });
+  auto swept_a = on_a.get();
+  auto swept_b = on_b.get();
+  REQUIRE(swept_a.ok());
+  REQUIRE(swept_b.ok());
+  CHECK(*swept_a + *swept_b == 8);
+  CHECK(WaitForCount(f.expired, 8) == 8);
+}
+
+TEST_CASE("a replica that died after claiming a lapse has it reported after the lease", "[nats]") {
+  Fixture f;
+  REQUIRE(f.a.store.Save(kTenant, kAor, {f.Phone("sip:1001@10.0.0.9", 5s)}).ok());
+  f.clock.Advance(6s);
+  // Replica a claims, then dies before publishing.
+  auto claimed = f.a.lapses.Claim(f.clock.WallNow(), 10, 30s);
+  REQUIRE(claimed.ok());
+  REQUIRE(claimed->size() == 1);
+  CHECK(claimed->front() == AddressOfRecordKey{kTenant, kAor});
+  CHECK(Sweep(f.b.sweeper) == 0);  // still a's
+
+  f.clock.Advance(31s);
+  CHECK(Sweep(f.b.sweeper) == 1);
+  auto event = f.expired.Wait<v1::Unregistered>(
+      [](const v1::Unregistered& e, const bus::Message&) {
+        return e.contact() == "sip:1001@10.0.0.9";
+      },
+      5s);
+  REQUIRE(event.has_value());
+  CHECK(event->node_id() == "sig-b");
+  CHECK(f.b.store.Load(kTenant, kAor)->empty());
+}
+
+TEST_CASE("a phone that registered again meanwhile keeps its new binding", "[nats]") {
+  Fixture f;
+  Binding old = f.Phone("sip:1001@10.0.0.7", 5s);
+  REQUIRE(f.a.store.Save(kTenant, kAor, {old}).ok());
+  f.clock.Advance(6s);
+  Binding again = f.Phone("sip:1001@10.0.0.7", 60s);
+  again.cseq = 2;
+  REQUIRE(f.b.store.Save(kTenant, kAor, {again}).ok());
+  auto removed = f.a.lapses.RemoveIfUnchanged(kTenant, kAor, {old});
+  REQUIRE(removed.ok());
+  CHECK(*removed == 0);
+  auto left = f.a.store.Load(kTenant, kAor);
+  REQUIRE(left.ok());
+  REQUIRE(left->size() == 1);
+  CHECK((*left)[0] == again);
+  CHECK(Sweep(f.a.sweeper) == 0);  // due in 60 s, not now
+}
+
+TEST_CASE("binding keys parse back into tenant and address of record", "[unit]") {
+  auto key = ParseBindingKey(RedisBindingStore::Key(kTenant, kAor));
+  REQUIRE(key.has_value());
+  CHECK(key->tenant == kTenant);
+  CHECK(key->aor == kAor);
+  CHECK_FALSE(ParseBindingKey("reg:" + kTenant.str()).has_value());
+  CHECK_FALSE(ParseBindingKey("nonce:abc").has_value());
+  CHECK_FALSE(ParseBindingKey("reg::sip:a@b").has_value());
+}
+
+}  // namespace sb::signaling
