@@ -130,7 +130,7 @@ void KeepaliveService::Remove(const KeepalivePing& gone) {
                     {{"tenant_id", gone.tenant.str()}, {"error", published.ToString()}});
         }
       },
-      [] {});
+      nullptr);  // nothing to do on the loop afterwards
   if (!queued.ok()) {
     log_.Warn("keep-alive: removal not queued", {{"tenant_id", gone.tenant.str()}});
   }

@@ -2,12 +2,14 @@
 // that lapses without a REGISTER is reported "expired" once and removed, two replicas sweeping
 // at once report it once, a replica that died after claiming is covered after the lease, and a
 // phone that registered again meanwhile keeps its binding.
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <future>
 #include <thread>
 
 #include "registrar/lapse_sweeper.h"
+#include "registrar/registrar.h"
 #include "switchboard/bus/nats_bus.h"
 #include "switchboard/bus/streams.h"
 #include "switchboard/signaling/v1/events.pb.h"
@@ -202,6 +204,37 @@ TEST_CASE("a phone that registered again meanwhile keeps its new binding", "[nat
   REQUIRE(left->size() == 1);
   CHECK((*left)[0] == again);
   CHECK(Sweep(f.a.sweeper) == 0);  // due in 60 s, not now
+}
+
+TEST_CASE("the sweep and the next REGISTER name one lapse with the same de-duplication id",
+          "[unit]") {
+  core::FakeClock clock;
+  Binding lapsed{.contact = "sip:1001@10.0.0.5:5060",
+                 .q_milli = 1000,
+                 .call_id = "c1",
+                 .cseq = 1,
+                 .expires_at = clock.WallNow() - 1s,
+                 .source = "udp:203.0.113.5:40001",
+                 .path = {}};
+  Binding live = lapsed;
+  live.contact = "sip:1001@10.0.0.6:5060";
+  live.expires_at = clock.WallNow() + 60s;
+  auto swept = LapseChanges(kTenant, kAor, {lapsed, live}, clock.WallNow());
+  REQUIRE(swept.size() == 1);
+  CHECK(swept[0].kind == RegistrationChange::Kind::kExpired);
+  // The registrar, seeing the same binding expired when the AOR registers again.
+  auto seen = RegistrationChanges({lapsed}, {live}, clock.WallNow());
+  auto expired = std::find_if(seen.begin(), seen.end(), [](const RegistrationChange& c) {
+    return c.kind == RegistrationChange::Kind::kExpired;
+  });
+  REQUIRE(expired != seen.end());
+  expired->tenant = kTenant;
+  expired->aor = kAor;
+  CHECK(LapseEventId(*expired) == LapseEventId(swept[0]));
+  // Another lapse of the same contact (registered and lapsed again) is another event.
+  lapsed.expires_at -= 3600s;
+  CHECK(LapseEventId(LapseChanges(kTenant, kAor, {lapsed}, clock.WallNow())[0]) !=
+        LapseEventId(swept[0]));
 }
 
 TEST_CASE("binding keys parse back into tenant and address of record", "[unit]") {
