@@ -195,6 +195,7 @@ TEST_CASE("a binding that lapses without a REGISTER is reported expired within t
   CHECK(event->reason() == v1::UNREGISTER_REASON_EXPIRED);
   CHECK(event->aor() == aor);
   CHECK(seen >= lapses_at);
-  CHECK(seen - lapses_at < 1500ms);  // the 500 ms sweep interval and the publish
+  // The 500 ms sweep interval, the publish and its delivery; room for a loaded CI machine.
+  CHECK(seen - lapses_at < 2500ms);
   CHECK(WaitUntilNoneStored(redis, sb::TenantId(tenant.id()), aor));
 }
