@@ -50,6 +50,9 @@ int main(int argc, char** argv) {
        sb::core::IsPositiveInt},
       {"lookup-workers", "SB_ADMIN_LOOKUP_WORKERS", "NATS lookup workers (each a Redis conn)", "4",
        sb::core::IsPositiveInt},
+      {"lookup-max-waiting", "SB_ADMIN_LOOKUP_MAX_WAITING",
+       "lookups waiting for a worker (cache miss) before more are refused UNAVAILABLE", "10000",
+       sb::core::IsPositiveInt},
       {"rate-limit", "SB_ADMIN_RATE_LIMIT", "gRPC requests per second per API key", "100",
        sb::core::IsPositiveInt},
       {"cache-ttl-ms", "SB_ADMIN_CACHE_TTL_MS", "lookup cache entry lifetime", "60000",
@@ -90,6 +93,7 @@ int main(int argc, char** argv) {
   config.source = "admin/" + (replica.empty() ? std::string(host) : replica);
   config.pg_connections = static_cast<int>(settings.GetInt("pg-connections"));
   config.lookup_workers = static_cast<int>(settings.GetInt("lookup-workers"));
+  config.lookup_max_waiting = settings.GetInt("lookup-max-waiting");
   config.rate_limit_per_second = settings.GetInt("rate-limit");
   config.cache_ttl_ms = settings.GetInt("cache-ttl-ms");
   config.outbox_poll_ms = settings.GetInt("outbox-poll-ms");

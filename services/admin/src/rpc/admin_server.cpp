@@ -125,12 +125,13 @@ Result<std::unique_ptr<AdminServer>> AdminServer::Start(const AdminServerConfig&
       {.poll = std::chrono::milliseconds(std::max<int64_t>(10, config.outbox_poll_ms))}, metrics,
       log);
 
-  auto lookup_server =
-      LookupServer::Start(bus, parts->lookups, parts->redis_options, parts->box,
-                          {.workers = config.lookup_workers,
-                           .cache_ttl = std::chrono::milliseconds(config.cache_ttl_ms),
-                           .local = &parts->local},
-                          metrics, log);
+  auto lookup_server = LookupServer::Start(
+      bus, parts->lookups, parts->redis_options, parts->box,
+      {.workers = config.lookup_workers,
+       .max_waiting = static_cast<size_t>(std::max<int64_t>(0, config.lookup_max_waiting)),
+       .cache_ttl = std::chrono::milliseconds(config.cache_ttl_ms),
+       .local = &parts->local},
+      metrics, log);
   if (!lookup_server.ok()) return lookup_server.status();
   parts->lookup_server = std::move(*lookup_server);
 

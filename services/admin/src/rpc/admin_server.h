@@ -37,6 +37,9 @@ struct AdminServerConfig {
   std::string source = "admin";
   int pg_connections = 8;
   int lookup_workers = 4;
+  // Lookups the in-process cache cannot answer that may wait for a worker; more are refused
+  // UNAVAILABLE at once.
+  int64_t lookup_max_waiting = 10000;
   int64_t rate_limit_per_second = 100;
   int64_t cache_ttl_ms = 60000;
   int64_t outbox_poll_ms = 500;

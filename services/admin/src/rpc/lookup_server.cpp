@@ -1,6 +1,10 @@
 #include "rpc/lookup_server.h"
 
+#include <condition_variable>
+#include <deque>
 #include <functional>
+#include <mutex>
+#include <thread>
 
 #include "rpc/convert.h"
 #include "switchboard/admin/v1/lookup.pb.h"
@@ -46,12 +50,17 @@ Result<std::string> LookupSubject(std::string_view operation) {
   return bus::subjects::Command("admin", operation);
 }
 
+// Answers lookups. With `memory_only` (on a delivery thread) only the in-process cache is asked
+// and each method returns false for a request it leaves to a worker; otherwise Redis and the
+// database are asked too and every request is answered.
 struct LookupServer::Worker {
-  Worker(bus::Bus& b, Lookups& l, const redis::ClientOptions& o, std::chrono::milliseconds ttl,
-         const SecretBox& box, LocalLookupCache* local, core::MetricsRegistry& m,
-         const core::Logger& lg)
-      : bus(b),
+  Worker(bool memory_only, bus::Bus& b, Lookups& l, const redis::ClientOptions& o,
+         std::chrono::milliseconds ttl, const SecretBox& box, LocalLookupCache* local,
+         core::MetricsRegistry& m, const core::Logger& lg)
+      : memory_only(memory_only),
+        bus(b),
         lookups(l),
+        local(local),
         redis(o),
         cache(redis, ttl, box, local),
         log(lg),
@@ -63,9 +72,17 @@ struct LookupServer::Worker {
         errors(m.Counter("sb_admin_lookup_errors_total", "lookups that could not be answered")) {}
 
   // Answers one request: cache first, then the database through `compute`.
-  void Serve(const bus::Message& m, const std::string& key,
+  bool Serve(const bus::Message& m, const std::string& key,
              const std::function<Answer()>& compute) {
-    if (m.reply.empty()) return;
+    if (m.reply.empty()) return true;
+    if (memory_only) {
+      auto hit = key.empty() || local == nullptr ? std::nullopt : local->Get(key);
+      if (!hit) return false;
+      hits.Inc();
+      local_hits.Inc();
+      (void)bus.Publish({.subject = m.reply, .data = *hit});
+      return true;
+    }
     uint64_t generation = 0;
     if (!key.empty()) {
       bool local_hit = false;
@@ -74,7 +91,7 @@ struct LookupServer::Worker {
         hits.Inc();
         if (local_hit) local_hits.Inc();
         (void)bus.Publish({.subject = m.reply, .data = **hit});
-        return;
+        return true;
       }
     }
     misses.Inc();
@@ -85,12 +102,13 @@ struct LookupServer::Worker {
     }
     if (!a.cacheable) errors.Inc();
     (void)bus.Publish({.subject = m.reply, .data = a.bytes});
+    return true;
   }
 
-  void Domain(const bus::Message& m) {
+  bool Domain(const bus::Message& m) {
     pb::LookupDomainRequest req;
     if (!req.ParseFromString(m.data)) return BadRequest<pb::LookupDomainReply>(m);
-    Serve(m, LookupCache::DomainKey(req.sip_domain()), [&] {
+    return Serve(m, LookupCache::DomainKey(req.sip_domain()), [&] {
       auto r = lookups.Domain(req.sip_domain());
       Answer a = Build<pb::LookupDomainReply>(r, [](const Tenant& t, pb::LookupDomainReply& out) {
         out.set_tenant_id(t.id.str());
@@ -101,10 +119,10 @@ struct LookupServer::Worker {
     });
   }
 
-  void Credentials(const bus::Message& m) {
+  bool Credentials(const bus::Message& m) {
     pb::LookupCredentialsRequest req;
     if (!req.ParseFromString(m.data)) return BadRequest<pb::LookupCredentialsReply>(m);
-    Serve(m, LookupCache::CredentialsKey(req.sip_domain(), req.sip_username()), [&] {
+    return Serve(m, LookupCache::CredentialsKey(req.sip_domain(), req.sip_username()), [&] {
       auto r = lookups.Credentials(req.sip_domain(), req.sip_username());
       Answer a = Build<pb::LookupCredentialsReply>(
           r, [](const CredentialsAnswer& c, pb::LookupCredentialsReply& out) {
@@ -121,10 +139,10 @@ struct LookupServer::Worker {
     });
   }
 
-  void Number(const bus::Message& m) {
+  bool Number(const bus::Message& m) {
     pb::LookupNumberRequest req;
     if (!req.ParseFromString(m.data)) return BadRequest<pb::LookupNumberReply>(m);
-    Serve(m, LookupCache::NumberKey(req.e164()), [&] {
+    return Serve(m, LookupCache::NumberKey(req.e164()), [&] {
       auto r = lookups.Number(req.e164());
       Answer a =
           Build<pb::LookupNumberReply>(r, [](const NumberAnswer& n, pb::LookupNumberReply& out) {
@@ -139,10 +157,10 @@ struct LookupServer::Worker {
     });
   }
 
-  void Trunk(const bus::Message& m) {
+  bool Trunk(const bus::Message& m) {
     pb::LookupTrunkBySourceRequest req;
     if (!req.ParseFromString(m.data)) return BadRequest<pb::LookupTrunkBySourceReply>(m);
-    Serve(m, LookupCache::SourceKey(req.source_ip()), [&] {
+    return Serve(m, LookupCache::SourceKey(req.source_ip()), [&] {
       auto r = lookups.TrunkBySource(req.source_ip());
       Answer a = Build<pb::LookupTrunkBySourceReply>(
           r, [](const TrunkAnswer& t, pb::LookupTrunkBySourceReply& out) {
@@ -158,10 +176,10 @@ struct LookupServer::Worker {
     });
   }
 
-  void Extension(const bus::Message& m) {
+  bool Extension(const bus::Message& m) {
     pb::LookupExtensionRequest req;
     if (!req.ParseFromString(m.data)) return BadRequest<pb::LookupExtensionReply>(m);
-    Serve(m, LookupCache::ExtensionKey(req.sip_domain(), req.user()), [&] {
+    return Serve(m, LookupCache::ExtensionKey(req.sip_domain(), req.user()), [&] {
       auto r = lookups.FindExtension(req.sip_domain(), req.user());
       Answer a = Build<pb::LookupExtensionReply>(
           r, [](const ExtensionAnswer& e, pb::LookupExtensionReply& out) {
@@ -179,47 +197,57 @@ struct LookupServer::Worker {
     });
   }
 
-  void OutboundRoute(const bus::Message& m) {
+  bool OutboundRoute(const bus::Message& m) {
     pb::LookupOutboundRouteRequest req;
     if (!req.ParseFromString(m.data)) return BadRequest<pb::LookupOutboundRouteReply>(m);
     // Only well-formed tenant ids make a key, so that the key's tenant set is the right one.
     const bool keyed = core::IsUuid(req.tenant_id());
     const TenantId tenant{keyed ? req.tenant_id() : std::string()};
-    Serve(m, keyed ? LookupCache::OutboundKey(tenant, req.dialed(), req.caller_id()) : "", [&] {
-      auto r = lookups.FindOutboundRoute(req.tenant_id(), req.dialed(), req.caller_id());
-      Answer a = Build<pb::LookupOutboundRouteReply>(
-          r, [](const OutboundRouteAnswer& o, pb::LookupOutboundRouteReply& out) {
-            out.set_tenant_id(o.tenant.id.str());
-            out.set_tenant_status(ToProto(o.tenant.status));
-            out.set_trunk_id(o.trunk.id.str());
-            out.set_trunk_name(o.trunk.name);
-            out.set_host(o.trunk.host);
-            out.set_port(o.trunk.port);
-            out.set_transport(ToProto(o.trunk.transport));
-            out.set_username(o.trunk.username);
-            out.set_password(o.trunk.password);
-            out.set_dialed(o.dialed);
-            out.set_caller_id(o.caller_id);
-            out.set_caller_id_blocked(o.caller_id_blocked);
-          });
-      // A NOT_FOUND route is cached too, and dropped with the tenant's routes by a trunk change.
-      if (keyed) a.tenant = tenant;
-      return a;
-    });
+    return Serve(
+        m, keyed ? LookupCache::OutboundKey(tenant, req.dialed(), req.caller_id()) : "", [&] {
+          auto r = lookups.FindOutboundRoute(req.tenant_id(), req.dialed(), req.caller_id());
+          Answer a = Build<pb::LookupOutboundRouteReply>(
+              r, [](const OutboundRouteAnswer& o, pb::LookupOutboundRouteReply& out) {
+                out.set_tenant_id(o.tenant.id.str());
+                out.set_tenant_status(ToProto(o.tenant.status));
+                out.set_trunk_id(o.trunk.id.str());
+                out.set_trunk_name(o.trunk.name);
+                out.set_host(o.trunk.host);
+                out.set_port(o.trunk.port);
+                out.set_transport(ToProto(o.trunk.transport));
+                out.set_username(o.trunk.username);
+                out.set_password(o.trunk.password);
+                out.set_dialed(o.dialed);
+                out.set_caller_id(o.caller_id);
+                out.set_caller_id_blocked(o.caller_id_blocked);
+              });
+          // A NOT_FOUND route is cached too, and dropped with the tenant's routes by a trunk
+          // change.
+          if (keyed) a.tenant = tenant;
+          return a;
+        });
   }
 
   template <typename ReplyT>
-  void BadRequest(const bus::Message& m) {
+  bool BadRequest(const bus::Message& m) {
+    Refuse<ReplyT>(m, Status::InvalidArgument("request body is not a valid lookup request"));
+    return true;
+  }
+
+  // Answers with an error (bad request, too many waiting).
+  template <typename ReplyT>
+  void Refuse(const bus::Message& m, const Status& why) {
     if (m.reply.empty()) return;
     ReplyT reply;
-    SetError(Status::InvalidArgument("request body is not a valid lookup request"),
-             reply.mutable_error());
+    SetError(why, reply.mutable_error());
     errors.Inc();
     (void)bus.Publish({.subject = m.reply, .data = reply.SerializeAsString()});
   }
 
+  const bool memory_only;
   bus::Bus& bus;
   Lookups& lookups;
+  LocalLookupCache* local;
   redis::Client redis;
   LookupCache cache;
   const core::Logger& log;
@@ -227,39 +255,120 @@ struct LookupServer::Worker {
   core::CounterMetric& misses;
   core::CounterMetric& local_hits;
   core::CounterMetric& errors;
-  std::vector<std::unique_ptr<bus::Subscription>> subscriptions;
+};
+
+namespace {
+
+using Answerer = bool (LookupServer::Worker::*)(const bus::Message&);
+using Refuser = void (LookupServer::Worker::*)(const bus::Message&, const Status&);
+struct Route {
+  const char* operation;
+  Answerer answer;
+  Refuser refuse;
+};
+
+constexpr Route kRoutes[] = {
+    {"lookup_domain", &LookupServer::Worker::Domain,
+     &LookupServer::Worker::Refuse<pb::LookupDomainReply>},
+    {"lookup_credentials", &LookupServer::Worker::Credentials,
+     &LookupServer::Worker::Refuse<pb::LookupCredentialsReply>},
+    {"lookup_number", &LookupServer::Worker::Number,
+     &LookupServer::Worker::Refuse<pb::LookupNumberReply>},
+    {"lookup_trunk_by_source", &LookupServer::Worker::Trunk,
+     &LookupServer::Worker::Refuse<pb::LookupTrunkBySourceReply>},
+    {"lookup_extension", &LookupServer::Worker::Extension,
+     &LookupServer::Worker::Refuse<pb::LookupExtensionReply>},
+    {"lookup_outbound_route", &LookupServer::Worker::OutboundRoute,
+     &LookupServer::Worker::Refuse<pb::LookupOutboundRouteReply>},
+};
+
+}  // namespace
+
+// Requests the delivery threads could not answer from memory, and the workers that take them.
+struct LookupServer::Queue {
+  struct Pending {
+    bus::Message message;
+    Answerer answer = nullptr;
+  };
+
+  explicit Queue(size_t max_waiting) : max_waiting(max_waiting) {}
+  ~Queue() {
+    {
+      std::lock_guard lock(mu);
+      stopping = true;
+    }
+    wake.notify_all();
+    for (auto& t : threads) t.join();
+  }
+
+  // False (and nothing queued) when `max_waiting` already wait.
+  bool Push(const bus::Message& m, Answerer answer) {
+    {
+      std::lock_guard lock(mu);
+      if (pending.size() >= max_waiting) return false;
+      pending.push_back({m, answer});
+    }
+    wake.notify_one();
+    return true;
+  }
+
+  void Run(Worker& worker) {
+    for (;;) {
+      Pending next;
+      {
+        std::unique_lock lock(mu);
+        wake.wait(lock, [this] { return stopping || !pending.empty(); });
+        if (stopping) return;
+        next = std::move(pending.front());
+        pending.pop_front();
+      }
+      (void)(worker.*next.answer)(next.message);
+    }
+  }
+
+  const size_t max_waiting;
+  std::mutex mu;
+  std::condition_variable wake;
+  std::deque<Pending> pending;
+  bool stopping = false;
+  std::vector<std::unique_ptr<Worker>> workers;
+  std::vector<std::thread> threads;
 };
 
 Result<std::unique_ptr<LookupServer>> LookupServer::Start(
     bus::Bus& bus, Lookups& lookups, const redis::ClientOptions& redis, const SecretBox& box,
     const LookupServerOptions& options, core::MetricsRegistry& metrics, const core::Logger& log) {
   std::unique_ptr<LookupServer> server(new LookupServer());
+  auto worker = [&](bool memory_only) {
+    return std::make_unique<Worker>(memory_only, bus, lookups, redis, options.cache_ttl, box,
+                                    options.local, metrics, log);
+  };
+  server->front_ = worker(true);
+  server->queue_ = std::make_unique<Queue>(options.max_waiting);
+  Queue& queue = *server->queue_;
   for (int i = 0; i < std::max(1, options.workers); ++i) {
-    auto w = std::make_unique<Worker>(bus, lookups, redis, options.cache_ttl, box, options.local,
-                                      metrics, log);
-    Worker* worker = w.get();
-    const std::pair<const char*, void (Worker::*)(const bus::Message&)> routes[] = {
-        {"lookup_domain", &Worker::Domain},       {"lookup_credentials", &Worker::Credentials},
-        {"lookup_number", &Worker::Number},       {"lookup_trunk_by_source", &Worker::Trunk},
-        {"lookup_extension", &Worker::Extension}, {"lookup_outbound_route", &Worker::OutboundRoute},
-    };
-    for (const auto& [operation, method] : routes) {
-      auto subject = LookupSubject(operation);
-      if (!subject.ok()) return subject.status();
-      auto sub = bus.Subscribe(*subject, "admin", [worker, method = method](const bus::Message& m) {
-        (worker->*method)(m);
-      });
-      if (!sub.ok()) return sub.status();
-      w->subscriptions.push_back(std::move(*sub));
-    }
-    server->workers_.push_back(std::move(w));
+    queue.workers.push_back(worker(false));
+    queue.threads.emplace_back([&queue, w = queue.workers.back().get()] { queue.Run(*w); });
+  }
+  Worker& front = *server->front_;
+  for (const Route& route : kRoutes) {
+    auto subject = LookupSubject(route.operation);
+    if (!subject.ok()) return subject.status();
+    auto sub = bus.Subscribe(*subject, "admin", [&front, &queue, route](const bus::Message& m) {
+      if ((front.*route.answer)(m) || queue.Push(m, route.answer)) return;
+      (front.*route.refuse)(m, Status::Unavailable("too many lookups waiting for the cache or "
+                                                   "the database"));
+    });
+    if (!sub.ok()) return sub.status();
+    server->subscriptions_.push_back(std::move(*sub));
   }
   return server;
 }
 
 LookupServer::~LookupServer() {
-  // Stop deliveries before the workers they call go away.
-  for (auto& w : workers_) w->subscriptions.clear();
+  // Stop deliveries before the workers and the queue they use go away.
+  subscriptions_.clear();
+  queue_.reset();
 }
 
 }  // namespace sb::admin::rpc

@@ -4,10 +4,12 @@
 // silence: NOT_FOUND answers are cached like any other, INVALID_ARGUMENT and UNAVAILABLE are not.
 //
 // `box` seals the cached replies that carry a secret in Redis (cache/lookup_cache.h); it must
-// outlive the server. With a LocalLookupCache, a warm lookup is answered from memory without a
-// Redis round trip. Each of `workers` workers subscribes to every subject in queue group "admin"
-// with a Redis connection of its own, so lookups are served in parallel across workers and
-// replicas.
+// outlive the server. Each subject has one subscription in queue group "admin" (replicas share
+// the work). A lookup the in-process LocalLookupCache answers needs no network round trip and is
+// answered right on the subscription's delivery thread; the others (Redis, then the database)
+// wait in a queue for one of `workers` threads, each with a Redis connection of its own, so that
+// a slow miss never holds up the hits behind it. When `max_waiting` already wait, a lookup that
+// needs a worker is answered UNAVAILABLE at once.
 //
 //   auto server = LookupServer::Start(bus, lookups, redis_options, box, {.workers = 4}, metrics,
 //                                     log);
@@ -27,7 +29,8 @@
 namespace sb::admin::rpc {
 
 struct LookupServerOptions {
-  int workers = 4;
+  int workers = 4;  // threads for the lookups that need Redis or the database
+  size_t max_waiting = 10000;
   std::chrono::milliseconds cache_ttl{60000};
   LocalLookupCache* local = nullptr;  // the replica's in-process cache, asked before Redis
 };
@@ -40,10 +43,13 @@ class LookupServer {
   ~LookupServer();
 
   struct Worker;
+  struct Queue;
 
  private:
   LookupServer() = default;
-  std::vector<std::unique_ptr<Worker>> workers_;
+  std::unique_ptr<Worker> front_;  // the delivery threads' answers from memory
+  std::unique_ptr<Queue> queue_;   // the rest, and the worker threads taking it
+  std::vector<std::unique_ptr<bus::Subscription>> subscriptions_;
 };
 
 // The subjects, spelled once.

@@ -37,6 +37,17 @@ pb::LookupCredentialsReply Credentials(AdminFixture& f, const std::string& user)
   return Ask<pb::LookupCredentialsReply>(f, "lookup_credentials", req);
 }
 
+// Extension 1001, SIP user alice, password "correct horse".
+pb::Extension CreateAlice(AdminFixture& f, const std::string& key) {
+  pb::CreateExtensionRequest ce;
+  ce.set_number("1001");
+  ce.set_sip_username("alice");
+  ce.set_password("correct horse");
+  pb::Extension ext;
+  REQUIRE(Call(f.extensions, key, &pb::ExtensionService::Stub::CreateExtension, ce, &ext).ok());
+  return ext;
+}
+
 double CacheHits(AdminFixture& f) {
   return f.metrics.Counter("sb_admin_lookup_cache_total", "", {{"result", "hit"}}).value();
 }
@@ -45,12 +56,7 @@ TEST_CASE("credential, domain, number and trunk lookups over NATS", "[integratio
   AdminFixture f;
   pb::Tenant tenant;
   const std::string key = f.Onboard("acme", &tenant);
-  pb::CreateExtensionRequest ce;
-  ce.set_number("1001");
-  ce.set_sip_username("alice");
-  ce.set_password("correct horse");
-  pb::Extension ext;
-  REQUIRE(Call(f.extensions, key, &pb::ExtensionService::Stub::CreateExtension, ce, &ext).ok());
+  pb::Extension ext = CreateAlice(f, key);
 
   // A miss fills the cache, the next identical lookup is a hit with the same answer.
   f.Settle();  // no late event may drop what the next lookups cache
@@ -81,8 +87,10 @@ TEST_CASE("credential, domain, number and trunk lookups over NATS", "[integratio
 
   // Unknown users are NOT_FOUND (and cached as such until one is created).
   CHECK(Credentials(f, "bob").error().code() == common::ERROR_CODE_NOT_FOUND);
+  pb::CreateExtensionRequest ce;
   ce.set_number("1002");
   ce.set_sip_username("bob");
+  ce.set_password("correct horse");
   REQUIRE(Call(f.extensions, key, &pb::ExtensionService::Stub::CreateExtension, ce, &ext).ok());
   CHECK(Credentials(f, "bob").error().code() == common::ERROR_CODE_OK);
   auto bad = Credentials(f, "bad user");
@@ -229,6 +237,23 @@ TEST_CASE("mutations are published as events on JetStream without secrets", "[in
   CHECK(event.extension().id() == ext.id());
   CHECK(event.sip_domain() == "acme.sip.test.example");
   CHECK(bodies[i].find("correct horse") == std::string::npos);
+}
+
+TEST_CASE("a lookup that finds no room to wait for a worker is answered UNAVAILABLE at once",
+          "[integration]") {
+  AdminFixture f;
+  (void)CreateAlice(f, f.Onboard("acme"));
+  f.Settle();
+  // Replica B lets no lookup wait for a worker, and is the only one left to answer: what its
+  // in-process cache does not hold (nothing yet) is refused rather than left to time out.
+  f.config.lookup_max_waiting = 0;
+  core::MetricsRegistry metrics_b;
+  auto b = f.StartReplica("admin/b", metrics_b);
+  f.server.reset();
+  const auto refused = Credentials(f, "alice");
+  CHECK(refused.error().code() == common::ERROR_CODE_UNAVAILABLE);
+  CHECK(refused.error().message() == "too many lookups waiting for the cache or the database");
+  CHECK(refused.ha1_md5().empty());
 }
 
 }  // namespace
