@@ -190,7 +190,8 @@ TEST_CASE(
 
 TEST_CASE(
     "originate out through the tenant's trunk - the carrier gets the rewritten number and the "
-    "extension's caller id - its challenge is answered - a hangup command BYEs it",
+    "extension's caller id - its challenge is answered - a transfer command connects it to 1002 "
+    "- 1002's BYE ends the call and reaches the carrier",
     "[integration]") {
   CallRig rig;
   Commands commands(rig);
@@ -200,6 +201,8 @@ TEST_CASE(
   auto carrier = Sipp::Start(
       "carrier",
       Concat({"-sf", Sipp::Scenario("carrier_uas.xml"), "-m", "1"}, At("127.0.0.5", carrier_port)));
+  rig.RegisterCallee(rig.platform.sip_port());
+  auto agent = rig.StartCallee("callee_hangs_up.xml");
 
   auto request = commands.As1001("sip:00442071234567@" + rig.domain);
   request.set_extension("1005");
@@ -208,16 +211,17 @@ TEST_CASE(
   INFO(rig.platform.SignalingLog());
   REQUIRE(answered);
 
-  call::HangupRequest hangup;
-  *hangup.mutable_call() = commands.Ref(id);
-  auto hung_up = commands.OnNode<call::CommandReply>(id, ops::kHangup, hangup);
-  CHECK(hung_up.error().code() == switchboard::common::v1::ERROR_CODE_OK);
-  const int rc = carrier.Wait();
-  INFO(carrier.Report());
-  CHECK(rc == 0);
+  // Click to call: the carrier's party, answered, is given to extension 1002.
+  call::TransferRequest transfer;
+  *transfer.mutable_call() = commands.Ref(id);
+  transfer.set_target_uri("sip:1002@" + rig.domain);
+  auto transferred = commands.OnNode<call::CommandReply>(id, ops::kTransfer, transfer);
+  INFO(transferred.error().message());
+  CHECK(transferred.error().code() == switchboard::common::v1::ERROR_CODE_OK);
+  CheckBothSucceeded(agent, carrier);
   auto ended = commands.Await<call::CallEnded>("ended", id);
   REQUIRE(ended);
-  CHECK(ended->cause() == call::END_CAUSE_HANGUP_COMMAND);
+  CHECK(ended->cause() == call::END_CAUSE_NORMAL_CLEARING);
 }
 
 TEST_CASE(

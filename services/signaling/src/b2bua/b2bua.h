@@ -80,7 +80,8 @@ class B2bua final : public RequestHandler, public DialogHandler {
   // such call (another tenant's call included).
   void Hangup(const TenantId& tenant, std::string_view call_id, std::function<void(Status)> done);
   // Blind transfer of an answered call's caller to `target_uri` (an extension of the tenant): the
-  // callee's side is replaced by the target once it answers (a transfer command). `done` runs on
+  // callee's side is replaced by the target once it answers (a transfer command); a one-legged
+  // call's party gets the target as its other side. `done` runs on
   // the loop once the target is being rung: OK; NOT_FOUND for another tenant's call or an unknown
   // extension; FAILED_PRECONDITION for a call not answered (or not held here) or already being
   // transferred, or a target nobody can take (not registered); INVALID_ARGUMENT for a target

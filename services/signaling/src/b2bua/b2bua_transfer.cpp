@@ -14,7 +14,9 @@
 // A failure (unknown extension, busy, no answer, media) leaves the call as it was and the final
 // NOTIFY carries it. The transferor may hang up once it has the 202: the transfer goes on and, if
 // it fails, the party that stays is hung up. A command has no subscription: it hears whether the
-// target is being rung, the rest shows in the call events.
+// target is being rung, the rest shows in the call events. A command on a one-legged (originated)
+// call rings the target for its party, which stays: the answered target becomes the call's side a
+// (no BYE to anyone), as if it had called the party.
 #include <cctype>
 #include <utility>
 
@@ -94,12 +96,6 @@ void B2bua::Transfer(const TenantId& tenant, std::string_view call_id, std::stri
     return;
   }
   Call* call = *found;
-  if (call->one_legged) {
-    done(Status::FailedPrecondition("call " + call->id +
-                                    " has one leg: nothing stays to meet the target (bridge it "
-                                    "to another call instead)"));
-    return;
-  }
   if (call->transfer) {
     done(Status::FailedPrecondition("call " + call->id + " is already being transferred"));
     return;
@@ -112,7 +108,8 @@ void B2bua::Transfer(const TenantId& tenant, std::string_view call_id, std::stri
              : number.status());
     return;
   }
-  StartTransfer(*call, 'b', *number, false, {}, std::move(done));
+  // A one-legged (originated) call's party stays and the target becomes its side a.
+  StartTransfer(*call, call->one_legged ? 'a' : 'b', *number, false, {}, std::move(done));
 }
 
 void B2bua::StartTransfer(Call& call, char replaced, std::string_view number, bool refer,
@@ -254,7 +251,8 @@ void B2bua::OnTargetResponse(const std::string& id, const std::string& transfer_
     // refused answer leaves the call as it was. The party that stays is bridged to the target.
     auto status = std::make_shared<Status>(Status::Internal("not run"));
     const char stays = t.replaced == 'a' ? 'b' : 'a';
-    std::string node = call->media_node, fresh = t.media_leg, old = MediaLeg(*call, t.replaced),
+    std::string node = call->media_node, fresh = t.media_leg,
+                old = call->one_legged ? std::string() : MediaLeg(*call, t.replaced),
                 other = MediaLeg(*call, stays), sdp(r.response->body());
     sip::DialogId dialog = *r.dialog;
     Status queued = offloader_.Run(
@@ -264,7 +262,7 @@ void B2bua::OnTargetResponse(const std::string& id, const std::string& transfer_
             *status = updated.status();
             return;
           }
-          (void)ports_.media.DestroyLeg(node, old);
+          if (!old.empty()) (void)ports_.media.DestroyLeg(node, old);
           auto bridged = ports_.media.Bridge(node, fresh, other);
           *status = bridged.ok() ? Status::Ok() : bridged.status();
         },
@@ -296,13 +294,15 @@ void B2bua::TargetAnswered(const std::string& id, const sip::DialogId& dialog, S
   call->transfer.reset();
   sip::DialogId& side = t.replaced == 'a' ? call->a_dialog : *call->b_dialog;
   const sip::DialogId transferor = side;
-  if (!t.transferor_gone) {
+  // A one-legged call had no side a: nobody to notify or hang up.
+  if (!t.transferor_gone && !call->one_legged) {
     if (t.refer) NotifyTransferor(transferor, StatusLine(200, {}), true);
     HangUp(transferor);
     by_dialog_.erase(transferor);
   }
   side = dialog;
   by_dialog_[dialog] = id;
+  call->one_legged = false;
   if (t.replaced == 'a') {
     ++call->a_generation;
     call->a_sdp = t.offer;

@@ -1504,3 +1504,31 @@ TEST_CASE(
       f.node.b2bua, [](std::function<void()> task) { task(); }, std::chrono::seconds(1));
   CHECK(without.Originate(params).status().code() == sb::StatusCode::kFailedPrecondition);
 }
+
+TEST_CASE(
+    "a transfer command on an originated call rings the target for its party - the answer is "
+    "bridged to it without a BYE - the party's BYE then reaches the target",
+    "[unit]") {
+  Fixture f;
+  const std::string id = Originate(f, "1002");
+  Message desk = f.Take(kDesk);
+  f.Receive(f.Answer(desk, 200, "desk", kCallerSdp), kDesk);
+  f.wire.clear();
+  std::optional<sb::Status> started;
+  f.node.b2bua.Transfer(kTenant, id, "sip:1003@acme.sb.test", [&](sb::Status s) { started = s; });
+  REQUIRE(started);
+  CHECK(started->ok());
+  Message invite = f.Take(kTarget);
+  CHECK((*invite.From())->uri.user == "1002");  // the party that stays calls the target
+  f.Receive(f.Answer(invite, 200, "target", kCallerSdp), kTarget);
+  CHECK(f.media.bridged.at(id + "-a1") == id + "-b");
+  CHECK(f.events.seen.back() == "answered");
+  CHECK_FALSE(f.Next(kDesk));  // the party stays: no BYE
+  CHECK(f.store.calls.at(id).caller.peer == kTarget);
+
+  f.Receive(f.CalleeInDialog(desk, "BYE", "desk", 2), kDesk);
+  CHECK(f.Take(kTarget).method() == sb::sip::Method::kAck);
+  CHECK(f.Take(kTarget).method() == sb::sip::Method::kBye);
+  CHECK(f.events.seen.back() == "ended normal 200");
+  CHECK(f.media.legs.empty());
+}
