@@ -202,7 +202,8 @@ class B2bua final : public RequestHandler, public DialogHandler {
   // The leg commands act on: the caller's, or the one leg of a one-legged call.
   std::string PartyLeg(const Call& call) const;
 
-  void Authorized(const std::string& id, AuthOutcome outcome);
+  // `route` is the router's answer when the outcome let the call be routed.
+  void Authorized(const std::string& id, AuthOutcome outcome, Route route);
   void Routed(const std::string& id, Route route);
   // Rings the route's trunk gateway, or locates the callee extension's contacts.
   void Ring(const std::string& id, Route route);
