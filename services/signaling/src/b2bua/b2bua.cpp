@@ -519,6 +519,14 @@ void B2bua::OnCancelled(std::string_view invite_key, SipEndpoint&) {
   Fail(std::string(it->second), 0, {}, "caller_cancelled");
 }
 
+void B2bua::OnPrackTimeout(std::string_view invite_key, SipEndpoint&) {
+  auto it = by_invite_key_.find(invite_key);
+  if (it == by_invite_key_.end()) return;
+  // The endpoint has answered the caller 500 already (Fail's own answer finds the transaction
+  // answered); the caller's side stopped acknowledging, as on a transaction timeout.
+  Fail(std::string(it->second), 500, {}, "network_failure");
+}
+
 void B2bua::Fail(const std::string& id, int code, std::string_view reason, std::string_view cause) {
   Call* call = Find(id);
   if (call == nullptr) return;

@@ -70,6 +70,7 @@ class B2bua final : public RequestHandler, public DialogHandler {
   // RequestHandler: a new INVITE; a CANCEL that ended one.
   void OnRequest(const IncomingRequest& request, SipEndpoint& endpoint) override;
   void OnCancelled(std::string_view invite_key, SipEndpoint& endpoint) override;
+  void OnPrackTimeout(std::string_view invite_key, SipEndpoint& endpoint) override;
   // DialogHandler: requests inside a call's dialogs (and dialogs only the store knows).
   void OnDialogRequest(const IncomingRequest& request, SipEndpoint& endpoint) override;
   void OnAckTimeout(const sip::DialogId& dialog, SipEndpoint& endpoint) override;

@@ -490,7 +490,7 @@ void SipEndpoint::OnPrackTimeout(const sip::DialogId& dialog) {
   // RFC 3262 §3: the UAS SHOULD reject the original request with a 5xx.
   if (!Respond(key, 500, "Provisional Response Not Acknowledged").ok()) return;
   if (auto handler = handlers_.find(sip::Method::kInvite); handler != handlers_.end()) {
-    handler->second->OnCancelled(key, *this);
+    handler->second->OnPrackTimeout(key, *this);
   }
 }
 

@@ -110,9 +110,11 @@ class RequestHandler {
  public:
   virtual ~RequestHandler() = default;
   virtual void OnRequest(const IncomingRequest& request, SipEndpoint& endpoint) = 0;
-  // The INVITE of server transaction `invite_key` was ended without its handler: a CANCEL
-  // (answered 487), or a reliable provisional never PRACKed (answered 500).
+  // The INVITE of server transaction `invite_key` was ended without its handler by a CANCEL
+  // (answered 487).
   virtual void OnCancelled(std::string_view /*invite_key*/, SipEndpoint& /*endpoint*/) {}
+  // ... or because a reliable provisional to it was never PRACKed (RFC 3262 §3: answered 500).
+  virtual void OnPrackTimeout(std::string_view /*invite_key*/, SipEndpoint& /*endpoint*/) {}
 };
 
 // Requests with a To tag (ACKs for 2xx included) and dialogs whose 2xx never got an ACK.

@@ -566,7 +566,7 @@ TEST_CASE(
 
 TEST_CASE(
     "a caller that never PRACKs its reliable 180 - the INVITE is answered 500 after 64*T1 - "
-    "the callee is cancelled",
+    "the callee is cancelled - the call ends network_failure 500",
     "[unit]") {
   Fixture f(std::chrono::minutes(2));
   f.locator.extensions["1002"].pop_back();
@@ -586,6 +586,7 @@ TEST_CASE(
   CHECK(f.Next(kDesk)->method() == sb::sip::Method::kCancel);
   CHECK(f.media.legs.empty());
   CHECK(f.node.b2bua.calls() == 0);
+  CHECK(f.events.seen.back() == "ended network_failure 500");
 }
 
 TEST_CASE(
