@@ -13,6 +13,7 @@
 #include "switchboard/core/metrics.h"
 #include "switchboard/core/settings.h"
 #include "switchboard/core/shutdown.h"
+#include "switchboard/sip/session_timer.h"
 #include "transport/sip_endpoint.h"
 #include "transport/sip_server.h"
 
@@ -110,6 +111,12 @@ int main(int argc, char** argv) {
        sb::core::IsPositiveInt},
       {"no-answer-seconds", "SB_SIGNALING_NO_ANSWER_SECONDS",
        "a call nobody answers this long is cancelled (480)", "30", sb::core::IsPositiveInt},
+      {"session-expires", "SB_SIGNALING_SESSION_EXPIRES",
+       "RFC 4028 session interval asked of callees and granted to callers that ask none", "1800",
+       sb::core::IsPositiveInt},
+      {"min-se", "SB_SIGNALING_MIN_SE",
+       "smallest session interval accepted (422 below it); RFC 4028 says 90, tests use less", "90",
+       sb::core::IsPositiveInt},
       {"drain-notice-ms", "SB_SIGNALING_DRAIN_NOTICE_MS",
        "how long OPTIONS answer 503 before an idle node exits (balancer probe interval)", "2000",
        sb::core::IsPositiveInt},
@@ -130,6 +137,15 @@ int main(int argc, char** argv) {
     }
   }
   HostPort adv = SplitHostPort(advertised);
+  const sb::sip::SessionTimerPolicy session_timer{
+      .session_expires = static_cast<uint32_t>(settings.GetInt("session-expires")),
+      .min_se = static_cast<uint32_t>(settings.GetInt("min-se"))};
+  if (session_timer.min_se > session_timer.session_expires) {
+    std::fprintf(stderr,
+                 "sb-signaling: bad setting SB_SIGNALING_MIN_SE (--min-se): larger than "
+                 "SB_SIGNALING_SESSION_EXPIRES, which would be refused by our own minimum\n");
+    return 2;
+  }
 
   sb::core::SystemClock clock;
   sb::core::MetricsRegistry metrics;
@@ -199,6 +215,7 @@ int main(int argc, char** argv) {
     sb::signaling::CallServiceConfig call_config;
     call_config.node_id = settings.Get("node-id");
     call_config.no_answer_timeout = std::chrono::seconds(settings.GetInt("no-answer-seconds"));
+    call_config.session_timer = session_timer;
     auto call_service = sb::signaling::CallService::Start(
         call_config, *registrar, endpoint,
         [&server](std::function<void()> task) { (*server)->Post(std::move(task)); }, clock, metrics,

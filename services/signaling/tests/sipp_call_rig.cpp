@@ -73,7 +73,15 @@ switchboard::admin::v1::CreateTrunkRequest CarrierTrunk(const std::string& host,
   return req;
 }
 
-CallRig::CallRig() {
+namespace {
+PlatformOptions RigOptions(std::vector<std::pair<std::string, std::string>> env) {
+  env.emplace_back("SB_SIGNALING_NO_ANSWER_SECONDS", "3");
+  return {.media = true, .signaling_env = std::move(env)};
+}
+}  // namespace
+
+CallRig::CallRig(std::vector<std::pair<std::string, std::string>> env)
+    : platform(RigOptions(std::move(env))) {
   REQUIRE(platform.WaitUntilReady());
   tenant = platform.CreateTenant();
   domain = tenant.sip_domain();

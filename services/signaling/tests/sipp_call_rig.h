@@ -58,14 +58,14 @@ switchboard::admin::v1::CreateTrunkRequest CarrierTrunk(const std::string& host,
                                                         const std::string& source);
 
 // One platform with a tenant and extensions 1001 and 1002; the no-answer timeout is short so
-// that an unanswered call ends within a test.
+// that an unanswered call ends within a test. `env`: more sb-signaling settings.
 struct CallRig {
-  Platform platform{{.media = true, .signaling_env = {{"SB_SIGNALING_NO_ANSWER_SECONDS", "3"}}}};
+  Platform platform;
   switchboard::admin::v1::Tenant tenant;
   std::string domain;
   int callee_port = testing::FreePort();
 
-  CallRig();
+  explicit CallRig(std::vector<std::pair<std::string, std::string>> env = {});
   // 1002 registers with digest from the address its UAS will answer on, sending to `via_port`
   // (the node, or a relay in front of it).
   void RegisterCallee(int via_port) { Register("1002", kCalleeIp, callee_port, via_port); }

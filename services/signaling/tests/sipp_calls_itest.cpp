@@ -9,6 +9,9 @@
 #include <string_view>
 
 #include "sipp_call_rig.h"
+#include "switchboard/call/v1/events.pb.h"
+#include "switchboard/testing/event_inbox.h"
+#include "switchboard/testing/nats_connect.h"
 #include "udp_relay.h"
 
 using namespace std::chrono_literals;
@@ -128,4 +131,53 @@ TEST_CASE(
     CHECK(leg.packets_received() > 0);
   }
   CHECK(target_leg_seen);
+}
+
+// RFC 4028 session timers, each leg negotiated on its own, with a 6 s interval and a 4 s
+// minimum (the defaults are 1800 s and 90 s).
+namespace {
+const std::vector<std::pair<std::string, std::string>> kShortSessions{
+    {"SB_SIGNALING_SESSION_EXPIRES", "6"}, {"SB_SIGNALING_MIN_SE", "4"}};
+}  // namespace
+
+TEST_CASE(
+    "a caller with Session-Expires is made the refresher - its UPDATE refreshes keep the call up "
+    "past the interval",
+    "[integration][session_timer]") {
+  CallRig rig(kShortSessions);
+  rig.Call("callee_answers.xml", "caller_refreshes_by_update.xml");
+}
+
+TEST_CASE(
+    "a callee that leaves the refreshes to us gets an UPDATE at half the interval - twice - and "
+    "the call stays up",
+    "[integration][session_timer]") {
+  CallRig rig(kShortSessions);
+  rig.Call("callee_leaves_refreshes_to_us.xml", "caller_refreshes_by_update.xml");
+}
+
+TEST_CASE(
+    "a caller that stops refreshing gets a BYE as does the callee - the ended event says the "
+    "session expired",
+    "[integration][session_timer]") {
+  CallRig rig(kShortSessions);
+  auto bus = sb::testing::ConnectNats(rig.platform.nats_url(), "sipp-calls-itest");
+  sb::testing::EventInbox ended(*bus, "sb.evt.call.ended." + rig.tenant.id());
+  const auto start = std::chrono::steady_clock::now();
+  rig.Call("callee_answers.xml", "caller_stops_refreshing.xml");
+  // RFC 4028 §10: not before 6 s - min(32 s, 2 s) after the answer.
+  CHECK(std::chrono::steady_clock::now() - start >= 4s);
+  auto end = ended.Wait<switchboard::call::v1::CallEnded>(
+      [](const switchboard::call::v1::CallEnded&, const sb::bus::Message&) { return true; }, 10s);
+  REQUIRE(end.has_value());
+  CHECK(end->cause() == switchboard::call::v1::END_CAUSE_SESSION_EXPIRED);
+}
+
+TEST_CASE("a Session-Expires below the node's Min-SE gets 422 with Min-SE",
+          "[integration][session_timer]") {
+  CallRig rig(kShortSessions);
+  auto caller = rig.StartCaller("caller_asks_too_short_interval.xml", rig.platform.sip_port());
+  const int rc = caller.Wait();
+  INFO(caller.Report());
+  CHECK(rc == 0);
 }

@@ -103,8 +103,15 @@ void B2bua::OnRequest(const IncomingRequest& request, SipEndpoint& endpoint) {
     (void)endpoint.Respond(request.key, 405, {}, {{"Allow", "INVITE"}});
     return;
   }
+  // RFC 4028 §9: an interval below our minimum is refused before any authentication round trip.
+  sip::UasTimerAnswer timer = sip::NegotiateAsUas(invite, settings_.session_timer);
+  if (timer.reject_code != 0) {
+    (void)endpoint.Respond(request.key, timer.reject_code, timer.reason, timer.headers);
+    return;
+  }
   Call call;
   call.id = FreshCallId();
+  call.a_timer = std::move(timer);
   call.a_key = request.key;
   call.invite = std::make_unique<sip::Message>(invite.Clone());
   call.a_source = request.source;
@@ -293,7 +300,14 @@ bool B2bua::SendInvite(CalleeLeg& leg, const std::string& from, const std::strin
       .AddHeader("CSeq", std::to_string(leg.cseq) + " INVITE")
       .AddHeader("Contact", "<" + endpoint_.ContactUri(leg.target.destination.transport) + ">")
       .AddHeader("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, REFER, NOTIFY, PRACK")
-      .AddHeader("Supported", "100rel");
+      .AddHeader("Supported", "100rel, timer");
+  // RFC 4028 §7.1; after a 422 the interval it asked for is also our Min-SE (§7.3).
+  const auto& policy = settings_.session_timer;
+  for (const auto& [name, value] : sip::UacTimerHeaders(
+           leg.session_expires != 0 ? leg.session_expires : policy.session_expires,
+           leg.session_expires != 0 ? leg.session_expires : policy.min_se, false)) {
+    invite.AddHeader(name, value);
+  }
   for (const auto& [name, value] : headers) invite.AddHeader(name, value);
   invite.SetBody(sdp, "application/sdp");
   auto key = endpoint_.SendRequest(invite, leg.target.destination, std::move(on_response));
@@ -379,7 +393,11 @@ void B2bua::OnCalleeResponse(const std::string& id, size_t index, const ClientRe
       if (r.dialog) (void)endpoint_.SendInDialog(*r.dialog, "BYE", nullptr);
       return;
     }
+    StartSession(*call, 'b', sip::TermsFromAnswer(*r.response));
     Answer(id, index, *r.dialog, std::string(r.response->body()));
+    return;
+  }
+  if (code == 422 && call->phase == Phase::kRinging && RetryWithMinSe(id, index, *r.response)) {
     return;
   }
   if (code == 401 || code == 407) {
@@ -455,6 +473,7 @@ void B2bua::Answer(const std::string& id, size_t index, const sip::DialogId& dia
   call->b_dialog = dialog;
   call->answered_leg = MediaLeg(*call, 'b');
   call->answer_sdp = std::move(sdp);
+  call->b_session.peer_sdp = call->answer_sdp.empty() ? call->early_sdp : call->answer_sdp;
   endpoint_.StopTimer(call->no_answer_timer);
   for (size_t i = 0; i < call->legs.size(); ++i) {
     if (i != index && !call->legs[i].done) (void)endpoint_.Cancel(call->legs[i].key);
@@ -489,7 +508,8 @@ void B2bua::Connected(const std::string& id, Status status) {
     return;
   }
   if (!call->originated) {
-    Status answered = endpoint_.Respond(call->a_key, 200, {}, {}, call->a_sdp, "application/sdp");
+    Status answered = endpoint_.Respond(call->a_key, 200, {}, call->a_timer.headers, call->a_sdp,
+                                        "application/sdp");
     if (!answered.ok()) {
       // The caller's transaction is gone (it cancelled in the meantime): the callee is hung up.
       Fail(id, 0, {}, "caller_cancelled");
@@ -497,6 +517,8 @@ void B2bua::Connected(const std::string& id, Status status) {
     }
     by_invite_key_.erase(call->a_key);
     by_dialog_[call->a_dialog] = id;
+    call->a_session.peer_sdp = std::string(call->invite->body());
+    StartSession(*call, 'a', call->a_timer.terms);
   }
   call->phase = Phase::kConnected;
   by_dialog_[*call->b_dialog] = id;
@@ -543,6 +565,7 @@ void B2bua::Fail(const std::string& id, int code, std::string_view reason, std::
   }
   if (call->b_dialog) (void)endpoint_.SendInDialog(*call->b_dialog, "BYE", nullptr);
   if (call->no_answer_timer != 0) endpoint_.StopTimer(call->no_answer_timer);
+  StopSessions(*call);
   if (!call->media_node.empty()) DestroyMedia(call->media_node, MediaLegs(*call));
   if (call->phase != Phase::kAuthorizing && call->phase != Phase::kRouting && !cause.empty()) {
     CallSummary ended = Summary(*call);
@@ -566,6 +589,7 @@ void B2bua::Finish(const std::string& id, bool bye_caller, bool bye_callee,
     }
   };
   AbandonTransfer(*call);
+  StopSessions(*call);
   if (!call->one_legged) bye(call->a_dialog, bye_caller);
   if (call->b_dialog) bye(*call->b_dialog, bye_callee);
   StoredCall stored;

@@ -18,6 +18,10 @@
 //   answered is 403 to the caller (who could not answer it for us).  re-INVITE / UPDATE (hold,
 //   unhold): the node re-anchors that side, the other side gets the direction passed on.  INFO /
 //   OPTIONS in a dialog: relayed.
+//   Session timers (RFC 4028) on each leg as its own UA: negotiated with the caller (422 below
+//   our Min-SE) and with the callee (one retry after its 422); the refresher's refresh is an
+//   UPDATE (re-INVITE when the peer does not allow UPDATE); a refresh with the SDP unchanged is
+//   answered here; a session not refreshed in time ends the call (b2bua_session_timer.cpp).
 //   REFER (blind transfer, RFC 3515 / RFC 5589 §6) from either side, or a transfer command:
 //   202, NOTIFY sipfrag progress, the target's contacts rung with a new leg on the same node;
 //   its answer replaces the transferor (BYE) and is bridged to the party that stays; a failure
@@ -48,6 +52,7 @@
 
 #include "b2bua/ports.h"
 #include "runtime/offloader.h"
+#include "switchboard/sip/session_timer.h"
 #include "transport/sip_endpoint.h"
 
 namespace sb::signaling::b2bua {
@@ -55,6 +60,8 @@ namespace sb::signaling::b2bua {
 struct Settings {
   std::string node_id;  // this signaling node, stored with each call
   std::chrono::milliseconds no_answer_timeout{std::chrono::seconds(30)};
+  // RFC 4028 on both legs: asked of the callee, granted to a caller that asks none, the minimum.
+  sip::SessionTimerPolicy session_timer{};
   uint64_t seed = 0;  // call ids and tags; 0: std::random_device
 };
 
@@ -130,8 +137,9 @@ class B2bua final : public RequestHandler, public DialogHandler {
     Target target;
     std::string sip_call_id, local_tag;
     uint32_t cseq = 1;
-    bool challenged = false;  // a carrier's 401/407 was answered (once per call)
-    bool done = false;        // had its final response (or timed out)
+    bool challenged = false;       // a carrier's 401/407 was answered (once per call)
+    uint32_t session_expires = 0;  // RFC 4028 interval asked; 0: the policy's (raised by a 422)
+    bool done = false;             // had its final response (or timed out)
     int final_code = 0;
   };
   // A blind transfer under way: side `replaced` (the transferor's; 'b' for a command) gives its
@@ -147,6 +155,15 @@ class B2bua final : public RequestHandler, public DialogHandler {
     bool answered = false;
     uint64_t no_answer_timer = 0;
     std::function<void(Status)> started;  // a command: answered once the target rings
+    // The answering target's 2xx: its session timer terms and description (RFC 4028).
+    std::optional<sip::SessionTerms> session;
+    std::string answer_sdp;
+  };
+  // RFC 4028 state of one side's dialog (b2bua_session_timer.cpp).
+  struct LegSession {
+    std::optional<sip::SessionTimer> timer;  // none: the peer did not take part
+    uint64_t tu_timer = 0;
+    std::string peer_sdp;  // the last description this side sent: a refresh may repeat it
   };
   struct Call {
     std::string id;
@@ -181,6 +198,8 @@ class B2bua final : public RequestHandler, public DialogHandler {
     std::chrono::milliseconds ring_timeout{};          // 0: Settings::no_answer_timeout
     std::function<void(Result<std::string>)> created;  // an originate command's reply
     std::optional<PendingTransfer> transfer;
+    sip::UasTimerAnswer a_timer;  // what the caller's 200 grants
+    LegSession a_session, b_session;
   };
   // A request of one side waiting for the other side's answer (re-INVITE, UPDATE, INFO...).
   struct Relay {
@@ -246,8 +265,29 @@ class B2bua final : public RequestHandler, public DialogHandler {
 
   void OnInDialog(const IncomingRequest& request, Call& call, bool from_caller);
   void RelayRequest(const IncomingRequest& request, Call& call, bool from_caller);
-  void ReOffer(const IncomingRequest& request, Call& call, bool from_caller);
+  void ReOffer(const IncomingRequest& request, Call& call, bool from_caller,
+               sip::UasTimerAnswer timer);
   void EndFromStore(const IncomingRequest& request);
+
+  // Session timers (b2bua_session_timer.cpp).
+  LegSession& Session(Call& call, char side) {
+    return side == 'a' ? call.a_session : call.b_session;
+  }
+  // The session of `side` runs under `terms` from now (none: no timer on that leg).
+  void StartSession(Call& call, char side, std::optional<sip::SessionTerms> terms);
+  // A 2xx to a refresh of `side` in either direction.
+  void SessionRefreshed(Call& call, char side, sip::SessionTerms terms);
+  void ArmSession(Call& call, char side);
+  void OnSessionTimer(const std::string& id, char side);
+  // Our refresh as the refresher: UPDATE without a body, or a re-INVITE with the node's SDP.
+  void SendRefresh(Call& call, char side);
+  void StopSessions(Call& call);
+  // A re-INVITE / UPDATE whose description is the one this side sent before (or none): answered
+  // here with Session-Expires, without the node or the other side.
+  void AnswerRefresh(const IncomingRequest& request, Call& call, bool from_caller,
+                     const sip::UasTimerAnswer& timer);
+  // After a 422 from a callee: its INVITE again, once, with the larger interval.
+  bool RetryWithMinSe(const std::string& id, size_t index, const sip::Message& response);
 
   // Blind transfer (b2bua_transfer.cpp).
   void OnRefer(const IncomingRequest& request, Call& call, bool from_caller);

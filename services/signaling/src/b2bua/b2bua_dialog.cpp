@@ -48,15 +48,22 @@ void B2bua::OnInDialog(const IncomingRequest& request, Call& call, bool from_cal
       Finish(call.id, !from_caller, from_caller, "normal");
       return;
     case sip::Method::kInvite:
-    case sip::Method::kUpdate:
-      if (HasBody(message)) {
-        ReOffer(request, call, from_caller);
+    case sip::Method::kUpdate: {
+      // Every re-INVITE and UPDATE is a session refresh too (RFC 4028 §9).
+      sip::UasTimerAnswer timer = sip::NegotiateAsUas(message, settings_.session_timer);
+      if (timer.reject_code != 0) {
+        (void)endpoint_.Respond(request.key, timer.reject_code, timer.reason, timer.headers);
+        return;
+      }
+      const std::string& before = Session(call, from_caller ? 'a' : 'b').peer_sdp;
+      if (HasBody(message) && !SameDescription(before, message.body())) {
+        ReOffer(request, call, from_caller, std::move(timer));
       } else {
-        // No offer (a session refresh): answer with what this side already has from the node.
-        const std::string& sdp = from_caller ? call.a_sdp : call.b_offer;
-        (void)endpoint_.Respond(request.key, 200, {}, {}, sdp, "application/sdp");
+        // Nothing changed (a refresh): neither the node nor the other side hears of it.
+        AnswerRefresh(request, call, from_caller, timer);
       }
       return;
+    }
     case sip::Method::kRefer:
       if (call.one_legged) {
         (void)endpoint_.Respond(request.key, 403, "No Party To Transfer");
@@ -98,7 +105,8 @@ void B2bua::RelayRequest(const IncomingRequest& request, Call& call, bool from_c
   if (!sent.ok()) (void)endpoint_.Respond(request.key, 500, "Other Leg Gone");
 }
 
-void B2bua::ReOffer(const IncomingRequest& request, Call& call, bool from_caller) {
+void B2bua::ReOffer(const IncomingRequest& request, Call& call, bool from_caller,
+                    sip::UasTimerAnswer timer) {
   const sip::Message& message = *request.message;
   const std::string id = call.id;
   const std::string key = request.key;
@@ -111,7 +119,7 @@ void B2bua::ReOffer(const IncomingRequest& request, Call& call, bool from_caller
       [this, answer, node, leg, offer] {
         *answer = ports_.media.UpdateLeg(node, leg, true, offer);
       },
-      [this, id, key, method, offer, answer, from_caller] {
+      [this, id, key, method, offer, answer, from_caller, timer] {
         Call* call = Find(id);
         if (call == nullptr) {
           (void)endpoint_.Respond(key, 481);
@@ -135,13 +143,22 @@ void B2bua::ReOffer(const IncomingRequest& request, Call& call, bool from_caller
         const sip::DialogId other = from_caller ? *call->b_dialog : call->a_dialog;
         auto sent = endpoint_.SendInDialog(
             other, method,
-            [key, reply](const ClientResponse& r, SipEndpoint& ep) {
+            [this, id, key, reply, offer, from_caller, timer](const ClientResponse& r,
+                                                              SipEndpoint& ep) {
               if (r.timed_out) {
                 (void)ep.Respond(key, 408);
               } else if (r.response->status_code() >= 300) {
                 (void)ep.Respond(key, r.response->status_code(), r.response->reason_phrase());
               } else if (r.response->status_code() >= 200) {
-                (void)ep.Respond(key, 200, {}, {}, reply, "application/sdp");
+                if (!ep.Respond(key, 200, {}, timer.headers, reply, "application/sdp").ok()) return;
+                Call* call = Find(id);
+                if (call == nullptr) return;
+                // Both descriptions are now the ones a later refresh may repeat.
+                Session(*call, from_caller ? 'a' : 'b').peer_sdp = offer;
+                if (!r.response->body().empty()) {
+                  Session(*call, from_caller ? 'b' : 'a').peer_sdp = r.response->body();
+                }
+                SessionRefreshed(*call, from_caller ? 'a' : 'b', timer.terms);
               }
             },
             other_sdp, "application/sdp");

@@ -242,6 +242,8 @@ void B2bua::OnTargetResponse(const std::string& id, const std::string& transfer_
       return;
     }
     t.answered = true;
+    t.session = sip::TermsFromAnswer(*r.response);
+    t.answer_sdp = std::string(r.response->body());
     if (t.no_answer_timer != 0) endpoint_.StopTimer(t.no_answer_timer);
     t.no_answer_timer = 0;
     for (size_t i = 0; i < t.legs.size(); ++i) {
@@ -303,6 +305,9 @@ void B2bua::TargetAnswered(const std::string& id, const sip::DialogId& dialog, S
   side = dialog;
   by_dialog_[dialog] = id;
   call->one_legged = false;
+  // The transferor's session timer goes with its dialog; the target's 2xx set the new one.
+  StartSession(*call, t.replaced, t.session);
+  Session(*call, t.replaced).peer_sdp = t.answer_sdp;
   if (t.replaced == 'a') {
     ++call->a_generation;
     call->a_sdp = t.offer;

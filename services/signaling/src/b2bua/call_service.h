@@ -23,6 +23,7 @@
 #include "switchboard/core/logger.h"
 #include "switchboard/core/metrics.h"
 #include "switchboard/core/status.h"
+#include "switchboard/sip/session_timer.h"
 #include "transport/sip_endpoint.h"
 
 namespace sb::signaling {
@@ -30,6 +31,7 @@ namespace sb::signaling {
 struct CallServiceConfig {
   std::string node_id;
   std::chrono::milliseconds no_answer_timeout{std::chrono::seconds(30)};
+  sip::SessionTimerPolicy session_timer{};  // RFC 4028 on both legs of every call
   std::chrono::milliseconds media_timeout{std::chrono::seconds(2)};
   // Answered calls stay findable by other replicas this long at most.
   std::chrono::seconds stored_call_ttl{std::chrono::hours(12)};

@@ -49,4 +49,11 @@ std::string WithDirection(std::string_view sdp_text, sdp::Direction direction, b
   return sdp::Serialize(*sd);
 }
 
+bool SameDescription(std::string_view before, std::string_view now) {
+  auto a = sdp::Parse(before);
+  auto b = sdp::Parse(now);
+  if (!a.ok() || !b.ok()) return before == now;
+  return a->origin == b->origin && OfferedDirection(before) == OfferedDirection(now);
+}
+
 }  // namespace sb::signaling::b2bua

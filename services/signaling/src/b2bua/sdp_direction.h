@@ -22,4 +22,9 @@ std::optional<sdp::Direction> OfferedDirection(std::string_view sdp_text);
 // its o= version incremented when `bump_version`. The text unchanged when it does not parse.
 std::string WithDirection(std::string_view sdp_text, sdp::Direction direction, bool bump_version);
 
+// RFC 3264 §8: a description whose o= line (origin, session id and version) is the one before
+// changes nothing, e.g. the offer of an RFC 4028 session refresh. The direction is compared too:
+// some phones put a hold in without a new version. Bodies that do not parse are compared as text.
+bool SameDescription(std::string_view before, std::string_view now);
+
 }  // namespace sb::signaling::b2bua

@@ -77,6 +77,8 @@ std::string_view EndCauseText(EndCause cause) {
       return "transferred";
     case EndCause::kBridged:
       return "bridged into another call";
+    case EndCause::kSessionExpired:
+      return "session timer expired";
   }
   return "unspecified";
 }
@@ -102,6 +104,7 @@ constexpr NamedCause kCauseNames[] = {
     {EndCause::kNodeFailure, "node_failure"},
     {EndCause::kTransferred, "transferred"},
     {EndCause::kBridged, "bridged"},
+    {EndCause::kSessionExpired, "session_expired"},
 };
 }  // namespace
 

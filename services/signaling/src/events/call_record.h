@@ -56,6 +56,7 @@ enum class EndCause {
   kNodeFailure,      // the replica that carried it died; another one ended it
   kTransferred,      // ended here because a transfer took over
   kBridged,          // a bridge command merged it into another call, which goes on
+  kSessionExpired,   // RFC 4028: a leg's session was not refreshed in time
 };
 
 // The cause a final failure response stands for, when the callee's side ended the call with it

@@ -47,6 +47,8 @@ v1::EndCause ToProto(EndCause cause) {
       return v1::END_CAUSE_TRANSFERRED;
     case EndCause::kBridged:
       return v1::END_CAUSE_BRIDGED;
+    case EndCause::kSessionExpired:
+      return v1::END_CAUSE_SESSION_EXPIRED;
   }
   return v1::END_CAUSE_UNSPECIFIED;
 }

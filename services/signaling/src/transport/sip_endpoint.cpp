@@ -8,6 +8,7 @@
 
 #include "switchboard/sip/framer.h"
 #include "switchboard/sip/headers.h"
+#include "switchboard/sip/session_timer.h"
 
 namespace sb::signaling {
 namespace {
@@ -309,6 +310,11 @@ void SipEndpoint::OnNewRequest(std::string key, sip::Message request,
     for (std::string_view tag : required) {
       // RFC 3262: reliable provisionals are the endpoint's job for every INVITE handler.
       if (method == sip::Method::kInvite && tag == sip::kOption100rel) continue;
+      // RFC 4028: session timers are the B2BUA's, on the requests that set or refresh them.
+      if ((method == sip::Method::kInvite || method == sip::Method::kUpdate) &&
+          tag == sip::kOptionTimer) {
+        continue;
+      }
       if (!unsupported.empty()) unsupported += ", ";
       unsupported += tag;
     }

@@ -191,6 +191,8 @@ class SipEndpoint {
   // Live transactions (a drain waits for them).
   size_t transactions() const { return tm_.size(); }
   const EndpointConfig& config() const { return config_; }
+  // The clock its timers run on, for the TU's own state machines (RFC 4028 session timers).
+  const core::Clock& clock() const { return clock_; }
 
   // The branch for a request this node sends: RFC 3261 magic cookie, a random part and the loop
   // hash of the request's Request-URI, Call-ID, From tag and CSeq number (§16.6 item 8), which

@@ -4,6 +4,7 @@
 // exercised by the integration tests), and blocking work runs inline.
 #include "b2bua/b2bua.h"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <map>
 #include <set>
@@ -1532,4 +1533,152 @@ TEST_CASE(
   CHECK(f.Take(kTarget).method() == sb::sip::Method::kBye);
   CHECK(f.events.seen.back() == "ended normal 200");
   CHECK(f.media.legs.empty());
+}
+
+// RFC 4028 session timers on each leg, with the default policy (1800 s asked, 90 s minimum).
+namespace {
+
+std::string HeaderValue(const Message& m, sb::sip::HeaderId id) {
+  return std::string(m.Header(id).value_or(""));
+}
+
+// Advances the clock by `total` in steps of `step`, running the endpoint's timers each time.
+void RunFor(Fixture& f, std::chrono::milliseconds total,
+            std::chrono::milliseconds step = std::chrono::milliseconds(500)) {
+  for (auto done = std::chrono::milliseconds(0); done < total; done += step) {
+    f.clock.Advance(step);
+    f.node.endpoint.OnTimers();
+  }
+  f.Pump();
+}
+
+// The next request to `to` other than an ACK (the transaction layer ACKs non-2xx answers).
+Message TakeRequest(Fixture& f, const Destination& to) {
+  for (auto m = f.Next(to); m; m = f.Next(to)) {
+    if (m->is_request() && m->method() != sb::sip::Method::kAck) return std::move(*m);
+  }
+  FAIL("no request to " << to.host);
+  return Parse("");
+}
+
+// The next final response to `to`.
+Message TakeFinal(Fixture& f, const Destination& to) {
+  for (auto m = f.Next(to); m; m = f.Next(to)) {
+    if (m->is_response() && m->status_code() >= 200) return std::move(*m);
+  }
+  FAIL("no final response to " << to.host);
+  return Parse("");
+}
+
+// The caller ACKs the B2BUA's 200 (else it is given up after 64*T1 and the call ended).
+void CallerAcks(Fixture& f) {
+  for (auto m = f.Next(kCaller); m; m = f.Next(kCaller)) {
+    if (m->is_response() && m->status_code() == 200) {
+      f.Receive(f.CallerInDialog("ACK", (*m->To())->tag(), 1), kCaller);
+      return;
+    }
+  }
+  FAIL("no 200 to the caller");
+}
+
+}  // namespace
+
+TEST_CASE("our INVITE to the callee offers timers - a 422 is retried once with its Min-SE",
+          "[unit][session_timer]") {
+  Fixture f;
+  f.Receive(f.CallerInvite(), kCaller);
+  auto desk = f.Take(kDesk);
+  CHECK(desk.HasToken(sb::sip::HeaderId::kSupported, "timer"));
+  CHECK(HeaderValue(desk, sb::sip::HeaderId::kSessionExpires) == "1800");
+  CHECK(HeaderValue(desk, sb::sip::HeaderId::kMinSE) == "90");
+  f.Receive(f.With(f.Answer(desk, 422, "desk"), "Min-SE: 3600"), kDesk);
+  auto retry = TakeRequest(f, kDesk);
+  CHECK(retry.method() == sb::sip::Method::kInvite);
+  CHECK(*retry.CallId() == *desk.CallId());
+  CHECK((*retry.From())->tag() == (*desk.From())->tag());
+  CHECK((*retry.GetCSeq())->number == (*desk.GetCSeq())->number + 1);
+  CHECK(HeaderValue(retry, sb::sip::HeaderId::kSessionExpires) == "3600");
+  CHECK(HeaderValue(retry, sb::sip::HeaderId::kMinSE) == "3600");
+  // A second 422 is that contact's failure (only its ACK follows); the mobile still rings.
+  f.Receive(f.With(f.Answer(retry, 422, "desk"), "Min-SE: 7200"), kDesk);
+  for (auto m = f.Next(kDesk); m; m = f.Next(kDesk)) CHECK(m->method() == sb::sip::Method::kAck);
+  CHECK(f.node.b2bua.calls() == 1);
+}
+
+TEST_CASE(
+    "a callee that makes us refresher without allowing UPDATE gets a re-INVITE with its node "
+    "SDP at half the interval - nothing re-anchored",
+    "[unit][session_timer]") {
+  Fixture f;
+  f.Receive(f.CallerInvite(), kCaller);
+  auto desk = f.Take(kDesk);
+  auto mobile = f.Take(kMobile);
+  f.Receive(f.With(f.Answer(desk, 200, "desk", kCallerSdp), "Session-Expires: 120;refresher=uac"),
+            kDesk);
+  CallerAcks(f);
+  f.wire.clear();
+  const size_t media_calls = f.media.log.size();
+  RunFor(f, std::chrono::seconds(59));
+  CHECK_FALSE(f.Next(kDesk).has_value());
+  RunFor(f, std::chrono::seconds(1));
+  auto refresh = TakeRequest(f, kDesk);
+  CHECK(refresh.method() == sb::sip::Method::kInvite);
+  CHECK(refresh.body() == desk.body());  // the node's offer to this leg, version unchanged
+  CHECK(HeaderValue(refresh, sb::sip::HeaderId::kSessionExpires) == "120;refresher=uac");
+  CHECK(f.media.log.size() == media_calls);
+  f.Receive(f.Answer(refresh, 200, "desk", kCallerSdp), kDesk);
+  CHECK(f.Take(kDesk).method() == sb::sip::Method::kAck);
+  CHECK_FALSE(f.Next(kCaller).has_value());  // the caller hears nothing of it
+  // The 200 started the interval again: the next refresh is 60 s after it, not before.
+  RunFor(f, std::chrono::seconds(59));
+  CHECK_FALSE(f.Next(kDesk).has_value());
+  RunFor(f, std::chrono::seconds(1));
+  CHECK(TakeRequest(f, kDesk).method() == sb::sip::Method::kInvite);
+}
+
+TEST_CASE(
+    "a caller's re-INVITE repeating its SDP is a refresh answered by the node - no re-anchor - "
+    "the callee hears nothing",
+    "[unit][session_timer]") {
+  Fixture f;
+  auto call = f.Connect();
+  const size_t media_calls = f.media.log.size();
+  f.Receive(f.CallerInDialog("INVITE", call.caller_tag, 2, kCallerSdp), kCaller);
+  auto ok = TakeFinal(f, kCaller);
+  CHECK(ok.status_code() == 200);
+  CHECK(HeaderValue(ok, sb::sip::HeaderId::kSessionExpires) == "1800;refresher=uas");
+  CHECK(ok.body().find("x-leg:") != std::string_view::npos);  // the node's answer, as before
+  CHECK(f.media.log.size() == media_calls);
+  CHECK_FALSE(f.Next(kDesk).has_value());
+  // An UPDATE without SDP gets a 200 without one.
+  f.Receive(f.CallerInDialog("UPDATE", call.caller_tag, 3), kCaller);
+  auto updated = TakeFinal(f, kCaller);
+  CHECK(updated.status_code() == 200);
+  CHECK(updated.body().empty());
+  CHECK_FALSE(f.Next(kDesk).has_value());
+}
+
+TEST_CASE(
+    "a caller that does not answer our refresh is hung up - BYE both sides - ended with the "
+    "session timer's cause",
+    "[unit][session_timer]") {
+  Fixture f;
+  auto call = f.Connect();
+  f.Receive(f.CallerInDialog("ACK", call.caller_tag, 1), kCaller);
+  // The caller asked no timer and supports none: we refresh it, at 900 s of 1800.
+  RunFor(f, std::chrono::seconds(900), std::chrono::seconds(1));
+  auto refresh = TakeRequest(f, kCaller);
+  CHECK(refresh.method() == sb::sip::Method::kInvite);
+  RunFor(f, std::chrono::seconds(33));  // Timer B: the re-INVITE times out (408)
+  std::vector<std::string> to_caller, to_desk;
+  for (auto m = f.Next(kCaller); m; m = f.Next(kCaller)) {
+    if (m->is_request()) to_caller.emplace_back(m->method_text());
+  }
+  for (auto m = f.Next(kDesk); m; m = f.Next(kDesk)) {
+    if (m->is_request()) to_desk.emplace_back(m->method_text());
+  }
+  CHECK(std::find(to_caller.begin(), to_caller.end(), "BYE") != to_caller.end());
+  CHECK(std::find(to_desk.begin(), to_desk.end(), "BYE") != to_desk.end());
+  CHECK(f.events.seen.back() == "ended session_expired 200");
+  CHECK(f.node.b2bua.calls() == 0);
 }

@@ -62,7 +62,7 @@ TEST_CASE("final responses map to end causes by code then by class", "[unit][cal
 }
 
 TEST_CASE("every cause has a text for people", "[unit][call]") {
-  for (int i = 0; i <= static_cast<int>(EndCause::kBridged); ++i) {
+  for (int i = 0; i <= static_cast<int>(EndCause::kSessionExpired); ++i) {
     CHECK_FALSE(EndCauseText(static_cast<EndCause>(i)).empty());
   }
   CHECK(EndCauseText(EndCause::kBusy) == "busy");
@@ -70,7 +70,7 @@ TEST_CASE("every cause has a text for people", "[unit][call]") {
 
 TEST_CASE("cause names go both ways and the B2BUA's short name for normal is known",
           "[unit][call]") {
-  for (int i = 0; i <= static_cast<int>(EndCause::kBridged); ++i) {
+  for (int i = 0; i <= static_cast<int>(EndCause::kSessionExpired); ++i) {
     const auto cause = static_cast<EndCause>(i);
     CHECK(EndCauseFromName(EndCauseName(cause)) == cause);
   }

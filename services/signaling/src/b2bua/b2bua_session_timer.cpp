@@ -1,0 +1,123 @@
+// RFC 4028 session timers on an answered call: the B2BUA is a UA on each leg, so each dialog
+// has its own interval and refresher (negotiated in b2bua.cpp as the call is set up, and again
+// by every refresh). As the refresher we refresh at half the interval; as the other side we end
+// the call when no refresh came in time (§10), with both legs BYEd as for any other hangup.
+#include "b2bua/b2bua.h"
+#include "b2bua/sdp_direction.h"
+
+namespace sb::signaling::b2bua {
+
+void B2bua::StartSession(Call& call, char side, std::optional<sip::SessionTerms> terms) {
+  LegSession& session = Session(call, side);
+  if (session.tu_timer != 0) endpoint_.StopTimer(session.tu_timer);
+  session.tu_timer = 0;
+  session.timer.reset();
+  if (!terms) return;
+  session.timer.emplace(endpoint_.clock(), *terms);
+  ArmSession(call, side);
+}
+
+void B2bua::SessionRefreshed(Call& call, char side, sip::SessionTerms terms) {
+  LegSession& session = Session(call, side);
+  if (!session.timer) {
+    StartSession(call, side, terms);
+    return;
+  }
+  session.timer->Refreshed(terms);
+  ArmSession(call, side);
+}
+
+void B2bua::ArmSession(Call& call, char side) {
+  LegSession& session = Session(call, side);
+  if (session.tu_timer != 0) endpoint_.StopTimer(session.tu_timer);
+  const auto wait = std::chrono::ceil<std::chrono::milliseconds>(session.timer->NextDeadline() -
+                                                                 endpoint_.clock().Now());
+  session.tu_timer =
+      endpoint_.StartTimer(std::max(wait, std::chrono::milliseconds(0)),
+                           [this, id = call.id, side] { OnSessionTimer(id, side); });
+}
+
+void B2bua::OnSessionTimer(const std::string& id, char side) {
+  Call* call = Find(id);
+  if (call == nullptr) return;
+  LegSession& session = Session(*call, side);
+  session.tu_timer = 0;
+  if (!session.timer) return;
+  switch (session.timer->OnTimers()) {
+    case sip::SessionTimer::Action::kExpire:
+      Finish(id, true, true, "session_expired");
+      return;
+    case sip::SessionTimer::Action::kRefresh:
+      SendRefresh(*call, side);
+      break;
+    case sip::SessionTimer::Action::kNone:
+      break;
+  }
+  ArmSession(*call, side);
+}
+
+void B2bua::SendRefresh(Call& call, char side) {
+  const sip::DialogId dialog = side == 'a' ? call.a_dialog : *call.b_dialog;
+  const sip::Dialog* state = endpoint_.FindDialog(dialog);
+  if (state == nullptr) return;
+  // RFC 4028 §7.4: an UPDATE without an offer refreshes without touching the media; a peer
+  // that does not allow UPDATE gets the description it already has again, so nothing changes.
+  const bool update = state->PeerAllowsUpdate();
+  const std::string sdp = update ? std::string() : (side == 'a' ? call.a_sdp : call.b_offer);
+  const sip::SessionTerms terms = Session(call, side).timer->terms();
+  sip::HeaderLines headers =
+      sip::UacTimerHeaders(terms.interval, settings_.session_timer.min_se, true);
+  headers.emplace_back("Supported", std::string(sip::kOptionTimer));
+  auto sent = endpoint_.SendInDialog(
+      dialog, update ? "UPDATE" : "INVITE",
+      [this, id = call.id, side, terms](const ClientResponse& r, SipEndpoint&) {
+        Call* call = Find(id);
+        if (call == nullptr) return;
+        const int code = r.timed_out ? 408 : r.response->status_code();
+        if (code < 200) return;
+        if (code == 408 || code == 481) {
+          // §10: the peer is gone (or no longer knows the dialog): the session is over.
+          Finish(id, true, true, "session_expired");
+          return;
+        }
+        // Another failure (491, 500...) leaves the session to expire unless the peer refreshes.
+        if (code >= 300) return;
+        if (!r.response->body().empty()) Session(*call, side).peer_sdp = r.response->body();
+        // A peer without timer support answers without Session-Expires: we go on refreshing.
+        SessionRefreshed(*call, side, sip::TermsFromAnswer(*r.response).value_or(terms));
+      },
+      sdp, sdp.empty() ? std::string_view() : "application/sdp", headers);
+  if (sent.ok()) Save(call);  // the dialog's CSeq moved
+}
+
+void B2bua::StopSessions(Call& call) {
+  StartSession(call, 'a', std::nullopt);
+  StartSession(call, 'b', std::nullopt);
+}
+
+void B2bua::AnswerRefresh(const IncomingRequest& request, Call& call, bool from_caller,
+                          const sip::UasTimerAnswer& timer) {
+  const char side = from_caller ? 'a' : 'b';
+  // A re-INVITE without an offer gets ours in the 200 (§14.2); an UPDATE without one gets no
+  // body (RFC 3311 §5.2); one that repeats the description before gets the node's as before.
+  const bool offer_wanted =
+      request.message->method() == sip::Method::kInvite || !request.message->body().empty();
+  const std::string& sdp = from_caller ? call.a_sdp : call.b_offer;
+  Status answered =
+      offer_wanted ? endpoint_.Respond(request.key, 200, {}, timer.headers, sdp, "application/sdp")
+                   : endpoint_.Respond(request.key, 200, {}, timer.headers);
+  if (answered.ok()) SessionRefreshed(call, side, timer.terms);
+}
+
+bool B2bua::RetryWithMinSe(const std::string& id, size_t index, const sip::Message& response) {
+  CalleeLeg& leg = Find(id)->legs[index];
+  // §7.3: one retry; a second 422 (or one naming nothing larger) fails the leg.
+  if (leg.session_expires != 0) return false;
+  auto larger = sip::IntervalAfter422(response, settings_.session_timer.session_expires);
+  if (!larger) return false;
+  leg.session_expires = *larger;
+  ++leg.cseq;
+  return SendLegInvite(id, index, {});
+}
+
+}  // namespace sb::signaling::b2bua
