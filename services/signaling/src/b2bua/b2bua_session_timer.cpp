@@ -32,9 +32,8 @@ void B2bua::ArmSession(Call& call, char side) {
   if (session.tu_timer != 0) endpoint_.StopTimer(session.tu_timer);
   const auto wait = std::chrono::ceil<std::chrono::milliseconds>(session.timer->NextDeadline() -
                                                                  endpoint_.clock().Now());
-  session.tu_timer =
-      endpoint_.StartTimer(std::max(wait, std::chrono::milliseconds(0)),
-                           [this, id = call.id, side] { OnSessionTimer(id, side); });
+  session.tu_timer = endpoint_.StartTimer(std::max(wait, std::chrono::milliseconds(0)),
+                                          [this, id = call.id, side] { OnSessionTimer(id, side); });
 }
 
 void B2bua::OnSessionTimer(const std::string& id, char side) {
