@@ -109,6 +109,20 @@ bool Platform::WaitUntilReady(std::chrono::seconds timeout) const {
   return false;
 }
 
+double Platform::Metric(std::string_view sample) const {
+  httplib::Client client("127.0.0.1", http_port_);
+  auto answer = client.Get("/metrics");
+  if (!answer || answer->status != 200) return -1;
+  std::istringstream lines(answer->body);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.size() > sample.size() && line.compare(0, sample.size(), sample) == 0 &&
+        line[sample.size()] == ' ') {
+      return std::stod(line.substr(sample.size() + 1));
+    }
+  }
+  return -1;
+}
+
 pb::Tenant Platform::CreateTenant(std::string slug) {
   if (slug.empty()) {
     slug = testing::UniqueName("sg");

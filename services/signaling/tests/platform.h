@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -52,6 +53,8 @@ class Platform {
 
   // Polls sb-signaling's /readyz (bounded): true once it answers 200.
   bool WaitUntilReady(std::chrono::seconds timeout = std::chrono::seconds(20)) const;
+  // The value of a sample of sb-signaling's /metrics ("name" or "name{labels}"); -1 when absent.
+  double Metric(std::string_view sample) const;
   bool SignalingRunning() const { return signaling_.Running(); }
   std::string SignalingLog() const { return signaling_.ReadLog(); }
 

@@ -273,6 +273,27 @@ TEST_CASE("a flood of bad REGISTERs from one address is banned / a phone elsewhe
   CHECK(p.StoredContacts(tenant, "sip:1001@" + domain).empty());
 }
 
+TEST_CASE(
+    "once Redis has found a phone's address not banned its next challenges come from the loop",
+    "[integration]") {
+  Platform p;
+  auto tenant = p.CreateTenant();
+  p.CreateExtension(tenant, "1001", "pass-1001-secret");
+  const std::string domain = tenant.sip_domain();
+  Phone phone("127.0.0.22", static_cast<uint16_t>(p.sip_port()));
+  REQUIRE(WaitForSignaling(phone, domain));
+  const std::string sample = "sb_signaling_register_loop_challenges_total";
+  const double before = p.Metric(sample);
+  REQUIRE(before >= 0);
+  for (int i = 0; i < 3; ++i) {
+    CHECK(Code(phone.RegisterWithDigest(domain, "1001", "pass-1001-secret", 300,
+                                        sb::sip::DigestAlgorithm::kMd5)) == 200);
+  }
+  // The first challenge asked Redis; the next ones did not (within 2 s of that check).
+  CHECK(p.Metric(sample) >= before + 1);
+  CHECK(p.StoredContacts(tenant, "sip:1001@" + domain).size() == 1);
+}
+
 TEST_CASE("baresip registers through sb-signaling with digest", "[integration]") {
   // baresip 1.0 (libre) fails on a SHA-256 challenge (ENOSYS) instead of answering the MD5 one,
   // so this node offers MD5 only, as a deployment with such phones would.

@@ -11,7 +11,11 @@ std::optional<AuthRefusal> AuthGuard::CheckSource(std::string_view source_ip) co
   if (ban_ == nullptr) return std::nullopt;
   auto banned = ban_->IsBanned(source_ip);
   if (!banned.ok()) return Unavailable();
-  if (*banned) return AuthRefusal{403, "Forbidden (banned)", {}};
+  if (*banned) {
+    if (clear_ != nullptr) clear_->Forget(source_ip);
+    return AuthRefusal{403, "Forbidden (banned)", {}};
+  }
+  if (clear_ != nullptr) clear_->MarkClear(source_ip);
   return std::nullopt;
 }
 
@@ -28,7 +32,9 @@ std::optional<AuthRefusal> AuthGuard::CheckAccount(std::string_view realm,
 }
 
 void AuthGuard::Record(std::string_view source_ip, bool failure) const {
-  if (!failure || ban_ == nullptr) return;
+  if (!failure) return;
+  if (clear_ != nullptr) clear_->Forget(source_ip);
+  if (ban_ == nullptr) return;
   auto banned = ban_->RecordFailure(source_ip);
   if (!banned.ok()) {
     log_.Warn("authentication failure not counted",

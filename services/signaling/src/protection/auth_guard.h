@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "protection/auth_failure_ban.h"
+#include "protection/clear_sources.h"
 #include "switchboard/core/logger.h"
 
 namespace sb::signaling {
@@ -32,9 +33,11 @@ struct AuthRefusal {
 
 class AuthGuard {
  public:
-  // All borrowed.
-  AuthGuard(AuthFailureBan* ban, AccountRateLimit* account_limit, const core::Logger& log)
-      : ban_(ban), account_limit_(account_limit), log_(log) {}
+  // All borrowed. With `clear`, sources Redis says are not banned are marked in it and a
+  // failure or a ban forgets them (clear_sources.h).
+  AuthGuard(AuthFailureBan* ban, AccountRateLimit* account_limit, const core::Logger& log,
+            ClearSources* clear = nullptr)
+      : ban_(ban), account_limit_(account_limit), log_(log), clear_(clear) {}
 
   // 403 "Forbidden (banned)" for a banned source, before any lookup.
   std::optional<AuthRefusal> CheckSource(std::string_view source_ip) const;
@@ -47,6 +50,7 @@ class AuthGuard {
   AuthFailureBan* ban_;
   AccountRateLimit* account_limit_;
   const core::Logger& log_;
+  ClearSources* clear_;
 };
 
 }  // namespace sb::signaling

@@ -66,10 +66,17 @@ Registrar::Registrar(RegistrarDeps deps, RegistrarPolicy policy)
       refused_(deps.metrics.Counter("sb_signaling_register_total", "REGISTER answers",
                                     {{"result", "refused"}})),
       unavailable_(deps.metrics.Counter("sb_signaling_register_total", "REGISTER answers",
-                                        {{"result", "unavailable"}})) {}
+                                        {{"result", "unavailable"}})),
+      loop_challenges_(deps.metrics.Counter(
+          "sb_signaling_register_loop_challenges_total",
+          "REGISTERs challenged on the SIP loop, without Redis or a worker")) {}
 
 void Registrar::OnRequest(const IncomingRequest& request, SipEndpoint& endpoint) {
   if (request.key.empty()) return;
+  if (auto challenge = ChallengeOnLoop(*request.message, request.source)) {
+    (void)endpoint.Respond(request.key, challenge->code, challenge->reason, challenge->headers);
+    return;
+  }
   // The message is only valid during this call; the worker gets its own copy.
   auto message = std::make_shared<sip::Message>(request.message->Clone());
   auto answer = std::make_shared<RegisterAnswer>();
@@ -100,8 +107,28 @@ RegisterAnswer Registrar::Refuse(AuthRefusal refusal) const {
           .headers = std::move(refusal.headers)};
 }
 
+std::optional<RegisterAnswer> Registrar::ChallengeOnLoop(const sip::Message& request,
+                                                         const sip::Destination& source) {
+  // Only what Handle would answer the same without Redis or admin: a source Redis found not
+  // banned moments ago, a domain in the node's cache, a REGISTER without credentials for it.
+  if (!clear_sources_.IsKnownClear(source.host)) return std::nullopt;
+  const std::string realm = RealmOf(request);
+  if (realm.empty() || !AddressOfRecord(request).ok()) return std::nullopt;
+  auto domain = deps_.admin.CachedDomain(realm);
+  if (!domain || !domain->ok() || (*domain)->tenant_suspended) return std::nullopt;
+  if (deps_.auth.FindCredentials(request, realm)) return std::nullopt;
+  loop_challenges_.Inc();
+  return Challenge(request, realm);
+}
+
+RegisterAnswer Registrar::Challenge(const sip::Message& request, const std::string& realm) const {
+  challenged_.Inc();
+  auto d = deps_.auth.Challenge(request, realm);
+  return {.code = d.code, .reason = d.reason, .headers = d.headers};
+}
+
 RegisterAnswer Registrar::Handle(const sip::Message& request, const sip::Destination& source) {
-  const AuthGuard guard(deps_.ban, deps_.account_limit, deps_.log);
+  const AuthGuard guard(deps_.ban, deps_.account_limit, deps_.log, &clear_sources_);
   if (auto refused = guard.CheckSource(source.host)) return Refuse(std::move(*refused));
   const std::string realm = RealmOf(request);
   auto aor = AddressOfRecord(request);
@@ -115,11 +142,7 @@ RegisterAnswer Registrar::Handle(const sip::Message& request, const sip::Destina
   if (domain->tenant_suspended) return Refuse(403, "Forbidden (tenant suspended)");
 
   auto presented = deps_.auth.FindCredentials(request, realm);
-  if (!presented) {
-    challenged_.Inc();
-    auto d = deps_.auth.Challenge(request, realm);
-    return {.code = d.code, .reason = d.reason, .headers = d.headers};
-  }
+  if (!presented) return Challenge(request, realm);
   if (auto refused = guard.CheckAccount(realm, presented->username)) {
     return Refuse(std::move(*refused));
   }

@@ -18,12 +18,14 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "auth/request_authenticator.h"
 #include "protection/auth_failure_ban.h"
 #include "protection/auth_guard.h"
+#include "protection/clear_sources.h"
 #include "registrar/bindings.h"
 #include "registrar/registration_observer.h"
 #include "rpc/admin_lookups.h"
@@ -83,14 +85,22 @@ class Registrar final : public RequestHandler {
  private:
   RegisterAnswer Refuse(int code, std::string reason) const;
   RegisterAnswer Refuse(AuthRefusal refusal) const;
+  // The 401 for a REGISTER without credentials when the loop can give it without blocking
+  // (protection/clear_sources.h, the admin cache); nullopt: the worker decides (Handle).
+  std::optional<RegisterAnswer> ChallengeOnLoop(const sip::Message& request,
+                                                const sip::Destination& source);
+  RegisterAnswer Challenge(const sip::Message& request, const std::string& realm) const;
 
   RegistrarDeps deps_;
   RegistrarPolicy policy_;
+  // Sources Redis found not banned within the last 2 s (marked and forgotten by Handle's guard).
+  ClearSources clear_sources_{deps_.clock, std::chrono::seconds(2)};
   RegistrationObserver* observer_ = nullptr;
   core::CounterMetric& ok_;
   core::CounterMetric& challenged_;
   core::CounterMetric& refused_;
   core::CounterMetric& unavailable_;
+  core::CounterMetric& loop_challenges_;
 };
 
 // "udp:192.0.2.7:40112"

@@ -85,6 +85,11 @@ Result<DomainInfo> AdminLookups::Domain(std::string_view sip_domain) const {
       });
 }
 
+std::optional<Result<DomainInfo>> AdminLookups::CachedDomain(std::string_view sip_domain) const {
+  if (cache_ == nullptr) return std::nullopt;
+  return cache_->Domain(sip_domain);
+}
+
 Result<ExtensionCredentials> AdminLookups::Credentials(std::string_view sip_domain,
                                                        std::string_view sip_username) const {
   return Cached(

@@ -17,6 +17,7 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -116,6 +117,8 @@ class AdminLookups final : public RoutingLookups {
 
   // sb.cmd.admin.lookup_domain: the tenant that owns `sip_domain` (NOT_FOUND when none).
   Result<DomainInfo> Domain(std::string_view sip_domain) const;
+  // The cached answer of Domain, without asking admin (nullopt: not cached, or no cache).
+  std::optional<Result<DomainInfo>> CachedDomain(std::string_view sip_domain) const;
   // sb.cmd.admin.lookup_credentials: (NOT_FOUND when no such domain or user).
   Result<ExtensionCredentials> Credentials(std::string_view sip_domain,
                                            std::string_view sip_username) const;
