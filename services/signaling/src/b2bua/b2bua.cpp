@@ -178,9 +178,7 @@ void B2bua::Routed(const std::string& id, Route route) {
 void B2bua::Ring(const std::string& id, Route route) {
   Call* call = Find(id);
   if (route.trunk) {
-    Target gateway{.contact_uri = route.trunk->request_uri,
-                   .destination = route.trunk->destination,
-                   .path = {}};
+    Target gateway = GatewayTarget(*route.trunk);
     call->trunk = std::move(route.trunk);
     Located(id, std::vector<Target>{std::move(gateway)});
     return;
@@ -323,24 +321,35 @@ bool B2bua::SendInvite(CalleeLeg& leg, const std::string& from, const std::strin
 bool B2bua::SendLegInvite(const std::string& id, size_t index,
                           std::vector<std::pair<std::string, std::string>> headers) {
   Call& call = *Find(id);
-  // A carrier sees the caller id its trunk's policy says, or an anonymous caller (RFC 3323
-  // §4.1.1.3).
-  std::string from = "<" + call.from_uri + ">";
-  if (call.trunk) {
-    from = call.trunk->from_user.empty()
-               ? "\"Anonymous\" <sip:anonymous@anonymous.invalid>"
-               : "<sip:" + call.trunk->from_user + "@" + call.caller.domain + ">";
-    if (call.trunk->from_user.empty()) headers.emplace_back("Privacy", "id");
-  }
+  std::string from = PresentedFrom(call.trunk, call.from_uri, call.caller.domain, headers);
   return SendInvite(
       call.legs[index], from, call.to_uri, call.b_offer, headers,
       [this, id, index](const ClientResponse& r, SipEndpoint&) { OnCalleeResponse(id, index, r); });
 }
 
+std::string B2bua::PresentedFrom(const std::optional<TrunkGateway>& trunk,
+                                 const std::string& from_uri, const std::string& domain,
+                                 std::vector<std::pair<std::string, std::string>>& headers) {
+  if (!trunk) return "<" + from_uri + ">";
+  // A carrier sees the caller id its trunk's policy says, or an anonymous caller (RFC 3323
+  // §4.1.1.3).
+  if (trunk->from_user.empty()) {
+    headers.emplace_back("Privacy", "id");
+    return "\"Anonymous\" <sip:anonymous@anonymous.invalid>";
+  }
+  return "<sip:" + trunk->from_user + "@" + domain + ">";
+}
+
 bool B2bua::AnswerChallenge(const std::string& id, size_t index, const sip::Message& challenge) {
   Call& call = *Find(id);
-  CalleeLeg& leg = call.legs[index];
-  if (!call.trunk || call.trunk->username.empty() || leg.challenged) return false;
+  auto credentials = ChallengeAnswer(call.legs[index], call.trunk, call.b_offer, challenge);
+  return credentials && SendLegInvite(id, index, {std::move(*credentials)});
+}
+
+std::optional<std::pair<std::string, std::string>> B2bua::ChallengeAnswer(
+    CalleeLeg& leg, const std::optional<TrunkGateway>& trunk, const std::string& sdp,
+    const sip::Message& challenge) {
+  if (!trunk || trunk->username.empty() || leg.challenged) return std::nullopt;
   leg.challenged = true;
   const bool proxy = challenge.status_code() == 407;
   const sip::HeaderId wanted =
@@ -352,17 +361,15 @@ bool B2bua::AnswerChallenge(const std::string& id, size_t index, const sip::Mess
     if (auto parsed = sip::ParseChallenge(field.value); parsed.ok()) offered.push_back(*parsed);
   }
   auto chosen = sip::PreferredChallenge(offered);
-  if (!chosen) return false;
+  if (!chosen) return std::nullopt;
   auto credentials = sip::AnswerChallenge(
-      offered[*chosen],
-      {.username = call.trunk->username, .password = call.trunk->password, .ha1 = {}}, "INVITE",
-      leg.target.contact_uri, call.b_offer, Hex(rng_()), 1);
-  if (!credentials.ok()) return false;
+      offered[*chosen], {.username = trunk->username, .password = trunk->password, .ha1 = {}},
+      "INVITE", leg.target.contact_uri, sdp, Hex(rng_()), 1);
+  if (!credentials.ok()) return std::nullopt;
   // §8.1.3.5 / §22.2: the same request again with a higher CSeq and the credentials.
   ++leg.cseq;
-  return SendLegInvite(
-      id, index,
-      {{proxy ? "Proxy-Authorization" : "Authorization", sip::FormatCredentials(*credentials)}});
+  return std::make_pair(std::string(proxy ? "Proxy-Authorization" : "Authorization"),
+                        sip::FormatCredentials(*credentials));
 }
 
 void B2bua::OnCalleeResponse(const std::string& id, size_t index, const ClientResponse& r) {

@@ -23,7 +23,8 @@
 //   UPDATE (re-INVITE when the peer does not allow UPDATE); a refresh with the SDP unchanged is
 //   answered here; a session not refreshed in time ends the call (b2bua_session_timer.cpp).
 //   REFER (blind transfer, RFC 3515 / RFC 5589 §6) from either side, or a transfer command:
-//   202, NOTIFY sipfrag progress, the target's contacts rung with a new leg on the same node;
+//   202, NOTIFY sipfrag progress, the target routed as if the party that stays dialled it (an
+//   extension's contacts, or a trunk's gateway) and rung with a new leg on the same node;
 //   its answer replaces the transferor (BYE) and is bridged to the party that stays; a failure
 //   leaves the call as it was (b2bua_transfer.cpp).
 //
@@ -87,12 +88,13 @@ class B2bua final : public RequestHandler, public DialogHandler {
   // replica set it up). `done` runs on the loop with OK, or NOT_FOUND when the tenant has no
   // such call (another tenant's call included).
   void Hangup(const TenantId& tenant, std::string_view call_id, std::function<void(Status)> done);
-  // Blind transfer of an answered call's caller to `target_uri` (an extension of the tenant): the
-  // callee's side is replaced by the target once it answers (a transfer command); a one-legged
-  // call's party gets the target as its other side. `done` runs on
-  // the loop once the target is being rung: OK; NOT_FOUND for another tenant's call or an unknown
-  // extension; FAILED_PRECONDITION for a call not answered (or not held here) or already being
-  // transferred, or a target nobody can take (not registered); INVALID_ARGUMENT for a target
+  // Blind transfer of an answered call's caller to `target_uri` (sip:<user>@<the tenant's domain>,
+  // routed as if the caller had dialled the user: an extension, a number of the tenant, a trunk):
+  // the callee's side is replaced by the target once it answers (a transfer command); a
+  // one-legged call's party gets the target as its other side. `done` runs on the loop once the
+  // target is being rung: OK; NOT_FOUND for another tenant's call or a target nothing routes to;
+  // FAILED_PRECONDITION for a call not answered (or not held here) or already being transferred,
+  // or a target nobody can take (not registered, refused route); INVALID_ARGUMENT for a target
   // outside the tenant. The outcome is in the call events (a new answered leg, or none).
   void Transfer(const TenantId& tenant, std::string_view call_id, std::string_view target_uri,
                 std::function<void(Status)> done);
@@ -149,6 +151,7 @@ class B2bua final : public RequestHandler, public DialogHandler {
     bool refer = false;            // from a REFER: its implicit subscription gets NOTIFYs
     bool transferor_gone = false;  // the transferor hung up meanwhile (allowed after the 202)
     std::string to_uri, from_uri, referred_by;
+    std::optional<TrunkGateway> trunk;  // the target is this carrier gateway
     std::string media_leg, offer;  // the target's new leg on the call's node, and its SDP offer
     std::vector<CalleeLeg> legs;
     bool ringing_notified = false;
@@ -239,6 +242,17 @@ class B2bua final : public RequestHandler, public DialogHandler {
                      std::vector<std::pair<std::string, std::string>> headers);
   // True when the carrier's challenge was answered with the trunk's credentials.
   bool AnswerChallenge(const std::string& id, size_t index, const sip::Message& challenge);
+  // The Authorization / Proxy-Authorization answering a carrier's 401/407 to `leg`'s INVITE
+  // (carrying `sdp`) with `trunk`'s credentials, the leg's CSeq raised for the retry; none
+  // when there is no trunk, no credentials, no usable challenge or the leg was challenged before.
+  std::optional<std::pair<std::string, std::string>> ChallengeAnswer(
+      CalleeLeg& leg, const std::optional<TrunkGateway>& trunk, const std::string& sdp,
+      const sip::Message& challenge);
+  // The From (name-addr without tag) an INVITE to the callee presents: `from_uri`, or for a
+  // carrier the caller id its trunk's policy says, or anonymous with Privacy added to `headers`.
+  static std::string PresentedFrom(const std::optional<TrunkGateway>& trunk,
+                                   const std::string& from_uri, const std::string& domain,
+                                   std::vector<std::pair<std::string, std::string>>& headers);
   void OnCalleeResponse(const std::string& id, size_t leg, const ClientResponse& response);
   // A 18x to the caller (with the node's leg a SDP for early media); "ringing" once.
   void Ringing(Call& call, int code, std::string_view sdp);
@@ -293,9 +307,15 @@ class B2bua final : public RequestHandler, public DialogHandler {
   void OnRefer(const IncomingRequest& request, Call& call, bool from_caller);
   // Looks the target up, then rings it (TransferLocated, TransferAnchored); `started` (a command)
   // hears OK once it rings, or why it cannot.
-  void StartTransfer(Call& call, char replaced, std::string_view target_uri, bool refer,
+  void StartTransfer(Call& call, char replaced, std::string_view dialed, bool refer,
                      std::string referred_by, std::function<void(Status)> started);
+  // The party that stays, as the caller the router resolves the target for.
+  static Caller Stayer(const Call& call, char stays);
+  void TransferRouted(const std::string& id, Route route, Result<std::vector<Target>> targets);
   void TransferLocated(const std::string& id, Result<std::vector<Target>> targets);
+  // Our INVITE to target leg `index` (again, with credentials, after a carrier's challenge).
+  bool SendTargetInvite(const std::string& id, size_t index,
+                        std::vector<std::pair<std::string, std::string>> headers);
   void TransferAnchored(const std::string& id, const std::string& leg_id,
                         Result<MediaAnchor::Leg> leg);
   void OnTargetResponse(const std::string& id, const std::string& transfer_leg, size_t index,

@@ -6,7 +6,8 @@
 //   B2buaCallControl control(b2bua, [&](auto task) { server->Post(std::move(task)); }, 3s);
 //   CallCommandServer commands(bus, node_id, control);
 //
-// Implemented: Hangup, Transfer (blind, of the caller to an extension of the tenant), Play,
+// Implemented: Hangup, Transfer (blind, of the caller to sip:<user>@<the tenant's domain>, routed
+// as if the caller dialled it: an extension, a number of the tenant, a trunk), Play,
 // StopPlay, RecordStart, RecordStop (on the caller's media leg, by its node), Bridge (two answered
 // calls on one media node), Originate (as an extension of the tenant, to
 // sip:<extension or number>@<the tenant's domain>; needs `originators`). Answer is

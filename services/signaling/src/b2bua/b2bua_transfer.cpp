@@ -3,20 +3,23 @@
 //
 //   transferor --REFER (Refer-To: <sip:1003@domain>)-->  B2BUA
 //              <--202--  <--NOTIFY "SIP/2.0 100 Trying"--
+//                        [route 1003 as the party that stays dialled it: CallRouter]
 //                        [locate 1003] [new media leg on the call's node, offering]
 //                        --INVITE (node's offer, Referred-By)--> every contact of 1003
+//                          (or the carrier gateway of a trunk, with its caller id policy and
+//                          one answer to its challenge)
 //              <--NOTIFY "SIP/2.0 180 Ringing"--  (once)
 //                        <--200--  first answer wins: its SDP completes the new leg, the
 //                        transferor's leg is destroyed and the new one bridged to the party that
 //                        stays
 //              <--NOTIFY "SIP/2.0 200 OK" (terminated)--  <--BYE--
 //
-// A failure (unknown extension, busy, no answer, media) leaves the call as it was and the final
-// NOTIFY carries it. The transferor may hang up once it has the 202: the transfer goes on and, if
-// it fails, the party that stays is hung up. A command has no subscription: it hears whether the
-// target is being rung, the rest shows in the call events. A command on a one-legged (originated)
-// call rings the target for its party, which stays: the answered target becomes the call's side a
-// (no BYE to anyone), as if it had called the party.
+// A failure (a refused route, unknown extension, busy, no answer, media) leaves the call as it was
+// and the final NOTIFY carries it. The transferor may hang up once it has the 202: the transfer
+// goes on and, if it fails, the party that stays is hung up. A command has no subscription: it
+// hears whether the target is being rung, the rest shows in the call events. A command on a
+// one-legged (originated) call rings the target for its party, which stays: the answered target
+// becomes the call's side a (no BYE to anyone), as if it had called the party.
 #include <cctype>
 #include <utility>
 
@@ -42,12 +45,13 @@ bool EqualsIgnoringCase(std::string_view a, std::string_view b) {
   return true;
 }
 
-// The extension `target_uri` names in the tenant's domain. INVALID_ARGUMENT for what is no SIP
-// URI with a user part, PERMISSION_DENIED for another domain (a transfer never leaves the tenant).
-Result<std::string> TargetExtension(std::string_view target_uri, std::string_view domain) {
+// The user `target_uri` names in the tenant's domain (dialled by the party that stays).
+// INVALID_ARGUMENT for what is no SIP URI with a user part, PERMISSION_DENIED for another domain:
+// a transfer leaves the tenant only through its own trunks.
+Result<std::string> TargetUser(std::string_view target_uri, std::string_view domain) {
   auto uri = sip::ParseUri(target_uri);
   if (!uri.ok() || !uri->is_sip() || !uri->has_user || uri->user.empty()) {
-    return Status::InvalidArgument("the transfer target must be a sip: URI with an extension",
+    return Status::InvalidArgument("the transfer target must be a sip: URI with a user part",
                                    "target_uri");
   }
   if (!EqualsIgnoringCase(uri->host, domain)) {
@@ -69,7 +73,7 @@ void B2bua::OnRefer(const IncomingRequest& request, Call& call, bool from_caller
     (void)endpoint_.Respond(request.key, 491, "Transfer Already In Progress");
     return;
   }
-  auto number = TargetExtension((*refer_to)->uri.text, call.caller.domain);
+  auto number = TargetUser((*refer_to)->uri.text, call.caller.domain);
   if (!number.ok()) {
     (void)endpoint_.Respond(request.key,
                             number.status().code() == StatusCode::kPermissionDenied ? 403 : 416);
@@ -100,7 +104,7 @@ void B2bua::Transfer(const TenantId& tenant, std::string_view call_id, std::stri
     done(Status::FailedPrecondition("call " + call->id + " is already being transferred"));
     return;
   }
-  auto number = TargetExtension(target_uri, call->caller.domain);
+  auto number = TargetUser(target_uri, call->caller.domain);
   if (!number.ok()) {
     done(number.status().code() == StatusCode::kPermissionDenied
              ? Status::InvalidArgument("the transfer target is outside the tenant's domain",
@@ -112,13 +116,13 @@ void B2bua::Transfer(const TenantId& tenant, std::string_view call_id, std::stri
   StartTransfer(*call, call->one_legged ? 'a' : 'b', *number, false, {}, std::move(done));
 }
 
-void B2bua::StartTransfer(Call& call, char replaced, std::string_view number, bool refer,
+void B2bua::StartTransfer(Call& call, char replaced, std::string_view dialed, bool refer,
                           std::string referred_by, std::function<void(Status)> started) {
   PendingTransfer t;
   t.replaced = replaced;
   t.refer = refer;
   t.referred_by = std::move(referred_by);
-  t.to_uri = "sip:" + std::string(number) + "@" + call.caller.domain;
+  t.to_uri = "sip:" + std::string(dialed) + "@" + call.caller.domain;
   // The target sees the party that stays as the caller.
   t.from_uri = replaced == 'a' ? call.to_uri : call.from_uri;
   t.media_leg =
@@ -126,15 +130,53 @@ void B2bua::StartTransfer(Call& call, char replaced, std::string_view number, bo
   t.started = std::move(started);
   call.transfer = std::move(t);
   const std::string id = call.id;
-  auto targets =
-      std::make_shared<Result<std::vector<Target>>>(Status::Internal("locate did not run"));
-  TenantId tenant = call.caller.tenant;
-  std::string domain = call.caller.domain, extension(number);
-  Status queued =
-      offloader_.Run([this, targets, tenant, domain,
-                      extension] { *targets = ports_.locator.Locate(tenant, domain, extension); },
-                     [this, id, targets] { TransferLocated(id, std::move(*targets)); });
+  // Routed and located by one worker, as a call the party that stays dialled.
+  struct Routing {
+    Route route;
+    Result<std::vector<Target>> targets = Status::Internal("locate did not run");
+  };
+  auto routing = std::make_shared<Routing>();
+  Caller stayer = Stayer(call, replaced == 'a' ? 'b' : 'a');
+  std::string user(dialed);
+  Status queued = offloader_.Run(
+      [this, routing, stayer, user] {
+        routing->route = ports_.router.Resolve(stayer, user);
+        const Route& route = routing->route;
+        if (route.code == 0 && !route.trunk) {
+          routing->targets = ports_.locator.Locate(stayer.tenant, route.domain, route.extension);
+        }
+      },
+      [this, id, routing] {
+        TransferRouted(id, std::move(routing->route), std::move(routing->targets));
+      });
   if (!queued.ok()) TransferFailed(id, 503, "Overloaded");
+}
+
+Caller B2bua::Stayer(const Call& call, char stays) {
+  if (stays == 'a') return call.caller;
+  // The callee: an extension (its number is the user of the call's To), or a carrier's number
+  // when the call went out through a trunk.
+  auto to = sip::ParseUri(call.to_uri);
+  return Caller{.tenant = call.caller.tenant,
+                .domain = call.caller.domain,
+                .extension = to.ok() ? to->UserUnescaped() : std::string(),
+                .trunk_id = call.trunk ? call.trunk->trunk_id : std::string()};
+}
+
+void B2bua::TransferRouted(const std::string& id, Route route,
+                           Result<std::vector<Target>> targets) {
+  Call* call = Find(id);
+  if (call == nullptr || !call->transfer) return;
+  if (route.code != 0) {
+    TransferFailed(id, route.code, route.reason);
+    return;
+  }
+  if (!route.to_uri.empty()) call->transfer->to_uri = std::move(route.to_uri);
+  if (route.trunk) {
+    targets = std::vector<Target>{GatewayTarget(*route.trunk)};
+    call->transfer->trunk = std::move(route.trunk);
+  }
+  TransferLocated(id, std::move(targets));
 }
 
 void B2bua::TransferLocated(const std::string& id, Result<std::vector<Target>> targets) {
@@ -181,17 +223,9 @@ void B2bua::TransferAnchored(const std::string& id, const std::string& leg_id,
     return;
   }
   t.offer = leg->sdp;
-  const std::string transfer_leg = t.media_leg;
-  std::vector<std::pair<std::string, std::string>> headers{{"Referred-By", t.referred_by}};
-  if (t.referred_by.empty()) headers.clear();
   size_t sent = 0;
   for (size_t i = 0; i < t.legs.size(); ++i) {
-    if (SendInvite(t.legs[i], "<" + t.from_uri + ">", t.to_uri, t.offer, headers,
-                   [this, id, i, transfer_leg](const ClientResponse& r, SipEndpoint&) {
-                     OnTargetResponse(id, transfer_leg, i, r);
-                   })) {
-      ++sent;
-    }
+    if (SendTargetInvite(id, i, {})) ++sent;
   }
   if (sent == 0) {
     TransferFailed(id, 503, {});
@@ -210,9 +244,22 @@ void B2bua::TransferAnchored(const std::string& id, const std::string& leg_id,
   }
 }
 
+bool B2bua::SendTargetInvite(const std::string& id, size_t index,
+                             std::vector<std::pair<std::string, std::string>> headers) {
+  Call& call = *Find(id);
+  PendingTransfer& t = *call.transfer;
+  if (!t.referred_by.empty()) headers.emplace_back("Referred-By", t.referred_by);
+  std::string from = PresentedFrom(t.trunk, t.from_uri, call.caller.domain, headers);
+  return SendInvite(
+      t.legs[index], from, t.to_uri, t.offer, headers,
+      [this, id, index, transfer_leg = t.media_leg](const ClientResponse& r, SipEndpoint&) {
+        OnTargetResponse(id, transfer_leg, index, r);
+      });
+}
+
 void B2bua::OnTargetResponse(const std::string& id, const std::string& transfer_leg, size_t index,
                              const ClientResponse& r) {
-  const int code = r.timed_out ? 408 : r.response->status_code();
+  int code = r.timed_out ? 408 : r.response->status_code();
   const bool success = code >= 200 && code < 300;
   Call* call = Find(id);
   if (call == nullptr || !call->transfer || call->transfer->media_leg != transfer_leg ||
@@ -232,6 +279,12 @@ void B2bua::OnTargetResponse(const std::string& id, const std::string& transfer_
       }
     }
     return;
+  }
+  if ((code == 401 || code == 407) && !t.answered) {
+    auto credentials = ChallengeAnswer(leg, t.trunk, t.offer, *r.response);
+    if (credentials && SendTargetInvite(id, index, {std::move(*credentials)})) return;
+    // Nobody else can answer a challenge meant for us.
+    code = 403;
   }
   leg.done = true;
   leg.final_code = code;
@@ -331,7 +384,7 @@ void B2bua::TransferFailed(const std::string& id, int code, std::string_view rea
   PendingTransfer t = std::move(*call->transfer);
   call->transfer.reset();
   if (t.started) {
-    t.started(code == 404 ? Status::NotFound("no extension " + t.to_uri)
+    t.started(code == 404 ? Status::NotFound("nothing routes to " + t.to_uri)
                           : Status::FailedPrecondition("the transfer target cannot be reached (" +
                                                        StatusLine(code, reason) + ")"));
   }

@@ -112,6 +112,11 @@ struct Target {
   std::vector<std::string> path;  // RFC 3327 Path values, sent as Route
 };
 
+// A trunk's carrier gateway as the one contact a routed call (or transfer) rings.
+inline Target GatewayTarget(const TrunkGateway& trunk) {
+  return Target{.contact_uri = trunk.request_uri, .destination = trunk.destination, .path = {}};
+}
+
 class CalleeLocator {
  public:
   virtual ~CalleeLocator() = default;

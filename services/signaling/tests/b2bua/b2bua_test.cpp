@@ -71,9 +71,12 @@ struct Authorizer : CallAuthorizer {
 };
 
 // Routes what the test set in `routes`; any other dialled user is an extension of the caller's.
+// `asked` is who dialled what ("1001 1003"), in order.
 struct Router : CallRouter {
   std::map<std::string, Route, std::less<>> routes;
+  std::vector<std::string> asked;
   Route Resolve(const Caller& caller, std::string_view dialed) override {
+    asked.push_back(caller.extension + " " + std::string(dialed));
     auto it = routes.find(dialed);
     Route r;
     if (it != routes.end()) {
@@ -1259,6 +1262,103 @@ TEST_CASE("a refused route - the router's code to the caller - created and ended
   CHECK(f.events.seen ==
         std::vector<std::string>{"created sip:5555@acme.sb.test", "ended rejected 403"});
   CHECK(f.media.legs.empty());
+}
+
+TEST_CASE(
+    "REFER to a number of the tenant - routed as if the party that stays dialled it - the "
+    "extension it is routed to rings and replaces the transferor",
+    "[unit]") {
+  Fixture f;
+  auto call = f.Connect();
+  const std::string id = f.store.calls.begin()->first;
+  Route to_1003;
+  to_1003.domain = "acme.sb.test";
+  to_1003.extension = "1003";
+  to_1003.to_uri = "sip:1003@acme.sb.test";
+  f.router.routes["+15550103"] = to_1003;
+  f.Receive(f.With(f.CalleeInDialog(call.desk_invite, "REFER", "desk", 2),
+                   "Refer-To: <sip:+15550103@acme.sb.test>"),
+            kDesk);
+  CHECK(f.Codes(kDesk) == std::vector<int>{202});
+  CHECK(Sipfrag(f.Take(kDesk)) == "SIP/2.0 100 Trying\r\n");
+  CHECK(f.router.asked.back() == "1001 +15550103");  // the caller stays: it "dials" the number
+  Message invite = f.Take(kTarget);
+  CHECK((*invite.To())->uri.user == "1003");
+  CHECK((*invite.From())->uri.user == "1001");
+  f.Receive(f.Answer(invite, 200, "target", kCallerSdp), kTarget);
+  CHECK(f.Take(kTarget).method() == sb::sip::Method::kAck);
+  CHECK(Sipfrag(f.Take(kDesk)) == "SIP/2.0 200 OK\r\n");
+  CHECK(f.Take(kDesk).method() == sb::sip::Method::kBye);
+  CHECK(f.store.calls.at(id).callee.peer == kTarget);
+  CHECK(f.events.seen.back() == "answered");
+}
+
+TEST_CASE(
+    "REFER to an outside number - out through the tenant's trunk with its caller id - the "
+    "carrier's 407 is answered once - its answer replaces the transferor",
+    "[unit]") {
+  Fixture f;
+  auto call = f.Connect();
+  const std::string id = f.store.calls.begin()->first;
+  f.router.routes["00442071234567"] = ThroughTrunk("+15551230002", "acme-out");
+  f.Receive(f.With(f.CallerInDialog("REFER", call.caller_tag, 2),
+                   "Refer-To: <sip:00442071234567@acme.sb.test>"),
+            kCaller);
+  CHECK(f.Codes(kCaller) == std::vector<int>{202});
+  CHECK(Sipfrag(f.Take(kCaller)) == "SIP/2.0 100 Trying\r\n");
+  CHECK(f.router.asked.back() == "1002 00442071234567");  // the callee stays
+  auto first = f.Next(kCarrier);
+  REQUIRE(first);
+  CHECK(first->request_uri_text() == "sip:442071234567@198.51.100.7:5060");
+  CHECK((*first->From())->uri.user == "+15551230002");
+  CHECK((*first->To())->uri.user == "442071234567");
+  CHECK(first->body().find("x-leg:" + id + "-a1") != std::string_view::npos);
+  f.Receive(Challenge407(*first), kCarrier);
+  auto second = NextInvite(f);
+  REQUIRE(second);
+  CHECK(*second->CallId() == *first->CallId());
+  CHECK((*second->GetCSeq())->number == 2);
+  auto presented = second->Header(sb::sip::HeaderId::kProxyAuthorization);
+  REQUIRE(presented);
+  CHECK(sb::sip::ParseCredentials(*presented)->username == "acme-out");
+  CHECK(HeaderOf(*second, "Referred-By") == "<sip:1001@acme.sb.test>");
+  f.Receive(Fixture::Answer(*second, 200, "carrier", kCallerSdp), kCarrier);
+  CHECK(Sipfrag(f.Take(kCaller)) == "SIP/2.0 200 OK\r\n");
+  CHECK(f.Take(kCaller).method() == sb::sip::Method::kBye);
+  CHECK(f.media.legs == std::set<std::string>{id + "-a1", id + "-b"});
+  CHECK(f.events.seen.back() == "answered");
+}
+
+TEST_CASE(
+    "a transfer target nothing routes to - NOTIFY with the router's status - the call goes on - "
+    "the command hears NOT_FOUND",
+    "[unit]") {
+  Fixture f;
+  auto call = f.Connect();
+  const std::string id = f.store.calls.begin()->first;
+  Route refused;
+  refused.code = 404;
+  refused.reason = "No Route";
+  refused.cause = "not_found";
+  f.router.routes["0099"] = refused;
+  f.Receive(f.With(f.CalleeInDialog(call.desk_invite, "REFER", "desk", 2),
+                   "Refer-To: <sip:0099@acme.sb.test>"),
+            kDesk);
+  CHECK(f.Codes(kDesk) == std::vector<int>{202});
+  CHECK(Sipfrag(f.Take(kDesk)) == "SIP/2.0 100 Trying\r\n");
+  Message failed = f.Take(kDesk);
+  CHECK(Sipfrag(failed) == "SIP/2.0 404 No Route\r\n");
+  CHECK(HeaderOf(failed, "Subscription-State").starts_with("terminated"));
+  CHECK(f.media.legs == std::set<std::string>{id + "-a", id + "-b"});
+  CHECK(f.events.seen.back() == "answered");
+  f.Receive(f.CallerInDialog("INFO", call.caller_tag, 2), kCaller);
+  CHECK(f.Take(kDesk).method() == sb::sip::Method::kInfo);
+
+  B2buaCallControl control(
+      f.node.b2bua, [](std::function<void()> task) { task(); }, std::chrono::seconds(1));
+  CHECK(control.Transfer(kTenant, sb::CallId(id), "sip:0099@acme.sb.test").code() ==
+        sb::StatusCode::kNotFound);
+  CHECK(f.node.b2bua.calls() == 1);
 }
 
 namespace {
