@@ -1264,6 +1264,18 @@ TEST_CASE("a refused route - the router's code to the caller - created and ended
   CHECK(f.media.legs.empty());
 }
 
+namespace {
+
+// `refer` (an in-dialog REFER) arrives from `from` naming `target`: 202 and the first NOTIFY.
+void Refers(Fixture& f, const std::string& refer, const Destination& from,
+            std::string_view target) {
+  f.Receive(Fixture::With(refer, "Refer-To: <" + std::string(target) + ">"), from);
+  CHECK(f.Codes(from) == std::vector<int>{202});
+  CHECK(Sipfrag(f.Take(from)) == "SIP/2.0 100 Trying\r\n");
+}
+
+}  // namespace
+
 TEST_CASE(
     "REFER to a number of the tenant - routed as if the party that stays dialled it - the "
     "extension it is routed to rings and replaces the transferor",
@@ -1271,16 +1283,12 @@ TEST_CASE(
   Fixture f;
   auto call = f.Connect();
   const std::string id = f.store.calls.begin()->first;
-  Route to_1003;
+  Route& to_1003 = f.router.routes["+15550103"];  // a number of the tenant routed to 1003
   to_1003.domain = "acme.sb.test";
   to_1003.extension = "1003";
   to_1003.to_uri = "sip:1003@acme.sb.test";
-  f.router.routes["+15550103"] = to_1003;
-  f.Receive(f.With(f.CalleeInDialog(call.desk_invite, "REFER", "desk", 2),
-                   "Refer-To: <sip:+15550103@acme.sb.test>"),
-            kDesk);
-  CHECK(f.Codes(kDesk) == std::vector<int>{202});
-  CHECK(Sipfrag(f.Take(kDesk)) == "SIP/2.0 100 Trying\r\n");
+  Refers(f, f.CalleeInDialog(call.desk_invite, "REFER", "desk", 2), kDesk,
+         "sip:+15550103@acme.sb.test");
   CHECK(f.router.asked.back() == "1001 +15550103");  // the caller stays: it "dials" the number
   Message invite = f.Take(kTarget);
   CHECK((*invite.To())->uri.user == "1003");
@@ -1301,11 +1309,8 @@ TEST_CASE(
   auto call = f.Connect();
   const std::string id = f.store.calls.begin()->first;
   f.router.routes["00442071234567"] = ThroughTrunk("+15551230002", "acme-out");
-  f.Receive(f.With(f.CallerInDialog("REFER", call.caller_tag, 2),
-                   "Refer-To: <sip:00442071234567@acme.sb.test>"),
-            kCaller);
-  CHECK(f.Codes(kCaller) == std::vector<int>{202});
-  CHECK(Sipfrag(f.Take(kCaller)) == "SIP/2.0 100 Trying\r\n");
+  Refers(f, f.CallerInDialog("REFER", call.caller_tag, 2), kCaller,
+         "sip:00442071234567@acme.sb.test");
   CHECK(f.router.asked.back() == "1002 00442071234567");  // the callee stays
   auto first = f.Next(kCarrier);
   REQUIRE(first);
@@ -1336,16 +1341,10 @@ TEST_CASE(
   Fixture f;
   auto call = f.Connect();
   const std::string id = f.store.calls.begin()->first;
-  Route refused;
+  Route& refused = f.router.routes["0099"];
   refused.code = 404;
   refused.reason = "No Route";
-  refused.cause = "not_found";
-  f.router.routes["0099"] = refused;
-  f.Receive(f.With(f.CalleeInDialog(call.desk_invite, "REFER", "desk", 2),
-                   "Refer-To: <sip:0099@acme.sb.test>"),
-            kDesk);
-  CHECK(f.Codes(kDesk) == std::vector<int>{202});
-  CHECK(Sipfrag(f.Take(kDesk)) == "SIP/2.0 100 Trying\r\n");
+  Refers(f, f.CalleeInDialog(call.desk_invite, "REFER", "desk", 2), kDesk, "sip:0099@acme.sb.test");
   Message failed = f.Take(kDesk);
   CHECK(Sipfrag(failed) == "SIP/2.0 404 No Route\r\n");
   CHECK(HeaderOf(failed, "Subscription-State").starts_with("terminated"));
