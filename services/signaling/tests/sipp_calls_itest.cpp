@@ -101,12 +101,16 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "blind transfer - the caller REFERs the callee to 1003 - NOTIFY 100 180 200 and a BYE reach "
-    "it - the callee's audio reaches 1003 through the node and comes back",
+    "blind transfer - the caller REFERs the callee to 1003 or to the tenant's number admin routes "
+    "to 1003 - NOTIFY 100 180 200 and a BYE reach it - the callee's audio reaches 1003 through "
+    "the node and comes back",
     "[integration]") {
+  const std::string refer_to = GENERATE(as<std::string>{}, "1003", "+15557770003");
+  INFO("Refer-To user " << refer_to);
   CallRig rig;
   LegStats stats(rig.platform.nats_url());
   rig.platform.CreateExtension(rig.tenant, "1003", "pass-1003-secret");
+  rig.platform.AddNumber(rig.tenant, "+15557770003", "ext:1003");
   const int target_port = sb::testing::FreePort();
   rig.Register("1003", kTargetIp, target_port, rig.platform.sip_port());
   rig.RegisterCallee(rig.platform.sip_port());
@@ -114,7 +118,7 @@ TEST_CASE(
       "target", Concat({"-sf", Sipp::Scenario("callee_answers.xml"), "-m", "1", "-rtp_echo"},
                        At(kTargetIp, target_port)));
   auto callee = rig.StartCallee("callee_stays_through_transfer.xml");
-  auto caller = rig.StartCaller("caller_transfers.xml", rig.platform.sip_port());
+  auto caller = rig.StartCaller("caller_transfers.xml", rig.platform.sip_port(), refer_to);
   CheckBothSucceeded(caller, callee);
   const int target_rc = target.Wait();
   INFO(target.Report());
