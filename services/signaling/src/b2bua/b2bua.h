@@ -309,8 +309,9 @@ class B2bua final : public RequestHandler, public DialogHandler {
   // hears OK once it rings, or why it cannot.
   void StartTransfer(Call& call, char replaced, std::string_view dialed, bool refer,
                      std::string referred_by, std::function<void(Status)> started);
-  // The party that stays, as the caller the router resolves the target for.
-  static Caller Stayer(const Call& call, char stays);
+  // Who the router resolves a transfer target for: the party that stays (side `stays`), or,
+  // when that is a carrier, the extension on the other side.
+  static Caller Dialer(const Call& call, char stays);
   void TransferRouted(const std::string& id, Route route, Result<std::vector<Target>> targets);
   void TransferLocated(const std::string& id, Result<std::vector<Target>> targets);
   // Our INVITE to target leg `index` (again, with credentials, after a carrier's challenge).

@@ -136,14 +136,14 @@ void B2bua::StartTransfer(Call& call, char replaced, std::string_view dialed, bo
     Result<std::vector<Target>> targets = Status::Internal("locate did not run");
   };
   auto routing = std::make_shared<Routing>();
-  Caller stayer = Stayer(call, replaced == 'a' ? 'b' : 'a');
+  Caller dialer = Dialer(call, replaced == 'a' ? 'b' : 'a');
   std::string user(dialed);
   Status queued = offloader_.Run(
-      [this, routing, stayer, user] {
-        routing->route = ports_.router.Resolve(stayer, user);
+      [this, routing, dialer, user] {
+        routing->route = ports_.router.Resolve(dialer, user);
         const Route& route = routing->route;
         if (route.code == 0 && !route.trunk) {
-          routing->targets = ports_.locator.Locate(stayer.tenant, route.domain, route.extension);
+          routing->targets = ports_.locator.Locate(dialer.tenant, route.domain, route.extension);
         }
       },
       [this, id, routing] {
@@ -152,15 +152,22 @@ void B2bua::StartTransfer(Call& call, char replaced, std::string_view dialed, bo
   if (!queued.ok()) TransferFailed(id, 503, "Overloaded");
 }
 
-Caller B2bua::Stayer(const Call& call, char stays) {
-  if (stays == 'a') return call.caller;
-  // The callee: an extension (its number is the user of the call's To), or a carrier's number
-  // when the call went out through a trunk.
-  auto to = sip::ParseUri(call.to_uri);
-  return Caller{.tenant = call.caller.tenant,
-                .domain = call.caller.domain,
-                .extension = to.ok() ? to->UserUnescaped() : std::string(),
-                .trunk_id = call.trunk ? call.trunk->trunk_id : std::string()};
+Caller B2bua::Dialer(const Call& call, char stays) {
+  auto side = [&call](char which) {
+    if (which == 'a') return call.caller;
+    // The callee: an extension (its number is the user of the call's To), or a carrier's number
+    // when the call went out through a trunk.
+    auto to = sip::ParseUri(call.to_uri);
+    return Caller{.tenant = call.caller.tenant,
+                  .domain = call.caller.domain,
+                  .extension = to.ok() ? to->UserUnescaped() : std::string(),
+                  .trunk_id = call.trunk ? call.trunk->trunk_id : std::string()};
+  };
+  Caller dialer = side(stays);
+  // A carrier party would reach only the tenant's numbers (a trunk's rules): the extension on
+  // the other side, which hands the call on, dials for it.
+  if (!dialer.trunk_id.empty()) dialer = side(stays == 'a' ? 'b' : 'a');
+  return dialer;
 }
 
 void B2bua::TransferRouted(const std::string& id, Route route,
@@ -369,6 +376,7 @@ void B2bua::TargetAnswered(const std::string& id, const sip::DialogId& dialog, S
     ++call->b_generation;
     call->b_offer = t.offer;
     call->to_uri = t.to_uri;
+    call->trunk = std::move(t.trunk);  // who side b is, should it stay through another transfer
   }
   call->answered_leg = t.media_leg;
   Save(*call);

@@ -358,6 +358,12 @@ struct Fixture {
     Receive(Answer(*desk, 180, "desk"), kDesk);
     Receive(Answer(*mobile, 180, "mobile"), kMobile);
     Receive(Answer(*desk, 200, "desk", kCallerSdp), kDesk);
+    std::string tag = CallerTag();
+    wire.clear();
+    return {std::move(*desk), std::move(*mobile), tag};
+  }
+  // The B2BUA's To tag in its 200 to the caller (still on the wire): the caller's dialog.
+  std::string CallerTag() {
     Pump();
     std::string tag;
     for (auto it = wire.begin(); it != wire.end(); ++it) {
@@ -366,8 +372,7 @@ struct Fixture {
       }
     }
     REQUIRE_FALSE(tag.empty());
-    wire.clear();
-    return {std::move(*desk), std::move(*mobile), tag};
+    return tag;
   }
 };
 
@@ -1332,6 +1337,25 @@ TEST_CASE(
   CHECK(f.Take(kCaller).method() == sb::sip::Method::kBye);
   CHECK(f.media.legs == std::set<std::string>{id + "-a1", id + "-b"});
   CHECK(f.events.seen.back() == "answered");
+}
+
+TEST_CASE(
+    "a call out through a trunk - the caller REFERs the carrier to 1003 - the extension dials "
+    "for the carrier party - 1003 rings",
+    "[unit]") {
+  Fixture f;
+  f.router.routes["00442071234567"] = ThroughTrunk("+15551230001", "");
+  f.Receive(f.CallerInvite("00442071234567"), kCaller);
+  auto out = f.Next(kCarrier);
+  REQUIRE(out);
+  f.Receive(Fixture::Answer(*out, 200, "carrier", kCallerSdp), kCarrier);
+  const std::string caller_tag = f.CallerTag();
+  f.wire.clear();
+  Refers(f, f.CallerInDialog("REFER", caller_tag, 2), kCaller, "sip:1003@acme.sb.test");
+  CHECK(f.router.asked.back() == "1001 1003");
+  Message invite = f.Take(kTarget);
+  CHECK((*invite.To())->uri.user == "1003");
+  CHECK((*invite.From())->uri.user == "442071234567");  // the carrier party is presented
 }
 
 TEST_CASE(
