@@ -265,6 +265,24 @@ TEST_CASE("admin silent or absent is UNAVAILABLE by the deadline", "[nats]") {
   CHECK(waited < 2s);
 }
 
+// A signaling node's view of admin: lookups through its cache (TTL one hour, so only admin's
+// events can refresh an answer), kept in step by its change listener.
+struct CachedLookups {
+  CachedLookups(Admin& admin, const std::string& node_id) : bus(Connect(admin.nats.url())) {
+    auto started = sb::signaling::AdminChangeListener::Start(*bus, cache, node_id, log);
+    REQUIRE(started.ok());
+    listener = std::move(*started);
+  }
+
+  std::unique_ptr<sb::bus::Bus> bus;
+  sb::core::SystemClock clock;
+  std::ostringstream quiet;
+  sb::core::Logger log{"lookups-test", quiet, sb::core::LogLevel::kError, clock};
+  sb::signaling::AdminLookupCache cache{clock, std::chrono::hours(1)};
+  std::unique_ptr<sb::signaling::AdminChangeListener> listener;
+  sb::signaling::AdminLookups lookups{*bus, 2000ms, &cache};
+};
+
 // Polls `done` (bounded): what the cache answers changes only once the event has arrived.
 template <typename Done>
 bool Within(std::chrono::milliseconds limit, Done done) {
@@ -282,14 +300,9 @@ TEST_CASE(
   Admin admin;
   auto tenant = admin.CreateTenant();
   auto ext = admin.CreateExtension(tenant, "1001", "correct-horse-1001");
-  auto client_bus = Connect(admin.nats.url());
-  sb::core::SystemClock clock;
-  std::ostringstream quiet;
-  sb::core::Logger log{"lookups-test", quiet, sb::core::LogLevel::kError, clock};
-  sb::signaling::AdminLookupCache cache(clock, std::chrono::hours(1));
-  auto listener = sb::signaling::AdminChangeListener::Start(*client_bus, cache, "lk-node", log);
-  REQUIRE(listener.ok());
-  sb::signaling::AdminLookups lookups(*client_bus, 2000ms, &cache);
+  CachedLookups node(admin, "lk-node");
+  auto& cache = node.cache;
+  auto& lookups = node.lookups;
 
   auto ha1 = [&](const std::string& password) {
     return sb::sip::ComputeHa1(sb::sip::DigestAlgorithm::kMd5, "1001", tenant.sip_domain(),
@@ -324,14 +337,9 @@ TEST_CASE(
     "[pg][redis]") {
   Admin admin;
   auto tenant = admin.CreateTenant();
-  auto client_bus = Connect(admin.nats.url());
-  sb::core::SystemClock clock;
-  std::ostringstream quiet;
-  sb::core::Logger log{"lookups-test", quiet, sb::core::LogLevel::kError, clock};
-  sb::signaling::AdminLookupCache cache(clock, std::chrono::hours(1));
-  auto listener = sb::signaling::AdminChangeListener::Start(*client_bus, cache, "lk-trunks", log);
-  REQUIRE(listener.ok());
-  sb::signaling::AdminLookups lookups(*client_bus, 2000ms, &cache);
+  CachedLookups node(admin, "lk-trunks");
+  auto& cache = node.cache;
+  auto& lookups = node.lookups;
   const std::string domain = tenant.sip_domain();
 
   // NOT_FOUND is kept too (once the set-up's own events have passed by).
