@@ -220,39 +220,32 @@ void B2bua::Located(const std::string& id, Result<std::vector<Target>> targets) 
     return;
   }
   // Leg a answers the caller's offer; leg b, on the same node, offers to the callee.
-  struct Anchors {
-    Result<MediaAnchor::Leg> a = Status::Internal("not run");
-    Result<MediaAnchor::Leg> b = Status::Internal("not run");
-  };
-  auto anchors = std::make_shared<Anchors>();
+  auto anchors =
+      std::make_shared<Result<MediaAnchor::LegPair>>(Status::Internal("anchor did not run"));
   TenantId tenant = call->caller.tenant;
   std::string offer(call->invite->body());
   std::string a = MediaLeg(*call, 'a'), b = MediaLeg(*call, 'b');
-  Status queued = offloader_.Run(
-      [this, anchors, tenant, id, offer, a, b] {
-        anchors->a = ports_.media.CreateLeg(tenant, id, a, {}, offer);
-        if (!anchors->a.ok()) return;
-        anchors->b = ports_.media.CreateLeg(tenant, id, b, anchors->a->node_id, {});
-        if (!anchors->b.ok()) (void)ports_.media.DestroyLeg(anchors->a->node_id, a);
-      },
-      [this, id, anchors, a, b] {
-        Call* call = Find(id);
-        if (call == nullptr) {
-          // Cancelled while the node worked: its legs are orphans now.
-          if (anchors->a.ok() && anchors->b.ok()) DestroyMedia(anchors->a->node_id, {a, b});
-          return;
-        }
-        if (!anchors->a.ok() || !anchors->b.ok()) {
-          Status failed = anchors->a.ok() ? anchors->b.status() : anchors->a.status();
-          // The node refused the caller's SDP (no codec it knows): 488; no node: 503.
-          Anchored(id, failed);
-          return;
-        }
-        call->media_node = anchors->a->node_id;
-        call->a_sdp = anchors->a->sdp;
-        call->b_offer = anchors->b->sdp;
-        Anchored(id, Status::Ok());
-      });
+  Status queued =
+      offloader_.Run([this, anchors, tenant, id, offer, a,
+                      b] { *anchors = ports_.media.CreateLegPair(tenant, id, a, b, offer); },
+                     [this, id, anchors, a, b] {
+                       Call* call = Find(id);
+                       if (call == nullptr) {
+                         // Cancelled while the node worked: its legs are orphans now.
+                         if (anchors->ok()) DestroyMedia((*anchors)->a.node_id, {a, b});
+                         return;
+                       }
+                       if (!anchors->ok()) {
+                         // The node refused the caller's SDP (no codec it knows): 488; no node:
+                         // 503.
+                         Anchored(id, anchors->status());
+                         return;
+                       }
+                       call->media_node = (*anchors)->a.node_id;
+                       call->a_sdp = (*anchors)->a.sdp;
+                       call->b_offer = (*anchors)->b.sdp;
+                       Anchored(id, Status::Ok());
+                     });
   if (!queued.ok()) Fail(id, 503, "Overloaded", "network_failure");
 }
 
@@ -424,14 +417,6 @@ void B2bua::OnCalleeResponse(const std::string& id, size_t index, const ClientRe
   Fail(id, failure, {}, cause);
 }
 
-Status B2bua::CompleteLegB(const std::string& node, const std::string& a, const std::string& b,
-                           const std::string& callee_sdp, bool bridge) {
-  auto updated = ports_.media.UpdateLeg(node, b, false, callee_sdp);
-  if (!updated.ok() || !bridge) return updated.status();
-  auto bridged = ports_.media.Bridge(node, a, b);
-  return bridged.ok() ? Status::Ok() : bridged.status();
-}
-
 void B2bua::Ringing(Call& call, int code, std::string_view sdp) {
   if (call.originated) {
     // Nobody to relay it to.
@@ -454,7 +439,7 @@ void B2bua::StartEarlyMedia(const std::string& id, int code, std::string sdp) {
   auto status = std::make_shared<Status>(Status::Internal("not run"));
   std::string node = call->media_node, a = MediaLeg(*call, 'a'), b = MediaLeg(*call, 'b');
   Status queued = offloader_.Run(
-      [this, status, node, a, b, sdp] { *status = CompleteLegB(node, a, b, sdp, true); },
+      [this, status, node, a, b, sdp] { *status = ports_.media.AnswerLeg(node, b, sdp, a); },
       [this, id, code, status] {
         Call* call = Find(id);
         if (call == nullptr) return;
@@ -502,7 +487,9 @@ void B2bua::ConnectMedia(const std::string& id) {
   std::string node = call->media_node, a = MediaLeg(*call, 'a'), b = MediaLeg(*call, 'b');
   const bool bridge = !bridged && !call->originated;
   Status queued = offloader_.Run(
-      [this, status, node, a, b, sdp, bridge] { *status = CompleteLegB(node, a, b, sdp, bridge); },
+      [this, status, node, a, b, sdp, bridge] {
+        *status = ports_.media.AnswerLeg(node, b, sdp, bridge ? a : std::string());
+      },
       [this, id, status] { Connected(id, *status); });
   if (!queued.ok()) Fail(id, 503, "Overloaded", "network_failure");
 }
@@ -609,9 +596,7 @@ void B2bua::Finish(const std::string& id, bool bye_caller, bool bye_callee,
   // acting on it finds no stale state.
   (void)offloader_.Run(
       [this, stored, ended, node = call->media_node, legs = MediaLegs(*call)] {
-        if (!node.empty()) {
-          for (const auto& leg : legs) (void)ports_.media.DestroyLeg(node, leg);
-        }
+        if (!node.empty()) (void)ports_.media.DestroyLegs(node, legs);
         (void)ports_.store.Remove(stored);
         ports_.events.Ended(ended);
       },
@@ -630,10 +615,7 @@ void B2bua::HangUp(const sip::DialogId& dialog) {
 void B2bua::DestroyMedia(const std::string& media_node, std::vector<std::string> legs) {
   if (media_node.empty()) return;
   (void)offloader_.Run(
-      [this, media_node, legs] {
-        for (const auto& leg : legs) (void)ports_.media.DestroyLeg(media_node, leg);
-      },
-      nullptr);
+      [this, media_node, legs] { (void)ports_.media.DestroyLegs(media_node, legs); }, nullptr);
 }
 
 StoredDialog B2bua::Snapshot(const sip::DialogId& id) const {

@@ -256,9 +256,6 @@ class B2bua final : public RequestHandler, public DialogHandler {
   void OnCalleeResponse(const std::string& id, size_t leg, const ClientResponse& response);
   // A 18x to the caller (with the node's leg a SDP for early media); "ringing" once.
   void Ringing(Call& call, int code, std::string_view sdp);
-  // On a worker: the callee's answer to leg b's offer, then (if `bridge`) a<->b.
-  Status CompleteLegB(const std::string& node, const std::string& a, const std::string& b,
-                      const std::string& callee_sdp, bool bridge);
   void StartEarlyMedia(const std::string& id, int code, std::string sdp);
   void Answer(const std::string& id, size_t leg, const sip::DialogId& dialog, std::string sdp);
   // The answering callee's SDP to the node (unless early media already carried it), then 200.

@@ -92,7 +92,7 @@ void B2bua::Bridge(const TenantId& tenant, std::string_view call_id, std::string
         (void)ports_.store.Remove(y_stored);
         (void)ports_.store.Save(x_stored);
         ports_.events.Ended(ended);
-        for (const auto& leg : dropped) (void)ports_.media.DestroyLeg(node, leg);
+        (void)ports_.media.DestroyLegs(node, dropped);
         auto bridged = ports_.media.Bridge(node, x_leg, y_leg);
         *status = bridged.ok() ? Status::Ok() : bridged.status();
       },

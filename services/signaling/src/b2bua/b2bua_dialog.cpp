@@ -195,31 +195,30 @@ void B2bua::Hangup(const TenantId& tenant, std::string_view call_id,
     return;
   }
   auto stored = std::make_shared<Result<StoredCall>>(Status::Internal("not run"));
-  Status queued = offloader_.Run([this, stored, id] { *stored = ports_.store.Find(id); },
-                                 [this, stored, tenant, id, done] {
-                                   if (!stored->ok() || (*stored)->tenant != tenant) {
-                                     done(Status::NotFound("no call " + id));
-                                     return;
-                                   }
-                                   ByeStored((*stored)->caller);
-                                   ByeStored((*stored)->callee);
-                                   StoredCall call = std::move(**stored);
-                                   (void)offloader_.Run(
-                                       [this, call] {
-                                         for (const auto& leg : call.media_legs) {
-                                           (void)ports_.media.DestroyLeg(call.media_node_id, leg);
-                                         }
-                                         (void)ports_.store.Remove(call);
-                                         CallSummary ended;
-                                         ended.call_id = call.call_id;
-                                         ended.tenant = call.tenant;
-                                         ended.sip_code = 200;
-                                         ended.cause = "hangup_command";
-                                         ports_.events.Ended(ended);
-                                       },
-                                       nullptr);
-                                   done(Status::Ok());
-                                 });
+  Status queued =
+      offloader_.Run([this, stored, id] { *stored = ports_.store.Find(id); },
+                     [this, stored, tenant, id, done] {
+                       if (!stored->ok() || (*stored)->tenant != tenant) {
+                         done(Status::NotFound("no call " + id));
+                         return;
+                       }
+                       ByeStored((*stored)->caller);
+                       ByeStored((*stored)->callee);
+                       StoredCall call = std::move(**stored);
+                       (void)offloader_.Run(
+                           [this, call] {
+                             (void)ports_.media.DestroyLegs(call.media_node_id, call.media_legs);
+                             (void)ports_.store.Remove(call);
+                             CallSummary ended;
+                             ended.call_id = call.call_id;
+                             ended.tenant = call.tenant;
+                             ended.sip_code = 200;
+                             ended.cause = "hangup_command";
+                             ports_.events.Ended(ended);
+                           },
+                           nullptr);
+                       done(Status::Ok());
+                     });
   if (!queued.ok()) done(queued);
 }
 
@@ -257,9 +256,7 @@ void B2bua::EndFromStore(const IncomingRequest& request) {
                        StoredCall copy = call;
                        (void)offloader_.Run(
                            [this, copy] {
-                             for (const auto& leg : copy.media_legs) {
-                               (void)ports_.media.DestroyLeg(copy.media_node_id, leg);
-                             }
+                             (void)ports_.media.DestroyLegs(copy.media_node_id, copy.media_legs);
                              (void)ports_.store.Remove(copy);
                              CallSummary ended;
                              ended.call_id = copy.call_id;

@@ -147,6 +147,44 @@ class MediaAnchor {
   // True when the node transcodes between the two legs.
   virtual Result<bool> Bridge(std::string_view node_id, std::string_view a, std::string_view b) = 0;
   virtual Status DestroyLeg(std::string_view node_id, std::string_view leg_id) = 0;
+
+  // What a two-party call asks of its node, each in one go where the node can do it in one
+  // request (the defaults here compose the single-leg calls above, for anchors that cannot).
+  struct LegPair {
+    Leg a, b;
+  };
+  // Leg `a` answers the caller's `offer` on the least-loaded live node; leg `b`, on the same
+  // node, offers to the callee. All or nothing: on failure no leg is left behind.
+  virtual Result<LegPair> CreateLegPair(const TenantId& tenant, std::string_view call_id,
+                                        std::string_view a, std::string_view b,
+                                        std::string_view offer) {
+    auto leg_a = CreateLeg(tenant, call_id, a, {}, offer);
+    if (!leg_a.ok()) return leg_a.status();
+    auto leg_b = CreateLeg(tenant, call_id, b, leg_a->node_id, {});
+    if (!leg_b.ok()) {
+      (void)DestroyLeg(leg_a->node_id, a);
+      return leg_b.status();
+    }
+    return LegPair{std::move(*leg_a), std::move(*leg_b)};
+  }
+  // The callee's `answer` to leg `b`'s offer; then, when `bridge_with` is not empty, `b` bridged
+  // with that leg.
+  virtual Status AnswerLeg(std::string_view node_id, std::string_view b, std::string_view answer,
+                           std::string_view bridge_with) {
+    auto updated = UpdateLeg(node_id, b, false, answer);
+    if (!updated.ok() || bridge_with.empty()) return updated.status();
+    auto bridged = Bridge(node_id, bridge_with, b);
+    return bridged.ok() ? Status::Ok() : bridged.status();
+  }
+  // Every one of `legs`; the first failure is returned, after trying them all.
+  virtual Status DestroyLegs(std::string_view node_id, const std::vector<std::string>& legs) {
+    Status first = Status::Ok();
+    for (const auto& leg : legs) {
+      Status s = DestroyLeg(node_id, leg);
+      if (first.ok() && !s.ok()) first = s;
+    }
+    return first;
+  }
   // What the leg's endpoint hears instead of its peer, until done or stopped (a WAV file on the
   // node, or a named tone of call_ops::kTones): the playback id.
   virtual Result<std::string> Play(std::string_view node_id, std::string_view leg_id,
