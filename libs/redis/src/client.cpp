@@ -41,6 +41,8 @@ std::string HexSha1(std::string_view bytes) {
   return core::ToHex({digest, len});
 }
 
+const core::SystemClock kSystemClock;
+
 timeval ToTimeval(std::chrono::milliseconds ms) {
   return {static_cast<time_t>(ms.count() / 1000),
           static_cast<suseconds_t>(ms.count() % 1000 * 1000)};
@@ -92,7 +94,10 @@ std::vector<std::string> Command::Build(std::string_view prefix) const {
 
 Script::Script(std::string source) : source_(std::move(source)), sha1_(HexSha1(source_)) {}
 
-Client::Client(ClientOptions options) : options_(std::move(options)) {
+Client::Client(ClientOptions options) : Client(std::move(options), kSystemClock) {}
+
+Client::Client(ClientOptions options, const core::Clock& clock)
+    : options_(std::move(options)), clock_(clock) {
   const size_t n = std::max<size_t>(1, options_.connections);
   connections_.reserve(n);
   for (size_t i = 0; i < n; ++i) connections_.push_back(std::make_unique<Connection>());
@@ -122,6 +127,7 @@ std::unique_lock<std::mutex> Client::Take(Connection*& out) {
 Status Client::EnsureConnected(Connection& conn) {
   redisContext*& ctx = conn.ctx;
   if (ctx && !ctx->err) {
+    if (clock_.Now() - conn.last_reply < kLivenessCheckAfterIdle) return Status::Ok();
     // A closed connection (server restarted or killed) shows as EOF or a reset before we write
     // to it: reconnect now rather than fail a command the server never saw. Pending bytes would
     // mean a reply out of step with our requests, so that connection goes too.
@@ -196,6 +202,7 @@ Result<std::vector<Reply>> Client::Send(Connection& conn,
     replies.push_back(Convert(r));
     freeReplyObject(r);
   }
+  conn.last_reply = clock_.Now();
   return replies;
 }
 

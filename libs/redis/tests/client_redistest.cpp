@@ -116,9 +116,11 @@ TEST_CASE("scripts run by EVALSHA and are loaded again after SCRIPT FLUSH", "[re
 TEST_CASE("the client reconnects to a redis killed and started again on the same port",
           "[redis][reconnect]") {
   auto server = sb::testing::RedisServer::Start();
-  Client redis({.port = server.port(), .key_prefix = "svc:"});
+  sb::core::FakeClock clock;
+  Client redis({.port = server.port(), .key_prefix = "svc:"}, clock);
   REQUIRE(redis.Run(Command("SET").Key("k").Arg("before")).ok());
   server.Kill();
+  clock.Advance(sb::redis::kLivenessCheckAfterIdle);  // the connection sat idle meanwhile
 
   SECTION("while the server is down, commands fail as UNAVAILABLE") {
     auto down = redis.Run(Command("GET").Key("k"));
@@ -126,12 +128,28 @@ TEST_CASE("the client reconnects to a redis killed and started again on the same
     CHECK_THAT(down.status().message(), Catch::Contains("cannot connect to redis"));
     server.Restart();
   }
-  SECTION("a restart between two commands goes unnoticed") { server.Restart(); }
+  SECTION("a restart while the connection is idle goes unnoticed") { server.Restart(); }
 
   REQUIRE(redis.Run(Command("SET").Key("k").Arg("after")).ok());
   auto got = redis.Run(Command("GET").Key("k"));
   REQUIRE(got.ok());
   CHECK(*got->str() == "after");
+}
+
+TEST_CASE("a restart right after a command costs the next command only, the one after reconnects",
+          "[redis][reconnect]") {
+  auto server = sb::testing::RedisServer::Start();
+  sb::core::FakeClock clock;  // never advanced: the connection is in steady use, never checked
+  Client redis({.port = server.port(), .key_prefix = "svc:"}, clock);
+  REQUIRE(redis.Run(Command("SET").Key("k").Arg("before")).ok());
+  server.Kill();
+  server.Restart();
+
+  auto lost = redis.Run(Command("GET").Key("k"));
+  CHECK(lost.status().code() == StatusCode::kUnavailable);
+  CHECK_THAT(lost.status().message(), Catch::Contains("connection lost"));
+  REQUIRE(redis.Run(Command("SET").Key("k").Arg("after")).ok());
+  CHECK(*redis.Run(Command("GET").Key("k"))->str() == "after");
 }
 
 TEST_CASE("a command without a reply in time is DEADLINE_EXCEEDED; the client recovers",

@@ -13,10 +13,12 @@
 //
 // Keys: only what goes through Command::Key() or Eval's keys gets the prefix; keys inside
 // replies (SCAN, KEYS) come back with it.
-// Connection: opened on first use. Before each use the client checks whether the server closed
-// the connection (a restart, a kill, an idle timeout) and reconnects first. A failure in the
-// middle of a command is returned as UNAVAILABLE and never retried: the server may have run the
-// command, and running it again could apply it twice. The next call reconnects.
+// Connection: opened on first use. Before using a connection idle for kLivenessCheckAfterIdle or
+// more, the client checks whether the server closed it (a restart, a kill, an idle timeout) and
+// reconnects first; a connection in steady use is not checked (that check is a syscall per
+// command). A failure in the middle of a command is returned as UNAVAILABLE and never retried:
+// the server may have run the command, and running it again could apply it twice. The next call
+// reconnects.
 // Threading: a Client is safe to share between threads. Each of its `connections` (default 1)
 // carries one command (or pipeline) at a time; a call takes a free one, or waits for one when
 // all are busy, so up to `connections` threads run commands at once. Connections open lazily:
@@ -32,12 +34,18 @@
 #include <string_view>
 #include <vector>
 
+#include "switchboard/core/clock.h"
 #include "switchboard/core/status.h"
 #include "switchboard/redis/reply.h"
 
 struct redisContext;
 
 namespace sb::redis {
+
+// How long a connection may sit unused before the client checks, ahead of the next command, that
+// the server has not closed it. A connection used more often than this is trusted: a server gone
+// in between costs the next command an UNAVAILABLE, and the call after it reconnects.
+inline constexpr std::chrono::milliseconds kLivenessCheckAfterIdle{1000};
 
 struct ClientOptions {
   std::string host = "127.0.0.1";
@@ -82,6 +90,8 @@ class Script {
 class Client {
  public:
   explicit Client(ClientOptions options);
+  // `clock` (not owned, outlives the client) times the connections' idleness.
+  Client(ClientOptions options, const core::Clock& clock);
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
   ~Client();
@@ -104,6 +114,7 @@ class Client {
   struct Connection {
     std::mutex mu;
     redisContext* ctx = nullptr;
+    core::Clock::TimePoint last_reply{};  // when the server last answered on ctx
   };
   // A connection locked for the caller: a free one if there is, else the next in turn.
   std::unique_lock<std::mutex> Take(Connection*& out);
@@ -113,6 +124,7 @@ class Client {
                                   const std::vector<std::vector<std::string>>& commands);
 
   const ClientOptions options_;
+  const core::Clock& clock_;
   std::vector<std::unique_ptr<Connection>> connections_;
   std::atomic<size_t> next_{0};
 };
