@@ -12,9 +12,11 @@
 #include "platform.h"
 #include "sipp_call_rig.h"
 #include "sipp_process.h"
+#include "switchboard/redis/client.h"
 #include "switchboard/sip/builder.h"
 #include "switchboard/sip/digest.h"
 #include "switchboard/sip/message.h"
+#include "switchboard/testing/servers.h"
 #include "switchboard/testing/udp_socket.h"
 
 namespace {
@@ -113,19 +115,27 @@ class Phone {
     return code;
   }
 
-  // INVITE `dialed` as extension `user`, answering the 407; returns the call's final response.
-  std::optional<Message> Call(const std::string& domain, const std::string& user,
-                              const std::string& dialed, std::string_view call_id) {
+  // INVITE `dialed` as `user`@`domain` without credentials; the final response (ACKed).
+  std::optional<Message> Unauthenticated(const std::string& domain, const std::string& user,
+                                         const std::string& dialed, std::string_view call_id) {
     NewCall(std::string(call_id));
     const std::string uri = "sip:" + dialed + "@" + domain;
     auto invite = Build("INVITE", uri, user, domain, "<" + uri + ">", 1);
     invite.SetBody(Sdp(), "application/sdp");
     Send(invite);
-    auto challenge = Final();
+    auto answer = Final();
+    if (answer) Ack(*answer, uri, user, domain, 1);
+    return answer;
+  }
+
+  // INVITE `dialed` as extension `user`, answering the 407; returns the call's final response.
+  std::optional<Message> Call(const std::string& domain, const std::string& user,
+                              const std::string& dialed, std::string_view call_id) {
+    const std::string uri = "sip:" + dialed + "@" + domain;
+    auto challenge = Unauthenticated(domain, user, dialed, call_id);
     REQUIRE(challenge);
     REQUIRE(challenge->status_code() == 407);
-    Ack(*challenge, uri, user, domain, 1);
-    invite = Build("INVITE", uri, user, domain, "<" + uri + ">", 2);
+    auto invite = Build("INVITE", uri, user, domain, "<" + uri + ">", 2);
     invite
         .AddHeader("Proxy-Authorization", Answer(*challenge, sb::sip::HeaderId::kProxyAuthenticate,
                                                  "INVITE", uri, user, Sdp()))
@@ -300,4 +310,59 @@ TEST_CASE(
     REQUIRE(refused);
     CHECK(refused->status_code() == 404);
   }
+}
+
+TEST_CASE(
+    "an address Redis found not banned and admin no trunk's is challenged on the loop - a "
+    "trunk's INVITEs are still taken without a challenge - a banned address gets 403",
+    "[integration]") {
+  Platform p({.media = true});
+  REQUIRE(p.WaitUntilReady());
+  auto acme = p.CreateTenant();
+  p.CreateExtension(acme, "1001", Password("1001"));
+  p.CreateTrunk(acme, CarrierTrunk("127.0.0.5", 5060, "127.0.0.6"));
+  const std::string domain = acme.sip_domain();
+  // The ban is keyed by address in the shared Redis: start from a clean slate for the phone's.
+  const std::string ip = "127.0.0.43";
+  {
+    auto options = sb::redis::OptionsFromUrl(sb::testing::Shared().redis_url, "signaling:");
+    REQUIRE(options.ok());
+    sb::redis::Client redis(*options);
+    REQUIRE(redis.Run(sb::redis::Command("DEL").Key("ban:" + ip).Key("authfail:" + ip)).ok());
+  }
+  const std::string sample = "sb_signaling_invite_loop_challenges_total";
+  const double before = p.Metric(sample);
+  REQUIRE(before >= 0);
+
+  // The first challenge asked Redis (not banned) and admin (no trunk's); the second is answered
+  // from what they said, on the loop.
+  Phone phone(ip, p.sip_port());
+  for (const char* call_id : {"loop-1", "loop-2"}) {
+    auto challenge = phone.Unauthenticated(domain, "1001", "1002", call_id);
+    REQUIRE(challenge);
+    CHECK(challenge->status_code() == 407);
+  }
+  CHECK(p.Metric(sample) == before + 1);
+
+  // A carrier is never challenged, the first time or again: its unknown number is refused 404.
+  Phone carrier("127.0.0.6", p.sip_port());
+  for (const char* call_id : {"trunk-1", "trunk-2"}) {
+    auto refused = carrier.Unauthenticated("127.0.0.6", "+442071234567", "+15550000000", call_id);
+    REQUIRE(refused);
+    CHECK(refused->status_code() == 404);
+  }
+  CHECK(p.Metric(sample) == before + 1);
+
+  // Ten failed authentications ban the phone's address (the default policy): from then on its
+  // INVITEs are refused 403, not challenged.
+  for (int i = 0; i < 10; ++i) {
+    auto failed = phone.Call(domain, "1009", "1002", "guess-" + std::to_string(i));
+    REQUIRE(failed);
+    CHECK(failed->status_code() == 403);
+    phone.Ack(*failed, "sip:1002@" + domain, "1009", domain, 2);
+  }
+  auto banned = phone.Unauthenticated(domain, "1001", "1002", "banned-1");
+  REQUIRE(banned);
+  CHECK(banned->status_code() == 403);
+  CHECK(banned->reason_phrase() == "Forbidden (banned)");
 }

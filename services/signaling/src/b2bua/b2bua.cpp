@@ -109,6 +109,12 @@ void B2bua::OnRequest(const IncomingRequest& request, SipEndpoint& endpoint) {
     (void)endpoint.Respond(request.key, timer.reject_code, timer.reason, timer.headers);
     return;
   }
+  // A challenge is no call yet (as in Authorized): answered here when the authorizer can say so
+  // without blocking, it costs no worker and no round trip.
+  if (auto challenge = ports_.authorizer.ChallengeOnLoop(invite, request.source)) {
+    (void)endpoint.Respond(request.key, challenge->code, challenge->reason, challenge->headers);
+    return;
+  }
   Call call;
   call.id = FreshCallId();
   call.a_timer = std::move(timer);

@@ -41,6 +41,31 @@ AuthOutcome FromTrunk(const sip::Message& invite, const TrunkMatch& trunk) {
 
 }  // namespace
 
+DigestCallAuthorizer::DigestCallAuthorizer(const RequestAuthenticator& authenticator,
+                                           const AdminLookups& admin, const AuthGuard& guard,
+                                           core::MetricsRegistry& metrics)
+    : authenticator_(authenticator),
+      admin_(admin),
+      guard_(guard),
+      loop_challenges_(metrics.Counter(
+          "sb_signaling_invite_loop_challenges_total",
+          "INVITEs challenged on the SIP loop, without Redis, admin or a worker")) {}
+
+std::optional<AuthOutcome> DigestCallAuthorizer::ChallengeOnLoop(const sip::Message& invite,
+                                                                 const sip::Destination& source) {
+  // Authorize's path to a challenge, each step answered from memory: not banned (Redis said so
+  // moments ago), no trunk's source (a cached NOT_FOUND), a realm, no credentials for it.
+  if (!guard_.KnownClear(source.host)) return std::nullopt;
+  auto trunk = admin_.CachedTrunkBySource(source.host);
+  if (!trunk || trunk->ok() || trunk->status().code() != StatusCode::kNotFound) {
+    return std::nullopt;
+  }
+  const std::string realm = RealmOf(invite);
+  if (realm.empty() || authenticator_.FindCredentials(invite, realm)) return std::nullopt;
+  loop_challenges_.Inc();
+  return Refuse(authenticator_.Challenge(invite, realm));
+}
+
 AuthOutcome DigestCallAuthorizer::Authorize(const sip::Message& invite,
                                             const sip::Destination& source) {
   if (auto refused = guard_.CheckSource(source.host)) return Refuse(std::move(*refused));

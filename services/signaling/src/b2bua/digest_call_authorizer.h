@@ -7,8 +7,13 @@
 // carrier of that trunk: it is not challenged, the caller is the trunk's tenant and the From
 // number.
 //
-//   sb::signaling::b2bua::DigestCallAuthorizer authorizer(authenticator, admin, guard);
+//   sb::signaling::b2bua::DigestCallAuthorizer authorizer(authenticator, admin, guard, metrics);
 //   sb::signaling::b2bua::Ports ports{authorizer, router, locator, media, events, store};
+//
+// ChallengeOnLoop answers the 407 without blocking when Authorize's answer can only be that: the
+// source was found not banned within the last seconds (the guard's ClearSources), the node's
+// admin cache says it is no trunk's, the INVITE names a caller domain and carries no credentials
+// for it. Counted in sb_signaling_invite_loop_challenges_total.
 //
 // Authorize blocks on admin and on the nonce tracker (run it offloaded, as the B2BUA does).
 // Thread-safe as RequestAuthenticator and AdminLookups are.
@@ -18,6 +23,7 @@
 #include "b2bua/ports.h"
 #include "protection/auth_guard.h"
 #include "rpc/admin_lookups.h"
+#include "switchboard/core/metrics.h"
 
 namespace sb::signaling::b2bua {
 
@@ -25,15 +31,17 @@ class DigestCallAuthorizer final : public CallAuthorizer {
  public:
   // All borrowed; they must outlive the authorizer.
   DigestCallAuthorizer(const RequestAuthenticator& authenticator, const AdminLookups& admin,
-                       const AuthGuard& guard)
-      : authenticator_(authenticator), admin_(admin), guard_(guard) {}
+                       const AuthGuard& guard, core::MetricsRegistry& metrics);
 
   AuthOutcome Authorize(const sip::Message& invite, const sip::Destination& source) override;
+  std::optional<AuthOutcome> ChallengeOnLoop(const sip::Message& invite,
+                                             const sip::Destination& source) override;
 
  private:
   const RequestAuthenticator& authenticator_;
   const AdminLookups& admin_;
   const AuthGuard& guard_;
+  core::CounterMetric& loop_challenges_;
 };
 
 }  // namespace sb::signaling::b2bua

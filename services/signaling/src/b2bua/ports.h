@@ -4,8 +4,9 @@
 // node through libs/media_client, call events on JetStream, dialog state in Redis).
 //
 // Every method here may block (a bus request, a Redis round trip): the B2BUA calls them through
-// its Offloader, never on the SIP loop thread, so implementations must be thread-safe. The one
-// exception is CallEvents, which must not block: it is called on the loop thread too.
+// its Offloader, never on the SIP loop thread, so implementations must be thread-safe. The
+// exceptions are CallEvents and CallAuthorizer::ChallengeOnLoop, which must not block: they are
+// called on the loop thread.
 //
 //   class AdminAuthorizer : public sb::signaling::b2bua::CallAuthorizer { ... };
 //   sb::signaling::b2bua::Ports ports{authorizer, router, locator, media, events, store};
@@ -74,6 +75,10 @@ class CallAuthorizer {
   // Digest authentication of a new INVITE (RFC 3261 §22.3: 407 + Proxy-Authenticate) from
   // `source` (bans are per source), or a carrier trunk recognised by `source`.
   virtual AuthOutcome Authorize(const sip::Message& invite, const sip::Destination& source) = 0;
+  // Called on the SIP loop thread, so it must not block: the challenge Authorize would answer,
+  // when that is sure without a Redis or admin round trip (nullopt: Authorize decides).
+  virtual std::optional<AuthOutcome> ChallengeOnLoop(const sip::Message& invite,
+                                                     const sip::Destination& source) = 0;
 };
 
 // A carrier gateway a call goes out to.

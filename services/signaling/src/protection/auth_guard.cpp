@@ -31,6 +31,10 @@ std::optional<AuthRefusal> AuthGuard::CheckAccount(std::string_view realm,
   return std::nullopt;
 }
 
+bool AuthGuard::KnownClear(std::string_view source_ip) const {
+  return clear_ != nullptr && clear_->IsKnownClear(source_ip);
+}
+
 void AuthGuard::Record(std::string_view source_ip, bool failure) const {
   if (!failure) return;
   if (clear_ != nullptr) clear_->Forget(source_ip);

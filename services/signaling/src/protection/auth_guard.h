@@ -45,6 +45,9 @@ class AuthGuard {
   std::optional<AuthRefusal> CheckAccount(std::string_view realm, std::string_view user) const;
   // Counts a failed authentication of the source (a guess); bans it at the policy's count.
   void Record(std::string_view source_ip, bool failure) const;
+  // True when CheckSource found the source not banned moments ago (clear_sources.h), so that a
+  // request which can only be challenged is answered without Redis. Never blocks.
+  bool KnownClear(std::string_view source_ip) const;
 
  private:
   AuthFailureBan* ban_;

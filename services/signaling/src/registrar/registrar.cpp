@@ -111,7 +111,7 @@ std::optional<RegisterAnswer> Registrar::ChallengeOnLoop(const sip::Message& req
                                                          const sip::Destination& source) {
   // Only what Handle would answer the same without Redis or admin: a source Redis found not
   // banned moments ago, a domain in the node's cache, a REGISTER without credentials for it.
-  if (!clear_sources_.IsKnownClear(source.host)) return std::nullopt;
+  if (!deps_.clear_sources.IsKnownClear(source.host)) return std::nullopt;
   const std::string realm = RealmOf(request);
   if (realm.empty() || !AddressOfRecord(request).ok()) return std::nullopt;
   auto domain = deps_.admin.CachedDomain(realm);
@@ -128,7 +128,7 @@ RegisterAnswer Registrar::Challenge(const sip::Message& request, const std::stri
 }
 
 RegisterAnswer Registrar::Handle(const sip::Message& request, const sip::Destination& source) {
-  const AuthGuard guard(deps_.ban, deps_.account_limit, deps_.log, &clear_sources_);
+  const AuthGuard guard(deps_.ban, deps_.account_limit, deps_.log, &deps_.clear_sources);
   if (auto refused = guard.CheckSource(source.host)) return Refuse(std::move(*refused));
   const std::string realm = RealmOf(request);
   auto aor = AddressOfRecord(request);

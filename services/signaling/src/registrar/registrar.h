@@ -50,6 +50,9 @@ struct RegistrarDeps {
   RegistrationEvents* events = nullptr;       // optional
   core::MetricsRegistry& metrics;
   const core::Logger& log;
+  // Sources Redis found not banned lately (marked and forgotten by Handle's guard); the node's
+  // call guard shares them, as bans are per source whatever the method.
+  ClearSources& clear_sources;
 };
 
 // What a REGISTER is answered with.
@@ -93,8 +96,6 @@ class Registrar final : public RequestHandler {
 
   RegistrarDeps deps_;
   RegistrarPolicy policy_;
-  // Sources Redis found not banned within the last 2 s (marked and forgotten by Handle's guard).
-  ClearSources clear_sources_{deps_.clock, std::chrono::seconds(2)};
   RegistrationObserver* observer_ = nullptr;
   core::CounterMetric& ok_;
   core::CounterMetric& challenged_;

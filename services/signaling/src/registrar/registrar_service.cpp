@@ -30,6 +30,7 @@ struct RegistrarService::Parts {
   std::unique_ptr<AuthFailureBan> ban;
   std::unique_ptr<AccountRateLimit> account_limit;
   std::unique_ptr<AccountRateLimit> call_account_limit;
+  std::unique_ptr<ClearSources> clear_sources;
   std::unique_ptr<AuthGuard> call_guard;
   std::unique_ptr<RedisBindingLapses> lapses;
   std::unique_ptr<LapseSweeper> lapse_sweeper;
@@ -94,7 +95,11 @@ Result<std::unique_ptr<RegistrarService>> RegistrarService::Start(
   p->ban = std::make_unique<AuthFailureBan>(*p->redis, config.ban);
   p->account_limit = std::make_unique<AccountRateLimit>(*p->redis, config.account_limit);
   p->call_account_limit = std::make_unique<AccountRateLimit>(*p->redis, config.call_account_limit);
-  p->call_guard = std::make_unique<AuthGuard>(p->ban.get(), p->call_account_limit.get(), log);
+  // Sources found not banned within the last 2 s: their REGISTERs and INVITEs without credentials
+  // are challenged on the loop (one table for both, as the ban is).
+  p->clear_sources = std::make_unique<ClearSources>(clock, std::chrono::seconds(2));
+  p->call_guard = std::make_unique<AuthGuard>(p->ban.get(), p->call_account_limit.get(), log,
+                                              p->clear_sources.get());
   p->lapses = std::make_unique<RedisBindingLapses>(*p->redis);
   p->lapse_sweeper = std::make_unique<LapseSweeper>(clock, *p->bindings, *p->lapses, *p->events,
                                                     log, config.lapse_sweep);
@@ -110,7 +115,8 @@ Result<std::unique_ptr<RegistrarService>> RegistrarService::Start(
                                                            .account_limit = p->account_limit.get(),
                                                            .events = p->events.get(),
                                                            .metrics = metrics,
-                                                           .log = log},
+                                                           .log = log,
+                                                           .clear_sources = *p->clear_sources},
                                              config.policy);
   return std::unique_ptr<RegistrarService>(new RegistrarService(std::move(p)));
 }

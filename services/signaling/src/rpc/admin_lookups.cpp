@@ -147,6 +147,12 @@ Result<TrunkMatch> AdminLookups::TrunkBySource(std::string_view source_ip) const
       });
 }
 
+std::optional<Result<TrunkMatch>> AdminLookups::CachedTrunkBySource(
+    std::string_view source_ip) const {
+  if (cache_ == nullptr) return std::nullopt;
+  return cache_->TrunkBySource(source_ip);
+}
+
 Result<TrunkMatch> AdminLookups::AskTrunkBySource(std::string_view source_ip) const {
   pb::LookupTrunkBySourceRequest request;
   request.set_source_ip(std::string(source_ip));

@@ -126,6 +126,8 @@ class AdminLookups final : public RoutingLookups {
   // sb.cmd.admin.lookup_number, lookup_trunk_by_source, lookup_extension, lookup_outbound_route.
   Result<NumberRoute> Number(std::string_view e164) const override;
   Result<TrunkMatch> TrunkBySource(std::string_view source_ip) const override;
+  // The cached answer of TrunkBySource, without asking admin (nullopt: not cached, or no cache).
+  std::optional<Result<TrunkMatch>> CachedTrunkBySource(std::string_view source_ip) const;
   Result<ExtensionInfo> Extension(std::string_view sip_domain,
                                   std::string_view user) const override;
   Result<OutboundRoute> Outbound(const TenantId& tenant, std::string_view dialed,

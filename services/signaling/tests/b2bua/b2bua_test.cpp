@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <catch2/catch.hpp>
+#include <functional>
 #include <map>
 #include <set>
 #include <string>
@@ -67,6 +68,44 @@ struct Authorizer : CallAuthorizer {
     }
     out.caller = {kTenant, "acme.sb.test", "1001", {}};
     return out;
+  }
+  // Like DigestCallAuthorizer's when memory says the source is clear and no trunk's: the 407
+  // Authorize would give, without a worker.
+  bool challenge_on_loop = false;
+  std::optional<AuthOutcome> ChallengeOnLoop(const Message& invite,
+                                             const Destination& source) override {
+    if (!challenge_on_loop) return std::nullopt;
+    AuthOutcome out = Authorize(invite, source);
+    if (out.code == 0) return std::nullopt;
+    return out;
+  }
+};
+
+// The worker pool as the B2BUA sees it: each job's work and then run at once (as
+// InlineOffloader does), or, when `deferred`, kept until the test runs them, so that what the
+// loop does meanwhile (a CANCEL) is seen. Counts the jobs either way.
+struct Jobs : sb::signaling::Offloader {
+  bool deferred = false;
+  size_t count = 0;
+  std::vector<std::pair<std::function<void()>, std::function<void()>>> waiting;
+  sb::Status Run(std::function<void()> work, std::function<void()> then) override {
+    ++count;
+    if (deferred) {
+      waiting.emplace_back(std::move(work), std::move(then));
+      return sb::Status::Ok();
+    }
+    work();
+    if (then) then();
+    return sb::Status::Ok();
+  }
+  // The waiting jobs, in order (and those they queue).
+  void RunWaiting() {
+    while (!waiting.empty()) {
+      auto [work, then] = std::move(waiting.front());
+      waiting.erase(waiting.begin());
+      work();
+      if (then) then();
+    }
   }
 };
 
@@ -221,7 +260,7 @@ struct Node {
   }
   sb::core::MetricsRegistry metrics;
   SipEndpoint endpoint;
-  InlineOffloader offloader;
+  Jobs offloader;
   B2bua b2bua;
 };
 
@@ -385,6 +424,22 @@ TEST_CASE("an INVITE without credentials is challenged 407 and is no call yet", 
   CHECK(f.events.seen.empty());
   CHECK(f.node.b2bua.calls() == 0);
   CHECK(f.media.legs.empty());
+}
+
+TEST_CASE(
+    "an INVITE the authorizer can challenge on the loop gets its 407 without a worker job - "
+    "the INVITE with credentials then goes to a worker as before",
+    "[unit]") {
+  Fixture f;
+  f.auth.challenge_on_loop = true;
+  f.Receive(f.CallerInvite("1002", false), kCaller);
+  CHECK(f.Codes(kCaller) == std::vector<int>{100, 407});
+  CHECK(f.node.offloader.count == 0);
+  CHECK(f.node.b2bua.calls() == 0);
+  f.Receive(f.CallerInvite("1002", true, "z9hG4bKa2", 2), kCaller);
+  CHECK(f.node.offloader.count > 0);
+  CHECK(f.Next(kDesk));
+  CHECK(f.events.seen == std::vector<std::string>{"created sip:1002@acme.sb.test"});
 }
 
 TEST_CASE("an INVITE without an SDP offer is challenged first and then refused 488", "[unit]") {

@@ -5,11 +5,14 @@
 // a pass (challenges and trunks with a real admin: routing_itest). The ban and the
 // per-account limit live in the shared Redis, as the registrar's do: a source banned there gets
 // 403 on INVITE before any challenge, an account over its limit 503 before admin is asked.
+// ChallengeOnLoop gives the 407 without blocking only when memory says Authorize would: the
+// source found not banned by Redis moments ago, and no trunk's by the node's admin cache.
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <string>
 
 #include "b2bua/digest_call_authorizer.h"
+#include "rpc/admin_lookup_cache.h"
 #include "switchboard/bus/nats_bus.h"
 #include "switchboard/core/clock.h"
 #include "switchboard/sip/digest.h"
@@ -63,7 +66,10 @@ struct Rig {
   AuthFailureBan ban{redis, {.max_failures = 3, .window = 60s, .ban_for = 60s}};
   AccountRateLimit account_limit{redis, {.max_requests = 1, .window = 60s}};
   sb::core::Logger log{"digest-call-authorizer-test"};
-  AuthGuard guard{&ban, &account_limit, log};
+  ClearSources clear{clock, 2s};
+  AuthGuard guard{&ban, &account_limit, log, &clear};
+  AdminLookupCache cache{clock, 60s};
+  sb::core::MetricsRegistry metrics;
   std::unique_ptr<b2bua::DigestCallAuthorizer> authorizer;
   Rig() {
     sb::bus::NatsBusOptions options;
@@ -72,8 +78,12 @@ struct Rig {
     auto connected = sb::bus::NatsBus::Connect(options);
     REQUIRE(connected.ok());
     bus = std::move(*connected);
-    admin = std::make_unique<AdminLookups>(*bus, 300ms);
-    authorizer = std::make_unique<b2bua::DigestCallAuthorizer>(authenticator, *admin, guard);
+    admin = std::make_unique<AdminLookups>(*bus, 300ms, &cache);
+    authorizer =
+        std::make_unique<b2bua::DigestCallAuthorizer>(authenticator, *admin, guard, metrics);
+  }
+  double LoopChallenges() {
+    return metrics.Counter("sb_signaling_invite_loop_challenges_total", "").value();
   }
 };
 
@@ -145,4 +155,40 @@ TEST_CASE("an account over its INVITE limit gets 503 with Retry-After before adm
   CHECK(second.headers == std::vector<std::pair<std::string, std::string>>{{"Retry-After", "60"}});
   // Refused from Redis alone: the silent admin's 300 ms deadline never ran.
   CHECK(std::chrono::steady_clock::now() - started < 250ms);
+}
+
+TEST_CASE(
+    "an INVITE without credentials is challenged without blocking only from a source known clear "
+    "and known to be no trunk's",
+    "[natstest]") {
+  Rig rig;
+  CHECK_FALSE(rig.authorizer->ChallengeOnLoop(Invite(), kPhone));  // Redis not asked yet
+  REQUIRE_FALSE(rig.guard.CheckSource(kPhone.host));               // Redis: not banned
+  CHECK_FALSE(rig.authorizer->ChallengeOnLoop(Invite(), kPhone));  // maybe a trunk's
+  rig.cache.PutTrunkBySource(kPhone.host, sb::Status::NotFound("no trunk"), rig.cache.generation());
+  auto challenge = rig.authorizer->ChallengeOnLoop(Invite(), kPhone);
+  REQUIRE(challenge);
+  CHECK(challenge->code == 407);
+  REQUIRE_FALSE(challenge->headers.empty());
+  CHECK(challenge->headers[0].first == "Proxy-Authenticate");
+  CHECK(challenge->headers[0].second.find("realm=\"acme.sb.test\"") != std::string::npos);
+  CHECK(rig.LoopChallenges() == 1);
+
+  // Credentials, a trunk's source and a source banned since are the workers' to decide.
+  CHECK_FALSE(rig.authorizer->ChallengeOnLoop(
+      Invite("Digest username=\"1001\", realm=\"acme.sb.test\", nonce=\"n\", "
+             "uri=\"sip:1002@acme.sb.test\", response=\"00000000000000000000000000000000\""),
+      kPhone));
+  const sb::sip::Destination carrier{"127.0.0.32", 5060, sb::sip::Transport::kUdp};
+  REQUIRE_FALSE(rig.guard.CheckSource(carrier.host));
+  rig.cache.PutTrunkBySource(carrier.host,
+                             TrunkMatch{.tenant = {}, .trunk_id = "trunk-1", .trunk_name = "c"},
+                             rig.cache.generation());
+  CHECK_FALSE(rig.authorizer->ChallengeOnLoop(Invite(), carrier));
+  for (int i = 0; i < 3; ++i) REQUIRE(rig.ban.RecordFailure(kPhone.host).ok());
+  auto banned = rig.guard.CheckSource(kPhone.host);
+  REQUIRE(banned);
+  CHECK(banned->code == 403);
+  CHECK_FALSE(rig.authorizer->ChallengeOnLoop(Invite(), kPhone));
+  CHECK(rig.LoopChallenges() == 1);
 }
