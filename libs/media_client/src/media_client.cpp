@@ -58,6 +58,17 @@ Status MediaClient::DestroyLeg(std::string_view leg_id) {
   return CallStatus<media_v1::Ack>(ops::kDestroyLeg, request);
 }
 
+Result<media_v1::LegPairReply> MediaClient::CreateLegPair(
+    const media_v1::CreateLegPairRequest& request) {
+  return Call<media_v1::LegPairReply>(ops::kCreateLegPair, request);
+}
+
+Status MediaClient::DestroyLegs(const std::vector<std::string>& leg_ids) {
+  media_v1::DestroyLegsRequest request;
+  request.mutable_leg_ids()->Add(leg_ids.begin(), leg_ids.end());
+  return CallStatus<media_v1::Ack>(ops::kDestroyLegs, request);
+}
+
 Result<media_v1::BridgeReply> MediaClient::Bridge(std::string_view leg_a, std::string_view leg_b) {
   media_v1::BridgeRequest request;
   request.set_leg_a(std::string(leg_a));

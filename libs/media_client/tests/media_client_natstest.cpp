@@ -29,15 +29,32 @@ struct Cluster {
   std::unique_ptr<bus::NatsBus> bus = testing::ConnectNats(nats.url(), "media-client-test");
   core::SystemClock clock;
   NodeTracker tracker{*bus, clock};
+
+  // Whether `node`'s load reports come to count `legs` legs within a few seconds.
+  bool ReportsLegs(const std::string& node, uint32_t legs) {
+    return tracker.WaitUntil(
+        [&] {
+          auto r = tracker.Find(node);
+          return r.ok() && r->legs == legs;
+        },
+        seconds(5));
+  }
+};
+
+// The cluster with one sb-media node that the tracker already counts live.
+struct OneNodeCluster : Cluster {
+  MediaProcess node{nats.url()};
+
+  OneNodeCluster() {
+    REQUIRE(tracker.Start().ok());
+    REQUIRE(tracker.WaitUntil([&] { return tracker.IsLive(node.node_id()); }, seconds(10)));
+  }
 };
 
 TEST_CASE("the picked node anchors two legs from SDP offers then bridges and destroys them",
           "[natstest][media_client]") {
-  Cluster cluster;
-  REQUIRE(cluster.tracker.Start().ok());
-  MediaProcess node(cluster.nats.url());
-  REQUIRE(cluster.tracker.WaitUntil([&] { return cluster.tracker.IsLive(node.node_id()); },
-                                    seconds(10)));
+  OneNodeCluster cluster;
+  MediaProcess& node = cluster.node;
 
   auto picked = cluster.tracker.PickLeastLoaded();
   REQUIRE(picked.ok());
@@ -72,34 +89,68 @@ TEST_CASE("the picked node anchors two legs from SDP offers then bridges and des
   CHECK(bridged->transcoding());  // PCMU on one side, PCMA on the other
 
   // The node counts the legs in its next reports.
-  CHECK(cluster.tracker.WaitUntil(
-      [&] {
-        auto r = cluster.tracker.Find(node.node_id());
-        return r.ok() && r->legs == 2;
-      },
-      seconds(5)));
+  CHECK(cluster.ReportsLegs(node.node_id(), 2));
 
   CHECK(media.Unbridge("alice").ok());
   CHECK(media.DestroyLeg("alice").ok());
   CHECK(media.DestroyLeg("bob").ok());
   // A second destroy is the node's NOT_FOUND, not a transport error.
   CHECK(media.DestroyLeg("alice").code() == StatusCode::kNotFound);
-  CHECK(cluster.tracker.WaitUntil(
-      [&] {
-        auto r = cluster.tracker.Find(node.node_id());
-        return r.ok() && r->legs == 0;
-      },
-      seconds(5)));
+  CHECK(cluster.ReportsLegs(node.node_id(), 0));
+  CHECK(node.Terminate() == 0);
+}
+
+TEST_CASE("a call's legs are made as a pair - answered and bridged - then destroyed together",
+          "[natstest][media_client]") {
+  OneNodeCluster cluster;
+  MediaProcess& node = cluster.node;
+  MediaClient media(*cluster.bus, node.node_id(), seconds(5));
+  Phone alice;
+  Phone bob;
+  media_v1::CreateLegPairRequest pair;
+  pair.mutable_a()->set_tenant_id("tenant-1");
+  pair.mutable_a()->set_call_id("call-2");
+  pair.mutable_a()->set_leg_id("alice");
+  pair.mutable_a()->set_sdp_type(media_v1::SDP_TYPE_OFFER);
+  pair.mutable_a()->set_sdp(alice.Offer("0"));
+  pair.mutable_b()->set_tenant_id("tenant-1");
+  pair.mutable_b()->set_call_id("call-2");
+  pair.mutable_b()->set_leg_id("bob");
+  auto legs = media.CreateLegPair(pair);
+  REQUIRE(legs.ok());
+  CHECK(legs->a().codec() == "PCMU");
+  CHECK(legs->b().leg_id() == "bob");
+  CHECK(legs->b().sdp().find("c=IN IP4 127.0.0.1") != std::string::npos);
+
+  media_v1::UpdateLegRequest answer;
+  answer.set_leg_id("bob");
+  answer.set_sdp_type(media_v1::SDP_TYPE_ANSWER);
+  answer.set_sdp(bob.Offer("8"));
+  answer.set_bridge_with("alice");
+  auto answered = media.UpdateLeg(answer);
+  REQUIRE(answered.ok());
+  CHECK(answered->codec() == "PCMA");
+  CHECK(answered->transcoding());
+  CHECK(cluster.ReportsLegs(node.node_id(), 2));
+
+  CHECK(media.DestroyLegs({"alice", "bob"}).ok());
+  CHECK(media.DestroyLegs({"alice"}).code() == StatusCode::kNotFound);
+  CHECK(cluster.ReportsLegs(node.node_id(), 0));
+
+  // A pair the node cannot make: the field names the leg, and nothing is left on the node.
+  pair.mutable_b()->set_sdp(bob.Offer("0"));  // SDP without saying offer or answer
+  auto refused = media.CreateLegPair(pair);
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.status().code() == StatusCode::kInvalidArgument);
+  CHECK(refused.status().field() == "b.sdp_type");
+  CHECK(media.DestroyLeg("alice").code() == StatusCode::kNotFound);
   CHECK(node.Terminate() == 0);
 }
 
 TEST_CASE("the node's refusals keep their code and field and a silent node is UNAVAILABLE",
           "[natstest][media_client]") {
-  Cluster cluster;
-  REQUIRE(cluster.tracker.Start().ok());
-  MediaProcess node(cluster.nats.url());
-  REQUIRE(cluster.tracker.WaitUntil([&] { return cluster.tracker.IsLive(node.node_id()); },
-                                    seconds(10)));
+  OneNodeCluster cluster;
+  MediaProcess& node = cluster.node;
   MediaClient media(*cluster.bus, node.node_id(), seconds(5));
 
   media_v1::CreateLegRequest untyped;
@@ -126,11 +177,8 @@ TEST_CASE("the node's refusals keep their code and field and a silent node is UN
 
 TEST_CASE("a draining node is not picked and a stopped node is reported lost once",
           "[natstest][media_client]") {
-  Cluster cluster;
-  REQUIRE(cluster.tracker.Start().ok());
-  MediaProcess node(cluster.nats.url());
-  REQUIRE(cluster.tracker.WaitUntil([&] { return cluster.tracker.IsLive(node.node_id()); },
-                                    seconds(10)));
+  OneNodeCluster cluster;
+  MediaProcess& node = cluster.node;
   REQUIRE(cluster.tracker.PickLeastLoaded().ok());
   CHECK(cluster.tracker.TakeLost().empty());
 

@@ -22,6 +22,13 @@ uint32_t RandomU32() {
 
 }  // namespace
 
+Status OfLeg(std::string_view which, const Status& status) {
+  if (status.ok()) return status;
+  std::string field = status.field().empty() ? "" : std::string(which) + "." + status.field();
+  return Status(status.code(), "leg " + std::string(which) + ": " + status.message(),
+                std::move(field));
+}
+
 MediaNode::MediaNode(NodeOptions options, const core::Clock& clock, EventSink& events,
                      core::MetricsRegistry& metrics, core::IdGenerator& ids)
     : options_(std::move(options)),
@@ -178,6 +185,29 @@ Status MediaNode::DestroyLegLocked(const std::string& leg_id) {
 Status MediaNode::DestroyLeg(const std::string& leg_id) {
   std::lock_guard lock(mu_);
   return DestroyLegLocked(leg_id);
+}
+
+Result<LegPair> MediaNode::CreateLegPair(const CreateLegParams& a, const CreateLegParams& b) {
+  auto leg_a = CreateLeg(a);
+  if (!leg_a.ok()) return OfLeg("a", leg_a.status());
+  auto leg_b = CreateLeg(b);
+  if (!leg_b.ok()) {
+    // Whatever the engine says of it, the node has forgotten leg a and freed its ports: the
+    // caller is left nothing to clean up, and b's failure is the one to report.
+    (void)DestroyLeg(leg_a->leg_id);
+    return OfLeg("b", leg_b.status());
+  }
+  return LegPair{std::move(*leg_a), std::move(*leg_b)};
+}
+
+Status MediaNode::DestroyLegs(const std::vector<std::string>& leg_ids) {
+  std::lock_guard lock(mu_);
+  Status first = Status::Ok();
+  for (const auto& leg_id : leg_ids) {
+    Status destroyed = DestroyLegLocked(leg_id);
+    if (first.ok() && !destroyed.ok()) first = destroyed;
+  }
+  return first;
 }
 
 Status MediaNode::MoveLeg(const std::string& leg_id, LegEntry& entry, MediaWorker& target) {

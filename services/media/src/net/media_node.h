@@ -20,6 +20,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "net/port_allocator.h"
@@ -60,6 +61,14 @@ struct LegDescription {
   std::string codec;  // empty until negotiated
 };
 
+struct LegPair {
+  LegDescription a, b;
+};
+
+// A failure of one leg of a pair, said of that leg: "leg b: ..." with the field under the leg's
+// name ("b.sdp_type"), so that the caller knows which of its two requests to fix.
+Status OfLeg(std::string_view which, const Status& status);
+
 struct NodeLoadSnapshot {
   size_t legs = 0;
   size_t capacity = 0;
@@ -81,6 +90,11 @@ class MediaNode {
   Result<LegDescription> CreateLeg(const CreateLegParams& params);
   Result<LegDescription> UpdateLeg(const std::string& leg_id, SdpKind kind, const std::string& sdp);
   Status DestroyLeg(const std::string& leg_id);
+  // A two-party call's legs, each as CreateLeg makes it; all or nothing: when `b` fails, `a` is
+  // destroyed before the error (said of its leg by OfLeg) comes back.
+  Result<LegPair> CreateLegPair(const CreateLegParams& a, const CreateLegParams& b);
+  // Every one of the legs, even after one is unknown or fails: the first failure.
+  Status DestroyLegs(const std::vector<std::string>& leg_ids);
 
   Result<bool> Bridge(const std::string& leg_a, const std::string& leg_b);
   Status Unbridge(const std::string& leg_id);

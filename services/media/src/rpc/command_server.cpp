@@ -48,6 +48,20 @@ Result<SdpKind> KindOf(v1::SdpType type, bool sdp_empty) {
   }
 }
 
+Result<CreateLegParams> ParamsOf(const v1::CreateLegRequest& r) {
+  auto kind = KindOf(r.sdp_type(), r.sdp().empty());
+  if (!kind.ok()) return kind.status();
+  return CreateLegParams{.tenant_id = r.tenant_id(),
+                         .call_id = r.call_id(),
+                         .leg_id = r.leg_id(),
+                         .kind = *kind,
+                         .sdp = r.sdp(),
+                         .options = {.rtp_timeout_ms = r.options().rtp_timeout_ms(),
+                                     .stats_interval_ms = r.options().stats_interval_ms(),
+                                     .inband_dtmf = r.options().inband_dtmf()},
+                         .srtp = r.options().srtp()};
+}
+
 v1::ConferenceReply ConferenceReplyOf(const std::string& id, const Result<size_t>& members) {
   v1::ConferenceReply reply;
   reply.set_conference_id(id);
@@ -105,20 +119,24 @@ Status CommandServer::Start() {
   MediaNode& node = node_;
   SB_RETURN_IF_ERROR((Serve<v1::CreateLegRequest, v1::LegReply>(
       ops::kCreateLeg, [&node](const v1::CreateLegRequest& r) {
-        auto kind = KindOf(r.sdp_type(), r.sdp().empty());
-        if (!kind.ok()) return ErrorReply<v1::LegReply>(kind.status());
-        CreateLegParams params{.tenant_id = r.tenant_id(),
-                               .call_id = r.call_id(),
-                               .leg_id = r.leg_id(),
-                               .kind = *kind,
-                               .sdp = r.sdp(),
-                               .options = {.rtp_timeout_ms = r.options().rtp_timeout_ms(),
-                                           .stats_interval_ms = r.options().stats_interval_ms(),
-                                           .inband_dtmf = r.options().inband_dtmf()},
-                               .srtp = r.options().srtp()};
-        auto leg = node.CreateLeg(params);
+        auto params = ParamsOf(r);
+        if (!params.ok()) return ErrorReply<v1::LegReply>(params.status());
+        auto leg = node.CreateLeg(*params);
         if (!leg.ok()) return ErrorReply<v1::LegReply>(leg.status());
         return LegReplyOf(*leg);
+      })));
+  SB_RETURN_IF_ERROR((Serve<v1::CreateLegPairRequest, v1::LegPairReply>(
+      ops::kCreateLegPair, [&node](const v1::CreateLegPairRequest& r) {
+        auto a = ParamsOf(r.a());
+        if (!a.ok()) return ErrorReply<v1::LegPairReply>(OfLeg("a", a.status()));
+        auto b = ParamsOf(r.b());
+        if (!b.ok()) return ErrorReply<v1::LegPairReply>(OfLeg("b", b.status()));
+        auto pair = node.CreateLegPair(*a, *b);
+        if (!pair.ok()) return ErrorReply<v1::LegPairReply>(pair.status());
+        v1::LegPairReply reply;
+        *reply.mutable_a() = LegReplyOf(pair->a);
+        *reply.mutable_b() = LegReplyOf(pair->b);
+        return reply;
       })));
   SB_RETURN_IF_ERROR((Serve<v1::UpdateLegRequest, v1::LegReply>(
       ops::kUpdateLeg, [&node](const v1::UpdateLegRequest& r) {
@@ -126,11 +144,24 @@ Status CommandServer::Start() {
         if (!kind.ok()) return ErrorReply<v1::LegReply>(kind.status());
         auto leg = node.UpdateLeg(r.leg_id(), *kind, r.sdp());
         if (!leg.ok()) return ErrorReply<v1::LegReply>(leg.status());
-        return LegReplyOf(*leg);
+        v1::LegReply reply = LegReplyOf(*leg);
+        if (!r.bridge_with().empty()) {
+          auto transcoding = node.Bridge(r.bridge_with(), r.leg_id());
+          if (!transcoding.ok()) {
+            ToProto(transcoding.status(), reply.mutable_error());
+          } else {
+            reply.set_transcoding(*transcoding);
+          }
+        }
+        return reply;
       })));
   SB_RETURN_IF_ERROR((Serve<v1::DestroyLegRequest, v1::Ack>(
       ops::kDestroyLeg,
       [&node](const v1::DestroyLegRequest& r) { return AckOf(node.DestroyLeg(r.leg_id())); })));
+  SB_RETURN_IF_ERROR((Serve<v1::DestroyLegsRequest, v1::Ack>(
+      ops::kDestroyLegs, [&node](const v1::DestroyLegsRequest& r) {
+        return AckOf(node.DestroyLegs({r.leg_ids().begin(), r.leg_ids().end()}));
+      })));
   SB_RETURN_IF_ERROR(
       (Serve<v1::BridgeRequest, v1::BridgeReply>(ops::kBridge, [&node](const v1::BridgeRequest& r) {
         auto transcoding = node.Bridge(r.leg_a(), r.leg_b());

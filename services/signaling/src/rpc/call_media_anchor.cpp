@@ -26,6 +26,20 @@ Result<media_v1::Tone> NamedTone(std::string_view name) {
   return tone;
 }
 
+// A new leg of the call: the node answers `offer`, or offers itself when it is empty.
+media_v1::CreateLegRequest NewLeg(const TenantId& tenant, std::string_view call_id,
+                                  std::string_view leg_id, std::string_view offer) {
+  media_v1::CreateLegRequest request;
+  request.set_tenant_id(tenant.str());
+  request.set_call_id(std::string(call_id));
+  request.set_leg_id(std::string(leg_id));
+  if (!offer.empty()) {
+    request.set_sdp_type(media_v1::SDP_TYPE_OFFER);
+    request.set_sdp(std::string(offer));
+  }
+  return request;
+}
+
 }  // namespace
 
 MediaClientAnchor::MediaClientAnchor(bus::Bus& bus, media_client::NodeTracker& nodes,
@@ -36,28 +50,54 @@ media_client::MediaClient MediaClientAnchor::Client(std::string_view node_id) co
   return media_client::MediaClient(bus_, std::string(node_id), timeout_);
 }
 
+Result<std::string> MediaClientAnchor::NodeOrPick(std::string_view node_id) const {
+  if (!node_id.empty()) return std::string(node_id);
+  auto picked = nodes_.PickLeastLoaded();
+  if (!picked.ok()) return picked.status();
+  return picked->node_id;
+}
+
 Result<b2bua::MediaAnchor::Leg> MediaClientAnchor::CreateLeg(const TenantId& tenant,
                                                              std::string_view call_id,
                                                              std::string_view leg_id,
                                                              std::string_view node_id,
                                                              std::string_view offer) {
-  std::string node(node_id);
-  if (node.empty()) {
-    auto picked = nodes_.PickLeastLoaded();
-    if (!picked.ok()) return picked.status();
-    node = picked->node_id;
-  }
-  media_v1::CreateLegRequest request;
-  request.set_tenant_id(tenant.str());
-  request.set_call_id(std::string(call_id));
-  request.set_leg_id(std::string(leg_id));
-  if (!offer.empty()) {
-    request.set_sdp_type(media_v1::SDP_TYPE_OFFER);
-    request.set_sdp(std::string(offer));
-  }
-  auto reply = Client(node).CreateLeg(request);
+  auto node = NodeOrPick(node_id);
+  if (!node.ok()) return node.status();
+  auto reply = Client(*node).CreateLeg(NewLeg(tenant, call_id, leg_id, offer));
   if (!reply.ok()) return reply.status();
-  return Leg{.node_id = node, .sdp = reply->sdp(), .codec = reply->codec()};
+  return Leg{.node_id = *node, .sdp = reply->sdp(), .codec = reply->codec()};
+}
+
+Result<b2bua::MediaAnchor::LegPair> MediaClientAnchor::CreateLegPair(const TenantId& tenant,
+                                                                     std::string_view call_id,
+                                                                     std::string_view a,
+                                                                     std::string_view b,
+                                                                     std::string_view offer) {
+  auto node = NodeOrPick({});
+  if (!node.ok()) return node.status();
+  media_v1::CreateLegPairRequest request;
+  *request.mutable_a() = NewLeg(tenant, call_id, a, offer);
+  *request.mutable_b() = NewLeg(tenant, call_id, b, {});
+  auto reply = Client(*node).CreateLegPair(request);
+  if (!reply.ok()) return reply.status();
+  return LegPair{.a = {.node_id = *node, .sdp = reply->a().sdp(), .codec = reply->a().codec()},
+                 .b = {.node_id = *node, .sdp = reply->b().sdp(), .codec = reply->b().codec()}};
+}
+
+Status MediaClientAnchor::AnswerLeg(std::string_view node_id, std::string_view b,
+                                    std::string_view answer, std::string_view bridge_with) {
+  media_v1::UpdateLegRequest request;
+  request.set_leg_id(std::string(b));
+  request.set_sdp_type(media_v1::SDP_TYPE_ANSWER);
+  request.set_sdp(std::string(answer));
+  request.set_bridge_with(std::string(bridge_with));
+  return Client(node_id).UpdateLeg(request).status();
+}
+
+Status MediaClientAnchor::DestroyLegs(std::string_view node_id,
+                                      const std::vector<std::string>& legs) {
+  return Client(node_id).DestroyLegs(legs);
 }
 
 Result<b2bua::MediaAnchor::Leg> MediaClientAnchor::UpdateLeg(std::string_view node_id,

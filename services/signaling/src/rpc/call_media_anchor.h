@@ -1,6 +1,7 @@
 // MediaClientAnchor: the B2BUA's MediaAnchor port (b2bua/ports.h) on real media nodes, through
 // libs/media_client: a leg with no node named goes to the least-loaded live node the NodeTracker
-// knows, and every call is one MediaClient request with the anchor's deadline. Errors are the
+// knows, and every call is one MediaClient request with the anchor's deadline (a call's leg
+// pair, its answer-and-bridge and its tear-down included). Errors are the
 // media client's: UNAVAILABLE when no node is live or the node did not answer (the B2BUA answers
 // 503), the node's own code otherwise (INVALID_ARGUMENT for an SDP it cannot take: 488).
 //
@@ -31,6 +32,14 @@ class MediaClientAnchor final : public b2bua::MediaAnchor {
                         std::string_view sdp) override;
   Result<bool> Bridge(std::string_view node_id, std::string_view a, std::string_view b) override;
   Status DestroyLeg(std::string_view node_id, std::string_view leg_id) override;
+  // A two-party call's media in three requests to its node rather than six: create_leg_pair,
+  // update_leg with bridge_with, destroy_legs.
+  Result<LegPair> CreateLegPair(const TenantId& tenant, std::string_view call_id,
+                                std::string_view a, std::string_view b,
+                                std::string_view offer) override;
+  Status AnswerLeg(std::string_view node_id, std::string_view b, std::string_view answer,
+                   std::string_view bridge_with) override;
+  Status DestroyLegs(std::string_view node_id, const std::vector<std::string>& legs) override;
   Result<std::string> Play(std::string_view node_id, std::string_view leg_id,
                            const PlayParams& params) override;
   Status StopPlay(std::string_view node_id, std::string_view leg_id) override;
@@ -40,6 +49,8 @@ class MediaClientAnchor final : public b2bua::MediaAnchor {
 
  private:
   media_client::MediaClient Client(std::string_view node_id) const;
+  // `node_id`, or the least-loaded live node when it is empty.
+  Result<std::string> NodeOrPick(std::string_view node_id) const;
 
   bus::Bus& bus_;
   media_client::NodeTracker& nodes_;

@@ -2,7 +2,8 @@
 // real nats-server: the call's first leg goes to the live node, the second is the node's offer
 // completed by the callee's answer, the legs bridge and are destroyed; a named tone played to a
 // leg reaches its phone as RTP, and a recording starts and stops; with no live node the anchor
-// says UNAVAILABLE.
+// says UNAVAILABLE. A two-party call's legs are made, answered and bridged, and destroyed in one
+// request each (create_leg_pair, update_leg with bridge_with, destroy_legs).
 #include <catch2/catch.hpp>
 
 #include "media_process.h"
@@ -34,55 +35,109 @@ struct Fixture {
   }
 };
 
+// The fixture with one live sb-media node and the anchor in front of it.
+struct NodeFixture : Fixture {
+  MediaProcess node{nats.url()};
+  MediaClientAnchor anchor{*bus, *nodes, seconds(5)};
+
+  NodeFixture() {
+    REQUIRE(nodes->WaitUntil([&] { return nodes->IsLive(node.node_id()); }, seconds(10)));
+  }
+
+  // Whether the node's load reports come to count `n` legs within a few seconds.
+  bool ReportsLegs(uint32_t n) {
+    return nodes->WaitUntil(
+        [&] {
+          auto r = nodes->Find(node.node_id());
+          return r.ok() && r->legs == n;
+        },
+        seconds(5));
+  }
+};
+
 TEST_CASE("the anchor puts a call's two legs on the live node and bridges them",
           "[natstest][media]") {
-  Fixture f;
-  MediaProcess node(f.nats.url());
-  REQUIRE(f.nodes->WaitUntil([&] { return f.nodes->IsLive(node.node_id()); }, seconds(10)));
-  MediaClientAnchor anchor(*f.bus, *f.nodes, seconds(5));
+  NodeFixture f;
   const TenantId tenant("0190f5a4-1c2d-7e3f-8a9b-0c1d2e3f4a5b");
 
   Phone caller;
-  auto a = anchor.CreateLeg(tenant, "call-1", "a", "", caller.Offer("0 8"));
+  auto a = f.anchor.CreateLeg(tenant, "call-1", "a", "", caller.Offer("0 8"));
   REQUIRE(a.ok());
-  CHECK(a->node_id == node.node_id());
+  CHECK(a->node_id == f.node.node_id());
   CHECK(a->codec == "PCMU");
   CHECK(a->sdp.find("c=IN IP4 127.0.0.1") != std::string::npos);
 
   // The callee's leg: the node offers, the callee answers.
-  auto b = anchor.CreateLeg(tenant, "call-1", "b", a->node_id, "");
+  auto b = f.anchor.CreateLeg(tenant, "call-1", "b", a->node_id, "");
   REQUIRE(b.ok());
-  CHECK(b->node_id == node.node_id());
+  CHECK(b->node_id == f.node.node_id());
   CHECK(b->sdp.find("m=audio ") != std::string::npos);
   Phone callee;
-  auto answered = anchor.UpdateLeg(b->node_id, "b", false, callee.Offer("0"));
+  auto answered = f.anchor.UpdateLeg(b->node_id, "b", false, callee.Offer("0"));
   REQUIRE(answered.ok());
   CHECK(answered->codec == "PCMU");
 
-  auto transcoding = anchor.Bridge(a->node_id, "a", "b");
+  auto transcoding = f.anchor.Bridge(a->node_id, "a", "b");
   REQUIRE(transcoding.ok());
   CHECK_FALSE(*transcoding);  // PCMU on both sides
 
-  CHECK(anchor.DestroyLeg(a->node_id, "a").ok());
-  CHECK(anchor.DestroyLeg(b->node_id, "b").ok());
-  CHECK(anchor.DestroyLeg(b->node_id, "b").code() == StatusCode::kNotFound);
-  CHECK(node.Terminate() == 0);
+  CHECK(f.anchor.DestroyLeg(a->node_id, "a").ok());
+  CHECK(f.anchor.DestroyLeg(b->node_id, "b").ok());
+  CHECK(f.anchor.DestroyLeg(b->node_id, "b").code() == StatusCode::kNotFound);
+  CHECK(f.node.Terminate() == 0);
+}
+
+TEST_CASE(
+    "a two-party call's media is one request each to make the legs - answer and bridge - and "
+    "tear down",
+    "[natstest][media]") {
+  NodeFixture f;
+  const TenantId tenant("0190f5a4-1c2d-7e3f-8a9b-0c1d2e3f4a5b");
+
+  Phone caller;
+  auto pair = f.anchor.CreateLegPair(tenant, "call-3", "a", "b", caller.Offer("8 0"));
+  REQUIRE(pair.ok());
+  CHECK(pair->a.node_id == f.node.node_id());
+  CHECK(pair->b.node_id == f.node.node_id());
+  CHECK(pair->a.codec == "PCMA");
+  CHECK(pair->a.sdp.find("c=IN IP4 127.0.0.1") != std::string::npos);
+  CHECK(pair->b.sdp.find("m=audio ") != std::string::npos);
+  CHECK(f.ReportsLegs(2));
+
+  // The callee answers PCMU: the answer and the bridge in one go, and they hear each other.
+  Phone callee;
+  REQUIRE(f.anchor.AnswerLeg(pair->b.node_id, "b", callee.Offer("0"), "a").ok());
+  // The node refuses to bridge them again: the answer did bridge them.
+  CHECK(f.anchor.Bridge(pair->a.node_id, "a", "b").status().code() ==
+        StatusCode::kFailedPrecondition);
+
+  CHECK(f.anchor.DestroyLegs(pair->a.node_id, {"a", "b"}).ok());
+  CHECK(f.ReportsLegs(0));
+  CHECK(f.anchor.DestroyLegs(pair->a.node_id, {"a", "b"}).code() == StatusCode::kNotFound);
+
+  // A pair the node refuses leaves no leg, and an answer bridged with a gone leg is NOT_FOUND.
+  auto refused = f.anchor.CreateLegPair(tenant, "call-4", "a", "b", "not sdp");
+  CHECK(refused.status().code() == StatusCode::kInvalidArgument);
+  CHECK(refused.status().field() == "a.sdp");
+  auto kept = f.anchor.CreateLegPair(tenant, "call-5", "c", "d", caller.Offer("0"));
+  REQUIRE(kept.ok());
+  CHECK(f.anchor.AnswerLeg(kept->b.node_id, "d", callee.Offer("0"), "gone").code() ==
+        StatusCode::kNotFound);
+  CHECK(f.anchor.DestroyLegs(kept->a.node_id, {"c", "d"}).ok());
+  CHECK(f.node.Terminate() == 0);
 }
 
 TEST_CASE(
     "a named tone played on a leg reaches its phone as RTP - stop_play - a recording starts and "
     "stops - an unknown tone is INVALID_ARGUMENT",
     "[natstest][media]") {
-  Fixture f;
-  MediaProcess node(f.nats.url());
-  REQUIRE(f.nodes->WaitUntil([&] { return f.nodes->IsLive(node.node_id()); }, seconds(10)));
-  MediaClientAnchor anchor(*f.bus, *f.nodes, seconds(5));
+  NodeFixture f;
   Phone caller;
-  auto a = anchor.CreateLeg(TenantId("0190f5a4-1c2d-7e3f-8a9b-0c1d2e3f4a5b"), "call-2", "a", "",
-                            caller.Offer("0"));
+  auto a = f.anchor.CreateLeg(TenantId("0190f5a4-1c2d-7e3f-8a9b-0c1d2e3f4a5b"), "call-2", "a", "",
+                              caller.Offer("0"));
   REQUIRE(a.ok());
 
-  auto playback = anchor.Play(a->node_id, "a", {.tone = "ringback"});
+  auto playback = f.anchor.Play(a->node_id, "a", {.tone = "ringback"});
   REQUIRE(playback.ok());
   CHECK_FALSE(playback->empty());
   // The node sends the tone to the address of the phone's offer (RTP: version 2, PCMU).
@@ -91,17 +146,17 @@ TEST_CASE(
   REQUIRE(packet->data.size() > 12);
   CHECK((packet->data[0] >> 6) == 2);
   CHECK((packet->data[1] & 0x7f) == 0);
-  CHECK(anchor.StopPlay(a->node_id, "a").ok());
-  CHECK(anchor.Play(a->node_id, "a", {.tone = "dial"}).status().code() ==
+  CHECK(f.anchor.StopPlay(a->node_id, "a").ok());
+  CHECK(f.anchor.Play(a->node_id, "a", {.tone = "dial"}).status().code() ==
         StatusCode::kInvalidArgument);
 
-  auto recording = anchor.RecordStart(a->node_id, "a", {.recording_id = "rec-call-2"});
+  auto recording = f.anchor.RecordStart(a->node_id, "a", {.recording_id = "rec-call-2"});
   REQUIRE(recording.ok());
   CHECK(recording->recording_id == "rec-call-2");
   CHECK(recording->file.ends_with("rec-call-2.wav"));
-  CHECK(anchor.RecordStop(a->node_id, "a").ok());
-  CHECK(anchor.DestroyLeg(a->node_id, "a").ok());
-  CHECK(node.Terminate() == 0);
+  CHECK(f.anchor.RecordStop(a->node_id, "a").ok());
+  CHECK(f.anchor.DestroyLeg(a->node_id, "a").ok());
+  CHECK(f.node.Terminate() == 0);
 }
 
 TEST_CASE("without a live media node the anchor is UNAVAILABLE", "[natstest][media]") {
@@ -111,8 +166,14 @@ TEST_CASE("without a live media node the anchor is UNAVAILABLE", "[natstest][med
   auto leg = anchor.CreateLeg(TenantId("0190f5a4-1c2d-7e3f-8a9b-0c1d2e3f4a5b"), "call-1", "a", "",
                               caller.Offer("0"));
   CHECK(leg.status().code() == StatusCode::kUnavailable);
+  auto pair = anchor.CreateLegPair(TenantId("0190f5a4-1c2d-7e3f-8a9b-0c1d2e3f4a5b"), "call-1", "a",
+                                   "b", caller.Offer("0"));
+  CHECK(pair.status().code() == StatusCode::kUnavailable);
   // A node named by a stored call that is gone.
   CHECK(anchor.DestroyLeg("media-gone", "a").code() == StatusCode::kUnavailable);
+  CHECK(anchor.DestroyLegs("media-gone", {"a", "b"}).code() == StatusCode::kUnavailable);
+  CHECK(anchor.AnswerLeg("media-gone", "b", caller.Offer("0"), "a").code() ==
+        StatusCode::kUnavailable);
 }
 
 }  // namespace

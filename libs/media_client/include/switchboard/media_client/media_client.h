@@ -13,7 +13,7 @@
 //   auto a = media.CreateLeg(leg);                          // a->sdp(): the node's answer
 //   ...
 //   auto bridged = media.Bridge("a", "b");                   // bridged->transcoding()
-//   (void)media.DestroyLeg("a");
+//   (void)media.DestroyLegs({"a", "b"});
 //
 // Threading: thread-safe (it holds only the Bus, which is). Calls block up to the timeout, so
 // an event loop (the SIP loop) makes them through its offloader, never on the loop itself.
@@ -23,6 +23,7 @@
 #include <chrono>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "switchboard/bus/bus.h"
 #include "switchboard/common/v1/error.pb.h"
@@ -48,8 +49,15 @@ class MediaClient {
   // Legs. With an SDP offer the reply's sdp is the node's answer; without SDP it is the node's
   // offer, completed later by UpdateLeg with the endpoint's answer.
   Result<media_v1::LegReply> CreateLeg(const media_v1::CreateLegRequest& request);
+  // With request.bridge_with() set, the leg is then bridged with that one (reply.transcoding()).
   Result<media_v1::LegReply> UpdateLeg(const media_v1::UpdateLegRequest& request);
   Status DestroyLeg(std::string_view leg_id);
+
+  // A two-party call's legs in one request each. CreateLegPair is all or nothing (when b fails
+  // the node destroys a; the error's field says which leg: "b.sdp_type"); DestroyLegs tries
+  // every leg and returns the first failure.
+  Result<media_v1::LegPairReply> CreateLegPair(const media_v1::CreateLegPairRequest& request);
+  Status DestroyLegs(const std::vector<std::string>& leg_ids);
 
   // Bridges: each leg hears the other (transcoding() when their codecs differ).
   Result<media_v1::BridgeReply> Bridge(std::string_view leg_a, std::string_view leg_b);

@@ -1,8 +1,8 @@
 // The media node's command and report names as its callers spell them: a command for node N goes
 // to sb.cmd.media.<N>.<operation> (sb::bus::subjects::NodeCommand(kService, N, operation)) with
 // the request and reply messages of proto/switchboard/media/v1/commands.proto named beside each;
-// load reports come on sb.evt.media.node_load.platform. These are the wire names the node serves
-// The node itself serves exactly these (services/media/src/rpc/operations.h aliases them).
+// load reports come on sb.evt.media.node_load.platform. The node itself serves exactly these
+// (services/media/src/rpc/operations.h aliases them).
 //
 //   auto subject = sb::bus::subjects::NodeCommand(ops::kService, "media-1", ops::kCreateLeg);
 #pragma once
@@ -12,9 +12,14 @@
 namespace sb::media_client::ops {
 
 inline constexpr std::string_view kService = "media";
-inline constexpr std::string_view kCreateLeg = "create_leg";      // CreateLegRequest -> LegReply
-inline constexpr std::string_view kUpdateLeg = "update_leg";      // UpdateLegRequest -> LegReply
-inline constexpr std::string_view kDestroyLeg = "destroy_leg";    // DestroyLegRequest -> Ack
+inline constexpr std::string_view kCreateLeg = "create_leg";  // CreateLegRequest -> LegReply
+// UpdateLegRequest -> LegReply; with bridge_with set, the bridge of an answered call too.
+inline constexpr std::string_view kUpdateLeg = "update_leg";
+inline constexpr std::string_view kDestroyLeg = "destroy_leg";  // DestroyLegRequest -> Ack
+// A two-party call's legs in one request each: created together, answered and bridged,
+// destroyed together.
+inline constexpr std::string_view kCreateLegPair = "create_leg_pair";  // -> LegPairReply
+inline constexpr std::string_view kDestroyLegs = "destroy_legs";       // DestroyLegsRequest -> Ack
 inline constexpr std::string_view kBridge = "bridge";             // BridgeRequest -> BridgeReply
 inline constexpr std::string_view kUnbridge = "unbridge";         // UnbridgeRequest -> Ack
 inline constexpr std::string_view kPlay = "play";                 // PlayRequest -> PlayReply
