@@ -1,6 +1,7 @@
-// Call set-up and tear-down: INVITE -> authorize -> route -> locate -> anchor media -> ring all
-// contacts (or the trunk's gateway) -> first 2xx -> bridge -> 200 to the caller; and the ways a
-// call ends before or after that.
+// Call set-up and tear-down: INVITE -> authorize -> route -> locate -> anchor media (one worker
+// job, SetUpWork; the loop acts on its answers in that order) -> ring all contacts (or the trunk's
+// gateway) -> first 2xx -> bridge -> 200 to the caller; and the ways a call ends before or after
+// that.
 #include "b2bua/b2bua.h"
 
 #include <cstdio>
@@ -32,6 +33,19 @@ bool HasSdp(const sip::Message& m) {
   auto type = m.ContentType();
   return !m.body().empty() && type.ok() && type->has_value() && (*type)->type == "application" &&
          (*type)->subtype == "sdp";
+}
+
+// The set-up chain's decisions, taken by the worker that runs its steps ahead (a step only when
+// the call goes on) and by the loop that acts on them.
+// A call, once authenticated: every call is anchored on a media node, which needs the caller's
+// offer to answer.
+bool Admitted(const AuthOutcome& outcome, const sip::Message& invite) {
+  return outcome.code == 0 && HasSdp(invite);
+}
+bool RouteFound(const Route& route) { return route.code == 0; }
+// Somebody to ring.
+bool Reachable(const Result<std::vector<Target>>& targets) {
+  return targets.ok() && !targets->empty();
 }
 
 }  // namespace
@@ -125,30 +139,59 @@ void B2bua::OnRequest(const IncomingRequest& request, SipEndpoint& endpoint) {
   call.a_dialog = {std::string(invite.CallId().value_or("")), request.local_tag,
                    from.ok() ? std::string((*from)->tag()) : std::string()};
   const std::string id = call.id;
+  const std::string a = MediaLeg(call, 'a'), b = MediaLeg(call, 'b');
   by_invite_key_[request.key] = id;
   auto message = std::make_shared<sip::Message>(invite.Clone());
-  auto outcome = std::make_shared<AuthOutcome>();
-  auto route = std::make_shared<Route>();
+  auto setup = std::make_shared<SetUp>();
   calls_.emplace(id, std::move(call));
-  Status queued = offloader_.Run(
-      [this, message, outcome, route, source = request.source] {
-        *outcome = ports_.authorizer.Authorize(*message, source);
-        // A call that will be routed is routed by the same worker: one trip off the loop, not
-        // two (the conditions are Authorized's).
-        if (outcome->code == 0 && HasSdp(*message)) {
-          *route = ports_.router.Resolve(outcome->caller, message->request_uri().user);
-        }
-      },
-      [this, id, outcome, route] { Authorized(id, std::move(*outcome), std::move(*route)); });
+  // One trip off the loop for the whole set-up, not one per step.
+  Status queued =
+      offloader_.Run([this, setup, message, source = request.source, id, a,
+                      b] { SetUpWork(*setup, *message, source, id, a, b); },
+                     [this, id, a, b, setup] { SetUpDone(id, a, b, std::move(*setup)); });
   if (!queued.ok()) Fail(id, 503, "Overloaded", "");
+}
+
+void B2bua::SetUpWork(SetUp& setup, const sip::Message& invite, const sip::Destination& source,
+                      const std::string& id, const std::string& a, const std::string& b) {
+  setup.outcome = ports_.authorizer.Authorize(invite, source);
+  if (!Admitted(setup.outcome, invite)) return;
+  const Caller& caller = setup.outcome.caller;
+  setup.route = ports_.router.Resolve(caller, invite.request_uri().user);
+  if (!RouteFound(setup.route)) return;
+  // A trunk's gateway is the one contact (Ring); an extension's are the registrar's.
+  if (!setup.route.trunk) {
+    setup.targets = ports_.locator.Locate(caller.tenant, setup.route.domain, setup.route.extension);
+    if (!Reachable(*setup.targets)) return;
+  }
+  setup.anchors = ports_.media.CreateLegPair(caller.tenant, id, a, b, invite.body());
+}
+
+void B2bua::SetUpDone(const std::string& id, const std::string& a, const std::string& b,
+                      SetUp setup) {
+  Call* call = Find(id);
+  const bool anchored = setup.anchors && setup.anchors->ok();
+  if (call == nullptr) {
+    // Cancelled while the worker set it up: the legs it created are orphans now.
+    if (anchored) DestroyMedia((*setup.anchors)->a.node_id, {a, b});
+    return;
+  }
+  if (anchored) {
+    call->media_node = (*setup.anchors)->a.node_id;
+    call->a_sdp = std::move((*setup.anchors)->a.sdp);
+    call->b_offer = std::move((*setup.anchors)->b.sdp);
+  }
+  if (setup.anchors) call->anchored = setup.anchors->status();
+  call->located = std::move(setup.targets);
+  Authorized(id, std::move(setup.outcome), std::move(setup.route));
 }
 
 void B2bua::Authorized(const std::string& id, AuthOutcome outcome, Route route) {
   Call* call = Find(id);
   if (call == nullptr) return;
   // Checked after authentication so that an unauthenticated peer learns nothing but the
-  // challenge. Every call is anchored on a media node, which needs the caller's offer to answer.
-  if (outcome.code != 0 || !HasSdp(*call->invite)) {
+  // challenge.
+  if (!Admitted(outcome, *call->invite)) {
     // A challenge or a refused offer is not a call yet: no events, nothing to clean up.
     if (outcome.code != 0) {
       (void)endpoint_.Respond(call->a_key, outcome.code, outcome.reason, outcome.headers);
@@ -174,7 +217,7 @@ void B2bua::Routed(const std::string& id, Route route) {
   call->phase = Phase::kLocating;
   CallSummary created = Summary(*call);
   ports_.events.Created(created);
-  if (route.code != 0) {
+  if (!RouteFound(route)) {
     Fail(id, route.code, route.reason, route.cause);
     return;
   }
@@ -187,6 +230,13 @@ void B2bua::Ring(const std::string& id, Route route) {
     Target gateway = GatewayTarget(*route.trunk);
     call->trunk = std::move(route.trunk);
     Located(id, std::vector<Target>{std::move(gateway)});
+    return;
+  }
+  if (call->located) {
+    // Located by the set-up job.
+    auto targets = std::move(*call->located);
+    call->located.reset();
+    Located(id, std::move(targets));
     return;
   }
   auto targets =
@@ -203,16 +253,14 @@ void B2bua::Ring(const std::string& id, Route route) {
 void B2bua::Located(const std::string& id, Result<std::vector<Target>> targets) {
   Call* call = Find(id);
   if (call == nullptr) return;
-  if (!targets.ok()) {
-    if (targets.status().code() == StatusCode::kNotFound) {
+  if (!Reachable(targets)) {
+    if (targets.ok()) {
+      Fail(id, 480, {}, "unavailable");
+    } else if (targets.status().code() == StatusCode::kNotFound) {
       Fail(id, 404, {}, "not_found");
     } else {
       Fail(id, 503, {}, "network_failure");
     }
-    return;
-  }
-  if (targets->empty()) {
-    Fail(id, 480, {}, "unavailable");
     return;
   }
   for (auto& target : *targets) {
@@ -225,40 +273,16 @@ void B2bua::Located(const std::string& id, Result<std::vector<Target>> targets) 
     AnchorOriginated(id);
     return;
   }
-  // Leg a answers the caller's offer; leg b, on the same node, offers to the callee.
-  auto anchors =
-      std::make_shared<Result<MediaAnchor::LegPair>>(Status::Internal("anchor did not run"));
-  TenantId tenant = call->caller.tenant;
-  std::string offer(call->invite->body());
-  std::string a = MediaLeg(*call, 'a'), b = MediaLeg(*call, 'b');
-  Status queued =
-      offloader_.Run([this, anchors, tenant, id, offer, a,
-                      b] { *anchors = ports_.media.CreateLegPair(tenant, id, a, b, offer); },
-                     [this, id, anchors, a, b] {
-                       Call* call = Find(id);
-                       if (call == nullptr) {
-                         // Cancelled while the node worked: its legs are orphans now.
-                         if (anchors->ok()) DestroyMedia((*anchors)->a.node_id, {a, b});
-                         return;
-                       }
-                       if (!anchors->ok()) {
-                         // The node refused the caller's SDP (no codec it knows): 488; no node:
-                         // 503.
-                         Anchored(id, anchors->status());
-                         return;
-                       }
-                       call->media_node = (*anchors)->a.node_id;
-                       call->a_sdp = (*anchors)->a.sdp;
-                       call->b_offer = (*anchors)->b.sdp;
-                       Anchored(id, Status::Ok());
-                     });
-  if (!queued.ok()) Fail(id, 503, "Overloaded", "network_failure");
+  // Leg a answering the caller's offer and leg b offering to the callee, on one node, were
+  // created by the set-up job (SetUpDone took them).
+  Anchored(id, call->anchored.value_or(Status::Internal("no leg pair was created")));
 }
 
 void B2bua::Anchored(const std::string& id, Status status) {
   Call* call = Find(id);
   if (call == nullptr) return;
   if (!status.ok()) {
+    // The node refused the caller's SDP (no codec it knows): 488; no node: 503.
     if (status.code() == StatusCode::kInvalidArgument) {
       Fail(id, 488, {}, "media_failure");
     } else {

@@ -203,6 +203,19 @@ class B2bua final : public RequestHandler, public DialogHandler {
     std::optional<PendingTransfer> transfer;
     sip::UasTimerAnswer a_timer;  // what the caller's 200 grants
     LegSession a_session, b_session;
+    // What the set-up job found out past the route (SetUpWork), taken by Ring and Located
+    // instead of asking again: the callee's contacts, and whether the leg pair was created (its
+    // node and SDPs are the call's from the job's end, so that any failure releases them).
+    std::optional<Result<std::vector<Target>>> located;
+    std::optional<Status> anchored;
+  };
+  // What the worker found out for a new INVITE, each step only when the one before lets the call
+  // go on; the loop then acts on the answers in the same order (Authorized ... Anchored).
+  struct SetUp {
+    AuthOutcome outcome;
+    Route route;
+    std::optional<Result<std::vector<Target>>> targets;  // an extension's contacts
+    std::optional<Result<MediaAnchor::LegPair>> anchors;
   };
   // A request of one side waiting for the other side's answer (re-INVITE, UPDATE, INFO...).
   struct Relay {
@@ -225,6 +238,11 @@ class B2bua final : public RequestHandler, public DialogHandler {
   // The leg commands act on: the caller's, or the one leg of a one-legged call.
   std::string PartyLeg(const Call& call) const;
 
+  // On a worker: authorize, route, locate and create the leg pair (`a`, `b`) of call `id`.
+  void SetUpWork(SetUp& setup, const sip::Message& invite, const sip::Destination& source,
+                 const std::string& id, const std::string& a, const std::string& b);
+  // On the loop: the call goes on with what the set-up job found (or its legs are released).
+  void SetUpDone(const std::string& id, const std::string& a, const std::string& b, SetUp setup);
   // `route` is the router's answer when the outcome let the call be routed.
   void Authorized(const std::string& id, AuthOutcome outcome, Route route);
   void Routed(const std::string& id, Route route);

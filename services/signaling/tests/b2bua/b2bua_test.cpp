@@ -145,8 +145,10 @@ struct Media : MediaAnchor {
   // Like the node: a leg is in one bridge at a time; destroying it frees its peer.
   std::map<std::string, std::string> bridged;
   std::vector<std::string> log;
+  bool refuse_offers = false;  // like a node that knows none of the offer's codecs
   sb::Result<Leg> CreateLeg(const sb::TenantId&, std::string_view, std::string_view leg_id,
                             std::string_view, std::string_view offer) override {
+    if (refuse_offers && !offer.empty()) return sb::Status::InvalidArgument("no common codec");
     legs.emplace(leg_id);
     log.push_back("create " + std::string(leg_id) + (offer.empty() ? " offer" : " answer"));
     return Leg{"media-1", NodeSdp(leg_id), "PCMU"};
@@ -440,6 +442,62 @@ TEST_CASE(
   CHECK(f.node.offloader.count > 0);
   CHECK(f.Next(kDesk));
   CHECK(f.events.seen == std::vector<std::string>{"created sip:1002@acme.sb.test"});
+}
+
+TEST_CASE(
+    "a call is set up by one worker job - authorized routed located and its leg pair created - "
+    "before anything is rung",
+    "[unit]") {
+  Fixture f;
+  f.node.offloader.deferred = true;
+  f.Receive(f.CallerInvite(), kCaller);
+  CHECK(f.Codes(kCaller) == std::vector<int>{100});
+  CHECK(f.node.offloader.waiting.size() == 1);
+  CHECK(f.router.asked.empty());
+  f.node.offloader.RunWaiting();
+  CHECK(f.node.offloader.count == 1);
+  CHECK(f.router.asked == std::vector<std::string>{"1001 1002"});
+  CHECK(f.media.legs.size() == 2);
+  CHECK(f.Next(kDesk));
+  CHECK(f.Next(kMobile));
+  CHECK(f.events.seen == std::vector<std::string>{"created sip:1002@acme.sb.test"});
+}
+
+TEST_CASE(
+    "the caller cancels while the worker sets the call up - 487 - the leg pair created "
+    "meanwhile is destroyed - nobody is rung",
+    "[unit]") {
+  Fixture f;
+  f.node.offloader.deferred = true;
+  f.Receive(f.CallerInvite(), kCaller);
+  std::string cancel = f.CallerInvite();
+  cancel.replace(0, 6, "CANCEL");
+  cancel.replace(cancel.find("1 INVITE"), 8, "1 CANCEL");
+  f.Receive(cancel, kCaller);
+  CHECK(f.Codes(kCaller) == std::vector<int>{100, 200, 487});
+  CHECK(f.node.b2bua.calls() == 0);
+  f.node.offloader.RunWaiting();
+  CHECK(std::count_if(f.media.log.begin(), f.media.log.end(),
+                      [](const std::string& l) { return l.starts_with("create "); }) == 2);
+  CHECK(f.media.legs.empty());
+  CHECK_FALSE(f.Next(kDesk));
+  CHECK_FALSE(f.Next(kMobile));
+  CHECK(f.events.seen.empty());  // not routed yet when it was cancelled: no call to report
+}
+
+TEST_CASE(
+    "the media node refuses the caller's offer in the set-up job - 488 - created and ended "
+    "media_failure - nobody is rung",
+    "[unit]") {
+  Fixture f;
+  f.media.refuse_offers = true;
+  f.Receive(f.CallerInvite(), kCaller);
+  CHECK(f.Codes(kCaller) == std::vector<int>{100, 488});
+  CHECK(f.events.seen ==
+        std::vector<std::string>{"created sip:1002@acme.sb.test", "ended media_failure 488"});
+  CHECK(f.media.legs.empty());
+  CHECK_FALSE(f.Next(kDesk));
+  CHECK(f.node.b2bua.calls() == 0);
 }
 
 TEST_CASE("an INVITE without an SDP offer is challenged first and then refused 488", "[unit]") {
