@@ -9,6 +9,7 @@
 
 #include "switchboard/sip/builder.h"
 #include "switchboard/sip/digest.h"
+#include "switchboard/sip/transaction_manager.h"
 
 namespace sb::signaling::b2bua {
 namespace {
@@ -510,21 +511,23 @@ void B2bua::ConnectMedia(const std::string& id) {
   const bool bridged = call->early == EarlyMedia::kBridged;
   std::string sdp = std::move(call->answer_sdp);
   if (bridged && (sdp.empty() || sdp == call->early_sdp)) {
-    Connected(id, Status::Ok());
+    Connected(id, Status::Ok(), false);
     return;
   }
   auto status = std::make_shared<Status>(Status::Internal("not run"));
   std::string node = call->media_node, a = MediaLeg(*call, 'a'), b = MediaLeg(*call, 'b');
   const bool bridge = !bridged && !call->originated;
+  // The record another replica needs rides in the same job, once the node has the answer.
   Status queued = offloader_.Run(
-      [this, status, node, a, b, sdp, bridge] {
+      [this, status, node, a, b, sdp, bridge, stored = Answering(*call)] {
         *status = ports_.media.AnswerLeg(node, b, sdp, bridge ? a : std::string());
+        if (status->ok()) (void)ports_.store.Save(stored);
       },
-      [this, id, status] { Connected(id, *status); });
+      [this, id, status] { Connected(id, *status, true); });
   if (!queued.ok()) Fail(id, 503, "Overloaded", "network_failure");
 }
 
-void B2bua::Connected(const std::string& id, Status status) {
+void B2bua::Connected(const std::string& id, Status status, bool saved) {
   Call* call = Find(id);
   if (call == nullptr) return;
   if (!status.ok()) {
@@ -535,7 +538,14 @@ void B2bua::Connected(const std::string& id, Status status) {
     Status answered = endpoint_.Respond(call->a_key, 200, {}, call->a_timer.headers, call->a_sdp,
                                         "application/sdp");
     if (!answered.ok()) {
-      // The caller's transaction is gone (it cancelled in the meantime): the callee is hung up.
+      // The caller's transaction is gone (it cancelled in the meantime): the callee is hung up,
+      // and the record saved with the node's answer goes.
+      if (saved) {
+        StoredCall stored;
+        stored.call_id = id;
+        stored.tenant = call->caller.tenant;
+        (void)offloader_.Run([this, stored] { (void)ports_.store.Remove(stored); }, nullptr);
+      }
       Fail(id, 0, {}, "caller_cancelled");
       return;
     }
@@ -546,7 +556,7 @@ void B2bua::Connected(const std::string& id, Status status) {
   }
   call->phase = Phase::kConnected;
   by_dialog_[*call->b_dialog] = id;
-  Save(*call);
+  if (!saved) Save(*call);
   CallSummary answered_summary = Summary(*call);
   answered_summary.sip_code = 200;
   ports_.events.Answered(answered_summary);
@@ -648,20 +658,43 @@ void B2bua::DestroyMedia(const std::string& media_node, std::vector<std::string>
       [this, media_node, legs] { (void)ports_.media.DestroyLegs(media_node, legs); }, nullptr);
 }
 
+namespace {
+
+// What another replica needs of `dialog` to send a request in it (its id and peer aside).
+void Describe(const sip::Dialog& dialog, StoredDialog& d) {
+  d.local_uri = dialog.local_uri();
+  d.remote_uri = dialog.remote_uri();
+  d.remote_target = dialog.remote_target();
+  d.route_set = dialog.route_set();
+  // Another replica's BYE must not reuse a CSeq this node may still send (a re-INVITE after
+  // the save): it leaves room, which §12.2.2 allows (CSeq only has to grow).
+  d.next_local_cseq = dialog.local_cseq().value_or(0) + 1000;
+}
+
+}  // namespace
+
 StoredDialog B2bua::Snapshot(const sip::DialogId& id) const {
   StoredDialog d;
   d.id = id;
-  if (const sip::Dialog* dialog = endpoint_.FindDialog(id)) {
-    d.local_uri = dialog->local_uri();
-    d.remote_uri = dialog->remote_uri();
-    d.remote_target = dialog->remote_target();
-    d.route_set = dialog->route_set();
-    // Another replica's BYE must not reuse a CSeq this node may still send (a re-INVITE after
-    // the save): it leaves room, which §12.2.2 allows (CSeq only has to grow).
-    d.next_local_cseq = dialog->local_cseq().value_or(0) + 1000;
-  }
+  if (const sip::Dialog* dialog = endpoint_.FindDialog(id)) Describe(*dialog, d);
   if (auto peer = endpoint_.DialogPeer(id)) d.peer = *peer;
   return d;
+}
+
+StoredCall B2bua::Answering(const Call& call) const {
+  StoredCall stored = Stored(call);
+  if (call.one_legged) return stored;
+  // The endpoint creates the caller's dialog when it sends our 200, after the node took the
+  // callee's answer; the library builds it from the INVITE alone, as the endpoint will (the
+  // initial CSeq is one we have not used: none is stored for a dialog that sent nothing).
+  StoredDialog& caller = stored.caller;
+  caller = StoredDialog();
+  caller.id = call.a_dialog;
+  auto dialog = sip::Dialog::CreateUas(*call.invite, call.a_dialog.local_tag, 200,
+                                       endpoint_.ContactUri(call.a_source.transport), 1);
+  if (dialog.ok()) Describe(*dialog, caller);
+  caller.peer = sip::ResponseDestination(*call.invite, call.a_source);
+  return stored;
 }
 
 void B2bua::Save(const Call& call) {

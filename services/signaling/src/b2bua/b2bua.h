@@ -278,7 +278,8 @@ class B2bua final : public RequestHandler, public DialogHandler {
   void Answer(const std::string& id, size_t leg, const sip::DialogId& dialog, std::string sdp);
   // The answering callee's SDP to the node (unless early media already carried it), then 200.
   void ConnectMedia(const std::string& id);
-  void Connected(const std::string& id, Status status);
+  // `saved`: the call's record went to the store with the node's answer (ConnectMedia's job).
+  void Connected(const std::string& id, Status status, bool saved);
   void NoAnswer(const std::string& id);
   // Before an answer: the caller gets `code` (unless it is 0: already answered, e.g. 487);
   // every callee leg still ringing is cancelled; the media legs go; "ended" is published.
@@ -290,6 +291,8 @@ class B2bua final : public RequestHandler, public DialogHandler {
   void DestroyMedia(const std::string& media_node, std::vector<std::string> legs);
   void Save(const Call& call);
   StoredCall Stored(const Call& call) const;
+  // The record of a call being answered: the caller's dialog as our 200 will create it.
+  StoredCall Answering(const Call& call) const;
   StoredDialog Snapshot(const sip::DialogId& id) const;
 
   void OnInDialog(const IncomingRequest& request, Call& call, bool from_caller);

@@ -765,6 +765,31 @@ TEST_CASE("BYE from the caller - 200 - BYE to the callee - legs destroyed - ende
   CHECK(f.node.endpoint.dialogs() == 0);
 }
 
+TEST_CASE(
+    "a call from its INVITE to its BYE costs three worker jobs - the record saved with the "
+    "node's answer holds the caller's dialog as the 200 created it",
+    "[unit]") {
+  Fixture f;
+  auto call = f.Connect();
+  CHECK(f.node.offloader.count == 2);  // the set-up; the answer with the record
+  REQUIRE(f.store.calls.size() == 1);
+  const StoredDialog& stored = f.store.calls.begin()->second.caller;
+  const sb::sip::Dialog* dialog =
+      f.node.endpoint.FindDialog(sb::sip::DialogId{"a-call", call.caller_tag, "caller"});
+  REQUIRE(dialog);
+  CHECK(stored.id == dialog->id());
+  CHECK(stored.local_uri == dialog->local_uri());
+  CHECK(stored.remote_uri == dialog->remote_uri());
+  CHECK(stored.remote_target == dialog->remote_target());
+  CHECK(stored.route_set == dialog->route_set());
+  CHECK(stored.next_local_cseq == dialog->local_cseq().value_or(0) + 1000);
+  CHECK(stored.peer == kCaller);
+  f.Receive(f.CallerInDialog("ACK", call.caller_tag, 1), kCaller);
+  f.Receive(f.CallerInDialog("BYE", call.caller_tag, 2), kCaller);
+  CHECK(f.node.offloader.count == 3);  // the tear-down
+  CHECK(f.store.calls.empty());
+}
+
 TEST_CASE("BYE from the callee - the caller gets a BYE in its dialog", "[unit]") {
   Fixture f;
   auto call = f.Connect();
