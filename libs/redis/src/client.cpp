@@ -70,6 +70,16 @@ Result<ClientOptions> OptionsFromUrl(std::string_view url, std::string key_prefi
   return o;
 }
 
+Command Command::Eval(const Script& script, const std::vector<std::string>& keys,
+                      const std::vector<std::string>& args) {
+  Command c("EVALSHA");
+  c.Arg(script.sha1()).Arg(static_cast<int64_t>(keys.size()));
+  for (const auto& k : keys) c.Key(k);
+  for (const auto& a : args) c.Arg(a);
+  c.script_ = &script;
+  return c;
+}
+
 Command& Command::Key(std::string_view key) {
   key_positions_.push_back(args_.size());
   args_.emplace_back(key);
@@ -206,10 +216,53 @@ Result<std::vector<Reply>> Client::Send(Connection& conn,
   return replies;
 }
 
-Result<Reply> Client::Run(const Command& command) {
+Result<std::vector<Reply>> Client::SendLoadingScripts(const std::vector<Command>& commands) {
+  std::vector<std::vector<std::string>> built;
+  built.reserve(commands.size());
+  for (const auto& c : commands) built.push_back(c.Build(options_.key_prefix));
   Connection* conn = nullptr;
   auto lock = Take(conn);
-  auto replies = Send(*conn, {command.Build(options_.key_prefix)});
+  auto replies = Send(*conn, built);
+  if (!replies.ok()) return replies;
+
+  // Scripts not in this server's cache (first use, SCRIPT FLUSH, a restart) did not run: load
+  // each once and run those commands again, all in one more round trip.
+  struct Step {
+    const Script* load;  // a SCRIPT LOAD of it, or (nullptr) command `rerun` again
+    size_t rerun;
+  };
+  std::vector<Step> steps;
+  std::vector<std::vector<std::string>> again;
+  for (size_t i = 0; i < commands.size(); ++i) {
+    const Script* script = commands[i].script();
+    const std::string* err = (*replies)[i].error();
+    if (script == nullptr || err == nullptr || !err->starts_with("NOSCRIPT")) continue;
+    if (std::none_of(steps.begin(), steps.end(), [&](const Step& s) { return s.load == script; })) {
+      steps.push_back({script, 0});
+      again.push_back({"SCRIPT", "LOAD", script->source()});
+    }
+    steps.push_back({nullptr, i});
+    again.push_back(built[i]);
+  }
+  if (again.empty()) return replies;
+  auto retried = Send(*conn, again);
+  if (!retried.ok()) return retried.status();
+  for (size_t k = 0; k < steps.size(); ++k) {
+    Reply& r = (*retried)[k];
+    if (steps[k].load == nullptr) {
+      (*replies)[steps[k].rerun] = std::move(r);
+    } else if (r.is_error()) {
+      return ErrorStatus(*r.error());
+    } else if (!r.str() || *r.str() != steps[k].load->sha1()) {
+      return Status::Internal("redis SCRIPT LOAD returned a different SHA-1 than " +
+                              steps[k].load->sha1());
+    }
+  }
+  return replies;
+}
+
+Result<Reply> Client::Run(const Command& command) {
+  auto replies = SendLoadingScripts({command});
   if (!replies.ok()) return replies.status();
   Reply& r = replies->front();
   if (r.is_error()) return ErrorStatus(*r.error());
@@ -218,39 +271,12 @@ Result<Reply> Client::Run(const Command& command) {
 
 Result<std::vector<Reply>> Client::Pipeline(const std::vector<Command>& commands) {
   if (commands.empty()) return std::vector<Reply>{};
-  std::vector<std::vector<std::string>> built;
-  built.reserve(commands.size());
-  for (const auto& c : commands) built.push_back(c.Build(options_.key_prefix));
-  Connection* conn = nullptr;
-  auto lock = Take(conn);
-  return Send(*conn, built);
+  return SendLoadingScripts(commands);
 }
 
 Result<Reply> Client::Eval(const Script& script, const std::vector<std::string>& keys,
                            const std::vector<std::string>& args) {
-  std::vector<std::string> evalsha = {"EVALSHA", script.sha1(), std::to_string(keys.size())};
-  for (const auto& k : keys) evalsha.push_back(options_.key_prefix + k);
-  evalsha.insert(evalsha.end(), args.begin(), args.end());
-
-  Connection* conn = nullptr;
-  auto lock = Take(conn);
-  auto replies = Send(*conn, {evalsha});
-  if (!replies.ok()) return replies.status();
-  const std::string* err = replies->front().error();
-  if (err && err->starts_with("NOSCRIPT")) {
-    // Not in this server's script cache: load it and run it again in one round trip.
-    replies = Send(*conn, {{"SCRIPT", "LOAD", script.source()}, evalsha});
-    if (!replies.ok()) return replies.status();
-    const Reply& loaded = (*replies)[0];
-    if (loaded.is_error()) return ErrorStatus(*loaded.error());
-    if (!loaded.str() || *loaded.str() != script.sha1()) {
-      return Status::Internal("redis SCRIPT LOAD returned a different SHA-1 than " + script.sha1());
-    }
-    replies->erase(replies->begin());
-  }
-  Reply& r = replies->front();
-  if (r.is_error()) return ErrorStatus(*r.error());
-  return std::move(r);
+  return Run(Command::Eval(script, keys, args));
 }
 
 }  // namespace sb::redis

@@ -113,6 +113,37 @@ TEST_CASE("scripts run by EVALSHA and are loaded again after SCRIPT FLUSH", "[re
   CHECK(bad.status().code() == StatusCode::kInvalidArgument);
 }
 
+TEST_CASE("scripts in a pipeline the server does not know are loaded once and run in their place",
+          "[redis][script][pipeline]") {
+  auto server = sb::testing::RedisServer::Start();  // SCRIPT FLUSH is server-wide
+  Client redis({.port = server.port(), .key_prefix = "svc:"});
+  const sb::redis::Script incr("return redis.call('INCRBY', KEYS[1], ARGV[1])");
+  const sb::redis::Script get("return redis.call('GET', KEYS[1])");
+  const std::vector<Command> pipeline = {
+      Command::Eval(incr, {"n"}, {"2"}), Command("INCR").Key("plain"),
+      Command::Eval(incr, {"n"}, {"3"}), Command::Eval(get, {"plain"}, {})};
+
+  for (const char* when : {"first use", "after SCRIPT FLUSH", "cached"}) {
+    if (std::string_view(when) == "after SCRIPT FLUSH") {
+      REQUIRE(redis.Run(Command("SCRIPT").Arg("FLUSH")).ok());
+    }
+    REQUIRE(redis.Run(Command("DEL").Key("n").Key("plain")).ok());
+    auto replies = redis.Pipeline(pipeline);
+    REQUIRE(replies.ok());
+    REQUIRE(replies->size() == 4);
+    INFO(when);
+    CHECK((*replies)[0].integer() == 2);
+    CHECK((*replies)[1].integer() == 1);
+    CHECK((*replies)[2].integer() == 5);
+    CHECK(*(*replies)[3].str() == "1");  // a reloaded script runs after the plain commands
+  }
+  const sb::redis::Script broken("return redis.call('NOSUCHCOMMAND')");
+  auto wrong = redis.Pipeline({Command::Eval(broken, {}, {}), Command("PING")});
+  REQUIRE(wrong.ok());
+  CHECK((*wrong)[0].is_error());
+  CHECK(*(*wrong)[1].str() == "PONG");
+}
+
 TEST_CASE("the client reconnects to a redis killed and started again on the same port",
           "[redis][reconnect]") {
   auto server = sb::testing::RedisServer::Start();

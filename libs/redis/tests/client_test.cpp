@@ -27,6 +27,15 @@ TEST_CASE("a script is identified by the SHA-1 of its source, as Redis does", "[
   CHECK(sb::redis::Script("return 1").sha1() == "e0e1f9fabfc9d4800c877a703b823ac0578ff8db");
 }
 
+TEST_CASE("a script command is EVALSHA with its key count and prefixed keys", "[redis]") {
+  const sb::redis::Script script("return 1");
+  auto command = Command::Eval(script, {"a", "b"}, {"x"});
+  CHECK(command.Build("svc:") ==
+        std::vector<std::string>{"EVALSHA", script.sha1(), "2", "svc:a", "svc:b", "x"});
+  CHECK(command.script() == &script);
+  CHECK(Command("GET").Key("a").script() == nullptr);
+}
+
 TEST_CASE("redis URLs give host and port", "[redis]") {
   auto ok = sb::redis::OptionsFromUrl("redis://127.0.0.1:6380", "svc:");
   REQUIRE(ok.ok());

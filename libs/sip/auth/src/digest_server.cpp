@@ -217,9 +217,20 @@ DigestServer::NonceState DigestServer::CheckNonce(std::string_view nonce, std::s
 Result<DigestVerdict> DigestServer::Verify(const DigestCredentials& c, std::string_view realm,
                                            std::string_view method, std::string_view request_uri,
                                            std::string_view body, std::string_view ha1) const {
-  if (c.realm != realm) return DigestVerdict::kWrongRealm;
+  DigestCheck checked = Check(c, realm, method, request_uri, body, ha1);
+  if (!checked.nonce_use) return checked.verdict;
+  auto fresh = AcceptNonceCount(*checked.nonce_use);
+  if (!fresh.ok()) return fresh.status();
+  return AfterNonceCount(*fresh);
+}
+
+DigestCheck DigestServer::Check(const DigestCredentials& c, std::string_view realm,
+                                std::string_view method, std::string_view request_uri,
+                                std::string_view body, std::string_view ha1) const {
+  const auto final_verdict = [](DigestVerdict v) { return DigestCheck{v, std::nullopt}; };
+  if (c.realm != realm) return final_verdict(DigestVerdict::kWrongRealm);
   auto algorithm = c.algorithm ? ParseAlgorithm(*c.algorithm) : DigestAlgorithm::kMd5;
-  if (!algorithm) return DigestVerdict::kUnsupported;
+  if (!algorithm) return final_verdict(DigestVerdict::kUnsupported);
 
   DigestResponseInput input;
   input.algorithm = *algorithm;
@@ -234,35 +245,33 @@ Result<DigestVerdict> DigestServer::Verify(const DigestCredentials& c, std::stri
     if (internal::EqualsIgnoreCase(*c.qop, "auth-int")) qop = Qop::kAuthInt;
     bool offered = false;
     for (Qop q : options_.qop) offered = offered || (qop && q == *qop);
-    if (!offered) return DigestVerdict::kUnsupported;
-    if (!c.cnonce || c.cnonce->empty() || !c.nc) return DigestVerdict::kMalformed;
+    if (!offered) return final_verdict(DigestVerdict::kUnsupported);
+    if (!c.cnonce || c.cnonce->empty() || !c.nc) return final_verdict(DigestVerdict::kMalformed);
     auto parsed_nc = ParseNc(*c.nc);
-    if (!parsed_nc || *parsed_nc == 0) return DigestVerdict::kMalformed;
+    if (!parsed_nc || *parsed_nc == 0) return final_verdict(DigestVerdict::kMalformed);
     nc = *parsed_nc;
     input.qop = qop;
     input.cnonce = *c.cnonce;
     input.nc = *c.nc;
   } else {
-    if (!options_.allow_no_qop) return DigestVerdict::kUnsupported;
+    if (!options_.allow_no_qop) return final_verdict(DigestVerdict::kUnsupported);
     if (IsSessionAlgorithm(*algorithm)) {
-      if (!c.cnonce) return DigestVerdict::kMalformed;
+      if (!c.cnonce) return final_verdict(DigestVerdict::kMalformed);
       input.cnonce = *c.cnonce;
     }
   }
-  if (!request_uri.empty() && c.uri != request_uri) return DigestVerdict::kWrongUri;
+  if (!request_uri.empty() && c.uri != request_uri) return final_verdict(DigestVerdict::kWrongUri);
 
   core::Clock::WallTime expires{};
   NonceState state = CheckNonce(c.nonce, realm, &expires);
-  if (state == NonceState::kInvalid) return DigestVerdict::kBadNonce;
+  if (state == NonceState::kInvalid) return final_verdict(DigestVerdict::kBadNonce);
   // The response is checked before the nonce count is spent, so a wrong password cannot burn
   // counts of the legitimate client's nonce.
   if (!ConstantTimeEqualsIgnoreCase(ComputeResponse(ha1, input), c.response)) {
-    return DigestVerdict::kWrongResponse;
+    return final_verdict(DigestVerdict::kWrongResponse);
   }
-  if (state == NonceState::kExpired) return DigestVerdict::kStale;
-  auto fresh = counts_.Accept(c.nonce, nc, expires);
-  if (!fresh.ok()) return fresh.status();
-  return *fresh ? DigestVerdict::kOk : DigestVerdict::kStale;
+  if (state == NonceState::kExpired) return final_verdict(DigestVerdict::kStale);
+  return {DigestVerdict::kOk, NonceUse{.nonce = c.nonce, .nc = nc, .expires = expires}};
 }
 
 }  // namespace sb::sip

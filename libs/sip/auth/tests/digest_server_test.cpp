@@ -85,6 +85,35 @@ TEST_CASE("a replayed nonce count is refused as stale - a higher count is accept
   CHECK(f.Verify(f.Answer(challenge, 4), DigestAlgorithm::kMd5) == DigestVerdict::kStale);
 }
 
+TEST_CASE("checking in two steps leaves the nonce count to the caller - a replay is stale",
+          "[digest]") {
+  Fixture f;
+  auto challenge = f.server.Challenge(kRealm, DigestAlgorithm::kMd5);
+  const auto ha1 = f.Ha1(DigestAlgorithm::kMd5);
+  auto checked = f.server.Check(f.Answer(challenge, 3), kRealm, "REGISTER", kUri, "", ha1);
+  CHECK(checked.verdict == DigestVerdict::kOk);
+  REQUIRE(checked.nonce_use);
+  CHECK(checked.nonce_use->nonce == challenge.nonce);
+  CHECK(checked.nonce_use->nc == 3);
+  CHECK(checked.nonce_use->expires == f.clock.WallNow() + 300s);
+  CHECK(f.counts.size() == 0);  // nothing spent until the caller accepts it
+
+  auto accepted = f.server.AcceptNonceCount(*checked.nonce_use);
+  REQUIRE(accepted.ok());
+  CHECK(sb::sip::DigestServer::AfterNonceCount(*accepted) == DigestVerdict::kOk);
+  auto replayed = f.server.AcceptNonceCount(*checked.nonce_use);
+  REQUIRE(replayed.ok());
+  CHECK(sb::sip::DigestServer::AfterNonceCount(*replayed) == DigestVerdict::kStale);
+
+  auto wrong = f.server.Check(f.Answer(challenge, 4, "guess"), kRealm, "REGISTER", kUri, "", ha1);
+  CHECK(wrong.verdict == DigestVerdict::kWrongResponse);
+  CHECK_FALSE(wrong.nonce_use);
+  f.clock.Advance(301s);
+  auto expired = f.server.Check(f.Answer(challenge, 5), kRealm, "REGISTER", kUri, "", ha1);
+  CHECK(expired.verdict == DigestVerdict::kStale);
+  CHECK_FALSE(expired.nonce_use);
+}
+
 TEST_CASE("a nonce expires after its lifetime then only earns a stale re-challenge", "[digest]") {
   Fixture f;
   auto challenge = f.server.Challenge(kRealm, DigestAlgorithm::kMd5);

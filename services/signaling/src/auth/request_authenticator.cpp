@@ -100,6 +100,15 @@ AuthDecision RequestAuthenticator::Unavailable(std::string reason) const {
 AuthDecision RequestAuthenticator::Verify(const sip::Message& request, std::string_view realm,
                                           const sip::DigestCredentials& presented,
                                           const Result<ExtensionCredentials>& looked_up) const {
+  AuthCheck check = Check(request, realm, presented, looked_up);
+  if (!check.nonce_use) return std::move(check.decision);
+  auto accepted = server_.AcceptNonceCount(*check.nonce_use);
+  return Conclude(request, realm, std::move(check), accepted);
+}
+
+AuthCheck RequestAuthenticator::Check(const sip::Message& request, std::string_view realm,
+                                      const sip::DigestCredentials& presented,
+                                      const Result<ExtensionCredentials>& looked_up) const {
   // A phone may only act as itself: checked first, since no password makes it right.
   auto claimed = ClaimedUser(request);
   bool claims_match = claimed && *claimed == presented.username;
@@ -108,14 +117,14 @@ AuthDecision RequestAuthenticator::Verify(const sip::Message& request, std::stri
     auto from = UserOf(request.From());
     claims_match = from && *from == presented.username;
   }
-  if (!claims_match) return Forbidden("Forbidden (not the authenticated user)", true);
+  if (!claims_match) return {Forbidden("Forbidden (not the authenticated user)", true), {}};
 
   if (!looked_up.ok()) {
     if (looked_up.status().code() == StatusCode::kNotFound) {
       // Unknown user and wrong password answer alike so that users cannot be enumerated.
-      return Forbidden("Forbidden", true);
+      return {Forbidden("Forbidden", true), {}};
     }
-    return Unavailable("Service Unavailable");
+    return {Unavailable("Service Unavailable"), {}};
   }
 
   auto algorithm = presented.algorithm ? sip::ParseAlgorithm(*presented.algorithm)
@@ -129,14 +138,44 @@ AuthDecision RequestAuthenticator::Verify(const sip::Message& request, std::stri
     ha1 = looked_up->ha1_sha256;
   }
   // An algorithm we did not offer, or one admin holds no HA1 for: offer what we do support.
-  if (ha1.empty()) return Challenge(request, realm);
+  if (ha1.empty()) return {Challenge(request, realm), {}};
 
-  auto verdict = server_.Verify(presented, realm, request.method_text(), request.request_uri_text(),
-                                request.body(), ha1);
-  if (!verdict.ok()) return Unavailable("Service Unavailable");
-  switch (*verdict) {
+  auto checked = server_.Check(presented, realm, request.method_text(), request.request_uri_text(),
+                               request.body(), ha1);
+  if (!checked.nonce_use) return {Refused(request, realm, checked.verdict), {}};
+
+  // The password was right: what follows is policy, not a guess, so it is not a failure.
+  AuthCheck out;
+  out.nonce_use = std::move(checked.nonce_use);
+  if (looked_up->tenant_suspended) {
+    out.decision = Forbidden("Forbidden (tenant suspended)", false);
+    out.decision.username = presented.username;
+    out.decision.credentials = *looked_up;
+  } else if (!looked_up->enabled) {
+    out.decision = Forbidden("Forbidden (extension disabled)", false);
+  } else {
+    out.decision.outcome = AuthDecision::Outcome::kAuthenticated;
+    out.decision.code = 0;
+    out.decision.username = presented.username;
+    out.decision.credentials = *looked_up;
+  }
+  return out;
+}
+
+AuthDecision RequestAuthenticator::Conclude(const sip::Message& request, std::string_view realm,
+                                            AuthCheck check,
+                                            const Result<bool>& nonce_accepted) const {
+  if (!nonce_accepted.ok()) return Unavailable("Service Unavailable");
+  auto verdict = sip::DigestServer::AfterNonceCount(*nonce_accepted);
+  if (verdict != sip::DigestVerdict::kOk) return Refused(request, realm, verdict);
+  return std::move(check.decision);
+}
+
+AuthDecision RequestAuthenticator::Refused(const sip::Message& request, std::string_view realm,
+                                           sip::DigestVerdict verdict) const {
+  switch (verdict) {
     case sip::DigestVerdict::kOk:
-      break;
+      break;  // not a refusal: callers never pass it
     case sip::DigestVerdict::kStale:
       return Challenge(request, realm, /*stale=*/true);
     case sip::DigestVerdict::kWrongResponse:
@@ -154,29 +193,13 @@ AuthDecision RequestAuthenticator::Verify(const sip::Message& request, std::stri
       d.reason = "Bad Request (digest uri is not the Request-URI)";
       return d;
     }
-    case sip::DigestVerdict::kMalformed: {
-      AuthDecision d;
-      d.outcome = AuthDecision::Outcome::kBadRequest;
-      d.code = 400;
-      d.reason = "Bad Request (malformed credentials)";
-      return d;
-    }
+    case sip::DigestVerdict::kMalformed:
+      break;
   }
-
-  // The password was right: what follows is policy, not a guess, so it is not a failure.
-  if (looked_up->tenant_suspended) {
-    auto d = Forbidden("Forbidden (tenant suspended)", false);
-    d.username = presented.username;
-    d.credentials = *looked_up;
-    return d;
-  }
-  if (!looked_up->enabled) return Forbidden("Forbidden (extension disabled)", false);
-
   AuthDecision d;
-  d.outcome = AuthDecision::Outcome::kAuthenticated;
-  d.code = 0;
-  d.username = presented.username;
-  d.credentials = *looked_up;
+  d.outcome = AuthDecision::Outcome::kBadRequest;
+  d.code = 400;
+  d.reason = "Bad Request (malformed credentials)";
   return d;
 }
 

@@ -70,6 +70,15 @@ struct AuthDecision {
   bool authenticated() const { return outcome == Outcome::kAuthenticated; }
 };
 
+// What RequestAuthenticator::Check found without the nonce tracker: a final decision, or
+// credentials that are right for a live nonce whose count is still to be accepted (then
+// `decision` is what they earn once it is: authenticated, or 403 for a suspended tenant or a
+// disabled extension).
+struct AuthCheck {
+  AuthDecision decision;
+  std::optional<sip::NonceUse> nonce_use;
+};
+
 struct AuthenticatorOptions {
   bool offer_sha256 = true;
   bool offer_md5 = true;  // most deployed phones still only do MD5
@@ -104,11 +113,24 @@ class RequestAuthenticator {
                       const sip::DigestCredentials& presented,
                       const Result<ExtensionCredentials>& looked_up) const;
 
+  // Verify in two steps for a caller that accepts the nonce count itself, in one Redis round trip
+  // with its other work (protection/admission.h): Check needs no I/O; when it returns a
+  // nonce_use, the caller accepts it (store/redis_nonce_store.h) and Conclude gives the decision
+  // (a replayed count is a stale challenge, a store error 503).
+  AuthCheck Check(const sip::Message& request, std::string_view realm,
+                  const sip::DigestCredentials& presented,
+                  const Result<ExtensionCredentials>& looked_up) const;
+  AuthDecision Conclude(const sip::Message& request, std::string_view realm, AuthCheck check,
+                        const Result<bool>& nonce_accepted) const;
+
   // The user part (unescaped) a request claims to be: To for REGISTER's AOR, From otherwise;
   // nullopt when the header is missing or not a SIP URI.
   static std::optional<std::string> ClaimedUser(const sip::Message& request);
 
  private:
+  // The decision for a verdict other than kOk.
+  AuthDecision Refused(const sip::Message& request, std::string_view realm,
+                       sip::DigestVerdict verdict) const;
   AuthDecision Forbidden(std::string reason, bool failure) const;
   AuthDecision Unavailable(std::string reason) const;
 

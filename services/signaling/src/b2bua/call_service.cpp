@@ -69,7 +69,7 @@ Result<std::unique_ptr<CallService>> CallService::Start(
                                               config.node_id, metrics, log);
   p->store = std::make_unique<RedisCallStore>(shared.redis(), config.stored_call_ttl);
   p->authorizer = std::make_unique<b2bua::DigestCallAuthorizer>(
-      shared.authenticator(), shared.admin(), shared.call_guard(), metrics);
+      shared.authenticator(), shared.admin(), shared.call_guard(), shared.redis(), metrics);
   p->router = std::make_unique<AdminCallRouter>(shared.admin());
   p->originators = std::make_unique<AdminOriginators>(shared.admin());
   p->locator = std::make_unique<RegistrarCalleeLocator>(shared.bindings(), &shared.admin(), clock);

@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "protection/admission.h"
+
 namespace sb::signaling::b2bua {
 namespace {
 
@@ -43,10 +45,11 @@ AuthOutcome FromTrunk(const sip::Message& invite, const TrunkMatch& trunk) {
 
 DigestCallAuthorizer::DigestCallAuthorizer(const RequestAuthenticator& authenticator,
                                            const AdminLookups& admin, const AuthGuard& guard,
-                                           core::MetricsRegistry& metrics)
+                                           redis::Client& redis, core::MetricsRegistry& metrics)
     : authenticator_(authenticator),
       admin_(admin),
       guard_(guard),
+      redis_(redis),
       loop_challenges_(metrics.Counter(
           "sb_signaling_invite_loop_challenges_total",
           "INVITEs challenged on the SIP loop, without Redis, admin or a worker")) {}
@@ -68,12 +71,18 @@ std::optional<AuthOutcome> DigestCallAuthorizer::ChallengeOnLoop(const sip::Mess
 
 AuthOutcome DigestCallAuthorizer::Authorize(const sip::Message& invite,
                                             const sip::Destination& source) {
-  if (auto refused = guard_.CheckSource(source.host)) return Refuse(std::move(*refused));
+  Admission admission(redis_, guard_, source.host);
+  // An answer found without Redis still yields to a refusal of the checks queued before it.
+  auto after_checks = [&admission](AuthOutcome outcome) {
+    if (auto refused = admission.Send()) return Refuse(std::move(*refused));
+    return outcome;
+  };
   const std::string realm = RealmOf(invite);
   std::optional<sip::DigestCredentials> presented;
   if (!realm.empty()) presented = authenticator_.FindCredentials(invite, realm);
   if (!presented) {
     // Carriers do not answer challenges: their trunks are recognised by source address.
+    if (auto refused = admission.Send()) return Refuse(std::move(*refused));
     auto trunk = admin_.TrunkBySource(source.host);
     if (trunk.ok()) return FromTrunk(invite, *trunk);
     if (trunk.status().code() != StatusCode::kNotFound) {
@@ -82,13 +91,18 @@ AuthOutcome DigestCallAuthorizer::Authorize(const sip::Message& invite,
       return out;
     }
   }
-  if (realm.empty()) return Refuse(403, "No Caller Domain");
-  if (!presented) return Refuse(authenticator_.Challenge(invite, realm));
-  if (auto refused = guard_.CheckAccount(realm, presented->username)) {
-    return Refuse(std::move(*refused));
+  if (realm.empty()) return after_checks(Refuse(403, "No Caller Domain"));
+  if (!presented) return after_checks(Refuse(authenticator_.Challenge(invite, realm)));
+  admission.CountAccount(realm, presented->username);
+  auto looked_up = admin_.CachedCredentials(realm, presented->username);
+  if (!looked_up) {
+    if (auto refused = admission.Send()) return Refuse(std::move(*refused));
+    looked_up = admin_.Credentials(realm, presented->username);
   }
-  auto looked_up = admin_.Credentials(realm, presented->username);
-  AuthDecision decision = authenticator_.Verify(invite, realm, *presented, looked_up);
+  AuthCheck check = authenticator_.Check(invite, realm, *presented, *looked_up);
+  admission.AcceptNonce(check);
+  if (auto refused = admission.Send()) return Refuse(std::move(*refused));
+  AuthDecision decision = admission.Decision(authenticator_, invite, realm, std::move(check));
   guard_.Record(source.host, decision.failure);
   if (!decision.authenticated() || !decision.credentials) return Refuse(std::move(decision));
   AuthOutcome out;

@@ -7,7 +7,8 @@
 // carrier of that trunk: it is not challenged, the caller is the trunk's tenant and the From
 // number.
 //
-//   sb::signaling::b2bua::DigestCallAuthorizer authorizer(authenticator, admin, guard, metrics);
+//   sb::signaling::b2bua::DigestCallAuthorizer authorizer(authenticator, admin, guard, redis,
+//                                                         metrics);
 //   sb::signaling::b2bua::Ports ports{authorizer, router, locator, media, events, store};
 //
 // ChallengeOnLoop answers the 407 without blocking when Authorize's answer can only be that: the
@@ -15,8 +16,11 @@
 // admin cache says it is no trunk's, the INVITE names a caller domain and carries no credentials
 // for it. Counted in sb_signaling_invite_loop_challenges_total.
 //
-// Authorize blocks on admin and on the nonce tracker (run it offloaded, as the B2BUA does).
-// Thread-safe as RequestAuthenticator and AdminLookups are.
+// Authorize blocks on admin and on Redis (run it offloaded, as the B2BUA does). With the
+// caller's credentials in the admin cache it makes one Redis round trip (protection/admission.h):
+// the ban, the account's count and the digest nonce count in one pipeline after the response was
+// checked; when admin must be asked, the ban and the count go first, so a banned source or a
+// limited account never reaches admin. Thread-safe as RequestAuthenticator and AdminLookups are.
 #pragma once
 
 #include "auth/request_authenticator.h"
@@ -24,14 +28,17 @@
 #include "protection/auth_guard.h"
 #include "rpc/admin_lookups.h"
 #include "switchboard/core/metrics.h"
+#include "switchboard/redis/client.h"
 
 namespace sb::signaling::b2bua {
 
 class DigestCallAuthorizer final : public CallAuthorizer {
  public:
   // All borrowed; they must outlive the authorizer.
+  // `redis` is the client of the guard's ban and limit and of the nonce counts.
   DigestCallAuthorizer(const RequestAuthenticator& authenticator, const AdminLookups& admin,
-                       const AuthGuard& guard, core::MetricsRegistry& metrics);
+                       const AuthGuard& guard, redis::Client& redis,
+                       core::MetricsRegistry& metrics);
 
   AuthOutcome Authorize(const sip::Message& invite, const sip::Destination& source) override;
   std::optional<AuthOutcome> ChallengeOnLoop(const sip::Message& invite,
@@ -41,6 +48,7 @@ class DigestCallAuthorizer final : public CallAuthorizer {
   const RequestAuthenticator& authenticator_;
   const AdminLookups& admin_;
   const AuthGuard& guard_;
+  redis::Client& redis_;
   core::CounterMetric& loop_challenges_;
 };
 

@@ -16,8 +16,10 @@ end
 return 0
 )lua");
 
-// KEYS[1] counter; ARGV window ms. The count in this window.
+// KEYS[1] counter, KEYS[2] (optional) a key whose existence skips the count; ARGV window ms.
+// The count in this window (0 when skipped).
 const redis::Script kCount(R"lua(
+if KEYS[2] and redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
 local n = redis.call('INCR', KEYS[1])
 if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 return n
@@ -34,8 +36,18 @@ std::string AuthFailureBan::FailuresKey(std::string_view source_ip) {
 }
 
 Result<bool> AuthFailureBan::IsBanned(std::string_view source_ip) {
-  auto reply = client_.Run(redis::Command("EXISTS").Key(BanKey(source_ip)));
+  return IsBannedReply(client_.Run(IsBannedCommand(source_ip)));
+}
+
+redis::Command AuthFailureBan::IsBannedCommand(std::string_view source_ip) {
+  redis::Command exists("EXISTS");
+  exists.Key(BanKey(source_ip));
+  return exists;
+}
+
+Result<bool> AuthFailureBan::IsBannedReply(const Result<redis::Reply>& reply) {
   if (!reply.ok()) return reply.status();
+  if (reply->is_error()) return redis::ErrorStatus(*reply->error());
   return reply->integer().value_or(0) == 1;
 }
 
@@ -55,11 +67,24 @@ Status AuthFailureBan::Lift(std::string_view source_ip) {
 }
 
 Result<bool> AccountRateLimit::Allow(std::string_view realm, std::string_view user) {
-  if (policy_.max_requests <= 0) return true;
-  auto reply =
-      client_.Eval(kCount, {policy_.counter + ":" + std::string(realm) + ":" + std::string(user)},
-                   {std::to_string(policy_.window.count())});
+  auto command = AllowCommand(realm, user);
+  if (!command) return true;
+  return AllowReply(client_.Run(*command));
+}
+
+std::optional<redis::Command> AccountRateLimit::AllowCommand(std::string_view realm,
+                                                             std::string_view user,
+                                                             std::string_view unless_exists) const {
+  if (policy_.max_requests <= 0) return std::nullopt;
+  std::vector<std::string> keys = {policy_.counter + ":" + std::string(realm) + ":" +
+                                   std::string(user)};
+  if (!unless_exists.empty()) keys.emplace_back(unless_exists);
+  return redis::Command::Eval(kCount, keys, {std::to_string(policy_.window.count())});
+}
+
+Result<bool> AccountRateLimit::AllowReply(const Result<redis::Reply>& reply) const {
   if (!reply.ok()) return reply.status();
+  if (reply->is_error()) return redis::ErrorStatus(*reply->error());
   return reply->integer().value_or(0) <= policy_.max_requests;
 }
 

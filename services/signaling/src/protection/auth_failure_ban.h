@@ -22,6 +22,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -41,6 +42,9 @@ class AuthFailureBan {
   AuthFailureBan(redis::Client& client, BanPolicy policy) : client_(client), policy_(policy) {}
 
   Result<bool> IsBanned(std::string_view source_ip);
+  // IsBanned as a command to pipeline with others, and what its reply means.
+  static redis::Command IsBannedCommand(std::string_view source_ip);
+  static Result<bool> IsBannedReply(const Result<redis::Reply>& reply);
   // Counts one failure; returns true when this failure banned the source.
   Result<bool> RecordFailure(std::string_view source_ip);
   Status Lift(std::string_view source_ip);  // an operator's unban
@@ -68,6 +72,12 @@ class AccountRateLimit {
 
   // Counts one request of the account; false when it is over the limit in this window.
   Result<bool> Allow(std::string_view realm, std::string_view user);
+  // Allow as a command to pipeline with others (nullopt: no limit, always allowed), and what its
+  // reply means. With `unless_exists` (a source's ban key), a request is not counted while that
+  // key exists: a banned source, refused anyway, cannot use up the account's allowance.
+  std::optional<redis::Command> AllowCommand(std::string_view realm, std::string_view user,
+                                             std::string_view unless_exists = {}) const;
+  Result<bool> AllowReply(const Result<redis::Reply>& reply) const;
 
  private:
   redis::Client& client_;

@@ -7,9 +7,14 @@ AuthRefusal Unavailable() { return {503, "Service Unavailable", {{"Retry-After",
 
 }  // namespace
 
-std::optional<AuthRefusal> AuthGuard::CheckSource(std::string_view source_ip) const {
+std::optional<redis::Command> AuthGuard::SourceCommand(std::string_view source_ip) const {
   if (ban_ == nullptr) return std::nullopt;
-  auto banned = ban_->IsBanned(source_ip);
+  return AuthFailureBan::IsBannedCommand(source_ip);
+}
+
+std::optional<AuthRefusal> AuthGuard::SourceRefusal(std::string_view source_ip,
+                                                    const Result<redis::Reply>& reply) const {
+  auto banned = AuthFailureBan::IsBannedReply(reply);
   if (!banned.ok()) return Unavailable();
   if (*banned) {
     if (clear_ != nullptr) clear_->Forget(source_ip);
@@ -19,10 +24,17 @@ std::optional<AuthRefusal> AuthGuard::CheckSource(std::string_view source_ip) co
   return std::nullopt;
 }
 
-std::optional<AuthRefusal> AuthGuard::CheckAccount(std::string_view realm,
-                                                   std::string_view user) const {
+std::optional<redis::Command> AuthGuard::AccountCommand(std::string_view realm,
+                                                        std::string_view user,
+                                                        std::string_view source_ip) const {
   if (account_limit_ == nullptr) return std::nullopt;
-  auto allowed = account_limit_->Allow(realm, user);
+  return account_limit_->AllowCommand(
+      realm, user, ban_ != nullptr ? AuthFailureBan::BanKey(source_ip) : std::string());
+}
+
+std::optional<AuthRefusal> AuthGuard::AccountRefusal(const Result<redis::Reply>& reply) const {
+  if (account_limit_ == nullptr) return std::nullopt;
+  auto allowed = account_limit_->AllowReply(reply);
   if (!allowed.ok()) return Unavailable();
   if (!*allowed) {
     return AuthRefusal{

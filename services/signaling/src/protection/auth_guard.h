@@ -1,16 +1,19 @@
 // AuthGuard: the ban and the per-account limit (auth_failure_ban.h) applied around a digest
 // check the same way for every request that authenticates (REGISTER at the registrar, INVITE at
-// the B2BUA), so a password guesser gains nothing by switching methods:
+// the B2BUA), so a password guesser gains nothing by switching methods. Handlers go through an
+// Admission (admission.h), which sends the guard's checks to Redis in one pipeline with their own
+// reads; the guard says which commands and what their replies mean:
 //
 //   sb::signaling::AuthGuard guard(&ban, &account_limit, log);
-//   if (auto refused = guard.CheckSource(source.host)) return *refused;       // 403 banned
+//   sb::signaling::Admission admission(redis, guard, source.host);   // queues the ban check
 //   ... find the presented credentials ...
-//   if (auto refused = guard.CheckAccount(realm, user)) return *refused;     // 503 + Retry-After
+//   admission.CountAccount(realm, user);                               // queues the count
 //   ... verify ...
+//   if (auto refused = admission.Send()) return *refused;   // 403 banned, 503 + Retry-After
 //   guard.Record(source.host, decision.failure);
 //
-// Blocking (Redis): run it offloaded. A Redis error fails closed (503). Thread-safe as the ban
-// and the limit are; either may be absent (nullptr).
+// A Redis error fails closed (503). Thread-safe as the ban and the limit are; either may be
+// absent (nullptr).
 #pragma once
 
 #include <optional>
@@ -39,13 +42,19 @@ class AuthGuard {
             ClearSources* clear = nullptr)
       : ban_(ban), account_limit_(account_limit), log_(log), clear_(clear) {}
 
-  // 403 "Forbidden (banned)" for a banned source, before any lookup.
-  std::optional<AuthRefusal> CheckSource(std::string_view source_ip) const;
-  // 503 with Retry-After when the account is over its limit in this window.
-  std::optional<AuthRefusal> CheckAccount(std::string_view realm, std::string_view user) const;
+  // The source's ban check (nullopt without a ban), and its answer: 403 "Forbidden (banned)"
+  // for a banned source. Marks the source clear, or forgets it, by the reply.
+  std::optional<redis::Command> SourceCommand(std::string_view source_ip) const;
+  std::optional<AuthRefusal> SourceRefusal(std::string_view source_ip,
+                                           const Result<redis::Reply>& reply) const;
+  // The account's count (nullopt without a limit; not counted while the source is banned), and
+  // its answer: 503 with Retry-After when the account is over its limit in this window.
+  std::optional<redis::Command> AccountCommand(std::string_view realm, std::string_view user,
+                                               std::string_view source_ip) const;
+  std::optional<AuthRefusal> AccountRefusal(const Result<redis::Reply>& reply) const;
   // Counts a failed authentication of the source (a guess); bans it at the policy's count.
   void Record(std::string_view source_ip, bool failure) const;
-  // True when CheckSource found the source not banned moments ago (clear_sources.h), so that a
+  // True when the ban check found the source not banned moments ago (clear_sources.h), so that a
   // request which can only be challenged is answered without Redis. Never blocks.
   bool KnownClear(std::string_view source_ip) const;
 

@@ -4,7 +4,7 @@
 // a ban seen for it, forgets it: its next request asks Redis again.
 //
 //   sb::signaling::ClearSources clear(clock, std::chrono::seconds(2));
-//   AuthGuard guard(&ban, &limit, log, &clear);   // CheckSource marks, failures forget
+//   AuthGuard guard(&ban, &limit, log, &clear);   // ban checks mark, failures forget
 //   if (clear.IsKnownClear("192.0.2.7")) ... challenge on the loop ...
 //
 // What this trades: a ban another replica sets is seen here within `ttl` for challenges only;

@@ -19,6 +19,24 @@ const Binding* Find(const std::vector<Binding>& bindings, std::string_view conta
   return nullptr;
 }
 
+RegisterAnswer Answer(int code, std::string reason) {
+  RegisterAnswer a{.code = code, .reason = std::move(reason), .headers = {}};
+  if (code == 503) a.headers.emplace_back("Retry-After", "5");
+  return a;
+}
+
+RegisterAnswer Answer(AuthRefusal refusal) {
+  return {.code = refusal.code,
+          .reason = std::move(refusal.reason),
+          .headers = std::move(refusal.headers)};
+}
+
+RegisterAnswer Answer(AuthDecision decision) {
+  return {.code = decision.code,
+          .reason = std::move(decision.reason),
+          .headers = std::move(decision.headers)};
+}
+
 }  // namespace
 
 std::string SourceText(const sip::Destination& source) {
@@ -93,20 +111,6 @@ void Registrar::OnRequest(const IncomingRequest& request, SipEndpoint& endpoint)
   }
 }
 
-RegisterAnswer Registrar::Refuse(int code, std::string reason) const {
-  (code == 503 ? unavailable_ : refused_).Inc();
-  RegisterAnswer a{.code = code, .reason = std::move(reason), .headers = {}};
-  if (code == 503) a.headers.emplace_back("Retry-After", "5");
-  return a;
-}
-
-RegisterAnswer Registrar::Refuse(AuthRefusal refusal) const {
-  (refusal.code == 503 ? unavailable_ : refused_).Inc();
-  return {.code = refusal.code,
-          .reason = std::move(refusal.reason),
-          .headers = std::move(refusal.headers)};
-}
-
 std::optional<RegisterAnswer> Registrar::ChallengeOnLoop(const sip::Message& request,
                                                          const sip::Destination& source) {
   // Only what Handle would answer the same without Redis or admin: a source Redis found not
@@ -118,53 +122,96 @@ std::optional<RegisterAnswer> Registrar::ChallengeOnLoop(const sip::Message& req
   if (!domain || !domain->ok() || (*domain)->tenant_suspended) return std::nullopt;
   if (deps_.auth.FindCredentials(request, realm)) return std::nullopt;
   loop_challenges_.Inc();
+  challenged_.Inc();
   return Challenge(request, realm);
 }
 
 RegisterAnswer Registrar::Challenge(const sip::Message& request, const std::string& realm) const {
-  challenged_.Inc();
   auto d = deps_.auth.Challenge(request, realm);
   return {.code = d.code, .reason = d.reason, .headers = d.headers};
 }
 
+void Registrar::Count(const RegisterAnswer& answer) const {
+  switch (answer.code) {
+    case 200:
+      ok_.Inc();
+      break;
+    case 401:
+      challenged_.Inc();
+      break;
+    case 503:
+      unavailable_.Inc();
+      break;
+    default:
+      refused_.Inc();
+  }
+}
+
 RegisterAnswer Registrar::Handle(const sip::Message& request, const sip::Destination& source) {
+  RegisterAnswer answer = Decide(request, source);
+  Count(answer);
+  return answer;
+}
+
+RegisterAnswer Registrar::Decide(const sip::Message& request, const sip::Destination& source) {
   const AuthGuard guard(deps_.ban, deps_.account_limit, deps_.log, &deps_.clear_sources);
-  if (auto refused = guard.CheckSource(source.host)) return Refuse(std::move(*refused));
+  Admission admission(deps_.redis, guard, source.host);
+  // An answer found without Redis still yields to a refusal of the checks queued before it.
+  auto after_checks = [&admission](RegisterAnswer answer) {
+    if (auto refused = admission.Send()) return Answer(std::move(*refused));
+    return answer;
+  };
+
   const std::string realm = RealmOf(request);
   auto aor = AddressOfRecord(request);
-  if (realm.empty() || !aor.ok()) return Refuse(400, "Bad Request (To is not a SIP AOR)");
-
-  auto domain = deps_.admin.Domain(realm);
-  if (!domain.ok()) {
-    if (domain.status().code() == StatusCode::kNotFound) return Refuse(404, "Not Found");
-    return Refuse(503, "Service Unavailable");
+  if (realm.empty() || !aor.ok()) {
+    return after_checks(Answer(400, "Bad Request (To is not a SIP AOR)"));
   }
-  if (domain->tenant_suspended) return Refuse(403, "Forbidden (tenant suspended)");
+  auto domain = deps_.admin.CachedDomain(realm);
+  if (!domain) {
+    if (auto refused = admission.Send()) return Answer(std::move(*refused));
+    domain = deps_.admin.Domain(realm);
+  }
+  if (!domain->ok()) {
+    if (domain->status().code() == StatusCode::kNotFound) {
+      return after_checks(Answer(404, "Not Found"));
+    }
+    return after_checks(Answer(503, "Service Unavailable"));
+  }
+  if ((*domain)->tenant_suspended) return after_checks(Answer(403, "Forbidden (tenant suspended)"));
+  const TenantId tenant = (*domain)->tenant;
 
   auto presented = deps_.auth.FindCredentials(request, realm);
-  if (!presented) return Challenge(request, realm);
-  if (auto refused = guard.CheckAccount(realm, presented->username)) {
-    return Refuse(std::move(*refused));
+  if (!presented) return after_checks(Challenge(request, realm));
+  admission.CountAccount(realm, presented->username);
+  auto looked_up = deps_.admin.CachedCredentials(realm, presented->username);
+  if (!looked_up) {
+    if (auto refused = admission.Send()) return Answer(std::move(*refused));
+    looked_up = deps_.admin.Credentials(realm, presented->username);
   }
-  auto looked_up = deps_.admin.Credentials(realm, presented->username);
-  AuthDecision decision = deps_.auth.Verify(request, realm, *presented, looked_up);
-  guard.Record(source.host, decision.failure);
-  if (!decision.authenticated()) {
-    if (decision.code == 401) {
-      challenged_.Inc();
-    } else {
-      (decision.code == 503 ? unavailable_ : refused_).Inc();
-    }
-    return {.code = decision.code, .reason = decision.reason, .headers = decision.headers};
-  }
-  const TenantId tenant = domain->tenant;
 
-  auto stored = deps_.bindings.Load(tenant, *aor);
-  if (!stored.ok()) return Refuse(503, "Service Unavailable");
+  // The response is checked here; its nonce count and the AOR's bindings travel with the checks.
+  AuthCheck check = deps_.auth.Check(request, realm, *presented, *looked_up);
+  admission.AcceptNonce(check);
+  std::optional<size_t> stored_reply;
+  if (check.nonce_use) stored_reply = admission.Queue(RedisBindingStore::LoadCommand(tenant, *aor));
+  if (auto refused = admission.Send()) return Answer(std::move(*refused));
+  AuthDecision decision = admission.Decision(deps_.auth, request, realm, std::move(check));
+  guard.Record(source.host, decision.failure);
+  // Authenticated implies a nonce count was accepted, so the bindings were read with it.
+  if (!decision.authenticated() || !stored_reply) return Answer(std::move(decision));
+
+  auto stored = RedisBindingStore::LoadReply(admission.reply(*stored_reply));
+  if (!stored.ok()) return Answer(503, "Service Unavailable");
+  return Store(request, source, tenant, *aor, *stored, decision);
+}
+
+RegisterAnswer Registrar::Store(const sip::Message& request, const sip::Destination& source,
+                                const TenantId& tenant, const std::string& aor,
+                                const std::vector<Binding>& stored, const AuthDecision& decision) {
   const WallTime now = deps_.clock.WallNow();
-  auto outcome = ApplyRegister(request, *stored, now, policy_, SourceText(source));
+  auto outcome = ApplyRegister(request, stored, now, policy_, SourceText(source));
   if (auto* error = std::get_if<RegisterError>(&outcome)) {
-    refused_.Inc();
     return {.code = error->code, .reason = error->reason, .headers = error->headers};
   }
   auto& next = std::get<RegisterOutcome>(outcome);
@@ -183,16 +230,16 @@ RegisterAnswer Registrar::Handle(const sip::Message& request, const sip::Destina
     }
   }
   if (next.changed) {
-    Status saved = deps_.bindings.Save(tenant, *aor, next.bindings);
-    if (!saved.ok()) return Refuse(503, "Service Unavailable");
+    Status saved = deps_.bindings.Save(tenant, aor, next.bindings);
+    if (!saved.ok()) return Answer(503, "Service Unavailable");
   }
 
   if (deps_.events != nullptr) {
-    auto changes = RegistrationChanges(*stored, next.bindings, now);
+    auto changes = RegistrationChanges(stored, next.bindings, now);
     auto user_agent = request.Header(sip::HeaderId::kUserAgent);
     for (auto& c : changes) {
       c.tenant = tenant;
-      c.aor = *aor;
+      c.aor = aor;
       c.extension_id = decision.credentials ? decision.credentials->extension_id : "";
       if (user_agent) c.user_agent = std::string(*user_agent);
     }
@@ -206,9 +253,7 @@ RegisterAnswer Registrar::Handle(const sip::Message& request, const sip::Destina
     }
   }
 
-  if (observer_ != nullptr)
-    observer_->OnRegistered(tenant, *aor, next.bindings, SourceText(source));
-  ok_.Inc();
+  if (observer_ != nullptr) observer_->OnRegistered(tenant, aor, next.bindings, SourceText(source));
   RegisterAnswer answer{.code = 200, .reason = "OK", .headers = {}};
   for (auto& contact : ContactHeaders(next.bindings, now)) {
     answer.headers.emplace_back("Contact", std::move(contact));

@@ -1,13 +1,20 @@
 // Registrar: the REGISTER handler (RFC 3261 §10.3, RFC 3327 Path) and the location service the
-// B2BUA asks where a user's phones are. For each REGISTER, off the SIP loop thread:
+// B2BUA asks where a user's phones are. For each REGISTER, off the SIP loop thread, answers in
+// this order of precedence:
 //
 //   source banned (protection/auth_failure_ban.h)      -> 403
 //   To domain -> tenant (admin lookup_domain)          -> 404 unknown, 403 suspended, 503 no answer
-//   digest (auth/request_authenticator.h)              -> 401 challenge, 403, 400, 503
+//   no credentials                                      -> 401 challenge
 //   per-account limit                                  -> 503 + Retry-After
+//   digest (auth/request_authenticator.h)              -> 401 (stale) challenge, 403, 400, 503
 //   bindings.h rules against the stored bindings      -> 423 + Min-Expires, 400, 500 (CSeq order)
 //   store (RedisBindingStore, with Path and source)    -> 503 when Redis fails
 //   200 with every live Contact (and Path echoed), registration events on JetStream.
+//
+// Redis round trips: the ban check, the account's count, the nonce count and the stored bindings
+// go in one pipeline (protection/admission.h) once the admin answers (cached) and the digest
+// response are checked, and the new bindings in a second; when admin must be asked, what is
+// queued before it goes first, so a banned source or a limited account never reaches admin.
 //
 //   sb::signaling::Registrar registrar({.clock = clock, .offloader = offloader, .admin = admin,
 //                                       .auth = authenticator, .bindings = store, ...}, options);
@@ -23,6 +30,7 @@
 #include <vector>
 
 #include "auth/request_authenticator.h"
+#include "protection/admission.h"
 #include "protection/auth_failure_ban.h"
 #include "protection/auth_guard.h"
 #include "protection/clear_sources.h"
@@ -44,6 +52,9 @@ struct RegistrarDeps {
   Offloader& offloader;
   AdminLookups& admin;
   const RequestAuthenticator& auth;
+  // The client of the bindings, the ban, the limit and the nonce counts: one pipeline carries
+  // them all.
+  redis::Client& redis;
   RedisBindingStore& bindings;
   AuthFailureBan* ban = nullptr;              // optional
   AccountRateLimit* account_limit = nullptr;  // optional
@@ -86,8 +97,13 @@ class Registrar final : public RequestHandler {
   void SetObserver(RegistrationObserver* observer) { observer_ = observer; }
 
  private:
-  RegisterAnswer Refuse(int code, std::string reason) const;
-  RegisterAnswer Refuse(AuthRefusal refusal) const;
+  // Handle's answer, before it is counted in the metrics.
+  RegisterAnswer Decide(const sip::Message& request, const sip::Destination& source);
+  // The 200 (or the bindings rules' refusal) for an authenticated REGISTER.
+  RegisterAnswer Store(const sip::Message& request, const sip::Destination& source,
+                       const TenantId& tenant, const std::string& aor,
+                       const std::vector<Binding>& stored, const AuthDecision& decision);
+  void Count(const RegisterAnswer& answer) const;
   // The 401 for a REGISTER without credentials when the loop can give it without blocking
   // (protection/clear_sources.h, the admin cache); nullopt: the worker decides (Handle).
   std::optional<RegisterAnswer> ChallengeOnLoop(const sip::Message& request,

@@ -110,6 +110,7 @@ Result<std::unique_ptr<RegistrarService>> RegistrarService::Start(
                                                            .offloader = *p->offloader,
                                                            .admin = *p->admin,
                                                            .auth = *p->auth,
+                                                           .redis = *p->redis,
                                                            .bindings = *p->bindings,
                                                            .ban = p->ban.get(),
                                                            .account_limit = p->account_limit.get(),

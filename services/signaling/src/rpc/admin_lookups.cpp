@@ -100,6 +100,12 @@ Result<ExtensionCredentials> AdminLookups::Credentials(std::string_view sip_doma
       });
 }
 
+std::optional<Result<ExtensionCredentials>> AdminLookups::CachedCredentials(
+    std::string_view sip_domain, std::string_view sip_username) const {
+  if (cache_ == nullptr) return std::nullopt;
+  return cache_->Credentials(sip_domain, sip_username);
+}
+
 Result<DomainInfo> AdminLookups::AskDomain(std::string_view sip_domain) const {
   pb::LookupDomainRequest request;
   request.set_sip_domain(std::string(sip_domain));

@@ -122,6 +122,9 @@ class AdminLookups final : public RoutingLookups {
   // sb.cmd.admin.lookup_credentials: (NOT_FOUND when no such domain or user).
   Result<ExtensionCredentials> Credentials(std::string_view sip_domain,
                                            std::string_view sip_username) const;
+  // The cached answer of Credentials, without asking admin (nullopt: not cached, or no cache).
+  std::optional<Result<ExtensionCredentials>> CachedCredentials(
+      std::string_view sip_domain, std::string_view sip_username) const;
 
   // sb.cmd.admin.lookup_number, lookup_trunk_by_source, lookup_extension, lookup_outbound_route.
   Result<NumberRoute> Number(std::string_view e164) const override;

@@ -79,8 +79,18 @@ std::string RedisBindingStore::Key(const TenantId& tenant, std::string_view aor)
 }
 
 Result<std::vector<Binding>> RedisBindingStore::Load(const TenantId& tenant, std::string_view aor) {
-  auto reply = client_.Run(redis::Command("HGETALL").Key(Key(tenant, aor)));
+  return LoadReply(client_.Run(LoadCommand(tenant, aor)));
+}
+
+redis::Command RedisBindingStore::LoadCommand(const TenantId& tenant, std::string_view aor) {
+  redis::Command hgetall("HGETALL");
+  hgetall.Key(Key(tenant, aor));
+  return hgetall;
+}
+
+Result<std::vector<Binding>> RedisBindingStore::LoadReply(const Result<redis::Reply>& reply) {
   if (!reply.ok()) return reply.status();
+  if (reply->is_error()) return redis::ErrorStatus(*reply->error());
   std::vector<Binding> out;
   const redis::Reply::Array* items = reply->array();
   if (items == nullptr) return out;

@@ -38,6 +38,9 @@ class RedisBindingStore {
 
   // Every stored binding of the AOR, expired ones included (ApplyRegister drops those).
   Result<std::vector<Binding>> Load(const TenantId& tenant, std::string_view aor);
+  // Load as a command to pipeline with others, and what its reply means.
+  static redis::Command LoadCommand(const TenantId& tenant, std::string_view aor);
+  static Result<std::vector<Binding>> LoadReply(const Result<redis::Reply>& reply);
   // Replaces the AOR's bindings; an empty set deletes the key.
   Status Save(const TenantId& tenant, std::string_view aor, const std::vector<Binding>& bindings);
 

@@ -21,11 +21,20 @@ std::string RedisNonceCountTracker::Key(std::string_view nonce) {
 
 Result<bool> RedisNonceCountTracker::Accept(std::string_view nonce, uint32_t nc,
                                             core::Clock::WallTime expires) {
+  return AcceptReply(
+      client_.Run(AcceptCommand({.nonce = std::string(nonce), .nc = nc, .expires = expires})));
+}
+
+redis::Command RedisNonceCountTracker::AcceptCommand(const sip::NonceUse& use) {
   const int64_t expires_ms =
-      std::chrono::duration_cast<std::chrono::milliseconds>(expires.time_since_epoch()).count();
-  auto reply =
-      client_.Eval(kAccept, {Key(nonce)}, {std::to_string(nc), std::to_string(expires_ms)});
+      std::chrono::duration_cast<std::chrono::milliseconds>(use.expires.time_since_epoch()).count();
+  return redis::Command::Eval(kAccept, {Key(use.nonce)},
+                              {std::to_string(use.nc), std::to_string(expires_ms)});
+}
+
+Result<bool> RedisNonceCountTracker::AcceptReply(const Result<redis::Reply>& reply) {
   if (!reply.ok()) return reply.status();
+  if (reply->is_error()) return redis::ErrorStatus(*reply->error());
   auto accepted = reply->integer();
   if (!accepted) return Status::Internal("nonce script answered a non-integer");
   return *accepted == 1;

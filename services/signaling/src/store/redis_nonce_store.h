@@ -26,6 +26,10 @@ class RedisNonceCountTracker final : public sip::NonceCountTracker {
   Result<bool> Accept(std::string_view nonce, uint32_t nc, core::Clock::WallTime expires) override;
 
   static std::string Key(std::string_view nonce);
+  // Accept as a command to pipeline with others (on a client with this tracker's prefix), and
+  // what its reply means.
+  static redis::Command AcceptCommand(const sip::NonceUse& use);
+  static Result<bool> AcceptReply(const Result<redis::Reply>& reply);
 
  private:
   redis::Client& client_;

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "b2bua/digest_call_authorizer.h"
+#include "protection/admission.h"
 #include "rpc/admin_lookup_cache.h"
 #include "switchboard/bus/nats_bus.h"
 #include "switchboard/core/clock.h"
@@ -80,7 +81,11 @@ struct Rig {
     bus = std::move(*connected);
     admin = std::make_unique<AdminLookups>(*bus, 300ms, &cache);
     authorizer =
-        std::make_unique<b2bua::DigestCallAuthorizer>(authenticator, *admin, guard, metrics);
+        std::make_unique<b2bua::DigestCallAuthorizer>(authenticator, *admin, guard, redis, metrics);
+  }
+  // The source's ban check alone, as a handler's Admission sends it first.
+  std::optional<AuthRefusal> CheckSource(const std::string& host) {
+    return Admission(redis, guard, host).Send();
   }
   double LoopChallenges() {
     return metrics.Counter("sb_signaling_invite_loop_challenges_total", "").value();
@@ -163,7 +168,7 @@ TEST_CASE(
     "[natstest]") {
   Rig rig;
   CHECK_FALSE(rig.authorizer->ChallengeOnLoop(Invite(), kPhone));  // Redis not asked yet
-  REQUIRE_FALSE(rig.guard.CheckSource(kPhone.host));               // Redis: not banned
+  REQUIRE_FALSE(rig.CheckSource(kPhone.host));                     // Redis: not banned
   CHECK_FALSE(rig.authorizer->ChallengeOnLoop(Invite(), kPhone));  // maybe a trunk's
   rig.cache.PutTrunkBySource(kPhone.host, sb::Status::NotFound("no trunk"), rig.cache.generation());
   auto challenge = rig.authorizer->ChallengeOnLoop(Invite(), kPhone);
@@ -180,13 +185,13 @@ TEST_CASE(
              "uri=\"sip:1002@acme.sb.test\", response=\"00000000000000000000000000000000\""),
       kPhone));
   const sb::sip::Destination carrier{"127.0.0.32", 5060, sb::sip::Transport::kUdp};
-  REQUIRE_FALSE(rig.guard.CheckSource(carrier.host));
+  REQUIRE_FALSE(rig.CheckSource(carrier.host));
   rig.cache.PutTrunkBySource(carrier.host,
                              TrunkMatch{.tenant = {}, .trunk_id = "trunk-1", .trunk_name = "c"},
                              rig.cache.generation());
   CHECK_FALSE(rig.authorizer->ChallengeOnLoop(Invite(), carrier));
   for (int i = 0; i < 3; ++i) REQUIRE(rig.ban.RecordFailure(kPhone.host).ok());
-  auto banned = rig.guard.CheckSource(kPhone.host);
+  auto banned = rig.CheckSource(kPhone.host);
   REQUIRE(banned);
   CHECK(banned->code == 403);
   CHECK_FALSE(rig.authorizer->ChallengeOnLoop(Invite(), kPhone));

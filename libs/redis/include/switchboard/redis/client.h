@@ -59,22 +59,6 @@ struct ClientOptions {
 // "redis://HOST:PORT" -> options with host and port set (INVALID_ARGUMENT otherwise).
 Result<ClientOptions> OptionsFromUrl(std::string_view url, std::string key_prefix = {});
 
-// One command: its name, then keys and arguments in the order Redis expects them.
-class Command {
- public:
-  explicit Command(std::string_view name) { args_.emplace_back(name); }
-  Command& Key(std::string_view key);  // prefixed with the client's key_prefix when run
-  Command& Arg(std::string_view arg);  // as is, binary-safe
-  Command& Arg(int64_t value);
-
-  // The arguments with `prefix` applied to the keys.
-  std::vector<std::string> Build(std::string_view prefix) const;
-
- private:
-  std::vector<std::string> args_;
-  std::vector<size_t> key_positions_;
-};
-
 // A Lua script, identified by the SHA-1 of its source (computed here, as Redis does).
 class Script {
  public:
@@ -85,6 +69,30 @@ class Script {
  private:
   std::string source_;
   std::string sha1_;
+};
+
+// One command: its name, then keys and arguments in the order Redis expects them.
+class Command {
+ public:
+  explicit Command(std::string_view name) { args_.emplace_back(name); }
+  // EVALSHA of `script` (borrowed: it must outlive the command) with its keys and arguments,
+  // as a command of a Pipeline; loaded on NOSCRIPT as Client::Eval does.
+  static Command Eval(const Script& script, const std::vector<std::string>& keys,
+                      const std::vector<std::string>& args);
+
+  Command& Key(std::string_view key);  // prefixed with the client's key_prefix when run
+  Command& Arg(std::string_view arg);  // as is, binary-safe
+  Command& Arg(int64_t value);
+
+  // The arguments with `prefix` applied to the keys.
+  std::vector<std::string> Build(std::string_view prefix) const;
+  // The script an EVALSHA command runs; nullptr for any other command.
+  const Script* script() const { return script_; }
+
+ private:
+  std::vector<std::string> args_;
+  std::vector<size_t> key_positions_;
+  const Script* script_ = nullptr;
 };
 
 class Client {
@@ -102,6 +110,9 @@ class Client {
 
   // Several commands in one round trip. Replies in order; a command's own error is an Error
   // reply in its place, and does not stop the others. The Status is for the connection.
+  // Scripts (Command::Eval) the server does not know yet are loaded and run in a second round
+  // trip, so they run after the pipeline's other commands: pipeline scripts only with commands
+  // whose order against them does not matter.
   Result<std::vector<Reply>> Pipeline(const std::vector<Command>& commands);
 
   // EVALSHA; on NOSCRIPT (first use, SCRIPT FLUSH, a restarted server) SCRIPT LOAD and again.
@@ -122,6 +133,8 @@ class Client {
   Status ConnectionError(Connection& c, const std::string& during);
   Result<std::vector<Reply>> Send(Connection& c,
                                   const std::vector<std::vector<std::string>>& commands);
+  // Send, then SCRIPT LOAD and run again the scripts the server answered NOSCRIPT.
+  Result<std::vector<Reply>> SendLoadingScripts(const std::vector<Command>& commands);
 
   const ClientOptions options_;
   const core::Clock& clock_;

@@ -24,6 +24,7 @@
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <span>
 #include <string>
@@ -116,6 +117,21 @@ enum class DigestVerdict {
 };
 std::string_view DigestVerdictName(DigestVerdict verdict);
 
+// A nonce count to accept (NonceCountTracker::Accept) before credentials that passed
+// DigestServer::Check are good.
+struct NonceUse {
+  std::string nonce;
+  uint32_t nc = 1;
+  core::Clock::WallTime expires;
+};
+
+// Verify's verdict before the nonce count: kOk with the count still to accept when the response
+// is right for a live nonce; any other verdict is final.
+struct DigestCheck {
+  DigestVerdict verdict = DigestVerdict::kMalformed;
+  std::optional<NonceUse> nonce_use;  // set exactly when verdict is kOk
+};
+
 class DigestServer {
  public:
   DigestServer(const core::Clock& clock, RandomSource& random, NonceCountTracker& counts,
@@ -132,6 +148,21 @@ class DigestServer {
   Result<DigestVerdict> Verify(const DigestCredentials& credentials, std::string_view realm,
                                std::string_view method, std::string_view request_uri,
                                std::string_view body, std::string_view ha1) const;
+
+  // Verify in two steps, for a caller that sends the nonce count to its store together with
+  // other work (signaling pipelines it into one Redis round trip): Check does every check that
+  // needs no store, in Verify's order; the caller accepts check.nonce_use in its tracker and
+  // AfterNonceCount turns the answer into the verdict (kOk, or kStale for a replayed count).
+  DigestCheck Check(const DigestCredentials& credentials, std::string_view realm,
+                    std::string_view method, std::string_view request_uri, std::string_view body,
+                    std::string_view ha1) const;
+  static DigestVerdict AfterNonceCount(bool accepted) {
+    return accepted ? DigestVerdict::kOk : DigestVerdict::kStale;
+  }
+  // The count accepted by this server's own tracker.
+  Result<bool> AcceptNonceCount(const NonceUse& use) const {
+    return counts_.Accept(use.nonce, use.nc, use.expires);
+  }
 
  private:
   enum class NonceState { kValid, kExpired, kInvalid };

@@ -1,0 +1,70 @@
+#include "protection/admission.h"
+
+#include <utility>
+
+#include "store/redis_nonce_store.h"
+
+namespace sb::signaling {
+
+Admission::Admission(redis::Client& redis, const AuthGuard& guard, std::string source_ip)
+    : redis_(redis), guard_(guard), source_ip_(std::move(source_ip)) {
+  if (auto command = guard_.SourceCommand(source_ip_)) Enqueue(std::move(*command), Kind::kSource);
+}
+
+void Admission::CountAccount(std::string_view realm, std::string_view user) {
+  if (auto command = guard_.AccountCommand(realm, user, source_ip_)) {
+    Enqueue(std::move(*command), Kind::kAccount);
+  }
+}
+
+void Admission::AcceptNonce(const AuthCheck& check) {
+  if (check.nonce_use) nonce_ = Queue(RedisNonceCountTracker::AcceptCommand(*check.nonce_use));
+}
+
+AuthDecision Admission::Decision(const RequestAuthenticator& auth, const sip::Message& request,
+                                 std::string_view realm, AuthCheck check) const {
+  if (!check.nonce_use) return std::move(check.decision);
+  const Result<bool> accepted =
+      nonce_ ? RedisNonceCountTracker::AcceptReply(reply(*nonce_))
+             : Result<bool>(Status::Internal("the nonce count was never sent to Redis"));
+  return auth.Conclude(request, realm, std::move(check), accepted);
+}
+
+size_t Admission::Queue(redis::Command command) {
+  Enqueue(std::move(command), Kind::kOwn);
+  return replies_.size() + queued_.size() - 1;
+}
+
+void Admission::Enqueue(redis::Command command, Kind kind) {
+  queued_.push_back(std::move(command));
+  kinds_.push_back(kind);
+}
+
+std::optional<AuthRefusal> Admission::Send() {
+  if (queued_.empty()) return std::nullopt;
+  auto sent = redis_.Pipeline(queued_);
+  const size_t first = replies_.size();
+  for (size_t i = 0; i < queued_.size(); ++i) {
+    if (sent.ok()) {
+      replies_.emplace_back(std::move((*sent)[i]));
+    } else {
+      replies_.emplace_back(sent.status());
+    }
+  }
+  const std::vector<Kind> kinds = std::move(kinds_);
+  queued_.clear();
+  kinds_.clear();
+
+  // Every guard reply is read (the ban's marks the source clear or forgets it); the first
+  // refusal wins.
+  std::optional<AuthRefusal> refusal;
+  for (size_t i = 0; i < kinds.size(); ++i) {
+    std::optional<AuthRefusal> r;
+    if (kinds[i] == Kind::kSource) r = guard_.SourceRefusal(source_ip_, replies_[first + i]);
+    if (kinds[i] == Kind::kAccount) r = guard_.AccountRefusal(replies_[first + i]);
+    if (r && !refusal) refusal = std::move(r);
+  }
+  return refusal;
+}
+
+}  // namespace sb::signaling
