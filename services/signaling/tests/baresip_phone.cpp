@@ -46,7 +46,7 @@ BaresipPhone::BaresipPhone(const BaresipOptions& o)
            << "module_app ctrl_tcp.so\nctrl_tcp_listen 127.0.0.1:" << ctrl_port_ << "\n";
     std::ofstream accounts(dir_ / "accounts");
     accounts << "<sip:" << o.user << "@" << o.domain << ">;auth_pass=" << o.password
-             << ";outbound=\"sip:127.0.0.1:" << o.registrar_port << ";transport=udp\";regint=300\n";
+             << ";outbound=\"sip:" << o.outbound << ";transport=udp\";regint=300\n";
     std::ofstream(dir_ / "contacts").flush();
   }
   // The config folder becomes the process's (removed with it); its log lands there.

@@ -1,11 +1,12 @@
 // baresip 1.0 (Debian's package) as a test's softphone: its own config folder, its own loopback
 // address (`net_interface` keeps its SDP there), a sine tone for a microphone and /dev/null for a
-// speaker (no sound card needed), registered through sb-signaling with digest, and driven over
+// speaker (no sound card needed), registered with digest through its outbound proxy (sb-signaling,
+// or the Kamailio balancer in front of it, as a user's phone), and driven over
 // its ctrl_tcp module: the commands a user types after '/' in baresip's console, and the UA
 // events (CALL_INCOMING, CALL_ESTABLISHED, CALL_DTMF_START, CALL_CLOSED...) it reports.
 //
 //   BaresipPhone alice({.ip = "127.0.0.51", .user = "1001", .password = "...",
-//                       .domain = tenant.sip_domain(), .registrar_port = p.sip_port()});
+//                       .domain = tenant.sip_domain(), .outbound = "127.0.0.1:5070"});
 //   REQUIRE(alice.Connect());                      // events are reported from here on
 //   alice.Command("dial", "sip:1002@" + domain);
 //   auto closed = alice.WaitForEvent("CALL_CLOSED", 10s);
@@ -26,11 +27,11 @@
 namespace sb::signaling::test {
 
 struct BaresipOptions {
-  std::string ip;          // its own loopback address (SIP and RTP)
-  std::string user;        // extension number
-  std::string password;    // the extension's SIP password
-  std::string domain;      // the tenant's SIP domain
-  int registrar_port = 0;  // sb-signaling's UDP port on 127.0.0.1
+  std::string ip;        // its own loopback address (SIP and RTP)
+  std::string user;      // extension number
+  std::string password;  // the extension's SIP password
+  std::string domain;    // the tenant's SIP domain
+  std::string outbound;  // "IP:PORT" every request goes to over UDP (registrar and proxy)
   std::chrono::seconds lifetime{60};
 };
 

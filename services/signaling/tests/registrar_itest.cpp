@@ -304,12 +304,13 @@ TEST_CASE("baresip registers through sb-signaling with digest", "[integration]")
   Phone probe("127.0.0.38", static_cast<uint16_t>(p.sip_port()));
   REQUIRE(WaitForSignaling(probe, domain));
 
-  sb::signaling::test::BaresipPhone baresip({.ip = "127.0.0.37",
-                                             .user = "1001",
-                                             .password = "pass-1001-secret",
-                                             .domain = domain,
-                                             .registrar_port = p.sip_port(),
-                                             .lifetime = 20s});
+  sb::signaling::test::BaresipPhone baresip(
+      {.ip = "127.0.0.37",
+       .user = "1001",
+       .password = "pass-1001-secret",
+       .domain = domain,
+       .outbound = "127.0.0.1:" + std::to_string(p.sip_port()),
+       .lifetime = 20s});
   std::vector<std::string> stored;
   auto deadline = std::chrono::steady_clock::now() + 15s;
   while (stored.empty() && std::chrono::steady_clock::now() < deadline) {

@@ -297,3 +297,32 @@ TEST_CASE("CANCEL of a pending INVITE: 200 for the CANCEL / 487 for the INVITE",
   CHECK(sent[1].bytes.find("CSeq: 314159 INVITE") != std::string::npos);
   CHECK_FALSE(f.endpoint.Respond(b2bua.keys.at(0), 200).ok());
 }
+
+TEST_CASE("a 180 and a 200 to an INVITE carry its Record-Route entries in their order", "[unit]") {
+  Fixture f;
+  HoldingHandler b2bua;
+  f.endpoint.SetHandler(sb::sip::Method::kInvite, &b2bua);
+  const std::string routes =
+      "Record-Route: <sip:198.51.100.9:5060;lr;r2=on>, <sip:lb.sb.test;lr>\r\n"
+      "Record-Route: <sip:edge.sb.test;lr>\r\n";
+  f.endpoint.OnReceived(Request("INVITE", routes, "z9hG4bKrr1", "sip:bob@acme.sb.test"), kPhone);
+  auto trying = Take(f.endpoint);
+  REQUIRE(trying.size() == 1);
+  CHECK(trying[0].bytes.find("Record-Route") == std::string::npos);  // 100 is hop by hop
+
+  REQUIRE(f.endpoint.Respond(b2bua.keys.at(0), 180).ok());
+  REQUIRE(f.endpoint.Respond(b2bua.keys.at(0), 200).ok());
+  auto sent = Take(f.endpoint);
+  REQUIRE(sent.size() == 2);
+  for (const auto& response : sent) {
+    INFO(response.bytes);
+    auto parsed = sb::sip::Message::Parse(response.bytes, Lenient());
+    REQUIRE(parsed.ok());
+    std::vector<std::string> copied;
+    for (std::string_view route : parsed->Values(sb::sip::HeaderId::kRecordRoute)) {
+      copied.emplace_back(route);
+    }
+    CHECK(copied == std::vector<std::string>{"<sip:198.51.100.9:5060;lr;r2=on>",
+                                             "<sip:lb.sb.test;lr>", "<sip:edge.sb.test;lr>"});
+  }
+}

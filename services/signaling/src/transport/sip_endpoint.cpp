@@ -420,6 +420,13 @@ Status SipEndpoint::Respond(std::string_view key, int code, std::string_view rea
   sip::MessageBuilder response =
       sip::MakeResponse(request, code, reason, code == 100 ? "" : it->second.to_tag);
   const bool dialog_response = invite && code > 100 && code < 300;
+  if (dialog_response) {
+    // §12.1.1: copied in order, so that the caller's ACK, BYE and re-INVITEs come back through
+    // the proxies that asked (the balancer in front of the replicas), not straight to Contact.
+    for (std::string_view route : request.Values(sip::HeaderId::kRecordRoute)) {
+      response.AddHeader("Record-Route", route);
+    }
+  }
   bool has_contact = false;
   for (const auto& [name, value] : headers) {
     response.AddHeader(name, value);
