@@ -149,13 +149,15 @@ pb::Tenant Platform::CreateTenant(std::string slug) {
 }
 
 void Platform::CreateExtension(const pb::Tenant& tenant, const std::string& number,
-                               const std::string& password, const std::string& caller_id) {
+                               const std::string& password, const std::string& caller_id,
+                               const std::string& sip_username) {
   grpc::ClientContext ctx;
   pb::CreateExtensionRequest req;
   req.set_tenant_id(tenant.id());
   req.set_number(number);
   req.set_password(password);
   req.set_caller_id(caller_id);
+  req.set_sip_username(sip_username);
   pb::Extension ext;
   auto status = extensions_->CreateExtension(Authorized(ctx), req, &ext);
   INFO(status.error_message());

@@ -61,8 +61,10 @@ class Platform {
   // A new tenant (its SIP domain is <slug>.<platform domain>; a unique slug unless one is
   // given); retried while admin starts.
   switchboard::admin::v1::Tenant CreateTenant(std::string slug = {});
+  // `sip_username` empty: the number is the extension's SIP (and digest) username.
   void CreateExtension(const switchboard::admin::v1::Tenant& tenant, const std::string& number,
-                       const std::string& password, const std::string& caller_id = {});
+                       const std::string& password, const std::string& caller_id = {},
+                       const std::string& sip_username = {});
   // A number (E.164) of the tenant routed to `target` ("ext:<number>").
   void AddNumber(const switchboard::admin::v1::Tenant& tenant, const std::string& e164,
                  const std::string& target);

@@ -13,9 +13,14 @@ std::string Lower(std::string_view text) {
   return out;
 }
 
-std::optional<std::string> UserOf(const Result<const sip::NameAddr*>& header) {
-  if (!header.ok() || !(*header)->uri.is_sip() || !(*header)->uri.has_user) return std::nullopt;
-  return (*header)->uri.UserUnescaped();
+// Whether the SIP URI of `header` has the user `username`: as written, escapes kept, which is how
+// admin holds a SIP username that needs them (a NUL has no other way in: "null-%00-null"), or
+// unescaped ("sip:%31001@..." is 1001's, §19.1.4). An escaped username never names the user it
+// unescapes to: "%31001" is not 1001, whose registrations it would otherwise reach.
+bool UserIs(const Result<const sip::NameAddr*>& header, std::string_view username) {
+  if (!header.ok() || !(*header)->uri.is_sip() || !(*header)->uri.has_user) return false;
+  const sip::Uri& uri = (*header)->uri;
+  return uri.user == username || uri.UserUnescaped() == username;
 }
 
 }  // namespace
@@ -32,8 +37,10 @@ std::string_view RequestAuthenticator::CredentialsHeader(const sip::Message& req
   return request.method() == sip::Method::kRegister ? "Authorization" : "Proxy-Authorization";
 }
 
-std::optional<std::string> RequestAuthenticator::ClaimedUser(const sip::Message& request) {
-  return UserOf(request.method() == sip::Method::kRegister ? request.To() : request.From());
+bool RequestAuthenticator::ClaimsUser(const sip::Message& request, std::string_view username) {
+  if (request.method() != sip::Method::kRegister) return UserIs(request.From(), username);
+  // No third-party registration: the From of a REGISTER names the same user (§10.2).
+  return UserIs(request.To(), username) && UserIs(request.From(), username);
 }
 
 std::string RealmOf(const sip::Message& request) {
@@ -110,14 +117,9 @@ AuthCheck RequestAuthenticator::Check(const sip::Message& request, std::string_v
                                       const sip::DigestCredentials& presented,
                                       const Result<ExtensionCredentials>& looked_up) const {
   // A phone may only act as itself: checked first, since no password makes it right.
-  auto claimed = ClaimedUser(request);
-  bool claims_match = claimed && *claimed == presented.username;
-  if (claims_match && request.method() == sip::Method::kRegister) {
-    // No third-party registration: the From of a REGISTER names the same user (§10.2).
-    auto from = UserOf(request.From());
-    claims_match = from && *from == presented.username;
+  if (!ClaimsUser(request, presented.username)) {
+    return {Forbidden("Forbidden (not the authenticated user)", true), {}};
   }
-  if (!claims_match) return {Forbidden("Forbidden (not the authenticated user)", true), {}};
 
   if (!looked_up.ok()) {
     if (looked_up.status().code() == StatusCode::kNotFound) {

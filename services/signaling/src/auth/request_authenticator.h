@@ -5,8 +5,9 @@
 // with an HMAC nonce that expires and whose nonce count is tracked in Redis
 // (store/redis_nonce_store.h) so no replica accepts a replay. Verification uses the HA1 admin
 // stores (never a clear password); the realm is the tenant's SIP domain; the authenticated user
-// must be the user the request claims (To and From of a REGISTER, From of anything else), otherwise
-// 403.
+// must be the user the request claims (To and From of a REGISTER, From of anything else; the URI
+// user as written or unescaped, so that a username with escapes such as "null-%00-null" works),
+// otherwise 403.
 //
 // The decision logic is pure; the two blocking parts (admin's credential lookup and the nonce
 // tracker's Redis round trip) run off the SIP loop through the Offloader. A handler's flow:
@@ -123,9 +124,10 @@ class RequestAuthenticator {
   AuthDecision Conclude(const sip::Message& request, std::string_view realm, AuthCheck check,
                         const Result<bool>& nonce_accepted) const;
 
-  // The user part (unescaped) a request claims to be: To for REGISTER's AOR, From otherwise;
-  // nullopt when the header is missing or not a SIP URI.
-  static std::optional<std::string> ClaimedUser(const sip::Message& request);
+  // Whether `request` claims to come from `username` (To and From of a REGISTER, From
+  // otherwise): its SIP URI user is `username` as written (escapes kept) or unescaped; false when
+  // the header is missing or not a SIP URI.
+  static bool ClaimsUser(const sip::Message& request, std::string_view username);
 
  private:
   // The decision for a verdict other than kOk.

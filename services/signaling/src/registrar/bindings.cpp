@@ -113,7 +113,7 @@ std::variant<RegisterOutcome, RegisterError> ApplyRegister(const sip::Message& r
     }
     std::string uri(contact.uri.text);
     auto existing = std::find_if(current.begin(), current.end(),
-                                 [&](const Binding& b) { return b.contact == uri; });
+                                 [&](const Binding& b) { return SameContact(b.contact, uri); });
     if (existing != current.end() && existing->call_id == *call_id &&
         cseq_number <= existing->cseq) {
       return Error(500, "Out of order REGISTER");
@@ -137,6 +137,13 @@ std::variant<RegisterOutcome, RegisterError> ApplyRegister(const sip::Message& r
                    [](const Binding& a, const Binding& b) { return a.q_milli > b.q_milli; });
   outcome.bindings = std::move(current);
   return outcome;
+}
+
+bool SameContact(std::string_view a, std::string_view b) {
+  if (a == b) return true;
+  auto ua = sip::ParseUri(a);
+  auto ub = sip::ParseUri(b);
+  return ua.ok() && ub.ok() && sip::UriEquivalent(*ua, *ub);
 }
 
 std::vector<std::string> ContactHeaders(const std::vector<Binding>& bindings, WallTime now) {

@@ -64,6 +64,12 @@ std::variant<RegisterOutcome, RegisterError> ApplyRegister(const sip::Message& r
                                                            const RegistrarPolicy& policy,
                                                            const std::string& source);
 
+// Whether two Contact URIs name one binding: equivalent by RFC 3261 §19.1.4, as §10.3 step 7
+// compares them. "sip:a@h" and "sip:a@h;unknownparam" are one (a parameter in only one of them is
+// ignored, RFC 4475 §3.3.13), "sip:%00@h" and "sip:%00%00@h" are two (§3.1.1.4). A REGISTER with
+// an equivalent Contact refreshes the binding, which takes the URI as the REGISTER wrote it.
+bool SameContact(std::string_view a, std::string_view b);
+
 // The Contact values of a 200 to REGISTER: each binding with its remaining expires and q.
 std::vector<std::string> ContactHeaders(const std::vector<Binding>& bindings, WallTime now);
 

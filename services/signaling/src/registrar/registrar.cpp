@@ -14,7 +14,7 @@ int64_t SecondsLeft(WallTime expires_at, WallTime now) {
 
 const Binding* Find(const std::vector<Binding>& bindings, std::string_view contact) {
   for (const auto& b : bindings) {
-    if (b.contact == contact) return &b;
+    if (SameContact(b.contact, contact)) return &b;
   }
   return nullptr;
 }

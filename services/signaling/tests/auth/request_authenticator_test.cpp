@@ -213,6 +213,28 @@ TEST_CASE("credentials of one user registering another AOR are 403", "[unit]") {
   CHECK(f.Check(Invite("1002", invite), Stored()).code == 403);
 }
 
+TEST_CASE("a SIP username with escapes authenticates the AOR written with them", "[unit]") {
+  Fixture f;
+  // RFC 4475 §3.1.1.4: admin holds the user "null-%00-null" as written (it cannot hold a NUL).
+  const std::string user = "null-%00-null";
+  auto answer = f.Answer(Register(user, user), user, kPassword);
+  auto d = f.Check(Register(user, user, answer), Stored(user));
+  CHECK(d.authenticated());
+  CHECK(d.username == user);
+  // An escaped URI user still names the plain username it unescapes to (§19.1.4).
+  auto escaped_aor = f.Answer(Register("%31001", "1001"), "1001", kPassword);
+  CHECK(f.Check(Register("%31001", "1001", escaped_aor), Stored()).authenticated());
+}
+
+TEST_CASE("an escaped SIP username never registers the user it unescapes to", "[unit]") {
+  Fixture f;
+  // "%31001" is another extension than 1001: its password must not reach 1001's bindings.
+  auto answer = f.Answer(Register("1001", "1001"), "%31001", kPassword);
+  auto d = f.Check(Register("1001", "1001", answer), Stored("%31001"));
+  CHECK(d.code == 403);
+  CHECK(d.failure);
+}
+
 TEST_CASE("a replayed nonce count is re-challenged as stale / a higher one passes", "[unit]") {
   Fixture f;
   auto request = Parse(Register("1001", "1001"));

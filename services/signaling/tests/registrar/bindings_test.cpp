@@ -151,3 +151,84 @@ TEST_CASE("bad q-values are refused and the contact count is bounded", "[unit]")
   CHECK(sb::signaling::ParseQValue("0.1234") == std::nullopt);
   CHECK(sb::signaling::ParseQValue(".5") == std::nullopt);
 }
+
+// RFC 4475's registrar messages (§3.1.1.4, §3.3.12-14), as the registrar sees them after digest.
+
+TEST_CASE("Contact URIs are one binding when equivalent by RFC 3261 section 19.1.4", "[unit]") {
+  struct Case {
+    std::string_view a, b;
+    bool same;
+  };
+  auto c = GENERATE(values<Case>({
+      {"sip:a@h.example", "sip:a@h.example", true},
+      {"sip:a@h.example", "sip:a@H.EXAMPLE", true},
+      {"sip:+19725552222@gw1.example.net", "sip:+19725552222@gw1.example.net;unknownparam", true},
+      {"sip:%61@h.example", "sip:a@h.example", true},
+      {"sip:%00@host5.example.com", "sip:%00%00@host5.example.com", false},
+      {"sip:a@h.example;transport=tcp", "sip:a@h.example", false},
+      {"sip:a@h.example?Route=%3Csip:x.example%3E", "sip:a@h.example", false},
+      {"sip:a@h.example:5060", "sip:a@h.example", false},
+  }));
+  CAPTURE(c.a, c.b);
+  CHECK(sb::signaling::SameContact(c.a, c.b) == c.same);
+  CHECK(sb::signaling::SameContact(c.b, c.a) == c.same);
+}
+
+TEST_CASE("a parameter after an addr-spec Contact is not part of the bound URI", "[unit]") {
+  // cparam01: without <> the ';unknownparam' is a contact-param (RFC 3261 §20.10).
+  auto bindings = Ok(ApplyRegister(Register("sip:+19725552222@gw1.example.net;unknownparam"), {},
+                                   kT0, RegistrarPolicy{}, "s"));
+  REQUIRE(bindings.size() == 1);
+  CHECK(bindings[0].contact == "sip:+19725552222@gw1.example.net");
+  CHECK(sb::signaling::ContactHeaders(bindings, kT0) ==
+        std::vector<std::string>{"<sip:+19725552222@gw1.example.net>;expires=3600"});
+}
+
+TEST_CASE("an equivalent Contact refreshes its binding with the URI as now written", "[unit]") {
+  RegistrarPolicy policy;
+  auto first =
+      Ok(ApplyRegister(Register("sip:+19725552222@gw1.example.net;unknownparam", 2, "cparam01"), {},
+                       kT0, policy, "s"));
+  // cparam02: inside <> the parameter is the URI's, and the URI is equivalent to the bound one.
+  auto outcome =
+      ApplyRegister(Register("<sip:+19725552222@gw1.example.net;unknownparam>", 3, "cparam02"),
+                    first, kT0 + 10s, policy, "s");
+  REQUIRE(std::holds_alternative<RegisterOutcome>(outcome));
+  CHECK(std::get<RegisterOutcome>(outcome).changed);
+  const auto& next = std::get<RegisterOutcome>(outcome).bindings;
+  REQUIRE(next.size() == 1);
+  CHECK(next[0].contact == "sip:+19725552222@gw1.example.net;unknownparam");
+  CHECK(next[0].call_id == "cparam02");
+  CHECK(next[0].expires_at == kT0 + 10s + 3600s);
+}
+
+TEST_CASE("escaped NULs bind distinct contacts to the AOR written with its escapes", "[unit]") {
+  // escnull: nothing may be cut at a NUL, neither the AOR user nor the two Contact users.
+  auto parsed = sb::sip::Message::Parse(
+      "REGISTER sip:example.com SIP/2.0\r\nTo: sip:null-%00-null@example.com\r\n"
+      "From: sip:null-%00-null@example.com;tag=839923423\r\nMax-Forwards: 70\r\n"
+      "Call-ID: escnull\r\nCSeq: 14398234 REGISTER\r\n"
+      "Via: SIP/2.0/UDP host5.example.com;branch=z9hG4bKkdjuw\r\n"
+      "Contact: <sip:%00@host5.example.com>\r\nContact: <sip:%00%00@host5.example.com>\r\n"
+      "L:0\r\n\r\n");
+  REQUIRE(parsed.ok());
+  auto aor = sb::signaling::AddressOfRecord(*parsed);
+  REQUIRE(aor.ok());
+  CHECK(*aor == "sip:null-%00-null@example.com");
+  auto bindings = Ok(ApplyRegister(*parsed, {}, kT0, RegistrarPolicy{}, "s"));
+  REQUIRE(bindings.size() == 2);
+  CHECK(bindings[0].contact == "sip:%00@host5.example.com");
+  CHECK(bindings[1].contact == "sip:%00%00@host5.example.com");
+}
+
+TEST_CASE("a Contact URI with an escaped header is bound and answered as written", "[unit]") {
+  // regescrt: a header in a Contact URI inside <> is well formed (RFC 4475 §3.3.14).
+  auto bindings =
+      Ok(ApplyRegister(Register("<sip:user@example.com?Route=%3Csip:sip.example.com%3E>"), {}, kT0,
+                       RegistrarPolicy{}, "s"));
+  REQUIRE(bindings.size() == 1);
+  CHECK(bindings[0].contact == "sip:user@example.com?Route=%3Csip:sip.example.com%3E");
+  CHECK(sb::signaling::ContactHeaders(bindings, kT0) ==
+        std::vector<std::string>{
+            "<sip:user@example.com?Route=%3Csip:sip.example.com%3E>;expires=3600"});
+}
