@@ -105,7 +105,7 @@ void CheckBaresipCall(Platform& p, const BaresipCall& c) {
   CHECK(node_digits == "159#");
   CHECK(bob_digits == "159#");
 
-  auto hung_up = alice.Command("hangup");
+  auto hung_up = (c.callee_hangs_up ? bob : alice).Command("hangup");
   REQUIRE(hung_up.has_value());
   CHECK(hung_up->ok);
   CHECK(bob.WaitForEvent("CALL_CLOSED", 10s).has_value());

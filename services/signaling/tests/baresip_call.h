@@ -2,9 +2,9 @@
 // front of the platform in different ways (straight at sb-signaling, or through the Kamailio
 // balancer): a new tenant with extensions 1001 and 1002 created through admin's API, two baresip
 // 1.0 phones (baresip_phone.h) register them, 1001 dials 1002, 1002 accepts, 1001 types 159#,
-// 1001 hangs up. Checked on both phones (their ctrl_tcp events) and on the platform's NATS: the
-// node's `dtmf` events for the call, the call's `answered` and `ended` events, and both media
-// legs' final statistics (audio both ways).
+// 1001 (or 1002) hangs up. Checked on both phones (their ctrl_tcp events) and on the platform's
+// NATS: the node's `dtmf` events for the call, the call's `answered` and `ended` events, and both
+// media legs' final statistics (audio both ways).
 //
 //   Platform p(BaresipPlatform());
 //   REQUIRE(p.WaitUntilReady());
@@ -32,6 +32,7 @@ struct BaresipCall {
   std::string outbound;  // "IP:PORT" both phones send to: sb-signaling or the balancer
   BaresipExtension caller;
   BaresipExtension callee;
+  bool callee_hangs_up = false;  // the callee's /hangup ends the call instead of the caller's
   // More of the story for a failure message (the balancer's log, say); may be empty.
   std::function<std::string()> more_logs{};
 };

@@ -1,12 +1,17 @@
 // Two real softphones calling each other the way a user's phones reach the platform: through the
 // Kamailio balancer (deploy/kamailio/switchboard-lb.cfg, started by libs/testing's launcher) in
-// front of the real sb-signaling, with sb-admin and sb-media behind it. Both baresips have the
-// balancer as their outbound proxy and registrar; the user's steps and the checks on the phones
-// and on NATS are baresip_call.h's (the same as straight at sb-signaling, baresip_call_itest).
-// The balancer's own routing log lines show that every request of the call went through it,
-// both ways: the replica reaches the phones by the Path and Record-Route entries it added.
+// front of two sb-signaling replicas, with sb-admin and sb-media behind them. Both baresips have
+// the balancer as their outbound proxy and registrar; the user's steps and the checks on the
+// phones and on NATS are baresip_call.h's (the same as straight at sb-signaling,
+// baresip_call_itest). Which replica takes each REGISTER and the call is the Call-ID hash's
+// choice: the callee's binding may be stored by one replica and the call set up by the other
+// (bindings and calls are in the shared Redis). The balancer's own routing log lines show that
+// every request of the call went through it, both ways: the replica reaches the phones by the
+// Path and Record-Route entries it added.
 #include <catch2/catch.hpp>
+#include <sstream>
 #include <string>
+#include <vector>
 
 #include "baresip_call.h"
 #include "platform.h"
@@ -14,34 +19,44 @@
 
 namespace {
 
-// The balancer in front of the platform's one sb-signaling, probing it every second.
-sb::testing::Kamailio StartBalancer(const sb::signaling::test::Platform& p) {
+// The balancer in front of the replicas on these SIP ports, probing them every second.
+sb::testing::Kamailio StartBalancer(const std::vector<int>& replica_ports) {
+  std::string list;
+  for (int port : replica_ports) list += "1 sip:127.0.0.1:" + std::to_string(port) + "\n";
   sb::testing::KamailioOptions lb;
   lb.config = SB_KAMAILIO_LB_CFG;
-  lb.files = {{"dispatcher.list", "1 sip:127.0.0.1:" + std::to_string(p.sip_port()) + "\n"}};
+  lb.files = {{"dispatcher.list", list}};
   lb.string_defines = {{"SB_LB_LIST_FILE", "@DIR@/dispatcher.list"}};
   lb.defines = {{"SB_LB_PING_INTERVAL", "1"}, {"SB_LB_CHILDREN", "2"}};
   return sb::testing::Kamailio::Start(lb);
 }
 
-}  // namespace
+// Where the balancer sent the first request its log names in a line starting `what`.
+std::string DestinationOf(const std::string& log, const std::string& what) {
+  std::istringstream lines(log);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.find(what) == std::string::npos) continue;
+    if (auto dst = line.find(" dst="); dst != std::string::npos) return line.substr(dst + 5);
+  }
+  return "(none)";
+}
 
-TEST_CASE(
-    "baresip 1001 calls baresip 1002 through the Kamailio balancer - registered there - DTMF "
-    "reaches the node and the callee - hangup ends the call",
-    "[integration][baresip]") {
+// The user's call in front of two replicas; the balancer's log must show
+// every request of the dialog, phone to node ("route") and node to phone ("from-replica").
+void CallThroughTwoReplicas(bool callee_hangs_up) {
   sb::signaling::test::Platform p(sb::signaling::test::BaresipPlatform());
-  // The balancer starts once the node answers, so that its first probe finds the node up.
+  // The balancer starts once both nodes answer, so that its first probes find them up.
   REQUIRE(p.WaitUntilReady());
-  auto balancer = StartBalancer(p);
+  const int second_replica = p.AddSignalingReplica();
+  auto balancer = StartBalancer({p.sip_port(), second_replica});
 
   sb::signaling::test::CheckBaresipCall(
       p, {.outbound = balancer.address(),
           .caller = {.ip = "127.0.0.53", .user = "1001", .password = "pass-1001-secret"},
           .callee = {.ip = "127.0.0.54", .user = "1002", .password = "pass-1002-secret"},
+          .callee_hangs_up = callee_hangs_up,
           .more_logs = [&] { return "--- balancer:\n" + balancer.ReadLog(); }});
 
-  // Phone to node ("route") and node to phone ("from-replica"): the whole dialog on the balancer.
   const std::string log = balancer.ReadLog();
   INFO(log);
   for (const char* line :
@@ -50,4 +65,26 @@ TEST_CASE(
     INFO("the balancer's log has no line " << line);
     CHECK(log.find(line) != std::string::npos);
   }
+  // Whoever hangs up, the BYE reaches the replica that holds the call, although the callee
+  // leg's Call-ID (the replica's own) may hash to the other one.
+  CHECK(DestinationOf(log, "sb-lb route BYE") == DestinationOf(log, "sb-lb route INVITE"));
+}
+
+}  // namespace
+
+TEST_CASE(
+    "baresip 1001 calls baresip 1002 through the Kamailio balancer in front of two sb-signaling "
+    "replicas - registered there - DTMF reaches the node and the callee - hangup ends the call",
+    "[integration][baresip]") {
+  CallThroughTwoReplicas(/*callee_hangs_up=*/false);
+}
+
+// The callee's BYE has the callee leg's Call-ID, which hashes to either replica: the balancer
+// sends it to the replica named in its Record-Route entry (before, half of these calls ended
+// with cause node_failure, by the replica that did not hold the call, from Redis).
+TEST_CASE(
+    "baresip 1002 hangs up a call from 1001 through the Kamailio balancer in front of two "
+    "sb-signaling replicas - both phones close and the call ends",
+    "[integration][baresip]") {
+  CallThroughTwoReplicas(/*callee_hangs_up=*/true);
 }

@@ -64,6 +64,19 @@ testing::ChildProcess StartSignaling(
   return testing::ChildProcess::Start({SB_SIGNALING_BINARY}, env, "sb-signaling");
 }
 
+// Polls a node's /readyz (bounded): true once it answers 200.
+bool Ready(const testing::ChildProcess& node, int http_port, std::chrono::seconds timeout) {
+  httplib::Client client("127.0.0.1", http_port);
+  client.set_connection_timeout(1s);
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline && node.Running()) {
+    auto answer = client.Get("/readyz");
+    if (answer && answer->status == 200) return true;
+    std::this_thread::sleep_for(100ms);
+  }
+  return false;
+}
+
 grpc::ClientContext* Authorized(grpc::ClientContext& ctx) {
   ctx.AddMetadata("authorization", "Bearer " + kPlatformKey);
   ctx.set_deadline(std::chrono::system_clock::now() + 5s);
@@ -82,7 +95,8 @@ Platform::Platform(PlatformOptions options)
       admin_(StartAdmin(nats_.url(), admin_port_, platform_domain_)),
       media_(options.media ? std::make_unique<media_client::test::MediaProcess>(nats_.url())
                            : nullptr),
-      signaling_(StartSignaling(nats_.url(), sip_port_, http_port_, options.signaling_env)) {
+      signaling_env_(std::move(options.signaling_env)),
+      signaling_(StartSignaling(nats_.url(), sip_port_, http_port_, signaling_env_)) {
   auto channel = grpc::CreateChannel("127.0.0.1:" + std::to_string(admin_port_),
                                      grpc::InsecureChannelCredentials());
   tenants_ = pb::TenantService::NewStub(channel);
@@ -92,21 +106,32 @@ Platform::Platform(PlatformOptions options)
 }
 
 Platform::~Platform() {
+  for (auto& replica : replicas_) replica.process.Stop();
   signaling_.Stop();
   std::error_code ignored;  // a leftover temporary directory is not worth failing a test for
   std::filesystem::remove_all(dir_, ignored);
 }
 
 bool Platform::WaitUntilReady(std::chrono::seconds timeout) const {
-  httplib::Client client("127.0.0.1", http_port_);
-  client.set_connection_timeout(1s);
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline && signaling_.Running()) {
-    auto answer = client.Get("/readyz");
-    if (answer && answer->status == 200) return true;
-    std::this_thread::sleep_for(100ms);
+  return Ready(signaling_, http_port_, timeout);
+}
+
+int Platform::AddSignalingReplica() {
+  const int sip_port = testing::FreePort();
+  const int http_port = testing::FreePort();
+  auto& added = replicas_.emplace_back(Replica{
+      sip_port, http_port, StartSignaling(nats_.url(), sip_port, http_port, signaling_env_)});
+  if (!Ready(added.process, http_port, 20s)) FAIL("replica not ready:\n" + added.process.ReadLog());
+  return sip_port;
+}
+
+std::string Platform::SignalingLog() const {
+  std::string log = signaling_.ReadLog();
+  for (const auto& replica : replicas_) {
+    log += "\n--- sb-signaling on " + std::to_string(replica.sip_port) + ":\n" +
+           replica.process.ReadLog();
   }
-  return false;
+  return log;
 }
 
 double Platform::Metric(std::string_view sample) const {

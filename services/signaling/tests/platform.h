@@ -53,10 +53,15 @@ class Platform {
 
   // Polls sb-signaling's /readyz (bounded): true once it answers 200.
   bool WaitUntilReady(std::chrono::seconds timeout = std::chrono::seconds(20)) const;
+  // Another sb-signaling replica of the same deployment (the same NATS, Redis, nonce secret and
+  // settings; its own node id and ports), as a balancer's second destination; stopped with the
+  // Platform. Returns its SIP port (UDP and TCP on 127.0.0.1) once its /readyz answers 200.
+  int AddSignalingReplica();
   // The value of a sample of sb-signaling's /metrics ("name" or "name{labels}"); -1 when absent.
   double Metric(std::string_view sample) const;
   bool SignalingRunning() const { return signaling_.Running(); }
-  std::string SignalingLog() const { return signaling_.ReadLog(); }
+  // The first node's log, then each added replica's.
+  std::string SignalingLog() const;
 
   // A new tenant (its SIP domain is <slug>.<platform domain>; a unique slug unless one is
   // given); retried while admin starts.
@@ -86,7 +91,14 @@ class Platform {
   int http_port_;
   testing::ChildProcess admin_;
   std::unique_ptr<media_client::test::MediaProcess> media_;
+  std::vector<std::pair<std::string, std::string>> signaling_env_;
   testing::ChildProcess signaling_;
+  struct Replica {
+    int sip_port;
+    int http_port;
+    testing::ChildProcess process;
+  };
+  std::vector<Replica> replicas_;  // beyond the first
   std::unique_ptr<switchboard::admin::v1::TenantService::Stub> tenants_;
   std::unique_ptr<switchboard::admin::v1::ExtensionService::Stub> extensions_;
   std::unique_ptr<switchboard::admin::v1::NumberService::Stub> numbers_;
