@@ -357,6 +357,9 @@ class B2bua final : public RequestHandler, public DialogHandler {
                   const std::vector<std::pair<std::string, std::string>>& headers,
                   ResponseCallback on_response);
   void ByeStored(const StoredDialog& dialog);
+  // A call another replica left in the store: its media legs, its record and its final event
+  // (`cause`), in one job off the loop.
+  void ReleaseStored(StoredCall call, std::string cause);
 
   SipEndpoint& endpoint_;
   Offloader& offloader_;

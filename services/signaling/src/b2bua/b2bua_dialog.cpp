@@ -195,30 +195,17 @@ void B2bua::Hangup(const TenantId& tenant, std::string_view call_id,
     return;
   }
   auto stored = std::make_shared<Result<StoredCall>>(Status::Internal("not run"));
-  Status queued =
-      offloader_.Run([this, stored, id] { *stored = ports_.store.Find(id); },
-                     [this, stored, tenant, id, done] {
-                       if (!stored->ok() || (*stored)->tenant != tenant) {
-                         done(Status::NotFound("no call " + id));
-                         return;
-                       }
-                       ByeStored((*stored)->caller);
-                       ByeStored((*stored)->callee);
-                       StoredCall call = std::move(**stored);
-                       (void)offloader_.Run(
-                           [this, call] {
-                             (void)ports_.media.DestroyLegs(call.media_node_id, call.media_legs);
-                             (void)ports_.store.Remove(call);
-                             CallSummary ended;
-                             ended.call_id = call.call_id;
-                             ended.tenant = call.tenant;
-                             ended.sip_code = 200;
-                             ended.cause = "hangup_command";
-                             ports_.events.Ended(ended);
-                           },
-                           nullptr);
-                       done(Status::Ok());
-                     });
+  Status queued = offloader_.Run([this, stored, id] { *stored = ports_.store.Find(id); },
+                                 [this, stored, tenant, id, done] {
+                                   if (!stored->ok() || (*stored)->tenant != tenant) {
+                                     done(Status::NotFound("no call " + id));
+                                     return;
+                                   }
+                                   ByeStored((*stored)->caller);
+                                   ByeStored((*stored)->callee);
+                                   ReleaseStored(std::move(**stored), "hangup_command");
+                                   done(Status::Ok());
+                                 });
   if (!queued.ok()) done(queued);
 }
 
@@ -253,21 +240,24 @@ void B2bua::EndFromStore(const IncomingRequest& request) {
                        }
                        (void)endpoint_.Respond(key, 200);
                        ByeStored(from_caller ? call.callee : call.caller);
-                       StoredCall copy = call;
-                       (void)offloader_.Run(
-                           [this, copy] {
-                             (void)ports_.media.DestroyLegs(copy.media_node_id, copy.media_legs);
-                             (void)ports_.store.Remove(copy);
-                             CallSummary ended;
-                             ended.call_id = copy.call_id;
-                             ended.tenant = copy.tenant;
-                             ended.sip_code = 200;
-                             ended.cause = "node_failure";
-                             ports_.events.Ended(ended);
-                           },
-                           nullptr);
+                       ReleaseStored(call, "node_failure");
                      });
   if (!queued.ok()) (void)endpoint_.Respond(request.key, 503);
+}
+
+void B2bua::ReleaseStored(StoredCall call, std::string cause) {
+  (void)offloader_.Run(
+      [this, call = std::move(call), cause = std::move(cause)] {
+        (void)ports_.media.DestroyLegs(call.media_node_id, call.media_legs);
+        (void)ports_.store.Remove(call);
+        CallSummary ended;
+        ended.call_id = call.call_id;
+        ended.tenant = call.tenant;
+        ended.sip_code = 200;
+        ended.cause = cause;
+        ports_.events.Ended(ended);
+      },
+      nullptr);
 }
 
 void B2bua::ByeStored(const StoredDialog& dialog) {
