@@ -105,6 +105,7 @@ void CheckBaresipCall(Platform& p, const BaresipCall& c) {
   CHECK(node_digits == "159#");
   CHECK(bob_digits == "159#");
 
+  if (c.before_hangup) c.before_hangup();
   auto hung_up = (c.callee_hangs_up ? bob : alice).Command("hangup");
   REQUIRE(hung_up.has_value());
   CHECK(hung_up->ok);
@@ -116,7 +117,7 @@ void CheckBaresipCall(Platform& p, const BaresipCall& c) {
       },
       10s);
   REQUIRE(end.has_value());
-  CHECK(end->cause() == call_v1::END_CAUSE_NORMAL_CLEARING);
+  CHECK(end->cause() == c.end_cause);
   CHECK(end->final_sip_code() == 200);
 
   // Both legs' final statistics: each phone's audio reached the node and the node sent audio to

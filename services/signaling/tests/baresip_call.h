@@ -19,6 +19,7 @@
 #include <string>
 
 #include "platform.h"
+#include "switchboard/call/v1/events.pb.h"
 
 namespace sb::signaling::test {
 
@@ -33,6 +34,10 @@ struct BaresipCall {
   BaresipExtension caller;
   BaresipExtension callee;
   bool callee_hangs_up = false;  // the callee's /hangup ends the call instead of the caller's
+  // Run once the DTMF is checked, before the hangup (a replica crashing, say), and the cause the
+  // call's `ended` event must then carry.
+  std::function<void()> before_hangup{};
+  switchboard::call::v1::EndCause end_cause = switchboard::call::v1::END_CAUSE_NORMAL_CLEARING;
   // More of the story for a failure message (the balancer's log, say); may be empty.
   std::function<std::string()> more_logs{};
 };

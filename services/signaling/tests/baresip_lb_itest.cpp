@@ -41,21 +41,31 @@ std::string DestinationOf(const std::string& log, const std::string& what) {
   return "(none)";
 }
 
-// The user's call in front of two replicas; the balancer's log must show
+// The user's call through the balancer in front of two replicas; the balancer's log must show
 // every request of the dialog, phone to node ("route") and node to phone ("from-replica").
-void CallThroughTwoReplicas(bool callee_hangs_up) {
+// With `holder_crashes` the replica that took the INVITE is killed before the hangup.
+void CallThroughTwoReplicas(bool callee_hangs_up, bool holder_crashes = false) {
   sb::signaling::test::Platform p(sb::signaling::test::BaresipPlatform());
   // The balancer starts once both nodes answer, so that its first probes find them up.
   REQUIRE(p.WaitUntilReady());
   const int second_replica = p.AddSignalingReplica();
   auto balancer = StartBalancer({p.sip_port(), second_replica});
+  auto holder = [&] { return DestinationOf(balancer.ReadLog(), "sb-lb route INVITE"); };
 
-  sb::signaling::test::CheckBaresipCall(
-      p, {.outbound = balancer.address(),
-          .caller = {.ip = "127.0.0.53", .user = "1001", .password = "pass-1001-secret"},
-          .callee = {.ip = "127.0.0.54", .user = "1002", .password = "pass-1002-secret"},
-          .callee_hangs_up = callee_hangs_up,
-          .more_logs = [&] { return "--- balancer:\n" + balancer.ReadLog(); }});
+  sb::signaling::test::BaresipCall call{
+      .outbound = balancer.address(),
+      .caller = {.ip = "127.0.0.53", .user = "1001", .password = "pass-1001-secret"},
+      .callee = {.ip = "127.0.0.54", .user = "1002", .password = "pass-1002-secret"},
+      .callee_hangs_up = callee_hangs_up,
+      .more_logs = [&] { return "--- balancer:\n" + balancer.ReadLog(); }};
+  if (holder_crashes) {
+    call.before_hangup = [&] {
+      const std::string uri = holder();
+      p.KillSignaling(std::stoi(uri.substr(uri.rfind(':') + 1)));
+    };
+    call.end_cause = switchboard::call::v1::END_CAUSE_NODE_FAILURE;
+  }
+  sb::signaling::test::CheckBaresipCall(p, call);
 
   const std::string log = balancer.ReadLog();
   INFO(log);
@@ -66,8 +76,14 @@ void CallThroughTwoReplicas(bool callee_hangs_up) {
     CHECK(log.find(line) != std::string::npos);
   }
   // Whoever hangs up, the BYE reaches the replica that holds the call, although the callee
-  // leg's Call-ID (the replica's own) may hash to the other one.
-  CHECK(DestinationOf(log, "sb-lb route BYE") == DestinationOf(log, "sb-lb route INVITE"));
+  // leg's Call-ID (the replica's own) may hash to the other one; once that replica is gone,
+  // the other one.
+  CHECK(DestinationOf(log, "sb-lb route BYE") == holder());
+  if (holder_crashes) {
+    const std::string survivor = DestinationOf(log, "sb-lb failover BYE");
+    CHECK(survivor != holder());
+    CHECK(survivor.starts_with("sip:127.0.0.1:"));
+  }
 }
 
 }  // namespace
@@ -87,4 +103,13 @@ TEST_CASE(
     "sb-signaling replicas - both phones close and the call ends",
     "[integration][baresip]") {
   CallThroughTwoReplicas(/*callee_hangs_up=*/true);
+}
+
+// The callee leg's dialog names its replica; when that replica dies, the callee's BYE goes to the
+// survivor after one timeout, and the survivor ends the call from Redis (BYE to the caller).
+TEST_CASE(
+    "the replica holding a baresip call dies - 1002's BYE through the balancer reaches the "
+    "survivor - both phones close and the call ends with cause node_failure",
+    "[integration][baresip]") {
+  CallThroughTwoReplicas(/*callee_hangs_up=*/true, /*holder_crashes=*/true);
 }

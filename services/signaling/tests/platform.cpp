@@ -125,6 +125,14 @@ int Platform::AddSignalingReplica() {
   return sip_port;
 }
 
+void Platform::KillSignaling(int sip_port) {
+  if (sip_port == sip_port_) return signaling_.Kill();
+  for (auto& replica : replicas_) {
+    if (replica.sip_port == sip_port) return replica.process.Kill();
+  }
+  FAIL("no sb-signaling on port " << sip_port);
+}
+
 std::string Platform::SignalingLog() const {
   std::string log = signaling_.ReadLog();
   for (const auto& replica : replicas_) {

@@ -57,6 +57,8 @@ class Platform {
   // settings; its own node id and ports), as a balancer's second destination; stopped with the
   // Platform. Returns its SIP port (UDP and TCP on 127.0.0.1) once its /readyz answers 200.
   int AddSignalingReplica();
+  // SIGKILLs the node (the first or an added replica) listening on `sip_port`, as a crash.
+  void KillSignaling(int sip_port);
   // The value of a sample of sb-signaling's /metrics ("name" or "name{labels}"); -1 when absent.
   double Metric(std::string_view sample) const;
   bool SignalingRunning() const { return signaling_.Running(); }
