@@ -43,8 +43,10 @@ std::string DestinationOf(const std::string& log, const std::string& what) {
 
 // The user's call through the balancer in front of two replicas; the balancer's log must show
 // every request of the dialog, phone to node ("route") and node to phone ("from-replica").
-// With `holder_crashes` the replica that took the INVITE is killed before the hangup.
-void CallThroughTwoReplicas(bool callee_hangs_up, bool holder_crashes = false) {
+// With `holder_crashes` the replica that took the INVITE is killed before the hangup. Each case
+// gives its phones their own loopback addresses (ctest may run the cases side by side).
+void CallThroughTwoReplicas(const std::string& caller_ip, const std::string& callee_ip,
+                            bool callee_hangs_up, bool holder_crashes = false) {
   sb::signaling::test::Platform p(sb::signaling::test::BaresipPlatform());
   // The balancer starts once both nodes answer, so that its first probes find them up.
   REQUIRE(p.WaitUntilReady());
@@ -54,8 +56,8 @@ void CallThroughTwoReplicas(bool callee_hangs_up, bool holder_crashes = false) {
 
   sb::signaling::test::BaresipCall call{
       .outbound = balancer.address(),
-      .caller = {.ip = "127.0.0.53", .user = "1001", .password = "pass-1001-secret"},
-      .callee = {.ip = "127.0.0.54", .user = "1002", .password = "pass-1002-secret"},
+      .caller = {.ip = caller_ip, .user = "1001", .password = "pass-1001-secret"},
+      .callee = {.ip = callee_ip, .user = "1002", .password = "pass-1002-secret"},
       .callee_hangs_up = callee_hangs_up,
       .more_logs = [&] { return "--- balancer:\n" + balancer.ReadLog(); }};
   if (holder_crashes) {
@@ -92,7 +94,7 @@ TEST_CASE(
     "baresip 1001 calls baresip 1002 through the Kamailio balancer in front of two sb-signaling "
     "replicas - registered there - DTMF reaches the node and the callee - hangup ends the call",
     "[integration][baresip]") {
-  CallThroughTwoReplicas(/*callee_hangs_up=*/false);
+  CallThroughTwoReplicas("127.0.0.53", "127.0.0.54", /*callee_hangs_up=*/false);
 }
 
 // The callee's BYE has the callee leg's Call-ID, which hashes to either replica: the balancer
@@ -102,7 +104,7 @@ TEST_CASE(
     "baresip 1002 hangs up a call from 1001 through the Kamailio balancer in front of two "
     "sb-signaling replicas - both phones close and the call ends",
     "[integration][baresip]") {
-  CallThroughTwoReplicas(/*callee_hangs_up=*/true);
+  CallThroughTwoReplicas("127.0.0.55", "127.0.0.56", /*callee_hangs_up=*/true);
 }
 
 // The callee leg's dialog names its replica; when that replica dies, the callee's BYE goes to the
@@ -111,5 +113,6 @@ TEST_CASE(
     "the replica holding a baresip call dies - 1002's BYE through the balancer reaches the "
     "survivor - both phones close and the call ends with cause node_failure",
     "[integration][baresip]") {
-  CallThroughTwoReplicas(/*callee_hangs_up=*/true, /*holder_crashes=*/true);
+  CallThroughTwoReplicas("127.0.0.57", "127.0.0.58", /*callee_hangs_up=*/true,
+                         /*holder_crashes=*/true);
 }
