@@ -8,31 +8,12 @@
 #include <cerrno>
 #include <charconv>
 
+#include "internal/hiredis_reply.h"
+#include "internal/script_reload.h"
 #include "switchboard/core/hex.h"
 
 namespace sb::redis {
 namespace {
-
-Reply Convert(const redisReply* r) {
-  switch (r->type) {
-    case REDIS_REPLY_STRING:
-      return Reply(std::string(r->str, r->len));
-    case REDIS_REPLY_STATUS:
-      return Reply(Reply::SimpleString{std::string(r->str, r->len)});
-    case REDIS_REPLY_ERROR:
-      return Reply(Reply::Error{std::string(r->str, r->len)});
-    case REDIS_REPLY_INTEGER:
-      return Reply(static_cast<int64_t>(r->integer));
-    case REDIS_REPLY_ARRAY: {
-      Reply::Array items;
-      items.reserve(r->elements);
-      for (size_t i = 0; i < r->elements; ++i) items.push_back(Convert(r->element[i]));
-      return Reply(std::move(items));
-    }
-    default:
-      return Reply(Reply::Nil{});
-  }
-}
 
 std::string HexSha1(std::string_view bytes) {
   unsigned char digest[EVP_MAX_MD_SIZE];
@@ -209,7 +190,7 @@ Result<std::vector<Reply>> Client::Send(Connection& conn,
       return ConnectionError(conn, "waiting for the reply to " + commands[i][0]);
     }
     auto* r = static_cast<redisReply*>(raw);
-    replies.push_back(Convert(r));
+    replies.push_back(internal::Convert(r));
     freeReplyObject(r);
   }
   conn.last_reply = clock_.Now();
@@ -225,39 +206,13 @@ Result<std::vector<Reply>> Client::SendLoadingScripts(const std::vector<Command>
   auto replies = Send(*conn, built);
   if (!replies.ok()) return replies;
 
-  // Scripts not in this server's cache (first use, SCRIPT FLUSH, a restart) did not run: load
-  // each once and run those commands again, all in one more round trip.
-  struct Step {
-    const Script* load;  // a SCRIPT LOAD of it, or (nullptr) command `rerun` again
-    size_t rerun;
-  };
-  std::vector<Step> steps;
-  std::vector<std::vector<std::string>> again;
-  for (size_t i = 0; i < commands.size(); ++i) {
-    const Script* script = commands[i].script();
-    const std::string* err = (*replies)[i].error();
-    if (script == nullptr || err == nullptr || !err->starts_with("NOSCRIPT")) continue;
-    if (std::none_of(steps.begin(), steps.end(), [&](const Step& s) { return s.load == script; })) {
-      steps.push_back({script, 0});
-      again.push_back({"SCRIPT", "LOAD", script->source()});
-    }
-    steps.push_back({nullptr, i});
-    again.push_back(built[i]);
-  }
-  if (again.empty()) return replies;
-  auto retried = Send(*conn, again);
+  // Scripts not in this server's cache did not run: load each once and run those commands
+  // again, all in one more round trip.
+  const internal::ScriptReload reload(commands, built, *replies);
+  if (reload.empty()) return replies;
+  auto retried = Send(*conn, reload.commands());
   if (!retried.ok()) return retried.status();
-  for (size_t k = 0; k < steps.size(); ++k) {
-    Reply& r = (*retried)[k];
-    if (steps[k].load == nullptr) {
-      (*replies)[steps[k].rerun] = std::move(r);
-    } else if (r.is_error()) {
-      return ErrorStatus(*r.error());
-    } else if (!r.str() || *r.str() != steps[k].load->sha1()) {
-      return Status::Internal("redis SCRIPT LOAD returned a different SHA-1 than " +
-                              steps[k].load->sha1());
-    }
-  }
+  SB_RETURN_IF_ERROR(reload.Apply(std::move(*retried), *replies));
   return replies;
 }
 
