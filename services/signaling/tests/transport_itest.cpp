@@ -9,13 +9,16 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 
 #include "switchboard/core/clock.h"
 #include "switchboard/core/logger.h"
@@ -189,6 +192,71 @@ int RunSipp(const fs::path& scenario, uint16_t target, const std::string& local_
 }
 
 }  // namespace
+
+// Polls `done` for up to 5 s.
+bool Eventually(const std::function<bool()>& done) {
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (!done() && std::chrono::steady_clock::now() < give_up) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  return done();
+}
+
+TEST_CASE("the SIP loop watches another fd - input and room to write are told on the loop thread",
+          "[integration][watch]") {
+  Node node;
+  int pair[2];
+  REQUIRE(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, pair) == 0);
+  std::atomic<int> readable{0}, writable{0};
+  std::atomic<bool> on_loop{true};
+  std::thread::id loop_thread;
+  std::atomic<bool> watching{false};
+  node.server->Post([&] {
+    loop_thread = std::this_thread::get_id();
+    REQUIRE(node.server
+                ->Watch(pair[0], /*want_write=*/false,
+                        [&](bool r, bool w) {
+                          if (std::this_thread::get_id() != loop_thread) on_loop = false;
+                          if (r) {
+                            char buf[64];
+                            while (read(pair[0], buf, sizeof buf) > 0) {
+                            }
+                            ++readable;
+                          }
+                          if (w) {
+                            ++writable;
+                            node.server->SetWantWrite(pair[0], false);  // once is enough
+                          }
+                        })
+                .ok());
+    CHECK(node.server->Watch(pair[0], false, [](bool, bool) {}).code() ==
+          sb::StatusCode::kAlreadyExists);
+    watching = true;
+  });
+  REQUIRE(Eventually([&] { return watching.load(); }));
+
+  REQUIRE(write(pair[1], "x", 1) == 1);
+  CHECK(Eventually([&] { return readable == 1; }));
+  CHECK(writable == 0);  // not asked for
+
+  node.server->Post([&] { node.server->SetWantWrite(pair[0], true); });
+  CHECK(Eventually([&] { return writable == 1; }));
+
+  std::atomic<bool> unwatched{false};
+  node.server->Post([&] {
+    node.server->Unwatch(pair[0]);
+    unwatched = true;
+  });
+  REQUIRE(Eventually([&] { return unwatched.load(); }));
+  REQUIRE(write(pair[1], "y", 1) == 1);
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  CHECK(readable == 1);  // no longer told
+  CHECK(writable == 1);
+  CHECK(on_loop);
+  node.server->Stop();
+  close(pair[0]);
+  close(pair[1]);
+}
 
 TEST_CASE("sipp OPTIONS probes over UDP and TCP get 200", "[integration]") {
   Node node;

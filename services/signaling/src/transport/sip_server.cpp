@@ -135,6 +135,9 @@ struct SipServer::Impl {
   uint16_t tcp_port = 0;
   std::map<int, std::unique_ptr<Conn>> conns;
   std::map<std::string, int, std::less<>> conn_by_peer;
+  // Descriptors of others (FdWatcher), by fd; shared so that a callback that unwatches its own
+  // fd does not destroy itself while it runs.
+  std::map<int, std::shared_ptr<FdWatcher::OnReady>> watched;
   std::mutex mu;
   std::deque<std::function<void()>> tasks;
   bool stop = false;  // guarded by mu
@@ -282,6 +285,10 @@ struct SipServer::Impl {
           ReadUdp();
         } else if (fd == tcp_fd) {
           Accept();
+        } else if (auto w = watched.find(fd); w != watched.end()) {
+          auto on_ready = w->second;
+          const uint32_t e = events[i].events;
+          (*on_ready)((e & (EPOLLIN | EPOLLHUP | EPOLLERR)) != 0, (e & EPOLLOUT) != 0);
         } else {
           OnConnEvent(fd, events[i].events);
         }
@@ -512,6 +519,10 @@ struct SipServer::Impl {
     tcp_open.Set(static_cast<double>(conns.size()));
   }
 
+  static uint32_t WatchEvents(bool want_write) {
+    return EPOLLIN | (want_write ? static_cast<uint32_t>(EPOLLOUT) : 0u);
+  }
+
   void Wake() {
     uint64_t one = 1;
     (void)!write(wake_fd, &one, sizeof one);
@@ -548,6 +559,28 @@ void SipServer::Post(std::function<void()> task) {
   // The loop reads the wake-up before it takes the queue, so tasks posted behind the first are
   // taken with it: one write (and one loop wake-up) per batch, not per task.
   if (first) impl_->Wake();
+}
+
+Status SipServer::Watch(int fd, bool want_write, OnReady on_ready) {
+  if (impl_->watched.contains(fd) || impl_->conns.contains(fd)) {
+    return Status::AlreadyExists("fd " + std::to_string(fd) + " is already watched");
+  }
+  SB_RETURN_IF_ERROR(impl_->Watch(fd, Impl::WatchEvents(want_write)));
+  impl_->watched.emplace(fd, std::make_shared<OnReady>(std::move(on_ready)));
+  return Status::Ok();
+}
+
+void SipServer::SetWantWrite(int fd, bool want_write) {
+  if (!impl_->watched.contains(fd)) return;
+  epoll_event ev{};
+  ev.events = Impl::WatchEvents(want_write);
+  ev.data.fd = fd;
+  epoll_ctl(impl_->epfd, EPOLL_CTL_MOD, fd, &ev);
+}
+
+void SipServer::Unwatch(int fd) {
+  if (impl_->watched.erase(fd) == 0) return;
+  epoll_ctl(impl_->epfd, EPOLL_CTL_DEL, fd, nullptr);
 }
 
 void SipServer::Stop() {

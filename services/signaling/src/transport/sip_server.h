@@ -15,6 +15,8 @@
 // error (bad or missing Content-Length, too large) is answered when it can be and the connection
 // is closed. Connections idle longer than tcp_idle_timeout are closed, which also ends a
 // message whose Content-Length promised more than ever came (RFC 4475 §3.1.2.2).
+// As an FdWatcher (fd_watcher.h) the loop also serves other descriptors, on the loop thread only;
+// sends made from their callbacks are flushed like those of a received message.
 #pragma once
 
 #include <chrono>
@@ -27,6 +29,7 @@
 #include "switchboard/core/logger.h"
 #include "switchboard/core/metrics.h"
 #include "switchboard/core/status.h"
+#include "transport/fd_watcher.h"
 #include "transport/sip_endpoint.h"
 
 namespace sb::signaling {
@@ -40,14 +43,14 @@ struct ListenConfig {
   size_t max_tcp_write_buffer = 1 << 20;
 };
 
-class SipServer {
+class SipServer final : public FdWatcher {
  public:
   // Binds the sockets and starts the loop thread. The endpoint, clock and metrics are borrowed
   // and must outlive the server; from now on only the loop thread touches the endpoint.
   static Result<std::unique_ptr<SipServer>> Start(SipEndpoint& endpoint, const core::Clock& clock,
                                                   core::MetricsRegistry& metrics,
                                                   const core::Logger& log, ListenConfig config);
-  ~SipServer();  // Stop()
+  ~SipServer() override;  // Stop()
   SipServer(const SipServer&) = delete;
   SipServer& operator=(const SipServer&) = delete;
 
@@ -58,6 +61,11 @@ class SipServer {
   void Post(std::function<void()> task);
   // Stops the loop and closes every socket. Idempotent.
   void Stop();
+
+  // FdWatcher; loop thread only.
+  Status Watch(int fd, bool want_write, OnReady on_ready) override;
+  void SetWantWrite(int fd, bool want_write) override;
+  void Unwatch(int fd) override;
 
   struct Impl;
 
