@@ -192,7 +192,7 @@ int main(int argc, char** argv) {
     config.auth.offer_sha256 = algorithms.find("sha-256") != std::string::npos;
     auto started = sb::signaling::RegistrarService::Start(
         config, [&server](std::function<void()> task) { (*server)->Post(std::move(task)); }, clock,
-        metrics, log);
+        metrics, log, server->get());
     if (!started.ok()) {
       log.Error("cannot start the registrar", {{"error", started.status().ToString()}});
       return 1;
@@ -261,6 +261,7 @@ int main(int argc, char** argv) {
   if (registrar) {
     RunOnLoop(**server, [&] {
       endpoint.SetHandler(sb::sip::Method::kRegister, nullptr);
+      registrar->DetachFromLoop();
       calls->Detach(endpoint);
       if (keepalive) keepalive->Detach();
     });

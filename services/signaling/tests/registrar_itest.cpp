@@ -321,3 +321,87 @@ TEST_CASE("baresip registers through sb-signaling with digest", "[integration]")
   REQUIRE(stored.size() == 1);
   CHECK(stored[0].find("127.0.0.37") != std::string::npos);
 }
+
+TEST_CASE("a REGISTER whose domain and credentials the node has cached is decided on the SIP loop",
+          "[integration][loop]") {
+  Platform p;
+  auto tenant = p.CreateTenant();
+  p.CreateExtension(tenant, "1001", "pass-1001-secret");
+  const std::string domain = tenant.sip_domain();
+  const std::string aor = "sip:1001@" + domain;
+  Phone phone("127.0.0.41", static_cast<uint16_t>(p.sip_port()));
+  REQUIRE(WaitForSignaling(phone, domain));
+  const std::string loop = "sb_signaling_register_loop_total";
+  const std::string ok = "sb_signaling_register_total{result=\"ok\"}";
+
+  // The first pair asks admin for the credentials (a worker); the node keeps the answer.
+  REQUIRE(Code(phone.RegisterWithDigest(domain, "1001", "pass-1001-secret", 300,
+                                        sb::sip::DigestAlgorithm::kMd5)) == 200);
+  const double loop_before = p.Metric(loop);
+  const double ok_before = p.Metric(ok);
+  REQUIRE(loop_before >= 0);
+
+  // A refresh from a second address: both bindings listed, as the worker path lists them.
+  Phone desk("127.0.0.42", static_cast<uint16_t>(p.sip_port()));
+  auto second = desk.RegisterWithDigest(domain, "1001", "pass-1001-secret", 300,
+                                        sb::sip::DigestAlgorithm::kMd5);
+  REQUIRE(Code(second) == 200);
+  CHECK(p.Metric(loop) == loop_before + 1);
+  CHECK(p.Metric(ok) == ok_before + 1);
+  auto stored = p.StoredContacts(tenant, aor);
+  std::sort(stored.begin(), stored.end());
+  REQUIRE(stored.size() == 2);
+  CHECK(stored[0].find("127.0.0.41") != std::string::npos);
+  CHECK(stored[1].find("127.0.0.42") != std::string::npos);
+  size_t contacts = 0;
+  for (size_t i = 0; i < second->header_count(); ++i) {
+    if (second->header(i).id == sb::sip::HeaderId::kContact) ++contacts;
+  }
+  CHECK(contacts == 2);
+
+  // The bindings rules answer the same on the loop: 423, then an un-register.
+  auto brief = desk.RegisterWithDigest(domain, "1001", "pass-1001-secret", 5,
+                                       sb::sip::DigestAlgorithm::kMd5);
+  CHECK(Code(brief) == 423);
+  CHECK(brief->Header(sb::sip::HeaderId::kMinExpires).has_value());
+  CHECK(Code(desk.RegisterWithDigest(domain, "1001", "pass-1001-secret", 0,
+                                     sb::sip::DigestAlgorithm::kMd5)) == 200);
+  CHECK(p.StoredContacts(tenant, aor).size() == 1);
+
+  // A wrong password is refused on the loop too, and stores nothing.
+  Phone guesser("127.0.0.43", static_cast<uint16_t>(p.sip_port()));
+  CHECK(Code(guesser.RegisterWithDigest(domain, "1001", "not-the-password", 300,
+                                        sb::sip::DigestAlgorithm::kMd5)) == 403);
+  CHECK(p.StoredContacts(tenant, aor).size() == 1);
+  CHECK(p.Metric(loop) == loop_before + 4);
+}
+
+TEST_CASE("while Redis is down REGISTERs on the loop are answered 503 - once it is back they pass",
+          "[integration][loop]") {
+  auto redis = sb::testing::RedisServer::Start();
+  Platform p({.signaling_env = {{"SB_REDIS_URL", redis.url()}}});
+  auto tenant = p.CreateTenant();
+  p.CreateExtension(tenant, "1001", "pass-1001-secret");
+  const std::string domain = tenant.sip_domain();
+  Phone phone("127.0.0.44", static_cast<uint16_t>(p.sip_port()));
+  REQUIRE(WaitForSignaling(phone, domain));
+  auto register_once = [&] {
+    return Code(phone.RegisterWithDigest(domain, "1001", "pass-1001-secret", 300,
+                                         sb::sip::DigestAlgorithm::kMd5));
+  };
+  REQUIRE(register_once() == 200);
+  REQUIRE(register_once() == 200);  // the node has the credentials now: this one is on the loop
+  const double loop_before = p.Metric("sb_signaling_register_loop_total");
+  const double unavailable_before = p.Metric("sb_signaling_register_total{result=\"unavailable\"}");
+
+  redis.Kill();
+  CHECK(register_once() == 503);
+  CHECK(p.Metric("sb_signaling_register_loop_total") > loop_before);
+  CHECK(p.Metric("sb_signaling_register_total{result=\"unavailable\"}") > unavailable_before);
+
+  redis.Restart();
+  int code = 0;
+  for (int i = 0; i < 5 && code != 200; ++i) code = register_once();
+  CHECK(code == 200);
+  CHECK(p.SignalingRunning());
+}

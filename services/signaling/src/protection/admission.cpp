@@ -43,18 +43,34 @@ void Admission::Enqueue(redis::Command command, Kind kind) {
 std::optional<AuthRefusal> Admission::Send() {
   if (queued_.empty()) return std::nullopt;
   auto sent = redis_.Pipeline(queued_);
+  queued_.clear();
+  const std::vector<Kind> kinds = std::move(kinds_);
+  kinds_.clear();
+  return Received(kinds, std::move(sent));
+}
+
+void Admission::SendAsync(const SendPipeline& send,
+                          std::function<void(std::optional<AuthRefusal>)> then) {
+  if (queued_.empty()) return then(std::nullopt);
+  std::vector<redis::Command> commands = std::move(queued_);
+  queued_.clear();
+  std::vector<Kind> kinds = std::move(kinds_);
+  kinds_.clear();
+  send(std::move(commands),
+       [this, kinds = std::move(kinds), then = std::move(then)](
+           Result<std::vector<redis::Reply>> sent) { then(Received(kinds, std::move(sent))); });
+}
+
+std::optional<AuthRefusal> Admission::Received(const std::vector<Kind>& kinds,
+                                               Result<std::vector<redis::Reply>> sent) {
   const size_t first = replies_.size();
-  for (size_t i = 0; i < queued_.size(); ++i) {
+  for (size_t i = 0; i < kinds.size(); ++i) {
     if (sent.ok()) {
       replies_.emplace_back(std::move((*sent)[i]));
     } else {
       replies_.emplace_back(sent.status());
     }
   }
-  const std::vector<Kind> kinds = std::move(kinds_);
-  queued_.clear();
-  kinds_.clear();
-
   // Every guard reply is read (the ban's marks the source clear or forgets it); the first
   // refusal wins.
   std::optional<AuthRefusal> refusal;

@@ -22,9 +22,15 @@
 // Precedence is the order of the checks: a refusal from a check sent earlier wins over everything
 // after it (banned 403, then the account's 503), and the handler's own answer comes after both.
 // One Admission per request, on the thread handling it; `redis` must be the client the guard's
-// ban and limit use.
+// ban and limit use (or a connection to the same server, for SendAsync).
+//
+// On an event loop, SendAsync sends the same pipeline without blocking (a redis::LoopConnection)
+// and hands the same refusal to a callback on that loop; the admission must outlive the callback:
+//
+//   admission.SendAsync(send_on_loop, [state](std::optional<AuthRefusal> refused) { ... });
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -36,6 +42,11 @@
 #include "switchboard/redis/client.h"
 
 namespace sb::signaling {
+
+// Sends a pipeline without blocking; the callback gets its replies later, on the caller's thread
+// (runtime/loop_redis.h).
+using SendPipeline = std::function<void(std::vector<redis::Command>,
+                                        std::function<void(Result<std::vector<redis::Reply>>)>)>;
 
 class Admission {
  public:
@@ -53,6 +64,8 @@ class Admission {
   // Sends everything queued since the last Send in one pipeline (nothing queued: nothing sent)
   // and returns the first refusal among the guard's checks in it (a Redis error: 503).
   std::optional<AuthRefusal> Send();
+  // Send through `send`; `then` gets what Send would return. Nothing queued: `then` runs now.
+  void SendAsync(const SendPipeline& send, std::function<void(std::optional<AuthRefusal>)> then);
   // The reply to Queue's command once sent; the connection's error when its pipeline failed.
   const Result<redis::Reply>& reply(size_t index) const { return replies_.at(index); }
   // Once sent: the decision for `check`, its nonce count's reply concluded
@@ -63,6 +76,9 @@ class Admission {
  private:
   enum class Kind { kSource, kAccount, kOwn };
   void Enqueue(redis::Command command, Kind kind);
+  // Keeps a sent pipeline's replies (`kinds` of its commands) and reads the guard's.
+  std::optional<AuthRefusal> Received(const std::vector<Kind>& kinds,
+                                      Result<std::vector<redis::Reply>> sent);
 
   redis::Client& redis_;
   const AuthGuard& guard_;

@@ -19,6 +19,8 @@ const Binding* Find(const std::vector<Binding>& bindings, std::string_view conta
   return nullptr;
 }
 
+}  // namespace
+
 RegisterAnswer Answer(int code, std::string reason) {
   RegisterAnswer a{.code = code, .reason = std::move(reason), .headers = {}};
   if (code == 503) a.headers.emplace_back("Retry-After", "5");
@@ -36,8 +38,6 @@ RegisterAnswer Answer(AuthDecision decision) {
           .reason = std::move(decision.reason),
           .headers = std::move(decision.headers)};
 }
-
-}  // namespace
 
 std::string SourceText(const sip::Destination& source) {
   std::string transport(sip::TransportName(source.transport));
@@ -85,9 +85,12 @@ Registrar::Registrar(RegistrarDeps deps, RegistrarPolicy policy)
                                     {{"result", "refused"}})),
       unavailable_(deps.metrics.Counter("sb_signaling_register_total", "REGISTER answers",
                                         {{"result", "unavailable"}})),
-      loop_challenges_(deps.metrics.Counter(
-          "sb_signaling_register_loop_challenges_total",
-          "REGISTERs challenged on the SIP loop, without Redis or a worker")) {}
+      loop_challenges_(
+          deps.metrics.Counter("sb_signaling_register_loop_challenges_total",
+                               "REGISTERs challenged on the SIP loop, without Redis or a worker")),
+      loop_handled_(deps.metrics.Counter(
+          "sb_signaling_register_loop_total",
+          "REGISTERs with credentials decided on the SIP loop through its own Redis connection")) {}
 
 void Registrar::OnRequest(const IncomingRequest& request, SipEndpoint& endpoint) {
   if (request.key.empty()) return;
@@ -95,6 +98,7 @@ void Registrar::OnRequest(const IncomingRequest& request, SipEndpoint& endpoint)
     (void)endpoint.Respond(request.key, challenge->code, challenge->reason, challenge->headers);
     return;
   }
+  if (HandleOnLoop(request, endpoint)) return;
   // The message is only valid during this call; the worker gets its own copy.
   auto message = std::make_shared<sip::Message>(request.message->Clone());
   auto answer = std::make_shared<RegisterAnswer>();
@@ -209,56 +213,80 @@ RegisterAnswer Registrar::Decide(const sip::Message& request, const sip::Destina
 RegisterAnswer Registrar::Store(const sip::Message& request, const sip::Destination& source,
                                 const TenantId& tenant, const std::string& aor,
                                 const std::vector<Binding>& stored, const AuthDecision& decision) {
+  auto applied = Apply(request, source, stored);
+  if (auto* refused = std::get_if<RegisterAnswer>(&applied)) return std::move(*refused);
+  const Update& update = std::get<Update>(applied);
+  if (update.changed) {
+    Status saved = deps_.bindings.Save(tenant, aor, update.next);
+    if (!saved.ok()) return Answer(503, "Service Unavailable");
+  }
+  Publish(Changes(request, tenant, aor, stored, update, decision), request);
+  return Registered(source, tenant, aor, update);
+}
+
+std::variant<RegisterAnswer, Registrar::Update> Registrar::Apply(
+    const sip::Message& request, const sip::Destination& source,
+    const std::vector<Binding>& stored) const {
   const WallTime now = deps_.clock.WallNow();
   auto outcome = ApplyRegister(request, stored, now, policy_, SourceText(source));
   if (auto* error = std::get_if<RegisterError>(&outcome)) {
-    return {.code = error->code, .reason = error->reason, .headers = error->headers};
+    return RegisterAnswer{.code = error->code, .reason = error->reason, .headers = error->headers};
   }
   auto& next = std::get<RegisterOutcome>(outcome);
+  Update update{.next = std::move(next.bindings), .changed = next.changed, .path = {}, .now = now};
 
   // The contacts this request registered or refreshed carry its Path (RFC 3327 §5.3).
-  std::vector<std::string> path;
-  for (std::string_view p : request.Values(sip::HeaderId::kPath)) path.emplace_back(p);
+  for (std::string_view p : request.Values(sip::HeaderId::kPath)) update.path.emplace_back(p);
   auto call_id = request.CallId();
   auto cseq = request.GetCSeq();
   if (call_id.ok() && cseq.ok()) {
-    for (auto& b : next.bindings) {
-      if (b.call_id == *call_id && b.cseq == (*cseq)->number && b.path != path) {
-        b.path = path;
-        next.changed = true;
+    for (auto& b : update.next) {
+      if (b.call_id == *call_id && b.cseq == (*cseq)->number && b.path != update.path) {
+        b.path = update.path;
+        update.changed = true;
       }
     }
   }
-  if (next.changed) {
-    Status saved = deps_.bindings.Save(tenant, aor, next.bindings);
-    if (!saved.ok()) return Answer(503, "Service Unavailable");
-  }
+  return update;
+}
 
-  if (deps_.events != nullptr) {
-    auto changes = RegistrationChanges(stored, next.bindings, now);
-    auto user_agent = request.Header(sip::HeaderId::kUserAgent);
-    for (auto& c : changes) {
-      c.tenant = tenant;
-      c.aor = aor;
-      c.extension_id = decision.credentials ? decision.credentials->extension_id : "";
-      if (user_agent) c.user_agent = std::string(*user_agent);
-    }
-    if (!changes.empty()) {
-      // The binding is stored: the phone is registered whether or not the event got out, so a
-      // publish failure is logged and counted, not answered.
-      Status published = deps_.events->Publish(changes, call_id.ok() ? *call_id : "");
-      if (!published.ok()) {
-        deps_.log.Warn("registration event not published", {{"error", published.ToString()}});
-      }
-    }
+std::vector<RegistrationChange> Registrar::Changes(const sip::Message& request,
+                                                   const TenantId& tenant, const std::string& aor,
+                                                   const std::vector<Binding>& stored,
+                                                   const Update& update,
+                                                   const AuthDecision& decision) const {
+  if (deps_.events == nullptr) return {};
+  auto changes = RegistrationChanges(stored, update.next, update.now);
+  auto user_agent = request.Header(sip::HeaderId::kUserAgent);
+  for (auto& c : changes) {
+    c.tenant = tenant;
+    c.aor = aor;
+    c.extension_id = decision.credentials ? decision.credentials->extension_id : "";
+    if (user_agent) c.user_agent = std::string(*user_agent);
   }
+  return changes;
+}
 
-  if (observer_ != nullptr) observer_->OnRegistered(tenant, aor, next.bindings, SourceText(source));
+void Registrar::Publish(const std::vector<RegistrationChange>& changes,
+                        const sip::Message& request) const {
+  if (changes.empty() || deps_.events == nullptr) return;
+  // The binding is stored: the phone is registered whether or not the event got out, so a
+  // publish failure is logged and counted, not answered.
+  auto call_id = request.CallId();
+  Status published = deps_.events->Publish(changes, call_id.ok() ? *call_id : "");
+  if (!published.ok()) {
+    deps_.log.Warn("registration event not published", {{"error", published.ToString()}});
+  }
+}
+
+RegisterAnswer Registrar::Registered(const sip::Destination& source, const TenantId& tenant,
+                                     const std::string& aor, const Update& update) const {
+  if (observer_ != nullptr) observer_->OnRegistered(tenant, aor, update.next, SourceText(source));
   RegisterAnswer answer{.code = 200, .reason = "OK", .headers = {}};
-  for (auto& contact : ContactHeaders(next.bindings, now)) {
+  for (auto& contact : ContactHeaders(update.next, update.now)) {
     answer.headers.emplace_back("Contact", std::move(contact));
   }
-  for (const auto& p : path) answer.headers.emplace_back("Path", p);
+  for (const auto& p : update.path) answer.headers.emplace_back("Path", p);
   return answer;
 }
 

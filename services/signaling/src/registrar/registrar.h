@@ -11,6 +11,13 @@
 //   store (RedisBindingStore, with Path and source)    -> 503 when Redis fails
 //   200 with every live Contact (and Path echoed), registration events on JetStream.
 //
+// On the loop: a REGISTER with credentials whose domain and credentials are in the node's admin
+// cache is decided on the SIP loop thread (registrar_loop.cpp) with the same steps, its two
+// pipelines sent through the loop's own Redis connection (runtime/loop_redis.h), so it costs no
+// worker and no thread hand-off; only what blocks besides Redis (a failure counted towards a ban,
+// registration events to publish) is then handed to a worker before the answer. Anything else (a
+// cache miss, no credentials for a source not known clear, ...) takes the worker path.
+//
 // Redis round trips: the ban check, the account's count, the nonce count and the stored bindings
 // go in one pipeline (protection/admission.h) once the admin answers (cached) and the digest
 // response are checked, and the new bindings in a second; when admin must be asked, what is
@@ -27,6 +34,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "auth/request_authenticator.h"
@@ -38,6 +46,7 @@
 #include "registrar/registration_observer.h"
 #include "rpc/admin_lookups.h"
 #include "rpc/registration_events.h"
+#include "runtime/loop_redis.h"
 #include "runtime/offloader.h"
 #include "store/redis_binding_store.h"
 #include "switchboard/core/clock.h"
@@ -64,6 +73,9 @@ struct RegistrarDeps {
   // Sources Redis found not banned lately (marked and forgotten by Handle's guard); the node's
   // call guard shares them, as bans are per source whatever the method.
   ClearSources& clear_sources;
+  // The SIP loop's Redis connection (same server as `redis`); nullptr: every REGISTER with
+  // credentials is handled by a worker.
+  LoopRedis* loop_redis = nullptr;
 };
 
 // What a REGISTER is answered with.
@@ -72,6 +84,10 @@ struct RegisterAnswer {
   std::string reason;
   std::vector<std::pair<std::string, std::string>> headers;
 };
+// A status line (a 503 gets Retry-After), a guard's refusal, an authentication's decision.
+RegisterAnswer Answer(int code, std::string reason);
+RegisterAnswer Answer(AuthRefusal refusal);
+RegisterAnswer Answer(AuthDecision decision);
 
 // The registration events between an AOR's stored bindings and its new ones: contacts that
 // appeared (registered), that the request removed (unregistered) and that had expired before it
@@ -103,6 +119,33 @@ class Registrar final : public RequestHandler {
   RegisterAnswer Store(const sip::Message& request, const sip::Destination& source,
                        const TenantId& tenant, const std::string& aor,
                        const std::vector<Binding>& stored, const AuthDecision& decision);
+  // Store's steps: the bindings rules (an answer: their refusal), the events of the change, and
+  // the 200 once saved (which tells the observer).
+  struct Update {
+    std::vector<Binding> next;
+    bool changed = false;
+    std::vector<std::string> path;
+    WallTime now;
+  };
+  std::variant<RegisterAnswer, Update> Apply(const sip::Message& request,
+                                             const sip::Destination& source,
+                                             const std::vector<Binding>& stored) const;
+  std::vector<RegistrationChange> Changes(const sip::Message& request, const TenantId& tenant,
+                                          const std::string& aor,
+                                          const std::vector<Binding>& stored, const Update& update,
+                                          const AuthDecision& decision) const;
+  void Publish(const std::vector<RegistrationChange>& changes, const sip::Message& request) const;
+  RegisterAnswer Registered(const sip::Destination& source, const TenantId& tenant,
+                            const std::string& aor, const Update& update) const;
+
+  // Handle's steps on the loop thread when they need nothing but Redis (the admin answers are
+  // cached); false: the worker path must take the request.
+  bool HandleOnLoop(const IncomingRequest& request, SipEndpoint& endpoint);
+  struct LoopRegister;
+  void StoreOnLoop(std::shared_ptr<LoopRegister> state, std::vector<Binding> stored,
+                   AuthDecision decision);
+  // Counts and sends the answer of a request handled on the loop.
+  void Finish(const LoopRegister& state, const RegisterAnswer& answer) const;
   void Count(const RegisterAnswer& answer) const;
   // The 401 for a REGISTER without credentials when the loop can give it without blocking
   // (protection/clear_sources.h, the admin cache); nullopt: the worker decides (Handle).
@@ -118,6 +161,7 @@ class Registrar final : public RequestHandler {
   core::CounterMetric& refused_;
   core::CounterMetric& unavailable_;
   core::CounterMetric& loop_challenges_;
+  core::CounterMetric& loop_handled_;
 };
 
 // "udp:192.0.2.7:40112"

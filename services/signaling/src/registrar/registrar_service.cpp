@@ -34,6 +34,7 @@ struct RegistrarService::Parts {
   std::unique_ptr<AuthGuard> call_guard;
   std::unique_ptr<RedisBindingLapses> lapses;
   std::unique_ptr<LapseSweeper> lapse_sweeper;
+  std::unique_ptr<LoopRedis> loop_redis;
   std::unique_ptr<ThreadPoolOffloader> offloader;
   std::unique_ptr<Registrar> registrar;
 };
@@ -46,6 +47,10 @@ RegistrarService::~RegistrarService() {
 }
 
 Registrar& RegistrarService::handler() { return *parts_->registrar; }
+
+void RegistrarService::DetachFromLoop() {
+  if (parts_->loop_redis) parts_->loop_redis->Detach();
+}
 bus::Bus& RegistrarService::bus() { return *parts_->bus; }
 redis::Client& RegistrarService::redis() { return *parts_->redis; }
 const bus::EventFactory& RegistrarService::event_factory() { return *parts_->factory; }
@@ -58,7 +63,7 @@ const AuthGuard& RegistrarService::call_guard() { return *parts_->call_guard; }
 
 Result<std::unique_ptr<RegistrarService>> RegistrarService::Start(
     const RegistrarServiceConfig& config, PostToLoop post_to_loop, const core::Clock& clock,
-    core::MetricsRegistry& metrics, const core::Logger& log) {
+    core::MetricsRegistry& metrics, const core::Logger& log, FdWatcher* loop) {
   if (config.nonce_secret.size() < 16) {
     return Status::InvalidArgument("the nonce secret needs at least 16 bytes", "nonce-secret");
   }
@@ -104,6 +109,7 @@ Result<std::unique_ptr<RegistrarService>> RegistrarService::Start(
   p->lapse_sweeper = std::make_unique<LapseSweeper>(clock, *p->bindings, *p->lapses, *p->events,
                                                     log, config.lapse_sweep);
   p->lapse_sweeper->Start();
+  if (loop != nullptr) p->loop_redis = std::make_unique<LoopRedis>(*loop, *redis_options);
   p->offloader =
       std::make_unique<ThreadPoolOffloader>(config.worker_threads, std::move(post_to_loop));
   p->registrar = std::make_unique<Registrar>(RegistrarDeps{.clock = clock,
@@ -117,7 +123,8 @@ Result<std::unique_ptr<RegistrarService>> RegistrarService::Start(
                                                            .events = p->events.get(),
                                                            .metrics = metrics,
                                                            .log = log,
-                                                           .clear_sources = *p->clear_sources},
+                                                           .clear_sources = *p->clear_sources,
+                                                           .loop_redis = p->loop_redis.get()},
                                              config.policy);
   return std::unique_ptr<RegistrarService>(new RegistrarService(std::move(p)));
 }

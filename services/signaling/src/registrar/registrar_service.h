@@ -9,7 +9,11 @@
 //   server->Post([&] { endpoint.SetHandler(sb::sip::Method::kRegister, &(*registrar)->handler());
 //   });
 //   ...
+//   server->Post([&] { (*registrar)->DetachFromLoop(); });   // when draining
 //   registrar->reset();   // before the SIP server stops: joins the workers
+//
+// With `loop` (the SIP server), REGISTERs whose admin answers are cached are decided on the loop
+// through a Redis connection of its own (registrar.h); without it, by the workers.
 #pragma once
 
 #include <functional>
@@ -58,14 +62,15 @@ struct RegistrarServiceConfig {
 class RegistrarService {
  public:
   using PostToLoop = std::function<void(std::function<void()>)>;
-  static Result<std::unique_ptr<RegistrarService>> Start(const RegistrarServiceConfig& config,
-                                                         PostToLoop post_to_loop,
-                                                         const core::Clock& clock,
-                                                         core::MetricsRegistry& metrics,
-                                                         const core::Logger& log);
+  static Result<std::unique_ptr<RegistrarService>> Start(
+      const RegistrarServiceConfig& config, PostToLoop post_to_loop, const core::Clock& clock,
+      core::MetricsRegistry& metrics, const core::Logger& log, FdWatcher* loop = nullptr);
   ~RegistrarService();
 
   Registrar& handler();
+  // On the loop thread, before the loop stops: closes the loop's Redis connection (what waits on
+  // it is answered 503); REGISTERs go to the workers from then on.
+  void DetachFromLoop();
 
   // The connections and pieces the node's call handling shares with the registrar (one NATS
   // connection, one Redis client (with its pool of connections), one digest server and nonce

@@ -109,6 +109,12 @@ Result<std::vector<Binding>> RedisBindingStore::LoadReply(const Result<redis::Re
 
 Status RedisBindingStore::Save(const TenantId& tenant, std::string_view aor,
                                const std::vector<Binding>& bindings) {
+  return SaveReply(client_.Pipeline(SaveCommands(tenant, aor, bindings)));
+}
+
+std::vector<redis::Command> RedisBindingStore::SaveCommands(const TenantId& tenant,
+                                                            std::string_view aor,
+                                                            const std::vector<Binding>& bindings) {
   const std::string key = Key(tenant, aor);
   std::vector<redis::Command> commands;
   commands.push_back(redis::Command("MULTI"));
@@ -132,7 +138,10 @@ Status RedisBindingStore::Save(const TenantId& tenant, std::string_view aor,
     commands.push_back(std::move(redis::Command("ZREM").Key(kDueKey).Arg(key)));
   }
   commands.push_back(redis::Command("EXEC"));
-  auto replies = client_.Pipeline(commands);
+  return commands;
+}
+
+Status RedisBindingStore::SaveReply(const Result<std::vector<redis::Reply>>& replies) {
   if (!replies.ok()) return replies.status();
   const redis::Reply& exec = replies->back();
   if (exec.is_error() || exec.array() == nullptr) {

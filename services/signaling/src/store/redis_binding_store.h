@@ -43,6 +43,10 @@ class RedisBindingStore {
   static Result<std::vector<Binding>> LoadReply(const Result<redis::Reply>& reply);
   // Replaces the AOR's bindings; an empty set deletes the key.
   Status Save(const TenantId& tenant, std::string_view aor, const std::vector<Binding>& bindings);
+  // Save as a pipeline (MULTI .. EXEC) to send on another connection, and what its replies mean.
+  static std::vector<redis::Command> SaveCommands(const TenantId& tenant, std::string_view aor,
+                                                  const std::vector<Binding>& bindings);
+  static Status SaveReply(const Result<std::vector<redis::Reply>>& replies);
 
   static std::string Key(const TenantId& tenant, std::string_view aor);
   // The sorted set of AOR keys by earliest expiry.
