@@ -39,9 +39,15 @@ Result<sockaddr_in> Resolve(const std::string& host, int port) {
   return addr;
 }
 
+const core::SystemClock kSystemClock;
+
 }  // namespace
 
-LoopConnection::LoopConnection(ClientOptions options) : options_(std::move(options)) {}
+LoopConnection::LoopConnection(ClientOptions options)
+    : LoopConnection(std::move(options), kSystemClock) {}
+
+LoopConnection::LoopConnection(ClientOptions options, const core::Clock& clock)
+    : options_(std::move(options)), clock_(clock) {}
 
 LoopConnection::~LoopConnection() {
   if (fd_ >= 0) close(fd_);
@@ -94,7 +100,7 @@ void LoopConnection::Enqueue(const std::vector<std::vector<std::string>>& built,
     out_.append(formatted, static_cast<size_t>(len));
     redisFreeCommand(formatted);
   }
-  waiting_.push_back({built.size(), {}, std::move(done)});
+  waiting_.push_back({clock_.Now(), built.size(), {}, std::move(done)});
 }
 
 Status LoopConnection::Connect() {
@@ -189,6 +195,19 @@ void LoopConnection::OnReadable() {
     done.done(std::move(done.replies));
     if (fd_ < 0) return;
   }
+}
+
+std::optional<core::Clock::TimePoint> LoopConnection::deadline() const {
+  if (waiting_.empty()) return std::nullopt;
+  return waiting_.front().sent_at + options_.command_timeout;
+}
+
+void LoopConnection::Expire() {
+  auto due = deadline();
+  if (!due || clock_.Now() < *due) return;
+  Fail(Status::DeadlineExceeded("redis " + options_.host + ":" + std::to_string(options_.port) +
+                                ": no reply within " +
+                                std::to_string(options_.command_timeout.count()) + " ms"));
 }
 
 void LoopConnection::Close() {

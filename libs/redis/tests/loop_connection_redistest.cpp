@@ -154,3 +154,30 @@ TEST_CASE("a restarted redis fails the waiting pipelines UNAVAILABLE and the nex
   CHECK(*(*after)[1].str() == "after");
   CHECK(redis.generation() > first);
 }
+
+TEST_CASE("a pipeline without a reply in time is DEADLINE_EXCEEDED - the next send reconnects",
+          "[redis][loop][timeout]") {
+  sb::core::FakeClock clock;
+  auto options = SharedOptions(sb::testing::UniqueName("looptimeout") + ":");
+  options.command_timeout = std::chrono::milliseconds(100);
+  LoopConnection redis(options, clock);
+  CHECK_FALSE(redis.deadline().has_value());
+
+  // BLPOP holds its reply for 2 s, well past the 100 ms timeout.
+  std::optional<Replies> held;
+  redis.Send({Command("BLPOP").Key("empty").Arg(int64_t{2})},
+             [&](Replies r) { held = std::move(r); });
+  REQUIRE(redis.deadline() == clock.Now() + std::chrono::milliseconds(100));
+  RunUntil(redis, [&] { return !redis.wants_write(); });
+  redis.Expire();  // not due yet
+  CHECK_FALSE(held.has_value());
+
+  clock.Advance(std::chrono::milliseconds(100));
+  redis.Expire();
+  REQUIRE(held.has_value());
+  CHECK(held->status().code() == StatusCode::kDeadlineExceeded);
+  CHECK(redis.fd() < 0);
+  auto pong = SendAndWait(redis, {Command("PING")});
+  REQUIRE(pong.ok());
+  CHECK(*(*pong)[0].str() == "PONG");
+}

@@ -109,7 +109,7 @@ Result<std::unique_ptr<RegistrarService>> RegistrarService::Start(
   p->lapse_sweeper = std::make_unique<LapseSweeper>(clock, *p->bindings, *p->lapses, *p->events,
                                                     log, config.lapse_sweep);
   p->lapse_sweeper->Start();
-  if (loop != nullptr) p->loop_redis = std::make_unique<LoopRedis>(*loop, *redis_options);
+  if (loop != nullptr) p->loop_redis = std::make_unique<LoopRedis>(*loop, *redis_options, clock);
   p->offloader =
       std::make_unique<ThreadPoolOffloader>(config.worker_threads, std::move(post_to_loop));
   p->registrar = std::make_unique<Registrar>(RegistrarDeps{.clock = clock,

@@ -1,11 +1,23 @@
 #include "runtime/loop_redis.h"
 
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
 #include <utility>
 
 namespace sb::signaling {
 
-LoopRedis::LoopRedis(FdWatcher& loop, redis::ClientOptions options)
-    : loop_(loop), connection_(std::move(options)) {}
+LoopRedis::LoopRedis(FdWatcher& loop, redis::ClientOptions options, const core::Clock& clock)
+    : loop_(loop),
+      clock_(clock),
+      connection_(std::move(options), clock),
+      timer_fd_(timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC)) {}
+
+LoopRedis::~LoopRedis() {
+  if (timer_fd_ >= 0) close(timer_fd_);
+}
 
 void LoopRedis::Send(std::vector<redis::Command> commands, redis::LoopConnection::Callback done) {
   if (detached_) {
@@ -16,6 +28,8 @@ void LoopRedis::Send(std::vector<redis::Command> commands, redis::LoopConnection
 }
 
 void LoopRedis::Detach() {
+  if (timer_watched_) loop_.Unwatch(timer_fd_);
+  timer_watched_ = false;
   if (watched_fd_ >= 0) loop_.Unwatch(watched_fd_);
   watched_fd_ = -1;
   detached_ = true;
@@ -24,6 +38,7 @@ void LoopRedis::Detach() {
 
 void LoopRedis::Sync() {
   if (detached_) return;
+  ArmTimer();
   const int fd = connection_.fd();
   const bool want_write = connection_.wants_write();
   if (fd != watched_fd_ || connection_.generation() != watched_generation_) {
@@ -46,6 +61,33 @@ void LoopRedis::Sync() {
     loop_.SetWantWrite(fd, want_write);
     watching_write_ = want_write;
   }
+}
+
+void LoopRedis::ArmTimer() {
+  auto due = connection_.deadline();
+  if (due == armed_for_) return;
+  // Without a timer (timerfd_create failed) a hung server's pipelines wait until it closes.
+  if (timer_fd_ < 0) return;
+  if (!timer_watched_) {
+    timer_watched_ = loop_.Watch(timer_fd_, false, [this](bool, bool) { OnTimer(); }).ok();
+  }
+  itimerspec spec{};
+  if (due) {
+    auto wait = std::max(std::chrono::nanoseconds(std::chrono::microseconds(100)),
+                         std::chrono::nanoseconds(*due - clock_.Now()));
+    spec.it_value.tv_sec = static_cast<time_t>(wait.count() / 1'000'000'000);
+    spec.it_value.tv_nsec = static_cast<long>(wait.count() % 1'000'000'000);
+  }
+  timerfd_settime(timer_fd_, 0, &spec, nullptr);
+  armed_for_ = due;
+}
+
+void LoopRedis::OnTimer() {
+  uint64_t expirations;
+  (void)!read(timer_fd_, &expirations, sizeof expirations);
+  armed_for_.reset();
+  connection_.Expire();
+  Sync();
 }
 
 }  // namespace sb::signaling

@@ -9,12 +9,16 @@
 //   });
 //   redis.Detach();   // on the loop, before the loop or this object goes
 //
+// A pipeline without a reply within the options' command_timeout is failed DEADLINE_EXCEEDED (a
+// timerfd on the loop, armed at the connection's deadline), so a Redis that hangs answers 503.
 // Loop thread only: Send, the callbacks and Detach.
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <vector>
 
+#include "switchboard/core/clock.h"
 #include "switchboard/redis/client.h"
 #include "switchboard/redis/loop_connection.h"
 #include "transport/fd_watcher.h"
@@ -23,7 +27,9 @@ namespace sb::signaling {
 
 class LoopRedis {
  public:
-  LoopRedis(FdWatcher& loop, redis::ClientOptions options);  // `loop` borrowed
+  // `loop` and `clock` borrowed.
+  LoopRedis(FdWatcher& loop, redis::ClientOptions options, const core::Clock& clock);
+  ~LoopRedis();
   LoopRedis(const LoopRedis&) = delete;
   LoopRedis& operator=(const LoopRedis&) = delete;
 
@@ -36,9 +42,16 @@ class LoopRedis {
  private:
   // Watches what the connection asks for now (its socket may be new after a reconnect).
   void Sync();
+  // Arms the timer at the connection's deadline (or disarms it).
+  void ArmTimer();
+  void OnTimer();
 
   FdWatcher& loop_;
+  const core::Clock& clock_;
   redis::LoopConnection connection_;
+  int timer_fd_ = -1;
+  bool timer_watched_ = false;
+  std::optional<core::Clock::TimePoint> armed_for_;
   bool detached_ = false;
   int watched_fd_ = -1;
   uint64_t watched_generation_ = 0;

@@ -15,8 +15,10 @@
 // Connection: opened, without blocking (a host that is not an IPv4 address is resolved, which
 // may block), by the first Send after construction or after a failure. A lost connection (read
 // or write error, the server closing it) fails every pipeline waiting on it UNAVAILABLE (the
-// commands may or may not have run) and closes the fd; the next Send reconnects. There is no
-// command timeout: a server that accepts and never answers holds the callbacks until it closes.
+// commands may or may not have run) and closes the fd; the next Send reconnects.
+// Timeout: a pipeline is answered within options' command_timeout of its Send or the owner's
+// Expire() (called at deadline()) fails it and every one behind it DEADLINE_EXCEEDED, and closes
+// the connection (a late reply would be out of step), as Client does.
 // The callbacks run inside Send (only for a connection that cannot be opened), OnReadable or
 // OnWritable; the destructor drops those still waiting without calling them.
 #pragma once
@@ -24,9 +26,11 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "switchboard/core/clock.h"
 #include "switchboard/core/status.h"
 #include "switchboard/redis/client.h"
 #include "switchboard/redis/reply.h"
@@ -39,8 +43,10 @@ class LoopConnection {
  public:
   using Callback = std::function<void(Result<std::vector<Reply>>)>;
 
-  // Uses options' host, port and key_prefix (not the timeouts nor connections).
+  // Uses options' host, port, key_prefix and command_timeout (not connections). `clock` (not
+  // owned, outlives the connection) times the timeout; the system clock by default.
   explicit LoopConnection(ClientOptions options);
+  LoopConnection(ClientOptions options, const core::Clock& clock);
   LoopConnection(const LoopConnection&) = delete;
   LoopConnection& operator=(const LoopConnection&) = delete;
   ~LoopConnection();
@@ -63,9 +69,14 @@ class LoopConnection {
   void OnWritable();
   // Closes the socket and fails what is waiting UNAVAILABLE; the next Send reconnects.
   void Close();
+  // When the oldest pipeline waiting times out; nullopt when none waits.
+  std::optional<core::Clock::TimePoint> deadline() const;
+  // Fails the pipelines DEADLINE_EXCEEDED when the oldest is past its deadline.
+  void Expire();
 
  private:
   struct Waiting {
+    core::Clock::TimePoint sent_at;
     size_t expected;
     std::vector<Reply> replies;
     std::function<void(Result<std::vector<Reply>>)> done;
@@ -78,6 +89,7 @@ class LoopConnection {
   void Fail(const Status& error);
 
   const ClientOptions options_;
+  const core::Clock& clock_;
   int fd_ = -1;
   uint64_t generation_ = 0;
   bool connecting_ = false;
