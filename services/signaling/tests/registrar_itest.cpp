@@ -329,7 +329,7 @@ TEST_CASE("a REGISTER whose domain and credentials the node has cached is decide
   p.CreateExtension(tenant, "1001", "pass-1001-secret");
   const std::string domain = tenant.sip_domain();
   const std::string aor = "sip:1001@" + domain;
-  Phone phone("127.0.0.41", static_cast<uint16_t>(p.sip_port()));
+  Phone phone("127.0.0.46", static_cast<uint16_t>(p.sip_port()));
   REQUIRE(WaitForSignaling(phone, domain));
   const std::string loop = "sb_signaling_register_loop_total";
   const std::string ok = "sb_signaling_register_total{result=\"ok\"}";
@@ -342,7 +342,7 @@ TEST_CASE("a REGISTER whose domain and credentials the node has cached is decide
   REQUIRE(loop_before >= 0);
 
   // A refresh from a second address: both bindings listed, as the worker path lists them.
-  Phone desk("127.0.0.42", static_cast<uint16_t>(p.sip_port()));
+  Phone desk("127.0.0.47", static_cast<uint16_t>(p.sip_port()));
   auto second = desk.RegisterWithDigest(domain, "1001", "pass-1001-secret", 300,
                                         sb::sip::DigestAlgorithm::kMd5);
   REQUIRE(Code(second) == 200);
@@ -351,8 +351,8 @@ TEST_CASE("a REGISTER whose domain and credentials the node has cached is decide
   auto stored = p.StoredContacts(tenant, aor);
   std::sort(stored.begin(), stored.end());
   REQUIRE(stored.size() == 2);
-  CHECK(stored[0].find("127.0.0.41") != std::string::npos);
-  CHECK(stored[1].find("127.0.0.42") != std::string::npos);
+  CHECK(stored[0].find("127.0.0.46") != std::string::npos);
+  CHECK(stored[1].find("127.0.0.47") != std::string::npos);
   size_t contacts = 0;
   for (size_t i = 0; i < second->header_count(); ++i) {
     if (second->header(i).id == sb::sip::HeaderId::kContact) ++contacts;
@@ -369,7 +369,7 @@ TEST_CASE("a REGISTER whose domain and credentials the node has cached is decide
   CHECK(p.StoredContacts(tenant, aor).size() == 1);
 
   // A wrong password is refused on the loop too, and stores nothing.
-  Phone guesser("127.0.0.43", static_cast<uint16_t>(p.sip_port()));
+  Phone guesser("127.0.0.48", static_cast<uint16_t>(p.sip_port()));
   CHECK(Code(guesser.RegisterWithDigest(domain, "1001", "not-the-password", 300,
                                         sb::sip::DigestAlgorithm::kMd5)) == 403);
   CHECK(p.StoredContacts(tenant, aor).size() == 1);
@@ -383,7 +383,7 @@ TEST_CASE("a REGISTER on the loop that Redis fails is answered 503 - once Redis 
   auto tenant = p.CreateTenant();
   p.CreateExtension(tenant, "1001", "pass-1001-secret");
   const std::string domain = tenant.sip_domain();
-  Phone phone("127.0.0.44", static_cast<uint16_t>(p.sip_port()));
+  Phone phone("127.0.0.49", static_cast<uint16_t>(p.sip_port()));
   REQUIRE(WaitForSignaling(phone, domain));
   auto register_once = [&] {
     return Code(phone.RegisterWithDigest(domain, "1001", "pass-1001-secret", 300,
