@@ -82,6 +82,10 @@ function(sb_service name)
   target_link_libraries(${name}_core PUBLIC ${ARG_DEPS})
   add_executable(sb-${name} main.cpp)
   target_link_libraries(sb-${name} PRIVATE ${name}_core)
+  if(SB_JEMALLOC)
+    # Linked, not preloaded: its malloc and free replace glibc's for the whole process.
+    target_link_libraries(sb-${name} PRIVATE PkgConfig::JEMALLOC)
+  endif()
 endfunction()
 
 function(sb_fuzzer name)
