@@ -202,8 +202,10 @@ bool Eventually(const std::function<bool()>& done) {
   return done();
 }
 
-TEST_CASE("the SIP loop watches another fd - input and room to write are told on the loop thread",
-          "[integration][watch]") {
+TEST_CASE(
+    "the SIP loop watches another fd - input and room to write are told on the loop thread "
+    "and a write asked for during a batch at its end",
+    "[integration][watch]") {
   Node node;
   int pair[2];
   REQUIRE(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, pair) == 0);
@@ -242,6 +244,18 @@ TEST_CASE("the SIP loop watches another fd - input and room to write are told on
   node.server->Post([&] { node.server->SetWantWrite(pair[0], true); });
   CHECK(Eventually([&] { return writable == 1; }));
 
+  // Asked twice in one batch, told once, at its end, without watching for room to write.
+  std::atomic<int> writable_in_task{-1};
+  node.server->Post([&] {
+    node.server->WriteBeforeWaiting(pair[0]);
+    node.server->WriteBeforeWaiting(pair[0]);
+    writable_in_task = writable.load();
+  });
+  CHECK(Eventually([&] { return writable == 2; }));
+  CHECK(writable_in_task == 1);  // not while the task ran
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  CHECK(writable == 2);
+
   std::atomic<bool> unwatched{false};
   node.server->Post([&] {
     node.server->Unwatch(pair[0]);
@@ -251,7 +265,7 @@ TEST_CASE("the SIP loop watches another fd - input and room to write are told on
   REQUIRE(write(pair[1], "y", 1) == 1);
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
   CHECK(readable == 1);  // no longer told
-  CHECK(writable == 1);
+  CHECK(writable == 2);
   CHECK(on_loop);
   node.server->Stop();
   close(pair[0]);

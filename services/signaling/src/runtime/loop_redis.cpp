@@ -40,13 +40,21 @@ void LoopRedis::Sync() {
   if (detached_) return;
   ArmTimer();
   const int fd = connection_.fd();
-  const bool want_write = connection_.wants_write();
+  // Room to write is watched for only while connecting or after a write could not finish;
+  // otherwise the output goes at the end of the loop's batch (WriteBeforeWaiting).
+  if (!connection_.wants_write()) write_blocked_ = false;
+  const bool want_write = connection_.connecting() || write_blocked_;
   if (fd != watched_fd_ || connection_.generation() != watched_generation_) {
     if (watched_fd_ >= 0) loop_.Unwatch(watched_fd_);
     watched_fd_ = -1;
     if (fd < 0) return;
     Status watched = loop_.Watch(fd, want_write, [this](bool readable, bool writable) {
-      if (writable) connection_.OnWritable();
+      if (writable) {
+        const bool was_connecting = connection_.connecting();
+        connection_.OnWritable();
+        // Still output after a write (not after the connect completing): the socket is full.
+        write_blocked_ = !was_connecting && connection_.wants_write();
+      }
       if (readable) connection_.OnReadable();
       Sync();
     });
@@ -61,23 +69,25 @@ void LoopRedis::Sync() {
     loop_.SetWantWrite(fd, want_write);
     watching_write_ = want_write;
   }
+  if (fd >= 0 && !want_write && connection_.wants_write()) loop_.WriteBeforeWaiting(fd);
 }
 
 void LoopRedis::ArmTimer() {
   auto due = connection_.deadline();
-  if (due == armed_for_) return;
+  // A later pipeline never has an earlier deadline than the first one waiting, so a timer already
+  // armed fires in time; when it does, it is armed again for what waits then. One timerfd_settime
+  // per command timeout on a busy connection, not one per reply.
+  if (!due || armed_for_) return;
   // Without a timer (timerfd_create failed) a hung server's pipelines wait until it closes.
   if (timer_fd_ < 0) return;
   if (!timer_watched_) {
     timer_watched_ = loop_.Watch(timer_fd_, false, [this](bool, bool) { OnTimer(); }).ok();
   }
   itimerspec spec{};
-  if (due) {
-    auto wait = std::max(std::chrono::nanoseconds(std::chrono::microseconds(100)),
-                         std::chrono::nanoseconds(*due - clock_.Now()));
-    spec.it_value.tv_sec = static_cast<time_t>(wait.count() / 1'000'000'000);
-    spec.it_value.tv_nsec = static_cast<long>(wait.count() % 1'000'000'000);
-  }
+  auto wait = std::max(std::chrono::nanoseconds(std::chrono::microseconds(100)),
+                       std::chrono::nanoseconds(*due - clock_.Now()));
+  spec.it_value.tv_sec = static_cast<time_t>(wait.count() / 1'000'000'000);
+  spec.it_value.tv_nsec = static_cast<long>(wait.count() % 1'000'000'000);
   timerfd_settime(timer_fd_, 0, &spec, nullptr);
   armed_for_ = due;
 }

@@ -42,7 +42,7 @@ class LoopRedis {
  private:
   // Watches what the connection asks for now (its socket may be new after a reconnect).
   void Sync();
-  // Arms the timer at the connection's deadline (or disarms it).
+  // Arms the timer at the connection's deadline unless it is armed already.
   void ArmTimer();
   void OnTimer();
 
@@ -56,6 +56,7 @@ class LoopRedis {
   int watched_fd_ = -1;
   uint64_t watched_generation_ = 0;
   bool watching_write_ = false;
+  bool write_blocked_ = false;  // a write left output behind: room to write is watched for
 };
 
 }  // namespace sb::signaling

@@ -7,6 +7,7 @@
 //     if (readable) conn.OnReadable();
 //   });
 //   watcher.SetWantWrite(conn.fd(), false);   // once the output is written
+//   watcher.WriteBeforeWaiting(conn.fd());    // or: output queued now goes out in one write
 //   watcher.Unwatch(conn.fd());               // before the fd is closed
 #pragma once
 
@@ -25,6 +26,11 @@ class FdWatcher {
   // Starts watching `fd` for input, and for room to write while `want_write`.
   virtual Status Watch(int fd, bool want_write, OnReady on_ready) = 0;
   virtual void SetWantWrite(int fd, bool want_write) = 0;
+  // Calls `fd`'s on_ready(false, true) once the loop has handled its current batch of events,
+  // before it waits again: what handlers queued during the batch goes out in one write, without
+  // two epoll_ctl calls and a loop pass to learn that a socket with room has room. The owner
+  // watches for room to write (SetWantWrite) only when a write could not finish.
+  virtual void WriteBeforeWaiting(int fd) = 0;
   // Stops watching `fd`; its on_ready is not called again, even for an event already read.
   virtual void Unwatch(int fd) = 0;
 };

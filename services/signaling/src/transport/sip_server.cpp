@@ -138,6 +138,7 @@ struct SipServer::Impl {
   // Descriptors of others (FdWatcher), by fd; shared so that a callback that unwatches its own
   // fd does not destroy itself while it runs.
   std::map<int, std::shared_ptr<FdWatcher::OnReady>> watched;
+  std::vector<int> write_before_waiting;  // WriteBeforeWaiting's, for the batch's end
   std::mutex mu;
   std::deque<std::function<void()>> tasks;
   bool stop = false;  // guarded by mu
@@ -295,8 +296,22 @@ struct SipServer::Impl {
       }
       auto deadline = endpoint.NextDeadline();
       if (deadline && *deadline <= clock.Now()) endpoint.OnTimers();
+      WriteWatched();
       Flush();
       if (clock.Now() >= next_sweep) SweepIdle();
+    }
+  }
+
+  // The watched descriptors' output queued during this batch (WriteBeforeWaiting). A callback
+  // asking again is served at the next batch's end.
+  void WriteWatched() {
+    std::vector<int> fds;
+    fds.swap(write_before_waiting);
+    for (int fd : fds) {
+      auto w = watched.find(fd);
+      if (w == watched.end()) continue;  // unwatched meanwhile
+      auto on_ready = w->second;
+      (*on_ready)(false, true);
     }
   }
 
@@ -576,6 +591,12 @@ void SipServer::SetWantWrite(int fd, bool want_write) {
   ev.events = Impl::WatchEvents(want_write);
   ev.data.fd = fd;
   epoll_ctl(impl_->epfd, EPOLL_CTL_MOD, fd, &ev);
+}
+
+void SipServer::WriteBeforeWaiting(int fd) {
+  if (!impl_->watched.contains(fd)) return;
+  auto& pending = impl_->write_before_waiting;
+  if (std::find(pending.begin(), pending.end(), fd) == pending.end()) pending.push_back(fd);
 }
 
 void SipServer::Unwatch(int fd) {

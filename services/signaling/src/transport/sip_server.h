@@ -65,6 +65,7 @@ class SipServer final : public FdWatcher {
   // FdWatcher; loop thread only.
   Status Watch(int fd, bool want_write, OnReady on_ready) override;
   void SetWantWrite(int fd, bool want_write) override;
+  void WriteBeforeWaiting(int fd) override;
   void Unwatch(int fd) override;
 
   struct Impl;

@@ -62,6 +62,8 @@ class LoopConnection {
   uint64_t generation() const { return generation_; }
   // True while connecting or while bytes wait to be written.
   bool wants_write() const { return fd_ >= 0 && (connecting_ || !out_.empty()); }
+  // True until the non-blocking connect has completed (OnWritable sees it).
+  bool connecting() const { return fd_ >= 0 && connecting_; }
   // Pipelines sent or queued whose replies have not all come.
   size_t in_flight() const { return waiting_.size(); }
 
