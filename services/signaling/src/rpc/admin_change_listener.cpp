@@ -69,6 +69,11 @@ Result<std::unique_ptr<AdminChangeListener>> AdminChangeListener::Start(bus::Bus
       "trunk", Handler<pb::TrunkEvent>(log, [&cache](const auto&) { cache.ForgetTrunks(); }));
   if (!trunks.ok()) return trunks.status();
   self->trunks_ = std::move(*trunks);
+  auto numbers = consume("number", Handler<pb::NumberEvent>(log, [&cache](const auto& e) {
+                           cache.ForgetNumber(e.number().e164(), e.number().id());
+                         }));
+  if (!numbers.ok()) return numbers.status();
+  self->numbers_ = std::move(*numbers);
   return self;
 }
 

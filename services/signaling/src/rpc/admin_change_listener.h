@@ -1,9 +1,10 @@
 // AdminChangeListener: keeps the node's AdminLookupCache in step with admin. Admin publishes each
-// tenant, extension and trunk change to JetStream (SB_EVENTS,
-// sb.evt.<tenant|extension|trunk>.<change>.<tenant>, events.proto); three durable pull consumers
-// of this node (named after it, new events only) drop the cached answers each event makes stale,
-// so a suspension, a password change, a disabled extension or a trunk's new source address is
-// seen as soon as the event arrives rather than when the cache's TTL passes.
+// tenant, extension, trunk and number change to JetStream (SB_EVENTS,
+// sb.evt.<tenant|extension|trunk|number>.<change>.<tenant>, events.proto); four durable pull
+// consumers of this node (named after it, new events only) drop the cached answers each event
+// makes stale, so a suspension, a password change, a disabled extension, a trunk's new source
+// address or a number's new route is seen as soon as the event arrives rather than when the
+// cache's TTL passes.
 //
 //   auto listener = sb::signaling::AdminChangeListener::Start(bus, cache, "sig-1", log);
 //   if (!listener.ok()) return listener.status();
@@ -34,6 +35,7 @@ class AdminChangeListener {
   std::unique_ptr<bus::Subscription> tenants_;
   std::unique_ptr<bus::Subscription> extensions_;
   std::unique_ptr<bus::Subscription> trunks_;
+  std::unique_ptr<bus::Subscription> numbers_;
 };
 
 }  // namespace sb::signaling

@@ -29,7 +29,8 @@ bool AdminLookupCache::Cacheable(const Status& status) const {
 }
 
 size_t AdminLookupCache::Entries() const {
-  return domains_.size() + credentials_.size() + extensions_.size() + trunks_.size();
+  return domains_.size() + credentials_.size() + extensions_.size() + trunks_.size() +
+         numbers_.size();
 }
 
 void AdminLookupCache::MakeRoom() {
@@ -40,11 +41,13 @@ void AdminLookupCache::MakeRoom() {
   EraseIf(credentials_, expired);
   EraseIf(extensions_, expired);
   EraseIf(trunks_, expired);
+  EraseIf(numbers_, expired);
   if (Entries() < max_entries_) return;
   domains_.clear();
   credentials_.clear();
   extensions_.clear();
   trunks_.clear();
+  numbers_.clear();
 }
 
 template <typename T, typename Map, typename Key>
@@ -106,6 +109,15 @@ void AdminLookupCache::PutTrunkBySource(std::string_view source_ip,
   Put(trunks_, std::string(source_ip), answer, generation);
 }
 
+std::optional<Result<NumberRoute>> AdminLookupCache::Number(std::string_view e164) const {
+  return Get<NumberRoute>(numbers_, e164);
+}
+
+void AdminLookupCache::PutNumber(std::string_view e164, const Result<NumberRoute>& answer,
+                                 uint64_t generation) {
+  Put(numbers_, std::string(e164), answer, generation);
+}
+
 void AdminLookupCache::ForgetTenant(const TenantId& tenant, std::string_view sip_domain) {
   std::lock_guard lock(mu_);
   ++generation_;
@@ -121,6 +133,9 @@ void AdminLookupCache::ForgetTenant(const TenantId& tenant, std::string_view sip
            (kv.second.answer.ok() && kv.second.answer->tenant.id == tenant);
   });
   EraseIf(trunks_, [&](const auto& kv) {
+    return kv.second.answer.ok() && kv.second.answer->tenant.id == tenant;
+  });
+  EraseIf(numbers_, [&](const auto& kv) {
     return kv.second.answer.ok() && kv.second.answer->tenant.id == tenant;
   });
 }
@@ -144,6 +159,14 @@ void AdminLookupCache::ForgetTrunks() {
   trunks_.clear();
 }
 
+void AdminLookupCache::ForgetNumber(std::string_view e164, std::string_view number_id) {
+  std::lock_guard lock(mu_);
+  ++generation_;
+  EraseIf(numbers_, [&](const auto& kv) {
+    return kv.first == e164 || (kv.second.answer.ok() && kv.second.answer->number_id == number_id);
+  });
+}
+
 void AdminLookupCache::Clear() {
   std::lock_guard lock(mu_);
   ++generation_;
@@ -151,6 +174,7 @@ void AdminLookupCache::Clear() {
   credentials_.clear();
   extensions_.clear();
   trunks_.clear();
+  numbers_.clear();
 }
 
 size_t AdminLookupCache::size() const {

@@ -1,9 +1,10 @@
 // AdminLookupCache: the node's in-process copy of admin's lookup_domain, lookup_credentials,
-// lookup_extension and lookup_trunk_by_source answers, so that a REGISTER or a call does not cost
-// NATS round trips to admin. Answers (and NOT_FOUND) are kept for `ttl`; admin's change events
-// drop them sooner (rpc/admin_change_listener.h): a tenant event every entry of that tenant and
-// of its domain, an extension event every entry of that extension, a trunk event every
-// trunk-by-source entry (a trunk's source addresses may have moved to another). The TTL bounds
+// lookup_extension, lookup_trunk_by_source and lookup_number answers, so that a REGISTER or a call
+// does not cost NATS round trips to admin. Answers (and NOT_FOUND) are kept for `ttl`; admin's
+// change events drop them sooner (rpc/admin_change_listener.h): a tenant event every entry of that
+// tenant and of its domain, an extension event every entry of that extension, a trunk event every
+// trunk-by-source entry (a trunk's source addresses may have moved to another), a number event
+// the entries of that number. The TTL bounds
 // how stale an entry can be when an event is missed. Failures other than NOT_FOUND are never kept.
 //
 //   sb::signaling::AdminLookupCache cache(clock, std::chrono::seconds(10));
@@ -57,6 +58,10 @@ class AdminLookupCache {
   void PutTrunkBySource(std::string_view source_ip, const Result<TrunkMatch>& answer,
                         uint64_t generation);
 
+  // lookup_number, by E.164 ("+" included).
+  std::optional<Result<NumberRoute>> Number(std::string_view e164) const;
+  void PutNumber(std::string_view e164, const Result<NumberRoute>& answer, uint64_t generation);
+
   // A tenant changed (created, updated, suspended, deleted): every entry of `tenant` and every
   // entry under `sip_domain` (NOT_FOUND ones included) goes.
   void ForgetTenant(const TenantId& tenant, std::string_view sip_domain);
@@ -66,6 +71,8 @@ class AdminLookupCache {
                        std::string_view sip_username, std::string_view number);
   // A trunk changed: every trunk-by-source entry goes, NOT_FOUND ones included.
   void ForgetTrunks();
+  // A number changed (created, re-routed, deleted): the entries of `e164` and of `number_id` go.
+  void ForgetNumber(std::string_view e164, std::string_view number_id);
   void Clear();
 
   size_t size() const;
@@ -95,6 +102,7 @@ class AdminLookupCache {
   std::map<UserKey, Entry<ExtensionCredentials>> credentials_;
   std::map<UserKey, Entry<ExtensionInfo>> extensions_;
   std::map<std::string, Entry<TrunkMatch>, std::less<>> trunks_;
+  std::map<std::string, Entry<NumberRoute>, std::less<>> numbers_;
 };
 
 }  // namespace sb::signaling

@@ -134,6 +134,14 @@ Result<ExtensionCredentials> AdminLookups::AskCredentials(std::string_view sip_d
 }
 
 Result<NumberRoute> AdminLookups::Number(std::string_view e164) const {
+  return Cached(
+      cache_, [&] { return cache_->Number(e164); }, [&] { return AskNumber(e164); },
+      [&](const auto& answer, uint64_t generation) {
+        cache_->PutNumber(e164, answer, generation);
+      });
+}
+
+Result<NumberRoute> AdminLookups::AskNumber(std::string_view e164) const {
   pb::LookupNumberRequest request;
   request.set_e164(std::string(e164));
   auto reply = Ask<pb::LookupNumberReply>(bus_, "lookup_number", request, timeout_);

@@ -140,6 +140,7 @@ class AdminLookups final : public RoutingLookups {
   Result<DomainInfo> AskDomain(std::string_view sip_domain) const;
   Result<ExtensionCredentials> AskCredentials(std::string_view sip_domain,
                                               std::string_view sip_username) const;
+  Result<NumberRoute> AskNumber(std::string_view e164) const;
   Result<TrunkMatch> AskTrunkBySource(std::string_view source_ip) const;
   Result<ExtensionInfo> AskExtension(std::string_view sip_domain, std::string_view user) const;
 

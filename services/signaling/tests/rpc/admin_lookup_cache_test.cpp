@@ -14,6 +14,7 @@ using sb::signaling::AdminLookupCache;
 using sb::signaling::DomainInfo;
 using sb::signaling::ExtensionCredentials;
 using sb::signaling::ExtensionInfo;
+using sb::signaling::NumberRoute;
 using sb::signaling::TrunkMatch;
 
 const sb::TenantId kAcme("tenant-acme");
@@ -34,6 +35,14 @@ TrunkMatch Trunk(const sb::TenantId& tenant, std::string id) {
   trunk.tenant.id = tenant;
   trunk.trunk_id = std::move(id);
   return trunk;
+}
+
+NumberRoute Route(const sb::TenantId& tenant, std::string id, std::string target) {
+  NumberRoute route;
+  route.tenant.id = tenant;
+  route.number_id = std::move(id);
+  route.target = std::move(target);
+  return route;
 }
 
 }  // namespace
@@ -159,6 +168,48 @@ TEST_CASE("extension and trunk-by-source answers go with their extension - trunk
   CHECK_FALSE(cache.TrunkBySource("192.0.2.10"));
 }
 
+TEST_CASE("number answers go with their number event or their tenant's and last the TTL",
+          "[unit]") {
+  sb::core::FakeClock clock;
+  AdminLookupCache cache(clock, 10s);
+  cache.PutNumber("+15557770001", Route(kAcme, "num-1", "ext:1001"), cache.generation());
+  cache.PutNumber("+15557770002", Route(kAcme, "num-2", "ext:1002"), cache.generation());
+  cache.PutNumber("+15557770003", Route(kGlobex, "num-3", "ext:1001"), cache.generation());
+  cache.PutNumber("+15557770009", sb::Status::NotFound("no tenant owns it"), cache.generation());
+  cache.PutNumber("+15557770010", sb::Status::Unavailable("admin did not answer"),
+                  cache.generation());
+  auto hit = cache.Number("+15557770001");
+  REQUIRE(hit);
+  REQUIRE(hit->ok());
+  CHECK((*hit)->target == "ext:1001");
+  CHECK(cache.Number("+15557770009")->status().code() == sb::StatusCode::kNotFound);
+  CHECK_FALSE(cache.Number("+15557770010"));
+  CHECK(cache.size() == 4);
+
+  // Re-routed (updated) or deleted: its entry goes, the others stay.
+  cache.ForgetNumber("+15557770001", "num-1");
+  CHECK_FALSE(cache.Number("+15557770001"));
+  CHECK(cache.Number("+15557770002"));
+  // Created: the NOT_FOUND of the number that was unknown goes.
+  cache.ForgetNumber("+15557770009", "num-9");
+  CHECK_FALSE(cache.Number("+15557770009"));
+  // An entry under another spelling goes by the number's id.
+  cache.ForgetNumber("+1 555 777 0002", "num-2");
+  CHECK_FALSE(cache.Number("+15557770002"));
+
+  // Suspending globex drops its numbers (the answer says whether the tenant is suspended).
+  cache.PutNumber("+15557770001", Route(kAcme, "num-1", "ext:1003"), cache.generation());
+  cache.ForgetTenant(kGlobex, "globex.sip.test");
+  CHECK_FALSE(cache.Number("+15557770003"));
+  CHECK(cache.Number("+15557770001"));
+  // A trunk event leaves the numbers alone.
+  cache.ForgetTrunks();
+  CHECK(cache.Number("+15557770001"));
+
+  clock.Advance(10s);
+  CHECK_FALSE(cache.Number("+15557770001"));
+}
+
 TEST_CASE("an answer asked for before a change event is not stored after it", "[unit]") {
   sb::core::FakeClock clock;
   AdminLookupCache cache(clock, 10s);
@@ -169,6 +220,11 @@ TEST_CASE("an answer asked for before a change event is not stored after it", "[
   cache.PutDomain("acme.sip.test", DomainInfo{.tenant = kAcme}, asked);
   CHECK_FALSE(cache.Credentials("acme.sip.test", "1001"));
   CHECK_FALSE(cache.Domain("acme.sip.test"));
+  // ...or with a number's old route while its re-routing was.
+  const uint64_t number_asked = cache.generation();
+  cache.ForgetNumber("+15557770001", "num-1");
+  cache.PutNumber("+15557770001", Route(kAcme, "num-1", "ext:1001"), number_asked);
+  CHECK_FALSE(cache.Number("+15557770001"));
 
   cache.PutCredentials("acme.sip.test", "1001", Creds(kAcme, "ext-1", "new"), cache.generation());
   CHECK(cache.Credentials("acme.sip.test", "1001"));
