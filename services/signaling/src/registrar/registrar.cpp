@@ -94,10 +94,6 @@ Registrar::Registrar(RegistrarDeps deps, RegistrarPolicy policy)
 
 void Registrar::OnRequest(const IncomingRequest& request, SipEndpoint& endpoint) {
   if (request.key.empty()) return;
-  if (auto challenge = ChallengeOnLoop(*request.message, request.source)) {
-    (void)endpoint.Respond(request.key, challenge->code, challenge->reason, challenge->headers);
-    return;
-  }
   if (HandleOnLoop(request, endpoint)) return;
   // The message is only valid during this call; the worker gets its own copy.
   auto message = std::make_shared<sip::Message>(request.message->Clone());
@@ -113,21 +109,6 @@ void Registrar::OnRequest(const IncomingRequest& request, SipEndpoint& endpoint)
     unavailable_.Inc();
     (void)endpoint.Respond(key, 503, "Service Unavailable", {{"Retry-After", "5"}});
   }
-}
-
-std::optional<RegisterAnswer> Registrar::ChallengeOnLoop(const sip::Message& request,
-                                                         const sip::Destination& source) {
-  // Only what Handle would answer the same without Redis or admin: a source Redis found not
-  // banned moments ago, a domain in the node's cache, a REGISTER without credentials for it.
-  if (!deps_.clear_sources.IsKnownClear(source.host)) return std::nullopt;
-  const std::string realm = RealmOf(request);
-  if (realm.empty() || !AddressOfRecord(request).ok()) return std::nullopt;
-  auto domain = deps_.admin.CachedDomain(realm);
-  if (!domain || !domain->ok() || (*domain)->tenant_suspended) return std::nullopt;
-  if (deps_.auth.FindCredentials(request, realm)) return std::nullopt;
-  loop_challenges_.Inc();
-  challenged_.Inc();
-  return Challenge(request, realm);
 }
 
 RegisterAnswer Registrar::Challenge(const sip::Message& request, const std::string& realm) const {
@@ -194,20 +175,31 @@ RegisterAnswer Registrar::Decide(const sip::Message& request, const sip::Destina
     looked_up = deps_.admin.Credentials(realm, presented->username);
   }
 
-  // The response is checked here; its nonce count and the AOR's bindings travel with the checks.
-  AuthCheck check = deps_.auth.Check(request, realm, *presented, *looked_up);
-  admission.AcceptNonce(check);
-  std::optional<size_t> stored_reply;
-  if (check.nonce_use) stored_reply = admission.Queue(RedisBindingStore::LoadCommand(tenant, *aor));
+  Queued queued = QueueChecks(admission, request, realm, *presented, *looked_up, tenant, *aor);
   if (auto refused = admission.Send()) return Answer(std::move(*refused));
-  AuthDecision decision = admission.Decision(deps_.auth, request, realm, std::move(check));
+  AuthDecision decision = admission.Decision(deps_.auth, request, realm, std::move(queued.check));
   guard.Record(source.host, decision.failure);
   // Authenticated implies a nonce count was accepted, so the bindings were read with it.
-  if (!decision.authenticated() || !stored_reply) return Answer(std::move(decision));
+  if (!decision.authenticated() || !queued.stored_reply) return Answer(std::move(decision));
 
-  auto stored = RedisBindingStore::LoadReply(admission.reply(*stored_reply));
+  auto stored = RedisBindingStore::LoadReply(admission.reply(*queued.stored_reply));
   if (!stored.ok()) return Answer(503, "Service Unavailable");
   return Store(request, source, tenant, *aor, *stored, decision);
+}
+
+Registrar::Queued Registrar::QueueChecks(Admission& admission, const sip::Message& request,
+                                         const std::string& realm,
+                                         const sip::DigestCredentials& presented,
+                                         const Result<ExtensionCredentials>& looked_up,
+                                         const TenantId& tenant, const std::string& aor) const {
+  // The response is checked here; its nonce count and the AOR's bindings travel with the checks.
+  Queued queued{.check = deps_.auth.Check(request, realm, presented, looked_up),
+                .stored_reply = std::nullopt};
+  admission.AcceptNonce(queued.check);
+  if (queued.check.nonce_use) {
+    queued.stored_reply = admission.Queue(RedisBindingStore::LoadCommand(tenant, aor));
+  }
+  return queued;
 }
 
 RegisterAnswer Registrar::Store(const sip::Message& request, const sip::Destination& source,

@@ -138,19 +138,27 @@ class Registrar final : public RequestHandler {
   RegisterAnswer Registered(const sip::Destination& source, const TenantId& tenant,
                             const std::string& aor, const Update& update) const;
 
-  // Handle's steps on the loop thread when they need nothing but Redis (the admin answers are
-  // cached); false: the worker path must take the request.
+  // What the loop thread answers without blocking, the admin answers being cached: a REGISTER
+  // without credentials from a source Redis found not banned moments ago gets its 401
+  // (protection/clear_sources.h); one with credentials takes Handle's steps with its pipelines on
+  // the loop's Redis connection. False: the worker path must take the request.
   bool HandleOnLoop(const IncomingRequest& request, SipEndpoint& endpoint);
+  // Queues on `admission`, after the account's count, the nonce count of the response checked
+  // here and, when that count is to be accepted, the AOR's bindings (`stored_reply`, its index).
+  struct Queued {
+    AuthCheck check;
+    std::optional<size_t> stored_reply;
+  };
+  Queued QueueChecks(Admission& admission, const sip::Message& request, const std::string& realm,
+                     const sip::DigestCredentials& presented,
+                     const Result<ExtensionCredentials>& looked_up, const TenantId& tenant,
+                     const std::string& aor) const;
   struct LoopRegister;
   void StoreOnLoop(std::shared_ptr<LoopRegister> state, std::vector<Binding> stored,
                    AuthDecision decision);
   // Counts and sends the answer of a request handled on the loop.
   void Finish(const LoopRegister& state, const RegisterAnswer& answer) const;
   void Count(const RegisterAnswer& answer) const;
-  // The 401 for a REGISTER without credentials when the loop can give it without blocking
-  // (protection/clear_sources.h, the admin cache); nullopt: the worker decides (Handle).
-  std::optional<RegisterAnswer> ChallengeOnLoop(const sip::Message& request,
-                                                const sip::Destination& source);
   RegisterAnswer Challenge(const sip::Message& request, const std::string& realm) const;
 
   RegistrarDeps deps_;

@@ -1,6 +1,7 @@
-// The REGISTER path on the SIP loop thread: Decide's steps for a request whose admin answers are
-// in the node's cache, with its pipelines sent on the loop's Redis connection and the answer sent
-// from their callbacks. Same precedence, answers, metrics and events as the worker path.
+// The REGISTER path on the SIP loop thread: the challenge of a request without credentials, and
+// Decide's steps for one with them, when the admin answers are in the node's cache; pipelines go
+// on the loop's Redis connection and the answer from their callbacks. Same precedence, answers,
+// metrics and events as the worker path.
 #include <utility>
 
 #include "registrar/registrar.h"
@@ -27,12 +28,10 @@ struct Registrar::LoopRegister {
   std::string realm;
   TenantId tenant;
   std::string aor;
-  std::optional<AuthCheck> check;
-  std::optional<size_t> stored_reply;
+  std::optional<Queued> queued;
 };
 
 bool Registrar::HandleOnLoop(const IncomingRequest& request, SipEndpoint& endpoint) {
-  if (deps_.loop_redis == nullptr) return false;
   const sip::Message& message = *request.message;
   const std::string realm = RealmOf(message);
   auto aor = AddressOfRecord(message);
@@ -40,7 +39,16 @@ bool Registrar::HandleOnLoop(const IncomingRequest& request, SipEndpoint& endpoi
   auto domain = deps_.admin.CachedDomain(realm);
   if (!domain || !domain->ok() || (*domain)->tenant_suspended) return false;
   auto presented = deps_.auth.FindCredentials(message, realm);
-  if (!presented) return false;
+  if (!presented) {
+    // What Decide answers too, once Redis has said the source is not banned.
+    if (!deps_.clear_sources.IsKnownClear(request.source.host)) return false;
+    loop_challenges_.Inc();
+    challenged_.Inc();
+    RegisterAnswer challenge = Challenge(message, realm);
+    (void)endpoint.Respond(request.key, challenge.code, challenge.reason, challenge.headers);
+    return true;
+  }
+  if (deps_.loop_redis == nullptr) return false;
   auto looked_up = deps_.admin.CachedCredentials(realm, presented->username);
   if (!looked_up) return false;
 
@@ -50,12 +58,8 @@ bool Registrar::HandleOnLoop(const IncomingRequest& request, SipEndpoint& endpoi
   state->tenant = (*domain)->tenant;
   state->aor = std::move(*aor);
   state->admission.CountAccount(realm, presented->username);
-  state->check = deps_.auth.Check(state->message, realm, *presented, *looked_up);
-  state->admission.AcceptNonce(*state->check);
-  if (state->check->nonce_use) {
-    state->stored_reply =
-        state->admission.Queue(RedisBindingStore::LoadCommand(state->tenant, state->aor));
-  }
+  state->queued = QueueChecks(state->admission, state->message, realm, *presented, *looked_up,
+                              state->tenant, state->aor);
   LoopRedis& redis = *deps_.loop_redis;
   state->admission.SendAsync(
       [&redis](std::vector<redis::Command> commands, redis::LoopConnection::Callback done) {
@@ -64,7 +68,7 @@ bool Registrar::HandleOnLoop(const IncomingRequest& request, SipEndpoint& endpoi
       [this, state](std::optional<AuthRefusal> refused) {
         if (refused) return Finish(*state, Answer(std::move(*refused)));
         AuthDecision decision = state->admission.Decision(deps_.auth, state->message, state->realm,
-                                                          std::move(*state->check));
+                                                          std::move(state->queued->check));
         if (decision.failure) {
           // Counting a failure towards the source's ban blocks on Redis: a worker does it, and
           // the answer waits for it as on the worker path.
@@ -75,10 +79,11 @@ bool Registrar::HandleOnLoop(const IncomingRequest& request, SipEndpoint& endpoi
           if (!queued.ok()) Finish(*state, Answer(503, "Service Unavailable"));
           return;
         }
-        if (!decision.authenticated() || !state->stored_reply) {
+        if (!decision.authenticated() || !state->queued->stored_reply) {
           return Finish(*state, Answer(std::move(decision)));
         }
-        auto stored = RedisBindingStore::LoadReply(state->admission.reply(*state->stored_reply));
+        auto stored =
+            RedisBindingStore::LoadReply(state->admission.reply(*state->queued->stored_reply));
         if (!stored.ok()) return Finish(*state, Answer(503, "Service Unavailable"));
         StoreOnLoop(state, std::move(*stored), std::move(decision));
       });
