@@ -56,6 +56,15 @@ struct ChildProcess::Impl {
       }
       reaped = true;
     }
+    AwaitGroupGone();
+  }
+  // The members killed with the leader were orphaned: they stay in the group (as zombies) until
+  // init reaps them, which can take a moment. Bounded: a member stuck in the kernel is let be.
+  void AwaitGroupGone() const {
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    while (kill(-pid, 0) == 0 && std::chrono::steady_clock::now() < give_up) {
+      std::this_thread::sleep_for(kPoll);
+    }
   }
 };
 
@@ -109,6 +118,7 @@ int ChildProcess::WaitExit(milliseconds timeout) {
   }
   // Whatever the leader left behind goes with it.
   kill(-impl_->pid, SIGKILL);
+  impl_->AwaitGroupGone();
   return impl_->exit_code;
 }
 
