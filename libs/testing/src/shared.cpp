@@ -13,6 +13,7 @@
 #include <mutex>
 #include <optional>
 #include <random>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 
@@ -122,21 +123,52 @@ std::string FreshDatabase(std::string_view prefix) {
   return WithDatabase(dsn, name);
 }
 
-int FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+namespace {
+
+// Binds `type` on every address at `port` (0: the kernel picks); the bound port, or -1 when it is
+// taken. The socket is closed again.
+int TryBind(int type, int port) {
+  const int fd = socket(AF_INET, type | SOCK_CLOEXEC, 0);
   if (fd < 0) throw std::runtime_error(std::string("FreePort: socket: ") + std::strerror(errno));
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_addr.s_addr = htonl(INADDR_ANY);
+  addr.sin_port = htons(static_cast<uint16_t>(port));
   socklen_t len = sizeof addr;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    int err = errno;
+  int bound = -1;
+  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+    bound = ntohs(addr.sin_port);
+  } else if (errno != EADDRINUSE || port == 0) {
+    const int err = errno;
     close(fd);
-    throw std::runtime_error(std::string("FreePort: bind 127.0.0.1:0: ") + std::strerror(err));
+    throw std::runtime_error(std::string("FreePort: bind: ") + std::strerror(err));
   }
   close(fd);
-  return ntohs(addr.sin_port);
+  return bound;
+}
+
+}  // namespace
+
+int FreePort(int also_free_above) {
+  // Ports handed out by this process stay reserved: a test picks several before starting anything.
+  static std::mutex mu;
+  static std::set<int> handed_out;
+  std::lock_guard lock(mu);
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    const int port = TryBind(SOCK_STREAM, 0);
+    const int neighbour = port + also_free_above;
+    if (also_free_above != 0 && neighbour > 65535) continue;
+    const bool free = handed_out.count(port) == 0 && handed_out.count(neighbour) == 0 &&
+                      TryBind(SOCK_DGRAM, port) == port &&
+                      (also_free_above == 0 || (TryBind(SOCK_STREAM, neighbour) == neighbour &&
+                                                TryBind(SOCK_DGRAM, neighbour) == neighbour));
+    if (!free) continue;
+    handed_out.insert(port);
+    handed_out.insert(neighbour);
+    return port;
+  }
+  throw std::runtime_error("FreePort: no port free for both TCP and UDP after 100 attempts");
 }
 
 }  // namespace sb::testing

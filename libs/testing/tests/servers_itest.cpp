@@ -22,6 +22,18 @@ using sb::testing::NatsServer;
 using sb::testing::PostgresServer;
 using sb::testing::RedisServer;
 
+// Whether a UDP socket can be bound at ip:port (closed again).
+bool UdpBinds(const char* ip, int port) {
+  int fd = socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  inet_pton(AF_INET, ip, &addr.sin_addr);
+  bool ok = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  close(fd);
+  return ok;
+}
+
 bool Accepts(int port) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
@@ -138,6 +150,20 @@ TEST_CASE("a private PostgreSQL 15 server takes clients and is gone with its own
     CHECK(PgQuery(pg.dsn(), "SHOW fsync") == "off");
   }
   CHECK_FALSE(Accepts(port));
+  // sipp and the SIP tests bind UDP on other loopback addresses than 127.0.0.1.
+  CHECK(UdpBinds("127.0.0.61", port));
+}
+
+TEST_CASE("FreePort never hands out a port twice - with also_free_above the neighbour is free too",
+          "[testing]") {
+  std::set<int> ports;
+  for (int i = 0; i < 200; ++i) ports.insert(sb::testing::FreePort());
+  CHECK(ports.size() == 200);
+  const int rtp = sb::testing::FreePort(2);
+  CHECK_FALSE(ports.count(rtp));
+  CHECK(UdpBinds("127.0.0.1", rtp + 2));
+  // The neighbour is reserved as well: a later FreePort does not return it.
+  for (int i = 0; i < 200; ++i) CHECK(sb::testing::FreePort() != rtp + 2);
 }
 
 TEST_CASE("a private Redis server answers, dies with kill -9 and restarts on its port",

@@ -213,7 +213,7 @@ TEST_CASE(
   auto acme = p.CreateTenant();
   p.CreateExtension(acme, "1001", Password("1001"), "+15557770001");
   const int carrier_port = sb::testing::FreePort();
-  const int carrier_media = sb::testing::FreePort();
+  const int carrier_media = Sipp::FreeMediaPort();
   p.CreateTrunk(acme, CarrierTrunk("127.0.0.5", carrier_port, "127.0.0.6"));
   Sipp carrier = Carrier("carrier_uas.xml", "127.0.0.5", carrier_port, carrier_media, {});
 
@@ -260,7 +260,7 @@ TEST_CASE(
   REQUIRE(desk.Register(acme.sip_domain(), "1002") == 200);
 
   // The carrier's sipp calls in from 127.0.0.6 without credentials.
-  const int carrier_media = sb::testing::FreePort();
+  const int carrier_media = Sipp::FreeMediaPort();
   Sipp carrier = Carrier("carrier_uac.xml", "127.0.0.6", sb::testing::FreePort(), carrier_media,
                          {"-s", "+15557770002", "127.0.0.1:" + std::to_string(p.sip_port())});
   auto invite = desk.Request(sb::sip::Method::kInvite);

@@ -40,7 +40,7 @@ std::vector<switchboard::media::v1::LegStatisticsEvent> LegStats::Finals(size_t 
 }
 
 std::vector<std::string> At(const std::string& ip, int sip_port) {
-  return {"-i", ip, "-p", Port(sip_port), "-mi", ip, "-mp", Port(testing::FreePort())};
+  return {"-i", ip, "-p", Port(sip_port), "-mi", ip, "-mp", Port(Sipp::FreeMediaPort())};
 }
 
 std::vector<std::string> Concat(std::vector<std::string> a, const std::vector<std::string>& b) {

@@ -6,6 +6,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "switchboard/testing/servers.h"
+
 namespace sb::signaling::test {
 
 namespace fs = std::filesystem;
@@ -24,6 +26,8 @@ std::string Slurp(const fs::path& path) {
 std::string Sipp::Scenario(const std::string& file) {
   return (fs::path(SB_SIPP_SCENARIOS_DIR) / file).string();
 }
+
+int Sipp::FreeMediaPort() { return testing::FreePort(2); }
 
 Sipp Sipp::Start(const std::string& name, std::vector<std::string> args,
                  std::chrono::seconds timeout) {

@@ -27,6 +27,9 @@ class Sipp {
   static Sipp Start(const std::string& name, std::vector<std::string> args,
                     std::chrono::seconds timeout = std::chrono::seconds(20));
 
+  // A free port for sipp's -mp: sipp binds that RTP echo port and a video port two above it.
+  static int FreeMediaPort();
+
   // sipp's exit code (0: every call succeeded), or -1 when it had to be killed.
   int Wait();
   // The final screen (counters), unexpected messages and the SIP trace, for INFO.
