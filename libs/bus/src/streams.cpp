@@ -7,7 +7,10 @@ namespace sb::bus {
 StreamConfig EventsStream() {
   StreamConfig config;
   config.name = std::string(subjects::kEventsStream);
-  config.subjects = {std::string(subjects::kAllEvents)};
+  for (std::string_view domain : subjects::kDurableEventDomains) {
+    config.subjects.push_back(std::string(subjects::kEventPrefix) + "." + std::string(domain) +
+                              ".>");
+  }
   config.storage = Storage::kFile;
   config.retention = Retention::kLimits;
   // Long enough for a consumer that was down over a weekend to catch up; billing and webhooks

@@ -629,6 +629,9 @@ void B2bua::Finish(const std::string& id, bool bye_caller, bool bye_callee,
   StoredCall stored;
   stored.call_id = call->id;
   stored.tenant = call->caller.tenant;
+  // Its dialogs name the keys to remove: no read of the stored copy first.
+  if (!call->one_legged) stored.caller.id = call->a_dialog;
+  if (call->b_dialog) stored.callee.id = *call->b_dialog;
   CallSummary ended = Summary(*call);
   ended.sip_code = 200;
   ended.cause = std::string(cause);

@@ -247,6 +247,8 @@ class CallStore {
   virtual Result<StoredCall> FindByDialog(std::string_view sip_call_id,
                                           std::string_view local_tag) = 0;
   virtual Result<StoredCall> Find(std::string_view call_id) = 0;
+  // Removes the call and the keys of the dialogs `call` names, or of the stored copy's dialogs
+  // when it names none.
   virtual Status Remove(const StoredCall& call) = 0;
 };
 

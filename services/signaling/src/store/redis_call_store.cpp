@@ -157,10 +157,14 @@ Result<b2bua::StoredCall> RedisCallStore::FindByDialog(std::string_view sip_call
 }
 
 Status RedisCallStore::Remove(const b2bua::StoredCall& call) {
-  auto stored = Find(call.call_id);
+  // A caller that knows only the id (a hangup command) learns the dialogs' keys from the stored
+  // copy; one that names a dialog spares that round trip.
+  const bool names_dialogs = !call.caller.id.call_id.empty() || !call.callee.id.call_id.empty();
+  Result<b2bua::StoredCall> stored =
+      names_dialogs ? Result<b2bua::StoredCall>(Status::NotFound("not looked up"))
+                    : Find(call.call_id);
   redis::Command del("DEL");
   del.Key("call:" + call.call_id);
-  // The dialogs' keys are known from the stored copy when the caller only has the id.
   const b2bua::StoredCall& full = stored.ok() ? *stored : call;
   for (const auto* d : {&full.caller, &full.callee}) {
     if (!d->id.call_id.empty()) del.Key(DialogKey(d->id));

@@ -85,6 +85,26 @@ TEST_CASE("a call saved by one replica is found by another by either dialog or i
   auto left = node_a.Run(sb::redis::Command("EXISTS").Key("dialog:b-call@sig-1:ours-b"));
   REQUIRE(left.ok());
   CHECK(left->integer() == 0);
+
+  // A node ending its own call names the dialogs: exactly their keys go, and the stored copy is
+  // not read (a callee dialog only the stored copy names stays).
+  StoredCall elsewhere = call;
+  elsewhere.callee.id = {"c-call@sig-2", "ours-c", "other"};
+  REQUIRE(saver.Save(call).ok());
+  REQUIRE(saver.Save(elsewhere).ok());
+  StoredCall named;
+  named.call_id = call.call_id;
+  named.caller.id = call.caller.id;
+  named.callee.id = call.callee.id;
+  REQUIRE(saver.Remove(named).ok());
+  CHECK(finder.Find(call.call_id).status().code() == sb::StatusCode::kNotFound);
+  CHECK(finder.FindByDialog("a-call@10.1.1.1", "ours-a").status().code() ==
+        sb::StatusCode::kNotFound);
+  CHECK(finder.FindByDialog("b-call@sig-1", "ours-b").status().code() ==
+        sb::StatusCode::kNotFound);
+  auto unnamed = node_a.Run(sb::redis::Command("EXISTS").Key("dialog:c-call@sig-2:ours-c"));
+  REQUIRE(unnamed.ok());
+  CHECK(unnamed->integer() == 1);
 }
 
 TEST_CASE("stored calls expire with the TTL", "[redis]") {

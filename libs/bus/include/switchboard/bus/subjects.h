@@ -13,6 +13,7 @@
 // id or operation can never smuggle in a dot, a space or a wildcard.
 #pragma once
 
+#include <array>
 #include <string>
 #include <string_view>
 
@@ -23,8 +24,12 @@ namespace sb::bus::subjects {
 
 inline constexpr std::string_view kEventPrefix = "sb.evt";
 inline constexpr std::string_view kCommandPrefix = "sb.cmd";
-// Every event subject; what the events stream captures.
-inline constexpr std::string_view kAllEvents = "sb.evt.>";
+// The domains whose events must not be lost, which the events stream captures: calls, messages,
+// billing, admin's changes (tenants, extensions, numbers, trunks: the caches follow them) and
+// registrations. Media events (DTMF, leg statistics, node load) are about live media, useless
+// late, and stay on core NATS: storing them cost the server two file writes per call.
+inline constexpr std::array<std::string_view, 8> kDurableEventDomains = {
+    "call", "message", "billing", "tenant", "extension", "number", "trunk", "registration"};
 // The JetStream stream of events that must not be lost (call, message, billing, tenant).
 inline constexpr std::string_view kEventsStream = "SB_EVENTS";
 
