@@ -26,6 +26,9 @@ Status JsOutbox::Post(JsOutbound outbound, Done done) {
     }
     queue_.push_back(Item{std::move(outbound), std::move(done)});
     ++posted_;
+    // The publisher waits only for a first message, for a full batch or out its linger: any
+    // other post would wake it for nothing.
+    if (queue_.size() != 1 && queue_.size() != options_.max_batch) return Status::Ok();
   }
   wake_.notify_one();
   return Status::Ok();
@@ -42,6 +45,11 @@ size_t JsOutbox::queued() const {
   return queue_.size();
 }
 
+uint64_t JsOutbox::batches() const {
+  std::lock_guard lock(mu_);
+  return batches_;
+}
+
 void JsOutbox::Run() {
   std::vector<Item> batch;
   std::vector<JsOutbound> outbound;
@@ -49,6 +57,10 @@ void JsOutbox::Run() {
     {
       std::unique_lock lock(mu_);
       wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      if (options_.linger > Duration::zero()) {
+        wake_.wait_for(lock, options_.linger,
+                       [&] { return stopping_ || queue_.size() >= options_.max_batch; });
+      }
       // Stopping still publishes what was posted: an orderly shutdown loses nothing.
       if (queue_.empty()) return;
       while (!queue_.empty() && batch.size() < options_.max_batch) {
@@ -65,6 +77,7 @@ void JsOutbox::Run() {
     {
       std::lock_guard lock(mu_);
       completed_ += batch.size();
+      ++batches_;
     }
     finished_.notify_all();
     batch.clear();

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "switchboard/bus/js_outbox.h"
@@ -76,6 +77,38 @@ TEST_CASE("an outbox stores what is posted in posting order and reports each ack
   }
   CHECK(*bus->StreamMessageCount(stream) == kMessages);
   CHECK(outbox.queued() == 0);
+  CHECK(bus->DeleteStream(stream).ok());
+}
+
+TEST_CASE("with a linger, messages posted close together go out in one batch", "[nats]") {
+  auto bus = Connect();
+  const std::string stream = NewStream(*bus, "OUTBOXLINGER");
+  Results results;
+  JsOutbox outbox(*bus, {.timeout = 10s, .max_batch = 64, .linger = 2s});
+  for (int i = 0; i < 5; ++i) {
+    REQUIRE(outbox
+                .Post({.message = {.subject = stream + ".x", .data = "d"},
+                       .msg_id = "l-" + std::to_string(i)},
+                      results.Recorder())
+                .ok());
+    std::this_thread::sleep_for(10ms);
+  }
+  outbox.Flush();
+  CHECK(results.seen.size() == 5);
+  CHECK(outbox.batches() == 1);
+  // A full batch does not wait out the linger.
+  const auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < 64; ++i) {
+    REQUIRE(outbox
+                .Post({.message = {.subject = stream + ".x", .data = "d"},
+                       .msg_id = "f-" + std::to_string(i)},
+                      results.Recorder())
+                .ok());
+  }
+  outbox.Flush();
+  CHECK(std::chrono::steady_clock::now() - start < 1500ms);
+  CHECK(outbox.batches() == 2);
+  CHECK(*bus->StreamMessageCount(stream) == 69);
   CHECK(bus->DeleteStream(stream).ok());
 }
 

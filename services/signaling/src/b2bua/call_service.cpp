@@ -66,7 +66,8 @@ Result<std::unique_ptr<CallService>> CallService::Start(
   SB_RETURN_IF_ERROR(p->nodes->Start());
   p->media = std::make_unique<MediaClientAnchor>(shared.bus(), *p->nodes, config.media_timeout);
   p->events = std::make_unique<CallEventSink>(shared.bus(), shared.event_factory(), clock,
-                                              config.node_id, metrics, log);
+                                              config.node_id, metrics, log,
+                                              bus::JsOutboxOptions{.linger = config.event_linger});
   p->store = std::make_unique<RedisCallStore>(shared.redis(), config.stored_call_ttl);
   p->authorizer = std::make_unique<b2bua::DigestCallAuthorizer>(
       shared.authenticator(), shared.admin(), shared.call_guard(), shared.redis(), metrics);

@@ -36,6 +36,8 @@ struct CallServiceConfig {
   // Answered calls stay findable by other replicas this long at most.
   std::chrono::seconds stored_call_ttl{std::chrono::hours(12)};
   size_t worker_threads = 8;
+  // A call event waits this long for others to share its JetStream batch (JsOutboxOptions).
+  std::chrono::milliseconds event_linger{2};
 };
 
 class CallService {
