@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "switchboard/sip/headers.h"
+#include "switchboard/sip/uri.h"
 
 namespace sb::signaling {
 namespace {
@@ -47,7 +48,12 @@ Result<std::string> AddressOfRecord(const sip::Message& request) {
   if (!uri.is_sip() || uri.host.empty() || uri.user.empty()) {
     return Status::InvalidArgument("the To of a REGISTER must be a sip URI with a user", "To");
   }
-  return Lower(uri.scheme_text) + ":" + std::string(uri.user) + "@" + Lower(uri.host);
+  return CanonicalAor(uri.scheme_text, uri.user, uri.host);
+}
+
+std::string CanonicalAor(std::string_view scheme, std::string_view user, std::string_view host) {
+  return Lower(scheme) + ":" + sip::Escape(sip::Unescape(user), sip::UriComponent::kUser) + "@" +
+         Lower(host);
 }
 
 std::variant<RegisterOutcome, RegisterError> ApplyRegister(const sip::Message& request,

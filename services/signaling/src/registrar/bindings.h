@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -53,8 +54,13 @@ struct RegisterError {
   std::vector<std::pair<std::string, std::string>> headers;
 };
 
-// The address of record of a REGISTER: its To URI reduced to "sip:user@host" (scheme and host
-// lower-cased, no port or parameters, §10.3 step 5).
+// The registrar's form of an address of record (§10.3 step 5): "scheme:user@host", scheme and host
+// lower-cased, the user's escapes normalised (decoded, then only what a user part must escape is
+// escaped again, in upper-case hex), so that sip:%61lice@X and sip:alice@x are one AOR while
+// sip:null-%00-null@x stays printable.
+std::string CanonicalAor(std::string_view scheme, std::string_view user, std::string_view host);
+
+// The address of record of a REGISTER: its To URI in CanonicalAor form (no port or parameters).
 Result<std::string> AddressOfRecord(const sip::Message& request);
 
 // §10.3 steps 6-8 for `request` against `current` (expired bindings are dropped first).

@@ -4,6 +4,8 @@
 #include <charconv>
 #include <string>
 
+#include "registrar/bindings.h"
+
 namespace sb::signaling {
 
 std::optional<sip::Destination> ParseSource(std::string_view source) {
@@ -41,10 +43,7 @@ Result<std::vector<b2bua::Target>> RegistrarCalleeLocator::Locate(const TenantId
     auto known = admin_->Credentials(domain, number);
     if (!known.ok()) return known.status();
   }
-  std::string domain_lower(domain);
-  std::transform(domain_lower.begin(), domain_lower.end(), domain_lower.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  auto stored = store_.Load(tenant, "sip:" + std::string(number) + "@" + domain_lower);
+  auto stored = store_.Load(tenant, CanonicalAor("sip", number, domain));
   if (!stored.ok()) return stored.status();
   const auto now = clock_.WallNow();
   std::vector<Binding> live;

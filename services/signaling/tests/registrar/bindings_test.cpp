@@ -54,6 +54,27 @@ TEST_CASE("the address of record is the To URI without port / host lower-cased",
   CHECK(*aor == "sip:alice@acme.sb.test");
 }
 
+TEST_CASE("escapes a user part need not have do not make another address of record", "[unit]") {
+  // §10.3 step 5 / §19.1.4: escaped and unescaped forms of a character are the same URI.
+  auto parsed = sb::sip::Message::Parse(
+      "REGISTER sip:acme.sb.test SIP/2.0\r\nTo: <sip:%61lic%65@ACME.sb.test;user=phone>\r\n"
+      "From: <sip:alice@acme.sb.test>;tag=1\r\nMax-Forwards: 70\r\nCall-ID: esc\r\n"
+      "CSeq: 1 REGISTER\r\nVia: SIP/2.0/UDP 192.0.2.7;branch=z9hG4bKesc\r\n"
+      "Contact: <sip:alice@192.0.2.7>\r\nContent-Length: 0\r\n\r\n");
+  REQUIRE(parsed.ok());
+  auto aor = sb::signaling::AddressOfRecord(*parsed);
+  REQUIRE(aor.ok());
+  CHECK(*aor == "sip:alice@acme.sb.test");
+  using sb::signaling::CanonicalAor;
+  CHECK(CanonicalAor("SIP", "1002", "Acme.sb.test") == "sip:1002@acme.sb.test");
+  CHECK(CanonicalAor("sip", "%31002", "acme.sb.test") == "sip:1002@acme.sb.test");
+  // user-unreserved characters need no escape; a space, '@' or NUL keeps one, in upper-case hex.
+  CHECK(CanonicalAor("sip", "a%3fb%2B", "h") == "sip:a?b+@h");
+  CHECK(CanonicalAor("sip", "a%20b%40c", "h") == "sip:a%20b%40c@h");
+  CHECK(CanonicalAor("sip", "null-%00-null", "h") == "sip:null-%00-null@h");
+  CHECK(CanonicalAor("sips", "x%2a", "h") == "sips:x*@h");
+}
+
 TEST_CASE("several contacts per AOR / ordered by q / expiry from param or Expires", "[unit]") {
   RegistrarPolicy policy;
   auto bindings = Ok(ApplyRegister(

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 
+#include "registrar/bindings.h"
 #include "registrar/callee_locator.h"
 #include "switchboard/testing/servers.h"
 
@@ -54,6 +55,16 @@ TEST_CASE("live contacts of an extension highest q first with source and Path", 
   CHECK((*targets)[0].destination.transport == sb::sip::Transport::kTcp);
   CHECK((*targets)[0].path == std::vector<std::string>{"<sip:lb.acme.test;lr>"});
   CHECK((*targets)[1].destination.port == 40001);
+
+  // The registrar stores a REGISTER's AOR with its escapes normalised (sip:%31002@... is
+  // sip:1002@...); an extension whose SIP username needs escapes is found the same way.
+  REQUIRE(store
+              .Save(tenant, sb::signaling::CanonicalAor("sip", "a%20b", "acme.sip.test"),
+                    {{"sip:x@10.0.0.8:5060", 1000, "c4", 1, now + 300s, "udp:203.0.113.8:5060", {}}})
+              .ok());
+  auto escaped = locator.Locate(tenant, "acme.sip.test", "a%20b");
+  REQUIRE(escaped.ok());
+  CHECK(escaped->size() == 1);
 
   auto nobody = locator.Locate(tenant, "acme.sip.test", "1003");
   REQUIRE(nobody.ok());
