@@ -69,6 +69,14 @@ Status MediaClient::DestroyLegs(const std::vector<std::string>& leg_ids) {
   return CallStatus<media_v1::Ack>(ops::kDestroyLegs, request);
 }
 
+Status MediaClient::AbandonLegs(const std::vector<std::string>& leg_ids) {
+  auto subject = bus::subjects::NodeCommand(ops::kService, node_id_, ops::kDestroyLegs);
+  if (!subject.ok()) return subject.status();
+  media_v1::DestroyLegsRequest request;
+  request.mutable_leg_ids()->Add(leg_ids.begin(), leg_ids.end());
+  return bus::PublishProto(bus_, *subject, request);
+}
+
 Result<media_v1::BridgeReply> MediaClient::Bridge(std::string_view leg_a, std::string_view leg_b) {
   media_v1::BridgeRequest request;
   request.set_leg_a(std::string(leg_a));

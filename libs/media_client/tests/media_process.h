@@ -48,6 +48,9 @@ class MediaProcess {
     return process_.WaitExit(std::chrono::seconds(10));
   }
   void SignalTerm() { process_.Signal(SIGTERM); }
+  // SIGSTOP / SIGCONT: a node that hears nothing for a while, then catches up.
+  void Pause() { process_.Signal(SIGSTOP); }
+  void Resume() { process_.Signal(SIGCONT); }
 
  private:
   static testing::ChildProcess Start(const std::string& nats_url, const std::string& node_id,

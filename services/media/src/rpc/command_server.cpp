@@ -84,34 +84,51 @@ CommandServer::CommandServer(bus::Bus& bus, MediaNode& node, core::MetricsRegist
 
 CommandServer::~CommandServer() { Stop(); }
 
-void CommandServer::Stop() { subscriptions_.clear(); }
+void CommandServer::Stop() { subscription_.reset(); }
 
 template <typename Request, typename Reply, typename Handler>
 Status CommandServer::Serve(std::string_view operation, Handler handler) {
-  auto subject = bus::subjects::NodeCommand(ops::kService, node_.options().node_id, operation);
-  if (!subject.ok()) return subject.status();
+  SB_RETURN_IF_ERROR(bus::subjects::ValidateToken(operation, "operation"));
   auto& handled = metrics_.Counter("sb_media_commands_total", "commands handled",
                                    {{"operation", std::string(operation)}});
   auto& failed =
       metrics_.Counter("sb_media_commands_failed_total", "commands answered with an error",
                        {{"operation", std::string(operation)}});
-  auto sub =
-      bus_.Subscribe(*subject, "", [this, handler, &handled, &failed](const bus::Message& m) {
-        Request request;
-        Reply reply;
-        if (!request.ParseFromString(m.data)) {
-          bad_requests_.Inc();
-          reply = ErrorReply<Reply>(
-              Status::InvalidArgument("the request body is not a " + request.GetTypeName()));
-        } else {
-          reply = handler(request);
-        }
-        handled.Inc();
-        if (reply.has_error() && reply.error().code() != 0) failed.Inc();
-        if (!m.reply.empty()) (void)bus::PublishProto(bus_, m.reply, reply);
-      });
+  handlers_[std::string(operation)] = [this, handler, &handled, &failed](const bus::Message& m) {
+    Request request;
+    Reply reply;
+    if (!request.ParseFromString(m.data)) {
+      bad_requests_.Inc();
+      reply = ErrorReply<Reply>(
+          Status::InvalidArgument("the request body is not a " + request.GetTypeName()));
+    } else {
+      reply = handler(request);
+    }
+    handled.Inc();
+    if (reply.has_error() && reply.error().code() != 0) failed.Inc();
+    if (!m.reply.empty()) (void)bus::PublishProto(bus_, m.reply, reply);
+  };
+  return Status::Ok();
+}
+
+Status CommandServer::Subscribe() {
+  // One subscription for every operation: its messages are delivered one at a time, in the
+  // order each sender sent them, so an abandon sent after a create is never overtaken by it.
+  auto any = bus::subjects::NodeCommand(ops::kService, node_.options().node_id, "any");
+  if (!any.ok()) return any.status();
+  const std::string pattern = any->substr(0, any->size() - 3) + "*";
+  auto sub = bus_.Subscribe(pattern, "", [this](const bus::Message& m) {
+    const std::string_view operation =
+        std::string_view(m.subject).substr(m.subject.rfind('.') + 1);
+    auto handler = handlers_.find(operation);
+    if (handler == handlers_.end()) {
+      bad_requests_.Inc();  // no such operation: the sender hears nothing, as from no node
+      return;
+    }
+    handler->second(m);
+  });
   if (!sub.ok()) return sub.status();
-  subscriptions_.push_back(std::move(*sub));
+  subscription_ = std::move(*sub);
   return Status::Ok();
 }
 
@@ -248,7 +265,7 @@ Status CommandServer::Start() {
       (Serve<v1::DtmfSendRequest, v1::Ack>(ops::kDtmfSend, [&node](const v1::DtmfSendRequest& r) {
         return AckOf(node.SendDtmf(r.leg_id(), r.digits(), r.duration_ms(), r.gap_ms()));
       })));
-  return Status::Ok();
+  return Subscribe();
 }
 
 }  // namespace sb::media

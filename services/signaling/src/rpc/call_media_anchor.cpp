@@ -57,6 +57,14 @@ Result<std::string> MediaClientAnchor::NodeOrPick(std::string_view node_id) cons
   return picked->node_id;
 }
 
+Status MediaClientAnchor::Abandoned(const std::string& node_id,
+                                    const std::vector<std::string>& legs, Status failure) const {
+  // UNAVAILABLE: the node did not answer in time, yet may have made the legs after all; nobody
+  // would destroy them (an idle leg lives until its RTP timeout, if it has one).
+  if (failure.code() == StatusCode::kUnavailable) (void)Client(node_id).AbandonLegs(legs);
+  return failure;
+}
+
 Result<b2bua::MediaAnchor::Leg> MediaClientAnchor::CreateLeg(const TenantId& tenant,
                                                              std::string_view call_id,
                                                              std::string_view leg_id,
@@ -65,7 +73,7 @@ Result<b2bua::MediaAnchor::Leg> MediaClientAnchor::CreateLeg(const TenantId& ten
   auto node = NodeOrPick(node_id);
   if (!node.ok()) return node.status();
   auto reply = Client(*node).CreateLeg(NewLeg(tenant, call_id, leg_id, offer));
-  if (!reply.ok()) return reply.status();
+  if (!reply.ok()) return Abandoned(*node, {std::string(leg_id)}, reply.status());
   return Leg{.node_id = *node, .sdp = reply->sdp(), .codec = reply->codec()};
 }
 
@@ -80,7 +88,7 @@ Result<b2bua::MediaAnchor::LegPair> MediaClientAnchor::CreateLegPair(const Tenan
   *request.mutable_a() = NewLeg(tenant, call_id, a, offer);
   *request.mutable_b() = NewLeg(tenant, call_id, b, {});
   auto reply = Client(*node).CreateLegPair(request);
-  if (!reply.ok()) return reply.status();
+  if (!reply.ok()) return Abandoned(*node, {std::string(a), std::string(b)}, reply.status());
   return LegPair{.a = {.node_id = *node, .sdp = reply->a().sdp(), .codec = reply->a().codec()},
                  .b = {.node_id = *node, .sdp = reply->b().sdp(), .codec = reply->b().codec()}};
 }

@@ -51,6 +51,9 @@ class MediaClientAnchor final : public b2bua::MediaAnchor {
   media_client::MediaClient Client(std::string_view node_id) const;
   // `node_id`, or the least-loaded live node when it is empty.
   Result<std::string> NodeOrPick(std::string_view node_id) const;
+  // `failure` of a create of `legs` on `node_id`, after abandoning what the node may have made.
+  Status Abandoned(const std::string& node_id, const std::vector<std::string>& legs,
+                   Status failure) const;
 
   bus::Bus& bus_;
   media_client::NodeTracker& nodes_;

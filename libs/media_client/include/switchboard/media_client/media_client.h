@@ -58,6 +58,9 @@ class MediaClient {
   // every leg and returns the first failure.
   Result<media_v1::LegPairReply> CreateLegPair(const media_v1::CreateLegPairRequest& request);
   Status DestroyLegs(const std::vector<std::string>& leg_ids);
+  // DestroyLegs without waiting for an answer, for legs that may not exist on a node that may be
+  // gone: those of a create that timed out, which the node may still have made.
+  Status AbandonLegs(const std::vector<std::string>& leg_ids);
 
   // Bridges: each leg hears the other (transcoding() when their codecs differ).
   Result<media_v1::BridgeReply> Bridge(std::string_view leg_a, std::string_view leg_b);
