@@ -635,11 +635,10 @@ void B2bua::Finish(const std::string& id, bool bye_caller, bool bye_callee,
   CallSummary ended = Summary(*call);
   ended.sip_code = 200;
   ended.cause = std::string(cause);
-  // One job for the whole tear-down. "ended" once the call is out of the store: a consumer
-  // acting on it finds no stale state.
+  DestroyMedia(call->media_node, MediaLegs(*call));
+  // "ended" once the call is out of the store: a consumer acting on it finds no stale state.
   (void)offloader_.Run(
-      [this, stored, ended, node = call->media_node, legs = MediaLegs(*call)] {
-        if (!node.empty()) (void)ports_.media.DestroyLegs(node, legs);
+      [this, stored, ended] {
         (void)ports_.store.Remove(stored);
         ports_.events.Ended(ended);
       },
@@ -657,8 +656,7 @@ void B2bua::HangUp(const sip::DialogId& dialog) {
 
 void B2bua::DestroyMedia(const std::string& media_node, std::vector<std::string> legs) {
   if (media_node.empty()) return;
-  (void)offloader_.Run(
-      [this, media_node, legs] { (void)ports_.media.DestroyLegs(media_node, legs); }, nullptr);
+  ports_.media.ReleaseLegs(media_node, legs);
 }
 
 namespace {

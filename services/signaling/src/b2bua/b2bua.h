@@ -288,6 +288,7 @@ class B2bua final : public RequestHandler, public DialogHandler {
   void Finish(const std::string& id, bool bye_caller, bool bye_callee, std::string_view cause);
   // BYE in `dialog`, which the endpoint forgets once it is answered (or timed out).
   void HangUp(const sip::DialogId& dialog);
+  // The legs go without anyone waiting for the node (MediaAnchor::ReleaseLegs); none when no node.
   void DestroyMedia(const std::string& media_node, std::vector<std::string> legs);
   void Save(const Call& call);
   StoredCall Stored(const Call& call) const;

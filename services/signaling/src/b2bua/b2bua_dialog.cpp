@@ -246,9 +246,9 @@ void B2bua::EndFromStore(const IncomingRequest& request) {
 }
 
 void B2bua::ReleaseStored(StoredCall call, std::string cause) {
+  DestroyMedia(call.media_node_id, call.media_legs);
   (void)offloader_.Run(
       [this, call = std::move(call), cause = std::move(cause)] {
-        (void)ports_.media.DestroyLegs(call.media_node_id, call.media_legs);
         (void)ports_.store.Remove(call);
         CallSummary ended;
         ended.call_id = call.call_id;

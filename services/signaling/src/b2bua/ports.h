@@ -190,6 +190,12 @@ class MediaAnchor {
     }
     return first;
   }
+  // DestroyLegs for a caller that does not wait for the outcome (the legs' call is over, and a
+  // node that is gone took its legs with it). Called on the SIP loop: an anchor whose requests
+  // block overrides it with one that does not; the default is for those that do not block.
+  virtual void ReleaseLegs(std::string_view node_id, const std::vector<std::string>& legs) {
+    (void)DestroyLegs(node_id, legs);
+  }
   // What the leg's endpoint hears instead of its peer, until done or stopped (a WAV file on the
   // node, or a named tone of call_ops::kTones): the playback id.
   virtual Result<std::string> Play(std::string_view node_id, std::string_view leg_id,

@@ -108,6 +108,11 @@ Status MediaClientAnchor::DestroyLegs(std::string_view node_id,
   return Client(node_id).DestroyLegs(legs);
 }
 
+void MediaClientAnchor::ReleaseLegs(std::string_view node_id,
+                                    const std::vector<std::string>& legs) {
+  (void)Client(node_id).AbandonLegs(legs);
+}
+
 Result<b2bua::MediaAnchor::Leg> MediaClientAnchor::UpdateLeg(std::string_view node_id,
                                                              std::string_view leg_id, bool is_offer,
                                                              std::string_view sdp) {

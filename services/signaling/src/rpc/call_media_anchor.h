@@ -40,6 +40,8 @@ class MediaClientAnchor final : public b2bua::MediaAnchor {
   Status AnswerLeg(std::string_view node_id, std::string_view b, std::string_view answer,
                    std::string_view bridge_with) override;
   Status DestroyLegs(std::string_view node_id, const std::vector<std::string>& legs) override;
+  // Sent without waiting for the node's answer (MediaClient::AbandonLegs).
+  void ReleaseLegs(std::string_view node_id, const std::vector<std::string>& legs) override;
   Result<std::string> Play(std::string_view node_id, std::string_view leg_id,
                            const PlayParams& params) override;
   Status StopPlay(std::string_view node_id, std::string_view leg_id) override;
