@@ -16,6 +16,8 @@
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
+#include <functional>
+#include <future>
 #include <mutex>
 #include <optional>
 #include <random>
@@ -28,6 +30,7 @@
 #include "rpc/call_command_server.h"
 #include "rpc/call_media_anchor.h"
 #include "rpc/call_operations.h"
+#include "runtime/loop_redis.h"
 #include "store/redis_call_store.h"
 #include "switchboard/bus/nats_bus.h"
 #include "switchboard/bus/subjects.h"
@@ -224,20 +227,33 @@ struct Recorded : CallEvents {
   }
 };
 
-// The signaling node in-process: real sockets, ThreadPoolOffloader, B2BUA on real media.
+// Runs `task` on the server's loop thread and waits for it.
+void OnLoop(SipServer& server, std::function<void()> task) {
+  std::promise<void> done;
+  server.Post([&] {
+    task();
+    done.set_value();
+  });
+  done.get_future().wait();
+}
+
+// The signaling node in-process: real sockets, ThreadPoolOffloader, B2BUA on real media; the
+// B2BUA saves and removes answered calls from the loop, as sb-signaling does (LoopRedis), and
+// `store` reads them back as another replica would.
 struct Rig {
   sb::testing::NatsServer nats = sb::testing::NatsServer::Start();
   std::unique_ptr<sb::bus::NatsBus> bus = sb::testing::ConnectNats(nats.url(), "call-media-itest");
   sb::core::SystemClock clock;
   sb::media_client::NodeTracker tracker{*bus, clock};
   sb::media_client::test::MediaProcess media{nats.url()};
-  sb::redis::Client redis{[] {
+  sb::redis::ClientOptions redis_options = [] {
     sb::redis::ClientOptions o;
     o.host = sb::testing::Shared().redis_host;
     o.port = sb::testing::Shared().redis_port;
     o.key_prefix = sb::testing::UniqueName("signaling") + ":";
     return o;
-  }()};
+  }();
+  sb::redis::Client redis{redis_options};
   RedisCallStore store{redis, std::chrono::hours(1)};
   sb::signaling::MediaClientAnchor anchor{*bus, tracker, std::chrono::seconds(2)};
   AcceptAll auth;
@@ -254,29 +270,39 @@ struct Rig {
                          return c;
                        }()};
   std::unique_ptr<SipServer> server;
+  std::unique_ptr<sb::signaling::LoopRedis> loop_redis;
+  std::unique_ptr<RedisCallStore> loop_store;
   std::unique_ptr<ThreadPoolOffloader> offloader;
   std::unique_ptr<B2bua> b2bua;
 
   explicit Rig(std::chrono::milliseconds no_answer = 10s) {
     REQUIRE(tracker.Start().ok());
     REQUIRE(tracker.WaitUntil([&] { return tracker.IsLive(media.node_id()); }, 10s));
-    offloader = std::make_unique<ThreadPoolOffloader>(
-        2, [this](std::function<void()> task) { server->Post(std::move(task)); });
-    b2bua = std::make_unique<B2bua>(
-        endpoint, *offloader, Ports{auth, router, locator, anchor, events, store},
-        Settings{.node_id = "sig-itest", .no_answer_timeout = no_answer, .seed = 0});
-    endpoint.SetHandler(sb::sip::Method::kInvite, b2bua.get());
-    endpoint.SetDialogHandler(b2bua.get());
     ListenConfig listen;
     listen.udp_addr = "127.0.0.1:" + std::to_string(sip_port);
     listen.tcp_addr = "";
     auto started = SipServer::Start(endpoint, clock, metrics, log, listen);
     REQUIRE(started.ok());
     server = std::move(*started);
+    loop_redis = std::make_unique<sb::signaling::LoopRedis>(*server, redis_options, clock);
+    loop_store = std::make_unique<RedisCallStore>(redis, std::chrono::hours(1), loop_redis.get());
+    offloader = std::make_unique<ThreadPoolOffloader>(
+        2, [this](std::function<void()> task) { server->Post(std::move(task)); });
+    b2bua = std::make_unique<B2bua>(
+        endpoint, *offloader, Ports{auth, router, locator, anchor, events, *loop_store},
+        Settings{.node_id = "sig-itest", .no_answer_timeout = no_answer, .seed = 0});
+    OnLoop(*server, [this] {
+      endpoint.SetHandler(sb::sip::Method::kInvite, b2bua.get());
+      endpoint.SetDialogHandler(b2bua.get());
+    });
   }
   ~Rig() {
-    // The loop stops before the offloader that posts into it and the B2BUA it calls.
-    if (server) server->Stop();
+    // The loop's Redis goes on the loop; the loop stops before the offloader that posts into it
+    // and the B2BUA it calls.
+    if (server) {
+      OnLoop(*server, [this] { loop_redis->Detach(); });
+      server->Stop();
+    }
     offloader.reset();
   }
   uint16_t port() const { return static_cast<uint16_t>(sip_port); }
@@ -348,6 +374,14 @@ TEST_CASE(
   CHECK(RtpReaches(caller.rtp, node_a, callee.rtp));
   CHECK(RtpReaches(callee.rtp, node_b, caller.rtp));
   CHECK(rig.events.WaitFor("answered"));
+  // Saved from the loop once the node had the answer: another replica finds it.
+  auto stored = rig.store.FindByDialog("media-call-1", tag);
+  for (const auto deadline = Clock::now() + 5s; !stored.ok() && Clock::now() < deadline;) {
+    std::this_thread::sleep_for(20ms);
+    stored = rig.store.FindByDialog("media-call-1", tag);
+  }
+  REQUIRE(stored.ok());
+  CHECK(stored->media_legs.size() == 2);
 
   caller.sip.SendTo(InDialog(caller, "BYE", "media-call-1", tag, 2, rig.port()), rig.port());
   caller.ExpectResponse(200);

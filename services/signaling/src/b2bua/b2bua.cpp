@@ -517,13 +517,15 @@ void B2bua::ConnectMedia(const std::string& id) {
   auto status = std::make_shared<Status>(Status::Internal("not run"));
   std::string node = call->media_node, a = MediaLeg(*call, 'a'), b = MediaLeg(*call, 'b');
   const bool bridge = !bridged && !call->originated;
-  // The record another replica needs rides in the same job, once the node has the answer.
+  // The record another replica needs is saved once the node has the answer: from the loop when
+  // the store can (Connected), otherwise in the same job.
+  const bool save_here = !ports_.store.works_on_loop();
   Status queued = offloader_.Run(
-      [this, status, node, a, b, sdp, bridge, stored = Answering(*call)] {
+      [this, status, node, a, b, sdp, bridge, save_here, stored = Answering(*call)] {
         *status = ports_.media.AnswerLeg(node, b, sdp, bridge ? a : std::string());
-        if (status->ok()) (void)ports_.store.Save(stored);
+        if (status->ok() && save_here) (void)ports_.store.Save(stored);
       },
-      [this, id, status] { Connected(id, *status, true); });
+      [this, id, status, save_here] { Connected(id, *status, save_here); });
   if (!queued.ok()) Fail(id, 503, "Overloaded", "network_failure");
 }
 
@@ -637,12 +639,16 @@ void B2bua::Finish(const std::string& id, bool bye_caller, bool bye_callee,
   ended.cause = std::string(cause);
   DestroyMedia(call->media_node, MediaLegs(*call));
   // "ended" once the call is out of the store: a consumer acting on it finds no stale state.
-  (void)offloader_.Run(
-      [this, stored, ended] {
-        (void)ports_.store.Remove(stored);
-        ports_.events.Ended(ended);
-      },
-      nullptr);
+  if (ports_.store.works_on_loop()) {
+    ports_.store.RemoveOnLoop(stored, [this, ended](const Status&) { ports_.events.Ended(ended); });
+  } else {
+    (void)offloader_.Run(
+        [this, stored, ended] {
+          (void)ports_.store.Remove(stored);
+          ports_.events.Ended(ended);
+        },
+        nullptr);
+  }
   if (!call->one_legged) by_dialog_.erase(call->a_dialog);
   if (call->b_dialog) by_dialog_.erase(*call->b_dialog);
   calls_.erase(id);
@@ -699,6 +705,10 @@ StoredCall B2bua::Answering(const Call& call) const {
 }
 
 void B2bua::Save(const Call& call) {
+  if (ports_.store.works_on_loop()) {
+    ports_.store.SaveOnLoop(Stored(call), nullptr);
+    return;
+  }
   (void)offloader_.Run([this, stored = Stored(call)] { (void)ports_.store.Save(stored); }, nullptr);
 }
 

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -256,6 +257,21 @@ class CallStore {
   // Removes the call and the keys of the dialogs `call` names, or of the stored copy's dialogs
   // when it names none.
   virtual Status Remove(const StoredCall& call) = 0;
+
+  // A store that talks from the SIP loop without blocking (works_on_loop) saves and removes
+  // there: `done` (may be empty) runs on the loop with the outcome, and requests are carried out
+  // in the order made. RemoveOnLoop's `call` names its dialogs. The defaults, for stores that do
+  // not block, run Save and Remove on the spot.
+  using Done = std::function<void(Status)>;
+  virtual bool works_on_loop() const { return false; }
+  virtual void SaveOnLoop(const StoredCall& call, Done done) {
+    Status saved = Save(call);
+    if (done) done(saved);
+  }
+  virtual void RemoveOnLoop(const StoredCall& call, Done done) {
+    Status removed = Remove(call);
+    if (done) done(removed);
+  }
 };
 
 struct Ports {

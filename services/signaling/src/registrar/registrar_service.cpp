@@ -53,6 +53,7 @@ void RegistrarService::DetachFromLoop() {
 }
 bus::Bus& RegistrarService::bus() { return *parts_->bus; }
 redis::Client& RegistrarService::redis() { return *parts_->redis; }
+LoopRedis* RegistrarService::loop_redis() { return parts_->loop_redis.get(); }
 const bus::EventFactory& RegistrarService::event_factory() { return *parts_->factory; }
 const RequestAuthenticator& RegistrarService::authenticator() { return *parts_->auth; }
 AdminLookups& RegistrarService::admin() { return *parts_->admin; }

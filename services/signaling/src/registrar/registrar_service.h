@@ -22,6 +22,7 @@
 
 #include "registrar/lapse_sweeper.h"
 #include "registrar/registrar.h"
+#include "runtime/loop_redis.h"
 #include "switchboard/bus/bus.h"
 #include "switchboard/bus/envelope.h"
 #include "switchboard/core/clock.h"
@@ -86,6 +87,8 @@ class RegistrarService {
   RegistrationEvents& events();
   // The ban (shared with REGISTER) and the per-account limit on new calls, for the B2BUA.
   const AuthGuard& call_guard();
+  // The SIP loop's Redis connection (null when the service was started without a loop).
+  LoopRedis* loop_redis();
 
   struct Parts;
 

@@ -118,7 +118,7 @@ Result<b2bua::StoredCall> RedisCallStore::Decode(std::string_view text) {
   return call;
 }
 
-Status RedisCallStore::Save(const b2bua::StoredCall& call) {
+std::vector<redis::Command> RedisCallStore::SaveCommands(const b2bua::StoredCall& call) const {
   const int64_t ttl = ttl_.count();
   std::vector<redis::Command> commands;
   commands.push_back(
@@ -128,12 +128,35 @@ Status RedisCallStore::Save(const b2bua::StoredCall& call) {
     commands.push_back(
         redis::Command("SET").Key(DialogKey(d->id)).Arg(call.call_id).Arg("EX").Arg(ttl));
   }
-  auto replies = client_.Pipeline(commands);
-  if (!replies.ok()) return replies.status();
-  for (const auto& reply : *replies) {
+  return commands;
+}
+
+namespace {
+
+Status FirstError(const std::vector<redis::Reply>& replies) {
+  for (const auto& reply : replies) {
     if (reply.is_error()) return redis::ErrorStatus(*reply.error());
   }
   return Status::Ok();
+}
+
+// A loop pipeline's outcome for a Done.
+redis::LoopConnection::Callback Reporting(b2bua::CallStore::Done done) {
+  return [done = std::move(done)](Result<std::vector<redis::Reply>> replies) {
+    if (done) done(replies.ok() ? FirstError(*replies) : replies.status());
+  };
+}
+
+}  // namespace
+
+Status RedisCallStore::Save(const b2bua::StoredCall& call) {
+  auto replies = client_.Pipeline(SaveCommands(call));
+  if (!replies.ok()) return replies.status();
+  return FirstError(*replies);
+}
+
+void RedisCallStore::SaveOnLoop(const b2bua::StoredCall& call, Done done) {
+  loop_->Send(SaveCommands(call), Reporting(std::move(done)));
 }
 
 Result<b2bua::StoredCall> RedisCallStore::Find(std::string_view call_id) {
@@ -156,6 +179,15 @@ Result<b2bua::StoredCall> RedisCallStore::FindByDialog(std::string_view sip_call
   return Find(*id);
 }
 
+redis::Command RedisCallStore::DeleteCommand(const b2bua::StoredCall& call) {
+  redis::Command del("DEL");
+  del.Key("call:" + call.call_id);
+  for (const auto* d : {&call.caller, &call.callee}) {
+    if (!d->id.call_id.empty()) del.Key(DialogKey(d->id));
+  }
+  return del;
+}
+
 Status RedisCallStore::Remove(const b2bua::StoredCall& call) {
   // A caller that knows only the id (a hangup command) learns the dialogs' keys from the stored
   // copy; one that names a dialog spares that round trip.
@@ -163,16 +195,14 @@ Status RedisCallStore::Remove(const b2bua::StoredCall& call) {
   Result<b2bua::StoredCall> stored =
       names_dialogs ? Result<b2bua::StoredCall>(Status::NotFound("not looked up"))
                     : Find(call.call_id);
-  redis::Command del("DEL");
-  del.Key("call:" + call.call_id);
-  const b2bua::StoredCall& full = stored.ok() ? *stored : call;
-  for (const auto* d : {&full.caller, &full.callee}) {
-    if (!d->id.call_id.empty()) del.Key(DialogKey(d->id));
-  }
-  auto reply = client_.Run(del);
+  auto reply = client_.Run(DeleteCommand(stored.ok() ? *stored : call));
   if (!reply.ok()) return reply.status();
   if (reply->is_error()) return redis::ErrorStatus(*reply->error());
   return Status::Ok();
+}
+
+void RedisCallStore::RemoveOnLoop(const b2bua::StoredCall& call, Done done) {
+  loop_->Send({DeleteCommand(call)}, Reporting(std::move(done)));
 }
 
 }  // namespace sb::signaling

@@ -10,35 +10,49 @@
 //   store.Save(call);                                    // after the 200 to the caller
 //   auto found = store.FindByDialog("a84b4c76e6", "9fxced76sl");   // on another replica
 //
-// Thread-safe as the client is; each method blocks on Redis (run it offloaded).
+// Thread-safe as the client is; each method blocks on Redis (run it offloaded), except
+// SaveOnLoop and RemoveOnLoop, which a store given the loop's Redis connection sends from the SIP
+// loop.
 #pragma once
 
 #include <chrono>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "b2bua/ports.h"
+#include "runtime/loop_redis.h"
 #include "switchboard/redis/client.h"
 
 namespace sb::signaling {
 
 class RedisCallStore final : public b2bua::CallStore {
  public:
-  RedisCallStore(redis::Client& client, std::chrono::seconds ttl) : client_(client), ttl_(ttl) {}
+  // `loop` (may be null: no SaveOnLoop / RemoveOnLoop) is the SIP loop's connection to the same
+  // Redis, with the same key prefix as `client`.
+  RedisCallStore(redis::Client& client, std::chrono::seconds ttl, LoopRedis* loop = nullptr)
+      : client_(client), ttl_(ttl), loop_(loop) {}
 
   Status Save(const b2bua::StoredCall& call) override;
   Result<b2bua::StoredCall> FindByDialog(std::string_view sip_call_id,
                                          std::string_view local_tag) override;
   Result<b2bua::StoredCall> Find(std::string_view call_id) override;
   Status Remove(const b2bua::StoredCall& call) override;
+  bool works_on_loop() const override { return loop_ != nullptr; }
+  void SaveOnLoop(const b2bua::StoredCall& call, Done done) override;
+  void RemoveOnLoop(const b2bua::StoredCall& call, Done done) override;
 
   // The stored form, exposed for tests of its round trip.
   static std::string Encode(const b2bua::StoredCall& call);
   static Result<b2bua::StoredCall> Decode(std::string_view text);
 
  private:
+  std::vector<redis::Command> SaveCommands(const b2bua::StoredCall& call) const;
+  static redis::Command DeleteCommand(const b2bua::StoredCall& call);
+
   redis::Client& client_;
   std::chrono::seconds ttl_;
+  LoopRedis* loop_;
 };
 
 }  // namespace sb::signaling
