@@ -81,10 +81,18 @@ AuthOutcome DigestCallAuthorizer::Authorize(const sip::Message& invite,
   std::optional<sip::DigestCredentials> presented;
   if (!realm.empty()) presented = authenticator_.FindCredentials(invite, realm);
   if (!presented) {
-    // Carriers do not answer challenges: their trunks are recognised by source address.
-    if (auto refused = admission.Send()) return Refuse(std::move(*refused));
+    // Carriers do not answer challenges: their trunks are recognised by source address. A source
+    // Redis found not banned moments ago is not asked again (as for ChallengeOnLoop): a busy
+    // trunk's calls cost no round trip for it. Not a trunk's: the queued check goes below.
+    const bool clear = guard_.KnownClear(source.host);
+    if (!clear) {
+      if (auto refused = admission.Send()) return Refuse(std::move(*refused));
+    }
     auto trunk = admin_.TrunkBySource(source.host);
     if (trunk.ok()) return FromTrunk(invite, *trunk);
+    if (clear) {
+      if (auto refused = admission.Send()) return Refuse(std::move(*refused));
+    }
     if (trunk.status().code() != StatusCode::kNotFound) {
       AuthOutcome out = Refuse(503, "Admin Unavailable");
       out.headers = {{"Retry-After", "5"}};

@@ -55,7 +55,8 @@ class AuthGuard {
   // Counts a failed authentication of the source (a guess); bans it at the policy's count.
   void Record(std::string_view source_ip, bool failure) const;
   // True when the ban check found the source not banned moments ago (clear_sources.h), so that a
-  // request which can only be challenged is answered without Redis. Never blocks.
+  // request which can only be challenged is answered, and a trunk's INVITE taken, without Redis.
+  // Never blocks.
   bool KnownClear(std::string_view source_ip) const;
 
  private:

@@ -197,3 +197,28 @@ TEST_CASE(
   CHECK_FALSE(rig.authorizer->ChallengeOnLoop(Invite(), kPhone));
   CHECK(rig.LoopChallenges() == 1);
 }
+
+TEST_CASE("a trunk's INVITE from a source Redis found clear moments ago is taken without Redis",
+          "[natstest]") {
+  Rig rig;
+  // The same authorizer, but its Redis is gone: only what needs no round trip can pass.
+  auto gone = RedisOptions();
+  gone.port = sb::testing::FreePort();
+  sb::redis::Client dead{gone};
+  b2bua::DigestCallAuthorizer offline(rig.authenticator, *rig.admin, rig.guard, dead, rig.metrics);
+  const sb::sip::Destination carrier{"127.0.0.33", 5060, sb::sip::Transport::kUdp};
+  rig.cache.PutTrunkBySource(carrier.host,
+                             TrunkMatch{.tenant = {}, .trunk_id = "trunk-1", .trunk_name = "c"},
+                             rig.cache.generation());
+  CHECK(offline.Authorize(Invite(), carrier).code == 503);  // the ban check could not be made
+
+  REQUIRE_FALSE(rig.CheckSource(carrier.host));  // Redis: not banned, moments ago
+  auto taken = offline.Authorize(Invite(), carrier);
+  CHECK(taken.code == 0);
+  CHECK(taken.caller.trunk_id == "trunk-1");
+  // A source that is no trunk's still has its ban check sent (and here it cannot be).
+  const sb::sip::Destination phone{"127.0.0.34", 5060, sb::sip::Transport::kUdp};
+  REQUIRE_FALSE(rig.CheckSource(phone.host));
+  rig.cache.PutTrunkBySource(phone.host, sb::Status::NotFound("no trunk"), rig.cache.generation());
+  CHECK(offline.Authorize(Invite(), phone).code == 503);
+}
