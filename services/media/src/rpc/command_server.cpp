@@ -118,8 +118,7 @@ Status CommandServer::Subscribe() {
   if (!any.ok()) return any.status();
   const std::string pattern = any->substr(0, any->size() - 3) + "*";
   auto sub = bus_.Subscribe(pattern, "", [this](const bus::Message& m) {
-    const std::string_view operation =
-        std::string_view(m.subject).substr(m.subject.rfind('.') + 1);
+    const std::string_view operation = std::string_view(m.subject).substr(m.subject.rfind('.') + 1);
     auto handler = handlers_.find(operation);
     if (handler == handlers_.end()) {
       bad_requests_.Inc();  // no such operation: the sender hears nothing, as from no node

@@ -58,10 +58,11 @@ TEST_CASE("live contacts of an extension highest q first with source and Path", 
 
   // The registrar stores a REGISTER's AOR with its escapes normalised (sip:%31002@... is
   // sip:1002@...); an extension whose SIP username needs escapes is found the same way.
-  REQUIRE(store
-              .Save(tenant, sb::signaling::CanonicalAor("sip", "a%20b", "acme.sip.test"),
-                    {{"sip:x@10.0.0.8:5060", 1000, "c4", 1, now + 300s, "udp:203.0.113.8:5060", {}}})
-              .ok());
+  REQUIRE(
+      store
+          .Save(tenant, sb::signaling::CanonicalAor("sip", "a%20b", "acme.sip.test"),
+                {{"sip:x@10.0.0.8:5060", 1000, "c4", 1, now + 300s, "udp:203.0.113.8:5060", {}}})
+          .ok());
   auto escaped = locator.Locate(tenant, "acme.sip.test", "a%20b");
   REQUIRE(escaped.ok());
   CHECK(escaped->size() == 1);

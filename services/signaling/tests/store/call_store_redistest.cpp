@@ -100,8 +100,7 @@ TEST_CASE("a call saved by one replica is found by another by either dialog or i
   CHECK(finder.Find(call.call_id).status().code() == sb::StatusCode::kNotFound);
   CHECK(finder.FindByDialog("a-call@10.1.1.1", "ours-a").status().code() ==
         sb::StatusCode::kNotFound);
-  CHECK(finder.FindByDialog("b-call@sig-1", "ours-b").status().code() ==
-        sb::StatusCode::kNotFound);
+  CHECK(finder.FindByDialog("b-call@sig-1", "ours-b").status().code() == sb::StatusCode::kNotFound);
   auto unnamed = node_a.Run(sb::redis::Command("EXISTS").Key("dialog:c-call@sig-2:ours-c"));
   REQUIRE(unnamed.ok());
   CHECK(unnamed->integer() == 1);

@@ -8,8 +8,8 @@
 
 namespace sb::bus {
 
-// SB_EVENTS: the events of every durable domain (sb.evt.<domain>.>, subjects::kDurableEventDomains),
-// on file, kept 7 days, de-duplicated over 2 minutes.
+// SB_EVENTS: the events of every durable domain (sb.evt.<domain>.>,
+// subjects::kDurableEventDomains), on file, kept 7 days, de-duplicated over 2 minutes.
 StreamConfig EventsStream();
 
 }  // namespace sb::bus
