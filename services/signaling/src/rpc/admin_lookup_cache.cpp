@@ -1,6 +1,7 @@
 #include "rpc/admin_lookup_cache.h"
 
 #include <iterator>
+#include <tuple>
 
 namespace sb::signaling {
 namespace {
@@ -30,7 +31,7 @@ bool AdminLookupCache::Cacheable(const Status& status) const {
 
 size_t AdminLookupCache::Entries() const {
   return domains_.size() + credentials_.size() + extensions_.size() + trunks_.size() +
-         numbers_.size();
+         numbers_.size() + outbound_.size();
 }
 
 void AdminLookupCache::MakeRoom() {
@@ -42,12 +43,14 @@ void AdminLookupCache::MakeRoom() {
   EraseIf(extensions_, expired);
   EraseIf(trunks_, expired);
   EraseIf(numbers_, expired);
+  EraseIf(outbound_, expired);
   if (Entries() < max_entries_) return;
   domains_.clear();
   credentials_.clear();
   extensions_.clear();
   trunks_.clear();
   numbers_.clear();
+  outbound_.clear();
 }
 
 template <typename T, typename Map, typename Key>
@@ -118,6 +121,20 @@ void AdminLookupCache::PutNumber(std::string_view e164, const Result<NumberRoute
   Put(numbers_, std::string(e164), answer, generation);
 }
 
+std::optional<Result<OutboundRoute>> AdminLookupCache::Outbound(const TenantId& tenant,
+                                                               std::string_view dialed,
+                                                               std::string_view caller_id) const {
+  return Get<OutboundRoute>(
+      outbound_, OutboundKey{tenant.str(), std::string(dialed), std::string(caller_id)});
+}
+
+void AdminLookupCache::PutOutbound(const TenantId& tenant, std::string_view dialed,
+                                   std::string_view caller_id, const Result<OutboundRoute>& answer,
+                                   uint64_t generation) {
+  Put(outbound_, OutboundKey{tenant.str(), std::string(dialed), std::string(caller_id)}, answer,
+      generation);
+}
+
 void AdminLookupCache::ForgetTenant(const TenantId& tenant, std::string_view sip_domain) {
   std::lock_guard lock(mu_);
   ++generation_;
@@ -138,6 +155,7 @@ void AdminLookupCache::ForgetTenant(const TenantId& tenant, std::string_view sip
   EraseIf(numbers_, [&](const auto& kv) {
     return kv.second.answer.ok() && kv.second.answer->tenant.id == tenant;
   });
+  EraseIf(outbound_, [&](const auto& kv) { return std::get<0>(kv.first) == tenant.str(); });
 }
 
 void AdminLookupCache::ForgetExtension(std::string_view sip_domain, std::string_view extension_id,
@@ -157,6 +175,7 @@ void AdminLookupCache::ForgetTrunks() {
   std::lock_guard lock(mu_);
   ++generation_;
   trunks_.clear();
+  outbound_.clear();
 }
 
 void AdminLookupCache::ForgetNumber(std::string_view e164, std::string_view number_id) {
@@ -175,6 +194,7 @@ void AdminLookupCache::Clear() {
   extensions_.clear();
   trunks_.clear();
   numbers_.clear();
+  outbound_.clear();
 }
 
 size_t AdminLookupCache::size() const {

@@ -1,10 +1,11 @@
 // AdminLookupCache: the node's in-process copy of admin's lookup_domain, lookup_credentials,
-// lookup_extension, lookup_trunk_by_source and lookup_number answers, so that a REGISTER or a call
-// does not cost NATS round trips to admin. Answers (and NOT_FOUND) are kept for `ttl`; admin's
-// change events drop them sooner (rpc/admin_change_listener.h): a tenant event every entry of that
-// tenant and of its domain, an extension event every entry of that extension, a trunk event every
-// trunk-by-source entry (a trunk's source addresses may have moved to another), a number event
-// the entries of that number. The TTL bounds
+// lookup_extension, lookup_trunk_by_source, lookup_number and lookup_outbound_route answers, so
+// that a REGISTER or a call does not cost NATS round trips to admin. Answers (and NOT_FOUND) are
+// kept for `ttl`; admin's change events drop them sooner (rpc/admin_change_listener.h): a tenant
+// event every entry of that tenant and of its domain, an extension event every entry of that
+// extension, a trunk event every trunk-by-source and outbound-route entry (a trunk's source
+// addresses or prefix rules may have changed), a number event the entries of that number. The TTL
+// bounds
 // how stale an entry can be when an event is missed. Failures other than NOT_FOUND are never kept.
 //
 //   sb::signaling::AdminLookupCache cache(clock, std::chrono::seconds(10));
@@ -25,6 +26,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <utility>
 
 #include "rpc/admin_lookups.h"
@@ -62,6 +64,12 @@ class AdminLookupCache {
   std::optional<Result<NumberRoute>> Number(std::string_view e164) const;
   void PutNumber(std::string_view e164, const Result<NumberRoute>& answer, uint64_t generation);
 
+  // lookup_outbound_route, by the tenant, the number dialled and the caller id asked for.
+  std::optional<Result<OutboundRoute>> Outbound(const TenantId& tenant, std::string_view dialed,
+                                                std::string_view caller_id) const;
+  void PutOutbound(const TenantId& tenant, std::string_view dialed, std::string_view caller_id,
+                   const Result<OutboundRoute>& answer, uint64_t generation);
+
   // A tenant changed (created, updated, suspended, deleted): every entry of `tenant` and every
   // entry under `sip_domain` (NOT_FOUND ones included) goes.
   void ForgetTenant(const TenantId& tenant, std::string_view sip_domain);
@@ -69,7 +77,7 @@ class AdminLookupCache {
   // `number` in `sip_domain` go.
   void ForgetExtension(std::string_view sip_domain, std::string_view extension_id,
                        std::string_view sip_username, std::string_view number);
-  // A trunk changed: every trunk-by-source entry goes, NOT_FOUND ones included.
+  // A trunk changed: every trunk-by-source and outbound-route entry goes, NOT_FOUND ones included.
   void ForgetTrunks();
   // A number changed (created, re-routed, deleted): the entries of `e164` and of `number_id` go.
   void ForgetNumber(std::string_view e164, std::string_view number_id);
@@ -84,6 +92,7 @@ class AdminLookupCache {
     core::Clock::TimePoint expires;
   };
   using UserKey = std::pair<std::string, std::string>;  // domain, username or number
+  using OutboundKey = std::tuple<std::string, std::string, std::string>;  // tenant, dialed, caller
 
   bool Cacheable(const Status& status) const;
   size_t Entries() const;  // with mu_ held
@@ -103,6 +112,7 @@ class AdminLookupCache {
   std::map<UserKey, Entry<ExtensionInfo>> extensions_;
   std::map<std::string, Entry<TrunkMatch>, std::less<>> trunks_;
   std::map<std::string, Entry<NumberRoute>, std::less<>> numbers_;
+  std::map<OutboundKey, Entry<OutboundRoute>> outbound_;
 };
 
 }  // namespace sb::signaling

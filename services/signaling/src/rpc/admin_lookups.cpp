@@ -206,6 +206,16 @@ Result<ExtensionInfo> AdminLookups::AskExtension(std::string_view sip_domain,
 
 Result<OutboundRoute> AdminLookups::Outbound(const TenantId& tenant, std::string_view dialed,
                                              std::string_view caller_id) const {
+  return Cached(
+      cache_, [&] { return cache_->Outbound(tenant, dialed, caller_id); },
+      [&] { return AskOutbound(tenant, dialed, caller_id); },
+      [&](const auto& answer, uint64_t generation) {
+        cache_->PutOutbound(tenant, dialed, caller_id, answer, generation);
+      });
+}
+
+Result<OutboundRoute> AdminLookups::AskOutbound(const TenantId& tenant, std::string_view dialed,
+                                                std::string_view caller_id) const {
   pb::LookupOutboundRouteRequest request;
   request.set_tenant_id(tenant.str());
   request.set_dialed(std::string(dialed));

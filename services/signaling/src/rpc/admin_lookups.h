@@ -142,6 +142,8 @@ class AdminLookups final : public RoutingLookups {
                                               std::string_view sip_username) const;
   Result<NumberRoute> AskNumber(std::string_view e164) const;
   Result<TrunkMatch> AskTrunkBySource(std::string_view source_ip) const;
+  Result<OutboundRoute> AskOutbound(const TenantId& tenant, std::string_view dialed,
+                                    std::string_view caller_id) const;
   Result<ExtensionInfo> AskExtension(std::string_view sip_domain, std::string_view user) const;
 
   bus::Bus& bus_;
