@@ -122,10 +122,10 @@ void AdminLookupCache::PutNumber(std::string_view e164, const Result<NumberRoute
 }
 
 std::optional<Result<OutboundRoute>> AdminLookupCache::Outbound(const TenantId& tenant,
-                                                               std::string_view dialed,
-                                                               std::string_view caller_id) const {
-  return Get<OutboundRoute>(
-      outbound_, OutboundKey{tenant.str(), std::string(dialed), std::string(caller_id)});
+                                                                std::string_view dialed,
+                                                                std::string_view caller_id) const {
+  return Get<OutboundRoute>(outbound_,
+                            OutboundKey{tenant.str(), std::string(dialed), std::string(caller_id)});
 }
 
 void AdminLookupCache::PutOutbound(const TenantId& tenant, std::string_view dialed,
