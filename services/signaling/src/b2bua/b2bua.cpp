@@ -386,13 +386,23 @@ std::optional<std::pair<std::string, std::string>> B2bua::ChallengeAnswer(
   }
   auto chosen = sip::PreferredChallenge(offered);
   if (!chosen) return std::nullopt;
-  auto credentials = sip::AnswerChallenge(
-      offered[*chosen], {.username = trunk->username, .password = trunk->password, .ha1 = {}},
-      "INVITE", leg.target.contact_uri, sdp, Hex(rng_()), 1);
-  if (!credentials.ok()) return std::nullopt;
+  leg.challenge = offered[*chosen];
+  leg.proxy_challenge = proxy;
+  auto answer = LegCredentials(leg, trunk, sdp);
+  if (!answer) return std::nullopt;
   // §8.1.3.5 / §22.2: the same request again with a higher CSeq and the credentials.
   ++leg.cseq;
-  return std::make_pair(std::string(proxy ? "Proxy-Authorization" : "Authorization"),
+  return answer;
+}
+
+std::optional<std::pair<std::string, std::string>> B2bua::LegCredentials(
+    CalleeLeg& leg, const std::optional<TrunkGateway>& trunk, const std::string& sdp) {
+  if (!leg.challenge || !trunk) return std::nullopt;
+  auto credentials = sip::AnswerChallenge(
+      *leg.challenge, {.username = trunk->username, .password = trunk->password, .ha1 = {}},
+      "INVITE", leg.target.contact_uri, sdp, Hex(rng_()), ++leg.nonce_count);
+  if (!credentials.ok()) return std::nullopt;
+  return std::make_pair(std::string(leg.proxy_challenge ? "Proxy-Authorization" : "Authorization"),
                         sip::FormatCredentials(*credentials));
 }
 

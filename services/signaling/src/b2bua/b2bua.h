@@ -53,6 +53,7 @@
 
 #include "b2bua/ports.h"
 #include "runtime/offloader.h"
+#include "switchboard/sip/digest.h"
 #include "switchboard/sip/session_timer.h"
 #include "transport/sip_endpoint.h"
 
@@ -139,7 +140,12 @@ class B2bua final : public RequestHandler, public DialogHandler {
     Target target;
     std::string sip_call_id, local_tag;
     uint32_t cseq = 1;
-    bool challenged = false;       // a carrier's 401/407 was answered (once per call)
+    bool challenged = false;  // a carrier's 401/407 was answered (once per call)
+    // That challenge, kept for a retry of the same INVITE (after a 422), which answers it again
+    // with the next nonce count.
+    std::optional<sip::DigestChallenge> challenge;
+    bool proxy_challenge = false;  // a 407's (Proxy-Authorization), not a 401's
+    uint32_t nonce_count = 0;
     uint32_t session_expires = 0;  // RFC 4028 interval asked; 0: the policy's (raised by a 422)
     bool done = false;             // had its final response (or timed out)
     int final_code = 0;
@@ -266,6 +272,9 @@ class B2bua final : public RequestHandler, public DialogHandler {
   std::optional<std::pair<std::string, std::string>> ChallengeAnswer(
       CalleeLeg& leg, const std::optional<TrunkGateway>& trunk, const std::string& sdp,
       const sip::Message& challenge);
+  // The leg's kept challenge answered with its next nonce count; none when it has none.
+  std::optional<std::pair<std::string, std::string>> LegCredentials(
+      CalleeLeg& leg, const std::optional<TrunkGateway>& trunk, const std::string& sdp);
   // The From (name-addr without tag) an INVITE to the callee presents: `from_uri`, or for a
   // carrier the caller id its trunk's policy says, or anonymous with Privacy added to `headers`.
   static std::string PresentedFrom(const std::optional<TrunkGateway>& trunk,

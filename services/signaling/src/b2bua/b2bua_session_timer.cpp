@@ -109,14 +109,20 @@ void B2bua::AnswerRefresh(const IncomingRequest& request, Call& call, bool from_
 }
 
 bool B2bua::RetryWithMinSe(const std::string& id, size_t index, const sip::Message& response) {
-  CalleeLeg& leg = Find(id)->legs[index];
+  Call& call = *Find(id);
+  CalleeLeg& leg = call.legs[index];
   // §7.3: one retry; a second 422 (or one naming nothing larger) fails the leg.
   if (leg.session_expires != 0) return false;
   auto larger = sip::IntervalAfter422(response, settings_.session_timer.session_expires);
   if (!larger) return false;
   leg.session_expires = *larger;
   ++leg.cseq;
-  return SendLegInvite(id, index, {});
+  // A carrier that challenged the INVITE before wants its credentials on the retry too.
+  std::vector<std::pair<std::string, std::string>> headers;
+  if (auto credentials = LegCredentials(leg, call.trunk, call.b_offer)) {
+    headers.push_back(std::move(*credentials));
+  }
+  return SendLegInvite(id, index, std::move(headers));
 }
 
 }  // namespace sb::signaling::b2bua

@@ -1943,3 +1943,40 @@ TEST_CASE(
   CHECK(f.events.seen.back() == "ended session_expired 200");
   CHECK(f.node.b2bua.calls() == 0);
 }
+
+TEST_CASE(
+    "a carrier that challenged and then asks a longer session interval (422) gets the retry "
+    "with the trunk's credentials again - the next nonce count",
+    "[unit][session_timer]") {
+  Fixture f;
+  f.router.routes["00442071234567"] = ThroughTrunk("+15551230001", "acme-out");
+  f.Receive(f.CallerInvite("00442071234567"), kCaller);
+  auto first = f.Next(kCarrier);
+  REQUIRE(first);
+  f.Receive(Challenge407(*first), kCarrier);
+  auto second = NextInvite(f);
+  REQUIRE(second);
+  REQUIRE(second->Header(sb::sip::HeaderId::kProxyAuthorization));
+  f.Receive(f.With(Fixture::Answer(*second, 422, "carrier"), "Min-SE: 3600"), kCarrier);
+  auto third = NextInvite(f);
+  REQUIRE(third);
+  CHECK((*third->GetCSeq())->number == 3);
+  CHECK(HeaderValue(*third, sb::sip::HeaderId::kSessionExpires) == "3600");
+  auto presented = third->Header(sb::sip::HeaderId::kProxyAuthorization);
+  REQUIRE(presented);
+  auto credentials = sb::sip::ParseCredentials(*presented);
+  REQUIRE(credentials.ok());
+  CHECK(credentials->username == "acme-out");
+  CHECK(credentials->nonce == "c4rr13r");
+  CHECK(credentials->nc == "00000002");
+  auto expected = sb::sip::AnswerChallenge(
+      *sb::sip::ParseChallenge(
+          "Digest realm=\"carrier.example\", nonce=\"c4rr13r\", qop=\"auth\", algorithm=MD5"),
+      {.username = "acme-out", .password = "carrier-secret", .ha1 = {}}, "INVITE", credentials->uri,
+      third->body(), credentials->cnonce.value_or(""), 2);
+  REQUIRE(expected.ok());
+  CHECK(credentials->response == expected->response);
+
+  f.Receive(Fixture::Answer(*third, 200, "carrier", kCallerSdp), kCarrier);
+  CHECK(f.Codes(kCaller) == std::vector<int>{100, 200});
+}
