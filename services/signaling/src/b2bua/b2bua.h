@@ -330,6 +330,12 @@ class B2bua final : public RequestHandler, public DialogHandler {
                      const sip::UasTimerAnswer& timer);
   // After a 422 from a callee: its INVITE again, once, with the larger interval.
   bool RetryWithMinSe(const std::string& id, size_t index, const sip::Message& response);
+  // RFC 4028 §7.3 for `leg`, whose INVITE (carrying `sdp`) got the 422 `response`: the interval
+  // and the CSeq raised, and the retry's extra headers (the carrier's credentials again when it
+  // challenged); none when the leg had its one retry or the 422 names nothing larger.
+  std::optional<std::vector<std::pair<std::string, std::string>>> MinSeRetry(
+      CalleeLeg& leg, const std::optional<TrunkGateway>& trunk, const std::string& sdp,
+      const sip::Message& response);
 
   // Blind transfer (b2bua_transfer.cpp).
   void OnRefer(const IncomingRequest& request, Call& call, bool from_caller);

@@ -108,21 +108,26 @@ void B2bua::AnswerRefresh(const IncomingRequest& request, Call& call, bool from_
   if (answered.ok()) SessionRefreshed(call, side, timer.terms);
 }
 
-bool B2bua::RetryWithMinSe(const std::string& id, size_t index, const sip::Message& response) {
-  Call& call = *Find(id);
-  CalleeLeg& leg = call.legs[index];
+std::optional<std::vector<std::pair<std::string, std::string>>> B2bua::MinSeRetry(
+    CalleeLeg& leg, const std::optional<TrunkGateway>& trunk, const std::string& sdp,
+    const sip::Message& response) {
   // §7.3: one retry; a second 422 (or one naming nothing larger) fails the leg.
-  if (leg.session_expires != 0) return false;
+  if (leg.session_expires != 0) return std::nullopt;
   auto larger = sip::IntervalAfter422(response, settings_.session_timer.session_expires);
-  if (!larger) return false;
+  if (!larger) return std::nullopt;
   leg.session_expires = *larger;
   ++leg.cseq;
   // A carrier that challenged the INVITE before wants its credentials on the retry too.
   std::vector<std::pair<std::string, std::string>> headers;
-  if (auto credentials = LegCredentials(leg, call.trunk, call.b_offer)) {
+  if (auto credentials = LegCredentials(leg, trunk, sdp))
     headers.push_back(std::move(*credentials));
-  }
-  return SendLegInvite(id, index, std::move(headers));
+  return headers;
+}
+
+bool B2bua::RetryWithMinSe(const std::string& id, size_t index, const sip::Message& response) {
+  Call& call = *Find(id);
+  auto headers = MinSeRetry(call.legs[index], call.trunk, call.b_offer, response);
+  return headers && SendLegInvite(id, index, std::move(*headers));
 }
 
 }  // namespace sb::signaling::b2bua

@@ -287,6 +287,10 @@ void B2bua::OnTargetResponse(const std::string& id, const std::string& transfer_
     }
     return;
   }
+  if (code == 422 && !t.answered) {
+    auto headers = MinSeRetry(leg, t.trunk, t.offer, *r.response);
+    if (headers && SendTargetInvite(id, index, std::move(*headers))) return;
+  }
   if ((code == 401 || code == 407) && !t.answered) {
     auto credentials = ChallengeAnswer(leg, t.trunk, t.offer, *r.response);
     if (credentials && SendTargetInvite(id, index, {std::move(*credentials)})) return;

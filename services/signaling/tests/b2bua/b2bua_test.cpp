@@ -1108,6 +1108,34 @@ TEST_CASE("REFER from the caller - the callee is presented to the target and sta
   CHECK(f.media.legs.empty());
 }
 
+TEST_CASE(
+    "a transfer target that asks a longer session interval (422) gets the INVITE again with "
+    "it - its answer completes the transfer",
+    "[unit][session_timer]") {
+  Fixture f;
+  auto call = f.Connect();
+  const std::string id = f.store.calls.begin()->first;
+  f.Receive(f.With(f.CalleeInDialog(call.desk_invite, "REFER", "desk", 2),
+                   "Refer-To: <sip:1003@acme.sb.test>"),
+            kDesk);
+  CHECK(f.Codes(kDesk) == std::vector<int>{202});
+  (void)f.Take(kDesk);  // NOTIFY 100
+  Message invite = f.Take(kTarget);
+  f.Receive(f.With(f.Answer(invite, 422, "target"), "Min-SE: 3600"), kTarget);
+  CHECK(f.Take(kTarget).method() == sb::sip::Method::kAck);
+  Message retry = f.Take(kTarget);
+  REQUIRE(retry.method() == sb::sip::Method::kInvite);
+  CHECK(*retry.CallId() == *invite.CallId());
+  CHECK((*retry.GetCSeq())->number == (*invite.GetCSeq())->number + 1);
+  CHECK(HeaderOf(retry, "Session-Expires") == "3600");
+  f.Receive(f.Answer(retry, 200, "target", kCallerSdp), kTarget);
+  CHECK(f.Take(kTarget).method() == sb::sip::Method::kAck);
+  Message done = f.Take(kDesk);
+  CHECK(Sipfrag(done) == "SIP/2.0 200 OK\r\n");
+  CHECK(f.Take(kDesk).method() == sb::sip::Method::kBye);
+  CHECK(f.store.calls.at(id).callee.peer == kTarget);
+}
+
 TEST_CASE("a busy transfer target - NOTIFY 486 terminated - the call goes on as before", "[unit]") {
   Fixture f;
   auto call = f.Connect();
