@@ -328,6 +328,8 @@ class B2bua final : public RequestHandler, public DialogHandler {
   // here with Session-Expires, without the node or the other side.
   void AnswerRefresh(const IncomingRequest& request, Call& call, bool from_caller,
                      const sip::UasTimerAnswer& timer);
+  // The answer `side`'s peer gave to our refresh offer; a changed one goes to the node.
+  void PeerAnswered(Call& call, char side, std::string answer);
   // After a 422 from a callee: its INVITE again, once, with the larger interval.
   bool RetryWithMinSe(const std::string& id, size_t index, const sip::Message& response);
   // RFC 4028 §7.3 for `leg`, whose INVITE (carrying `sdp`) got the 422 `response`: the interval

@@ -81,12 +81,24 @@ void B2bua::SendRefresh(Call& call, char side) {
         }
         // Another failure (491, 500...) leaves the session to expire unless the peer refreshes.
         if (code >= 300) return;
-        if (!r.response->body().empty()) Session(*call, side).peer_sdp = r.response->body();
+        if (!r.response->body().empty()) PeerAnswered(*call, side, std::string(r.response->body()));
         // A peer without timer support answers without Session-Expires: we go on refreshing.
         SessionRefreshed(*call, side, sip::TermsFromAnswer(*r.response).value_or(terms));
       },
       sdp, sdp.empty() ? std::string_view() : "application/sdp", headers);
   if (sent.ok()) Save(call);  // the dialog's CSeq moved
+}
+
+void B2bua::PeerAnswered(Call& call, char side, std::string answer) {
+  LegSession& session = Session(call, side);
+  // A peer may answer our unchanged offer with another description (a new address or port,
+  // RFC 3264 §8): the node's leg must follow it, or its media goes astray.
+  if (answer != session.peer_sdp && !call.media_node.empty()) {
+    (void)offloader_.Run([this, node = call.media_node, leg = MediaLeg(call, side),
+                          answer] { (void)ports_.media.UpdateLeg(node, leg, false, answer); },
+                         nullptr);
+  }
+  session.peer_sdp = std::move(answer);
 }
 
 void B2bua::StopSessions(Call& call) {

@@ -2008,3 +2008,34 @@ TEST_CASE(
   f.Receive(Fixture::Answer(*third, 200, "carrier", kCallerSdp), kCarrier);
   CHECK(f.Codes(kCaller) == std::vector<int>{100, 200});
 }
+
+TEST_CASE(
+    "a refresh answered with another description (a new port) gives it to the node - the same "
+    "description again does not",
+    "[unit][session_timer]") {
+  Fixture f;
+  f.Receive(f.CallerInvite(), kCaller);
+  auto desk = f.Take(kDesk);
+  f.Receive(f.With(f.Answer(desk, 200, "desk", kCallerSdp), "Session-Expires: 120;refresher=uac"),
+            kDesk);
+  CallerAcks(f);
+  f.wire.clear();
+  const size_t media_calls = f.media.log.size();
+  RunFor(f, std::chrono::seconds(60));
+  auto refresh = TakeRequest(f, kDesk);
+  std::string moved = kCallerSdp;
+  const auto port = moved.find("m=audio ");
+  REQUIRE(port != std::string::npos);
+  moved.replace(port, 12, "m=audio 4002");
+  f.Receive(f.Answer(refresh, 200, "desk", moved), kDesk);
+  f.Pump();
+  REQUIRE(f.media.log.size() == media_calls + 1);
+  CHECK(f.media.log.back().starts_with("update "));
+  CHECK(f.media.log.back().ends_with(" answer"));
+
+  RunFor(f, std::chrono::seconds(60));
+  auto again = TakeRequest(f, kDesk);
+  f.Receive(f.Answer(again, 200, "desk", moved), kDesk);
+  f.Pump();
+  CHECK(f.media.log.size() == media_calls + 1);
+}
