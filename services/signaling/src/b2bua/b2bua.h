@@ -172,7 +172,8 @@ class B2bua final : public RequestHandler, public DialogHandler {
   struct LegSession {
     std::optional<sip::SessionTimer> timer;  // none: the peer did not take part
     uint64_t tu_timer = 0;
-    std::string peer_sdp;  // the last description this side sent: a refresh may repeat it
+    std::string peer_sdp;     // the last description this side sent: a refresh may repeat it
+    int refresh_retries = 0;  // of the refresh under way, after 491 or 5xx (kMaxRefreshRetries)
   };
   struct Call {
     std::string id;
@@ -328,6 +329,10 @@ class B2bua final : public RequestHandler, public DialogHandler {
   // here with Session-Expires, without the node or the other side.
   void AnswerRefresh(const IncomingRequest& request, Call& call, bool from_caller,
                      const sip::UasTimerAnswer& timer);
+  // A refresh of `side` refused with 491 or 5xx: sent again after a pause, at most
+  // kMaxRefreshRetries times in a row (the session still expires if none succeeds).
+  static constexpr int kMaxRefreshRetries = 3;
+  void RetryRefresh(Call& call, char side);
   // The answer `side`'s peer gave to our refresh offer; a changed one goes to the node.
   void PeerAnswered(Call& call, char side, std::string answer);
   // After a 422 from a callee: its INVITE again, once, with the larger interval.

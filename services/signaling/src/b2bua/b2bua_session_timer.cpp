@@ -79,14 +79,35 @@ void B2bua::SendRefresh(Call& call, char side) {
           Finish(id, true, true, "session_expired");
           return;
         }
-        // Another failure (491, 500...) leaves the session to expire unless the peer refreshes.
+        if (code == 491 || code >= 500) {
+          RetryRefresh(*call, side);
+          return;
+        }
+        // Another refusal leaves the session to expire unless the peer refreshes.
         if (code >= 300) return;
+        Session(*call, side).refresh_retries = 0;
         if (!r.response->body().empty()) PeerAnswered(*call, side, std::string(r.response->body()));
         // A peer without timer support answers without Session-Expires: we go on refreshing.
         SessionRefreshed(*call, side, sip::TermsFromAnswer(*r.response).value_or(terms));
       },
       sdp, sdp.empty() ? std::string_view() : "application/sdp", headers);
   if (sent.ok()) Save(call);  // the dialog's CSeq moved
+}
+
+void B2bua::RetryRefresh(Call& call, char side) {
+  LegSession& session = Session(call, side);
+  if (!session.timer || session.refresh_retries >= kMaxRefreshRetries) return;
+  ++session.refresh_retries;
+  // RFC 3261 §14.1 (491, a glare): the dialog's owner of the Call-ID (us towards the callee)
+  // waits 2.1-4 s, the other side 0-2 s, in units of 10 ms; a 5xx gets the same pause.
+  const bool owner = side == 'b';
+  const auto wait =
+      std::chrono::milliseconds(owner ? 2100 + 10 * (rng_() % 191) : 10 * (rng_() % 201));
+  endpoint_.StartTimer(wait, [this, id = call.id, side] {
+    Call* call = Find(id);
+    if (call == nullptr || !Session(*call, side).timer) return;
+    SendRefresh(*call, side);
+  });
 }
 
 void B2bua::PeerAnswered(Call& call, char side, std::string answer) {

@@ -2039,3 +2039,50 @@ TEST_CASE(
   f.Pump();
   CHECK(f.media.log.size() == media_calls + 1);
 }
+
+TEST_CASE(
+    "a refresh refused with 491 is sent again after 2.1-4 s - a peer that keeps answering 500 "
+    "gets three retries, no more",
+    "[unit][session_timer]") {
+  Fixture f;
+  f.Receive(f.CallerInvite(), kCaller);
+  auto desk = f.Take(kDesk);
+  f.Receive(f.With(f.Answer(desk, 200, "desk", kCallerSdp), "Session-Expires: 120;refresher=uac"),
+            kDesk);
+  CallerAcks(f);
+  f.wire.clear();
+  // The next INVITE to the desk with a CSeq above `after` (ACKs and retransmissions skipped)
+  // that is on the wire now.
+  auto new_invite = [&](uint32_t after) -> std::optional<Message> {
+    for (auto m = f.Next(kDesk); m; m = f.Next(kDesk)) {
+      if (m->method() == sb::sip::Method::kInvite && (*m->GetCSeq())->number > after) return m;
+    }
+    return std::nullopt;
+  };
+  RunFor(f, std::chrono::seconds(60));
+  auto refresh = new_invite(0);
+  REQUIRE(refresh);
+  const uint32_t first = (*refresh->GetCSeq())->number;
+  f.Receive(f.Answer(*refresh, 491, "desk"), kDesk);
+  RunFor(f, std::chrono::milliseconds(2099));
+  CHECK_FALSE(new_invite(first));
+  RunFor(f, std::chrono::milliseconds(1901));
+  auto again = new_invite(first);
+  REQUIRE(again);
+  f.Receive(f.Answer(*again, 200, "desk", kCallerSdp), kDesk);
+  CHECK(f.node.b2bua.calls() == 1);
+
+  // The next refresh meets a failing peer: three more tries, then none until the session ends.
+  uint32_t last = (*again->GetCSeq())->number;
+  int invites = 0;
+  RunFor(f, std::chrono::seconds(60));
+  for (int i = 0; i < 8; ++i) {
+    if (auto m = new_invite(last)) {
+      ++invites;
+      last = (*m->GetCSeq())->number;
+      f.Receive(f.Answer(*m, 500, "desk"), kDesk);
+    }
+    RunFor(f, std::chrono::seconds(4));
+  }
+  CHECK(invites == 4);
+}
