@@ -212,10 +212,12 @@ Status NatsBus::Publish(const Message& message) {
                                                message.data.data(), size);
   };
   natsStatus s = send();
-  if (s == NATS_IO_ERROR) {
-    // The write that finds the connection dead fails (nothing of it was sent) and puts cnats
-    // into reconnecting; once more, the message lands in the reconnect buffer like the ones
-    // after it.
+  // The write that finds the connection dead fails (nothing of it was sent) and puts cnats into
+  // reconnecting, where a publish lands in the reconnect buffer like the ones after it. While
+  // its reader thread is still taking the connection down, a write can fail once more (EPIPE):
+  // a few more tries, a millisecond apart, bridge that moment (seen in CI).
+  for (int retry = 0; s == NATS_IO_ERROR && retry < 5; ++retry) {
+    if (retry > 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
     s = send();
   }
   return FromNats(s, "publishing to " + message.subject);
