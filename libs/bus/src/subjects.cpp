@@ -77,6 +77,13 @@ Result<std::string> NodeCommand(std::string_view service, std::string_view node_
          "." + std::string(operation);
 }
 
+Result<std::string> NodeCommandFilter(std::string_view service, std::string_view node_id) {
+  SB_RETURN_IF_ERROR(ValidateToken(service, "service"));
+  SB_RETURN_IF_ERROR(ValidateToken(node_id, "node_id"));
+  return std::string(kCommandPrefix) + "." + std::string(service) + "." + std::string(node_id) +
+         ".*";
+}
+
 Result<std::string> EventFilter(std::string_view domain, std::string_view type,
                                 std::string_view tenant) {
   SB_RETURN_IF_ERROR(ValidateFilterToken(domain, "domain"));

@@ -13,6 +13,10 @@ TEST_CASE("subjects are built from the architecture's patterns", "[unit]") {
   CHECK(*subjects::Command("billing", "authorize") == "sb.cmd.billing.authorize");
   CHECK(*subjects::NodeCommand("media", "media-1", "play") == "sb.cmd.media.media-1.play");
   CHECK(*subjects::EventFilter("call", "*", ">") == "sb.evt.call.*.>");
+  CHECK(*subjects::NodeCommandFilter("media", "media-1") == "sb.cmd.media.media-1.*");
+  CHECK(subjects::Matches(*subjects::NodeCommandFilter("media", "media-1"),
+                          *subjects::NodeCommand("media", "media-1", "destroy_legs")));
+  CHECK(!subjects::NodeCommandFilter("media", "a.b").ok());
   CHECK(*subjects::EventFilter("*", "*", "t1") == "sb.evt.*.*.t1");
 }
 

@@ -114,10 +114,9 @@ Status CommandServer::Serve(std::string_view operation, Handler handler) {
 Status CommandServer::Subscribe() {
   // One subscription for every operation: its messages are delivered one at a time, in the
   // order each sender sent them, so an abandon sent after a create is never overtaken by it.
-  auto any = bus::subjects::NodeCommand(ops::kService, node_.options().node_id, "any");
-  if (!any.ok()) return any.status();
-  const std::string pattern = any->substr(0, any->size() - 3) + "*";
-  auto sub = bus_.Subscribe(pattern, "", [this](const bus::Message& m) {
+  auto pattern = bus::subjects::NodeCommandFilter(ops::kService, node_.options().node_id);
+  if (!pattern.ok()) return pattern.status();
+  auto sub = bus_.Subscribe(*pattern, "", [this](const bus::Message& m) {
     const std::string_view operation = std::string_view(m.subject).substr(m.subject.rfind('.') + 1);
     auto handler = handlers_.find(operation);
     if (handler == handlers_.end()) {

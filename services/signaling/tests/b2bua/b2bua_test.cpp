@@ -1324,11 +1324,32 @@ Route ThroughTrunk(std::string from_user, std::string username) {
   return r;
 }
 
+constexpr char kCarrierChallenge[] =
+    "Digest realm=\"carrier.example\", nonce=\"c4rr13r\", qop=\"auth\", algorithm=MD5";
+
 std::string Challenge407(const Message& invite) {
   auto r = sb::sip::MakeResponse(invite, 407, {}, "carrier");
-  r.AddHeader("Proxy-Authenticate",
-              "Digest realm=\"carrier.example\", nonce=\"c4rr13r\", qop=\"auth\", algorithm=MD5");
+  r.AddHeader("Proxy-Authenticate", kCarrierChallenge);
   return r.Build();
+}
+
+// The trunk's Proxy-Authorization on `invite`, answering Challenge407 with nonce count `nc`: its
+// response checked against the one the carrier expects, computed here from the password.
+std::optional<sb::sip::DigestCredentials> TrunkCredentials(const Message& invite, uint32_t nc) {
+  auto presented = invite.Header(sb::sip::HeaderId::kProxyAuthorization);
+  if (!presented) return std::nullopt;
+  auto credentials = sb::sip::ParseCredentials(*presented);
+  if (!credentials.ok()) return std::nullopt;
+  CHECK(credentials->username == "acme-out");
+  CHECK(credentials->realm == "carrier.example");
+  CHECK(credentials->nonce == "c4rr13r");
+  auto expected = sb::sip::AnswerChallenge(
+      *sb::sip::ParseChallenge(kCarrierChallenge),
+      {.username = "acme-out", .password = "carrier-secret", .ha1 = {}}, "INVITE", credentials->uri,
+      invite.body(), credentials->cnonce.value_or(""), nc);
+  REQUIRE(expected.ok());
+  CHECK(credentials->response == expected->response);
+  return *credentials;
 }
 
 // The carrier's next INVITE (the ACKs of its challenges passed over).
@@ -1360,21 +1381,9 @@ TEST_CASE(
   CHECK(*second->CallId() == *first->CallId());
   CHECK((*second->From())->tag() == (*first->From())->tag());
   CHECK((*second->GetCSeq())->number == 2);
-  auto presented = second->Header(sb::sip::HeaderId::kProxyAuthorization);
-  REQUIRE(presented);
-  auto credentials = sb::sip::ParseCredentials(*presented);
-  REQUIRE(credentials.ok());
-  CHECK(credentials->username == "acme-out");
-  CHECK(credentials->realm == "carrier.example");
+  auto credentials = TrunkCredentials(*second, 1);
+  REQUIRE(credentials);
   CHECK(credentials->uri == "sip:442071234567@198.51.100.7:5060");
-  // The response the carrier expects, computed here from the password.
-  auto expected = sb::sip::AnswerChallenge(
-      *sb::sip::ParseChallenge(
-          "Digest realm=\"carrier.example\", nonce=\"c4rr13r\", qop=\"auth\", algorithm=MD5"),
-      {.username = "acme-out", .password = "carrier-secret", .ha1 = {}}, "INVITE", credentials->uri,
-      second->body(), credentials->cnonce.value_or(""), 1);
-  REQUIRE(expected.ok());
-  CHECK(credentials->response == expected->response);
 
   f.Receive(Fixture::Answer(*second, 200, "carrier", kCallerSdp), kCarrier);
   CHECK(f.Codes(kCaller) == std::vector<int>{100, 200});
@@ -1990,20 +1999,9 @@ TEST_CASE(
   REQUIRE(third);
   CHECK((*third->GetCSeq())->number == 3);
   CHECK(HeaderValue(*third, sb::sip::HeaderId::kSessionExpires) == "3600");
-  auto presented = third->Header(sb::sip::HeaderId::kProxyAuthorization);
-  REQUIRE(presented);
-  auto credentials = sb::sip::ParseCredentials(*presented);
-  REQUIRE(credentials.ok());
-  CHECK(credentials->username == "acme-out");
-  CHECK(credentials->nonce == "c4rr13r");
+  auto credentials = TrunkCredentials(*third, 2);
+  REQUIRE(credentials);
   CHECK(credentials->nc == "00000002");
-  auto expected = sb::sip::AnswerChallenge(
-      *sb::sip::ParseChallenge(
-          "Digest realm=\"carrier.example\", nonce=\"c4rr13r\", qop=\"auth\", algorithm=MD5"),
-      {.username = "acme-out", .password = "carrier-secret", .ha1 = {}}, "INVITE", credentials->uri,
-      third->body(), credentials->cnonce.value_or(""), 2);
-  REQUIRE(expected.ok());
-  CHECK(credentials->response == expected->response);
 
   f.Receive(Fixture::Answer(*third, 200, "carrier", kCallerSdp), kCarrier);
   CHECK(f.Codes(kCaller) == std::vector<int>{100, 200});

@@ -41,6 +41,9 @@ Result<std::string> Command(std::string_view service, std::string_view operation
 Result<std::string> NodeCommand(std::string_view service, std::string_view node_id,
                                 std::string_view operation);
 
+// Every command for one node: sb.cmd.<service>.<node_id>.*
+Result<std::string> NodeCommandFilter(std::string_view service, std::string_view node_id);
+
 // A subscription pattern over events: each argument is a token or "*"; `tenant` may also be ">".
 Result<std::string> EventFilter(std::string_view domain, std::string_view type,
                                 std::string_view tenant);
