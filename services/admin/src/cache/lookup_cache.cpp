@@ -86,6 +86,10 @@ Status LookupCache::Put(const std::string& key, std::string_view bytes,
   if (tenant && key.rfind(kOutboundPrefix, 0) == 0) {
     commands.push_back(redis::Command("SADD").Key(OutboundSet(*tenant)).Arg(key));
   }
+  // One transaction, so that a ForgetSet never sees the entry without its set membership (it
+  // would delete the set and leave the entry behind, unforgettable until the TTL).
+  commands.insert(commands.begin(), redis::Command("MULTI"));
+  commands.push_back(redis::Command("EXEC"));
   auto replies = redis_.Pipeline(commands);
   return replies.status();
 }
@@ -96,18 +100,19 @@ Status LookupCache::Forget(const std::string& key) {
 }
 
 Status LookupCache::ForgetSet(const std::string& set_key) {
-  // Members are stored with the client's prefix stripped (they were passed as arguments, not as
-  // keys), so they go back through Key() to be deleted.
-  auto members = redis_.Run(redis::Command("SMEMBERS").Key(set_key));
-  if (!members.ok()) return members.status();
-  redis::Command del("DEL");
-  del.Key(set_key);
-  if (const auto* items = members->array()) {
-    for (const auto& item : *items) {
-      if (const std::string* k = item.str()) del.Key(*k);
-    }
-  }
-  return redis_.Run(del).status();
+  // In one script: read apart, the set could gain a member (a concurrent Put) between the read
+  // and its deletion, and that entry would be in no set any more. Members are stored without the
+  // client's key prefix (they were arguments, not keys): ARGV[1] puts it back.
+  static const redis::Script kForgetSet(R"(
+    local members = redis.call('SMEMBERS', KEYS[1])
+    for _, m in ipairs(members) do redis.call('DEL', ARGV[1] .. m) end
+    redis.call('DEL', KEYS[1])
+    return #members
+  )");
+  auto reply = redis_.Eval(kForgetSet, {set_key}, {redis_.key_prefix()});
+  if (!reply.ok()) return reply.status();
+  if (reply->is_error()) return redis::ErrorStatus(*reply->error());
+  return Status::Ok();
 }
 
 // Locally a tenant's entries are not indexed (a Redis hit does not say whose it is), and tenant
