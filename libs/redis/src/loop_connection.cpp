@@ -15,6 +15,7 @@
 #include <utility>
 
 #include "internal/hiredis_reply.h"
+#include "internal/resp.h"
 #include "internal/script_reload.h"
 
 namespace sb::redis {
@@ -84,22 +85,7 @@ void LoopConnection::Enqueue(const std::vector<std::vector<std::string>>& built,
     Status connected = Connect();
     if (!connected.ok()) return done(connected);
   }
-  std::vector<const char*> argv;
-  std::vector<size_t> lens;
-  for (const auto& cmd : built) {
-    argv.clear();
-    lens.clear();
-    for (const auto& a : cmd) {
-      argv.push_back(a.data());
-      lens.push_back(a.size());
-    }
-    char* formatted = nullptr;
-    int len =
-        redisFormatCommandArgv(&formatted, static_cast<int>(argv.size()), argv.data(), lens.data());
-    if (len < 0) return done(Status::Internal("redis command could not be formatted: " + cmd[0]));
-    out_.append(formatted, static_cast<size_t>(len));
-    redisFreeCommand(formatted);
-  }
+  for (const auto& cmd : built) internal::AppendResp(out_, cmd);
   waiting_.push_back({clock_.Now(), built.size(), {}, std::move(done)});
 }
 

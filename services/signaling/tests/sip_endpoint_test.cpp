@@ -280,6 +280,42 @@ TEST_CASE("a retransmitted request gets the same response / the handler sees it 
   CHECK(f.endpoint.transactions() == 0);
 }
 
+TEST_CASE("a challenge answered statelessly keeps nothing / its retransmission is challenged anew",
+          "[unit]") {
+  Fixture f;
+  HoldingHandler registrar;
+  f.endpoint.SetHandler(sb::sip::Method::kRegister, &registrar);
+  const std::string reg = Request("REGISTER");
+  f.endpoint.OnReceived(reg, kPhone);
+  REQUIRE(
+      f.endpoint
+          .RespondStatelessly(registrar.keys.at(0), 401, {},
+                              {{"WWW-Authenticate", "Digest realm=\"acme.sb.test\", nonce=\"n1\""}})
+          .ok());
+  auto first = Take(f.endpoint);
+  REQUIRE(first.size() == 1);
+  CHECK(first[0].code == 401);
+  CHECK(first[0].to == kPhone);
+  CHECK(first[0].bytes.find("WWW-Authenticate: Digest realm=\"acme.sb.test\"") !=
+        std::string::npos);
+  CHECK(f.endpoint.transactions() == 0);
+
+  f.endpoint.OnReceived(reg, kPhone);
+  CHECK(registrar.keys.size() == 2);
+  CHECK(Take(f.endpoint).empty());  // the handler has it again and has not answered yet
+  REQUIRE(f.endpoint.Respond(registrar.keys.at(1), 200).ok());
+  CHECK(Take(f.endpoint).at(0).code == 200);
+
+  SECTION("an INVITE is not answered statelessly: its ACK must meet the transaction") {
+    f.endpoint.SetHandler(sb::sip::Method::kInvite, &registrar);
+    f.endpoint.OnReceived(Request("INVITE", {}, "z9hG4bKinv", "sip:bob@acme.sb.test"), kPhone);
+    (void)Take(f.endpoint);
+    CHECK(f.endpoint.RespondStatelessly(registrar.keys.back(), 407).code() ==
+          sb::StatusCode::kFailedPrecondition);
+    CHECK(f.endpoint.Respond(registrar.keys.back(), 407).ok());
+  }
+}
+
 TEST_CASE("CANCEL of a pending INVITE: 200 for the CANCEL / 487 for the INVITE", "[unit]") {
   Fixture f;
   HoldingHandler b2bua;

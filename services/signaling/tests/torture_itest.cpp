@@ -125,11 +125,10 @@ const std::map<std::string, Expectation>& Expected() {
       {"bcast", Both(0)},
       {"zeromf", Both(200)},
       {"cparam01", Both(401)},
-      // Same branch and sent-by as cparam01's REGISTER (regescrt as escnull's): over UDP, within
-      // the 32 s that transaction lives (Timer J), the message is its retransmission (§17.2.3),
-      // whose answer (the earlier 401, challenge included) goes to the earlier sender.
-      {"cparam02", {{401}, {0}}},
-      {"regescrt", {{401}, {0}}},
+      // Same branch and sent-by as cparam01's REGISTER (regescrt as escnull's): challenges keep
+      // no transaction (§26.3.2.4), so over UDP too each is challenged as a request of its own.
+      {"cparam02", Both(401)},
+      {"regescrt", Both(401)},
       {"sdp01", Both(406)},
       // Over a stream a message needs Content-Length (§18.3, §20.14), which RFC 2543 ones lack;
       // in a datagram the body is the rest of it.

@@ -12,14 +12,24 @@
 namespace sb::sip {
 namespace {
 
+// Fetched once: OpenSSL 3 looks a built-in EVP_md5() up in its provider store again on every
+// digest, which cost more than the hashing of these short strings.
+const EVP_MD* Fetched(const char* name, const EVP_MD* built_in) {
+  const EVP_MD* md = EVP_MD_fetch(nullptr, name, nullptr);
+  return md != nullptr ? md : built_in;
+}
+
 const EVP_MD* Md(DigestAlgorithm algorithm) {
+  static const EVP_MD* const md5 = Fetched("MD5", EVP_md5());
+  static const EVP_MD* const sha256 = Fetched("SHA2-256", EVP_sha256());
+  static const EVP_MD* const sha512_256 = Fetched("SHA2-512/256", EVP_sha512_256());
   switch (BaseAlgorithm(algorithm)) {
     case DigestAlgorithm::kSha256:
-      return EVP_sha256();
+      return sha256;
     case DigestAlgorithm::kSha512_256:
-      return EVP_sha512_256();
+      return sha512_256;
     default:
-      return EVP_md5();
+      return md5;
   }
 }
 

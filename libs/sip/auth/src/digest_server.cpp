@@ -2,11 +2,13 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/rand.h>
 
+#include <algorithm>
 #include <array>
+#include <cstdlib>
 #include <cstring>
+#include <memory>
 
 #include "auth_params.h"
 
@@ -58,18 +60,79 @@ std::optional<std::vector<uint8_t>> Base64UrlDecode(std::string_view in) {
   return out;
 }
 
-std::array<uint8_t, kTagBytes> Tag(std::string_view secret, std::span<const uint8_t> body,
-                                   std::string_view realm) {
-  std::vector<uint8_t> data(body.begin(), body.end());
-  data.insert(data.end(), realm.begin(), realm.end());
-  std::array<uint8_t, EVP_MAX_MD_SIZE> mac{};
-  unsigned int size = 0;
-  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()), data.data(), data.size(),
-       mac.data(), &size);
-  std::array<uint8_t, kTagBytes> tag{};
-  std::memcpy(tag.data(), mac.data(), kTagBytes);
-  return tag;
-}
+struct MdCtxFree {
+  void operator()(EVP_MD_CTX* ctx) const { EVP_MD_CTX_free(ctx); }
+};
+using MdCtx = std::unique_ptr<EVP_MD_CTX, MdCtxFree>;
+
+}  // namespace
+
+// RFC 2104 HMAC with the key's inner and outer pads hashed once, at start: a tag then costs two
+// copies of a keyed SHA-256 state and two short hashes, where HMAC() would key (and look the
+// algorithm up) again for every nonce made or checked.
+class NonceMac {
+ public:
+  explicit NonceMac(std::string_view secret)
+      : md_(EVP_MD_fetch(nullptr, "SHA2-256", nullptr)),
+        inner_(EVP_MD_CTX_new()),
+        outer_(EVP_MD_CTX_new()) {
+    constexpr size_t kBlock = 64;
+    std::array<uint8_t, kBlock> key{};
+    if (secret.size() > kBlock) {
+      unsigned int size = 0;
+      EVP_Digest(secret.data(), secret.size(), key.data(), &size, md_, nullptr);
+    } else {
+      std::memcpy(key.data(), secret.data(), secret.size());
+    }
+    std::array<uint8_t, kBlock> ipad{}, opad{};
+    for (size_t i = 0; i < kBlock; ++i) {
+      ipad[i] = key[i] ^ 0x36;
+      opad[i] = key[i] ^ 0x5c;
+    }
+    // These fail only when memory runs out or SHA-256 is missing: nothing could be signed.
+    if (md_ == nullptr || !inner_ || !outer_ ||
+        EVP_DigestInit_ex2(inner_.get(), md_, nullptr) != 1 ||
+        EVP_DigestUpdate(inner_.get(), ipad.data(), kBlock) != 1 ||
+        EVP_DigestInit_ex2(outer_.get(), md_, nullptr) != 1 ||
+        EVP_DigestUpdate(outer_.get(), opad.data(), kBlock) != 1) {
+      std::abort();
+    }
+    OPENSSL_cleanse(key.data(), key.size());
+    OPENSSL_cleanse(ipad.data(), ipad.size());
+    OPENSSL_cleanse(opad.data(), opad.size());
+  }
+  ~NonceMac() { EVP_MD_free(md_); }
+  NonceMac(const NonceMac&) = delete;
+  NonceMac& operator=(const NonceMac&) = delete;
+
+  // Truncated to kTagBytes (RFC 2104 §5 allows it). Thread-safe: the keyed states are only read.
+  std::array<uint8_t, kTagBytes> Tag(std::span<const uint8_t> body, std::string_view realm) const {
+    thread_local MdCtx ctx(EVP_MD_CTX_new());
+    std::array<uint8_t, EVP_MAX_MD_SIZE> inner{};
+    std::array<uint8_t, EVP_MAX_MD_SIZE> mac{};
+    unsigned int inner_size = 0;
+    unsigned int size = 0;
+    if (!ctx || EVP_MD_CTX_copy_ex(ctx.get(), inner_.get()) != 1 ||
+        EVP_DigestUpdate(ctx.get(), body.data(), body.size()) != 1 ||
+        EVP_DigestUpdate(ctx.get(), realm.data(), realm.size()) != 1 ||
+        EVP_DigestFinal_ex(ctx.get(), inner.data(), &inner_size) != 1 ||
+        EVP_MD_CTX_copy_ex(ctx.get(), outer_.get()) != 1 ||
+        EVP_DigestUpdate(ctx.get(), inner.data(), inner_size) != 1 ||
+        EVP_DigestFinal_ex(ctx.get(), mac.data(), &size) != 1) {
+      std::abort();  // out of memory: no tag can be trusted
+    }
+    std::array<uint8_t, kTagBytes> tag{};
+    std::memcpy(tag.data(), mac.data(), kTagBytes);
+    return tag;
+  }
+
+ private:
+  EVP_MD* md_;
+  MdCtx inner_;
+  MdCtx outer_;
+};
+
+namespace {
 
 int64_t WallMillis(core::Clock::WallTime t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
@@ -105,9 +168,24 @@ bool ConstantTimeEqualsIgnoreCase(std::string_view expected, std::string_view gi
 }  // namespace
 
 void OpenSslRandom::Fill(std::span<uint8_t> out) {
-  // RAND_bytes fails only when the OS entropy source is broken; nothing sane can follow, and
-  // returning predictable bytes would be worse than stopping.
-  if (RAND_bytes(out.data(), static_cast<int>(out.size())) != 1) std::abort();
+  // Drawn from the DRBG a block at a time: each RAND_bytes call costs its locking and
+  // reseed checks, far more than the 8 bytes a nonce takes. Per thread, so nothing is shared.
+  constexpr size_t kBlock = 512;
+  thread_local std::array<uint8_t, kBlock> block{};
+  thread_local size_t used = kBlock;
+  while (!out.empty()) {
+    if (used == kBlock) {
+      // RAND_bytes fails only when the OS entropy source is broken; nothing sane can follow,
+      // and returning predictable bytes would be worse than stopping.
+      if (RAND_bytes(block.data(), static_cast<int>(kBlock)) != 1) std::abort();
+      used = 0;
+    }
+    const size_t n = std::min(out.size(), kBlock - used);
+    std::memcpy(out.data(), block.data() + used, n);
+    OPENSSL_cleanse(block.data() + used, n);  // handed-out bytes are not kept
+    used += n;
+    out = out.subspan(n);
+  }
 }
 
 void SeededRandom::Fill(std::span<uint8_t> out) {
@@ -168,7 +246,11 @@ std::string_view DigestVerdictName(DigestVerdict verdict) {
 
 DigestServer::DigestServer(const core::Clock& clock, RandomSource& random,
                            NonceCountTracker& counts, DigestServerOptions options)
-    : clock_(clock), random_(random), counts_(counts), options_(std::move(options)) {}
+    : clock_(clock),
+      random_(random),
+      counts_(counts),
+      options_(std::move(options)),
+      mac_(std::make_shared<const NonceMac>(options_.secret)) {}
 
 std::string DigestServer::MakeNonce(std::string_view realm) const {
   std::array<uint8_t, kNonceBytes> nonce{};
@@ -177,7 +259,7 @@ std::string DigestServer::MakeNonce(std::string_view realm) const {
     nonce[i] = static_cast<uint8_t>(ms >> (8 * (kTimestampBytes - 1 - i)));
   }
   random_.Fill(std::span(nonce).subspan(kTimestampBytes, kRandomBytes));
-  auto tag = Tag(options_.secret, std::span(nonce).first(kTimestampBytes + kRandomBytes), realm);
+  auto tag = mac_->Tag(std::span(nonce).first(kTimestampBytes + kRandomBytes), realm);
   std::memcpy(nonce.data() + kTimestampBytes + kRandomBytes, tag.data(), kTagBytes);
   return Base64UrlEncode(nonce);
 }
@@ -199,7 +281,7 @@ DigestServer::NonceState DigestServer::CheckNonce(std::string_view nonce, std::s
   auto bytes = Base64UrlDecode(nonce);
   if (!bytes || bytes->size() != kNonceBytes) return NonceState::kInvalid;
   auto body = std::span<const uint8_t>(*bytes).first(kTimestampBytes + kRandomBytes);
-  auto tag = Tag(options_.secret, body, realm);
+  auto tag = mac_->Tag(body, realm);
   if (CRYPTO_memcmp(tag.data(), bytes->data() + kTimestampBytes + kRandomBytes, kTagBytes) != 0) {
     return NonceState::kInvalid;
   }

@@ -2,7 +2,12 @@
 // replayed; verification from a stored HA1. Time is a FakeClock.
 #include "switchboard/sip/digest_server.h"
 
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include <array>
 #include <catch2/catch.hpp>
+#include <vector>
 
 #include "switchboard/core/clock.h"
 #include "switchboard/sip/digest.h"
@@ -289,6 +294,53 @@ TEST_CASE("nonces are distinct and quote-safe", "[digest]") {
   CHECK(a.size() == 43);  // 32 bytes in unpadded base64url
   CHECK(a.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") ==
         std::string::npos);
+}
+
+TEST_CASE("a nonce is its time and random bytes tagged with HMAC-SHA256 of them and the realm",
+          "[digest]") {
+  // The layout every replica, of any version, must agree on; checked against OpenSSL's HMAC.
+  auto decode = [](std::string_view in) {
+    const std::string_view alphabet =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    std::vector<uint8_t> out;
+    uint32_t acc = 0;
+    int bits = 0;
+    for (char c : in) {
+      acc = (acc << 6) | static_cast<uint32_t>(alphabet.find(c));
+      bits += 6;
+      if (bits >= 8) {
+        bits -= 8;
+        out.push_back(static_cast<uint8_t>((acc >> bits) & 0xff));
+      }
+    }
+    return out;
+  };
+  for (std::string secret :
+       {std::string("0123456789abcdef-shared-secret"), std::string(100, 'k')}) {
+    Fixture f;
+    f.options.secret = secret;  // longer than SHA-256's block: HMAC hashes the key first
+    sb::sip::DigestServer server(f.clock, f.random, f.counts, f.options);
+    std::vector<uint8_t> nonce = decode(server.MakeNonce(kRealm));
+    REQUIRE(nonce.size() == 32);
+    std::string data(nonce.begin(), nonce.begin() + 16);
+    data += kRealm;
+    std::array<uint8_t, EVP_MAX_MD_SIZE> mac{};
+    unsigned int size = 0;
+    HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
+         reinterpret_cast<const unsigned char*>(data.data()), data.size(), mac.data(), &size);
+    CHECK(std::vector<uint8_t>(nonce.begin() + 16, nonce.end()) ==
+          std::vector<uint8_t>(mac.begin(), mac.begin() + 16));
+  }
+}
+
+TEST_CASE("the system random source gives fresh bytes across its internal blocks", "[digest]") {
+  sb::sip::OpenSslRandom random;
+  std::vector<uint8_t> a(700), b(700);
+  random.Fill(a);
+  random.Fill(b);
+  CHECK(a != b);
+  CHECK(std::vector<uint8_t>(a.begin(), a.begin() + 350) !=
+        std::vector<uint8_t>(a.begin() + 350, a.end()));
 }
 
 TEST_CASE("RFC 7616 userhash: the client hides its name and the server still verifies",

@@ -101,6 +101,18 @@ Result<Message> StampTopVia(Message request, const Destination& source) {
   }
   // RFC 3581 §4: received is added whenever rport is, even when the host matches.
   stamped += ";received=" + source.host;
+  // The stamped element replaces the received one in the message's own text, which is parsed
+  // once more; the views of a parsed message point into that text (folded lines included).
+  std::string_view raw = request.raw();
+  if (text.data() >= raw.data() && text.data() + text.size() <= raw.data() + raw.size()) {
+    const size_t at = static_cast<size_t>(text.data() - raw.data());
+    std::string spliced;
+    spliced.reserve(raw.size() + stamped.size() - text.size());
+    spliced.append(raw.substr(0, at)).append(stamped).append(raw.substr(at + text.size()));
+    auto reparsed = Message::Parse(spliced);
+    if (!reparsed.ok()) return Status::InvalidArgument(reparsed.error().ToString(), "Via");
+    return std::move(*reparsed);
+  }
   auto rebuilt = MessageBuilder::FromMessage(request)
                      .RemoveFirstValue("Via")
                      .PrependHeader("Via", stamped)

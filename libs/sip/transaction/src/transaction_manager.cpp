@@ -270,6 +270,29 @@ Status TransactionManager::SendResponse(std::string_view key, const Message& res
   return Status::Ok();
 }
 
+Status TransactionManager::SendStatelessResponse(std::string_view key, const Message& response,
+                                                 TransactionOutput& out) {
+  auto it = entries_.find(key);
+  if (it == entries_.end()) return Status::NotFound("no transaction " + std::string(key));
+  if (!std::holds_alternative<NonInviteServerTransaction>(*it->second.machine) ||
+      !response.is_response() || response.status_code() < 200) {
+    return Status::FailedPrecondition("only a non-INVITE request's final response is stateless");
+  }
+  Actions actions = std::get<NonInviteServerTransaction>(*it->second.machine)
+                        .OnTuResponse(response.status_code(), response.Serialize());
+  if (actions.empty())
+    return Status::FailedPrecondition("transaction " + std::string(key) +
+                                      " has had its final response");
+  // Only the send is carried out: Timer J is never armed, and a reliable transport's
+  // termination is the one below.
+  for (auto& a : actions) {
+    if (auto* send = std::get_if<action::Send>(&a)) out.sends.push_back(std::move(*send));
+  }
+  out.ended.emplace_back(it->first);
+  entries_.erase(it);
+  return Status::Ok();
+}
+
 TransactionOutput TransactionManager::OnTimers() {
   TransactionOutput out;
   auto now = clock_.Now();

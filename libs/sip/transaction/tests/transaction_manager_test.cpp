@@ -151,6 +151,44 @@ TEST_CASE("duplicated requests are absorbed by the server transaction", "[tx]") 
   CHECK(Harness::Count(h.alice.events, TuEvent::Kind::kResponse, 200) == 1);
 }
 
+TEST_CASE("a stateless challenge (§26.3.2.4) is sent once and keeps no transaction", "[tx]") {
+  sb::core::FakeClock clock;
+  TransactionManager tm(clock, TimerConfig{});
+  const Destination phone{"127.0.0.9", 40112, Transport::kUdp};
+  std::string text = RequestText("REGISTER", "z9hG4bKreg1");
+  auto out = tm.OnReceived(text, phone);
+  REQUIRE(out.events.size() == 1);
+  const std::string key = out.events[0].key;
+
+  TransactionOutput reply;
+  REQUIRE(tm.SendStatelessResponse(key, Response(*out.events[0].message, 401), reply).ok());
+  REQUIRE(reply.sends.size() == 1);
+  CHECK(reply.sends[0].bytes.starts_with("SIP/2.0 401"));
+  CHECK(reply.ended == std::vector<std::string>{key});
+  CHECK(tm.size() == 0);
+  CHECK_FALSE(tm.NextDeadline());
+
+  // Its retransmission is a new request for the TU, which challenges it again.
+  auto again = tm.OnReceived(text, phone);
+  REQUIRE(again.events.size() == 1);
+  CHECK(again.events[0].kind == TuEvent::Kind::kRequest);
+
+  SECTION("an INVITE's final response must be absorbed by its ACK: refused") {
+    auto invite = tm.OnReceived(RequestText("INVITE", "z9hG4bKinv1"), phone);
+    REQUIRE(invite.events.size() == 1);
+    TransactionOutput r;
+    CHECK(
+        tm.SendStatelessResponse(invite.events[0].key, Response(*invite.events[0].message, 407), r)
+            .code() == sb::StatusCode::kFailedPrecondition);
+    CHECK(r.sends.empty());
+  }
+  SECTION("a provisional response is refused") {
+    TransactionOutput r;
+    CHECK(tm.SendStatelessResponse(again.events[0].key, Response(*again.events[0].message, 100), r)
+              .code() == sb::StatusCode::kFailedPrecondition);
+  }
+}
+
 TEST_CASE("a lost 486 is retransmitted on timer G - the client ACKs each copy", "[tx]") {
   Harness h;
   h.bob.answer = [](const Message&) { return std::vector<int>{486}; };
@@ -289,6 +327,26 @@ TEST_CASE("RFC 3581: rport and received are filled from the source - responses g
     TransactionOutput r;
     REQUIRE(tm.SendResponse(o.events[0].key, Response(*o.events[0].message, 200), r).ok());
     CHECK(r.sends.at(0).destination == Destination{"127.0.0.9", 5070, Transport::kUdp});
+  }
+  SECTION("only the top element is stamped: the rest of its line, folding and body stay") {
+    std::string two =
+        "MESSAGE sip:bob@example.com SIP/2.0\r\n"
+        "v: SIP/2.0/UDP 10.0.0.7:5060;branch=z9hG4bKnat4;rport,\r\n"
+        " SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bKup\r\n"
+        "Max-Forwards: 70\r\nTo: <sip:bob@example.com>\r\n"
+        "From: <sip:alice@example.com>;tag=a\r\nCall-ID: nat4@x\r\nCSeq: 1 MESSAGE\r\n"
+        "Content-Type: text/plain\r\nContent-Length: 5\r\n\r\nhello";
+    auto o = tm.OnReceived(two, {"127.0.0.9", 40112, Transport::kUdp});
+    REQUIRE(o.events.size() == 1);
+    const Message& m = *o.events[0].message;
+    std::vector<std::string_view> values;
+    for (std::string_view via : m.Values(HeaderId::kVia)) values.push_back(via);
+    REQUIRE(values.size() == 2);
+    CHECK(values[0] ==
+          "SIP/2.0/UDP 10.0.0.7:5060;branch=z9hG4bKnat4;rport=40112;received=127.0.0.9");
+    CHECK(values[1] == "SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bKup");
+    CHECK(m.body() == "hello");
+    CHECK(m.Header(HeaderId::kCallId) == "nat4@x");
   }
   SECTION("over TCP the response goes back on the connection") {
     std::string tcp = RequestText("OPTIONS", "z9hG4bKnat3", 1, "10.0.0.7:5070");

@@ -100,14 +100,20 @@ void Registrar::OnRequest(const IncomingRequest& request, SipEndpoint& endpoint)
   auto answer = std::make_shared<RegisterAnswer>();
   const sip::Destination source = request.source;
   const std::string key = request.key;
-  Status queued = deps_.offloader.Run(
-      [this, message, answer, source] { *answer = Handle(*message, source); },
-      [&endpoint, answer, key] {
-        (void)endpoint.Respond(key, answer->code, answer->reason, answer->headers);
-      });
+  Status queued =
+      deps_.offloader.Run([this, message, answer, source] { *answer = Handle(*message, source); },
+                          [&endpoint, answer, key] { Send(endpoint, key, *answer); });
   if (!queued.ok()) {
     unavailable_.Inc();
     (void)endpoint.Respond(key, 503, "Service Unavailable", {{"Retry-After", "5"}});
+  }
+}
+
+void Registrar::Send(SipEndpoint& endpoint, std::string_view key, const RegisterAnswer& answer) {
+  if (answer.code == 401) {
+    (void)endpoint.RespondStatelessly(key, answer.code, answer.reason, answer.headers);
+  } else {
+    (void)endpoint.Respond(key, answer.code, answer.reason, answer.headers);
   }
 }
 

@@ -158,6 +158,9 @@ class Registrar final : public RequestHandler {
                    AuthDecision decision);
   // Counts and sends the answer of a request handled on the loop.
   void Finish(const LoopRegister& state, const RegisterAnswer& answer) const;
+  // A 401 is a challenge and goes out statelessly (RFC 3261 §26.3.2.4); the rest through the
+  // transaction.
+  static void Send(SipEndpoint& endpoint, std::string_view key, const RegisterAnswer& answer);
   void Count(const RegisterAnswer& answer) const;
   RegisterAnswer Challenge(const sip::Message& request, const std::string& realm) const;
 

@@ -44,8 +44,7 @@ bool Registrar::HandleOnLoop(const IncomingRequest& request, SipEndpoint& endpoi
     if (!deps_.clear_sources.IsKnownClear(request.source.host)) return false;
     loop_challenges_.Inc();
     challenged_.Inc();
-    RegisterAnswer challenge = Challenge(message, realm);
-    (void)endpoint.Respond(request.key, challenge.code, challenge.reason, challenge.headers);
+    Send(endpoint, request.key, Challenge(message, realm));
     return true;
   }
   if (deps_.loop_redis == nullptr) return false;
@@ -121,7 +120,7 @@ void Registrar::StoreOnLoop(std::shared_ptr<LoopRegister> state, std::vector<Bin
 
 void Registrar::Finish(const LoopRegister& state, const RegisterAnswer& answer) const {
   Count(answer);
-  (void)state.endpoint.Respond(state.key, answer.code, answer.reason, answer.headers);
+  Send(state.endpoint, state.key, answer);
 }
 
 }  // namespace sb::signaling

@@ -473,6 +473,29 @@ Status SipEndpoint::Respond(std::string_view key, int code, std::string_view rea
   return sent;
 }
 
+Status SipEndpoint::RespondStatelessly(
+    std::string_view key, int code, std::string_view reason,
+    const std::vector<std::pair<std::string, std::string>>& headers) {
+  auto it = pending_.find(key);
+  if (it == pending_.end())
+    return Status::NotFound("no unanswered transaction " + std::string(key));
+  if (it->second.request.method() == sip::Method::kInvite || code < 200) {
+    return Status::FailedPrecondition("only a non-INVITE request's final response is stateless");
+  }
+  sip::MessageBuilder response =
+      sip::MakeResponse(it->second.request, code, reason, it->second.to_tag);
+  for (const auto& [name, value] : headers) response.AddHeader(name, value);
+  sip::ParseOptions lenient;
+  lenient.validate = false;
+  auto built = response.BuildMessage(lenient);
+  if (!built.ok()) return Status::Internal("response does not parse: " + built.error().ToString());
+  sip::TransactionOutput out;
+  Status sent = tm_.SendStatelessResponse(key, *built, out);
+  pending_.erase(it);
+  Append(std::move(out));
+  return sent;
+}
+
 void SipEndpoint::OnPrack(std::string key, sip::Message request, const sip::Destination& source) {
   // In-dialog requests keep the To tag they came with; Respond copies it.
   auto [it, inserted] = pending_.emplace(key, Pending{std::move(request), std::string(), source});

@@ -157,6 +157,13 @@ class SipEndpoint {
                  const std::vector<std::pair<std::string, std::string>>& headers = {},
                  std::string_view body = {}, std::string_view content_type = {});
 
+  // A final response to a non-INVITE request sent statelessly, as RFC 3261 §26.3.2.4 has
+  // challenges sent: once, without the transaction's Timer J, so a retransmitted request is
+  // handled (challenged) anew and unauthenticated requests hold no state.
+  // FailedPrecondition for an INVITE, whose ACK the transaction must absorb, or a 1xx.
+  Status RespondStatelessly(std::string_view key, int code, std::string_view reason = {},
+                            const std::vector<std::pair<std::string, std::string>>& headers = {});
+
   // UAC (§8.1): sends a new request out of a dialog to `destination`. The builder holds the
   // request without Via (ours, with a loop-hash branch and rport, is put on top) and gets
   // Max-Forwards 70 if it has none. Returns the client transaction's key. An INVITE's 2xx are

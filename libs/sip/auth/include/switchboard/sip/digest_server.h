@@ -23,6 +23,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <random>
@@ -132,6 +133,9 @@ struct DigestCheck {
   std::optional<NonceUse> nonce_use;  // set exactly when verdict is kOk
 };
 
+// HMAC-SHA256 under the nonce secret, keyed once (digest_server.cpp).
+class NonceMac;
+
 class DigestServer {
  public:
   DigestServer(const core::Clock& clock, RandomSource& random, NonceCountTracker& counts,
@@ -173,6 +177,7 @@ class DigestServer {
   RandomSource& random_;
   NonceCountTracker& counts_;
   DigestServerOptions options_;
+  std::shared_ptr<const NonceMac> mac_;
 };
 
 }  // namespace sb::sip

@@ -91,6 +91,12 @@ class TransactionManager {
   Result<std::string> SendRequest(Message request, Destination destination, TransactionOutput& out);
   // The TU's response for server transaction `key`.
   Status SendResponse(std::string_view key, const Message& response, TransactionOutput& out);
+  // A final response to non-INVITE server transaction `key`, sent once, after which the
+  // transaction is forgotten (reported in `ended`): RFC 3261 §26.3.2.4 has requests challenged
+  // statelessly, so a retransmission is challenged anew and unauthenticated requests hold no
+  // state for Timer J. FailedPrecondition for an INVITE (its ACK must be absorbed) or a 1xx.
+  Status SendStatelessResponse(std::string_view key, const Message& response,
+                               TransactionOutput& out);
 
   // The service could not send bytes of transaction `key` (connection refused or reset, ICMP
   // unreachable): the transaction ends at once and the TU gets a kTimeout with transport_error
