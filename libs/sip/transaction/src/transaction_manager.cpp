@@ -47,7 +47,7 @@ void TransactionManager::Apply(const std::string& key, Actions actions, Transact
       e.kind = pass->message.is_request() ? TuEvent::Kind::kRequest : TuEvent::Kind::kResponse;
       e.key = key;
       e.peer = entry.peer;
-      e.message = std::move(pass->message);
+      e.message = std::make_unique<Message>(std::move(pass->message));
       out.events.push_back(std::move(e));
     } else if (auto* timeout = std::get_if<action::TimedOut>(&a)) {
       TuEvent e;
@@ -139,7 +139,7 @@ void TransactionManager::OnRequest(Message request, const Destination& source,
     TuEvent e;
     e.kind = TuEvent::Kind::kRequest;
     e.peer = source;
-    e.message = std::move(req);
+    e.message = std::make_unique<Message>(std::move(req));
     out.events.push_back(std::move(e));
     return;
   }
@@ -188,7 +188,7 @@ void TransactionManager::OnResponse(Message response, TransactionOutput& out) {
         response.status_code() < 300) {
       TuEvent e;
       e.kind = TuEvent::Kind::kStray2xx;
-      e.message = std::move(response);
+      e.message = std::make_unique<Message>(std::move(response));
       out.events.push_back(std::move(e));
     }
     return;
@@ -247,16 +247,19 @@ Result<std::string> TransactionManager::SendRequest(Message request, Destination
 Status TransactionManager::SendResponse(std::string_view key, const Message& response,
                                         TransactionOutput& out) {
   if (!response.is_response()) return Status::InvalidArgument("not a response", "response");
+  return SendResponse(key, response.status_code(), response.Serialize(), out);
+}
+
+Status TransactionManager::SendResponse(std::string_view key, int status_code, std::string bytes,
+                                        TransactionOutput& out) {
   auto it = entries_.find(key);
   if (it == entries_.end()) return Status::NotFound("no transaction " + std::string(key));
-  std::string bytes = response.Serialize();
-  int code = response.status_code();
   Actions actions = std::visit(
       [&](auto& m) -> Actions {
         using T = std::decay_t<decltype(m)>;
         if constexpr (std::is_same_v<T, InviteServerTransaction> ||
                       std::is_same_v<T, NonInviteServerTransaction>) {
-          return m.OnTuResponse(code, std::move(bytes));
+          return m.OnTuResponse(status_code, std::move(bytes));
         } else {
           return {};
         }
@@ -272,14 +275,20 @@ Status TransactionManager::SendResponse(std::string_view key, const Message& res
 
 Status TransactionManager::SendStatelessResponse(std::string_view key, const Message& response,
                                                  TransactionOutput& out) {
+  if (!response.is_response()) return Status::InvalidArgument("not a response", "response");
+  return SendStatelessResponse(key, response.status_code(), response.Serialize(), out);
+}
+
+Status TransactionManager::SendStatelessResponse(std::string_view key, int status_code,
+                                                 std::string bytes, TransactionOutput& out) {
   auto it = entries_.find(key);
   if (it == entries_.end()) return Status::NotFound("no transaction " + std::string(key));
   if (!std::holds_alternative<NonInviteServerTransaction>(*it->second.machine) ||
-      !response.is_response() || response.status_code() < 200) {
+      status_code < 200) {
     return Status::FailedPrecondition("only a non-INVITE request's final response is stateless");
   }
   Actions actions = std::get<NonInviteServerTransaction>(*it->second.machine)
-                        .OnTuResponse(response.status_code(), response.Serialize());
+                        .OnTuResponse(status_code, std::move(bytes));
   if (actions.empty())
     return Status::FailedPrecondition("transaction " + std::string(key) +
                                       " has had its final response");

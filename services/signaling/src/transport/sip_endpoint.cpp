@@ -212,11 +212,11 @@ void SipEndpoint::Dispatch(sip::TuEvent event) {
   if (!event.message) return;
   if (!event.cancels.empty()) {
     // §9.2: the CANCEL itself is answered 200; the INVITE it matched, if still unanswered, 487.
-    pending_.emplace(event.key, Pending{std::move(*event.message), NewTag(), event.peer});
+    pending_.emplace(event.key, Pending{std::move(event.message), NewTag(), event.peer});
     (void)Respond(event.key, 200);
     auto invite = pending_.find(event.cancels);
     if (invite == pending_.end()) return;
-    const sip::Method method = invite->second.request.method();
+    const sip::Method method = invite->second.request->method();
     if (!Respond(event.cancels, 487).ok()) return;
     if (auto it = handlers_.find(method); it != handlers_.end()) {
       it->second->OnCancelled(event.cancels, *this);
@@ -227,18 +227,19 @@ void SipEndpoint::Dispatch(sip::TuEvent event) {
   // REGISTER never belongs to a dialog (§10.2), even when a phone echoes the To tag of its last
   // 200 in a refresh: it stays with the registrar.
   if (to.ok() && !(*to)->tag().empty() && event.message->method() != sip::Method::kRegister) {
-    OnDialogRequest(std::move(event.key), std::move(*event.message), event.peer);
+    OnDialogRequest(std::move(event.key), std::move(event.message), event.peer);
     return;
   }
-  OnNewRequest(std::move(event.key), std::move(*event.message), event.peer);
+  OnNewRequest(std::move(event.key), std::move(event.message), event.peer);
 }
 
-void SipEndpoint::OnDialogRequest(std::string key, sip::Message request,
+void SipEndpoint::OnDialogRequest(std::string key, std::unique_ptr<sip::Message> owned,
                                   const sip::Destination& source) {
+  sip::Message& request = *owned;  // stays where it is when `owned` moves into pending_
   const bool is_ack = request.method() == sip::Method::kAck;
   if (is_ack) (void)retransmit_.OnAck(request);
   if (request.method() == sip::Method::kPrack) {
-    OnPrack(std::move(key), std::move(request), source);
+    OnPrack(std::move(key), std::move(owned), source);
     return;
   }
   std::optional<sip::DialogId> id;
@@ -247,7 +248,7 @@ void SipEndpoint::OnDialogRequest(std::string key, sip::Message request,
     if (!is_ack) {
       sip::RequestCheck check = dialog->OnRequest(request);
       if (check.reject_code != 0) {
-        pending_.emplace(key, Pending{std::move(request), NewTag(), source});
+        pending_.emplace(key, Pending{std::move(owned), NewTag(), source});
         (void)Respond(key, check.reject_code, check.reason);
         return;
       }
@@ -261,7 +262,7 @@ void SipEndpoint::OnDialogRequest(std::string key, sip::Message request,
       return;
     }
     // §12.2.2: a request for a dialog nobody here knows.
-    pending_.emplace(key, Pending{std::move(request), NewTag(), source});
+    pending_.emplace(key, Pending{std::move(owned), NewTag(), source});
     (void)Respond(key, 481);
     return;
   }
@@ -270,16 +271,17 @@ void SipEndpoint::OnDialogRequest(std::string key, sip::Message request,
     return;
   }
   // In-dialog requests keep the To tag they came with; Respond copies it.
-  auto [it, inserted] = pending_.emplace(key, Pending{std::move(request), std::string(), source});
+  auto [it, inserted] = pending_.emplace(key, Pending{std::move(owned), std::string(), source});
   if (!inserted) return;
-  const sip::Message& req = it->second.request;
+  const sip::Message& req = *it->second.request;
   auto to = req.To();
   std::string tag = to.ok() ? std::string((*to)->tag()) : std::string();
   dialog_handler_->OnDialogRequest({key, &req, source, tag, id}, *this);
 }
 
-void SipEndpoint::OnNewRequest(std::string key, sip::Message request,
+void SipEndpoint::OnNewRequest(std::string key, std::unique_ptr<sip::Message> owned,
                                const sip::Destination& source) {
+  sip::Message& request = *owned;
   const sip::Method method = request.method();
   if (key.empty()) {
     // An ACK for a 2xx: it has no transaction and never gets a response.
@@ -289,8 +291,9 @@ void SipEndpoint::OnNewRequest(std::string key, sip::Message request,
     return;
   }
   if (method == sip::Method::kAck) return;
-  pending_.emplace(key, Pending{std::move(request), NewTag(), source});
-  const sip::Message& req = pending_.find(key)->second.request;
+  auto [pending, inserted] = pending_.emplace(key, Pending{std::move(owned), NewTag(), source});
+  if (!inserted) return;  // the transaction layer passes each new request once
+  const sip::Message& req = *pending->second.request;
 
   auto max_forwards = req.MaxForwards();
   if (max_forwards.ok() && max_forwards->has_value() && **max_forwards == 0 &&
@@ -337,8 +340,7 @@ void SipEndpoint::OnNewRequest(std::string key, sip::Message request,
     return;
   }
   if (auto it = handlers_.find(method); it != handlers_.end()) {
-    it->second->OnRequest({key, &req, source, pending_.find(key)->second.to_tag, std::nullopt},
-                          *this);
+    it->second->OnRequest({key, &req, source, pending->second.to_tag, std::nullopt}, *this);
     return;
   }
   if (method == sip::Method::kOptions) {
@@ -390,7 +392,7 @@ Status SipEndpoint::Respond(std::string_view key, int code, std::string_view rea
   auto it = pending_.find(key);
   if (it == pending_.end())
     return Status::NotFound("no unanswered transaction " + std::string(key));
-  const sip::Message& request = it->second.request;
+  const sip::Message& request = *it->second.request;
   const bool invite = request.method() == sip::Method::kInvite;
   // RFC 3262 §3: the caller requires reliable provisionals.
   const bool rel100 = invite && sip::Rel100Of(request) == sip::Rel100::kRequired;
@@ -436,29 +438,35 @@ Status SipEndpoint::Respond(std::string_view key, int code, std::string_view rea
     response.AddHeader("Contact", "<" + ContactUri(it->second.source.transport) + ">");
   }
   if (!body.empty()) response.SetBody(body, content_type);
-  sip::ParseOptions lenient;
-  lenient.validate = false;
-  Result<sip::Message> built = Status::Internal("not built");
-  if (reliable && code < 200 && uas_dialog) {
-    built = reliable_.Prepare(std::move(response),
-                              sip::ResponseDestination(request, it->second.source));
-    if (!built.ok() && built.status().code() == StatusCode::kFailedPrecondition) return hold();
-    if (!built.ok()) return built.status();
-    reliable_invites_[*uas_dialog] = std::string(key);
-  } else {
-    auto message = response.BuildMessage(lenient);
-    if (!message.ok()) {
-      return Status::Internal("response does not parse: " + message.error().ToString());
-    }
-    built = std::move(*message);
-  }
   sip::TransactionOutput out;
-  Status sent = tm_.SendResponse(key, *built, out);
-  if (sent.ok() && dialog_response) {
-    CreateUasDialog(it->second, code);
-    if (code >= 200) {
-      // The first copy went out through the transaction; the retransmitter only repeats it.
-      (void)retransmit_.Start(*built, sip::ResponseDestination(request, it->second.source));
+  Status sent = Status::Ok();
+  if (!dialog_response) {
+    // Nothing here reads this response again: it goes out as built, without a parse.
+    sent = tm_.SendResponse(key, code, response.Build(), out);
+  } else {
+    sip::ParseOptions lenient;
+    lenient.validate = false;
+    Result<sip::Message> built = Status::Internal("not built");
+    if (reliable && code < 200 && uas_dialog) {
+      built = reliable_.Prepare(std::move(response),
+                                sip::ResponseDestination(request, it->second.source));
+      if (!built.ok() && built.status().code() == StatusCode::kFailedPrecondition) return hold();
+      if (!built.ok()) return built.status();
+      reliable_invites_[*uas_dialog] = std::string(key);
+    } else {
+      auto message = response.BuildMessage(lenient);
+      if (!message.ok()) {
+        return Status::Internal("response does not parse: " + message.error().ToString());
+      }
+      built = std::move(*message);
+    }
+    sent = tm_.SendResponse(key, *built, out);
+    if (sent.ok()) {
+      CreateUasDialog(it->second, code);
+      if (code >= 200) {
+        // The first copy went out through the transaction; the retransmitter only repeats it.
+        (void)retransmit_.Start(*built, sip::ResponseDestination(request, it->second.source));
+      }
     }
   }
   if (code >= 200) {
@@ -479,28 +487,25 @@ Status SipEndpoint::RespondStatelessly(
   auto it = pending_.find(key);
   if (it == pending_.end())
     return Status::NotFound("no unanswered transaction " + std::string(key));
-  if (it->second.request.method() == sip::Method::kInvite || code < 200) {
+  if (it->second.request->method() == sip::Method::kInvite || code < 200) {
     return Status::FailedPrecondition("only a non-INVITE request's final response is stateless");
   }
   sip::MessageBuilder response =
-      sip::MakeResponse(it->second.request, code, reason, it->second.to_tag);
+      sip::MakeResponse(*it->second.request, code, reason, it->second.to_tag);
   for (const auto& [name, value] : headers) response.AddHeader(name, value);
-  sip::ParseOptions lenient;
-  lenient.validate = false;
-  auto built = response.BuildMessage(lenient);
-  if (!built.ok()) return Status::Internal("response does not parse: " + built.error().ToString());
   sip::TransactionOutput out;
-  Status sent = tm_.SendStatelessResponse(key, *built, out);
+  Status sent = tm_.SendStatelessResponse(key, code, response.Build(), out);
   pending_.erase(it);
   Append(std::move(out));
   return sent;
 }
 
-void SipEndpoint::OnPrack(std::string key, sip::Message request, const sip::Destination& source) {
+void SipEndpoint::OnPrack(std::string key, std::unique_ptr<sip::Message> owned,
+                          const sip::Destination& source) {
   // In-dialog requests keep the To tag they came with; Respond copies it.
-  auto [it, inserted] = pending_.emplace(key, Pending{std::move(request), std::string(), source});
+  auto [it, inserted] = pending_.emplace(key, Pending{std::move(owned), std::string(), source});
   if (!inserted) return;
-  sip::ReliableProvisionalSender::PrackAnswer answer = reliable_.OnPrack(it->second.request);
+  sip::ReliableProvisionalSender::PrackAnswer answer = reliable_.OnPrack(*it->second.request);
   (void)Respond(key, answer.status_code, answer.reason);
   if (answer.status_code == 200 && answer.dialog) ReleaseHeld(*answer.dialog);
 }

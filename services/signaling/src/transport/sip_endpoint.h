@@ -46,6 +46,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <random>
 #include <string>
@@ -210,7 +211,7 @@ class SipEndpoint {
 
  private:
   struct Pending {
-    sip::Message request;
+    std::unique_ptr<sip::Message> request;  // on the heap: moved cheaply, never dangling
     std::string to_tag;
     sip::Destination source;
   };
@@ -234,12 +235,15 @@ class SipEndpoint {
     std::string body, content_type;
   };
   void Dispatch(sip::TuEvent event);
-  void OnPrack(std::string key, sip::Message request, const sip::Destination& source);
+  void OnPrack(std::string key, std::unique_ptr<sip::Message> request,
+               const sip::Destination& source);
   void ReleaseHeld(const sip::DialogId& dialog);
   void OnPrackTimeout(const sip::DialogId& dialog);
   void SendPrack(const sip::DialogId& id, const sip::Message& response);
-  void OnNewRequest(std::string key, sip::Message request, const sip::Destination& source);
-  void OnDialogRequest(std::string key, sip::Message request, const sip::Destination& source);
+  void OnNewRequest(std::string key, std::unique_ptr<sip::Message> request,
+                    const sip::Destination& source);
+  void OnDialogRequest(std::string key, std::unique_ptr<sip::Message> request,
+                       const sip::Destination& source);
   void OnClientResponse(sip::TuEvent event);
   void OnStray2xx(const sip::Message& response);
   void SendAck(const sip::DialogId& id, uint32_t invite_cseq);

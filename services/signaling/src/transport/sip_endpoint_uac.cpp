@@ -45,9 +45,9 @@ void SipEndpoint::ForgetDialog(const sip::DialogId& id) {
 }
 
 void SipEndpoint::CreateUasDialog(const Pending& pending, int code) {
-  auto id = sip::DialogIdOfReceivedRequest(pending.request);
-  auto call_id = pending.request.CallId();
-  auto from = pending.request.From();
+  auto id = sip::DialogIdOfReceivedRequest(*pending.request);
+  auto call_id = pending.request->CallId();
+  auto from = pending.request->From();
   if (!call_id.ok() || !from.ok()) return;
   sip::DialogId dialog_id{std::string(*call_id), pending.to_tag, std::string((*from)->tag())};
   if (id) return;  // a re-INVITE: its dialog exists already
@@ -60,9 +60,9 @@ void SipEndpoint::CreateUasDialog(const Pending& pending, int code) {
   }
   // §8.1.1.5: our first CSeq is random, below 2**31.
   uint32_t cseq = static_cast<uint32_t>(rng_() % 0x7fffffffu) + 1;
-  auto added = dialogs_.AddUas(pending.request, pending.to_tag, code,
+  auto added = dialogs_.AddUas(*pending.request, pending.to_tag, code,
                                ContactUri(pending.source.transport), cseq);
-  if (added.ok()) peers_[*added] = sip::ResponseDestination(pending.request, pending.source);
+  if (added.ok()) peers_[*added] = sip::ResponseDestination(*pending.request, pending.source);
 }
 
 Result<std::string> SipEndpoint::Start(sip::MessageBuilder request,

@@ -43,7 +43,8 @@ struct TuEvent {
   };
   Kind kind = Kind::kRequest;
   std::string key;  // the transaction
-  std::optional<Message> message;
+  // On the heap: a Message is about 2 kB, and an event is moved several times on its way.
+  std::unique_ptr<Message> message;
   Destination peer;  // where a request came from / where a client transaction sent
   TimerId timer = TimerId::kB;
   // kTimeout because the TU reported that a send of this transaction failed (§17.1.4, §17.2.4):
@@ -91,11 +92,17 @@ class TransactionManager {
   Result<std::string> SendRequest(Message request, Destination destination, TransactionOutput& out);
   // The TU's response for server transaction `key`.
   Status SendResponse(std::string_view key, const Message& response, TransactionOutput& out);
+  // The same from the response's status code and bytes, for a TU that built them and needs no
+  // parsed copy.
+  Status SendResponse(std::string_view key, int status_code, std::string bytes,
+                      TransactionOutput& out);
   // A final response to non-INVITE server transaction `key`, sent once, after which the
   // transaction is forgotten (reported in `ended`): RFC 3261 §26.3.2.4 has requests challenged
   // statelessly, so a retransmission is challenged anew and unauthenticated requests hold no
   // state for Timer J. FailedPrecondition for an INVITE (its ACK must be absorbed) or a 1xx.
   Status SendStatelessResponse(std::string_view key, const Message& response,
+                               TransactionOutput& out);
+  Status SendStatelessResponse(std::string_view key, int status_code, std::string bytes,
                                TransactionOutput& out);
 
   // The service could not send bytes of transaction `key` (connection refused or reset, ICMP
