@@ -14,7 +14,7 @@ Actions InviteServerTransaction::Start() {
   Actions out;
   last_response_ = MakeResponse(request_, 100).Build();
   out.push_back(action::Send{last_response_, destination_});
-  out.push_back(action::PassToTu{request_.Clone()});
+  out.push_back(action::PassToTu{std::move(request_)});
   return out;
 }
 
@@ -101,7 +101,7 @@ NonInviteServerTransaction::NonInviteServerTransaction(Message request, Destinat
 
 Actions NonInviteServerTransaction::Start() {
   Actions out;
-  out.push_back(action::PassToTu{request_.Clone()});
+  out.push_back(action::PassToTu{std::move(request_)});
   return out;
 }
 

@@ -134,7 +134,7 @@ void B2bua::OnRequest(const IncomingRequest& request, SipEndpoint& endpoint) {
   call.id = FreshCallId();
   call.a_timer = std::move(timer);
   call.a_key = request.key;
-  call.invite = std::make_unique<sip::Message>(invite.Clone());
+  call.invite = request.shared;
   call.a_source = request.source;
   auto from = invite.From();
   call.a_dialog = {std::string(invite.CallId().value_or("")), request.local_tag,

@@ -179,7 +179,7 @@ class B2bua final : public RequestHandler, public DialogHandler {
     std::string id;
     Phase phase = Phase::kAuthorizing;
     std::string a_key;  // the caller's INVITE server transaction (until answered)
-    std::unique_ptr<sip::Message> invite;
+    std::shared_ptr<const sip::Message> invite;  // the endpoint's; read on the loop only
     sip::Destination a_source;
     sip::DialogId a_dialog;
     Caller caller;

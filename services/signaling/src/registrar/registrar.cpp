@@ -95,8 +95,10 @@ Registrar::Registrar(RegistrarDeps deps, RegistrarPolicy policy)
 void Registrar::OnRequest(const IncomingRequest& request, SipEndpoint& endpoint) {
   if (request.key.empty()) return;
   if (HandleOnLoop(request, endpoint)) return;
-  // The message is only valid during this call; the worker gets its own copy.
-  auto message = std::make_shared<sip::Message>(request.message->Clone());
+  // The endpoint's copy is shared with the worker, not cloned: the endpoint reads it again only
+  // to answer, which the job's completion comes before. (Not so for an INVITE, which a CANCEL
+  // answers meanwhile.)
+  std::shared_ptr<const sip::Message> message = request.shared;
   auto answer = std::make_shared<RegisterAnswer>();
   const sip::Destination source = request.source;
   const std::string key = request.key;

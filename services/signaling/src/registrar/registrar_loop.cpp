@@ -11,7 +11,8 @@ namespace sb::signaling {
 // What a REGISTER handled on the loop keeps between its pipelines.
 struct Registrar::LoopRegister {
   LoopRegister(Registrar& registrar, const IncomingRequest& incoming, SipEndpoint& sip_endpoint)
-      : message(incoming.message->Clone()),
+      : shared(incoming.shared),
+        message(*shared),
         source(incoming.source),
         key(incoming.key),
         endpoint(sip_endpoint),
@@ -19,7 +20,9 @@ struct Registrar::LoopRegister {
               &registrar.deps_.clear_sources),
         admission(registrar.deps_.redis, guard, source.host) {}
 
-  const sip::Message message;
+  // The endpoint's own copy: it reads it again only to answer, after this is done with it.
+  const std::shared_ptr<const sip::Message> shared;
+  const sip::Message& message;
   const sip::Destination source;
   const std::string key;
   SipEndpoint& endpoint;

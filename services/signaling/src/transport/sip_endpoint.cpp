@@ -233,7 +233,7 @@ void SipEndpoint::Dispatch(sip::TuEvent event) {
   OnNewRequest(std::move(event.key), std::move(event.message), event.peer);
 }
 
-void SipEndpoint::OnDialogRequest(std::string key, std::unique_ptr<sip::Message> owned,
+void SipEndpoint::OnDialogRequest(std::string key, std::shared_ptr<sip::Message> owned,
                                   const sip::Destination& source) {
   sip::Message& request = *owned;  // stays where it is when `owned` moves into pending_
   const bool is_ack = request.method() == sip::Method::kAck;
@@ -257,7 +257,7 @@ void SipEndpoint::OnDialogRequest(std::string key, std::unique_ptr<sip::Message>
   if (dialog_handler_ == nullptr) {
     if (is_ack) {
       if (auto it = handlers_.find(sip::Method::kAck); it != handlers_.end()) {
-        it->second->OnRequest({std::string(), &request, source, {}, id}, *this);
+        it->second->OnRequest({std::string(), &request, source, {}, id, owned}, *this);
       }
       return;
     }
@@ -267,7 +267,7 @@ void SipEndpoint::OnDialogRequest(std::string key, std::unique_ptr<sip::Message>
     return;
   }
   if (is_ack) {
-    dialog_handler_->OnDialogRequest({std::string(), &request, source, {}, id}, *this);
+    dialog_handler_->OnDialogRequest({std::string(), &request, source, {}, id, owned}, *this);
     return;
   }
   // In-dialog requests keep the To tag they came with; Respond copies it.
@@ -276,17 +276,17 @@ void SipEndpoint::OnDialogRequest(std::string key, std::unique_ptr<sip::Message>
   const sip::Message& req = *it->second.request;
   auto to = req.To();
   std::string tag = to.ok() ? std::string((*to)->tag()) : std::string();
-  dialog_handler_->OnDialogRequest({key, &req, source, tag, id}, *this);
+  dialog_handler_->OnDialogRequest({key, &req, source, tag, id, it->second.request}, *this);
 }
 
-void SipEndpoint::OnNewRequest(std::string key, std::unique_ptr<sip::Message> owned,
+void SipEndpoint::OnNewRequest(std::string key, std::shared_ptr<sip::Message> owned,
                                const sip::Destination& source) {
   sip::Message& request = *owned;
   const sip::Method method = request.method();
   if (key.empty()) {
     // An ACK for a 2xx: it has no transaction and never gets a response.
     if (auto it = handlers_.find(method); it != handlers_.end()) {
-      it->second->OnRequest({std::string(), &request, source, {}, std::nullopt}, *this);
+      it->second->OnRequest({std::string(), &request, source, {}, std::nullopt, owned}, *this);
     }
     return;
   }
@@ -340,7 +340,8 @@ void SipEndpoint::OnNewRequest(std::string key, std::unique_ptr<sip::Message> ow
     return;
   }
   if (auto it = handlers_.find(method); it != handlers_.end()) {
-    it->second->OnRequest({key, &req, source, pending->second.to_tag, std::nullopt}, *this);
+    it->second->OnRequest(
+        {key, &req, source, pending->second.to_tag, std::nullopt, pending->second.request}, *this);
     return;
   }
   if (method == sip::Method::kOptions) {
@@ -500,7 +501,7 @@ Status SipEndpoint::RespondStatelessly(
   return sent;
 }
 
-void SipEndpoint::OnPrack(std::string key, std::unique_ptr<sip::Message> owned,
+void SipEndpoint::OnPrack(std::string key, std::shared_ptr<sip::Message> owned,
                           const sip::Destination& source) {
   // In-dialog requests keep the To tag they came with; Respond copies it.
   auto [it, inserted] = pending_.emplace(key, Pending{std::move(owned), std::string(), source});

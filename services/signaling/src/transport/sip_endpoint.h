@@ -92,6 +92,8 @@ struct IncomingRequest {
   // A request with a To tag whose dialog this endpoint holds (after the §12.2.2 checks); nullopt
   // for one it does not know, which the dialog handler may find in a shared store.
   std::optional<sip::DialogId> dialog;
+  // The same message, for a handler that answers later: kept alive by holding this, not copied.
+  std::shared_ptr<const sip::Message> shared;
 };
 
 // What a client transaction reports to whoever sent its request.
@@ -211,7 +213,7 @@ class SipEndpoint {
 
  private:
   struct Pending {
-    std::unique_ptr<sip::Message> request;  // on the heap: moved cheaply, never dangling
+    std::shared_ptr<sip::Message> request;  // shared with handlers that keep it (IncomingRequest)
     std::string to_tag;
     sip::Destination source;
   };
@@ -235,14 +237,14 @@ class SipEndpoint {
     std::string body, content_type;
   };
   void Dispatch(sip::TuEvent event);
-  void OnPrack(std::string key, std::unique_ptr<sip::Message> request,
+  void OnPrack(std::string key, std::shared_ptr<sip::Message> request,
                const sip::Destination& source);
   void ReleaseHeld(const sip::DialogId& dialog);
   void OnPrackTimeout(const sip::DialogId& dialog);
   void SendPrack(const sip::DialogId& id, const sip::Message& response);
-  void OnNewRequest(std::string key, std::unique_ptr<sip::Message> request,
+  void OnNewRequest(std::string key, std::shared_ptr<sip::Message> request,
                     const sip::Destination& source);
-  void OnDialogRequest(std::string key, std::unique_ptr<sip::Message> request,
+  void OnDialogRequest(std::string key, std::shared_ptr<sip::Message> request,
                        const sip::Destination& source);
   void OnClientResponse(sip::TuEvent event);
   void OnStray2xx(const sip::Message& response);

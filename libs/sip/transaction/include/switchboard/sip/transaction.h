@@ -139,6 +139,7 @@ class NonInviteClientTransaction {
 class InviteServerTransaction {
  public:
   InviteServerTransaction(Message request, Destination response_destination, TimerConfig timers);
+  // Once: sends the 100 and hands the request itself to the TU (the machine keeps no copy).
   Actions Start();
   // A retransmitted INVITE or an ACK matched to this transaction.
   Actions OnRequest(Message request);
@@ -146,10 +147,9 @@ class InviteServerTransaction {
   Actions OnTuResponse(int status_code, std::string bytes);
   Actions OnTimer(TimerId id);
   TransactionState state() const { return state_; }
-  const Message& request() const { return request_; }
 
  private:
-  Message request_;
+  Message request_;  // until Start
   Destination destination_;
   TimerConfig timers_;
   TransactionState state_ = TransactionState::kProceeding;
@@ -161,15 +161,15 @@ class InviteServerTransaction {
 class NonInviteServerTransaction {
  public:
   NonInviteServerTransaction(Message request, Destination response_destination, TimerConfig timers);
+  // Once: hands the request itself to the TU (the machine keeps no copy).
   Actions Start();
   Actions OnRequest(Message request);
   Actions OnTuResponse(int status_code, std::string bytes);
   Actions OnTimer(TimerId id);
   TransactionState state() const { return state_; }
-  const Message& request() const { return request_; }
 
  private:
-  Message request_;
+  Message request_;  // until Start
   Destination destination_;
   TimerConfig timers_;
   TransactionState state_ = TransactionState::kTrying;
