@@ -93,6 +93,8 @@ struct IncomingRequest {
   // for one it does not know, which the dialog handler may find in a shared store.
   std::optional<sip::DialogId> dialog;
   // The same message, for a handler that answers later: kept alive by holding this, not copied.
+  // A Message parses its fields lazily, so another thread may read it only while the loop does
+  // not: until the request is answered, unless a CANCEL can answer it meanwhile (an INVITE).
   std::shared_ptr<const sip::Message> shared;
 };
 
