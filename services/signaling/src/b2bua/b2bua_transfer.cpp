@@ -45,14 +45,29 @@ bool EqualsIgnoringCase(std::string_view a, std::string_view b) {
   return true;
 }
 
-// The user `target_uri` names in the tenant's domain (dialled by the party that stays).
-// INVALID_ARGUMENT for what is no SIP URI with a user part, PERMISSION_DENIED for another domain:
-// a transfer leaves the tenant only through its own trunks.
+// What the party that stays dials for `target_uri`: the user of a SIP URI in the tenant's
+// domain, or the global number of a tel: URI (RFC 3966 §5.1.4, its visual separators dropped),
+// which the router takes as the tenant's number or a trunk's prefix rule would.
+// INVALID_ARGUMENT for anything else (a local tel: number's context is not ours to guess),
+// PERMISSION_DENIED for another domain: a transfer leaves the tenant only through its own trunks.
 Result<std::string> TargetUser(std::string_view target_uri, std::string_view domain) {
   auto uri = sip::ParseUri(target_uri);
+  if (uri.ok() && uri->scheme == sip::UriScheme::kTel && uri->user.starts_with('+')) {
+    std::string number = "+";
+    for (char c : uri->user.substr(1)) {
+      if (c >= '0' && c <= '9') {
+        number += c;
+      } else if (c != '-' && c != '.' && c != '(' && c != ')') {
+        return Status::InvalidArgument("the transfer target's tel: number is not global digits",
+                                       "target_uri");
+      }
+    }
+    if (number.size() > 1) return number;
+  }
   if (!uri.ok() || !uri->is_sip() || !uri->has_user || uri->user.empty()) {
-    return Status::InvalidArgument("the transfer target must be a sip: URI with a user part",
-                                   "target_uri");
+    return Status::InvalidArgument(
+        "the transfer target must be a sip: URI with a user part or a global tel: number",
+        "target_uri");
   }
   if (!EqualsIgnoringCase(uri->host, domain)) {
     return Status::PermissionDenied("the transfer target is outside the tenant's domain");

@@ -1158,8 +1158,8 @@ TEST_CASE("a busy transfer target - NOTIFY 486 terminated - the call goes on as 
 }
 
 TEST_CASE(
-    "REFER without Refer-To 400 - outside the tenant 403 - unknown extension NOTIFY 404 - "
-    "nobody registered NOTIFY 480",
+    "REFER without Refer-To 400 - outside the tenant 403 - a local tel: number 416 - unknown "
+    "extension NOTIFY 404 - nobody registered NOTIFY 480",
     "[unit]") {
   Fixture f;
   auto call = f.Connect();
@@ -1169,9 +1169,9 @@ TEST_CASE(
                    "Refer-To: <sip:1003@other.sb.test>"),
             kDesk);
   CHECK(f.Codes(kDesk) == std::vector<int>{403});
-  f.Receive(
-      f.With(f.CalleeInDialog(call.desk_invite, "REFER", "desk", 4), "Refer-To: <tel:+15550100>"),
-      kDesk);
+  f.Receive(f.With(f.CalleeInDialog(call.desk_invite, "REFER", "desk", 4),
+                   "Refer-To: <tel:5550100;phone-context=example.com>"),
+            kDesk);
   CHECK(f.Codes(kDesk) == std::vector<int>{416});
   f.Receive(f.With(f.CalleeInDialog(call.desk_invite, "REFER", "desk", 5),
                    "Refer-To: <sip:1009@acme.sb.test>"),
@@ -1265,6 +1265,10 @@ TEST_CASE(
   CHECK(control.Transfer(sb::TenantId("tenant-other"), sb::CallId(id), "sip:1003@acme.sb.test")
             .code() == sb::StatusCode::kNotFound);
   CHECK(control.Transfer(kTenant, sb::CallId(id), "sip:1003@other.sb.test").code() ==
+        sb::StatusCode::kInvalidArgument);
+  CHECK(control.Transfer(kTenant, sb::CallId(id), "tel:5550103;phone-context=example.com").code() ==
+        sb::StatusCode::kInvalidArgument);
+  CHECK(control.Transfer(kTenant, sb::CallId(id), "mailto:a@b.example").code() ==
         sb::StatusCode::kInvalidArgument);
   CHECK(control.Transfer(kTenant, sb::CallId(id), "sip:1009@acme.sb.test").code() ==
         sb::StatusCode::kNotFound);
@@ -1478,6 +1482,25 @@ TEST_CASE(
   CHECK(Sipfrag(f.Take(kDesk)) == "SIP/2.0 200 OK\r\n");
   CHECK(f.Take(kDesk).method() == sb::sip::Method::kBye);
   CHECK(f.store.calls.at(id).callee.peer == kTarget);
+  CHECK(f.events.seen.back() == "answered");
+}
+
+TEST_CASE("REFER to a global tel: number - dialled without its visual separators, as a sip: one",
+          "[unit]") {
+  Fixture f;
+  auto call = f.Connect();
+  Route& to_1003 = f.router.routes["+15550103"];
+  to_1003.domain = "acme.sb.test";
+  to_1003.extension = "1003";
+  to_1003.to_uri = "sip:1003@acme.sb.test";
+  Refers(f, f.CalleeInDialog(call.desk_invite, "REFER", "desk", 2), kDesk, "tel:+1-555-(010).3");
+  CHECK(f.router.asked.back() == "1001 +15550103");
+  Message invite = f.Take(kTarget);
+  CHECK((*invite.To())->uri.user == "1003");
+  f.Receive(f.Answer(invite, 200, "target", kCallerSdp), kTarget);
+  CHECK(f.Take(kTarget).method() == sb::sip::Method::kAck);
+  CHECK(Sipfrag(f.Take(kDesk)) == "SIP/2.0 200 OK\r\n");
+  CHECK(f.Take(kDesk).method() == sb::sip::Method::kBye);
   CHECK(f.events.seen.back() == "answered");
 }
 
