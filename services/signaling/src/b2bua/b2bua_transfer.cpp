@@ -48,11 +48,17 @@ bool EqualsIgnoringCase(std::string_view a, std::string_view b) {
 // What the party that stays dials for `target_uri`: the user of a SIP URI in the tenant's
 // domain, or the global number of a tel: URI (RFC 3966 §5.1.4, its visual separators dropped),
 // which the router takes as the tenant's number or a trunk's prefix rule would.
-// INVALID_ARGUMENT for anything else (a local tel: number's context is not ours to guess),
+// INVALID_ARGUMENT for anything else (a local tel: number's context is not ours to guess, nor
+// can an ext or isub be dialled),
 // PERMISSION_DENIED for another domain: a transfer leaves the tenant only through its own trunks.
 Result<std::string> TargetUser(std::string_view target_uri, std::string_view domain) {
   auto uri = sip::ParseUri(target_uri);
   if (uri.ok() && uri->scheme == sip::UriScheme::kTel && uri->user.starts_with('+')) {
+    // An extension or subaddress behind the number cannot be dialled through a route.
+    if (uri->params().Has("ext") || uri->params().Has("isub")) {
+      return Status::InvalidArgument("the transfer target's tel: number has an ext or isub",
+                                     "target_uri");
+    }
     std::string number = "+";
     for (char c : uri->user.substr(1)) {
       if (c >= '0' && c <= '9') {

@@ -1268,6 +1268,8 @@ TEST_CASE(
         sb::StatusCode::kInvalidArgument);
   CHECK(control.Transfer(kTenant, sb::CallId(id), "tel:5550103;phone-context=example.com").code() ==
         sb::StatusCode::kInvalidArgument);
+  CHECK(control.Transfer(kTenant, sb::CallId(id), "tel:+15550103;ext=22").code() ==
+        sb::StatusCode::kInvalidArgument);
   CHECK(control.Transfer(kTenant, sb::CallId(id), "mailto:a@b.example").code() ==
         sb::StatusCode::kInvalidArgument);
   CHECK(control.Transfer(kTenant, sb::CallId(id), "sip:1009@acme.sb.test").code() ==
