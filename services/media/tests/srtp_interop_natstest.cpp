@@ -24,6 +24,7 @@
 #include "switchboard/sip/builder.h"
 #include "switchboard/sip/message.h"
 #include "switchboard/testing/child_process.h"
+#include "switchboard/testing/servers.h"
 #include "test_util.h"
 
 namespace sb::media {
@@ -39,11 +40,6 @@ using testing::UdpSocket;
 std::string ReadText(const std::filesystem::path& file) {
   std::ifstream in(file);
   return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-uint16_t FreeUdpPort() {
-  UdpSocket probe;
-  return probe.port();
 }
 
 // Forwards datagrams between baresip's RTP port and the node's leg port, keeping the first
@@ -158,8 +154,10 @@ TEST_CASE("baresip and the node exchange SRTP audio both ways and replays are dr
   NodeFixture f;
   const std::filesystem::path dir = f.recordings / "baresip";
   UdpSocket sip;
-  const uint16_t baresip_sip_port = FreeUdpPort();
-  const uint16_t baresip_cons_port = FreeUdpPort();
+  // baresip listens for SIP on UDP and TCP: a port only UDP found free may be some other test's
+  // TCP port, and then baresip never calls.
+  const auto baresip_sip_port = static_cast<uint16_t>(testing::FreePort());
+  const auto baresip_cons_port = static_cast<uint16_t>(testing::FreePort());
   WriteBaresipConfig(dir, baresip_sip_port, baresip_cons_port);
   test::EventInbox dtmf(*f.bus, f.EventPattern("dtmf"));
   Relay relay;
