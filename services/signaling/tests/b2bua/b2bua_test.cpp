@@ -1021,6 +1021,14 @@ std::string HeaderOf(const Message& m, std::string_view name) {
   return std::string(m.Header(name).value_or(""));
 }
 
+// `refer` (an in-dialog REFER) arrives from `from` naming `target`: 202 and the first NOTIFY.
+void Refers(Fixture& f, const std::string& refer, const Destination& from,
+            std::string_view target) {
+  f.Receive(Fixture::With(refer, "Refer-To: <" + std::string(target) + ">"), from);
+  CHECK(f.Codes(from) == std::vector<int>{202});
+  CHECK(Sipfrag(f.Take(from)) == "SIP/2.0 100 Trying\r\n");
+}
+
 }  // namespace
 
 TEST_CASE(
@@ -1115,11 +1123,7 @@ TEST_CASE(
   Fixture f;
   auto call = f.Connect();
   const std::string id = f.store.calls.begin()->first;
-  f.Receive(f.With(f.CalleeInDialog(call.desk_invite, "REFER", "desk", 2),
-                   "Refer-To: <sip:1003@acme.sb.test>"),
-            kDesk);
-  CHECK(f.Codes(kDesk) == std::vector<int>{202});
-  (void)f.Take(kDesk);  // NOTIFY 100
+  Refers(f, f.CalleeInDialog(call.desk_invite, "REFER", "desk", 2), kDesk, "sip:1003@acme.sb.test");
   Message invite = f.Take(kTarget);
   f.Receive(f.With(f.Answer(invite, 422, "target"), "Min-SE: 3600"), kTarget);
   CHECK(f.Take(kTarget).method() == sb::sip::Method::kAck);
@@ -1366,6 +1370,23 @@ std::optional<Message> NextInvite(Fixture& f) {
   return std::nullopt;
 }
 
+// A call to 00442071234567 out through the trunk "acme-out", whose carrier challenges the first
+// INVITE (407): that INVITE and the second one, which answers the challenge.
+struct Challenged {
+  std::optional<Message> first, second;
+};
+Challenged CarrierChallenges(Fixture& f) {
+  f.router.routes["00442071234567"] = ThroughTrunk("+15551230001", "acme-out");
+  f.Receive(f.CallerInvite("00442071234567"), kCaller);
+  Challenged c;
+  c.first = f.Next(kCarrier);
+  REQUIRE(c.first);
+  f.Receive(Challenge407(*c.first), kCarrier);
+  c.second = NextInvite(f);
+  REQUIRE(c.second);
+  return c;
+}
+
 }  // namespace
 
 TEST_CASE(
@@ -1373,16 +1394,10 @@ TEST_CASE(
     "is answered once with the trunk's credentials - the call connects",
     "[unit]") {
   Fixture f;
-  f.router.routes["00442071234567"] = ThroughTrunk("+15551230001", "acme-out");
-  f.Receive(f.CallerInvite("00442071234567"), kCaller);
-  auto first = f.Next(kCarrier);
-  REQUIRE(first);
+  auto [first, second] = CarrierChallenges(f);
   CHECK(first->request_uri_text() == "sip:442071234567@198.51.100.7:5060");
   CHECK((*first->From())->uri.user == "+15551230001");
   CHECK((*first->To())->uri.user == "442071234567");
-  f.Receive(Challenge407(*first), kCarrier);
-  auto second = NextInvite(f);
-  REQUIRE(second);
   CHECK(second->method() == sb::sip::Method::kInvite);
   CHECK(*second->CallId() == *first->CallId());
   CHECK((*second->From())->tag() == (*first->From())->tag());
@@ -1399,13 +1414,7 @@ TEST_CASE(
 
 TEST_CASE("a carrier that challenges again - 403 to the caller - ended rejected", "[unit]") {
   Fixture f;
-  f.router.routes["00442071234567"] = ThroughTrunk("+15551230001", "acme-out");
-  f.Receive(f.CallerInvite("00442071234567"), kCaller);
-  auto first = f.Next(kCarrier);
-  REQUIRE(first);
-  f.Receive(Challenge407(*first), kCarrier);
-  auto second = NextInvite(f);
-  REQUIRE(second);
+  auto [first, second] = CarrierChallenges(f);
   f.Receive(Challenge407(*second), kCarrier);
   CHECK(f.Codes(kCaller) == std::vector<int>{100, 403});
   CHECK(f.events.seen.back() == "ended rejected 403");
@@ -1449,18 +1458,6 @@ TEST_CASE("a refused route - the router's code to the caller - created and ended
         std::vector<std::string>{"created sip:5555@acme.sb.test", "ended rejected 403"});
   CHECK(f.media.legs.empty());
 }
-
-namespace {
-
-// `refer` (an in-dialog REFER) arrives from `from` naming `target`: 202 and the first NOTIFY.
-void Refers(Fixture& f, const std::string& refer, const Destination& from,
-            std::string_view target) {
-  f.Receive(Fixture::With(refer, "Refer-To: <" + std::string(target) + ">"), from);
-  CHECK(f.Codes(from) == std::vector<int>{202});
-  CHECK(Sipfrag(f.Take(from)) == "SIP/2.0 100 Trying\r\n");
-}
-
-}  // namespace
 
 TEST_CASE(
     "REFER to a number of the tenant - routed as if the party that stays dialled it - the "
@@ -1904,6 +1901,20 @@ void CallerAcks(Fixture& f) {
   FAIL("no 200 to the caller");
 }
 
+// A call ringing both contacts that the desk answers making us its refresher (Session-Expires
+// 120, refresher=uac), the caller's ACK in, the wire emptied: the desk's INVITE, whose body is
+// the node's offer to it.
+Message DeskAnswersUsRefresher(Fixture& f) {
+  f.Receive(f.CallerInvite(), kCaller);
+  auto desk = f.Take(kDesk);
+  (void)f.Take(kMobile);
+  f.Receive(f.With(f.Answer(desk, 200, "desk", kCallerSdp), "Session-Expires: 120;refresher=uac"),
+            kDesk);
+  CallerAcks(f);
+  f.wire.clear();
+  return desk;
+}
+
 }  // namespace
 
 TEST_CASE("our INVITE to the callee offers timers - a 422 is retried once with its Min-SE",
@@ -1933,13 +1944,7 @@ TEST_CASE(
     "SDP at half the interval - nothing re-anchored",
     "[unit][session_timer]") {
   Fixture f;
-  f.Receive(f.CallerInvite(), kCaller);
-  auto desk = f.Take(kDesk);
-  auto mobile = f.Take(kMobile);
-  f.Receive(f.With(f.Answer(desk, 200, "desk", kCallerSdp), "Session-Expires: 120;refresher=uac"),
-            kDesk);
-  CallerAcks(f);
-  f.wire.clear();
+  auto desk = DeskAnswersUsRefresher(f);
   const size_t media_calls = f.media.log.size();
   RunFor(f, std::chrono::seconds(59));
   CHECK_FALSE(f.Next(kDesk).has_value());
@@ -2011,13 +2016,7 @@ TEST_CASE(
     "with the trunk's credentials again - the next nonce count",
     "[unit][session_timer]") {
   Fixture f;
-  f.router.routes["00442071234567"] = ThroughTrunk("+15551230001", "acme-out");
-  f.Receive(f.CallerInvite("00442071234567"), kCaller);
-  auto first = f.Next(kCarrier);
-  REQUIRE(first);
-  f.Receive(Challenge407(*first), kCarrier);
-  auto second = NextInvite(f);
-  REQUIRE(second);
+  auto [first, second] = CarrierChallenges(f);
   REQUIRE(second->Header(sb::sip::HeaderId::kProxyAuthorization));
   f.Receive(f.With(Fixture::Answer(*second, 422, "carrier"), "Min-SE: 3600"), kCarrier);
   auto third = NextInvite(f);
@@ -2037,12 +2036,7 @@ TEST_CASE(
     "description again does not",
     "[unit][session_timer]") {
   Fixture f;
-  f.Receive(f.CallerInvite(), kCaller);
-  auto desk = f.Take(kDesk);
-  f.Receive(f.With(f.Answer(desk, 200, "desk", kCallerSdp), "Session-Expires: 120;refresher=uac"),
-            kDesk);
-  CallerAcks(f);
-  f.wire.clear();
+  (void)DeskAnswersUsRefresher(f);
   const size_t media_calls = f.media.log.size();
   RunFor(f, std::chrono::seconds(60));
   auto refresh = TakeRequest(f, kDesk);
@@ -2068,12 +2062,7 @@ TEST_CASE(
     "gets three retries, no more",
     "[unit][session_timer]") {
   Fixture f;
-  f.Receive(f.CallerInvite(), kCaller);
-  auto desk = f.Take(kDesk);
-  f.Receive(f.With(f.Answer(desk, 200, "desk", kCallerSdp), "Session-Expires: 120;refresher=uac"),
-            kDesk);
-  CallerAcks(f);
-  f.wire.clear();
+  (void)DeskAnswersUsRefresher(f);
   // The next INVITE to the desk with a CSeq above `after` (ACKs and retransmissions skipped)
   // that is on the wire now.
   auto new_invite = [&](uint32_t after) -> std::optional<Message> {
