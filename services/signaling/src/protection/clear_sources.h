@@ -17,9 +17,9 @@
 #include <mutex>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 
 #include "switchboard/core/clock.h"
+#include "switchboard/core/string_map.h"
 
 namespace sb::signaling {
 
@@ -34,16 +34,11 @@ class ClearSources {
   size_t size() const;
 
  private:
-  struct Hash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-  };
-
   const core::Clock& clock_;
   const std::chrono::milliseconds ttl_;
   const size_t max_entries_;
   mutable std::mutex mu_;
-  std::unordered_map<std::string, core::Clock::TimePoint, Hash, std::equal_to<>> until_;
+  core::StringMap<core::Clock::TimePoint> until_;
 };
 
 }  // namespace sb::signaling

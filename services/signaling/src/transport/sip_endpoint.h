@@ -57,6 +57,7 @@
 #include "protection/source_rate_limiter.h"
 #include "switchboard/core/clock.h"
 #include "switchboard/core/metrics.h"
+#include "switchboard/core/string_map.h"
 #include "switchboard/sip/builder.h"
 #include "switchboard/sip/dialog_set.h"
 #include "switchboard/sip/invite_2xx.h"
@@ -267,8 +268,8 @@ class SipEndpoint {
   SourceRateLimiter limiter_;
   std::map<sip::Method, RequestHandler*> handlers_;
   DialogHandler* dialog_handler_ = nullptr;
-  std::map<std::string, Pending, std::less<>> pending_;
-  std::map<std::string, Client, std::less<>> clients_;
+  core::StringMap<Pending> pending_;
+  core::StringMap<Client> clients_;
   sip::DialogSet dialogs_;
   sip::Invite2xxRetransmitter retransmit_;
   sip::ReliableProvisionalSender reliable_;
@@ -276,7 +277,7 @@ class SipEndpoint {
   // RFC 3262 UAS side: the INVITE transaction of each early dialog with a reliable 1xx, and
   // the responses waiting for its PRACK.
   std::map<sip::DialogId, std::string> reliable_invites_;
-  std::map<std::string, std::vector<Held>, std::less<>> held_;
+  core::StringMap<std::vector<Held>> held_;
   std::map<sip::DialogId, sip::Destination> peers_;
   // By deadline for the loop's next wake-up, and by id for StopTimer: both O(log n).
   std::multimap<core::Clock::TimePoint, uint64_t> tu_deadlines_;

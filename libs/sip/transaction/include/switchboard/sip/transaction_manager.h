@@ -23,12 +23,12 @@
 #include <queue>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <variant>
 #include <vector>
 
 #include "switchboard/core/clock.h"
 #include "switchboard/core/status.h"
+#include "switchboard/core/string_map.h"
 #include "switchboard/sip/message.h"
 #include "switchboard/sip/transaction.h"
 
@@ -142,11 +142,7 @@ class TransactionManager {
   const core::Clock& clock_;
   TimerConfig timers_;
   size_t max_transactions_;
-  struct KeyHash {
-    using is_transparent = void;
-    size_t operator()(std::string_view key) const { return std::hash<std::string_view>{}(key); }
-  };
-  std::unordered_map<std::string, Entry, KeyHash, std::equal_to<>> entries_;
+  core::StringMap<Entry> entries_;
   // Stopped or re-armed timers stay queued until they reach the top, where they are dropped.
   mutable std::priority_queue<Due, std::vector<Due>, std::greater<Due>> due_;
   uint64_t seq_ = 0;
