@@ -27,8 +27,9 @@ namespace {
 constexpr size_t kMaxDatagram = 65536;
 // Per wake-up, so that one busy socket cannot starve the others or the timers. A smaller cap
 // sends each batch's Redis pipelines sooner, so Redis works while the loop reads on: 4 raised
-// the REGISTER ratio from about 0.73 to 0.8-0.95, but split the call path's Redis writes and
-// lowered the calls ratio by about 0.04 (bench/RESULTS.md, session 8).
+// the REGISTER ratio from about 0.73 to 0.76-0.95, but split the call path's Redis writes into
+// more, smaller ones and lowered the calls ratio by 0.04-0.10 in three pairs of runs out of five
+// (bench/RESULTS.md, session 8).
 constexpr int kMaxReadsPerWake = 64;
 constexpr int kMaxMessagesPerRead = 1024;
 constexpr int kMaxEvents = 64;
