@@ -1,8 +1,8 @@
 // A hash map keyed by std::string that finds by std::string_view without building a string:
 // for the tables a hot path looks up by a key it holds as a view (transaction keys, source
 // addresses). Unordered on purpose: an ordered map of keys sharing a long prefix ("z9hG4bK...")
-// pays a string comparison per tree level, which a profile of sb-signaling showed at 3 % of the
-// SIP loop once it held 30 s of calls.
+// pays a string comparison per tree level: 3 % of sb-signaling's CPU samples once its endpoint
+// held 30 s of calls' transactions.
 //
 //   sb::core::StringMap<Entry> entries;
 //   entries.emplace("z9hG4bK-1|INVITE", Entry{});
