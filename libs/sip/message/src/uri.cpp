@@ -254,6 +254,16 @@ bool StartsWithSipColon(std::string_view text) {
 
 }  // namespace
 
+std::optional<std::string> GlobalTelDigits(const Uri& uri) {
+  if (uri.scheme != UriScheme::kTel || !uri.user.starts_with('+')) return std::nullopt;
+  std::string number = CanonicalTelNumber(uri.user);
+  if (number.size() < 2 ||
+      !std::all_of(number.begin() + 1, number.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return std::nullopt;
+  }
+  return number;
+}
+
 const char* internal::ParseUriInto(std::string_view text, Uri& uri) {
   uri.text = text;
   if (StartsWithSipColon(text)) {

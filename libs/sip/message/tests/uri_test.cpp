@@ -53,6 +53,21 @@ TEST_CASE("tel and other schemes", "[uri]") {
   CHECK(other->opaque == "2983792873");
 }
 
+TEST_CASE("a global tel: number gives the digits to dial, without visual separators", "[uri]") {
+  auto digits = [](std::string_view text) {
+    auto uri = ParseUri(text);
+    REQUIRE(uri.ok());
+    return GlobalTelDigits(*uri);
+  };
+  CHECK(digits("tel:+1-555-(010).3") == "+15550103");
+  CHECK(digits("tel:+15550103;ext=22") == "+15550103");  // parameters are the caller's to judge
+  CHECK_FALSE(digits("tel:5550103;phone-context=example.com"));  // local
+  CHECK_FALSE(digits("tel:+1555*0103"));
+  CHECK_FALSE(digits("tel:+1555p0103"));
+  CHECK_FALSE(digits("tel:+"));
+  CHECK_FALSE(digits("sip:+15550103@example.com"));
+}
+
 TEST_CASE("malformed URIs are errors naming the problem", "[uri]") {
   struct Bad {
     const char* text;

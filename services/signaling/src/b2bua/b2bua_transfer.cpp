@@ -59,16 +59,12 @@ Result<std::string> TargetUser(std::string_view target_uri, std::string_view dom
       return Status::InvalidArgument("the transfer target's tel: number has an ext or isub",
                                      "target_uri");
     }
-    std::string number = "+";
-    for (char c : uri->user.substr(1)) {
-      if (c >= '0' && c <= '9') {
-        number += c;
-      } else if (c != '-' && c != '.' && c != '(' && c != ')') {
-        return Status::InvalidArgument("the transfer target's tel: number is not global digits",
-                                       "target_uri");
-      }
+    auto number = sip::GlobalTelDigits(*uri);
+    if (!number) {
+      return Status::InvalidArgument("the transfer target's tel: number is not global digits",
+                                     "target_uri");
     }
-    if (number.size() > 1) return number;
+    return *number;
   }
   if (!uri.ok() || !uri->is_sip() || !uri->has_user || uri->user.empty()) {
     return Status::InvalidArgument(

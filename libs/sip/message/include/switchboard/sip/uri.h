@@ -121,6 +121,11 @@ sb::Result<Uri> ParseUri(std::string_view text);
 // without visual separators, and its parameters.
 bool UriEquivalent(const Uri& a, const Uri& b);
 
+// RFC 3966 §5.1.4: the digits to dial for a tel: URI's global number, its visual separators
+// dropped ("+15550103" for tel:+1-555-(010).3). nullopt for any other URI, a local number (no
+// leading '+'), or one with anything besides digits and separators (*, #, pauses, escapes).
+std::optional<std::string> GlobalTelDigits(const Uri& uri);
+
 // Decodes %XX escapes once. Malformed escapes ("%Z4", "%4") are kept literally. A decoded NUL is
 // kept (the result is not NUL-terminated data).
 std::string Unescape(std::string_view text);
