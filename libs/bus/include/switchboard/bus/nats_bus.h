@@ -50,7 +50,8 @@ struct NatsBusOptions {
   int reconnect_buffer_bytes = 8 * 1024 * 1024;
   // Write each publish to the socket at once rather than through cnats's flusher thread, which
   // batches writes but adds about 1 ms per hop: request/reply p50 0.2 ms instead of 1 ms, bulk
-  // core publishing ~4x slower (bench/RESULTS.md). Bulk publishers may turn it off.
+  // core publishing ~4x slower (bench/RESULTS.md). Bulk publishers turn it off: the call path's
+  // services (sb-signaling, sb-media) do.
   bool send_asap = true;
   // Unacknowledged JetStream publishes in flight in JsPublishAll.
   int js_publish_window = 256;
