@@ -75,11 +75,11 @@ std::string BuildNon2xxAck(const Message& invite, const Message& response) {
 
 InviteClientTransaction::InviteClientTransaction(Message request, Destination destination,
                                                  TimerConfig timers)
-    : request_(std::move(request)), destination_(std::move(destination)), timers_(timers) {}
+    : request_(request.raw()), destination_(std::move(destination)), timers_(timers) {}
 
 Actions InviteClientTransaction::Start() {
   Actions out;
-  out.push_back(SendTo(request_.Serialize(), destination_));
+  out.push_back(SendTo(request_, destination_));
   if (!IsReliable(destination_.transport)) {
     timer_a_ = timers_.t1;
     out.push_back(action::StartTimer{TimerId::kA, timer_a_});
@@ -119,11 +119,15 @@ Actions InviteClientTransaction::OnResponse(Message response) {
       } else if (code < 300) {
         // RFC 6026 §7.2: stay to pass 2xx retransmissions (and forks' 2xx) to the TU.
         state_ = TransactionState::kAccepted;
+        std::string().swap(request_);
         out.push_back(action::PassToTu{std::move(response)});
         out.push_back(action::StartTimer{TimerId::kM, 64 * timers_.t1});
       } else {
         state_ = TransactionState::kCompleted;
-        ack_ = BuildNon2xxAck(request_, response);
+        // The INVITE was built and sent by this node: it parses again.
+        auto invite = Message::Parse(request_);
+        if (invite.ok()) ack_ = BuildNon2xxAck(*invite, response);
+        std::string().swap(request_);
         out.push_back(SendTo(ack_, destination_));
         out.push_back(action::PassToTu{std::move(response)});
         if (IsReliable(destination_.transport)) return Terminate(std::move(out));
@@ -145,7 +149,7 @@ Actions InviteClientTransaction::OnResponse(Message response) {
 Actions InviteClientTransaction::OnTimer(TimerId id) {
   Actions out;
   if (id == TimerId::kA && state_ == TransactionState::kCalling) {
-    out.push_back(SendTo(request_.Serialize(), destination_));
+    out.push_back(SendTo(request_, destination_));
     timer_a_ *= 2;  // no T2 cap for INVITE (§17.1.1.2)
     out.push_back(action::StartTimer{TimerId::kA, timer_a_});
   } else if (id == TimerId::kB && state_ == TransactionState::kCalling) {
@@ -174,11 +178,11 @@ Actions InviteClientTransaction::OnTimer(TimerId id) {
 
 NonInviteClientTransaction::NonInviteClientTransaction(Message request, Destination destination,
                                                        TimerConfig timers)
-    : request_(std::move(request)), destination_(std::move(destination)), timers_(timers) {}
+    : request_(request.raw()), destination_(std::move(destination)), timers_(timers) {}
 
 Actions NonInviteClientTransaction::Start() {
   Actions out;
-  out.push_back(SendTo(request_.Serialize(), destination_));
+  out.push_back(SendTo(request_, destination_));
   if (!IsReliable(destination_.transport)) {
     timer_e_ = timers_.t1;
     out.push_back(action::StartTimer{TimerId::kE, timer_e_});
@@ -198,6 +202,7 @@ Actions NonInviteClientTransaction::OnResponse(Message response) {
     return out;
   }
   state_ = TransactionState::kCompleted;
+  std::string().swap(request_);
   out.push_back(action::StopTimer{TimerId::kE});
   out.push_back(action::StopTimer{TimerId::kF});
   out.push_back(action::PassToTu{std::move(response)});
@@ -214,7 +219,7 @@ Actions NonInviteClientTransaction::OnTimer(TimerId id) {
   Actions out;
   bool active = state_ == TransactionState::kTrying || state_ == TransactionState::kProceeding;
   if (id == TimerId::kE && active) {
-    out.push_back(SendTo(request_.Serialize(), destination_));
+    out.push_back(SendTo(request_, destination_));
     // Trying doubles up to T2; Proceeding retransmits every T2 (§17.1.2.2).
     timer_e_ =
         state_ == TransactionState::kTrying ? std::min(2 * timer_e_, timers_.t2) : timers_.t2;

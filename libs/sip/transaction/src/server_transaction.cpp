@@ -8,13 +8,16 @@ namespace sb::sip {
 
 InviteServerTransaction::InviteServerTransaction(Message request, Destination destination,
                                                  TimerConfig timers)
-    : request_(std::move(request)), destination_(std::move(destination)), timers_(timers) {}
+    : request_(std::make_unique<Message>(std::move(request))),
+      destination_(std::move(destination)),
+      timers_(timers) {}
 
 Actions InviteServerTransaction::Start() {
   Actions out;
-  last_response_ = MakeResponse(request_, 100).Build();
+  last_response_ = MakeResponse(*request_, 100).Build();
   out.push_back(action::Send{last_response_, destination_});
-  out.push_back(action::PassToTu{std::move(request_)});
+  out.push_back(action::PassToTu{std::move(*request_)});
+  request_.reset();
   return out;
 }
 
@@ -61,7 +64,9 @@ Actions InviteServerTransaction::OnTuResponse(int status_code, std::string bytes
   out.push_back(action::Send{last_response_, destination_});
   if (status_code < 200) return out;
   if (status_code < 300) {
+    // Accepted answers nothing itself (the TU retransmits its 2xx): the response is not kept.
     state_ = TransactionState::kAccepted;
+    std::string().swap(last_response_);
     out.push_back(action::StartTimer{TimerId::kL, 64 * timers_.t1});
     return out;
   }
@@ -97,11 +102,14 @@ Actions InviteServerTransaction::OnTimer(TimerId id) {
 
 NonInviteServerTransaction::NonInviteServerTransaction(Message request, Destination destination,
                                                        TimerConfig timers)
-    : request_(std::move(request)), destination_(std::move(destination)), timers_(timers) {}
+    : request_(std::make_unique<Message>(std::move(request))),
+      destination_(std::move(destination)),
+      timers_(timers) {}
 
 Actions NonInviteServerTransaction::Start() {
   Actions out;
-  out.push_back(action::PassToTu{std::move(request_)});
+  out.push_back(action::PassToTu{std::move(*request_)});
+  request_.reset();
   return out;
 }
 

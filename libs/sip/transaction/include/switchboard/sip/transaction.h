@@ -19,6 +19,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -101,12 +102,13 @@ class InviteClientTransaction {
   Actions OnResponse(Message response);
   Actions OnTimer(TimerId id);
   TransactionState state() const { return state_; }
-  const Message& request() const { return request_; }
   const Destination& destination() const { return destination_; }
 
  private:
   Actions Terminate(Actions actions);
-  Message request_;
+  // What is retransmitted, only while it may be: a transaction outlives its request by up to
+  // 32 s (timers D and M), and a parsed message is about 2 KB before its bytes.
+  std::string request_;
   Destination destination_;
   TimerConfig timers_;
   TransactionState state_ = TransactionState::kCalling;
@@ -122,11 +124,10 @@ class NonInviteClientTransaction {
   Actions OnResponse(Message response);
   Actions OnTimer(TimerId id);
   TransactionState state() const { return state_; }
-  const Message& request() const { return request_; }
   const Destination& destination() const { return destination_; }
 
  private:
-  Message request_;
+  std::string request_;  // while it may be retransmitted, as InviteClientTransaction's
   Destination destination_;
   TimerConfig timers_;
   TransactionState state_ = TransactionState::kTrying;
@@ -149,7 +150,9 @@ class InviteServerTransaction {
   TransactionState state() const { return state_; }
 
  private:
-  Message request_;  // until Start
+  // Until Start, on the heap: the transaction outlives it by up to 32 s (timers L and J), and a
+  // parsed message is about 2 KB before its bytes.
+  std::unique_ptr<Message> request_;
   Destination destination_;
   TimerConfig timers_;
   TransactionState state_ = TransactionState::kProceeding;
@@ -169,7 +172,7 @@ class NonInviteServerTransaction {
   TransactionState state() const { return state_; }
 
  private:
-  Message request_;  // until Start
+  std::unique_ptr<Message> request_;  // until Start, as InviteServerTransaction's
   Destination destination_;
   TimerConfig timers_;
   TransactionState state_ = TransactionState::kTrying;
