@@ -15,10 +15,6 @@ sip::ParseOptions Lenient() {
   return options;
 }
 
-bool IsInviteClient(const sip::Message& request) {
-  return request.method() == sip::Method::kInvite;
-}
-
 }  // namespace
 
 std::string SipEndpoint::ContactUri(sip::Transport transport) const {
@@ -96,7 +92,7 @@ Result<std::string> SipEndpoint::Start(sip::MessageBuilder request,
   auto key = tm_.SendRequest(std::move(*built), destination, out);
   if (!key.ok()) return key.status();
   if (!key->empty()) {
-    clients_.insert_or_assign(*key, Client{std::move(copy), destination, std::move(callback)});
+    clients_.insert_or_assign(*key, MakeClient(std::move(copy), destination, std::move(callback)));
   }
   Append(std::move(out));
   return key;
@@ -135,7 +131,7 @@ void SipEndpoint::SendPrack(const sip::DialogId& id, const sip::Message& respons
 
 Status SipEndpoint::Cancel(std::string_view key) {
   auto it = clients_.find(key);
-  if (it == clients_.end() || !IsInviteClient(it->second.request) || it->second.final) {
+  if (it == clients_.end() || !it->second.invite || it->second.final) {
     return Status::NotFound("no pending INVITE " + std::string(key));
   }
   Client& client = it->second;
@@ -146,16 +142,36 @@ Status SipEndpoint::Cancel(std::string_view key) {
 
 void SipEndpoint::SendCancel(Client& client) {
   client.cancel_sent = true;
-  auto cancel = sip::Message::Parse(sip::BuildCancel(client.request), Lenient());
+  auto cancel = sip::Message::Parse(sip::BuildCancel(ParsedRequest(client)), Lenient());
   if (!cancel.ok()) return;
   sip::Message copy = cancel->Clone();
   sip::TransactionOutput out;
   // The CANCEL's own transaction reports to nobody: the INVITE's 487 is what matters.
   auto key = tm_.SendRequest(std::move(*cancel), client.destination, out);
   if (key.ok() && !key->empty()) {
-    clients_.insert_or_assign(*key, Client{std::move(copy), client.destination, nullptr});
+    clients_.insert_or_assign(*key, MakeClient(std::move(copy), client.destination, nullptr));
   }
   Append(std::move(out));
+}
+
+SipEndpoint::Client SipEndpoint::MakeClient(sip::Message request,
+                                            const sip::Destination& destination,
+                                            ResponseCallback callback) {
+  Client client;
+  client.invite = request.method() == sip::Method::kInvite;
+  client.request = std::make_unique<sip::Message>(std::move(request));
+  client.destination = destination;
+  client.callback = std::move(callback);
+  return client;
+}
+
+const sip::Message& SipEndpoint::ParsedRequest(Client& client) {
+  if (!client.request) {
+    // This node built the request: it parses again.
+    auto parsed = sip::Message::Parse(client.bytes, Lenient());
+    client.request = std::make_unique<sip::Message>(std::move(*parsed));
+  }
+  return *client.request;
 }
 
 void SipEndpoint::SendAck(const sip::DialogId& id, uint32_t invite_cseq) {
@@ -191,16 +207,18 @@ void SipEndpoint::OnClientResponse(sip::TuEvent event) {
   const sip::Message& response = *event.message;
   const int code = response.status_code();
   report.response = &response;
-  if (IsInviteClient(client.request)) {
-    report.dialog = dialogs_.OnUacResponse(client.request, response);
+  if (client.invite) {
+    const sip::Message& invite = ParsedRequest(client);
+    report.dialog = dialogs_.OnUacResponse(invite, response);
     if (report.dialog && !peers_.count(*report.dialog)) peers_[*report.dialog] = client.destination;
     if (code >= 200 && code < 300) {
-      auto cseq = client.request.GetCSeq();
+      auto cseq = invite.GetCSeq();
       const uint32_t number = cseq.ok() ? (*cseq)->number : 0;
       if (report.dialog) {
         if (auto ack = acks_.find({*report.dialog, number}); ack != acks_.end()) {
           // A retransmission of a 2xx already ACKed (§13.2.2.4): the same ACK, nothing new.
           sends_.push_back(ack->second);
+          if (client.final) client.request.reset();  // its bytes are kept (Client)
           return;
         }
         SendAck(*report.dialog, number);
@@ -221,8 +239,8 @@ void SipEndpoint::OnClientResponse(sip::TuEvent event) {
       }
     }
     if (code >= 200) {
-      auto cseq = client.request.GetCSeq();
-      auto call_id = client.request.CallId();
+      auto cseq = invite.GetCSeq();
+      auto call_id = invite.CallId();
       if (cseq.ok() && call_id.ok()) pracks_.Finish(*call_id, (*cseq)->number);
     }
     if (code == 100) client.provisional = true;  // §9.1: any provisional response allows CANCEL
@@ -233,6 +251,13 @@ void SipEndpoint::OnClientResponse(sip::TuEvent event) {
     if (code >= 300) {
       dialogs_.Collect();
       clients_.erase(it);
+    } else if (code >= 200) {
+      client.bytes = invite.raw();
+      client.request.reset();
+      {
+        static int n = 0;
+        if (++n % 500 == 0) fprintf(stderr, "DROPPED %d\n", n);
+      }
     }
     if (callback) callback(report, *this);
     return;
