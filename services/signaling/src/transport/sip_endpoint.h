@@ -258,8 +258,9 @@ class SipEndpoint {
   void OnStray2xx(const sip::Message& response);
   void SendAck(const sip::DialogId& id, uint32_t invite_cseq);
   void SendCancel(Client& client);
+  // The client's request, parsed again from its bytes when it kept only those.
   static const sip::Message& ParsedRequest(Client& client);
-  // A client whose request may still be needed parsed, holding it parsed.
+  // A client holding its request parsed.
   static Client MakeClient(sip::Message request, const sip::Destination& destination,
                            ResponseCallback callback);
   void CreateUasDialog(const Pending& pending, int code);

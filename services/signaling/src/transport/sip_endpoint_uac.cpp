@@ -167,7 +167,7 @@ SipEndpoint::Client SipEndpoint::MakeClient(sip::Message request,
 
 const sip::Message& SipEndpoint::ParsedRequest(Client& client) {
   if (!client.request) {
-    // This node built the request: it parses again.
+    // This node built the request and parsed it as leniently: it parses again.
     auto parsed = sip::Message::Parse(client.bytes, Lenient());
     client.request = std::make_unique<sip::Message>(std::move(*parsed));
   }
@@ -254,10 +254,6 @@ void SipEndpoint::OnClientResponse(sip::TuEvent event) {
     } else if (code >= 200) {
       client.bytes = invite.raw();
       client.request.reset();
-      {
-        static int n = 0;
-        if (++n % 500 == 0) fprintf(stderr, "DROPPED %d\n", n);
-      }
     }
     if (callback) callback(report, *this);
     return;
