@@ -346,16 +346,17 @@ Parsed<Message> Message::Parse(std::string_view bytes, const ParseOptions& optio
   return MessageParser::Parse(bytes, options);
 }
 
-Message Message::Clone() const {
+Message Message::Clone() const { return ParseAgain(raw()); }
+
+Message Message::ParseAgain(std::string_view raw) {
   ParseOptions options;
   options.validate = false;
-  options.limits.max_message_bytes = size_ + 1;
-  options.limits.max_header_bytes = size_ + 1;
-  options.limits.max_body_bytes = size_ + 1;
-  options.limits.max_headers = header_count_ + 1;
-  auto copy = Parse(raw(), options);
-  // A message that parsed once parses again to the same structure.
-  return std::move(copy).value();
+  // No count or size can exceed the bytes themselves.
+  options.limits.max_message_bytes = raw.size() + 1;
+  options.limits.max_header_bytes = raw.size() + 1;
+  options.limits.max_body_bytes = raw.size() + 1;
+  options.limits.max_headers = raw.size() + 1;
+  return Parse(raw, options).value();
 }
 
 HeaderField Message::header(size_t index) const {

@@ -75,6 +75,20 @@ TEST_CASE("typed values are cached and stay valid after a move", "[message]") {
   CHECK(copy.raw().data() != moved.raw().data());
 }
 
+TEST_CASE("a message's bytes parse back into it beyond the limits they first met", "[message]") {
+  ParseOptions tight;
+  tight.validate = false;
+  tight.limits.max_headers = 100;
+  std::string many = "OPTIONS sip:b@example.com SIP/2.0\r\n";
+  for (int i = 0; i < 150; ++i) many += "X-N: " + std::to_string(i) + "\r\n";
+  many += "Content-Length: 0\r\n\r\n";
+  CHECK_FALSE(Message::Parse(many, tight).ok());
+  Message again = Message::ParseAgain(many);
+  CHECK(again.raw() == many);
+  CHECK(again.Header("X-N") == "0");
+  CHECK(again.method() == Method::kOptions);
+}
+
 TEST_CASE("a response", "[message]") {
   auto m = Message::Parse(
       "SIP/2.0 180 Ringing\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\n"

@@ -124,15 +124,9 @@ Actions InviteClientTransaction::OnResponse(Message response) {
         out.push_back(action::StartTimer{TimerId::kM, 64 * timers_.t1});
       } else {
         state_ = TransactionState::kCompleted;
-        // What was sent parses again as leniently as the framing alone.
-        ParseOptions lenient;
-        lenient.validate = false;
-        auto invite = Message::Parse(request_, lenient);
+        ack_ = BuildNon2xxAck(Message::ParseAgain(request_), response);
         std::string().swap(request_);
-        if (invite.ok()) {
-          ack_ = BuildNon2xxAck(*invite, response);
-          out.push_back(SendTo(ack_, destination_));
-        }
+        out.push_back(SendTo(ack_, destination_));
         out.push_back(action::PassToTu{std::move(response)});
         if (IsReliable(destination_.transport)) return Terminate(std::move(out));
         out.push_back(action::StartTimer{TimerId::kD, std::chrono::seconds(32)});
@@ -140,7 +134,7 @@ Actions InviteClientTransaction::OnResponse(Message response) {
       return out;
     case TransactionState::kCompleted:
       // A retransmitted final response: our ACK was lost, send it again.
-      if (code >= 300 && !ack_.empty()) out.push_back(SendTo(ack_, destination_));
+      if (code >= 300) out.push_back(SendTo(ack_, destination_));
       return out;
     case TransactionState::kAccepted:
       if (code >= 200 && code < 300) out.push_back(action::PassToTu{std::move(response)});

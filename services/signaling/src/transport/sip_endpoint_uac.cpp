@@ -167,9 +167,7 @@ SipEndpoint::Client SipEndpoint::MakeClient(sip::Message request,
 
 const sip::Message& SipEndpoint::ParsedRequest(Client& client) {
   if (!client.request) {
-    // This node built the request and parsed it as leniently: it parses again.
-    auto parsed = sip::Message::Parse(client.bytes, Lenient());
-    client.request = std::make_unique<sip::Message>(std::move(*parsed));
+    client.request = std::make_unique<sip::Message>(sip::Message::ParseAgain(client.bytes));
   }
   return *client.request;
 }

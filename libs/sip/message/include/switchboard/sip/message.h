@@ -266,7 +266,11 @@ class Message {
   Message(const Message&) = delete;
   Message& operator=(const Message&) = delete;
   ~Message();
-  Message Clone() const;
+  Message Clone() const;  // ParseAgain(raw())
+  // What a Message's raw() held, parsed back into one: bytes that parsed once parse again to the
+  // same structure, whatever options and limits they first met. For a holder that keeps only the
+  // bytes of a message it may need parsed later. Not for bytes from anywhere else.
+  static Message ParseAgain(std::string_view raw);
 
   bool is_request() const { return status_code_ == 0; }
   bool is_response() const { return status_code_ != 0; }
