@@ -28,6 +28,17 @@ Result<bool> RedisNonceCountTracker::Accept(std::string_view nonce, uint32_t nc,
 redis::Command RedisNonceCountTracker::AcceptCommand(const sip::NonceUse& use) {
   const int64_t expires_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(use.expires.time_since_epoch()).count();
+  if (use.nc == 1) {
+    // A nonce's first count, nearly every use (a phone answers each challenge once): accepted
+    // exactly when no count is stored (counts start at 1), so SET NX decides it as the script
+    // would, at a third of its cost in Redis (2.6 against 8.1 us a call, bench/RESULTS.md).
+    return std::move(redis::Command("SET")
+                         .Key(Key(use.nonce))
+                         .Arg("1")
+                         .Arg("NX")
+                         .Arg("PXAT")
+                         .Arg(std::to_string(expires_ms)));
+  }
   return redis::Command::Eval(kAccept, {Key(use.nonce)},
                               {std::to_string(use.nc), std::to_string(expires_ms)});
 }
@@ -35,9 +46,14 @@ redis::Command RedisNonceCountTracker::AcceptCommand(const sip::NonceUse& use) {
 Result<bool> RedisNonceCountTracker::AcceptReply(const Result<redis::Reply>& reply) {
   if (!reply.ok()) return reply.status();
   if (reply->is_error()) return redis::ErrorStatus(*reply->error());
-  auto accepted = reply->integer();
-  if (!accepted) return Status::Internal("nonce script answered a non-integer");
-  return *accepted == 1;
+  // SET NX: OK when set, nil when a count was there; the script: 1 or 0.
+  if (reply->is_nil()) return false;
+  if (const std::string* status = reply->str()) {
+    if (*status == "OK") return true;
+  } else if (auto accepted = reply->integer()) {
+    return *accepted == 1;
+  }
+  return Status::Internal("unexpected reply to a nonce count");
 }
 
 }  // namespace sb::signaling

@@ -33,6 +33,24 @@ TEST_CASE("a nonce count is accepted once and only higher counts after it", "[re
   CHECK(*a.Accept("n2", 1, expires));  // counts are per nonce
 }
 
+TEST_CASE("a first count comes too late after a higher one, whichever command decides it",
+          "[redis]") {
+  sb::redis::Client client(Options(sb::testing::UniqueName("nonce-first") + ":"));
+  sb::signaling::RedisNonceCountTracker counts(client);
+  auto expires = std::chrono::system_clock::now() + 60s;
+  // A first count (SET NX) after a later one (the script): refused, as the script would.
+  CHECK(*counts.Accept("n3", 2, expires));
+  CHECK_FALSE(*counts.Accept("n3", 1, expires));
+  // And a first count that is accepted is stored as 1, so only higher counts follow.
+  CHECK(*counts.Accept("n4", 1, expires));
+  CHECK_FALSE(*counts.Accept("n4", 1, expires));
+  CHECK(*counts.Accept("n4", 2, expires));
+  auto ttl =
+      client.Run(sb::redis::Command("PTTL").Key(sb::signaling::RedisNonceCountTracker::Key("n4")));
+  REQUIRE(ttl.ok());
+  CHECK(ttl->integer().value_or(-1) > 0);
+}
+
 TEST_CASE("a nonce's count expires with the nonce", "[redis]") {
   const std::string prefix = sb::testing::UniqueName("nonce") + ":";
   sb::redis::Client client(Options(prefix));
