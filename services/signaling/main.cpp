@@ -111,6 +111,10 @@ int main(int argc, char** argv) {
        sb::core::IsPositiveInt},
       {"no-answer-seconds", "SB_SIGNALING_NO_ANSWER_SECONDS",
        "a call nobody answers this long is cancelled (480)", "30", sb::core::IsPositiveInt},
+      {"silent-contact-ms", "SB_SIGNALING_SILENT_CONTACT_MS",
+       "a callee's contact that answers nothing (not even 100) this long is given up, the others "
+       "ring on",
+       "5000", sb::core::IsPositiveInt},
       {"session-expires", "SB_SIGNALING_SESSION_EXPIRES",
        "RFC 4028 session interval asked of callees and granted to callers that ask none", "1800",
        sb::core::IsPositiveInt},
@@ -215,6 +219,8 @@ int main(int argc, char** argv) {
     sb::signaling::CallServiceConfig call_config;
     call_config.node_id = settings.Get("node-id");
     call_config.no_answer_timeout = std::chrono::seconds(settings.GetInt("no-answer-seconds"));
+    call_config.silent_contact_timeout =
+        std::chrono::milliseconds(settings.GetInt("silent-contact-ms"));
     call_config.session_timer = session_timer;
     auto call_service = sb::signaling::CallService::Start(
         call_config, *registrar, endpoint,

@@ -64,6 +64,24 @@ TEST_CASE("no answer - the callee is cancelled after the timeout - the caller ge
 }
 
 TEST_CASE(
+    "the callee's only phone is gone without un-registering - 480 once its silence is given up, "
+    "before the no-answer timeout",
+    "[integration]") {
+  CallRig rig(
+      std::vector<std::pair<std::string, std::string>>{{"SB_SIGNALING_SILENT_CONTACT_MS", "1000"}});
+  // 1002 registers from callee_port, where nothing answers once that sipp has exited.
+  rig.RegisterCallee(rig.platform.sip_port());
+  const auto start = std::chrono::steady_clock::now();
+  auto caller = rig.StartCaller("caller_gets_no_answer.xml", rig.platform.sip_port());
+  const int rc = caller.Wait();
+  INFO(caller.Report());
+  CHECK(rc == 0);
+  const auto took = std::chrono::steady_clock::now() - start;
+  CHECK(took >= 1s);
+  CHECK(took < 3s);  // SB_SIGNALING_NO_ANSWER_SECONDS, counted from the same INVITE
+}
+
+TEST_CASE(
     "hold and unhold - the caller's sendonly re-INVITE reaches the callee as sendonly - "
     "sendrecv takes it off hold",
     "[integration]") {

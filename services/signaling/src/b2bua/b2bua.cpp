@@ -346,9 +346,41 @@ bool B2bua::SendLegInvite(const std::string& id, size_t index,
                           std::vector<std::pair<std::string, std::string>> headers) {
   Call& call = *Find(id);
   std::string from = PresentedFrom(call.trunk, call.from_uri, call.caller.domain, headers);
-  return SendInvite(
-      call.legs[index], from, call.to_uri, call.b_offer, headers,
+  CalleeLeg& leg = call.legs[index];
+  const bool sent = SendInvite(
+      leg, from, call.to_uri, call.b_offer, headers,
       [this, id, index](const ClientResponse& r, SipEndpoint&) { OnCalleeResponse(id, index, r); });
+  // A retry (after a challenge or a 422) goes to a contact that has answered already.
+  if (sent && !leg.heard) {
+    leg.silence_timer = endpoint_.StartTimer(settings_.silent_contact_timeout,
+                                             [this, id, index] { OnSilentContact(id, index); });
+  }
+  return sent;
+}
+
+void B2bua::OnSilentContact(const std::string& id, size_t index) {
+  Call* call = Find(id);
+  if (call == nullptr || index >= call->legs.size() || call->phase != Phase::kRinging) return;
+  CalleeLeg& leg = call->legs[index];
+  if (leg.done || leg.heard) return;
+  // §9.1: no CANCEL before a provisional response; the endpoint sends it if one ever comes, and
+  // a late 2xx is hung up or, while the others still ring, answers the call.
+  (void)endpoint_.Cancel(leg.key);
+  leg.done = true;
+  leg.final_code = 408;
+  FailIfNoLegLeft(id);
+}
+
+void B2bua::FailIfNoLegLeft(const std::string& id) {
+  Call* call = Find(id);
+  if (call == nullptr || call->phase != Phase::kRinging) return;
+  std::vector<int> codes;
+  for (const auto& l : call->legs) {
+    if (!l.done) return;
+    codes.push_back(l.final_code);
+  }
+  auto [failure, cause] = ChooseFailure(codes);
+  Fail(id, failure, {}, cause);
 }
 
 std::string B2bua::PresentedFrom(const std::optional<TrunkGateway>& trunk,
@@ -416,8 +448,13 @@ void B2bua::OnCalleeResponse(const std::string& id, size_t index, const ClientRe
     return;
   }
   CalleeLeg& leg = call->legs[index];
+  if (!r.timed_out && !leg.heard) {
+    leg.heard = true;
+    endpoint_.StopTimer(leg.silence_timer);
+  }
   if (code < 200) {
-    if (code == 100 || call->phase != Phase::kRinging) return;
+    // A contact given up for its silence rings too late: the endpoint cancels it.
+    if (code == 100 || call->phase != Phase::kRinging || leg.done) return;
     // An originated call has nobody to hear early media: its 18x is only "ringing".
     if (HasSdp(*r.response) && call->early == EarlyMedia::kNone && !call->originated) {
       StartEarlyMedia(id, code, std::string(r.response->body()));
@@ -446,16 +483,11 @@ void B2bua::OnCalleeResponse(const std::string& id, size_t index, const ClientRe
     // The caller cannot answer a challenge meant for us.
     code = 403;
   }
+  // A contact given up for its silence keeps that verdict (its late answer changes nothing).
+  if (leg.done) return;
   leg.done = true;
   leg.final_code = code;
-  if (call->phase != Phase::kRinging) return;
-  std::vector<int> codes;
-  for (const auto& l : call->legs) {
-    if (!l.done) return;
-    codes.push_back(l.final_code);
-  }
-  auto [failure, cause] = ChooseFailure(codes);
-  Fail(id, failure, {}, cause);
+  FailIfNoLegLeft(id);
 }
 
 void B2bua::Ringing(Call& call, int code, std::string_view sdp) {

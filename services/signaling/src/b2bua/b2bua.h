@@ -12,7 +12,10 @@
 //          <--200 (node's answer)--   first 2xx wins, CANCEL the rest, bridge a<->b
 //   BYE from either side: 200, BYE the other, destroy the legs, "ended".
 //   CANCEL from the caller: 487 (endpoint), CANCEL every callee leg.  Busy: 486 relayed.
-//   No answer within no_answer_timeout: CANCEL + 480.  Unknown extension: 404.  Nobody
+//   No answer within no_answer_timeout: CANCEL + 480.  A contact that has said nothing at all
+//   (not even 100) within silent_contact_timeout is given up as a 408 while the others ring on:
+//   a phone gone without un-registering no longer holds the caller for the whole no-answer
+//   time, or Timer B's 32 s, when it was the only one.  Unknown extension: 404.  Nobody
 //   registered: 480.  Routing refused: the router's code (404, 403, 480, 503).  A carrier's
 //   401/407 is answered once with the trunk's outbound credentials; a challenge that cannot be
 //   answered is 403 to the caller (who could not answer it for us).  re-INVITE / UPDATE (hold,
@@ -62,6 +65,9 @@ namespace sb::signaling::b2bua {
 struct Settings {
   std::string node_id;  // this signaling node, stored with each call
   std::chrono::milliseconds no_answer_timeout{std::chrono::seconds(30)};
+  // A live phone answers an INVITE within milliseconds (100 Trying, 180); this long covers the
+  // INVITE and its first three retransmissions over UDP (sent at 0, 0.5, 1.5 and 3.5 s).
+  std::chrono::milliseconds silent_contact_timeout{std::chrono::seconds(5)};
   // RFC 4028 on both legs: asked of the callee, granted to a caller that asks none, the minimum.
   sip::SessionTimerPolicy session_timer{};
   uint64_t seed = 0;  // call ids and tags; 0: std::random_device
@@ -147,8 +153,10 @@ class B2bua final : public RequestHandler, public DialogHandler {
     bool proxy_challenge = false;  // a 407's (Proxy-Authorization), not a 401's
     uint32_t nonce_count = 0;
     uint32_t session_expires = 0;  // RFC 4028 interval asked; 0: the policy's (raised by a 422)
-    bool done = false;             // had its final response (or timed out)
+    bool done = false;             // had its final response (or timed out, or was given up)
     int final_code = 0;
+    bool heard = false;          // any response at all, 100 included
+    uint64_t silence_timer = 0;  // Settings::silent_contact_timeout, while nothing is heard
   };
   // A blind transfer under way: side `replaced` (the transferor's; 'b' for a command) gives its
   // dialog and media leg to the target once one of the target's contacts answers.
@@ -282,6 +290,11 @@ class B2bua final : public RequestHandler, public DialogHandler {
                                    const std::string& from_uri, const std::string& domain,
                                    std::vector<std::pair<std::string, std::string>>& headers);
   void OnCalleeResponse(const std::string& id, size_t leg, const ClientResponse& response);
+  // Leg `leg` heard nothing within silent_contact_timeout: given up (a 408, its CANCEL sent if it
+  // ever rings), and the call failed when no other leg is left.
+  void OnSilentContact(const std::string& id, size_t leg);
+  // Once every leg of a ringing call has its final response: the caller's failure.
+  void FailIfNoLegLeft(const std::string& id);
   // A 18x to the caller (with the node's leg a SDP for early media); "ringing" once.
   void Ringing(Call& call, int code, std::string_view sdp);
   void StartEarlyMedia(const std::string& id, int code, std::string sdp);

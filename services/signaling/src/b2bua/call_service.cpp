@@ -81,6 +81,7 @@ Result<std::unique_ptr<CallService>> CallService::Start(
       b2bua::Ports{*p->authorizer, *p->router, *p->locator, *p->media, *p->events, *p->store},
       b2bua::Settings{.node_id = config.node_id,
                       .no_answer_timeout = config.no_answer_timeout,
+                      .silent_contact_timeout = config.silent_contact_timeout,
                       .session_timer = config.session_timer});
   p->control = std::make_unique<b2bua::B2buaCallControl>(
       *p->b2bua, post_to_loop, std::chrono::seconds(3), p->originators.get());

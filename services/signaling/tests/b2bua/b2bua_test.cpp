@@ -841,6 +841,84 @@ TEST_CASE("no answer within the timeout - CANCEL every contact - 480 to the call
   CHECK(f.media.legs.empty());
 }
 
+// The methods of everything sent to `to` so far (removed from the wire), retransmissions
+// included.
+std::vector<sb::sip::Method> Methods(Fixture& f, const Destination& to) {
+  std::vector<sb::sip::Method> methods;
+  while (auto m = f.Next(to)) {
+    if (m->is_request()) methods.push_back(m->method());
+  }
+  return methods;
+}
+
+TEST_CASE(
+    "a contact silent for 5 s is given up while the other rings on - if it rings later it is "
+    "cancelled",
+    "[unit]") {
+  Fixture f;
+  f.Receive(f.CallerInvite(), kCaller);
+  auto desk = f.Next(kDesk);
+  auto mobile = f.Next(kMobile);
+  REQUIRE(desk);
+  REQUIRE(mobile);
+  f.Receive(f.Answer(*mobile, 180, "mobile"), kMobile);
+  CHECK(f.Codes(kCaller) == std::vector<int>{100, 180});
+  for (int i = 0; i < 50; ++i) {  // 5 s in steps, so that the INVITE's retransmissions go out
+    f.clock.Advance(std::chrono::milliseconds(100));
+    f.node.endpoint.OnTimers();
+  }
+  CHECK(f.Codes(kCaller).empty());  // the mobile still rings
+  (void)Methods(f, kDesk);
+  // The desk wakes up and rings: cancelled, and the caller hears nothing of it.
+  f.Receive(f.Answer(*desk, 180, "desk"), kDesk);
+  CHECK(Methods(f, kDesk) == std::vector<sb::sip::Method>{sb::sip::Method::kCancel});
+  CHECK(f.Codes(kCaller).empty());
+  // The mobile answers: the call is connected.
+  f.Receive(f.Answer(*mobile, 200, "mobile", kCallerSdp), kMobile);
+  CHECK(f.Codes(kCaller) == std::vector<int>{200});
+}
+
+TEST_CASE(
+    "the only contact silent for 5 s - 480 to the caller then, not at the no-answer time or "
+    "Timer B",
+    "[unit]") {
+  Fixture f;
+  f.locator.extensions["1002"].pop_back();  // the desk only
+  f.Receive(f.CallerInvite(), kCaller);
+  auto desk = f.Next(kDesk);
+  REQUIRE(desk);
+  CHECK(f.Codes(kCaller) == std::vector<int>{100});
+  f.clock.Advance(std::chrono::milliseconds(4900));
+  f.node.endpoint.OnTimers();
+  CHECK(f.Codes(kCaller).empty());
+  f.clock.Advance(std::chrono::milliseconds(100));
+  f.node.endpoint.OnTimers();
+  CHECK(f.Codes(kCaller) == std::vector<int>{480});
+  CHECK(f.events.seen.back() == "ended no_answer 480");
+  CHECK(f.media.legs.empty());
+  // Its 200 after all that is hung up.
+  (void)Methods(f, kDesk);
+  f.Receive(f.Answer(*desk, 200, "desk", kCallerSdp), kDesk);
+  CHECK(Methods(f, kDesk) ==
+        std::vector<sb::sip::Method>{sb::sip::Method::kAck, sb::sip::Method::kBye});
+}
+
+TEST_CASE("a contact that sent only 100 Trying is not silent: it rings until the no-answer time",
+          "[unit]") {
+  Fixture f;
+  f.locator.extensions["1002"].pop_back();
+  f.Receive(f.CallerInvite(), kCaller);
+  auto desk = f.Next(kDesk);
+  REQUIRE(desk);
+  f.Receive(f.Answer(*desk, 100, ""), kDesk);
+  f.clock.Advance(std::chrono::seconds(10));
+  f.node.endpoint.OnTimers();
+  CHECK(f.Codes(kCaller) == std::vector<int>{100});
+  f.clock.Advance(std::chrono::seconds(10));
+  f.node.endpoint.OnTimers();
+  CHECK(f.Codes(kCaller) == std::vector<int>{480});
+}
+
 TEST_CASE("unknown extension 404 - nobody registered 480", "[unit]") {
   Fixture f;
   f.Receive(f.CallerInvite("1009"), kCaller);
