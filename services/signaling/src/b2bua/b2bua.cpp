@@ -350,25 +350,35 @@ bool B2bua::SendLegInvite(const std::string& id, size_t index,
   const bool sent = SendInvite(
       leg, from, call.to_uri, call.b_offer, headers,
       [this, id, index](const ClientResponse& r, SipEndpoint&) { OnCalleeResponse(id, index, r); });
-  // A retry (after a challenge or a 422) goes to a contact that has answered already.
-  if (sent && !leg.heard) {
-    leg.silence_timer = endpoint_.StartTimer(settings_.silent_contact_timeout,
-                                             [this, id, index] { OnSilentContact(id, index); });
-  }
+  if (sent) WatchSilence(leg, [this, id, index] { OnSilentContact(id, index); });
   return sent;
+}
+
+void B2bua::WatchSilence(CalleeLeg& leg, std::function<void()> on_silent) {
+  // A retry (after a challenge or a 422) goes to a contact that has answered already.
+  if (leg.heard) return;
+  leg.silence_timer = endpoint_.StartTimer(settings_.silent_contact_timeout, std::move(on_silent));
+}
+
+void B2bua::Heard(CalleeLeg& leg, const ClientResponse& response) {
+  if (response.timed_out || leg.heard) return;
+  leg.heard = true;
+  endpoint_.StopTimer(leg.silence_timer);
+}
+
+bool B2bua::GiveUpSilent(CalleeLeg& leg) {
+  if (leg.done || leg.heard) return false;
+  // §9.1: no CANCEL before a provisional response; the endpoint sends it if one ever comes.
+  (void)endpoint_.Cancel(leg.key);
+  leg.done = true;
+  leg.final_code = 408;
+  return true;
 }
 
 void B2bua::OnSilentContact(const std::string& id, size_t index) {
   Call* call = Find(id);
   if (call == nullptr || index >= call->legs.size() || call->phase != Phase::kRinging) return;
-  CalleeLeg& leg = call->legs[index];
-  if (leg.done || leg.heard) return;
-  // §9.1: no CANCEL before a provisional response; the endpoint sends it if one ever comes, and
-  // a late 2xx is hung up or, while the others still ring, answers the call.
-  (void)endpoint_.Cancel(leg.key);
-  leg.done = true;
-  leg.final_code = 408;
-  FailIfNoLegLeft(id);
+  if (GiveUpSilent(call->legs[index])) FailIfNoLegLeft(id);
 }
 
 void B2bua::FailIfNoLegLeft(const std::string& id) {
@@ -448,13 +458,12 @@ void B2bua::OnCalleeResponse(const std::string& id, size_t index, const ClientRe
     return;
   }
   CalleeLeg& leg = call->legs[index];
-  if (!r.timed_out && !leg.heard) {
-    leg.heard = true;
-    endpoint_.StopTimer(leg.silence_timer);
-  }
+  Heard(leg, r);
+  // A contact given up for its silence keeps that verdict: when it rings (the endpoint cancels
+  // it), challenges or refuses after all, nothing changes; only its 2xx is taken as any other.
+  if (leg.done && !success) return;
   if (code < 200) {
-    // A contact given up for its silence rings too late: the endpoint cancels it.
-    if (code == 100 || call->phase != Phase::kRinging || leg.done) return;
+    if (code == 100 || call->phase != Phase::kRinging) return;
     // An originated call has nobody to hear early media: its 18x is only "ringing".
     if (HasSdp(*r.response) && call->early == EarlyMedia::kNone && !call->originated) {
       StartEarlyMedia(id, code, std::string(r.response->body()));
@@ -483,8 +492,6 @@ void B2bua::OnCalleeResponse(const std::string& id, size_t index, const ClientRe
     // The caller cannot answer a challenge meant for us.
     code = 403;
   }
-  // A contact given up for its silence keeps that verdict (its late answer changes nothing).
-  if (leg.done) return;
   leg.done = true;
   leg.final_code = code;
   FailIfNoLegLeft(id);

@@ -290,11 +290,21 @@ class B2bua final : public RequestHandler, public DialogHandler {
                                    const std::string& from_uri, const std::string& domain,
                                    std::vector<std::pair<std::string, std::string>>& headers);
   void OnCalleeResponse(const std::string& id, size_t leg, const ClientResponse& response);
-  // Leg `leg` heard nothing within silent_contact_timeout: given up (a 408, its CANCEL sent if it
-  // ever rings), and the call failed when no other leg is left.
+  // Starts `leg`'s silence timer (Settings::silent_contact_timeout) unless it has been heard.
+  void WatchSilence(CalleeLeg& leg, std::function<void()> on_silent);
+  // Any response of `leg`'s peer, 100 included: it is alive (a timeout is no response).
+  void Heard(CalleeLeg& leg, const ClientResponse& response);
+  // Whether `leg` is still silent when its timer fires: then it is given up (a 408, its CANCEL
+  // sent if it ever rings; a late 2xx is hung up or answers as any other would).
+  bool GiveUpSilent(CalleeLeg& leg);
+  // Leg `leg` of a ringing call heard nothing in time: given up, and the call failed when no
+  // other leg is left.
   void OnSilentContact(const std::string& id, size_t leg);
   // Once every leg of a ringing call has its final response: the caller's failure.
   void FailIfNoLegLeft(const std::string& id);
+  // The same for the legs ringing a transfer's target (b2bua_transfer.cpp).
+  void OnSilentTarget(const std::string& id, const std::string& transfer_leg, size_t leg);
+  void FailTransferIfNoLegLeft(const std::string& id);
   // A 18x to the caller (with the node's leg a SDP for early media); "ringing" once.
   void Ringing(Call& call, int code, std::string_view sdp);
   void StartEarlyMedia(const std::string& id, int code, std::string sdp);

@@ -274,11 +274,37 @@ bool B2bua::SendTargetInvite(const std::string& id, size_t index,
   PendingTransfer& t = *call.transfer;
   if (!t.referred_by.empty()) headers.emplace_back("Referred-By", t.referred_by);
   std::string from = PresentedFrom(t.trunk, t.from_uri, call.caller.domain, headers);
-  return SendInvite(
+  const bool sent = SendInvite(
       t.legs[index], from, t.to_uri, t.offer, headers,
       [this, id, index, transfer_leg = t.media_leg](const ClientResponse& r, SipEndpoint&) {
         OnTargetResponse(id, transfer_leg, index, r);
       });
+  if (sent) {
+    WatchSilence(t.legs[index], [this, id, index, transfer_leg = t.media_leg] {
+      OnSilentTarget(id, transfer_leg, index);
+    });
+  }
+  return sent;
+}
+
+void B2bua::OnSilentTarget(const std::string& id, const std::string& transfer_leg, size_t index) {
+  Call* call = Find(id);
+  if (call == nullptr || !call->transfer || call->transfer->media_leg != transfer_leg ||
+      index >= call->transfer->legs.size() || call->transfer->answered) {
+    return;
+  }
+  if (GiveUpSilent(call->transfer->legs[index])) FailTransferIfNoLegLeft(id);
+}
+
+void B2bua::FailTransferIfNoLegLeft(const std::string& id) {
+  PendingTransfer& t = *Find(id)->transfer;
+  if (t.answered) return;
+  std::vector<int> codes;
+  for (const auto& l : t.legs) {
+    if (!l.done) return;
+    codes.push_back(l.final_code);
+  }
+  TransferFailed(id, ChooseFailure(codes).first, {});
 }
 
 void B2bua::OnTargetResponse(const std::string& id, const std::string& transfer_leg, size_t index,
@@ -294,6 +320,9 @@ void B2bua::OnTargetResponse(const std::string& id, const std::string& transfer_
   }
   PendingTransfer& t = *call->transfer;
   CalleeLeg& leg = t.legs[index];
+  Heard(leg, r);
+  // A target contact given up for its silence keeps that verdict, as a callee's does.
+  if (leg.done && !success) return;
   if (code < 200) {
     if (code > 100 && !t.ringing_notified) {
       t.ringing_notified = true;
@@ -353,13 +382,7 @@ void B2bua::OnTargetResponse(const std::string& id, const std::string& transfer_
     if (!queued.ok()) TargetAnswered(id, dialog, queued);
     return;
   }
-  if (t.answered) return;
-  std::vector<int> codes;
-  for (const auto& l : t.legs) {
-    if (!l.done) return;
-    codes.push_back(l.final_code);
-  }
-  TransferFailed(id, ChooseFailure(codes).first, {});
+  FailTransferIfNoLegLeft(id);
 }
 
 void B2bua::TargetAnswered(const std::string& id, const sip::DialogId& dialog, Status media) {

@@ -1240,6 +1240,34 @@ TEST_CASE("a busy transfer target - NOTIFY 486 terminated - the call goes on as 
 }
 
 TEST_CASE(
+    "a transfer target whose only phone is silent for 5 s - NOTIFY 480 terminated - the call goes "
+    "on as before",
+    "[unit]") {
+  Fixture f;
+  auto call = f.Connect();
+  const std::string id = f.store.calls.begin()->first;
+  f.Receive(f.With(f.CalleeInDialog(call.desk_invite, "REFER", "desk", 2),
+                   "Refer-To: <sip:1003@acme.sb.test>"),
+            kDesk);
+  CHECK(f.Codes(kDesk) == std::vector<int>{202});
+  Message trying = f.Take(kDesk);
+  CHECK(Sipfrag(trying).starts_with("SIP/2.0 100 "));
+  f.Receive(f.Answer(trying, 200, "desk"), kDesk);
+  (void)f.Take(kTarget);
+  f.clock.Advance(std::chrono::milliseconds(4900));
+  f.node.endpoint.OnTimers();
+  CHECK_FALSE(f.Next(kDesk).has_value());
+  f.clock.Advance(std::chrono::milliseconds(100));
+  f.node.endpoint.OnTimers();
+  Message failed = f.Take(kDesk);
+  CHECK(Sipfrag(failed).starts_with("SIP/2.0 480 "));
+  CHECK(HeaderOf(failed, "Subscription-State").starts_with("terminated"));
+  CHECK(f.media.legs == std::set<std::string>{id + "-a", id + "-b"});
+  f.Receive(f.CallerInDialog("INFO", call.caller_tag, 2), kCaller);
+  CHECK(f.Take(kDesk).method() == sb::sip::Method::kInfo);
+}
+
+TEST_CASE(
     "REFER without Refer-To 400 - outside the tenant 403 - a local tel: number 416 - unknown "
     "extension NOTIFY 404 - nobody registered NOTIFY 480",
     "[unit]") {
