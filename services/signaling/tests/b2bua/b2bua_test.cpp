@@ -384,6 +384,20 @@ struct Fixture {
     return std::move(*m);
   }
 
+  struct Rung {
+    Message desk;
+    Message mobile;
+  };
+  // The caller rings 1002: the INVITEs to its desk phone and its mobile.
+  Rung Ring() {
+    Receive(CallerInvite(), kCaller);
+    auto desk = Next(kDesk);
+    auto mobile = Next(kMobile);
+    REQUIRE(desk);
+    REQUIRE(mobile);
+    return {std::move(*desk), std::move(*mobile)};
+  }
+
   struct Answered {
     Message desk_invite;
     Message mobile_invite;
@@ -391,17 +405,22 @@ struct Fixture {
   };
   // Caller rings 1002: the desk phone answers.
   Answered Connect() {
-    Receive(CallerInvite(), kCaller);
-    auto desk = Next(kDesk);
-    auto mobile = Next(kMobile);
-    REQUIRE(desk);
-    REQUIRE(mobile);
-    Receive(Answer(*desk, 180, "desk"), kDesk);
-    Receive(Answer(*mobile, 180, "mobile"), kMobile);
-    Receive(Answer(*desk, 200, "desk", kCallerSdp), kDesk);
+    auto [desk, mobile] = Ring();
+    Receive(Answer(desk, 180, "desk"), kDesk);
+    Receive(Answer(mobile, 180, "mobile"), kMobile);
+    Receive(Answer(desk, 200, "desk", kCallerSdp), kDesk);
     std::string tag = CallerTag();
     wire.clear();
-    return {std::move(*desk), std::move(*mobile), tag};
+    return {std::move(desk), std::move(mobile), tag};
+  }
+  // Connected, then the desk phone REFERs the caller to 1003: 202.
+  Answered ReferFromDesk() {
+    Answered call = Connect();
+    Receive(With(CalleeInDialog(call.desk_invite, "REFER", "desk", 2),
+                 "Refer-To: <sip:1003@acme.sb.test>"),
+            kDesk);
+    CHECK(Codes(kDesk) == std::vector<int>{202});
+    return call;
   }
   // The B2BUA's To tag in its 200 to the caller (still on the wire): the caller's dialog.
   std::string CallerTag() {
@@ -582,13 +601,9 @@ TEST_CASE(
     "with the node's answer - the 200 with the same SDP changes nothing",
     "[unit]") {
   Fixture f;
-  f.Receive(f.CallerInvite(), kCaller);
-  auto desk = f.Next(kDesk);
-  auto mobile = f.Next(kMobile);
-  REQUIRE(desk);
-  REQUIRE(mobile);
-  f.Receive(f.Answer(*mobile, 180, "mobile"), kMobile);
-  f.Receive(f.Answer(*desk, 183, "desk", kCallerSdp), kDesk);
+  auto [desk, mobile] = f.Ring();
+  f.Receive(f.Answer(mobile, 180, "mobile"), kMobile);
+  f.Receive(f.Answer(desk, 183, "desk", kCallerSdp), kDesk);
   REQUIRE(f.media.log.size() == 4);
   CHECK(f.media.log[2].ends_with("-b answer"));
   CHECK(f.media.log[3].starts_with("bridge "));
@@ -603,7 +618,7 @@ TEST_CASE(
   CHECK(progress->body().find("-a\r\n") != std::string_view::npos);  // leg a's node SDP
   CHECK(progress->body().find("10.1.1.1") == std::string_view::npos);
 
-  f.Receive(f.Answer(*desk, 200, "desk", kCallerSdp), kDesk);
+  f.Receive(f.Answer(desk, 200, "desk", kCallerSdp), kDesk);
   CHECK(f.media.log.size() == 4);
   std::optional<Message> ok;
   while (auto m = f.Next(kCaller)) ok = std::move(m);
@@ -619,17 +634,13 @@ TEST_CASE(
     "answer without a second bridge",
     "[unit]") {
   Fixture f;
-  f.Receive(f.CallerInvite(), kCaller);
-  auto desk = f.Next(kDesk);
-  auto mobile = f.Next(kMobile);
-  REQUIRE(desk);
-  REQUIRE(mobile);
-  f.Receive(f.Answer(*desk, 183, "desk", kCallerSdp), kDesk);
+  auto [desk, mobile] = f.Ring();
+  f.Receive(f.Answer(desk, 183, "desk", kCallerSdp), kDesk);
   CHECK(f.Codes(kCaller) == std::vector<int>{100, 183});
   CHECK(f.events.seen.back() == "ringing 183");
   std::string mobile_sdp = kCallerSdp;
   mobile_sdp.replace(mobile_sdp.find("4000"), 4, "4100");
-  f.Receive(f.Answer(*mobile, 200, "mobile", mobile_sdp), kMobile);
+  f.Receive(f.Answer(mobile, 200, "mobile", mobile_sdp), kMobile);
   REQUIRE(f.media.log.size() == 5);
   CHECK(f.media.log[4].ends_with("-b answer"));
   CHECK(f.Codes(kCaller) == std::vector<int>{200});
@@ -856,12 +867,8 @@ TEST_CASE(
     "cancelled",
     "[unit]") {
   Fixture f;
-  f.Receive(f.CallerInvite(), kCaller);
-  auto desk = f.Next(kDesk);
-  auto mobile = f.Next(kMobile);
-  REQUIRE(desk);
-  REQUIRE(mobile);
-  f.Receive(f.Answer(*mobile, 180, "mobile"), kMobile);
+  auto [desk, mobile] = f.Ring();
+  f.Receive(f.Answer(mobile, 180, "mobile"), kMobile);
   CHECK(f.Codes(kCaller) == std::vector<int>{100, 180});
   for (int i = 0; i < 50; ++i) {  // 5 s in steps, so that the INVITE's retransmissions go out
     f.clock.Advance(std::chrono::milliseconds(100));
@@ -870,11 +877,11 @@ TEST_CASE(
   CHECK(f.Codes(kCaller).empty());  // the mobile still rings
   (void)Methods(f, kDesk);
   // The desk wakes up and rings: cancelled, and the caller hears nothing of it.
-  f.Receive(f.Answer(*desk, 180, "desk"), kDesk);
+  f.Receive(f.Answer(desk, 180, "desk"), kDesk);
   CHECK(Methods(f, kDesk) == std::vector<sb::sip::Method>{sb::sip::Method::kCancel});
   CHECK(f.Codes(kCaller).empty());
   // The mobile answers: the call is connected.
-  f.Receive(f.Answer(*mobile, 200, "mobile", kCallerSdp), kMobile);
+  f.Receive(f.Answer(mobile, 200, "mobile", kCallerSdp), kMobile);
   CHECK(f.Codes(kCaller) == std::vector<int>{200});
 }
 
@@ -1220,12 +1227,8 @@ TEST_CASE(
 
 TEST_CASE("a busy transfer target - NOTIFY 486 terminated - the call goes on as before", "[unit]") {
   Fixture f;
-  auto call = f.Connect();
+  auto call = f.ReferFromDesk();
   const std::string id = f.store.calls.begin()->first;
-  f.Receive(f.With(f.CalleeInDialog(call.desk_invite, "REFER", "desk", 2),
-                   "Refer-To: <sip:1003@acme.sb.test>"),
-            kDesk);
-  CHECK(f.Codes(kDesk) == std::vector<int>{202});
   (void)f.Take(kDesk);  // NOTIFY 100
   Message invite = f.Take(kTarget);
   f.Receive(f.Answer(invite, 486, "target"), kTarget);
@@ -1244,12 +1247,8 @@ TEST_CASE(
     "on as before",
     "[unit]") {
   Fixture f;
-  auto call = f.Connect();
+  auto call = f.ReferFromDesk();
   const std::string id = f.store.calls.begin()->first;
-  f.Receive(f.With(f.CalleeInDialog(call.desk_invite, "REFER", "desk", 2),
-                   "Refer-To: <sip:1003@acme.sb.test>"),
-            kDesk);
-  CHECK(f.Codes(kDesk) == std::vector<int>{202});
   Message trying = f.Take(kDesk);
   CHECK(Sipfrag(trying).starts_with("SIP/2.0 100 "));
   f.Receive(f.Answer(trying, 200, "desk"), kDesk);
