@@ -31,7 +31,8 @@ redis::Command RedisNonceCountTracker::AcceptCommand(const sip::NonceUse& use) {
   if (use.nc == 1) {
     // A nonce's first count, nearly every use (a phone answers each challenge once): accepted
     // exactly when no count is stored (counts start at 1), so SET NX decides it as the script
-    // would, at a third of its cost in Redis (2.6 against 8.1 us a call, bench/RESULTS.md).
+    // would, at about a third of its cost in Redis (2.2 against 7-8 us a call; bench/RESULTS.md,
+    // session 11).
     return std::move(redis::Command("SET")
                          .Key(Key(use.nonce))
                          .Arg("1")

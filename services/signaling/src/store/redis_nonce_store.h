@@ -6,9 +6,10 @@
 //   sb::signaling::RedisNonceCountTracker counts(redis);     // client prefix "signaling:"
 //   sb::sip::DigestServer server(clock, random, counts, options);
 //
-// The compare-and-set is one Lua script, atomic in Redis: two replicas given the same nc at the
-// same moment accept it once. An unreachable Redis is an error (the request then gets 503), never
-// an acceptance. Thread-safe as the client is.
+// Each acceptance is one atomic command in Redis (a first count SET NX, a later one a
+// compare-and-set Lua script): two replicas given the same nc at the same moment accept it once. An
+// unreachable Redis is an error (the request then gets 503), never an acceptance. Thread-safe as
+// the client is.
 #pragma once
 
 #include <string>
