@@ -258,7 +258,12 @@ Result<std::unique_ptr<Subscription>> NatsBus::Subscribe(std::string_view subjec
     natsSubscription_Destroy(sub);
     return FromNats(s, "subscribing to " + subj);
   }
-  return std::unique_ptr<Subscription>(new CoreSubscription(sub, std::move(state)));
+  std::unique_ptr<Subscription> subscription(new CoreSubscription(sub, std::move(state)));
+  // cnats sends SUB from its flusher thread: without this round trip a message published from
+  // another connection right after Subscribe returned could pass the SUB and never arrive.
+  s = natsConnection_FlushTimeout(nc_, ToMillis(options_.connect_timeout));
+  if (s != NATS_OK) return FromNats(s, "confirming the subscription to " + subj);
+  return subscription;
 }
 
 Result<Message> NatsBus::Request(const Message& request, Duration timeout) {

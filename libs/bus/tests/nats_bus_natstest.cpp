@@ -97,6 +97,22 @@ TEST_CASE("core pub/sub delivers by wildcard subject", "[nats]") {
   CHECK(exact.items() == std::vector<std::string>{".sms.sent.t2"});
 }
 
+TEST_CASE("a message published from another connection as soon as Subscribe returns arrives",
+          "[nats]") {
+  auto subscriber = ConnectShared();
+  auto publisher = ConnectShared();
+  // Many tries: a SUB still in cnats's write buffer loses a publish only now and then.
+  for (int i = 0; i < 20; ++i) {
+    const std::string subject = sb::testing::UniqueName("sub-ready");
+    Seen<std::string> got;
+    auto sub = subscriber->Subscribe(subject, "", [&](const Message& m) { got.Add(m.data); });
+    REQUIRE(sub.ok());
+    REQUIRE(publisher->Publish({.subject = subject, .data = "first"}).ok());
+    INFO("try " << i);
+    REQUIRE(got.WaitForCount(1, 2s));
+  }
+}
+
 TEST_CASE("a publish without headers keeps its reply subject and body and no header appears",
           "[nats]") {
   auto bus = ConnectShared();

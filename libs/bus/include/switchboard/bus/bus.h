@@ -136,7 +136,8 @@ class Bus {
   virtual Status Publish(const Message& message) = 0;
 
   // Subscribes to `subject` (wildcards * and > allowed). With a non-empty queue_group, each
-  // message goes to one member of the group.
+  // message goes to one member of the group. Once it returns, the server has the interest:
+  // whatever is published after that, from any connection, reaches `handler`.
   virtual Result<std::unique_ptr<Subscription>> Subscribe(std::string_view subject,
                                                           std::string_view queue_group,
                                                           Handler handler) = 0;
