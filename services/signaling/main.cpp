@@ -99,6 +99,10 @@ int main(int argc, char** argv) {
       {"lapse-sweep-ms", "SB_SIGNALING_LAPSE_SWEEP_MS",
        "how often this node looks for bindings that lapsed without a REGISTER (expired events)",
        "5000", sb::core::IsPositiveInt},
+      {"sweep-lease-ms", "SB_SIGNALING_SWEEP_LEASE_MS",
+       "how long a lapse this node claimed, or a registration event it parked in Redis, is its own "
+       "before another replica reports it (below JetStream's 2-minute duplicate window)",
+       "30000", sb::core::IsPositiveInt},
       {"keepalive-seconds", "SB_SIGNALING_KEEPALIVE_SECONDS",
        "OPTIONS ping interval for phones registered through this node behind NAT (0: none)", "30",
        IsNonNegativeInt},
@@ -189,6 +193,7 @@ int main(int argc, char** argv) {
     config.node_id = settings.Get("node-id");
     config.admin_cache_ttl = std::chrono::milliseconds(settings.GetInt("admin-cache-ms"));
     config.lapse_sweep.interval = std::chrono::milliseconds(settings.GetInt("lapse-sweep-ms"));
+    config.lapse_sweep.lease = std::chrono::milliseconds(settings.GetInt("sweep-lease-ms"));
     config.account_limit.max_requests = settings.GetInt("account-limit");
     config.call_account_limit.max_requests = settings.GetInt("call-account-limit");
     const std::string algorithms = settings.Get("digest-algorithms");

@@ -48,7 +48,8 @@ class Platform {
   // A directory for the test's own files (scenarios, configs), removed with the Platform.
   const std::filesystem::path& dir() const { return dir_; }
   const std::string& nats_url() const { return nats_.url(); }
-  int sip_port() const { return sip_port_; }  // UDP and TCP, on 127.0.0.1
+  testing::NatsServer& nats() { return nats_; }  // to stop and restart (same port and store)
+  int sip_port() const { return sip_port_; }     // UDP and TCP, on 127.0.0.1
   const std::string& platform_domain() const { return platform_domain_; }
 
   // Polls sb-signaling's /readyz (bounded): true once it answers 200.

@@ -11,7 +11,9 @@
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <condition_variable>
 #include <fstream>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
@@ -20,7 +22,10 @@
 #include "baresip_phone.h"
 #include "platform.h"
 #include "sipp_process.h"
+#include "switchboard/bus/nats_bus.h"
+#include "switchboard/bus/subjects.h"
 #include "switchboard/redis/client.h"
+#include "switchboard/signaling/v1/events.pb.h"
 #include "switchboard/sip/digest.h"
 #include "switchboard/sip/message.h"
 #include "switchboard/testing/servers.h"
@@ -416,4 +421,64 @@ TEST_CASE("a REGISTER on the loop that Redis fails is answered 503 - once Redis 
   for (int i = 0; i < 5 && code != 200; ++i) code = register_once();
   CHECK(code == 200);
   CHECK(p.SignalingRunning());
+}
+
+TEST_CASE(
+    "an un-REGISTER whose replica dies before JetStream has its event is reported by another "
+    "replica",
+    "[integration]") {
+  // A short lease and sweep so that the survivor reports it within seconds; admin's answers
+  // kept, so that the REGISTER needs no NATS. The media node makes the replicas ready.
+  Platform p({.media = true,
+              .signaling_env = {{"SB_SIGNALING_SWEEP_LEASE_MS", "3000"},
+                                {"SB_SIGNALING_LAPSE_SWEEP_MS", "500"},
+                                {"SB_SIGNALING_ADMIN_CACHE_MS", "600000"}}});
+  auto tenant = p.CreateTenant();
+  p.CreateExtension(tenant, "1001", "pass-1001-secret");
+  const std::string domain = tenant.sip_domain();
+  Phone phone("127.0.0.51", static_cast<uint16_t>(p.sip_port()));
+  REQUIRE(WaitForSignaling(phone, domain));
+  auto register_for = [&](int expires) {
+    return Code(phone.RegisterWithDigest(domain, "1001", "pass-1001-secret", expires,
+                                         sb::sip::DigestAlgorithm::kMd5));
+  };
+  REQUIRE(register_for(300) == 200);
+  p.AddSignalingReplica();
+
+  // JetStream away: the node stores the un-registration and answers 200 after its publish times
+  // out; then it dies, with whatever its NATS client still buffered.
+  p.nats().Stop();
+  CHECK(register_for(0) == 200);
+  CHECK(p.StoredContacts(tenant, "sip:1001@" + domain).empty());
+  p.KillSignaling(p.sip_port());
+  p.nats().Restart();
+
+  sb::bus::NatsBusOptions options;
+  options.url = p.nats_url();
+  auto bus = sb::bus::NatsBus::Connect(options);
+  REQUIRE(bus.ok());
+  const std::string subject = "sb.evt.registration.unregistered." + tenant.id();
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<switchboard::signaling::v1::Unregistered> stored;
+  auto consumer = (*bus)->Consume({.stream = std::string(sb::bus::subjects::kEventsStream),
+                                   .durable = sb::testing::UniqueName("unreg"),
+                                   .filter_subject = subject},
+                                  [&](sb::bus::JsMessage& m) {
+                                    (void)m.Ack();
+                                    switchboard::signaling::v1::Unregistered event;
+                                    REQUIRE(event.ParseFromString(m.message().data));
+                                    std::lock_guard lock(mu);
+                                    stored.push_back(event);
+                                    cv.notify_all();
+                                  });
+  REQUIRE(consumer.ok());
+  std::unique_lock lock(mu);
+  REQUIRE(cv.wait_for(lock, 20s, [&] { return !stored.empty(); }));
+  CHECK(stored[0].aor() == "sip:1001@" + domain);
+  CHECK(stored[0].contact().find("127.0.0.51") != std::string::npos);
+  CHECK(stored[0].reason() == switchboard::signaling::v1::UNREGISTER_REASON_CLIENT);
+  // Built by the node that died, sent by the survivor's sweep: once.
+  cv.wait_for(lock, 2s, [&] { return stored.size() > 1; });
+  CHECK(stored.size() == 1);
 }

@@ -1,5 +1,7 @@
 #include "registrar/lapse_sweeper.h"
 
+#include <algorithm>
+
 namespace sb::signaling {
 
 std::vector<RegistrationChange> LapseChanges(const TenantId& tenant, std::string_view aor,
@@ -21,18 +23,42 @@ std::vector<RegistrationChange> LapseChanges(const TenantId& tenant, std::string
 
 LapseSweeper::LapseSweeper(const core::Clock& clock, RedisBindingStore& store,
                            RedisBindingLapses& lapses, RegistrationEvents& events,
-                           const core::Logger& log, LapseSweepOptions options)
+                           const core::Logger& log, LapseSweepOptions options,
+                           RedisEventOutbox* parked)
     : clock_(clock),
       store_(store),
       lapses_(lapses),
       events_(events),
       log_(log),
-      options_(options) {}
+      options_(options),
+      parked_(parked) {}
 
 LapseSweeper::~LapseSweeper() { Stop(); }
 
 Result<size_t> LapseSweeper::SweepOnce() {
   const WallTime now = clock_.WallNow();
+  auto lapses = SweepLapses(now);
+  if (!lapses.ok()) return lapses;
+  auto parked = SendParked(now);
+  if (!parked.ok()) return parked;
+  return std::max(*lapses, *parked);
+}
+
+Result<size_t> LapseSweeper::SendParked(WallTime now) {
+  if (parked_ == nullptr) return 0;
+  auto claimed = parked_->Claim(now, options_.batch);
+  if (!claimed.ok()) return claimed.status();
+  std::vector<std::string> acked;
+  Status sent = events_.Send(*claimed, &acked);
+  if (!sent.ok()) {
+    // Still parked and claimed: sent again after the lease.
+    log_.Warn("parked registration events not published yet", {{"error", sent.ToString()}});
+  }
+  SB_RETURN_IF_ERROR(parked_->Done(acked));
+  return claimed->size();
+}
+
+Result<size_t> LapseSweeper::SweepLapses(WallTime now) {
   auto claimed = lapses_.Claim(now, options_.batch, options_.lease);
   if (!claimed.ok()) return claimed.status();
   for (const AddressOfRecordKey& key : *claimed) {

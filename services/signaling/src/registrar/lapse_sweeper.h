@@ -15,6 +15,9 @@
 // the same way, and the de-duplication id (rpc/registration_events.h LapseEventId) keeps the
 // stream at one event. At least once, never lost while any replica runs the sweep within
 // RedisBindingStore::kLapseGrace of the lapse.
+//
+// Given the outbox (store/redis_event_outbox.h), each pass also sends the REGISTERs' events that
+// are still parked once due: those whose replica died, or whose publish failed, after the save.
 #pragma once
 
 #include <chrono>
@@ -28,6 +31,7 @@
 #include "rpc/registration_events.h"
 #include "store/redis_binding_lapses.h"
 #include "store/redis_binding_store.h"
+#include "store/redis_event_outbox.h"
 #include "switchboard/core/clock.h"
 #include "switchboard/core/logger.h"
 #include "switchboard/core/status.h"
@@ -37,7 +41,8 @@ namespace sb::signaling {
 struct LapseSweepOptions {
   std::chrono::milliseconds interval{5000};
   size_t batch = 500;  // AORs per pass
-  // How long a claimed AOR is this replica's before another may take it (crash recovery).
+  // How long a claimed AOR is this replica's before another may take it (crash recovery); the
+  // outbox's lease is the same (RegistrarService).
   std::chrono::milliseconds lease{30000};
 };
 
@@ -49,12 +54,14 @@ class LapseSweeper {
  public:
   // Borrowed references must outlive the sweeper.
   LapseSweeper(const core::Clock& clock, RedisBindingStore& store, RedisBindingLapses& lapses,
-               RegistrationEvents& events, const core::Logger& log, LapseSweepOptions options);
+               RegistrationEvents& events, const core::Logger& log, LapseSweepOptions options,
+               RedisEventOutbox* parked = nullptr);
   ~LapseSweeper();  // Stop()
   LapseSweeper(const LapseSweeper&) = delete;
   LapseSweeper& operator=(const LapseSweeper&) = delete;
 
-  // One pass: how many AORs it claimed (a full batch means more may be due).
+  // One pass: how many AORs and parked events it claimed (a full batch of either means more
+  // may be due).
   Result<size_t> SweepOnce();
 
   void Start();
@@ -62,6 +69,9 @@ class LapseSweeper {
 
  private:
   void Run();
+  Result<size_t> SweepLapses(WallTime now);
+  // Sends what `parked_` holds that is due by `now`; how many it claimed.
+  Result<size_t> SendParked(WallTime now);
 
   const core::Clock& clock_;
   RedisBindingStore& store_;
@@ -69,6 +79,7 @@ class LapseSweeper {
   RegistrationEvents& events_;
   core::Logger log_;
   LapseSweepOptions options_;
+  RedisEventOutbox* parked_;
   std::mutex mu_;
   std::condition_variable wake_;
   bool stop_ = false;

@@ -216,11 +216,12 @@ RegisterAnswer Registrar::Store(const sip::Message& request, const sip::Destinat
   auto applied = Apply(request, source, stored);
   if (auto* refused = std::get_if<RegisterAnswer>(&applied)) return std::move(*refused);
   const Update& update = std::get<Update>(applied);
-  if (update.changed) {
-    Status saved = deps_.bindings.Save(tenant, aor, update.next);
+  auto events = Events(request, tenant, aor, stored, update, decision);
+  if (update.changed || !events.empty()) {
+    Status saved = deps_.bindings.Save(tenant, aor, update.next, Park(events, update.now));
     if (!saved.ok()) return Answer(503, "Service Unavailable");
   }
-  Publish(Changes(request, tenant, aor, stored, update, decision), request);
+  Publish(events);
   return Registered(source, tenant, aor, update);
 }
 
@@ -250,13 +251,14 @@ std::variant<RegisterAnswer, Registrar::Update> Registrar::Apply(
   return update;
 }
 
-std::vector<RegistrationChange> Registrar::Changes(const sip::Message& request,
-                                                   const TenantId& tenant, const std::string& aor,
-                                                   const std::vector<Binding>& stored,
-                                                   const Update& update,
-                                                   const AuthDecision& decision) const {
+std::vector<bus::JsOutbound> Registrar::Events(const sip::Message& request, const TenantId& tenant,
+                                               const std::string& aor,
+                                               const std::vector<Binding>& stored,
+                                               const Update& update,
+                                               const AuthDecision& decision) const {
   if (deps_.events == nullptr) return {};
   auto changes = RegistrationChanges(stored, update.next, update.now);
+  if (changes.empty()) return {};
   auto user_agent = request.Header(sip::HeaderId::kUserAgent);
   for (auto& c : changes) {
     c.tenant = tenant;
@@ -264,18 +266,39 @@ std::vector<RegistrationChange> Registrar::Changes(const sip::Message& request,
     c.extension_id = decision.credentials ? decision.credentials->extension_id : "";
     if (user_agent) c.user_agent = std::string(*user_agent);
   }
-  return changes;
+  auto call_id = request.CallId();
+  auto messages = deps_.events->Messages(changes, call_id.ok() ? *call_id : "");
+  if (!messages.ok()) {
+    // The binding is stored all the same: the phone is registered whether or not its event can
+    // be told.
+    deps_.log.Warn("registration event not built", {{"error", messages.status().ToString()}});
+    return {};
+  }
+  return std::move(*messages);
 }
 
-void Registrar::Publish(const std::vector<RegistrationChange>& changes,
-                        const sip::Message& request) const {
-  if (changes.empty() || deps_.events == nullptr) return;
+std::vector<redis::Command> Registrar::Park(const std::vector<bus::JsOutbound>& events,
+                                            WallTime now) const {
+  if (deps_.outbox == nullptr) return {};
+  return deps_.outbox->ParkCommands(events, now);
+}
+
+void Registrar::Publish(const std::vector<bus::JsOutbound>& events) const {
+  if (events.empty()) return;
   // The binding is stored: the phone is registered whether or not the event got out, so a
-  // publish failure is logged and counted, not answered.
-  auto call_id = request.CallId();
-  Status published = deps_.events->Publish(changes, call_id.ok() ? *call_id : "");
+  // publish failure is logged, not answered; a parked event is sent again by a sweep.
+  std::vector<std::string> acked;
+  Status published = deps_.events->Send(events, &acked);
   if (!published.ok()) {
-    deps_.log.Warn("registration event not published", {{"error", published.ToString()}});
+    deps_.log.Warn(deps_.outbox != nullptr ? "registration event not published yet (parked)"
+                                           : "registration event not published",
+                   {{"error", published.ToString()}});
+  }
+  if (deps_.outbox == nullptr || acked.empty()) return;
+  Status unparked = deps_.outbox->Done(acked);
+  if (!unparked.ok()) {
+    // Sent again by a sweep under the same ids: JetStream keeps one copy.
+    deps_.log.Warn("published registration event still parked", {{"error", unparked.ToString()}});
   }
 }
 

@@ -49,6 +49,7 @@
 #include "runtime/loop_redis.h"
 #include "runtime/offloader.h"
 #include "store/redis_binding_store.h"
+#include "store/redis_event_outbox.h"
 #include "switchboard/core/clock.h"
 #include "switchboard/core/logger.h"
 #include "switchboard/core/metrics.h"
@@ -68,6 +69,9 @@ struct RegistrarDeps {
   AuthFailureBan* ban = nullptr;              // optional
   AccountRateLimit* account_limit = nullptr;  // optional
   RegistrationEvents* events = nullptr;       // optional
+  // Where a REGISTER's events are parked with its bindings until JetStream has them; nullptr:
+  // sent after the save only, so a replica killed in between loses them.
+  RedisEventOutbox* outbox = nullptr;
   core::MetricsRegistry& metrics;
   const core::Logger& log;
   // Sources Redis found not banned lately (marked and forgotten by Handle's guard); the node's
@@ -130,11 +134,14 @@ class Registrar final : public RequestHandler {
   std::variant<RegisterAnswer, Update> Apply(const sip::Message& request,
                                              const sip::Destination& source,
                                              const std::vector<Binding>& stored) const;
-  std::vector<RegistrationChange> Changes(const sip::Message& request, const TenantId& tenant,
-                                          const std::string& aor,
-                                          const std::vector<Binding>& stored, const Update& update,
-                                          const AuthDecision& decision) const;
-  void Publish(const std::vector<RegistrationChange>& changes, const sip::Message& request) const;
+  // The events of the change from `stored` to `update` (none without RegistrarDeps::events).
+  std::vector<bus::JsOutbound> Events(const sip::Message& request, const TenantId& tenant,
+                                      const std::string& aor, const std::vector<Binding>& stored,
+                                      const Update& update, const AuthDecision& decision) const;
+  // The commands that park `events` with the save (none without RegistrarDeps::outbox).
+  std::vector<redis::Command> Park(const std::vector<bus::JsOutbound>& events, WallTime now) const;
+  // Sends them, then unparks the acknowledged ones; blocks on JetStream and Redis.
+  void Publish(const std::vector<bus::JsOutbound>& events) const;
   RegisterAnswer Registered(const sip::Destination& source, const TenantId& tenant,
                             const std::string& aor, const Update& update) const;
 

@@ -97,22 +97,23 @@ void Registrar::StoreOnLoop(std::shared_ptr<LoopRegister> state, std::vector<Bin
   auto applied = Apply(state->message, state->source, stored);
   if (auto* refused = std::get_if<RegisterAnswer>(&applied)) return Finish(*state, *refused);
   auto update = std::make_shared<Update>(std::move(std::get<Update>(applied)));
-  auto changes = std::make_shared<std::vector<RegistrationChange>>(
-      Changes(state->message, state->tenant, state->aor, stored, *update, decision));
+  auto events = std::make_shared<std::vector<bus::JsOutbound>>(
+      Events(state->message, state->tenant, state->aor, stored, *update, decision));
   // After the save: publishing the events blocks on JetStream, so a worker does it when there
   // are any (a refresh has none) and the 200 follows, as on the worker path.
-  auto registered = [this, state, update, changes] {
-    if (changes->empty())
+  auto registered = [this, state, update, events] {
+    if (events->empty())
       return Finish(*state, Registered(state->source, state->tenant, state->aor, *update));
     Status queued = deps_.offloader.Run(
-        [this, state, changes] { Publish(*changes, state->message); },
+        [this, events] { Publish(*events); },
         [this, state, update] {
           Finish(*state, Registered(state->source, state->tenant, state->aor, *update));
         });
     if (!queued.ok()) Finish(*state, Answer(503, "Service Unavailable"));
   };
-  if (!update->changed) return registered();
-  deps_.loop_redis->Send(RedisBindingStore::SaveCommands(state->tenant, state->aor, update->next),
+  if (!update->changed && events->empty()) return registered();
+  deps_.loop_redis->Send(RedisBindingStore::SaveCommands(state->tenant, state->aor, update->next,
+                                                         Park(*events, update->now)),
                          [this, state, registered](Result<std::vector<redis::Reply>> replies) {
                            if (!RedisBindingStore::SaveReply(replies).ok()) {
                              return Finish(*state, Answer(503, "Service Unavailable"));

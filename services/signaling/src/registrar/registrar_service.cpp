@@ -33,6 +33,7 @@ struct RegistrarService::Parts {
   std::unique_ptr<ClearSources> clear_sources;
   std::unique_ptr<AuthGuard> call_guard;
   std::unique_ptr<RedisBindingLapses> lapses;
+  std::unique_ptr<RedisEventOutbox> outbox;
   std::unique_ptr<LapseSweeper> lapse_sweeper;
   std::unique_ptr<LoopRedis> loop_redis;
   std::unique_ptr<ThreadPoolOffloader> offloader;
@@ -111,8 +112,9 @@ Result<std::unique_ptr<RegistrarService>> RegistrarService::Start(
   p->call_guard = std::make_unique<AuthGuard>(p->ban.get(), p->call_account_limit.get(), log,
                                               p->clear_sources.get());
   p->lapses = std::make_unique<RedisBindingLapses>(*p->redis);
+  p->outbox = std::make_unique<RedisEventOutbox>(*p->redis, config.lapse_sweep.lease);
   p->lapse_sweeper = std::make_unique<LapseSweeper>(clock, *p->bindings, *p->lapses, *p->events,
-                                                    log, config.lapse_sweep);
+                                                    log, config.lapse_sweep, p->outbox.get());
   p->lapse_sweeper->Start();
   if (loop != nullptr) p->loop_redis = std::make_unique<LoopRedis>(*loop, *redis_options, clock);
   p->offloader =
@@ -126,6 +128,7 @@ Result<std::unique_ptr<RegistrarService>> RegistrarService::Start(
                                                            .ban = p->ban.get(),
                                                            .account_limit = p->account_limit.get(),
                                                            .events = p->events.get(),
+                                                           .outbox = p->outbox.get(),
                                                            .metrics = metrics,
                                                            .log = log,
                                                            .clear_sources = *p->clear_sources,

@@ -1,6 +1,5 @@
 #include "rpc/registration_events.h"
 
-#include "switchboard/bus/typed.h"
 #include "switchboard/signaling/v1/events.pb.h"
 
 namespace sb::signaling {
@@ -44,21 +43,16 @@ std::string LapseEventId(const RegistrationChange& change) {
          std::to_string(ms);
 }
 
-Status RegistrationEvents::Publish(const std::vector<RegistrationChange>& changes,
-                                   std::string_view call_id) {
-  Status first = Status::Ok();
+Result<std::vector<bus::JsOutbound>> RegistrationEvents::Messages(
+    const std::vector<RegistrationChange>& changes, std::string_view call_id) const {
+  std::vector<bus::JsOutbound> out;
   for (const auto& c : changes) {
     auto meta = factory_.NewMeta(c.tenant, "registration", TypeOf(c.kind), call_id);
-    if (!meta.ok()) {
-      if (first.ok()) first = meta.status();
-      continue;
-    }
+    if (!meta.ok()) return meta.status();
     auto subject = bus::EventSubjectFor(*meta);
-    if (!subject.ok()) {
-      if (first.ok()) first = subject.status();
-      continue;
-    }
-    Result<bus::PublishAck> ack = Status::Internal("not published");
+    if (!subject.ok()) return subject.status();
+    bus::JsOutbound message{.message = {.subject = std::move(*subject)},
+                            .msg_id = meta->event_id()};
     if (c.kind == RegistrationChange::Kind::kRegistered) {
       pb::Registered event;
       *event.mutable_meta() = *meta;
@@ -70,7 +64,7 @@ Status RegistrationEvents::Publish(const std::vector<RegistrationChange>& change
       event.set_extension_id(c.extension_id);
       event.set_user_agent(c.user_agent);
       event.set_node_id(node_id_);
-      ack = bus::JsPublishProto(bus_, *subject, event, meta->event_id(), timeout_);
+      message.message.data = event.SerializeAsString();
     } else {
       pb::Unregistered event;
       *event.mutable_meta() = *meta;
@@ -79,14 +73,37 @@ Status RegistrationEvents::Publish(const std::vector<RegistrationChange>& change
       event.set_reason(ReasonOf(c.kind));
       event.set_extension_id(c.extension_id);
       event.set_node_id(node_id_);
-      const bool lapse = c.kind == RegistrationChange::Kind::kExpired &&
-                         c.lapsed_at != std::chrono::system_clock::time_point{};
-      ack = bus::JsPublishProto(bus_, *subject, event, lapse ? LapseEventId(c) : meta->event_id(),
-                                timeout_);
+      message.message.data = event.SerializeAsString();
+      if (c.kind == RegistrationChange::Kind::kExpired &&
+          c.lapsed_at != std::chrono::system_clock::time_point{}) {
+        message.msg_id = LapseEventId(c);
+      }
     }
-    if (!ack.ok() && first.ok()) first = ack.status();
+    out.push_back(std::move(message));
+  }
+  return out;
+}
+
+Status RegistrationEvents::Send(const std::vector<bus::JsOutbound>& messages,
+                                std::vector<std::string>* acked) {
+  if (messages.empty()) return Status::Ok();
+  Status first = Status::Ok();
+  auto acks = bus_.JsPublishAll(messages, timeout_);
+  for (size_t i = 0; i < acks.size(); ++i) {
+    if (acks[i].ok()) {
+      if (acked != nullptr) acked->push_back(messages[i].msg_id);
+    } else if (first.ok()) {
+      first = acks[i].status();
+    }
   }
   return first;
+}
+
+Status RegistrationEvents::Publish(const std::vector<RegistrationChange>& changes,
+                                   std::string_view call_id) {
+  auto messages = Messages(changes, call_id);
+  if (!messages.ok()) return messages.status();
+  return Send(*messages);
 }
 
 }  // namespace sb::signaling

@@ -7,6 +7,9 @@
 //   for (auto& c : changes) { c.tenant = tenant; c.aor = aor; ... }
 //   sb::Status published = events.Publish(changes, call_id);   // blocks: run it offloaded
 //
+// A REGISTER's events are parked in Redis with the bindings they report before they are sent
+// (Messages, then Send), so that a replica killed in between loses none.
+//
 // Thread-safe (the Bus and EventFactory are).
 #pragma once
 
@@ -53,6 +56,13 @@ class RegistrationEvents {
   // Publishes every change (correlation id: the REGISTER's Call-ID); the first error is returned
   // after trying all of them.
   Status Publish(const std::vector<RegistrationChange>& changes, std::string_view call_id);
+  // Publish in two steps, for a caller that parks the messages first (store/redis_event_outbox.h):
+  // the changes' messages, each under its de-duplication id (the event id, or a lapse's own);
+  // then sent, with the ids JetStream acknowledged added to `acked`.
+  Result<std::vector<bus::JsOutbound>> Messages(const std::vector<RegistrationChange>& changes,
+                                                std::string_view call_id) const;
+  Status Send(const std::vector<bus::JsOutbound>& messages,
+              std::vector<std::string>* acked = nullptr);
 
  private:
   bus::Bus& bus_;

@@ -108,13 +108,15 @@ Result<std::vector<Binding>> RedisBindingStore::LoadReply(const Result<redis::Re
 }
 
 Status RedisBindingStore::Save(const TenantId& tenant, std::string_view aor,
-                               const std::vector<Binding>& bindings) {
-  return SaveReply(client_.Pipeline(SaveCommands(tenant, aor, bindings)));
+                               const std::vector<Binding>& bindings,
+                               std::vector<redis::Command> with) {
+  return SaveReply(client_.Pipeline(SaveCommands(tenant, aor, bindings, std::move(with))));
 }
 
 std::vector<redis::Command> RedisBindingStore::SaveCommands(const TenantId& tenant,
                                                             std::string_view aor,
-                                                            const std::vector<Binding>& bindings) {
+                                                            const std::vector<Binding>& bindings,
+                                                            std::vector<redis::Command> with) {
   const std::string key = Key(tenant, aor);
   std::vector<redis::Command> commands;
   commands.push_back(redis::Command("MULTI"));
@@ -137,6 +139,7 @@ std::vector<redis::Command> RedisBindingStore::SaveCommands(const TenantId& tena
   } else {
     commands.push_back(std::move(redis::Command("ZREM").Key(kDueKey).Arg(key)));
   }
+  for (redis::Command& c : with) commands.push_back(std::move(c));
   commands.push_back(redis::Command("EXEC"));
   return commands;
 }

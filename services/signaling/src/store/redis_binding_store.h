@@ -41,11 +41,14 @@ class RedisBindingStore {
   // Load as a command to pipeline with others, and what its reply means.
   static redis::Command LoadCommand(const TenantId& tenant, std::string_view aor);
   static Result<std::vector<Binding>> LoadReply(const Result<redis::Reply>& reply);
-  // Replaces the AOR's bindings; an empty set deletes the key.
-  Status Save(const TenantId& tenant, std::string_view aor, const std::vector<Binding>& bindings);
+  // Replaces the AOR's bindings; an empty set deletes the key. `with` (the events that report
+  // the change, parked: store/redis_event_outbox.h) is written in the same MULTI/EXEC.
+  Status Save(const TenantId& tenant, std::string_view aor, const std::vector<Binding>& bindings,
+              std::vector<redis::Command> with = {});
   // Save as a pipeline (MULTI .. EXEC) to send on another connection, and what its replies mean.
   static std::vector<redis::Command> SaveCommands(const TenantId& tenant, std::string_view aor,
-                                                  const std::vector<Binding>& bindings);
+                                                  const std::vector<Binding>& bindings,
+                                                  std::vector<redis::Command> with = {});
   static Status SaveReply(const Result<std::vector<redis::Reply>>& replies);
 
   static std::string Key(const TenantId& tenant, std::string_view aor);

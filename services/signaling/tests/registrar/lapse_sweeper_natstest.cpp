@@ -34,6 +34,7 @@ struct Replica {
   core::UuidV7Generator ids;
   bus::EventFactory factory;
   RegistrationEvents events;
+  RedisEventOutbox outbox{redis, 30s};
   LapseSweeper sweeper;
 
   Replica(const redis::ClientOptions& options, const std::string& nats_url,
@@ -44,7 +45,7 @@ struct Replica {
         factory(clock, ids, "signaling/" + node),
         events(*bus, factory, node, 2s),
         sweeper(clock, store, lapses, events, core::Logger("signaling", core::LogLevel::kWarn),
-                {.interval = 100ms, .batch = 10, .lease = 30s}) {}
+                {.interval = 100ms, .batch = 10, .lease = 30s}, &outbox) {}
 
   static std::unique_ptr<bus::NatsBus> Connect(const std::string& url) {
     bus::NatsBusOptions options;
@@ -65,6 +66,7 @@ struct Fixture {
   Replica a, b;
   std::unique_ptr<bus::NatsBus> watcher = Replica::Connect(nats.url());
   testing::EventInbox expired{*watcher, "sb.evt.registration.expired.>"};
+  testing::EventInbox registered{*watcher, "sb.evt.registration.registered.>"};
 
   Fixture()
       : options(Options()),
@@ -96,12 +98,33 @@ size_t Sweep(LapseSweeper& sweeper) {
 }
 
 // Waits (bounded) until `inbox` holds `count` events; how many it holds then.
+template <typename Event = v1::Unregistered>
 size_t WaitForCount(testing::EventInbox& inbox, size_t count) {
-  for (int i = 0; i < 50 && inbox.All<v1::Unregistered>().size() < count; ++i) {
+  for (int i = 0; i < 50 && inbox.All<Event>().size() < count; ++i) {
     std::this_thread::sleep_for(100ms);
   }
   std::this_thread::sleep_for(200ms);  // a duplicate would have arrived by now
-  return inbox.All<v1::Unregistered>().size();
+  return inbox.All<Event>().size();
+}
+
+// Replica `r` saves `binding` for kAor with its "registered" event parked in the same MULTI, as
+// a REGISTER does, and returns that event's message (not sent).
+bus::JsOutbound SaveParked(Replica& r, const Binding& binding, WallTime now) {
+  RegistrationChange change{.kind = RegistrationChange::Kind::kRegistered,
+                            .tenant = kTenant,
+                            .aor = kAor,
+                            .contact = binding.contact,
+                            .source = binding.source,
+                            .path = {},
+                            .expires_seconds = 300,
+                            .extension_id = "",
+                            .user_agent = "parked-test",
+                            .lapsed_at = {}};
+  auto messages = r.events.Messages({change}, "call-parked");
+  REQUIRE(messages.ok());
+  REQUIRE(messages->size() == 1);
+  REQUIRE(r.store.Save(kTenant, kAor, {binding}, r.outbox.ParkCommands(*messages, now)).ok());
+  return messages->front();
 }
 
 }  // namespace
@@ -245,6 +268,56 @@ TEST_CASE("binding keys parse back into tenant and address of record", "[unit]")
   CHECK_FALSE(ParseBindingKey("reg:" + kTenant.str()).has_value());
   CHECK_FALSE(ParseBindingKey("nonce:abc").has_value());
   CHECK_FALSE(ParseBindingKey("reg::sip:a@b").has_value());
+}
+
+TEST_CASE("a registration event parked by a replica that died after its save is sent by another",
+          "[nats]") {
+  Fixture f;
+  const bus::JsOutbound parked =
+      SaveParked(f.a, f.Phone("sip:1001@10.0.0.11", 300s), f.clock.WallNow());
+  // Replica a dies here, before publishing. Within a's lease the event is a's.
+  CHECK(Sweep(f.b.sweeper) == 0);
+  f.clock.Advance(31s);
+  CHECK(Sweep(f.b.sweeper) == 1);
+  auto event = f.registered.Wait<v1::Registered>(
+      [](const v1::Registered& e, const bus::Message&) {
+        return e.contact() == "sip:1001@10.0.0.11";
+      },
+      5s);
+  REQUIRE(event.has_value());
+  CHECK(event->meta().event_id() == parked.msg_id);  // a's event, under a's id: stored once
+  CHECK(event->node_id() == "sig-a");
+  CHECK(event->user_agent() == "parked-test");
+  // Sent and unparked: no later sweep sends it again.
+  f.clock.Advance(31s);
+  CHECK(Sweep(f.a.sweeper) == 0);
+  CHECK(WaitForCount<v1::Registered>(f.registered, 1) == 1);
+}
+
+TEST_CASE("a registration event its replica published is unparked and never sent again", "[nats]") {
+  Fixture f;
+  const bus::JsOutbound parked =
+      SaveParked(f.a, f.Phone("sip:1001@10.0.0.12", 300s), f.clock.WallNow());
+  std::vector<std::string> acked;
+  REQUIRE(f.a.events.Send({parked}, &acked).ok());
+  CHECK(acked == std::vector<std::string>{parked.msg_id});
+  REQUIRE(f.a.outbox.Done(acked).ok());
+  f.clock.Advance(31s);
+  CHECK(Sweep(f.b.sweeper) == 0);
+  CHECK(WaitForCount<v1::Registered>(f.registered, 1) == 1);
+}
+
+TEST_CASE("a parked message keeps its subject, id and binary body", "[nats]") {
+  const bus::JsOutbound message{.message = {.subject = "sb.evt.registration.registered.t1",
+                                            .data = std::string("\x08\n\x00\xff\n\n", 6)},
+                                .msg_id = "0190d1d2-0000-7000-8000-0000000000cc"};
+  auto back = DecodeParked(EncodeParked(message));
+  REQUIRE(back.has_value());
+  CHECK(back->message.subject == message.message.subject);
+  CHECK(back->msg_id == message.msg_id);
+  CHECK(back->message.data == message.message.data);
+  CHECK_FALSE(DecodeParked("no newline at all").has_value());
+  CHECK_FALSE(DecodeParked("\nid\nbody").has_value());
 }
 
 }  // namespace sb::signaling
