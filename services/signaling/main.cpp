@@ -214,7 +214,8 @@ int main(int argc, char** argv) {
       options.max_failures = static_cast<int>(settings.GetInt("keepalive-failures"));
       keepalive = std::make_unique<sb::signaling::KeepaliveService>(
           endpoint, [&server](std::function<void()> task) { (*server)->Post(std::move(task)); },
-          registrar->lapses(), registrar->events(), clock, metrics, log, options);
+          registrar->lapses(), registrar->events(), registrar->outbox(), clock, metrics, log,
+          options);
       registrar->handler().SetObserver(keepalive.get());
       (*server)->Post([&] { keepalive->Attach(); });
     }

@@ -462,9 +462,11 @@ TEST_CASE("sb-signaling answers OPTIONS / then 503 after SIGTERM until it exits"
   probe.SetTimeout(5000);
 
   REQUIRE(kill(pid, SIGTERM) == 0);
-  // Right after the signal the node may not have switched yet; the answers turn to 503 and stay.
+  // The node switches when its main thread wakes from the signal, which on a loaded machine
+  // takes longer than a few round trips: probe for up to 2 s, well inside the 3 s drain notice.
   int last = 0;
-  for (int i = 0; i < 20 && last != 503; ++i) {
+  for (int i = 0; i < 80 && last != 503; ++i) {
+    if (i > 0) std::this_thread::sleep_for(std::chrono::milliseconds(25));
     probe.SendTo(static_cast<uint16_t>(port),
                  Options("UDP", "127.0.0.8:5060", "z9hG4bKdrain" + std::to_string(i)));
     auto r = probe.Receive();

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "registrar/callee_locator.h"
+#include "registrar/parked_events.h"
 #include "switchboard/sip/builder.h"
 
 namespace sb::signaling {
@@ -17,12 +18,14 @@ constexpr auto kShortestWait = std::chrono::milliseconds(20);
 
 KeepaliveService::KeepaliveService(SipEndpoint& endpoint, PostToLoop post_to_loop,
                                    RedisBindingLapses& lapses, RegistrationEvents& events,
-                                   const core::Clock& clock, core::MetricsRegistry& metrics,
-                                   const core::Logger& log, KeepaliveOptions options)
+                                   RedisEventOutbox& parked, const core::Clock& clock,
+                                   core::MetricsRegistry& metrics, const core::Logger& log,
+                                   KeepaliveOptions options)
     : endpoint_(endpoint),
       post_to_loop_(post_to_loop),
       lapses_(lapses),
       events_(events),
+      parked_(parked),
       clock_(clock),
       log_(log),
       scheduler_(std::make_shared<KeepaliveScheduler>(clock, options)),
@@ -110,7 +113,21 @@ void KeepaliveService::Remove(const KeepalivePing& gone) {
   if (!offloader_) return;
   Status queued = offloader_->Run(
       [this, gone] {
-        auto removed = lapses_.RemoveIfUnchanged(gone.tenant, gone.aor, {gone.binding});
+        RegistrationChange change;
+        change.kind = RegistrationChange::Kind::kKeepaliveFailed;
+        change.tenant = gone.tenant;
+        change.aor = gone.aor;
+        change.contact = gone.binding.contact;
+        change.source = gone.binding.source;
+        auto event = events_.Messages({change}, "");
+        if (!event.ok()) {
+          log_.Warn("keep-alive: expired event not built",
+                    {{"tenant_id", gone.tenant.str()}, {"error", event.status().ToString()}});
+          return;
+        }
+        // The event is parked by the removal itself: a crash after it loses neither.
+        const auto report = parked_.ParkingOf(*event, clock_.WallNow());
+        auto removed = lapses_.RemoveIfUnchanged(gone.tenant, gone.aor, {gone.binding}, &report);
         if (!removed.ok()) {
           log_.Warn("keep-alive: binding not removed",
                     {{"tenant_id", gone.tenant.str()}, {"error", removed.status().ToString()}});
@@ -118,13 +135,7 @@ void KeepaliveService::Remove(const KeepalivePing& gone) {
         }
         if (*removed == 0) return;  // registered again (maybe elsewhere): alive after all
         removed_.Inc();
-        RegistrationChange change;
-        change.kind = RegistrationChange::Kind::kKeepaliveFailed;
-        change.tenant = gone.tenant;
-        change.aor = gone.aor;
-        change.contact = gone.binding.contact;
-        change.source = gone.binding.source;
-        Status published = events_.Publish({change}, "");
+        Status published = PublishParked(events_, &parked_, *event);
         if (!published.ok()) {
           log_.Warn("keep-alive: expired event not published",
                     {{"tenant_id", gone.tenant.str()}, {"error", published.ToString()}});

@@ -2,10 +2,11 @@
 // on, through the SipEndpoint, to the address each REGISTER came from (through its Path, the
 // balancer, as the B2BUA calls that contact), and removes a binding whose phone stopped
 // answering: out of Redis (only if it is still stored as this node knew it), then
-// sb.evt.registration.expired.<tenant> with reason KEEPALIVE_FAILED.
+// sb.evt.registration.expired.<tenant> with reason KEEPALIVE_FAILED, parked by the removal
+// (store/redis_event_outbox.h) so that a crash in between loses no event.
 //
 //   auto keepalive = std::make_unique<sb::signaling::KeepaliveService>(
-//       endpoint, post_to_loop, lapses, events, clock, metrics, log, options);
+//       endpoint, post_to_loop, lapses, events, outbox, clock, metrics, log, options);
 //   registrar.SetObserver(keepalive.get());      // before REGISTERs are handled
 //   server.Post([&] { keepalive->Attach(); });   // the loop thread from now on
 //   ...
@@ -25,6 +26,7 @@
 #include "rpc/registration_events.h"
 #include "runtime/offloader.h"
 #include "store/redis_binding_lapses.h"
+#include "store/redis_event_outbox.h"
 #include "switchboard/core/clock.h"
 #include "switchboard/core/logger.h"
 #include "switchboard/core/metrics.h"
@@ -37,7 +39,7 @@ class KeepaliveService final : public RegistrationObserver {
   using PostToLoop = std::function<void(std::function<void()>)>;
   // Borrowed references must outlive the service.
   KeepaliveService(SipEndpoint& endpoint, PostToLoop post_to_loop, RedisBindingLapses& lapses,
-                   RegistrationEvents& events, const core::Clock& clock,
+                   RegistrationEvents& events, RedisEventOutbox& parked, const core::Clock& clock,
                    core::MetricsRegistry& metrics, const core::Logger& log,
                    KeepaliveOptions options);
   ~KeepaliveService() override;  // on the loop thread
@@ -60,6 +62,7 @@ class KeepaliveService final : public RegistrationObserver {
   PostToLoop post_to_loop_;
   RedisBindingLapses& lapses_;
   RegistrationEvents& events_;
+  RedisEventOutbox& parked_;
   const core::Clock& clock_;
   core::Logger log_;
   // Shared with the pings' response callbacks, which may outlive the service in the endpoint.

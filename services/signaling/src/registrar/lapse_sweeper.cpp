@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "registrar/parked_events.h"
+
 namespace sb::signaling {
 
 std::vector<RegistrationChange> LapseChanges(const TenantId& tenant, std::string_view aor,
@@ -48,13 +50,11 @@ Result<size_t> LapseSweeper::SendParked(WallTime now) {
   if (parked_ == nullptr) return 0;
   auto claimed = parked_->Claim(now, options_.batch);
   if (!claimed.ok()) return claimed.status();
-  std::vector<std::string> acked;
-  Status sent = events_.Send(*claimed, &acked);
-  if (!sent.ok()) {
+  Status published = PublishParked(events_, parked_, *claimed);
+  if (!published.ok()) {
     // Still parked and claimed: sent again after the lease.
-    log_.Warn("parked registration events not published yet", {{"error", sent.ToString()}});
+    log_.Warn("parked registration events not published yet", {{"error", published.ToString()}});
   }
-  SB_RETURN_IF_ERROR(parked_->Done(acked));
   return claimed->size();
 }
 

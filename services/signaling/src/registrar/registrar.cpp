@@ -4,6 +4,8 @@
 #include <chrono>
 #include <variant>
 
+#include "registrar/parked_events.h"
+
 namespace sb::signaling {
 namespace {
 
@@ -287,18 +289,11 @@ void Registrar::Publish(const std::vector<bus::JsOutbound>& events) const {
   if (events.empty()) return;
   // The binding is stored: the phone is registered whether or not the event got out, so a
   // publish failure is logged, not answered; a parked event is sent again by a sweep.
-  std::vector<std::string> acked;
-  Status published = deps_.events->Send(events, &acked);
+  Status published = PublishParked(*deps_.events, deps_.outbox, events);
   if (!published.ok()) {
     deps_.log.Warn(deps_.outbox != nullptr ? "registration event not published yet (parked)"
                                            : "registration event not published",
                    {{"error", published.ToString()}});
-  }
-  if (deps_.outbox == nullptr || acked.empty()) return;
-  Status unparked = deps_.outbox->Done(acked);
-  if (!unparked.ok()) {
-    // Sent again by a sweep under the same ids: JetStream keeps one copy.
-    deps_.log.Warn("published registration event still parked", {{"error", unparked.ToString()}});
   }
 }
 

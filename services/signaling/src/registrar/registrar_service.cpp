@@ -61,6 +61,7 @@ AdminLookups& RegistrarService::admin() { return *parts_->admin; }
 RedisBindingStore& RegistrarService::bindings() { return *parts_->bindings; }
 RedisBindingLapses& RegistrarService::lapses() { return *parts_->lapses; }
 RegistrationEvents& RegistrarService::events() { return *parts_->events; }
+RedisEventOutbox& RegistrarService::outbox() { return *parts_->outbox; }
 const AuthGuard& RegistrarService::call_guard() { return *parts_->call_guard; }
 
 Result<std::unique_ptr<RegistrarService>> RegistrarService::Start(

@@ -13,14 +13,25 @@ for _, member in ipairs(due) do redis.call('ZADD', KEYS[1], taken_until, member)
 return due
 )lua");
 
-// KEYS[1] due set, KEYS[2] the AOR hash; ARGV[1] the AOR's member in the due set, then pairs of
-// contact and stored value to remove. The earliest expiry is the second '|' field of a value.
+// KEYS[1] due set, KEYS[2] the AOR hash, KEYS[3] and KEYS[4] the outbox's parked hash and due
+// set; ARGV[1] the AOR's member in the due set, ARGV[2] when what is parked is due (unix ms),
+// ARGV[3] how many messages to park when something is removed, then that many pairs of msg id and
+// parked value, then pairs of contact and stored value to remove. The earliest expiry is the
+// second '|' field of a value.
 const redis::Script kRemove(R"lua(
+local parked = tonumber(ARGV[3])
+local first_binding = 4 + 2 * parked
 local removed = 0
-for i = 2, #ARGV, 2 do
+for i = first_binding, #ARGV, 2 do
   if redis.call('HGET', KEYS[2], ARGV[i]) == ARGV[i + 1] then
     redis.call('HDEL', KEYS[2], ARGV[i])
     removed = removed + 1
+  end
+end
+if removed > 0 then
+  for i = 4, first_binding - 1, 2 do
+    redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 1])
+    redis.call('ZADD', KEYS[4], ARGV[2], ARGV[i])
   end
 end
 local earliest = nil
@@ -75,14 +86,27 @@ Result<std::vector<AddressOfRecordKey>> RedisBindingLapses::Claim(WallTime now, 
 }
 
 Result<size_t> RedisBindingLapses::RemoveIfUnchanged(const TenantId& tenant, std::string_view aor,
-                                                     const std::vector<Binding>& bindings) {
+                                                     const std::vector<Binding>& bindings,
+                                                     const RedisEventOutbox::Parking* report) {
   const std::string key = RedisBindingStore::Key(tenant, aor);
-  std::vector<std::string> args = {key};
+  const size_t parked = report != nullptr ? report->entries.size() : 0;
+  std::vector<std::string> args = {key, report != nullptr ? report->due_ms : "0",
+                                   std::to_string(parked)};
+  if (report != nullptr) {
+    for (const auto& [id, value] : report->entries) {
+      args.push_back(id);
+      args.push_back(value);
+    }
+  }
   for (const Binding& b : bindings) {
     args.push_back(b.contact);
     args.push_back(EncodeBinding(b));
   }
-  auto reply = client_.Eval(kRemove, {std::string(RedisBindingStore::kDueKey), key}, args);
+  auto reply = client_.Eval(
+      kRemove,
+      {std::string(RedisBindingStore::kDueKey), key, std::string(RedisEventOutbox::kParkedKey),
+       std::string(RedisEventOutbox::kDueKey)},
+      args);
   if (!reply.ok()) return reply.status();
   auto removed = reply->integer();
   if (!removed) return Status::Internal("binding removal answered a non-integer");

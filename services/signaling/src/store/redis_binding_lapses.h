@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "registrar/bindings.h"
+#include "store/redis_event_outbox.h"
 #include "switchboard/core/ids.h"
 #include "switchboard/core/status.h"
 #include "switchboard/redis/client.h"
@@ -48,9 +49,12 @@ class RedisBindingLapses {
                                                 std::chrono::milliseconds lease);
   // Removes each of `bindings` that is still stored exactly so (a phone that registered again
   // meanwhile keeps its new binding), then files the AOR under its new earliest expiry, or
-  // deletes it when nothing is left. Returns how many were removed.
+  // deletes it when nothing is left. Returns how many were removed. When something was, the
+  // messages of `report` (the events that tell of the removal) are parked in the same atomic
+  // step (store/redis_event_outbox.h).
   Result<size_t> RemoveIfUnchanged(const TenantId& tenant, std::string_view aor,
-                                   const std::vector<Binding>& bindings);
+                                   const std::vector<Binding>& bindings,
+                                   const RedisEventOutbox::Parking* report = nullptr);
 
  private:
   redis::Client& client_;

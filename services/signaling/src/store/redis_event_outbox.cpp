@@ -45,17 +45,24 @@ std::optional<bus::JsOutbound> DecodeParked(std::string_view value) {
   return out;
 }
 
+RedisEventOutbox::Parking RedisEventOutbox::ParkingOf(const std::vector<bus::JsOutbound>& messages,
+                                                      WallTime now) const {
+  Parking parking{.due_ms = std::to_string(ToMillis(now + lease_)), .entries = {}};
+  for (const bus::JsOutbound& m : messages) parking.entries.emplace_back(m.msg_id, EncodeParked(m));
+  return parking;
+}
+
 std::vector<redis::Command> RedisEventOutbox::ParkCommands(
     const std::vector<bus::JsOutbound>& messages, WallTime now) const {
   if (messages.empty()) return {};
+  const Parking parking = ParkingOf(messages, now);
   redis::Command hset("HSET");
   hset.Key(kParkedKey);
   redis::Command zadd("ZADD");
   zadd.Key(kDueKey);
-  const std::string due_ms = std::to_string(ToMillis(now + lease_));
-  for (const bus::JsOutbound& m : messages) {
-    hset.Arg(m.msg_id).Arg(EncodeParked(m));
-    zadd.Arg(due_ms).Arg(m.msg_id);
+  for (const auto& [id, value] : parking.entries) {
+    hset.Arg(id).Arg(value);
+    zadd.Arg(parking.due_ms).Arg(id);
   }
   std::vector<redis::Command> commands;
   commands.push_back(std::move(hset));

@@ -22,6 +22,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "registrar/bindings.h"
@@ -40,6 +41,13 @@ class RedisEventOutbox {
   // The commands that park `messages` at `now`, for a MULTI/EXEC the caller sends.
   std::vector<redis::Command> ParkCommands(const std::vector<bus::JsOutbound>& messages,
                                            WallTime now) const;
+  // The same as data, for a script that parks them within its own atomic step
+  // (RedisBindingLapses::RemoveIfUnchanged) into kParkedKey and kDueKey.
+  struct Parking {
+    std::string due_ms;                                        // unix ms
+    std::vector<std::pair<std::string, std::string>> entries;  // msg_id, stored value
+  };
+  Parking ParkingOf(const std::vector<bus::JsOutbound>& messages, WallTime now) const;
   // Unparks messages JetStream acknowledged.
   Status Done(const std::vector<std::string>& msg_ids);
   // Up to `limit` parked messages whose lease is over by `now`, each taken for another lease.

@@ -307,6 +307,50 @@ TEST_CASE("a registration event its replica published is unparked and never sent
   CHECK(WaitForCount<v1::Registered>(f.registered, 1) == 1);
 }
 
+TEST_CASE("a keep-alive removal parks its event in the same step, and only when it removed",
+          "[nats]") {
+  Fixture f;
+  const Binding live = f.Phone("sip:1001@10.0.0.13", 300s);
+  REQUIRE(f.a.store.Save(kTenant, kAor, {live}).ok());
+  RegistrationChange change{.kind = RegistrationChange::Kind::kKeepaliveFailed,
+                            .tenant = kTenant,
+                            .aor = kAor,
+                            .contact = live.contact,
+                            .source = live.source,
+                            .path = {},
+                            .expires_seconds = 0,
+                            .extension_id = "",
+                            .user_agent = "",
+                            .lapsed_at = {}};
+  auto event = f.a.events.Messages({change}, "");
+  REQUIRE(event.ok());
+  const auto report = f.a.outbox.ParkingOf(*event, f.clock.WallNow());
+
+  // The phone registered again meanwhile (a new CSeq): nothing removed, nothing parked.
+  Binding stale = live;
+  stale.cseq = 0;
+  auto kept = f.a.lapses.RemoveIfUnchanged(kTenant, kAor, {stale}, &report);
+  REQUIRE(kept.ok());
+  CHECK(*kept == 0);
+  CHECK(f.a.store.Load(kTenant, kAor)->size() == 1);
+  f.clock.Advance(31s);
+  CHECK(f.b.outbox.Claim(f.clock.WallNow(), 10)->empty());
+
+  // Removed, and replica a dies before publishing: b's sweep sends the parked event.
+  auto removed = f.a.lapses.RemoveIfUnchanged(kTenant, kAor, {live}, &report);
+  REQUIRE(removed.ok());
+  CHECK(*removed == 1);
+  CHECK(f.a.store.Load(kTenant, kAor)->empty());
+  f.clock.Advance(31s);
+  CHECK(Sweep(f.b.sweeper) == 1);
+  auto sent = f.expired.Wait<v1::Unregistered>(
+      [&](const v1::Unregistered& e, const bus::Message&) { return e.contact() == live.contact; },
+      5s);
+  REQUIRE(sent.has_value());
+  CHECK(sent->reason() == v1::UNREGISTER_REASON_KEEPALIVE_FAILED);
+  CHECK(sent->meta().event_id() == event->front().msg_id);
+}
+
 TEST_CASE("a parked message keeps its subject, id and binary body", "[nats]") {
   const bus::JsOutbound message{.message = {.subject = "sb.evt.registration.registered.t1",
                                             .data = std::string("\x08\n\x00\xff\n\n", 6)},
