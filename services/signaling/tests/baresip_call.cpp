@@ -119,6 +119,12 @@ void CheckBaresipCall(Platform& p, const BaresipCall& c) {
   REQUIRE(end.has_value());
   CHECK(end->cause() == c.end_cause);
   CHECK(end->final_sip_code() == 200);
+  // Billed from the answer, also when a replica that never saw the call ends it.
+  CHECK(end->answered_ms() > 0);
+  CHECK(end->billable_seconds() >= 1);
+  CHECK(end->duration_ms() >= end->answered_ms());
+  CHECK(end->call().from_uri() == call->call().from_uri());
+  CHECK(end->call().to_uri() == call->call().to_uri());
 
   // Both legs' final statistics: each phone's audio reached the node and the node sent audio to
   // each phone (the other's, relayed).

@@ -109,6 +109,8 @@ CallSummary B2bua::Summary(const Call& call) const {
   s.from_uri = call.from_uri;
   s.to_uri = call.to_uri;
   s.answered_leg = call.answered_leg;
+  s.start_time = call.started;
+  s.answer_time = call.answered_at;
   return s;
 }
 
@@ -136,6 +138,7 @@ void B2bua::OnRequest(const IncomingRequest& request, SipEndpoint& endpoint) {
   call.a_key = request.key;
   call.invite = request.shared;
   call.a_source = request.source;
+  call.started = endpoint_.clock().WallNow();
   auto from = invite.From();
   call.a_dialog = {std::string(invite.CallId().value_or("")), request.local_tag,
                    from.ok() ? std::string((*from)->tag()) : std::string()};
@@ -606,6 +609,8 @@ void B2bua::Connected(const std::string& id, Status status, bool saved) {
     StartSession(*call, 'a', call->a_timer.terms);
   }
   call->phase = Phase::kConnected;
+  // Answered once the caller has its 200 (a failure before that bills nothing).
+  call->answered_at = endpoint_.clock().WallNow();
   by_dialog_[*call->b_dialog] = id;
   if (!saved) Save(*call);
   CallSummary answered_summary = Summary(*call);
@@ -739,6 +744,8 @@ StoredDialog B2bua::Snapshot(const sip::DialogId& id) const {
 
 StoredCall B2bua::Answering(const Call& call) const {
   StoredCall stored = Stored(call);
+  // Kept only if the answer goes through (Connected), at about the time it records.
+  stored.answer_time = endpoint_.clock().WallNow();
   if (call.one_legged) return stored;
   // The endpoint creates the caller's dialog when it sends our 200, after the node took the
   // callee's answer; the library builds it from the INVITE alone, as the endpoint will (the
@@ -770,6 +777,11 @@ StoredCall B2bua::Stored(const Call& call) const {
   stored.media_legs = MediaLegs(call);
   if (!call.one_legged) stored.caller = Snapshot(call.a_dialog);
   if (call.b_dialog) stored.callee = Snapshot(*call.b_dialog);
+  stored.from_uri = call.from_uri;
+  stored.to_uri = call.to_uri;
+  stored.answered_leg = call.answered_leg;
+  stored.start_time = call.started;
+  stored.answer_time = call.answered_at;
   return stored;
 }
 

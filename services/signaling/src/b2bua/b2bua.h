@@ -197,6 +197,8 @@ class B2bua final : public RequestHandler, public DialogHandler {
     std::vector<CalleeLeg> legs;
     std::optional<sip::DialogId> b_dialog;
     std::string answered_leg;
+    core::Clock::WallTime started{};                   // the INVITE or the originate command
+    std::optional<core::Clock::WallTime> answered_at;  // the first answer (a transfer keeps it)
     bool ringing_sent = false;
     // Early media: a callee's 18x SDP completes leg b and bridges it before the answer; the
     // final answer waits while that is under way (the node bridges a pair once).

@@ -253,6 +253,11 @@ void B2bua::ReleaseStored(StoredCall call, std::string cause) {
         CallSummary ended;
         ended.call_id = call.call_id;
         ended.tenant = call.tenant;
+        ended.from_uri = call.from_uri;
+        ended.to_uri = call.to_uri;
+        ended.answered_leg = call.answered_leg;
+        ended.start_time = call.start_time;
+        ended.answer_time = call.answer_time;
         ended.sip_code = 200;
         ended.cause = cause;
         ports_.events.Ended(ended);

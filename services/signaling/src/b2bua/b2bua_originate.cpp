@@ -55,6 +55,7 @@ void B2bua::Originate(Origination origination, std::function<void(Result<std::st
   call.dialed = std::move(origination.dialed);
   call.from_uri = std::move(origination.from_uri);
   call.ring_timeout = origination.timeout;
+  call.started = endpoint_.clock().WallNow();
   call.created = std::move(created);
   const std::string id = call.id;
   Caller caller = call.caller;

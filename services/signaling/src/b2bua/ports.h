@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "events/call_control.h"
+#include "switchboard/core/clock.h"
 #include "switchboard/core/ids.h"
 #include "switchboard/core/status.h"
 #include "switchboard/sip/dialog.h"
@@ -215,6 +216,9 @@ struct CallSummary {
   std::string answered_leg;  // empty until answered
   int sip_code = 0;          // ringing: 180/183; ended: the final code (200 when answered)
   std::string cause;         // ended: "normal", "caller_cancelled", "busy", "no_answer", ...
+  // By the B2BUA's clock, and kept with the stored call: a replica that ends a call another
+  // one carried reports the same duration and billable time. Unset: not known (not answered).
+  std::optional<core::Clock::WallTime> start_time, answer_time;
 };
 
 // Queues the event and returns at once (the B2BUA calls it on its loop thread, in the order the
@@ -244,6 +248,9 @@ struct StoredCall {
   std::string media_node_id;
   std::vector<std::string> media_legs;
   StoredDialog caller, callee;
+  // For the "ended" event of the replica that ends it (CallSummary's fields of the same names).
+  std::string from_uri, to_uri, answered_leg;
+  std::optional<core::Clock::WallTime> start_time, answer_time;
 };
 
 class CallStore {

@@ -58,7 +58,8 @@ void CallEventSink::Publish(const CallRecord& call, std::string_view type, Queue
 
 void CallEventSink::Created(const b2bua::CallSummary& call) {
   const auto now = clock_.WallNow();
-  auto record = Update(call, false, [&](CallRecord& r) { r.start_time = now; });
+  auto record =
+      Update(call, false, [&](CallRecord& r) { r.start_time = call.start_time.value_or(now); });
   Publish(record, "created", [&](auto done) { return publisher_.Created(record, done); });
 }
 
@@ -70,7 +71,7 @@ void CallEventSink::Ringing(const b2bua::CallSummary& call) {
 void CallEventSink::Answered(const b2bua::CallSummary& call) {
   const auto now = clock_.WallNow();
   auto record = Update(call, false, [&](CallRecord& r) {
-    r.answer_time = now;
+    r.answer_time = call.answer_time.value_or(now);
     r.answered_leg_id = call.answered_leg;
   });
   Publish(record, "answered", [&](auto done) { return publisher_.Answered(record, done); });
@@ -79,8 +80,10 @@ void CallEventSink::Answered(const b2bua::CallSummary& call) {
 void CallEventSink::Ended(const b2bua::CallSummary& call) {
   const auto now = clock_.WallNow();
   auto record = Update(call, true, [&](CallRecord& r) {
-    // Never created here: no start time to measure from.
-    if (r.start_time == WallTime{}) r.start_time = now;
+    // Never created here (another replica carried it): the times the B2BUA kept with the
+    // stored call, or none to measure from.
+    if (r.start_time == WallTime{}) r.start_time = call.start_time.value_or(now);
+    if (!r.answer_time) r.answer_time = call.answer_time;
     r.end_time = now;
     r.final_sip_code = call.sip_code;
     if (auto cause = EndCauseFromName(call.cause)) {

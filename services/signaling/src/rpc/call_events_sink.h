@@ -1,18 +1,20 @@
 // CallEventSink: the B2BUA's CallEvents port (b2bua/ports.h) on JetStream. It keeps a CallRecord
-// per live call from the B2BUA's summaries, stamps the times from the clock (start at created,
-// answer at answered, end at ended) and publishes each event through CallEventPublisher, so that
-// the ended event carries duration and billable seconds. A failed publish (JetStream away past
-// the outbox's timeout) is logged with tenant and call ids and counted in
-// sb_signaling_call_events_failed_total; the call goes on.
+// per live call from the B2BUA's summaries, takes the start and answer times they carry (or
+// stamps them from the clock at created and answered), stamps the end at ended, and publishes
+// each event through CallEventPublisher, so that the ended event carries duration and billable
+// seconds. A failed publish (JetStream away past the outbox's timeout) is logged with tenant and
+// call ids and counted in sb_signaling_call_events_failed_total; the call goes on.
 //
 //   sb::bus::EventFactory factory(clock, ids, "signaling/" + node_id);
 //   CallEventSink events(bus, factory, clock, node_id, metrics, log);
 //   b2bua::Ports ports{authorizer, locator, media, events, store};
 //
 // An ended call the sink never saw created (another replica ended it after this one died) is
-// published with what the summary says and no start or answer time: duration and billable
-// seconds 0. The sink forgets a call at its end; at most kMaxOpenCalls are tracked (beyond, the
-// events still go out, without times), so a lost "ended" cannot grow memory for ever.
+// published with what the summary says: the times the B2BUA kept with the stored call, so its
+// duration and billable seconds are the call's; without them (a record stored before they were
+// kept) duration and billable seconds are 0. The sink forgets a call at its end; at most
+// kMaxOpenCalls are tracked (beyond, the events still go out, without times), so a lost "ended"
+// cannot grow memory for ever.
 //
 // Threading: thread-safe, and nothing blocks (the publisher queues on its JsOutbox): the B2BUA
 // calls it on its loop thread. Outcomes are counted and logged from the outbox's thread. The

@@ -1,6 +1,7 @@
 #include "store/redis_binding_lapses.h"
 
 #include "store/redis_binding_store.h"
+#include "store/unix_millis.h"
 
 namespace sb::signaling {
 namespace {
@@ -48,10 +49,6 @@ end
 return removed
 )lua");
 
-int64_t ToMillis(WallTime t) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-}
-
 }  // namespace
 
 std::optional<AddressOfRecordKey> ParseBindingKey(std::string_view key) {
@@ -70,7 +67,7 @@ Result<std::vector<AddressOfRecordKey>> RedisBindingLapses::Claim(WallTime now, 
                                                                   std::chrono::milliseconds lease) {
   auto reply = client_.Eval(
       kClaim, {std::string(RedisBindingStore::kDueKey)},
-      {std::to_string(ToMillis(now)), std::to_string(limit), std::to_string(lease.count())});
+      {std::to_string(UnixMillis(now)), std::to_string(limit), std::to_string(lease.count())});
   if (!reply.ok()) return reply.status();
   std::vector<AddressOfRecordKey> out;
   const redis::Reply::Array* members = reply->array();

@@ -3,12 +3,10 @@
 #include <algorithm>
 #include <charconv>
 
+#include "store/unix_millis.h"
+
 namespace sb::signaling {
 namespace {
-
-int64_t ToMillis(WallTime t) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-}
 
 // Path values are URIs, which cannot hold '|' or a line break unescaped (RFC 3261 §25.1); they
 // are joined by '\n'.
@@ -38,7 +36,7 @@ std::vector<std::string> SplitPath(std::string_view text) {
 
 std::string EncodeBinding(const Binding& b) {
   // Call-ID goes last: it is the only field that may contain the separator.
-  return std::to_string(b.q_milli) + "|" + std::to_string(ToMillis(b.expires_at)) + "|" +
+  return std::to_string(b.q_milli) + "|" + std::to_string(UnixMillis(b.expires_at)) + "|" +
          std::to_string(b.cseq) + "|" + b.source + "|" + JoinPath(b.path) + "|" + b.call_id;
 }
 
@@ -67,7 +65,7 @@ std::optional<Binding> DecodeBinding(std::string contact, std::string_view value
       !Number(fields[2], b.cseq)) {
     return std::nullopt;
   }
-  b.expires_at = WallTime(std::chrono::milliseconds(expires_ms));
+  b.expires_at = FromUnixMillis(expires_ms);
   b.source = std::string(fields[3]);
   b.path = SplitPath(fields[4]);
   b.call_id = std::string(value);
@@ -133,9 +131,9 @@ std::vector<redis::Command> RedisBindingStore::SaveCommands(const TenantId& tena
     }
     commands.push_back(std::move(hset));
     commands.push_back(
-        std::move(redis::Command("PEXPIREAT").Key(key).Arg(ToMillis(last + kLapseGrace))));
+        std::move(redis::Command("PEXPIREAT").Key(key).Arg(UnixMillis(last + kLapseGrace))));
     commands.push_back(
-        std::move(redis::Command("ZADD").Key(kDueKey).Arg(ToMillis(first)).Arg(key)));
+        std::move(redis::Command("ZADD").Key(kDueKey).Arg(UnixMillis(first)).Arg(key)));
   } else {
     commands.push_back(std::move(redis::Command("ZREM").Key(kDueKey).Arg(key)));
   }

@@ -1,15 +1,21 @@
 #include "store/redis_call_store.h"
 
 #include <charconv>
+#include <optional>
 #include <utility>
 #include <vector>
+
+#include "store/unix_millis.h"
 
 namespace sb::signaling {
 namespace {
 
 constexpr char kField = '\x1f';
 constexpr char kItem = '\x1e';
-constexpr std::string_view kVersion = "1";
+// Version 2 added the summary fields (from, to, answered leg, times); a version 1 record, from a
+// replica not yet upgraded, still ends its call, with no times.
+constexpr std::string_view kVersion = "2";
+constexpr std::string_view kVersionWithoutSummary = "1";
 
 std::string DialogKey(const sip::DialogId& id) {
   return "dialog:" + id.call_id + ":" + id.local_tag;
@@ -52,6 +58,12 @@ void PutDialog(std::string& out, const b2bua::StoredDialog& d) {
 }
 
 constexpr size_t kDialogFields = 11;
+constexpr size_t kCallFields = 6 + 2 * kDialogFields;  // version 1: these only
+constexpr size_t kSummaryFields = 5;
+
+std::string TimeField(const std::optional<core::Clock::WallTime>& t) {
+  return t ? std::to_string(UnixMillis(*t)) : std::string();
+}
 
 bool ParseNumber(std::string_view text, uint64_t max, uint64_t& out) {
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
@@ -95,13 +107,19 @@ std::string RedisCallStore::Encode(const b2bua::StoredCall& call) {
   Put(out, legs);
   PutDialog(out, call.caller);
   PutDialog(out, call.callee);
+  Put(out, call.from_uri);
+  Put(out, call.to_uri);
+  Put(out, call.answered_leg);
+  Put(out, TimeField(call.start_time));
+  Put(out, TimeField(call.answer_time));
   return out;
 }
 
 Result<b2bua::StoredCall> RedisCallStore::Decode(std::string_view text) {
   std::vector<std::string_view> f = Split(text, kField);
   // Every field ends with a separator, so the split leaves one empty tail.
-  if (f.size() != 6 + 2 * kDialogFields + 1 || f[0] != kVersion) {
+  const bool summary = f.size() == kCallFields + kSummaryFields + 1 && f[0] == kVersion;
+  if (!summary && (f.size() != kCallFields + 1 || f[0] != kVersionWithoutSummary)) {
     return Status::Internal("stored call in an unknown form");
   }
   b2bua::StoredCall call;
@@ -114,6 +132,17 @@ Result<b2bua::StoredCall> RedisCallStore::Decode(std::string_view text) {
   }
   if (!GetDialog(f, 6, call.caller) || !GetDialog(f, 6 + kDialogFields, call.callee)) {
     return Status::Internal("stored call with a bad number");
+  }
+  if (!summary) return call;
+  call.from_uri = f[kCallFields];
+  call.to_uri = f[kCallFields + 1];
+  call.answered_leg = f[kCallFields + 2];
+  for (auto [text, time] : {std::pair{f[kCallFields + 3], &call.start_time},
+                            std::pair{f[kCallFields + 4], &call.answer_time}}) {
+    if (text.empty()) continue;
+    uint64_t ms = 0;
+    if (!ParseNumber(text, INT64_MAX, ms)) return Status::Internal("stored call with a bad time");
+    *time = FromUnixMillis(static_cast<int64_t>(ms));
   }
   return call;
 }

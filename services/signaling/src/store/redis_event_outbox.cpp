@@ -1,5 +1,7 @@
 #include "store/redis_event_outbox.h"
 
+#include "store/unix_millis.h"
+
 namespace sb::signaling {
 namespace {
 
@@ -22,10 +24,6 @@ end
 return out
 )lua");
 
-int64_t ToMillis(WallTime t) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-}
-
 }  // namespace
 
 std::string EncodeParked(const bus::JsOutbound& message) {
@@ -47,7 +45,7 @@ std::optional<bus::JsOutbound> DecodeParked(std::string_view value) {
 
 RedisEventOutbox::Parking RedisEventOutbox::ParkingOf(const std::vector<bus::JsOutbound>& messages,
                                                       WallTime now) const {
-  Parking parking{.due_ms = std::to_string(ToMillis(now + lease_)), .entries = {}};
+  Parking parking{.due_ms = std::to_string(UnixMillis(now + lease_)), .entries = {}};
   for (const bus::JsOutbound& m : messages) parking.entries.emplace_back(m.msg_id, EncodeParked(m));
   return parking;
 }
@@ -93,7 +91,7 @@ Status RedisEventOutbox::Done(const std::vector<std::string>& msg_ids) {
 Result<std::vector<bus::JsOutbound>> RedisEventOutbox::Claim(WallTime now, size_t limit) {
   auto reply = client_.Eval(
       kClaim, {std::string(kParkedKey), std::string(kDueKey)},
-      {std::to_string(ToMillis(now)), std::to_string(limit), std::to_string(lease_.count())});
+      {std::to_string(UnixMillis(now)), std::to_string(limit), std::to_string(lease_.count())});
   if (!reply.ok()) return reply.status();
   if (reply->is_error()) return redis::ErrorStatus(*reply->error());
   const redis::Reply::Array* values = reply->array();

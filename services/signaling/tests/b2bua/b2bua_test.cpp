@@ -207,7 +207,9 @@ struct Events : CallEvents {
   void Answered(const CallSummary&) override { seen.push_back("answered"); }
   void Ended(const CallSummary& c) override {
     seen.push_back("ended " + c.cause + " " + std::to_string(c.sip_code));
+    ended.push_back(c);
   }
+  std::vector<CallSummary> ended;
 };
 
 // Like RedisCallStore: each saved dialog keeps a key naming its call until the call is removed,
@@ -1013,8 +1015,10 @@ TEST_CASE(
     "saw it",
     "[unit]") {
   Fixture f;
+  const auto connected_at = f.clock.WallNow();
   auto call = f.Connect();
   REQUIRE(f.store.calls.size() == 1);
+  f.clock.Advance(std::chrono::seconds(42));
   // A second node with the same store: the first one is gone.
   Node other(f.clock, f.auth, f.router, f.locator, f.media, f.events, f.store, 99);
   other.endpoint.OnReceived(f.CallerInDialog("BYE", call.caller_tag, 5), kCaller);
@@ -1032,6 +1036,13 @@ TEST_CASE(
   CHECK(f.media.legs.empty());
   CHECK(f.store.calls.empty());
   CHECK(f.events.seen.back() == "ended node_failure 200");
+  // What the first node kept with the call, for the duration and billing the event reports.
+  const CallSummary& ended = f.events.ended.back();
+  CHECK(ended.start_time == connected_at);
+  CHECK(ended.answer_time == connected_at);
+  CHECK(ended.from_uri == "sip:1001@acme.sb.test");
+  CHECK(ended.to_uri == "sip:1002@acme.sb.test");
+  CHECK_FALSE(ended.answered_leg.empty());
 }
 
 TEST_CASE("a hangup command ends an answered call on both sides", "[unit]") {

@@ -142,6 +142,22 @@ TEST_CASE("an end never seen starting and an unknown cause are still published",
   CHECK(ended->duration_ms() == 0);
   CHECK(ended->billable_seconds() == 0);
 
+  // The B2BUA kept the call's times with it in the store: the replica that ends it reports them.
+  const std::string stored = core::UuidV7Generator(f.clock, 17).Next();
+  auto carried = f.Summary(stored);
+  carried.cause = "node_failure";
+  carried.sip_code = 200;
+  carried.answered_leg = "b";
+  carried.start_time = f.clock.WallNow() - milliseconds(95'000);
+  carried.answer_time = f.clock.WallNow() - milliseconds(90'400);
+  sink.Ended(carried);
+  auto survived = f.Stored<v1::CallEnded>("ended", stored);
+  REQUIRE(survived.has_value());
+  CHECK(survived->duration_ms() == 95'000);
+  CHECK(survived->answered_ms() == 90'400);
+  CHECK(survived->billable_seconds() == 91);
+  CHECK(survived->call().from_uri() == carried.from_uri);
+
   const std::string odd = core::UuidV7Generator(f.clock, 15).Next();
   auto failed = f.Summary(odd);
   sink.Created(failed);

@@ -1,6 +1,8 @@
 // RedisCallStore against the real redis-server of the test run: what one replica saves another
 // finds by either dialog or by call id, removal takes every key, and keys expire with the TTL.
 #include <catch2/catch.hpp>
+#include <chrono>
+#include <string>
 
 #include "store/redis_call_store.h"
 #include "switchboard/testing/servers.h"
@@ -39,6 +41,11 @@ StoredCall Call() {
   call.callee.route_set = {"<sip:edge.sb.test;lr>", "<sip:core.sb.test;lr>"};
   call.callee.next_local_cseq = 1002;
   call.callee.peer = {"10.2.2.2", 5062, sb::sip::Transport::kTcp};
+  call.from_uri = "sip:1001@acme.sb.test";
+  call.to_uri = "sip:1002@acme.sb.test";
+  call.answered_leg = call.call_id + "-b";
+  call.start_time = sb::core::Clock::WallTime(std::chrono::milliseconds(1'790'000'000'123));
+  call.answer_time = *call.start_time + std::chrono::milliseconds(4'250);
   return call;
 }
 
@@ -52,6 +59,11 @@ void RequireSame(const StoredCall& a, const StoredCall& b) {
   CHECK(a.callee.peer == b.callee.peer);
   CHECK(a.callee.next_local_cseq == b.callee.next_local_cseq);
   CHECK(a.callee.remote_target == b.callee.remote_target);
+  CHECK(a.from_uri == b.from_uri);
+  CHECK(a.to_uri == b.to_uri);
+  CHECK(a.answered_leg == b.answered_leg);
+  CHECK(a.start_time == b.start_time);
+  CHECK(a.answer_time == b.answer_time);
 }
 
 }  // namespace
@@ -121,7 +133,34 @@ TEST_CASE("stored calls expire with the TTL", "[redis]") {
 
 TEST_CASE("a stored value in an unknown form is an error - never a half call", "[unit]") {
   CHECK_FALSE(RedisCallStore::Decode("2\x1fwhatever").ok());
-  auto round = RedisCallStore::Decode(RedisCallStore::Encode(Call()));
+  const StoredCall call = Call();
+  auto round = RedisCallStore::Decode(RedisCallStore::Encode(call));
   REQUIRE(round.ok());
   CHECK(round->callee.route_set.size() == 2);
+  RequireSame(*round, call);
+}
+
+TEST_CASE("a call never answered is stored without an answer time", "[unit]") {
+  StoredCall ringing = Call();
+  ringing.answer_time.reset();
+  ringing.answered_leg.clear();
+  auto round = RedisCallStore::Decode(RedisCallStore::Encode(ringing));
+  REQUIRE(round.ok());
+  CHECK_FALSE(round->answer_time.has_value());
+  CHECK(round->start_time == ringing.start_time);
+}
+
+TEST_CASE("a call stored by a replica of the version before still ends - without times", "[unit]") {
+  // Version 1 ended with the callee's dialog: the same text without the five summary fields.
+  std::string v2 = RedisCallStore::Encode(Call());
+  std::string v1 = "1" + v2.substr(1);
+  for (int i = 0; i < 5; ++i) v1.erase(v1.rfind('\x1f', v1.size() - 2) + 1);
+  auto old = RedisCallStore::Decode(v1);
+  REQUIRE(old.ok());
+  CHECK(old->callee.peer == Call().callee.peer);
+  CHECK(old->from_uri.empty());
+  CHECK_FALSE(old->start_time.has_value());
+  CHECK_FALSE(old->answer_time.has_value());
+  // A version 2 record cut short is not taken for a version 1 one.
+  CHECK_FALSE(RedisCallStore::Decode("2" + v1.substr(1)).ok());
 }
