@@ -113,13 +113,9 @@ void KeepaliveService::Remove(const KeepalivePing& gone) {
   if (!offloader_) return;
   Status queued = offloader_->Run(
       [this, gone] {
-        RegistrationChange change;
-        change.kind = RegistrationChange::Kind::kKeepaliveFailed;
-        change.tenant = gone.tenant;
-        change.aor = gone.aor;
-        change.contact = gone.binding.contact;
-        change.source = gone.binding.source;
-        auto event = events_.Messages({change}, "");
+        auto event = events_.Messages({ChangeOf(RegistrationChange::Kind::kKeepaliveFailed,
+                                                gone.tenant, gone.aor, gone.binding)},
+                                      "");
         if (!event.ok()) {
           log_.Warn("keep-alive: expired event not built",
                     {{"tenant_id", gone.tenant.str()}, {"error", event.status().ToString()}});

@@ -11,12 +11,7 @@ std::vector<RegistrationChange> LapseChanges(const TenantId& tenant, std::string
   std::vector<RegistrationChange> out;
   for (const Binding& b : bindings) {
     if (b.expires_at > now) continue;
-    RegistrationChange c;
-    c.kind = RegistrationChange::Kind::kExpired;
-    c.tenant = tenant;
-    c.aor = std::string(aor);
-    c.contact = b.contact;
-    c.source = b.source;
+    RegistrationChange c = ChangeOf(RegistrationChange::Kind::kExpired, tenant, aor, b);
     c.lapsed_at = b.expires_at;
     out.push_back(std::move(c));
   }

@@ -35,6 +35,17 @@ pb::UnregisterReason ReasonOf(RegistrationChange::Kind kind) {
 
 }  // namespace
 
+RegistrationChange ChangeOf(RegistrationChange::Kind kind, const TenantId& tenant,
+                            std::string_view aor, const Binding& binding) {
+  RegistrationChange change;
+  change.kind = kind;
+  change.tenant = tenant;
+  change.aor = std::string(aor);
+  change.contact = binding.contact;
+  change.source = binding.source;
+  return change;
+}
+
 std::string LapseEventId(const RegistrationChange& change) {
   const auto ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(change.lapsed_at.time_since_epoch())

@@ -16,8 +16,10 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "registrar/bindings.h"
 #include "switchboard/bus/bus.h"
 #include "switchboard/bus/envelope.h"
 #include "switchboard/core/ids.h"
@@ -42,6 +44,11 @@ struct RegistrationChange {
   // the same de-duplication id, so the stream keeps one event.
   std::chrono::system_clock::time_point lapsed_at{};
 };
+
+// The change of `kind` that `binding` of `aor` went through: its contact and source (a
+// registration's path, expiry and user agent, or a lapse's time, are the caller's to add).
+RegistrationChange ChangeOf(RegistrationChange::Kind kind, const TenantId& tenant,
+                            std::string_view aor, const Binding& binding);
 
 // The Nats-Msg-Id of the "expired" event for a binding that lapsed at `lapsed_at`.
 std::string LapseEventId(const RegistrationChange& change);

@@ -110,16 +110,10 @@ size_t WaitForCount(testing::EventInbox& inbox, size_t count) {
 // Replica `r` saves `binding` for kAor with its "registered" event parked in the same MULTI, as
 // a REGISTER does, and returns that event's message (not sent).
 bus::JsOutbound SaveParked(Replica& r, const Binding& binding, WallTime now) {
-  RegistrationChange change{.kind = RegistrationChange::Kind::kRegistered,
-                            .tenant = kTenant,
-                            .aor = kAor,
-                            .contact = binding.contact,
-                            .source = binding.source,
-                            .path = {},
-                            .expires_seconds = 300,
-                            .extension_id = "",
-                            .user_agent = "parked-test",
-                            .lapsed_at = {}};
+  RegistrationChange change =
+      ChangeOf(RegistrationChange::Kind::kRegistered, kTenant, kAor, binding);
+  change.expires_seconds = 300;
+  change.user_agent = "parked-test";
   auto messages = r.events.Messages({change}, "call-parked");
   REQUIRE(messages.ok());
   REQUIRE(messages->size() == 1);
@@ -312,17 +306,8 @@ TEST_CASE("a keep-alive removal parks its event in the same step, and only when 
   Fixture f;
   const Binding live = f.Phone("sip:1001@10.0.0.13", 300s);
   REQUIRE(f.a.store.Save(kTenant, kAor, {live}).ok());
-  RegistrationChange change{.kind = RegistrationChange::Kind::kKeepaliveFailed,
-                            .tenant = kTenant,
-                            .aor = kAor,
-                            .contact = live.contact,
-                            .source = live.source,
-                            .path = {},
-                            .expires_seconds = 0,
-                            .extension_id = "",
-                            .user_agent = "",
-                            .lapsed_at = {}};
-  auto event = f.a.events.Messages({change}, "");
+  auto event = f.a.events.Messages(
+      {ChangeOf(RegistrationChange::Kind::kKeepaliveFailed, kTenant, kAor, live)}, "");
   REQUIRE(event.ok());
   const auto report = f.a.outbox.ParkingOf(*event, f.clock.WallNow());
 
