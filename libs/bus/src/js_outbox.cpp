@@ -4,8 +4,8 @@
 
 namespace sb::bus {
 
-JsOutbox::JsOutbox(Bus& bus, JsOutboxOptions options)
-    : bus_(bus), options_(options), thread_([this] { Run(); }) {}
+JsOutbox::JsOutbox(Bus& bus, JsOutboxOptions options, JsOutboxJournal* journal)
+    : bus_(bus), options_(options), journal_(journal), thread_([this] { Run(); }) {}
 
 JsOutbox::~JsOutbox() {
   {
@@ -17,6 +17,9 @@ JsOutbox::~JsOutbox() {
 }
 
 Status JsOutbox::Post(JsOutbound outbound, Done done) {
+  if (journal_ != nullptr && outbound.msg_id.empty()) {
+    return Status::InvalidArgument("msg_id: required by the outbox's journal");
+  }
   {
     std::lock_guard lock(mu_);
     if (stopping_) return Status::FailedPrecondition("the outbox is shutting down");
@@ -70,7 +73,9 @@ void JsOutbox::Run() {
     }
     outbound.reserve(batch.size());
     for (auto& item : batch) outbound.push_back(std::move(item.outbound));
+    if (journal_ != nullptr) journal_->Keep(outbound);
     auto results = bus_.JsPublishAll(outbound, options_.timeout);
+    if (journal_ != nullptr) Release(outbound, results);
     for (size_t i = 0; i < batch.size(); ++i) {
       if (batch[i].done) batch[i].done(results[i]);
     }
@@ -83,6 +88,15 @@ void JsOutbox::Run() {
     batch.clear();
     outbound.clear();
   }
+}
+
+void JsOutbox::Release(const std::vector<JsOutbound>& outbound,
+                       const std::vector<Result<PublishAck>>& results) {
+  std::vector<std::string> acked;
+  for (size_t i = 0; i < outbound.size(); ++i) {
+    if (results[i].ok()) acked.push_back(outbound[i].msg_id);
+  }
+  if (!acked.empty()) journal_->Release(acked);
 }
 
 }  // namespace sb::bus

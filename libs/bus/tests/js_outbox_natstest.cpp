@@ -6,6 +6,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "switchboard/bus/js_outbox.h"
@@ -157,4 +158,74 @@ TEST_CASE("while no stream acks, the outbox refuses beyond its bound and reports
   for (const auto& r : results.seen) {
     CHECK(r.status().code() == sb::StatusCode::kDeadlineExceeded);
   }
+}
+
+namespace {
+
+// A journal that remembers what it keeps until released, as a durable store would.
+struct MemoryJournal final : sb::bus::JsOutboxJournal {
+  std::mutex mu;
+  std::vector<std::string> kept;  // in the order kept, released ones removed
+  size_t batches_kept = 0;
+  void Keep(const std::vector<sb::bus::JsOutbound>& batch) override {
+    std::lock_guard lock(mu);
+    ++batches_kept;
+    for (const auto& m : batch) kept.push_back(m.msg_id);
+  }
+  void Release(const std::vector<std::string>& msg_ids) override {
+    std::lock_guard lock(mu);
+    for (const auto& id : msg_ids) std::erase(kept, id);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("an outbox with a journal keeps each batch while it is published and releases the acked",
+          "[nats]") {
+  auto bus = Connect();
+  const std::string stream = NewStream(*bus, "OUTBOXJ");
+  MemoryJournal journal;
+  Results results;
+  {
+    JsOutbox outbox(*bus, {.timeout = 10s, .max_batch = 8}, &journal);
+    for (int i = 0; i < 20; ++i) {
+      REQUIRE(outbox
+                  .Post({.message = {.subject = stream + ".x", .data = "d"},
+                         .msg_id = "j-" + std::to_string(i)},
+                        results.Recorder())
+                  .ok());
+    }
+    // A message without msg_id could not be found in the journal again.
+    auto unnamed = outbox.Post({.message = {.subject = stream + ".x", .data = "d"}}, {});
+    CHECK(unnamed.code() == sb::StatusCode::kInvalidArgument);
+    outbox.Flush();
+  }
+  CHECK(journal.batches_kept >= 3);  // 20 in batches of at most 8
+  CHECK(journal.kept.empty());
+  REQUIRE(results.seen.size() == 20);
+  CHECK(*bus->StreamMessageCount(stream) == 20);
+  CHECK(bus->DeleteStream(stream).ok());
+}
+
+TEST_CASE("what no stream acks stays in the outbox's journal for a later send", "[nats]") {
+  auto bus = Connect();
+  const std::string stream = NewStream(*bus, "OUTBOXJN");
+  MemoryJournal journal;
+  Results results;
+  {
+    JsOutbox outbox(*bus, {.timeout = 300ms, .max_batch = 4}, &journal);
+    const std::string nowhere = sb::testing::UniqueName("nostream") + ".x";
+    for (const auto& [subject, id] : std::vector<std::pair<std::string, std::string>>{
+             {stream + ".x", "stored-1"}, {nowhere, "lost-1"}, {stream + ".x", "stored-2"}}) {
+      REQUIRE(outbox
+                  .Post({.message = {.subject = subject, .data = "d"}, .msg_id = id},
+                        results.Recorder())
+                  .ok());
+    }
+  }
+  REQUIRE(results.seen.size() == 3);
+  CHECK(!results.seen[1].ok());
+  CHECK(journal.kept == std::vector<std::string>{"lost-1"});
+  CHECK(*bus->StreamMessageCount(stream) == 2);
+  CHECK(bus->DeleteStream(stream).ok());
 }

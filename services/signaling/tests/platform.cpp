@@ -64,6 +64,13 @@ testing::ChildProcess StartSignaling(
   return testing::ChildProcess::Start({SB_SIGNALING_BINARY}, env, "sb-signaling");
 }
 
+// `env` after the Redis key prefix, which it may override.
+std::vector<std::pair<std::string, std::string>> WithPrefix(
+    const std::string& prefix, std::vector<std::pair<std::string, std::string>> env) {
+  env.insert(env.begin(), {"SB_SIGNALING_REDIS_PREFIX", prefix});
+  return env;
+}
+
 // Polls a node's /readyz (bounded): true once it answers 200.
 bool Ready(const testing::ChildProcess& node, int http_port, std::chrono::seconds timeout) {
   httplib::Client client("127.0.0.1", http_port);
@@ -95,7 +102,8 @@ Platform::Platform(PlatformOptions options)
       admin_(StartAdmin(nats_.url(), admin_port_, platform_domain_)),
       media_(options.media ? std::make_unique<media_client::test::MediaProcess>(nats_.url())
                            : nullptr),
-      signaling_env_(std::move(options.signaling_env)),
+      redis_prefix_(testing::UniqueName("sig") + ":"),
+      signaling_env_(WithPrefix(redis_prefix_, std::move(options.signaling_env))),
       signaling_(StartSignaling(nats_.url(), sip_port_, http_port_, signaling_env_)) {
   auto channel = grpc::CreateChannel("127.0.0.1:" + std::to_string(admin_port_),
                                      grpc::InsecureChannelCredentials());
@@ -227,12 +235,15 @@ void Platform::Suspend(const pb::Tenant& tenant) {
   REQUIRE(tenants_->SuspendTenant(Authorized(ctx), req, &out).ok());
 }
 
+std::unique_ptr<redis::Client> Platform::Redis() const {
+  auto options = redis::OptionsFromUrl(testing::Shared().redis_url, redis_prefix_);
+  REQUIRE(options.ok());
+  return std::make_unique<redis::Client>(*options);
+}
+
 std::vector<std::string> Platform::StoredContacts(const pb::Tenant& tenant,
                                                   const std::string& aor) const {
-  auto options = redis::OptionsFromUrl(testing::Shared().redis_url, "signaling:");
-  REQUIRE(options.ok());
-  redis::Client redis(*options);
-  auto reply = redis.Run(redis::Command("HKEYS").Key("reg:" + tenant.id() + ":" + aor));
+  auto reply = Redis()->Run(redis::Command("HKEYS").Key("reg:" + tenant.id() + ":" + aor));
   REQUIRE(reply.ok());
   std::vector<std::string> out;
   if (const auto* items = reply->array()) {

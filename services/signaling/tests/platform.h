@@ -21,6 +21,7 @@
 #include "switchboard/admin/v1/number.grpc.pb.h"
 #include "switchboard/admin/v1/tenant.grpc.pb.h"
 #include "switchboard/admin/v1/trunk.grpc.pb.h"
+#include "switchboard/redis/client.h"
 #include "switchboard/testing/child_process.h"
 #include "switchboard/testing/servers.h"
 
@@ -81,6 +82,9 @@ class Platform {
                    switchboard::admin::v1::CreateTrunkRequest trunk);
   void Suspend(const switchboard::admin::v1::Tenant& tenant);
 
+  // A client of the shared Redis under this platform's own key prefix (each platform has one,
+  // so that no other test's replicas sweep its keys or ban its addresses).
+  std::unique_ptr<redis::Client> Redis() const;
   // The contacts bound to (tenant, aor), read straight from Redis.
   std::vector<std::string> StoredContacts(const switchboard::admin::v1::Tenant& tenant,
                                           const std::string& aor) const;
@@ -94,6 +98,7 @@ class Platform {
   int http_port_;
   testing::ChildProcess admin_;
   std::unique_ptr<media_client::test::MediaProcess> media_;
+  std::string redis_prefix_;
   std::vector<std::pair<std::string, std::string>> signaling_env_;
   testing::ChildProcess signaling_;
   struct Replica {

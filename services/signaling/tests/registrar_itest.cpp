@@ -244,14 +244,6 @@ TEST_CASE("a flood of bad REGISTERs from one address is banned / a phone elsewhe
   p.CreateExtension(tenant, "1001", "pass-1001-secret");
   p.CreateExtension(tenant, "1002", "pass-1002-secret");
   const std::string domain = tenant.sip_domain();
-  // The ban is keyed by address in the shared Redis: start from a clean slate for 127.0.0.20.
-  {
-    auto options = sb::redis::OptionsFromUrl(sb::testing::Shared().redis_url, "signaling:");
-    REQUIRE(options.ok());
-    sb::redis::Client redis(*options);
-    REQUIRE(
-        redis.Run(sb::redis::Command("DEL").Key("ban:127.0.0.20").Key("authfail:127.0.0.20")).ok());
-  }
   Phone attacker("127.0.0.20", static_cast<uint16_t>(p.sip_port()));
   Phone phone("127.0.0.21", static_cast<uint16_t>(p.sip_port()));
   REQUIRE(WaitForSignaling(phone, domain));

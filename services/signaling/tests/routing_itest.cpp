@@ -12,7 +12,6 @@
 #include "platform.h"
 #include "sipp_call_rig.h"
 #include "sipp_process.h"
-#include "switchboard/redis/client.h"
 #include "switchboard/sip/builder.h"
 #include "switchboard/sip/digest.h"
 #include "switchboard/sip/message.h"
@@ -322,14 +321,7 @@ TEST_CASE(
   p.CreateExtension(acme, "1001", Password("1001"));
   p.CreateTrunk(acme, CarrierTrunk("127.0.0.5", 5060, "127.0.0.6"));
   const std::string domain = acme.sip_domain();
-  // The ban is keyed by address in the shared Redis: start from a clean slate for the phone's.
   const std::string ip = "127.0.0.43";
-  {
-    auto options = sb::redis::OptionsFromUrl(sb::testing::Shared().redis_url, "signaling:");
-    REQUIRE(options.ok());
-    sb::redis::Client redis(*options);
-    REQUIRE(redis.Run(sb::redis::Command("DEL").Key("ban:" + ip).Key("authfail:" + ip)).ok());
-  }
   const std::string sample = "sb_signaling_invite_loop_challenges_total";
   const double before = p.Metric(sample);
   REQUIRE(before >= 0);

@@ -10,6 +10,7 @@
 #include "rpc/call_event_publisher.h"
 #include "rpc/call_events_sink.h"
 #include "rpc/call_media_anchor.h"
+#include "store/parked_event_journal.h"
 #include "store/redis_call_store.h"
 #include "switchboard/media_client/node_tracker.h"
 
@@ -18,6 +19,7 @@ namespace sb::signaling {
 struct CallService::Parts {
   std::unique_ptr<media_client::NodeTracker> nodes;
   std::unique_ptr<MediaClientAnchor> media;
+  std::unique_ptr<ParkedEventJournal> journal;  // before the sink, whose outbox uses it
   std::unique_ptr<CallEventSink> events;
   std::unique_ptr<RedisCallStore> store;
   std::unique_ptr<b2bua::DigestCallAuthorizer> authorizer;
@@ -65,9 +67,10 @@ Result<std::unique_ptr<CallService>> CallService::Start(
   p->nodes = std::make_unique<media_client::NodeTracker>(shared.bus(), clock);
   SB_RETURN_IF_ERROR(p->nodes->Start());
   p->media = std::make_unique<MediaClientAnchor>(shared.bus(), *p->nodes, config.media_timeout);
-  p->events = std::make_unique<CallEventSink>(shared.bus(), shared.event_factory(), clock,
-                                              config.node_id, metrics, log,
-                                              bus::JsOutboxOptions{.linger = config.event_linger});
+  p->journal = std::make_unique<ParkedEventJournal>(shared.outbox(), clock, metrics, log);
+  p->events = std::make_unique<CallEventSink>(
+      shared.bus(), shared.event_factory(), clock, config.node_id, metrics, log,
+      bus::JsOutboxOptions{.linger = config.event_linger}, p->journal.get());
   p->store =
       std::make_unique<RedisCallStore>(shared.redis(), config.stored_call_ttl, shared.loop_redis());
   p->authorizer = std::make_unique<b2bua::DigestCallAuthorizer>(

@@ -48,7 +48,7 @@ Result<size_t> LapseSweeper::SendParked(WallTime now) {
   Status published = PublishParked(events_, parked_, *claimed);
   if (!published.ok()) {
     // Still parked and claimed: sent again after the lease.
-    log_.Warn("parked registration events not published yet", {{"error", published.ToString()}});
+    log_.Warn("parked events not published yet", {{"error", published.ToString()}});
   }
   return claimed->size();
 }

@@ -16,8 +16,9 @@
 // stream at one event. At least once, never lost while any replica runs the sweep within
 // RedisBindingStore::kLapseGrace of the lapse.
 //
-// Given the outbox (store/redis_event_outbox.h), each pass also sends the REGISTERs' events that
-// are still parked once due: those whose replica died, or whose publish failed, after the save.
+// Given the outbox (store/redis_event_outbox.h), each pass also sends the events that are still
+// parked once due (a REGISTER's, a keep-alive removal's, a call's): those whose replica died, or
+// whose publish failed, before JetStream acknowledged them.
 #pragma once
 
 #include <chrono>

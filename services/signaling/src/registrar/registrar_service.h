@@ -85,7 +85,7 @@ class RegistrarService {
   // Lapsed and dead bindings' removal, and the registration events (for the keep-alive).
   RedisBindingLapses& lapses();
   RegistrationEvents& events();
-  RedisEventOutbox& outbox();  // where REGISTERs and keep-alive removals park their events
+  RedisEventOutbox& outbox();  // where REGISTERs, keep-alive removals and calls park events
   // The ban (shared with REGISTER) and the per-account limit on new calls, for the B2BUA.
   const AuthGuard& call_guard();
   // The SIP loop's Redis connection (null when the service was started without a loop).

@@ -5,14 +5,14 @@ namespace sb::signaling {
 CallEventSink::CallEventSink(bus::Bus& bus, const bus::EventFactory& factory,
                              const core::Clock& clock, std::string node_id,
                              core::MetricsRegistry& metrics, core::Logger log,
-                             bus::JsOutboxOptions outbox)
+                             bus::JsOutboxOptions outbox, bus::JsOutboxJournal* journal)
     : clock_(clock),
       node_id_(std::move(node_id)),
       log_(std::move(log)),
       published_(metrics.Counter("sb_signaling_call_events_total", "call events stored")),
       failed_(metrics.Counter("sb_signaling_call_events_failed_total",
                               "call events that could not be stored")),
-      outbox_(bus, outbox),
+      outbox_(bus, outbox, journal),
       publisher_(outbox_, factory) {}
 
 template <typename Apply>

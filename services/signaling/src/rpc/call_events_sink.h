@@ -6,7 +6,7 @@
 // call ids and counted in sb_signaling_call_events_failed_total; the call goes on.
 //
 //   sb::bus::EventFactory factory(clock, ids, "signaling/" + node_id);
-//   CallEventSink events(bus, factory, clock, node_id, metrics, log);
+//   CallEventSink events(bus, factory, clock, node_id, metrics, log, {.linger = 2ms}, &journal);
 //   b2bua::Ports ports{authorizer, locator, media, events, store};
 //
 // An ended call the sink never saw created (another replica ended it after this one died) is
@@ -42,7 +42,7 @@ class CallEventSink final : public b2bua::CallEvents {
 
   CallEventSink(bus::Bus& bus, const bus::EventFactory& factory, const core::Clock& clock,
                 std::string node_id, core::MetricsRegistry& metrics, core::Logger log,
-                bus::JsOutboxOptions outbox = {});
+                bus::JsOutboxOptions outbox = {}, bus::JsOutboxJournal* journal = nullptr);
 
   void Created(const b2bua::CallSummary& call) override;
   void Ringing(const b2bua::CallSummary& call) override;

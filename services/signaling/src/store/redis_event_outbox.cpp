@@ -68,6 +68,11 @@ std::vector<redis::Command> RedisEventOutbox::ParkCommands(
   return commands;
 }
 
+Status RedisEventOutbox::Park(const std::vector<bus::JsOutbound>& messages, WallTime now) {
+  if (messages.empty()) return Status::Ok();
+  return Transact(ParkCommands(messages, now), "parked");
+}
+
 Status RedisEventOutbox::Done(const std::vector<std::string>& msg_ids) {
   if (msg_ids.empty()) return Status::Ok();
   redis::Command hdel("HDEL");
@@ -78,11 +83,17 @@ Status RedisEventOutbox::Done(const std::vector<std::string>& msg_ids) {
     hdel.Arg(id);
     zrem.Arg(id);
   }
-  auto replies = client_.Pipeline({redis::Command("MULTI"), hdel, zrem, redis::Command("EXEC")});
+  return Transact({std::move(hdel), std::move(zrem)}, "unparked");
+}
+
+Status RedisEventOutbox::Transact(std::vector<redis::Command> commands, std::string_view what) {
+  commands.insert(commands.begin(), redis::Command("MULTI"));
+  commands.emplace_back("EXEC");
+  auto replies = client_.Pipeline(commands);
   if (!replies.ok()) return replies.status();
   const redis::Reply& exec = replies->back();
   if (exec.is_error() || exec.array() == nullptr) {
-    return Status::Unavailable("parked events not unparked: " +
+    return Status::Unavailable("events not " + std::string(what) + ": " +
                                (exec.error() ? *exec.error() : std::string("EXEC aborted")));
   }
   return Status::Ok();

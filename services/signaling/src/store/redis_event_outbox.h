@@ -1,6 +1,7 @@
-// RedisEventOutbox: registration events parked in Redis in the same MULTI/EXEC as the binding
-// change they report, so that a replica killed between that write and JetStream's ack loses no
-// event. Two keys, shared by every replica:
+// RedisEventOutbox: events parked in Redis until JetStream acknowledged them, so that a replica
+// killed before the ack loses none. Registration events are parked in the same MULTI/EXEC as the
+// binding change they report; call events on their own while their batch is published
+// (store/parked_event_journal.h). Two keys, shared by every replica:
 //   <prefix>evt-parked       hash: msg_id -> "<subject>\n<msg_id>\n<protobuf body>"
 //   <prefix>evt-parked-due   sorted set: msg_id by when a sweep may send it (unix ms)
 //
@@ -48,6 +49,9 @@ class RedisEventOutbox {
     std::vector<std::pair<std::string, std::string>> entries;  // msg_id, stored value
   };
   Parking ParkingOf(const std::vector<bus::JsOutbound>& messages, WallTime now) const;
+  // Parks `messages` at `now` on their own (one MULTI/EXEC), for a producer whose change is
+  // not in Redis: a call's events (store/parked_event_journal.h).
+  Status Park(const std::vector<bus::JsOutbound>& messages, WallTime now);
   // Unparks messages JetStream acknowledged.
   Status Done(const std::vector<std::string>& msg_ids);
   // Up to `limit` parked messages whose lease is over by `now`, each taken for another lease.
@@ -57,6 +61,9 @@ class RedisEventOutbox {
   static constexpr std::string_view kDueKey = "evt-parked-due";
 
  private:
+  // `commands` in one MULTI/EXEC; `what` names the outcome in the error ("parked").
+  Status Transact(std::vector<redis::Command> commands, std::string_view what);
+
   redis::Client& client_;
   std::chrono::milliseconds lease_;
 };

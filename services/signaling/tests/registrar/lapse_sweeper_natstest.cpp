@@ -1,7 +1,9 @@
 // The lapse sweep against the shared Redis and a private nats-server with JetStream: a binding
 // that lapses without a REGISTER is reported "expired" once and removed, two replicas sweeping
 // at once report it once, a replica that died after claiming is covered after the lease, and a
-// phone that registered again meanwhile keeps its binding.
+// phone that registered again meanwhile keeps its binding. The same sweep sends the events that
+// are still parked: a REGISTER's, a keep-alive removal's, and a call's (parked while its batch
+// was published, store/parked_event_journal.h), once their replica's lease is over.
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <chrono>
@@ -10,8 +12,11 @@
 
 #include "registrar/lapse_sweeper.h"
 #include "registrar/registrar.h"
+#include "rpc/call_events_sink.h"
+#include "store/parked_event_journal.h"
 #include "switchboard/bus/nats_bus.h"
 #include "switchboard/bus/streams.h"
+#include "switchboard/call/v1/events.pb.h"
 #include "switchboard/signaling/v1/events.pb.h"
 #include "switchboard/testing/event_inbox.h"
 #include "switchboard/testing/servers.h"
@@ -119,6 +124,53 @@ bus::JsOutbound SaveParked(Replica& r, const Binding& binding, WallTime now) {
   REQUIRE(messages->size() == 1);
   REQUIRE(r.store.Save(kTenant, kAor, {binding}, r.outbox.ParkCommands(*messages, now)).ok());
   return messages->front();
+}
+
+// How many events are parked in the replicas' Redis.
+int64_t ParkedCount(Replica& r) {
+  auto count = r.redis.Run(redis::Command("HLEN").Key(RedisEventOutbox::kParkedKey));
+  REQUIRE(count.ok());
+  REQUIRE(count->integer());
+  return *count->integer();
+}
+
+// The `ended` events JetStream stored for kTenant, read by a durable consumer of its own
+// (waits until `count` are there, bounded, and a little longer for a duplicate).
+std::vector<switchboard::call::v1::CallEnded> StoredEnded(const std::string& nats_url,
+                                                          size_t count) {
+  auto bus = Replica::Connect(nats_url);
+  std::mutex mu;
+  std::vector<switchboard::call::v1::CallEnded> stored;
+  auto consumer = bus->Consume({.stream = "SB_EVENTS",
+                                .durable = testing::UniqueName("ended"),
+                                .filter_subject = "sb.evt.call.ended." + kTenant.str()},
+                               [&](bus::JsMessage& m) {
+                                 (void)m.Ack();
+                                 switchboard::call::v1::CallEnded event;
+                                 REQUIRE(event.ParseFromString(m.message().data));
+                                 std::lock_guard lock(mu);
+                                 stored.push_back(event);
+                               });
+  REQUIRE(consumer.ok());
+  for (int i = 0; i < 50; ++i) {
+    {
+      std::lock_guard lock(mu);
+      if (stored.size() >= count) break;
+    }
+    std::this_thread::sleep_for(100ms);
+  }
+  std::this_thread::sleep_for(200ms);
+  consumer->reset();
+  std::lock_guard lock(mu);
+  return stored;
+}
+
+// A call through a replica's event sink, as the B2BUA reports it.
+b2bua::CallSummary CallOf(const std::string& call_id) {
+  return {.call_id = call_id,
+          .tenant = kTenant,
+          .from_uri = "sip:1001@acme.sip.test",
+          .to_uri = "sip:1002@acme.sip.test"};
 }
 
 }  // namespace
@@ -347,6 +399,78 @@ TEST_CASE("a parked message keeps its subject, id and binary body", "[nats]") {
   CHECK(back->message.data == message.message.data);
   CHECK_FALSE(DecodeParked("no newline at all").has_value());
   CHECK_FALSE(DecodeParked("\nid\nbody").has_value());
+}
+
+TEST_CASE("a call's events are parked while they are published and unparked once stored",
+          "[nats]") {
+  Fixture f;
+  core::MetricsRegistry metrics;
+  ParkedEventJournal journal(f.a.outbox, f.clock, metrics,
+                             core::Logger("signaling", core::LogLevel::kWarn));
+  {
+    CallEventSink sink(*f.a.bus, f.a.factory, f.clock, "sig-a", metrics,
+                       core::Logger("signaling", core::LogLevel::kWarn), {}, &journal);
+    auto call = CallOf("0190d1d2-0000-7000-8000-00000000c001");
+    sink.Created(call);
+    sink.Answered(call);
+    f.clock.Advance(30s);
+    call.cause = "normal";
+    sink.Ended(call);
+    sink.Flush();
+  }
+  CHECK(StoredEnded(f.nats.url(), 1).size() == 1);
+  CHECK(ParkedCount(f.a) == 0);
+  CHECK(metrics.Counter("sb_signaling_parked_event_failures_total", "").value() == 0);
+  f.clock.Advance(31s);
+  CHECK(Sweep(f.b.sweeper) == 0);
+}
+
+TEST_CASE(
+    "a call's ended event JetStream never acknowledged outlives its replica - another replica's "
+    "sweep stores it once, with its billable seconds",
+    "[nats]") {
+  Fixture f;
+  core::MetricsRegistry metrics;
+  ParkedEventJournal journal(f.a.outbox, f.clock, metrics,
+                             core::Logger("signaling", core::LogLevel::kWarn));
+  const std::string id = "0190d1d2-0000-7000-8000-00000000c002";
+  {
+    CallEventSink sink(*f.a.bus, f.a.factory, f.clock, "sig-a", metrics,
+                       core::Logger("signaling", core::LogLevel::kWarn),
+                       {.timeout = std::chrono::milliseconds(300)}, &journal);
+    auto call = CallOf(id);
+    sink.Created(call);
+    f.clock.Advance(2s);
+    sink.Answered(call);
+    sink.Flush();
+    CHECK(ParkedCount(f.a) == 0);
+
+    // JetStream away when the call ends: the publish times out, the event stays parked, and
+    // the replica dies (its outbox and memory gone).
+    f.nats.Stop();
+    f.clock.Advance(95s);
+    call.cause = "normal";
+    sink.Ended(call);
+    sink.Flush();
+    CHECK(metrics.Counter("sb_signaling_call_events_failed_total", "").value() == 1);
+  }
+  CHECK(ParkedCount(f.a) == 1);
+  CHECK(metrics.Counter("sb_signaling_parked_event_failures_total", "").value() == 0);
+  f.nats.Restart();
+
+  // Within a's lease the event is a's; after it, b's sweep sends it.
+  CHECK(Sweep(f.b.sweeper) == 0);
+  f.clock.Advance(31s);
+  CHECK(Sweep(f.b.sweeper) == 1);
+  auto ended = StoredEnded(f.nats.url(), 1);
+  REQUIRE(ended.size() == 1);
+  CHECK(ended[0].call().call_id() == id);
+  CHECK(ended[0].duration_ms() == 97'000);
+  CHECK(ended[0].billable_seconds() == 95);
+  CHECK(ended[0].call().from_uri() == "sip:1001@acme.sip.test");
+  CHECK(ParkedCount(f.a) == 0);
+  f.clock.Advance(31s);
+  CHECK(Sweep(f.a.sweeper) == 0);
 }
 
 }  // namespace sb::signaling

@@ -12,10 +12,14 @@
 //                               [](const Result<PublishAck>& ack) { if (!ack.ok()) log... });
 //   // RESOURCE_EXHAUSTED when max_queued messages wait already (JetStream away for long)
 //
-// Durability is the stream's: a message is stored once acked (done with OK). What is still
-// queued when the process dies is lost, as it was when the caller's thread waited for the ack.
-// The destructor publishes what is queued (bounded by the timeout) before it returns, so an
-// orderly shutdown loses nothing. Thread-safe; the Bus must outlive the outbox.
+// Durability is the stream's: a message is stored once acked (done with OK). Without a journal,
+// what is still queued when the process dies is lost, as it was when the caller's thread waited
+// for the ack, and so is a message the stream did not ack within the timeout. Given a journal
+// (JsOutboxJournal below), each batch is kept there before it is published and released once
+// acked: what the stream did not ack stays kept for something else (a sweep) to send again under
+// its msg_id. The destructor publishes what is queued (bounded by the timeout) before it returns,
+// so an orderly shutdown loses nothing. Thread-safe; the Bus (and the journal) must outlive the
+// outbox.
 #pragma once
 
 #include <condition_variable>
@@ -23,7 +27,9 @@
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "switchboard/bus/bus.h"
 
@@ -39,16 +45,33 @@ struct JsOutboxOptions {
   Duration linger = Duration::zero();
 };
 
+// Where a JsOutbox keeps each batch while it is published (durable storage shared by the
+// producer's replicas, say), so that a process that dies, or a stream away for longer than the
+// timeout, loses none of it. Both calls run on the outbox's thread and block it. A journal
+// reports its own failures (it knows where to log and count them): the outbox publishes a batch
+// it could not keep all the same, as it would without a journal.
+class JsOutboxJournal {
+ public:
+  virtual ~JsOutboxJournal() = default;
+  // Before `batch` is published.
+  virtual void Keep(const std::vector<JsOutbound>& batch) = 0;
+  // After: the msg ids the stream acknowledged (stored or duplicate). Not called for none.
+  virtual void Release(const std::vector<std::string>& msg_ids) = 0;
+};
+
 class JsOutbox {
  public:
   using Done = std::function<void(const Result<PublishAck>&)>;
 
-  JsOutbox(Bus& bus, JsOutboxOptions options = {});
+  // `journal` may be null: no journal.
+  JsOutbox(Bus& bus, JsOutboxOptions options = {}, JsOutboxJournal* journal = nullptr);
   ~JsOutbox();
   JsOutbox(const JsOutbox&) = delete;
   JsOutbox& operator=(const JsOutbox&) = delete;
 
   // Queues one publish; `done` (may be empty) runs on the outbox's thread with its result.
+  // With a journal, a message without msg_id (the journal's key, and what makes the stream keep
+  // one copy of a second send) is INVALID_ARGUMENT.
   Status Post(JsOutbound outbound, Done done);
   // Blocks until everything posted before the call has been published and its done run.
   void Flush();
@@ -62,9 +85,13 @@ class JsOutbox {
     Done done;
   };
   void Run();
+  // Hands the journal the ids of what the stream acked.
+  void Release(const std::vector<JsOutbound>& outbound,
+               const std::vector<Result<PublishAck>>& results);
 
   Bus& bus_;
   const JsOutboxOptions options_;
+  JsOutboxJournal* const journal_;
   mutable std::mutex mu_;
   std::condition_variable wake_;      // the publisher: work or stop
   std::condition_variable finished_;  // Flush: a batch completed

@@ -1,0 +1,46 @@
+// ParkedEventJournal: a JsOutbox's journal (bus::JsOutboxJournal) in the parked-event outbox
+// (store/redis_event_outbox.h), for the call events. Each batch is parked in Redis before it is
+// published and unparked once JetStream acknowledged it, so that a call's `ended` (its charge),
+// and every other call event, outlives a replica killed before the ack and a JetStream away for
+// longer than the publish timeout: every replica's sweep (registrar/lapse_sweeper.h) sends what
+// is still parked after its lease, under the same msg id, and the stream keeps one copy.
+//
+//   sb::signaling::ParkedEventJournal journal(outbox, clock, metrics, log);
+//   sb::bus::JsOutbox events(bus, {.linger = 2ms}, &journal);
+//
+// What remains exposed: an event the B2BUA reported is in memory only until the outbox's thread
+// takes its batch (the linger, a few milliseconds). A failure to park or unpark is logged and
+// counted in sb_signaling_parked_event_failures_total: the batch is published all the same, and
+// an event left parked after its ack is sent again by a sweep (the stream drops the copy).
+// Thread-safe as the outbox and client are; the outbox, clock and metrics must outlive it.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "store/redis_event_outbox.h"
+#include "switchboard/bus/js_outbox.h"
+#include "switchboard/core/clock.h"
+#include "switchboard/core/logger.h"
+#include "switchboard/core/metrics.h"
+
+namespace sb::signaling {
+
+class ParkedEventJournal final : public bus::JsOutboxJournal {
+ public:
+  ParkedEventJournal(RedisEventOutbox& outbox, const core::Clock& clock,
+                     core::MetricsRegistry& metrics, core::Logger log);
+
+  void Keep(const std::vector<bus::JsOutbound>& batch) override;
+  void Release(const std::vector<std::string>& msg_ids) override;
+
+ private:
+  void Report(const Status& status, std::string_view what, size_t count);
+
+  RedisEventOutbox& outbox_;
+  const core::Clock& clock_;
+  core::CounterMetric& failures_;
+  core::Logger log_;
+};
+
+}  // namespace sb::signaling
