@@ -11,9 +11,7 @@
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <chrono>
-#include <condition_variable>
 #include <fstream>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
@@ -22,12 +20,12 @@
 #include "baresip_phone.h"
 #include "platform.h"
 #include "sipp_process.h"
-#include "switchboard/bus/nats_bus.h"
-#include "switchboard/bus/subjects.h"
 #include "switchboard/redis/client.h"
 #include "switchboard/signaling/v1/events.pb.h"
 #include "switchboard/sip/digest.h"
 #include "switchboard/sip/message.h"
+#include "switchboard/testing/event_inbox.h"
+#include "switchboard/testing/nats_connect.h"
 #include "switchboard/testing/servers.h"
 
 namespace {
@@ -449,32 +447,15 @@ TEST_CASE(
   p.KillSignaling(p.sip_port());
   p.nats().Restart();
 
-  sb::bus::NatsBusOptions options;
-  options.url = p.nats_url();
-  auto bus = sb::bus::NatsBus::Connect(options);
-  REQUIRE(bus.ok());
-  const std::string subject = "sb.evt.registration.unregistered." + tenant.id();
-  std::mutex mu;
-  std::condition_variable cv;
-  std::vector<switchboard::signaling::v1::Unregistered> stored;
-  auto consumer = (*bus)->Consume({.stream = std::string(sb::bus::subjects::kEventsStream),
-                                   .durable = sb::testing::UniqueName("unreg"),
-                                   .filter_subject = subject},
-                                  [&](sb::bus::JsMessage& m) {
-                                    (void)m.Ack();
-                                    switchboard::signaling::v1::Unregistered event;
-                                    REQUIRE(event.ParseFromString(m.message().data));
-                                    std::lock_guard lock(mu);
-                                    stored.push_back(event);
-                                    cv.notify_all();
-                                  });
-  REQUIRE(consumer.ok());
-  std::unique_lock lock(mu);
-  REQUIRE(cv.wait_for(lock, 20s, [&] { return !stored.empty(); }));
+  auto bus = sb::testing::ConnectNats(p.nats_url(), "registrar-itest");
+  sb::testing::EventInbox unregistered(*bus, "sb.evt.registration.unregistered." + tenant.id(),
+                                       sb::testing::EventInbox::FromStream{"SB_EVENTS"});
+  auto stored = unregistered.AtLeast<switchboard::signaling::v1::Unregistered>(1, 20s);
+  REQUIRE(!stored.empty());
   CHECK(stored[0].aor() == "sip:1001@" + domain);
   CHECK(stored[0].contact().find("127.0.0.51") != std::string::npos);
   CHECK(stored[0].reason() == switchboard::signaling::v1::UNREGISTER_REASON_CLIENT);
   // Built by the node that died, sent by the survivor's sweep: once.
-  cv.wait_for(lock, 2s, [&] { return stored.size() > 1; });
-  CHECK(stored.size() == 1);
+  std::this_thread::sleep_for(2s);
+  CHECK(unregistered.All<switchboard::signaling::v1::Unregistered>().size() == 1);
 }

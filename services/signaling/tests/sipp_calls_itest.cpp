@@ -7,9 +7,11 @@
 #include <chrono>
 #include <string>
 #include <string_view>
+#include <thread>
 
 #include "sipp_call_rig.h"
 #include "switchboard/call/v1/events.pb.h"
+#include "switchboard/redis/client.h"
 #include "switchboard/testing/event_inbox.h"
 #include "switchboard/testing/nats_connect.h"
 #include "udp_relay.h"
@@ -202,4 +204,66 @@ TEST_CASE("a Session-Expires below the node's Min-SE gets 422 with Min-SE",
   const int rc = caller.Wait();
   INFO(caller.Report());
   CHECK(rc == 0);
+}
+
+namespace {
+// Whether the node parked an event on `subject` in Redis (RedisEventOutbox keeps each as
+// "<subject>\n<msg_id>\n<body>" in the hash evt-parked) - polled, bounded.
+bool Parked(const Platform& p, const std::string& subject, std::chrono::seconds timeout) {
+  auto redis = p.Redis();
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  do {
+    auto values = redis->Run(sb::redis::Command("HVALS").Key("evt-parked"));
+    REQUIRE(values.ok());
+    REQUIRE(values->array());
+    for (const auto& value : *values->array()) {
+      if (value.str() && value.str()->starts_with(subject + "\n")) return true;
+    }
+    std::this_thread::sleep_for(100ms);
+  } while (std::chrono::steady_clock::now() < deadline);
+  return false;
+}
+}  // namespace
+
+TEST_CASE(
+    "a call that ends while JetStream is away, on a node that then dies - another replica stores "
+    "its ended event once, with its billable seconds",
+    "[integration]") {
+  // A short lease and sweep so that the survivor sends it within seconds; admin's answers kept,
+  // so that the call needs no NATS to end.
+  CallRig rig({{"SB_SIGNALING_SWEEP_LEASE_MS", "3000"},
+               {"SB_SIGNALING_LAPSE_SWEEP_MS", "500"},
+               {"SB_SIGNALING_ADMIN_CACHE_MS", "600000"}});
+  auto& p = rig.platform;
+  const std::string ended_subject = "sb.evt.call.ended." + rig.tenant.id();
+  {
+    auto bus = sb::testing::ConnectNats(p.nats_url(), "sipp-calls-itest");
+    sb::testing::EventInbox answered(*bus, "sb.evt.call.answered." + rig.tenant.id());
+    rig.RegisterCallee(p.sip_port());
+    auto callee = rig.StartCallee("callee_answers.xml");
+    auto caller = rig.StartCaller("caller_hangs_up.xml", p.sip_port());
+    REQUIRE(answered.Wait<switchboard::call::v1::CallAnswered>(
+        [](const switchboard::call::v1::CallAnswered&, const sb::bus::Message&) { return true; },
+        10s));
+    // The caller hangs up 2 s after its ACK: JetStream is away by then.
+    p.nats().Stop();
+    CheckBothSucceeded(caller, callee);
+  }
+  REQUIRE(Parked(p, ended_subject, 5s));
+  p.KillSignaling(p.sip_port());
+  p.nats().Restart();
+  p.AddSignalingReplica();
+
+  auto bus = sb::testing::ConnectNats(p.nats_url(), "sipp-calls-itest");
+  sb::testing::EventInbox ended(*bus, ended_subject,
+                                sb::testing::EventInbox::FromStream{"SB_EVENTS"});
+  auto stored = ended.AtLeast<switchboard::call::v1::CallEnded>(1, 20s);
+  REQUIRE(stored.size() == 1);
+  CHECK(stored[0].cause() == switchboard::call::v1::END_CAUSE_NORMAL_CLEARING);
+  CHECK(stored[0].answered_ms() >= 1'500);
+  CHECK(stored[0].billable_seconds() >= 2);
+  // Built by the node that died, sent by the survivor's sweep: once.
+  std::this_thread::sleep_for(2s);
+  CHECK(ended.All<switchboard::call::v1::CallEnded>().size() == 1);
+  CHECK_FALSE(Parked(p, ended_subject, 0s));
 }

@@ -134,35 +134,16 @@ int64_t ParkedCount(Replica& r) {
   return *count->integer();
 }
 
-// The `ended` events JetStream stored for kTenant, read by a durable consumer of its own
-// (waits until `count` are there, bounded, and a little longer for a duplicate).
+// The `ended` events JetStream stored for kTenant (waits until `count` are there, bounded, and a
+// little longer for a duplicate).
 std::vector<switchboard::call::v1::CallEnded> StoredEnded(const std::string& nats_url,
                                                           size_t count) {
   auto bus = Replica::Connect(nats_url);
-  std::mutex mu;
-  std::vector<switchboard::call::v1::CallEnded> stored;
-  auto consumer = bus->Consume({.stream = "SB_EVENTS",
-                                .durable = testing::UniqueName("ended"),
-                                .filter_subject = "sb.evt.call.ended." + kTenant.str()},
-                               [&](bus::JsMessage& m) {
-                                 (void)m.Ack();
-                                 switchboard::call::v1::CallEnded event;
-                                 REQUIRE(event.ParseFromString(m.message().data));
-                                 std::lock_guard lock(mu);
-                                 stored.push_back(event);
-                               });
-  REQUIRE(consumer.ok());
-  for (int i = 0; i < 50; ++i) {
-    {
-      std::lock_guard lock(mu);
-      if (stored.size() >= count) break;
-    }
-    std::this_thread::sleep_for(100ms);
-  }
+  testing::EventInbox ended(*bus, "sb.evt.call.ended." + kTenant.str(),
+                            testing::EventInbox::FromStream{"SB_EVENTS"});
+  ended.AtLeast<switchboard::call::v1::CallEnded>(count, 5s);
   std::this_thread::sleep_for(200ms);
-  consumer->reset();
-  std::lock_guard lock(mu);
-  return stored;
+  return ended.All<switchboard::call::v1::CallEnded>();
 }
 
 // A call through a replica's event sink, as the B2BUA reports it.

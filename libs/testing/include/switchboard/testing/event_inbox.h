@@ -5,6 +5,13 @@
 //   auto digit = dtmf.Wait<v1::DtmfEvent>(
 //       [](const v1::DtmfEvent& e, const bus::Message&) { return e.digit() == "5"; }, 5s);
 //
+// From a stream, the inbox reads through a durable consumer of its own (acking each) everything
+// the stream stored on the subject from the first: for what was stored while the test was not
+// listening, across a crash or an outage.
+//
+//   sb::testing::EventInbox ended(bus, "sb.evt.call.ended." + tenant,
+//   EventInbox::FromStream{"SB_EVENTS"});
+//
 // Throws std::runtime_error when the subscription fails (a test cannot go on).
 #pragma once
 
@@ -18,20 +25,28 @@
 #include <vector>
 
 #include "switchboard/bus/bus.h"
+#include "switchboard/testing/servers.h"
 
 namespace sb::testing {
 
 class EventInbox {
  public:
+  struct FromStream {
+    std::string stream;
+  };
+
   EventInbox(bus::Bus& bus, const std::string& pattern) {
-    auto sub = bus.Subscribe(pattern, "", [this](const bus::Message& m) {
-      std::lock_guard lock(mu_);
-      messages_.push_back(m);
-      cv_.notify_all();
-    });
-    if (!sub.ok())
-      throw std::runtime_error("subscribe " + pattern + ": " + sub.status().ToString());
-    sub_ = std::move(*sub);
+    Keep(pattern, bus.Subscribe(pattern, "", [this](const bus::Message& m) { Add(m); }));
+  }
+
+  EventInbox(bus::Bus& bus, const std::string& pattern, const FromStream& from) {
+    Keep(pattern,
+         bus.Consume(
+             {.stream = from.stream, .durable = UniqueName("inbox"), .filter_subject = pattern},
+             [this](bus::JsMessage& m) {
+               (void)m.Ack();
+               Add(m.message());
+             }));
   }
 
   // The first message that parses as an Event and satisfies `pred`, waiting until `timeout`.
@@ -52,9 +67,25 @@ class EventInbox {
     return found;
   }
 
+  // Every message that parses as an Event, once there are `count` of them or `timeout` passed.
+  template <typename Event>
+  std::vector<Event> AtLeast(size_t count, std::chrono::milliseconds timeout) {
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait_for(lock, timeout, [&] { return Parsed<Event>().size() >= count; });
+    }
+    return All<Event>();
+  }
+
   template <typename Event>
   std::vector<Event> All() {
     std::lock_guard lock(mu_);
+    return Parsed<Event>();
+  }
+
+ private:
+  template <typename Event>
+  std::vector<Event> Parsed() const {
     std::vector<Event> out;
     for (const auto& m : messages_) {
       Event e;
@@ -63,7 +94,18 @@ class EventInbox {
     return out;
   }
 
- private:
+  void Keep(const std::string& pattern, Result<std::unique_ptr<bus::Subscription>> sub) {
+    if (!sub.ok())
+      throw std::runtime_error("subscribe " + pattern + ": " + sub.status().ToString());
+    sub_ = std::move(*sub);
+  }
+
+  void Add(const bus::Message& m) {
+    std::lock_guard lock(mu_);
+    messages_.push_back(m);
+    cv_.notify_all();
+  }
+
   std::mutex mu_;
   std::condition_variable cv_;
   std::vector<bus::Message> messages_;
