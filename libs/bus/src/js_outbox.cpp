@@ -1,5 +1,6 @@
 #include "switchboard/bus/js_outbox.h"
 
+#include <algorithm>
 #include <vector>
 
 namespace sb::bus {
@@ -73,9 +74,8 @@ void JsOutbox::Run() {
     }
     outbound.reserve(batch.size());
     for (auto& item : batch) outbound.push_back(std::move(item.outbound));
-    if (journal_ != nullptr) journal_->Keep(outbound);
-    auto results = bus_.JsPublishAll(outbound, options_.timeout);
-    if (journal_ != nullptr) Release(outbound, results);
+    auto results = journal_ != nullptr ? PublishJournaled(outbound)
+                                       : bus_.JsPublishAll(outbound, options_.timeout);
     for (size_t i = 0; i < batch.size(); ++i) {
       if (batch[i].done) batch[i].done(results[i]);
     }
@@ -90,13 +90,28 @@ void JsOutbox::Run() {
   }
 }
 
-void JsOutbox::Release(const std::vector<JsOutbound>& outbound,
-                       const std::vector<Result<PublishAck>>& results) {
-  std::vector<std::string> acked;
+std::vector<Result<PublishAck>> JsOutbox::PublishJournaled(
+    const std::vector<JsOutbound>& outbound) {
+  const Duration first = std::min(options_.journal_after, options_.timeout);
+  auto results = bus_.JsPublishAll(outbound, first);
+  std::vector<size_t> late;
+  std::vector<JsOutbound> again;
   for (size_t i = 0; i < outbound.size(); ++i) {
-    if (results[i].ok()) acked.push_back(outbound[i].msg_id);
+    if (results[i].ok()) continue;
+    late.push_back(i);
+    again.push_back(outbound[i]);
+  }
+  if (late.empty()) return results;
+  journal_->Keep(again);
+  if (options_.timeout <= first) return results;
+  auto retried = bus_.JsPublishAll(again, options_.timeout - first);
+  std::vector<std::string> acked;
+  for (size_t j = 0; j < late.size(); ++j) {
+    if (retried[j].ok()) acked.push_back(again[j].msg_id);
+    results[late[j]] = std::move(retried[j]);
   }
   if (!acked.empty()) journal_->Release(acked);
+  return results;
 }
 
 }  // namespace sb::bus

@@ -186,6 +186,12 @@ struct SameTenant : CallRouter {
     r.to_uri = "sip:" + std::string(dialed) + "@" + caller.domain;
     return r;
   }
+  Route ThroughTrunk(const Caller&, std::string_view, std::string_view, std::string_view) override {
+    Route r;
+    r.code = 404;
+    r.reason = "No Trunks Here";
+    return r;
+  }
 };
 
 // 1002 at sip_port; 1003 (a transfer's target) at target_port.

@@ -225,6 +225,58 @@ TEST_CASE(
 }
 
 TEST_CASE(
+    "originate through a named trunk to a tel: number - the carrier gets the number and the "
+    "command's caller id - its challenge is answered - a hangup command BYEs it - the ended "
+    "event bills the answered time",
+    "[integration]") {
+  CallRig rig;
+  Commands commands(rig);
+  const int carrier_port = sb::testing::FreePort();
+  // Two trunks carry E.164 as it is; without the name the older one, to a port where nobody
+  // answers, would win.
+  auto with_plus_rule = [](switchboard::admin::v1::CreateTrunkRequest trunk, std::string name) {
+    trunk.set_name(std::move(name));
+    auto* plus = trunk.add_prefix_rules();
+    plus->set_match("+");
+    return trunk;
+  };
+  rig.platform.CreateTrunk(
+      rig.tenant,
+      with_plus_rule(CarrierTrunk("127.0.0.5", sb::testing::FreePort(), "127.0.0.6"), "older"));
+  const auto named = rig.platform.CreateTrunk(
+      rig.tenant, with_plus_rule(CarrierTrunk("127.0.0.5", carrier_port, "127.0.0.7"), "named"));
+  auto carrier = Sipp::Start(
+      "carrier",
+      Concat({"-sf", Sipp::Scenario("carrier_uas.xml"), "-m", "1"}, At("127.0.0.5", carrier_port)));
+
+  call::OriginateRequest request;
+  request.set_tenant_id(rig.tenant.id());
+  request.set_trunk_id(named.id());
+  request.set_to_uri("tel:+44-20-7123-4567");
+  request.set_caller_id("+15557770001");
+  const std::string id = commands.Placed(request);
+  auto created = commands.Await<call::CallCreated>("created", id);
+  REQUIRE(created);
+  CHECK(created->call().from_uri() == "sip:+15557770001@" + rig.domain);
+  auto answered = commands.Await<call::CallAnswered>("answered", id);
+  INFO(rig.platform.SignalingLog());
+  REQUIRE(answered);
+
+  std::this_thread::sleep_for(1s);
+  call::HangupRequest hangup;
+  *hangup.mutable_call() = commands.Ref(id);
+  CHECK(commands.OnNode<call::CommandReply>(id, ops::kHangup, hangup).error().code() ==
+        switchboard::common::v1::ERROR_CODE_OK);
+  const int rc = carrier.Wait();
+  INFO(carrier.Report());
+  CHECK(rc == 0);
+  auto ended = commands.Await<call::CallEnded>("ended", id);
+  REQUIRE(ended);
+  CHECK(ended->cause() == call::END_CAUSE_HANGUP_COMMAND);
+  CHECK(ended->billable_seconds() >= 1);
+}
+
+TEST_CASE(
     "bridge two originated calls - 1002's audio reaches 1003 through the node and its echo "
     "comes back - the merged call ends bridged - a hangup command BYEs both parties",
     "[integration]") {
@@ -297,7 +349,7 @@ TEST_CASE(
   auto error_of = [&](const call::OriginateRequest& r) { return commands.Originate(r).error(); };
   auto r = commands.As1001("");
   CHECK(error_of(r).field() == "to_uri");
-  r = commands.As1001("tel:+442071234567");
+  r = commands.As1001("tel:7123;phone-context=example.com");  // a local number: whose context?
   CHECK(error_of(r).code() == switchboard::common::v1::ERROR_CODE_INVALID_ARGUMENT);
   CHECK(error_of(r).field() == "to_uri");
   r = commands.As1001(to_1002);
@@ -320,9 +372,11 @@ TEST_CASE(
   CHECK(error_of(r).code() == switchboard::common::v1::ERROR_CODE_NOT_FOUND);
   r = commands.As1001("sip:7777@" + rig.domain);  // no extension, no number, no trunk
   CHECK(error_of(r).code() == switchboard::common::v1::ERROR_CODE_NOT_FOUND);
-  r = commands.As1001(to_1002);
+  r = commands.As1001("tel:+442071234567");  // no trunk of the tenant carries it
+  CHECK(error_of(r).code() == switchboard::common::v1::ERROR_CODE_NOT_FOUND);
+  r = commands.As1001("tel:+442071234567");
   r.set_trunk_id(kNobody);
-  CHECK(error_of(r).code() == switchboard::common::v1::ERROR_CODE_FAILED_PRECONDITION);
+  CHECK(error_of(r).code() == switchboard::common::v1::ERROR_CODE_NOT_FOUND);
 
   // A bridge needs two calls of the tenant that this node carries.
   // Nobody registered: placed, then ended 480 (the node is named in its created event).

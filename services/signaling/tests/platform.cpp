@@ -218,13 +218,14 @@ void Platform::AddNumber(const pb::Tenant& tenant, const std::string& e164,
   REQUIRE(status.ok());
 }
 
-void Platform::CreateTrunk(const pb::Tenant& tenant, pb::CreateTrunkRequest trunk) {
+pb::Trunk Platform::CreateTrunk(const pb::Tenant& tenant, pb::CreateTrunkRequest trunk) {
   grpc::ClientContext ctx;
   trunk.set_tenant_id(tenant.id());
   pb::Trunk out;
   auto status = trunks_->CreateTrunk(Authorized(ctx), trunk, &out);
   INFO(status.error_message());
   REQUIRE(status.ok());
+  return out;
 }
 
 void Platform::Suspend(const pb::Tenant& tenant) {

@@ -78,8 +78,8 @@ class Platform {
   void AddNumber(const switchboard::admin::v1::Tenant& tenant, const std::string& e164,
                  const std::string& target);
   // A trunk of the tenant as `trunk` describes it (its tenant_id is set here).
-  void CreateTrunk(const switchboard::admin::v1::Tenant& tenant,
-                   switchboard::admin::v1::CreateTrunkRequest trunk);
+  switchboard::admin::v1::Trunk CreateTrunk(const switchboard::admin::v1::Tenant& tenant,
+                                            switchboard::admin::v1::CreateTrunkRequest trunk);
   void Suspend(const switchboard::admin::v1::Tenant& tenant);
 
   // A client of the shared Redis under this platform's own key prefix (each platform has one,

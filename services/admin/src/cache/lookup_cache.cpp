@@ -29,11 +29,13 @@ std::string LookupCache::SourceKey(std::string_view ip) { return "lk:src:" + std
 std::string LookupCache::ExtensionKey(std::string_view d, std::string_view user) {
   return "lk:ext:" + Lower(d) + ":" + std::string(user);
 }
-// The dialled number holds no ':', so the caller id after it cannot make two keys collide.
-std::string LookupCache::OutboundKey(const TenantId& tenant, std::string_view dialed,
-                                     std::string_view caller_id) {
-  return std::string(kOutboundPrefix) + tenant.str() + ":" + std::string(dialed) + ":" +
-         std::string(caller_id);
+std::string LookupCache::TenantKey(const TenantId& tenant) { return "lk:tid:" + tenant.str(); }
+// The trunk id and the dialled number hold no ':', so the caller id after them cannot make two
+// keys collide.
+std::string LookupCache::OutboundKey(const TenantId& tenant, std::string_view trunk_id,
+                                     std::string_view dialed, std::string_view caller_id) {
+  return std::string(kOutboundPrefix) + tenant.str() + ":" + std::string(trunk_id) + ":" +
+         std::string(dialed) + ":" + std::string(caller_id);
 }
 
 bool LookupCache::HoldsSecret(std::string_view key) { return key.rfind(kOutboundPrefix, 0) == 0; }

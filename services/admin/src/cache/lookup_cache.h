@@ -4,7 +4,8 @@
 //
 //   lk:dom:<sip domain>            lk:cred:<sip domain>:<sip user>
 //   lk:num:<e164>                  lk:src:<source ip>
-//   lk:ext:<sip domain>:<user>     lk:out:<tenant id>:<dialed>:<caller id>
+//   lk:ext:<sip domain>:<user>     lk:out:<tenant id>:<trunk id or "">:<dialed>:<caller id>
+//   lk:tid:<tenant id>
 //   lk:t:<tenant id>   a set of the entries that carry that tenant's status, so that suspending
 //                      or deleting a tenant drops all of them at once
 //   lk:srcs            a set of all lk:src entries: any trunk change may move any source address
@@ -52,8 +53,10 @@ class LookupCache {
   static std::string NumberKey(std::string_view e164);
   static std::string SourceKey(std::string_view ip);
   static std::string ExtensionKey(std::string_view sip_domain, std::string_view user);
-  static std::string OutboundKey(const TenantId& tenant, std::string_view dialed,
-                                 std::string_view caller_id);
+  static std::string TenantKey(const TenantId& tenant);
+  // `trunk_id`: a UUID or empty (it holds no ':').
+  static std::string OutboundKey(const TenantId& tenant, std::string_view trunk_id,
+                                 std::string_view dialed, std::string_view caller_id);
   // Whether the entry under `key` carries a secret, and is therefore sealed in Redis.
   static bool HoldsSecret(std::string_view key);
 

@@ -12,6 +12,11 @@ Result<Tenant> Lookups::Domain(std::string_view sip_domain) {
   return tenants_.GetByDomain(sip_domain);
 }
 
+Result<Tenant> Lookups::TenantById(std::string_view tenant_id) {
+  SB_RETURN_IF_ERROR(ValidateId(tenant_id, "tenant_id"));
+  return tenants_.Get(TenantId(std::string(tenant_id)));
+}
+
 Result<CredentialsAnswer> Lookups::Credentials(std::string_view sip_domain, std::string_view user) {
   SB_RETURN_IF_ERROR(ValidateSipUser(user, "sip_username"));
   auto tenant = Domain(sip_domain);
@@ -59,28 +64,42 @@ Result<ExtensionAnswer> Lookups::FindExtension(std::string_view sip_domain, std:
 
 Result<OutboundRouteAnswer> Lookups::FindOutboundRoute(std::string_view tenant_id,
                                                        std::string_view dialed,
-                                                       std::string_view caller_id) {
+                                                       std::string_view caller_id,
+                                                       std::string_view trunk_id) {
   SB_RETURN_IF_ERROR(ValidateId(tenant_id, "tenant_id"));
   SB_RETURN_IF_ERROR(ValidateDialed(dialed, "dialed"));
+  if (!trunk_id.empty()) SB_RETURN_IF_ERROR(ValidateId(trunk_id, "trunk_id"));
   if (caller_id.size() > 64) {
     return Status::InvalidArgument("caller_id must be at most 64 characters", "caller_id");
   }
   auto tenant = tenants_.Get(TenantId(std::string(tenant_id)));
   if (!tenant.ok()) return tenant.status();
-  // Every trunk of the tenant, in id (creation) order; the page bound keeps the loop finite.
+  auto trunks = trunk_id.empty() ? AllTrunks(tenant->id) : OneTrunk(tenant->id, trunk_id);
+  if (!trunks.ok()) return trunks.status();
+  auto route = ChooseOutboundRoute(*trunks, dialed, caller_id);
+  if (!route.ok()) return route.status();
+  return OutboundRouteAnswer{*tenant, *route->trunk, route->dialed, route->caller_id,
+                             route->caller_id_blocked};
+}
+
+// Every trunk of the tenant, in id (creation) order; the page bound keeps the loop finite.
+Result<std::vector<Trunk>> Lookups::AllTrunks(const TenantId& tenant) {
   std::vector<Trunk> trunks;
   PageQuery page{.size = kMaxPageSize, .after = {}};
   for (int pages = 0; pages < 100; ++pages) {
-    auto batch = trunks_.List(tenant->id, "", page);
+    auto batch = trunks_.List(tenant, "", page);
     if (!batch.ok()) return batch.status();
     for (auto& t : batch->items) trunks.push_back(std::move(t));
     if (batch->next_after.empty()) break;
     page.after = batch->next_after;
   }
-  auto route = ChooseOutboundRoute(trunks, dialed, caller_id);
-  if (!route.ok()) return route.status();
-  return OutboundRouteAnswer{*tenant, *route->trunk, route->dialed, route->caller_id,
-                             route->caller_id_blocked};
+  return trunks;
+}
+
+Result<std::vector<Trunk>> Lookups::OneTrunk(const TenantId& tenant, std::string_view trunk_id) {
+  auto trunk = trunks_.Get(tenant, TrunkId(std::string(trunk_id)));
+  if (!trunk.ok()) return trunk.status();
+  return std::vector<Trunk>{std::move(*trunk)};
 }
 
 }  // namespace sb::admin

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <string_view>
+#include <vector>
 
 #include "domain/outbound_route.h"
 #include "domain/repositories.h"
@@ -50,17 +51,23 @@ class Lookups {
 
   // INVALID_ARGUMENT for malformed input (naming the field), NOT_FOUND when nothing matches.
   Result<Tenant> Domain(std::string_view sip_domain);
+  Result<Tenant> TenantById(std::string_view tenant_id);
   Result<CredentialsAnswer> Credentials(std::string_view sip_domain, std::string_view user);
   Result<NumberAnswer> Number(std::string_view e164);
   Result<TrunkAnswer> TrunkBySource(std::string_view source_ip);
   // `user` is an extension number or a SIP username; the number is tried first.
   Result<ExtensionAnswer> FindExtension(std::string_view sip_domain, std::string_view user);
   // The trunk of the tenant for a dialled number (domain/outbound_route.h); caller_id is the
-  // calling extension's, presented as is under PASSTHROUGH.
+  // calling extension's, presented as is under PASSTHROUGH. A `trunk_id` limits the choice to
+  // that trunk's rules (NOT_FOUND when the tenant has no such trunk).
   Result<OutboundRouteAnswer> FindOutboundRoute(std::string_view tenant_id, std::string_view dialed,
-                                                std::string_view caller_id);
+                                                std::string_view caller_id,
+                                                std::string_view trunk_id = {});
 
  private:
+  Result<std::vector<Trunk>> AllTrunks(const TenantId& tenant);
+  Result<std::vector<Trunk>> OneTrunk(const TenantId& tenant, std::string_view trunk_id);
+
   TenantRepository& tenants_;
   ExtensionRepository& extensions_;
   NumberRepository& numbers_;

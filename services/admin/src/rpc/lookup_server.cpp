@@ -119,6 +119,22 @@ struct LookupServer::Worker {
     });
   }
 
+  bool TenantById(const bus::Message& m) {
+    pb::LookupTenantRequest req;
+    if (!req.ParseFromString(m.data)) return BadRequest<pb::LookupTenantReply>(m);
+    const bool keyed = core::IsUuid(req.tenant_id());
+    return Serve(m, keyed ? LookupCache::TenantKey(TenantId(req.tenant_id())) : "", [&] {
+      auto r = lookups.TenantById(req.tenant_id());
+      Answer a = Build<pb::LookupTenantReply>(r, [](const Tenant& t, pb::LookupTenantReply& out) {
+        out.set_tenant_id(t.id.str());
+        out.set_tenant_status(ToProto(t.status));
+        out.set_sip_domain(t.sip_domain);
+      });
+      if (r.ok()) a.tenant = r->id;
+      return a;
+    });
+  }
+
   bool Credentials(const bus::Message& m) {
     pb::LookupCredentialsRequest req;
     if (!req.ParseFromString(m.data)) return BadRequest<pb::LookupCredentialsReply>(m);
@@ -201,11 +217,16 @@ struct LookupServer::Worker {
     pb::LookupOutboundRouteRequest req;
     if (!req.ParseFromString(m.data)) return BadRequest<pb::LookupOutboundRouteReply>(m);
     // Only well-formed tenant ids make a key, so that the key's tenant set is the right one.
-    const bool keyed = core::IsUuid(req.tenant_id());
+    const bool keyed =
+        core::IsUuid(req.tenant_id()) && (req.trunk_id().empty() || core::IsUuid(req.trunk_id()));
     const TenantId tenant{keyed ? req.tenant_id() : std::string()};
     return Serve(
-        m, keyed ? LookupCache::OutboundKey(tenant, req.dialed(), req.caller_id()) : "", [&] {
-          auto r = lookups.FindOutboundRoute(req.tenant_id(), req.dialed(), req.caller_id());
+        m,
+        keyed ? LookupCache::OutboundKey(tenant, req.trunk_id(), req.dialed(), req.caller_id())
+              : "",
+        [&] {
+          auto r = lookups.FindOutboundRoute(req.tenant_id(), req.dialed(), req.caller_id(),
+                                             req.trunk_id());
           Answer a = Build<pb::LookupOutboundRouteReply>(
               r, [](const OutboundRouteAnswer& o, pb::LookupOutboundRouteReply& out) {
                 out.set_tenant_id(o.tenant.id.str());
@@ -220,6 +241,7 @@ struct LookupServer::Worker {
                 out.set_dialed(o.dialed);
                 out.set_caller_id(o.caller_id);
                 out.set_caller_id_blocked(o.caller_id_blocked);
+                out.set_sip_domain(o.tenant.sip_domain);
               });
           // A NOT_FOUND route is cached too, and dropped with the tenant's routes by a trunk
           // change.
@@ -270,6 +292,8 @@ struct Route {
 constexpr Route kRoutes[] = {
     {"lookup_domain", &LookupServer::Worker::Domain,
      &LookupServer::Worker::Refuse<pb::LookupDomainReply>},
+    {"lookup_tenant", &LookupServer::Worker::TenantById,
+     &LookupServer::Worker::Refuse<pb::LookupTenantReply>},
     {"lookup_credentials", &LookupServer::Worker::Credentials,
      &LookupServer::Worker::Refuse<pb::LookupCredentialsReply>},
     {"lookup_number", &LookupServer::Worker::Number,

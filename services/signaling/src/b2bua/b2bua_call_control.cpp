@@ -4,6 +4,7 @@
 #include <future>
 #include <memory>
 
+#include "b2bua/dialed_uri.h"
 #include "switchboard/sip/uri.h"
 
 namespace sb::signaling::b2bua {
@@ -109,28 +110,50 @@ Status B2buaCallControl::RecordStop(const TenantId& tenant, const CallId& call) 
                      });
 }
 Result<CallId> B2buaCallControl::Originate(const OriginateParams& params) {
-  if (!params.trunk_id.empty()) {
-    return Status::FailedPrecondition(
-        "originate through a named trunk is not supported: give the extension the call is "
-        "placed as, and the tenant's prefix rules choose the trunk");
-  }
   if (originators_ == nullptr) return NotYet("originate");
   auto uri = sip::ParseUri(params.to_uri);
-  if (!uri.ok() || !uri->is_sip() || !uri->has_user || uri->user.empty() || uri->host.empty()) {
+  const bool tel = uri.ok() && uri->scheme == sip::UriScheme::kTel;
+  std::string dialed;
+  if (tel) {
+    auto number = TelDialed(*uri, "to_uri");
+    if (!number.ok()) return number.status();
+    dialed = std::move(*number);
+  } else if (uri.ok() && uri->is_sip() && uri->has_user && !uri->user.empty() &&
+             !uri->host.empty()) {
+    dialed = uri->UserUnescaped();
+  } else {
     return Status::InvalidArgument(
-        "to_uri must be sip:<extension or number>@<the tenant's SIP domain>", "to_uri");
+        "to_uri must be sip:<extension or number>@<the tenant's SIP domain> or a global tel: "
+        "number",
+        "to_uri");
   }
   if (!IsCallerIdUser(params.caller_id)) {
     return Status::InvalidArgument("caller_id must be a number or a SIP user name", "caller_id");
   }
-  auto caller = originators_->Resolve(params.tenant, uri->host, params.extension);
+  // Whom the call is placed as: the tenant itself through its trunk, or its extension in the
+  // domain the sip: URI names (which must be the tenant's) or, for a tel: URI, the tenant's.
+  const bool through_trunk = !params.trunk_id.empty();
+  auto caller = through_trunk || tel
+                    ? originators_->AsTenant(params.tenant)
+                    : originators_->Resolve(params.tenant, uri->host, params.extension);
   if (!caller.ok()) return caller.status();
+  if (through_trunk && !tel && !SameDomain(uri->host, caller->domain)) {
+    return Status::NotFound("tenant " + params.tenant.str() + " has no SIP domain " +
+                            std::string(uri->host));
+  }
+  if (!through_trunk && tel) {
+    caller = originators_->Resolve(params.tenant, caller->domain, params.extension);
+    if (!caller.ok()) return caller.status();
+  }
   Origination origination{.caller = *caller,
-                          .dialed = uri->UserUnescaped(),
+                          .dialed = std::move(dialed),
                           .from_uri = {},
                           .timeout = params.timeout,
                           .call_id = params.call_id.str()};
-  if (!params.caller_id.empty()) {
+  if (through_trunk) {
+    origination.trunk_id = params.trunk_id;
+    origination.trunk_caller_id = params.caller_id;
+  } else if (!params.caller_id.empty()) {
     origination.from_uri = "sip:" + params.caller_id + "@" + caller->domain;
   }
   // Shared: a command that outlives its wait still finishes writing somewhere valid.

@@ -1,6 +1,7 @@
 // Calls this node places (an originate command): the node is the UAC of a one-legged call.
 //
-//   originate(caller 1001, dialled 1002)  [route as if 1001 dialled it]  -> the command's reply
+//   originate(caller 1001, dialled 1002)  [route as if 1001 dialled it, or out through the
+//                                          trunk the command names]  -> the command's reply
 //                                          (the call id; a refused route is its error instead)
 //                                          "created"
 //   [leg b on the least-loaded media node, offering]
@@ -63,7 +64,11 @@ void B2bua::Originate(Origination origination, std::function<void(Result<std::st
   calls_.emplace(id, std::move(call));
   auto route = std::make_shared<Route>();
   Status queued = offloader_.Run(
-      [this, route, caller, dialed] { *route = ports_.router.Resolve(caller, dialed); },
+      [this, route, caller, dialed, trunk = std::move(origination.trunk_id),
+       caller_id = std::move(origination.trunk_caller_id)] {
+        *route = trunk.empty() ? ports_.router.Resolve(caller, dialed)
+                               : ports_.router.ThroughTrunk(caller, trunk, dialed, caller_id);
+      },
       [this, id, route] { OriginateRouted(id, std::move(*route)); });
   if (!queued.ok()) Fail(id, 503, "Overloaded", "");
 }

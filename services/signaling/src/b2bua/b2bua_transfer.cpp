@@ -24,6 +24,7 @@
 #include <utility>
 
 #include "b2bua/b2bua.h"
+#include "b2bua/dialed_uri.h"
 #include "switchboard/sip/builder.h"
 
 namespace sb::signaling::b2bua {
@@ -34,44 +35,20 @@ std::string StatusLine(int code, std::string_view reason) {
          std::string(reason.empty() ? sip::DefaultReasonPhrase(code) : reason);
 }
 
-bool EqualsIgnoringCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i]))) {
-      return false;
-    }
-  }
-  return true;
-}
-
 // What the party that stays dials for `target_uri`: the user of a SIP URI in the tenant's
-// domain, or the global number of a tel: URI (RFC 3966 §5.1.4, its visual separators dropped),
-// which the router takes as the tenant's number or a trunk's prefix rule would.
-// INVALID_ARGUMENT for anything else (a local tel: number's context is not ours to guess, nor
-// can an ext or isub be dialled),
+// domain, or a global tel: number (b2bua/dialed_uri.h). INVALID_ARGUMENT for anything else,
 // PERMISSION_DENIED for another domain: a transfer leaves the tenant only through its own trunks.
 Result<std::string> TargetUser(std::string_view target_uri, std::string_view domain) {
   auto uri = sip::ParseUri(target_uri);
   if (uri.ok() && uri->scheme == sip::UriScheme::kTel && uri->user.starts_with('+')) {
-    // An extension or subaddress behind the number cannot be dialled through a route.
-    if (uri->params().Has("ext") || uri->params().Has("isub")) {
-      return Status::InvalidArgument("the transfer target's tel: number has an ext or isub",
-                                     "target_uri");
-    }
-    auto number = sip::GlobalTelDigits(*uri);
-    if (!number) {
-      return Status::InvalidArgument("the transfer target's tel: number is not global digits",
-                                     "target_uri");
-    }
-    return *number;
+    return TelDialed(*uri, "target_uri");
   }
   if (!uri.ok() || !uri->is_sip() || !uri->has_user || uri->user.empty()) {
     return Status::InvalidArgument(
         "the transfer target must be a sip: URI with a user part or a global tel: number",
         "target_uri");
   }
-  if (!EqualsIgnoringCase(uri->host, domain)) {
+  if (!SameDomain(uri->host, domain)) {
     return Status::PermissionDenied("the transfer target is outside the tenant's domain");
   }
   return uri->UserUnescaped();

@@ -50,13 +50,17 @@ struct AuthOutcome {
 };
 
 // A call an originate command places: as `caller` (an extension of the tenant, whose domain it
-// names) to the user part `dialed` (routed as if the extension had dialled it).
+// names) to the user part `dialed` (routed as if the extension had dialled it); or, with a
+// `trunk_id`, as the tenant itself (no extension) out through that trunk only, presenting
+// `trunk_caller_id` as the trunk's caller id policy allows.
 struct Origination {
   Caller caller;
   std::string dialed;
   std::string from_uri;  // presented caller for calls inside the tenant; empty: the router's
   std::chrono::milliseconds timeout{std::chrono::seconds(60)};
   std::string call_id;  // empty: a new one
+  std::string trunk_id{};
+  std::string trunk_caller_id{};
 };
 
 // Whom an originate command places its call as. Blocking (admin lookups): called on the command's
@@ -69,6 +73,10 @@ class Originators {
   // a suspended tenant or a disabled extension; UNAVAILABLE when admin does not answer.
   virtual Result<Caller> Resolve(const TenantId& tenant, std::string_view domain,
                                  std::string_view extension) = 0;
+  // The tenant itself (no extension; its domain filled in), for a call placed through one of
+  // its trunks or to a tel: URI. NOT_FOUND for no such tenant, FAILED_PRECONDITION when it is
+  // suspended, UNAVAILABLE when admin does not answer.
+  virtual Result<Caller> AsTenant(const TenantId& tenant) = 0;
 };
 
 class CallAuthorizer {
@@ -110,6 +118,11 @@ class CallRouter {
   virtual ~CallRouter() = default;
   // `dialed` is the user part of the INVITE's Request-URI.
   virtual Route Resolve(const Caller& caller, std::string_view dialed) = 0;
+  // Out through the caller's tenant's trunk `trunk_id` only, by its prefix rules (an originate
+  // naming the trunk), presenting `caller_id` as the trunk's policy allows: 404 when the tenant
+  // has no such trunk or none of its rules matches `dialed`.
+  virtual Route ThroughTrunk(const Caller& caller, std::string_view trunk_id,
+                             std::string_view dialed, std::string_view caller_id) = 0;
 };
 
 // One registered contact of the callee, as the registrar stored it.

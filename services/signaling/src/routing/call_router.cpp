@@ -82,6 +82,22 @@ Route AdminCallRouter::Resolve(const b2bua::Caller& caller, std::string_view dia
   return route;
 }
 
+Route AdminCallRouter::ThroughTrunk(const b2bua::Caller& caller, std::string_view trunk_id,
+                                    std::string_view dialed, std::string_view caller_id) {
+  if (!IsDialString(dialed)) return Refuse(404, "Not Found", "not_found");
+  Route route = OutThrough(caller, {.tenant = caller.tenant,
+                                    .dialed = std::string(dialed),
+                                    .caller_id = std::string(caller_id),
+                                    .trunk_id = std::string(trunk_id)});
+  // No extension calls: the events show whom the carrier was shown.
+  if (route.trunk) {
+    route.from_uri = route.trunk->from_user.empty()
+                         ? "sip:anonymous@anonymous.invalid"
+                         : "sip:" + route.trunk->from_user + "@" + caller.domain;
+  }
+  return route;
+}
+
 Route AdminCallRouter::FromTrunk(const b2bua::Caller& caller, std::string_view dialed) const {
   if (!IsNumber(dialed)) return Refuse(404, "Not A Number", "not_found");
   auto number = lookups_.Number(E164(dialed));
@@ -112,8 +128,14 @@ Route AdminCallRouter::ToTrunk(const b2bua::Caller& caller, std::string_view dia
   if (!IsDialString(dialed)) return Refuse(404, "Not Found", "not_found");
   auto me = lookups_.Extension(caller.domain, caller.extension);
   if (!me.ok() && !Missing(me.status())) return Unavailable();
-  const std::string caller_id = me.ok() ? me->caller_id : std::string();
-  auto out = lookups_.Outbound(caller.tenant, dialed, caller_id);
+  return OutThrough(caller, {.tenant = caller.tenant,
+                             .dialed = std::string(dialed),
+                             .caller_id = me.ok() ? me->caller_id : std::string(),
+                             .trunk_id = {}});
+}
+
+Route AdminCallRouter::OutThrough(const b2bua::Caller& caller, const OutboundQuery& query) const {
+  auto out = lookups_.Outbound(query);
   if (!out.ok()) {
     return Missing(out.status()) ? Refuse(404, "No Route", "not_found") : Unavailable();
   }
@@ -125,7 +147,8 @@ Route AdminCallRouter::ToTrunk(const b2bua::Caller& caller, std::string_view dia
   trunk.destination = out->gateway;
   trunk.request_uri = "sip:" + out->dialed + "@" + host + ":" + std::to_string(out->gateway.port);
   if (out->gateway.transport == sip::Transport::kTcp) trunk.request_uri += ";transport=tcp";
-  // PASSTHROUGH of an extension without a caller id presents its number rather than nothing.
+  // PASSTHROUGH of an extension without a caller id presents its number rather than nothing
+  // (a call placed as the tenant, with neither, goes anonymous).
   if (!out->caller_id_blocked) {
     trunk.from_user = out->caller_id.empty() ? caller.extension : out->caller_id;
   }

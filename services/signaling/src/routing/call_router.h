@@ -33,11 +33,14 @@ class AdminCallRouter final : public b2bua::CallRouter {
   explicit AdminCallRouter(const RoutingLookups& lookups) : lookups_(lookups) {}
 
   b2bua::Route Resolve(const b2bua::Caller& caller, std::string_view dialed) override;
+  b2bua::Route ThroughTrunk(const b2bua::Caller& caller, std::string_view trunk_id,
+                            std::string_view dialed, std::string_view caller_id) override;
 
  private:
   b2bua::Route FromTrunk(const b2bua::Caller& caller, std::string_view dialed) const;
   b2bua::Route ToNumberTarget(const NumberRoute& number, std::string_view domain) const;
   b2bua::Route ToTrunk(const b2bua::Caller& caller, std::string_view dialed) const;
+  b2bua::Route OutThrough(const b2bua::Caller& caller, const OutboundQuery& query) const;
 
   const RoutingLookups& lookups_;
 };

@@ -33,4 +33,18 @@ Result<b2bua::Caller> AdminOriginators::Resolve(const TenantId& tenant, std::str
                        .trunk_id = {}};
 }
 
+Result<b2bua::Caller> AdminOriginators::AsTenant(const TenantId& tenant) {
+  auto found = admin_.Tenant(tenant);
+  if (!found.ok()) {
+    if (found.status().code() == StatusCode::kNotFound) {
+      return Status::NotFound("no tenant " + tenant.str());
+    }
+    return Status::Unavailable("admin did not answer: " + found.status().message());
+  }
+  if (found->suspended)
+    return Status::FailedPrecondition("tenant " + tenant.str() + " is suspended");
+  return b2bua::Caller{
+      .tenant = tenant, .domain = found->sip_domain, .extension = {}, .trunk_id = {}};
+}
+
 }  // namespace sb::signaling

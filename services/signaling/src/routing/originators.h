@@ -5,6 +5,7 @@
 //
 //   sb::signaling::AdminOriginators originators(admin);
 //   auto caller = originators.Resolve(tenant, "acme.sip.example", "1001");   // blocks
+//   auto as_tenant = originators.AsTenant(tenant);  // a call through a trunk (lookup_tenant)
 //
 // Thread-safe as the lookups are.
 #pragma once
@@ -21,6 +22,7 @@ class AdminOriginators final : public b2bua::Originators {
 
   Result<b2bua::Caller> Resolve(const TenantId& tenant, std::string_view domain,
                                 std::string_view extension) override;
+  Result<b2bua::Caller> AsTenant(const TenantId& tenant) override;
 
  private:
   const AdminLookups& admin_;

@@ -121,18 +121,17 @@ void AdminLookupCache::PutNumber(std::string_view e164, const Result<NumberRoute
   Put(numbers_, std::string(e164), answer, generation);
 }
 
-std::optional<Result<OutboundRoute>> AdminLookupCache::Outbound(const TenantId& tenant,
-                                                                std::string_view dialed,
-                                                                std::string_view caller_id) const {
-  return Get<OutboundRoute>(outbound_,
-                            OutboundKey{tenant.str(), std::string(dialed), std::string(caller_id)});
+AdminLookupCache::OutboundKey AdminLookupCache::KeyOf(const OutboundQuery& query) {
+  return {query.tenant.str(), query.dialed, query.caller_id, query.trunk_id};
 }
 
-void AdminLookupCache::PutOutbound(const TenantId& tenant, std::string_view dialed,
-                                   std::string_view caller_id, const Result<OutboundRoute>& answer,
+std::optional<Result<OutboundRoute>> AdminLookupCache::Outbound(const OutboundQuery& query) const {
+  return Get<OutboundRoute>(outbound_, KeyOf(query));
+}
+
+void AdminLookupCache::PutOutbound(const OutboundQuery& query, const Result<OutboundRoute>& answer,
                                    uint64_t generation) {
-  Put(outbound_, OutboundKey{tenant.str(), std::string(dialed), std::string(caller_id)}, answer,
-      generation);
+  Put(outbound_, KeyOf(query), answer, generation);
 }
 
 void AdminLookupCache::ForgetTenant(const TenantId& tenant, std::string_view sip_domain) {

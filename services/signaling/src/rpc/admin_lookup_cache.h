@@ -64,11 +64,10 @@ class AdminLookupCache {
   std::optional<Result<NumberRoute>> Number(std::string_view e164) const;
   void PutNumber(std::string_view e164, const Result<NumberRoute>& answer, uint64_t generation);
 
-  // lookup_outbound_route, by the tenant, the number dialled and the caller id asked for.
-  std::optional<Result<OutboundRoute>> Outbound(const TenantId& tenant, std::string_view dialed,
-                                                std::string_view caller_id) const;
-  void PutOutbound(const TenantId& tenant, std::string_view dialed, std::string_view caller_id,
-                   const Result<OutboundRoute>& answer, uint64_t generation);
+  // lookup_outbound_route, by the whole question (tenant, number dialled, caller id, trunk).
+  std::optional<Result<OutboundRoute>> Outbound(const OutboundQuery& query) const;
+  void PutOutbound(const OutboundQuery& query, const Result<OutboundRoute>& answer,
+                   uint64_t generation);
 
   // A tenant changed (created, updated, suspended, deleted): every entry of `tenant` and every
   // entry under `sip_domain` (NOT_FOUND ones included) goes.
@@ -92,7 +91,9 @@ class AdminLookupCache {
     core::Clock::TimePoint expires;
   };
   using UserKey = std::pair<std::string, std::string>;  // domain, username or number
-  using OutboundKey = std::tuple<std::string, std::string, std::string>;  // tenant, dialed, caller
+  // tenant, dialed, caller id, trunk
+  using OutboundKey = std::tuple<std::string, std::string, std::string, std::string>;
+  static OutboundKey KeyOf(const OutboundQuery& query);
 
   bool Cacheable(const Status& status) const;
   size_t Entries() const;  // with mu_ held

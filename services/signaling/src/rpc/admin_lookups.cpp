@@ -204,25 +204,23 @@ Result<ExtensionInfo> AdminLookups::AskExtension(std::string_view sip_domain,
                        .enabled = reply->enabled()};
 }
 
-Result<OutboundRoute> AdminLookups::Outbound(const TenantId& tenant, std::string_view dialed,
-                                             std::string_view caller_id) const {
+Result<OutboundRoute> AdminLookups::Outbound(const OutboundQuery& query) const {
   return Cached(
-      cache_, [&] { return cache_->Outbound(tenant, dialed, caller_id); },
-      [&] { return AskOutbound(tenant, dialed, caller_id); },
+      cache_, [&] { return cache_->Outbound(query); }, [&] { return AskOutbound(query); },
       [&](const auto& answer, uint64_t generation) {
-        cache_->PutOutbound(tenant, dialed, caller_id, answer, generation);
+        cache_->PutOutbound(query, answer, generation);
       });
 }
 
-Result<OutboundRoute> AdminLookups::AskOutbound(const TenantId& tenant, std::string_view dialed,
-                                                std::string_view caller_id) const {
+Result<OutboundRoute> AdminLookups::AskOutbound(const OutboundQuery& query) const {
   pb::LookupOutboundRouteRequest request;
-  request.set_tenant_id(tenant.str());
-  request.set_dialed(std::string(dialed));
-  request.set_caller_id(std::string(caller_id));
+  request.set_tenant_id(query.tenant.str());
+  request.set_dialed(query.dialed);
+  request.set_caller_id(query.caller_id);
+  request.set_trunk_id(query.trunk_id);
   auto reply = Ask<pb::LookupOutboundRouteReply>(bus_, "lookup_outbound_route", request, timeout_);
   if (!reply.ok()) return reply.status();
-  return OutboundRoute{
+  OutboundRoute out{
       .tenant = TenantOf(*reply),
       .trunk_id = reply->trunk_id(),
       .trunk_name = reply->trunk_name(),
@@ -235,6 +233,18 @@ Result<OutboundRoute> AdminLookups::AskOutbound(const TenantId& tenant, std::str
       .caller_id = reply->caller_id(),
       .caller_id_blocked = reply->caller_id_blocked(),
   };
+  out.tenant.sip_domain = reply->sip_domain();
+  return out;
+}
+
+Result<TenantRef> AdminLookups::Tenant(const TenantId& tenant) const {
+  pb::LookupTenantRequest request;
+  request.set_tenant_id(tenant.str());
+  auto reply = Ask<pb::LookupTenantReply>(bus_, "lookup_tenant", request, timeout_);
+  if (!reply.ok()) return reply.status();
+  TenantRef out = TenantOf(*reply);
+  out.sip_domain = reply->sip_domain();
+  return out;
 }
 
 }  // namespace sb::signaling

@@ -50,7 +50,8 @@ struct ExtensionCredentials {
 struct TenantRef {
   TenantId id;
   bool suspended = false;
-  std::string sip_domain;  // lookup_number and lookup_trunk_by_source only
+  std::string sip_domain;  // lookup_number, lookup_trunk_by_source, lookup_outbound_route and
+                           // lookup_tenant only
 };
 
 // A phone number (DID) and where admin routes it: "ext:<number>", or empty when unrouted.
@@ -93,6 +94,16 @@ struct OutboundRoute {
   bool caller_id_blocked = false;
 };
 
+// What lookup_outbound_route is asked: the tenant's trunk for `dialed`, with `caller_id` (the
+// calling extension's) presented under PASSTHROUGH; a `trunk_id` limits the choice to that
+// trunk's prefix rules (a call placed through a named trunk).
+struct OutboundQuery {
+  TenantId tenant;
+  std::string dialed;
+  std::string caller_id;
+  std::string trunk_id;
+};
+
 // The lookups call routing needs (a port, so that the routing decisions are tested on their own).
 class RoutingLookups {
  public:
@@ -104,9 +115,9 @@ class RoutingLookups {
   // NOT_FOUND when the tenant of `sip_domain` has no such extension number or SIP username.
   virtual Result<ExtensionInfo> Extension(std::string_view sip_domain,
                                           std::string_view user) const = 0;
-  // NOT_FOUND when none of the tenant's trunks has a prefix rule matching `dialed`.
-  virtual Result<OutboundRoute> Outbound(const TenantId& tenant, std::string_view dialed,
-                                         std::string_view caller_id) const = 0;
+  // NOT_FOUND when none of the tenant's trunks (or not the one named) has a prefix rule
+  // matching `dialed`, or the tenant has no trunk by that id.
+  virtual Result<OutboundRoute> Outbound(const OutboundQuery& query) const = 0;
 };
 
 class AdminLookups final : public RoutingLookups {
@@ -133,8 +144,10 @@ class AdminLookups final : public RoutingLookups {
   std::optional<Result<TrunkMatch>> CachedTrunkBySource(std::string_view source_ip) const;
   Result<ExtensionInfo> Extension(std::string_view sip_domain,
                                   std::string_view user) const override;
-  Result<OutboundRoute> Outbound(const TenantId& tenant, std::string_view dialed,
-                                 std::string_view caller_id) const override;
+  Result<OutboundRoute> Outbound(const OutboundQuery& query) const override;
+  // sb.cmd.admin.lookup_tenant: the tenant by id, with its SIP domain (NOT_FOUND when none).
+  // Not cached: a command asks it, not a call.
+  Result<TenantRef> Tenant(const TenantId& tenant) const;
 
  private:
   Result<DomainInfo> AskDomain(std::string_view sip_domain) const;
@@ -142,8 +155,7 @@ class AdminLookups final : public RoutingLookups {
                                               std::string_view sip_username) const;
   Result<NumberRoute> AskNumber(std::string_view e164) const;
   Result<TrunkMatch> AskTrunkBySource(std::string_view source_ip) const;
-  Result<OutboundRoute> AskOutbound(const TenantId& tenant, std::string_view dialed,
-                                    std::string_view caller_id) const;
+  Result<OutboundRoute> AskOutbound(const OutboundQuery& query) const;
   Result<ExtensionInfo> AskExtension(std::string_view sip_domain, std::string_view user) const;
 
   bus::Bus& bus_;

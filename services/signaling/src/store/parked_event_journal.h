@@ -1,17 +1,20 @@
 // ParkedEventJournal: a JsOutbox's journal (bus::JsOutboxJournal) in the parked-event outbox
-// (store/redis_event_outbox.h), for the call events. Each batch is parked in Redis before it is
-// published and unparked once JetStream acknowledged it, so that a call's `ended` (its charge),
-// and every other call event, outlives a replica killed before the ack and a JetStream away for
-// longer than the publish timeout: every replica's sweep (registrar/lapse_sweeper.h) sends what
-// is still parked after its lease, under the same msg id, and the stream keeps one copy.
+// (store/redis_event_outbox.h), for the call events. What JetStream has not acknowledged within
+// the outbox's `journal_after` (250 ms) is parked in Redis while the outbox keeps trying, and
+// unparked once acknowledged, so that a call's `ended` (its charge), and every other call event,
+// outlives a JetStream away for longer than the publish timeout and a replica killed meanwhile:
+// every replica's sweep (registrar/lapse_sweeper.h) sends what is still parked after its lease,
+// under the same msg id, and the stream keeps one copy. Events acknowledged promptly, nearly all
+// of them, cost Redis nothing.
 //
 //   sb::signaling::ParkedEventJournal journal(outbox, clock, metrics, log);
 //   sb::bus::JsOutbox events(bus, {.linger = 2ms}, &journal);
 //
-// What remains exposed: an event the B2BUA reported is in memory only until the outbox's thread
-// takes its batch (the linger, a few milliseconds). A failure to park or unpark is logged and
-// counted in sb_signaling_parked_event_failures_total: the batch is published all the same, and
-// an event left parked after its ack is sent again by a sweep (the stream drops the copy).
+// What remains exposed: an event the B2BUA reported is in memory only until it is acknowledged
+// or parked (at most the linger plus journal_after), so a replica killed in that window loses
+// it. A failure to park or unpark is logged and counted in
+// sb_signaling_parked_event_failures_total: the outbox goes on publishing all the same, and an
+// event left parked after its ack is sent again by a sweep (the stream drops the copy).
 // Thread-safe as the outbox and client are; the outbox, clock and metrics must outlive it.
 #pragma once
 

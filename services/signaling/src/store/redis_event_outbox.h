@@ -1,7 +1,7 @@
 // RedisEventOutbox: events parked in Redis until JetStream acknowledged them, so that a replica
 // killed before the ack loses none. Registration events are parked in the same MULTI/EXEC as the
-// binding change they report; call events on their own while their batch is published
-// (store/parked_event_journal.h). Two keys, shared by every replica:
+// binding change they report; call events on their own once JetStream is slow to acknowledge
+// them (store/parked_event_journal.h). Two keys, shared by every replica:
 //   <prefix>evt-parked       hash: msg_id -> "<subject>\n<msg_id>\n<protobuf body>"
 //   <prefix>evt-parked-due   sorted set: msg_id by when a sweep may send it (unix ms)
 //

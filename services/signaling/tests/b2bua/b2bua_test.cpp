@@ -128,6 +128,20 @@ struct Router : CallRouter {
     r.from_uri = "sip:" + caller.extension + "@" + caller.domain;
     return r;
   }
+  // The route set in `trunk_routes` for the trunk named; 404 for any other.
+  std::map<std::string, Route, std::less<>> trunk_routes;
+  Route ThroughTrunk(const Caller& caller, std::string_view trunk_id, std::string_view dialed,
+                     std::string_view caller_id) override {
+    asked.push_back("trunk " + std::string(trunk_id) + " " + std::string(dialed) + " as " +
+                    std::string(caller_id) + "@" + caller.domain);
+    auto it = trunk_routes.find(trunk_id);
+    if (it != trunk_routes.end()) return it->second;
+    Route r;
+    r.code = 404;
+    r.reason = "No Route";
+    r.cause = "not_found";
+    return r;
+  }
 };
 
 struct Locator : CalleeLocator {
@@ -1736,6 +1750,18 @@ struct AsExtension1001 : sb::signaling::b2bua::Originators {
     if (extension != "1001") return sb::Status::NotFound("no extension");
     return Caller{kTenant, "acme.sb.test", "1001", {}};
   }
+  sb::Result<Caller> AsTenant(const sb::TenantId& tenant) override {
+    if (tenant != kTenant) return sb::Status::NotFound("no tenant");
+    return Caller{kTenant, "acme.sb.test", {}, {}};
+  }
+};
+
+// A node with its CallControl, commands run on the caller's thread.
+struct Commanded {
+  Fixture f;
+  AsExtension1001 originators;
+  B2buaCallControl control{f.node.b2bua, [](std::function<void()> task) { task(); },
+                           std::chrono::seconds(1), &originators};
 };
 
 }  // namespace
@@ -1894,14 +1920,12 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "CallControl - originate and bridge - bad targets INVALID_ARGUMENT - named trunks and "
-    "unanswered calls FAILED_PRECONDITION - other tenants NOT_FOUND",
+    "CallControl - originate and bridge - bad targets INVALID_ARGUMENT - unanswered calls "
+    "FAILED_PRECONDITION - other tenants and unknown trunks NOT_FOUND",
     "[unit]") {
-  Fixture f;
-  AsExtension1001 originators;
-  B2buaCallControl control(
-      f.node.b2bua, [](std::function<void()> task) { task(); }, std::chrono::seconds(1),
-      &originators);
+  Commanded node;
+  Fixture& f = node.f;
+  B2buaCallControl& control = node.control;
   OriginateParams params{.tenant = kTenant, .extension = "1001", .to_uri = "sip:1003@acme.sb.test"};
   auto placed = control.Originate(params);
   REQUIRE(placed.ok());
@@ -1913,7 +1937,9 @@ TEST_CASE(
     change(p);
     return control.Originate(p).status();
   };
-  CHECK(with([](auto& p) { p.to_uri = "tel:+442071234567"; }).field() == "to_uri");
+  CHECK(with([](auto& p) { p.to_uri = "tel:5550100;phone-context=acme.sb.test"; }).field() ==
+        "to_uri");
+  CHECK(with([](auto& p) { p.to_uri = "tel:+442071234567;ext=22"; }).field() == "to_uri");
   CHECK(with([](auto& p) { p.to_uri = "sip:acme.sb.test"; }).field() == "to_uri");
   CHECK(with([](auto& p) { p.caller_id = "a b"; }).field() == "caller_id");
   CHECK(with([](auto& p) { p.to_uri = "sip:1003@other.sb.test"; }).code() ==
@@ -1922,7 +1948,12 @@ TEST_CASE(
   CHECK(with([](auto& p) {
           p.extension.clear();
           p.trunk_id = "00000000-0000-4000-8000-000000000001";
-        }).code() == sb::StatusCode::kFailedPrecondition);
+        }).code() == sb::StatusCode::kNotFound);  // the tenant has no such trunk
+  CHECK(with([](auto& p) {
+          p.extension.clear();
+          p.trunk_id = "00000000-0000-4000-8000-000000000001";
+          p.to_uri = "sip:+442071234567@other.sb.test";
+        }).code() == sb::StatusCode::kNotFound);
   // A caller id is the From of a call inside the tenant.
   CHECK(with([](auto& p) { p.caller_id = "+15550001"; }).ok());
   CHECK((*f.Take(kTarget).From())->uri.user == "+15550001");
@@ -1941,6 +1972,33 @@ TEST_CASE(
   B2buaCallControl without(
       f.node.b2bua, [](std::function<void()> task) { task(); }, std::chrono::seconds(1));
   CHECK(without.Originate(params).status().code() == sb::StatusCode::kFailedPrecondition);
+}
+
+TEST_CASE(
+    "CallControl - originate through a named trunk to a tel: number - the carrier gets the "
+    "number and the command's caller id - an extension's tel: call is routed as if it dialled it",
+    "[unit]") {
+  Commanded node;
+  Fixture& f = node.f;
+  B2buaCallControl& control = node.control;
+  f.router.trunk_routes["trunk-1"] = ThroughTrunk("+15550009999", "");
+  auto placed = control.Originate({.tenant = kTenant,
+                                   .trunk_id = "trunk-1",
+                                   .to_uri = "tel:+44-20-7123-4567",
+                                   .caller_id = "+15550009999"});
+  REQUIRE(placed.ok());
+  CHECK(f.router.asked.back() == "trunk trunk-1 +442071234567 as +15550009999@acme.sb.test");
+  auto invite = f.Next(kCarrier);
+  REQUIRE(invite);
+  CHECK(invite->request_uri_text() == "sip:442071234567@198.51.100.7:5060");
+  CHECK((*invite->From())->uri.user == "+15550009999");
+  f.Receive(Fixture::Answer(*invite, 200, "carrier", kCallerSdp), kCarrier);
+  CHECK(f.events.seen.back() == "answered");
+
+  f.router.routes["+442071234567"] = ThroughTrunk("+15551230001", "");
+  REQUIRE(control.Originate({.tenant = kTenant, .extension = "1001", .to_uri = "tel:+442071234567"})
+              .ok());
+  CHECK(f.router.asked.back() == "1001 +442071234567");
 }
 
 TEST_CASE(

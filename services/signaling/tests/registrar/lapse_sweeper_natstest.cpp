@@ -2,8 +2,8 @@
 // that lapses without a REGISTER is reported "expired" once and removed, two replicas sweeping
 // at once report it once, a replica that died after claiming is covered after the lease, and a
 // phone that registered again meanwhile keeps its binding. The same sweep sends the events that
-// are still parked: a REGISTER's, a keep-alive removal's, and a call's (parked while its batch
-// was published, store/parked_event_journal.h), once their replica's lease is over.
+// are still parked: a REGISTER's, a keep-alive removal's, and a call's (parked once JetStream was
+// slow to ack it, store/parked_event_journal.h), once their replica's lease is over.
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <chrono>
@@ -382,8 +382,7 @@ TEST_CASE("a parked message keeps its subject, id and binary body", "[nats]") {
   CHECK_FALSE(DecodeParked("\nid\nbody").has_value());
 }
 
-TEST_CASE("a call's events are parked while they are published and unparked once stored",
-          "[nats]") {
+TEST_CASE("a call's events JetStream stores promptly are never parked", "[nats]") {
   Fixture f;
   core::MetricsRegistry metrics;
   ParkedEventJournal journal(f.a.outbox, f.clock, metrics,

@@ -43,10 +43,16 @@ struct Directory : RoutingLookups {
     if (it == extensions.end()) return sb::Status::NotFound("no such extension");
     return it->second;
   }
-  // acme's trunk: "00" stripped and "+" prepended, "9" stripped; the caller id passed through.
-  sb::Result<OutboundRoute> Outbound(const sb::TenantId& tenant, std::string_view dialed,
-                                     std::string_view caller_id) const override {
+  // acme's trunk "trunk-acme": "00" stripped and "+" prepended, "9" stripped; the caller id
+  // passed through. `asked`: the trunk each question named ("" for any).
+  sb::Result<OutboundRoute> Outbound(const OutboundQuery& query) const override {
     if (admin_down) return Down();
+    asked_trunks.push_back(query.trunk_id);
+    const sb::TenantId& tenant = query.tenant;
+    const std::string_view dialed = query.dialed;
+    if (!query.trunk_id.empty() && query.trunk_id != "trunk-acme") {
+      return sb::Status::NotFound("no such trunk");
+    }
     std::string rewritten;
     if (tenant == kAcme && dialed.substr(0, 2) == "00") {
       rewritten = "+" + std::string(dialed.substr(2));
@@ -62,9 +68,10 @@ struct Directory : RoutingLookups {
                          .username = "acme-out",
                          .password = "secret",
                          .dialed = rewritten,
-                         .caller_id = std::string(caller_id),
+                         .caller_id = query.caller_id,
                          .caller_id_blocked = false};
   }
+  mutable std::vector<std::string> asked_trunks;
 
   Directory() {
     auto ext = [&](std::string number, std::string caller_id, bool enabled) {
@@ -132,6 +139,35 @@ TEST_CASE(
   CHECK(r.trunk->password == "secret");
   CHECK(r.to_uri == "sip:+442071234567@127.0.0.5");
   CHECK(r.from_uri == "sip:1001@acme.sb.test");
+}
+
+TEST_CASE(
+    "a call placed through a named trunk - only that trunk is asked - the command's caller id "
+    "presented and shown - another trunk or no rule 404",
+    "[unit]") {
+  Directory d;
+  AdminCallRouter router(d);
+  const Caller acme{kAcme, kAcmeDomain, {}, {}};
+  Route r = router.ThroughTrunk(acme, "trunk-acme", "00442071234567", "+15550009999");
+  REQUIRE(r.code == 0);
+  REQUIRE(r.trunk);
+  CHECK(r.trunk->trunk_id == "trunk-acme");
+  CHECK(r.trunk->request_uri == "sip:+442071234567@127.0.0.5:5070");
+  CHECK(r.trunk->from_user == "+15550009999");
+  CHECK(r.from_uri == "sip:+15550009999@acme.sb.test");
+  CHECK(r.to_uri == "sip:+442071234567@127.0.0.5");
+  CHECK(d.asked_trunks == std::vector<std::string>{"trunk-acme"});
+  // Without a caller id there is nobody to present (no extension places the call).
+  Route anonymous = router.ThroughTrunk(acme, "trunk-acme", "9123", "");
+  REQUIRE(anonymous.trunk);
+  CHECK(anonymous.trunk->from_user.empty());
+  CHECK(anonymous.from_uri == "sip:anonymous@anonymous.invalid");
+  CHECK(router.ThroughTrunk(acme, "trunk-other", "00442071234567", "").code == 404);
+  CHECK(router.ThroughTrunk(acme, "trunk-acme", "555", "").code == 404);
+  CHECK(router.ThroughTrunk(acme, "trunk-acme", "1002", "").code == 404);  // not an extension
+  CHECK(router.ThroughTrunk(acme, "trunk-acme", "bob", "").code == 404);
+  d.admin_down = true;
+  CHECK(router.ThroughTrunk(acme, "trunk-acme", "00442071234567", "").code == 503);
 }
 
 TEST_CASE("an extension without a caller id presents its number through a trunk", "[unit]") {

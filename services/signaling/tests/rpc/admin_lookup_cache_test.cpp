@@ -216,33 +216,34 @@ TEST_CASE("outbound routes go with any trunk event or their tenant's and last th
   sb::signaling::OutboundRoute route;
   route.trunk_id = "trunk-1";
   route.dialed = "+15557770001";
-  cache.PutOutbound(kAcme, "0015557770001", "1001", route, cache.generation());
-  cache.PutOutbound(kGlobex, "0015557770001", "1001", route, cache.generation());
-  cache.PutOutbound(kAcme, "999", "1001", sb::Status::NotFound("no prefix rule"),
+  cache.PutOutbound({kAcme, "0015557770001", "1001", {}}, route, cache.generation());
+  cache.PutOutbound({kGlobex, "0015557770001", "1001", {}}, route, cache.generation());
+  cache.PutOutbound({kAcme, "999", "1001", {}}, sb::Status::NotFound("no prefix rule"),
                     cache.generation());
-  cache.PutOutbound(kAcme, "0015557770002", "1001", sb::Status::Unavailable("admin silent"),
+  cache.PutOutbound({kAcme, "0015557770002", "1001", {}}, sb::Status::Unavailable("admin silent"),
                     cache.generation());
-  auto hit = cache.Outbound(kAcme, "0015557770001", "1001");
+  auto hit = cache.Outbound({kAcme, "0015557770001", "1001", {}});
   REQUIRE(hit);
   REQUIRE(hit->ok());
   CHECK((*hit)->dialed == "+15557770001");
   // The caller id asked for is part of the question (the trunk may present it or not).
-  CHECK_FALSE(cache.Outbound(kAcme, "0015557770001", "1002"));
-  CHECK(cache.Outbound(kAcme, "999", "1001")->status().code() == sb::StatusCode::kNotFound);
-  CHECK_FALSE(cache.Outbound(kAcme, "0015557770002", "1001"));
+  CHECK_FALSE(cache.Outbound({kAcme, "0015557770001", "1002", {}}));
+  CHECK_FALSE(cache.Outbound({kAcme, "0015557770001", "1001", "trunk-1"}));  // so is a named trunk
+  CHECK(cache.Outbound({kAcme, "999", "1001", {}})->status().code() == sb::StatusCode::kNotFound);
+  CHECK_FALSE(cache.Outbound({kAcme, "0015557770002", "1001", {}}));
   CHECK(cache.size() == 3);
 
   // A tenant event drops that tenant's routes only; a trunk event every route.
   cache.ForgetTenant(kGlobex, "globex.sip.test");
-  CHECK_FALSE(cache.Outbound(kGlobex, "0015557770001", "1001"));
-  CHECK(cache.Outbound(kAcme, "0015557770001", "1001"));
+  CHECK_FALSE(cache.Outbound({kGlobex, "0015557770001", "1001", {}}));
+  CHECK(cache.Outbound({kAcme, "0015557770001", "1001", {}}));
   cache.ForgetTrunks();
-  CHECK_FALSE(cache.Outbound(kAcme, "0015557770001", "1001"));
-  CHECK_FALSE(cache.Outbound(kAcme, "999", "1001"));
+  CHECK_FALSE(cache.Outbound({kAcme, "0015557770001", "1001", {}}));
+  CHECK_FALSE(cache.Outbound({kAcme, "999", "1001", {}}));
 
-  cache.PutOutbound(kAcme, "0015557770001", "1001", route, cache.generation());
+  cache.PutOutbound({kAcme, "0015557770001", "1001", {}}, route, cache.generation());
   clock.Advance(10s);
-  CHECK_FALSE(cache.Outbound(kAcme, "0015557770001", "1001"));
+  CHECK_FALSE(cache.Outbound({kAcme, "0015557770001", "1001", {}}));
 }
 
 TEST_CASE("an answer asked for before a change event is not stored after it", "[unit]") {

@@ -214,7 +214,7 @@ TEST_CASE(
   auto tenant = admin.CreateTenant();
   admin.CreateExtension(tenant, "1001", "correct-horse-1001");
   admin.AddNumber(tenant, "+15557770001", "ext:1001");
-  admin.CreateTrunk(tenant, "127.0.0.9");
+  const auto carrier = admin.CreateTrunk(tenant, "127.0.0.9");
   auto client_bus = Connect(admin.nats.url());
   sb::signaling::AdminLookups lookups(*client_bus, 2000ms);
 
@@ -237,15 +237,34 @@ TEST_CASE(
   CHECK(extension->sip_username == "1001");
   CHECK(extension->enabled);
 
-  auto route = lookups.Outbound(sb::TenantId(tenant.id()), "00442071234567", "");
+  const sb::TenantId id(tenant.id());
+  auto route = lookups.Outbound({id, "00442071234567", "", {}});
   REQUIRE(route.ok());
+  CHECK(route->trunk_id == carrier.id());
+  CHECK(route->tenant.sip_domain == tenant.sip_domain());
   CHECK(route->gateway == sb::sip::Destination{"127.0.0.9", 5080, sb::sip::Transport::kUdp});
   CHECK(route->dialed == "+442071234567");
   CHECK(route->caller_id == "+15557770001");
   CHECK_FALSE(route->caller_id_blocked);
   CHECK(route->username == "acme-out");
   CHECK(route->password == "trunk-secret");
-  CHECK(lookups.Outbound(sb::TenantId(tenant.id()), "1234", "").status().code() ==
+  CHECK(lookups.Outbound({id, "1234", "", {}}).status().code() == sb::StatusCode::kNotFound);
+
+  // Through the trunk named: its rules only; a trunk the tenant does not have is NOT_FOUND.
+  auto named = lookups.Outbound({id, "00442071234567", "", carrier.id()});
+  REQUIRE(named.ok());
+  CHECK(named->dialed == "+442071234567");
+  CHECK(lookups.Outbound({id, "00442071234567", "", "7d0c8f0e-4a57-4f3e-9a51-2b1f0c9e6d11"})
+            .status()
+            .code() == sb::StatusCode::kNotFound);
+  CHECK(lookups.Outbound({id, "00442071234567", "", "not-a-uuid"}).status().field() == "trunk_id");
+
+  // The tenant by id, with its domain (an originate command names the tenant only).
+  auto found = lookups.Tenant(id);
+  REQUIRE(found.ok());
+  CHECK(found->sip_domain == tenant.sip_domain());
+  CHECK_FALSE(found->suspended);
+  CHECK(lookups.Tenant(sb::TenantId("7d0c8f0e-4a57-4f3e-9a51-2b1f0c9e6d11")).status().code() ==
         sb::StatusCode::kNotFound);
 }
 

@@ -15,11 +15,14 @@
 // Durability is the stream's: a message is stored once acked (done with OK). Without a journal,
 // what is still queued when the process dies is lost, as it was when the caller's thread waited
 // for the ack, and so is a message the stream did not ack within the timeout. Given a journal
-// (JsOutboxJournal below), each batch is kept there before it is published and released once
-// acked: what the stream did not ack stays kept for something else (a sweep) to send again under
-// its msg_id. The destructor publishes what is queued (bounded by the timeout) before it returns,
-// so an orderly shutdown loses nothing. Thread-safe; the Bus (and the journal) must outlive the
-// outbox.
+// (JsOutboxJournal below), what the stream has not acked within `journal_after` is kept there
+// while the outbox goes on publishing it (the same msg_id: stored once) for the rest of the
+// timeout, and released once acked: what the stream never acked stays kept for something else (a
+// sweep) to send again. A batch acked promptly, the common case, costs the journal nothing; what
+// a dying process loses is what it had posted less than `journal_after` (plus the linger) ago and
+// the stream had not acked yet. The destructor publishes what is queued (bounded by the timeout)
+// before it returns, so an orderly shutdown loses nothing. Thread-safe; the Bus (and the journal)
+// must outlive the outbox.
 #pragma once
 
 #include <condition_variable>
@@ -43,17 +46,19 @@ struct JsOutboxOptions {
   // each batch costs this thread, the connection's reader and the server a wake-up, so under
   // load a few milliseconds of delay save one per message. Zero: at once.
   Duration linger = Duration::zero();
+  // With a journal: how long a batch's publishes may go unacked before they are kept there.
+  Duration journal_after = std::chrono::milliseconds(250);
 };
 
-// Where a JsOutbox keeps each batch while it is published (durable storage shared by the
+// Where a JsOutbox keeps the publishes the stream is slow to ack (durable storage shared by the
 // producer's replicas, say), so that a process that dies, or a stream away for longer than the
-// timeout, loses none of it. Both calls run on the outbox's thread and block it. A journal
+// timeout, loses none of them. Both calls run on the outbox's thread and block it. A journal
 // reports its own failures (it knows where to log and count them): the outbox publishes a batch
 // it could not keep all the same, as it would without a journal.
 class JsOutboxJournal {
  public:
   virtual ~JsOutboxJournal() = default;
-  // Before `batch` is published.
+  // Before `batch` is published again (it went unacked for `journal_after`).
   virtual void Keep(const std::vector<JsOutbound>& batch) = 0;
   // After: the msg ids the stream acknowledged (stored or duplicate). Not called for none.
   virtual void Release(const std::vector<std::string>& msg_ids) = 0;
@@ -85,9 +90,9 @@ class JsOutbox {
     Done done;
   };
   void Run();
-  // Hands the journal the ids of what the stream acked.
-  void Release(const std::vector<JsOutbound>& outbound,
-               const std::vector<Result<PublishAck>>& results);
+  // Publishes `outbound` through the journal: what goes unacked for journal_after is kept, sent
+  // again for the rest of the timeout, and released if acked.
+  std::vector<Result<PublishAck>> PublishJournaled(const std::vector<JsOutbound>& outbound);
 
   Bus& bus_;
   const JsOutboxOptions options_;
