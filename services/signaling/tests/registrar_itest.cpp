@@ -79,7 +79,8 @@ class Phone {
     m += "To: <sip:" + user + "@" + domain + ">\r\n";
     m += "Call-ID: reg-" + ip_ + "-" + std::to_string(port_) + "\r\n";
     m += "CSeq: " + std::to_string(cseq_) + " REGISTER\r\n";
-    m += "Contact: <sip:" + user + "@" + ip_ + ":" + std::to_string(port_) + ">\r\n";
+    m += "Contact: <sip:" + user + "@" + ip_ + ":" + std::to_string(port_) + ">" + contact_params_ +
+         "\r\n";
     m += "Expires: " + std::to_string(expires) + "\r\nUser-Agent: registrar-itest\r\n";
     m += extra;
     m += "Content-Length: 0\r\n\r\n";
@@ -113,6 +114,8 @@ class Phone {
 
   const std::string& ip() const { return ip_; }
   uint16_t port() const { return port_; }
+  // Appended to the Contact's name-addr (";+sip.instance=...;reg-id=1").
+  void set_contact_params(std::string params) { contact_params_ = std::move(params); }
 
  private:
   std::string ip_;
@@ -120,6 +123,7 @@ class Phone {
   int fd_ = -1;
   uint16_t port_ = 0;
   uint32_t cseq_ = 0;
+  std::string contact_params_;
 };
 
 // Waits (bounded) until sb-signaling answers a REGISTER; true once it does.
@@ -133,6 +137,37 @@ bool WaitForSignaling(Phone& phone, const std::string& domain) {
 int Code(const std::optional<sb::sip::Message>& m) { return m ? m->status_code() : 0; }
 
 }  // namespace
+
+TEST_CASE(
+    "a phone whose address changed registers its instance again - its old binding is replaced - "
+    "the 200 lists its instance and reg-id",
+    "[integration]") {
+  Platform p;
+  auto tenant = p.CreateTenant();
+  p.CreateExtension(tenant, "1001", "pass-1001-secret");
+  const std::string domain = tenant.sip_domain();
+  const std::string aor = "sip:1001@" + domain;
+  const std::string flow =
+      ";+sip.instance=\"<urn:uuid:00000000-0000-1000-8000-000a95a0e128>\";reg-id=1";
+  Phone before("127.0.0.33", static_cast<uint16_t>(p.sip_port()));
+  Phone after("127.0.0.34", static_cast<uint16_t>(p.sip_port()));
+  before.set_contact_params(flow);
+  after.set_contact_params(flow);
+  REQUIRE(WaitForSignaling(before, domain));
+
+  REQUIRE(Code(before.RegisterWithDigest(domain, "1001", "pass-1001-secret", 300,
+                                         sb::sip::DigestAlgorithm::kMd5)) == 200);
+  CHECK(p.StoredContacts(tenant, aor) ==
+        std::vector<std::string>{"sip:1001@127.0.0.33:" + std::to_string(before.port())});
+  auto moved = after.RegisterWithDigest(domain, "1001", "pass-1001-secret", 300,
+                                        sb::sip::DigestAlgorithm::kMd5);
+  REQUIRE(Code(moved) == 200);
+  const std::string contact = "sip:1001@127.0.0.34:" + std::to_string(after.port());
+  CHECK(p.StoredContacts(tenant, aor) == std::vector<std::string>{contact});
+  auto listed = moved->Header(sb::sip::HeaderId::kContact);
+  REQUIRE(listed);
+  CHECK(std::string(*listed) == "<" + contact + ">;expires=300" + flow);
+}
 
 TEST_CASE("phones register with digest / refresh / unregister / wrong password and unknown domain",
           "[integration]") {

@@ -117,9 +117,27 @@ std::variant<RegisterOutcome, RegisterError> ApplyRegister(const sip::Message& r
       if (!parsed) return Error(400, "Bad Contact q");
       q = *parsed;
     }
+    std::string instance(params.Get("+sip.instance").value_or(""));
+    if (instance.find_first_of("\x1f\r\n") != std::string::npos) {
+      return Error(400, "Bad Contact +sip.instance");
+    }
+    uint32_t reg_id = 0;
+    if (auto r = params.Get("reg-id")) {
+      auto parsed = sip::ParseUint32(*r);
+      if (!parsed.ok() || *parsed == 0 || *parsed > 0x7fffffffu) {
+        return Error(400, "Bad Contact reg-id");
+      }
+      if (instance.empty()) return Error(400, "Contact reg-id without +sip.instance");
+      reg_id = *parsed;
+    }
     std::string uri(contact.uri.text);
-    auto existing = std::find_if(current.begin(), current.end(),
-                                 [&](const Binding& b) { return SameContact(b.contact, uri); });
+    auto existing = std::find_if(current.begin(), current.end(), [&](const Binding& b) {
+      return !instance.empty() && b.instance == instance && b.reg_id == reg_id;
+    });
+    if (existing == current.end()) {
+      existing = std::find_if(current.begin(), current.end(),
+                              [&](const Binding& b) { return SameContact(b.contact, uri); });
+    }
     if (existing != current.end() && existing->call_id == *call_id &&
         cseq_number <= existing->cseq) {
       return Error(500, "Out of order REGISTER");
@@ -129,9 +147,15 @@ std::variant<RegisterOutcome, RegisterError> ApplyRegister(const sip::Message& r
       if (existing != current.end()) current.erase(existing);
       continue;
     }
-    Binding binding{
-        uri,    q, std::string(*call_id), cseq_number, now + std::chrono::seconds(expires),
-        source, {}};
+    Binding binding{.contact = uri,
+                    .q_milli = q,
+                    .call_id = std::string(*call_id),
+                    .cseq = cseq_number,
+                    .expires_at = now + std::chrono::seconds(expires),
+                    .source = source,
+                    .path = {},
+                    .instance = std::move(instance),
+                    .reg_id = reg_id};
     if (existing != current.end()) {
       *existing = std::move(binding);
     } else {
@@ -163,6 +187,8 @@ std::vector<std::string> ContactHeaders(const std::vector<Binding>& bindings, Wa
       value += ";q=";
       value += q;
     }
+    if (!b.instance.empty()) value += ";+sip.instance=" + b.instance;
+    if (b.reg_id != 0) value += ";reg-id=" + std::to_string(b.reg_id);
     out.push_back(std::move(value));
   }
   return out;

@@ -33,6 +33,11 @@ struct Binding {
   // Path header values of the REGISTER (RFC 3327), outermost first: the proxies (the balancer)
   // a request to this contact must be routed through.
   std::vector<std::string> path;
+  // RFC 5626 §4.1 / RFC 5627: the phone's +sip.instance as written ("\"<urn:uuid:...>\"") and its
+  // reg-id (0: none). A REGISTER naming the same instance and reg-id replaces the binding whatever
+  // its contact URI: a phone that moved to another address or NAT mapping leaves no stale one.
+  std::string instance{};
+  uint32_t reg_id = 0;
   friend bool operator==(const Binding&, const Binding&) = default;
 };
 
@@ -63,7 +68,9 @@ std::string CanonicalAor(std::string_view scheme, std::string_view user, std::st
 // The address of record of a REGISTER: its To URI in CanonicalAor form (no port or parameters).
 Result<std::string> AddressOfRecord(const sip::Message& request);
 
-// §10.3 steps 6-8 for `request` against `current` (expired bindings are dropped first).
+// §10.3 steps 6-8 for `request` against `current` (expired bindings are dropped first). A
+// Contact with +sip.instance takes the place of the binding with the same instance and reg-id
+// (RFC 5626 §6); a reg-id without an instance, or one outside 1..2^31-1, is 400.
 std::variant<RegisterOutcome, RegisterError> ApplyRegister(const sip::Message& request,
                                                            std::vector<Binding> current,
                                                            WallTime now,
@@ -76,7 +83,8 @@ std::variant<RegisterOutcome, RegisterError> ApplyRegister(const sip::Message& r
 // an equivalent Contact refreshes the binding, which takes the URI as the REGISTER wrote it.
 bool SameContact(std::string_view a, std::string_view b);
 
-// The Contact values of a 200 to REGISTER: each binding with its remaining expires and q.
+// The Contact values of a 200 to REGISTER: each binding with its remaining expires and q, and its
+// +sip.instance and reg-id as registered (RFC 5626 §6: the phone recognises its own flows).
 std::vector<std::string> ContactHeaders(const std::vector<Binding>& bindings, WallTime now);
 
 // "0.5" -> 500; "1" -> 1000; nullopt for anything that is not a qvalue (§25.1).

@@ -34,10 +34,21 @@ std::vector<std::string> SplitPath(std::string_view text) {
 
 }  // namespace
 
+// After the Call-ID, which may hold '|' but no control character: "\x1f<instance>\x1f<reg-id>"
+// when the phone gave an instance (a record without it is one written before RFC 5626 support,
+// and a replica that predates it reads the suffix as part of the Call-ID: harmless, as that only
+// weakens its out-of-order check for the binding).
+constexpr char kInstanceSeparator = '\x1f';
+
 std::string EncodeBinding(const Binding& b) {
   // Call-ID goes last: it is the only field that may contain the separator.
-  return std::to_string(b.q_milli) + "|" + std::to_string(UnixMillis(b.expires_at)) + "|" +
-         std::to_string(b.cseq) + "|" + b.source + "|" + JoinPath(b.path) + "|" + b.call_id;
+  std::string out = std::to_string(b.q_milli) + "|" + std::to_string(UnixMillis(b.expires_at)) +
+                    "|" + std::to_string(b.cseq) + "|" + b.source + "|" + JoinPath(b.path) + "|" +
+                    b.call_id;
+  if (!b.instance.empty()) {
+    out += kInstanceSeparator + b.instance + kInstanceSeparator + std::to_string(b.reg_id);
+  }
+  return out;
 }
 
 namespace {
@@ -68,7 +79,16 @@ std::optional<Binding> DecodeBinding(std::string contact, std::string_view value
   b.expires_at = FromUnixMillis(expires_ms);
   b.source = std::string(fields[3]);
   b.path = SplitPath(fields[4]);
-  b.call_id = std::string(value);
+  const size_t instance_at = value.find(kInstanceSeparator);
+  b.call_id = std::string(value.substr(0, instance_at));
+  if (instance_at != std::string_view::npos) {
+    value.remove_prefix(instance_at + 1);
+    const size_t reg_id_at = value.find(kInstanceSeparator);
+    if (reg_id_at == std::string_view::npos || !Number(value.substr(reg_id_at + 1), b.reg_id)) {
+      return std::nullopt;
+    }
+    b.instance = std::string(value.substr(0, reg_id_at));
+  }
   return b;
 }
 

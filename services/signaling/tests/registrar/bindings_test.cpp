@@ -112,6 +112,58 @@ TEST_CASE("a refresh replaces its binding -- an expired binding disappears", "[u
   CHECK(later[0].contact == "sip:alice@203.0.113.4");
 }
 
+TEST_CASE(
+    "a phone that registers its instance and reg-id from another address replaces its binding - "
+    "the 200 lists it with both",
+    "[unit]") {
+  RegistrarPolicy policy;
+  const std::string instance = "\"<urn:uuid:00000000-0000-1000-8000-000a95a0e128>\"";
+  auto first = Ok(
+      ApplyRegister(Register("<sip:alice@192.0.2.7:5060>;+sip.instance=" + instance + ";reg-id=1",
+                             1, "reg-1", "300"),
+                    {}, kT0, policy, "udp:192.0.2.7:5060"));
+  REQUIRE(first.size() == 1);
+  CHECK(first[0].instance == instance);
+  CHECK(first[0].reg_id == 1);
+  // The phone's NAT mapping changed: a new Call-ID, a new contact, the same flow.
+  auto moved = Ok(ApplyRegister(
+      Register("<sip:alice@198.51.100.9:41000>;+sip.instance=" + instance + ";reg-id=1", 1, "reg-2",
+               "300"),
+      first, kT0 + 60s, policy, "udp:198.51.100.9:41000"));
+  REQUIRE(moved.size() == 1);
+  CHECK(moved[0].contact == "sip:alice@198.51.100.9:41000");
+  CHECK(moved[0].source == "udp:198.51.100.9:41000");
+  CHECK(sb::signaling::ContactHeaders(moved, kT0 + 60s) ==
+        std::vector<std::string>{
+            "<sip:alice@198.51.100.9:41000>;expires=300;+sip.instance=" + instance + ";reg-id=1"});
+
+  // A second flow of the same instance (another reg-id) is a binding of its own.
+  auto two = Ok(ApplyRegister(
+      Register("<sip:alice@198.51.100.9:41001>;+sip.instance=" + instance + ";reg-id=2", 1, "reg-3",
+               "300"),
+      moved, kT0 + 61s, policy, "udp:198.51.100.9:41001"));
+  CHECK(two.size() == 2);
+  // Un-registering the first flow by its instance leaves the second.
+  auto one = Ok(ApplyRegister(
+      Register("<sip:alice@203.0.113.1>;+sip.instance=" + instance + ";reg-id=1", 2, "reg-2", "0"),
+      two, kT0 + 62s, policy, "udp:203.0.113.1:5060"));
+  REQUIRE(one.size() == 1);
+  CHECK(one[0].reg_id == 2);
+}
+
+TEST_CASE("a reg-id without an instance, or out of range, is 400", "[unit]") {
+  RegistrarPolicy policy;
+  CHECK(ErrorCode(ApplyRegister(Register("<sip:alice@192.0.2.7>;reg-id=1"), {}, kT0, policy,
+                                "udp:192.0.2.7:5060")) == 400);
+  for (const char* reg_id : {"0", "2147483648", "x"}) {
+    INFO(reg_id);
+    CHECK(ErrorCode(ApplyRegister(
+              Register(std::string("<sip:alice@192.0.2.7>;+sip.instance=\"<urn:uuid:1>\";reg-id=") +
+                       reg_id),
+              {}, kT0, policy, "udp:192.0.2.7:5060")) == 400);
+  }
+}
+
 TEST_CASE("a query (no Contact) changes nothing and lists the bindings", "[unit]") {
   RegistrarPolicy policy;
   auto bindings = Ok(ApplyRegister(Register("<sip:alice@192.0.2.7>"), {}, kT0, policy, "s"));

@@ -148,10 +148,12 @@ std::vector<switchboard::call::v1::CallEnded> StoredEnded(const std::string& nat
 
 // A call through a replica's event sink, as the B2BUA reports it.
 b2bua::CallSummary CallOf(const std::string& call_id) {
-  return {.call_id = call_id,
-          .tenant = kTenant,
-          .from_uri = "sip:1001@acme.sip.test",
-          .to_uri = "sip:1002@acme.sip.test"};
+  b2bua::CallSummary call;
+  call.call_id = call_id;
+  call.tenant = kTenant;
+  call.from_uri = "sip:1001@acme.sip.test";
+  call.to_uri = "sip:1002@acme.sip.test";
+  return call;
 }
 
 }  // namespace

@@ -79,6 +79,38 @@ TEST_CASE("bindings round-trip per tenant and AOR / highest q first", "[redis]")
             .count());
 }
 
+TEST_CASE(
+    "a binding's instance and reg-id round-trip after a Call-ID with bars - a record written "
+    "without them still reads",
+    "[redis]") {
+  sb::redis::Client redis(Options());
+  RedisBindingStore store(redis);
+  const sb::TenantId acme(sb::testing::UniqueName("tenant"));
+  Binding phone{.contact = "sip:alice@192.0.2.7:5060",
+                .q_milli = 1000,
+                .call_id = "call|with|bars",
+                .cseq = 3,
+                .expires_at = Now() + 300s,
+                .source = "udp:192.0.2.7:5060",
+                .path = {},
+                .instance = "\"<urn:uuid:00000000-0000-1000-8000-000a95a0e128>\"",
+                .reg_id = 2};
+  REQUIRE(store.Save(acme, "sip:alice@acme.sb.test", {phone}).ok());
+  auto loaded = store.Load(acme, "sip:alice@acme.sb.test");
+  REQUIRE(loaded.ok());
+  REQUIRE(loaded->size() == 1);
+  CHECK((*loaded)[0] == phone);
+
+  // As a replica without RFC 5626 support stored it: no instance.
+  auto old = sb::signaling::DecodeBinding("sip:bob@192.0.2.8", "1000|1767225600000|1|udp:x:1||c1");
+  REQUIRE(old);
+  CHECK(old->call_id == "c1");
+  CHECK(old->instance.empty());
+  CHECK(old->reg_id == 0);
+  CHECK_FALSE(sb::signaling::DecodeBinding("sip:bob@192.0.2.8",
+                                           "1000|1767225600000|1|udp:x:1||c1\x1f<urn:x>"));
+}
+
 TEST_CASE("saving no bindings deletes the AOR -- a past expiry removes the key", "[redis]") {
   sb::redis::Client redis(Options());
   RedisBindingStore store(redis);
