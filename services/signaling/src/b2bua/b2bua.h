@@ -335,7 +335,12 @@ class B2bua final : public RequestHandler, public DialogHandler {
   void RelayRequest(const IncomingRequest& request, Call& call, bool from_caller);
   void ReOffer(const IncomingRequest& request, Call& call, bool from_caller,
                sip::UasTimerAnswer timer);
+  // A request in a dialog of a call only the store knows: `then` runs on the loop with the
+  // stored call and the side it came from; 481 when the store has no such dialog.
+  void WithStoredDialog(const IncomingRequest& request,
+                        std::function<void(const StoredCall&, bool from_caller)> then);
   void EndFromStore(const IncomingRequest& request);
+  void AnswerFromStore(const IncomingRequest& request);
 
   // Session timers (b2bua_session_timer.cpp).
   LegSession& Session(Call& call, char side) {

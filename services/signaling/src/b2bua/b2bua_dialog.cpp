@@ -1,6 +1,7 @@
 // Requests inside an answered call: BYE from either side, re-INVITE / UPDATE (hold, unhold)
 // re-anchored on the media node and passed on, INFO / OPTIONS relayed; and calls this node only
-// knows from the store (another replica set them up and died).
+// knows from the store (another replica set them up and died): a BYE ends them, an OPTIONS or a
+// session-refreshing UPDATE is answered, a session change refused 488.
 #include <utility>
 
 #include "b2bua/b2bua.h"
@@ -20,12 +21,19 @@ void B2bua::OnDialogRequest(const IncomingRequest& request, SipEndpoint& endpoin
   auto found = request.dialog ? by_dialog_.find(*request.dialog) : by_dialog_.end();
   if (found == by_dialog_.end()) {
     if (is_ack) return;  // an ACK for a 2xx of a call already gone: nothing to answer
-    if (message.method() == sip::Method::kBye) {
-      EndFromStore(request);
-      return;
+    switch (message.method()) {
+      case sip::Method::kBye:
+        EndFromStore(request);
+        return;
+      case sip::Method::kUpdate:
+      case sip::Method::kInvite:
+      case sip::Method::kOptions:
+        AnswerFromStore(request);
+        return;
+      default:
+        (void)endpoint.Respond(request.key, 481);
+        return;
     }
-    (void)endpoint.Respond(request.key, 481);
-    return;
   }
   Call* call = Find(found->second);
   if (call == nullptr) {
@@ -209,10 +217,11 @@ void B2bua::Hangup(const TenantId& tenant, std::string_view call_id,
   if (!queued.ok()) done(queued);
 }
 
-void B2bua::EndFromStore(const IncomingRequest& request) {
-  const sip::Message& bye = *request.message;
-  auto to = bye.To();
-  auto call_id = bye.CallId();
+void B2bua::WithStoredDialog(const IncomingRequest& request,
+                             std::function<void(const StoredCall&, bool from_caller)> then) {
+  const sip::Message& message = *request.message;
+  auto to = message.To();
+  auto call_id = message.CallId();
   if (!to.ok() || !call_id.ok()) {
     (void)endpoint_.Respond(request.key, 481);
     return;
@@ -222,7 +231,7 @@ void B2bua::EndFromStore(const IncomingRequest& request) {
   Status queued =
       offloader_.Run([this, stored, sip_call_id,
                       local_tag] { *stored = ports_.store.FindByDialog(sip_call_id, local_tag); },
-                     [this, stored, key, sip_call_id, local_tag] {
+                     [this, stored, key, sip_call_id, local_tag, then = std::move(then)] {
                        if (!stored->ok()) {
                          (void)endpoint_.Respond(key, 481);
                          return;
@@ -233,16 +242,51 @@ void B2bua::EndFromStore(const IncomingRequest& request) {
                        const bool from_callee = call.callee.id.call_id == sip_call_id &&
                                                 call.callee.id.local_tag == local_tag;
                        if (!from_caller && !from_callee) {
-                         // A dialog the call left (a transferor's, whose BYE crossed ours): its
-                         // key still names the call, which goes on without it.
+                         // A dialog the call left (a transferor's, whose BYE crossed ours): its key
+                         // still names the call, which goes on without it.
                          (void)endpoint_.Respond(key, 481);
                          return;
                        }
-                       (void)endpoint_.Respond(key, 200);
-                       ByeStored(from_caller ? call.callee : call.caller);
-                       ReleaseStored(call, "node_failure");
+                       then(call, from_caller);
                      });
   if (!queued.ok()) (void)endpoint_.Respond(request.key, 503);
+}
+
+void B2bua::EndFromStore(const IncomingRequest& request) {
+  const std::string key = request.key;
+  WithStoredDialog(request, [this, key](const StoredCall& call, bool from_caller) {
+    (void)endpoint_.Respond(key, 200);
+    ByeStored(from_caller ? call.callee : call.caller);
+    ReleaseStored(call, "node_failure");
+  });
+}
+
+void B2bua::AnswerFromStore(const IncomingRequest& request) {
+  const std::string key = request.key;
+  const sip::Message& message = *request.message;
+  // What this node can say for a call it does not carry: that the call is there (OPTIONS), and
+  // that its session goes on (an UPDATE refreshing the session timer, RFC 4028 §9). A change of
+  // the session, or a re-INVITE whose answer would need the dead node's SDP, is refused with
+  // 488: the session stays as it was, where a 481 would end it (RFC 4028 §10, RFC 5057).
+  const bool refresh = message.method() == sip::Method::kUpdate && message.body().empty();
+  const bool options = message.method() == sip::Method::kOptions;
+  sip::UasTimerAnswer timer;
+  if (refresh) {
+    timer = sip::NegotiateAsUas(message, settings_.session_timer);
+    if (timer.reject_code != 0) {
+      (void)endpoint_.Respond(key, timer.reject_code, timer.reason, timer.headers);
+      return;
+    }
+  }
+  WithStoredDialog(request, [this, key, refresh, options, timer](const StoredCall&, bool) {
+    if (options) {
+      (void)endpoint_.Respond(key, 200);
+    } else if (refresh) {
+      (void)endpoint_.Respond(key, 200, {}, timer.headers);
+    } else {
+      (void)endpoint_.Respond(key, 488, "Session Cannot Change Here");
+    }
+  });
 }
 
 void B2bua::ReleaseStored(StoredCall call, std::string cause) {

@@ -1059,6 +1059,40 @@ TEST_CASE(
   CHECK_FALSE(ended.answered_leg.empty());
 }
 
+TEST_CASE(
+    "another replica keeps a stored call going - an OPTIONS and a refreshing UPDATE get 200 - a "
+    "re-INVITE is refused 488 rather than 481 - an unknown dialog's UPDATE is 481",
+    "[unit]") {
+  Fixture f;
+  auto call = f.Connect();
+  Node other(f.clock, f.auth, f.router, f.locator, f.media, f.events, f.store, 99);
+  auto answer_of = [&](const std::string& request) {
+    other.endpoint.OnReceived(request, kCaller);
+    std::vector<int> codes;
+    for (auto& sent : other.endpoint.TakeSends()) {
+      CHECK(sent.destination == kCaller);  // nothing reaches the callee
+      codes.push_back(Parse(sent.bytes).status_code());
+    }
+    return codes;
+  };
+  CHECK(answer_of(f.CallerInDialog("OPTIONS", call.caller_tag, 5)) == std::vector<int>{200});
+  const std::string refresh =
+      WithHeader(f.CallerInDialog("UPDATE", call.caller_tag, 6), "Session-Expires: 1800");
+  other.endpoint.OnReceived(refresh, kCaller);
+  auto sends = other.endpoint.TakeSends();
+  REQUIRE(sends.size() == 1);
+  Message refreshed = Parse(sends[0].bytes);
+  CHECK(refreshed.status_code() == 200);
+  CHECK(refreshed.Header(sb::sip::HeaderId::kSessionExpires).has_value());
+  CHECK(answer_of(f.CallerInDialog("INVITE", call.caller_tag, 7, kCallerSdp)) ==
+        std::vector<int>{100, 488});
+  CHECK(answer_of(f.CallerInDialog("UPDATE", "no-such-tag", 8)) == std::vector<int>{481});
+  // The call is still stored and its media untouched: a BYE would end it as before.
+  CHECK(f.store.calls.size() == 1);
+  CHECK_FALSE(f.media.legs.empty());
+  CHECK(f.events.seen.back() == "answered");
+}
+
 TEST_CASE("a hangup command ends an answered call on both sides", "[unit]") {
   Fixture f;
   auto call = f.Connect();
