@@ -125,6 +125,13 @@ int main(int argc, char** argv) {
       {"min-se", "SB_SIGNALING_MIN_SE",
        "smallest session interval accepted (422 below it); RFC 4028 says 90, tests use less", "90",
        sb::core::IsPositiveInt},
+      {"node-dead-ms", "SB_SIGNALING_NODE_DEAD_MS",
+       "a replica without a heartbeat this long is dead: another takes over its answered calls",
+       "10000", sb::core::IsPositiveInt},
+      {"adopted-probe-ms", "SB_SIGNALING_ADOPTED_PROBE_MS",
+       "how often the parties of a call taken over from a dead replica are asked (in-dialog "
+       "OPTIONS) whether they are still there",
+       "30000", sb::core::IsPositiveInt},
       {"drain-notice-ms", "SB_SIGNALING_DRAIN_NOTICE_MS",
        "how long OPTIONS answer 503 before an idle node exits (balancer probe interval)", "2000",
        sb::core::IsPositiveInt},
@@ -228,6 +235,11 @@ int main(int argc, char** argv) {
     call_config.silent_contact_timeout =
         std::chrono::milliseconds(settings.GetInt("silent-contact-ms"));
     call_config.session_timer = session_timer;
+    call_config.adoption.dead_after = std::chrono::milliseconds(settings.GetInt("node-dead-ms"));
+    // Four heartbeats in the silence that makes a replica dead: one lost write is no death.
+    call_config.adoption.heartbeat = call_config.adoption.dead_after / 4;
+    call_config.adoption.probe_interval =
+        std::chrono::milliseconds(settings.GetInt("adopted-probe-ms"));
     auto call_service = sb::signaling::CallService::Start(
         call_config, *registrar, endpoint,
         [&server](std::function<void()> task) { (*server)->Post(std::move(task)); }, clock, metrics,

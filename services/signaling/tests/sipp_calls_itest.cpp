@@ -267,3 +267,31 @@ TEST_CASE(
   CHECK(ended.All<switchboard::call::v1::CallEnded>().size() == 1);
   CHECK_FALSE(Parked(p, ended_subject, 0s));
 }
+
+TEST_CASE(
+    "a call whose node dies and whose caller lost it is taken over by another replica - the "
+    "callee still there gets a BYE - one ended event, node_failure",
+    "[integration]") {
+  // Replicas dead after 1.5 s without a heartbeat: the survivor adopts within seconds.
+  CallRig rig({{"SB_SIGNALING_NODE_DEAD_MS", "1500"}, {"SB_SIGNALING_ADOPTED_PROBE_MS", "1000"}});
+  auto& p = rig.platform;
+  auto bus = sb::testing::ConnectNats(p.nats_url(), "sipp-calls-itest");
+  sb::testing::EventInbox answered(*bus, "sb.evt.call.answered." + rig.tenant.id());
+  sb::testing::EventInbox ended(*bus, "sb.evt.call.ended." + rig.tenant.id());
+  p.AddSignalingReplica();
+  rig.RegisterCallee(p.sip_port());
+  auto callee = rig.StartCallee("callee_answers_probe_until_bye.xml");
+  auto caller = rig.StartCaller("caller_loses_call.xml", p.sip_port());
+  REQUIRE(answered.Wait<switchboard::call::v1::CallAnswered>(
+      [](const switchboard::call::v1::CallAnswered&, const sb::bus::Message&) { return true; },
+      10s));
+  // Neither phone sends anything after this: only the survivor's probes can end the call.
+  p.KillSignaling(p.sip_port());
+  CheckBothSucceeded(caller, callee);
+  INFO(p.SignalingLog());
+  auto ends = ended.AtLeast<switchboard::call::v1::CallEnded>(1, 10s);
+  REQUIRE(ends.size() == 1);
+  CHECK(ends[0].cause() == switchboard::call::v1::END_CAUSE_NODE_FAILURE);
+  std::this_thread::sleep_for(1500ms);
+  CHECK(ended.All<switchboard::call::v1::CallEnded>().size() == 1);
+}

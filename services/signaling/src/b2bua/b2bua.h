@@ -77,6 +77,10 @@ struct Settings {
 // `codes`, and the end cause it stands for.
 std::pair<int, std::string_view> ChooseFailure(const std::vector<int>& codes);
 
+// The final answer to a probe of an adopted call's party (B2bua::ProbeStored; 0: none came) says
+// its dialog is gone: 481, 408 or nothing at all.
+bool StoredPartyGone(int code);
+
 class B2bua final : public RequestHandler, public DialogHandler {
  public:
   // Everything is borrowed and must outlive the B2BUA.
@@ -127,6 +131,16 @@ class B2bua final : public RequestHandler, public DialogHandler {
   // for calls on two media nodes or being transferred.
   void Bridge(const TenantId& tenant, std::string_view call_id, std::string_view other_id,
               std::function<void(Status)> done);
+
+  // A call this node adopted from a replica that died (b2bua/call_adopter.h), which nobody may
+  // otherwise end: its parties still there? Each leg gets an in-dialog OPTIONS, the `probe`th
+  // since the adoption (its CSeq that far past the stored one). A party that answers 481, or
+  // nothing (408, a timeout), has lost the call (RFC 5057 §5.1); any other answer (a 500 for
+  // an unexpected CSeq included) says it is there. Then the call ends as a BYE from one side
+  // ends it on a replica without it: BYE to the other party, media released, the call removed
+  // from the store, "ended" with cause node_failure. `done` runs on the loop: true while the
+  // call goes on (or the store cannot say), false once it ended here or nobody stores it.
+  void ProbeStored(std::string call_id, uint32_t probe, std::function<void(bool going_on)> done);
 
   size_t calls() const { return calls_.size(); }
 
@@ -409,7 +423,11 @@ class B2bua final : public RequestHandler, public DialogHandler {
                   const std::string& sdp,
                   const std::vector<std::pair<std::string, std::string>>& headers,
                   ResponseCallback on_response);
-  void ByeStored(const StoredDialog& dialog);
+  // A request in a dialog only the store knows, with CSeq `cseq`.
+  Result<std::string> SendStored(std::string_view method, const StoredDialog& dialog, uint32_t cseq,
+                                 ResponseCallback on_response);
+  // BYE with the stored CSeq, or `cseq_past` requests past it (after this node's probes).
+  void ByeStored(const StoredDialog& dialog, uint32_t cseq_past = 0);
   // A call another replica left in the store: its media legs, its record and its final event
   // (`cause`), in one job off the loop.
   void ReleaseStored(StoredCall call, std::string cause);

@@ -309,18 +309,80 @@ void B2bua::ReleaseStored(StoredCall call, std::string cause) {
       nullptr);
 }
 
-void B2bua::ByeStored(const StoredDialog& dialog) {
-  if (dialog.id.call_id.empty()) return;
+Result<std::string> B2bua::SendStored(std::string_view method, const StoredDialog& dialog,
+                                      uint32_t cseq, ResponseCallback on_response) {
   // Built by hand (§12.2.1.1, loose routing): this endpoint holds no Dialog for it.
-  auto bye = sip::MessageBuilder::Request("BYE", dialog.remote_target);
-  for (const auto& route : dialog.route_set) bye.AddHeader("Route", route);
-  bye.AddHeader("From", dialog.local_uri + ";tag=" + dialog.id.local_tag)
+  auto request = sip::MessageBuilder::Request(std::string(method), dialog.remote_target);
+  for (const auto& route : dialog.route_set) request.AddHeader("Route", route);
+  request.AddHeader("From", dialog.local_uri + ";tag=" + dialog.id.local_tag)
       .AddHeader("To", dialog.id.remote_tag.empty()
                            ? dialog.remote_uri
                            : dialog.remote_uri + ";tag=" + dialog.id.remote_tag)
       .AddHeader("Call-ID", dialog.id.call_id)
-      .AddHeader("CSeq", std::to_string(dialog.next_local_cseq) + " BYE");
-  (void)endpoint_.SendRequest(bye, dialog.peer, nullptr);
+      .AddHeader("CSeq", std::to_string(cseq) + " " + std::string(method));
+  return endpoint_.SendRequest(request, dialog.peer, std::move(on_response));
+}
+
+void B2bua::ByeStored(const StoredDialog& dialog, uint32_t cseq_past) {
+  if (dialog.id.call_id.empty()) return;
+  (void)SendStored("BYE", dialog, dialog.next_local_cseq + cseq_past, nullptr);
+}
+
+bool StoredPartyGone(int code) { return code == 0 || code == 408 || code == 481; }
+
+void B2bua::ProbeStored(std::string call_id, uint32_t probe, std::function<void(bool)> done) {
+  auto stored = std::make_shared<Result<StoredCall>>(Status::Internal("not run"));
+  Status queued = offloader_.Run(
+      [this, stored, call_id] { *stored = ports_.store.Find(call_id); },
+      [this, stored, probe, done] {
+        if (!stored->ok()) {
+          // Ended by another replica (a BYE it took from the store), or Redis is away: then
+          // the next probe asks again.
+          done(stored->status().code() != StatusCode::kNotFound);
+          return;
+        }
+        struct Probe {
+          StoredCall call;
+          int waiting = 0;
+          int caller_code = 0, callee_code = 0;  // final answers to the OPTIONS, 0: none
+        };
+        auto state = std::make_shared<Probe>(Probe{std::move(**stored)});
+        auto answered = [this, state, probe, done](bool caller, int code) {
+          (caller ? state->caller_code : state->callee_code) = code;
+          if (--state->waiting > 0) return;
+          const StoredCall& call = state->call;
+          const bool caller_gone =
+              !call.caller.id.call_id.empty() && StoredPartyGone(state->caller_code);
+          const bool callee_gone =
+              !call.callee.id.call_id.empty() && StoredPartyGone(state->callee_code);
+          if (!caller_gone && !callee_gone) return done(true);
+          // A party that said 481 has no dialog left to BYE; one that said nothing may only be
+          // out of reach, and gets one all the same.
+          if (state->caller_code != 481) ByeStored(call.caller, probe + 1);
+          if (state->callee_code != 481) ByeStored(call.callee, probe + 1);
+          ReleaseStored(std::move(state->call), "node_failure");
+          done(false);
+        };
+        auto has_dialog = [](const StoredDialog& d) { return !d.id.call_id.empty(); };
+        state->waiting = has_dialog(state->call.caller) + has_dialog(state->call.callee);
+        if (state->waiting == 0) {
+          ReleaseStored(std::move(state->call), "node_failure");
+          return done(false);
+        }
+        for (bool caller : {true, false}) {
+          const StoredDialog& dialog = caller ? state->call.caller : state->call.callee;
+          if (!has_dialog(dialog)) continue;
+          auto sent = SendStored("OPTIONS", dialog, dialog.next_local_cseq + probe,
+                                 [answered, caller](const ClientResponse& r, SipEndpoint&) {
+                                   const int code =
+                                       r.response != nullptr ? r.response->status_code() : 0;
+                                   if (code >= 100 && code < 200) return;
+                                   answered(caller, code);
+                                 });
+          if (!sent.ok()) answered(caller, 0);
+        }
+      });
+  if (!queued.ok()) done(true);
 }
 
 }  // namespace sb::signaling::b2bua

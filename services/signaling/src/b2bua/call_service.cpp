@@ -1,7 +1,11 @@
 #include "b2bua/call_service.h"
 
+#include <cstdio>
+#include <random>
+
 #include "b2bua/b2bua.h"
 #include "b2bua/b2bua_call_control.h"
+#include "b2bua/call_adopter.h"
 #include "b2bua/digest_call_authorizer.h"
 #include "registrar/callee_locator.h"
 #include "routing/call_router.h"
@@ -11,6 +15,7 @@
 #include "rpc/call_events_sink.h"
 #include "rpc/call_media_anchor.h"
 #include "store/parked_event_journal.h"
+#include "store/redis_call_owners.h"
 #include "store/redis_call_store.h"
 #include "switchboard/media_client/node_tracker.h"
 
@@ -30,13 +35,29 @@ struct CallService::Parts {
   std::unique_ptr<b2bua::B2bua> b2bua;
   std::unique_ptr<b2bua::B2buaCallControl> control;
   std::unique_ptr<CallCommandServer> commands;
+  std::unique_ptr<RedisCallOwners> owners;
+  std::unique_ptr<CallAdopter> adopter;
 };
+
+namespace {
+
+// This run of the node: its id and a random part, so that calls of a run that died are told
+// from those of the next run under the same id (store/redis_call_owners.h).
+std::string InstanceId(const std::string& node_id) {
+  std::random_device random;
+  char hex[9];
+  std::snprintf(hex, sizeof hex, "%08x", random());
+  return node_id + "." + hex;
+}
+
+}  // namespace
 
 CallService::CallService(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
 
 CallService::~CallService() { StopWork(); }
 
 void CallService::StopWork() {
+  if (parts_->adopter) parts_->adopter->Stop();
   if (parts_->commands) parts_->commands->Stop();
   parts_->offloader.reset();
   parts_->nodes->Stop();
@@ -64,6 +85,7 @@ Result<std::unique_ptr<CallService>> CallService::Start(
     PostToLoop post_to_loop, const core::Clock& clock, core::MetricsRegistry& metrics,
     const core::Logger& log) {
   auto p = std::make_unique<Parts>();
+  const std::string instance = InstanceId(config.node_id);
   p->nodes = std::make_unique<media_client::NodeTracker>(shared.bus(), clock);
   SB_RETURN_IF_ERROR(p->nodes->Start());
   p->media = std::make_unique<MediaClientAnchor>(shared.bus(), *p->nodes, config.media_timeout);
@@ -82,7 +104,7 @@ Result<std::unique_ptr<CallService>> CallService::Start(
   p->b2bua = std::make_unique<b2bua::B2bua>(
       endpoint, *p->offloader,
       b2bua::Ports{*p->authorizer, *p->router, *p->locator, *p->media, *p->events, *p->store},
-      b2bua::Settings{.node_id = config.node_id,
+      b2bua::Settings{.node_id = instance,
                       .no_answer_timeout = config.no_answer_timeout,
                       .silent_contact_timeout = config.silent_contact_timeout,
                       .session_timer = config.session_timer});
@@ -90,6 +112,16 @@ Result<std::unique_ptr<CallService>> CallService::Start(
       *p->b2bua, post_to_loop, std::chrono::seconds(3), p->originators.get());
   p->commands = std::make_unique<CallCommandServer>(shared.bus(), config.node_id, *p->control);
   SB_RETURN_IF_ERROR(p->commands->Start());
+  p->owners = std::make_unique<RedisCallOwners>(shared.redis());
+  p->adopter = std::make_unique<CallAdopter>(
+      clock, *p->owners, instance,
+      [b2bua = p->b2bua.get(), post_to_loop](std::string id, uint32_t probe, auto done) {
+        post_to_loop([b2bua, id = std::move(id), probe, done = std::move(done)]() mutable {
+          b2bua->ProbeStored(std::move(id), probe, std::move(done));
+        });
+      },
+      log, config.adoption);
+  p->adopter->Start();
   return std::unique_ptr<CallService>(new CallService(std::move(p)));
 }
 

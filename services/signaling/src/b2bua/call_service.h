@@ -18,6 +18,7 @@
 #include <memory>
 #include <string>
 
+#include "b2bua/call_adopter.h"
 #include "registrar/registrar_service.h"
 #include "switchboard/core/clock.h"
 #include "switchboard/core/logger.h"
@@ -39,6 +40,8 @@ struct CallServiceConfig {
   size_t worker_threads = 8;
   // A call event waits this long for others to share its JetStream batch (JsOutboxOptions).
   std::chrono::milliseconds event_linger{2};
+  // Heartbeats, and the calls of replicas that died taken over (b2bua/call_adopter.h).
+  CallAdoptionOptions adoption{};
 };
 
 class CallService {

@@ -5,6 +5,7 @@
 #include <utility>
 #include <vector>
 
+#include "store/redis_call_owners.h"
 #include "store/unix_millis.h"
 
 namespace sb::signaling {
@@ -157,6 +158,11 @@ std::vector<redis::Command> RedisCallStore::SaveCommands(const b2bua::StoredCall
     commands.push_back(
         redis::Command("SET").Key(DialogKey(d->id)).Arg(call.call_id).Arg("EX").Arg(ttl));
   }
+  if (!call.node_id.empty()) {
+    const std::string owned = RedisCallOwners::CallsKey(call.node_id);
+    commands.push_back(redis::Command("SADD").Key(owned).Arg(call.call_id));
+    commands.push_back(redis::Command("EXPIRE").Key(owned).Arg(ttl));
+  }
   return commands;
 }
 
@@ -208,13 +214,18 @@ Result<b2bua::StoredCall> RedisCallStore::FindByDialog(std::string_view sip_call
   return Find(*id);
 }
 
-redis::Command RedisCallStore::DeleteCommand(const b2bua::StoredCall& call) {
+std::vector<redis::Command> RedisCallStore::DeleteCommands(const b2bua::StoredCall& call) {
   redis::Command del("DEL");
   del.Key("call:" + call.call_id);
   for (const auto* d : {&call.caller, &call.callee}) {
     if (!d->id.call_id.empty()) del.Key(DialogKey(d->id));
   }
-  return del;
+  std::vector<redis::Command> commands{std::move(del)};
+  if (!call.node_id.empty()) {
+    commands.push_back(
+        redis::Command("SREM").Key(RedisCallOwners::CallsKey(call.node_id)).Arg(call.call_id));
+  }
+  return commands;
 }
 
 Status RedisCallStore::Remove(const b2bua::StoredCall& call) {
@@ -224,14 +235,13 @@ Status RedisCallStore::Remove(const b2bua::StoredCall& call) {
   Result<b2bua::StoredCall> stored =
       names_dialogs ? Result<b2bua::StoredCall>(Status::NotFound("not looked up"))
                     : Find(call.call_id);
-  auto reply = client_.Run(DeleteCommand(stored.ok() ? *stored : call));
-  if (!reply.ok()) return reply.status();
-  if (reply->is_error()) return redis::ErrorStatus(*reply->error());
-  return Status::Ok();
+  auto replies = client_.Pipeline(DeleteCommands(stored.ok() ? *stored : call));
+  if (!replies.ok()) return replies.status();
+  return FirstError(*replies);
 }
 
 void RedisCallStore::RemoveOnLoop(const b2bua::StoredCall& call, Done done) {
-  loop_->Send({DeleteCommand(call)}, Reporting(std::move(done)));
+  loop_->Send(DeleteCommands(call), Reporting(std::move(done)));
 }
 
 }  // namespace sb::signaling

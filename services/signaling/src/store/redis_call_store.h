@@ -3,6 +3,8 @@
 // dialogs here and BYEs the other side. Keys (under the client's prefix, e.g. "signaling:"):
 //   call:<call_id>                      the StoredCall, fields separated by \x1f (unit separator)
 //   dialog:<sip_call_id>:<local_tag>    -> call_id, one per dialog (caller's and callee's side)
+//   node_calls:<node_id>                the ids of the calls that node instance carries
+//                                       (store/redis_call_owners.h: adopted when it dies)
 // all expiring after `ttl` (refreshed by every Save), so a call nobody ended cannot linger for
 // ever.
 //
@@ -48,7 +50,7 @@ class RedisCallStore final : public b2bua::CallStore {
 
  private:
   std::vector<redis::Command> SaveCommands(const b2bua::StoredCall& call) const;
-  static redis::Command DeleteCommand(const b2bua::StoredCall& call);
+  static std::vector<redis::Command> DeleteCommands(const b2bua::StoredCall& call);
 
   redis::Client& client_;
   std::chrono::seconds ttl_;

@@ -1175,6 +1175,87 @@ void Refers(Fixture& f, const std::string& refer, const Destination& from,
 
 }  // namespace
 
+TEST_CASE("a party of an adopted call is gone when it answers 481, 408 or nothing at all",
+          "[unit]") {
+  for (int code : {0, 408, 481}) CHECK(sb::signaling::b2bua::StoredPartyGone(code));
+  // A 500 is what a phone says to a CSeq it did not expect: it still has the dialog.
+  for (int code : {200, 404, 405, 500}) CHECK_FALSE(sb::signaling::b2bua::StoredPartyGone(code));
+}
+
+TEST_CASE(
+    "a call adopted from a dead replica - both parties answer its OPTIONS: it goes on - then one "
+    "is silent and the other says 481: BYE to the silent one only, media released, ended "
+    "node_failure",
+    "[unit]") {
+  Fixture f;
+  (void)f.Connect();
+  const std::string id = f.store.calls.begin()->first;
+  const StoredCall stored = f.store.calls.begin()->second;
+  Node adopter(f.clock, f.auth, f.router, f.locator, f.media, f.events, f.store, 55);
+  // The OPTIONS the adopter sent, by destination.
+  struct Probes {
+    std::vector<std::pair<Destination, Message>> sent;
+    const Message& at(const Destination& to) const {
+      auto it =
+          std::find_if(sent.begin(), sent.end(), [&](const auto& s) { return s.first == to; });
+      REQUIRE(it != sent.end());
+      return it->second;
+    }
+  };
+  auto probes = [&] {
+    Probes p;
+    for (auto& s : adopter.endpoint.TakeSends()) p.sent.emplace_back(s.destination, Parse(s.bytes));
+    return p;
+  };
+  std::optional<bool> going_on;
+  adopter.b2bua.ProbeStored(id, 0, [&](bool g) { going_on = g; });
+  auto first = probes();
+  REQUIRE(first.sent.size() == 2);
+  for (auto& [to, options] : first.sent) {
+    CHECK(options.method() == sb::sip::Method::kOptions);
+    CHECK(HeaderOf(options, "Call-ID") ==
+          (to == kCaller ? stored.caller.id.call_id : stored.callee.id.call_id));
+    adopter.endpoint.OnReceived(sb::sip::MakeResponse(options, 200).Build(), to);
+  }
+  REQUIRE(going_on);
+  CHECK(*going_on);
+  CHECK(f.store.calls.size() == 1);
+
+  going_on.reset();
+  adopter.b2bua.ProbeStored(id, 1, [&](bool g) { going_on = g; });
+  auto second = probes();
+  REQUIRE(second.sent.size() == 2);
+  // One request past the first probe in each dialog.
+  CHECK(HeaderOf(second.at(kDesk), "CSeq") ==
+        std::to_string(stored.callee.next_local_cseq + 1) + " OPTIONS");
+  adopter.endpoint.OnReceived(sb::sip::MakeResponse(second.at(kDesk), 481).Build(), kDesk);
+  CHECK_FALSE(going_on);                      // the caller has not answered yet
+  f.clock.Advance(std::chrono::seconds(33));  // Timer F
+  adopter.endpoint.OnTimers();
+  REQUIRE(going_on);
+  CHECK_FALSE(*going_on);
+  // What went out meanwhile: the OPTIONS' retransmissions to the caller (Timer E), then a BYE.
+  std::vector<std::pair<Destination, Message>> byes;
+  for (auto& s : adopter.endpoint.TakeSends()) {
+    Message m = Parse(s.bytes);
+    if (m.method() == sb::sip::Method::kBye) byes.emplace_back(s.destination, std::move(m));
+  }
+  REQUIRE(byes.size() == 1);
+  CHECK(byes[0].first == kCaller);
+  const Message& bye = byes[0].second;
+  CHECK(HeaderOf(bye, "CSeq") == std::to_string(stored.caller.next_local_cseq + 2) + " BYE");
+  CHECK(f.store.calls.empty());
+  CHECK(f.media.legs.empty());
+  CHECK(f.events.seen.back() == "ended node_failure 200");
+
+  // Ended: nobody stores it any more, and nothing is sent.
+  going_on.reset();
+  adopter.b2bua.ProbeStored(id, 2, [&](bool g) { going_on = g; });
+  REQUIRE(going_on);
+  CHECK_FALSE(*going_on);
+  CHECK(adopter.endpoint.TakeSends().empty());
+}
+
 TEST_CASE(
     "REFER from the callee - 202 and NOTIFY 100 - the target rings with a new node leg - its "
     "answer gets NOTIFY 200 and a BYE to the transferor - the caller talks to the target",

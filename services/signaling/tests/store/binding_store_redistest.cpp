@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 
+#include "shared_redis.h"
 #include "store/redis_binding_store.h"
 #include "switchboard/testing/servers.h"
 
@@ -14,12 +15,7 @@ using sb::signaling::Binding;
 using sb::signaling::RedisBindingStore;
 
 sb::redis::ClientOptions Options() {
-  const auto& servers = sb::testing::Shared();
-  sb::redis::ClientOptions options;
-  options.host = servers.redis_host;
-  options.port = servers.redis_port;
-  options.key_prefix = sb::testing::UniqueName("signaling") + ":";
-  return options;
+  return sb::signaling::test::SharedRedis(sb::testing::UniqueName("signaling") + ":");
 }
 
 sb::signaling::WallTime Now() {

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <string>
 
+#include "shared_redis.h"
 #include "store/redis_call_store.h"
 #include "switchboard/testing/servers.h"
 
@@ -12,14 +13,7 @@ namespace {
 using sb::signaling::RedisCallStore;
 using sb::signaling::b2bua::StoredCall;
 
-sb::redis::ClientOptions Options(const std::string& prefix) {
-  const auto& servers = sb::testing::Shared();
-  sb::redis::ClientOptions options;
-  options.host = servers.redis_host;
-  options.port = servers.redis_port;
-  options.key_prefix = prefix;
-  return options;
-}
+using sb::signaling::test::SharedRedis;
 
 StoredCall Call() {
   StoredCall call;
@@ -70,8 +64,8 @@ void RequireSame(const StoredCall& a, const StoredCall& b) {
 
 TEST_CASE("a call saved by one replica is found by another by either dialog or its id", "[redis]") {
   const std::string prefix = sb::testing::UniqueName("signaling") + ":";
-  sb::redis::Client node_a(Options(prefix));
-  sb::redis::Client node_b(Options(prefix));
+  sb::redis::Client node_a(SharedRedis(prefix));
+  sb::redis::Client node_b(SharedRedis(prefix));
   RedisCallStore saver(node_a, std::chrono::hours(1));
   RedisCallStore finder(node_b, std::chrono::hours(1));
   StoredCall call = Call();
@@ -120,7 +114,7 @@ TEST_CASE("a call saved by one replica is found by another by either dialog or i
 
 TEST_CASE("stored calls expire with the TTL", "[redis]") {
   const std::string prefix = sb::testing::UniqueName("signaling") + ":";
-  sb::redis::Client redis(Options(prefix));
+  sb::redis::Client redis(SharedRedis(prefix));
   RedisCallStore store(redis, std::chrono::seconds(120));
   StoredCall call = Call();
   REQUIRE(store.Save(call).ok());

@@ -1,0 +1,125 @@
+#include "b2bua/call_adopter.h"
+
+#include <utility>
+
+namespace sb::signaling {
+
+CallAdopter::CallAdopter(const core::Clock& clock, RedisCallOwners& owners, std::string instance,
+                         Probe probe, const core::Logger& log, CallAdoptionOptions options)
+    : clock_(clock),
+      owners_(owners),
+      instance_(std::move(instance)),
+      probe_(std::move(probe)),
+      log_(log),
+      options_(options) {}
+
+CallAdopter::~CallAdopter() { Stop(); }
+
+size_t CallAdopter::adopted() const {
+  std::lock_guard lock(state_->mu);
+  return state_->adopted.size();
+}
+
+Status CallAdopter::PassOnce() {
+  Status beat = owners_.Heartbeat(instance_, clock_.WallNow());
+  if (!beat.ok()) return beat;
+  SB_RETURN_IF_ERROR(AdoptFromSilent());
+  SB_RETURN_IF_ERROR(ApplyOutcomes());
+
+  std::vector<std::pair<std::string, uint32_t>> due;
+  {
+    std::lock_guard lock(state_->mu);
+    const auto now = clock_.Now();
+    for (auto& [id, call] : state_->adopted) {
+      if (call.probing || call.due > now) continue;
+      call.probing = true;
+      due.emplace_back(id, call.probes);
+    }
+  }
+  for (auto& [id, n] : due) {
+    probe_(id, n, [state = state_, id](bool going_on) {
+      {
+        std::lock_guard lock(state->mu);
+        state->outcomes.emplace_back(id, going_on);
+        state->probed = true;
+      }
+      state->wake.notify_all();
+    });
+  }
+  return Status::Ok();
+}
+
+Status CallAdopter::AdoptFromSilent() {
+  auto silent = owners_.Silent(clock_.WallNow() - options_.dead_after, 10);
+  if (!silent.ok()) return silent.status();
+  for (const std::string& dead : *silent) {
+    if (dead == instance_) continue;  // this replica stalled that long: its calls are its own
+    auto won = owners_.Adopt(dead, instance_, options_.batch);
+    if (!won.ok()) return won.status();
+    if (won->empty()) continue;
+    log_.Info("adopted the calls of a silent replica",
+              {{"dead_instance", dead}, {"calls", std::to_string(won->size())}});
+    std::lock_guard lock(state_->mu);
+    for (auto& id : *won) state_->adopted[id] = Adopted{.due = clock_.Now()};
+  }
+  return Status::Ok();
+}
+
+Status CallAdopter::ApplyOutcomes() {
+  std::vector<std::pair<std::string, bool>> outcomes;
+  {
+    std::lock_guard lock(state_->mu);
+    outcomes.swap(state_->outcomes);
+    for (const auto& [id, going_on] : outcomes) {
+      auto it = state_->adopted.find(id);
+      if (it == state_->adopted.end()) continue;
+      if (going_on) {
+        it->second.probing = false;
+        ++it->second.probes;
+        it->second.due = clock_.Now() + options_.probe_interval;
+      }
+    }
+  }
+  Status status = Status::Ok();
+  for (const auto& [id, going_on] : outcomes) {
+    if (going_on) continue;
+    Status disowned = status.ok() ? owners_.Disown(instance_, id) : status;
+    std::lock_guard lock(state_->mu);
+    if (disowned.ok()) {
+      state_->adopted.erase(id);
+    } else {
+      state_->outcomes.emplace_back(id, false);  // disowned on a later pass
+      status = disowned;
+    }
+  }
+  return status;
+}
+
+void CallAdopter::Start() {
+  thread_ = std::thread([this] { Run(); });
+}
+
+void CallAdopter::Stop() {
+  {
+    std::lock_guard lock(state_->mu);
+    state_->stop = true;
+  }
+  state_->wake.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void CallAdopter::Run() {
+  std::unique_lock lock(state_->mu);
+  while (!state_->stop) {
+    lock.unlock();
+    Status passed = PassOnce();
+    if (!passed.ok()) log_.Warn("call adoption pass failed", {{"error", passed.ToString()}});
+    lock.lock();
+    // A probe's outcome wakes the thread early, so that an ended call is disowned at once.
+    state_->wake.wait_for(lock, options_.heartbeat,
+                          [this] { return state_->stop || state_->probed; });
+    state_->probed = false;
+  }
+}
+
+}  // namespace sb::signaling

@@ -1,0 +1,74 @@
+#include "store/redis_call_owners.h"
+
+#include "store/unix_millis.h"
+
+namespace sb::signaling {
+namespace {
+
+constexpr std::string_view kNodes = "nodes";
+
+// The strings of an array reply (SRANDMEMBER, ZRANGEBYSCORE).
+Result<std::vector<std::string>> Strings(const Result<redis::Reply>& reply) {
+  if (!reply.ok()) return reply.status();
+  std::vector<std::string> out;
+  if (const redis::Reply::Array* items = reply->array()) {
+    for (const auto& item : *items) {
+      if (const std::string* s = item.str()) out.push_back(*s);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string RedisCallOwners::CallsKey(std::string_view instance) {
+  return "node_calls:" + std::string(instance);
+}
+
+Status RedisCallOwners::Heartbeat(std::string_view instance, core::Clock::WallTime now) {
+  return client_.Run(redis::Command("ZADD").Key(kNodes).Arg(UnixMillis(now)).Arg(instance))
+      .status();
+}
+
+Result<std::vector<std::string>> RedisCallOwners::Silent(core::Clock::WallTime since,
+                                                         size_t limit) {
+  return Strings(client_.Run(redis::Command("ZRANGEBYSCORE")
+                                 .Key(kNodes)
+                                 .Arg("-inf")
+                                 .Arg("(" + std::to_string(UnixMillis(since)))
+                                 .Arg("LIMIT")
+                                 .Arg(0)
+                                 .Arg(static_cast<int64_t>(limit))));
+}
+
+Result<std::vector<std::string>> RedisCallOwners::Adopt(std::string_view dead,
+                                                        std::string_view self, size_t batch) {
+  auto ids = Strings(client_.Run(
+      redis::Command("SRANDMEMBER").Key(CallsKey(dead)).Arg(static_cast<int64_t>(batch))));
+  if (!ids.ok()) return ids.status();
+  if (ids->empty()) {
+    // Nothing left to take over: the instance is gone for good (a replica restarted under its
+    // node id heartbeats as another instance).
+    SB_RETURN_IF_ERROR(client_.Run(redis::Command("ZREM").Key(kNodes).Arg(dead)).status());
+    return std::vector<std::string>{};
+  }
+  std::vector<redis::Command> moves;
+  for (const auto& id : *ids) {
+    moves.push_back(redis::Command("SMOVE").Key(CallsKey(dead)).Key(CallsKey(self)).Arg(id));
+  }
+  auto replies = client_.Pipeline(std::move(moves));
+  if (!replies.ok()) return replies.status();
+  std::vector<std::string> won;
+  for (size_t i = 0; i < replies->size(); ++i) {
+    const redis::Reply& reply = (*replies)[i];
+    if (reply.is_error()) return redis::ErrorStatus(*reply.error());
+    if (reply.integer() == 1) won.push_back((*ids)[i]);
+  }
+  return won;
+}
+
+Status RedisCallOwners::Disown(std::string_view self, std::string_view call_id) {
+  return client_.Run(redis::Command("SREM").Key(CallsKey(self)).Arg(call_id)).status();
+}
+
+}  // namespace sb::signaling

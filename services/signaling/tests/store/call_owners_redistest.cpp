@@ -1,0 +1,158 @@
+// RedisCallOwners and CallAdopter against the real redis-server of the test run: the store files
+// each call under the replica instance carrying it, a silent instance's calls are adopted once
+// among replicas, and an adopter probes what it adopted until each call ends.
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <set>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "b2bua/call_adopter.h"
+#include "shared_redis.h"
+#include "store/redis_call_owners.h"
+#include "store/redis_call_store.h"
+#include "switchboard/testing/servers.h"
+
+namespace {
+
+using sb::signaling::CallAdopter;
+using sb::signaling::RedisCallOwners;
+using sb::signaling::RedisCallStore;
+using sb::signaling::b2bua::StoredCall;
+using namespace std::chrono_literals;
+
+// One deployment's keys: its call store and owners, on a clock the test moves.
+struct Redis {
+  std::string prefix = sb::testing::UniqueName("signaling") + ":";
+  sb::redis::Client client{sb::signaling::test::SharedRedis(prefix)};
+  RedisCallStore store{client, std::chrono::hours(1)};
+  RedisCallOwners owners{client};
+  sb::core::FakeClock clock;
+
+  std::set<std::string> CallsOf(const std::string& instance) {
+    auto reply =
+        client.Run(sb::redis::Command("SMEMBERS").Key(RedisCallOwners::CallsKey(instance)));
+    REQUIRE(reply.ok());
+    std::set<std::string> ids;
+    for (const auto& item : *reply->array()) ids.insert(*item.str());
+    return ids;
+  }
+};
+
+StoredCall CallOn(const std::string& instance, const std::string& id) {
+  StoredCall call;
+  call.call_id = id;
+  call.tenant = sb::TenantId("tenant-1");
+  call.node_id = instance;
+  call.caller.id = {id + "@10.1.1.1", "ours-a", "caller"};
+  return call;
+}
+
+}  // namespace
+
+TEST_CASE("a stored call is filed under the replica instance carrying it until it is removed",
+          "[redis]") {
+  Redis redis;
+  auto& store = redis.store;
+  REQUIRE(store.Save(CallOn("sig-1.aa", "call-1")).ok());
+  REQUIRE(store.Save(CallOn("sig-1.aa", "call-2")).ok());
+  CHECK(redis.CallsOf("sig-1.aa") == std::set<std::string>{"call-1", "call-2"});
+  // Removed by another replica (a BYE it took from the store), knowing only the id.
+  StoredCall id_only;
+  id_only.call_id = "call-1";
+  REQUIRE(store.Remove(id_only).ok());
+  CHECK(redis.CallsOf("sig-1.aa") == std::set<std::string>{"call-2"});
+}
+
+TEST_CASE(
+    "a silent replica's calls are adopted once among the live ones - then it is forgotten - a "
+    "replica that heartbeats is not silent",
+    "[redis]") {
+  Redis redis;
+  auto [store, owners, clock] = std::tie(redis.store, redis.owners, redis.clock);
+  const auto t0 = clock.WallNow();
+  REQUIRE(owners.Heartbeat("sig-1.dead", t0).ok());
+  REQUIRE(owners.Heartbeat("sig-2.live", t0 + 20s).ok());
+  std::set<std::string> ids;
+  for (int i = 0; i < 7; ++i) {
+    ids.insert("call-" + std::to_string(i));
+    REQUIRE(store.Save(CallOn("sig-1.dead", "call-" + std::to_string(i))).ok());
+  }
+
+  auto silent = owners.Silent(t0 + 10s, 10);
+  REQUIRE(silent.ok());
+  CHECK(*silent == std::vector<std::string>{"sig-1.dead"});
+
+  // Two adopters take turns in small batches: every call goes to exactly one.
+  std::set<std::string> by_b, by_c;
+  for (int round = 0; round < 10; ++round) {
+    auto b = owners.Adopt("sig-1.dead", "sig-2.live", 2);
+    auto c = owners.Adopt("sig-1.dead", "sig-3.live", 2);
+    REQUIRE(b.ok());
+    REQUIRE(c.ok());
+    by_b.insert(b->begin(), b->end());
+    by_c.insert(c->begin(), c->end());
+  }
+  std::set<std::string> all = by_b;
+  all.insert(by_c.begin(), by_c.end());
+  CHECK(all == ids);
+  CHECK(by_b.size() + by_c.size() == ids.size());
+  CHECK(redis.CallsOf("sig-2.live") == by_b);
+  CHECK(redis.CallsOf("sig-1.dead").empty());
+  silent = owners.Silent(t0 + 10s, 10);
+  REQUIRE(silent.ok());
+  CHECK(silent->empty());
+
+  REQUIRE(owners.Disown("sig-2.live", *by_b.begin()).ok());
+  CHECK(redis.CallsOf("sig-2.live").size() == by_b.size() - 1);
+}
+
+TEST_CASE(
+    "an adopter heartbeats, probes each adopted call at once and then every probe interval, "
+    "and disowns a call once its probe ended it",
+    "[redis]") {
+  Redis redis;
+  auto [store, owners, clock] = std::tie(redis.store, redis.owners, redis.clock);
+  REQUIRE(owners.Heartbeat("sig-1.dead", clock.WallNow()).ok());
+  REQUIRE(store.Save(CallOn("sig-1.dead", "talking")).ok());
+  REQUIRE(store.Save(CallOn("sig-1.dead", "gone")).ok());
+  clock.Advance(11s);
+
+  struct Started {
+    std::string id;
+    uint32_t probe;
+    std::function<void(bool)> done;
+  };
+  std::vector<Started> started;
+  CallAdopter adopter(clock, owners, "sig-2.live",
+                      [&](std::string id, uint32_t probe, std::function<void(bool)> done) {
+                        started.push_back({std::move(id), probe, std::move(done)});
+                      },
+                      sb::core::Logger("test", sb::core::LogLevel::kError),
+                      {.heartbeat = 1s, .dead_after = 10s, .probe_interval = 30s});
+  REQUIRE(adopter.PassOnce().ok());
+  CHECK(adopter.adopted() == 2);
+  REQUIRE(started.size() == 2);
+  CHECK(started[0].probe == 0);
+  CHECK(started[1].probe == 0);
+
+  // A probe in flight is not started again.
+  REQUIRE(adopter.PassOnce().ok());
+  CHECK(started.size() == 2);
+  // The dead instance, emptied, is forgotten; the adopter's own heartbeat is fresh.
+  auto silent = owners.Silent(clock.WallNow() - 1s, 10);
+  REQUIRE(silent.ok());
+  CHECK(silent->empty());
+  for (auto& s : started) s.done(s.id == "talking");
+  REQUIRE(adopter.PassOnce().ok());
+  CHECK(adopter.adopted() == 1);
+  CHECK(redis.CallsOf("sig-2.live") == std::set<std::string>{"talking"});
+  CHECK(started.size() == 2);
+
+  clock.Advance(30s);
+  REQUIRE(adopter.PassOnce().ok());
+  REQUIRE(started.size() == 3);
+  CHECK(started[2].id == "talking");
+  CHECK(started[2].probe == 1);
+}
