@@ -38,6 +38,11 @@ TEST_CASE("a call with RTP both ways through the media node - the caller hangs u
     CHECK(leg.packets_received() > 0);
     CHECK(leg.packets_sent() > 0);
   }
+  // The ended call left the store, and the node's list of the calls it carries (which another
+  // replica would adopt): Redis drops a set once it is empty.
+  auto carried = rig.platform.Redis()->Run(sb::redis::Command("KEYS").Key("node_calls:*"));
+  REQUIRE(carried.ok());
+  CHECK(carried->array()->empty());
 }
 
 TEST_CASE("the callee hangs up - the caller gets the BYE", "[integration]") {

@@ -685,6 +685,7 @@ void B2bua::Finish(const std::string& id, bool bye_caller, bool bye_callee,
   StoredCall stored;
   stored.call_id = call->id;
   stored.tenant = call->caller.tenant;
+  stored.node_id = settings_.node_id;  // whose list of carried calls it leaves
   // Its dialogs name the keys to remove: no read of the stored copy first.
   if (!call->one_legged) stored.caller.id = call->a_dialog;
   if (call->b_dialog) stored.callee.id = *call->b_dialog;

@@ -231,6 +231,8 @@ struct Events : CallEvents {
 struct Store : CallStore {
   std::map<std::string, StoredCall> calls;
   std::map<std::pair<std::string, std::string>, std::string> dialogs;
+  // The node each removal named: whose list of carried calls it leaves (redis_call_owners.h).
+  std::vector<std::string> removed_from;
   sb::Status Save(const StoredCall& call) override {
     calls[call.call_id] = call;
     for (const auto* d : {&call.caller, &call.callee}) {
@@ -249,6 +251,7 @@ struct Store : CallStore {
     return it->second;
   }
   sb::Status Remove(const StoredCall& call) override {
+    removed_from.push_back(call.node_id);
     if (auto it = calls.find(call.call_id); it != calls.end()) {
       for (const auto* d : {&it->second.caller, &it->second.callee}) {
         dialogs.erase({d->id.call_id, d->id.local_tag});
@@ -785,6 +788,7 @@ TEST_CASE("BYE from the caller - 200 - BYE to the callee - legs destroyed - ende
   CHECK(f.media.legs.empty());
   CHECK(f.events.seen.back() == "ended normal 200");
   CHECK(f.store.calls.empty());
+  CHECK(f.store.removed_from == std::vector<std::string>{"sig-1"});
   CHECK(f.node.b2bua.calls() == 0);
   // The mobile's early dialog ends with the 487 to its cancelled INVITE.
   CHECK(f.node.endpoint.dialogs() == 1);
