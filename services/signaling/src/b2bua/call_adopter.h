@@ -8,9 +8,10 @@
 // whose party is gone is ended (BYE to the other, "ended" node_failure); one whose parties are
 // there goes on, its end coming as a BYE through any replica or a later probe.
 //
-//   sb::signaling::CallAdopter adopter(clock, owners, "sig-1.8f3a",
-//       [&](std::string id, uint32_t n, auto done) { post([=] { b2bua.ProbeStored(id, n, done); });
-//       }, log, {.dead_after = 10s});
+//   auto probe = [&](std::string id, uint32_t n, auto done) {
+//     post([=] { b2bua.ProbeStored(id, n, done); });   // on the SIP loop
+//   };
+//   sb::signaling::CallAdopter adopter(clock, owners, "sig-1.8f3a", probe, log, {});
 //   adopter.Start();   // a thread: a pass every heartbeat interval
 //   ...
 //   adopter.Stop();
