@@ -5,11 +5,16 @@
 namespace sb::signaling {
 
 CallAdopter::CallAdopter(const core::Clock& clock, RedisCallOwners& owners, std::string instance,
-                         Probe probe, const core::Logger& log, CallAdoptionOptions options)
+                         Probe probe, core::MetricsRegistry& metrics, const core::Logger& log,
+                         CallAdoptionOptions options)
     : clock_(clock),
       owners_(owners),
       instance_(std::move(instance)),
       probe_(std::move(probe)),
+      adopted_total_(metrics.Counter("sb_signaling_calls_adopted_total",
+                                     "answered calls taken over from replicas that died")),
+      ended_total_(metrics.Counter("sb_signaling_adopted_calls_ended_total",
+                                   "adopted calls that ended here or elsewhere (disowned)")),
       log_(log),
       options_(options) {}
 
@@ -31,6 +36,7 @@ Status CallAdopter::PassOnce() {
     std::lock_guard lock(state_->mu);
     const auto now = clock_.Now();
     for (auto& [id, call] : state_->adopted) {
+      if (due.size() == options_.probes_per_pass) break;
       if (call.probing || call.due > now) continue;
       call.probing = true;
       due.emplace_back(id, call.probes);
@@ -59,6 +65,7 @@ Status CallAdopter::AdoptFromSilent() {
     if (won->empty()) continue;
     log_.Info("adopted the calls of a silent replica",
               {{"dead_instance", dead}, {"calls", std::to_string(won->size())}});
+    adopted_total_.Inc(static_cast<double>(won->size()));
     std::lock_guard lock(state_->mu);
     for (auto& id : *won) state_->adopted[id] = Adopted{.due = clock_.Now()};
   }
@@ -86,7 +93,7 @@ Status CallAdopter::ApplyOutcomes() {
     Status disowned = status.ok() ? owners_.Disown(instance_, id) : status;
     std::lock_guard lock(state_->mu);
     if (disowned.ok()) {
-      state_->adopted.erase(id);
+      if (state_->adopted.erase(id) != 0) ended_total_.Inc();
     } else {
       state_->outcomes.emplace_back(id, false);  // disowned on a later pass
       status = disowned;

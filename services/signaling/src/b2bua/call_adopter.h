@@ -11,7 +11,7 @@
 //   auto probe = [&](std::string id, uint32_t n, auto done) {
 //     post([=] { b2bua.ProbeStored(id, n, done); });   // on the SIP loop
 //   };
-//   sb::signaling::CallAdopter adopter(clock, owners, "sig-1.8f3a", probe, log, {});
+//   sb::signaling::CallAdopter adopter(clock, owners, "sig-1.8f3a", probe, metrics, log, {});
 //   adopter.Start();   // a thread: a pass every heartbeat interval
 //   ...
 //   adopter.Stop();
@@ -36,6 +36,7 @@
 #include "store/redis_call_owners.h"
 #include "switchboard/core/clock.h"
 #include "switchboard/core/logger.h"
+#include "switchboard/core/metrics.h"
 #include "switchboard/core/status.h"
 
 namespace sb::signaling {
@@ -45,6 +46,9 @@ struct CallAdoptionOptions {
   std::chrono::milliseconds dead_after{10000};
   std::chrono::milliseconds probe_interval{30000};
   size_t batch = 200;  // calls moved from one dead replica per pass
+  // Probes started per pass: a replica that died with thousands of calls is probed over several
+  // passes, not in one burst of OPTIONS.
+  size_t probes_per_pass = 500;
 };
 
 class CallAdopter {
@@ -54,9 +58,10 @@ class CallAdopter {
   using Probe = std::function<void(std::string call_id, uint32_t probe,
                                    std::function<void(bool going_on)> done)>;
 
-  // `clock` and `owners` borrowed, outliving the adopter; `instance` this replica's instance id.
+  // `clock`, `owners` and `metrics` borrowed, outliving the adopter; `instance` this replica's
+  // instance id.
   CallAdopter(const core::Clock& clock, RedisCallOwners& owners, std::string instance, Probe probe,
-              const core::Logger& log, CallAdoptionOptions options);
+              core::MetricsRegistry& metrics, const core::Logger& log, CallAdoptionOptions options);
   ~CallAdopter();  // Stop()
   CallAdopter(const CallAdopter&) = delete;
   CallAdopter& operator=(const CallAdopter&) = delete;
@@ -85,6 +90,8 @@ class CallAdopter {
   RedisCallOwners& owners_;
   const std::string instance_;
   Probe probe_;
+  core::CounterMetric& adopted_total_;
+  core::CounterMetric& ended_total_;
   core::Logger log_;
   CallAdoptionOptions options_;
   // Shared with the probes' callbacks, which may come after the adopter is gone.

@@ -120,7 +120,7 @@ Result<std::unique_ptr<CallService>> CallService::Start(
           b2bua->ProbeStored(std::move(id), probe, std::move(done));
         });
       },
-      log, config.adoption);
+      metrics, log, config.adoption);
   p->adopter->Start();
   return std::unique_ptr<CallService>(new CallService(std::move(p)));
 }

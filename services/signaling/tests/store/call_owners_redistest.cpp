@@ -109,8 +109,8 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "an adopter heartbeats, probes each adopted call at once and then every probe interval, "
-    "and disowns a call once its probe ended it",
+    "an adopter heartbeats, probes each adopted call at once (so many a pass) and then every "
+    "probe interval, and disowns a call once its probe ended it",
     "[redis]") {
   Redis redis;
   auto [store, owners, clock] = std::tie(redis.store, redis.owners, redis.clock);
@@ -125,21 +125,25 @@ TEST_CASE(
     std::function<void(bool)> done;
   };
   std::vector<Started> started;
-  CallAdopter adopter(clock, owners, "sig-2.live",
-                      [&](std::string id, uint32_t probe, std::function<void(bool)> done) {
-                        started.push_back({std::move(id), probe, std::move(done)});
-                      },
-                      sb::core::Logger("test", sb::core::LogLevel::kError),
-                      {.heartbeat = 1s, .dead_after = 10s, .probe_interval = 30s});
+  sb::core::MetricsRegistry metrics;
+  // One probe started per pass, to see the pacing.
+  CallAdopter adopter(
+      clock, owners, "sig-2.live",
+      [&](std::string id, uint32_t probe, std::function<void(bool)> done) {
+        started.push_back({std::move(id), probe, std::move(done)});
+      },
+      metrics, sb::core::Logger("test", sb::core::LogLevel::kError),
+      {.heartbeat = 1s, .dead_after = 10s, .probe_interval = 30s, .probes_per_pass = 1});
   REQUIRE(adopter.PassOnce().ok());
   CHECK(adopter.adopted() == 2);
+  REQUIRE(started.size() == 1);
+
+  // The other call's probe now; the first, in flight, is not started again.
+  REQUIRE(adopter.PassOnce().ok());
   REQUIRE(started.size() == 2);
+  CHECK(started[0].id != started[1].id);
   CHECK(started[0].probe == 0);
   CHECK(started[1].probe == 0);
-
-  // A probe in flight is not started again.
-  REQUIRE(adopter.PassOnce().ok());
-  CHECK(started.size() == 2);
   // The dead instance, emptied, is forgotten; the adopter's own heartbeat is fresh.
   auto silent = owners.Silent(clock.WallNow() - 1s, 10);
   REQUIRE(silent.ok());
@@ -149,6 +153,8 @@ TEST_CASE(
   CHECK(adopter.adopted() == 1);
   CHECK(redis.CallsOf("sig-2.live") == std::set<std::string>{"talking"});
   CHECK(started.size() == 2);
+  CHECK(metrics.Counter("sb_signaling_calls_adopted_total", "").value() == 2);
+  CHECK(metrics.Counter("sb_signaling_adopted_calls_ended_total", "").value() == 1);
 
   clock.Advance(30s);
   REQUIRE(adopter.PassOnce().ok());
