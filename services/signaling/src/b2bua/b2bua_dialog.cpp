@@ -25,13 +25,8 @@ void B2bua::OnDialogRequest(const IncomingRequest& request, SipEndpoint& endpoin
       case sip::Method::kBye:
         EndFromStore(request);
         return;
-      case sip::Method::kUpdate:
-      case sip::Method::kInvite:
-      case sip::Method::kOptions:
-        AnswerFromStore(request);
-        return;
       default:
-        (void)endpoint.Respond(request.key, 481);
+        AnswerFromStore(request);
         return;
     }
   }
@@ -268,8 +263,12 @@ void B2bua::AnswerFromStore(const IncomingRequest& request) {
   // that its session goes on (an UPDATE refreshing the session timer, RFC 4028 §9). A change of
   // the session, or a re-INVITE whose answer would need the dead node's SDP, is refused with
   // 488: the session stays as it was, where a 481 would end it (RFC 4028 §10, RFC 5057).
+  // Anything else (an INFO, a REFER) would need the dead node's state: 503, which fails that
+  // request only (RFC 5057 §5.1), not the call.
   const bool refresh = message.method() == sip::Method::kUpdate && message.body().empty();
   const bool options = message.method() == sip::Method::kOptions;
+  const bool session_change =
+      message.method() == sip::Method::kInvite || message.method() == sip::Method::kUpdate;
   sip::UasTimerAnswer timer;
   if (refresh) {
     timer = sip::NegotiateAsUas(message, settings_.session_timer);
@@ -278,15 +277,18 @@ void B2bua::AnswerFromStore(const IncomingRequest& request) {
       return;
     }
   }
-  WithStoredDialog(request, [this, key, refresh, options, timer](const StoredCall&, bool) {
-    if (options) {
-      (void)endpoint_.Respond(key, 200);
-    } else if (refresh) {
-      (void)endpoint_.Respond(key, 200, {}, timer.headers);
-    } else {
-      (void)endpoint_.Respond(key, 488, "Session Cannot Change Here");
-    }
-  });
+  WithStoredDialog(request,
+                   [this, key, refresh, options, session_change, timer](const StoredCall&, bool) {
+                     if (options) {
+                       (void)endpoint_.Respond(key, 200);
+                     } else if (refresh) {
+                       (void)endpoint_.Respond(key, 200, {}, timer.headers);
+                     } else if (session_change) {
+                       (void)endpoint_.Respond(key, 488, "Session Cannot Change Here");
+                     } else {
+                       (void)endpoint_.Respond(key, 503, "Not Available After Failover");
+                     }
+                   });
 }
 
 void B2bua::ReleaseStored(StoredCall call, std::string cause) {

@@ -1065,7 +1065,8 @@ TEST_CASE(
 
 TEST_CASE(
     "another replica keeps a stored call going - an OPTIONS and a refreshing UPDATE get 200 - a "
-    "re-INVITE is refused 488 rather than 481 - an unknown dialog's UPDATE is 481",
+    "re-INVITE is refused 488 and an INFO 503, rather than 481 - an unknown dialog's UPDATE is "
+    "481",
     "[unit]") {
   Fixture f;
   auto call = f.Connect();
@@ -1091,6 +1092,9 @@ TEST_CASE(
   CHECK(answer_of(f.CallerInDialog("INVITE", call.caller_tag, 7, kCallerSdp)) ==
         std::vector<int>{100, 488});
   CHECK(answer_of(f.CallerInDialog("UPDATE", "no-such-tag", 8)) == std::vector<int>{481});
+  // What would need the dead node's state fails alone, not the call: 503, not 481.
+  CHECK(answer_of(f.CallerInDialog("INFO", call.caller_tag, 9)) == std::vector<int>{503});
+  CHECK(answer_of(f.CallerInDialog("INFO", "no-such-tag", 10)) == std::vector<int>{481});
   // The call is still stored and its media untouched: a BYE would end it as before.
   CHECK(f.store.calls.size() == 1);
   CHECK_FALSE(f.media.legs.empty());
