@@ -63,7 +63,9 @@
 namespace sb::signaling::b2bua {
 
 struct Settings {
-  std::string node_id;  // this signaling node, stored with each call
+  // This run of the signaling node (its id and a random part, store/redis_call_owners.h),
+  // stored with each call: whose calls another replica adopts once this run is gone.
+  std::string node_id;
   std::chrono::milliseconds no_answer_timeout{std::chrono::seconds(30)};
   // A live phone answers an INVITE within milliseconds (100 Trying, 180); this long covers the
   // INVITE and its first three retransmissions over UDP (sent at 0, 0.5, 1.5 and 3.5 s).

@@ -3,6 +3,12 @@
 #include <utility>
 
 namespace sb::signaling {
+namespace {
+
+// Silent replicas looked at per pass; more are taken on the next passes.
+constexpr size_t kSilentPerPass = 10;
+
+}  // namespace
 
 CallAdopter::CallAdopter(const core::Clock& clock, RedisCallOwners& owners, std::string instance,
                          Probe probe, core::MetricsRegistry& metrics, const core::Logger& log,
@@ -56,7 +62,7 @@ Status CallAdopter::PassOnce() {
 }
 
 Status CallAdopter::AdoptFromSilent() {
-  auto silent = owners_.Silent(clock_.WallNow() - options_.dead_after, 10);
+  auto silent = owners_.Silent(clock_.WallNow() - options_.dead_after, kSilentPerPass);
   if (!silent.ok()) return silent.status();
   for (const std::string& dead : *silent) {
     if (dead == instance_) continue;  // this replica stalled that long: its calls are its own

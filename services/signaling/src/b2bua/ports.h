@@ -257,7 +257,7 @@ struct StoredDialog {
 struct StoredCall {
   std::string call_id;
   TenantId tenant;
-  std::string node_id;  // the signaling node carrying it
+  std::string node_id;  // the run of the signaling node carrying it (Settings::node_id)
   std::string media_node_id;
   std::vector<std::string> media_legs;
   StoredDialog caller, callee;
