@@ -758,6 +758,8 @@ StoredCall B2bua::Answering(const Call& call) const {
                                        endpoint_.ContactUri(call.a_source.transport), 1);
   if (dialog.ok()) Describe(*dialog, caller);
   caller.peer = sip::ResponseDestination(*call.invite, call.a_source);
+  caller.local_sdp = call.a_sdp;
+  caller.peer_sdp = call.invite->body();
   return stored;
 }
 
@@ -776,8 +778,16 @@ StoredCall B2bua::Stored(const Call& call) const {
   stored.node_id = settings_.node_id;
   stored.media_node_id = call.media_node;
   stored.media_legs = MediaLegs(call);
-  if (!call.one_legged) stored.caller = Snapshot(call.a_dialog);
-  if (call.b_dialog) stored.callee = Snapshot(*call.b_dialog);
+  if (!call.one_legged) {
+    stored.caller = Snapshot(call.a_dialog);
+    stored.caller.local_sdp = call.a_sdp;
+    stored.caller.peer_sdp = call.a_session.peer_sdp;
+  }
+  if (call.b_dialog) {
+    stored.callee = Snapshot(*call.b_dialog);
+    stored.callee.local_sdp = call.b_offer;
+    stored.callee.peer_sdp = call.b_session.peer_sdp;
+  }
   stored.from_uri = call.from_uri;
   stored.to_uri = call.to_uri;
   stored.answered_leg = call.answered_leg;

@@ -49,6 +49,7 @@ void B2bua::Bridge(const TenantId& tenant, std::string_view call_id, std::string
   const sip::DialogId y_dialog = y_side == 'a' ? y.a_dialog : *y.b_dialog;
   const std::string y_leg = MediaLeg(y, y_side);
   const std::string y_sdp = y_side == 'a' ? y.a_sdp : y.b_offer;
+  const std::string y_peer_sdp = Session(y, y_side).peer_sdp;
   const std::string y_uri = y_side == 'a' ? y.from_uri : y.to_uri;
   if (!y.one_legged) {
     HangUp(*y.b_dialog);
@@ -68,6 +69,7 @@ void B2bua::Bridge(const TenantId& tenant, std::string_view call_id, std::string
   if (x.one_legged) {
     x.a_dialog = y_dialog;
     x.a_sdp = y_sdp;
+    x.a_session.peer_sdp = y_peer_sdp;
     x.a_leg_base = y_leg;
     x.a_generation = 0;
     x.from_uri = y_uri;
@@ -78,6 +80,7 @@ void B2bua::Bridge(const TenantId& tenant, std::string_view call_id, std::string
     dropped.push_back(MediaLeg(x, 'b'));
     x.b_dialog = y_dialog;
     x.b_offer = y_sdp;
+    x.b_session.peer_sdp = y_peer_sdp;
     x.b_leg_base = y_leg;
     x.b_generation = 0;
     x.to_uri = y_uri;

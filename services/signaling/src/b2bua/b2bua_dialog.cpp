@@ -1,7 +1,7 @@
 // Requests inside an answered call: BYE from either side, re-INVITE / UPDATE (hold, unhold)
 // re-anchored on the media node and passed on, INFO / OPTIONS relayed; and calls this node only
 // knows from the store (another replica set them up and died): a BYE ends them, an OPTIONS or a
-// session-refreshing UPDATE is answered, a session change refused 488.
+// session refresh (re-INVITE or UPDATE) is answered, a session change refused 488.
 #include <utility>
 
 #include "b2bua/b2bua.h"
@@ -136,7 +136,10 @@ void B2bua::ReOffer(const IncomingRequest& request, Call& call, bool from_caller
         // The offerer's side: the node's answer, facing the direction it asked for.
         std::string reply = WithDirection((*answer)->sdp, sdp::Reverse(wanted), false);
         if (call->one_legged) {
-          (void)endpoint_.Respond(key, 200, {}, {}, reply, "application/sdp");
+          if (!endpoint_.Respond(key, 200, {}, {}, reply, "application/sdp").ok()) return;
+          Session(*call, from_caller ? 'a' : 'b').peer_sdp = offer;
+          (from_caller ? call->a_sdp : call->b_offer) = std::move(reply);
+          Save(*call);
           return;
         }
         // The other side: its node SDP as before, now with the offerer's direction (hold passes
@@ -148,28 +151,28 @@ void B2bua::ReOffer(const IncomingRequest& request, Call& call, bool from_caller
             other, method,
             [this, id, key, reply, offer, from_caller, timer](const ClientResponse& r,
                                                               SipEndpoint& ep) {
+              if (r.response && r.response->status_code() < 200) return;
               if (r.timed_out) {
                 (void)ep.Respond(key, 408);
               } else if (r.response->status_code() >= 300) {
                 (void)ep.Respond(key, r.response->status_code(), r.response->reason_phrase());
-              } else if (r.response->status_code() >= 200) {
-                if (!ep.Respond(key, 200, {}, timer.headers, reply, "application/sdp").ok()) return;
-                Call* call = Find(id);
-                if (call == nullptr) return;
-                // Both descriptions are now the ones a later refresh may repeat.
-                Session(*call, from_caller ? 'a' : 'b').peer_sdp = offer;
-                if (!r.response->body().empty()) {
-                  Session(*call, from_caller ? 'b' : 'a').peer_sdp = r.response->body();
+              } else if (ep.Respond(key, 200, {}, timer.headers, reply, "application/sdp").ok()) {
+                if (Call* call = Find(id)) {
+                  // These descriptions are the ones a later refresh repeats, and the ones this
+                  // node (or a replica after it) answers that refresh with.
+                  Session(*call, from_caller ? 'a' : 'b').peer_sdp = offer;
+                  (from_caller ? call->a_sdp : call->b_offer) = reply;
+                  if (!r.response->body().empty()) {
+                    Session(*call, from_caller ? 'b' : 'a').peer_sdp = r.response->body();
+                  }
+                  SessionRefreshed(*call, from_caller ? 'a' : 'b', timer.terms);
                 }
-                SessionRefreshed(*call, from_caller ? 'a' : 'b', timer.terms);
               }
+              // The other side's CSeq moved, whatever it answered.
+              if (Call* call = Find(id)) Save(*call);
             },
             other_sdp, "application/sdp");
-        if (!sent.ok()) {
-          (void)endpoint_.Respond(key, 500, "Other Leg Gone");
-          return;
-        }
-        Save(*call);  // the other side's CSeq moved
+        if (!sent.ok()) (void)endpoint_.Respond(key, 500, "Other Leg Gone");
       });
   if (!queued.ok()) (void)endpoint_.Respond(request.key, 503);
 }
@@ -260,35 +263,42 @@ void B2bua::AnswerFromStore(const IncomingRequest& request) {
   const std::string key = request.key;
   const sip::Message& message = *request.message;
   // What this node can say for a call it does not carry: that the call is there (OPTIONS), and
-  // that its session goes on (an UPDATE refreshing the session timer, RFC 4028 §9). A change of
-  // the session, or a re-INVITE whose answer would need the dead node's SDP, is refused with
-  // 488: the session stays as it was, where a 481 would end it (RFC 4028 §10, RFC 5057).
-  // Anything else (an INFO, a REFER) would need the dead node's state: 503, which fails that
-  // request only (RFC 5057 §5.1), not the call.
-  const bool refresh = message.method() == sip::Method::kUpdate && message.body().empty();
+  // that its session goes on: a re-INVITE or UPDATE refreshing the session (RFC 4028 §9) gets
+  // the description the dead node last gave that side, when it repeats its own last one or
+  // offers nothing. A change of the session is refused with 488: the session stays as it was,
+  // where a 481 would end it (RFC 4028 §10, RFC 5057). Anything else (an INFO, a REFER) would
+  // need the dead node's state: 503, which fails that request only (RFC 5057 §5.1), not the call.
   const bool options = message.method() == sip::Method::kOptions;
-  const bool session_change =
-      message.method() == sip::Method::kInvite || message.method() == sip::Method::kUpdate;
+  const bool invite = message.method() == sip::Method::kInvite;
+  const bool session = invite || message.method() == sip::Method::kUpdate;
   sip::UasTimerAnswer timer;
-  if (refresh) {
+  if (session) {
     timer = sip::NegotiateAsUas(message, settings_.session_timer);
     if (timer.reject_code != 0) {
       (void)endpoint_.Respond(key, timer.reject_code, timer.reason, timer.headers);
       return;
     }
   }
-  WithStoredDialog(request,
-                   [this, key, refresh, options, session_change, timer](const StoredCall&, bool) {
-                     if (options) {
-                       (void)endpoint_.Respond(key, 200);
-                     } else if (refresh) {
-                       (void)endpoint_.Respond(key, 200, {}, timer.headers);
-                     } else if (session_change) {
-                       (void)endpoint_.Respond(key, 488, "Session Cannot Change Here");
-                     } else {
-                       (void)endpoint_.Respond(key, 503, "Not Available After Failover");
-                     }
-                   });
+  WithStoredDialog(
+      request, [this, key, options, session, invite, offer = std::string(message.body()), timer](
+                   const StoredCall& call, bool from_caller) {
+        const StoredDialog& dialog = from_caller ? call.caller : call.callee;
+        if (options) {
+          (void)endpoint_.Respond(key, 200);
+        } else if (!session) {
+          (void)endpoint_.Respond(key, 503, "Not Available After Failover");
+        } else if (!invite && offer.empty()) {
+          // An UPDATE without an offer gets no body (RFC 3311 §5.2).
+          (void)endpoint_.Respond(key, 200, {}, timer.headers);
+        } else if (dialog.local_sdp.empty() ||
+                   (!offer.empty() && !SameDescription(dialog.peer_sdp, offer))) {
+          (void)endpoint_.Respond(key, 488, "Session Cannot Change Here");
+        } else {
+          // A re-INVITE without an offer gets ours (§14.2); its ACK's answer is not looked at, so a
+          // party that changes its session there is not heard.
+          (void)endpoint_.Respond(key, 200, {}, timer.headers, dialog.local_sdp, "application/sdp");
+        }
+      });
 }
 
 void B2bua::ReleaseStored(StoredCall call, std::string cause) {

@@ -253,6 +253,10 @@ struct StoredDialog {
   std::vector<std::string> route_set;
   uint32_t next_local_cseq = 1;
   sip::Destination peer;
+  // The description this node last sent the peer, and the peer's own last one: a session
+  // refresh that repeats the peer's is answered with ours again (RFC 3264 §8), by any replica.
+  // Empty: not known (a record from an older replica), so no refresh can be answered from it.
+  std::string local_sdp, peer_sdp;
 };
 struct StoredCall {
   std::string call_id;

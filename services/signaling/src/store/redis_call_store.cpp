@@ -13,9 +13,11 @@ namespace {
 
 constexpr char kField = '\x1f';
 constexpr char kItem = '\x1e';
-// Version 2 added the summary fields (from, to, answered leg, times); a version 1 record, from a
-// replica not yet upgraded, still ends its call, with no times.
-constexpr std::string_view kVersion = "2";
+// Version 2 added the summary fields (from, to, answered leg, times), version 3 each dialog's
+// descriptions. An older record, from a replica not yet upgraded, still ends its call: version 1
+// with no times, and neither answers a session refresh.
+constexpr std::string_view kVersion = "3";
+constexpr std::string_view kVersionWithoutSdp = "2";
 constexpr std::string_view kVersionWithoutSummary = "1";
 
 std::string DialogKey(const sip::DialogId& id) {
@@ -61,6 +63,13 @@ void PutDialog(std::string& out, const b2bua::StoredDialog& d) {
 constexpr size_t kDialogFields = 11;
 constexpr size_t kCallFields = 6 + 2 * kDialogFields;  // version 1: these only
 constexpr size_t kSummaryFields = 5;
+constexpr size_t kSdpFields = 4;
+
+// A description holding the separator (no valid SDP does) is not kept: its dialog then answers
+// no refresh, as one from an older record.
+std::string_view SdpField(std::string_view sdp) {
+  return sdp.find(kField) == std::string_view::npos ? sdp : std::string_view();
+}
 
 std::string TimeField(const std::optional<core::Clock::WallTime>& t) {
   return t ? std::to_string(UnixMillis(*t)) : std::string();
@@ -113,13 +122,19 @@ std::string RedisCallStore::Encode(const b2bua::StoredCall& call) {
   Put(out, call.answered_leg);
   Put(out, TimeField(call.start_time));
   Put(out, TimeField(call.answer_time));
+  for (const auto* d : {&call.caller, &call.callee}) {
+    Put(out, SdpField(d->local_sdp));
+    Put(out, SdpField(d->peer_sdp));
+  }
   return out;
 }
 
 Result<b2bua::StoredCall> RedisCallStore::Decode(std::string_view text) {
   std::vector<std::string_view> f = Split(text, kField);
   // Every field ends with a separator, so the split leaves one empty tail.
-  const bool summary = f.size() == kCallFields + kSummaryFields + 1 && f[0] == kVersion;
+  const bool sdp = f.size() == kCallFields + kSummaryFields + kSdpFields + 1 && f[0] == kVersion;
+  const bool summary =
+      sdp || (f.size() == kCallFields + kSummaryFields + 1 && f[0] == kVersionWithoutSdp);
   if (!summary && (f.size() != kCallFields + 1 || f[0] != kVersionWithoutSummary)) {
     return Status::Internal("stored call in an unknown form");
   }
@@ -144,6 +159,12 @@ Result<b2bua::StoredCall> RedisCallStore::Decode(std::string_view text) {
     uint64_t ms = 0;
     if (!ParseNumber(text, INT64_MAX, ms)) return Status::Internal("stored call with a bad time");
     *time = FromUnixMillis(static_cast<int64_t>(ms));
+  }
+  if (!sdp) return call;
+  size_t at = kCallFields + kSummaryFields;
+  for (auto* d : {&call.caller, &call.callee}) {
+    d->local_sdp = f[at++];
+    d->peer_sdp = f[at++];
   }
   return call;
 }

@@ -421,6 +421,7 @@ struct Fixture {
     Message desk_invite;
     Message mobile_invite;
     std::string caller_tag;  // the B2BUA's To tag towards the caller
+    std::string caller_sdp;  // the description in the caller's 200
   };
   // Caller rings 1002: the desk phone answers.
   Answered Connect() {
@@ -429,8 +430,14 @@ struct Fixture {
     Receive(Answer(mobile, 180, "mobile"), kMobile);
     Receive(Answer(desk, 200, "desk", kCallerSdp), kDesk);
     std::string tag = CallerTag();
+    std::string sdp;
+    for (const auto& sent : wire) {
+      if (sent.to == kCaller && Parse(sent.bytes).status_code() == 200) {
+        sdp = std::string(Parse(sent.bytes).body());
+      }
+    }
     wire.clear();
-    return {std::move(desk), std::move(mobile), tag};
+    return {std::move(desk), std::move(mobile), tag, sdp};
   }
   // Connected, then the desk phone REFERs the caller to 1003: 202.
   Answered ReferFromDesk() {
@@ -1009,8 +1016,23 @@ TEST_CASE(
   CHECK(ok->status_code() == 200);
   CHECK(ok->body().find("a=recvonly") != std::string_view::npos);
 
+  // The same hold offer again is a session refresh: the same recvonly answer, no new version,
+  // and neither the node nor the callee hears of it.
+  const size_t media_requests = f.media.log.size();
+  f.Receive(f.CallerInDialog("INVITE", call.caller_tag, 3, hold), kCaller);
+  CHECK_FALSE(f.Next(kDesk));
+  CHECK(f.Next(kCaller)->status_code() == 100);
+  auto refreshed = f.Next(kCaller);
+  REQUIRE(refreshed);
+  CHECK(refreshed->status_code() == 200);
+  CHECK(refreshed->body() == ok->body());
+  CHECK(f.media.log.size() == media_requests);
+  // What another replica would answer that refresh with is stored too.
+  CHECK(f.store.calls.begin()->second.caller.local_sdp == ok->body());
+  CHECK(f.store.calls.begin()->second.caller.peer_sdp == hold);
+
   // Unhold: sendrecv again, and the description's version grows again.
-  f.Receive(f.CallerInDialog("INVITE", call.caller_tag, 3, kCallerSdp), kCaller);
+  f.Receive(f.CallerInDialog("INVITE", call.caller_tag, 4, kCallerSdp), kCaller);
   auto unhold = f.Next(kDesk);
   REQUIRE(unhold);
   CHECK(unhold->body().find("a=sendrecv") != std::string_view::npos);
@@ -1065,40 +1087,82 @@ TEST_CASE(
 
 TEST_CASE(
     "another replica keeps a stored call going - an OPTIONS and a refreshing UPDATE get 200 - a "
-    "re-INVITE is refused 488 and an INFO 503, rather than 481 - an unknown dialog's UPDATE is "
-    "481",
+    "refreshing re-INVITE gets the description the caller had - a session change is refused 488 "
+    "and an INFO 503, rather than 481 - an unknown dialog's UPDATE is 481",
     "[unit]") {
   Fixture f;
   auto call = f.Connect();
   Node other(f.clock, f.auth, f.router, f.locator, f.media, f.events, f.store, 99);
-  auto answer_of = [&](const std::string& request) {
-    other.endpoint.OnReceived(request, kCaller);
-    std::vector<int> codes;
+  // What `request` from `from` gets from the other node (nothing may reach anybody else).
+  auto answers_to = [&](const std::string& request, const Destination& from) {
+    other.endpoint.OnReceived(request, from);
+    std::vector<Message> answers;
     for (auto& sent : other.endpoint.TakeSends()) {
-      CHECK(sent.destination == kCaller);  // nothing reaches the callee
-      codes.push_back(Parse(sent.bytes).status_code());
+      CHECK(sent.destination == from);
+      Message answer = Parse(sent.bytes);
+      if (answer.status_code() != 100) answers.push_back(std::move(answer));
     }
-    return codes;
+    REQUIRE(answers.size() == 1);
+    return std::move(answers[0]);
   };
-  CHECK(answer_of(f.CallerInDialog("OPTIONS", call.caller_tag, 5)) == std::vector<int>{200});
-  const std::string refresh =
-      WithHeader(f.CallerInDialog("UPDATE", call.caller_tag, 6), "Session-Expires: 1800");
-  other.endpoint.OnReceived(refresh, kCaller);
-  auto sends = other.endpoint.TakeSends();
-  REQUIRE(sends.size() == 1);
-  Message refreshed = Parse(sends[0].bytes);
+  auto answer_of = [&](const std::string& request) {
+    return answers_to(request, kCaller).status_code();
+  };
+  CHECK(answer_of(f.CallerInDialog("OPTIONS", call.caller_tag, 5)) == 200);
+  Message refreshed = answers_to(
+      WithHeader(f.CallerInDialog("UPDATE", call.caller_tag, 6), "Session-Expires: 1800"), kCaller);
   CHECK(refreshed.status_code() == 200);
   CHECK(refreshed.Header(sb::sip::HeaderId::kSessionExpires).has_value());
-  CHECK(answer_of(f.CallerInDialog("INVITE", call.caller_tag, 7, kCallerSdp)) ==
-        std::vector<int>{100, 488});
-  CHECK(answer_of(f.CallerInDialog("UPDATE", "no-such-tag", 8)) == std::vector<int>{481});
+  CHECK(refreshed.body().empty());
+
+  // A re-INVITE repeating the caller's offer, or offering nothing, gets the 200's description
+  // again, from a node that never saw it.
+  REQUIRE_FALSE(call.caller_sdp.empty());
+  Message reinvited =
+      answers_to(WithHeader(f.CallerInDialog("INVITE", call.caller_tag, 7, kCallerSdp),
+                            "Session-Expires: 1800"),
+                 kCaller);
+  CHECK(reinvited.status_code() == 200);
+  CHECK(reinvited.body() == call.caller_sdp);
+  CHECK(reinvited.Header(sb::sip::HeaderId::kSessionExpires).has_value());
+  other.endpoint.OnReceived(f.CallerInDialog("ACK", call.caller_tag, 7), kCaller);
+  Message offered = answers_to(f.CallerInDialog("INVITE", call.caller_tag, 8), kCaller);
+  CHECK(offered.status_code() == 200);
+  CHECK(offered.body() == call.caller_sdp);
+  other.endpoint.OnReceived(f.CallerInDialog("ACK", call.caller_tag, 8, kCallerSdp), kCaller);
+  CHECK(answers_to(f.CallerInDialog("UPDATE", call.caller_tag, 9, kCallerSdp), kCaller).body() ==
+        call.caller_sdp);
+  // The callee's side likewise: its answer repeated gets the offer it was sent.
+  Message callee_refresh =
+      answers_to(Fixture::CalleeInDialog(call.desk_invite, "INVITE", "desk", 2, kCallerSdp), kDesk);
+  CHECK(callee_refresh.status_code() == 200);
+  CHECK(callee_refresh.body() == call.desk_invite.body());
+  other.endpoint.OnReceived(Fixture::CalleeInDialog(call.desk_invite, "ACK", "desk", 2), kDesk);
+
+  // Hold needs the node's answer: refused, the session stays as it was.
+  std::string hold = kCallerSdp;
+  hold += "a=sendonly\r\n";
+  CHECK(answer_of(f.CallerInDialog("INVITE", call.caller_tag, 10, hold)) == 488);
+  CHECK(answer_of(f.CallerInDialog("UPDATE", "no-such-tag", 11)) == 481);
   // What would need the dead node's state fails alone, not the call: 503, not 481.
-  CHECK(answer_of(f.CallerInDialog("INFO", call.caller_tag, 9)) == std::vector<int>{503});
-  CHECK(answer_of(f.CallerInDialog("INFO", "no-such-tag", 10)) == std::vector<int>{481});
+  CHECK(answer_of(f.CallerInDialog("INFO", call.caller_tag, 12)) == 503);
+  CHECK(answer_of(f.CallerInDialog("INFO", "no-such-tag", 13)) == 481);
   // The call is still stored and its media untouched: a BYE would end it as before.
   CHECK(f.store.calls.size() == 1);
   CHECK_FALSE(f.media.legs.empty());
   CHECK(f.events.seen.back() == "answered");
+}
+
+TEST_CASE("a call stored without descriptions (an older replica's) refuses every re-INVITE 488",
+          "[unit]") {
+  Fixture f;
+  auto call = f.Connect();
+  for (auto& [id, stored] : f.store.calls) stored.caller.local_sdp.clear();
+  Node other(f.clock, f.auth, f.router, f.locator, f.media, f.events, f.store, 99);
+  other.endpoint.OnReceived(f.CallerInDialog("INVITE", call.caller_tag, 5, kCallerSdp), kCaller);
+  std::vector<int> codes;
+  for (auto& sent : other.endpoint.TakeSends()) codes.push_back(Parse(sent.bytes).status_code());
+  CHECK(codes == std::vector<int>{100, 488});
 }
 
 TEST_CASE("a hangup command ends an answered call on both sides", "[unit]") {

@@ -35,6 +35,10 @@ StoredCall Call() {
   call.callee.route_set = {"<sip:edge.sb.test;lr>", "<sip:core.sb.test;lr>"};
   call.callee.next_local_cseq = 1002;
   call.callee.peer = {"10.2.2.2", 5062, sb::sip::Transport::kTcp};
+  call.caller.local_sdp = "v=0\r\no=node 7 2 IN IP4 127.0.0.9\r\ns=-\r\na=recvonly\r\n";
+  call.caller.peer_sdp = "v=0\r\no=- 1 2 IN IP4 10.1.1.1\r\ns=-\r\na=sendonly\r\n";
+  call.callee.local_sdp = "v=0\r\no=node 8 1 IN IP4 127.0.0.9\r\ns=-\r\n";
+  call.callee.peer_sdp = "v=0\r\no=desk 5 5 IN IP4 10.2.2.2\r\ns=-\r\n";
   call.from_uri = "sip:1001@acme.sb.test";
   call.to_uri = "sip:1002@acme.sb.test";
   call.answered_leg = call.call_id + "-b";
@@ -58,6 +62,10 @@ void RequireSame(const StoredCall& a, const StoredCall& b) {
   CHECK(a.answered_leg == b.answered_leg);
   CHECK(a.start_time == b.start_time);
   CHECK(a.answer_time == b.answer_time);
+  CHECK(a.caller.local_sdp == b.caller.local_sdp);
+  CHECK(a.caller.peer_sdp == b.caller.peer_sdp);
+  CHECK(a.callee.local_sdp == b.callee.local_sdp);
+  CHECK(a.callee.peer_sdp == b.callee.peer_sdp);
 }
 
 }  // namespace
@@ -144,17 +152,47 @@ TEST_CASE("a call never answered is stored without an answer time", "[unit]") {
   CHECK(round->start_time == ringing.start_time);
 }
 
-TEST_CASE("a call stored by a replica of the version before still ends - without times", "[unit]") {
-  // Version 1 ended with the callee's dialog: the same text without the five summary fields.
-  std::string v2 = RedisCallStore::Encode(Call());
-  std::string v1 = "1" + v2.substr(1);
-  for (int i = 0; i < 5; ++i) v1.erase(v1.rfind('\x1f', v1.size() - 2) + 1);
+namespace {
+
+// `record` without its last `fields` fields, under `version`.
+std::string Older(const std::string& record, char version, int fields) {
+  std::string older = version + record.substr(1);
+  for (int i = 0; i < fields; ++i) older.erase(older.rfind('\x1f', older.size() - 2) + 1);
+  return older;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "a call stored by a replica of a version before still ends - without descriptions, and "
+    "without times before that",
+    "[unit]") {
+  const std::string v3 = RedisCallStore::Encode(Call());
+  // Version 2 ended with the summary: the same text without the four descriptions.
+  auto v2 = RedisCallStore::Decode(Older(v3, '2', 4));
+  REQUIRE(v2.ok());
+  CHECK(v2->answer_time == Call().answer_time);
+  CHECK(v2->caller.local_sdp.empty());
+  CHECK(v2->callee.peer_sdp.empty());
+  // Version 1 ended with the callee's dialog: without the five summary fields either.
+  const std::string v1 = Older(v3, '1', 9);
   auto old = RedisCallStore::Decode(v1);
   REQUIRE(old.ok());
   CHECK(old->callee.peer == Call().callee.peer);
   CHECK(old->from_uri.empty());
   CHECK_FALSE(old->start_time.has_value());
   CHECK_FALSE(old->answer_time.has_value());
-  // A version 2 record cut short is not taken for a version 1 one.
+  // A record cut short is not taken for an older one.
   CHECK_FALSE(RedisCallStore::Decode("2" + v1.substr(1)).ok());
+  CHECK_FALSE(RedisCallStore::Decode(Older(v3, '3', 4)).ok());
+}
+
+TEST_CASE("a description holding the field separator is not kept - the call is", "[unit]") {
+  StoredCall call = Call();
+  call.callee.peer_sdp = "v=0\r\ns=\x1f\r\n";
+  auto round = RedisCallStore::Decode(RedisCallStore::Encode(call));
+  REQUIRE(round.ok());
+  CHECK(round->callee.peer_sdp.empty());
+  CHECK(round->callee.local_sdp == call.callee.local_sdp);
+  CHECK(round->answer_time == call.answer_time);
 }
