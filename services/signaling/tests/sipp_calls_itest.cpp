@@ -300,3 +300,53 @@ TEST_CASE(
   std::this_thread::sleep_for(1500ms);
   CHECK(ended.All<switchboard::call::v1::CallEnded>().size() == 1);
 }
+
+namespace {
+
+// The body of the 200 among `datagrams` that answers the INVITE with CSeq `cseq`.
+std::string InviteAnswer(const std::vector<std::string>& datagrams, int cseq) {
+  const std::string wanted = "\r\nCSeq: " + std::to_string(cseq) + " INVITE\r\n";
+  for (const auto& d : datagrams) {
+    if (!d.starts_with("SIP/2.0 200 ") || d.find(wanted) == std::string::npos) continue;
+    const size_t body = d.find("\r\n\r\n");
+    return body == std::string::npos ? std::string() : d.substr(body + 4);
+  }
+  return {};
+}
+
+}  // namespace
+
+TEST_CASE(
+    "a call whose node dies goes on at another replica - the caller's refreshing re-INVITE gets "
+    "the description its 200 had - its BYE there ends the call on both sides",
+    "[integration]") {
+  // No adoption within the test: only the caller's own requests reach the survivor.
+  CallRig rig(
+      std::vector<std::pair<std::string, std::string>>{{"SB_SIGNALING_NODE_DEAD_MS", "600000"}});
+  auto& p = rig.platform;
+  auto bus = sb::testing::ConnectNats(p.nats_url(), "sipp-calls-itest");
+  sb::testing::EventInbox answered(*bus, "sb.evt.call.answered." + rig.tenant.id());
+  sb::testing::EventInbox ended(*bus, "sb.evt.call.ended." + rig.tenant.id());
+  const int survivor = p.AddSignalingReplica();
+  // The caller's path, turned to the survivor once its node is dead (as the balancer would).
+  UdpRelay path(p.sip_port(), {});
+  rig.RegisterCallee(p.sip_port());
+  auto callee = rig.StartCallee("callee_answers.xml");
+  auto caller = rig.StartCaller("caller_refreshes_after_failover.xml", path.port());
+  REQUIRE(answered.Wait<switchboard::call::v1::CallAnswered>(
+      [](const switchboard::call::v1::CallAnswered&, const sb::bus::Message&) { return true; },
+      10s));
+  // The caller waits 3 s after its ACK before it refreshes.
+  p.KillSignaling(p.sip_port());
+  path.Retarget(static_cast<uint16_t>(survivor));
+  CheckBothSucceeded(caller, callee);
+  INFO(p.SignalingLog());
+  const auto to_caller = path.ToPhone();
+  const std::string first = InviteAnswer(to_caller, 2), refreshed = InviteAnswer(to_caller, 3);
+  CHECK(first.find("m=audio ") != std::string::npos);
+  CHECK(refreshed == first);
+  auto ends = ended.AtLeast<switchboard::call::v1::CallEnded>(1, 10s);
+  REQUIRE(ends.size() == 1);
+  CHECK(ends[0].cause() == switchboard::call::v1::END_CAUSE_NODE_FAILURE);
+  CHECK(ends[0].billable_seconds() >= 3);
+}

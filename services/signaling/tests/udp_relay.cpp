@@ -19,6 +19,11 @@ std::vector<std::string> UdpRelay::Dropped() const {
   return dropped_;
 }
 
+std::vector<std::string> UdpRelay::ToPhone() const {
+  std::lock_guard lock(mu_);
+  return to_phone_;
+}
+
 bool UdpRelay::Drop(Direction direction, std::string_view datagram) {
   std::lock_guard lock(mu_);
   for (auto it = rules_.begin(); it != rules_.end(); ++it) {
@@ -45,6 +50,8 @@ void UdpRelay::Run() {
       if (auto d = server_side_.Receive(0ms); d && phone_port_ != 0) {
         if (!Drop(Direction::kToPhone, d->text())) {
           phone_side_.SendTo(phone_port_, d->text(), phone_ip_);
+          std::lock_guard lock(mu_);
+          to_phone_.emplace_back(d->text());
         }
       }
     }
