@@ -63,6 +63,9 @@ int main(int argc, char** argv) {
        IsHostPortOrEmpty},
       {"tcp-addr", "SB_SIGNALING_TCP_ADDR", "TCP listen address (empty: none)", "0.0.0.0:5060",
        IsHostPortOrEmpty},
+      {"udp-receive-buffer", "SB_SIGNALING_UDP_RECEIVE_BUFFER",
+       "bytes the kernel may queue for the UDP socket (0: its default)", "4194304",
+       IsNonNegativeInt},
       {"advertised-addr", "SB_SIGNALING_ADVERTISED_ADDR",
        "host:port peers reach this node at (default: the UDP address unless it is a wildcard)", "",
        IsHostPortOrEmpty},
@@ -177,10 +180,19 @@ int main(int argc, char** argv) {
   listen.udp_addr = settings.Get("udp-addr");
   listen.tcp_addr = settings.Get("tcp-addr");
   listen.tcp_idle_timeout = std::chrono::seconds(settings.GetInt("tcp-idle-seconds"));
+  listen.udp_receive_buffer = static_cast<int>(settings.GetInt("udp-receive-buffer"));
   auto server = sb::signaling::SipServer::Start(endpoint, clock, metrics, log, listen);
   if (!server.ok()) {
     log.Error("cannot open SIP sockets", {{"error", server.status().ToString()}});
     return 1;
+  }
+  // The kernel reports twice the size it grants; less than asked means rmem_max capped it.
+  if (!listen.udp_addr.empty() && (*server)->udp_receive_buffer() / 2 < listen.udp_receive_buffer) {
+    log.Warn(
+        "UDP receive buffer smaller than asked: raise net.core.rmem_max, or grant "
+        "CAP_NET_ADMIN",
+        {{"asked", std::to_string(listen.udp_receive_buffer)},
+         {"granted", std::to_string((*server)->udp_receive_buffer() / 2)}});
   }
   // An advertised port of 0 (tests with free ports) means the port the kernel chose.
   if (adv.port == 0) {

@@ -52,6 +52,10 @@ class Peer {
   }
   ~Peer() { close(fd_); }
   uint16_t port() const { return port_; }
+  // Room for `bytes` of datagrams not read yet (forced: the tests run as root).
+  void SetReceiveBuffer(int bytes) {
+    setsockopt(fd_, SOL_SOCKET, SO_RCVBUFFORCE, &bytes, sizeof bytes);
+  }
   void SetTimeout(int ms) {
     timeval tv{ms / 1000, (ms % 1000) * 1000};
     setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
@@ -515,4 +519,43 @@ TEST_CASE("a flood from one address is cut to its rate -- another address is ser
   CHECK(answered >= 10);
   CHECK(answered <= 14);
   CHECK(metrics.Render().find("sb_signaling_rate_limited_total") != std::string::npos);
+}
+
+TEST_CASE(
+    "a burst of datagrams while the loop is busy waits in the socket's 4 MiB queue - every "
+    "OPTIONS of it is answered",
+    "[integration]") {
+  sb::core::SystemClock clock;
+  sb::core::MetricsRegistry metrics;
+  sb::core::Logger log("signaling", sb::core::LogLevel::kWarn);
+  SipEndpoint endpoint(clock, metrics, Config());
+  sb::signaling::ListenConfig udp_only;
+  udp_only.tcp_addr = "";
+  auto server = SipServer::Start(endpoint, clock, metrics, log, udp_only);
+  REQUIRE(server.ok());
+  // The kernel reports twice what it granted; less than asked means it was capped (not root).
+  REQUIRE((*server)->udp_receive_buffer() >= 2 * udp_only.udp_receive_buffer);
+  Peer phone(SOCK_DGRAM, "127.0.0.8");
+  phone.SetReceiveBuffer(8 << 20);
+  phone.SetTimeout(2000);
+  // About 1.5 MiB as the kernel counts it: seven times the default 208 KiB queue.
+  constexpr int kBurst = 1500;
+  std::atomic<bool> stalled{false};
+  (*server)->Post([&stalled] {
+    stalled = true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  });
+  REQUIRE(Eventually([&] { return stalled.load(); }));
+  for (int i = 0; i < kBurst; ++i) {
+    phone.SendTo((*server)->udp_port(),
+                 Options("UDP", "127.0.0.8:5060", "z9hG4bKburst" + std::to_string(i)));
+  }
+  int answered = 0;
+  while (answered < kBurst) {
+    auto reply = phone.Receive();
+    if (!reply) break;
+    CHECK(StatusOf(*reply) == 200);
+    ++answered;
+  }
+  CHECK(answered == kBurst);
 }

@@ -137,6 +137,7 @@ struct SipServer::Impl {
   int wake_fd = -1;
   uint16_t udp_port = 0;
   uint16_t tcp_port = 0;
+  int udp_receive_buffer = 0;  // as the kernel reports it
   std::map<int, std::unique_ptr<Conn>> conns;
   std::map<std::string, int, std::less<>> conn_by_peer;
   // Descriptors of others (FdWatcher), by fd; shared so that a callback that unwatches its own
@@ -190,9 +191,17 @@ struct SipServer::Impl {
     return Status::Ok();
   }
 
-  Result<int> BindUdp(sockaddr_in addr) {
+  Result<int> BindUdp(sockaddr_in addr, int receive_buffer) {
     int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) return Errno("socket");
+    // Without CAP_NET_ADMIN the forced size is refused (EPERM): the capped one is what is left.
+    if (receive_buffer > 0 &&
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &receive_buffer, sizeof receive_buffer) != 0 &&
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof receive_buffer) != 0) {
+      Status s = Errno("SO_RCVBUF");
+      close(fd);
+      return s;
+    }
     if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
       Status s = Errno("bind UDP " + HostOf(addr) + ":" + std::to_string(ntohs(addr.sin_port)));
       close(fd);
@@ -244,10 +253,12 @@ struct SipServer::Impl {
     Status last = Status::Ok();
     for (int attempt = 0; attempt < 20; ++attempt) {
       if (udp_addr) {
-        auto fd = BindUdp(*udp_addr);
+        auto fd = BindUdp(*udp_addr, config.udp_receive_buffer);
         if (!fd.ok()) return fd.status();
         udp_fd = *fd;
         udp_port = LocalPort(udp_fd);
+        socklen_t len = sizeof udp_receive_buffer;
+        getsockopt(udp_fd, SOL_SOCKET, SO_RCVBUF, &udp_receive_buffer, &len);
       }
       if (tcp_addr) {
         sockaddr_in a = *tcp_addr;
@@ -567,6 +578,7 @@ SipServer::~SipServer() { Stop(); }
 
 uint16_t SipServer::udp_port() const { return impl_->udp_port; }
 uint16_t SipServer::tcp_port() const { return impl_->tcp_port; }
+int SipServer::udp_receive_buffer() const { return impl_->udp_receive_buffer; }
 
 void SipServer::Post(std::function<void()> task) {
   bool first;

@@ -37,6 +37,11 @@ namespace sb::signaling {
 struct ListenConfig {
   std::string udp_addr = "127.0.0.1:0";  // "host:port"; empty: no UDP
   std::string tcp_addr = "127.0.0.1:0";  // empty: no TCP; port 0 with UDP: UDP's port
+  // Bytes of datagrams the kernel may queue for the UDP socket while the loop is busy (a burst
+  // of REGISTERs after an outage): beyond it, datagrams are dropped and their senders wait for
+  // a retransmission. Asked with SO_RCVBUFFORCE (CAP_NET_ADMIN), else SO_RCVBUF, which the
+  // kernel caps at net.core.rmem_max. 0: the kernel's default (net.core.rmem_default).
+  int udp_receive_buffer = 4 << 20;
   size_t max_tcp_connections = 4096;
   std::chrono::milliseconds tcp_idle_timeout{std::chrono::minutes(5)};
   // Bytes queued for a TCP peer that does not read before the connection is dropped.
@@ -56,6 +61,9 @@ class SipServer final : public FdWatcher {
 
   uint16_t udp_port() const;
   uint16_t tcp_port() const;
+  // The UDP socket's receive buffer as the kernel gives it (it counts its own overhead, so it
+  // reports twice what it was asked for); 0 without UDP.
+  int udp_receive_buffer() const;
 
   // Runs `task` on the loop thread (thread-safe); its sends are flushed afterwards.
   void Post(std::function<void()> task);
