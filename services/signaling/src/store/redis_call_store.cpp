@@ -15,7 +15,9 @@ constexpr char kField = '\x1f';
 constexpr char kItem = '\x1e';
 // Version 2 added the summary fields (from, to, answered leg, times), version 3 each dialog's
 // descriptions. An older record, from a replica not yet upgraded, still ends its call: version 1
-// with no times, and neither answers a session refresh.
+// with no times, and neither answers a session refresh. Later versions only append fields, so
+// that this one reads theirs for what it knows (a rolling upgrade's old replicas end the new
+// ones' calls); version 2 replicas could not, and refuse version 3 records.
 constexpr std::string_view kVersion = "3";
 constexpr std::string_view kVersionWithoutSdp = "2";
 constexpr std::string_view kVersionWithoutSummary = "1";
@@ -132,7 +134,10 @@ std::string RedisCallStore::Encode(const b2bua::StoredCall& call) {
 Result<b2bua::StoredCall> RedisCallStore::Decode(std::string_view text) {
   std::vector<std::string_view> f = Split(text, kField);
   // Every field ends with a separator, so the split leaves one empty tail.
-  const bool sdp = f.size() == kCallFields + kSummaryFields + kSdpFields + 1 && f[0] == kVersion;
+  uint64_t version = 0;
+  const bool sdp = ParseNumber(f[0], 999, version) && version >= 3 &&
+                   f.size() >= kCallFields + kSummaryFields + kSdpFields + 1 &&
+                   (version > 3 || f.size() == kCallFields + kSummaryFields + kSdpFields + 1);
   const bool summary =
       sdp || (f.size() == kCallFields + kSummaryFields + 1 && f[0] == kVersionWithoutSdp);
   if (!summary && (f.size() != kCallFields + 1 || f[0] != kVersionWithoutSummary)) {
