@@ -142,7 +142,7 @@ class B2bua final : public RequestHandler, public DialogHandler {
   // ends it on a replica without it: BYE to the other party, media released, the call removed
   // from the store, "ended" with cause node_failure. `done` runs on the loop: true while the
   // call goes on (or the store cannot say), false once it ended here or nobody stores it.
-  void ProbeStored(std::string call_id, uint32_t probe, std::function<void(bool going_on)> done);
+  void ProbeStored(std::string call_id, std::function<void(bool going_on)> done);
 
   size_t calls() const { return calls_.size(); }
 
@@ -428,8 +428,15 @@ class B2bua final : public RequestHandler, public DialogHandler {
   // A request in a dialog only the store knows, with CSeq `cseq`.
   Result<std::string> SendStored(std::string_view method, const StoredDialog& dialog, uint32_t cseq,
                                  ResponseCallback on_response);
-  // BYE with the stored CSeq, or `cseq_past` requests past it (after this node's probes).
-  void ByeStored(const StoredDialog& dialog, uint32_t cseq_past = 0);
+  // The CSeq of the next request this node sends in `dialog` of `call`, a dialog only the store
+  // knows. Any replica may send in it (the adopter's probes, the BYE of the replica a party's
+  // BYE reached), so the number grows with the time since the call was answered, one per
+  // millisecond, from the stored one (which leaves room for what the dead node sent after its
+  // save), and past this node's own last one. Replicas whose clocks differ by more than the time
+  // between two of their requests in one dialog can still send a lower one (answered 500).
+  uint32_t StoredCSeq(const StoredCall& call, const StoredDialog& dialog);
+  static std::string StoredDialogKey(const StoredDialog& dialog);  // of stored_cseqs_
+  void ByeStored(const StoredCall& call, const StoredDialog& dialog);
   // A call another replica left in the store: its media legs, its record and its final event
   // (`cause`), in one job off the loop.
   void ReleaseStored(StoredCall call, std::string cause);
@@ -441,6 +448,10 @@ class B2bua final : public RequestHandler, public DialogHandler {
   std::mt19937_64 rng_;
   std::map<std::string, Call> calls_;
   std::map<std::string, std::string, std::less<>> by_invite_key_;
+  // StoredCSeq's last number per stored dialog (StoredDialogKey), until its call is
+  // released here; past kMaxStoredCSeqs it starts again (the time alone still grows).
+  std::map<std::string, uint32_t, std::less<>> stored_cseqs_;
+  static constexpr size_t kMaxStoredCSeqs = 100'000;
   std::map<sip::DialogId, std::string> by_dialog_;
   // A 2xx to our re-INVITE still owed its ACK is the endpoint's job; nothing kept here.
 };

@@ -2,6 +2,8 @@
 // re-anchored on the media node and passed on, INFO / OPTIONS relayed; and calls this node only
 // knows from the store (another replica set them up and died): a BYE ends them, an OPTIONS or a
 // session refresh (re-INVITE or UPDATE) is answered, a session change refused 488.
+#include <algorithm>
+#include <chrono>
 #include <utility>
 
 #include "b2bua/b2bua.h"
@@ -207,8 +209,8 @@ void B2bua::Hangup(const TenantId& tenant, std::string_view call_id,
                                      done(Status::NotFound("no call " + id));
                                      return;
                                    }
-                                   ByeStored((*stored)->caller);
-                                   ByeStored((*stored)->callee);
+                                   ByeStored(**stored, (*stored)->caller);
+                                   ByeStored(**stored, (*stored)->callee);
                                    ReleaseStored(std::move(**stored), "hangup_command");
                                    done(Status::Ok());
                                  });
@@ -254,7 +256,7 @@ void B2bua::EndFromStore(const IncomingRequest& request) {
   const std::string key = request.key;
   WithStoredDialog(request, [this, key](const StoredCall& call, bool from_caller) {
     (void)endpoint_.Respond(key, 200);
-    ByeStored(from_caller ? call.callee : call.caller);
+    ByeStored(call, from_caller ? call.callee : call.caller);
     ReleaseStored(call, "node_failure");
   });
 }
@@ -302,6 +304,7 @@ void B2bua::AnswerFromStore(const IncomingRequest& request) {
 }
 
 void B2bua::ReleaseStored(StoredCall call, std::string cause) {
+  for (const auto* d : {&call.caller, &call.callee}) stored_cseqs_.erase(StoredDialogKey(*d));
   DestroyMedia(call.media_node_id, call.media_legs);
   (void)offloader_.Run(
       [this, call = std::move(call), cause = std::move(cause)] {
@@ -335,18 +338,40 @@ Result<std::string> B2bua::SendStored(std::string_view method, const StoredDialo
   return endpoint_.SendRequest(request, dialog.peer, std::move(on_response));
 }
 
-void B2bua::ByeStored(const StoredDialog& dialog, uint32_t cseq_past) {
+std::string B2bua::StoredDialogKey(const StoredDialog& dialog) {
+  return dialog.id.call_id + ":" + dialog.id.local_tag;
+}
+
+uint32_t B2bua::StoredCSeq(const StoredCall& call, const StoredDialog& dialog) {
+  const auto since = call.answer_time ? call.answer_time : call.start_time;
+  int64_t elapsed_ms = 0;
+  if (since) {
+    elapsed_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(endpoint_.clock().WallNow() - *since)
+            .count();
+  }
+  // No wrap in 32 bits (a call of 24 days, at worst, stops growing).
+  const int64_t room = UINT32_MAX - dialog.next_local_cseq - 1;
+  uint32_t cseq =
+      dialog.next_local_cseq + static_cast<uint32_t>(std::clamp<int64_t>(elapsed_ms, 0, room));
+  if (stored_cseqs_.size() >= kMaxStoredCSeqs) stored_cseqs_.clear();
+  auto [it, fresh] = stored_cseqs_.try_emplace(StoredDialogKey(dialog), cseq);
+  if (!fresh) it->second = cseq = std::max(cseq, it->second + 1);
+  return cseq;
+}
+
+void B2bua::ByeStored(const StoredCall& call, const StoredDialog& dialog) {
   if (dialog.id.call_id.empty()) return;
-  (void)SendStored("BYE", dialog, dialog.next_local_cseq + cseq_past, nullptr);
+  (void)SendStored("BYE", dialog, StoredCSeq(call, dialog), nullptr);
 }
 
 bool StoredPartyGone(int code) { return code == 0 || code == 408 || code == 481; }
 
-void B2bua::ProbeStored(std::string call_id, uint32_t probe, std::function<void(bool)> done) {
+void B2bua::ProbeStored(std::string call_id, std::function<void(bool)> done) {
   auto stored = std::make_shared<Result<StoredCall>>(Status::Internal("not run"));
   Status queued = offloader_.Run(
       [this, stored, call_id] { *stored = ports_.store.Find(call_id); },
-      [this, stored, probe, done] {
+      [this, stored, done] {
         if (!stored->ok()) {
           // Ended by another replica (a BYE it took from the store), or Redis is away: then
           // the next probe asks again.
@@ -359,7 +384,7 @@ void B2bua::ProbeStored(std::string call_id, uint32_t probe, std::function<void(
           int caller_code = 0, callee_code = 0;  // final answers to the OPTIONS, 0: none
         };
         auto state = std::make_shared<Probe>(Probe{std::move(**stored)});
-        auto answered = [this, state, probe, done](bool caller, int code) {
+        auto answered = [this, state, done](bool caller, int code) {
           (caller ? state->caller_code : state->callee_code) = code;
           if (--state->waiting > 0) return;
           const StoredCall& call = state->call;
@@ -370,8 +395,8 @@ void B2bua::ProbeStored(std::string call_id, uint32_t probe, std::function<void(
           if (!caller_gone && !callee_gone) return done(true);
           // A party that said 481 has no dialog left to BYE; one that said nothing may only be
           // out of reach, and gets one all the same.
-          if (state->caller_code != 481) ByeStored(call.caller, probe + 1);
-          if (state->callee_code != 481) ByeStored(call.callee, probe + 1);
+          if (state->caller_code != 481) ByeStored(call, call.caller);
+          if (state->callee_code != 481) ByeStored(call, call.callee);
           ReleaseStored(std::move(state->call), "node_failure");
           done(false);
         };
@@ -384,7 +409,7 @@ void B2bua::ProbeStored(std::string call_id, uint32_t probe, std::function<void(
         for (bool caller : {true, false}) {
           const StoredDialog& dialog = caller ? state->call.caller : state->call.callee;
           if (!has_dialog(dialog)) continue;
-          auto sent = SendStored("OPTIONS", dialog, dialog.next_local_cseq + probe,
+          auto sent = SendStored("OPTIONS", dialog, StoredCSeq(state->call, dialog),
                                  [answered, caller](const ClientResponse& r, SipEndpoint&) {
                                    const int code =
                                        r.response != nullptr ? r.response->status_code() : 0;

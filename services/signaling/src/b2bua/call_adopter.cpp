@@ -37,7 +37,7 @@ Status CallAdopter::PassOnce() {
   SB_RETURN_IF_ERROR(AdoptFromSilent());
   SB_RETURN_IF_ERROR(ApplyOutcomes());
 
-  std::vector<std::pair<std::string, uint32_t>> due;
+  std::vector<std::string> due;
   {
     std::lock_guard lock(state_->mu);
     const auto now = clock_.Now();
@@ -45,11 +45,11 @@ Status CallAdopter::PassOnce() {
       if (due.size() == options_.probes_per_pass) break;
       if (call.probing || call.due > now) continue;
       call.probing = true;
-      due.emplace_back(id, call.probes);
+      due.push_back(id);
     }
   }
-  for (auto& [id, n] : due) {
-    probe_(id, n, [state = state_, id](bool going_on) {
+  for (auto& id : due) {
+    probe_(id, [state = state_, id](bool going_on) {
       {
         std::lock_guard lock(state->mu);
         state->outcomes.emplace_back(id, going_on);
@@ -88,7 +88,6 @@ Status CallAdopter::ApplyOutcomes() {
       if (it == state_->adopted.end()) continue;
       if (going_on) {
         it->second.probing = false;
-        ++it->second.probes;
         it->second.due = clock_.Now() + options_.probe_interval;
       }
     }

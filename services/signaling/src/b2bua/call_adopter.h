@@ -53,10 +53,9 @@ struct CallAdoptionOptions {
 
 class CallAdopter {
  public:
-  // Starts the `probe`th probe of an adopted call; `done` (from any thread) says whether it goes
-  // on. Must be safe to call from the adopter's thread.
-  using Probe = std::function<void(std::string call_id, uint32_t probe,
-                                   std::function<void(bool going_on)> done)>;
+  // Starts a probe of an adopted call; `done` (from any thread) says whether it goes on. Must be
+  // safe to call from the adopter's thread.
+  using Probe = std::function<void(std::string call_id, std::function<void(bool going_on)> done)>;
 
   // `clock`, `owners` and `metrics` borrowed, outliving the adopter; `instance` this replica's
   // instance id.
@@ -77,7 +76,6 @@ class CallAdopter {
 
  private:
   struct Adopted {
-    uint32_t probes = 0;
     core::Clock::TimePoint due;
     bool probing = false;
   };

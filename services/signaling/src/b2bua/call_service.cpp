@@ -115,9 +115,9 @@ Result<std::unique_ptr<CallService>> CallService::Start(
   p->owners = std::make_unique<RedisCallOwners>(shared.redis());
   p->adopter = std::make_unique<CallAdopter>(
       clock, *p->owners, instance,
-      [b2bua = p->b2bua.get(), post_to_loop](std::string id, uint32_t probe, auto done) {
-        post_to_loop([b2bua, id = std::move(id), probe, done = std::move(done)]() mutable {
-          b2bua->ProbeStored(std::move(id), probe, std::move(done));
+      [b2bua = p->b2bua.get(), post_to_loop](std::string id, auto done) {
+        post_to_loop([b2bua, id = std::move(id), done = std::move(done)]() mutable {
+          b2bua->ProbeStored(std::move(id), std::move(done));
         });
       },
       metrics, log, config.adoption);
