@@ -318,7 +318,8 @@ std::string InviteAnswer(const std::vector<std::string>& datagrams, int cseq) {
 
 TEST_CASE(
     "a call whose node dies goes on at another replica - the caller's refreshing re-INVITE gets "
-    "the description its 200 had - its BYE there ends the call on both sides",
+    "the description its 200 had - its DTMF INFO reaches the callee - its BYE there ends the call "
+    "on both sides",
     "[integration]") {
   // No adoption within the test: only the caller's own requests reach the survivor.
   CallRig rig(
@@ -331,7 +332,7 @@ TEST_CASE(
   // The caller's path, turned to the survivor once its node is dead (as the balancer would).
   UdpRelay path(p.sip_port(), {});
   rig.RegisterCallee(p.sip_port());
-  auto callee = rig.StartCallee("callee_answers.xml");
+  auto callee = rig.StartCallee("callee_takes_info_until_bye.xml");
   auto caller = rig.StartCaller("caller_refreshes_after_failover.xml", path.port());
   REQUIRE(answered.Wait<switchboard::call::v1::CallAnswered>(
       [](const switchboard::call::v1::CallAnswered&, const sb::bus::Message&) { return true; },

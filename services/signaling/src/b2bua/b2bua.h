@@ -427,7 +427,12 @@ class B2bua final : public RequestHandler, public DialogHandler {
                   ResponseCallback on_response);
   // A request in a dialog only the store knows, with CSeq `cseq`.
   Result<std::string> SendStored(std::string_view method, const StoredDialog& dialog, uint32_t cseq,
-                                 ResponseCallback on_response);
+                                 ResponseCallback on_response, std::string_view body = {},
+                                 std::string_view content_type = {});
+  // Passes a request of one party of a stored call (its transaction `key`) to `other`, and the
+  // final answer back.
+  void RelayStored(const std::string& key, const StoredCall& call, const StoredDialog& other,
+                   std::string_view method, std::string_view body, std::string_view content_type);
   // The CSeq of the next request this node sends in `dialog` of `call`, a dialog only the store
   // knows. Any replica may send in it (the adopter's probes, the BYE of the replica a party's
   // BYE reached), so the number grows with the time since the call was answered, one per

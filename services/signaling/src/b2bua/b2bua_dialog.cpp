@@ -268,9 +268,14 @@ void B2bua::AnswerFromStore(const IncomingRequest& request) {
   // that its session goes on: a re-INVITE or UPDATE refreshing the session (RFC 4028 §9) gets
   // the description the dead node last gave that side, when it repeats its own last one or
   // offers nothing. A change of the session is refused with 488: the session stays as it was,
-  // where a 481 would end it (RFC 4028 §10, RFC 5057). Anything else (an INFO, a REFER) would
+  // where a 481 would end it (RFC 4028 §10, RFC 5057). An INFO (DTMF) or MESSAGE is passed to
+  // the other party, and its answer back, as the live node does. Anything else (a REFER) would
   // need the dead node's state: 503, which fails that request only (RFC 5057 §5.1), not the call.
   const bool options = message.method() == sip::Method::kOptions;
+  const bool relayed =
+      message.method() == sip::Method::kInfo || message.method() == sip::Method::kMessage;
+  std::string content_type;
+  if (auto type = message.Header(sip::HeaderId::kContentType)) content_type = std::string(*type);
   const bool invite = message.method() == sip::Method::kInvite;
   const bool session = invite || message.method() == sip::Method::kUpdate;
   sip::UasTimerAnswer timer;
@@ -281,26 +286,30 @@ void B2bua::AnswerFromStore(const IncomingRequest& request) {
       return;
     }
   }
-  WithStoredDialog(
-      request, [this, key, options, session, invite, offer = std::string(message.body()), timer](
-                   const StoredCall& call, bool from_caller) {
-        const StoredDialog& dialog = from_caller ? call.caller : call.callee;
-        if (options) {
-          (void)endpoint_.Respond(key, 200);
-        } else if (!session) {
-          (void)endpoint_.Respond(key, 503, "Not Available After Failover");
-        } else if (!invite && offer.empty()) {
-          // An UPDATE without an offer gets no body (RFC 3311 §5.2).
-          (void)endpoint_.Respond(key, 200, {}, timer.headers);
-        } else if (dialog.local_sdp.empty() ||
-                   (!offer.empty() && !SameDescription(dialog.peer_sdp, offer))) {
-          (void)endpoint_.Respond(key, 488, "Session Cannot Change Here");
-        } else {
-          // A re-INVITE without an offer gets ours (§14.2); its ACK's answer is not looked at, so a
-          // party that changes its session there is not heard.
-          (void)endpoint_.Respond(key, 200, {}, timer.headers, dialog.local_sdp, "application/sdp");
-        }
-      });
+  WithStoredDialog(request, [this, key, options, relayed, session, invite,
+                             method = std::string(message.method_text()),
+                             body = std::string(message.body()), content_type,
+                             timer](const StoredCall& call, bool from_caller) {
+    const StoredDialog& dialog = from_caller ? call.caller : call.callee;
+    const std::string& offer = body;
+    if (options) {
+      (void)endpoint_.Respond(key, 200);
+    } else if (relayed) {
+      RelayStored(key, call, from_caller ? call.callee : call.caller, method, body, content_type);
+    } else if (!session) {
+      (void)endpoint_.Respond(key, 503, "Not Available After Failover");
+    } else if (!invite && offer.empty()) {
+      // An UPDATE without an offer gets no body (RFC 3311 §5.2).
+      (void)endpoint_.Respond(key, 200, {}, timer.headers);
+    } else if (dialog.local_sdp.empty() ||
+               (!offer.empty() && !SameDescription(dialog.peer_sdp, offer))) {
+      (void)endpoint_.Respond(key, 488, "Session Cannot Change Here");
+    } else {
+      // A re-INVITE without an offer gets ours (§14.2); its ACK's answer is not looked at, so a
+      // party that changes its session there is not heard.
+      (void)endpoint_.Respond(key, 200, {}, timer.headers, dialog.local_sdp, "application/sdp");
+    }
+  });
 }
 
 void B2bua::ReleaseStored(StoredCall call, std::string cause) {
@@ -324,8 +333,32 @@ void B2bua::ReleaseStored(StoredCall call, std::string cause) {
       nullptr);
 }
 
+void B2bua::RelayStored(const std::string& key, const StoredCall& call, const StoredDialog& other,
+                        std::string_view method, std::string_view body,
+                        std::string_view content_type) {
+  if (other.id.call_id.empty()) {
+    (void)endpoint_.Respond(key, 200);  // an originated call's one party: nobody to tell
+    return;
+  }
+  auto sent = SendStored(
+      method, other, StoredCSeq(call, other),
+      [key](const ClientResponse& r, SipEndpoint& ep) {
+        if (r.timed_out) {
+          (void)ep.Respond(key, 408);
+        } else if (r.response->status_code() >= 200) {
+          std::string type;
+          if (auto t = r.response->Header(sip::HeaderId::kContentType)) type = std::string(*t);
+          (void)ep.Respond(key, r.response->status_code(), r.response->reason_phrase(), {},
+                           r.response->body(), type);
+        }
+      },
+      body, content_type);
+  if (!sent.ok()) (void)endpoint_.Respond(key, 500, "Other Leg Gone");
+}
+
 Result<std::string> B2bua::SendStored(std::string_view method, const StoredDialog& dialog,
-                                      uint32_t cseq, ResponseCallback on_response) {
+                                      uint32_t cseq, ResponseCallback on_response,
+                                      std::string_view body, std::string_view content_type) {
   // Built by hand (§12.2.1.1, loose routing): this endpoint holds no Dialog for it.
   auto request = sip::MessageBuilder::Request(std::string(method), dialog.remote_target);
   for (const auto& route : dialog.route_set) request.AddHeader("Route", route);
@@ -335,6 +368,7 @@ Result<std::string> B2bua::SendStored(std::string_view method, const StoredDialo
                            : dialog.remote_uri + ";tag=" + dialog.id.remote_tag)
       .AddHeader("Call-ID", dialog.id.call_id)
       .AddHeader("CSeq", std::to_string(cseq) + " " + std::string(method));
+  if (!body.empty()) request.SetBody(body, content_type);
   return endpoint_.SendRequest(request, dialog.peer, std::move(on_response));
 }
 

@@ -683,6 +683,16 @@ std::string WithHeader(std::string message, std::string_view header) {
   return message.insert(message.find("Content-Length"), std::string(header) + "\r\n");
 }
 
+std::string HeaderOf(const Message& m, std::string_view name) {
+  return std::string(m.Header(name).value_or(""));
+}
+
+uint32_t CSeqOf(const Message& m) {
+  auto cseq = m.GetCSeq();
+  REQUIRE(cseq.ok());
+  return (*cseq)->number;
+}
+
 TEST_CASE(
     "a caller requiring 100rel gets its 183 reliably - resent until the PRACK - the 200 "
     "waits for it",
@@ -1088,7 +1098,8 @@ TEST_CASE(
 TEST_CASE(
     "another replica keeps a stored call going - an OPTIONS and a refreshing UPDATE get 200 - a "
     "refreshing re-INVITE gets the description the caller had - a session change is refused 488 "
-    "and an INFO 503, rather than 481 - an unknown dialog's UPDATE is 481",
+    "and a REFER 503, rather than 481 - an INFO reaches the callee - an unknown dialog's UPDATE "
+    "is 481",
     "[unit]") {
   Fixture f;
   auto call = f.Connect();
@@ -1145,8 +1156,29 @@ TEST_CASE(
   CHECK(answer_of(f.CallerInDialog("INVITE", call.caller_tag, 10, hold)) == 488);
   CHECK(answer_of(f.CallerInDialog("UPDATE", "no-such-tag", 11)) == 481);
   // What would need the dead node's state fails alone, not the call: 503, not 481.
-  CHECK(answer_of(f.CallerInDialog("INFO", call.caller_tag, 12)) == 503);
+  CHECK(answer_of(Fixture::With(f.CallerInDialog("REFER", call.caller_tag, 12),
+                                "Refer-To: <sip:1003@acme.sb.test>")) == 503);
   CHECK(answer_of(f.CallerInDialog("INFO", "no-such-tag", 13)) == 481);
+
+  // A DTMF INFO goes on to the callee, in its dialog past the stored CSeq, and its 200 back.
+  const std::string dtmf = "Signal=5\r\nDuration=160\r\n";
+  std::string dtmf_info = f.CallerInDialog("INFO", call.caller_tag, 14, dtmf);
+  dtmf_info.replace(dtmf_info.find("application/sdp"), 15, "application/dtmf-relay");
+  other.endpoint.OnReceived(dtmf_info, kCaller);
+  auto sends = other.endpoint.TakeSends();
+  REQUIRE(sends.size() == 1);
+  CHECK(sends[0].destination == kDesk);
+  Message info = Parse(sends[0].bytes);
+  CHECK(info.method() == sb::sip::Method::kInfo);
+  CHECK(info.body() == dtmf);
+  CHECK(HeaderOf(info, "Content-Type") == "application/dtmf-relay");
+  CHECK((*info.To())->tag() == "desk");
+  CHECK(CSeqOf(info) >= f.store.calls.begin()->second.callee.next_local_cseq);
+  other.endpoint.OnReceived(sb::sip::MakeResponse(info, 200).Build(), kDesk);
+  auto relayed = other.endpoint.TakeSends();
+  REQUIRE(relayed.size() == 1);
+  CHECK(relayed[0].destination == kCaller);
+  CHECK(Parse(relayed[0].bytes).status_code() == 200);
   // The call is still stored and its media untouched: a BYE would end it as before.
   CHECK(f.store.calls.size() == 1);
   CHECK_FALSE(f.media.legs.empty());
@@ -1232,16 +1264,6 @@ TEST_CASE(
 namespace {
 
 std::string Sipfrag(const Message& notify) { return std::string(notify.body()); }
-
-std::string HeaderOf(const Message& m, std::string_view name) {
-  return std::string(m.Header(name).value_or(""));
-}
-
-uint32_t CSeqOf(const Message& m) {
-  auto cseq = m.GetCSeq();
-  REQUIRE(cseq.ok());
-  return (*cseq)->number;
-}
 
 // `refer` (an in-dialog REFER) arrives from `from` naming `target`: 202 and the first NOTIFY.
 void Refers(Fixture& f, const std::string& refer, const Destination& from,
