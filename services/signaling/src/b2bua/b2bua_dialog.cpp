@@ -15,6 +15,21 @@ namespace {
 
 bool HasBody(const sip::Message& m) { return !m.body().empty(); }
 
+// Hands the final answer to a request passed on to the other party back to the transaction
+// `key` it came in (408 when none came).
+ResponseCallback AnswerBackTo(std::string key) {
+  return [key = std::move(key)](const ClientResponse& r, SipEndpoint& ep) {
+    if (r.timed_out) {
+      (void)ep.Respond(key, 408);
+    } else if (r.response->status_code() >= 200) {
+      std::string type;
+      if (auto t = r.response->Header(sip::HeaderId::kContentType)) type = std::string(*t);
+      (void)ep.Respond(key, r.response->status_code(), r.response->reason_phrase(), {},
+                       r.response->body(), type);
+    }
+  };
+}
+
 }  // namespace
 
 void B2bua::OnDialogRequest(const IncomingRequest& request, SipEndpoint& endpoint) {
@@ -94,19 +109,8 @@ void B2bua::RelayRequest(const IncomingRequest& request, Call& call, bool from_c
   std::string content_type;
   if (auto type = message.Header(sip::HeaderId::kContentType)) content_type = std::string(*type);
   std::string key = request.key;
-  auto sent = endpoint_.SendInDialog(
-      other, message.method_text(),
-      [key](const ClientResponse& r, SipEndpoint& ep) {
-        if (r.timed_out) {
-          (void)ep.Respond(key, 408);
-        } else if (r.response->status_code() >= 200) {
-          std::string type;
-          if (auto t = r.response->Header(sip::HeaderId::kContentType)) type = std::string(*t);
-          (void)ep.Respond(key, r.response->status_code(), r.response->reason_phrase(), {},
-                           r.response->body(), type);
-        }
-      },
-      message.body(), content_type, headers);
+  auto sent = endpoint_.SendInDialog(other, message.method_text(), AnswerBackTo(key),
+                                     message.body(), content_type, headers);
   if (!sent.ok()) (void)endpoint_.Respond(request.key, 500, "Other Leg Gone");
 }
 
@@ -340,19 +344,8 @@ void B2bua::RelayStored(const std::string& key, const StoredCall& call, const St
     (void)endpoint_.Respond(key, 200);  // an originated call's one party: nobody to tell
     return;
   }
-  auto sent = SendStored(
-      method, other, StoredCSeq(call, other),
-      [key](const ClientResponse& r, SipEndpoint& ep) {
-        if (r.timed_out) {
-          (void)ep.Respond(key, 408);
-        } else if (r.response->status_code() >= 200) {
-          std::string type;
-          if (auto t = r.response->Header(sip::HeaderId::kContentType)) type = std::string(*t);
-          (void)ep.Respond(key, r.response->status_code(), r.response->reason_phrase(), {},
-                           r.response->body(), type);
-        }
-      },
-      body, content_type);
+  auto sent =
+      SendStored(method, other, StoredCSeq(call, other), AnswerBackTo(key), body, content_type);
   if (!sent.ok()) (void)endpoint_.Respond(key, 500, "Other Leg Gone");
 }
 
