@@ -21,6 +21,18 @@ Status JsOutbox::Post(JsOutbound outbound, Done done) {
   if (journal_ != nullptr && outbound.msg_id.empty()) {
     return Status::InvalidArgument("msg_id: required by the outbox's journal");
   }
+  return Enqueue(Item{std::move(outbound), std::move(done)});
+}
+
+Status JsOutbox::PostKept(JsOutbound outbound, Done done) {
+  if (journal_ == nullptr) {
+    return Status::FailedPrecondition("a kept message needs the outbox's journal to release it");
+  }
+  if (outbound.msg_id.empty()) return Status::InvalidArgument("msg_id: the journal's key");
+  return Enqueue(Item{std::move(outbound), std::move(done), true});
+}
+
+Status JsOutbox::Enqueue(Item item) {
   {
     std::lock_guard lock(mu_);
     if (stopping_) return Status::FailedPrecondition("the outbox is shutting down");
@@ -28,7 +40,7 @@ Status JsOutbox::Post(JsOutbound outbound, Done done) {
       return Status::ResourceExhausted("JetStream outbox full: " + std::to_string(queue_.size()) +
                                        " messages wait");
     }
-    queue_.push_back(Item{std::move(outbound), std::move(done)});
+    queue_.push_back(std::move(item));
     ++posted_;
     // The publisher waits only for a first message, for a full batch or out its linger: any
     // other post would wake it for nothing.
@@ -57,6 +69,7 @@ uint64_t JsOutbox::batches() const {
 void JsOutbox::Run() {
   std::vector<Item> batch;
   std::vector<JsOutbound> outbound;
+  std::vector<bool> kept;
   for (;;) {
     {
       std::unique_lock lock(mu_);
@@ -73,8 +86,11 @@ void JsOutbox::Run() {
       }
     }
     outbound.reserve(batch.size());
-    for (auto& item : batch) outbound.push_back(std::move(item.outbound));
-    auto results = journal_ != nullptr ? PublishJournaled(outbound)
+    for (auto& item : batch) {
+      outbound.push_back(std::move(item.outbound));
+      kept.push_back(item.kept);
+    }
+    auto results = journal_ != nullptr ? PublishJournaled(outbound, kept)
                                        : bus_.JsPublishAll(outbound, options_.timeout);
     for (size_t i = 0; i < batch.size(); ++i) {
       if (batch[i].done) batch[i].done(results[i]);
@@ -87,28 +103,33 @@ void JsOutbox::Run() {
     finished_.notify_all();
     batch.clear();
     outbound.clear();
+    kept.clear();
   }
 }
 
-std::vector<Result<PublishAck>> JsOutbox::PublishJournaled(
-    const std::vector<JsOutbound>& outbound) {
+std::vector<Result<PublishAck>> JsOutbox::PublishJournaled(const std::vector<JsOutbound>& outbound,
+                                                           const std::vector<bool>& kept) {
   const Duration first = std::min(options_.journal_after, options_.timeout);
   auto results = bus_.JsPublishAll(outbound, first);
+  std::vector<std::string> acked;
   std::vector<size_t> late;
-  std::vector<JsOutbound> again;
+  std::vector<JsOutbound> again, to_keep;
   for (size_t i = 0; i < outbound.size(); ++i) {
-    if (results[i].ok()) continue;
+    if (results[i].ok()) {
+      if (kept[i]) acked.push_back(outbound[i].msg_id);
+      continue;
+    }
     late.push_back(i);
     again.push_back(outbound[i]);
+    if (!kept[i]) to_keep.push_back(outbound[i]);
   }
-  if (late.empty()) return results;
-  journal_->Keep(again);
-  if (options_.timeout <= first) return results;
-  auto retried = bus_.JsPublishAll(again, options_.timeout - first);
-  std::vector<std::string> acked;
-  for (size_t j = 0; j < late.size(); ++j) {
-    if (retried[j].ok()) acked.push_back(again[j].msg_id);
-    results[late[j]] = std::move(retried[j]);
+  if (!to_keep.empty()) journal_->Keep(to_keep);
+  if (!late.empty() && options_.timeout > first) {
+    auto retried = bus_.JsPublishAll(again, options_.timeout - first);
+    for (size_t j = 0; j < late.size(); ++j) {
+      if (retried[j].ok()) acked.push_back(again[j].msg_id);
+      results[late[j]] = std::move(retried[j]);
+    }
   }
   if (!acked.empty()) journal_->Release(acked);
   return results;

@@ -263,3 +263,42 @@ TEST_CASE("what no stream acks stays in the outbox's journal for a later send", 
   CHECK(*bus->StreamMessageCount(stream) == 2);
   CHECK(bus->DeleteStream(stream).ok());
 }
+
+TEST_CASE(
+    "a message its producer kept in the journal is released once stored, and left there when no "
+    "stream acks it - never kept twice",
+    "[nats]") {
+  auto bus = Connect();
+  const std::string stream = NewStream(*bus, "OUTBOXKEPT");
+  MemoryJournal journal;
+  // As the producer would, in the step that made the change the messages report.
+  journal.Keep({{.message = {.subject = stream + ".x"}, .msg_id = "kept-stored"},
+                {.message = {.subject = "nowhere.x"}, .msg_id = "kept-lost"}});
+  Results results;
+  {
+    JsOutbox outbox(*bus, {.timeout = 300ms, .max_batch = 4, .journal_after = 100ms}, &journal);
+    const std::string nowhere = sb::testing::UniqueName("nostream") + ".x";
+    REQUIRE(
+        outbox
+            .PostKept({.message = {.subject = stream + ".x", .data = "d"}, .msg_id = "kept-stored"},
+                      results.Recorder())
+            .ok());
+    REQUIRE(outbox
+                .PostKept({.message = {.subject = nowhere, .data = "d"}, .msg_id = "kept-lost"},
+                          results.Recorder())
+                .ok());
+    CHECK(outbox.PostKept({.message = {.subject = nowhere, .data = "d"}}, {}).code() ==
+          sb::StatusCode::kInvalidArgument);
+  }
+  REQUIRE(results.seen.size() == 2);
+  CHECK(results.seen[0].ok());
+  CHECK(!results.seen[1].ok());
+  CHECK(journal.batches_kept == 1);  // the producer's own
+  CHECK(journal.kept == std::vector<std::string>{"kept-lost"});
+  CHECK(*bus->StreamMessageCount(stream) == 1);
+  CHECK(bus->DeleteStream(stream).ok());
+
+  JsOutbox without_journal(*bus);
+  CHECK(without_journal.PostKept({.message = {.subject = "nowhere.x"}, .msg_id = "k"}, {}).code() ==
+        sb::StatusCode::kFailedPrecondition);
+}

@@ -221,6 +221,10 @@ struct Recorded : CallEvents {
   void Ringing(const CallSummary&) override { Add("ringing"); }
   void Answered(const CallSummary& c) override { Add("answered " + c.answered_leg); }
   void Ended(const CallSummary& c) override { Add("ended " + c.cause); }
+  std::optional<PreparedEvent> PrepareEnded(const CallSummary& c) override {
+    return PreparedEvent{.call = c, .message = {.msg_id = c.call_id + ".ended"}};
+  }
+  void SendEnded(PreparedEvent e, bool) override { Ended(e.call); }
   // Waits (at most 5 s) until an event starting with `prefix` (and ending with `suffix`) was
   // published.
   bool WaitFor(const std::string& prefix, const std::string& suffix = {}) {
@@ -260,7 +264,8 @@ struct Rig {
     return o;
   }();
   sb::redis::Client redis{redis_options};
-  RedisCallStore store{redis, std::chrono::hours(1)};
+  sb::signaling::RedisEventOutbox parking{redis, std::chrono::seconds(30)};
+  RedisCallStore store{redis, std::chrono::hours(1), parking, clock};
   sb::signaling::MediaClientAnchor anchor{*bus, tracker, std::chrono::seconds(2)};
   AcceptAll auth;
   SameTenant router;
@@ -291,7 +296,8 @@ struct Rig {
     REQUIRE(started.ok());
     server = std::move(*started);
     loop_redis = std::make_unique<sb::signaling::LoopRedis>(*server, redis_options, clock);
-    loop_store = std::make_unique<RedisCallStore>(redis, std::chrono::hours(1), loop_redis.get());
+    loop_store = std::make_unique<RedisCallStore>(redis, std::chrono::hours(1), parking, clock,
+                                                  loop_redis.get());
     offloader = std::make_unique<ThreadPoolOffloader>(
         2, [this](std::function<void()> task) { server->Post(std::move(task)); });
     b2bua = std::make_unique<B2bua>(

@@ -598,7 +598,8 @@ void B2bua::Connected(const std::string& id, Status status, bool saved) {
         StoredCall stored;
         stored.call_id = id;
         stored.tenant = call->caller.tenant;
-        (void)offloader_.Run([this, stored] { (void)ports_.store.Remove(stored); }, nullptr);
+        (void)offloader_.Run([this, stored] { (void)ports_.store.Remove(stored, nullptr); },
+                             nullptr);
       }
       Fail(id, 0, {}, "caller_cancelled");
       return;
@@ -695,18 +696,23 @@ void B2bua::Finish(const std::string& id, bool bye_caller, bool bye_callee,
   DestroyMedia(call->media_node, MediaLegs(*call));
   // "ended" once the call is out of the store: a consumer acting on it finds no stale state.
   if (ports_.store.works_on_loop()) {
-    ports_.store.RemoveOnLoop(stored, [this, ended](const Status&) { ports_.events.Ended(ended); });
+    auto event = ports_.events.PrepareEnded(ended);
+    ports_.store.RemoveOnLoop(stored, event ? &*event : nullptr,
+                              [this, event](const Status& removed) mutable {
+                                if (event) ports_.events.SendEnded(std::move(*event), removed.ok());
+                              });
   } else {
-    (void)offloader_.Run(
-        [this, stored, ended] {
-          (void)ports_.store.Remove(stored);
-          ports_.events.Ended(ended);
-        },
-        nullptr);
+    (void)offloader_.Run([this, stored, ended] { EndStored(stored, ended); }, nullptr);
   }
   if (!call->one_legged) by_dialog_.erase(call->a_dialog);
   if (call->b_dialog) by_dialog_.erase(*call->b_dialog);
   calls_.erase(id);
+}
+
+void B2bua::EndStored(const StoredCall& stored, const CallSummary& ended) {
+  auto event = ports_.events.PrepareEnded(ended);
+  Status removed = ports_.store.Remove(stored, event ? &*event : nullptr);
+  if (event) ports_.events.SendEnded(std::move(*event), removed.ok());
 }
 
 void B2bua::HangUp(const sip::DialogId& dialog) {

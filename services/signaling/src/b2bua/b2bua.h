@@ -337,6 +337,9 @@ class B2bua final : public RequestHandler, public DialogHandler {
   void Fail(const std::string& id, int code, std::string_view reason, std::string_view cause);
   // After an answer: BYE the side(s) named, destroy media, remove from the store, "ended".
   void Finish(const std::string& id, bool bye_caller, bool bye_callee, std::string_view cause);
+  // On a worker (it blocks): `stored` leaves the store with the ended event of `ended` kept in
+  // the same step (CallEvents::PrepareEnded), which is then sent.
+  void EndStored(const StoredCall& stored, const CallSummary& ended);
   // BYE in `dialog`, which the endpoint forgets once it is answered (or timed out).
   void HangUp(const sip::DialogId& dialog);
   // The legs go without anyone waiting for the node (MediaAnchor::ReleaseLegs); none when no node.

@@ -92,9 +92,8 @@ void B2bua::Bridge(const TenantId& tenant, std::string_view call_id, std::string
   // Y leaves the store before X is saved with Y's dialog: both name its key.
   Status queued = offloader_.Run(
       [this, status, node, dropped, x_leg, y_leg, y_stored, x_stored = Stored(x), ended] {
-        (void)ports_.store.Remove(y_stored);
+        EndStored(y_stored, ended);
         (void)ports_.store.Save(x_stored);
-        ports_.events.Ended(ended);
         (void)ports_.media.DestroyLegs(node, dropped);
         auto bridged = ports_.media.Bridge(node, x_leg, y_leg);
         *status = bridged.ok() ? Status::Ok() : bridged.status();

@@ -319,22 +319,17 @@ void B2bua::AnswerFromStore(const IncomingRequest& request) {
 void B2bua::ReleaseStored(StoredCall call, std::string cause) {
   for (const auto* d : {&call.caller, &call.callee}) stored_cseqs_.erase(StoredDialogKey(*d));
   DestroyMedia(call.media_node_id, call.media_legs);
-  (void)offloader_.Run(
-      [this, call = std::move(call), cause = std::move(cause)] {
-        (void)ports_.store.Remove(call);
-        CallSummary ended;
-        ended.call_id = call.call_id;
-        ended.tenant = call.tenant;
-        ended.from_uri = call.from_uri;
-        ended.to_uri = call.to_uri;
-        ended.answered_leg = call.answered_leg;
-        ended.start_time = call.start_time;
-        ended.answer_time = call.answer_time;
-        ended.sip_code = 200;
-        ended.cause = cause;
-        ports_.events.Ended(ended);
-      },
-      nullptr);
+  CallSummary ended;
+  ended.call_id = call.call_id;
+  ended.tenant = call.tenant;
+  ended.from_uri = call.from_uri;
+  ended.to_uri = call.to_uri;
+  ended.answered_leg = call.answered_leg;
+  ended.start_time = call.start_time;
+  ended.answer_time = call.answer_time;
+  ended.sip_code = 200;
+  ended.cause = std::move(cause);
+  (void)offloader_.Run([this, call = std::move(call), ended] { EndStored(call, ended); }, nullptr);
 }
 
 void B2bua::RelayStored(const std::string& key, const StoredCall& call, const StoredDialog& other,

@@ -93,8 +93,8 @@ Result<std::unique_ptr<CallService>> CallService::Start(
   p->events = std::make_unique<CallEventSink>(
       shared.bus(), shared.event_factory(), clock, config.node_id, metrics, log,
       bus::JsOutboxOptions{.linger = config.event_linger}, p->journal.get());
-  p->store =
-      std::make_unique<RedisCallStore>(shared.redis(), config.stored_call_ttl, shared.loop_redis());
+  p->store = std::make_unique<RedisCallStore>(shared.redis(), config.stored_call_ttl,
+                                              shared.outbox(), clock, shared.loop_redis());
   p->authorizer = std::make_unique<b2bua::DigestCallAuthorizer>(
       shared.authenticator(), shared.admin(), shared.call_guard(), shared.redis(), metrics);
   p->router = std::make_unique<AdminCallRouter>(shared.admin());

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "events/call_control.h"
+#include "switchboard/bus/bus.h"
 #include "switchboard/core/clock.h"
 #include "switchboard/core/ids.h"
 #include "switchboard/core/status.h"
@@ -234,6 +235,13 @@ struct CallSummary {
   std::optional<core::Clock::WallTime> start_time, answer_time;
 };
 
+// A call event as it will be sent (the stream's subject, body and de-duplication id), for a
+// store to keep with the change it reports; `call` is what it reports.
+struct PreparedEvent {
+  CallSummary call;
+  bus::JsOutbound message;
+};
+
 // Queues the event and returns at once (the B2BUA calls it on its loop thread, in the order the
 // call's events happen); storing it, and reporting a failure, is the implementation's business.
 class CallEvents {
@@ -243,6 +251,14 @@ class CallEvents {
   virtual void Ringing(const CallSummary& call) = 0;
   virtual void Answered(const CallSummary& call) = 0;
   virtual void Ended(const CallSummary& call) = 0;
+
+  // Ended in two steps, for the end of a stored call: the store keeps the event in the step
+  // that removes the call (CallStore::Remove), so that a replica killed at any point loses
+  // neither the removal nor the charge. PrepareEnded builds the event (nullopt: it cannot be
+  // built, and the implementation has said why); SendEnded queues it once the store answered,
+  // `kept` when the store holds it (it is let go there once stored).
+  virtual std::optional<PreparedEvent> PrepareEnded(const CallSummary& call) = 0;
+  virtual void SendEnded(PreparedEvent event, bool kept) = 0;
 };
 
 // What another replica needs to end an answered call after this one died: both dialogs as
@@ -279,8 +295,9 @@ class CallStore {
                                           std::string_view local_tag) = 0;
   virtual Result<StoredCall> Find(std::string_view call_id) = 0;
   // Removes the call and the keys of the dialogs `call` names, or of the stored copy's dialogs
-  // when it names none.
-  virtual Status Remove(const StoredCall& call) = 0;
+  // when it names none; and keeps `ended` (may be null) in the same atomic step, until the
+  // stream has it (CallEvents::PrepareEnded).
+  virtual Status Remove(const StoredCall& call, const PreparedEvent* ended) = 0;
 
   // A store that talks from the SIP loop without blocking (works_on_loop) saves and removes
   // there: `done` (may be empty) runs on the loop with the outcome, and requests are carried out
@@ -292,8 +309,8 @@ class CallStore {
     Status saved = Save(call);
     if (done) done(saved);
   }
-  virtual void RemoveOnLoop(const StoredCall& call, Done done) {
-    Status removed = Remove(call);
+  virtual void RemoveOnLoop(const StoredCall& call, const PreparedEvent* ended, Done done) {
+    Status removed = Remove(call, ended);
     if (done) done(removed);
   }
 };

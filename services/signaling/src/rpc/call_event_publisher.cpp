@@ -15,9 +15,9 @@ constexpr std::string_view kDomain = "call";
 CallEventPublisher::CallEventPublisher(bus::JsOutbox& outbox, const bus::EventFactory& events)
     : outbox_(outbox), events_(events) {}
 
-Status CallEventPublisher::Post(const CallRecord& call, std::string_view type,
-                                std::string_view dedup_suffix, google::protobuf::MessageLite& event,
-                                switchboard::common::v1::EventMeta* meta, Done done) {
+Result<bus::JsOutbound> CallEventPublisher::Message(
+    const CallRecord& call, std::string_view type, std::string_view dedup_suffix,
+    google::protobuf::MessageLite& event, switchboard::common::v1::EventMeta* meta) const {
   SB_RETURN_IF_ERROR(ValidateForEvent(call));
   auto fresh = events_.NewMeta(call.tenant, kDomain, type, call.call_id.str());
   if (!fresh.ok()) return fresh.status();
@@ -28,9 +28,16 @@ Status CallEventPublisher::Post(const CallRecord& call, std::string_view type,
   if (!dedup_suffix.empty()) msg_id += "." + std::string(dedup_suffix);
   auto body = bus::Serialize(event);
   if (!body.ok()) return body.status();
-  return outbox_.Post({.message = {.subject = std::move(*subject), .data = std::move(*body)},
-                       .msg_id = std::move(msg_id)},
-                      std::move(done));
+  return bus::JsOutbound{.message = {.subject = std::move(*subject), .data = std::move(*body)},
+                         .msg_id = std::move(msg_id)};
+}
+
+Status CallEventPublisher::Post(const CallRecord& call, std::string_view type,
+                                std::string_view dedup_suffix, google::protobuf::MessageLite& event,
+                                switchboard::common::v1::EventMeta* meta, Done done) {
+  auto message = Message(call, type, dedup_suffix, event, meta);
+  if (!message.ok()) return message.status();
+  return outbox_.Post(std::move(*message), std::move(done));
 }
 
 Status CallEventPublisher::Created(const CallRecord& call, Done done) {
@@ -58,6 +65,16 @@ Status CallEventPublisher::Answered(const CallRecord& call, Done done) {
 }
 
 Status CallEventPublisher::Ended(const CallRecord& call, Done done) {
+  auto message = EndedMessage(call);
+  if (!message.ok()) return message.status();
+  return outbox_.Post(std::move(*message), std::move(done));
+}
+
+Status CallEventPublisher::SendKept(bus::JsOutbound message, Done done) {
+  return outbox_.PostKept(std::move(message), std::move(done));
+}
+
+Result<bus::JsOutbound> CallEventPublisher::EndedMessage(const CallRecord& call) const {
   if (!call.end_time) {
     return Status::InvalidArgument("an ended call needs its end time", "end_time");
   }
@@ -70,7 +87,7 @@ Status CallEventPublisher::Ended(const CallRecord& call, Done done) {
   event.set_duration_ms(call.DurationMs());
   event.set_answered_ms(call.AnsweredMs());
   event.set_billable_seconds(call.BillableSeconds());
-  return Post(call, "ended", "", event, event.mutable_meta(), std::move(done));
+  return Message(call, "ended", "", event, event.mutable_meta());
 }
 
 }  // namespace sb::signaling

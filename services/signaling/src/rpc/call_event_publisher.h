@@ -49,8 +49,17 @@ class CallEventPublisher {
   Status Ringing(const CallRecord& call, std::string_view leg_id, Done done);
   Status Answered(const CallRecord& call, Done done);
   Status Ended(const CallRecord& call, Done done);
+  // Ended in two steps, for a caller that keeps the message in the outbox's journal itself, in
+  // the step that takes the call out of the store: the message (the same errors as Ended), then
+  // queued as kept (bus::JsOutbox::PostKept: released from the journal once stored).
+  Result<bus::JsOutbound> EndedMessage(const CallRecord& call) const;
+  Status SendKept(bus::JsOutbound message, Done done);
 
  private:
+  Result<bus::JsOutbound> Message(const CallRecord& call, std::string_view type,
+                                  std::string_view dedup_suffix,
+                                  google::protobuf::MessageLite& event,
+                                  switchboard::common::v1::EventMeta* meta) const;
   Status Post(const CallRecord& call, std::string_view type, std::string_view dedup_suffix,
               google::protobuf::MessageLite& event, switchboard::common::v1::EventMeta* meta,
               Done done);

@@ -49,23 +49,26 @@ void CallEventSink::Report(const Status& status, const TenantId& tenant, const C
 }
 
 template <typename Queue>
-void CallEventSink::Publish(const CallRecord& call, std::string_view type, Queue queue) {
-  Status queued =
-      queue([this, tenant = call.tenant, id = call.call_id,
-             type](const Result<bus::PublishAck>& ack) { Report(ack.status(), tenant, id, type); });
-  if (!queued.ok()) Report(queued, call.tenant, call.call_id, type);
+void CallEventSink::Publish(const TenantId& tenant, const CallId& call, std::string_view type,
+                            Queue queue) {
+  Status queued = queue([this, tenant, call, type](const Result<bus::PublishAck>& ack) {
+    Report(ack.status(), tenant, call, type);
+  });
+  if (!queued.ok()) Report(queued, tenant, call, type);
 }
 
 void CallEventSink::Created(const b2bua::CallSummary& call) {
   const auto now = clock_.WallNow();
   auto record =
       Update(call, false, [&](CallRecord& r) { r.start_time = call.start_time.value_or(now); });
-  Publish(record, "created", [&](auto done) { return publisher_.Created(record, done); });
+  Publish(record.tenant, record.call_id, "created",
+          [&](auto done) { return publisher_.Created(record, done); });
 }
 
 void CallEventSink::Ringing(const b2bua::CallSummary& call) {
   auto record = Update(call, false, [&](CallRecord& r) { r.ringing_sip_code = call.sip_code; });
-  Publish(record, "ringing", [&](auto done) { return publisher_.Ringing(record, "", done); });
+  Publish(record.tenant, record.call_id, "ringing",
+          [&](auto done) { return publisher_.Ringing(record, "", done); });
 }
 
 void CallEventSink::Answered(const b2bua::CallSummary& call) {
@@ -74,10 +77,15 @@ void CallEventSink::Answered(const b2bua::CallSummary& call) {
     r.answer_time = call.answer_time.value_or(now);
     r.answered_leg_id = call.answered_leg;
   });
-  Publish(record, "answered", [&](auto done) { return publisher_.Answered(record, done); });
+  Publish(record.tenant, record.call_id, "answered",
+          [&](auto done) { return publisher_.Answered(record, done); });
 }
 
 void CallEventSink::Ended(const b2bua::CallSummary& call) {
+  if (auto event = PrepareEnded(call)) SendEnded(std::move(*event), false);
+}
+
+std::optional<b2bua::PreparedEvent> CallEventSink::PrepareEnded(const b2bua::CallSummary& call) {
   const auto now = clock_.WallNow();
   auto record = Update(call, true, [&](CallRecord& r) {
     // Never created here (another replica carried it): the times the B2BUA kept with the
@@ -94,7 +102,19 @@ void CallEventSink::Ended(const b2bua::CallSummary& call) {
     }
     if (!call.answered_leg.empty()) r.answered_leg_id = call.answered_leg;
   });
-  Publish(record, "ended", [&](auto done) { return publisher_.Ended(record, done); });
+  auto message = publisher_.EndedMessage(record);
+  if (!message.ok()) {
+    Report(message.status(), record.tenant, record.call_id, "ended");
+    return std::nullopt;
+  }
+  return b2bua::PreparedEvent{.call = call, .message = std::move(*message)};
+}
+
+void CallEventSink::SendEnded(b2bua::PreparedEvent event, bool kept) {
+  Publish(event.call.tenant, CallId(event.call.call_id), "ended", [&](auto done) {
+    return kept ? publisher_.SendKept(std::move(event.message), done)
+                : outbox_.Post(std::move(event.message), done);
+  });
 }
 
 size_t CallEventSink::open_calls() const {

@@ -201,10 +201,19 @@ Status FirstError(const std::vector<redis::Reply>& replies) {
   return Status::Ok();
 }
 
-// A loop pipeline's outcome for a Done.
-redis::LoopConnection::Callback Reporting(b2bua::CallStore::Done done) {
-  return [done = std::move(done)](Result<std::vector<redis::Reply>> replies) {
-    if (done) done(replies.ok() ? FirstError(*replies) : replies.status());
+// A MULTI/EXEC pipeline's outcome: its commands' first error, or EXEC's.
+Status TransactionError(const std::vector<redis::Reply>& replies) {
+  SB_RETURN_IF_ERROR(FirstError(replies));
+  const redis::Reply::Array* executed = replies.empty() ? nullptr : replies.back().array();
+  if (executed == nullptr) return Status::Unavailable("the call's removal was not executed");
+  return FirstError(*executed);
+}
+
+// A loop pipeline's outcome for a Done, judged by `judge` (FirstError, TransactionError).
+redis::LoopConnection::Callback Reporting(b2bua::CallStore::Done done,
+                                          Status (*judge)(const std::vector<redis::Reply>&)) {
+  return [done = std::move(done), judge](Result<std::vector<redis::Reply>> replies) {
+    if (done) done(replies.ok() ? judge(*replies) : replies.status());
   };
 }
 
@@ -217,7 +226,7 @@ Status RedisCallStore::Save(const b2bua::StoredCall& call) {
 }
 
 void RedisCallStore::SaveOnLoop(const b2bua::StoredCall& call, Done done) {
-  loop_->Send(SaveCommands(call), Reporting(std::move(done)));
+  loop_->Send(SaveCommands(call), Reporting(std::move(done), FirstError));
 }
 
 Result<b2bua::StoredCall> RedisCallStore::Find(std::string_view call_id) {
@@ -240,34 +249,44 @@ Result<b2bua::StoredCall> RedisCallStore::FindByDialog(std::string_view sip_call
   return Find(*id);
 }
 
-std::vector<redis::Command> RedisCallStore::DeleteCommands(const b2bua::StoredCall& call) {
+std::vector<redis::Command> RedisCallStore::DeleteCommands(
+    const b2bua::StoredCall& call, const b2bua::PreparedEvent* ended) const {
+  std::vector<redis::Command> commands;
+  commands.emplace_back("MULTI");
   redis::Command del("DEL");
   del.Key("call:" + call.call_id);
   for (const auto* d : {&call.caller, &call.callee}) {
     if (!d->id.call_id.empty()) del.Key(DialogKey(d->id));
   }
-  std::vector<redis::Command> commands{std::move(del)};
+  commands.push_back(std::move(del));
   if (!call.node_id.empty()) {
     commands.push_back(
         redis::Command("SREM").Key(RedisCallOwners::CallsKey(call.node_id)).Arg(call.call_id));
   }
+  if (ended != nullptr) {
+    for (auto& park : events_.ParkCommands({ended->message}, clock_.WallNow())) {
+      commands.push_back(std::move(park));
+    }
+  }
+  commands.emplace_back("EXEC");
   return commands;
 }
 
-Status RedisCallStore::Remove(const b2bua::StoredCall& call) {
+Status RedisCallStore::Remove(const b2bua::StoredCall& call, const b2bua::PreparedEvent* ended) {
   // A caller that knows only the id (a hangup command) learns the dialogs' keys from the stored
   // copy; one that names a dialog spares that round trip.
   const bool names_dialogs = !call.caller.id.call_id.empty() || !call.callee.id.call_id.empty();
   Result<b2bua::StoredCall> stored =
       names_dialogs ? Result<b2bua::StoredCall>(Status::NotFound("not looked up"))
                     : Find(call.call_id);
-  auto replies = client_.Pipeline(DeleteCommands(stored.ok() ? *stored : call));
+  auto replies = client_.Pipeline(DeleteCommands(stored.ok() ? *stored : call, ended));
   if (!replies.ok()) return replies.status();
-  return FirstError(*replies);
+  return TransactionError(*replies);
 }
 
-void RedisCallStore::RemoveOnLoop(const b2bua::StoredCall& call, Done done) {
-  loop_->Send(DeleteCommands(call), Reporting(std::move(done)));
+void RedisCallStore::RemoveOnLoop(const b2bua::StoredCall& call, const b2bua::PreparedEvent* ended,
+                                  Done done) {
+  loop_->Send(DeleteCommands(call, ended), Reporting(std::move(done), TransactionError));
 }
 
 }  // namespace sb::signaling

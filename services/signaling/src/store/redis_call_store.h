@@ -6,11 +6,14 @@
 //   node_calls:<node_id>                the ids of the calls that node instance carries
 //                                       (store/redis_call_owners.h: adopted when it dies)
 // all expiring after `ttl` (refreshed by every Save), so a call nobody ended cannot linger for
-// ever.
+// ever. A call leaves in one MULTI/EXEC with its ended event, which is parked in the event
+// outbox (store/redis_event_outbox.h) until the stream has it: a replica killed before that
+// step leaves the call for adoption, one killed after it leaves the event for a sweep.
 //
-//   sb::signaling::RedisCallStore store(redis, std::chrono::hours(12));
+//   sb::signaling::RedisCallStore store(redis, std::chrono::hours(12), outbox, clock);
 //   store.Save(call);                                    // after the 200 to the caller
 //   auto found = store.FindByDialog("a84b4c76e6", "9fxced76sl");   // on another replica
+//   store.Remove(call, &ended);                          // ended: CallEvents::PrepareEnded
 //
 // Thread-safe as the client is; each method blocks on Redis (run it offloaded), except
 // SaveOnLoop and RemoveOnLoop, which a store given the loop's Redis connection sends from the SIP
@@ -24,6 +27,8 @@
 
 #include "b2bua/ports.h"
 #include "runtime/loop_redis.h"
+#include "store/redis_event_outbox.h"
+#include "switchboard/core/clock.h"
 #include "switchboard/redis/client.h"
 
 namespace sb::signaling {
@@ -31,18 +36,21 @@ namespace sb::signaling {
 class RedisCallStore final : public b2bua::CallStore {
  public:
   // `loop` (may be null: no SaveOnLoop / RemoveOnLoop) is the SIP loop's connection to the same
-  // Redis, with the same key prefix as `client`.
-  RedisCallStore(redis::Client& client, std::chrono::seconds ttl, LoopRedis* loop = nullptr)
-      : client_(client), ttl_(ttl), loop_(loop) {}
+  // Redis, with the same key prefix as `client`; `events` parks ended events there, due after
+  // its lease from `clock`'s now. All borrowed.
+  RedisCallStore(redis::Client& client, std::chrono::seconds ttl, const RedisEventOutbox& events,
+                 const core::Clock& clock, LoopRedis* loop = nullptr)
+      : client_(client), ttl_(ttl), events_(events), clock_(clock), loop_(loop) {}
 
   Status Save(const b2bua::StoredCall& call) override;
   Result<b2bua::StoredCall> FindByDialog(std::string_view sip_call_id,
                                          std::string_view local_tag) override;
   Result<b2bua::StoredCall> Find(std::string_view call_id) override;
-  Status Remove(const b2bua::StoredCall& call) override;
+  Status Remove(const b2bua::StoredCall& call, const b2bua::PreparedEvent* ended) override;
   bool works_on_loop() const override { return loop_ != nullptr; }
   void SaveOnLoop(const b2bua::StoredCall& call, Done done) override;
-  void RemoveOnLoop(const b2bua::StoredCall& call, Done done) override;
+  void RemoveOnLoop(const b2bua::StoredCall& call, const b2bua::PreparedEvent* ended,
+                    Done done) override;
 
   // The stored form, exposed for tests of its round trip.
   static std::string Encode(const b2bua::StoredCall& call);
@@ -50,10 +58,14 @@ class RedisCallStore final : public b2bua::CallStore {
 
  private:
   std::vector<redis::Command> SaveCommands(const b2bua::StoredCall& call) const;
-  static std::vector<redis::Command> DeleteCommands(const b2bua::StoredCall& call);
+  // One MULTI/EXEC.
+  std::vector<redis::Command> DeleteCommands(const b2bua::StoredCall& call,
+                                             const b2bua::PreparedEvent* ended) const;
 
   redis::Client& client_;
   std::chrono::seconds ttl_;
+  const RedisEventOutbox& events_;
+  const core::Clock& clock_;
   LoopRedis* loop_;
 };
 

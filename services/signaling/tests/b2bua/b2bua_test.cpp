@@ -223,7 +223,15 @@ struct Events : CallEvents {
     seen.push_back("ended " + c.cause + " " + std::to_string(c.sip_code));
     ended.push_back(c);
   }
+  std::optional<PreparedEvent> PrepareEnded(const CallSummary& c) override {
+    return PreparedEvent{.call = c, .message = {.msg_id = c.call_id + ".ended"}};
+  }
+  void SendEnded(PreparedEvent e, bool kept) override {
+    Ended(e.call);
+    if (kept) sent_kept.push_back(e.message.msg_id);
+  }
   std::vector<CallSummary> ended;
+  std::vector<std::string> sent_kept;  // ended events the store had kept with the removal
 };
 
 // Like RedisCallStore: each saved dialog keeps a key naming its call until the call is removed,
@@ -233,6 +241,7 @@ struct Store : CallStore {
   std::map<std::pair<std::string, std::string>, std::string> dialogs;
   // The node each removal named: whose list of carried calls it leaves (redis_call_owners.h).
   std::vector<std::string> removed_from;
+  std::vector<std::string> kept_events;  // msg ids of the ended events kept with removals
   sb::Status Save(const StoredCall& call) override {
     calls[call.call_id] = call;
     for (const auto* d : {&call.caller, &call.callee}) {
@@ -250,8 +259,9 @@ struct Store : CallStore {
     if (it == calls.end()) return sb::Status::NotFound("no call");
     return it->second;
   }
-  sb::Status Remove(const StoredCall& call) override {
+  sb::Status Remove(const StoredCall& call, const PreparedEvent* ended) override {
     removed_from.push_back(call.node_id);
+    if (ended != nullptr) kept_events.push_back(ended->message.msg_id);
     if (auto it = calls.find(call.call_id); it != calls.end()) {
       for (const auto* d : {&it->second.caller, &it->second.callee}) {
         dialogs.erase({d->id.call_id, d->id.local_tag});
@@ -789,8 +799,10 @@ TEST_CASE(
   CHECK(f.media.log.size() == 4);  // leg b completed and bridged once, by the 183
 }
 
-TEST_CASE("BYE from the caller - 200 - BYE to the callee - legs destroyed - ended normal",
-          "[unit]") {
+TEST_CASE(
+    "BYE from the caller - 200 - BYE to the callee - legs destroyed - ended normal, kept with the "
+    "call's removal from the store",
+    "[unit]") {
   Fixture f;
   auto call = f.Connect();
   f.Receive(f.CallerInDialog("ACK", call.caller_tag, 1), kCaller);
@@ -806,6 +818,9 @@ TEST_CASE("BYE from the caller - 200 - BYE to the callee - legs destroyed - ende
   CHECK(f.events.seen.back() == "ended normal 200");
   CHECK(f.store.calls.empty());
   CHECK(f.store.removed_from == std::vector<std::string>{"sig-1"});
+  // In the removal's own step, so that a node killed after it still reports the end.
+  CHECK(f.store.kept_events == std::vector<std::string>{f.events.ended.back().call_id + ".ended"});
+  CHECK(f.events.sent_kept == f.store.kept_events);
   CHECK(f.node.b2bua.calls() == 0);
   // The mobile's early dialog ends with the 487 to its cancelled INVITE.
   CHECK(f.node.endpoint.dialogs() == 1);
@@ -1088,6 +1103,7 @@ TEST_CASE(
   CHECK(f.events.seen.back() == "ended node_failure 200");
   // What the first node kept with the call, for the duration and billing the event reports.
   const CallSummary& ended = f.events.ended.back();
+  CHECK(f.store.kept_events == std::vector<std::string>{ended.call_id + ".ended"});
   CHECK(ended.start_time == connected_at);
   CHECK(ended.answer_time == connected_at);
   CHECK(ended.from_uri == "sip:1001@acme.sb.test");

@@ -26,9 +26,10 @@ using namespace std::chrono_literals;
 struct Redis {
   std::string prefix = sb::testing::UniqueName("signaling") + ":";
   sb::redis::Client client{sb::signaling::test::SharedRedis(prefix)};
-  RedisCallStore store{client, std::chrono::hours(1)};
-  RedisCallOwners owners{client};
   sb::core::FakeClock clock;
+  sb::signaling::RedisEventOutbox parking{client, 30s};
+  RedisCallStore store{client, std::chrono::hours(1), parking, clock};
+  RedisCallOwners owners{client};
 
   std::set<std::string> CallsOf(const std::string& instance) {
     auto reply =
@@ -61,7 +62,7 @@ TEST_CASE("a stored call is filed under the replica instance carrying it until i
   // Removed by another replica (a BYE it took from the store), knowing only the id.
   StoredCall id_only;
   id_only.call_id = "call-1";
-  REQUIRE(store.Remove(id_only).ok());
+  REQUIRE(store.Remove(id_only, nullptr).ok());
   CHECK(redis.CallsOf("sig-1.aa") == std::set<std::string>{"call-2"});
 }
 

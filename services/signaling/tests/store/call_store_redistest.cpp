@@ -74,8 +74,10 @@ TEST_CASE("a call saved by one replica is found by another by either dialog or i
   const std::string prefix = sb::testing::UniqueName("signaling") + ":";
   sb::redis::Client node_a(SharedRedis(prefix));
   sb::redis::Client node_b(SharedRedis(prefix));
-  RedisCallStore saver(node_a, std::chrono::hours(1));
-  RedisCallStore finder(node_b, std::chrono::hours(1));
+  sb::core::FakeClock clock;
+  sb::signaling::RedisEventOutbox parking(node_a, std::chrono::seconds(30));
+  RedisCallStore saver(node_a, std::chrono::hours(1), parking, clock);
+  RedisCallStore finder(node_b, std::chrono::hours(1), parking, clock);
   StoredCall call = Call();
   REQUIRE(saver.Save(call).ok());
 
@@ -92,7 +94,7 @@ TEST_CASE("a call saved by one replica is found by another by either dialog or i
   // Removal with only the id known (a hangup command) takes the dialog keys too.
   StoredCall id_only;
   id_only.call_id = call.call_id;
-  REQUIRE(finder.Remove(id_only).ok());
+  REQUIRE(finder.Remove(id_only, nullptr).ok());
   CHECK(finder.Find(call.call_id).status().code() == sb::StatusCode::kNotFound);
   CHECK(finder.FindByDialog("a-call@10.1.1.1", "ours-a").status().code() ==
         sb::StatusCode::kNotFound);
@@ -110,7 +112,7 @@ TEST_CASE("a call saved by one replica is found by another by either dialog or i
   named.call_id = call.call_id;
   named.caller.id = call.caller.id;
   named.callee.id = call.callee.id;
-  REQUIRE(saver.Remove(named).ok());
+  REQUIRE(saver.Remove(named, nullptr).ok());
   CHECK(finder.Find(call.call_id).status().code() == sb::StatusCode::kNotFound);
   CHECK(finder.FindByDialog("a-call@10.1.1.1", "ours-a").status().code() ==
         sb::StatusCode::kNotFound);
@@ -120,10 +122,48 @@ TEST_CASE("a call saved by one replica is found by another by either dialog or i
   CHECK(unnamed->integer() == 1);
 }
 
+TEST_CASE(
+    "a call leaves the store in the step that parks its ended event - what the node never sent is "
+    "claimed after the lease",
+    "[redis]") {
+  const std::string prefix = sb::testing::UniqueName("signaling") + ":";
+  sb::redis::Client redis(SharedRedis(prefix));
+  sb::core::FakeClock clock;
+  sb::signaling::RedisEventOutbox parking(redis, std::chrono::seconds(30));
+  RedisCallStore store(redis, std::chrono::hours(1), parking, clock);
+  StoredCall call = Call();
+  REQUIRE(store.Save(call).ok());
+  sb::signaling::b2bua::PreparedEvent ended{
+      .call = {},
+      .message = {.message = {.subject = "sb.evt.call.ended.t1", .data = "charge"},
+                  .msg_id = call.call_id + ".ended"}};
+
+  StoredCall named;
+  named.call_id = call.call_id;
+  named.caller.id = call.caller.id;
+  named.callee.id = call.callee.id;
+  REQUIRE(store.Remove(named, &ended).ok());
+  CHECK(store.Find(call.call_id).status().code() == sb::StatusCode::kNotFound);
+  // Not before its lease: the node that parked it is sending it.
+  auto early = parking.Claim(clock.WallNow() + std::chrono::seconds(29), 10);
+  REQUIRE(early.ok());
+  CHECK(early->empty());
+  // The node died before the stream had it: a sweep after the lease sends it.
+  auto due = parking.Claim(clock.WallNow() + std::chrono::seconds(31), 10);
+  REQUIRE(due.ok());
+  REQUIRE(due->size() == 1);
+  CHECK((*due)[0].msg_id == call.call_id + ".ended");
+  CHECK((*due)[0].message.subject == "sb.evt.call.ended.t1");
+  CHECK((*due)[0].message.data == "charge");
+  REQUIRE(parking.Done({call.call_id + ".ended"}).ok());
+}
+
 TEST_CASE("stored calls expire with the TTL", "[redis]") {
   const std::string prefix = sb::testing::UniqueName("signaling") + ":";
   sb::redis::Client redis(SharedRedis(prefix));
-  RedisCallStore store(redis, std::chrono::seconds(120));
+  sb::core::FakeClock clock;
+  sb::signaling::RedisEventOutbox parking(redis, std::chrono::seconds(30));
+  RedisCallStore store(redis, std::chrono::seconds(120), parking, clock);
   StoredCall call = Call();
   REQUIRE(store.Save(call).ok());
   auto ttl = redis.Run(sb::redis::Command("TTL").Key("dialog:a-call@10.1.1.1:ours-a"));

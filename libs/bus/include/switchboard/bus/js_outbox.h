@@ -20,9 +20,11 @@
 // timeout, and released once acked: what the stream never acked stays kept for something else (a
 // sweep) to send again. A batch acked promptly, the common case, costs the journal nothing; what
 // a dying process loses is what it had posted less than `journal_after` (plus the linger) ago and
-// the stream had not acked yet. The destructor publishes what is queued (bounded by the timeout)
-// before it returns, so an orderly shutdown loses nothing. Thread-safe; the Bus (and the journal)
-// must outlive the outbox.
+// the stream had not acked yet. A producer that keeps a message in the journal itself, in the
+// same atomic step as the change it reports, posts it with PostKept, and leaves no such window:
+// it is released once acked and never kept again. The destructor publishes what is queued
+// (bounded by the timeout) before it returns, so an orderly shutdown loses nothing. Thread-safe;
+// the Bus (and the journal) must outlive the outbox.
 #pragma once
 
 #include <condition_variable>
@@ -78,6 +80,9 @@ class JsOutbox {
   // With a journal, a message without msg_id (the journal's key, and what makes the stream keep
   // one copy of a second send) is INVALID_ARGUMENT.
   Status Post(JsOutbound outbound, Done done);
+  // Queues a message the journal holds already (under its msg_id): released once acked, and
+  // left there when not, for whatever sends the journal's messages again. Needs the journal.
+  Status PostKept(JsOutbound outbound, Done done);
   // Blocks until everything posted before the call has been published and its done run.
   void Flush();
   size_t queued() const;
@@ -88,11 +93,15 @@ class JsOutbox {
   struct Item {
     JsOutbound outbound;
     Done done;
+    bool kept = false;  // the journal holds it (PostKept)
   };
+  Status Enqueue(Item item);
   void Run();
-  // Publishes `outbound` through the journal: what goes unacked for journal_after is kept, sent
-  // again for the rest of the timeout, and released if acked.
-  std::vector<Result<PublishAck>> PublishJournaled(const std::vector<JsOutbound>& outbound);
+  // Publishes `outbound` through the journal: what goes unacked for journal_after is kept
+  // (unless `kept` says the journal holds it), sent again for the rest of the timeout, and
+  // released if acked.
+  std::vector<Result<PublishAck>> PublishJournaled(const std::vector<JsOutbound>& outbound,
+                                                   const std::vector<bool>& kept);
 
   Bus& bus_;
   const JsOutboxOptions options_;
