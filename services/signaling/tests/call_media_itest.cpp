@@ -221,10 +221,23 @@ struct Recorded : CallEvents {
   void Ringing(const CallSummary&) override { Add("ringing"); }
   void Answered(const CallSummary& c) override { Add("answered " + c.answered_leg); }
   void Ended(const CallSummary& c) override { Add("ended " + c.cause); }
+  // The store parks these in the test's own Redis keys: `kept` names those it did.
+  std::optional<PreparedEvent> PrepareAnswered(const CallSummary& c) override {
+    return PreparedEvent{.kind = PreparedEvent::Kind::kAnswered,
+                         .call = c,
+                         .message = {.msg_id = c.call_id + ".answered"}};
+  }
   std::optional<PreparedEvent> PrepareEnded(const CallSummary& c) override {
     return PreparedEvent{.call = c, .message = {.msg_id = c.call_id + ".ended"}};
   }
-  void SendEnded(PreparedEvent e, bool) override { Ended(e.call); }
+  void SendPrepared(PreparedEvent e, bool was_kept) override {
+    if (was_kept) Add("kept " + e.message.msg_id);
+    if (e.kind == PreparedEvent::Kind::kAnswered) {
+      Answered(e.call);
+    } else {
+      Ended(e.call);
+    }
+  }
   // Waits (at most 5 s) until an event starting with `prefix` (and ending with `suffix`) was
   // published.
   bool WaitFor(const std::string& prefix, const std::string& suffix = {}) {
@@ -402,6 +415,16 @@ TEST_CASE(
   callee.sip.SendTo(Reply(bye, 200, "callee", callee), rig.port());
   CHECK(rig.events.WaitFor("ended normal"));
   CHECK(rig.store.FindByDialog("media-call-1", tag).status().code() == sb::StatusCode::kNotFound);
+  // Each event was parked in the step that saved or removed the call, so that a node dying
+  // after it still has it sent (nobody acks them here: they stay parked).
+  CHECK(rig.events.WaitFor("kept ", ".answered"));
+  CHECK(rig.events.WaitFor("kept ", ".ended"));
+  auto parked = rig.redis.Run(sb::redis::Command("HKEYS").Key("evt-parked"));
+  REQUIRE(parked.ok());
+  REQUIRE(parked->array());
+  std::set<std::string> ids;
+  for (const auto& id : *parked->array()) ids.insert(*id.str());
+  CHECK(ids == std::set<std::string>{stored->call_id + ".answered", stored->call_id + ".ended"});
 }
 
 TEST_CASE("a busy callee - 486 reaches the caller and the media legs are released",

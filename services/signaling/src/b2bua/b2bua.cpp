@@ -575,7 +575,7 @@ void B2bua::ConnectMedia(const std::string& id) {
   Status queued = offloader_.Run(
       [this, status, node, a, b, sdp, bridge, save_here, stored = Answering(*call)] {
         *status = ports_.media.AnswerLeg(node, b, sdp, bridge ? a : std::string());
-        if (status->ok() && save_here) (void)ports_.store.Save(stored);
+        if (status->ok() && save_here) (void)ports_.store.Save(stored, nullptr);
       },
       [this, id, status, save_here] { Connected(id, *status, save_here); });
   if (!queued.ok()) Fail(id, 503, "Overloaded", "network_failure");
@@ -613,10 +613,21 @@ void B2bua::Connected(const std::string& id, Status status, bool saved) {
   // Answered once the caller has its 200 (a failure before that bills nothing).
   call->answered_at = endpoint_.clock().WallNow();
   by_dialog_[*call->b_dialog] = id;
-  if (!saved) Save(*call);
-  CallSummary answered_summary = Summary(*call);
-  answered_summary.sip_code = 200;
-  ports_.events.Answered(answered_summary);
+  CallSummary answered = Summary(*call);
+  answered.sip_code = 200;
+  if (saved || !ports_.store.works_on_loop()) {
+    if (!saved) Save(*call);
+    ports_.events.Answered(answered);
+    return;
+  }
+  // Kept with the record that makes the call outlive this node: a webhook subscriber hears of
+  // the answer even when the node dies right after it.
+  auto event = ports_.events.PrepareAnswered(answered);
+  ports_.store.SaveOnLoop(Stored(*call), event ? &*event : nullptr,
+                          [this, event](const Status& saved_now) mutable {
+                            if (event)
+                              ports_.events.SendPrepared(std::move(*event), saved_now.ok());
+                          });
 }
 
 void B2bua::NoAnswer(const std::string& id) {
@@ -699,7 +710,8 @@ void B2bua::Finish(const std::string& id, bool bye_caller, bool bye_callee,
     auto event = ports_.events.PrepareEnded(ended);
     ports_.store.RemoveOnLoop(stored, event ? &*event : nullptr,
                               [this, event](const Status& removed) mutable {
-                                if (event) ports_.events.SendEnded(std::move(*event), removed.ok());
+                                if (event)
+                                  ports_.events.SendPrepared(std::move(*event), removed.ok());
                               });
   } else {
     (void)offloader_.Run([this, stored, ended] { EndStored(stored, ended); }, nullptr);
@@ -712,7 +724,7 @@ void B2bua::Finish(const std::string& id, bool bye_caller, bool bye_callee,
 void B2bua::EndStored(const StoredCall& stored, const CallSummary& ended) {
   auto event = ports_.events.PrepareEnded(ended);
   Status removed = ports_.store.Remove(stored, event ? &*event : nullptr);
-  if (event) ports_.events.SendEnded(std::move(*event), removed.ok());
+  if (event) ports_.events.SendPrepared(std::move(*event), removed.ok());
 }
 
 void B2bua::HangUp(const sip::DialogId& dialog) {
@@ -771,10 +783,11 @@ StoredCall B2bua::Answering(const Call& call) const {
 
 void B2bua::Save(const Call& call) {
   if (ports_.store.works_on_loop()) {
-    ports_.store.SaveOnLoop(Stored(call), nullptr);
+    ports_.store.SaveOnLoop(Stored(call), nullptr, nullptr);
     return;
   }
-  (void)offloader_.Run([this, stored = Stored(call)] { (void)ports_.store.Save(stored); }, nullptr);
+  (void)offloader_.Run([this, stored = Stored(call)] { (void)ports_.store.Save(stored, nullptr); },
+                       nullptr);
 }
 
 StoredCall B2bua::Stored(const Call& call) const {

@@ -93,7 +93,7 @@ void B2bua::Bridge(const TenantId& tenant, std::string_view call_id, std::string
   Status queued = offloader_.Run(
       [this, status, node, dropped, x_leg, y_leg, y_stored, x_stored = Stored(x), ended] {
         EndStored(y_stored, ended);
-        (void)ports_.store.Save(x_stored);
+        (void)ports_.store.Save(x_stored, nullptr);
         (void)ports_.media.DestroyLegs(node, dropped);
         auto bridged = ports_.media.Bridge(node, x_leg, y_leg);
         *status = bridged.ok() ? Status::Ok() : bridged.status();

@@ -238,6 +238,8 @@ struct CallSummary {
 // A call event as it will be sent (the stream's subject, body and de-duplication id), for a
 // store to keep with the change it reports; `call` is what it reports.
 struct PreparedEvent {
+  enum class Kind { kAnswered, kEnded };
+  Kind kind = Kind::kEnded;
   CallSummary call;
   bus::JsOutbound message;
 };
@@ -252,13 +254,15 @@ class CallEvents {
   virtual void Answered(const CallSummary& call) = 0;
   virtual void Ended(const CallSummary& call) = 0;
 
-  // Ended in two steps, for the end of a stored call: the store keeps the event in the step
-  // that removes the call (CallStore::Remove), so that a replica killed at any point loses
-  // neither the removal nor the charge. PrepareEnded builds the event (nullopt: it cannot be
-  // built, and the implementation has said why); SendEnded queues it once the store answered,
-  // `kept` when the store holds it (it is let go there once stored).
+  // Answered and Ended in two steps, for the changes the store records: the store keeps the
+  // event in the step that saves the answered call or removes the ended one (CallStore::Save,
+  // Remove), so that a replica killed at any point loses neither the change nor its event (an
+  // answered call's webhooks, an ended one's charge). Prepare* builds the event (nullopt: it
+  // cannot be built, and the implementation has said why); SendPrepared queues it once the store
+  // answered, `kept` when the store holds it (it is let go there once stored).
+  virtual std::optional<PreparedEvent> PrepareAnswered(const CallSummary& call) = 0;
   virtual std::optional<PreparedEvent> PrepareEnded(const CallSummary& call) = 0;
-  virtual void SendEnded(PreparedEvent event, bool kept) = 0;
+  virtual void SendPrepared(PreparedEvent event, bool kept) = 0;
 };
 
 // What another replica needs to end an answered call after this one died: both dialogs as
@@ -289,7 +293,9 @@ struct StoredCall {
 class CallStore {
  public:
   virtual ~CallStore() = default;
-  virtual Status Save(const StoredCall& call) = 0;
+  // Saves the call, and keeps `answered` (may be null) in the same atomic step, until the stream
+  // has it (CallEvents::PrepareAnswered).
+  virtual Status Save(const StoredCall& call, const PreparedEvent* answered) = 0;
   // NOT_FOUND when no call holds that dialog (by Call-ID and our tag).
   virtual Result<StoredCall> FindByDialog(std::string_view sip_call_id,
                                           std::string_view local_tag) = 0;
@@ -305,8 +311,8 @@ class CallStore {
   // not block, run Save and Remove on the spot.
   using Done = std::function<void(Status)>;
   virtual bool works_on_loop() const { return false; }
-  virtual void SaveOnLoop(const StoredCall& call, Done done) {
-    Status saved = Save(call);
+  virtual void SaveOnLoop(const StoredCall& call, const PreparedEvent* answered, Done done) {
+    Status saved = Save(call, answered);
     if (done) done(saved);
   }
   virtual void RemoveOnLoop(const StoredCall& call, const PreparedEvent* ended, Done done) {

@@ -55,13 +55,19 @@ Status CallEventPublisher::Ringing(const CallRecord& call, std::string_view leg_
 }
 
 Status CallEventPublisher::Answered(const CallRecord& call, Done done) {
+  auto message = AnsweredMessage(call);
+  if (!message.ok()) return message.status();
+  return outbox_.Post(std::move(*message), std::move(done));
+}
+
+Result<bus::JsOutbound> CallEventPublisher::AnsweredMessage(const CallRecord& call) const {
   if (!call.answer_time) {
     return Status::InvalidArgument("an answered call needs its answer time", "answer_time");
   }
   v1::CallAnswered event;
   *event.mutable_call() = ToProto(call);
   event.set_answered_leg_id(call.answered_leg_id);
-  return Post(call, "answered", call.answered_leg_id, event, event.mutable_meta(), std::move(done));
+  return Message(call, "answered", call.answered_leg_id, event, event.mutable_meta());
 }
 
 Status CallEventPublisher::Ended(const CallRecord& call, Done done) {

@@ -49,9 +49,11 @@ class CallEventPublisher {
   Status Ringing(const CallRecord& call, std::string_view leg_id, Done done);
   Status Answered(const CallRecord& call, Done done);
   Status Ended(const CallRecord& call, Done done);
-  // Ended in two steps, for a caller that keeps the message in the outbox's journal itself, in
-  // the step that takes the call out of the store: the message (the same errors as Ended), then
-  // queued as kept (bus::JsOutbox::PostKept: released from the journal once stored).
+  // Answered and Ended in two steps, for a caller that keeps the message in the outbox's journal
+  // itself, in the step that saves the call or takes it out of the store: the message (the same
+  // errors as Answered and Ended), then queued as kept (bus::JsOutbox::PostKept: released from
+  // the journal once stored).
+  Result<bus::JsOutbound> AnsweredMessage(const CallRecord& call) const;
   Result<bus::JsOutbound> EndedMessage(const CallRecord& call) const;
   Status SendKept(bus::JsOutbound message, Done done);
 

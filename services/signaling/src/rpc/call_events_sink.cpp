@@ -1,6 +1,13 @@
 #include "rpc/call_events_sink.h"
 
 namespace sb::signaling {
+namespace {
+
+std::string_view TypeOf(b2bua::PreparedEvent::Kind kind) {
+  return kind == b2bua::PreparedEvent::Kind::kAnswered ? "answered" : "ended";
+}
+
+}  // namespace
 
 CallEventSink::CallEventSink(bus::Bus& bus, const bus::EventFactory& factory,
                              const core::Clock& clock, std::string node_id,
@@ -72,17 +79,21 @@ void CallEventSink::Ringing(const b2bua::CallSummary& call) {
 }
 
 void CallEventSink::Answered(const b2bua::CallSummary& call) {
+  if (auto event = PrepareAnswered(call)) SendPrepared(std::move(*event), false);
+}
+
+std::optional<b2bua::PreparedEvent> CallEventSink::PrepareAnswered(const b2bua::CallSummary& call) {
   const auto now = clock_.WallNow();
   auto record = Update(call, false, [&](CallRecord& r) {
     r.answer_time = call.answer_time.value_or(now);
     r.answered_leg_id = call.answered_leg;
   });
-  Publish(record.tenant, record.call_id, "answered",
-          [&](auto done) { return publisher_.Answered(record, done); });
+  return Prepared(b2bua::PreparedEvent::Kind::kAnswered, call, record,
+                  publisher_.AnsweredMessage(record));
 }
 
 void CallEventSink::Ended(const b2bua::CallSummary& call) {
-  if (auto event = PrepareEnded(call)) SendEnded(std::move(*event), false);
+  if (auto event = PrepareEnded(call)) SendPrepared(std::move(*event), false);
 }
 
 std::optional<b2bua::PreparedEvent> CallEventSink::PrepareEnded(const b2bua::CallSummary& call) {
@@ -102,16 +113,23 @@ std::optional<b2bua::PreparedEvent> CallEventSink::PrepareEnded(const b2bua::Cal
     }
     if (!call.answered_leg.empty()) r.answered_leg_id = call.answered_leg;
   });
-  auto message = publisher_.EndedMessage(record);
-  if (!message.ok()) {
-    Report(message.status(), record.tenant, record.call_id, "ended");
-    return std::nullopt;
-  }
-  return b2bua::PreparedEvent{.call = call, .message = std::move(*message)};
+  return Prepared(b2bua::PreparedEvent::Kind::kEnded, call, record,
+                  publisher_.EndedMessage(record));
 }
 
-void CallEventSink::SendEnded(b2bua::PreparedEvent event, bool kept) {
-  Publish(event.call.tenant, CallId(event.call.call_id), "ended", [&](auto done) {
+std::optional<b2bua::PreparedEvent> CallEventSink::Prepared(b2bua::PreparedEvent::Kind kind,
+                                                            const b2bua::CallSummary& call,
+                                                            const CallRecord& record,
+                                                            Result<bus::JsOutbound> message) {
+  if (!message.ok()) {
+    Report(message.status(), record.tenant, record.call_id, TypeOf(kind));
+    return std::nullopt;
+  }
+  return b2bua::PreparedEvent{.kind = kind, .call = call, .message = std::move(*message)};
+}
+
+void CallEventSink::SendPrepared(b2bua::PreparedEvent event, bool kept) {
+  Publish(event.call.tenant, CallId(event.call.call_id), TypeOf(event.kind), [&](auto done) {
     return kept ? publisher_.SendKept(std::move(event.message), done)
                 : outbox_.Post(std::move(event.message), done);
   });

@@ -14,9 +14,10 @@
 // duration and billable seconds are the call's; without them (a record stored before they were
 // kept) duration and billable seconds are 0. The sink forgets a call at its end; at most
 // kMaxOpenCalls are tracked (beyond, the events still go out, without times), so a lost "ended"
-// cannot grow memory for ever. An ended event that the store keeps with the call's removal
-// (PrepareEnded, then SendEnded) is released from the outbox's journal once stored; the
-// journal (store/parked_event_journal.h) is where the store parked it.
+// cannot grow memory for ever. An answered or ended event that the store keeps with the call's
+// save or removal (PrepareAnswered or PrepareEnded, then SendPrepared) is released from the
+// outbox's journal once stored: the journal (store/parked_event_journal.h) is where the store
+// parked it.
 //
 // Threading: thread-safe, and nothing blocks (the publisher queues on its JsOutbox): the B2BUA
 // calls it on its loop thread. Outcomes are counted and logged from the outbox's thread. The
@@ -51,8 +52,9 @@ class CallEventSink final : public b2bua::CallEvents {
   void Ringing(const b2bua::CallSummary& call) override;
   void Answered(const b2bua::CallSummary& call) override;
   void Ended(const b2bua::CallSummary& call) override;
+  std::optional<b2bua::PreparedEvent> PrepareAnswered(const b2bua::CallSummary& call) override;
   std::optional<b2bua::PreparedEvent> PrepareEnded(const b2bua::CallSummary& call) override;
-  void SendEnded(b2bua::PreparedEvent event, bool kept) override;
+  void SendPrepared(b2bua::PreparedEvent event, bool kept) override;
 
   size_t open_calls() const;
   // Blocks until every event queued so far has been stored (or has failed) and counted.
@@ -68,6 +70,12 @@ class CallEventSink final : public b2bua::CallEvents {
   void Publish(const TenantId& tenant, const CallId& call, std::string_view type, Queue queue);
   void Report(const Status& status, const TenantId& tenant, const CallId& call,
               std::string_view type);
+  // A prepared event of `kind` for `call`, from its record's `message`; nullopt (reported) when
+  // the message could not be built.
+  std::optional<b2bua::PreparedEvent> Prepared(b2bua::PreparedEvent::Kind kind,
+                                               const b2bua::CallSummary& call,
+                                               const CallRecord& record,
+                                               Result<bus::JsOutbound> message);
 
   const core::Clock& clock_;
   std::string node_id_;

@@ -174,9 +174,11 @@ Result<b2bua::StoredCall> RedisCallStore::Decode(std::string_view text) {
   return call;
 }
 
-std::vector<redis::Command> RedisCallStore::SaveCommands(const b2bua::StoredCall& call) const {
+std::vector<redis::Command> RedisCallStore::SaveCommands(const b2bua::StoredCall& call,
+                                                         const b2bua::PreparedEvent* event) const {
   const int64_t ttl = ttl_.count();
   std::vector<redis::Command> commands;
+  commands.emplace_back("MULTI");
   commands.push_back(
       redis::Command("SET").Key("call:" + call.call_id).Arg(Encode(call)).Arg("EX").Arg(ttl));
   for (const auto* d : {&call.caller, &call.callee}) {
@@ -189,7 +191,17 @@ std::vector<redis::Command> RedisCallStore::SaveCommands(const b2bua::StoredCall
     commands.push_back(redis::Command("SADD").Key(owned).Arg(call.call_id));
     commands.push_back(redis::Command("EXPIRE").Key(owned).Arg(ttl));
   }
+  Park(event, commands);
+  commands.emplace_back("EXEC");
   return commands;
+}
+
+void RedisCallStore::Park(const b2bua::PreparedEvent* event,
+                          std::vector<redis::Command>& commands) const {
+  if (event == nullptr) return;
+  for (auto& park : events_.ParkCommands({event->message}, clock_.WallNow())) {
+    commands.push_back(std::move(park));
+  }
 }
 
 namespace {
@@ -205,28 +217,28 @@ Status FirstError(const std::vector<redis::Reply>& replies) {
 Status TransactionError(const std::vector<redis::Reply>& replies) {
   SB_RETURN_IF_ERROR(FirstError(replies));
   const redis::Reply::Array* executed = replies.empty() ? nullptr : replies.back().array();
-  if (executed == nullptr) return Status::Unavailable("the call's removal was not executed");
+  if (executed == nullptr) return Status::Unavailable("the call's change was not executed");
   return FirstError(*executed);
 }
 
-// A loop pipeline's outcome for a Done, judged by `judge` (FirstError, TransactionError).
-redis::LoopConnection::Callback Reporting(b2bua::CallStore::Done done,
-                                          Status (*judge)(const std::vector<redis::Reply>&)) {
-  return [done = std::move(done), judge](Result<std::vector<redis::Reply>> replies) {
-    if (done) done(replies.ok() ? judge(*replies) : replies.status());
+// A loop MULTI/EXEC pipeline's outcome for a Done.
+redis::LoopConnection::Callback Reporting(b2bua::CallStore::Done done) {
+  return [done = std::move(done)](Result<std::vector<redis::Reply>> replies) {
+    if (done) done(replies.ok() ? TransactionError(*replies) : replies.status());
   };
 }
 
 }  // namespace
 
-Status RedisCallStore::Save(const b2bua::StoredCall& call) {
-  auto replies = client_.Pipeline(SaveCommands(call));
+Status RedisCallStore::Save(const b2bua::StoredCall& call, const b2bua::PreparedEvent* answered) {
+  auto replies = client_.Pipeline(SaveCommands(call, answered));
   if (!replies.ok()) return replies.status();
-  return FirstError(*replies);
+  return TransactionError(*replies);
 }
 
-void RedisCallStore::SaveOnLoop(const b2bua::StoredCall& call, Done done) {
-  loop_->Send(SaveCommands(call), Reporting(std::move(done), FirstError));
+void RedisCallStore::SaveOnLoop(const b2bua::StoredCall& call, const b2bua::PreparedEvent* answered,
+                                Done done) {
+  loop_->Send(SaveCommands(call, answered), Reporting(std::move(done)));
 }
 
 Result<b2bua::StoredCall> RedisCallStore::Find(std::string_view call_id) {
@@ -263,11 +275,7 @@ std::vector<redis::Command> RedisCallStore::DeleteCommands(
     commands.push_back(
         redis::Command("SREM").Key(RedisCallOwners::CallsKey(call.node_id)).Arg(call.call_id));
   }
-  if (ended != nullptr) {
-    for (auto& park : events_.ParkCommands({ended->message}, clock_.WallNow())) {
-      commands.push_back(std::move(park));
-    }
-  }
+  Park(ended, commands);
   commands.emplace_back("EXEC");
   return commands;
 }
@@ -286,7 +294,7 @@ Status RedisCallStore::Remove(const b2bua::StoredCall& call, const b2bua::Prepar
 
 void RedisCallStore::RemoveOnLoop(const b2bua::StoredCall& call, const b2bua::PreparedEvent* ended,
                                   Done done) {
-  loop_->Send(DeleteCommands(call, ended), Reporting(std::move(done), TransactionError));
+  loop_->Send(DeleteCommands(call, ended), Reporting(std::move(done)));
 }
 
 }  // namespace sb::signaling

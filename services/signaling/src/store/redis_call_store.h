@@ -6,12 +6,13 @@
 //   node_calls:<node_id>                the ids of the calls that node instance carries
 //                                       (store/redis_call_owners.h: adopted when it dies)
 // all expiring after `ttl` (refreshed by every Save), so a call nobody ended cannot linger for
-// ever. A call leaves in one MULTI/EXEC with its ended event, which is parked in the event
-// outbox (store/redis_event_outbox.h) until the stream has it: a replica killed before that
-// step leaves the call for adoption, one killed after it leaves the event for a sweep.
+// ever. A call is saved at its answer with its answered event, and leaves with its ended event,
+// each in one MULTI/EXEC that parks the event in the event outbox (store/redis_event_outbox.h)
+// until the stream has it: a replica killed before such a step leaves the call as it was (for
+// adoption), one killed after it leaves the event for a sweep.
 //
 //   sb::signaling::RedisCallStore store(redis, std::chrono::hours(12), outbox, clock);
-//   store.Save(call);                                    // after the 200 to the caller
+//   store.Save(call, &answered);                         // answered: CallEvents::PrepareAnswered
 //   auto found = store.FindByDialog("a84b4c76e6", "9fxced76sl");   // on another replica
 //   store.Remove(call, &ended);                          // ended: CallEvents::PrepareEnded
 //
@@ -42,13 +43,14 @@ class RedisCallStore final : public b2bua::CallStore {
                  const core::Clock& clock, LoopRedis* loop = nullptr)
       : client_(client), ttl_(ttl), events_(events), clock_(clock), loop_(loop) {}
 
-  Status Save(const b2bua::StoredCall& call) override;
+  Status Save(const b2bua::StoredCall& call, const b2bua::PreparedEvent* answered) override;
   Result<b2bua::StoredCall> FindByDialog(std::string_view sip_call_id,
                                          std::string_view local_tag) override;
   Result<b2bua::StoredCall> Find(std::string_view call_id) override;
   Status Remove(const b2bua::StoredCall& call, const b2bua::PreparedEvent* ended) override;
   bool works_on_loop() const override { return loop_ != nullptr; }
-  void SaveOnLoop(const b2bua::StoredCall& call, Done done) override;
+  void SaveOnLoop(const b2bua::StoredCall& call, const b2bua::PreparedEvent* answered,
+                  Done done) override;
   void RemoveOnLoop(const b2bua::StoredCall& call, const b2bua::PreparedEvent* ended,
                     Done done) override;
 
@@ -57,10 +59,12 @@ class RedisCallStore final : public b2bua::CallStore {
   static Result<b2bua::StoredCall> Decode(std::string_view text);
 
  private:
-  std::vector<redis::Command> SaveCommands(const b2bua::StoredCall& call) const;
-  // One MULTI/EXEC.
+  // Each one MULTI/EXEC, parking `event` (may be null) with the change.
+  std::vector<redis::Command> SaveCommands(const b2bua::StoredCall& call,
+                                           const b2bua::PreparedEvent* event) const;
   std::vector<redis::Command> DeleteCommands(const b2bua::StoredCall& call,
                                              const b2bua::PreparedEvent* ended) const;
+  void Park(const b2bua::PreparedEvent* event, std::vector<redis::Command>& commands) const;
 
   redis::Client& client_;
   std::chrono::seconds ttl_;

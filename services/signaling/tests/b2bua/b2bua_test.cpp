@@ -223,11 +223,19 @@ struct Events : CallEvents {
     seen.push_back("ended " + c.cause + " " + std::to_string(c.sip_code));
     ended.push_back(c);
   }
+  std::optional<PreparedEvent> PrepareAnswered(const CallSummary& c) override {
+    return PreparedEvent{
+        .kind = PreparedEvent::Kind::kAnswered, .call = c, .message = {.msg_id = c.call_id}};
+  }
   std::optional<PreparedEvent> PrepareEnded(const CallSummary& c) override {
     return PreparedEvent{.call = c, .message = {.msg_id = c.call_id + ".ended"}};
   }
-  void SendEnded(PreparedEvent e, bool kept) override {
-    Ended(e.call);
+  void SendPrepared(PreparedEvent e, bool kept) override {
+    if (e.kind == PreparedEvent::Kind::kAnswered) {
+      Answered(e.call);
+    } else {
+      Ended(e.call);
+    }
     if (kept) sent_kept.push_back(e.message.msg_id);
   }
   std::vector<CallSummary> ended;
@@ -242,7 +250,7 @@ struct Store : CallStore {
   // The node each removal named: whose list of carried calls it leaves (redis_call_owners.h).
   std::vector<std::string> removed_from;
   std::vector<std::string> kept_events;  // msg ids of the ended events kept with removals
-  sb::Status Save(const StoredCall& call) override {
+  sb::Status Save(const StoredCall& call, const PreparedEvent*) override {
     calls[call.call_id] = call;
     for (const auto* d : {&call.caller, &call.callee}) {
       if (!d->id.call_id.empty()) dialogs[{d->id.call_id, d->id.local_tag}] = call.call_id;

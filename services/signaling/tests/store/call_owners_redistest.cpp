@@ -56,8 +56,8 @@ TEST_CASE("a stored call is filed under the replica instance carrying it until i
           "[redis]") {
   Redis redis;
   auto& store = redis.store;
-  REQUIRE(store.Save(CallOn("sig-1.aa", "call-1")).ok());
-  REQUIRE(store.Save(CallOn("sig-1.aa", "call-2")).ok());
+  REQUIRE(store.Save(CallOn("sig-1.aa", "call-1"), nullptr).ok());
+  REQUIRE(store.Save(CallOn("sig-1.aa", "call-2"), nullptr).ok());
   CHECK(redis.CallsOf("sig-1.aa") == std::set<std::string>{"call-1", "call-2"});
   // Removed by another replica (a BYE it took from the store), knowing only the id.
   StoredCall id_only;
@@ -78,7 +78,7 @@ TEST_CASE(
   std::set<std::string> ids;
   for (int i = 0; i < 7; ++i) {
     ids.insert("call-" + std::to_string(i));
-    REQUIRE(store.Save(CallOn("sig-1.dead", "call-" + std::to_string(i))).ok());
+    REQUIRE(store.Save(CallOn("sig-1.dead", "call-" + std::to_string(i)), nullptr).ok());
   }
 
   auto silent = owners.Silent(t0 + 10s, 10);
@@ -116,8 +116,8 @@ TEST_CASE(
   Redis redis;
   auto [store, owners, clock] = std::tie(redis.store, redis.owners, redis.clock);
   REQUIRE(owners.Heartbeat("sig-1.dead", clock.WallNow()).ok());
-  REQUIRE(store.Save(CallOn("sig-1.dead", "talking")).ok());
-  REQUIRE(store.Save(CallOn("sig-1.dead", "gone")).ok());
+  REQUIRE(store.Save(CallOn("sig-1.dead", "talking"), nullptr).ok());
+  REQUIRE(store.Save(CallOn("sig-1.dead", "gone"), nullptr).ok());
   clock.Advance(11s);
 
   struct Started {

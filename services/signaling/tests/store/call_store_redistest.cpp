@@ -79,7 +79,7 @@ TEST_CASE("a call saved by one replica is found by another by either dialog or i
   RedisCallStore saver(node_a, std::chrono::hours(1), parking, clock);
   RedisCallStore finder(node_b, std::chrono::hours(1), parking, clock);
   StoredCall call = Call();
-  REQUIRE(saver.Save(call).ok());
+  REQUIRE(saver.Save(call, nullptr).ok());
 
   auto by_caller = finder.FindByDialog("a-call@10.1.1.1", "ours-a");
   REQUIRE(by_caller.ok());
@@ -106,8 +106,8 @@ TEST_CASE("a call saved by one replica is found by another by either dialog or i
   // not read (a callee dialog only the stored copy names stays).
   StoredCall elsewhere = call;
   elsewhere.callee.id = {"c-call@sig-2", "ours-c", "other"};
-  REQUIRE(saver.Save(call).ok());
-  REQUIRE(saver.Save(elsewhere).ok());
+  REQUIRE(saver.Save(call, nullptr).ok());
+  REQUIRE(saver.Save(elsewhere, nullptr).ok());
   StoredCall named;
   named.call_id = call.call_id;
   named.caller.id = call.caller.id;
@@ -132,7 +132,7 @@ TEST_CASE(
   sb::signaling::RedisEventOutbox parking(redis, std::chrono::seconds(30));
   RedisCallStore store(redis, std::chrono::hours(1), parking, clock);
   StoredCall call = Call();
-  REQUIRE(store.Save(call).ok());
+  REQUIRE(store.Save(call, nullptr).ok());
   sb::signaling::b2bua::PreparedEvent ended{
       .call = {},
       .message = {.message = {.subject = "sb.evt.call.ended.t1", .data = "charge"},
@@ -165,7 +165,7 @@ TEST_CASE("stored calls expire with the TTL", "[redis]") {
   sb::signaling::RedisEventOutbox parking(redis, std::chrono::seconds(30));
   RedisCallStore store(redis, std::chrono::seconds(120), parking, clock);
   StoredCall call = Call();
-  REQUIRE(store.Save(call).ok());
+  REQUIRE(store.Save(call, nullptr).ok());
   auto ttl = redis.Run(sb::redis::Command("TTL").Key("dialog:a-call@10.1.1.1:ours-a"));
   REQUIRE(ttl.ok());
   REQUIRE(ttl->integer().has_value());
