@@ -427,8 +427,10 @@ TEST_CASE(
   CHECK(ids == std::set<std::string>{stored->call_id + ".answered", stored->call_id + ".ended"});
 }
 
-TEST_CASE("a busy callee - 486 reaches the caller and the media legs are released",
-          "[natstest][redis]") {
+TEST_CASE(
+    "a busy callee - 486 reaches the caller and the media legs are released - the ended event is "
+    "parked before it is sent",
+    "[natstest][redis]") {
   Rig rig;
   Phone caller, callee;
   rig.locator.sip_port = callee.sip.port();
@@ -438,6 +440,11 @@ TEST_CASE("a busy callee - 486 reaches the caller and the media legs are release
   sb::sip::Message busy = caller.ExpectResponse(486);
   CHECK(busy.status_code() == 486);
   CHECK(rig.events.WaitFor("ended busy"));
+  // Never saved, the call's end was still parked before it was sent: its record outlives us.
+  CHECK(rig.events.WaitFor("kept ", ".ended"));
+  auto parked = rig.redis.Run(sb::redis::Command("HLEN").Key("evt-parked"));
+  REQUIRE(parked.ok());
+  CHECK(parked->integer() == 1);
   // The node has no legs left: its load report counts zero legs again.
   CHECK(rig.tracker.WaitUntil(
       [&] {

@@ -673,7 +673,12 @@ void B2bua::Fail(const std::string& id, int code, std::string_view reason, std::
     CallSummary ended = Summary(*call);
     ended.sip_code = code != 0 ? code : 487;
     ended.cause = std::string(cause);
-    ports_.events.Ended(ended);
+    // Never saved, so kept on its own: the call's record (a CDR) outlives the node all the same.
+    if (auto event = ports_.events.PrepareEnded(ended)) {
+      ports_.store.KeepOnLoop(*event, [this, event](const Status& kept) mutable {
+        ports_.events.SendPrepared(std::move(*event), kept.ok());
+      });
+    }
   }
   by_invite_key_.erase(call->a_key);
   calls_.erase(id);

@@ -319,6 +319,12 @@ class CallStore {
     Status removed = Remove(call, ended);
     if (done) done(removed);
   }
+  // Keeps `event` on its own, for a call that ends before it was ever saved (busy, no answer,
+  // cancelled): its ended event outlives the node as an answered call's does. The default keeps
+  // nothing (FAILED_PRECONDITION), and the event is then sent unkept.
+  virtual void KeepOnLoop(const PreparedEvent&, Done done) {
+    if (done) done(Status::FailedPrecondition("this store keeps no event on its own"));
+  }
 };
 
 struct Ports {

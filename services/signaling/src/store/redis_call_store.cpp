@@ -297,4 +297,12 @@ void RedisCallStore::RemoveOnLoop(const b2bua::StoredCall& call, const b2bua::Pr
   loop_->Send(DeleteCommands(call, ended), Reporting(std::move(done)));
 }
 
+void RedisCallStore::KeepOnLoop(const b2bua::PreparedEvent& event, Done done) {
+  std::vector<redis::Command> commands;
+  commands.emplace_back("MULTI");
+  Park(&event, commands);
+  commands.emplace_back("EXEC");
+  loop_->Send(std::move(commands), Reporting(std::move(done)));
+}
+
 }  // namespace sb::signaling

@@ -9,7 +9,8 @@
 // ever. A call is saved at its answer with its answered event, and leaves with its ended event,
 // each in one MULTI/EXEC that parks the event in the event outbox (store/redis_event_outbox.h)
 // until the stream has it: a replica killed before such a step leaves the call as it was (for
-// adoption), one killed after it leaves the event for a sweep.
+// adoption), one killed after it leaves the event for a sweep. A call that ends unanswered was
+// never saved: its ended event is parked on its own (KeepOnLoop).
 //
 //   sb::signaling::RedisCallStore store(redis, std::chrono::hours(12), outbox, clock);
 //   store.Save(call, &answered);                         // answered: CallEvents::PrepareAnswered
@@ -53,6 +54,7 @@ class RedisCallStore final : public b2bua::CallStore {
                   Done done) override;
   void RemoveOnLoop(const b2bua::StoredCall& call, const b2bua::PreparedEvent* ended,
                     Done done) override;
+  void KeepOnLoop(const b2bua::PreparedEvent& event, Done done) override;
 
   // The stored form, exposed for tests of its round trip.
   static std::string Encode(const b2bua::StoredCall& call);
