@@ -254,15 +254,26 @@ bool StartsWithSipColon(std::string_view text) {
 
 }  // namespace
 
-std::optional<std::string> GlobalTelDigits(const Uri& uri) {
-  if (uri.scheme != UriScheme::kTel || !uri.user.starts_with('+')) return std::nullopt;
+namespace {
+
+// The tel: URI's number without its visual separators, when it is `global` (a leading '+') or
+// not as asked and its digits (after the '+') are all there is.
+std::optional<std::string> TelDigits(const Uri& uri, bool global) {
+  if (uri.scheme != UriScheme::kTel || uri.user.starts_with('+') != global) return std::nullopt;
   std::string number = CanonicalTelNumber(uri.user);
-  if (number.size() < 2 ||
-      !std::all_of(number.begin() + 1, number.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+  const size_t first = global ? 1 : 0;
+  if (number.size() < first + 1 || !std::all_of(number.begin() + first, number.end(),
+                                                [](char c) { return c >= '0' && c <= '9'; })) {
     return std::nullopt;
   }
   return number;
 }
+
+}  // namespace
+
+std::optional<std::string> GlobalTelDigits(const Uri& uri) { return TelDigits(uri, true); }
+
+std::optional<std::string> LocalTelDigits(const Uri& uri) { return TelDigits(uri, false); }
 
 const char* internal::ParseUriInto(std::string_view text, Uri& uri) {
   uri.text = text;

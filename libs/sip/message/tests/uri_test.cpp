@@ -53,7 +53,8 @@ TEST_CASE("tel and other schemes", "[uri]") {
   CHECK(other->opaque == "2983792873");
 }
 
-TEST_CASE("a global tel: number gives the digits to dial, without visual separators", "[uri]") {
+TEST_CASE("a global or a local tel: number gives the digits to dial, without visual separators",
+          "[uri]") {
   auto digits = [](std::string_view text) {
     auto uri = ParseUri(text);
     REQUIRE(uri.ok());
@@ -66,6 +67,18 @@ TEST_CASE("a global tel: number gives the digits to dial, without visual separat
   CHECK_FALSE(digits("tel:+1555p0103"));
   CHECK_FALSE(digits("tel:+"));
   CHECK_FALSE(digits("sip:+15550103@example.com"));
+
+  auto local = [](std::string_view text) {
+    auto uri = ParseUri(text);
+    REQUIRE(uri.ok());
+    return LocalTelDigits(*uri);
+  };
+  CHECK(local("tel:10-03;phone-context=acme.example") == "1003");
+  CHECK(local("tel:1003") == "1003");   // whose number it is, is the caller's to judge
+  CHECK_FALSE(local("tel:+15550103"));  // global
+  CHECK_FALSE(local("tel:*67;phone-context=acme.example"));
+  CHECK_FALSE(local("tel:-;phone-context=acme.example"));
+  CHECK_FALSE(local("sip:1003@acme.example"));
 }
 
 TEST_CASE("malformed URIs are errors naming the problem", "[uri]") {

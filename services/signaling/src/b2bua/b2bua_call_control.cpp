@@ -115,7 +115,8 @@ Result<CallId> B2buaCallControl::Originate(const OriginateParams& params) {
   const bool tel = uri.ok() && uri->scheme == sip::UriScheme::kTel;
   std::string dialed;
   if (tel) {
-    auto number = TelDialed(*uri, "to_uri");
+    // The calling extension's domain is the originators' to resolve: no local context here.
+    auto number = TelDialed(*uri, "to_uri", {});
     if (!number.ok()) return number.status();
     dialed = std::move(*number);
   } else if (uri.ok() && uri->is_sip() && uri->has_user && !uri->user.empty() &&

@@ -36,13 +36,12 @@ std::string StatusLine(int code, std::string_view reason) {
 }
 
 // What the party that stays dials for `target_uri`: the user of a SIP URI in the tenant's
-// domain, or a global tel: number (b2bua/dialed_uri.h). INVALID_ARGUMENT for anything else,
-// PERMISSION_DENIED for another domain: a transfer leaves the tenant only through its own trunks.
+// domain, or a tel: number, global or local to that domain (b2bua/dialed_uri.h).
+// INVALID_ARGUMENT for anything else, PERMISSION_DENIED for another domain: a transfer leaves the
+// tenant only through its own trunks.
 Result<std::string> TargetUser(std::string_view target_uri, std::string_view domain) {
   auto uri = sip::ParseUri(target_uri);
-  if (uri.ok() && uri->scheme == sip::UriScheme::kTel && uri->user.starts_with('+')) {
-    return TelDialed(*uri, "target_uri");
-  }
+  if (uri.ok() && uri->scheme == sip::UriScheme::kTel) return TelDialed(*uri, "target_uri", domain);
   if (!uri.ok() || !uri->is_sip() || !uri->has_user || uri->user.empty()) {
     return Status::InvalidArgument(
         "the transfer target must be a sip: URI with a user part or a global tel: number",

@@ -1297,6 +1297,16 @@ void Refers(Fixture& f, const std::string& refer, const Destination& from,
   CHECK(Sipfrag(f.Take(from)) == "SIP/2.0 100 Trying\r\n");
 }
 
+// Extension 1003, the target of the desk's REFER, answers: the desk hears the 200 and is hung up.
+void TargetAnswersTransfer(Fixture& f) {
+  Message invite = f.Take(kTarget);
+  CHECK((*invite.To())->uri.user == "1003");
+  f.Receive(f.Answer(invite, 200, "target", kCallerSdp), kTarget);
+  CHECK(f.Take(kTarget).method() == sb::sip::Method::kAck);
+  CHECK(Sipfrag(f.Take(kDesk)) == "SIP/2.0 200 OK\r\n");
+  CHECK(f.Take(kDesk).method() == sb::sip::Method::kBye);
+}
+
 }  // namespace
 
 TEST_CASE("a party of an adopted call is gone when it answers 481, 408 or nothing at all",
@@ -1899,13 +1909,24 @@ TEST_CASE("REFER to a global tel: number - dialled without its visual separators
   to_1003.to_uri = "sip:1003@acme.sb.test";
   Refers(f, f.CalleeInDialog(call.desk_invite, "REFER", "desk", 2), kDesk, "tel:+1-555-(010).3");
   CHECK(f.router.asked.back() == "1001 +15550103");
-  Message invite = f.Take(kTarget);
-  CHECK((*invite.To())->uri.user == "1003");
-  f.Receive(f.Answer(invite, 200, "target", kCallerSdp), kTarget);
-  CHECK(f.Take(kTarget).method() == sb::sip::Method::kAck);
-  CHECK(Sipfrag(f.Take(kDesk)) == "SIP/2.0 200 OK\r\n");
-  CHECK(f.Take(kDesk).method() == sb::sip::Method::kBye);
+  TargetAnswersTransfer(f);
   CHECK(f.events.seen.back() == "answered");
+}
+
+TEST_CASE(
+    "REFER to a local tel: number in the tenant's domain - the extension is dialled, as for a "
+    "sip: URI - another context's local number 416",
+    "[unit]") {
+  Fixture f;
+  auto call = f.Connect();
+  f.Receive(f.With(f.CalleeInDialog(call.desk_invite, "REFER", "desk", 2),
+                   "Refer-To: <tel:1003;phone-context=other.sb.test>"),
+            kDesk);
+  CHECK(f.Codes(kDesk) == std::vector<int>{416});
+  Refers(f, f.CalleeInDialog(call.desk_invite, "REFER", "desk", 3), kDesk,
+         "tel:10-03;phone-context=ACME.sb.test");
+  CHECK(f.router.asked.back() == "1001 1003");
+  TargetAnswersTransfer(f);
 }
 
 TEST_CASE(

@@ -125,6 +125,9 @@ bool UriEquivalent(const Uri& a, const Uri& b);
 // dropped ("+15550103" for tel:+1-555-(010).3). nullopt for any other URI, a local number (no
 // leading '+'), or one with anything besides digits and separators (*, #, pauses, escapes).
 std::optional<std::string> GlobalTelDigits(const Uri& uri);
+// The same for a local number (no leading '+'): "1003" for tel:10-03;phone-context=acme.example.
+// Its phone-context, which says whose number it is, is the caller's to check.
+std::optional<std::string> LocalTelDigits(const Uri& uri);
 
 // Decodes %XX escapes once. Malformed escapes ("%Z4", "%4") are kept literally. A decoded NUL is
 // kept (the result is not NUL-terminated data).
