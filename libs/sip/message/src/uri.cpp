@@ -252,12 +252,8 @@ bool StartsWithSipColon(std::string_view text) {
   return (w | 0x00202020u) == sip;
 }
 
-}  // namespace
-
-namespace {
-
-// The tel: URI's number without its visual separators, when it is `global` (a leading '+') or
-// not as asked and its digits (after the '+') are all there is.
+// The digits of a tel: URI's number, its visual separators dropped: a global one (its '+' kept)
+// when `global`, a local one otherwise; nullopt for the other kind, or anything but digits.
 std::optional<std::string> TelDigits(const Uri& uri, bool global) {
   if (uri.scheme != UriScheme::kTel || uri.user.starts_with('+') != global) return std::nullopt;
   std::string number = CanonicalTelNumber(uri.user);

@@ -12,13 +12,13 @@
 //
 // A call's answered and ended events are parked before they are posted, in the same step as the
 // call's save or removal (store/redis_call_store.h; an unanswered call's ended on its own), and
-// only released here. What remains
-// exposed is a created or ringing event: it is in memory only until it is acknowledged or parked
-// (at most the linger plus journal_after), so a replica killed in that window loses it; the call
-// itself, not yet answered, is lost with the replica then. A failure to park or unpark is logged
-// and counted in sb_signaling_parked_event_failures_total: the outbox goes on publishing all the
-// same, and an event left parked after its ack is sent again by a sweep (the stream drops the
-// copy). Thread-safe as the outbox and client are; the outbox, clock and metrics must outlive it.
+// only released here. What remains exposed is a created or ringing event: it is in memory only
+// until it is acknowledged or parked (at most the linger plus journal_after), so a replica killed
+// in that window loses it; the call itself, not yet answered, is lost with the replica then. A
+// failure to park or unpark is logged and counted in sb_signaling_parked_event_failures_total:
+// the outbox goes on publishing all the same, and an event left parked after its ack is sent
+// again by a sweep (the stream drops the copy). Thread-safe as the outbox and client are; the
+// outbox, clock and metrics must outlive it.
 #pragma once
 
 #include <string>
