@@ -623,11 +623,7 @@ void B2bua::Connected(const std::string& id, Status status, bool saved) {
   // Kept with the record that makes the call outlive this node: a webhook subscriber hears of
   // the answer even when the node dies right after it.
   auto event = ports_.events.PrepareAnswered(answered);
-  ports_.store.SaveOnLoop(Stored(*call), event ? &*event : nullptr,
-                          [this, event](const Status& saved_now) mutable {
-                            if (event)
-                              ports_.events.SendPrepared(std::move(*event), saved_now.ok());
-                          });
+  ports_.store.SaveOnLoop(Stored(*call), event ? &*event : nullptr, SendOnceStored(event));
 }
 
 void B2bua::NoAnswer(const std::string& id) {
@@ -675,9 +671,7 @@ void B2bua::Fail(const std::string& id, int code, std::string_view reason, std::
     ended.cause = std::string(cause);
     // Never saved, so kept on its own: the call's record (a CDR) outlives the node all the same.
     if (auto event = ports_.events.PrepareEnded(ended)) {
-      ports_.store.KeepOnLoop(*event, [this, event](const Status& kept) mutable {
-        ports_.events.SendPrepared(std::move(*event), kept.ok());
-      });
+      ports_.store.KeepOnLoop(*event, SendOnceStored(event));
     }
   }
   by_invite_key_.erase(call->a_key);
@@ -713,11 +707,7 @@ void B2bua::Finish(const std::string& id, bool bye_caller, bool bye_callee,
   // "ended" once the call is out of the store: a consumer acting on it finds no stale state.
   if (ports_.store.works_on_loop()) {
     auto event = ports_.events.PrepareEnded(ended);
-    ports_.store.RemoveOnLoop(stored, event ? &*event : nullptr,
-                              [this, event](const Status& removed) mutable {
-                                if (event)
-                                  ports_.events.SendPrepared(std::move(*event), removed.ok());
-                              });
+    ports_.store.RemoveOnLoop(stored, event ? &*event : nullptr, SendOnceStored(event));
   } else {
     (void)offloader_.Run([this, stored, ended] { EndStored(stored, ended); }, nullptr);
   }
@@ -728,8 +718,13 @@ void B2bua::Finish(const std::string& id, bool bye_caller, bool bye_callee,
 
 void B2bua::EndStored(const StoredCall& stored, const CallSummary& ended) {
   auto event = ports_.events.PrepareEnded(ended);
-  Status removed = ports_.store.Remove(stored, event ? &*event : nullptr);
-  if (event) ports_.events.SendPrepared(std::move(*event), removed.ok());
+  SendOnceStored(event)(ports_.store.Remove(stored, event ? &*event : nullptr));
+}
+
+CallStore::Done B2bua::SendOnceStored(std::optional<PreparedEvent> event) {
+  return [this, event = std::move(event)](const Status& stored) mutable {
+    if (event) ports_.events.SendPrepared(std::move(*event), stored.ok());
+  };
 }
 
 void B2bua::HangUp(const sip::DialogId& dialog) {

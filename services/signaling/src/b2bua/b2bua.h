@@ -340,6 +340,9 @@ class B2bua final : public RequestHandler, public DialogHandler {
   // On a worker (it blocks): `stored` leaves the store with the ended event of `ended` kept in
   // the same step (CallEvents::PrepareEnded), which is then sent.
   void EndStored(const StoredCall& stored, const CallSummary& ended);
+  // What a store step that kept `event` (may be empty) calls back with its outcome: the event
+  // sent, as kept when the step succeeded.
+  CallStore::Done SendOnceStored(std::optional<PreparedEvent> event);
   // BYE in `dialog`, which the endpoint forgets once it is answered (or timed out).
   void HangUp(const sip::DialogId& dialog);
   // The legs go without anyone waiting for the node (MediaAnchor::ReleaseLegs); none when no node.

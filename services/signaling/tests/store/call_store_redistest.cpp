@@ -68,6 +68,16 @@ void RequireSame(const StoredCall& a, const StoredCall& b) {
   CHECK(a.callee.peer_sdp == b.callee.peer_sdp);
 }
 
+// One replica's store on its own key prefix, parking events due by a clock the test moves.
+struct Node {
+  explicit Node(std::chrono::seconds ttl) : store(redis, ttl, parking, clock) {}
+  std::string prefix = sb::testing::UniqueName("signaling") + ":";
+  sb::redis::Client redis{SharedRedis(prefix)};
+  sb::core::FakeClock clock;
+  sb::signaling::RedisEventOutbox parking{redis, std::chrono::seconds(30)};
+  RedisCallStore store;
+};
+
 }  // namespace
 
 TEST_CASE("a call saved by one replica is found by another by either dialog or its id", "[redis]") {
@@ -126,11 +136,8 @@ TEST_CASE(
     "a call leaves the store in the step that parks its ended event - what the node never sent is "
     "claimed after the lease",
     "[redis]") {
-  const std::string prefix = sb::testing::UniqueName("signaling") + ":";
-  sb::redis::Client redis(SharedRedis(prefix));
-  sb::core::FakeClock clock;
-  sb::signaling::RedisEventOutbox parking(redis, std::chrono::seconds(30));
-  RedisCallStore store(redis, std::chrono::hours(1), parking, clock);
+  Node node(std::chrono::hours(1));
+  auto& [prefix, redis, clock, parking, store] = node;
   StoredCall call = Call();
   REQUIRE(store.Save(call, nullptr).ok());
   sb::signaling::b2bua::PreparedEvent ended{
@@ -159,11 +166,8 @@ TEST_CASE(
 }
 
 TEST_CASE("stored calls expire with the TTL", "[redis]") {
-  const std::string prefix = sb::testing::UniqueName("signaling") + ":";
-  sb::redis::Client redis(SharedRedis(prefix));
-  sb::core::FakeClock clock;
-  sb::signaling::RedisEventOutbox parking(redis, std::chrono::seconds(30));
-  RedisCallStore store(redis, std::chrono::seconds(120), parking, clock);
+  Node node(std::chrono::seconds(120));
+  auto& [prefix, redis, clock, parking, store] = node;
   StoredCall call = Call();
   REQUIRE(store.Save(call, nullptr).ok());
   auto ttl = redis.Run(sb::redis::Command("TTL").Key("dialog:a-call@10.1.1.1:ours-a"));
