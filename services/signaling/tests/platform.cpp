@@ -246,9 +246,21 @@ std::vector<std::string> Platform::StoredContacts(const pb::Tenant& tenant,
                                                   const std::string& aor) const {
   auto reply = Redis()->Run(redis::Command("HKEYS").Key("reg:" + tenant.id() + ":" + aor));
   REQUIRE(reply.ok());
+  // An error reply must not read as "no bindings" (CI once saw an unexplained empty set here).
+  INFO("HKEYS reg:" << tenant.id() << ":" << aor << " answered "
+                    << (reply->error() ? *reply->error() : std::string("no error")));
+  REQUIRE(reply->array() != nullptr);
   std::vector<std::string> out;
-  if (const auto* items = reply->array()) {
-    for (const auto& item : *items) out.push_back(*item.str());
+  for (const auto& item : *reply->array()) out.push_back(*item.str());
+  if (out.empty()) {
+    // Shown with the caller's next assertion: what the prefix holds when the AOR's hash is gone.
+    auto keys = Redis()->Run(redis::Command("KEYS").Key("reg:*"));
+    std::string listed;
+    if (keys.ok() && keys->array() != nullptr) {
+      for (const auto& key : *keys->array()) listed += " " + *key.str();
+    }
+    UNSCOPED_INFO("no bindings under reg:" << tenant.id() << ":" << aor
+                                           << "; this platform's reg: keys:" << listed);
   }
   return out;
 }
