@@ -107,12 +107,14 @@ Sipp CallRig::StartCallee(const std::string& scenario, const std::vector<std::st
                                       extra));
 }
 
-Sipp CallRig::StartCaller(const std::string& scenario, int via_port, const std::string& target) {
+Sipp CallRig::StartCaller(const std::string& scenario, int via_port, const std::string& target,
+                          const std::vector<std::string>& extra) {
   auto args = Concat({"-sf", Sipp::Scenario(scenario), "127.0.0.1:" + Port(via_port), "-m", "1"},
                      At(kCallerIp, testing::FreePort()));
   args = Concat(args, {"-au", "1001", "-ap", "pass-1001-secret", "-auth_uri", "1002@" + domain});
-  return Sipp::Start("caller", Concat(args, {"-key", "caller", "1001", "-key", "callee", "1002",
-                                             "-key", "target", target, "-key", "domain", domain}));
+  args = Concat(args, {"-key", "caller", "1001", "-key", "callee", "1002", "-key", "target", target,
+                       "-key", "domain", domain});
+  return Sipp::Start("caller", Concat(args, extra));
 }
 
 void CallRig::Call(const std::string& callee_scenario, const std::string& caller_scenario) {

@@ -75,8 +75,9 @@ struct CallRig {
   Sipp StartCallee(const std::string& scenario, const std::vector<std::string>& extra = {});
   // 1001 calls through `via_port`: -au/-ap answer the 407; the keys fill the scenario's
   // [caller], [callee], [target] (`target`: the user a transferring scenario REFERs to) and
-  // [domain].
-  Sipp StartCaller(const std::string& scenario, int via_port, const std::string& target = "1003");
+  // [domain]. `extra`: more sipp arguments.
+  Sipp StartCaller(const std::string& scenario, int via_port, const std::string& target = "1003",
+                   const std::vector<std::string>& extra = {});
   // 1002 registered straight at the node runs `callee_scenario`, 1001 `caller_scenario`.
   void Call(const std::string& callee_scenario, const std::string& caller_scenario);
 };

@@ -339,38 +339,76 @@ std::string InviteAnswer(const std::vector<std::string>& datagrams, int cseq) {
 
 }  // namespace
 
+namespace {
+
+// A call rig with a second replica, watching the call's answered and ended events. Adoption is
+// off within a test, so only the phones' own requests reach the survivor.
+struct FailoverRig {
+  CallRig rig{
+      std::vector<std::pair<std::string, std::string>>{{"SB_SIGNALING_NODE_DEAD_MS", "600000"}}};
+  std::unique_ptr<sb::bus::NatsBus> bus =
+      sb::testing::ConnectNats(rig.platform.nats_url(), "sipp-calls-itest");
+  sb::testing::EventInbox answered{*bus, "sb.evt.call.answered." + rig.tenant.id()};
+  sb::testing::EventInbox ended{*bus, "sb.evt.call.ended." + rig.tenant.id()};
+  const int survivor = rig.platform.AddSignalingReplica();
+
+  // Once the call is answered, its node dies, and `paths` turn to the survivor (as the balancer
+  // would).
+  void FailOver(std::initializer_list<UdpRelay*> paths) {
+    REQUIRE(answered.Wait<switchboard::call::v1::CallAnswered>(
+        [](const switchboard::call::v1::CallAnswered&, const sb::bus::Message&) { return true; },
+        10s));
+    rig.platform.KillSignaling(rig.platform.sip_port());
+    for (UdpRelay* path : paths) path->Retarget(static_cast<uint16_t>(survivor));
+  }
+  // The call's one ended event, ended by the survivor.
+  switchboard::call::v1::CallEnded EndedByNodeFailure() {
+    auto ends = ended.AtLeast<switchboard::call::v1::CallEnded>(1, 10s);
+    REQUIRE(ends.size() == 1);
+    CHECK(ends[0].cause() == switchboard::call::v1::END_CAUSE_NODE_FAILURE);
+    return ends[0];
+  }
+};
+
+}  // namespace
+
+TEST_CASE(
+    "a call whose node dies is held and taken off hold at another replica - the callee is "
+    "re-offered sendonly, then sendrecv - the caller's refresh of the hold is answered from the "
+    "store - its BYE there ends the call on both sides",
+    "[integration]") {
+  FailoverRig f;
+  auto& p = f.rig.platform;
+  // The callee needs a path too: sipp answers a request at the address its call began from.
+  UdpRelay caller_path(p.sip_port(), {}), callee_path(p.sip_port(), {});
+  f.rig.RegisterCallee(callee_path.port());
+  auto callee = f.rig.StartCallee("callee_held.xml");
+  // The caller holds 3 s after its ACK.
+  auto caller = f.rig.StartCaller("caller_holds.xml", caller_path.port(), "1003", {"-d", "3000"});
+  f.FailOver({&caller_path, &callee_path});
+  CheckBothSucceeded(caller, callee);
+  INFO(p.SignalingLog());
+  f.EndedByNodeFailure();
+}
+
 TEST_CASE(
     "a call whose node dies goes on at another replica - the caller's refreshing re-INVITE gets "
     "the description its 200 had - its DTMF INFO reaches the callee - its BYE there ends the call "
     "on both sides",
     "[integration]") {
-  // No adoption within the test: only the caller's own requests reach the survivor.
-  CallRig rig(
-      std::vector<std::pair<std::string, std::string>>{{"SB_SIGNALING_NODE_DEAD_MS", "600000"}});
-  auto& p = rig.platform;
-  auto bus = sb::testing::ConnectNats(p.nats_url(), "sipp-calls-itest");
-  sb::testing::EventInbox answered(*bus, "sb.evt.call.answered." + rig.tenant.id());
-  sb::testing::EventInbox ended(*bus, "sb.evt.call.ended." + rig.tenant.id());
-  const int survivor = p.AddSignalingReplica();
-  // The caller's path, turned to the survivor once its node is dead (as the balancer would).
+  FailoverRig f;
+  auto& p = f.rig.platform;
   UdpRelay path(p.sip_port(), {});
-  rig.RegisterCallee(p.sip_port());
-  auto callee = rig.StartCallee("callee_takes_info_until_bye.xml");
-  auto caller = rig.StartCaller("caller_refreshes_after_failover.xml", path.port());
-  REQUIRE(answered.Wait<switchboard::call::v1::CallAnswered>(
-      [](const switchboard::call::v1::CallAnswered&, const sb::bus::Message&) { return true; },
-      10s));
+  f.rig.RegisterCallee(p.sip_port());
+  auto callee = f.rig.StartCallee("callee_takes_info_until_bye.xml");
   // The caller waits 3 s after its ACK before it refreshes.
-  p.KillSignaling(p.sip_port());
-  path.Retarget(static_cast<uint16_t>(survivor));
+  auto caller = f.rig.StartCaller("caller_refreshes_after_failover.xml", path.port());
+  f.FailOver({&path});
   CheckBothSucceeded(caller, callee);
   INFO(p.SignalingLog());
   const auto to_caller = path.ToPhone();
   const std::string first = InviteAnswer(to_caller, 2), refreshed = InviteAnswer(to_caller, 3);
   CHECK(first.find("m=audio ") != std::string::npos);
   CHECK(refreshed == first);
-  auto ends = ended.AtLeast<switchboard::call::v1::CallEnded>(1, 10s);
-  REQUIRE(ends.size() == 1);
-  CHECK(ends[0].cause() == switchboard::call::v1::END_CAUSE_NODE_FAILURE);
-  CHECK(ends[0].billable_seconds() >= 3);
+  CHECK(f.EndedByNodeFailure().billable_seconds() >= 3);
 }

@@ -781,13 +781,15 @@ StoredCall B2bua::Answering(const Call& call) const {
   return stored;
 }
 
-void B2bua::Save(const Call& call) {
+void B2bua::Save(const Call& call) { SaveStored(Stored(call)); }
+
+void B2bua::SaveStored(StoredCall stored) {
   if (ports_.store.works_on_loop()) {
-    ports_.store.SaveOnLoop(Stored(call), nullptr, nullptr);
+    ports_.store.SaveOnLoop(stored, nullptr, nullptr);
     return;
   }
-  (void)offloader_.Run([this, stored = Stored(call)] { (void)ports_.store.Save(stored, nullptr); },
-                       nullptr);
+  (void)offloader_.Run(
+      [this, stored = std::move(stored)] { (void)ports_.store.Save(stored, nullptr); }, nullptr);
 }
 
 StoredCall B2bua::Stored(const Call& call) const {

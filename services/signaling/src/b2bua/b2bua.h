@@ -348,6 +348,8 @@ class B2bua final : public RequestHandler, public DialogHandler {
   // The legs go without anyone waiting for the node (MediaAnchor::ReleaseLegs); none when no node.
   void DestroyMedia(const std::string& media_node, std::vector<std::string> legs);
   void Save(const Call& call);
+  // Saves a record as it is (no answered event), from the loop when the store can.
+  void SaveStored(StoredCall stored);
   StoredCall Stored(const Call& call) const;
   // The record of a call being answered: the caller's dialog as our 200 will create it.
   StoredCall Answering(const Call& call) const;
@@ -363,6 +365,13 @@ class B2bua final : public RequestHandler, public DialogHandler {
                         std::function<void(const StoredCall&, bool from_caller)> then);
   void EndFromStore(const IncomingRequest& request);
   void AnswerFromStore(const IncomingRequest& request);
+  // A session change (hold, unhold, a new codec) from one party of a stored call, as ReOffer
+  // makes it for a live one: the node answers the offer on that party's leg, the other party
+  // is re-offered its node description with the offerer's direction, and once it accepts, the
+  // offerer gets the node's answer and the record the new descriptions.
+  void ReOfferStored(const std::string& key, StoredCall call, bool from_caller,
+                     const std::string& method, const std::string& offer,
+                     const sip::UasTimerAnswer& timer);
 
   // Session timers (b2bua_session_timer.cpp).
   LegSession& Session(Call& call, char side) {

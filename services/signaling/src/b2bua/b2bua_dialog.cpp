@@ -1,7 +1,7 @@
 // Requests inside an answered call: BYE from either side, re-INVITE / UPDATE (hold, unhold)
 // re-anchored on the media node and passed on, INFO / OPTIONS relayed; and calls this node only
 // knows from the store (another replica set them up and died): a BYE ends them, an OPTIONS or a
-// session refresh (re-INVITE or UPDATE) is answered, a session change refused 488.
+// session refresh (re-INVITE or UPDATE) is answered, a session change re-anchored and passed on.
 #include <algorithm>
 #include <chrono>
 #include <utility>
@@ -268,13 +268,15 @@ void B2bua::EndFromStore(const IncomingRequest& request) {
 void B2bua::AnswerFromStore(const IncomingRequest& request) {
   const std::string key = request.key;
   const sip::Message& message = *request.message;
-  // What this node can say for a call it does not carry: that the call is there (OPTIONS), and
-  // that its session goes on: a re-INVITE or UPDATE refreshing the session (RFC 4028 §9) gets
+  // What this node can do for a call it does not carry: say that the call is there (OPTIONS),
+  // and keep its session going. A re-INVITE or UPDATE refreshing the session (RFC 4028 §9) gets
   // the description the dead node last gave that side, when it repeats its own last one or
-  // offers nothing. A change of the session is refused with 488: the session stays as it was,
-  // where a 481 would end it (RFC 4028 §10, RFC 5057). An INFO (DTMF) or MESSAGE is passed to
-  // the other party, and its answer back, as the live node does. Anything else (a REFER) would
-  // need the dead node's state: 503, which fails that request only (RFC 5057 §5.1), not the call.
+  // offers nothing; one that changes it (hold, unhold) is re-anchored on the node and passed on
+  // (ReOfferStored). A record without descriptions (an older replica's) can do neither: 488, so
+  // the session stays as it was, where a 481 would end it (RFC 4028 §10, RFC 5057). An INFO
+  // (DTMF) or MESSAGE is passed to the other party, and its answer back, as the live node does.
+  // Anything else (a REFER) would need the dead node's state: 503, which fails that request only
+  // (RFC 5057 §5.1), not the call.
   const bool options = message.method() == sip::Method::kOptions;
   const bool relayed =
       message.method() == sip::Method::kInfo || message.method() == sip::Method::kMessage;
@@ -305,15 +307,88 @@ void B2bua::AnswerFromStore(const IncomingRequest& request) {
     } else if (!invite && offer.empty()) {
       // An UPDATE without an offer gets no body (RFC 3311 §5.2).
       (void)endpoint_.Respond(key, 200, {}, timer.headers);
-    } else if (dialog.local_sdp.empty() ||
-               (!offer.empty() && !SameDescription(dialog.peer_sdp, offer))) {
+    } else if (dialog.local_sdp.empty()) {
       (void)endpoint_.Respond(key, 488, "Session Cannot Change Here");
+    } else if (!offer.empty() && !SameDescription(dialog.peer_sdp, offer)) {
+      ReOfferStored(key, call, from_caller, method, offer, timer);
     } else {
       // A re-INVITE without an offer gets ours (§14.2); its ACK's answer is not looked at, so a
       // party that changes its session there is not heard.
       (void)endpoint_.Respond(key, 200, {}, timer.headers, dialog.local_sdp, "application/sdp");
     }
   });
+}
+
+void B2bua::ReOfferStored(const std::string& key, StoredCall call, bool from_caller,
+                          const std::string& method, const std::string& offer,
+                          const sip::UasTimerAnswer& timer) {
+  if (call.media_node_id.empty() || call.media_legs.empty()) {
+    (void)endpoint_.Respond(key, 488, "Session Cannot Change Here");
+    return;
+  }
+  // Leg a then b (a one-party call has b alone, and no caller dialog).
+  const std::string node = call.media_node_id;
+  const std::string leg = from_caller ? call.media_legs.front() : call.media_legs.back();
+  auto answer = std::make_shared<Result<MediaAnchor::Leg>>(Status::Internal("not run"));
+  auto record = std::make_shared<StoredCall>(std::move(call));
+  Status queued = offloader_.Run(
+      [this, answer, node, leg, offer] {
+        *answer = ports_.media.UpdateLeg(node, leg, true, offer);
+      },
+      [this, key, method, offer, answer, from_caller, timer, record] {
+        if (!answer->ok()) {
+          (void)endpoint_.Respond(key, 488);
+          return;
+        }
+        const sdp::Direction wanted = OfferedDirection(offer).value_or(sdp::Direction::kSendRecv);
+        // The offerer's side: the node's answer, facing the direction it asked for.
+        const std::string reply = WithDirection((*answer)->sdp, sdp::Reverse(wanted), false);
+        auto answered = [this, key, timer, reply, offer, record, from_caller] {
+          if (!endpoint_.Respond(key, 200, {}, timer.headers, reply, "application/sdp").ok()) {
+            return;
+          }
+          StoredDialog& own = from_caller ? record->caller : record->callee;
+          own.peer_sdp = offer;
+          own.local_sdp = reply;
+        };
+        StoredDialog& other = from_caller ? record->callee : record->caller;
+        if (other.id.call_id.empty()) {
+          answered();
+          SaveStored(*record);
+          return;
+        }
+        // The other side: its node description as before, with the offerer's direction, as a
+        // new version of it.
+        const std::string offered = WithDirection(other.local_sdp, wanted, true);
+        const uint32_t cseq = StoredCSeq(*record, other);
+        // Called again for a retransmitted 2xx (the endpoint ACKs it again): the first final
+        // answer is the one that counts.
+        auto done = std::make_shared<bool>(false);
+        auto on_answer = [this, key, record, answered, done, cseq, from_caller, offered](
+                             const ClientResponse& r, SipEndpoint& ep) {
+          if (r.response && r.response->status_code() < 200) return;
+          // The endpoint made a dialog of the 2xx to ACK it; this node carries none.
+          if (r.dialog) ep.ForgetDialog(*r.dialog);
+          if (*done) return;
+          *done = true;
+          StoredDialog& other = from_caller ? record->callee : record->caller;
+          if (r.timed_out) {
+            (void)ep.Respond(key, 408);
+          } else if (r.response->status_code() >= 300) {
+            (void)ep.Respond(key, r.response->status_code(), r.response->reason_phrase());
+          } else {
+            answered();
+            other.local_sdp = offered;
+            if (!r.response->body().empty()) other.peer_sdp = r.response->body();
+          }
+          // The other side's CSeq moved, whatever it answered.
+          other.next_local_cseq = std::max(other.next_local_cseq, cseq + 1);
+          SaveStored(*record);
+        };
+        auto sent = SendStored(method, other, cseq, on_answer, offered, "application/sdp");
+        if (!sent.ok()) (void)endpoint_.Respond(key, 500, "Other Leg Gone");
+      });
+  if (!queued.ok()) (void)endpoint_.Respond(key, 503);
 }
 
 void B2bua::ReleaseStored(StoredCall call, std::string cause) {

@@ -1121,9 +1121,8 @@ TEST_CASE(
 
 TEST_CASE(
     "another replica keeps a stored call going - an OPTIONS and a refreshing UPDATE get 200 - a "
-    "refreshing re-INVITE gets the description the caller had - a session change is refused 488 "
-    "and a REFER 503, rather than 481 - an INFO reaches the callee - an unknown dialog's UPDATE "
-    "is 481",
+    "refreshing re-INVITE gets the description the caller had - a REFER is refused 503, rather "
+    "than 481 - an INFO reaches the callee - an unknown dialog's UPDATE is 481",
     "[unit]") {
   Fixture f;
   auto call = f.Connect();
@@ -1174,10 +1173,6 @@ TEST_CASE(
   CHECK(callee_refresh.body() == call.desk_invite.body());
   other.endpoint.OnReceived(Fixture::CalleeInDialog(call.desk_invite, "ACK", "desk", 2), kDesk);
 
-  // Hold needs the node's answer: refused, the session stays as it was.
-  std::string hold = kCallerSdp;
-  hold += "a=sendonly\r\n";
-  CHECK(answer_of(f.CallerInDialog("INVITE", call.caller_tag, 10, hold)) == 488);
   CHECK(answer_of(f.CallerInDialog("UPDATE", "no-such-tag", 11)) == 481);
   // What would need the dead node's state fails alone, not the call: 503, not 481.
   CHECK(answer_of(Fixture::With(f.CallerInDialog("REFER", call.caller_tag, 12),
@@ -1207,6 +1202,114 @@ TEST_CASE(
   CHECK(f.store.calls.size() == 1);
   CHECK_FALSE(f.media.legs.empty());
   CHECK(f.events.seen.back() == "answered");
+}
+
+// A call a first node answered and stored, which the caller puts on hold (re-INVITE CSeq 10,
+// a=sendonly) at a second node that never saw it.
+struct HeldOnAnotherReplica {
+  Fixture f;
+  Fixture::Answered call = f.Connect();
+  Node other{f.clock, f.auth, f.router, f.locator, f.media, f.events, f.store, 99};
+  StoredCall before = f.store.calls.begin()->second;
+  std::string hold = std::string(kCallerSdp) + "a=sendonly\r\n";
+
+  HeldOnAnotherReplica() {
+    other.endpoint.OnReceived(f.CallerInDialog("INVITE", call.caller_tag, 10, hold), kCaller);
+  }
+  // What the second node sent since, by destination, without its 100s.
+  std::vector<Out> Sent() {
+    std::vector<Out> out;
+    for (auto& s : other.endpoint.TakeSends()) {
+      if (Parse(s.bytes).status_code() != 100) out.push_back({s.destination, s.bytes});
+    }
+    return out;
+  }
+};
+
+TEST_CASE(
+    "another replica holds and unholds a stored call - the node answers the caller's offer on leg "
+    "a - the callee is re-offered sendonly in its dialog - the caller gets recvonly once the "
+    "callee accepts - the record keeps the new descriptions, so a refresh of the hold is answered "
+    "from it",
+    "[unit]") {
+  HeldOnAnotherReplica held;
+  auto& [f, call, other, before, hold] = held;
+  auto sent = [&held] { return held.Sent(); };
+  CHECK(f.media.log.back() == "update " + before.media_legs.front() + " offer");
+  auto out = sent();
+  REQUIRE(out.size() == 1);
+  CHECK(out[0].to == kDesk);
+  Message reinvite = Parse(out[0].bytes);
+  CHECK(reinvite.method() == sb::sip::Method::kInvite);
+  CHECK((*reinvite.To())->tag() == "desk");
+  CHECK(*reinvite.CallId() == *call.desk_invite.CallId());
+  CHECK(CSeqOf(reinvite) >= before.callee.next_local_cseq);
+  CHECK(reinvite.body().find("a=sendonly") != std::string_view::npos);
+  CHECK(reinvite.body().find("o=node 7 2 ") != std::string_view::npos);  // a new version
+  const std::string desk_answer = std::string(kCallerSdp) + "a=recvonly\r\n";
+  other.endpoint.OnReceived(Fixture::Answer(reinvite, 200, "desk", desk_answer), kDesk);
+  out = sent();
+  REQUIRE(out.size() == 2);
+  CHECK(out[0].to == kDesk);
+  CHECK(Parse(out[0].bytes).method() == sb::sip::Method::kAck);
+  CHECK(out[1].to == kCaller);
+  Message ok = Parse(out[1].bytes);
+  CHECK(ok.status_code() == 200);
+  CHECK(ok.body().find("a=recvonly") != std::string_view::npos);
+  const StoredCall& after = f.store.calls.begin()->second;
+  CHECK(after.caller.peer_sdp == hold);
+  CHECK(after.caller.local_sdp == ok.body());
+  CHECK(after.callee.local_sdp == reinvite.body());
+  CHECK(after.callee.peer_sdp == desk_answer);
+  CHECK(after.callee.next_local_cseq > CSeqOf(reinvite));
+  CHECK(after.node_id == before.node_id);  // still the dead node's to adopt
+  other.endpoint.OnReceived(f.CallerInDialog("ACK", call.caller_tag, 10), kCaller);
+  CHECK(sent().empty());
+
+  // The same hold offer again is a refresh: the same answer, and nobody else hears of it.
+  const size_t media_requests = f.media.log.size();
+  other.endpoint.OnReceived(f.CallerInDialog("INVITE", call.caller_tag, 11, hold), kCaller);
+  out = sent();
+  REQUIRE(out.size() == 1);
+  CHECK(out[0].to == kCaller);
+  CHECK(Parse(out[0].bytes).body() == ok.body());
+  CHECK(f.media.log.size() == media_requests);
+
+  // Unhold: sendrecv again, the callee's description one version on.
+  other.endpoint.OnReceived(f.CallerInDialog("INVITE", call.caller_tag, 12, kCallerSdp), kCaller);
+  out = sent();
+  REQUIRE(out.size() == 1);
+  Message unhold = Parse(out[0].bytes);
+  CHECK(unhold.body().find("a=sendrecv") != std::string_view::npos);
+  CHECK(unhold.body().find("o=node 7 3 ") != std::string_view::npos);
+  CHECK(CSeqOf(unhold) > CSeqOf(reinvite));
+  other.endpoint.OnReceived(Fixture::Answer(unhold, 200, "desk", kCallerSdp), kDesk);
+  out = sent();
+  REQUIRE(out.size() == 2);
+  CHECK(Parse(out[1].bytes).status_code() == 200);
+  CHECK(Parse(out[1].bytes).body().find("a=sendrecv") != std::string_view::npos);
+  CHECK(f.store.calls.begin()->second.caller.peer_sdp == kCallerSdp);
+}
+
+TEST_CASE(
+    "a stored call's session change the other party refuses - the offerer gets its code - the "
+    "record keeps the descriptions it had",
+    "[unit]") {
+  HeldOnAnotherReplica held;
+  auto& [f, call, other, before, hold] = held;
+  auto out = held.Sent();
+  REQUIRE(out.size() == 1);
+  CHECK(out[0].to == kDesk);
+  other.endpoint.OnReceived(Fixture::Answer(Parse(out[0].bytes), 488, "desk"), kDesk);
+  std::vector<int> to_caller;
+  for (const Out& o : held.Sent()) {
+    if (o.to == kCaller) to_caller.push_back(Parse(o.bytes).status_code());
+  }
+  CHECK(to_caller == std::vector<int>{488});
+  const StoredCall& after = f.store.calls.begin()->second;
+  CHECK(after.caller.peer_sdp == before.caller.peer_sdp);
+  CHECK(after.caller.local_sdp == before.caller.local_sdp);
+  CHECK(after.callee.local_sdp == before.callee.local_sdp);
 }
 
 TEST_CASE("a call stored without descriptions (an older replica's) refuses every re-INVITE 488",
