@@ -749,6 +749,17 @@ void Describe(const sip::Dialog& dialog, StoredDialog& d) {
   // Another replica's BYE must not reuse a CSeq this node may still send (a re-INVITE after
   // the save): it leaves room, which §12.2.2 allows (CSeq only has to grow).
   d.next_local_cseq = dialog.local_cseq().value_or(0) + 1000;
+  d.refresh_by_update = dialog.PeerAllowsUpdate();
+}
+
+// The interval at which this node refreshes a session under `terms` (none: no timer).
+uint32_t RefreshInterval(const std::optional<sip::SessionTerms>& terms) {
+  return terms && terms->we_refresh ? terms->interval : 0;
+}
+
+std::optional<sip::SessionTerms> TermsOf(const std::optional<sip::SessionTimer>& timer) {
+  if (!timer) return std::nullopt;
+  return timer->terms();
 }
 
 }  // namespace
@@ -778,6 +789,8 @@ StoredCall B2bua::Answering(const Call& call) const {
   caller.peer = sip::ResponseDestination(*call.invite, call.a_source);
   caller.local_sdp = call.a_sdp;
   caller.peer_sdp = call.invite->body();
+  // The caller's session starts with our 200, under the terms it grants.
+  caller.refresh_interval = RefreshInterval(call.a_timer.terms);
   return stored;
 }
 
@@ -803,11 +816,13 @@ StoredCall B2bua::Stored(const Call& call) const {
     stored.caller = Snapshot(call.a_dialog);
     stored.caller.local_sdp = call.a_sdp;
     stored.caller.peer_sdp = call.a_session.peer_sdp;
+    stored.caller.refresh_interval = RefreshInterval(TermsOf(call.a_session.timer));
   }
   if (call.b_dialog) {
     stored.callee = Snapshot(*call.b_dialog);
     stored.callee.local_sdp = call.b_offer;
     stored.callee.peer_sdp = call.b_session.peer_sdp;
+    stored.callee.refresh_interval = RefreshInterval(TermsOf(call.b_session.timer));
   }
   stored.from_uri = call.from_uri;
   stored.to_uri = call.to_uri;

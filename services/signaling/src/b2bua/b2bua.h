@@ -443,7 +443,13 @@ class B2bua final : public RequestHandler, public DialogHandler {
   // A request in a dialog only the store knows, with CSeq `cseq`.
   Result<std::string> SendStored(std::string_view method, const StoredDialog& dialog, uint32_t cseq,
                                  ResponseCallback on_response, std::string_view body = {},
-                                 std::string_view content_type = {});
+                                 std::string_view content_type = {},
+                                 const sip::HeaderLines& headers = {});
+  // The adopter's probe of `dialog`: the session refresh this node owes the peer when it is the
+  // refresher (StoredDialog::refresh_interval), so that the session outlives the node that
+  // negotiated it; an OPTIONS otherwise. `answered` gets the final code once (0: none came).
+  Result<std::string> ProbeDialog(const StoredCall& call, const StoredDialog& dialog,
+                                  std::function<void(int code)> answered);
   // Passes a request of one party of a stored call (its transaction `key`) to `other`, and the
   // final answer back.
   void RelayStored(const std::string& key, const StoredCall& call, const StoredDialog& other,

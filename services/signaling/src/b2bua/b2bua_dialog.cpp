@@ -421,7 +421,8 @@ void B2bua::RelayStored(const std::string& key, const StoredCall& call, const St
 
 Result<std::string> B2bua::SendStored(std::string_view method, const StoredDialog& dialog,
                                       uint32_t cseq, ResponseCallback on_response,
-                                      std::string_view body, std::string_view content_type) {
+                                      std::string_view body, std::string_view content_type,
+                                      const sip::HeaderLines& headers) {
   // Built by hand (§12.2.1.1, loose routing): this endpoint holds no Dialog for it.
   auto request = sip::MessageBuilder::Request(std::string(method), dialog.remote_target);
   for (const auto& route : dialog.route_set) request.AddHeader("Route", route);
@@ -431,6 +432,7 @@ Result<std::string> B2bua::SendStored(std::string_view method, const StoredDialo
                            : dialog.remote_uri + ";tag=" + dialog.id.remote_tag)
       .AddHeader("Call-ID", dialog.id.call_id)
       .AddHeader("CSeq", std::to_string(cseq) + " " + std::string(method));
+  for (const auto& [name, value] : headers) request.AddHeader(name, value);
   if (!body.empty()) request.SetBody(body, content_type);
   return endpoint_.SendRequest(request, dialog.peer, std::move(on_response));
 }
@@ -455,6 +457,37 @@ uint32_t B2bua::StoredCSeq(const StoredCall& call, const StoredDialog& dialog) {
   auto [it, fresh] = stored_cseqs_.try_emplace(StoredDialogKey(dialog), cseq);
   if (!fresh) it->second = cseq = std::max(cseq, it->second + 1);
   return cseq;
+}
+
+Result<std::string> B2bua::ProbeDialog(const StoredCall& call, const StoredDialog& dialog,
+                                       std::function<void(int code)> answered) {
+  // Called again for a retransmitted 2xx to a re-INVITE (the endpoint ACKs it again): the first
+  // final answer is the one that counts.
+  auto done = std::make_shared<bool>(false);
+  ResponseCallback on_response = [answered = std::move(answered), done](const ClientResponse& r,
+                                                                        SipEndpoint& ep) {
+    const int code = r.response != nullptr ? r.response->status_code() : 0;
+    if (code >= 100 && code < 200) return;
+    // The endpoint made a dialog of a re-INVITE's 2xx to ACK it; this node carries none.
+    if (r.dialog) ep.ForgetDialog(*r.dialog);
+    if (*done) return;
+    *done = true;
+    answered(code);
+  };
+  const uint32_t cseq = StoredCSeq(call, dialog);
+  // A re-INVITE refresh repeats our description, which an older record does not have.
+  const bool refresh =
+      dialog.refresh_interval != 0 && (dialog.refresh_by_update || !dialog.local_sdp.empty());
+  if (!refresh) return SendStored("OPTIONS", dialog, cseq, std::move(on_response));
+  // RFC 4028 §7.4, as SendRefresh: an UPDATE without an offer, or the peer's description again.
+  sip::HeaderLines headers =
+      sip::UacTimerHeaders(dialog.refresh_interval, settings_.session_timer.min_se, true);
+  headers.emplace_back("Supported", std::string(sip::kOptionTimer));
+  if (dialog.refresh_by_update) {
+    return SendStored("UPDATE", dialog, cseq, std::move(on_response), {}, {}, headers);
+  }
+  return SendStored("INVITE", dialog, cseq, std::move(on_response), dialog.local_sdp,
+                    "application/sdp", headers);
 }
 
 void B2bua::ByeStored(const StoredCall& call, const StoredDialog& dialog) {
@@ -506,13 +539,8 @@ void B2bua::ProbeStored(std::string call_id, std::function<void(bool)> done) {
         for (bool caller : {true, false}) {
           const StoredDialog& dialog = caller ? state->call.caller : state->call.callee;
           if (!has_dialog(dialog)) continue;
-          auto sent = SendStored("OPTIONS", dialog, StoredCSeq(state->call, dialog),
-                                 [answered, caller](const ClientResponse& r, SipEndpoint&) {
-                                   const int code =
-                                       r.response != nullptr ? r.response->status_code() : 0;
-                                   if (code >= 100 && code < 200) return;
-                                   answered(caller, code);
-                                 });
+          auto sent = ProbeDialog(state->call, dialog,
+                                  [answered, caller](int code) { answered(caller, code); });
           if (!sent.ok()) answered(caller, 0);
         }
       });

@@ -277,6 +277,12 @@ struct StoredDialog {
   // refresh that repeats the peer's is answered with ours again (RFC 3264 §8), by any replica.
   // Empty: not known (a record from an older replica), so no refresh can be answered from it.
   std::string local_sdp, peer_sdp;
+  // RFC 4028: the session interval (seconds) at which this node refreshes the peer, 0 when it
+  // does not (the peer refreshes, or no timer runs); and whether by UPDATE (the peer allows it)
+  // rather than a re-INVITE. The adopter's probes are that refresh, so the session outlives the
+  // node that negotiated it.
+  uint32_t refresh_interval = 0;
+  bool refresh_by_update = false;
 };
 struct StoredCall {
   std::string call_id;

@@ -14,11 +14,13 @@ namespace {
 constexpr char kField = '\x1f';
 constexpr char kItem = '\x1e';
 // Version 2 added the summary fields (from, to, answered leg, times), version 3 each dialog's
-// descriptions. An older record, from a replica not yet upgraded, still ends its call: version 1
-// with no times, and neither answers a session refresh. Later versions only append fields, so
-// that this one reads theirs for what it knows (a rolling upgrade's old replicas end the new
-// ones' calls); version 2 replicas could not, and refuse version 3 records.
-constexpr std::string_view kVersion = "3";
+// descriptions, version 4 each dialog's refresh (interval, method). An older record, from a
+// replica not yet upgraded, still ends its call: version 1 with no times, and neither answers a
+// session refresh; before version 4 the adopter only probes (OPTIONS), refreshing nothing. Later
+// versions only append fields, so that this one reads theirs for what it knows (a rolling
+// upgrade's old replicas end the new ones' calls); version 2 replicas could not, and refuse
+// version 3 records.
+constexpr std::string_view kVersion = "4";
 constexpr std::string_view kVersionWithoutSdp = "2";
 constexpr std::string_view kVersionWithoutSummary = "1";
 
@@ -66,6 +68,9 @@ constexpr size_t kDialogFields = 11;
 constexpr size_t kCallFields = 6 + 2 * kDialogFields;  // version 1: these only
 constexpr size_t kSummaryFields = 5;
 constexpr size_t kSdpFields = 4;
+constexpr size_t kRefreshFields = 4;
+constexpr std::string_view kRefreshByUpdate = "UPDATE";
+constexpr std::string_view kRefreshByInvite = "INVITE";
 
 // A description holding the separator (no valid SDP does) is not kept: its dialog then answers
 // no refresh, as one from an older record.
@@ -128,6 +133,10 @@ std::string RedisCallStore::Encode(const b2bua::StoredCall& call) {
     Put(out, SdpField(d->local_sdp));
     Put(out, SdpField(d->peer_sdp));
   }
+  for (const auto* d : {&call.caller, &call.callee}) {
+    Put(out, std::to_string(d->refresh_interval));
+    Put(out, d->refresh_by_update ? kRefreshByUpdate : kRefreshByInvite);
+  }
   return out;
 }
 
@@ -170,6 +179,19 @@ Result<b2bua::StoredCall> RedisCallStore::Decode(std::string_view text) {
   for (auto* d : {&call.caller, &call.callee}) {
     d->local_sdp = f[at++];
     d->peer_sdp = f[at++];
+  }
+  if (version < 4) return call;
+  const size_t known = at + kRefreshFields + 1;
+  if (version == 4 ? f.size() != known : f.size() < known) {
+    return Status::Internal("stored call in an unknown form");
+  }
+  for (auto* d : {&call.caller, &call.callee}) {
+    uint64_t interval = 0;
+    if (!ParseNumber(f[at++], UINT32_MAX, interval)) {
+      return Status::Internal("stored call with a bad refresh interval");
+    }
+    d->refresh_interval = static_cast<uint32_t>(interval);
+    d->refresh_by_update = f[at++] == kRefreshByUpdate;
   }
   return call;
 }

@@ -1420,8 +1420,9 @@ TEST_CASE("a party of an adopted call is gone when it answers 481, 408 or nothin
 }
 
 TEST_CASE(
-    "a call adopted from a dead replica - both parties answer its OPTIONS: it goes on - then one "
-    "is silent and the other says 481: BYE to the silent one only, media released, ended "
+    "a call adopted from a dead replica - both parties answer its probes (the refresh the caller "
+    "is owed, the callee's OPTIONS): it goes on - then one is silent and the other says 481: BYE "
+    "to the silent one only, media released, ended "
     "node_failure",
     "[unit]") {
   Fixture f;
@@ -1429,7 +1430,7 @@ TEST_CASE(
   const std::string id = f.store.calls.begin()->first;
   const StoredCall stored = f.store.calls.begin()->second;
   Node adopter(f.clock, f.auth, f.router, f.locator, f.media, f.events, f.store, 55);
-  // The OPTIONS the adopter sent, by destination.
+  // The probes the adopter sent (not the ACKs to their 2xx), by destination.
   struct Probes {
     std::vector<std::pair<Destination, Message>> sent;
     const Message& at(const Destination& to) const {
@@ -1441,18 +1442,32 @@ TEST_CASE(
   };
   auto probes = [&] {
     Probes p;
-    for (auto& s : adopter.endpoint.TakeSends()) p.sent.emplace_back(s.destination, Parse(s.bytes));
+    for (auto& s : adopter.endpoint.TakeSends()) {
+      Message m = Parse(s.bytes);
+      if (m.method() != sb::sip::Method::kAck) p.sent.emplace_back(s.destination, std::move(m));
+    }
     return p;
   };
   std::optional<bool> going_on;
   adopter.b2bua.ProbeStored(id, [&](bool g) { going_on = g; });
   auto first = probes();
   REQUIRE(first.sent.size() == 2);
-  for (auto& [to, options] : first.sent) {
-    CHECK(options.method() == sb::sip::Method::kOptions);
-    CHECK(HeaderOf(options, "Call-ID") ==
+  // The caller supports no timer, so the dead node refreshed it (refresher=uas): the adopter
+  // does, with a re-INVITE (the caller does not allow UPDATE) repeating the caller's
+  // description. The callee asked for no timer: an OPTIONS.
+  REQUIRE(stored.caller.refresh_interval == 1800);
+  REQUIRE(stored.callee.refresh_interval == 0);
+  for (auto& [to, probe] : first.sent) {
+    if (to == kCaller) {
+      CHECK(probe.method() == sb::sip::Method::kInvite);
+      CHECK(probe.body() == stored.caller.local_sdp);
+      CHECK(HeaderOf(probe, "Session-Expires") == "1800;refresher=uac");
+    } else {
+      CHECK(probe.method() == sb::sip::Method::kOptions);
+    }
+    CHECK(HeaderOf(probe, "Call-ID") ==
           (to == kCaller ? stored.caller.id.call_id : stored.callee.id.call_id));
-    adopter.endpoint.OnReceived(sb::sip::MakeResponse(options, 200).Build(), to);
+    adopter.endpoint.OnReceived(Fixture::Answer(probe, 200, {}), to);
   }
   REQUIRE(going_on);
   CHECK(*going_on);
@@ -2475,14 +2490,16 @@ void CallerAcks(Fixture& f) {
 }
 
 // A call ringing both contacts that the desk answers making us its refresher (Session-Expires
-// 120, refresher=uac), the caller's ACK in, the wire emptied: the desk's INVITE, whose body is
-// the node's offer to it.
-Message DeskAnswersUsRefresher(Fixture& f) {
+// 120, refresher=uac; with an Allow header when `allow` is not empty), the caller's ACK in, the
+// wire emptied: the desk's INVITE, whose body is the node's offer to it.
+Message DeskAnswersUsRefresher(Fixture& f, std::string_view allow = {}) {
   f.Receive(f.CallerInvite(), kCaller);
   auto desk = f.Take(kDesk);
   (void)f.Take(kMobile);
-  f.Receive(f.With(f.Answer(desk, 200, "desk", kCallerSdp), "Session-Expires: 120;refresher=uac"),
-            kDesk);
+  std::string ok =
+      f.With(f.Answer(desk, 200, "desk", kCallerSdp), "Session-Expires: 120;refresher=uac");
+  if (!allow.empty()) ok = f.With(ok, "Allow: " + std::string(allow));
+  f.Receive(ok, kDesk);
   CallerAcks(f);
   f.wire.clear();
   return desk;
@@ -2535,6 +2552,33 @@ TEST_CASE(
   CHECK_FALSE(f.Next(kDesk).has_value());
   RunFor(f, std::chrono::seconds(1));
   CHECK(TakeRequest(f, kDesk).method() == sb::sip::Method::kInvite);
+}
+
+TEST_CASE(
+    "a replica adopting a call refreshes the session the dead node owed the callee - an UPDATE "
+    "without an offer where the callee allows it - so the call outlives the session interval",
+    "[unit][session_timer]") {
+  Fixture f;
+  (void)DeskAnswersUsRefresher(f, "INVITE, ACK, BYE, UPDATE");
+  REQUIRE(f.store.calls.size() == 1);
+  const StoredCall stored = f.store.calls.begin()->second;
+  CHECK(stored.callee.refresh_interval == 120);
+  CHECK(stored.callee.refresh_by_update);
+  Node adopter(f.clock, f.auth, f.router, f.locator, f.media, f.events, f.store, 55);
+  std::optional<bool> going_on;
+  adopter.b2bua.ProbeStored(stored.call_id, [&](bool g) { going_on = g; });
+  std::optional<Message> refresh;
+  for (auto& s : adopter.endpoint.TakeSends()) {
+    if (s.destination == kDesk) refresh = Parse(s.bytes);
+  }
+  REQUIRE(refresh);
+  CHECK(refresh->method() == sb::sip::Method::kUpdate);
+  CHECK(refresh->body().empty());
+  CHECK(HeaderValue(*refresh, sb::sip::HeaderId::kSessionExpires) == "120;refresher=uac");
+  CHECK(refresh->HasToken(sb::sip::HeaderId::kSupported, "timer"));
+  CHECK((*refresh->To())->tag() == "desk");
+  adopter.endpoint.OnReceived(sb::sip::MakeResponse(*refresh, 200).Build(), kDesk);
+  CHECK_FALSE(going_on);  // the caller's probe is still out
 }
 
 TEST_CASE(

@@ -39,6 +39,9 @@ StoredCall Call() {
   call.caller.peer_sdp = "v=0\r\no=- 1 2 IN IP4 10.1.1.1\r\ns=-\r\na=sendonly\r\n";
   call.callee.local_sdp = "v=0\r\no=node 8 1 IN IP4 127.0.0.9\r\ns=-\r\n";
   call.callee.peer_sdp = "v=0\r\no=desk 5 5 IN IP4 10.2.2.2\r\ns=-\r\n";
+  call.callee.refresh_interval = 1800;
+  call.callee.refresh_by_update = true;
+  call.caller.refresh_interval = 90;
   call.from_uri = "sip:1001@acme.sb.test";
   call.to_uri = "sip:1002@acme.sb.test";
   call.answered_leg = call.call_id + "-b";
@@ -66,6 +69,10 @@ void RequireSame(const StoredCall& a, const StoredCall& b) {
   CHECK(a.caller.peer_sdp == b.caller.peer_sdp);
   CHECK(a.callee.local_sdp == b.callee.local_sdp);
   CHECK(a.callee.peer_sdp == b.callee.peer_sdp);
+  CHECK(a.caller.refresh_interval == b.caller.refresh_interval);
+  CHECK(a.caller.refresh_by_update == b.caller.refresh_by_update);
+  CHECK(a.callee.refresh_interval == b.callee.refresh_interval);
+  CHECK(a.callee.refresh_by_update == b.callee.refresh_by_update);
 }
 
 // One replica's store on its own key prefix, parking events due by a clock the test moves.
@@ -208,11 +215,18 @@ std::string Older(const std::string& record, char version, int fields) {
 }  // namespace
 
 TEST_CASE(
-    "a call stored by a replica of a version before still ends - without descriptions, and "
-    "without times before that",
+    "a call stored by a replica of a version before still ends - without refreshes, without "
+    "descriptions before that, and without times before that",
     "[unit]") {
-  const std::string v3 = RedisCallStore::Encode(Call());
-  // Version 2 ended with the summary: the same text without the four descriptions.
+  const std::string v4 = RedisCallStore::Encode(Call());
+  // Version 3 ended with the descriptions: the same text without the four refresh fields.
+  const std::string v3 = Older(v4, '3', 4);
+  auto without_refreshes = RedisCallStore::Decode(v3);
+  REQUIRE(without_refreshes.ok());
+  CHECK(without_refreshes->callee.local_sdp == Call().callee.local_sdp);
+  CHECK(without_refreshes->callee.refresh_interval == 0);
+  CHECK_FALSE(without_refreshes->callee.refresh_by_update);
+  // Version 2 ended with the summary: without the four descriptions either.
   auto v2 = RedisCallStore::Decode(Older(v3, '2', 4));
   REQUIRE(v2.ok());
   CHECK(v2->answer_time == Call().answer_time);
@@ -229,16 +243,18 @@ TEST_CASE(
   // A record cut short is not taken for an older one.
   CHECK_FALSE(RedisCallStore::Decode("2" + v1.substr(1)).ok());
   CHECK_FALSE(RedisCallStore::Decode(Older(v3, '3', 4)).ok());
+  CHECK_FALSE(RedisCallStore::Decode(Older(v4, '4', 2)).ok());
 }
 
 TEST_CASE("a record of a later version is read for the fields this one knows", "[unit]") {
   const StoredCall call = Call();
-  const std::string v3 = RedisCallStore::Encode(call);
-  auto later = RedisCallStore::Decode("4" + v3.substr(1) + "something new\x1f");
+  const std::string v4 = RedisCallStore::Encode(call);
+  auto later = RedisCallStore::Decode("5" + v4.substr(1) + "something new\x1f");
   REQUIRE(later.ok());
   RequireSame(*later, call);
-  // Version 3 itself has exactly its fields.
-  CHECK_FALSE(RedisCallStore::Decode(v3 + "something new\x1f").ok());
+  // Versions 3 and 4 have exactly their fields.
+  CHECK_FALSE(RedisCallStore::Decode(Older(v4, '3', 4) + "something new\x1f").ok());
+  CHECK_FALSE(RedisCallStore::Decode(v4 + "something new\x1f").ok());
 }
 
 TEST_CASE("a description holding the field separator is not kept - the call is", "[unit]") {
