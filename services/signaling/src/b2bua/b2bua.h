@@ -135,14 +135,17 @@ class B2bua final : public RequestHandler, public DialogHandler {
               std::function<void(Status)> done);
 
   // A call this node adopted from a replica that died (b2bua/call_adopter.h), which nobody may
-  // otherwise end: its parties still there? Each leg gets an in-dialog OPTIONS, the `probe`th
-  // since the adoption (its CSeq that far past the stored one). A party that answers 481, or
+  // otherwise end: its parties still there? Each leg gets an in-dialog request (ProbeDialog: the
+  // session refresh the dead node owed it, else an OPTIONS). A party that answers 481, or
   // nothing (408, a timeout), has lost the call (RFC 5057 §5.1); any other answer (a 500 for
   // an unexpected CSeq included) says it is there. Then the call ends as a BYE from one side
   // ends it on a replica without it: BYE to the other party, media released, the call removed
   // from the store, "ended" with cause node_failure. `done` runs on the loop: true while the
-  // call goes on (or the store cannot say), false once it ended here or nobody stores it.
-  void ProbeStored(std::string call_id, std::function<void(bool going_on)> done);
+  // call goes on (or the store cannot say), false once it ended here or nobody stores it; and
+  // the time within which the next probe must come to refresh a session again (half the
+  // shortest interval refreshed; zero when none was).
+  using ProbeDone = std::function<void(bool going_on, std::chrono::milliseconds again_within)>;
+  void ProbeStored(std::string call_id, ProbeDone done);
 
   size_t calls() const { return calls_.size(); }
 

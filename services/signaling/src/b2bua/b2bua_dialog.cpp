@@ -30,6 +30,24 @@ ResponseCallback AnswerBackTo(std::string key) {
   };
 }
 
+// Whether the adopter's probe of `d` is a session refresh (B2bua::ProbeDialog): this node is the
+// refresher, by UPDATE or by a re-INVITE repeating our description (which an older record lacks).
+bool ProbeRefreshes(const StoredDialog& d) {
+  return d.refresh_interval != 0 && (d.refresh_by_update || !d.local_sdp.empty());
+}
+
+// Half the shortest session interval the probes of `call` refresh (RFC 4028 §10: the refresher
+// refreshes at half of it); zero when they refresh none.
+std::chrono::milliseconds AgainWithin(const StoredCall& call) {
+  std::chrono::milliseconds within{0};
+  for (const auto* d : {&call.caller, &call.callee}) {
+    if (d->id.call_id.empty() || !ProbeRefreshes(*d)) continue;
+    const std::chrono::milliseconds half = std::chrono::seconds(d->refresh_interval) / 2;
+    within = within == within.zero() ? half : std::min(within, half);
+  }
+  return within;
+}
+
 }  // namespace
 
 void B2bua::OnDialogRequest(const IncomingRequest& request, SipEndpoint& endpoint) {
@@ -475,10 +493,7 @@ Result<std::string> B2bua::ProbeDialog(const StoredCall& call, const StoredDialo
     answered(code);
   };
   const uint32_t cseq = StoredCSeq(call, dialog);
-  // A re-INVITE refresh repeats our description, which an older record does not have.
-  const bool refresh =
-      dialog.refresh_interval != 0 && (dialog.refresh_by_update || !dialog.local_sdp.empty());
-  if (!refresh) return SendStored("OPTIONS", dialog, cseq, std::move(on_response));
+  if (!ProbeRefreshes(dialog)) return SendStored("OPTIONS", dialog, cseq, std::move(on_response));
   // RFC 4028 §7.4, as SendRefresh: an UPDATE without an offer, or the peer's description again.
   sip::HeaderLines headers =
       sip::UacTimerHeaders(dialog.refresh_interval, settings_.session_timer.min_se, true);
@@ -497,7 +512,7 @@ void B2bua::ByeStored(const StoredCall& call, const StoredDialog& dialog) {
 
 bool StoredPartyGone(int code) { return code == 0 || code == 408 || code == 481; }
 
-void B2bua::ProbeStored(std::string call_id, std::function<void(bool)> done) {
+void B2bua::ProbeStored(std::string call_id, ProbeDone done) {
   auto stored = std::make_shared<Result<StoredCall>>(Status::Internal("not run"));
   Status queued = offloader_.Run(
       [this, stored, call_id] { *stored = ports_.store.Find(call_id); },
@@ -505,7 +520,7 @@ void B2bua::ProbeStored(std::string call_id, std::function<void(bool)> done) {
         if (!stored->ok()) {
           // Ended by another replica (a BYE it took from the store), or Redis is away: then
           // the next probe asks again.
-          done(stored->status().code() != StatusCode::kNotFound);
+          done(stored->status().code() != StatusCode::kNotFound, {});
           return;
         }
         struct Probe {
@@ -522,19 +537,19 @@ void B2bua::ProbeStored(std::string call_id, std::function<void(bool)> done) {
               !call.caller.id.call_id.empty() && StoredPartyGone(state->caller_code);
           const bool callee_gone =
               !call.callee.id.call_id.empty() && StoredPartyGone(state->callee_code);
-          if (!caller_gone && !callee_gone) return done(true);
+          if (!caller_gone && !callee_gone) return done(true, AgainWithin(call));
           // A party that said 481 has no dialog left to BYE; one that said nothing may only be
           // out of reach, and gets one all the same.
           if (state->caller_code != 481) ByeStored(call, call.caller);
           if (state->callee_code != 481) ByeStored(call, call.callee);
           ReleaseStored(std::move(state->call), "node_failure");
-          done(false);
+          done(false, {});
         };
         auto has_dialog = [](const StoredDialog& d) { return !d.id.call_id.empty(); };
         state->waiting = has_dialog(state->call.caller) + has_dialog(state->call.callee);
         if (state->waiting == 0) {
           ReleaseStored(std::move(state->call), "node_failure");
-          return done(false);
+          return done(false, {});
         }
         for (bool caller : {true, false}) {
           const StoredDialog& dialog = caller ? state->call.caller : state->call.callee;
@@ -544,7 +559,7 @@ void B2bua::ProbeStored(std::string call_id, std::function<void(bool)> done) {
           if (!sent.ok()) answered(caller, 0);
         }
       });
-  if (!queued.ok()) done(true);
+  if (!queued.ok()) done(true, {});
 }
 
 }  // namespace sb::signaling::b2bua

@@ -1,5 +1,6 @@
 #include "b2bua/call_adopter.h"
 
+#include <algorithm>
 #include <utility>
 
 namespace sb::signaling {
@@ -49,10 +50,10 @@ Status CallAdopter::PassOnce() {
     }
   }
   for (auto& id : due) {
-    probe_(id, [state = state_, id](bool going_on) {
+    probe_(id, [state = state_, id](bool going_on, std::chrono::milliseconds again_within) {
       {
         std::lock_guard lock(state->mu);
-        state->outcomes.emplace_back(id, going_on);
+        state->outcomes.push_back({id, going_on, again_within});
         state->probed = true;
       }
       state->wake.notify_all();
@@ -79,28 +80,33 @@ Status CallAdopter::AdoptFromSilent() {
 }
 
 Status CallAdopter::ApplyOutcomes() {
-  std::vector<std::pair<std::string, bool>> outcomes;
+  std::vector<State::Outcome> outcomes;
   {
     std::lock_guard lock(state_->mu);
     outcomes.swap(state_->outcomes);
-    for (const auto& [id, going_on] : outcomes) {
-      auto it = state_->adopted.find(id);
+    for (const auto& outcome : outcomes) {
+      auto it = state_->adopted.find(outcome.call_id);
       if (it == state_->adopted.end()) continue;
-      if (going_on) {
+      if (outcome.going_on) {
         it->second.probing = false;
-        it->second.due = clock_.Now() + options_.probe_interval;
+        auto wait = options_.probe_interval;
+        if (outcome.again_within > std::chrono::milliseconds::zero()) {
+          wait = std::min(wait, outcome.again_within);
+        }
+        it->second.due = clock_.Now() + wait;
       }
     }
   }
   Status status = Status::Ok();
-  for (const auto& [id, going_on] : outcomes) {
-    if (going_on) continue;
+  for (const auto& outcome : outcomes) {
+    if (outcome.going_on) continue;
+    const std::string& id = outcome.call_id;
     Status disowned = status.ok() ? owners_.Disown(instance_, id) : status;
     std::lock_guard lock(state_->mu);
     if (disowned.ok()) {
       if (state_->adopted.erase(id) != 0) ended_total_.Inc();
     } else {
-      state_->outcomes.emplace_back(id, false);  // disowned on a later pass
+      state_->outcomes.push_back({id, false, {}});  // disowned on a later pass
       status = disowned;
     }
   }

@@ -4,7 +4,8 @@
 // answered and never passed on) nobody would end the call, and its "ended" event (its charge)
 // would never come. So every replica heartbeats (store/redis_call_owners.h); one that finds a
 // replica silent for `dead_after` moves that replica's calls to itself, each call to one
-// adopter, and probes each (B2bua::ProbeStored) at once and every `probe_interval`: a call
+// adopter, and probes each (B2bua::ProbeStored) at once and every `probe_interval` (sooner when
+// the probe is a session refresh that must come again before the session expires): a call
 // whose party is gone is ended (BYE to the other, "ended" node_failure); one whose parties are
 // there goes on, its end coming as a BYE through any replica or a later probe.
 //
@@ -53,9 +54,11 @@ struct CallAdoptionOptions {
 
 class CallAdopter {
  public:
-  // Starts a probe of an adopted call; `done` (from any thread) says whether it goes on. Must be
+  // Starts a probe of an adopted call; `done` (from any thread) says whether it goes on, and how
+  // soon the next probe must come at the latest (zero: no sooner than probe_interval). Must be
   // safe to call from the adopter's thread.
-  using Probe = std::function<void(std::string call_id, std::function<void(bool going_on)> done)>;
+  using ProbeDone = std::function<void(bool going_on, std::chrono::milliseconds again_within)>;
+  using Probe = std::function<void(std::string call_id, ProbeDone done)>;
 
   // `clock`, `owners` and `metrics` borrowed, outliving the adopter; `instance` this replica's
   // instance id.
@@ -98,7 +101,12 @@ class CallAdopter {
     std::condition_variable wake;
     bool stop = false;
     std::map<std::string, Adopted> adopted;
-    std::vector<std::pair<std::string, bool>> outcomes;  // call id, going on
+    struct Outcome {
+      std::string call_id;
+      bool going_on = false;
+      std::chrono::milliseconds again_within{0};
+    };
+    std::vector<Outcome> outcomes;
     bool probed = false;  // an outcome came since the thread last looked
   };
   std::shared_ptr<State> state_ = std::make_shared<State>();

@@ -1449,7 +1449,11 @@ TEST_CASE(
     return p;
   };
   std::optional<bool> going_on;
-  adopter.b2bua.ProbeStored(id, [&](bool g) { going_on = g; });
+  std::chrono::milliseconds again_within{0};
+  adopter.b2bua.ProbeStored(id, [&](bool g, std::chrono::milliseconds within) {
+    going_on = g;
+    again_within = within;
+  });
   auto first = probes();
   REQUIRE(first.sent.size() == 2);
   // The caller supports no timer, so the dead node refreshed it (refresher=uas): the adopter
@@ -1472,9 +1476,11 @@ TEST_CASE(
   REQUIRE(going_on);
   CHECK(*going_on);
   CHECK(f.store.calls.size() == 1);
+  // The caller's session refreshed again at half its interval, before it would expire.
+  CHECK(again_within == std::chrono::seconds(900));
 
   going_on.reset();
-  adopter.b2bua.ProbeStored(id, [&](bool g) { going_on = g; });
+  adopter.b2bua.ProbeStored(id, [&](bool g, auto) { going_on = g; });
   auto second = probes();
   REQUIRE(second.sent.size() == 2);
   // Past the first probe in each dialog (in the same millisecond here), and past what the dead
@@ -1505,7 +1511,7 @@ TEST_CASE(
 
   // Ended: nobody stores it any more, and nothing is sent.
   going_on.reset();
-  adopter.b2bua.ProbeStored(id, [&](bool g) { going_on = g; });
+  adopter.b2bua.ProbeStored(id, [&](bool g, auto) { going_on = g; });
   REQUIRE(going_on);
   CHECK_FALSE(*going_on);
   CHECK(adopter.endpoint.TakeSends().empty());
@@ -1522,7 +1528,7 @@ TEST_CASE(
   uint32_t last_probe = 0;
   for (int i = 0; i < 3; ++i) {
     if (i > 0) f.clock.Advance(std::chrono::seconds(30));
-    adopter.b2bua.ProbeStored(id, [](bool) {});
+    adopter.b2bua.ProbeStored(id, [](bool, auto) {});
     for (auto& s : adopter.endpoint.TakeSends()) {
       Message options = Parse(s.bytes);
       if (s.destination == kDesk) last_probe = CSeqOf(options);
@@ -2566,7 +2572,7 @@ TEST_CASE(
   CHECK(stored.callee.refresh_by_update);
   Node adopter(f.clock, f.auth, f.router, f.locator, f.media, f.events, f.store, 55);
   std::optional<bool> going_on;
-  adopter.b2bua.ProbeStored(stored.call_id, [&](bool g) { going_on = g; });
+  adopter.b2bua.ProbeStored(stored.call_id, [&](bool g, auto) { going_on = g; });
   std::optional<Message> refresh;
   for (auto& s : adopter.endpoint.TakeSends()) {
     if (s.destination == kDesk) refresh = Parse(s.bytes);

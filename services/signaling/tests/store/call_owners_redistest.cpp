@@ -111,7 +111,8 @@ TEST_CASE(
 
 TEST_CASE(
     "an adopter heartbeats, probes each adopted call at once (so many a pass) and then every "
-    "probe interval, and disowns a call once its probe ended it",
+    "probe interval (sooner when a session it refreshes needs it), and disowns a call once its "
+    "probe ended it",
     "[redis]") {
   Redis redis;
   auto [store, owners, clock] = std::tie(redis.store, redis.owners, redis.clock);
@@ -122,14 +123,14 @@ TEST_CASE(
 
   struct Started {
     std::string id;
-    std::function<void(bool)> done;
+    CallAdopter::ProbeDone done;
   };
   std::vector<Started> started;
   sb::core::MetricsRegistry metrics;
   // One probe started per pass, to see the pacing.
   CallAdopter adopter(
       clock, owners, "sig-2.live",
-      [&](std::string id, std::function<void(bool)> done) {
+      [&](std::string id, CallAdopter::ProbeDone done) {
         started.push_back({std::move(id), std::move(done)});
       },
       metrics, sb::core::Logger("test", sb::core::LogLevel::kError),
@@ -146,7 +147,7 @@ TEST_CASE(
   auto silent = owners.Silent(clock.WallNow() - 1s, 10);
   REQUIRE(silent.ok());
   CHECK(silent->empty());
-  for (auto& s : started) s.done(s.id == "talking");
+  for (auto& s : started) s.done(s.id == "talking", {});
   REQUIRE(adopter.PassOnce().ok());
   CHECK(adopter.adopted() == 1);
   CHECK(redis.CallsOf("sig-2.live") == std::set<std::string>{"talking"});
@@ -158,4 +159,14 @@ TEST_CASE(
   REQUIRE(adopter.PassOnce().ok());
   REQUIRE(started.size() == 3);
   CHECK(started[2].id == "talking");
+
+  // A probe that refreshed a session of 20 s: the next one within half of it, not 30 s.
+  started[2].done(true, 10s);
+  REQUIRE(adopter.PassOnce().ok());
+  clock.Advance(9s);
+  REQUIRE(adopter.PassOnce().ok());
+  CHECK(started.size() == 3);
+  clock.Advance(1s);
+  REQUIRE(adopter.PassOnce().ok());
+  CHECK(started.size() == 4);
 }
