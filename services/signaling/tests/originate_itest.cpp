@@ -349,7 +349,7 @@ TEST_CASE(
   auto error_of = [&](const call::OriginateRequest& r) { return commands.Originate(r).error(); };
   auto r = commands.As1001("");
   CHECK(error_of(r).field() == "to_uri");
-  r = commands.As1001("tel:7123;phone-context=example.com");  // a local number: whose context?
+  r = commands.As1001("tel:7123;phone-context=example.com");  // local to another domain
   CHECK(error_of(r).code() == switchboard::common::v1::ERROR_CODE_INVALID_ARGUMENT);
   CHECK(error_of(r).field() == "to_uri");
   r = commands.As1001(to_1002);

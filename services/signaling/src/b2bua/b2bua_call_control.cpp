@@ -114,18 +114,25 @@ Result<CallId> B2buaCallControl::Originate(const OriginateParams& params) {
   auto uri = sip::ParseUri(params.to_uri);
   const bool tel = uri.ok() && uri->scheme == sip::UriScheme::kTel;
   std::string dialed;
+  // A local tel: number is the tenant's own when its phone-context is the tenant's SIP domain,
+  // which is the originators' to resolve: checked once they have.
+  bool local_tel = false;
   if (tel) {
-    // The calling extension's domain is the originators' to resolve: no local context here.
     auto number = TelDialed(*uri, "to_uri", {});
-    if (!number.ok()) return number.status();
-    dialed = std::move(*number);
+    if (number.ok()) {
+      dialed = std::move(*number);
+    } else if (sip::LocalTelDigits(*uri)) {
+      local_tel = true;
+    } else {
+      return number.status();
+    }
   } else if (uri.ok() && uri->is_sip() && uri->has_user && !uri->user.empty() &&
              !uri->host.empty()) {
     dialed = uri->UserUnescaped();
   } else {
     return Status::InvalidArgument(
-        "to_uri must be sip:<extension or number>@<the tenant's SIP domain> or a global tel: "
-        "number",
+        "to_uri must be sip:<extension or number>@<the tenant's SIP domain> or a tel: number "
+        "(global, or local in the tenant's SIP domain)",
         "to_uri");
   }
   if (!IsCallerIdUser(params.caller_id)) {
@@ -138,6 +145,11 @@ Result<CallId> B2buaCallControl::Originate(const OriginateParams& params) {
                     ? originators_->AsTenant(params.tenant)
                     : originators_->Resolve(params.tenant, uri->host, params.extension);
   if (!caller.ok()) return caller.status();
+  if (local_tel) {
+    auto number = TelDialed(*uri, "to_uri", caller->domain);
+    if (!number.ok()) return number.status();
+    dialed = std::move(*number);
+  }
   if (through_trunk && !tel && !SameDomain(uri->host, caller->domain)) {
     return Status::NotFound("tenant " + params.tenant.str() + " has no SIP domain " +
                             std::string(uri->host));

@@ -2357,7 +2357,7 @@ TEST_CASE(
     change(p);
     return control.Originate(p).status();
   };
-  CHECK(with([](auto& p) { p.to_uri = "tel:5550100;phone-context=acme.sb.test"; }).field() ==
+  CHECK(with([](auto& p) { p.to_uri = "tel:1003;phone-context=other.sb.test"; }).field() ==
         "to_uri");
   CHECK(with([](auto& p) { p.to_uri = "tel:+442071234567;ext=22"; }).field() == "to_uri");
   CHECK(with([](auto& p) { p.to_uri = "sip:acme.sb.test"; }).field() == "to_uri");
@@ -2396,7 +2396,8 @@ TEST_CASE(
 
 TEST_CASE(
     "CallControl - originate through a named trunk to a tel: number - the carrier gets the "
-    "number and the command's caller id - an extension's tel: call is routed as if it dialled it",
+    "number and the command's caller id - an extension's tel: call, global or local to the "
+    "tenant's domain, is routed as if it dialled it",
     "[unit]") {
   Commanded node;
   Fixture& f = node.f;
@@ -2419,6 +2420,14 @@ TEST_CASE(
   REQUIRE(control.Originate({.tenant = kTenant, .extension = "1001", .to_uri = "tel:+442071234567"})
               .ok());
   CHECK(f.router.asked.back() == "1001 +442071234567");
+  // A local number in the tenant's own domain (any case) is the extension's to dial too.
+  REQUIRE(control
+              .Originate({.tenant = kTenant,
+                          .extension = "1001",
+                          .to_uri = "tel:10-03;phone-context=ACME.sb.test"})
+              .ok());
+  CHECK(f.router.asked.back() == "1001 1003");
+  CHECK((*f.Take(kTarget).To())->uri.user == "1003");
 }
 
 TEST_CASE(
