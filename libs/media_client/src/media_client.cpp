@@ -18,24 +18,34 @@ Status FromProto(const switchboard::common::v1::Error& error) {
 MediaClient::MediaClient(bus::Bus& bus, std::string node_id, bus::Duration timeout)
     : bus_(bus), node_id_(std::move(node_id)), timeout_(timeout) {}
 
+namespace {
+
+// What `node_id` answered to `operation`, as the client returns it.
 template <typename Reply>
-Result<Reply> MediaClient::Call(std::string_view operation,
-                                const google::protobuf::MessageLite& request) {
-  auto subject = bus::subjects::NodeCommand(ops::kService, node_id_, operation);
-  if (!subject.ok()) return subject.status();
-  auto reply = bus::RequestProto<Reply>(bus_, *subject, request, timeout_);
+Result<Reply> Answered(const std::string& node_id, std::string_view operation,
+                       Result<Reply> reply) {
   if (!reply.ok()) {
     // Silence and "nobody subscribed" mean the same to a caller: that node is not there (it
     // crashed, drained away, or never was), so pick another or fail the call with 503.
     const auto code = reply.status().code();
     if (code == StatusCode::kDeadlineExceeded || code == StatusCode::kUnavailable) {
-      return Status::Unavailable("media node " + node_id_ + " did not answer " +
+      return Status::Unavailable("media node " + node_id + " did not answer " +
                                  std::string(operation) + ": " + reply.status().message());
     }
     return reply.status();
   }
   SB_RETURN_IF_ERROR(FromProto(reply->error()));
   return reply;
+}
+
+}  // namespace
+
+template <typename Reply>
+Result<Reply> MediaClient::Call(std::string_view operation,
+                                const google::protobuf::MessageLite& request) {
+  auto subject = bus::subjects::NodeCommand(ops::kService, node_id_, operation);
+  if (!subject.ok()) return subject.status();
+  return Answered(node_id_, operation, bus::RequestProto<Reply>(bus_, *subject, request, timeout_));
 }
 
 template <typename Reply>
@@ -50,6 +60,18 @@ Result<media_v1::LegReply> MediaClient::CreateLeg(const media_v1::CreateLegReque
 
 Result<media_v1::LegReply> MediaClient::UpdateLeg(const media_v1::UpdateLegRequest& request) {
   return Call<media_v1::LegReply>(ops::kUpdateLeg, request);
+}
+
+void MediaClient::UpdateLegAsync(bus::AsyncRequests& requests,
+                                 const media_v1::UpdateLegRequest& request,
+                                 std::function<void(Result<media_v1::LegReply>)> done) {
+  auto subject = bus::subjects::NodeCommand(ops::kService, node_id_, ops::kUpdateLeg);
+  if (!subject.ok()) return done(subject.status());
+  bus::RequestProtoAsync<media_v1::LegReply>(
+      requests, *subject, request, timeout_,
+      [node_id = node_id_, done = std::move(done)](Result<media_v1::LegReply> reply) {
+        done(Answered(node_id, ops::kUpdateLeg, std::move(reply)));
+      });
 }
 
 Status MediaClient::DestroyLeg(std::string_view leg_id) {

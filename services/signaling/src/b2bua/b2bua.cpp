@@ -572,12 +572,21 @@ void B2bua::ConnectMedia(const std::string& id) {
   // The record another replica needs is saved once the node has the answer: from the loop when
   // the store can (Connected), otherwise in the same job.
   const bool save_here = !ports_.store.works_on_loop();
+  if (!save_here) {
+    // The node's answer comes back to the loop from a bus thread: no worker woken, none blocked.
+    ports_.media.AnswerLegAsync(
+        node, b, sdp, bridge ? a : std::string(), [this, id](Status status) {
+          offloader_.ToLoop(
+              [this, id, status = std::move(status)] { Connected(id, status, false); });
+        });
+    return;
+  }
   Status queued = offloader_.Run(
-      [this, status, node, a, b, sdp, bridge, save_here, stored = Answering(*call)] {
+      [this, status, node, a, b, sdp, bridge, stored = Answering(*call)] {
         *status = ports_.media.AnswerLeg(node, b, sdp, bridge ? a : std::string());
-        if (status->ok() && save_here) (void)ports_.store.Save(stored, nullptr);
+        if (status->ok()) (void)ports_.store.Save(stored, nullptr);
       },
-      [this, id, status, save_here] { Connected(id, *status, save_here); });
+      [this, id, status] { Connected(id, *status, true); });
   if (!queued.ok()) Fail(id, 503, "Overloaded", "network_failure");
 }
 

@@ -197,6 +197,12 @@ class MediaAnchor {
     auto bridged = Bridge(node_id, bridge_with, b);
     return bridged.ok() ? Status::Ok() : bridged.status();
   }
+  // AnswerLeg without blocking its caller (the SIP loop): `done` gets the outcome, from any
+  // thread. This default runs AnswerLeg at once, for anchors that do not block.
+  virtual void AnswerLegAsync(std::string_view node_id, std::string_view b, std::string_view answer,
+                              std::string_view bridge_with, std::function<void(Status)> done) {
+    done(AnswerLeg(node_id, b, answer, bridge_with));
+  }
   // Every one of `legs`; the first failure is returned, after trying them all.
   virtual Status DestroyLegs(std::string_view node_id, const std::vector<std::string>& legs) {
     Status first = Status::Ok();

@@ -40,11 +40,36 @@ media_v1::CreateLegRequest NewLeg(const TenantId& tenant, std::string_view call_
   return request;
 }
 
+// The callee's `answer` to leg `b`, then `b` bridged with `bridge_with` (when not empty).
+media_v1::UpdateLegRequest AnswerRequest(std::string_view b, std::string_view answer,
+                                         std::string_view bridge_with) {
+  media_v1::UpdateLegRequest request;
+  request.set_leg_id(std::string(b));
+  request.set_sdp_type(media_v1::SDP_TYPE_ANSWER);
+  request.set_sdp(std::string(answer));
+  request.set_bridge_with(std::string(bridge_with));
+  return request;
+}
+
 }  // namespace
 
 MediaClientAnchor::MediaClientAnchor(bus::Bus& bus, media_client::NodeTracker& nodes,
-                                     bus::Duration timeout)
-    : bus_(bus), nodes_(nodes), timeout_(timeout) {}
+                                     bus::Duration timeout,
+                                     std::unique_ptr<bus::AsyncRequests> requests)
+    : bus_(bus),
+      nodes_(nodes),
+      timeout_(timeout),
+      async_(requests != nullptr),
+      requests_(std::move(requests)) {}
+
+void MediaClientAnchor::StopAsync() {
+  std::unique_ptr<bus::AsyncRequests> stopped;
+  {
+    std::lock_guard lock(requests_mu_);
+    stopped = std::move(requests_);
+  }
+  stopped.reset();  // outside the lock: a callback finishing meanwhile may send again
+}
 
 media_client::MediaClient MediaClientAnchor::Client(std::string_view node_id) const {
   return media_client::MediaClient(bus_, std::string(node_id), timeout_);
@@ -95,12 +120,21 @@ Result<b2bua::MediaAnchor::LegPair> MediaClientAnchor::CreateLegPair(const Tenan
 
 Status MediaClientAnchor::AnswerLeg(std::string_view node_id, std::string_view b,
                                     std::string_view answer, std::string_view bridge_with) {
-  media_v1::UpdateLegRequest request;
-  request.set_leg_id(std::string(b));
-  request.set_sdp_type(media_v1::SDP_TYPE_ANSWER);
-  request.set_sdp(std::string(answer));
-  request.set_bridge_with(std::string(bridge_with));
-  return Client(node_id).UpdateLeg(request).status();
+  return Client(node_id).UpdateLeg(AnswerRequest(b, answer, bridge_with)).status();
+}
+
+void MediaClientAnchor::AnswerLegAsync(std::string_view node_id, std::string_view b,
+                                       std::string_view answer, std::string_view bridge_with,
+                                       std::function<void(Status)> done) {
+  if (!async_) return done(AnswerLeg(node_id, b, answer, bridge_with));
+  std::unique_lock lock(requests_mu_);
+  if (!requests_) {
+    lock.unlock();
+    return done(Status::Unavailable("the media anchor is stopping"));
+  }
+  Client(node_id).UpdateLegAsync(
+      *requests_, AnswerRequest(b, answer, bridge_with),
+      [done = std::move(done)](Result<media_v1::LegReply> reply) { done(reply.status()); });
 }
 
 Status MediaClientAnchor::DestroyLegs(std::string_view node_id,

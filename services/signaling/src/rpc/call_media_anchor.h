@@ -10,11 +10,22 @@
 //   MediaClientAnchor media(bus, nodes, std::chrono::seconds(2));
 //   b2bua::Ports ports{authorizer, locator, media, events, store};
 //
-// Threading: thread-safe; calls block up to the timeout (the B2BUA makes them through its
-// Offloader). The Bus and the tracker must outlive the anchor.
+// AnswerLegAsync (the callee's answer at connect time, on the SIP loop) sends its request through
+// `requests` and hears back on the bus's thread, when the anchor was given them; without, it
+// blocks as AnswerLeg does.
+//
+// Threading: thread-safe; the other calls block up to the timeout (the B2BUA makes them through
+// its Offloader). The Bus and the tracker must outlive the anchor. StopAsync (idempotent) ends
+// the asynchronous requests: no callback runs after it returns, and later ones fail UNAVAILABLE
+// at once.
 #pragma once
 
+#include <functional>
+#include <memory>
+#include <mutex>
+
 #include "b2bua/ports.h"
+#include "switchboard/bus/async_requests.h"
 #include "switchboard/bus/bus.h"
 #include "switchboard/media_client/media_client.h"
 #include "switchboard/media_client/node_tracker.h"
@@ -24,7 +35,9 @@ namespace sb::signaling {
 class MediaClientAnchor final : public b2bua::MediaAnchor {
  public:
   MediaClientAnchor(bus::Bus& bus, media_client::NodeTracker& nodes,
-                    bus::Duration timeout = media_client::MediaClient::kDefaultTimeout);
+                    bus::Duration timeout = media_client::MediaClient::kDefaultTimeout,
+                    std::unique_ptr<bus::AsyncRequests> requests = nullptr);
+  void StopAsync();
 
   Result<Leg> CreateLeg(const TenantId& tenant, std::string_view call_id, std::string_view leg_id,
                         std::string_view node_id, std::string_view offer) override;
@@ -39,6 +52,8 @@ class MediaClientAnchor final : public b2bua::MediaAnchor {
                                 std::string_view offer) override;
   Status AnswerLeg(std::string_view node_id, std::string_view b, std::string_view answer,
                    std::string_view bridge_with) override;
+  void AnswerLegAsync(std::string_view node_id, std::string_view b, std::string_view answer,
+                      std::string_view bridge_with, std::function<void(Status)> done) override;
   Status DestroyLegs(std::string_view node_id, const std::vector<std::string>& legs) override;
   // Sent without waiting for the node's answer (MediaClient::AbandonLegs).
   void ReleaseLegs(std::string_view node_id, const std::vector<std::string>& legs) override;
@@ -60,6 +75,9 @@ class MediaClientAnchor final : public b2bua::MediaAnchor {
   bus::Bus& bus_;
   media_client::NodeTracker& nodes_;
   bus::Duration timeout_;
+  const bool async_;  // given requests: AnswerLegAsync never blocks
+  std::mutex requests_mu_;
+  std::unique_ptr<bus::AsyncRequests> requests_;
 };
 
 }  // namespace sb::signaling

@@ -31,6 +31,8 @@ class Offloader {
   // (nullptr) costs the loop nothing: fire-and-forget work (a media leg to destroy, a record to
   // store) does not wake it.
   virtual Status Run(std::function<void()> work, std::function<void()> then) = 0;
+  // Runs `task` on the loop thread: how a callback on another thread (a bus answer) gets back.
+  virtual void ToLoop(std::function<void()> task) = 0;
 };
 
 class ThreadPoolOffloader final : public Offloader {
@@ -45,6 +47,7 @@ class ThreadPoolOffloader final : public Offloader {
   ThreadPoolOffloader& operator=(const ThreadPoolOffloader&) = delete;
 
   Status Run(std::function<void()> work, std::function<void()> then) override;
+  void ToLoop(std::function<void()> task) override { post_to_loop_(std::move(task)); }
   size_t waiting() const;
 
  private:
@@ -70,6 +73,7 @@ class InlineOffloader final : public Offloader {
     if (then) then();
     return Status::Ok();
   }
+  void ToLoop(std::function<void()> task) override { task(); }
 };
 
 }  // namespace sb::signaling

@@ -98,6 +98,15 @@ struct Jobs : sb::signaling::Offloader {
     if (then) then();
     return sb::Status::Ok();
   }
+  // A callback's way back to the loop (an asynchronous media answer): no worker job, but held
+  // back with the jobs when `deferred`, as it would come later.
+  void ToLoop(std::function<void()> task) override {
+    if (deferred) {
+      waiting.emplace_back([] {}, std::move(task));
+      return;
+    }
+    task();
+  }
   // The waiting jobs, in order (and those they queue).
   void RunWaiting() {
     while (!waiting.empty()) {

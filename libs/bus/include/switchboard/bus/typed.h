@@ -9,6 +9,8 @@
 //         return ledger.Authorize(req);
 //       }, &bad_input);
 //   auto answer = sb::bus::RequestProto<AuthorizeResponse>(bus, subject, req, 500ms);
+//   sb::bus::RequestProtoAsync<AuthorizeResponse>(requests, subject, req, 500ms,
+//                                                 [](sb::Result<AuthorizeResponse> a) { ... });
 //
 // A responder's error Status travels back in headers (kStatusHeader, kStatusMessageHeader) and
 // RequestProto returns it as the same Status, so an error crosses the bus with its code.
@@ -24,6 +26,7 @@
 #include <string_view>
 #include <utility>
 
+#include "switchboard/bus/async_requests.h"
 #include "switchboard/bus/bus.h"
 
 namespace sb::bus {
@@ -55,12 +58,9 @@ Status StatusFromReply(const Message& reply);
 // Answers `reply_to` with an error: empty body, status headers.
 Status ReplyWithStatus(Bus& bus, std::string_view reply_to, const Status& status);
 
+// What a request to `subject` got: the responder's error Status, or its Response.
 template <typename Response>
-Result<Response> RequestProto(Bus& bus, std::string_view subject,
-                              const google::protobuf::MessageLite& request, Duration timeout) {
-  auto body = Serialize(request);
-  if (!body.ok()) return body.status();
-  auto reply = bus.Request({.subject = std::string(subject), .data = std::move(*body)}, timeout);
+Result<Response> ParseReply(std::string_view subject, const Result<Message>& reply) {
   if (!reply.ok()) return reply.status();
   Status remote = StatusFromReply(*reply);
   if (!remote.ok()) return remote;
@@ -70,6 +70,28 @@ Result<Response> RequestProto(Bus& bus, std::string_view subject,
                             response.GetTypeName());
   }
   return response;
+}
+
+template <typename Response>
+Result<Response> RequestProto(Bus& bus, std::string_view subject,
+                              const google::protobuf::MessageLite& request, Duration timeout) {
+  auto body = Serialize(request);
+  if (!body.ok()) return body.status();
+  return ParseReply<Response>(
+      subject, bus.Request({.subject = std::string(subject), .data = std::move(*body)}, timeout));
+}
+
+// RequestProto without blocking: `done` gets the same outcome, on a thread of `requests`.
+template <typename Response>
+void RequestProtoAsync(AsyncRequests& requests, std::string_view subject,
+                       const google::protobuf::MessageLite& request, Duration timeout,
+                       std::function<void(Result<Response>)> done) {
+  auto body = Serialize(request);
+  if (!body.ok()) return done(body.status());
+  requests.Send({.subject = std::string(subject), .data = std::move(*body)}, timeout,
+                [subject = std::string(subject), done = std::move(done)](Result<Message> reply) {
+                  done(ParseReply<Response>(subject, reply));
+                });
 }
 
 template <typename Request, typename Response>

@@ -21,10 +21,12 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "switchboard/bus/async_requests.h"
 #include "switchboard/bus/bus.h"
 #include "switchboard/common/v1/error.pb.h"
 #include "switchboard/core/status.h"
@@ -51,6 +53,10 @@ class MediaClient {
   Result<media_v1::LegReply> CreateLeg(const media_v1::CreateLegRequest& request);
   // With request.bridge_with() set, the leg is then bridged with that one (reply.transcoding()).
   Result<media_v1::LegReply> UpdateLeg(const media_v1::UpdateLegRequest& request);
+  // UpdateLeg without blocking (for an event loop): `done` gets what UpdateLeg would return, on
+  // a thread of `requests`, which must be on this client's Bus.
+  void UpdateLegAsync(bus::AsyncRequests& requests, const media_v1::UpdateLegRequest& request,
+                      std::function<void(Result<media_v1::LegReply>)> done);
   Status DestroyLeg(std::string_view leg_id);
 
   // A two-party call's legs in one request each. CreateLegPair is all or nothing (when b fails
