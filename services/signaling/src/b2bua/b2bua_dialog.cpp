@@ -30,6 +30,20 @@ ResponseCallback AnswerBackTo(std::string key) {
   };
 }
 
+// Calls `on_final` once, with the first final answer to a request sent in a dialog only the
+// store knows. A retransmitted 2xx to a re-INVITE calls back again (the endpoint ACKs it again,
+// from a dialog it made of the 2xx, which is forgotten: this node carries none).
+ResponseCallback OnceFinal(std::function<void(const ClientResponse&, SipEndpoint&)> on_final) {
+  auto done = std::make_shared<bool>(false);
+  return [on_final = std::move(on_final), done](const ClientResponse& r, SipEndpoint& ep) {
+    if (r.response != nullptr && r.response->status_code() < 200) return;
+    if (r.dialog) ep.ForgetDialog(*r.dialog);
+    if (*done) return;
+    *done = true;
+    on_final(r, ep);
+  };
+}
+
 // Whether the adopter's probe of `d` is a session refresh (B2bua::ProbeDialog): this node is the
 // refresher, by UPDATE or by a re-INVITE repeating our description (which an older record lacks).
 bool ProbeRefreshes(const StoredDialog& d) {
@@ -379,16 +393,8 @@ void B2bua::ReOfferStored(const std::string& key, StoredCall call, bool from_cal
         // new version of it.
         const std::string offered = WithDirection(other.local_sdp, wanted, true);
         const uint32_t cseq = StoredCSeq(*record, other);
-        // Called again for a retransmitted 2xx (the endpoint ACKs it again): the first final
-        // answer is the one that counts.
-        auto done = std::make_shared<bool>(false);
-        auto on_answer = [this, key, record, answered, done, cseq, from_caller, offered](
+        auto on_answer = [this, key, record, answered, cseq, from_caller, offered](
                              const ClientResponse& r, SipEndpoint& ep) {
-          if (r.response && r.response->status_code() < 200) return;
-          // The endpoint made a dialog of the 2xx to ACK it; this node carries none.
-          if (r.dialog) ep.ForgetDialog(*r.dialog);
-          if (*done) return;
-          *done = true;
           StoredDialog& other = from_caller ? record->callee : record->caller;
           if (r.timed_out) {
             (void)ep.Respond(key, 408);
@@ -403,7 +409,8 @@ void B2bua::ReOfferStored(const std::string& key, StoredCall call, bool from_cal
           other.next_local_cseq = std::max(other.next_local_cseq, cseq + 1);
           SaveStored(*record);
         };
-        auto sent = SendStored(method, other, cseq, on_answer, offered, "application/sdp");
+        auto sent =
+            SendStored(method, other, cseq, OnceFinal(on_answer), offered, "application/sdp");
         if (!sent.ok()) (void)endpoint_.Respond(key, 500, "Other Leg Gone");
       });
   if (!queued.ok()) (void)endpoint_.Respond(key, 503);
@@ -479,19 +486,10 @@ uint32_t B2bua::StoredCSeq(const StoredCall& call, const StoredDialog& dialog) {
 
 Result<std::string> B2bua::ProbeDialog(const StoredCall& call, const StoredDialog& dialog,
                                        std::function<void(int code)> answered) {
-  // Called again for a retransmitted 2xx to a re-INVITE (the endpoint ACKs it again): the first
-  // final answer is the one that counts.
-  auto done = std::make_shared<bool>(false);
-  ResponseCallback on_response = [answered = std::move(answered), done](const ClientResponse& r,
-                                                                        SipEndpoint& ep) {
-    const int code = r.response != nullptr ? r.response->status_code() : 0;
-    if (code >= 100 && code < 200) return;
-    // The endpoint made a dialog of a re-INVITE's 2xx to ACK it; this node carries none.
-    if (r.dialog) ep.ForgetDialog(*r.dialog);
-    if (*done) return;
-    *done = true;
-    answered(code);
-  };
+  ResponseCallback on_response =
+      OnceFinal([answered = std::move(answered)](const ClientResponse& r, SipEndpoint&) {
+        answered(r.response != nullptr ? r.response->status_code() : 0);
+      });
   const uint32_t cseq = StoredCSeq(call, dialog);
   if (!ProbeRefreshes(dialog)) return SendStored("OPTIONS", dialog, cseq, std::move(on_response));
   // RFC 4028 §7.4, as SendRefresh: an UPDATE without an offer, or the peer's description again.
