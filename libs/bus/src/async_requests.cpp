@@ -1,6 +1,7 @@
 #include "switchboard/bus/async_requests.h"
 
 #include <charconv>
+#include <cstdio>
 #include <random>
 #include <utility>
 #include <vector>
@@ -17,11 +18,9 @@ constexpr auto kSweepEvery = std::chrono::milliseconds(50);
 
 std::string RandomToken() {
   std::random_device seed;
-  std::mt19937_64 rng((static_cast<uint64_t>(seed()) << 32) ^ seed());
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (int i = 0; i < 16; ++i) out += kHex[rng() % 16];
-  return out;
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%08x%08x", seed(), seed());
+  return hex;
 }
 
 }  // namespace
@@ -51,7 +50,7 @@ AsyncRequests::~AsyncRequests() {
   subscription_.reset();  // waits for an answer being handled
 }
 
-void AsyncRequests::Send(const Message& request, Duration timeout, Done done) {
+void AsyncRequests::Send(Message request, Duration timeout, Done done) {
   uint64_t token;
   {
     std::lock_guard lock(mu_);
@@ -59,9 +58,8 @@ void AsyncRequests::Send(const Message& request, Duration timeout, Done done) {
     pending_[token] = {request.subject, std::chrono::steady_clock::now() + timeout,
                        std::move(done)};
   }
-  Message outgoing = request;
-  outgoing.reply = inbox_ + "." + std::to_string(token);
-  Status sent = bus_.Publish(outgoing);
+  request.reply = inbox_ + "." + std::to_string(token);
+  Status sent = bus_.Publish(request);
   if (sent.ok()) return;
   Done failed;
   {

@@ -44,7 +44,7 @@ class AsyncRequests {
   AsyncRequests& operator=(const AsyncRequests&) = delete;
 
   // Publishes `request` (its reply field is replaced) and calls `done` with what comes of it.
-  void Send(const Message& request, Duration timeout, Done done);
+  void Send(Message request, Duration timeout, Done done);
   // Requests waiting for an answer.
   size_t waiting() const;
 
