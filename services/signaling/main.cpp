@@ -122,6 +122,10 @@ int main(int argc, char** argv) {
        "a callee's contact that answers nothing (not even 100) this long is given up, the others "
        "ring on",
        "5000", sb::core::IsPositiveInt},
+      {"store-ringing-ms", "SB_SIGNALING_STORE_RINGING_MS",
+       "a call ringing this long is stored, so that another replica ends it (CANCEL, 500 to the "
+       "caller, ended) should this one die",
+       "1000", sb::core::IsPositiveInt},
       {"session-expires", "SB_SIGNALING_SESSION_EXPIRES",
        "RFC 4028 session interval asked of callees and granted to callers that ask none", "1800",
        sb::core::IsPositiveInt},
@@ -246,6 +250,8 @@ int main(int argc, char** argv) {
     call_config.no_answer_timeout = std::chrono::seconds(settings.GetInt("no-answer-seconds"));
     call_config.silent_contact_timeout =
         std::chrono::milliseconds(settings.GetInt("silent-contact-ms"));
+    call_config.store_ringing_after =
+        std::chrono::milliseconds(settings.GetInt("store-ringing-ms"));
     call_config.session_timer = session_timer;
     call_config.adoption.dead_after = std::chrono::milliseconds(settings.GetInt("node-dead-ms"));
     // Four heartbeats in the silence that makes a replica dead: one lost write is no death.

@@ -306,6 +306,12 @@ void B2bua::Anchored(const std::string& id, Status status) {
   const auto timeout =
       call->ring_timeout.count() != 0 ? call->ring_timeout : settings_.no_answer_timeout;
   call->no_answer_timer = endpoint_.StartTimer(timeout, [this, id] { NoAnswer(id); });
+  // Only a store that works from the loop keeps its writes in the order made: a ringing record
+  // saved by a worker could land after the answered one.
+  if (ports_.store.works_on_loop()) {
+    call->ringing_store_timer =
+        endpoint_.StartTimer(settings_.store_ringing_after, [this, id] { StoreRinging(id); });
+  }
 }
 
 bool B2bua::SendInvite(CalleeLeg& leg, const std::string& from, const std::string& to_uri,
@@ -354,6 +360,8 @@ bool B2bua::SendLegInvite(const std::string& id, size_t index,
       leg, from, call.to_uri, call.b_offer, headers,
       [this, id, index](const ClientResponse& r, SipEndpoint&) { OnCalleeResponse(id, index, r); });
   if (sent) WatchSilence(leg, [this, id, index] { OnSilentContact(id, index); });
+  // A retry (after a challenge or a 422) is a new transaction: its CANCEL differs.
+  if (sent && call.ringing_stored) SaveStored(RingingRecord(call));
   return sent;
 }
 
@@ -550,6 +558,7 @@ void B2bua::Answer(const std::string& id, size_t index, const sip::DialogId& dia
   call->answer_sdp = std::move(sdp);
   call->b_session.peer_sdp = call->answer_sdp.empty() ? call->early_sdp : call->answer_sdp;
   endpoint_.StopTimer(call->no_answer_timer);
+  endpoint_.StopTimer(call->ringing_store_timer);
   for (size_t i = 0; i < call->legs.size(); ++i) {
     if (i != index && !call->legs[i].done) (void)endpoint_.Cancel(call->legs[i].key);
   }
@@ -672,16 +681,24 @@ void B2bua::Fail(const std::string& id, int code, std::string_view reason, std::
   }
   if (call->b_dialog) (void)endpoint_.SendInDialog(*call->b_dialog, "BYE", nullptr);
   if (call->no_answer_timer != 0) endpoint_.StopTimer(call->no_answer_timer);
+  if (call->ringing_store_timer != 0) endpoint_.StopTimer(call->ringing_store_timer);
   StopSessions(*call);
   if (!call->media_node.empty()) DestroyMedia(call->media_node, MediaLegs(*call));
   if (call->phase != Phase::kAuthorizing && call->phase != Phase::kRouting && !cause.empty()) {
     CallSummary ended = Summary(*call);
     ended.sip_code = code != 0 ? code : 487;
     ended.cause = std::string(cause);
-    // Never saved, so kept on its own: the call's record (a CDR) outlives the node all the same.
-    if (auto event = ports_.events.PrepareEnded(ended)) {
+    auto event = ports_.events.PrepareEnded(ended);
+    if (call->ringing_stored) {
+      // Its ringing record goes with the event kept in the same step.
+      ports_.store.RemoveOnLoop(RecordKey(*call), event ? &*event : nullptr, SendOnceStored(event));
+    } else if (event) {
+      // Never saved, so kept on its own: the call's record (a CDR) outlives the node all the
+      // same.
       ports_.store.KeepOnLoop(*event, SendOnceStored(event));
     }
+  } else if (call->ringing_stored) {
+    ports_.store.RemoveOnLoop(RecordKey(*call), nullptr, nullptr);
   }
   by_invite_key_.erase(call->a_key);
   calls_.erase(id);
@@ -804,6 +821,42 @@ StoredCall B2bua::Answering(const Call& call) const {
 }
 
 void B2bua::Save(const Call& call) { SaveStored(Stored(call)); }
+
+void B2bua::StoreRinging(const std::string& id) {
+  Call* call = Find(id);
+  if (call == nullptr) return;
+  call->ringing_store_timer = 0;
+  if (call->phase != Phase::kRinging) return;
+  call->ringing_stored = true;
+  SaveStored(RingingRecord(*call));
+}
+
+StoredCall B2bua::RingingRecord(const Call& call) {
+  StoredCall stored = RecordKey(call);
+  stored.media_node_id = call.media_node;
+  stored.media_legs = MediaLegs(call);
+  stored.from_uri = call.from_uri;
+  stored.to_uri = call.to_uri;
+  stored.start_time = call.started;
+  if (!call.originated) {
+    stored.ringing_invite = call.invite->raw();
+    stored.ringing_source = call.a_source;
+  }
+  for (const auto& leg : call.legs) {
+    if (leg.done || leg.key.empty()) continue;
+    std::string sent = endpoint_.SentRequest(leg.key);
+    if (!sent.empty()) stored.ringing_forks.push_back({std::move(sent), leg.target.destination});
+  }
+  return stored;
+}
+
+StoredCall B2bua::RecordKey(const Call& call) const {
+  StoredCall stored;
+  stored.call_id = call.id;
+  stored.tenant = call.caller.tenant;
+  stored.node_id = settings_.node_id;
+  return stored;
+}
 
 void B2bua::SaveStored(StoredCall stored) {
   if (ports_.store.works_on_loop()) {

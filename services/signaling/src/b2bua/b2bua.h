@@ -70,6 +70,11 @@ struct Settings {
   // A live phone answers an INVITE within milliseconds (100 Trying, 180); this long covers the
   // INVITE and its first three retransmissions over UDP (sent at 0, 0.5, 1.5 and 3.5 s).
   std::chrono::milliseconds silent_contact_timeout{std::chrono::seconds(5)};
+  // A call still ringing this long is stored (its INVITEs), so that another replica can end it
+  // should this node die: CANCEL the contacts, a 500 to the caller, "ended". A call answered
+  // sooner never costs the write; one whose node dies sooner is left ringing until the
+  // contacts' and the caller's own timers give up, with no "ended".
+  std::chrono::milliseconds store_ringing_after{std::chrono::seconds(1)};
   // RFC 4028 on both legs: asked of the callee, granted to a caller that asks none, the minimum.
   sip::SessionTimerPolicy session_timer{};
   uint64_t seed = 0;  // call ids and tags; 0: std::random_device
@@ -82,6 +87,9 @@ std::pair<int, std::string_view> ChooseFailure(const std::vector<int>& codes);
 // The final answer to a probe of an adopted call's party (B2bua::ProbeStored; 0: none came) says
 // its dialog is gone: 481, 408 or nothing at all.
 bool StoredPartyGone(int code);
+
+// A record of a call that was still ringing (StoredCall::ringing_*), not an answered one.
+bool StoredRinging(const StoredCall& call);
 
 class B2bua final : public RequestHandler, public DialogHandler {
  public:
@@ -225,6 +233,8 @@ class B2bua final : public RequestHandler, public DialogHandler {
     std::string early_sdp;
     std::string answer_sdp;  // the answering callee's 200 SDP, until the node has it
     uint64_t no_answer_timer = 0;
+    uint64_t ringing_store_timer = 0;  // Settings::store_ringing_after
+    bool ringing_stored = false;       // the store has its ringing record (StoreRinging)
     // Each transfer gives the replaced side a new media leg: "<id>-a", "<id>-a1", ...
     int a_generation = 0, b_generation = 0;
     // A side a bridge brought in from another call keeps that call's media leg (its name).
@@ -351,6 +361,12 @@ class B2bua final : public RequestHandler, public DialogHandler {
   // The legs go without anyone waiting for the node (MediaAnchor::ReleaseLegs); none when no node.
   void DestroyMedia(const std::string& media_node, std::vector<std::string> legs);
   void Save(const Call& call);
+  // A call ringing past Settings::store_ringing_after: its record, with the caller's INVITE and
+  // ours to the contacts still ringing, saved (again after a contact's INVITE is sent anew).
+  void StoreRinging(const std::string& id);
+  StoredCall RingingRecord(const Call& call);
+  // What names a call's record for its removal (no dialogs: a ringing record has none).
+  StoredCall RecordKey(const Call& call) const;
   // Saves a record as it is (no answered event), from the loop when the store can.
   void SaveStored(StoredCall stored);
   StoredCall Stored(const Call& call) const;
@@ -468,7 +484,10 @@ class B2bua final : public RequestHandler, public DialogHandler {
   void ByeStored(const StoredCall& call, const StoredDialog& dialog);
   // A call another replica left in the store: its media legs, its record and its final event
   // (`cause`), in one job off the loop.
-  void ReleaseStored(StoredCall call, std::string cause);
+  void ReleaseStored(StoredCall call, std::string cause, int sip_code = 200);
+  // A stored call that was ringing when its node died: every contact's INVITE cancelled, the
+  // caller answered 500 (the transaction made again here), then ReleaseStored.
+  void EndRingingStored(StoredCall call);
 
   SipEndpoint& endpoint_;
   Offloader& offloader_;

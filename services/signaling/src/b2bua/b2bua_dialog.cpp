@@ -239,17 +239,20 @@ void B2bua::Hangup(const TenantId& tenant, std::string_view call_id,
     return;
   }
   auto stored = std::make_shared<Result<StoredCall>>(Status::Internal("not run"));
-  Status queued = offloader_.Run([this, stored, id] { *stored = ports_.store.Find(id); },
-                                 [this, stored, tenant, id, done] {
-                                   if (!stored->ok() || (*stored)->tenant != tenant) {
-                                     done(Status::NotFound("no call " + id));
-                                     return;
-                                   }
-                                   ByeStored(**stored, (*stored)->caller);
-                                   ByeStored(**stored, (*stored)->callee);
-                                   ReleaseStored(std::move(**stored), "hangup_command");
-                                   done(Status::Ok());
-                                 });
+  Status queued = offloader_.Run(
+      [this, stored, id] { *stored = ports_.store.Find(id); },
+      [this, stored, tenant, id, done] {
+        // A ringing record is another replica's call: alive there, or adopted once its node is
+        // found dead.
+        if (!stored->ok() || (*stored)->tenant != tenant || StoredRinging(**stored)) {
+          done(Status::NotFound("no call " + id));
+          return;
+        }
+        ByeStored(**stored, (*stored)->caller);
+        ByeStored(**stored, (*stored)->callee);
+        ReleaseStored(std::move(**stored), "hangup_command");
+        done(Status::Ok());
+      });
   if (!queued.ok()) done(queued);
 }
 
@@ -416,7 +419,7 @@ void B2bua::ReOfferStored(const std::string& key, StoredCall call, bool from_cal
   if (!queued.ok()) (void)endpoint_.Respond(key, 503);
 }
 
-void B2bua::ReleaseStored(StoredCall call, std::string cause) {
+void B2bua::ReleaseStored(StoredCall call, std::string cause, int sip_code) {
   for (const auto* d : {&call.caller, &call.callee}) stored_cseqs_.erase(StoredDialogKey(*d));
   DestroyMedia(call.media_node_id, call.media_legs);
   CallSummary ended;
@@ -427,9 +430,25 @@ void B2bua::ReleaseStored(StoredCall call, std::string cause) {
   ended.answered_leg = call.answered_leg;
   ended.start_time = call.start_time;
   ended.answer_time = call.answer_time;
-  ended.sip_code = 200;
+  ended.sip_code = sip_code;
   ended.cause = std::move(cause);
   (void)offloader_.Run([this, call = std::move(call), ended] { EndStored(call, ended); }, nullptr);
+}
+
+bool StoredRinging(const StoredCall& call) {
+  return !call.ringing_invite.empty() || !call.ringing_forks.empty();
+}
+
+void B2bua::EndRingingStored(StoredCall call) {
+  // A contact that answered meanwhile (its 2xx went to the dead node) takes the CANCEL as too
+  // late, and hangs up itself when no ACK comes.
+  for (const auto& fork : call.ringing_forks) (void)endpoint_.CancelSent(fork.invite, fork.peer);
+  int code = 487;  // an originated call has no caller to tell
+  if (!call.ringing_invite.empty()) {
+    code = 500;
+    (void)endpoint_.AnswerReceived(call.ringing_invite, call.ringing_source, code);
+  }
+  ReleaseStored(std::move(call), "node_failure", code);
 }
 
 void B2bua::RelayStored(const std::string& key, const StoredCall& call, const StoredDialog& other,
@@ -520,6 +539,10 @@ void B2bua::ProbeStored(std::string call_id, ProbeDone done) {
           // the next probe asks again.
           done(stored->status().code() != StatusCode::kNotFound, {});
           return;
+        }
+        if (StoredRinging(**stored)) {
+          EndRingingStored(std::move(**stored));
+          return done(false, {});
         }
         struct Probe {
           StoredCall call;

@@ -112,6 +112,7 @@ Result<std::unique_ptr<CallService>> CallService::Start(
       b2bua::Settings{.node_id = instance,
                       .no_answer_timeout = config.no_answer_timeout,
                       .silent_contact_timeout = config.silent_contact_timeout,
+                      .store_ringing_after = config.store_ringing_after,
                       .session_timer = config.session_timer});
   p->control = std::make_unique<b2bua::B2buaCallControl>(
       *p->b2bua, post_to_loop, std::chrono::seconds(3), p->originators.get());

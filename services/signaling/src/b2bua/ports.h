@@ -290,6 +290,12 @@ struct StoredDialog {
   uint32_t refresh_interval = 0;
   bool refresh_by_update = false;
 };
+// Our INVITE to one contact of a ringing call, as sent (with our Via and its branch), and
+// where it went: another replica builds its CANCEL (§9.1) from it.
+struct StoredFork {
+  std::string invite;
+  sip::Destination peer;
+};
 struct StoredCall {
   std::string call_id;
   TenantId tenant;
@@ -300,6 +306,12 @@ struct StoredCall {
   // For the "ended" event of the replica that ends it (CallSummary's fields of the same names).
   std::string from_uri, to_uri, answered_leg;
   std::optional<core::Clock::WallTime> start_time, answer_time;
+  // A call still ringing (Settings::store_ringing_after): the caller's INVITE as it came and
+  // from where, which another replica answers when this node dies, and our INVITEs to the
+  // contacts, which it cancels. Empty for an answered call.
+  std::string ringing_invite;
+  sip::Destination ringing_source;
+  std::vector<StoredFork> ringing_forks;
 };
 
 class CallStore {

@@ -1,5 +1,6 @@
 #include "store/redis_call_store.h"
 
+#include <algorithm>
 #include <charconv>
 #include <optional>
 #include <utility>
@@ -13,14 +14,16 @@ namespace {
 
 constexpr char kField = '\x1f';
 constexpr char kItem = '\x1e';
+constexpr char kGroup = '\x1d';  // between a ringing call's forks, whose parts are items
 // Version 2 added the summary fields (from, to, answered leg, times), version 3 each dialog's
 // descriptions, version 4 each dialog's refresh (interval, method). An older record, from a
 // replica not yet upgraded, still ends its call: version 1 with no times, and neither answers a
 // session refresh; before version 4 the adopter only probes (OPTIONS), refreshing nothing. Later
 // versions only append fields, so that this one reads theirs for what it knows (a rolling
 // upgrade's old replicas end the new ones' calls); version 2 replicas could not, and refuse
-// version 3 records.
-constexpr std::string_view kVersion = "4";
+// version 3 records. Version 5 added a ringing call's INVITEs (an older replica adopting one ends
+// it without answering the caller or cancelling the contacts).
+constexpr std::string_view kVersion = "5";
 constexpr std::string_view kVersionWithoutSdp = "2";
 constexpr std::string_view kVersionWithoutSummary = "1";
 
@@ -38,6 +41,15 @@ std::vector<std::string_view> Split(std::string_view text, char sep) {
     }
   }
   return out;
+}
+
+// host, port and transport, `sep` between them.
+void PutDestination(std::string& out, const sip::Destination& d, char sep) {
+  out += d.host;
+  out += sep;
+  out += std::to_string(d.port);
+  out += sep;
+  out += sip::TransportName(d.transport);
 }
 
 void Put(std::string& out, std::string_view value) {
@@ -59,9 +71,8 @@ void PutDialog(std::string& out, const b2bua::StoredDialog& d) {
   }
   Put(out, routes);
   Put(out, std::to_string(d.next_local_cseq));
-  Put(out, d.peer.host);
-  Put(out, std::to_string(d.peer.port));
-  Put(out, sip::TransportName(d.peer.transport));
+  PutDestination(out, d.peer, kField);
+  out += kField;
 }
 
 constexpr size_t kDialogFields = 11;
@@ -69,6 +80,7 @@ constexpr size_t kCallFields = 6 + 2 * kDialogFields;  // version 1: these only
 constexpr size_t kSummaryFields = 5;
 constexpr size_t kSdpFields = 4;
 constexpr size_t kRefreshFields = 4;
+constexpr size_t kRingingFields = 5;
 constexpr std::string_view kRefreshByUpdate = "UPDATE";
 constexpr std::string_view kRefreshByInvite = "INVITE";
 
@@ -76,6 +88,18 @@ constexpr std::string_view kRefreshByInvite = "INVITE";
 // no refresh, as one from an older record.
 std::string_view SdpField(std::string_view sdp) {
   return sdp.find(kField) == std::string_view::npos ? sdp : std::string_view();
+}
+
+// The SIP messages of a ringing call, or nothing when one holds a separator (no message does
+// but by a quoted-pair): the call is then adopted as one whose parties cannot be told.
+bool RingingStorable(const b2bua::StoredCall& call) {
+  auto clean = [](std::string_view text) {
+    return text.find_first_of(std::string_view("\x1d\x1e\x1f", 3)) == std::string_view::npos;
+  };
+  if (!clean(call.ringing_invite) || !clean(call.ringing_source.host)) return false;
+  return std::all_of(
+      call.ringing_forks.begin(), call.ringing_forks.end(),
+      [&](const b2bua::StoredFork& f) { return clean(f.invite) && clean(f.peer.host); });
 }
 
 std::string TimeField(const std::optional<core::Clock::WallTime>& t) {
@@ -87,6 +111,16 @@ bool ParseNumber(std::string_view text, uint64_t max, uint64_t& out) {
   return ec == std::errc() && end == text.data() + text.size() && out <= max;
 }
 
+bool GetDestination(std::string_view host, std::string_view port, std::string_view transport,
+                    sip::Destination& d) {
+  uint64_t number = 0;
+  if (!ParseNumber(port, 65535, number)) return false;
+  d.host = host;
+  d.port = static_cast<uint16_t>(number);
+  d.transport = transport == "TCP" ? sip::Transport::kTcp : sip::Transport::kUdp;
+  return true;
+}
+
 bool GetDialog(const std::vector<std::string_view>& f, size_t at, b2bua::StoredDialog& d) {
   d.id = {std::string(f[at]), std::string(f[at + 1]), std::string(f[at + 2])};
   d.local_uri = f[at + 3];
@@ -96,15 +130,10 @@ bool GetDialog(const std::vector<std::string_view>& f, size_t at, b2bua::StoredD
   if (!f[at + 6].empty()) {
     for (auto r : Split(f[at + 6], kItem)) d.route_set.emplace_back(r);
   }
-  uint64_t cseq = 0, port = 0;
-  if (!ParseNumber(f[at + 7], UINT32_MAX, cseq) || !ParseNumber(f[at + 9], 65535, port)) {
-    return false;
-  }
+  uint64_t cseq = 0;
+  if (!ParseNumber(f[at + 7], UINT32_MAX, cseq)) return false;
   d.next_local_cseq = static_cast<uint32_t>(cseq);
-  d.peer.host = f[at + 8];
-  d.peer.port = static_cast<uint16_t>(port);
-  d.peer.transport = f[at + 10] == "TCP" ? sip::Transport::kTcp : sip::Transport::kUdp;
-  return true;
+  return GetDestination(f[at + 8], f[at + 9], f[at + 10], d.peer);
 }
 
 }  // namespace
@@ -137,6 +166,22 @@ std::string RedisCallStore::Encode(const b2bua::StoredCall& call) {
     Put(out, std::to_string(d->refresh_interval));
     Put(out, d->refresh_by_update ? kRefreshByUpdate : kRefreshByInvite);
   }
+  const bool ringing = RingingStorable(call);
+  Put(out, ringing ? std::string_view(call.ringing_invite) : std::string_view());
+  if (ringing && !call.ringing_invite.empty()) {
+    PutDestination(out, call.ringing_source, kField);
+    out += kField;
+  } else {
+    for (int i = 0; i < 3; ++i) Put(out, {});
+  }
+  std::string forks;
+  for (size_t i = 0; ringing && i < call.ringing_forks.size(); ++i) {
+    if (i != 0) forks += kGroup;
+    forks += call.ringing_forks[i].invite;
+    forks += kItem;
+    PutDestination(forks, call.ringing_forks[i].peer, kItem);
+  }
+  Put(out, forks);
   return out;
 }
 
@@ -181,8 +226,8 @@ Result<b2bua::StoredCall> RedisCallStore::Decode(std::string_view text) {
     d->peer_sdp = f[at++];
   }
   if (version < 4) return call;
-  const size_t known = at + kRefreshFields + 1;
-  if (version == 4 ? f.size() != known : f.size() < known) {
+  const size_t known = at + kRefreshFields + (version == 4 ? 0 : kRingingFields) + 1;
+  if (version <= 5 ? f.size() != known : f.size() < known) {
     return Status::Internal("stored call in an unknown form");
   }
   for (auto* d : {&call.caller, &call.callee}) {
@@ -192,6 +237,23 @@ Result<b2bua::StoredCall> RedisCallStore::Decode(std::string_view text) {
     }
     d->refresh_interval = static_cast<uint32_t>(interval);
     d->refresh_by_update = f[at++] == kRefreshByUpdate;
+  }
+  if (version < 5) return call;
+  call.ringing_invite = f[at];
+  if (!call.ringing_invite.empty() &&
+      !GetDestination(f[at + 1], f[at + 2], f[at + 3], call.ringing_source)) {
+    return Status::Internal("stored call with a bad caller address");
+  }
+  at += 4;
+  if (f[at].empty()) return call;
+  for (auto fork : Split(f[at], kGroup)) {
+    std::vector<std::string_view> parts = Split(fork, kItem);
+    b2bua::StoredFork stored;
+    stored.invite = parts[0];
+    if (parts.size() != 4 || !GetDestination(parts[1], parts[2], parts[3], stored.peer)) {
+      return Status::Internal("stored call with a bad contact");
+    }
+    call.ringing_forks.push_back(std::move(stored));
   }
   return call;
 }

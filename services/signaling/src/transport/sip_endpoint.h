@@ -179,6 +179,19 @@ class SipEndpoint {
   // §9.1: CANCEL of our INVITE `key`, sent once a provisional response came (at once if one
   // did). NotFound when the INVITE had its final response.
   Status Cancel(std::string_view key);
+  // Our request of client transaction `key` as it was sent (empty once that transaction is
+  // gone): what another replica needs to cancel our INVITE should this node die.
+  std::string SentRequest(std::string_view key);
+  // §9.1 for an INVITE another node sent (`invite`, as sent, to `destination`) and died with:
+  // the CANCEL goes from here, its response comes back here (our Vias carry rport), and the
+  // INVITE's 487 goes to the node that sent it.
+  Status CancelSent(std::string_view invite, const sip::Destination& destination);
+  // A final `code` (300-699) to an INVITE another node received (`invite`, as it came from
+  // `source`) and died before answering: its server transaction is made again here without a
+  // handler, so the response is retransmitted until the ACK (§17.2.1). FailedPrecondition when
+  // this node holds that transaction already (the INVITE reached it too: a call of its own).
+  Status AnswerReceived(std::string_view invite, const sip::Destination& source, int code,
+                        std::string_view reason = {});
   // A request inside dialog `id` (BYE, INVITE, UPDATE, INFO, OPTIONS, REFER...), sent to the
   // dialog's peer address. Extra headers and the body are added as given.
   Result<std::string> SendInDialog(
@@ -258,6 +271,8 @@ class SipEndpoint {
   void OnStray2xx(const sip::Message& response);
   void SendAck(const sip::DialogId& id, uint32_t invite_cseq);
   void SendCancel(Client& client);
+  // Starts the client transaction of a CANCEL built for `invite` (BuildCancel).
+  void StartCancel(const sip::Message& invite, const sip::Destination& destination);
   // The client's request, parsed again from its bytes when it kept only those.
   static const sip::Message& ParsedRequest(Client& client);
   // A client holding its request parsed.

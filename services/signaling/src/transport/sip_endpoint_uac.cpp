@@ -142,16 +142,54 @@ Status SipEndpoint::Cancel(std::string_view key) {
 
 void SipEndpoint::SendCancel(Client& client) {
   client.cancel_sent = true;
-  auto cancel = sip::Message::Parse(sip::BuildCancel(ParsedRequest(client)), Lenient());
+  StartCancel(ParsedRequest(client), client.destination);
+}
+
+void SipEndpoint::StartCancel(const sip::Message& invite, const sip::Destination& destination) {
+  auto cancel = sip::Message::Parse(sip::BuildCancel(invite), Lenient());
   if (!cancel.ok()) return;
   sip::Message copy = cancel->Clone();
   sip::TransactionOutput out;
   // The CANCEL's own transaction reports to nobody: the INVITE's 487 is what matters.
-  auto key = tm_.SendRequest(std::move(*cancel), client.destination, out);
+  auto key = tm_.SendRequest(std::move(*cancel), destination, out);
   if (key.ok() && !key->empty()) {
-    clients_.insert_or_assign(*key, MakeClient(std::move(copy), client.destination, nullptr));
+    clients_.insert_or_assign(*key, MakeClient(std::move(copy), destination, nullptr));
   }
   Append(std::move(out));
+}
+
+std::string SipEndpoint::SentRequest(std::string_view key) {
+  auto it = clients_.find(key);
+  if (it == clients_.end()) return {};
+  return it->second.request ? it->second.request->Serialize() : it->second.bytes;
+}
+
+Status SipEndpoint::CancelSent(std::string_view invite, const sip::Destination& destination) {
+  auto parsed = sip::Message::Parse(invite, Lenient());
+  if (!parsed.ok() || !parsed->is_request() || parsed->method() != sip::Method::kInvite) {
+    return Status::InvalidArgument("not an INVITE");
+  }
+  StartCancel(*parsed, destination);
+  return Status::Ok();
+}
+
+Status SipEndpoint::AnswerReceived(std::string_view invite, const sip::Destination& source,
+                                   int code, std::string_view reason) {
+  if (code < 300 || code > 699) return Status::InvalidArgument("not a final failure code");
+  sip::TransactionOutput out = tm_.OnReceived(invite, source);
+  std::string key;
+  for (auto& event : out.events) {
+    if (event.kind == sip::TuEvent::Kind::kRequest && event.message && !event.key.empty() &&
+        event.message->method() == sip::Method::kInvite) {
+      key = event.key;
+      pending_.emplace(key, Pending{std::move(event.message), NewTag(), source});
+    }
+  }
+  // Nothing goes to a handler: the call this INVITE began is over.
+  out.events.clear();
+  Append(std::move(out));
+  if (key.empty()) return Status::FailedPrecondition("that INVITE's transaction is here already");
+  return Respond(key, code, reason);
 }
 
 SipEndpoint::Client SipEndpoint::MakeClient(sip::Message request,

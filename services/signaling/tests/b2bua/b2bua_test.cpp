@@ -254,12 +254,18 @@ struct Events : CallEvents {
 // Like RedisCallStore: each saved dialog keeps a key naming its call until the call is removed,
 // also after a transfer gave the call another dialog.
 struct Store : CallStore {
+  // Like RedisCallStore given the loop's connection (its writes in the order made): ringing
+  // calls are stored too.
+  bool on_loop = false;
+  bool works_on_loop() const override { return on_loop; }
+  size_t saves = 0;
   std::map<std::string, StoredCall> calls;
   std::map<std::pair<std::string, std::string>, std::string> dialogs;
   // The node each removal named: whose list of carried calls it leaves (redis_call_owners.h).
   std::vector<std::string> removed_from;
   std::vector<std::string> kept_events;  // msg ids of the ended events kept with removals
   sb::Status Save(const StoredCall& call, const PreparedEvent*) override {
+    ++saves;
     calls[call.call_id] = call;
     for (const auto* d : {&call.caller, &call.callee}) {
       if (!d->id.call_id.empty()) dialogs[{d->id.call_id, d->id.local_tag}] = call.call_id;
@@ -1524,6 +1530,143 @@ TEST_CASE(
   REQUIRE(going_on);
   CHECK_FALSE(*going_on);
   CHECK(adopter.endpoint.TakeSends().empty());
+}
+
+TEST_CASE(
+    "a call ringing for a second is stored with the caller's INVITE and ours to each contact - "
+    "its node dies - the adopter cancels both contacts, answers the caller 500 until its ACK, "
+    "releases the media and ends the call node_failure",
+    "[unit]") {
+  Fixture f;
+  f.store.on_loop = true;
+  auto [desk, mobile] = f.Ring();
+  f.Receive(f.Answer(desk, 180, "desk"), kDesk);
+  f.Receive(f.Answer(mobile, 180, "mobile"), kMobile);
+  CHECK(f.Codes(kCaller) == std::vector<int>{100, 180});
+  f.clock.Advance(std::chrono::milliseconds(999));
+  f.node.endpoint.OnTimers();
+  CHECK(f.store.calls.empty());
+  f.clock.Advance(std::chrono::milliseconds(1));
+  f.node.endpoint.OnTimers();
+  REQUIRE(f.store.calls.size() == 1);
+  const std::string id = f.store.calls.begin()->first;
+  const StoredCall stored = f.store.calls.begin()->second;
+  REQUIRE(StoredRinging(stored));
+  // As the node took it in (with the received and rport its transaction layer notes).
+  const Message caller_invite = Parse(stored.ringing_invite);
+  CHECK(*caller_invite.CallId() == "a-call");
+  CHECK(caller_invite.body() == Parse(f.CallerInvite()).body());
+  CHECK(stored.ringing_source == kCaller);
+  REQUIRE(stored.ringing_forks.size() == 2);
+  CHECK(stored.ringing_forks[0].invite == desk.raw());
+  CHECK(stored.ringing_forks[0].peer == kDesk);
+  CHECK(stored.ringing_forks[1].invite == mobile.raw());
+  // No dialog of it is stored: in-dialog requests are not its business.
+  CHECK(stored.caller.id.call_id.empty());
+  CHECK(f.store.dialogs.empty());
+
+  Node adopter(f.clock, f.auth, f.router, f.locator, f.media, f.events, f.store, 55);
+  // Another replica's ringing call is not for a hangup command there (its node may be alive).
+  std::optional<sb::Status> hung_up;
+  adopter.b2bua.Hangup(kTenant, id, [&](sb::Status s) { hung_up = s; });
+  REQUIRE(hung_up);
+  CHECK(hung_up->code() == sb::StatusCode::kNotFound);
+  std::optional<bool> going_on;
+  adopter.b2bua.ProbeStored(id, [&](bool g, auto) { going_on = g; });
+  REQUIRE(going_on);
+  CHECK_FALSE(*going_on);
+  std::vector<Out> sent;
+  for (auto& s : adopter.endpoint.TakeSends()) sent.push_back({s.destination, s.bytes});
+  auto to = [&](const Destination& d) {
+    std::vector<Message> out;
+    for (const auto& s : sent) {
+      if (s.to == d) out.push_back(Parse(s.bytes));
+    }
+    return out;
+  };
+  for (const auto& [contact, invite] : {std::pair{kDesk, &desk}, std::pair{kMobile, &mobile}}) {
+    auto cancels = to(contact);
+    REQUIRE(cancels.size() == 1);
+    CHECK(cancels[0].method() == sb::sip::Method::kCancel);
+    // §9.1: the INVITE's branch, Request-URI and CSeq number, so that the contact matches it.
+    CHECK(HeaderOf(cancels[0], "Via") == HeaderOf(*invite, "Via"));
+    CHECK(cancels[0].request_uri_text() == invite->request_uri_text());
+    CHECK(CSeqOf(cancels[0]) == CSeqOf(*invite));
+  }
+  auto answers = to(kCaller);
+  REQUIRE_FALSE(answers.empty());
+  const Message& lost = answers.back();
+  CHECK(lost.status_code() == 500);
+  CHECK(HeaderOf(lost, "Via") == HeaderOf(caller_invite, "Via"));
+  const std::string tag((*lost.To())->tag());
+  CHECK_FALSE(tag.empty());
+  CHECK(f.events.seen.back() == "ended node_failure 500");
+  CHECK(f.store.calls.empty());
+  CHECK(f.media.legs.empty());
+  CHECK(adopter.b2bua.calls() == 0);  // the INVITE made no call on the adopter
+
+  // The 500 is sent again until the caller's ACK, which ends that.
+  f.clock.Advance(std::chrono::milliseconds(500));
+  adopter.endpoint.OnTimers();
+  std::vector<int> again;  // to the caller; the CANCELs are sent again too (Timer E)
+  for (auto& s : adopter.endpoint.TakeSends()) {
+    if (s.destination == kCaller) again.push_back(Parse(s.bytes).status_code());
+  }
+  CHECK(again == std::vector<int>{500});
+  std::string ack = "ACK sip:1002@acme.sb.test SIP/2.0\r\n";
+  ack += "Via: SIP/2.0/UDP 10.1.1.1:5060;rport;branch=z9hG4bKa1\r\n";
+  ack += "Max-Forwards: 70\r\nFrom: <sip:1001@acme.sb.test>;tag=caller\r\n";
+  ack += "To: <sip:1002@acme.sb.test>;tag=" + tag + "\r\nCall-ID: a-call\r\n";
+  ack += "CSeq: 1 ACK\r\nContent-Length: 0\r\n\r\n";
+  adopter.endpoint.OnReceived(ack, kCaller);
+  f.clock.Advance(std::chrono::seconds(4));
+  adopter.endpoint.OnTimers();
+  for (auto& s : adopter.endpoint.TakeSends()) CHECK_FALSE(s.destination == kCaller);
+  CHECK(adopter.b2bua.calls() == 0);
+}
+
+TEST_CASE("a call answered within a second of ringing is stored once - answered, never ringing",
+          "[unit]") {
+  Fixture f;
+  f.store.on_loop = true;
+  (void)f.Connect();
+  f.clock.Advance(std::chrono::seconds(2));
+  f.node.endpoint.OnTimers();
+  REQUIRE(f.store.calls.size() == 1);
+  CHECK(f.store.saves == 1);
+  CHECK_FALSE(StoredRinging(f.store.calls.begin()->second));
+  CHECK_FALSE(f.store.calls.begin()->second.caller.id.call_id.empty());
+}
+
+TEST_CASE(
+    "a stored ringing call that is answered is stored answered - one its caller cancels leaves "
+    "the store with its ended event kept",
+    "[unit]") {
+  for (bool answered : {true, false}) {
+    Fixture f;
+    f.store.on_loop = true;
+    auto [desk, mobile] = f.Ring();
+    f.Receive(f.Answer(desk, 180, "desk"), kDesk);
+    f.clock.Advance(std::chrono::seconds(1));
+    f.node.endpoint.OnTimers();
+    REQUIRE(f.store.calls.size() == 1);
+    REQUIRE(StoredRinging(f.store.calls.begin()->second));
+    if (answered) {
+      f.Receive(f.Answer(desk, 200, "desk", kCallerSdp), kDesk);
+      REQUIRE(f.store.calls.size() == 1);
+      const StoredCall& stored = f.store.calls.begin()->second;
+      CHECK_FALSE(StoredRinging(stored));
+      CHECK(stored.callee.id.remote_tag == "desk");
+      continue;
+    }
+    std::string cancel = f.CallerInvite();
+    cancel = "CANCEL" + cancel.substr(6, cancel.find("CSeq:") - 6) + "CSeq: 1 CANCEL\r\n";
+    cancel += "Content-Length: 0\r\n\r\n";
+    f.Receive(cancel, kCaller);
+    CHECK(f.store.calls.empty());
+    CHECK(f.store.kept_events.size() == 1);
+    CHECK(f.events.seen.back() == "ended caller_cancelled 487");
+  }
 }
 
 TEST_CASE(

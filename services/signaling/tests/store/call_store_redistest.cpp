@@ -73,6 +73,32 @@ void RequireSame(const StoredCall& a, const StoredCall& b) {
   CHECK(a.caller.refresh_by_update == b.caller.refresh_by_update);
   CHECK(a.callee.refresh_interval == b.callee.refresh_interval);
   CHECK(a.callee.refresh_by_update == b.callee.refresh_by_update);
+  CHECK(a.ringing_invite == b.ringing_invite);
+  CHECK(a.ringing_source == b.ringing_source);
+  REQUIRE(a.ringing_forks.size() == b.ringing_forks.size());
+  for (size_t i = 0; i < a.ringing_forks.size(); ++i) {
+    CHECK(a.ringing_forks[i].invite == b.ringing_forks[i].invite);
+    CHECK(a.ringing_forks[i].peer == b.ringing_forks[i].peer);
+  }
+}
+
+// A call still ringing (B2bua::RingingRecord): no dialogs yet, the INVITEs instead.
+StoredCall RingingCall() {
+  StoredCall call = Call();
+  call.caller = {};
+  call.callee = {};
+  call.answered_leg.clear();
+  call.answer_time.reset();
+  call.ringing_invite =
+      "INVITE sip:1002@acme.sb.test SIP/2.0\r\nVia: SIP/2.0/UDP 10.1.1.1:5060;branch=z9hG4bKa1\r\n"
+      "From: \"A \\\"1\\\"\" <sip:1001@acme.sb.test>;tag=caller\r\nContent-Length: 0\r\n\r\n";
+  call.ringing_source = {"10.1.1.1", 5060, sb::sip::Transport::kUdp};
+  call.ringing_forks = {
+      {"INVITE sip:1002@192.168.1.20:5062 SIP/2.0\r\nVia: SIP/2.0/UDP 203.0.113.5:5060\r\n\r\n",
+       {"192.168.1.20", 5062, sb::sip::Transport::kUdp}},
+      {"INVITE sip:1002@192.168.1.30:5064;transport=tcp SIP/2.0\r\n\r\n",
+       {"192.168.1.30", 5064, sb::sip::Transport::kTcp}}};
+  return call;
 }
 
 // One replica's store on its own key prefix, parking events due by a clock the test moves.
@@ -218,7 +244,13 @@ TEST_CASE(
     "a call stored by a replica of a version before still ends - without refreshes, without "
     "descriptions before that, and without times before that",
     "[unit]") {
-  const std::string v4 = RedisCallStore::Encode(Call());
+  const StoredCall call = Call();
+  const std::string v5 = RedisCallStore::Encode(call);
+  // Version 4 ended with the refreshes: the same text without the five ringing fields.
+  const std::string v4 = Older(v5, '4', 5);
+  auto without_ringing = RedisCallStore::Decode(v4);
+  REQUIRE(without_ringing.ok());
+  RequireSame(*without_ringing, call);
   // Version 3 ended with the descriptions: the same text without the four refresh fields.
   const std::string v3 = Older(v4, '3', 4);
   auto without_refreshes = RedisCallStore::Decode(v3);
@@ -244,17 +276,45 @@ TEST_CASE(
   CHECK_FALSE(RedisCallStore::Decode("2" + v1.substr(1)).ok());
   CHECK_FALSE(RedisCallStore::Decode(Older(v3, '3', 4)).ok());
   CHECK_FALSE(RedisCallStore::Decode(Older(v4, '4', 2)).ok());
+  CHECK_FALSE(RedisCallStore::Decode(Older(v5, '5', 2)).ok());
 }
 
 TEST_CASE("a record of a later version is read for the fields this one knows", "[unit]") {
   const StoredCall call = Call();
-  const std::string v4 = RedisCallStore::Encode(call);
-  auto later = RedisCallStore::Decode("5" + v4.substr(1) + "something new\x1f");
+  const std::string v5 = RedisCallStore::Encode(call);
+  auto later = RedisCallStore::Decode("6" + v5.substr(1) + "something new\x1f");
   REQUIRE(later.ok());
   RequireSame(*later, call);
-  // Versions 3 and 4 have exactly their fields.
-  CHECK_FALSE(RedisCallStore::Decode(Older(v4, '3', 4) + "something new\x1f").ok());
-  CHECK_FALSE(RedisCallStore::Decode(v4 + "something new\x1f").ok());
+  // Versions 3 to 5 have exactly their fields.
+  CHECK_FALSE(RedisCallStore::Decode(Older(v5, '3', 9) + "something new\x1f").ok());
+  CHECK_FALSE(RedisCallStore::Decode(Older(v5, '4', 5) + "something new\x1f").ok());
+  CHECK_FALSE(RedisCallStore::Decode(v5 + "something new\x1f").ok());
+}
+
+TEST_CASE(
+    "a ringing call is stored with the caller's INVITE and where it came from, and ours to each "
+    "contact - one holding a separator (a quoted-pair may) leaves the call without them",
+    "[unit]") {
+  const StoredCall ringing = RingingCall();
+  auto round = RedisCallStore::Decode(RedisCallStore::Encode(ringing));
+  REQUIRE(round.ok());
+  RequireSame(*round, ringing);
+  CHECK(round->caller.id.call_id.empty());
+
+  StoredCall originated = RingingCall();  // no caller's INVITE: only the contacts
+  originated.ringing_invite.clear();
+  originated.ringing_source = {};
+  auto contacts_only = RedisCallStore::Decode(RedisCallStore::Encode(originated));
+  REQUIRE(contacts_only.ok());
+  RequireSame(*contacts_only, originated);
+
+  StoredCall odd = RingingCall();
+  odd.ringing_forks[1].invite.insert(10, "\x1e");
+  auto without = RedisCallStore::Decode(RedisCallStore::Encode(odd));
+  REQUIRE(without.ok());
+  CHECK(without->ringing_invite.empty());
+  CHECK(without->ringing_forks.empty());
+  CHECK(without->start_time == odd.start_time);
 }
 
 TEST_CASE("a description holding the field separator is not kept - the call is", "[unit]") {
