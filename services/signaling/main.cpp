@@ -125,7 +125,7 @@ int main(int argc, char** argv) {
       {"store-ringing-ms", "SB_SIGNALING_STORE_RINGING_MS",
        "a call ringing this long is stored, so that another replica ends it (CANCEL, 500 to the "
        "caller, ended) should this one die",
-       "1000", sb::core::IsPositiveInt},
+       "250", sb::core::IsPositiveInt},
       {"session-expires", "SB_SIGNALING_SESSION_EXPIRES",
        "RFC 4028 session interval asked of callees and granted to callers that ask none", "1800",
        sb::core::IsPositiveInt},

@@ -324,6 +324,43 @@ TEST_CASE(
   CHECK(ended.All<switchboard::call::v1::CallEnded>().size() == 1);
 }
 
+TEST_CASE(
+    "a call still ringing when its node dies is ended by another replica - the callee's INVITE "
+    "is cancelled, the caller's answered 500 and ACKed - one ended event, node_failure 500",
+    "[integration]") {
+  // Replicas dead after 1.5 s without a heartbeat.
+  CallRig rig({{"SB_SIGNALING_NODE_DEAD_MS", "1500"}, {"SB_SIGNALING_ADOPTED_PROBE_MS", "1000"}});
+  auto& p = rig.platform;
+  auto bus = sb::testing::ConnectNats(p.nats_url(), "sipp-calls-itest");
+  sb::testing::EventInbox ringing(*bus, "sb.evt.call.ringing." + rig.tenant.id());
+  sb::testing::EventInbox ended(*bus, "sb.evt.call.ended." + rig.tenant.id());
+  const int survivor = p.AddSignalingReplica();
+  // Both phones behind paths the balancer turns to the survivor: each sipp sends its answers
+  // to the address its call came from.
+  UdpRelay caller_path(p.sip_port(), {}), callee_path(p.sip_port(), {});
+  rig.RegisterCallee(callee_path.port());
+  auto callee = rig.StartCallee("callee_rings_until_node_dies.xml");
+  auto caller = rig.StartCaller("caller_loses_ringing_call.xml", caller_path.port());
+  REQUIRE(ringing.Wait<switchboard::call::v1::CallRinging>(
+      [](const switchboard::call::v1::CallRinging&, const sb::bus::Message&) { return true; },
+      10s));
+  // Past the 250 ms (SB_SIGNALING_STORE_RINGING_MS) after which the ringing call is stored.
+  std::this_thread::sleep_for(700ms);
+  p.KillSignaling(p.sip_port());
+  for (UdpRelay* path : {&caller_path, &callee_path}) {
+    path->Retarget(static_cast<uint16_t>(survivor));
+  }
+  CheckBothSucceeded(caller, callee);
+  INFO(p.SignalingLog());
+  auto ends = ended.AtLeast<switchboard::call::v1::CallEnded>(1, 10s);
+  REQUIRE(ends.size() == 1);
+  CHECK(ends[0].cause() == switchboard::call::v1::END_CAUSE_NODE_FAILURE);
+  CHECK(ends[0].final_sip_code() == 500);
+  CHECK(ends[0].billable_seconds() == 0);
+  std::this_thread::sleep_for(1500ms);
+  CHECK(ended.All<switchboard::call::v1::CallEnded>().size() == 1);
+}
+
 namespace {
 
 // The body of the 200 among `datagrams` that answers the INVITE with CSeq `cseq`.

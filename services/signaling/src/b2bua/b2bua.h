@@ -72,9 +72,10 @@ struct Settings {
   std::chrono::milliseconds silent_contact_timeout{std::chrono::seconds(5)};
   // A call still ringing this long is stored (its INVITEs), so that another replica can end it
   // should this node die: CANCEL the contacts, a 500 to the caller, "ended". A call answered
-  // sooner never costs the write; one whose node dies sooner is left ringing until the
-  // contacts' and the caller's own timers give up, with no "ended".
-  std::chrono::milliseconds store_ringing_after{std::chrono::seconds(1)};
+  // sooner (by a machine) never costs the write; one whose node dies sooner is left ringing
+  // until the contacts' and the caller's own timers give up, with no "ended". The same window
+  // as the created and ringing events' own (JsOutboxOptions::journal_after).
+  std::chrono::milliseconds store_ringing_after{250};
   // RFC 4028 on both legs: asked of the callee, granted to a caller that asks none, the minimum.
   sip::SessionTimerPolicy session_timer{};
   uint64_t seed = 0;  // call ids and tags; 0: std::random_device

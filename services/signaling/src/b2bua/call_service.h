@@ -33,7 +33,7 @@ struct CallServiceConfig {
   std::string node_id;
   std::chrono::milliseconds no_answer_timeout{std::chrono::seconds(30)};
   std::chrono::milliseconds silent_contact_timeout{std::chrono::seconds(5)};  // b2bua::Settings
-  std::chrono::milliseconds store_ringing_after{std::chrono::seconds(1)};     // b2bua::Settings
+  std::chrono::milliseconds store_ringing_after{250};                         // b2bua::Settings
   sip::SessionTimerPolicy session_timer{};  // RFC 4028 on both legs of every call
   std::chrono::milliseconds media_timeout{std::chrono::seconds(2)};
   // Answered calls stay findable by other replicas this long at most.

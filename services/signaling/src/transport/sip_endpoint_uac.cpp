@@ -187,8 +187,13 @@ Status SipEndpoint::AnswerReceived(std::string_view invite, const sip::Destinati
   }
   // Nothing goes to a handler: the call this INVITE began is over.
   out.events.clear();
+  if (key.empty()) {
+    Append(std::move(out));  // a retransmission's answer, if this node has one
+    return Status::FailedPrecondition("that INVITE's transaction is here already");
+  }
+  // No 100 Trying after the ringing the caller heard from the other node.
+  out.sends.clear();
   Append(std::move(out));
-  if (key.empty()) return Status::FailedPrecondition("that INVITE's transaction is here already");
   return Respond(key, code, reason);
 }
 

@@ -1533,7 +1533,7 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "a call ringing for a second is stored with the caller's INVITE and ours to each contact - "
+    "a call ringing for 250 ms is stored with the caller's INVITE and ours to each contact - "
     "its node dies - the adopter cancels both contacts, answers the caller 500 until its ACK, "
     "releases the media and ends the call node_failure",
     "[unit]") {
@@ -1543,7 +1543,7 @@ TEST_CASE(
   f.Receive(f.Answer(desk, 180, "desk"), kDesk);
   f.Receive(f.Answer(mobile, 180, "mobile"), kMobile);
   CHECK(f.Codes(kCaller) == std::vector<int>{100, 180});
-  f.clock.Advance(std::chrono::milliseconds(999));
+  f.clock.Advance(std::chrono::milliseconds(249));
   f.node.endpoint.OnTimers();
   CHECK(f.store.calls.empty());
   f.clock.Advance(std::chrono::milliseconds(1));
@@ -1625,7 +1625,7 @@ TEST_CASE(
   CHECK(adopter.b2bua.calls() == 0);
 }
 
-TEST_CASE("a call answered within a second of ringing is stored once - answered, never ringing",
+TEST_CASE("a call answered within 250 ms of ringing is stored once - answered, never ringing",
           "[unit]") {
   Fixture f;
   f.store.on_loop = true;
@@ -1647,7 +1647,7 @@ TEST_CASE(
     f.store.on_loop = true;
     auto [desk, mobile] = f.Ring();
     f.Receive(f.Answer(desk, 180, "desk"), kDesk);
-    f.clock.Advance(std::chrono::seconds(1));
+    f.clock.Advance(std::chrono::milliseconds(250));
     f.node.endpoint.OnTimers();
     REQUIRE(f.store.calls.size() == 1);
     REQUIRE(StoredRinging(f.store.calls.begin()->second));
@@ -2407,6 +2407,37 @@ TEST_CASE(
   CHECK(f.events.seen == std::vector<std::string>{"created sip:1003@acme.sb.test", "ringing 180",
                                                   "ended no_answer 480"});
   CHECK(f.node.b2bua.calls() == 0);
+}
+
+TEST_CASE(
+    "originate - a ringing originated call is stored with its INVITE only - its node dies - the "
+    "adopter cancels the extension's phone and ends the call node_failure",
+    "[unit]") {
+  Fixture f;
+  f.store.on_loop = true;
+  const std::string id = Originate(f, "1003");
+  Message invite = f.Take(kTarget);
+  f.Receive(f.Answer(invite, 180, "target"), kTarget);
+  f.clock.Advance(std::chrono::milliseconds(250));
+  f.node.endpoint.OnTimers();
+  REQUIRE(f.store.calls.count(id) == 1);
+  const StoredCall& stored = f.store.calls[id];
+  CHECK(stored.ringing_invite.empty());  // nobody called in
+  REQUIRE(stored.ringing_forks.size() == 1);
+  CHECK(stored.ringing_forks[0].invite == invite.raw());
+
+  Node adopter(f.clock, f.auth, f.router, f.locator, f.media, f.events, f.store, 55);
+  std::optional<bool> going_on;
+  adopter.b2bua.ProbeStored(id, [&](bool g, auto) { going_on = g; });
+  REQUIRE(going_on);
+  CHECK_FALSE(*going_on);
+  auto sent = adopter.endpoint.TakeSends();
+  REQUIRE(sent.size() == 1);
+  CHECK(sent[0].destination == kTarget);
+  CHECK(Parse(sent[0].bytes).method() == sb::sip::Method::kCancel);
+  CHECK(f.events.seen.back() == "ended node_failure 487");
+  CHECK(f.store.calls.empty());
+  CHECK(f.media.legs.empty());
 }
 
 TEST_CASE("originate - a refused route is the command's error and no call exists", "[unit]") {
