@@ -296,69 +296,78 @@ TEST_CASE(
   CHECK_FALSE(Parked(p, ended_subject, 0s));
 }
 
+namespace {
+
+// A call rig with a second replica that adopts the first one's calls: replicas are dead after
+// 1.5 s without a heartbeat, so the survivor takes over within seconds.
+struct AdoptionRig {
+  CallRig rig{std::vector<std::pair<std::string, std::string>>{
+      {"SB_SIGNALING_NODE_DEAD_MS", "1500"}, {"SB_SIGNALING_ADOPTED_PROBE_MS", "1000"}}};
+  std::unique_ptr<sb::bus::NatsBus> bus =
+      sb::testing::ConnectNats(rig.platform.nats_url(), "sipp-calls-itest");
+  sb::testing::EventInbox ended{*bus, "sb.evt.call.ended." + rig.tenant.id()};
+  const int survivor = rig.platform.AddSignalingReplica();
+
+  // `delay` after the call's event of `type` (ringing, answered), the call's node dies.
+  template <typename Event>
+  void KillAfter(const std::string& type, std::chrono::milliseconds delay = 0ms) {
+    // From the stream: the event may be stored before this listens.
+    sb::testing::EventInbox seen(*bus, "sb.evt.call." + type + "." + rig.tenant.id(),
+                                 sb::testing::EventInbox::FromStream{"SB_EVENTS"});
+    REQUIRE(seen.Wait<Event>([](const Event&, const sb::bus::Message&) { return true; }, 10s));
+    std::this_thread::sleep_for(delay);
+    rig.platform.KillSignaling(rig.platform.sip_port());
+  }
+  // The call's one ended event, node_failure, sent by the survivor (and no second one after).
+  switchboard::call::v1::CallEnded EndedOnce() {
+    auto ends = ended.AtLeast<switchboard::call::v1::CallEnded>(1, 10s);
+    REQUIRE(ends.size() == 1);
+    CHECK(ends[0].cause() == switchboard::call::v1::END_CAUSE_NODE_FAILURE);
+    std::this_thread::sleep_for(1500ms);
+    CHECK(ended.All<switchboard::call::v1::CallEnded>().size() == 1);
+    return ends[0];
+  }
+};
+
+}  // namespace
+
 TEST_CASE(
     "a call whose node dies and whose caller lost it is taken over by another replica - the "
     "callee still there gets a BYE - one ended event, node_failure",
     "[integration]") {
-  // Replicas dead after 1.5 s without a heartbeat: the survivor adopts within seconds.
-  CallRig rig({{"SB_SIGNALING_NODE_DEAD_MS", "1500"}, {"SB_SIGNALING_ADOPTED_PROBE_MS", "1000"}});
-  auto& p = rig.platform;
-  auto bus = sb::testing::ConnectNats(p.nats_url(), "sipp-calls-itest");
-  sb::testing::EventInbox answered(*bus, "sb.evt.call.answered." + rig.tenant.id());
-  sb::testing::EventInbox ended(*bus, "sb.evt.call.ended." + rig.tenant.id());
-  p.AddSignalingReplica();
-  rig.RegisterCallee(p.sip_port());
-  auto callee = rig.StartCallee("callee_answers_probe_until_bye.xml");
-  auto caller = rig.StartCaller("caller_loses_call.xml", p.sip_port());
-  REQUIRE(answered.Wait<switchboard::call::v1::CallAnswered>(
-      [](const switchboard::call::v1::CallAnswered&, const sb::bus::Message&) { return true; },
-      10s));
+  AdoptionRig a;
+  a.rig.RegisterCallee(a.rig.platform.sip_port());
+  auto callee = a.rig.StartCallee("callee_answers_probe_until_bye.xml");
+  auto caller = a.rig.StartCaller("caller_loses_call.xml", a.rig.platform.sip_port());
   // Neither phone sends anything after this: only the survivor's probes can end the call.
-  p.KillSignaling(p.sip_port());
+  a.KillAfter<switchboard::call::v1::CallAnswered>("answered");
   CheckBothSucceeded(caller, callee);
-  INFO(p.SignalingLog());
-  auto ends = ended.AtLeast<switchboard::call::v1::CallEnded>(1, 10s);
-  REQUIRE(ends.size() == 1);
-  CHECK(ends[0].cause() == switchboard::call::v1::END_CAUSE_NODE_FAILURE);
-  std::this_thread::sleep_for(1500ms);
-  CHECK(ended.All<switchboard::call::v1::CallEnded>().size() == 1);
+  INFO(a.rig.platform.SignalingLog());
+  a.EndedOnce();
 }
 
 TEST_CASE(
     "a call still ringing when its node dies is ended by another replica - the callee's INVITE "
     "is cancelled, the caller's answered 500 and ACKed - one ended event, node_failure 500",
     "[integration]") {
-  // Replicas dead after 1.5 s without a heartbeat.
-  CallRig rig({{"SB_SIGNALING_NODE_DEAD_MS", "1500"}, {"SB_SIGNALING_ADOPTED_PROBE_MS", "1000"}});
-  auto& p = rig.platform;
-  auto bus = sb::testing::ConnectNats(p.nats_url(), "sipp-calls-itest");
-  sb::testing::EventInbox ringing(*bus, "sb.evt.call.ringing." + rig.tenant.id());
-  sb::testing::EventInbox ended(*bus, "sb.evt.call.ended." + rig.tenant.id());
-  const int survivor = p.AddSignalingReplica();
+  AdoptionRig a;
+  auto& p = a.rig.platform;
   // Both phones behind paths the balancer turns to the survivor: each sipp sends its answers
   // to the address its call came from.
   UdpRelay caller_path(p.sip_port(), {}), callee_path(p.sip_port(), {});
-  rig.RegisterCallee(callee_path.port());
-  auto callee = rig.StartCallee("callee_rings_until_node_dies.xml");
-  auto caller = rig.StartCaller("caller_loses_ringing_call.xml", caller_path.port());
-  REQUIRE(ringing.Wait<switchboard::call::v1::CallRinging>(
-      [](const switchboard::call::v1::CallRinging&, const sb::bus::Message&) { return true; },
-      10s));
+  a.rig.RegisterCallee(callee_path.port());
+  auto callee = a.rig.StartCallee("callee_rings_until_node_dies.xml");
+  auto caller = a.rig.StartCaller("caller_loses_ringing_call.xml", caller_path.port());
   // Past the 250 ms (SB_SIGNALING_STORE_RINGING_MS) after which the ringing call is stored.
-  std::this_thread::sleep_for(700ms);
-  p.KillSignaling(p.sip_port());
+  a.KillAfter<switchboard::call::v1::CallRinging>("ringing", 700ms);
   for (UdpRelay* path : {&caller_path, &callee_path}) {
-    path->Retarget(static_cast<uint16_t>(survivor));
+    path->Retarget(static_cast<uint16_t>(a.survivor));
   }
   CheckBothSucceeded(caller, callee);
   INFO(p.SignalingLog());
-  auto ends = ended.AtLeast<switchboard::call::v1::CallEnded>(1, 10s);
-  REQUIRE(ends.size() == 1);
-  CHECK(ends[0].cause() == switchboard::call::v1::END_CAUSE_NODE_FAILURE);
-  CHECK(ends[0].final_sip_code() == 500);
-  CHECK(ends[0].billable_seconds() == 0);
-  std::this_thread::sleep_for(1500ms);
-  CHECK(ended.All<switchboard::call::v1::CallEnded>().size() == 1);
+  const auto ended = a.EndedOnce();
+  CHECK(ended.final_sip_code() == 500);
+  CHECK(ended.billable_seconds() == 0);
 }
 
 namespace {
