@@ -1,6 +1,8 @@
 // RedisCallStore: the B2BUA's answered calls in Redis (b2bua::CallStore), so that any replica can
 // end a call whose node died: a BYE for a dialog it never saw, or a hangup command, finds both
-// dialogs here and BYEs the other side. Keys (under the client's prefix, e.g. "signaling:"):
+// dialogs here and BYEs the other side. A call ringing for a while is here too, with its INVITEs
+// and no dialog keys, for the adopter to cancel and answer. Keys (under the client's prefix, e.g.
+// "signaling:"):
 //   call:<call_id>                      the StoredCall, fields separated by \x1f (unit separator)
 //   dialog:<sip_call_id>:<local_tag>    -> call_id, one per dialog (caller's and callee's side)
 //   node_calls:<node_id>                the ids of the calls that node instance carries
@@ -9,8 +11,9 @@
 // ever. A call is saved at its answer with its answered event, and leaves with its ended event,
 // each in one MULTI/EXEC that parks the event in the event outbox (store/redis_event_outbox.h)
 // until the stream has it: a replica killed before such a step leaves the call as it was (for
-// adoption), one killed after it leaves the event for a sweep. A call that ends unanswered was
-// never saved: its ended event is parked on its own (KeepOnLoop).
+// adoption), one killed after it leaves the event for a sweep. A call that ends unanswered leaves
+// with its ended event as well when its ringing was saved; one that was never saved has its
+// ended event parked on its own (KeepOnLoop).
 //
 //   sb::signaling::RedisCallStore store(redis, std::chrono::hours(12), outbox, clock);
 //   store.Save(call, &answered);                         // answered: CallEvents::PrepareAnswered
