@@ -210,6 +210,8 @@ class B2bua final : public RequestHandler, public DialogHandler {
     uint64_t tu_timer = 0;
     std::string peer_sdp;     // the last description this side sent: a refresh may repeat it
     int refresh_retries = 0;  // of the refresh under way, after 491 or 5xx (kMaxRefreshRetries)
+    // Our 200 to this side's re-INVITE without an offer carried ours: its ACK has the answer.
+    bool answer_in_ack = false;
   };
   struct Call {
     std::string id;
@@ -384,6 +386,9 @@ class B2bua final : public RequestHandler, public DialogHandler {
   void WithStoredDialog(const IncomingRequest& request,
                         std::function<void(const StoredCall&, bool from_caller)> then);
   void EndFromStore(const IncomingRequest& request);
+  // The ACK answering the description a stored call's party got in our 200 to its re-INVITE
+  // without an offer (AnswerFromStore): a changed one goes to the node and the record.
+  void AckAnswerFromStore(const IncomingRequest& request);
   void AnswerFromStore(const IncomingRequest& request);
   // A session change (hold, unhold, a new codec) from one party of a stored call, as ReOffer
   // makes it for a live one: the node answers the offer on that party's leg, the other party

@@ -69,7 +69,12 @@ void B2bua::OnDialogRequest(const IncomingRequest& request, SipEndpoint& endpoin
   const bool is_ack = message.method() == sip::Method::kAck;
   auto found = request.dialog ? by_dialog_.find(*request.dialog) : by_dialog_.end();
   if (found == by_dialog_.end()) {
-    if (is_ack) return;  // an ACK for a 2xx of a call already gone: nothing to answer
+    if (is_ack) {
+      // One with an answer completes a re-INVITE answered from the store (our 200 made the
+      // offer); one without is for a call already gone.
+      if (HasBody(message)) AckAnswerFromStore(request);
+      return;
+    }
     switch (message.method()) {
       case sip::Method::kBye:
         EndFromStore(request);
@@ -84,8 +89,17 @@ void B2bua::OnDialogRequest(const IncomingRequest& request, SipEndpoint& endpoin
     if (!is_ack) (void)endpoint.Respond(request.key, 481);
     return;
   }
-  if (is_ack) return;  // the endpoint stopped its 2xx retransmissions
-  OnInDialog(request, *call, *request.dialog == call->a_dialog);
+  const bool from_caller = *request.dialog == call->a_dialog;
+  if (is_ack) {
+    // The endpoint stopped its 2xx retransmissions; an answer to the offer our 2xx made to a
+    // re-INVITE without one (RFC 3264 §8: a new address or port) goes to the node.
+    LegSession& session = Session(*call, from_caller ? 'a' : 'b');
+    if (std::exchange(session.answer_in_ack, false) && HasBody(message)) {
+      PeerAnswered(*call, from_caller ? 'a' : 'b', std::string(message.body()));
+    }
+    return;
+  }
+  OnInDialog(request, *call, from_caller);
 }
 
 void B2bua::OnInDialog(const IncomingRequest& request, Call& call, bool from_caller) {
@@ -347,10 +361,25 @@ void B2bua::AnswerFromStore(const IncomingRequest& request) {
     } else if (!offer.empty() && !SameDescription(dialog.peer_sdp, offer)) {
       ReOfferStored(key, call, from_caller, method, offer, timer);
     } else {
-      // A re-INVITE without an offer gets ours (§14.2); its ACK's answer is not looked at, so a
-      // party that changes its session there is not heard.
+      // A re-INVITE without an offer gets ours (§14.2); its ACK's answer, AckAnswerFromStore.
       (void)endpoint_.Respond(key, 200, {}, timer.headers, dialog.local_sdp, "application/sdp");
     }
+  });
+}
+
+void B2bua::AckAnswerFromStore(const IncomingRequest& request) {
+  WithStoredDialog(request, [this, answer = std::string(request.message->body())](
+                                const StoredCall& call, bool from_caller) {
+    const StoredDialog& dialog = from_caller ? call.caller : call.callee;
+    if (SameDescription(dialog.peer_sdp, answer) || call.media_legs.empty()) return;
+    // Leg a then b (a one-party call has b alone, and no caller dialog).
+    const std::string leg = from_caller ? call.media_legs.front() : call.media_legs.back();
+    (void)offloader_.Run([this, node = call.media_node_id, leg,
+                          answer] { (void)ports_.media.UpdateLeg(node, leg, false, answer); },
+                         nullptr);
+    StoredCall record = call;
+    (from_caller ? record.caller : record.callee).peer_sdp = answer;
+    SaveStored(std::move(record));
   });
 }
 

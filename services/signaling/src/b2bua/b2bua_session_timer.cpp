@@ -138,7 +138,10 @@ void B2bua::AnswerRefresh(const IncomingRequest& request, Call& call, bool from_
   Status answered =
       offer_wanted ? endpoint_.Respond(request.key, 200, {}, timer.headers, sdp, "application/sdp")
                    : endpoint_.Respond(request.key, 200, {}, timer.headers);
-  if (answered.ok()) SessionRefreshed(call, side, timer.terms);
+  if (!answered.ok()) return;
+  SessionRefreshed(call, side, timer.terms);
+  // Ours was the offer: the answer comes in the ACK (§13.2.1).
+  Session(call, side).answer_in_ack = offer_wanted && request.message->body().empty();
 }
 
 std::optional<std::vector<std::pair<std::string, std::string>>> B2bua::MinSeRetry(

@@ -2801,6 +2801,72 @@ TEST_CASE(
   CHECK_FALSE(f.Next(kDesk).has_value());
 }
 
+namespace {
+
+// The caller's description with its media on another port (a phone whose address changed), as
+// its next version (RFC 3264 §8).
+std::string MovedCallerSdp() {
+  std::string sdp = kCallerSdp;
+  sdp.replace(sdp.find("audio 4000"), 10, "audio 4010");
+  sdp.replace(sdp.find("o=- 1 1 "), 8, "o=- 1 2 ");
+  return sdp;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "a caller's re-INVITE without an offer gets the node's description - the answer in its ACK "
+    "goes to the node when it changed, not when it is the same",
+    "[unit][session_timer]") {
+  Fixture f;
+  auto call = f.Connect();
+  const size_t media_calls = f.media.log.size();
+  f.Receive(f.CallerInDialog("INVITE", call.caller_tag, 2), kCaller);
+  auto offered = TakeFinal(f, kCaller);
+  CHECK(offered.status_code() == 200);
+  CHECK(offered.body() == call.caller_sdp);
+  f.Receive(f.CallerInDialog("ACK", call.caller_tag, 2, kCallerSdp), kCaller);
+  CHECK(f.media.log.size() == media_calls);
+  f.Receive(f.CallerInDialog("INVITE", call.caller_tag, 3), kCaller);
+  CHECK(TakeFinal(f, kCaller).status_code() == 200);
+  f.Receive(f.CallerInDialog("ACK", call.caller_tag, 3, MovedCallerSdp()), kCaller);
+  REQUIRE(f.media.log.size() == media_calls + 1);
+  CHECK(f.media.log.back() == "update " + f.store.calls.begin()->first + "-a answer");
+  // An ACK with a body that answers nothing (the re-INVITE had an offer) changes nothing.
+  f.Receive(f.CallerInDialog("INVITE", call.caller_tag, 4, MovedCallerSdp()), kCaller);
+  CHECK(TakeFinal(f, kCaller).status_code() == 200);
+  f.Receive(f.CallerInDialog("ACK", call.caller_tag, 4, kCallerSdp), kCaller);
+  CHECK(f.media.log.size() == media_calls + 1);
+  CHECK_FALSE(f.Next(kDesk).has_value());
+}
+
+TEST_CASE(
+    "another replica answers a stored call's re-INVITE without an offer with the description "
+    "the caller had - a changed answer in the ACK goes to the node and the record",
+    "[unit]") {
+  Fixture f;
+  auto call = f.Connect();
+  const std::string id = f.store.calls.begin()->first;
+  Node other(f.clock, f.auth, f.router, f.locator, f.media, f.events, f.store, 99);
+  other.endpoint.OnReceived(f.CallerInDialog("INVITE", call.caller_tag, 5), kCaller);
+  std::vector<Message> answers;
+  for (auto& sent : other.endpoint.TakeSends()) answers.push_back(Parse(sent.bytes));
+  REQUIRE_FALSE(answers.empty());
+  CHECK(answers.back().status_code() == 200);
+  CHECK(answers.back().body() == call.caller_sdp);
+  const size_t media_calls = f.media.log.size();
+  other.endpoint.OnReceived(f.CallerInDialog("ACK", call.caller_tag, 5, MovedCallerSdp()), kCaller);
+  REQUIRE(f.media.log.size() == media_calls + 1);
+  CHECK(f.media.log.back() == "update " + id + "-a answer");
+  CHECK(f.store.calls.at(id).caller.peer_sdp == MovedCallerSdp());
+  // The same answer again: nothing to change.
+  other.endpoint.OnReceived(f.CallerInDialog("INVITE", call.caller_tag, 6), kCaller);
+  (void)other.endpoint.TakeSends();
+  other.endpoint.OnReceived(f.CallerInDialog("ACK", call.caller_tag, 6, MovedCallerSdp()), kCaller);
+  CHECK(f.media.log.size() == media_calls + 1);
+  CHECK(other.endpoint.TakeSends().empty());
+}
+
 TEST_CASE(
     "a caller that does not answer our refresh is hung up - BYE both sides - ended with the "
     "session timer's cause",
