@@ -113,13 +113,16 @@ void B2bua::RetryRefresh(Call& call, char side) {
 void B2bua::PeerAnswered(Call& call, char side, std::string answer) {
   LegSession& session = Session(call, side);
   // A peer may answer our unchanged offer with another description (a new address or port,
-  // RFC 3264 §8): the node's leg must follow it, or its media goes astray.
-  if (answer != session.peer_sdp && !call.media_node.empty()) {
+  // RFC 3264 §8): the node's leg must follow it, or its media goes astray; and the record, so
+  // that a replica answering that peer's refresh later takes it as unchanged.
+  const bool changed = answer != session.peer_sdp;
+  if (changed && !call.media_node.empty()) {
     (void)offloader_.Run([this, node = call.media_node, leg = MediaLeg(call, side),
                           answer] { (void)ports_.media.UpdateLeg(node, leg, false, answer); },
                          nullptr);
   }
   session.peer_sdp = std::move(answer);
+  if (changed) Save(call);
 }
 
 void B2bua::StopSessions(Call& call) {

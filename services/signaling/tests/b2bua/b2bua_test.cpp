@@ -2832,6 +2832,7 @@ TEST_CASE(
   f.Receive(f.CallerInDialog("ACK", call.caller_tag, 3, MovedCallerSdp()), kCaller);
   REQUIRE(f.media.log.size() == media_calls + 1);
   CHECK(f.media.log.back() == "update " + f.store.calls.begin()->first + "-a answer");
+  CHECK(f.store.calls.begin()->second.caller.peer_sdp == MovedCallerSdp());
   // An ACK with a body that answers nothing (the re-INVITE had an offer) changes nothing.
   f.Receive(f.CallerInDialog("INVITE", call.caller_tag, 4, MovedCallerSdp()), kCaller);
   CHECK(TakeFinal(f, kCaller).status_code() == 200);
