@@ -212,6 +212,72 @@ TEST_CASE(
   CHECK_FALSE(f.endpoint.Cancel(*key).ok());
 }
 
+TEST_CASE(
+    "another node's INVITE is cancelled from here - the CANCEL has its branch and CSeq number "
+    "and its 200 ends it here - not an INVITE is refused",
+    "[unit]") {
+  Fixture f;
+  REQUIRE(f.endpoint.SendRequest(Invite(), kCallee, f.Record()).ok());
+  const std::string sent_elsewhere = f.Sent().at(0).bytes;  // as the dead node sent it
+  Fixture here;
+  REQUIRE(here.endpoint.CancelSent(sent_elsewhere, kCallee).ok());
+  auto sent = here.Sent();
+  REQUIRE(sent.size() == 1);
+  CHECK(sent[0].destination == kCallee);
+  Message cancel = Parse(sent[0].bytes);
+  Message invite = Parse(sent_elsewhere);
+  CHECK(cancel.method() == sb::sip::Method::kCancel);
+  CHECK((*cancel.TopVia())->branch() == (*invite.TopVia())->branch());
+  CHECK((*cancel.GetCSeq())->number == (*invite.GetCSeq())->number);
+  here.endpoint.OnReceived(Answer(cancel, 200, "callee-a"), kCallee);
+  here.clock.Advance(std::chrono::seconds(5));
+  here.endpoint.OnTimers();
+  CHECK(here.Sent().empty());  // answered: no retransmission
+  CHECK(here.endpoint.CancelSent(Answer(invite, 180, "x"), kCallee).code() ==
+        sb::StatusCode::kInvalidArgument);
+}
+
+TEST_CASE(
+    "another node's INVITE is answered from here - no 100, no handler, its final response again "
+    "until the ACK - the same INVITE again, or not an INVITE, is refused",
+    "[unit]") {
+  Fixture f;
+  Recorder tu;
+  f.endpoint.SetHandler(sb::sip::Method::kInvite, &tu);
+  auto from_caller = Invite("lost-1@caller").Build();
+  from_caller.insert(from_caller.find("\r\n") + 2,
+                     "Via: SIP/2.0/UDP 192.0.2.7:40112;branch=z9hG4bKlost1\r\n");
+  REQUIRE(f.endpoint.AnswerReceived(from_caller, kCaller, 500).ok());
+  auto sent = f.Sent();
+  REQUIRE(sent.size() == 1);
+  CHECK(sent[0].destination == kCaller);
+  Message lost = Parse(sent[0].bytes);
+  CHECK(lost.status_code() == 500);
+  CHECK((*lost.TopVia())->branch() == "z9hG4bKlost1");
+  CHECK(tu.keys.empty());
+  f.clock.Advance(std::chrono::milliseconds(500));  // Timer G
+  f.endpoint.OnTimers();
+  CHECK(f.Sent().size() == 1);
+  CHECK(f.endpoint.AnswerReceived(from_caller, kCaller, 500).code() ==
+        sb::StatusCode::kFailedPrecondition);
+  (void)f.Sent();  // the 500 again, as to a retransmitted INVITE
+  std::string ack =
+      "ACK sip:1002@198.51.100.4:41000 SIP/2.0\r\n"
+      "Via: SIP/2.0/UDP 192.0.2.7:40112;branch=z9hG4bKlost1\r\n"
+      "From: <sip:1001@acme.sb.test>;tag=b2b1\r\nTo: <sip:1002@acme.sb.test>;tag=" +
+      std::string((*lost.To())->tag()) +
+      "\r\nCall-ID: lost-1@caller\r\nCSeq: 1 ACK\r\nContent-Length: 0\r\n\r\n";
+  f.endpoint.OnReceived(ack, kCaller);
+  f.clock.Advance(std::chrono::seconds(10));
+  f.endpoint.OnTimers();
+  CHECK(f.Sent().empty());
+  CHECK(tu.keys.empty());
+  CHECK(f.endpoint.AnswerReceived(Answer(Parse(from_caller), 180, "x"), kCaller, 500).code() ==
+        sb::StatusCode::kInvalidArgument);
+  CHECK(f.endpoint.AnswerReceived(from_caller, kCaller, 200).code() ==
+        sb::StatusCode::kInvalidArgument);
+}
+
 TEST_CASE("no answer at all - Timer B reports a timeout to the TU", "[unit]") {
   Fixture f;
   REQUIRE(f.endpoint.SendRequest(Invite(), kCallee, f.Record()).ok());

@@ -176,6 +176,11 @@ Status SipEndpoint::CancelSent(std::string_view invite, const sip::Destination& 
 Status SipEndpoint::AnswerReceived(std::string_view invite, const sip::Destination& source,
                                    int code, std::string_view reason) {
   if (code < 300 || code > 699) return Status::InvalidArgument("not a final failure code");
+  // Anything else would leave a server transaction nobody answers.
+  auto parsed = sip::Message::Parse(invite, Lenient());
+  if (!parsed.ok() || !parsed->is_request() || parsed->method() != sip::Method::kInvite) {
+    return Status::InvalidArgument("not an INVITE");
+  }
   sip::TransactionOutput out = tm_.OnReceived(invite, source);
   std::string key;
   for (auto& event : out.events) {
