@@ -421,6 +421,9 @@ class B2bua final : public RequestHandler, public DialogHandler {
   void RetryRefresh(Call& call, char side);
   // The answer `side`'s peer gave to our refresh offer; a changed one goes to the node.
   void PeerAnswered(Call& call, char side, std::string answer);
+  // The answer in the ACK to our offer in the 200 to a re-INVITE without one: PeerAnswered, and
+  // a hold (or its end) given in it passes to the other side as a re-offer's does (ReOffer).
+  void AckAnswered(Call& call, bool from_caller, std::string answer);
   // After a 422 from a callee: its INVITE again, once, with the larger interval.
   bool RetryWithMinSe(const std::string& id, size_t index, const sip::Message& response);
   // RFC 4028 §7.3 for `leg`, whose INVITE (carrying `sdp`) got the 422 `response`: the interval

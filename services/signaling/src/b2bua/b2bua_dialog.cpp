@@ -95,11 +95,42 @@ void B2bua::OnDialogRequest(const IncomingRequest& request, SipEndpoint& endpoin
     // re-INVITE without one (RFC 3264 §8: a new address or port) goes to the node.
     LegSession& session = Session(*call, from_caller ? 'a' : 'b');
     if (std::exchange(session.answer_in_ack, false) && HasBody(message)) {
-      PeerAnswered(*call, from_caller ? 'a' : 'b', std::string(message.body()));
+      AckAnswered(*call, from_caller, std::string(message.body()));
     }
     return;
   }
   OnInDialog(request, *call, from_caller);
+}
+
+namespace {
+
+sdp::Direction DirectionOf(std::string_view sdp) {
+  return OfferedDirection(sdp).value_or(sdp::Direction::kSendRecv);
+}
+
+}  // namespace
+
+void B2bua::AckAnswered(Call& call, bool from_caller, std::string answer) {
+  const char side = from_caller ? 'a' : 'b';
+  const sdp::Direction before = DirectionOf(Session(call, side).peer_sdp);
+  const sdp::Direction wanted = DirectionOf(answer);
+  PeerAnswered(call, side, std::move(answer));
+  if (wanted == before || call.one_legged || !call.b_dialog) return;
+  std::string& other_sdp = from_caller ? call.b_offer : call.a_sdp;
+  other_sdp = WithDirection(other_sdp, wanted, true);
+  const std::string id = call.id;
+  (void)endpoint_.SendInDialog(
+      from_caller ? *call.b_dialog : call.a_dialog, "INVITE",
+      [this, id, other = from_caller ? 'b' : 'a'](const ClientResponse& r, SipEndpoint&) {
+        if (r.response && r.response->status_code() < 200) return;
+        Call* call = Find(id);
+        if (call == nullptr) return;
+        if (r.response && r.response->status_code() < 300 && !r.response->body().empty()) {
+          Session(*call, other).peer_sdp = r.response->body();
+        }
+        Save(*call);  // the other side's description and CSeq moved
+      },
+      other_sdp, "application/sdp");
 }
 
 void B2bua::OnInDialog(const IncomingRequest& request, Call& call, bool from_caller) {
@@ -377,9 +408,31 @@ void B2bua::AckAnswerFromStore(const IncomingRequest& request) {
     (void)offloader_.Run([this, node = call.media_node_id, leg,
                           answer] { (void)ports_.media.UpdateLeg(node, leg, false, answer); },
                          nullptr);
-    StoredCall record = call;
-    (from_caller ? record.caller : record.callee).peer_sdp = answer;
-    SaveStored(std::move(record));
+    const sdp::Direction wanted = DirectionOf(answer);
+    const bool passes = wanted != DirectionOf(dialog.peer_sdp);
+    auto record = std::make_shared<StoredCall>(call);
+    (from_caller ? record->caller : record->callee).peer_sdp = answer;
+    StoredDialog& other = from_caller ? record->callee : record->caller;
+    if (!passes || other.id.call_id.empty() || other.local_sdp.empty()) {
+      SaveStored(*record);
+      return;
+    }
+    // A hold given in the answer passes to the other party, as ReOfferStored passes an offer's.
+    const std::string offered = WithDirection(other.local_sdp, wanted, true);
+    const uint32_t cseq = StoredCSeq(*record, other);
+    auto on_answer = [this, record, cseq, from_caller, offered](const ClientResponse& r,
+                                                                SipEndpoint&) {
+      StoredDialog& other = from_caller ? record->callee : record->caller;
+      if (r.response && r.response->status_code() < 300) {
+        other.local_sdp = offered;
+        if (!r.response->body().empty()) other.peer_sdp = r.response->body();
+      }
+      other.next_local_cseq = std::max(other.next_local_cseq, cseq + 1);
+      SaveStored(*record);
+    };
+    if (!SendStored("INVITE", other, cseq, OnceFinal(on_answer), offered, "application/sdp").ok()) {
+      SaveStored(*record);
+    }
   });
 }
 

@@ -2839,6 +2839,24 @@ TEST_CASE(
   f.Receive(f.CallerInDialog("ACK", call.caller_tag, 4, kCallerSdp), kCaller);
   CHECK(f.media.log.size() == media_calls + 1);
   CHECK_FALSE(f.Next(kDesk).has_value());
+
+  // A hold given in the answer (sendonly to our sendrecv offer, RFC 3264 §6.1) passes to the
+  // callee as a re-offer's does; so does its end.
+  int cseq = 5;
+  for (std::string direction : {"sendonly", "sendrecv"}) {
+    f.Receive(f.CallerInDialog("INVITE", call.caller_tag, cseq), kCaller);
+    CHECK(TakeFinal(f, kCaller).status_code() == 200);
+    // Each its own version of the moved description.
+    std::string answer = MovedCallerSdp() + "a=" + direction + "\r\n";
+    answer.replace(answer.find("o=- 1 2 "), 8, "o=- 1 " + std::to_string(cseq) + " ");
+    f.Receive(f.CallerInDialog("ACK", call.caller_tag, cseq++, answer), kCaller);
+    Message reinvite = f.Take(kDesk);
+    CHECK(reinvite.method() == sb::sip::Method::kInvite);
+    CHECK(reinvite.body().find(direction) != std::string_view::npos);
+    f.Receive(Fixture::Answer(reinvite, 200, "desk", kCallerSdp), kDesk);
+    CHECK(f.Take(kDesk).method() == sb::sip::Method::kAck);
+    CHECK(f.store.calls.begin()->second.caller.peer_sdp == answer);
+  }
 }
 
 TEST_CASE(
@@ -2866,6 +2884,24 @@ TEST_CASE(
   other.endpoint.OnReceived(f.CallerInDialog("ACK", call.caller_tag, 6, MovedCallerSdp()), kCaller);
   CHECK(f.media.log.size() == media_calls + 1);
   CHECK(other.endpoint.TakeSends().empty());
+
+  // A hold given in the answer passes to the callee from the record, as a re-offer's does.
+  other.endpoint.OnReceived(f.CallerInDialog("INVITE", call.caller_tag, 7), kCaller);
+  (void)other.endpoint.TakeSends();
+  std::string hold = MovedCallerSdp() + "a=sendonly\r\n";
+  hold.replace(hold.find("o=- 1 2 "), 8, "o=- 1 3 ");
+  other.endpoint.OnReceived(f.CallerInDialog("ACK", call.caller_tag, 7, hold), kCaller);
+  auto sent = other.endpoint.TakeSends();
+  REQUIRE(sent.size() == 1);
+  CHECK(sent[0].destination == kDesk);
+  Message reinvite = Parse(sent[0].bytes);
+  CHECK(reinvite.method() == sb::sip::Method::kInvite);
+  CHECK(reinvite.body().find("a=sendonly") != std::string_view::npos);
+  other.endpoint.OnReceived(Fixture::Answer(reinvite, 200, "desk", kCallerSdp), kDesk);
+  const StoredCall& held = f.store.calls.at(id);
+  CHECK(held.caller.peer_sdp == hold);
+  CHECK(held.callee.local_sdp == std::string(reinvite.body()));
+  CHECK(held.callee.next_local_cseq > CSeqOf(reinvite));
 }
 
 TEST_CASE(
