@@ -11,6 +11,7 @@
 
 #include "switchboard/bus/js_outbox.h"
 #include "switchboard/bus/nats_bus.h"
+#include "switchboard/testing/nats_connect.h"
 #include "switchboard/testing/servers.h"
 
 using namespace std::chrono_literals;
@@ -21,13 +22,7 @@ using sb::bus::PublishAck;
 namespace {
 
 std::unique_ptr<sb::bus::NatsBus> Connect() {
-  sb::bus::NatsBusOptions options;
-  options.url = sb::testing::Shared().nats_url;
-  options.name = "js-outbox-natstest";
-  auto bus = sb::bus::NatsBus::Connect(options);
-  INFO(bus.status().ToString());
-  REQUIRE(bus.ok());
-  return std::move(*bus);
+  return sb::testing::ConnectNats(sb::testing::Shared().nats_url, "js-outbox-natstest");
 }
 
 std::string NewStream(sb::bus::Bus& bus, const std::string& prefix) {

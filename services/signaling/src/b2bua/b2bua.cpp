@@ -832,12 +832,7 @@ void B2bua::StoreRinging(const std::string& id) {
 }
 
 StoredCall B2bua::RingingRecord(const Call& call) {
-  StoredCall stored = RecordKey(call);
-  stored.media_node_id = call.media_node;
-  stored.media_legs = MediaLegs(call);
-  stored.from_uri = call.from_uri;
-  stored.to_uri = call.to_uri;
-  stored.start_time = call.started;
+  StoredCall stored = BaseRecord(call);
   if (!call.originated) {
     stored.ringing_invite = call.invite->raw();
     stored.ringing_source = call.a_source;
@@ -858,6 +853,18 @@ StoredCall B2bua::RecordKey(const Call& call) const {
   return stored;
 }
 
+StoredCall B2bua::BaseRecord(const Call& call) const {
+  StoredCall stored = RecordKey(call);
+  stored.media_node_id = call.media_node;
+  stored.media_legs = MediaLegs(call);
+  stored.from_uri = call.from_uri;
+  stored.to_uri = call.to_uri;
+  stored.answered_leg = call.answered_leg;
+  stored.start_time = call.started;
+  stored.answer_time = call.answered_at;
+  return stored;
+}
+
 void B2bua::SaveStored(StoredCall stored) {
   if (ports_.store.works_on_loop()) {
     ports_.store.SaveOnLoop(stored, nullptr, nullptr);
@@ -868,12 +875,7 @@ void B2bua::SaveStored(StoredCall stored) {
 }
 
 StoredCall B2bua::Stored(const Call& call) const {
-  StoredCall stored;
-  stored.call_id = call.id;
-  stored.tenant = call.caller.tenant;
-  stored.node_id = settings_.node_id;
-  stored.media_node_id = call.media_node;
-  stored.media_legs = MediaLegs(call);
+  StoredCall stored = BaseRecord(call);
   if (!call.one_legged) {
     stored.caller = Snapshot(call.a_dialog);
     stored.caller.local_sdp = call.a_sdp;
@@ -886,11 +888,6 @@ StoredCall B2bua::Stored(const Call& call) const {
     stored.callee.peer_sdp = call.b_session.peer_sdp;
     stored.callee.refresh_interval = RefreshInterval(TermsOf(call.b_session.timer));
   }
-  stored.from_uri = call.from_uri;
-  stored.to_uri = call.to_uri;
-  stored.answered_leg = call.answered_leg;
-  stored.start_time = call.started;
-  stored.answer_time = call.answered_at;
   return stored;
 }
 

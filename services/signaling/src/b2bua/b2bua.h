@@ -57,6 +57,7 @@
 #include "b2bua/ports.h"
 #include "runtime/offloader.h"
 #include "switchboard/sip/digest.h"
+#include "switchboard/sip/sdp.h"
 #include "switchboard/sip/session_timer.h"
 #include "transport/sip_endpoint.h"
 
@@ -370,6 +371,8 @@ class B2bua final : public RequestHandler, public DialogHandler {
   StoredCall RingingRecord(const Call& call);
   // What names a call's record for its removal (no dialogs: a ringing record has none).
   StoredCall RecordKey(const Call& call) const;
+  // RecordKey with the call's media legs and what its "ended" event needs (from, to, times).
+  StoredCall BaseRecord(const Call& call) const;
   // Saves a record as it is (no answered event), from the loop when the store can.
   void SaveStored(StoredCall stored);
   StoredCall Stored(const Call& call) const;
@@ -424,6 +427,16 @@ class B2bua final : public RequestHandler, public DialogHandler {
   // The answer in the ACK to our offer in the 200 to a re-INVITE without one: PeerAnswered, and
   // a hold (or its end) given in it passes to the other side as a re-offer's does (ReOffer).
   void AckAnswered(Call& call, bool from_caller, std::string answer);
+  // The party `from_caller` does not name is re-offered its node description with `wanted` (a
+  // hold passes through), as a new version; `then` (may be empty) gets the final response and
+  // the call (null once gone), after which that party's answer is kept and the call saved.
+  Status OfferDirection(Call& call, bool from_caller, sdp::Direction wanted,
+                        const std::string& method,
+                        std::function<void(const ClientResponse&, Call*)> then);
+  // The same for a stored call (`record`, saved once the party answered, its CSeq moved).
+  Status OfferDirectionStored(std::shared_ptr<StoredCall> record, bool from_caller,
+                              sdp::Direction wanted, const std::string& method,
+                              std::function<void(const ClientResponse&)> then);
   // After a 422 from a callee: its INVITE again, once, with the larger interval.
   bool RetryWithMinSe(const std::string& id, size_t index, const sip::Message& response);
   // RFC 4028 §7.3 for `leg`, whose INVITE (carrying `sdp`) got the 422 `response`: the interval

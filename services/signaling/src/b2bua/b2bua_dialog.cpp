@@ -116,21 +116,33 @@ void B2bua::AckAnswered(Call& call, bool from_caller, std::string answer) {
   const sdp::Direction wanted = DirectionOf(answer);
   PeerAnswered(call, side, std::move(answer));
   if (wanted == before || call.one_legged || !call.b_dialog) return;
+  (void)OfferDirection(call, from_caller, wanted, "INVITE", nullptr);
+}
+
+Status B2bua::OfferDirection(Call& call, bool from_caller, sdp::Direction wanted,
+                             const std::string& method,
+                             std::function<void(const ClientResponse&, Call*)> then) {
+  // Its node description as before, now with `wanted` (hold passes through), as a new version
+  // of that description.
   std::string& other_sdp = from_caller ? call.b_offer : call.a_sdp;
   other_sdp = WithDirection(other_sdp, wanted, true);
-  const std::string id = call.id;
-  (void)endpoint_.SendInDialog(
-      from_caller ? *call.b_dialog : call.a_dialog, "INVITE",
-      [this, id, other = from_caller ? 'b' : 'a'](const ClientResponse& r, SipEndpoint&) {
-        if (r.response && r.response->status_code() < 200) return;
-        Call* call = Find(id);
-        if (call == nullptr) return;
-        if (r.response && r.response->status_code() < 300 && !r.response->body().empty()) {
-          Session(*call, other).peer_sdp = r.response->body();
-        }
-        Save(*call);  // the other side's description and CSeq moved
-      },
-      other_sdp, "application/sdp");
+  const char other = from_caller ? 'b' : 'a';
+  return endpoint_
+      .SendInDialog(
+          from_caller ? *call.b_dialog : call.a_dialog, method,
+          [this, id = call.id, other, then = std::move(then)](const ClientResponse& r,
+                                                              SipEndpoint&) {
+            if (r.response && r.response->status_code() < 200) return;
+            Call* call = Find(id);
+            if (then) then(r, call);
+            if (call == nullptr) return;
+            if (!r.timed_out && r.response->status_code() < 300 && !r.response->body().empty()) {
+              Session(*call, other).peer_sdp = r.response->body();
+            }
+            Save(*call);  // the other side's description and CSeq moved
+          },
+          other_sdp, "application/sdp")
+      .status();
 }
 
 void B2bua::OnInDialog(const IncomingRequest& request, Call& call, bool from_caller) {
@@ -225,36 +237,24 @@ void B2bua::ReOffer(const IncomingRequest& request, Call& call, bool from_caller
           Save(*call);
           return;
         }
-        // The other side: its node SDP as before, now with the offerer's direction (hold passes
-        // through), as a new version of that description.
-        std::string& other_sdp = from_caller ? call->b_offer : call->a_sdp;
-        other_sdp = WithDirection(other_sdp, wanted, true);
-        const sip::DialogId other = from_caller ? *call->b_dialog : call->a_dialog;
-        auto sent = endpoint_.SendInDialog(
-            other, method,
-            [this, id, key, reply, offer, from_caller, timer](const ClientResponse& r,
-                                                              SipEndpoint& ep) {
-              if (r.response && r.response->status_code() < 200) return;
+        Status sent = OfferDirection(
+            *call, from_caller, wanted, method,
+            [this, key, reply, offer, from_caller, timer](const ClientResponse& r, Call* call) {
               if (r.timed_out) {
-                (void)ep.Respond(key, 408);
+                (void)endpoint_.Respond(key, 408);
               } else if (r.response->status_code() >= 300) {
-                (void)ep.Respond(key, r.response->status_code(), r.response->reason_phrase());
-              } else if (ep.Respond(key, 200, {}, timer.headers, reply, "application/sdp").ok()) {
-                if (Call* call = Find(id)) {
-                  // These descriptions are the ones a later refresh repeats, and the ones this
-                  // node (or a replica after it) answers that refresh with.
-                  Session(*call, from_caller ? 'a' : 'b').peer_sdp = offer;
-                  (from_caller ? call->a_sdp : call->b_offer) = reply;
-                  if (!r.response->body().empty()) {
-                    Session(*call, from_caller ? 'b' : 'a').peer_sdp = r.response->body();
-                  }
-                  SessionRefreshed(*call, from_caller ? 'a' : 'b', timer.terms);
-                }
+                (void)endpoint_.Respond(key, r.response->status_code(),
+                                        r.response->reason_phrase());
+              } else if (endpoint_.Respond(key, 200, {}, timer.headers, reply, "application/sdp")
+                             .ok() &&
+                         call != nullptr) {
+                // These descriptions are the ones a later refresh repeats, and the ones this
+                // node (or a replica after it) answers that refresh with.
+                Session(*call, from_caller ? 'a' : 'b').peer_sdp = offer;
+                (from_caller ? call->a_sdp : call->b_offer) = reply;
+                SessionRefreshed(*call, from_caller ? 'a' : 'b', timer.terms);
               }
-              // The other side's CSeq moved, whatever it answered.
-              if (Call* call = Find(id)) Save(*call);
-            },
-            other_sdp, "application/sdp");
+            });
         if (!sent.ok()) (void)endpoint_.Respond(key, 500, "Other Leg Gone");
       });
   if (!queued.ok()) (void)endpoint_.Respond(request.key, 503);
@@ -412,25 +412,10 @@ void B2bua::AckAnswerFromStore(const IncomingRequest& request) {
     const bool passes = wanted != DirectionOf(dialog.peer_sdp);
     auto record = std::make_shared<StoredCall>(call);
     (from_caller ? record->caller : record->callee).peer_sdp = answer;
-    StoredDialog& other = from_caller ? record->callee : record->caller;
-    if (!passes || other.id.call_id.empty() || other.local_sdp.empty()) {
-      SaveStored(*record);
-      return;
-    }
+    const StoredDialog& other = from_caller ? record->callee : record->caller;
     // A hold given in the answer passes to the other party, as ReOfferStored passes an offer's.
-    const std::string offered = WithDirection(other.local_sdp, wanted, true);
-    const uint32_t cseq = StoredCSeq(*record, other);
-    auto on_answer = [this, record, cseq, from_caller, offered](const ClientResponse& r,
-                                                                SipEndpoint&) {
-      StoredDialog& other = from_caller ? record->callee : record->caller;
-      if (r.response && r.response->status_code() < 300) {
-        other.local_sdp = offered;
-        if (!r.response->body().empty()) other.peer_sdp = r.response->body();
-      }
-      other.next_local_cseq = std::max(other.next_local_cseq, cseq + 1);
-      SaveStored(*record);
-    };
-    if (!SendStored("INVITE", other, cseq, OnceFinal(on_answer), offered, "application/sdp").ok()) {
+    if (!passes || other.id.call_id.empty() || other.local_sdp.empty() ||
+        !OfferDirectionStored(record, from_caller, wanted, "INVITE", nullptr).ok()) {
       SaveStored(*record);
     }
   });
@@ -468,37 +453,46 @@ void B2bua::ReOfferStored(const std::string& key, StoredCall call, bool from_cal
           own.peer_sdp = offer;
           own.local_sdp = reply;
         };
-        StoredDialog& other = from_caller ? record->callee : record->caller;
-        if (other.id.call_id.empty()) {
+        if ((from_caller ? record->callee : record->caller).id.call_id.empty()) {
           answered();
           SaveStored(*record);
           return;
         }
-        // The other side: its node description as before, with the offerer's direction, as a
-        // new version of it.
-        const std::string offered = WithDirection(other.local_sdp, wanted, true);
-        const uint32_t cseq = StoredCSeq(*record, other);
-        auto on_answer = [this, key, record, answered, cseq, from_caller, offered](
-                             const ClientResponse& r, SipEndpoint& ep) {
-          StoredDialog& other = from_caller ? record->callee : record->caller;
-          if (r.timed_out) {
-            (void)ep.Respond(key, 408);
-          } else if (r.response->status_code() >= 300) {
-            (void)ep.Respond(key, r.response->status_code(), r.response->reason_phrase());
-          } else {
-            answered();
-            other.local_sdp = offered;
-            if (!r.response->body().empty()) other.peer_sdp = r.response->body();
-          }
-          // The other side's CSeq moved, whatever it answered.
-          other.next_local_cseq = std::max(other.next_local_cseq, cseq + 1);
-          SaveStored(*record);
-        };
-        auto sent =
-            SendStored(method, other, cseq, OnceFinal(on_answer), offered, "application/sdp");
+        Status sent = OfferDirectionStored(
+            record, from_caller, wanted, method, [this, key, answered](const ClientResponse& r) {
+              if (r.timed_out) {
+                (void)endpoint_.Respond(key, 408);
+              } else if (r.response->status_code() >= 300) {
+                (void)endpoint_.Respond(key, r.response->status_code(),
+                                        r.response->reason_phrase());
+              } else {
+                answered();
+              }
+            });
         if (!sent.ok()) (void)endpoint_.Respond(key, 500, "Other Leg Gone");
       });
   if (!queued.ok()) (void)endpoint_.Respond(key, 503);
+}
+
+Status B2bua::OfferDirectionStored(std::shared_ptr<StoredCall> record, bool from_caller,
+                                   sdp::Direction wanted, const std::string& method,
+                                   std::function<void(const ClientResponse&)> then) {
+  StoredDialog& other = from_caller ? record->callee : record->caller;
+  const std::string offered = WithDirection(other.local_sdp, wanted, true);
+  const uint32_t cseq = StoredCSeq(*record, other);
+  auto on_answer = [this, record, from_caller, offered, cseq, then = std::move(then)](
+                       const ClientResponse& r, SipEndpoint&) {
+    if (then) then(r);
+    StoredDialog& other = from_caller ? record->callee : record->caller;
+    if (!r.timed_out && r.response->status_code() < 300) {
+      other.local_sdp = offered;
+      if (!r.response->body().empty()) other.peer_sdp = r.response->body();
+    }
+    // The other side's CSeq moved, whatever it answered.
+    other.next_local_cseq = std::max(other.next_local_cseq, cseq + 1);
+    SaveStored(*record);
+  };
+  return SendStored(method, other, cseq, OnceFinal(on_answer), offered, "application/sdp").status();
 }
 
 void B2bua::ReleaseStored(StoredCall call, std::string cause, int sip_code) {
