@@ -8,6 +8,7 @@
 #include <fstream>
 #include <stdexcept>
 #include <thread>
+#include <utility>
 
 #include "internal/process.h"
 
@@ -57,6 +58,17 @@ bool Connects(const std::string& ip, int port) {
 }
 
 }  // namespace
+
+KamailioOptions BalancerOptions(fs::path config, const std::vector<std::string>& replica_uris) {
+  std::string list;
+  for (const auto& uri : replica_uris) list += "1 " + uri + "\n";
+  KamailioOptions options;
+  options.config = std::move(config);
+  options.files = {{"dispatcher.list", list}};
+  options.string_defines = {{"SB_LB_LIST_FILE", "@DIR@/dispatcher.list"}};
+  options.defines = {{"SB_LB_PING_INTERVAL", "1"}, {"SB_LB_CHILDREN", "2"}};
+  return options;
+}
 
 int FreeSipPort(const std::string& ip) {
   for (int attempt = 0; attempt < 100; ++attempt) {

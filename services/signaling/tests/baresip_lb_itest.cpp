@@ -9,37 +9,16 @@
 // every request of the call went through it, both ways: the replica reaches the phones by the
 // Path and Record-Route entries it added.
 #include <catch2/catch.hpp>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "baresip_call.h"
 #include "platform.h"
-#include "switchboard/testing/kamailio.h"
 
 namespace {
 
-// The balancer in front of the replicas on these SIP ports, probing them every second.
-sb::testing::Kamailio StartBalancer(const std::vector<int>& replica_ports) {
-  std::string list;
-  for (int port : replica_ports) list += "1 sip:127.0.0.1:" + std::to_string(port) + "\n";
-  sb::testing::KamailioOptions lb;
-  lb.config = SB_KAMAILIO_LB_CFG;
-  lb.files = {{"dispatcher.list", list}};
-  lb.string_defines = {{"SB_LB_LIST_FILE", "@DIR@/dispatcher.list"}};
-  lb.defines = {{"SB_LB_PING_INTERVAL", "1"}, {"SB_LB_CHILDREN", "2"}};
-  return sb::testing::Kamailio::Start(lb);
-}
-
-// Where the balancer sent the first request its log names in a line starting `what`.
-std::string DestinationOf(const std::string& log, const std::string& what) {
-  std::istringstream lines(log);
-  for (std::string line; std::getline(lines, line);) {
-    if (line.find(what) == std::string::npos) continue;
-    if (auto dst = line.find(" dst="); dst != std::string::npos) return line.substr(dst + 5);
-  }
-  return "(none)";
-}
+using sb::signaling::test::DestinationOf;
+using sb::signaling::test::StartBalancer;
 
 // The user's call through the balancer in front of two replicas; the balancer's log must show
 // every request of the dialog, phone to node ("route") and node to phone ("from-replica").

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <catch2/catch.hpp>
+#include <sstream>
 #include <thread>
 
 #include "media_process.h"
@@ -263,6 +264,21 @@ std::vector<std::string> Platform::StoredContacts(const pb::Tenant& tenant,
                                            << "; this platform's reg: keys:" << listed);
   }
   return out;
+}
+
+testing::Kamailio StartBalancer(const std::vector<int>& replica_ports) {
+  std::vector<std::string> uris;
+  for (int port : replica_ports) uris.push_back("sip:127.0.0.1:" + std::to_string(port));
+  return testing::Kamailio::Start(testing::BalancerOptions(SB_KAMAILIO_LB_CFG, uris));
+}
+
+std::string DestinationOf(const std::string& log, const std::string& what) {
+  std::istringstream lines(log);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.find(what) == std::string::npos) continue;
+    if (auto dst = line.find(" dst="); dst != std::string::npos) return line.substr(dst + 5);
+  }
+  return "(none)";
 }
 
 }  // namespace sb::signaling::test

@@ -23,6 +23,7 @@
 #include "switchboard/admin/v1/trunk.grpc.pb.h"
 #include "switchboard/redis/client.h"
 #include "switchboard/testing/child_process.h"
+#include "switchboard/testing/kamailio.h"
 #include "switchboard/testing/servers.h"
 
 namespace sb::media_client::test {
@@ -30,6 +31,15 @@ class MediaProcess;
 }
 
 namespace sb::signaling::test {
+
+// The Kamailio balancer (deploy/kamailio/switchboard-lb.cfg) in front of the sb-signaling
+// replicas on these SIP ports of 127.0.0.1, probing them every second. Start it once they
+// answer, so that its first probes find them up.
+testing::Kamailio StartBalancer(const std::vector<int>& replica_ports);
+
+// Where the balancer sent the first request its log names in a line containing `what` (its
+// " dst=" field: "sip:IP:PORT"), or "(none)".
+std::string DestinationOf(const std::string& log, const std::string& what);
 
 struct PlatformOptions {
   bool media = false;  // an sb-media node (sb-signaling is ready for calls once it reports)

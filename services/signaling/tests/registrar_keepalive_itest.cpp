@@ -24,6 +24,7 @@ namespace {
 using namespace std::chrono_literals;
 using sb::signaling::test::Platform;
 using sb::signaling::test::Sipp;
+using sb::signaling::test::StartBalancer;
 namespace v1 = switchboard::signaling::v1;
 
 std::vector<sb::signaling::Binding> Stored(sb::redis::Client& redis, const sb::TenantId& tenant,
@@ -127,12 +128,7 @@ TEST_CASE("behind the balancer the pings follow the Path to the phone's NAT addr
           "[integration]") {
   const std::string prefix = sb::testing::UniqueName("kaitest") + ":";
   Platform p(KeepaliveNode(prefix));
-  sb::testing::KamailioOptions lb;
-  lb.config = SB_KAMAILIO_LB_CFG;
-  lb.files = {{"dispatcher.list", "1 sip:127.0.0.1:" + std::to_string(p.sip_port()) + "\n"}};
-  lb.string_defines = {{"SB_LB_LIST_FILE", "@DIR@/dispatcher.list"}};
-  lb.defines = {{"SB_LB_PING_INTERVAL", "1"}, {"SB_LB_CHILDREN", "2"}};
-  auto balancer = sb::testing::Kamailio::Start(lb);
+  auto balancer = StartBalancer({p.sip_port()});
   auto binding = NatedPhoneAnswersThenGoesSilent(p, prefix, balancer.address(), "127.0.0.43");
   INFO(balancer.ReadLog());
   // Stored as coming from the balancer, with its Path entry naming the phone's address.

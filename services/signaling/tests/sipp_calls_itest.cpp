@@ -308,13 +308,18 @@ struct AdoptionRig {
   sb::testing::EventInbox ended{*bus, "sb.evt.call.ended." + rig.tenant.id()};
   const int survivor = rig.platform.AddSignalingReplica();
 
-  // `delay` after the call's event of `type` (ringing, answered), the call's node dies.
+  // Waits for the call's event of `type` (ringing, answered).
   template <typename Event>
-  void KillAfter(const std::string& type, std::chrono::milliseconds delay = 0ms) {
+  void Saw(const std::string& type) {
     // From the stream: the event may be stored before this listens.
     sb::testing::EventInbox seen(*bus, "sb.evt.call." + type + "." + rig.tenant.id(),
                                  sb::testing::EventInbox::FromStream{"SB_EVENTS"});
     REQUIRE(seen.Wait<Event>([](const Event&, const sb::bus::Message&) { return true; }, 10s));
+  }
+  // `delay` after the call's event of `type`, the call's node (the first one) dies.
+  template <typename Event>
+  void KillAfter(const std::string& type, std::chrono::milliseconds delay = 0ms) {
+    Saw<Event>(type);
     std::this_thread::sleep_for(delay);
     rig.platform.KillSignaling(rig.platform.sip_port());
   }
@@ -368,6 +373,37 @@ TEST_CASE(
   const auto ended = a.EndedOnce();
   CHECK(ended.final_sip_code() == 500);
   CHECK(ended.billable_seconds() == 0);
+}
+
+// Behind the balancer the dead node's Via heads the caller's INVITE and the callee's: the balancer
+// matches the survivor's 500 and CANCEL to the transactions it relayed for the dead node. Its
+// configuration retries another replica only after a timeout or a 503, so the 500 reaches the
+// caller and the call is placed nowhere else.
+TEST_CASE(
+    "through the Kamailio balancer, a call still ringing when its node dies is ended by the "
+    "other replica - the balancer relays its CANCEL to the callee and its 500 to the caller, and "
+    "places the call nowhere else - one ended event, node_failure 500",
+    "[integration]") {
+  AdoptionRig a;
+  auto& p = a.rig.platform;
+  auto balancer = StartBalancer({p.sip_port(), a.survivor});
+  a.rig.RegisterCallee(balancer.port());
+  auto callee = a.rig.StartCallee("callee_rings_until_node_dies.xml");
+  auto caller = a.rig.StartCaller("caller_loses_ringing_call.xml", balancer.port());
+  a.Saw<switchboard::call::v1::CallRinging>("ringing");
+  // The Call-ID's hash chose the node; both of its INVITEs went there.
+  const std::string node = DestinationOf(balancer.ReadLog(), "sb-lb route INVITE");
+  INFO(balancer.ReadLog());
+  REQUIRE(node.starts_with("sip:127.0.0.1:"));
+  std::this_thread::sleep_for(700ms);  // past SB_SIGNALING_STORE_RINGING_MS
+  p.KillSignaling(std::stoi(node.substr(node.rfind(':') + 1)));
+  CheckBothSucceeded(caller, callee);
+  INFO(p.SignalingLog());
+  const auto ended = a.EndedOnce();
+  CHECK(ended.final_sip_code() == 500);
+  const std::string log = balancer.ReadLog();
+  INFO(log);
+  CHECK(log.find("sb-lb failover INVITE") == std::string::npos);
 }
 
 namespace {

@@ -100,12 +100,8 @@ struct Cluster {
   Kamailio lb = StartBalancer();
 
   Kamailio StartBalancer() {
-    sb::testing::KamailioOptions options;
-    options.config = SB_KAMAILIO_LB_CFG;
-    options.files = {{"dispatcher.list", "1 " + a.uri() + "\n1 " + b.uri() + "\n"}};
-    options.string_defines = {{"SB_LB_LIST_FILE", "@DIR@/dispatcher.list"}};
-    options.defines = {
-        {"SB_LB_PING_INTERVAL", "1"}, {"SB_LB_FR_TIMER_MS", "1000"}, {"SB_LB_CHILDREN", "2"}};
+    auto options = sb::testing::BalancerOptions(SB_KAMAILIO_LB_CFG, {a.uri(), b.uri()});
+    options.defines.emplace_back("SB_LB_FR_TIMER_MS", "1000");
     return Kamailio::Start(options);
   }
 };

@@ -8,6 +8,10 @@
 //   lb.string_defines = {{"SB_LB_LIST_FILE", "@DIR@/dispatcher.list"}};
 //   auto kamailio = sb::testing::Kamailio::Start(lb);    // throws std::runtime_error on failure
 //   SendTo(kamailio.port(), ...);  kamailio.ReadLog();   // what it logged so far
+//
+//   // The balancer in front of two replicas, probing them every second:
+//   auto lb = sb::testing::Kamailio::Start(
+//       sb::testing::BalancerOptions(SB_KAMAILIO_LB_CFG, {"sip:127.0.0.1:40123", ...}));
 #pragma once
 
 #include <filesystem>
@@ -55,6 +59,12 @@ class Kamailio {
   std::string ip_;
   int port_ = 0;
 };
+
+// The load balancer's `config` (deploy/kamailio/switchboard-lb.cfg) in front of the replicas at
+// `replica_uris` ("sip:IP:PORT"), in one dispatcher set, probed every second by two children: a
+// replica that dies is marked down within a test's patience. Add defines for more.
+KamailioOptions BalancerOptions(std::filesystem::path config,
+                                const std::vector<std::string>& replica_uris);
 
 // A port free for both UDP and TCP on `ip` (bound and released), for SIP servers that listen on
 // both with one number.
