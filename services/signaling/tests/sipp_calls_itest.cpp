@@ -375,6 +375,32 @@ TEST_CASE(
   CHECK(ended.billable_seconds() == 0);
 }
 
+// The phones' dialogs are record-routed through the balancer: the survivor's probe of the caller
+// and its BYE to the callee go there, as the dead node's own requests did.
+TEST_CASE(
+    "through the Kamailio balancer, a call whose node dies and whose caller lost it is taken over "
+    "by the other replica - its probe and BYE go through the balancer - one ended event, "
+    "node_failure",
+    "[integration]") {
+  AdoptionRig a;
+  auto& p = a.rig.platform;
+  auto balancer = StartBalancer({p.sip_port(), a.survivor});
+  a.rig.RegisterCallee(balancer.port());
+  auto callee = a.rig.StartCallee("callee_answers_probe_until_bye.xml");
+  auto caller = a.rig.StartCaller("caller_loses_call.xml", balancer.port());
+  a.Saw<switchboard::call::v1::CallAnswered>("answered");
+  const std::string node = DestinationOf(balancer.ReadLog(), "sb-lb route INVITE");
+  INFO(balancer.ReadLog());
+  REQUIRE(node.starts_with("sip:127.0.0.1:"));
+  p.KillSignaling(std::stoi(node.substr(node.rfind(':') + 1)));
+  CheckBothSucceeded(caller, callee);
+  INFO(p.SignalingLog());
+  a.EndedOnce();
+  const std::string log = balancer.ReadLog();
+  INFO(log);
+  CHECK(log.find("sb-lb from-replica BYE") != std::string::npos);
+}
+
 // Behind the balancer the dead node's Via heads the caller's INVITE and the callee's: the balancer
 // matches the survivor's 500 and CANCEL to the transactions it relayed for the dead node. Its
 // configuration retries another replica only after a timeout or a 503, so the 500 reaches the
