@@ -154,6 +154,49 @@ TEST_CASE(
   CHECK(leg->packets_sent() > 0);
 }
 
+// A StatefulSet restarts a pod under its name: the commands for the calls of the run that died
+// reach the new run, which carries none of them and acts on their records.
+TEST_CASE(
+    "a node restarted under its node id takes the commands for its predecessor's answered call "
+    "- a played tone reaches the callee from the stored leg - a hangup BYEs it, ended "
+    "hangup_command",
+    "[integration]") {
+  // No adoption within the test: only the commands reach the call.
+  CallRig rig(
+      std::vector<std::pair<std::string, std::string>>{{"SB_SIGNALING_NODE_DEAD_MS", "600000"}});
+  Commands commands(rig);
+  LegStats stats(rig.platform.nats_url());
+  rig.RegisterCallee(rig.platform.sip_port());
+  auto callee = rig.StartCallee("callee_talks_until_bye.xml");
+  const std::string id = commands.Placed(commands.As1001("sip:1002@" + rig.domain));
+  REQUIRE(commands.Await<call::CallAnswered>("answered", id));
+
+  rig.platform.RestartSignaling();
+  call::PlayRequest play;
+  *play.mutable_call() = commands.Ref(id);
+  play.set_tone("ringback");
+  auto played = commands.OnNode<call::PlayReply>(id, ops::kPlay, play);
+  INFO(played.error().message());
+  CHECK(played.error().code() == switchboard::common::v1::ERROR_CODE_OK);
+  std::this_thread::sleep_for(500ms);  // some of the tone, before the hangup
+  call::HangupRequest hangup;
+  *hangup.mutable_call() = commands.Ref(id);
+  auto hung_up = commands.OnNode<call::CommandReply>(id, ops::kHangup, hangup);
+  INFO(hung_up.error().message());
+  CHECK(hung_up.error().code() == switchboard::common::v1::ERROR_CODE_OK);
+
+  const int callee_rc = callee.Wait();
+  INFO(callee.Report());
+  INFO(rig.platform.SignalingLog());
+  CHECK(callee_rc == 0);
+  auto ended = commands.Await<call::CallEnded>("ended", id);
+  REQUIRE(ended);
+  CHECK(ended->cause() == call::END_CAUSE_HANGUP_COMMAND);
+  auto leg = LegOf(stats.Finals(1), id + "-b");
+  REQUIRE(leg);
+  CHECK(leg->packets_sent() > 0);
+}
+
 TEST_CASE(
     "originate to a busy extension ends busy 486 - to one that does not answer ends no_answer "
     "480 after timeout_seconds with the extension cancelled",

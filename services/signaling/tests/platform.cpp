@@ -72,6 +72,13 @@ std::vector<std::pair<std::string, std::string>> WithPrefix(
   return env;
 }
 
+// `env` after a node id of its own, which it may override.
+std::vector<std::pair<std::string, std::string>> WithNodeId(
+    std::vector<std::pair<std::string, std::string>> env) {
+  env.insert(env.begin(), {"SB_SIGNALING_NODE_ID", testing::UniqueName("sig")});
+  return env;
+}
+
 // Polls a node's /readyz (bounded): true once it answers 200.
 bool Ready(const testing::ChildProcess& node, int http_port, std::chrono::seconds timeout) {
   httplib::Client client("127.0.0.1", http_port);
@@ -105,7 +112,8 @@ Platform::Platform(PlatformOptions options)
                            : nullptr),
       redis_prefix_(testing::UniqueName("sig") + ":"),
       signaling_env_(WithPrefix(redis_prefix_, std::move(options.signaling_env))),
-      signaling_(StartSignaling(nats_.url(), sip_port_, http_port_, signaling_env_)) {
+      first_env_(WithNodeId(signaling_env_)),
+      signaling_(StartSignaling(nats_.url(), sip_port_, http_port_, first_env_)) {
   auto channel = grpc::CreateChannel("127.0.0.1:" + std::to_string(admin_port_),
                                      grpc::InsecureChannelCredentials());
   tenants_ = pb::TenantService::NewStub(channel);
@@ -140,6 +148,12 @@ void Platform::KillSignaling(int sip_port) {
     if (replica.sip_port == sip_port) return replica.process.Kill();
   }
   FAIL("no sb-signaling on port " << sip_port);
+}
+
+void Platform::RestartSignaling() {
+  signaling_.Kill();
+  signaling_ = StartSignaling(nats_.url(), sip_port_, http_port_, first_env_);
+  if (!WaitUntilReady()) FAIL("restarted node not ready:\n" + signaling_.ReadLog());
 }
 
 std::string Platform::SignalingLog() const {

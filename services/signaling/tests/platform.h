@@ -71,6 +71,10 @@ class Platform {
   int AddSignalingReplica();
   // SIGKILLs the node (the first or an added replica) listening on `sip_port`, as a crash.
   void KillSignaling(int sip_port);
+  // The first node SIGKILLed and started again under its node id and ports, as a StatefulSet
+  // restarts a pod: a new run, which does not carry the calls of the run before it. Returns
+  // once its /readyz answers 200.
+  void RestartSignaling();
   // The value of a sample of sb-signaling's /metrics ("name" or "name{labels}"); -1 when absent.
   double Metric(std::string_view sample) const;
   bool SignalingRunning() const { return signaling_.Running(); }
@@ -110,6 +114,8 @@ class Platform {
   std::unique_ptr<media_client::test::MediaProcess> media_;
   std::string redis_prefix_;
   std::vector<std::pair<std::string, std::string>> signaling_env_;
+  // The first node's settings: signaling_env_ with its node id (which signaling_env_ may set).
+  std::vector<std::pair<std::string, std::string>> first_env_;
   testing::ChildProcess signaling_;
   struct Replica {
     int sip_port;

@@ -124,8 +124,9 @@ class B2bua final : public RequestHandler, public DialogHandler {
 
   // Media work on the caller's leg of an answered call of `tenant` (play, record commands): `work`
   // runs on the offloader with the anchor, the call's node and that leg; `done` runs on the loop
-  // with its status, or NOT_FOUND for another tenant's call or one this node does not carry,
-  // FAILED_PRECONDITION before the answer.
+  // with its status, or NOT_FOUND for another tenant's call or one nobody stores,
+  // FAILED_PRECONDITION before the answer. A call this node does not carry is worked on from the
+  // store (another replica set it up and is gone), as Hangup ends one.
   using LegWork = std::function<Status(MediaAnchor& media, const std::string& node_id,
                                        const std::string& leg_id)>;
   void OnCallerLeg(const TenantId& tenant, std::string_view call_id, LegWork work,
@@ -278,6 +279,9 @@ class B2bua final : public RequestHandler, public DialogHandler {
   // The answered call of `tenant` a command names: NOT_FOUND (another tenant's, or not carried
   // here), FAILED_PRECONDITION before the answer.
   Result<Call*> FindAnswered(const TenantId& tenant, std::string_view call_id);
+  // OnCallerLeg for a call only the store knows: the record's node and party leg, on a worker.
+  void OnStoredCallerLeg(const TenantId& tenant, std::string id, LegWork work,
+                         std::function<void(Status)> done);
   std::string MediaLeg(const Call& call, char side, int generation) const;
   std::string MediaLeg(const Call& call, char side) const {
     return MediaLeg(call, side, side == 'a' ? call.a_generation : call.b_generation);

@@ -1,6 +1,8 @@
 // Media commands on an answered call (play, stop_play, record_start, record_stop): the work goes
 // to the node that anchors the call, on the caller's current leg (a transfer may have replaced it),
-// or on an originated call's one leg.
+// or on an originated call's one leg. A call this node does not carry is worked on from its
+// record, as Hangup ends one: its node is gone (a replica restarted under the same node id gets
+// its predecessor's commands, which name the node by that id).
 #include <memory>
 #include <utility>
 
@@ -11,8 +13,6 @@ namespace sb::signaling::b2bua {
 Result<B2bua::Call*> B2bua::FindAnswered(const TenantId& tenant, std::string_view call_id) {
   Call* call = Find(std::string(call_id));
   if (call == nullptr || call->caller.tenant != tenant || call->phase == Phase::kAuthorizing) {
-    // A call only the store knows is carried by another replica (or none): its commands go
-    // there (the call's signaling_node_id), so NOT_FOUND here as for an unknown call.
     return Status::NotFound("no call " + std::string(call_id) + " on this node");
   }
   if (call->phase != Phase::kConnected) {
@@ -23,6 +23,10 @@ Result<B2bua::Call*> B2bua::FindAnswered(const TenantId& tenant, std::string_vie
 
 void B2bua::OnCallerLeg(const TenantId& tenant, std::string_view call_id, LegWork work,
                         std::function<void(Status)> done) {
+  if (Find(std::string(call_id)) == nullptr) {
+    OnStoredCallerLeg(tenant, std::string(call_id), std::move(work), std::move(done));
+    return;
+  }
   auto found = FindAnswered(tenant, call_id);
   if (!found.ok()) {
     done(found.status());
@@ -34,6 +38,25 @@ void B2bua::OnCallerLeg(const TenantId& tenant, std::string_view call_id, LegWor
       offloader_.Run([this, status, work = std::move(work), node = call->media_node,
                       leg = PartyLeg(*call)] { *status = work(ports_.media, node, leg); },
                      [status, done] { done(*status); });
+  if (!queued.ok()) done(queued);
+}
+
+void B2bua::OnStoredCallerLeg(const TenantId& tenant, std::string id, LegWork work,
+                              std::function<void(Status)> done) {
+  auto status = std::make_shared<Status>(Status::Internal("not run"));
+  Status queued = offloader_.Run(
+      [this, status, tenant, id, work = std::move(work)] {
+        auto stored = ports_.store.Find(id);
+        // A ringing record is another replica's call, as for Hangup; an answered one lists leg a
+        // first, or an originated call's one leg alone.
+        if (!stored.ok() || stored->tenant != tenant || StoredRinging(*stored) ||
+            stored->media_legs.empty()) {
+          *status = Status::NotFound("no call " + id);
+          return;
+        }
+        *status = work(ports_.media, stored->media_node_id, stored->media_legs.front());
+      },
+      [status, done] { done(*status); });
   if (!queued.ok()) done(queued);
 }
 

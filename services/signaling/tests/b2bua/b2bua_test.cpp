@@ -1382,6 +1382,34 @@ TEST_CASE("a hangup command for a call only the store knows - BYE both legs from
 }
 
 TEST_CASE(
+    "a media command for a call only the store knows - worked on the record's node and caller "
+    "leg from another node - another tenant's call or a ringing record is NOT_FOUND",
+    "[unit]") {
+  Fixture f;
+  auto call = f.Connect();
+  const std::string id = f.store.calls.begin()->first;
+  Node other(f.clock, f.auth, f.router, f.locator, f.media, f.events, f.store, 77);
+  auto play = [&](const sb::TenantId& tenant, const std::string& call_id) {
+    std::optional<sb::Status> done;
+    other.b2bua.OnCallerLeg(
+        tenant, call_id,
+        [](MediaAnchor& media, const std::string& node, const std::string& leg) {
+          return media.Play(node, leg, {.tone = "ringback"}).status();
+        },
+        [&](sb::Status s) { done = s; });
+    REQUIRE(done);
+    return *done;
+  };
+  CHECK(play(kTenant, id).ok());
+  CHECK(f.media.log.back() == "play " + id + "-a ringback");
+  CHECK(play(sb::TenantId("tenant-other"), id).code() == sb::StatusCode::kNotFound);
+  CHECK(play(kTenant, "no-such-call").code() == sb::StatusCode::kNotFound);
+  f.store.calls.at(id).ringing_invite = "INVITE sip:1002@acme.sb.test SIP/2.0\r\n\r\n";
+  CHECK(play(kTenant, id).code() == sb::StatusCode::kNotFound);
+  CHECK(other.endpoint.TakeSends().empty());
+}
+
+TEST_CASE(
     "CallControl - hangup through the loop ends the tenant's call - unsupported commands "
     "say so",
     "[unit]") {
