@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <catch2/catch.hpp>
+#include <csignal>
 #include <sstream>
 #include <thread>
 
@@ -142,12 +143,22 @@ int Platform::AddSignalingReplica() {
   return sip_port;
 }
 
-void Platform::KillSignaling(int sip_port) {
-  if (sip_port == sip_port_) return signaling_.Kill();
-  for (auto& replica : replicas_) {
-    if (replica.sip_port == sip_port) return replica.process.Kill();
-  }
-  FAIL("no sb-signaling on port " << sip_port);
+testing::ChildProcess& Platform::SignalingOn(int sip_port) {
+  if (sip_port == sip_port_) return signaling_;
+  auto replica = std::find_if(replicas_.begin(), replicas_.end(),
+                              [sip_port](const Replica& r) { return r.sip_port == sip_port; });
+  INFO("no sb-signaling on port " << sip_port);
+  REQUIRE(replica != replicas_.end());
+  return replica->process;
+}
+
+void Platform::KillSignaling(int sip_port) { SignalingOn(sip_port).Kill(); }
+
+void Platform::TerminateSignaling(int sip_port) {
+  testing::ChildProcess& node = SignalingOn(sip_port);
+  node.Signal(SIGTERM);
+  INFO(node.ReadLog());
+  CHECK(node.WaitExit(10s) == 0);
 }
 
 void Platform::RestartSignaling() {

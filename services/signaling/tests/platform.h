@@ -71,6 +71,9 @@ class Platform {
   int AddSignalingReplica();
   // SIGKILLs the node (the first or an added replica) listening on `sip_port`, as a crash.
   void KillSignaling(int sip_port);
+  // SIGTERMs that node, as Kubernetes stops a pod, and waits for its drain
+  // (SB_SIGNALING_DRAIN_SECONDS, 1 in tests) and exit.
+  void TerminateSignaling(int sip_port);
   // The first node SIGKILLed and started again under its node id and ports, as a StatefulSet
   // restarts a pod: a new run, which does not carry the calls of the run before it. Returns
   // once its /readyz answers 200.
@@ -122,7 +125,8 @@ class Platform {
     int http_port;
     testing::ChildProcess process;
   };
-  std::vector<Replica> replicas_;  // beyond the first
+  std::vector<Replica> replicas_;                    // beyond the first
+  testing::ChildProcess& SignalingOn(int sip_port);  // the node on that port, or the test fails
   std::unique_ptr<switchboard::admin::v1::TenantService::Stub> tenants_;
   std::unique_ptr<switchboard::admin::v1::ExtensionService::Stub> extensions_;
   std::unique_ptr<switchboard::admin::v1::NumberService::Stub> numbers_;

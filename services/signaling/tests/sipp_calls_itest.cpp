@@ -301,8 +301,12 @@ namespace {
 // A call rig with a second replica that adopts the first one's calls: replicas are dead after
 // 1.5 s without a heartbeat, so the survivor takes over within seconds.
 struct AdoptionRig {
-  CallRig rig{std::vector<std::pair<std::string, std::string>>{
-      {"SB_SIGNALING_NODE_DEAD_MS", "1500"}, {"SB_SIGNALING_ADOPTED_PROBE_MS", "1000"}}};
+  // A replica silent for `node_dead_ms` is found dead.
+  explicit AdoptionRig(const std::string& node_dead_ms = "1500")
+      : rig(std::vector<std::pair<std::string, std::string>>{
+            {"SB_SIGNALING_NODE_DEAD_MS", node_dead_ms},
+            {"SB_SIGNALING_ADOPTED_PROBE_MS", "1000"}}) {}
+  CallRig rig;
   std::unique_ptr<sb::bus::NatsBus> bus =
       sb::testing::ConnectNats(rig.platform.nats_url(), "sipp-calls-itest");
   sb::testing::EventInbox ended{*bus, "sb.evt.call.ended." + rig.tenant.id()};
@@ -373,6 +377,28 @@ TEST_CASE(
   const auto ended = a.EndedOnce();
   CHECK(ended.final_sip_code() == 500);
   CHECK(ended.billable_seconds() == 0);
+}
+
+// Kubernetes stops a pod with SIGTERM; its drain (SB_SIGNALING_DRAIN_SECONDS, 1 s here) runs out
+// with the call still up. The node leaves its calls to the others as it exits: they are adopted
+// at the survivor's next pass, where its 60 s would otherwise pass first (and the caller's
+// scenario would time out waiting for the probe).
+TEST_CASE(
+    "a node stopped with an answered call still up past its drain hands the call over as it "
+    "exits - the survivor probes it within seconds - the caller that lost it ends it, "
+    "node_failure",
+    "[integration]") {
+  AdoptionRig a("60000");
+  a.rig.RegisterCallee(a.rig.platform.sip_port());
+  auto callee = a.rig.StartCallee("callee_answers_probe_until_bye.xml");
+  auto caller = a.rig.StartCaller("caller_loses_call.xml", a.rig.platform.sip_port());
+  a.Saw<switchboard::call::v1::CallAnswered>("answered");
+  const auto stopped = std::chrono::steady_clock::now();
+  a.rig.platform.TerminateSignaling(a.rig.platform.sip_port());
+  CheckBothSucceeded(caller, callee);
+  INFO(a.rig.platform.SignalingLog());
+  a.EndedOnce();
+  CHECK(std::chrono::steady_clock::now() - stopped < 20s);
 }
 
 // The phones' dialogs are record-routed through the balancer: the survivor's probe of the caller

@@ -1,6 +1,7 @@
 #include "b2bua/call_service.h"
 
 #include <cstdio>
+#include <optional>
 #include <random>
 
 #include "b2bua/b2bua.h"
@@ -37,6 +38,8 @@ struct CallService::Parts {
   std::unique_ptr<CallCommandServer> commands;
   std::unique_ptr<RedisCallOwners> owners;
   std::unique_ptr<CallAdopter> adopter;
+  std::string instance;
+  std::optional<core::Logger> log;
 };
 
 namespace {
@@ -57,7 +60,16 @@ CallService::CallService(std::unique_ptr<Parts> parts) : parts_(std::move(parts)
 CallService::~CallService() { StopWork(); }
 
 void CallService::StopWork() {
-  if (parts_->adopter) parts_->adopter->Stop();
+  if (parts_->adopter) {
+    parts_->adopter->Stop();
+    // The calls still up when the drain ran out (and those this run adopted) go on through the
+    // store: the other replicas take them now, not once this run's heartbeat is old.
+    if (Status retired = parts_->owners->Retire(parts_->instance); !retired.ok()) {
+      parts_->log->Warn("calls left to the others' adoption timeout",
+                        {{"error", retired.ToString()}});
+    }
+    parts_->adopter.reset();
+  }
   if (parts_->commands) parts_->commands->Stop();
   // Before the offloader: a media answer's callback goes back to the loop through it.
   parts_->media->StopAsync();
@@ -88,6 +100,8 @@ Result<std::unique_ptr<CallService>> CallService::Start(
     const core::Logger& log) {
   auto p = std::make_unique<Parts>();
   const std::string instance = InstanceId(config.node_id);
+  p->instance = instance;
+  p->log.emplace(log);
   p->nodes = std::make_unique<media_client::NodeTracker>(shared.bus(), clock);
   SB_RETURN_IF_ERROR(p->nodes->Start());
   auto requests = bus::AsyncRequests::Start(shared.bus());

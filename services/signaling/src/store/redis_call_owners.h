@@ -12,6 +12,7 @@
 //   for (auto& dead : *owners.Silent(now - 10s, 10))         // no heartbeat for 10 s
 //     for (auto& call_id : *owners.Adopt(dead, "sig-1.8f3a", 100)) ... probe, end or keep ...
 //   owners.Disown("sig-1.8f3a", call_id);                     // once that call has ended
+//   owners.Retire("sig-1.8f3a");                              // stopping: adopt mine now
 //
 // Each call is adopted once: Adopt moves an id from the dead instance's set to the adopter's in
 // one SMOVE, which only one replica can win. Thread-safe as the client is; every method blocks.
@@ -35,6 +36,11 @@ class RedisCallOwners {
   static std::string CallsKey(std::string_view instance);
 
   Status Heartbeat(std::string_view instance, core::Clock::WallTime now);
+  // A replica that stops with calls still up (past its drain deadline) makes itself silent at
+  // once (its heartbeat put back to the epoch), so that the others adopt those calls at their
+  // next pass rather than after their `dead_after`. Nothing for an instance that never
+  // heartbeat.
+  Status Retire(std::string_view instance);
   // Up to `limit` instances whose last heartbeat is older than `since`.
   Result<std::vector<std::string>> Silent(core::Clock::WallTime since, size_t limit);
   // Moves up to `batch` of `dead`'s calls into `self`'s set: the ids this replica won (another

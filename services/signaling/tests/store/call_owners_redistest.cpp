@@ -110,6 +110,29 @@ TEST_CASE(
 }
 
 TEST_CASE(
+    "a replica that retires is silent at once, its calls adopted at the next pass - retiring "
+    "one that never heartbeat adds nothing",
+    "[redis]") {
+  Redis redis;
+  auto [store, owners, clock] = std::tie(redis.store, redis.owners, redis.clock);
+  const auto now = clock.WallNow();
+  REQUIRE(owners.Heartbeat("sig-1.stopping", now).ok());
+  REQUIRE(store.Save(CallOn("sig-1.stopping", "outlives-the-drain"), nullptr).ok());
+  auto silent = owners.Silent(now - 10s, 10);
+  REQUIRE(silent.ok());
+  CHECK(silent->empty());
+
+  REQUIRE(owners.Retire("sig-1.stopping").ok());
+  REQUIRE(owners.Retire("sig-9.never").ok());
+  silent = owners.Silent(now - 10s, 10);
+  REQUIRE(silent.ok());
+  CHECK(*silent == std::vector<std::string>{"sig-1.stopping"});
+  auto adopted = owners.Adopt("sig-1.stopping", "sig-2.live", 10);
+  REQUIRE(adopted.ok());
+  CHECK(*adopted == std::vector<std::string>{"outlives-the-drain"});
+}
+
+TEST_CASE(
     "an adopter heartbeats, probes each adopted call at once (so many a pass) and then every "
     "probe interval (sooner when a session it refreshes needs it), and disowns a call once its "
     "probe ended it",
