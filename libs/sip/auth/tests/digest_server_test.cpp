@@ -23,7 +23,7 @@ constexpr std::string_view kUri = "sip:acme.sip.example";
 
 struct Fixture {
   sb::core::FakeClock clock;
-  sb::sip::SeededRandom random{7};
+  sb::core::SeededRandom random{7};
   sb::sip::InMemoryNonceCountTracker counts{clock};
   sb::sip::DigestServerOptions options = [] {
     sb::sip::DigestServerOptions o;
@@ -136,7 +136,7 @@ TEST_CASE("a nonce expires after its lifetime then only earns a stale re-challen
 
 TEST_CASE("another replica with the same secret verifies our nonces", "[digest]") {
   Fixture a;
-  sb::sip::SeededRandom other_random(99);
+  sb::core::SeededRandom other_random(99);
   sb::sip::DigestServer replica(a.clock, other_random, a.counts, a.options);
   auto challenge = a.server.Challenge(kRealm, DigestAlgorithm::kSha256);
   auto credentials = a.Answer(challenge, 1);
@@ -204,7 +204,7 @@ TEST_CASE("credentials that do not fit the request are refused", "[digest]") {
   c.qop = "auth-conf";
   CHECK(verify(c) == DigestVerdict::kUnsupported);
   c = good;
-  c.nc = "1";
+  c.nc.emplace("1");  // not `= "1"`: GCC 12 warns (-Wrestrict) on that inlined assignment
   CHECK(verify(c) == DigestVerdict::kMalformed);
   c = good;
   c.nc = "0000000g";
@@ -331,16 +331,6 @@ TEST_CASE("a nonce is its time and random bytes tagged with HMAC-SHA256 of them 
     CHECK(std::vector<uint8_t>(nonce.begin() + 16, nonce.end()) ==
           std::vector<uint8_t>(mac.begin(), mac.begin() + 16));
   }
-}
-
-TEST_CASE("the system random source gives fresh bytes across its internal blocks", "[digest]") {
-  sb::sip::OpenSslRandom random;
-  std::vector<uint8_t> a(700), b(700);
-  random.Fill(a);
-  random.Fill(b);
-  CHECK(a != b);
-  CHECK(std::vector<uint8_t>(a.begin(), a.begin() + 350) !=
-        std::vector<uint8_t>(a.begin() + 350, a.end()));
 }
 
 TEST_CASE("RFC 7616 userhash: the client hides its name and the server still verifies",

@@ -1,7 +1,6 @@
 #include "domain/credentials.h"
 
 #include <openssl/evp.h>
-#include <openssl/rand.h>
 
 #include <array>
 #include <cstdlib>
@@ -32,10 +31,6 @@ bool IsBase64Url(char c) {
 
 }  // namespace
 
-void OpenSslRandom::Fill(std::span<uint8_t> out) {
-  if (RAND_bytes(out.data(), static_cast<int>(out.size())) != 1) std::abort();
-}
-
 std::string Base64Url(std::span<const uint8_t> bytes) {
   static constexpr char kAlphabet[] =
       "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -64,7 +59,7 @@ std::string Base64Url(std::span<const uint8_t> bytes) {
 
 std::string Sha256Hex(std::string_view data) { return DigestHex(EVP_sha256(), data); }
 
-NewApiKey GenerateApiKey(RandomSource& random) {
+NewApiKey GenerateApiKey(core::RandomSource& random) {
   std::array<uint8_t, kSecretBytes> bytes{};
   random.Fill(bytes);
   NewApiKey key;

@@ -4,7 +4,7 @@
 // whole key is stored; the key is shown once, at creation. A request presents it as
 // "authorization: Bearer sbk_...", and the key is found by its hash.
 //
-//   OpenSslRandom random;
+//   core::OpenSslRandom random;
 //   NewApiKey key = GenerateApiKey(random);
 //   store(key.hash, key.prefix);  reply(key.secret);
 //
@@ -17,23 +17,10 @@
 #include <string>
 #include <string_view>
 
+#include "switchboard/core/random.h"
 #include "switchboard/core/status.h"
 
 namespace sb::admin {
-
-// Where secrets come from; injected so that tests may use a seeded source.
-class RandomSource {
- public:
-  virtual ~RandomSource() = default;
-  // Fills out with random bytes. Thread-safe.
-  virtual void Fill(std::span<uint8_t> out) = 0;
-};
-
-// Cryptographically secure (OpenSSL RAND_bytes).
-class OpenSslRandom final : public RandomSource {
- public:
-  void Fill(std::span<uint8_t> out) override;
-};
 
 struct NewApiKey {
   std::string secret;  // shown to the caller once
@@ -41,7 +28,7 @@ struct NewApiKey {
   std::string hash;    // hex SHA-256 of secret, stored
 };
 
-NewApiKey GenerateApiKey(RandomSource& random);
+NewApiKey GenerateApiKey(core::RandomSource& random);
 std::string HashApiKey(std::string_view secret);
 // True if the text has the shape of a key this service issues (cheap check before a lookup).
 bool LooksLikeApiKey(std::string_view secret);

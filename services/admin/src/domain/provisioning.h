@@ -50,7 +50,7 @@ struct ProvisioningDeps {
   ChangeSink& sink;
   const core::Clock& clock;
   core::IdGenerator& ids;
-  RandomSource& random;
+  core::RandomSource& random;
 };
 
 struct TenantInput {

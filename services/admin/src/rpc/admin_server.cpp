@@ -68,7 +68,7 @@ struct AdminServer::Parts {
   core::MetricsRegistry& metrics;
   const core::Logger& log;
   core::UuidV7Generator ids;
-  OpenSslRandom random;
+  core::OpenSslRandom random;
   pg::Pool pool;
   bus::EventFactory event_factory;
   ProtoEventEncoder encoder;

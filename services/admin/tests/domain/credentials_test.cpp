@@ -7,7 +7,7 @@ namespace sb::admin {
 namespace {
 
 // A deterministic source so that a test can predict a key; production uses OpenSslRandom.
-class CountingRandom final : public RandomSource {
+class CountingRandom final : public sb::core::RandomSource {
  public:
   void Fill(std::span<uint8_t> out) override {
     for (auto& b : out) b = next_++;
@@ -31,7 +31,7 @@ TEST_CASE("an API key is sbk_ and 43 base64url characters, and only its SHA-256 
 }
 
 TEST_CASE("keys from the system random source differ", "[unit]") {
-  OpenSslRandom random;
+  sb::core::OpenSslRandom random;
   std::set<std::string> seen;
   for (int i = 0; i < 100; ++i) seen.insert(GenerateApiKey(random).secret);
   CHECK(seen.size() == 100);

@@ -72,7 +72,7 @@ struct PgFixture {
   pg::Pool pool;
   core::SystemClock clock;
   core::UuidV7Generator ids;
-  OpenSslRandom random;
+  sb::core::OpenSslRandom random;
   RecordingSink sink;
   PgTenantRepository tenants;
   PgApiKeyRepository keys;

@@ -20,7 +20,7 @@ struct RegistrarService::Parts {
   std::unique_ptr<bus::EventFactory> factory;
   std::unique_ptr<RegistrationEvents> events;
   std::unique_ptr<RedisNonceCountTracker> nonces;
-  sip::OpenSslRandom random;
+  core::OpenSslRandom random;
   std::unique_ptr<sip::DigestServer> digest;
   std::unique_ptr<RequestAuthenticator> auth;
   std::unique_ptr<AdminLookupCache> admin_cache;

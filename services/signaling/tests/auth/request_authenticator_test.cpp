@@ -66,7 +66,7 @@ ExtensionCredentials Stored(std::string_view user = "1001", std::string_view pas
 
 struct Fixture {
   sb::core::FakeClock clock;
-  sb::sip::SeededRandom random{7};
+  sb::core::SeededRandom random{7};
   sb::sip::InMemoryNonceCountTracker counts{clock};
   sb::sip::DigestServer server{clock, random, counts,
                                sb::sip::DigestServerOptions{
@@ -290,7 +290,7 @@ TEST_CASE("credentials for another realm are not ours to check", "[unit]") {
 TEST_CASE("a nonce forged or from another secret is re-challenged without a failure", "[unit]") {
   Fixture f;
   sb::core::FakeClock other_clock;
-  sb::sip::SeededRandom other_random{9};
+  sb::core::SeededRandom other_random{9};
   sb::sip::InMemoryNonceCountTracker other_counts{other_clock};
   sb::sip::DigestServer other{other_clock,
                               other_random,

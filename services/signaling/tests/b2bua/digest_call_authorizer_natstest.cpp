@@ -52,7 +52,7 @@ struct Rig {
   sb::testing::NatsServer nats = sb::testing::NatsServer::Start();
   std::unique_ptr<sb::bus::NatsBus> bus;
   sb::core::SystemClock clock;
-  sb::sip::SeededRandom random{3};
+  sb::core::SeededRandom random{3};
   sb::sip::InMemoryNonceCountTracker counts{clock};
   sb::sip::DigestServer server{clock, random, counts,
                                sb::sip::DigestServerOptions{

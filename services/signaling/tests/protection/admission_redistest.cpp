@@ -61,7 +61,7 @@ struct Rig {
   explicit Rig(sb::redis::ClientOptions options = SharedOptions()) : redis(std::move(options)) {}
 
   sb::core::SystemClock clock;  // nonce counts expire in Redis at the nonce's wall-clock expiry
-  sb::sip::SeededRandom random{11};
+  sb::core::SeededRandom random{11};
   sb::redis::Client redis;
   RedisNonceCountTracker counts{redis};
   sb::sip::DigestServer server{clock, random, counts,

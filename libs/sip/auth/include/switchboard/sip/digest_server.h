@@ -2,7 +2,7 @@
 // (HMAC-signed with a shared secret over a timestamp), that expire, and that cannot be replayed
 // (the nonce count of each nonce must grow, RFC 7616 §3.4 / §5.x "Replay Attacks").
 //
-//   sb::sip::OpenSslRandom random;
+//   sb::core::OpenSslRandom random;
 //   sb::sip::InMemoryNonceCountTracker counts(clock);      // signaling uses a Redis tracker
 //   sb::sip::DigestServerOptions options;
 //   options.secret = shared_secret;                         // the same on every replica
@@ -32,33 +32,11 @@
 #include <string_view>
 
 #include "switchboard/core/clock.h"
+#include "switchboard/core/random.h"
 #include "switchboard/core/status.h"
 #include "switchboard/sip/digest.h"
 
 namespace sb::sip {
-
-class RandomSource {
- public:
-  virtual ~RandomSource() = default;
-  virtual void Fill(std::span<uint8_t> out) = 0;
-};
-
-// The operating system's CSPRNG through OpenSSL: what production uses.
-class OpenSslRandom final : public RandomSource {
- public:
-  void Fill(std::span<uint8_t> out) override;
-};
-
-// Reproducible bytes for tests and simulations.
-class SeededRandom final : public RandomSource {
- public:
-  explicit SeededRandom(uint64_t seed) : engine_(seed) {}
-  void Fill(std::span<uint8_t> out) override;
-
- private:
-  std::mutex mu_;
-  std::mt19937_64 engine_;
-};
 
 // Remembers the highest nonce count seen per nonce.
 class NonceCountTracker {
@@ -138,7 +116,7 @@ class NonceMac;
 
 class DigestServer {
  public:
-  DigestServer(const core::Clock& clock, RandomSource& random, NonceCountTracker& counts,
+  DigestServer(const core::Clock& clock, core::RandomSource& random, NonceCountTracker& counts,
                DigestServerOptions options);
 
   // A fresh challenge for `realm`; stale marks a re-challenge after kStale (RFC 7616 §3.3).
@@ -174,7 +152,7 @@ class DigestServer {
                         core::Clock::WallTime* expires) const;
 
   const core::Clock& clock_;
-  RandomSource& random_;
+  core::RandomSource& random_;
   NonceCountTracker& counts_;
   DigestServerOptions options_;
   std::shared_ptr<const NonceMac> mac_;
