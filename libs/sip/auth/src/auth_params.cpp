@@ -36,17 +36,6 @@ void SkipSpace(std::string_view v, size_t& i) {
 
 }  // namespace
 
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
-}
-
 Result<std::vector<std::pair<std::string, std::string>>> ParseDigestParams(std::string_view v) {
   size_t i = 0;
   SkipSpace(v, i);

@@ -7,11 +7,12 @@
 #include <utility>
 #include <vector>
 
+#include "switchboard/core/ascii.h"
 #include "switchboard/core/status.h"
 
 namespace sb::sip::internal {
 
-bool EqualsIgnoreCase(std::string_view a, std::string_view b);
+using core::EqualsIgnoreCase;
 // The pairs after "Digest", values unquoted and unescaped. Bounded: at most 64 parameters.
 Result<std::vector<std::pair<std::string, std::string>>> ParseDigestParams(std::string_view value);
 // RFC 3261 §25.1 token: what qop, nc and algorithm must be, since they are written unquoted.

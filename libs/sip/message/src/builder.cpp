@@ -154,7 +154,7 @@ MessageBuilder MessageBuilder::FromMessage(const Message& message) {
 
 bool MessageBuilder::Matches(const Line& line, HeaderId id, std::string_view name) const {
   if (id != HeaderId::kOther) return line.id == id;
-  return line.id == HeaderId::kOther && internal::EqualsNoCase(line.name, name);
+  return line.id == HeaderId::kOther && core::EqualsIgnoreCase(line.name, name);
 }
 
 MessageBuilder& MessageBuilder::AddHeader(std::string_view name, std::string_view value) {

@@ -74,7 +74,7 @@ constexpr std::array<NameEntry, static_cast<size_t>(HeaderId::kCount)> kNames = 
 }};
 
 HeaderId Compact(char c) {
-  switch (internal::Lower(c)) {
+  switch (core::AsciiLower(c)) {
     case 'b':
       return HeaderId::kReferredBy;
     case 'c':

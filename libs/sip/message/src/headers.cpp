@@ -51,7 +51,7 @@ bool ValidHeaderParams(std::string_view raw, char sep, std::string_view wanted =
     if (p == name) return false;
     bool record = found != nullptr && !found->has_value() &&
                   static_cast<size_t>(p - name) == wanted.size() &&
-                  internal::EqualsNoCase(std::string_view(name, wanted.size()), wanted);
+                  core::EqualsIgnoreCase(std::string_view(name, wanted.size()), wanted);
     skip_lws();
     const char* value = p;
     if (p < end && *p == '=') {
@@ -341,7 +341,7 @@ sb::Result<AuthValue> ParseAuth(std::string_view value) {
 }
 
 bool MediaType::Is(std::string_view t, std::string_view s) const {
-  return internal::EqualsNoCase(type, t) && internal::EqualsNoCase(subtype, s);
+  return core::EqualsIgnoreCase(type, t) && core::EqualsIgnoreCase(subtype, s);
 }
 
 std::string_view MediaType::boundary() const {

@@ -17,7 +17,7 @@ bool IsSpHt(char c) { return c == ' ' || c == '\t'; }
 
 // "SIP/" 1*DIGIT "." 1*DIGIT, case-insensitive.
 bool LooksLikeVersion(std::string_view v) {
-  if (v.size() < 7 || !internal::EqualsNoCase(v.substr(0, 4), "SIP/")) return false;
+  if (v.size() < 7 || !core::EqualsIgnoreCase(v.substr(0, 4), "SIP/")) return false;
   size_t dot = v.find('.', 4);
   if (dot == std::string_view::npos || dot == 4 || dot + 1 == v.size()) return false;
   for (size_t i = 4; i < v.size(); ++i) {
@@ -89,7 +89,7 @@ HeaderId SplitKnownName(const char* line, size_t len, size_t* name_end, size_t* 
 #endif
 }
 
-bool IsSip20(std::string_view v) { return internal::EqualsNoCase(v, "SIP/2.0"); }
+bool IsSip20(std::string_view v) { return core::EqualsIgnoreCase(v, "SIP/2.0"); }
 
 ParseError Error(int code, std::string reason) {
   ParseError e;
@@ -178,7 +178,7 @@ std::optional<ParseError> MessageParser::ParseInto(std::string_view bytes,
   auto set_error = [&error](int code, std::string reason) {
     if (!error) error = Error(code, std::move(reason));
   };
-  if (line.size() >= 4 && internal::EqualsNoCase(line.substr(0, 4), "SIP/")) {
+  if (line.size() >= 4 && core::EqualsIgnoreCase(line.substr(0, 4), "SIP/")) {
     size_t sp = line.find(' ');
     m.version_ = line.substr(0, sp);
     std::string_view rest = sp == std::string_view::npos ? std::string_view() : line.substr(sp + 1);
@@ -370,7 +370,7 @@ std::optional<std::string_view> Message::Header(std::string_view name) const {
   for (size_t i = 0; i < header_count_; ++i) {
     const Slot& s = slot(i);
     if (s.id == HeaderId::kOther &&
-        internal::EqualsNoCase(std::string_view(buffer_.get() + s.name_offset, s.name_length),
+        core::EqualsIgnoreCase(std::string_view(buffer_.get() + s.name_offset, s.name_length),
                                name)) {
       return SlotValue(s);
     }

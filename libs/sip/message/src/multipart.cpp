@@ -57,7 +57,7 @@ sb::Result<std::vector<BodyPart>> SplitMultipart(std::string_view body, std::str
       size_t colon = line.find(':');
       if (colon != std::string_view::npos) {
         std::string_view name = internal::Trim(line.substr(0, colon));
-        if (internal::EqualsNoCase(name, "Content-Type") || internal::EqualsNoCase(name, "c")) {
+        if (core::EqualsIgnoreCase(name, "Content-Type") || core::EqualsIgnoreCase(name, "c")) {
           bp.content_type = internal::Trim(line.substr(colon + 1));
         }
       }

@@ -89,7 +89,7 @@ std::optional<std::string_view> Params::Get(std::string_view name) const {
       ++p;
     }
     if (found.empty() && !has_value) continue;
-    if (found.size() == name.size() && internal::EqualsNoCase(found, name)) return value;
+    if (found.size() == name.size() && core::EqualsIgnoreCase(found, name)) return value;
   }
   return std::nullopt;
 }

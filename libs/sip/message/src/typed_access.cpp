@@ -176,7 +176,7 @@ std::vector<std::string_view> Message::Tokens(HeaderId id) const {
 
 bool Message::HasToken(HeaderId id, std::string_view token) const {
   for (std::string_view v : Values(id)) {
-    if (internal::EqualsNoCase(v, token)) return true;
+    if (core::EqualsIgnoreCase(v, token)) return true;
   }
   return false;
 }

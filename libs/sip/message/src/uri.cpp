@@ -10,8 +10,8 @@
 namespace sb::sip {
 namespace {
 
+using core::EqualsIgnoreCase;
 using internal::AllOf;
-using internal::EqualsNoCase;
 using internal::Is;
 using internal::IsHex;
 
@@ -170,14 +170,14 @@ std::string CanonicalTelNumber(std::string_view n) {
   std::string out;
   for (char c : n) {
     if (c == '-' || c == '.' || c == '(' || c == ')') continue;
-    out.push_back(internal::Lower(c));
+    out.push_back(core::AsciiLower(c));
   }
   return out;
 }
 
 std::optional<std::string> FindParam(const Uri& u, std::string_view unescaped_name) {
   for (const Param& p : u.params()) {
-    if (EqualsNoCase(Unescape(p.name), unescaped_name)) return Unescape(p.value);
+    if (EqualsIgnoreCase(Unescape(p.name), unescaped_name)) return Unescape(p.value);
   }
   return std::nullopt;
 }
@@ -188,12 +188,12 @@ bool ParamsEquivalent(const Uri& a, const Uri& b) {
     auto pa = FindParam(a, name);
     auto pb = FindParam(b, name);
     if (pa.has_value() != pb.has_value()) return false;
-    if (pa && !EqualsNoCase(*pa, *pb)) return false;
+    if (pa && !EqualsIgnoreCase(*pa, *pb)) return false;
   }
   for (const Param& p : a.params()) {
     std::string name = Unescape(p.name);
     auto other = FindParam(b, name);
-    if (other && !EqualsNoCase(Unescape(p.value), *other)) return false;
+    if (other && !EqualsIgnoreCase(Unescape(p.value), *other)) return false;
   }
   return true;
 }
@@ -203,7 +203,7 @@ bool HeadersEquivalent(const Uri& a, const Uri& b) {
     for (const Param& h : x.headers()) {
       bool found = false;
       for (const Param& g : y.headers()) {
-        if (EqualsNoCase(Unescape(h.name), Unescape(g.name)) &&
+        if (EqualsIgnoreCase(Unescape(h.name), Unescape(g.name)) &&
             Unescape(h.value) == Unescape(g.value)) {
           found = true;
           break;
@@ -287,13 +287,13 @@ const char* internal::ParseUriInto(std::string_view text, Uri& uri) {
     return "bad URI scheme";
   }
   std::string_view rest = text.substr(colon + 1);
-  if (EqualsNoCase(uri.scheme_text, "sip") || EqualsNoCase(uri.scheme_text, "sips")) {
-    uri.scheme = EqualsNoCase(uri.scheme_text, "sip") ? UriScheme::kSip : UriScheme::kSips;
+  if (EqualsIgnoreCase(uri.scheme_text, "sip") || EqualsIgnoreCase(uri.scheme_text, "sips")) {
+    uri.scheme = EqualsIgnoreCase(uri.scheme_text, "sip") ? UriScheme::kSip : UriScheme::kSips;
     return ParseSipRest(rest, uri);
   }
   if (rest.empty()) return "empty URI after the scheme";
   if (HasBadUriChar(rest)) return kBadUriChar;
-  if (EqualsNoCase(uri.scheme_text, "tel")) {
+  if (EqualsIgnoreCase(uri.scheme_text, "tel")) {
     uri.scheme = UriScheme::kTel;
     size_t semi = rest.find(';');
     uri.user = rest.substr(0, semi);
@@ -325,21 +325,21 @@ std::optional<std::string> Uri::ParamUnescaped(std::string_view name) const {
 bool UriEquivalent(const Uri& a, const Uri& b) {
   if (a.scheme != b.scheme) return false;
   if (a.scheme == UriScheme::kOther) {
-    return EqualsNoCase(a.scheme_text, b.scheme_text) && a.opaque == b.opaque;
+    return EqualsIgnoreCase(a.scheme_text, b.scheme_text) && a.opaque == b.opaque;
   }
   if (a.scheme == UriScheme::kTel) {
     if (CanonicalTelNumber(a.user) != CanonicalTelNumber(b.user)) return false;
     if (a.params().size() != b.params().size()) return false;
     for (const Param& p : a.params()) {
       auto other = FindParam(b, Unescape(p.name));
-      if (!other || !EqualsNoCase(Unescape(p.value), *other)) return false;
+      if (!other || !EqualsIgnoreCase(Unescape(p.value), *other)) return false;
     }
     return true;
   }
   if (a.has_user != b.has_user || a.has_password != b.has_password) return false;
   if (Unescape(a.user) != Unescape(b.user)) return false;
   if (Unescape(a.password) != Unescape(b.password)) return false;
-  if (!EqualsNoCase(a.host, b.host)) return false;
+  if (!EqualsIgnoreCase(a.host, b.host)) return false;
   if (a.port != b.port) return false;
   return ParamsEquivalent(a, b) && HeadersEquivalent(a, b);
 }

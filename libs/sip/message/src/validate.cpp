@@ -151,7 +151,7 @@ std::optional<ParseError> CheckRequire(const Message& request,
        request.Values(proxy ? HeaderId::kProxyRequire : HeaderId::kRequire)) {
     if (option.empty()) continue;
     bool known = false;
-    for (std::string_view s : supported) known = known || internal::EqualsNoCase(s, option);
+    for (std::string_view s : supported) known = known || core::EqualsIgnoreCase(s, option);
     if (!known) {
       if (!unsupported.empty()) unsupported += ", ";
       unsupported += option;

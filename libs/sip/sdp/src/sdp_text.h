@@ -8,6 +8,8 @@
 #include <utility>
 #include <vector>
 
+#include "switchboard/core/ascii.h"
+
 namespace sb::sdp::internal {
 
 // Space-separated fields; runs of spaces count as one separator.
@@ -39,15 +41,6 @@ inline std::optional<uint64_t> ParseUint(std::string_view v, uint64_t max) {
   return out;
 }
 
-inline bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
-}
+using core::EqualsIgnoreCase;
 
 }  // namespace sb::sdp::internal

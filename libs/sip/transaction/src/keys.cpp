@@ -2,19 +2,12 @@
 // (§18.2.2), and the CANCEL request of §9.1.
 #include <charconv>
 
+#include "switchboard/core/ascii.h"
 #include "switchboard/sip/builder.h"
 #include "switchboard/sip/transaction_manager.h"
 
 namespace sb::sip {
 namespace {
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
 
 std::optional<std::string_view> TopViaText(const Message& m) {
   auto vias = m.Values(HeaderId::kVia);
@@ -35,7 +28,7 @@ std::optional<std::string> ServerTransactionKey(const Message& request) {
     std::string key = "s|";
     key.append((*via)->branch());
     key += '|';
-    key += Lower((*via)->host);
+    key += core::AsciiLowered((*via)->host);
     key += ':' + std::to_string((*via)->port);
     key += '|';
     key.append(method);
@@ -76,7 +69,7 @@ Result<Message> StampTopVia(Message request, const Destination& source) {
   auto via = request.TopVia();
   if (!top || !via.ok()) return Status::InvalidArgument("request without a Via", "Via");
   bool wants_rport = (*via)->rport().has_value();
-  bool host_differs = Lower((*via)->host) != Lower(source.host);
+  bool host_differs = core::AsciiLowered((*via)->host) != core::AsciiLowered(source.host);
   if (!wants_rport && !host_differs) return request;
 
   std::string_view text = *top;
@@ -87,9 +80,9 @@ Result<Message> StampTopVia(Message request, const Destination& source) {
   size_t params_at = inside ? static_cast<size_t>(params.data() - text.data()) : text.size();
   std::string stamped(text.substr(0, params_at));
   for (const Param& p : (*via)->params()) {
-    if (Lower(p.name) == "received") continue;  // replaced below
+    if (core::AsciiLowered(p.name) == "received") continue;  // replaced below
     stamped += ';';
-    if (Lower(p.name) == "rport") {
+    if (core::AsciiLowered(p.name) == "rport") {
       stamped += "rport=" + std::to_string(source.port);
       continue;
     }

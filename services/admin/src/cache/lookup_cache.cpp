@@ -1,6 +1,6 @@
 #include "cache/lookup_cache.h"
 
-#include <cctype>
+#include "switchboard/core/ascii.h"
 
 namespace sb::admin {
 namespace {
@@ -8,26 +8,20 @@ namespace {
 constexpr std::string_view kSourcesSet = "lk:srcs";
 constexpr std::string_view kOutboundPrefix = "lk:out:";
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 std::string TenantSet(const TenantId& t) { return "lk:t:" + t.str(); }
 std::string OutboundSet(const TenantId& t) { return "lk:tout:" + t.str(); }
 
 }  // namespace
 
 // SIP domains compare case-insensitively (RFC 3261 §19.1.4); users do not.
-std::string LookupCache::DomainKey(std::string_view d) { return "lk:dom:" + Lower(d); }
+std::string LookupCache::DomainKey(std::string_view d) { return "lk:dom:" + core::AsciiLowered(d); }
 std::string LookupCache::CredentialsKey(std::string_view d, std::string_view user) {
-  return "lk:cred:" + Lower(d) + ":" + std::string(user);
+  return "lk:cred:" + core::AsciiLowered(d) + ":" + std::string(user);
 }
 std::string LookupCache::NumberKey(std::string_view e164) { return "lk:num:" + std::string(e164); }
 std::string LookupCache::SourceKey(std::string_view ip) { return "lk:src:" + std::string(ip); }
 std::string LookupCache::ExtensionKey(std::string_view d, std::string_view user) {
-  return "lk:ext:" + Lower(d) + ":" + std::string(user);
+  return "lk:ext:" + core::AsciiLowered(d) + ":" + std::string(user);
 }
 std::string LookupCache::TenantKey(const TenantId& tenant) { return "lk:tid:" + tenant.str(); }
 // The trunk id and the dialled number hold no ':', so the caller id after them cannot make two

@@ -5,6 +5,7 @@
 #include <array>
 #include <cstdlib>
 
+#include "switchboard/core/ascii.h"
 #include "switchboard/core/hex.h"
 
 namespace sb::admin {
@@ -85,12 +86,8 @@ Result<std::string> ParseBearer(std::string_view authorization) {
   if (authorization.size() <= kScheme.size()) {
     return Status::Unauthenticated("missing API key: send 'authorization: Bearer <key>'");
   }
-  for (size_t i = 0; i < kScheme.size(); ++i) {
-    char c = authorization[i];
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    if (c != kScheme[i]) {
-      return Status::Unauthenticated("authorization must be 'Bearer <key>'");
-    }
+  if (!core::EqualsIgnoreCase(authorization.substr(0, kScheme.size()), kScheme)) {
+    return Status::Unauthenticated("authorization must be 'Bearer <key>'");
   }
   std::string_view key = authorization.substr(kScheme.size());
   while (!key.empty() && key.front() == ' ') key.remove_prefix(1);

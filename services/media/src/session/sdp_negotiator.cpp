@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "net/udp_socket.h"
+#include "switchboard/core/ascii.h"
 #include "switchboard/rtp/sdes_crypto.h"
 #include "switchboard/sip/sdp.h"
 #include "switchboard/sip/sdp_offer_answer.h"
@@ -25,12 +26,7 @@ std::optional<codec::CodecType> CodecOf(const sdp::Codec& c) {
   return std::nullopt;
 }
 
-bool IsEvent(const sdp::Codec& c) {
-  std::string name = c.encoding;
-  std::transform(name.begin(), name.end(), name.begin(),
-                 [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
-  return name == "telephone-event";
-}
+bool IsEvent(const sdp::Codec& c) { return core::EqualsIgnoreCase(c.encoding, "telephone-event"); }
 
 sdp::LocalMedia Local(uint16_t port, const std::string& srtp_key) {
   sdp::LocalMedia local;

@@ -1,17 +1,9 @@
 #include "auth/request_authenticator.h"
 
-#include <algorithm>
-#include <cctype>
+#include "switchboard/core/ascii.h"
 
 namespace sb::signaling {
 namespace {
-
-std::string Lower(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
 
 // Whether the SIP URI of `header` has the user `username`: as written, escapes kept, which is how
 // admin holds a SIP username that needs them (a NUL has no other way in: "null-%00-null"), or
@@ -46,7 +38,7 @@ bool RequestAuthenticator::ClaimsUser(const sip::Message& request, std::string_v
 std::string RealmOf(const sip::Message& request) {
   auto header = request.method() == sip::Method::kRegister ? request.To() : request.From();
   if (!header.ok() || !(*header)->uri.is_sip()) return {};
-  return Lower((*header)->uri.host);
+  return core::AsciiLowered((*header)->uri.host);
 }
 
 std::optional<sip::DigestCredentials> RequestAuthenticator::FindCredentials(

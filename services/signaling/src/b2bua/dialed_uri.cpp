@@ -1,6 +1,6 @@
 #include "b2bua/dialed_uri.h"
 
-#include <cctype>
+#include "switchboard/core/ascii.h"
 
 namespace sb::signaling::b2bua {
 
@@ -24,15 +24,6 @@ Result<std::string> TelDialed(const sip::Uri& uri, std::string_view field,
       name);
 }
 
-bool SameDomain(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i]))) {
-      return false;
-    }
-  }
-  return true;
-}
+bool SameDomain(std::string_view a, std::string_view b) { return core::EqualsIgnoreCase(a, b); }
 
 }  // namespace sb::signaling::b2bua

@@ -1,20 +1,14 @@
 #include "registrar/bindings.h"
 
 #include <algorithm>
-#include <cctype>
 #include <cstdio>
 
+#include "switchboard/core/ascii.h"
 #include "switchboard/sip/headers.h"
 #include "switchboard/sip/uri.h"
 
 namespace sb::signaling {
 namespace {
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 RegisterError Error(int code, std::string reason,
                     std::vector<std::pair<std::string, std::string>> headers = {}) {
@@ -52,8 +46,9 @@ Result<std::string> AddressOfRecord(const sip::Message& request) {
 }
 
 std::string CanonicalAor(std::string_view scheme, std::string_view user, std::string_view host) {
-  return Lower(scheme) + ":" + sip::Escape(sip::Unescape(user), sip::UriComponent::kUser) + "@" +
-         Lower(host);
+  return core::AsciiLowered(scheme) + ":" +
+         sip::Escape(sip::Unescape(user), sip::UriComponent::kUser) + "@" +
+         core::AsciiLowered(host);
 }
 
 std::variant<RegisterOutcome, RegisterError> ApplyRegister(const sip::Message& request,

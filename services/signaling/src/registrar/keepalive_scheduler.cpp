@@ -4,18 +4,13 @@
 #include <cctype>
 
 #include "registrar/callee_locator.h"
+#include "switchboard/core/ascii.h"
 #include "switchboard/sip/uri.h"
 
 namespace sb::signaling {
 namespace {
 
-bool SameLetters(char a, char b) {
-  return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
-}
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  return std::equal(a.begin(), a.end(), b.begin(), b.end(), SameLetters);
-}
+using core::EqualsIgnoreCase;
 
 // "%3A" -> ":"; quotes dropped.
 std::string Unescape(std::string_view text) {
@@ -42,7 +37,8 @@ struct HostPort {
 // ("<sip:lb;lr;received=sip:203.0.113.5:40001>", the value possibly escaped or quoted).
 std::optional<HostPort> ReceivedOf(std::string_view path) {
   constexpr std::string_view kParam = ";received=";
-  auto at = std::search(path.begin(), path.end(), kParam.begin(), kParam.end(), SameLetters);
+  auto at = std::search(path.begin(), path.end(), kParam.begin(), kParam.end(),
+                        [](char a, char b) { return core::AsciiLower(a) == core::AsciiLower(b); });
   if (at == path.end()) return std::nullopt;
   std::string_view value = path.substr(static_cast<size_t>(at - path.begin()) + kParam.size());
   value = value.substr(0, value.find_first_of(";>"));

@@ -5,6 +5,7 @@
 #include <variant>
 
 #include "registrar/parked_events.h"
+#include "switchboard/core/ascii.h"
 
 namespace sb::signaling {
 namespace {
@@ -42,10 +43,8 @@ RegisterAnswer Answer(AuthDecision decision) {
 }
 
 std::string SourceText(const sip::Destination& source) {
-  std::string transport(sip::TransportName(source.transport));
-  std::transform(transport.begin(), transport.end(), transport.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return transport + ":" + source.host + ":" + std::to_string(source.port);
+  return core::AsciiLowered(sip::TransportName(source.transport)) + ":" + source.host + ":" +
+         std::to_string(source.port);
 }
 
 std::vector<RegistrationChange> RegistrationChanges(const std::vector<Binding>& stored,

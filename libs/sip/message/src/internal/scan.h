@@ -5,6 +5,8 @@
 #include <array>
 #include <cstdint>
 #include <string_view>
+
+#include "switchboard/core/ascii.h"
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
@@ -103,20 +105,6 @@ inline int HexValue(char c) {
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
   return c - 'A' + 10;
 }
-// Branch-free: a data-dependent branch per character mispredicts on mixed-case text.
-inline char Lower(char c) {
-  unsigned char u = static_cast<unsigned char>(c);
-  return static_cast<char>(u | (static_cast<unsigned char>(u - 'A') < 26 ? 0x20 : 0));
-}
-
-inline bool EqualsNoCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (Lower(a[i]) != Lower(b[i])) return false;
-  }
-  return true;
-}
-
 inline std::string_view TrimLeft(std::string_view s) {
   size_t i = 0;
   while (i < s.size() && IsLws(s[i])) ++i;
