@@ -98,30 +98,25 @@ Result<std::optional<TelephoneEventReceiver::Event>> TelephoneEventReceiver::OnP
 
   Event out{
       .kind = Kind::kStart, .event = e.event, .timestamp = 0, .duration = 0, .volume = e.volume};
+  // The current event's end, once: it lasted from its first segment to this packet's end.
+  auto end_of_current = [&]() -> std::optional<Event> {
+    if (!e.end) return std::nullopt;
+    ended_ = true;
+    out.kind = Kind::kEnd;
+    out.timestamp = first_timestamp_;
+    out.duration = (timestamp - first_timestamp_) + e.duration;
+    return out;
+  };
   if (in_event_ && since_current == 0) {
     // Another packet of the current segment: only its first end packet matters.
-    if (e.end && !ended_) {
-      ended_ = true;
-      out.kind = Kind::kEnd;
-      out.timestamp = first_timestamp_;
-      out.duration = (timestamp - first_timestamp_) + e.duration;
-      return std::optional<Event>(out);
-    }
-    return std::optional<Event>();
+    return ended_ ? std::nullopt : end_of_current();
   }
   if (in_event_ && since_current < 0) return std::optional<Event>();  // late copy of the past
   if (in_event_ && !ended_ && !marker && e.event == event_ &&
       static_cast<uint32_t>(since_current) <= kMaxSegment) {
     // The next segment of a long event.
     timestamp_ = timestamp;
-    if (e.end) {
-      ended_ = true;
-      out.kind = Kind::kEnd;
-      out.timestamp = first_timestamp_;
-      out.duration = (timestamp - first_timestamp_) + e.duration;
-      return std::optional<Event>(out);
-    }
-    return std::optional<Event>();
+    return end_of_current();
   }
   in_event_ = true;
   ended_ = e.end;
