@@ -30,27 +30,19 @@ bool AdminLookupCache::Cacheable(const Status& status) const {
 }
 
 size_t AdminLookupCache::Entries() const {
-  return domains_.size() + credentials_.size() + extensions_.size() + trunks_.size() +
-         numbers_.size() + outbound_.size();
+  size_t entries = 0;
+  EachMap(*this, [&entries](const auto& map) { entries += map.size(); });
+  return entries;
 }
 
 void AdminLookupCache::MakeRoom() {
   if (Entries() < max_entries_) return;
   const auto now = clock_.Now();
-  auto expired = [now](const auto& kv) { return kv.second.expires <= now; };
-  EraseIf(domains_, expired);
-  EraseIf(credentials_, expired);
-  EraseIf(extensions_, expired);
-  EraseIf(trunks_, expired);
-  EraseIf(numbers_, expired);
-  EraseIf(outbound_, expired);
+  EachMap(*this, [now](auto& map) {
+    EraseIf(map, [now](const auto& kv) { return kv.second.expires <= now; });
+  });
   if (Entries() < max_entries_) return;
-  domains_.clear();
-  credentials_.clear();
-  extensions_.clear();
-  trunks_.clear();
-  numbers_.clear();
-  outbound_.clear();
+  EachMap(*this, [](auto& map) { map.clear(); });
 }
 
 template <typename T, typename Map, typename Key>
@@ -188,12 +180,7 @@ void AdminLookupCache::ForgetNumber(std::string_view e164, std::string_view numb
 void AdminLookupCache::Clear() {
   std::lock_guard lock(mu_);
   ++generation_;
-  domains_.clear();
-  credentials_.clear();
-  extensions_.clear();
-  trunks_.clear();
-  numbers_.clear();
-  outbound_.clear();
+  EachMap(*this, [](auto& map) { map.clear(); });
 }
 
 size_t AdminLookupCache::size() const {

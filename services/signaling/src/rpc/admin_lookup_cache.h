@@ -96,6 +96,16 @@ class AdminLookupCache {
   static OutboundKey KeyOf(const OutboundQuery& query);
 
   bool Cacheable(const Status& status) const;
+  // `f` on each of the maps below, for what is done to every kind of answer alike.
+  template <typename Self, typename F>
+  static void EachMap(Self& self, F&& f) {
+    f(self.domains_);
+    f(self.credentials_);
+    f(self.extensions_);
+    f(self.trunks_);
+    f(self.numbers_);
+    f(self.outbound_);
+  }
   size_t Entries() const;  // with mu_ held
   void MakeRoom();         // with mu_ held
   template <typename T, typename Map, typename Key>
