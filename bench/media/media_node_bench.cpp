@@ -179,7 +179,8 @@ std::string Bencode(const std::vector<std::pair<std::string, std::string>>& dict
 std::string NgRequest(UdpSocket& control, uint16_t ng_port,
                       const std::vector<std::pair<std::string, std::string>>& dict) {
   static int cookie = 0;
-  std::string msg = "c" + std::to_string(++cookie) + " " + Bencode(dict);
+  // Appended, not `"c" + ...`: GCC 12 warns (-Wrestrict) on that inlined insert.
+  std::string msg = std::string("c").append(std::to_string(++cookie)).append(" ") + Bencode(dict);
   control.SendTo({0x7f000001, ng_port},
                  std::span(reinterpret_cast<const uint8_t*>(msg.data()), msg.size()));
   pollfd p{control.fd(), POLLIN, 0};
@@ -348,8 +349,10 @@ int main(int argc, char** argv) {
     if (!node.Start().ok()) return 1;
     std::vector<Stream> streams;
     for (int c = 0; c < relay_calls; ++c) {
-      auto a = make_leg(node, false, "r" + std::to_string(c));
-      auto b = make_leg(node, false, "r" + std::to_string(c));
+      // Appended, not `"r" + ...`: GCC 12 warns (-Wrestrict) on that inlined insert.
+      const std::string call = std::string("r").append(std::to_string(c));
+      auto a = make_leg(node, false, call);
+      auto b = make_leg(node, false, call);
       if (!node.Bridge(a.first, b.first).ok()) return 1;
       streams.push_back({a.second, 0, 160, &pcmu, 0x10000u + static_cast<uint32_t>(c)});
       streams.push_back({b.second, 0, 160, &pcmu, 0x20000u + static_cast<uint32_t>(c)});

@@ -122,6 +122,10 @@ int main(int argc, char** argv) {
        "a callee's contact that answers nothing (not even 100) this long is given up, the others "
        "ring on",
        "5000", sb::core::IsPositiveInt},
+      {"rtp-timeout-seconds", "SB_SIGNALING_RTP_TIMEOUT_SECONDS",
+       "an answered call whose party sends no RTP this long while it is not on hold is ended "
+       "(a phone gone without a BYE); 0: never",
+       "60", IsNonNegativeInt},
       {"store-ringing-ms", "SB_SIGNALING_STORE_RINGING_MS",
        "a call ringing this long is stored, so that another replica ends it (CANCEL, 500 to the "
        "caller, ended) should this one die",
@@ -252,6 +256,7 @@ int main(int argc, char** argv) {
         std::chrono::milliseconds(settings.GetInt("silent-contact-ms"));
     call_config.store_ringing_after =
         std::chrono::milliseconds(settings.GetInt("store-ringing-ms"));
+    call_config.rtp_timeout = std::chrono::seconds(settings.GetInt("rtp-timeout-seconds"));
     call_config.session_timer = session_timer;
     call_config.adoption.dead_after = std::chrono::milliseconds(settings.GetInt("node-dead-ms"));
     // Four heartbeats in the silence that makes a replica dead: one lost write is no death.

@@ -41,15 +41,21 @@ class EngineHarness {
   }
   ~EngineHarness() { std::filesystem::remove_all(dir_); }
 
-  // A leg whose endpoint sits on 127.0.0.1:<remote_port>; sockets 10*index and 10*index+1.
-  void AddLeg(const std::string& id, int index, codec::CodecType codec, int pt, int te_pt = -1,
-              LegOptions options = {}, std::optional<SrtpKeys> srtp = {}) {
+  // The description of leg `index`'s endpoint on 127.0.0.1, ports 5000 + 2 * index and next.
+  static LegMedia MediaOf(int index, codec::CodecType codec, int pt, int te_pt = -1) {
     LegMedia media;
     media.remote_rtp = {kLoopback, static_cast<uint16_t>(5000 + 2 * index)};
     media.remote_rtcp = {kLoopback, static_cast<uint16_t>(5001 + 2 * index)};
     media.codec = codec;
     media.payload_type = pt;
     media.telephone_event_pt = te_pt;
+    return media;
+  }
+
+  // A leg whose endpoint is MediaOf(index, ...); sockets 10*index and 10*index+1.
+  void AddLeg(const std::string& id, int index, codec::CodecType codec, int pt, int te_pt = -1,
+              LegOptions options = {}, std::optional<SrtpKeys> srtp = {}) {
+    LegMedia media = MediaOf(index, codec, pt, te_pt);
     media.srtp = std::move(srtp);
     LegSetup setup{.info = {"tenant-1", "call-1", id},
                    .rtp_socket = 10 * index,

@@ -279,6 +279,15 @@ TEST_CASE("a silent endpoint causes one RTP timeout and statistics come at their
   CHECK(h.events.timeouts[0].second >= 3000);
   h.Tick(50);
   CHECK(h.events.timeouts.size() == 1);
+
+  // A new description (a re-INVITE taking the party off hold): its silence is timed anew.
+  const auto updated = h.clock.Now();
+  REQUIRE(h.engine.SetLegMedia("a", EngineHarness::MediaOf(1, CodecType::kPcmu, 0)).ok());
+  h.Tick(100);  // 2 s
+  CHECK(h.events.timeouts.size() == 1);
+  h.Tick(50);  // 3 s since the update
+  REQUIRE(h.events.timeouts.size() == 2);
+  CHECK(h.clock.Now() - updated >= std::chrono::seconds(3));
 }
 
 // RTCP packets the leg at socket 10*index sent on its RTCP socket, with the time each left.

@@ -88,6 +88,32 @@ TEST_CASE(
   CHECK(took < 3s);  // SB_SIGNALING_NO_ANSWER_SECONDS, counted from the same INVITE
 }
 
+// sipp's caller sends no RTP at all: to the media node it is a phone gone without a BYE.
+TEST_CASE(
+    "a caller that sends no RTP past SB_SIGNALING_RTP_TIMEOUT_SECONDS once answered - the node "
+    "BYEs both sides - ended media_failure",
+    "[integration]") {
+  CallRig rig(
+      std::vector<std::pair<std::string, std::string>>{{"SB_SIGNALING_RTP_TIMEOUT_SECONDS", "2"}});
+  auto bus = sb::testing::ConnectNats(rig.platform.nats_url(), "sipp-calls-itest");
+  sb::testing::EventInbox answered(*bus, "sb.evt.call.answered." + rig.tenant.id());
+  sb::testing::EventInbox ended(*bus, "sb.evt.call.ended." + rig.tenant.id());
+  rig.RegisterCallee(rig.platform.sip_port());
+  auto callee = rig.StartCallee("callee_talks_until_bye.xml");
+  auto caller = rig.StartCaller("caller_hung_up_on.xml", rig.platform.sip_port());
+  REQUIRE(answered.Wait<switchboard::call::v1::CallAnswered>(
+      [](const switchboard::call::v1::CallAnswered&, const sb::bus::Message&) { return true; },
+      10s));
+  const auto answered_at = std::chrono::steady_clock::now();
+  CheckBothSucceeded(caller, callee);
+  INFO(rig.platform.SignalingLog());
+  auto ends = ended.AtLeast<switchboard::call::v1::CallEnded>(1, 10s);
+  REQUIRE(ends.size() == 1);
+  CHECK(ends[0].cause() == switchboard::call::v1::END_CAUSE_MEDIA_FAILURE);
+  CHECK(ends[0].billable_seconds() >= 2);
+  CHECK(std::chrono::steady_clock::now() - answered_at >= 2s);
+}
+
 TEST_CASE(
     "hold and unhold - the caller's sendonly re-INVITE reaches the callee as sendonly - "
     "sendrecv takes it off hold",

@@ -1,5 +1,6 @@
 #include "rpc/event_publisher.h"
 
+#include "rpc/operations.h"
 #include "switchboard/bus/typed.h"
 #include "switchboard/media/v1/events.pb.h"
 
@@ -76,7 +77,7 @@ void EventPublisher::OnLegStats(const LegInfo& leg, const LegStatsSnapshot& s, b
 void EventPublisher::OnRtpTimeout(const LegInfo& leg, uint32_t silent_ms) {
   v1::RtpTimeoutEvent e;
   e.set_silent_ms(silent_ms);
-  Publish(leg, "rtp_timeout", e);
+  Publish(leg, ops::kRtpTimeoutEventType, e);
 }
 
 }  // namespace sb::media

@@ -171,6 +171,10 @@ class Leg {
   Endpoint latched_from_;
   uint32_t latched_ssrc_ = 0;
   TimePoint last_rx_;
+  // The leg's latest description (SetMedia): a silence is counted from it or from the last
+  // packet, whichever came later, so a party that was on hold (sending nothing, rightly) is
+  // timed anew once it is taken off.
+  TimePoint media_set_;
   std::optional<rtp::RtpReceiveStats> stats_;
   uint64_t dropped_ = 0;
   rtp::TelephoneEventReceiver events_in_;

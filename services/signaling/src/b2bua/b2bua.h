@@ -145,6 +145,16 @@ class B2bua final : public RequestHandler, public DialogHandler {
   void Bridge(const TenantId& tenant, std::string_view call_id, std::string_view other_id,
               std::function<void(Status)> done);
 
+  // The media node heard nothing from the endpoint of `leg_id` for its RTP timeout (media's
+  // rtp_timeout event): when that is a party of an answered call here whose last description
+  // is sendrecv, the phone is gone without a BYE (crashed, unplugged, its network lost), and the
+  // call ends as a BYE would end it, on both sides, with cause media_failure, rather than be
+  // billed until a session refresh fails. A party on hold, or holding, sends nothing rightly
+  // (sendonly, recvonly, inactive): nothing happens, and its silence is timed anew once its
+  // description changes. A leg of no call here (another replica's, one a transfer replaced) is
+  // ignored.
+  void OnMediaSilent(std::string_view leg_id);
+
   // A call this node adopted from a replica that died (b2bua/call_adopter.h), which nobody may
   // otherwise end: its parties still there? Each leg gets an in-dialog request (ProbeDialog: the
   // session refresh the dead node owed it, else an OPTIONS). A party that answers 481, or

@@ -2,11 +2,13 @@
 // to the node that anchors the call, on the caller's current leg (a transfer may have replaced it),
 // or on an originated call's one leg. A call this node does not carry is worked on from its
 // record, as Hangup ends one: its node is gone (a replica restarted under the same node id gets
-// its predecessor's commands, which name the node by that id).
+// its predecessor's commands, which name the node by that id). And the other way: the media node's
+// report that a party went silent (OnMediaSilent).
 #include <memory>
 #include <utility>
 
 #include "b2bua/b2bua.h"
+#include "b2bua/sdp_direction.h"
 
 namespace sb::signaling::b2bua {
 
@@ -39,6 +41,21 @@ void B2bua::OnCallerLeg(const TenantId& tenant, std::string_view call_id, LegWor
                       leg = PartyLeg(*call)] { *status = work(ports_.media, node, leg); },
                      [status, done] { done(*status); });
   if (!queued.ok()) done(queued);
+}
+
+void B2bua::OnMediaSilent(std::string_view leg_id) {
+  // By leg, not by the event's call id: a side a bridge brought in keeps its old call's leg.
+  for (auto& [id, call] : calls_) {
+    if (call.phase != Phase::kConnected) continue;
+    for (char side : {'a', 'b'}) {
+      if ((side == 'a' && call.one_legged) || MediaLeg(call, side) != leg_id) continue;
+      auto direction = OfferedDirection(Session(call, side).peer_sdp);
+      if (direction && *direction != sdp::Direction::kSendRecv) return;
+      const std::string ended = id;  // Finish erases the call
+      Finish(ended, true, true, "media_failure");
+      return;
+    }
+  }
 }
 
 void B2bua::OnStoredCallerLeg(const TenantId& tenant, std::string id, LegWork work,

@@ -18,7 +18,11 @@
 #include "store/parked_event_journal.h"
 #include "store/redis_call_owners.h"
 #include "store/redis_call_store.h"
+#include "switchboard/bus/subjects.h"
+#include "switchboard/bus/typed.h"
+#include "switchboard/media/v1/events.pb.h"
 #include "switchboard/media_client/node_tracker.h"
+#include "switchboard/media_client/operations.h"
 
 namespace sb::signaling {
 
@@ -38,6 +42,7 @@ struct CallService::Parts {
   std::unique_ptr<CallCommandServer> commands;
   std::unique_ptr<RedisCallOwners> owners;
   std::unique_ptr<CallAdopter> adopter;
+  std::unique_ptr<bus::Subscription> media_silence;  // rtp_timeout events of every node
   std::string instance;
   std::optional<core::Logger> log;
 };
@@ -60,6 +65,7 @@ CallService::CallService(std::unique_ptr<Parts> parts) : parts_(std::move(parts)
 CallService::~CallService() { StopWork(); }
 
 void CallService::StopWork() {
+  parts_->media_silence.reset();
   if (parts_->adopter) {
     parts_->adopter->Stop();
     // The calls still up when the drain ran out (and those this run adopted) go on through the
@@ -107,7 +113,7 @@ Result<std::unique_ptr<CallService>> CallService::Start(
   auto requests = bus::AsyncRequests::Start(shared.bus());
   if (!requests.ok()) return requests.status();
   p->media = std::make_unique<MediaClientAnchor>(shared.bus(), *p->nodes, config.media_timeout,
-                                                 std::move(*requests));
+                                                 std::move(*requests), config.rtp_timeout);
   p->journal = std::make_unique<ParkedEventJournal>(shared.outbox(), clock, metrics, log);
   p->events = std::make_unique<CallEventSink>(
       shared.bus(), shared.event_factory(), clock, config.node_id, metrics, log,
@@ -128,6 +134,21 @@ Result<std::unique_ptr<CallService>> CallService::Start(
                       .silent_contact_timeout = config.silent_contact_timeout,
                       .store_ringing_after = config.store_ringing_after,
                       .session_timer = config.session_timer});
+  if (config.rtp_timeout.count() > 0) {
+    // Every replica hears every node's reports; the one carrying the call acts on it.
+    auto filter = bus::subjects::EventFilter(media_client::ops::kService,
+                                             media_client::ops::kRtpTimeoutEventType, "*");
+    if (!filter.ok()) return filter.status();
+    auto silence = bus::SubscribeProto<switchboard::media::v1::RtpTimeoutEvent>(
+        shared.bus(), *filter, "",
+        [b2bua = p->b2bua.get(), post_to_loop](const switchboard::media::v1::RtpTimeoutEvent& e,
+                                               const bus::Message&) {
+          post_to_loop([b2bua, leg = e.leg().leg_id()] { b2bua->OnMediaSilent(leg); });
+        },
+        nullptr);
+    if (!silence.ok()) return silence.status();
+    p->media_silence = std::move(*silence);
+  }
   p->control = std::make_unique<b2bua::B2buaCallControl>(
       *p->b2bua, post_to_loop, std::chrono::seconds(3), p->originators.get());
   p->commands = std::make_unique<CallCommandServer>(shared.bus(), config.node_id, *p->control);

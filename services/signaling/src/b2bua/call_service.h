@@ -36,6 +36,9 @@ struct CallServiceConfig {
   std::chrono::milliseconds store_ringing_after{250};                         // b2bua::Settings
   sip::SessionTimerPolicy session_timer{};  // RFC 4028 on both legs of every call
   std::chrono::milliseconds media_timeout{std::chrono::seconds(2)};
+  // A connected party that sends no RTP this long while not on hold ends its call (media's
+  // rtp_timeout event, B2bua::OnMediaSilent); 0: never.
+  std::chrono::milliseconds rtp_timeout{std::chrono::seconds(60)};
   // Answered calls stay findable by other replicas this long at most.
   std::chrono::seconds stored_call_ttl{std::chrono::hours(12)};
   size_t worker_threads = 8;

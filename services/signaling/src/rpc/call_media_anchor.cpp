@@ -26,20 +26,6 @@ Result<media_v1::Tone> NamedTone(std::string_view name) {
   return tone;
 }
 
-// A new leg of the call: the node answers `offer`, or offers itself when it is empty.
-media_v1::CreateLegRequest NewLeg(const TenantId& tenant, std::string_view call_id,
-                                  std::string_view leg_id, std::string_view offer) {
-  media_v1::CreateLegRequest request;
-  request.set_tenant_id(tenant.str());
-  request.set_call_id(std::string(call_id));
-  request.set_leg_id(std::string(leg_id));
-  if (!offer.empty()) {
-    request.set_sdp_type(media_v1::SDP_TYPE_OFFER);
-    request.set_sdp(std::string(offer));
-  }
-  return request;
-}
-
 // The callee's `answer` to leg `b`, then `b` bridged with `bridge_with` (when not empty).
 media_v1::UpdateLegRequest AnswerRequest(std::string_view b, std::string_view answer,
                                          std::string_view bridge_with) {
@@ -55,10 +41,12 @@ media_v1::UpdateLegRequest AnswerRequest(std::string_view b, std::string_view an
 
 MediaClientAnchor::MediaClientAnchor(bus::Bus& bus, media_client::NodeTracker& nodes,
                                      bus::Duration timeout,
-                                     std::unique_ptr<bus::AsyncRequests> requests)
+                                     std::unique_ptr<bus::AsyncRequests> requests,
+                                     std::chrono::milliseconds rtp_timeout)
     : bus_(bus),
       nodes_(nodes),
       timeout_(timeout),
+      rtp_timeout_(rtp_timeout),
       async_(requests != nullptr),
       requests_(std::move(requests)) {}
 
@@ -88,6 +76,22 @@ Status MediaClientAnchor::Abandoned(const std::string& node_id,
   // would destroy them (an idle leg lives until its RTP timeout, if it has one).
   if (failure.code() == StatusCode::kUnavailable) (void)Client(node_id).AbandonLegs(legs);
   return failure;
+}
+
+media_v1::CreateLegRequest MediaClientAnchor::NewLeg(const TenantId& tenant,
+                                                     std::string_view call_id,
+                                                     std::string_view leg_id,
+                                                     std::string_view offer) const {
+  media_v1::CreateLegRequest request;
+  request.set_tenant_id(tenant.str());
+  request.set_call_id(std::string(call_id));
+  request.set_leg_id(std::string(leg_id));
+  if (!offer.empty()) {
+    request.set_sdp_type(media_v1::SDP_TYPE_OFFER);
+    request.set_sdp(std::string(offer));
+  }
+  request.mutable_options()->set_rtp_timeout_ms(static_cast<uint32_t>(rtp_timeout_.count()));
+  return request;
 }
 
 Result<b2bua::MediaAnchor::Leg> MediaClientAnchor::CreateLeg(const TenantId& tenant,

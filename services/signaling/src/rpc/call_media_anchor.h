@@ -10,6 +10,9 @@
 //   MediaClientAnchor media(bus, nodes, std::chrono::seconds(2));
 //   b2bua::Ports ports{authorizer, locator, media, events, store};
 //
+// Every leg it creates reports an RTP timeout (media's rtp_timeout event) after `rtp_timeout`
+// without a packet from its endpoint, when that is not zero (B2bua::OnMediaSilent).
+//
 // AnswerLegAsync (the callee's answer at connect time, on the SIP loop) sends its request through
 // `requests` and hears back on the bus's thread, when the anchor was given them; without, it
 // blocks as AnswerLeg does.
@@ -20,6 +23,7 @@
 // at once.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -36,7 +40,8 @@ class MediaClientAnchor final : public b2bua::MediaAnchor {
  public:
   MediaClientAnchor(bus::Bus& bus, media_client::NodeTracker& nodes,
                     bus::Duration timeout = media_client::MediaClient::kDefaultTimeout,
-                    std::unique_ptr<bus::AsyncRequests> requests = nullptr);
+                    std::unique_ptr<bus::AsyncRequests> requests = nullptr,
+                    std::chrono::milliseconds rtp_timeout = std::chrono::milliseconds(0));
   void StopAsync();
 
   Result<Leg> CreateLeg(const TenantId& tenant, std::string_view call_id, std::string_view leg_id,
@@ -71,10 +76,15 @@ class MediaClientAnchor final : public b2bua::MediaAnchor {
   // `failure` of a create of `legs` on `node_id`, after abandoning what the node may have made.
   Status Abandoned(const std::string& node_id, const std::vector<std::string>& legs,
                    Status failure) const;
+  // A new leg of the call: the node answers `offer`, or offers itself when it is empty.
+  switchboard::media::v1::CreateLegRequest NewLeg(const TenantId& tenant, std::string_view call_id,
+                                                  std::string_view leg_id,
+                                                  std::string_view offer) const;
 
   bus::Bus& bus_;
   media_client::NodeTracker& nodes_;
   bus::Duration timeout_;
+  const std::chrono::milliseconds rtp_timeout_;
   const bool async_;  // given requests: AnswerLegAsync never blocks
   std::mutex requests_mu_;
   std::unique_ptr<bus::AsyncRequests> requests_;

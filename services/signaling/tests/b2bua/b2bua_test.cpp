@@ -1040,6 +1040,60 @@ TEST_CASE(
 }
 
 TEST_CASE(
+    "a party silent past the RTP timeout ends the call on both sides, media_failure - not while "
+    "it is on hold or holding - not for a leg of no call here or a call not answered",
+    "[unit]") {
+  Fixture f;
+  auto call = f.Connect();
+  const std::string id = f.store.calls.begin()->first;
+  f.node.b2bua.OnMediaSilent("no-such-leg");
+  CHECK_FALSE(f.Next(kCaller));
+  CHECK_FALSE(f.Next(kDesk));
+
+  // The caller holds: it sends sendonly, the callee answers recvonly. Neither is expected to
+  // send, and neither one's silence ends the call.
+  std::string hold = kCallerSdp;
+  hold += "a=sendonly\r\n";
+  f.Receive(f.CallerInDialog("INVITE", call.caller_tag, 2, hold), kCaller);
+  auto reinvite = f.Next(kDesk);
+  REQUIRE(reinvite);
+  f.Receive(f.Answer(*reinvite, 200, "desk", std::string(kCallerSdp) + "a=recvonly\r\n"), kDesk);
+  CHECK(f.Next(kDesk)->method() == sb::sip::Method::kAck);
+  CHECK(f.Next(kCaller)->status_code() == 100);
+  CHECK(f.Next(kCaller)->status_code() == 200);
+  f.node.b2bua.OnMediaSilent(id + "-a");
+  f.node.b2bua.OnMediaSilent(id + "-b");
+  CHECK_FALSE(f.Next(kCaller));
+  CHECK_FALSE(f.Next(kDesk));
+  CHECK(f.node.b2bua.calls() == 1);
+
+  // Off hold: the caller's silence now means its phone is gone.
+  f.Receive(f.CallerInDialog("INVITE", call.caller_tag, 3, kCallerSdp), kCaller);
+  reinvite = f.Next(kDesk);
+  REQUIRE(reinvite);
+  f.Receive(f.Answer(*reinvite, 200, "desk", kCallerSdp), kDesk);
+  CHECK(f.Next(kDesk)->method() == sb::sip::Method::kAck);
+  CHECK(f.Next(kCaller)->status_code() == 100);
+  CHECK(f.Next(kCaller)->status_code() == 200);
+  f.node.b2bua.OnMediaSilent(id + "-a");
+  CHECK(f.Next(kCaller)->method() == sb::sip::Method::kBye);
+  CHECK(f.Next(kDesk)->method() == sb::sip::Method::kBye);
+  CHECK(f.events.seen.back() == "ended media_failure 200");
+  CHECK(f.node.b2bua.calls() == 0);
+  CHECK(f.store.calls.empty());
+}
+
+TEST_CASE("a callee's leg silent while the call still rings ends nothing", "[unit]") {
+  Fixture f;
+  f.Receive(f.CallerInvite(), kCaller);
+  REQUIRE(f.Next(kDesk));
+  REQUIRE(f.media.legs.size() == 2);
+  for (const auto& leg : std::set<std::string>(f.media.legs)) f.node.b2bua.OnMediaSilent(leg);
+  CHECK(f.node.b2bua.calls() == 1);
+  CHECK(f.events.seen.back() != "ended media_failure 200");
+}
+
+TEST_CASE(
     "hold from the caller - the node re-anchors leg a - the callee gets sendonly - the "
     "caller recvonly",
     "[unit]") {

@@ -37,5 +37,7 @@ inline constexpr std::string_view kDtmfSend = "dtmf_send";  // DtmfSendRequest -
 // Load reports are the platform's, not a tenant's: this token stands in the tenant position.
 inline constexpr std::string_view kLoadTenant = "platform";
 inline constexpr std::string_view kLoadEventType = "node_load";
+// A leg's endpoint silent past its LegOptions.rtp_timeout_ms (RtpTimeoutEvent, per tenant).
+inline constexpr std::string_view kRtpTimeoutEventType = "rtp_timeout";
 
 }  // namespace sb::media_client::ops
