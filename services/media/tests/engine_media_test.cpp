@@ -290,6 +290,20 @@ TEST_CASE("a silent endpoint causes one RTP timeout and statistics come at their
   CHECK(h.clock.Now() - updated >= std::chrono::seconds(3));
 }
 
+TEST_CASE(
+    "silence before a leg is bridged (its call ringing) does not count towards its RTP timeout",
+    "[engine][timers]") {
+  EngineHarness h;
+  h.AddLeg("a", 1, CodecType::kPcmu, 0, -1, LegOptions{.rtp_timeout_ms = 3000});
+  h.AddLeg("b", 2, CodecType::kPcmu, 0, -1, LegOptions{.rtp_timeout_ms = 3000});
+  h.Tick(100);  // 2 s of ringing: neither endpoint sends
+  REQUIRE(h.engine.Bridge("a", "b").ok());
+  h.Tick(100);  // 4 s since the legs were made, 2 s since the answer
+  CHECK(h.events.timeouts.empty());
+  h.Tick(50);
+  CHECK(h.events.timeouts.size() == 2);
+}
+
 // RTCP packets the leg at socket 10*index sent on its RTCP socket, with the time each left.
 struct SentReport {
   std::chrono::milliseconds at;

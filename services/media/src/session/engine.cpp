@@ -212,6 +212,9 @@ Result<bool> MediaEngine::Bridge(const std::string& leg_a, const std::string& le
     ab = std::move(*t1);
     ba = std::move(*t2);
   }
+  // The call starts (an answer): silence while it rang does not count against either party.
+  (*a)->leg->RestartSilence();
+  (*b)->leg->RestartSilence();
   (*a)->peer = *b;
   (*b)->peer = *a;
   (*a)->to_peer = std::move(ab);

@@ -71,7 +71,7 @@ Leg::Leg(LegSetup setup, PacketSink& sink, const core::Clock& clock)
       clock_(clock),
       created_(clock.Now()),
       last_rx_(created_),
-      media_set_(created_),
+      silence_from_(created_),
       out_seq_(static_cast<uint16_t>(setup_.ssrc * 2654435761u >> 16)),
       out_ts_(setup_.ssrc * 40503u),
       rtcp_random_(setup_.ssrc),
@@ -81,6 +81,11 @@ Leg::Leg(LegSetup setup, PacketSink& sink, const core::Clock& clock)
 }
 
 Leg::~Leg() = default;
+
+void Leg::RestartSilence() {
+  silence_from_ = clock_.Now();
+  timeout_reported_ = false;
+}
 
 Status Leg::SetMedia(const LegMedia& media) {
   std::unique_ptr<rtp::SrtpSession> in, out;
@@ -96,8 +101,7 @@ Status Leg::SetMedia(const LegMedia& media) {
   }
   bool codec_changed = !setup_.media || setup_.media->codec != media.codec;
   bool had_media = stats_.has_value();
-  media_set_ = clock_.Now();
-  timeout_reported_ = false;
+  RestartSilence();
   setup_.media = media;
   srtp_in_ = std::move(in);
   srtp_out_ = std::move(out);
@@ -507,7 +511,7 @@ void Leg::OnTick(EventSink& events) {
     received_since_report_ = false;
   }
   if (setup_.options.rtp_timeout_ms > 0 && !timeout_reported_) {
-    auto silent = duration_cast<milliseconds>(now - std::max(last_rx_, media_set_));
+    auto silent = duration_cast<milliseconds>(now - std::max(last_rx_, silence_from_));
     if (silent.count() >= setup_.options.rtp_timeout_ms) {
       timeout_reported_ = true;
       events.OnRtpTimeout(setup_.info, static_cast<uint32_t>(silent.count()));

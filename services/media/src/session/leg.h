@@ -81,6 +81,9 @@ class Leg {
   const LegOptions& options() const { return setup_.options; }
   const std::optional<LegMedia>& media() const { return setup_.media; }
   Status SetMedia(const LegMedia& media);
+  // The RTP timeout counts from now (a new description, the leg bridged): silence before does
+  // not count, and a timeout already reported may come again.
+  void RestartSilence();
 
   // --- receiving ---
   // `datagram` is modified in place when the leg uses SRTP.
@@ -171,10 +174,10 @@ class Leg {
   Endpoint latched_from_;
   uint32_t latched_ssrc_ = 0;
   TimePoint last_rx_;
-  // The leg's latest description (SetMedia): a silence is counted from it or from the last
-  // packet, whichever came later, so a party that was on hold (sending nothing, rightly) is
-  // timed anew once it is taken off.
-  TimePoint media_set_;
+  // A silence is counted from the last packet or from here, whichever came later: the leg's
+  // latest description (SetMedia) or bridging (RestartSilence). So a party that sent nothing on
+  // hold, or while its call rang, rightly, is timed anew once taken off hold or answered.
+  TimePoint silence_from_;
   std::optional<rtp::RtpReceiveStats> stats_;
   uint64_t dropped_ = 0;
   rtp::TelephoneEventReceiver events_in_;
