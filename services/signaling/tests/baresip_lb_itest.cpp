@@ -18,6 +18,7 @@
 namespace {
 
 using sb::signaling::test::DestinationOf;
+using sb::signaling::test::DestinationPort;
 using sb::signaling::test::StartBalancer;
 
 // The user's call through the balancer in front of two replicas; the balancer's log must show
@@ -41,8 +42,7 @@ void CallThroughTwoReplicas(const std::string& caller_ip, const std::string& cal
       .more_logs = [&] { return "--- balancer:\n" + balancer.ReadLog(); }};
   if (holder_crashes) {
     call.before_hangup = [&] {
-      const std::string uri = holder();
-      p.KillSignaling(std::stoi(uri.substr(uri.rfind(':') + 1)));
+      p.KillSignaling(DestinationPort(balancer.ReadLog(), "sb-lb route INVITE"));
     };
     call.end_cause = switchboard::call::v1::END_CAUSE_NODE_FAILURE;
   }

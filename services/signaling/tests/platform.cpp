@@ -306,4 +306,11 @@ std::string DestinationOf(const std::string& log, const std::string& what) {
   return "(none)";
 }
 
+int DestinationPort(const std::string& log, const std::string& what) {
+  const std::string uri = DestinationOf(log, what);
+  const size_t colon = uri.rfind(':');
+  if (!uri.starts_with("sip:") || colon == std::string::npos) return 0;
+  return std::atoi(uri.c_str() + colon + 1);
+}
+
 }  // namespace sb::signaling::test

@@ -40,6 +40,8 @@ testing::Kamailio StartBalancer(const std::vector<int>& replica_ports);
 // Where the balancer sent the first request its log names in a line containing `what` (its
 // " dst=" field: "sip:IP:PORT"), or "(none)".
 std::string DestinationOf(const std::string& log, const std::string& what);
+// The port of that destination (a replica's SIP port), or 0 when the log names none.
+int DestinationPort(const std::string& log, const std::string& what);
 
 struct PlatformOptions {
   bool media = false;  // an sb-media node (sb-signaling is ready for calls once it reports)

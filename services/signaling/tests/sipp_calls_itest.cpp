@@ -325,7 +325,8 @@ TEST_CASE(
 namespace {
 
 // A call rig with a second replica that adopts the first one's calls: replicas are dead after
-// 1.5 s without a heartbeat, so the survivor takes over within seconds.
+// 1.5 s without a heartbeat (unless a test says otherwise), so the survivor takes over within
+// seconds.
 struct AdoptionRig {
   // A replica silent for `node_dead_ms` is found dead.
   explicit AdoptionRig(const std::string& node_dead_ms = "1500")
@@ -441,10 +442,10 @@ TEST_CASE(
   auto callee = a.rig.StartCallee("callee_answers_probe_until_bye.xml");
   auto caller = a.rig.StartCaller("caller_loses_call.xml", balancer.port());
   a.Saw<switchboard::call::v1::CallAnswered>("answered");
-  const std::string node = DestinationOf(balancer.ReadLog(), "sb-lb route INVITE");
+  const int node = DestinationPort(balancer.ReadLog(), "sb-lb route INVITE");
   INFO(balancer.ReadLog());
-  REQUIRE(node.starts_with("sip:127.0.0.1:"));
-  p.KillSignaling(std::stoi(node.substr(node.rfind(':') + 1)));
+  REQUIRE(node > 0);
+  p.KillSignaling(node);
   CheckBothSucceeded(caller, callee);
   INFO(p.SignalingLog());
   a.EndedOnce();
@@ -470,11 +471,11 @@ TEST_CASE(
   auto caller = a.rig.StartCaller("caller_loses_ringing_call.xml", balancer.port());
   a.Saw<switchboard::call::v1::CallRinging>("ringing");
   // The Call-ID's hash chose the node; both of its INVITEs went there.
-  const std::string node = DestinationOf(balancer.ReadLog(), "sb-lb route INVITE");
+  const int node = DestinationPort(balancer.ReadLog(), "sb-lb route INVITE");
   INFO(balancer.ReadLog());
-  REQUIRE(node.starts_with("sip:127.0.0.1:"));
+  REQUIRE(node > 0);
   std::this_thread::sleep_for(700ms);  // past SB_SIGNALING_STORE_RINGING_MS
-  p.KillSignaling(std::stoi(node.substr(node.rfind(':') + 1)));
+  p.KillSignaling(node);
   CheckBothSucceeded(caller, callee);
   INFO(p.SignalingLog());
   const auto ended = a.EndedOnce();
