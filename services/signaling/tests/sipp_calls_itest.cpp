@@ -354,6 +354,18 @@ struct AdoptionRig {
     std::this_thread::sleep_for(delay);
     rig.platform.KillSignaling(rig.platform.sip_port());
   }
+  // The same behind the balancer `lb`: the replica it sent the call's INVITE to dies.
+  template <typename Event>
+  void KillChosenAfter(const sb::testing::Kamailio& lb, const std::string& type,
+                       std::chrono::milliseconds delay = 0ms) {
+    Saw<Event>(type);
+    // The Call-ID's hash chose the node; both of the caller's INVITEs went there.
+    const int node = DestinationPort(lb.ReadLog(), "sb-lb route INVITE");
+    INFO(lb.ReadLog());
+    REQUIRE(node > 0);
+    std::this_thread::sleep_for(delay);
+    rig.platform.KillSignaling(node);
+  }
   // The call's one ended event, node_failure, sent by the survivor (and no second one after).
   switchboard::call::v1::CallEnded EndedOnce() {
     auto ends = ended.AtLeast<switchboard::call::v1::CallEnded>(1, 10s);
@@ -441,11 +453,7 @@ TEST_CASE(
   a.rig.RegisterCallee(balancer.port());
   auto callee = a.rig.StartCallee("callee_answers_probe_until_bye.xml");
   auto caller = a.rig.StartCaller("caller_loses_call.xml", balancer.port());
-  a.Saw<switchboard::call::v1::CallAnswered>("answered");
-  const int node = DestinationPort(balancer.ReadLog(), "sb-lb route INVITE");
-  INFO(balancer.ReadLog());
-  REQUIRE(node > 0);
-  p.KillSignaling(node);
+  a.KillChosenAfter<switchboard::call::v1::CallAnswered>(balancer, "answered");
   CheckBothSucceeded(caller, callee);
   INFO(p.SignalingLog());
   a.EndedOnce();
@@ -469,13 +477,8 @@ TEST_CASE(
   a.rig.RegisterCallee(balancer.port());
   auto callee = a.rig.StartCallee("callee_rings_until_node_dies.xml");
   auto caller = a.rig.StartCaller("caller_loses_ringing_call.xml", balancer.port());
-  a.Saw<switchboard::call::v1::CallRinging>("ringing");
-  // The Call-ID's hash chose the node; both of its INVITEs went there.
-  const int node = DestinationPort(balancer.ReadLog(), "sb-lb route INVITE");
-  INFO(balancer.ReadLog());
-  REQUIRE(node > 0);
-  std::this_thread::sleep_for(700ms);  // past SB_SIGNALING_STORE_RINGING_MS
-  p.KillSignaling(node);
+  // Past the 250 ms (SB_SIGNALING_STORE_RINGING_MS) after which the ringing call is stored.
+  a.KillChosenAfter<switchboard::call::v1::CallRinging>(balancer, "ringing", 700ms);
   CheckBothSucceeded(caller, callee);
   INFO(p.SignalingLog());
   const auto ended = a.EndedOnce();

@@ -49,6 +49,17 @@ bool Reachable(const Result<std::vector<Target>>& targets) {
   return targets.ok() && !targets->empty();
 }
 
+// What a call's "ended" event says of it, into a CallSummary or a StoredCall (whose fields of the
+// same names carry it to the replica that ends a stored call).
+template <typename Call, typename Out>
+void CopyEndedFacts(const Call& call, Out& out) {
+  out.from_uri = call.from_uri;
+  out.to_uri = call.to_uri;
+  out.answered_leg = call.answered_leg;
+  out.start_time = call.started;
+  out.answer_time = call.answered_at;
+}
+
 }  // namespace
 
 // RFC 3261 §16.7 step 6 in spirit: a 6xx or a busy callee decides; a leg that rang out or
@@ -106,11 +117,7 @@ CallSummary B2bua::Summary(const Call& call) const {
   CallSummary s;
   s.call_id = call.id;
   s.tenant = call.caller.tenant;
-  s.from_uri = call.from_uri;
-  s.to_uri = call.to_uri;
-  s.answered_leg = call.answered_leg;
-  s.start_time = call.started;
-  s.answer_time = call.answered_at;
+  CopyEndedFacts(call, s);
   return s;
 }
 
@@ -857,11 +864,7 @@ StoredCall B2bua::BaseRecord(const Call& call) const {
   StoredCall stored = RecordKey(call);
   stored.media_node_id = call.media_node;
   stored.media_legs = MediaLegs(call);
-  stored.from_uri = call.from_uri;
-  stored.to_uri = call.to_uri;
-  stored.answered_leg = call.answered_leg;
-  stored.start_time = call.started;
-  stored.answer_time = call.answered_at;
+  CopyEndedFacts(call, stored);
   return stored;
 }
 

@@ -335,6 +335,12 @@ struct Fixture {
   Node node{clock, auth, router, locator, media, events, store, 11, no_answer};
   std::vector<Out> wire;  // everything sent, in order, not yet looked at
 
+  // Another replica of the same deployment (the same store, media and admin), as a phone's
+  // request or the adopter reaches one that never saw the call.
+  Node Replica(uint64_t seed) {
+    return Node(clock, auth, router, locator, media, events, store, seed);
+  }
+
   explicit Fixture(std::chrono::milliseconds no_answer_timeout = std::chrono::seconds(20))
       : no_answer(no_answer_timeout) {
     locator.extensions["1002"] = {{"sip:1002@192.168.1.20:5062", kDesk, {"<sip:edge.sb.test;lr>"}},
@@ -1162,7 +1168,7 @@ TEST_CASE(
   REQUIRE(f.store.calls.size() == 1);
   f.clock.Advance(std::chrono::seconds(42));
   // A second node with the same store: the first one is gone.
-  Node other(f.clock, f.auth, f.router, f.locator, f.media, f.events, f.store, 99);
+  Node other = f.Replica(99);
   other.endpoint.OnReceived(f.CallerInDialog("BYE", call.caller_tag, 5), kCaller);
   std::vector<Out> out;
   for (auto& s : other.endpoint.TakeSends()) out.push_back({s.destination, s.bytes});
@@ -1195,7 +1201,7 @@ TEST_CASE(
     "[unit]") {
   Fixture f;
   auto call = f.Connect();
-  Node other(f.clock, f.auth, f.router, f.locator, f.media, f.events, f.store, 99);
+  Node other = f.Replica(99);
   // What `request` from `from` gets from the other node (nothing may reach anybody else).
   auto answers_to = [&](const std::string& request, const Destination& from) {
     other.endpoint.OnReceived(request, from);
@@ -1386,7 +1392,7 @@ TEST_CASE("a call stored without descriptions (an older replica's) refuses every
   Fixture f;
   auto call = f.Connect();
   for (auto& [id, stored] : f.store.calls) stored.caller.local_sdp.clear();
-  Node other(f.clock, f.auth, f.router, f.locator, f.media, f.events, f.store, 99);
+  Node other = f.Replica(99);
   other.endpoint.OnReceived(f.CallerInDialog("INVITE", call.caller_tag, 5, kCallerSdp), kCaller);
   std::vector<int> codes;
   for (auto& sent : other.endpoint.TakeSends()) codes.push_back(Parse(sent.bytes).status_code());
@@ -1416,7 +1422,7 @@ TEST_CASE("a hangup command for a call only the store knows - BYE both legs from
   Fixture f;
   auto call = f.Connect();
   const std::string id = f.store.calls.begin()->first;
-  Node other(f.clock, f.auth, f.router, f.locator, f.media, f.events, f.store, 77);
+  Node other = f.Replica(77);
   std::optional<sb::Status> done;
   other.b2bua.Hangup(kTenant, id, [&](sb::Status s) { done = s; });
   REQUIRE(done);
@@ -1442,7 +1448,7 @@ TEST_CASE(
   Fixture f;
   auto call = f.Connect();
   const std::string id = f.store.calls.begin()->first;
-  Node other(f.clock, f.auth, f.router, f.locator, f.media, f.events, f.store, 77);
+  Node other = f.Replica(77);
   auto play = [&](const sb::TenantId& tenant, const std::string& call_id) {
     std::optional<sb::Status> done;
     other.b2bua.OnCallerLeg(
@@ -1526,7 +1532,7 @@ TEST_CASE(
   (void)f.Connect();
   const std::string id = f.store.calls.begin()->first;
   const StoredCall stored = f.store.calls.begin()->second;
-  Node adopter(f.clock, f.auth, f.router, f.locator, f.media, f.events, f.store, 55);
+  Node adopter = f.Replica(55);
   // The probes the adopter sent (not the ACKs to their 2xx), by destination.
   struct Probes {
     std::vector<std::pair<Destination, Message>> sent;
@@ -1647,7 +1653,7 @@ TEST_CASE(
   CHECK(stored.caller.id.call_id.empty());
   CHECK(f.store.dialogs.empty());
 
-  Node adopter(f.clock, f.auth, f.router, f.locator, f.media, f.events, f.store, 55);
+  Node adopter = f.Replica(55);
   // Another replica's ringing call is not for a hangup command there (its node may be alive).
   std::optional<sb::Status> hung_up;
   adopter.b2bua.Hangup(kTenant, id, [&](sb::Status s) { hung_up = s; });
@@ -1758,7 +1764,7 @@ TEST_CASE(
   Fixture f;
   auto call = f.Connect();
   const std::string id = f.store.calls.begin()->first;
-  Node adopter(f.clock, f.auth, f.router, f.locator, f.media, f.events, f.store, 55);
+  Node adopter = f.Replica(55);
   uint32_t last_probe = 0;
   for (int i = 0; i < 3; ++i) {
     if (i > 0) f.clock.Advance(std::chrono::seconds(30));
@@ -1770,7 +1776,7 @@ TEST_CASE(
     }
   }
   REQUIRE(f.store.calls.size() == 1);
-  Node third(f.clock, f.auth, f.router, f.locator, f.media, f.events, f.store, 66);
+  Node third = f.Replica(66);
   f.clock.Advance(std::chrono::seconds(1));
   third.endpoint.OnReceived(f.CallerInDialog("BYE", call.caller_tag, 9), kCaller);
   std::optional<Message> bye;
@@ -2508,7 +2514,7 @@ TEST_CASE(
   REQUIRE(stored.ringing_forks.size() == 1);
   CHECK(stored.ringing_forks[0].invite == invite.raw());
 
-  Node adopter(f.clock, f.auth, f.router, f.locator, f.media, f.events, f.store, 55);
+  Node adopter = f.Replica(55);
   std::optional<bool> going_on;
   adopter.b2bua.ProbeStored(id, [&](bool g, auto) { going_on = g; });
   REQUIRE(going_on);
@@ -2844,7 +2850,7 @@ TEST_CASE(
   const StoredCall stored = f.store.calls.begin()->second;
   CHECK(stored.callee.refresh_interval == 120);
   CHECK(stored.callee.refresh_by_update);
-  Node adopter(f.clock, f.auth, f.router, f.locator, f.media, f.events, f.store, 55);
+  Node adopter = f.Replica(55);
   std::optional<bool> going_on;
   adopter.b2bua.ProbeStored(stored.call_id, [&](bool g, auto) { going_on = g; });
   std::optional<Message> refresh;
@@ -2948,7 +2954,7 @@ TEST_CASE(
   Fixture f;
   auto call = f.Connect();
   const std::string id = f.store.calls.begin()->first;
-  Node other(f.clock, f.auth, f.router, f.locator, f.media, f.events, f.store, 99);
+  Node other = f.Replica(99);
   other.endpoint.OnReceived(f.CallerInDialog("INVITE", call.caller_tag, 5), kCaller);
   std::vector<Message> answers;
   for (auto& sent : other.endpoint.TakeSends()) answers.push_back(Parse(sent.bytes));
