@@ -46,16 +46,20 @@ class Commands {
     r.set_to_uri(to_uri);
     return r;
   }
-  call::OriginateReply Originate(const call::OriginateRequest& request) {
-    auto subject = sb::bus::subjects::Command(ops::kService, ops::kOriginate);
+  // Placed by any node, or by node `node`.
+  call::OriginateReply Originate(const call::OriginateRequest& request,
+                                 const std::string& node = {}) {
+    auto subject = node.empty()
+                       ? sb::bus::subjects::Command(ops::kService, ops::kOriginate)
+                       : sb::bus::subjects::NodeCommand(ops::kService, node, ops::kOriginate);
     REQUIRE(subject.ok());
     auto reply = sb::bus::RequestProto<call::OriginateReply>(*bus_, *subject, request, 10s);
     REQUIRE(reply.ok());
     return *reply;
   }
   // A call placed: its id (the reply carried no error).
-  std::string Placed(const call::OriginateRequest& request) {
-    auto reply = Originate(request);
+  std::string Placed(const call::OriginateRequest& request, const std::string& node = {}) {
+    auto reply = Originate(request, node);
     INFO(reply.error().message());
     REQUIRE(reply.error().code() == switchboard::common::v1::ERROR_CODE_OK);
     REQUIRE_FALSE(reply.call_id().empty());
@@ -69,6 +73,15 @@ class Commands {
     REQUIRE(created);
     auto subject = sb::bus::subjects::NodeCommand(ops::kService,
                                                   created->call().signaling_node_id(), operation);
+    REQUIRE(subject.ok());
+    auto reply = sb::bus::RequestProto<Reply>(*bus_, *subject, request, 10s);
+    REQUIRE(reply.ok());
+    return *reply;
+  }
+  // A command sent to any node (sb.cmd.signaling.<operation>).
+  template <typename Reply, typename Request>
+  Reply OnAnyNode(std::string_view operation, const Request& request) {
+    auto subject = sb::bus::subjects::Command(ops::kService, operation);
     REQUIRE(subject.ok());
     auto reply = sb::bus::RequestProto<Reply>(*bus_, *subject, request, 10s);
     REQUIRE(reply.ok());
@@ -195,6 +208,66 @@ TEST_CASE(
   auto leg = LegOf(stats.Finals(1), id + "-b");
   REQUIRE(leg);
   CHECK(leg->packets_sent() > 0);
+}
+
+// A Deployment replaces a pod under a new name: nobody takes the commands sent to the dead node's
+// subjects any more. Sent to any node, they reach the call: passed on to its node while that
+// node lives, acted on from the call's record by the node that took them once it is dead.
+TEST_CASE(
+    "the commands for a call whose node is gone for good, sent to any node, are served from its "
+    "record - before, they reached it on its live node - a hangup BYEs the callee, ended "
+    "hangup_command",
+    "[integration]") {
+  // Dead after 1.5 s without a heartbeat; one adoption probe (the callee answers it).
+  CallRig rig(std::vector<std::pair<std::string, std::string>>{
+      {"SB_SIGNALING_NODE_DEAD_MS", "1500"}, {"SB_SIGNALING_ADOPTED_PROBE_MS", "60000"}});
+  Commands commands(rig);
+  auto& p = rig.platform;
+  const int doomed = p.AddSignalingReplica();
+  rig.RegisterCallee(p.sip_port());
+  auto callee = rig.StartCallee("callee_answers_probe_until_bye.xml");
+  const std::string id =
+      commands.Placed(commands.As1001("sip:1002@" + rig.domain), p.NodeId(doomed));
+  REQUIRE(commands.Await<call::CallAnswered>("answered", id));
+
+  call::PlayRequest play;
+  *play.mutable_call() = commands.Ref(id);
+  play.set_tone("ringback");
+  for (int i = 0; i < 4; ++i) {  // whichever node takes it
+    auto played = commands.OnAnyNode<call::PlayReply>(ops::kPlay, play);
+    INFO(played.error().message());
+    CHECK(played.error().code() == switchboard::common::v1::ERROR_CODE_OK);
+  }
+
+  p.KillSignaling(doomed);
+  // Once the survivor finds the node dead (and adopts the call, probing the callee), the
+  // commands are its own to serve.
+  const auto deadline = std::chrono::steady_clock::now() + 15s;
+  while (p.Metric("sb_signaling_calls_adopted_total") < 1 &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(100ms);
+  }
+  REQUIRE(p.Metric("sb_signaling_calls_adopted_total") == 1);
+  play.set_tone("busy");
+  auto played = commands.OnAnyNode<call::PlayReply>(ops::kPlay, play);
+  INFO(played.error().message());
+  CHECK(played.error().code() == switchboard::common::v1::ERROR_CODE_OK);
+  call::HangupRequest hangup;
+  *hangup.mutable_call() = commands.Ref(id);
+  auto hung_up = commands.OnAnyNode<call::CommandReply>(ops::kHangup, hangup);
+  INFO(hung_up.error().message());
+  CHECK(hung_up.error().code() == switchboard::common::v1::ERROR_CODE_OK);
+
+  const int callee_rc = callee.Wait();
+  INFO(callee.Report());
+  INFO(p.SignalingLog());
+  CHECK(callee_rc == 0);
+  auto ended = commands.Await<call::CallEnded>("ended", id);
+  REQUIRE(ended);
+  CHECK(ended->cause() == call::END_CAUSE_HANGUP_COMMAND);
+  // Gone: the call's commands are NOT_FOUND wherever they land.
+  CHECK(commands.OnAnyNode<call::CommandReply>(ops::kHangup, hangup).error().code() ==
+        switchboard::common::v1::ERROR_CODE_NOT_FOUND);
 }
 
 TEST_CASE(

@@ -137,19 +137,32 @@ bool Platform::WaitUntilReady(std::chrono::seconds timeout) const {
 int Platform::AddSignalingReplica() {
   const int sip_port = testing::FreePort();
   const int http_port = testing::FreePort();
-  auto& added = replicas_.emplace_back(Replica{
-      sip_port, http_port, StartSignaling(nats_.url(), sip_port, http_port, signaling_env_)});
+  auto env = WithNodeId(signaling_env_);
+  auto& added = replicas_.emplace_back(
+      Replica{sip_port, http_port, env, StartSignaling(nats_.url(), sip_port, http_port, env)});
   if (!Ready(added.process, http_port, 20s)) FAIL("replica not ready:\n" + added.process.ReadLog());
   return sip_port;
 }
 
-testing::ChildProcess& Platform::SignalingOn(int sip_port) {
-  if (sip_port == sip_port_) return signaling_;
+Platform::Replica& Platform::ReplicaOn(int sip_port) {
   auto replica = std::find_if(replicas_.begin(), replicas_.end(),
                               [sip_port](const Replica& r) { return r.sip_port == sip_port; });
   INFO("no sb-signaling on port " << sip_port);
   REQUIRE(replica != replicas_.end());
-  return replica->process;
+  return *replica;
+}
+
+testing::ChildProcess& Platform::SignalingOn(int sip_port) {
+  return sip_port == sip_port_ ? signaling_ : ReplicaOn(sip_port).process;
+}
+
+std::string Platform::NodeId(int sip_port) {
+  const auto* env = sip_port == sip_port_ ? &first_env_ : &ReplicaOn(sip_port).env;
+  // The last setting of a name is the one the node runs with (StartSignaling).
+  auto id = std::find_if(env->rbegin(), env->rend(),
+                         [](const auto& e) { return e.first == "SB_SIGNALING_NODE_ID"; });
+  REQUIRE(id != env->rend());
+  return id->second;
 }
 
 void Platform::KillSignaling(int sip_port) { SignalingOn(sip_port).Kill(); }

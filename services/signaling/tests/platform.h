@@ -71,6 +71,9 @@ class Platform {
   // settings; its own node id and ports), as a balancer's second destination; stopped with the
   // Platform. Returns its SIP port (UDP and TCP on 127.0.0.1) once its /readyz answers 200.
   int AddSignalingReplica();
+  // The node id (SB_SIGNALING_NODE_ID) of the node listening on `sip_port`: the token of its
+  // command subjects, sb.cmd.signaling.<node id>.<operation>.
+  std::string NodeId(int sip_port);
   // SIGKILLs the node (the first or an added replica) listening on `sip_port`, as a crash.
   void KillSignaling(int sip_port);
   // SIGTERMs that node, as Kubernetes stops a pod, and waits for its drain
@@ -125,9 +128,11 @@ class Platform {
   struct Replica {
     int sip_port;
     int http_port;
+    std::vector<std::pair<std::string, std::string>> env;  // with its node id
     testing::ChildProcess process;
   };
   std::vector<Replica> replicas_;                    // beyond the first
+  Replica& ReplicaOn(int sip_port);                  // the replica on that port, or the test fails
   testing::ChildProcess& SignalingOn(int sip_port);  // the node on that port, or the test fails
   std::unique_ptr<switchboard::admin::v1::TenantService::Stub> tenants_;
   std::unique_ptr<switchboard::admin::v1::ExtensionService::Stub> extensions_;

@@ -1,8 +1,6 @@
 #include "b2bua/call_service.h"
 
-#include <cstdio>
 #include <optional>
-#include <random>
 
 #include "b2bua/b2bua.h"
 #include "b2bua/b2bua_call_control.h"
@@ -18,6 +16,7 @@
 #include "store/parked_event_journal.h"
 #include "store/redis_call_owners.h"
 #include "store/redis_call_store.h"
+#include "store/stored_call_whereabouts.h"
 #include "switchboard/bus/subjects.h"
 #include "switchboard/bus/typed.h"
 #include "switchboard/media/v1/events.pb.h"
@@ -39,26 +38,14 @@ struct CallService::Parts {
   std::unique_ptr<ThreadPoolOffloader> offloader;
   std::unique_ptr<b2bua::B2bua> b2bua;
   std::unique_ptr<b2bua::B2buaCallControl> control;
-  std::unique_ptr<CallCommandServer> commands;
   std::unique_ptr<RedisCallOwners> owners;
+  std::unique_ptr<StoredCallWhereabouts> whereabouts;
+  std::unique_ptr<CallCommandServer> commands;
   std::unique_ptr<CallAdopter> adopter;
   std::unique_ptr<bus::Subscription> media_silence;  // rtp_timeout events of every node
   std::string instance;
   std::optional<core::Logger> log;
 };
-
-namespace {
-
-// This run of the node: its id and a random part, so that calls of a run that died are told
-// from those of the next run under the same id (store/redis_call_owners.h).
-std::string InstanceId(const std::string& node_id) {
-  std::random_device random;
-  char hex[9];
-  std::snprintf(hex, sizeof hex, "%08x", random());
-  return node_id + "." + hex;
-}
-
-}  // namespace
 
 CallService::CallService(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
 
@@ -105,7 +92,9 @@ Result<std::unique_ptr<CallService>> CallService::Start(
     PostToLoop post_to_loop, const core::Clock& clock, core::MetricsRegistry& metrics,
     const core::Logger& log) {
   auto p = std::make_unique<Parts>();
-  const std::string instance = InstanceId(config.node_id);
+  // This run of the node: calls of a run that died are told from those of the next run under
+  // the same id (store/redis_call_owners.h).
+  const std::string instance = RedisCallOwners::NewInstance(config.node_id);
   p->instance = instance;
   p->log.emplace(log);
   p->nodes = std::make_unique<media_client::NodeTracker>(shared.bus(), clock);
@@ -151,9 +140,12 @@ Result<std::unique_ptr<CallService>> CallService::Start(
   }
   p->control = std::make_unique<b2bua::B2buaCallControl>(
       *p->b2bua, post_to_loop, std::chrono::seconds(3), p->originators.get());
-  p->commands = std::make_unique<CallCommandServer>(shared.bus(), config.node_id, *p->control);
-  SB_RETURN_IF_ERROR(p->commands->Start());
   p->owners = std::make_unique<RedisCallOwners>(shared.redis());
+  p->whereabouts = std::make_unique<StoredCallWhereabouts>(*p->store, *p->owners, clock, instance,
+                                                           config.adoption.dead_after);
+  p->commands = std::make_unique<CallCommandServer>(shared.bus(), config.node_id, *p->control,
+                                                    p->whereabouts.get());
+  SB_RETURN_IF_ERROR(p->commands->Start());
   p->adopter = std::make_unique<CallAdopter>(
       clock, *p->owners, instance,
       [b2bua = p->b2bua.get(), post_to_loop](std::string id, auto done) {

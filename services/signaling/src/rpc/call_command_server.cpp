@@ -118,8 +118,13 @@ Result<OriginateParams> OriginateOf(const v1::OriginateRequest& r) {
 
 }  // namespace
 
-CallCommandServer::CallCommandServer(bus::Bus& bus, std::string node_id, CallControl& control)
-    : bus_(bus), node_id_(std::move(node_id)), control_(control) {}
+CallCommandServer::CallCommandServer(bus::Bus& bus, std::string node_id, CallControl& control,
+                                     CallWhereabouts* whereabouts, bus::Duration pass_on_timeout)
+    : bus_(bus),
+      node_id_(std::move(node_id)),
+      control_(control),
+      whereabouts_(whereabouts),
+      pass_on_timeout_(pass_on_timeout) {}
 
 CallCommandServer::~CallCommandServer() { Stop(); }
 
@@ -139,20 +144,46 @@ Status CallCommandServer::Serve(const std::string& subject, std::string_view que
   return Status::Ok();
 }
 
+template <typename Request, typename Reply, typename Handle>
+Reply CallCommandServer::PassOnOrHandle(std::string_view operation, const Request& request,
+                                        const Handle& handle) {
+  // A malformed reference is refused by `handle`, as on the node's own subject.
+  if (!request.has_call() || !core::IsUuid(request.call().call_id())) return handle(request);
+  auto node = whereabouts_->ServingNode(CallId(request.call().call_id()));
+  if (!node.ok()) return ReplyOf<Reply>(node.status());
+  if (!node->has_value() || **node == node_id_) return handle(request);
+  auto subject = bus::subjects::NodeCommand(call_ops::kService, **node, operation);
+  if (!subject.ok()) return ReplyOf<Reply>(subject.status());
+  passed_on_.fetch_add(1, std::memory_order_relaxed);
+  auto reply = bus::RequestProto<Reply>(bus_, *subject, request, pass_on_timeout_);
+  if (!reply.ok()) return ReplyOf<Reply>(reply.status());
+  return *reply;
+}
+
+template <typename Request, typename Reply, typename Handle>
+Status CallCommandServer::ServeCallCommand(std::string_view operation, Handle handle) {
+  SB_RETURN_IF_ERROR((Serve<Request, Reply>(
+      *bus::subjects::NodeCommand(call_ops::kService, node_id_, operation), "", handle)));
+  if (whereabouts_ == nullptr) return Status::Ok();
+  auto any_node = bus::subjects::Command(call_ops::kService, operation);
+  if (!any_node.ok()) return any_node.status();
+  return Serve<Request, Reply>(*any_node, call_ops::kQueueGroup,
+                               [this, operation, handle](const Request& request) {
+                                 return PassOnOrHandle<Request, Reply>(operation, request, handle);
+                               });
+}
+
 Status CallCommandServer::Start() {
   SB_RETURN_IF_ERROR(bus::subjects::ValidateToken(node_id_, "node_id"));
-  auto subject = [this](std::string_view op) {
-    return *bus::subjects::NodeCommand(call_ops::kService, node_id_, op);
-  };
-  SB_RETURN_IF_ERROR((Serve<v1::AnswerRequest, v1::CommandReply>(
-      subject(call_ops::kAnswer), "", [this](const v1::AnswerRequest& r) {
+  SB_RETURN_IF_ERROR((ServeCallCommand<v1::AnswerRequest, v1::CommandReply>(
+      call_ops::kAnswer, [this](const v1::AnswerRequest& r) {
         auto ref = RefOf(r.call(), r.has_call(), "call");
         if (!ref.ok()) return ReplyOf<v1::CommandReply>(ref.status());
         return ReplyOf<v1::CommandReply>(control_.Answer(ref->tenant, ref->call));
       })));
 
-  SB_RETURN_IF_ERROR((Serve<v1::HangupRequest, v1::CommandReply>(
-      subject(call_ops::kHangup), "", [this](const v1::HangupRequest& r) {
+  SB_RETURN_IF_ERROR((ServeCallCommand<v1::HangupRequest, v1::CommandReply>(
+      call_ops::kHangup, [this](const v1::HangupRequest& r) {
         auto ref = RefOf(r.call(), r.has_call(), "call");
         if (!ref.ok()) return ReplyOf<v1::CommandReply>(ref.status());
         if (Status s = CheckSipCode(r.sip_code()); !s.ok()) return ReplyOf<v1::CommandReply>(s);
@@ -160,8 +191,8 @@ Status CallCommandServer::Start() {
             ref->tenant, ref->call, {.sip_code = r.sip_code(), .reason = r.reason()}));
       })));
 
-  SB_RETURN_IF_ERROR((Serve<v1::BridgeRequest, v1::CommandReply>(
-      subject(call_ops::kBridge), "", [this](const v1::BridgeRequest& r) {
+  SB_RETURN_IF_ERROR((ServeCallCommand<v1::BridgeRequest, v1::CommandReply>(
+      call_ops::kBridge, [this](const v1::BridgeRequest& r) {
         auto ref = RefOf(r.call(), r.has_call(), "call");
         if (!ref.ok()) return ReplyOf<v1::CommandReply>(ref.status());
         auto other = RefOf(r.other_call(), r.has_other_call(), "other_call");
@@ -178,8 +209,8 @@ Status CallCommandServer::Start() {
         return ReplyOf<v1::CommandReply>(control_.Bridge(ref->tenant, ref->call, other->call));
       })));
 
-  SB_RETURN_IF_ERROR((Serve<v1::TransferRequest, v1::CommandReply>(
-      subject(call_ops::kTransfer), "", [this](const v1::TransferRequest& r) {
+  SB_RETURN_IF_ERROR((ServeCallCommand<v1::TransferRequest, v1::CommandReply>(
+      call_ops::kTransfer, [this](const v1::TransferRequest& r) {
         auto ref = RefOf(r.call(), r.has_call(), "call");
         if (!ref.ok()) return ReplyOf<v1::CommandReply>(ref.status());
         if (Status s = CheckUri(r.target_uri(), "target_uri"); !s.ok()) {
@@ -188,8 +219,8 @@ Status CallCommandServer::Start() {
         return ReplyOf<v1::CommandReply>(control_.Transfer(ref->tenant, ref->call, r.target_uri()));
       })));
 
-  SB_RETURN_IF_ERROR((Serve<v1::PlayRequest, v1::PlayReply>(
-      subject(call_ops::kPlay), "", [this](const v1::PlayRequest& r) {
+  SB_RETURN_IF_ERROR((ServeCallCommand<v1::PlayRequest, v1::PlayReply>(
+      call_ops::kPlay, [this](const v1::PlayRequest& r) {
         auto ref = RefOf(r.call(), r.has_call(), "call");
         if (!ref.ok()) return ReplyOf<v1::PlayReply>(ref.status());
         auto params = PlayOf(r);
@@ -201,15 +232,15 @@ Status CallCommandServer::Start() {
         return reply;
       })));
 
-  SB_RETURN_IF_ERROR((Serve<v1::StopPlayRequest, v1::CommandReply>(
-      subject(call_ops::kStopPlay), "", [this](const v1::StopPlayRequest& r) {
+  SB_RETURN_IF_ERROR((ServeCallCommand<v1::StopPlayRequest, v1::CommandReply>(
+      call_ops::kStopPlay, [this](const v1::StopPlayRequest& r) {
         auto ref = RefOf(r.call(), r.has_call(), "call");
         if (!ref.ok()) return ReplyOf<v1::CommandReply>(ref.status());
         return ReplyOf<v1::CommandReply>(control_.StopPlay(ref->tenant, ref->call));
       })));
 
-  SB_RETURN_IF_ERROR((Serve<v1::RecordStartRequest, v1::RecordStartReply>(
-      subject(call_ops::kRecordStart), "", [this](const v1::RecordStartRequest& r) {
+  SB_RETURN_IF_ERROR((ServeCallCommand<v1::RecordStartRequest, v1::RecordStartReply>(
+      call_ops::kRecordStart, [this](const v1::RecordStartRequest& r) {
         auto ref = RefOf(r.call(), r.has_call(), "call");
         if (!ref.ok()) return ReplyOf<v1::RecordStartReply>(ref.status());
         auto started = control_.RecordStart(ref->tenant, ref->call,
@@ -221,8 +252,8 @@ Status CallCommandServer::Start() {
         return reply;
       })));
 
-  SB_RETURN_IF_ERROR((Serve<v1::RecordStopRequest, v1::CommandReply>(
-      subject(call_ops::kRecordStop), "", [this](const v1::RecordStopRequest& r) {
+  SB_RETURN_IF_ERROR((ServeCallCommand<v1::RecordStopRequest, v1::CommandReply>(
+      call_ops::kRecordStop, [this](const v1::RecordStopRequest& r) {
         auto ref = RefOf(r.call(), r.has_call(), "call");
         if (!ref.ok()) return ReplyOf<v1::CommandReply>(ref.status());
         return ReplyOf<v1::CommandReply>(control_.RecordStop(ref->tenant, ref->call));
@@ -237,8 +268,9 @@ Status CallCommandServer::Start() {
     reply.set_call_id(call->str());
     return reply;
   };
-  SB_RETURN_IF_ERROR((Serve<v1::OriginateRequest, v1::OriginateReply>(subject(call_ops::kOriginate),
-                                                                      "", originate)));
+  SB_RETURN_IF_ERROR((Serve<v1::OriginateRequest, v1::OriginateReply>(
+      *bus::subjects::NodeCommand(call_ops::kService, node_id_, call_ops::kOriginate), "",
+      originate)));
   auto any_node = bus::subjects::Command(call_ops::kService, call_ops::kOriginate);
   if (!any_node.ok()) return any_node.status();
   return Serve<v1::OriginateRequest, v1::OriginateReply>(*any_node, call_ops::kQueueGroup,

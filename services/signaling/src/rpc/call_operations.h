@@ -1,7 +1,8 @@
 // The signaling node's command names, spelled once: a command for the calls of node N goes to
 // sb.cmd.signaling.<N>.<operation> (sb::bus::subjects::NodeCommand(kService, N, operation)) with
 // the request and reply of proto/switchboard/call/v1/commands.proto named beside each.
-// Originate may also go to sb.cmd.signaling.originate, which one node of the kQueueGroup takes.
+// Any command may also go to sb.cmd.signaling.<operation>, which one node of the kQueueGroup
+// takes (a call command is then passed on to the call's node: rpc/call_whereabouts.h).
 #pragma once
 
 #include <array>

@@ -1,5 +1,9 @@
 #include "store/redis_call_owners.h"
 
+#include <cstdio>
+#include <random>
+#include <string>
+
 #include "store/unix_millis.h"
 
 namespace sb::signaling {
@@ -25,6 +29,20 @@ std::string RedisCallOwners::CallsKey(std::string_view instance) {
   return "node_calls:" + std::string(instance);
 }
 
+std::string RedisCallOwners::NewInstance(std::string_view node_id) {
+  std::random_device random;
+  char hex[9];
+  std::snprintf(hex, sizeof hex, "%08x", random());
+  std::string instance(node_id);
+  instance += '.';
+  instance += hex;
+  return instance;
+}
+
+std::string_view RedisCallOwners::NodeOf(std::string_view instance) {
+  return instance.substr(0, instance.rfind('.'));
+}
+
 Status RedisCallOwners::Heartbeat(std::string_view instance, core::Clock::WallTime now) {
   return client_.Run(redis::Command("ZADD").Key(kNodes).Arg(UnixMillis(now)).Arg(instance))
       .status();
@@ -33,6 +51,14 @@ Status RedisCallOwners::Heartbeat(std::string_view instance, core::Clock::WallTi
 Status RedisCallOwners::Retire(std::string_view instance) {
   return client_.Run(redis::Command("ZADD").Key(kNodes).Arg("XX").Arg(int64_t{0}).Arg(instance))
       .status();
+}
+
+Result<bool> RedisCallOwners::HeardFrom(std::string_view instance, core::Clock::WallTime since) {
+  auto reply = client_.Run(redis::Command("ZSCORE").Key(kNodes).Arg(instance));
+  if (!reply.ok()) return reply.status();
+  if (reply->is_error()) return redis::ErrorStatus(*reply->error());
+  const std::string* score = reply->str();  // nil: not a member
+  return score != nullptr && std::stoll(*score) >= UnixMillis(since);
 }
 
 Result<std::vector<std::string>> RedisCallOwners::Silent(core::Clock::WallTime since,

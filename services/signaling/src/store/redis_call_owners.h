@@ -34,6 +34,10 @@ class RedisCallOwners {
 
   // The set of the calls `instance` carries (unprefixed, as Command::Key takes it).
   static std::string CallsKey(std::string_view instance);
+  // A new run of node `node_id`: "<node_id>.<8 random hex digits>". A node id is a subject token
+  // (no dots), so NodeOf gives it back.
+  static std::string NewInstance(std::string_view node_id);
+  static std::string_view NodeOf(std::string_view instance);
 
   Status Heartbeat(std::string_view instance, core::Clock::WallTime now);
   // A replica that stops with calls still up (past its drain deadline) makes itself silent at
@@ -41,6 +45,9 @@ class RedisCallOwners {
   // next pass rather than after their `dead_after`. Nothing for an instance that never
   // heartbeat.
   Status Retire(std::string_view instance);
+  // Whether `instance` heartbeat at `since` or later: false for one retired, adopted away or
+  // never heard of.
+  Result<bool> HeardFrom(std::string_view instance, core::Clock::WallTime since);
   // Up to `limit` instances whose last heartbeat is older than `since`.
   Result<std::vector<std::string>> Silent(core::Clock::WallTime since, size_t limit);
   // Moves up to `batch` of `dead`'s calls into `self`'s set: the ids this replica won (another

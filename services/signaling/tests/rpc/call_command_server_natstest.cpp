@@ -4,6 +4,7 @@
 // implementation of our own interface that records what it was asked.
 #include <catch2/catch.hpp>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -427,6 +428,139 @@ TEST_CASE("a stopped server takes no more commands", "[natstest][commands]") {
   auto reply = bus::RequestProto<v1::CommandReply>(*f.bus, *subject, answer, milliseconds(500));
   CHECK(reply.status().code() == StatusCode::kUnavailable);
   CHECK(f.control.calls().empty());
+}
+
+// Where a test says a call is: nullopt (here), another node's id, or an error; counts asks.
+class ToldWhereabouts final : public CallWhereabouts {
+ public:
+  void Say(Result<std::optional<std::string>> answer) {
+    std::lock_guard lock(mu_);
+    answer_ = std::move(answer);
+  }
+  int asked() {
+    std::lock_guard lock(mu_);
+    return asked_;
+  }
+  Result<std::optional<std::string>> ServingNode(const CallId& call) override {
+    std::lock_guard lock(mu_);
+    ++asked_;
+    CHECK(call.str() == kCall);
+    return answer_;
+  }
+
+ private:
+  std::mutex mu_;
+  Result<std::optional<std::string>> answer_ = std::optional<std::string>();
+  int asked_ = 0;
+};
+
+// Two nodes on one bus: `any` takes the service subjects and asks its whereabouts; `carrier`
+// serves only its own node's subjects, so every command on a service subject lands on `any`.
+struct TwoNodes {
+  Fixture f;  // its server: the carrier
+  ToldWhereabouts whereabouts;
+  RecordingCallControl any_control;
+  CallCommandServer any{*f.bus, testing::UniqueName("sig"), any_control, &whereabouts,
+                        milliseconds(500)};
+
+  TwoNodes() {
+    REQUIRE(any.Start().ok());
+    REQUIRE(f.bus->Flush(seconds(2)).ok());
+  }
+  template <typename Reply>
+  Reply AskAnyNode(std::string_view op, const google::protobuf::MessageLite& request) {
+    auto subject = bus::subjects::Command(call_ops::kService, op);
+    REQUIRE(subject.ok());
+    auto reply = bus::RequestProto<Reply>(*f.bus, *subject, request, seconds(5));
+    REQUIRE(reply.ok());
+    return *reply;
+  }
+};
+
+TEST_CASE(
+    "a call command sent to any node is passed on to the live node carrying the call - its reply "
+    "comes back as that node gave it",
+    "[natstest][commands]") {
+  TwoNodes nodes;
+  nodes.whereabouts.Say(std::optional<std::string>(nodes.f.node_id));
+  const std::string t = std::string(kTenant) + " " + kCall;
+
+  v1::HangupRequest hangup;
+  *hangup.mutable_call() = Ref();
+  hangup.set_sip_code(486);
+  CHECK(nodes.AskAnyNode<v1::CommandReply>(call_ops::kHangup, hangup).error().code() == 0);
+  v1::PlayRequest play;
+  *play.mutable_call() = Ref();
+  play.set_tone("ringback");
+  play.set_playback_id("hold-music");
+  CHECK(nodes.AskAnyNode<v1::PlayReply>(call_ops::kPlay, play).playback_id() == "hold-music");
+  v1::RecordStartRequest record;
+  *record.mutable_call() = Ref();
+  record.set_recording_id("rec-9");
+  CHECK(nodes.AskAnyNode<v1::RecordStartReply>(call_ops::kRecordStart, record).file() ==
+        "/rec/rec-9");
+  nodes.f.control.Forget(kCall);
+  v1::StopPlayRequest stop_play;
+  *stop_play.mutable_call() = Ref();
+  auto refused = nodes.AskAnyNode<v1::CommandReply>(call_ops::kStopPlay, stop_play);
+  CHECK(refused.error().code() == switchboard::common::v1::ERROR_CODE_NOT_FOUND);
+  CHECK(refused.error().message() == std::string("no call ") + kCall);
+
+  CHECK(nodes.f.control.calls() == std::vector<std::string>{
+                                       "hangup " + t + " 486 ",
+                                       "play " + t + " wav= tone=ringback id=hold-music",
+                                       "record_start " + t + " rec-9 sent",
+                                       "stop_play " + t,
+                                   });
+  CHECK(nodes.any_control.calls().empty());
+  CHECK(nodes.any.passed_on() == 4);
+  CHECK(nodes.f.server->passed_on() == 0);
+}
+
+TEST_CASE(
+    "a call command sent to any node is served there when the call is its own or its node is "
+    "gone - where the call is cannot be told: that error - the node named does not answer: "
+    "UNAVAILABLE",
+    "[natstest][commands]") {
+  TwoNodes nodes;
+  v1::TransferRequest transfer;
+  *transfer.mutable_call() = Ref();
+  transfer.set_target_uri("sip:203@acme.sb.example");
+  CHECK(nodes.AskAnyNode<v1::CommandReply>(call_ops::kTransfer, transfer).error().code() == 0);
+  CHECK(nodes.any_control.calls() ==
+        std::vector<std::string>{"transfer " + std::string(kTenant) + " " + kCall +
+                                 " sip:203@acme.sb.example"});
+
+  nodes.whereabouts.Say(Status::Unavailable("redis is away"));
+  auto unknown = nodes.AskAnyNode<v1::CommandReply>(call_ops::kTransfer, transfer);
+  CHECK(unknown.error().code() == switchboard::common::v1::ERROR_CODE_UNAVAILABLE);
+  CHECK(unknown.error().message() == "redis is away");
+
+  nodes.whereabouts.Say(std::optional<std::string>("sig-nobody"));
+  auto silent = nodes.AskAnyNode<v1::CommandReply>(call_ops::kTransfer, transfer);
+  CHECK(silent.error().code() == switchboard::common::v1::ERROR_CODE_UNAVAILABLE);
+  CHECK(nodes.any_control.calls().size() == 1);
+  CHECK(nodes.f.control.calls().empty());
+}
+
+TEST_CASE(
+    "a malformed call command sent to any node is INVALID_ARGUMENT without asking where the "
+    "call is",
+    "[natstest][commands]") {
+  TwoNodes nodes;
+  nodes.whereabouts.Say(std::optional<std::string>(nodes.f.node_id));
+  v1::HangupRequest hangup;
+  *hangup.mutable_call() = Ref(kTenant, "not-a-uuid");
+  auto reply = nodes.AskAnyNode<v1::CommandReply>(call_ops::kHangup, hangup);
+  CHECK(reply.error().field() == "call.call_id");
+  // Well-formed reference, bad argument: the carrying node refuses it.
+  *hangup.mutable_call() = Ref();
+  hangup.set_sip_code(99);
+  CHECK(nodes.AskAnyNode<v1::CommandReply>(call_ops::kHangup, hangup).error().field() ==
+        "sip_code");
+  CHECK(nodes.whereabouts.asked() == 1);
+  CHECK(nodes.f.control.calls().empty());
+  CHECK(nodes.any_control.calls().empty());
 }
 
 TEST_CASE("a node id that is not a subject token is refused at start", "[natstest][commands]") {

@@ -12,6 +12,7 @@
 #include "shared_redis.h"
 #include "store/redis_call_owners.h"
 #include "store/redis_call_store.h"
+#include "store/stored_call_whereabouts.h"
 #include "switchboard/testing/servers.h"
 
 namespace {
@@ -19,6 +20,7 @@ namespace {
 using sb::signaling::CallAdopter;
 using sb::signaling::RedisCallOwners;
 using sb::signaling::RedisCallStore;
+using sb::signaling::StoredCallWhereabouts;
 using sb::signaling::b2bua::StoredCall;
 using namespace std::chrono_literals;
 
@@ -130,6 +132,49 @@ TEST_CASE(
   auto adopted = owners.Adopt("sig-1.stopping", "sig-2.live", 10);
   REQUIRE(adopted.ok());
   CHECK(*adopted == std::vector<std::string>{"outlives-the-drain"});
+}
+
+TEST_CASE("an instance id is its node id and a random part, and gives its node id back",
+          "[redis]") {
+  const std::string one = RedisCallOwners::NewInstance("sig-1");
+  const std::string two = RedisCallOwners::NewInstance("sig-1");
+  CHECK(one.starts_with("sig-1."));
+  CHECK(one.size() == std::string("sig-1.").size() + 8);
+  CHECK(one != two);
+  CHECK(RedisCallOwners::NodeOf(one) == "sig-1");
+}
+
+TEST_CASE(
+    "a call's commands go to the live node whose instance stored it - a call of this run, of a "
+    "silent retired or forgotten instance, or with no record is served here",
+    "[redis]") {
+  Redis redis;
+  auto [store, owners, clock] = std::tie(redis.store, redis.owners, redis.clock);
+  StoredCallWhereabouts whereabouts(store, owners, clock, "sig-2.here", 10s);
+  auto node_of = [&](const std::string& id) {
+    auto node = whereabouts.ServingNode(sb::CallId(id));
+    REQUIRE(node.ok());
+    return node->value_or("(here)");
+  };
+  const auto now = clock.WallNow();
+  REQUIRE(owners.Heartbeat("sig-1.live", now - 9s).ok());
+  REQUIRE(owners.Heartbeat("sig-3.silent", now - 11s).ok());
+  REQUIRE(owners.Heartbeat("sig-4.retired", now).ok());
+  REQUIRE(owners.Retire("sig-4.retired").ok());
+  REQUIRE(owners.Heartbeat("sig-2.here", now).ok());
+  for (const char* instance :
+       {"sig-1.live", "sig-3.silent", "sig-4.retired", "sig-5.forgotten", "sig-2.here"}) {
+    REQUIRE(store.Save(CallOn(instance, std::string("on-") + instance), nullptr).ok());
+  }
+
+  CHECK(node_of("on-sig-1.live") == "sig-1");
+  CHECK(node_of("on-sig-3.silent") == "(here)");
+  CHECK(node_of("on-sig-4.retired") == "(here)");
+  CHECK(node_of("on-sig-5.forgotten") == "(here)");
+  CHECK(node_of("on-sig-2.here") == "(here)");
+  CHECK(node_of("never-stored") == "(here)");
+  clock.Advance(2s);  // sig-1's heartbeat is now 11 s old
+  CHECK(node_of("on-sig-1.live") == "(here)");
 }
 
 TEST_CASE(
