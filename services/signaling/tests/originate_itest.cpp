@@ -122,6 +122,66 @@ std::optional<switchboard::media::v1::LegStatisticsEvent> LegOf(
   return std::nullopt;
 }
 
+// The two originated calls a bridge test joins: 1002 talks (a PCMA recording) until the BYE,
+// 1003 runs `echo_scenario` with -rtp_echo (what it hears goes back where it came from).
+struct TalkerAndEcho {
+  CallRig rig;
+  Commands commands{rig};
+  LegStats stats{rig.platform.nats_url()};
+  const int target_port = sb::testing::FreePort();  // 1003's sipp (before the sipps start)
+  Sipp talker;
+  Sipp echo;
+
+  explicit TalkerAndEcho(const std::string& echo_scenario)
+      : talker(Registered(rig).StartCallee("callee_talks_until_bye.xml")),
+        echo(Sipp::Start("echo",
+                         Concat({"-sf", Sipp::Scenario(echo_scenario), "-m", "1", "-rtp_echo"},
+                                At(kTargetIp, target_port)))) {}
+
+  // 1001 calls `extension` (1002 or 1003): its answered event.
+  call::CallAnswered Answered(const std::string& extension) {
+    const std::string id = commands.Placed(commands.As1001("sip:" + extension + "@" + rig.domain));
+    auto answered = commands.Await<call::CallAnswered>("answered", id);
+    REQUIRE(answered);
+    return *answered;
+  }
+  // The bridge command on x's node: y ends bridged, 200.
+  void Bridge(const std::string& x, const std::string& y) {
+    call::BridgeRequest bridge;
+    *bridge.mutable_call() = commands.Ref(x);
+    *bridge.mutable_other_call() = commands.Ref(y);
+    auto bridged = commands.OnNode<call::CommandReply>(x, ops::kBridge, bridge);
+    INFO(bridged.error().message());
+    REQUIRE(bridged.error().code() == switchboard::common::v1::ERROR_CODE_OK);
+    auto merged = commands.Await<call::CallEnded>("ended", y);
+    REQUIRE(merged);
+    CHECK(merged->cause() == call::END_CAUSE_BRIDGED);
+    CHECK(merged->final_sip_code() == 200);
+  }
+  // 2 s of 1002's audio to 1003 and back, then a hangup command for x BYEs both: ended
+  // hangup_command.
+  void TalkThenHangUp(const std::string& x) {
+    std::this_thread::sleep_for(2s);
+    call::HangupRequest hangup;
+    *hangup.mutable_call() = commands.Ref(x);
+    CHECK(commands.OnNode<call::CommandReply>(x, ops::kHangup, hangup).error().code() ==
+          switchboard::common::v1::ERROR_CODE_OK);
+    CheckBothSucceeded(talker, echo);
+    auto ended = commands.Await<call::CallEnded>("ended", x);
+    REQUIRE(ended);
+    CHECK(ended->cause() == call::END_CAUSE_HANGUP_COMMAND);
+  }
+
+ private:
+  // 1003 (and 1002) registered at their sipps' addresses, before those start.
+  CallRig& Registered(CallRig& r) {
+    r.platform.CreateExtension(r.tenant, "1003", "pass-1003-secret");
+    r.Register("1003", kTargetIp, target_port, r.platform.sip_port());
+    r.RegisterCallee(r.platform.sip_port());
+    return r;
+  }
+};
+
 }  // namespace
 
 TEST_CASE(
@@ -396,51 +456,21 @@ TEST_CASE(
     "bridge two originated calls - 1002's audio reaches 1003 through the node and its echo "
     "comes back - the merged call ends bridged - a hangup command BYEs both parties",
     "[integration]") {
-  CallRig rig;
-  Commands commands(rig);
-  LegStats stats(rig.platform.nats_url());
-  rig.platform.CreateExtension(rig.tenant, "1003", "pass-1003-secret");
-  const int target_port = sb::testing::FreePort();
-  rig.Register("1003", kTargetIp, target_port, rig.platform.sip_port());
-  rig.RegisterCallee(rig.platform.sip_port());
-  auto talker = rig.StartCallee("callee_talks_until_bye.xml");
-  auto echo = Sipp::Start(
-      "echo", Concat({"-sf", Sipp::Scenario("callee_answers.xml"), "-m", "1", "-rtp_echo"},
-                     At(kTargetIp, target_port)));
-
-  const std::string x = commands.Placed(commands.As1001("sip:1002@" + rig.domain));
-  const std::string y = commands.Placed(commands.As1001("sip:1003@" + rig.domain));
-  REQUIRE(commands.Await<call::CallAnswered>("answered", x));
-  REQUIRE(commands.Await<call::CallAnswered>("answered", y));
-
-  call::BridgeRequest bridge;
-  *bridge.mutable_call() = commands.Ref(x);
-  *bridge.mutable_other_call() = commands.Ref(y);
-  auto bridged = commands.OnNode<call::CommandReply>(x, ops::kBridge, bridge);
-  INFO(bridged.error().message());
-  REQUIRE(bridged.error().code() == switchboard::common::v1::ERROR_CODE_OK);
-  auto merged = commands.Await<call::CallEnded>("ended", y);
-  REQUIRE(merged);
-  CHECK(merged->cause() == call::END_CAUSE_BRIDGED);
-  CHECK(merged->final_sip_code() == 200);
+  TalkerAndEcho t("callee_answers.xml");
+  auto& commands = t.commands;
+  const std::string x = t.Answered("1002").call().call_id();
+  const std::string y = t.Answered("1003").call().call_id();
+  t.Bridge(x, y);
   // The merged call is gone: its commands are NOT_FOUND, the other call's go on.
   call::HangupRequest hangup;
   *hangup.mutable_call() = commands.Ref(y);
   CHECK(commands.OnNode<call::CommandReply>(x, ops::kHangup, hangup).error().code() ==
         switchboard::common::v1::ERROR_CODE_NOT_FOUND);
-
-  std::this_thread::sleep_for(2s);  // 1002's audio flows to 1003 and back
-  *hangup.mutable_call() = commands.Ref(x);
-  CHECK(commands.OnNode<call::CommandReply>(x, ops::kHangup, hangup).error().code() ==
-        switchboard::common::v1::ERROR_CODE_OK);
-  CheckBothSucceeded(talker, echo);
-  auto ended = commands.Await<call::CallEnded>("ended", x);
-  REQUIRE(ended);
-  CHECK(ended->cause() == call::END_CAUSE_HANGUP_COMMAND);
+  t.TalkThenHangUp(x);
 
   // 1002's leg (x-b) sent 1003's echo of what it received; 1003's leg (y-b) carried 1002's audio
   // to 1003 and received its echo.
-  const auto finals = stats.Finals(2);
+  const auto finals = t.stats.Finals(2);
   auto talker_leg = LegOf(finals, x + "-b");
   auto echo_leg = LegOf(finals, y + "-b");
   REQUIRE(talker_leg);
@@ -449,6 +479,40 @@ TEST_CASE(
   CHECK(talker_leg->packets_sent() > 0);
   CHECK(echo_leg->packets_sent() > 0);
   CHECK(echo_leg->packets_received() > 0);
+}
+
+// Each call takes the least-loaded media node when it starts, so the two calls a bridge joins
+// (a queue's caller and its agent) are often on two nodes: the second call's party moves to the
+// first's node.
+TEST_CASE(
+    "bridge two originated calls anchored on two media nodes - 1003 is moved to the first call's "
+    "node by a re-INVITE - 1002's audio reaches 1003 there and its echo comes back - a hangup "
+    "BYEs both",
+    "[integration]") {
+  TalkerAndEcho t("callee_echoes_through_a_move.xml");
+  const auto x_answered = t.Answered("1002");
+  // The second node carries nothing: once its load reports come, the next call goes there.
+  t.rig.platform.AddMediaNode();
+  std::this_thread::sleep_for(1s);
+  const auto y_answered = t.Answered("1003");
+  const std::string x = x_answered.call().call_id(), y = y_answered.call().call_id();
+  const std::string x_node = x_answered.call().legs(0).media_node_id();
+  REQUIRE(y_answered.call().legs(0).media_node_id() != x_node);
+  t.Bridge(x, y);
+  t.TalkThenHangUp(x);
+
+  // 1003's first leg (on the second node) went with the move; its new one (y-b1, on x's node)
+  // carried 1002's audio to 1003 and its echo back to 1002's leg.
+  const auto finals = t.stats.Finals(3);
+  auto talker_leg = LegOf(finals, x + "-b");
+  auto moved_leg = LegOf(finals, y + "-b1");
+  REQUIRE(talker_leg);
+  REQUIRE(moved_leg);
+  CHECK(moved_leg->leg().node_id() == x_node);
+  CHECK(moved_leg->packets_sent() > 0);
+  CHECK(moved_leg->packets_received() > 0);
+  CHECK(talker_leg->packets_received() > 0);
+  REQUIRE(LegOf(finals, y + "-b"));
 }
 
 TEST_CASE(

@@ -156,6 +156,12 @@ testing::ChildProcess& Platform::SignalingOn(int sip_port) {
   return sip_port == sip_port_ ? signaling_ : ReplicaOn(sip_port).process;
 }
 
+std::string Platform::AddMediaNode() {
+  REQUIRE(media_);
+  more_media_.push_back(std::make_unique<media_client::test::MediaProcess>(nats_.url()));
+  return more_media_.back()->node_id();
+}
+
 std::string Platform::NodeId(int sip_port) {
   const auto* env = sip_port == sip_port_ ? &first_env_ : &ReplicaOn(sip_port).env;
   // The last setting of a name is the one the node runs with (StartSignaling).

@@ -83,6 +83,10 @@ class Platform {
   // restarts a pod: a new run, which does not carry the calls of the run before it. Returns
   // once its /readyz answers 200.
   void RestartSignaling();
+  // Another sb-media node on the platform's NATS (the Platform must have been made with media),
+  // stopped with the Platform. Returns its node id once started; signaling hears of it with its
+  // first load report (every 200 ms).
+  std::string AddMediaNode();
   // The value of a sample of sb-signaling's /metrics ("name" or "name{labels}"); -1 when absent.
   double Metric(std::string_view sample) const;
   bool SignalingRunning() const { return signaling_.Running(); }
@@ -120,6 +124,7 @@ class Platform {
   int http_port_;
   testing::ChildProcess admin_;
   std::unique_ptr<media_client::test::MediaProcess> media_;
+  std::vector<std::unique_ptr<media_client::test::MediaProcess>> more_media_;
   std::string redis_prefix_;
   std::vector<std::pair<std::string, std::string>> signaling_env_;
   // The first node's settings: signaling_env_ with its node id (which signaling_env_ may set).

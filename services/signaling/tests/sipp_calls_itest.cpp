@@ -23,10 +23,33 @@ TEST_CASE("a call with RTP both ways through the media node - the caller hangs u
           "[integration]") {
   CallRig rig;
   LegStats stats(rig.platform.nats_url());
+  auto bus = sb::testing::ConnectNats(rig.platform.nats_url(), "sipp-calls-itest");
+  sb::testing::EventInbox ended(*bus, "sb.evt.call.ended." + rig.tenant.id());
   rig.RegisterCallee(rig.platform.sip_port());
   auto callee = rig.StartCallee("callee_answers.xml", {"-rtp_echo"});
   auto caller = rig.StartCaller("caller_hangs_up.xml", rig.platform.sip_port());
   CheckBothSucceeded(caller, callee);
+
+  // The call's record (what CDRs are made of) names both legs: each party's dialog and address,
+  // the media node and leg anchoring it, and the codec (both phones speak PCMA).
+  auto ends = ended.AtLeast<switchboard::call::v1::CallEnded>(1, 10s);
+  REQUIRE(ends.size() == 1);
+  const auto& call = ends[0].call();
+  REQUIRE(call.legs_size() == 2);
+  CHECK(call.legs(0).direction() == switchboard::call::v1::LEG_DIRECTION_INBOUND);
+  CHECK(call.legs(0).remote_source().starts_with(kCallerIp + ":"));
+  CHECK(call.legs(1).direction() == switchboard::call::v1::LEG_DIRECTION_OUTBOUND);
+  CHECK(call.legs(1).remote_source() == kCalleeIp + ":" + std::to_string(rig.callee_port));
+  for (const auto& leg : call.legs()) {
+    INFO("leg " << leg.leg_id());
+    CHECK(leg.codec() == "PCMA");
+    CHECK_FALSE(leg.sip_call_id().empty());
+    CHECK_FALSE(leg.remote_contact().empty());
+    CHECK(leg.media_node_id() == call.legs(0).media_node_id());
+    CHECK_FALSE(leg.media_node_id().empty());
+    CHECK(leg.final_sip_code() == 200);
+  }
+  CHECK(call.legs(0).sip_call_id() != call.legs(1).sip_call_id());
 
   // Both legs carried packets both ways: leg a received the caller's audio and sent it the
   // callee's echo; leg b sent the caller's audio to the callee and received the echo (the

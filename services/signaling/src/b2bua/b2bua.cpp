@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <utility>
 
+#include "b2bua/sdp_direction.h"
 #include "switchboard/sip/builder.h"
 #include "switchboard/sip/digest.h"
 #include "switchboard/sip/transaction_manager.h"
@@ -113,11 +114,39 @@ B2bua::Call* B2bua::Find(const std::string& id) {
   return it == calls_.end() ? nullptr : &it->second;
 }
 
+std::vector<LegRecord> StoredLegs(const StoredCall& call) {
+  std::vector<LegRecord> legs;
+  const bool two_parties = call.media_legs.size() > 1;
+  for (size_t i = 0; i < call.media_legs.size(); ++i) {
+    const bool caller = two_parties && i == 0;
+    const StoredDialog& d = caller ? call.caller : call.callee;
+    LegRecord& leg = legs.emplace_back();
+    leg.leg_id = call.media_legs[i];
+    leg.direction = caller ? LegDirection::kInbound : LegDirection::kOutbound;
+    leg.from_uri = call.from_uri;
+    leg.to_uri = call.to_uri;
+    leg.sip_call_id = d.id.call_id;
+    leg.remote_contact = d.remote_target;
+    if (!d.peer.host.empty()) leg.remote_source = d.peer.host + ":" + std::to_string(d.peer.port);
+    // The answer on the leg: ours (the node's) to the caller's offer, the callee's to ours.
+    leg.codec = FirstCodec(caller ? d.local_sdp : d.peer_sdp);
+    leg.media_node_id = call.media_node_id;
+    leg.media_leg_id = call.media_legs[i];
+    if (call.answer_time) leg.final_sip_code = 200;
+  }
+  return legs;
+}
+
 CallSummary B2bua::Summary(const Call& call) const {
   CallSummary s;
   s.call_id = call.id;
   s.tenant = call.caller.tenant;
   CopyEndedFacts(call, s);
+  s.legs = StoredLegs(Stored(call));
+  // Before our final response the caller has no dialog to say where it is: its INVITE does.
+  if (!call.one_legged && !call.originated && !s.legs.empty() && s.legs[0].remote_source.empty()) {
+    s.legs[0].remote_source = call.a_source.host + ":" + std::to_string(call.a_source.port);
+  }
   return s;
 }
 
@@ -724,6 +753,10 @@ void B2bua::Finish(const std::string& id, bool bye_caller, bool bye_callee,
   };
   AbandonTransfer(*call);
   StopSessions(*call);
+  // While the dialogs still say where the parties are.
+  CallSummary ended = Summary(*call);
+  ended.sip_code = 200;
+  ended.cause = std::string(cause);
   if (!call->one_legged) bye(call->a_dialog, bye_caller);
   if (call->b_dialog) bye(*call->b_dialog, bye_callee);
   StoredCall stored;
@@ -733,9 +766,6 @@ void B2bua::Finish(const std::string& id, bool bye_caller, bool bye_callee,
   // Its dialogs name the keys to remove: no read of the stored copy first.
   if (!call->one_legged) stored.caller.id = call->a_dialog;
   if (call->b_dialog) stored.callee.id = *call->b_dialog;
-  CallSummary ended = Summary(*call);
-  ended.sip_code = 200;
-  ended.cause = std::string(cause);
   DestroyMedia(call->media_node, MediaLegs(*call));
   // "ended" once the call is out of the store: a consumer acting on it finds no stale state.
   if (ports_.store.works_on_loop()) {

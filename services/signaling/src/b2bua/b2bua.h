@@ -52,6 +52,7 @@
 #include <optional>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "b2bua/ports.h"
@@ -92,6 +93,11 @@ bool StoredPartyGone(int code);
 
 // A record of a call that was still ringing (StoredCall::ringing_*), not an answered one.
 bool StoredRinging(const StoredCall& call);
+
+// The legs a call event lists (CallSummary::legs), from a call's record: each media leg, with
+// the dialog of the party it anchors (the caller's side inbound, the callee's outbound) and the
+// codec of the answer on it. A one-legged call has the callee's side only.
+std::vector<LegRecord> StoredLegs(const StoredCall& call);
 
 class B2bua final : public RequestHandler, public DialogHandler {
  public:
@@ -140,8 +146,10 @@ class B2bua final : public RequestHandler, public DialogHandler {
   // Joins two answered calls of `tenant` on one media node into `call_id` (a bridge command;
   // b2bua_bridge.cpp): each call's party (the caller, or an originated call's one leg) is
   // bridged to the other's, the other sides are hung up, and `other_id` ends with cause
-  // "bridged". NOT_FOUND / FAILED_PRECONDITION as for the other commands; FAILED_PRECONDITION
-  // for calls on two media nodes or being transferred.
+  // "bridged". Calls on two media nodes are joined on `call_id`'s: the other call's party is
+  // moved there first (a new leg, offered to it in a re-INVITE). NOT_FOUND / FAILED_PRECONDITION
+  // as for the other commands; FAILED_PRECONDITION for calls being transferred or bridged, or
+  // whose party refuses the move.
   void Bridge(const TenantId& tenant, std::string_view call_id, std::string_view other_id,
               std::function<void(Status)> done);
 
@@ -262,6 +270,7 @@ class B2bua final : public RequestHandler, public DialogHandler {
     std::chrono::milliseconds ring_timeout{};          // 0: Settings::no_answer_timeout
     std::function<void(Result<std::string>)> created;  // an originate command's reply
     std::optional<PendingTransfer> transfer;
+    bool moving = false;          // a bridge is moving its party to the other call's media node
     sip::UasTimerAnswer a_timer;  // what the caller's 200 grants
     LegSession a_session, b_session;
     // What the set-up job found out past the route (SetUpWork), taken by Ring and Located
@@ -289,6 +298,16 @@ class B2bua final : public RequestHandler, public DialogHandler {
   // The answered call of `tenant` a command names: NOT_FOUND (another tenant's, or not carried
   // here), FAILED_PRECONDITION before the answer.
   Result<Call*> FindAnswered(const TenantId& tenant, std::string_view call_id);
+  // Bridge (b2bua_bridge.cpp): the two answered calls a bridge joins, or why not.
+  Result<std::pair<Call*, Call*>> Bridgeable(const TenantId& tenant, std::string_view call_id,
+                                             std::string_view other_id);
+  // `y`'s party onto media node `node`: a new leg there, offered to the party in a re-INVITE.
+  // `moved` hears OK once the party accepted and the node has its answer (its old leg released);
+  // otherwise why not, with the call as it was (or ended, when the party accepted the new leg
+  // and the node then refused its answer).
+  void MoveParty(Call& y, const std::string& node, std::function<void(Status)> moved);
+  // The bridge itself, once `y`'s party is on `x`'s node.
+  void Merge(Call& x, Call& y, std::function<void(Status)> done);
   // OnCallerLeg for a call only the store knows: the record's node and party leg, on a worker.
   void OnStoredCallerLeg(const TenantId& tenant, std::string id, LegWork work,
                          std::function<void(Status)> done);

@@ -506,6 +506,7 @@ void B2bua::ReleaseStored(StoredCall call, std::string cause, int sip_code) {
   ended.answered_leg = call.answered_leg;
   ended.start_time = call.start_time;
   ended.answer_time = call.answer_time;
+  ended.legs = StoredLegs(call);
   ended.sip_code = sip_code;
   ended.cause = std::move(cause);
   (void)offloader_.Run([this, call = std::move(call), ended] { EndStored(call, ended); }, nullptr);

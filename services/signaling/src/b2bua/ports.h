@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "events/call_control.h"
+#include "events/call_record.h"
 #include "switchboard/bus/bus.h"
 #include "switchboard/core/clock.h"
 #include "switchboard/core/ids.h"
@@ -239,6 +240,8 @@ struct CallSummary {
   // By the B2BUA's clock, and kept with the stored call: a replica that ends a call another
   // one carried reports the same duration and billable time. Unset: not known (not answered).
   std::optional<core::Clock::WallTime> start_time, answer_time;
+  // Each party's media leg and dialog (StoredLegs); empty: as the call's last event said.
+  std::vector<LegRecord> legs;
 };
 
 // A call event as it will be sent (the stream's subject, body and de-duplication id), for a

@@ -3,12 +3,23 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "switchboard/core/ascii.h"
+
 namespace sb::signaling::b2bua {
 namespace {
 
 bool IsDirection(const sdp::Attribute& a) {
   return !a.value && (a.name == "sendrecv" || a.name == "sendonly" || a.name == "recvonly" ||
                       a.name == "inactive");
+}
+
+void BumpVersion(sdp::Origin& origin) {
+  uint64_t version = 0;
+  for (char c : origin.session_version) {
+    if (c < '0' || c > '9') break;
+    version = version * 10 + static_cast<uint64_t>(c - '0');
+  }
+  origin.session_version = std::to_string(version + 1);
 }
 
 }  // namespace
@@ -38,15 +49,34 @@ std::string WithDirection(std::string_view sdp_text, sdp::Direction direction, b
     std::erase_if(m.attributes, IsDirection);
     m.attributes.push_back({std::string(sdp::DirectionName(direction)), std::nullopt});
   }
-  if (bump_version) {
-    uint64_t version = 0;
-    for (char c : sd->origin.session_version) {
-      if (c < '0' || c > '9') break;
-      version = version * 10 + static_cast<uint64_t>(c - '0');
-    }
-    sd->origin.session_version = std::to_string(version + 1);
-  }
+  if (bump_version) BumpVersion(sd->origin);
   return sdp::Serialize(*sd);
+}
+
+std::string ContinuedDescription(std::string_view previous, std::string_view fresh) {
+  auto before = sdp::Parse(previous);
+  auto now = sdp::Parse(fresh);
+  if (!before.ok() || !now.ok()) return std::string(fresh);
+  now->origin = before->origin;
+  BumpVersion(now->origin);
+  return WithDirection(sdp::Serialize(*now),
+                       OfferedDirection(previous).value_or(sdp::Direction::kSendRecv), false);
+}
+
+std::string FirstCodec(std::string_view sdp_text) {
+  auto sd = sdp::Parse(sdp_text);
+  if (!sd.ok()) return {};
+  for (const auto& m : sd->media) {
+    if (m.media != "audio") continue;
+    for (const auto& codec : sdp::Codecs(m)) {
+      if (!core::EqualsIgnoreCase(codec.encoding, "telephone-event") &&
+          !core::EqualsIgnoreCase(codec.encoding, "CN")) {
+        return codec.encoding;
+      }
+    }
+    return {};
+  }
+  return {};
 }
 
 bool SameDescription(std::string_view before, std::string_view now) {

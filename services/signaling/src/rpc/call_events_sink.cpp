@@ -32,6 +32,7 @@ CallRecord CallEventSink::Update(const b2bua::CallSummary& call, bool forget, Ap
                    .to_uri = call.to_uri,
                    .signaling_node_id = node_id_};
   CallRecord* record = it != calls_.end() ? &it->second : &fresh;
+  if (!call.legs.empty()) record->legs = call.legs;
   apply(*record);
   CallRecord copy = *record;
   if (it != calls_.end() && forget) {

@@ -50,8 +50,8 @@ Message Parse(const std::string& bytes) {
   return std::move(*parsed);
 }
 
-std::string NodeSdp(std::string_view leg, int version = 1) {
-  return "v=0\r\no=node 7 " + std::to_string(version) +
+std::string NodeSdp(std::string_view leg, int version = 1, std::string_view origin = "node") {
+  return "v=0\r\no=" + std::string(origin) + " 7 " + std::to_string(version) +
          " IN IP4 127.0.0.9\r\ns=-\r\nc=IN IP4 127.0.0.9\r\nt=0 0\r\n"
          "m=audio 30000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=x-leg:" +
          std::string(leg) + "\r\n";
@@ -163,26 +163,32 @@ struct Locator : CalleeLocator {
   }
 };
 
+// Media nodes: "media-1" (its descriptions' origin "node"), or whichever `next_node` names.
 struct Media : MediaAnchor {
   std::set<std::string> legs;
+  std::map<std::string, std::string> node_of;  // leg -> its node
   // Like the node: a leg is in one bridge at a time; destroying it frees its peer.
   std::map<std::string, std::string> bridged;
   std::vector<std::string> log;
-  bool refuse_offers = false;  // like a node that knows none of the offer's codecs
+  bool refuse_offers = false;         // like a node that knows none of the offer's codecs
+  std::string next_node = "media-1";  // the least-loaded node, for a leg that names none
   sb::Result<Leg> CreateLeg(const sb::TenantId&, std::string_view, std::string_view leg_id,
-                            std::string_view, std::string_view offer) override {
+                            std::string_view node_id, std::string_view offer) override {
     if (refuse_offers && !offer.empty()) return sb::Status::InvalidArgument("no common codec");
+    const std::string node = node_id.empty() ? next_node : std::string(node_id);
     legs.emplace(leg_id);
+    node_of[std::string(leg_id)] = node;
     log.push_back("create " + std::string(leg_id) + (offer.empty() ? " offer" : " answer"));
-    return Leg{"media-1", NodeSdp(leg_id), "PCMU"};
+    return Leg{node, NodeSdp(leg_id, 1, Origin(node)), "PCMU"};
   }
-  sb::Result<Leg> UpdateLeg(std::string_view, std::string_view leg_id, bool is_offer,
+  sb::Result<Leg> UpdateLeg(std::string_view node, std::string_view leg_id, bool is_offer,
                             std::string_view) override {
-    if (!legs.count(std::string(leg_id))) return sb::Status::NotFound("no leg");
+    if (!On(node, leg_id)) return sb::Status::NotFound("no leg");
     log.push_back("update " + std::string(leg_id) + (is_offer ? " offer" : " answer"));
-    return Leg{"media-1", NodeSdp(leg_id, 2), "PCMU"};
+    return Leg{std::string(node), NodeSdp(leg_id, 2, Origin(node)), "PCMU"};
   }
-  sb::Result<bool> Bridge(std::string_view, std::string_view a, std::string_view b) override {
+  sb::Result<bool> Bridge(std::string_view node, std::string_view a, std::string_view b) override {
+    if (!On(node, a) || !On(node, b)) return sb::Status::NotFound("no such leg on the node");
     if (bridged.count(std::string(a)) || bridged.count(std::string(b))) {
       return sb::Status::FailedPrecondition("already bridged");
     }
@@ -210,7 +216,8 @@ struct Media : MediaAnchor {
     log.push_back("record_stop " + std::string(leg_id));
     return sb::Status::Ok();
   }
-  sb::Status DestroyLeg(std::string_view, std::string_view leg_id) override {
+  sb::Status DestroyLeg(std::string_view node, std::string_view leg_id) override {
+    if (!On(node, leg_id)) return sb::Status::NotFound("no leg");
     legs.erase(std::string(leg_id));
     if (auto it = bridged.find(std::string(leg_id)); it != bridged.end()) {
       bridged.erase(it->second);
@@ -218,6 +225,13 @@ struct Media : MediaAnchor {
     }
     log.push_back("destroy " + std::string(leg_id));
     return sb::Status::Ok();
+  }
+  bool On(std::string_view node, std::string_view leg) const {
+    auto it = node_of.find(std::string(leg));
+    return legs.count(std::string(leg)) && it != node_of.end() && it->second == node;
+  }
+  static std::string Origin(std::string_view node) {
+    return node == "media-1" ? "node" : std::string(node);
   }
 };
 
@@ -894,6 +908,28 @@ TEST_CASE("BYE from the callee - the caller gets a BYE in its dialog", "[unit]")
   CHECK((*bye->From())->tag() == call.caller_tag);
   CHECK(bye->request_uri_text() == "sip:1001@10.1.1.1:5060");
   CHECK(f.events.seen.back() == "ended normal 200");
+
+  // What the CDR learns of each leg: the party's dialog and where it is, the media leg, the
+  // codec of the answer on it.
+  const auto& legs = f.events.ended.back().legs;
+  REQUIRE(legs.size() == 2);
+  const std::string id = f.events.ended.back().call_id;
+  CHECK(legs[0].leg_id == id + "-a");
+  CHECK(legs[0].direction == sb::signaling::LegDirection::kInbound);
+  CHECK(legs[0].sip_call_id == "a-call");
+  CHECK(legs[0].remote_source == "10.1.1.1:5060");
+  CHECK(legs[0].remote_contact == "sip:1001@10.1.1.1:5060");
+  CHECK(legs[1].leg_id == id + "-b");
+  CHECK(legs[1].direction == sb::signaling::LegDirection::kOutbound);
+  CHECK(legs[1].sip_call_id == *call.desk_invite.CallId());
+  CHECK(legs[1].remote_source == "10.2.2.2:5062");
+  CHECK(legs[1].remote_contact == "sip:1002@192.168.1.20:5062");
+  for (const auto& leg : legs) {
+    CHECK(leg.codec == "PCMU");
+    CHECK(leg.media_node_id == "media-1");
+    CHECK(leg.media_leg_id == leg.leg_id);
+    CHECK(leg.final_sip_code == 200);
+  }
 }
 
 TEST_CASE("a busy callee - 486 relayed - media released - ended busy", "[unit]") {
@@ -1435,6 +1471,15 @@ TEST_CASE("a hangup command for a call only the store knows - BYE both legs from
   CHECK(to == std::vector<Destination>{kCaller, kDesk});
   CHECK(f.store.calls.empty());
   CHECK(f.media.legs.empty());
+  // The ended event names the legs from the record, as the node that died would have.
+  const auto& legs = f.events.ended.back().legs;
+  REQUIRE(legs.size() == 2);
+  CHECK(legs[0].leg_id == id + "-a");
+  CHECK(legs[0].remote_source == "10.1.1.1:5060");
+  CHECK(legs[1].leg_id == id + "-b");
+  CHECK(legs[1].remote_source == "10.2.2.2:5062");
+  CHECK(legs[1].codec == "PCMU");
+  CHECK(legs[1].final_sip_code == 200);
   std::optional<sb::Status> again;
   other.b2bua.Hangup(kTenant, id, [&](sb::Status s) { again = s; });
   REQUIRE(again);
@@ -2549,18 +2594,25 @@ TEST_CASE("originate - a refused route is the command's error and no call exists
   CHECK(f.events.seen.back() == "ended unavailable 480");
 }
 
+// A call originated to 1002 that its desk phone answers (its mobile's INVITE dropped): its id and
+// the desk's INVITE, with the wire and the events cleared.
+std::pair<std::string, Message> OriginatedToDesk(Fixture& f) {
+  const std::string id = Originate(f, "1002");
+  Message desk = f.Take(kDesk);
+  (void)f.Take(kMobile);
+  f.Receive(f.Answer(desk, 200, "desk", kCallerSdp), kDesk);
+  f.wire.clear();
+  f.events.seen.clear();
+  return {id, std::move(desk)};
+}
+
 TEST_CASE(
     "bridge two originated calls - their legs are bridged on the node - the merged call ends "
     "bridged - a BYE from either party ends the one call and BYEs the other",
     "[unit]") {
   Fixture f;
   auto [x, target_invite] = OriginateAnswered(f);
-  const std::string y = Originate(f, "1002");
-  Message desk = f.Take(kDesk);
-  (void)f.Take(kMobile);
-  f.Receive(f.Answer(desk, 200, "desk", kCallerSdp), kDesk);
-  f.wire.clear();
-  f.events.seen.clear();
+  auto [y, desk] = OriginatedToDesk(f);
 
   std::optional<sb::Status> bridged;
   f.node.b2bua.Bridge(kTenant, x, y, [&](sb::Status s) { bridged = s; });
@@ -2583,6 +2635,15 @@ TEST_CASE(
   CHECK(f.node.b2bua.calls() == 0);
 }
 
+// After the caller of `answered` was bridged into the call originated to 1003: the caller's BYE
+// ends that call, whose party (1003) gets the BYE, and every media leg goes.
+void CallerByeEndsBridged(Fixture& f, const Fixture::Answered& answered) {
+  f.Receive(f.CallerInDialog("BYE", answered.caller_tag, 3), kCaller);
+  CHECK(f.Take(kTarget).method() == sb::sip::Method::kBye);
+  CHECK(f.events.seen.back() == "ended normal 200");
+  CHECK(f.media.legs.empty());
+}
+
 TEST_CASE(
     "bridge an originated call to the caller of another call - that call's callee is hung up "
     "- the caller talks to the originated party",
@@ -2603,11 +2664,96 @@ TEST_CASE(
   CHECK(f.media.bridged.at(originated + "-b") == caller_call + "-a");
   CHECK(f.events.seen == std::vector<std::string>{"ended bridged 200"});
 
-  // The caller's BYE now ends the originated call, whose party gets the BYE.
-  f.Receive(f.CallerInDialog("BYE", answered.caller_tag, 3), kCaller);
-  CHECK(f.Take(kTarget).method() == sb::sip::Method::kBye);
-  CHECK(f.events.seen.back() == "ended normal 200");
-  CHECK(f.media.legs.empty());
+  CallerByeEndsBridged(f, answered);
+}
+
+TEST_CASE(
+    "bridge calls on two media nodes - the caller of the other call is moved to the first's node "
+    "by a re-INVITE that continues its description - then bridged there, its old leg and its "
+    "callee's released on their node, its callee hung up",
+    "[unit]") {
+  Fixture f;
+  f.media.next_node = "media-2";
+  auto answered = f.Connect();
+  const std::string caller_call = f.store.calls.begin()->first;
+  f.media.next_node = "media-1";
+  auto [originated, target_invite] = OriginateAnswered(f);
+  f.wire.clear();
+  f.events.seen.clear();
+  f.media.log.clear();
+
+  std::optional<sb::Status> bridged;
+  f.node.b2bua.Bridge(kTenant, originated, caller_call, [&](sb::Status s) { bridged = s; });
+  CHECK_FALSE(bridged);  // until the caller takes the new leg
+  CHECK(f.media.node_of.at(caller_call + "-a1") == "media-1");
+  Message reinvite = f.Take(kCaller);
+  CHECK(reinvite.method() == sb::sip::Method::kInvite);
+  CHECK((*reinvite.From())->tag() == answered.caller_tag);  // in the caller's dialog
+  const std::string offer(reinvite.body());
+  // The caller had "media-2 7 1" from its first leg: the same origin, the next version.
+  CHECK(offer.find("o=media-2 7 2 ") != std::string::npos);
+  CHECK(offer.find("a=x-leg:" + caller_call + "-a1") != std::string::npos);
+  CHECK(offer.find("a=sendrecv") != std::string::npos);
+  CHECK_FALSE(f.Next(kDesk));  // nothing ends before the move
+
+  f.Receive(f.Answer(reinvite, 200, {}, kCallerSdp), kCaller);
+  CHECK(f.Take(kCaller).method() == sb::sip::Method::kAck);
+  REQUIRE(bridged);
+  CHECK(bridged->ok());
+  CHECK(f.Take(kDesk).method() == sb::sip::Method::kBye);
+  CHECK(f.media.log == std::vector<std::string>{
+                           "create " + caller_call + "-a1 offer",
+                           "update " + caller_call + "-a1 answer",
+                           "destroy " + caller_call + "-a",
+                           "destroy " + caller_call + "-b",
+                           "bridge " + originated + "-b " + caller_call + "-a1",
+                       });
+  CHECK(f.media.legs == std::set<std::string>{originated + "-b", caller_call + "-a1"});
+  CHECK(f.events.seen == std::vector<std::string>{"ended bridged 200"});
+
+  CallerByeEndsBridged(f, answered);
+}
+
+TEST_CASE(
+    "bridge calls on two media nodes - a party that refuses the move keeps its call as it was - "
+    "the command FAILED_PRECONDITION - the new leg released",
+    "[unit]") {
+  Fixture f;
+  auto [x, target_invite] = OriginateAnswered(f);
+  f.media.next_node = "media-2";
+  auto [y, desk] = OriginatedToDesk(f);
+
+  std::optional<sb::Status> bridged;
+  f.node.b2bua.Bridge(kTenant, x, y, [&](sb::Status s) { bridged = s; });
+  Message reinvite = f.Take(kDesk);
+  CHECK(reinvite.body().find("o=media-2 7 2 ") != std::string_view::npos);
+  // Asked again meanwhile: refused, the first bridge goes on.
+  std::optional<sb::Status> again;
+  f.node.b2bua.Bridge(kTenant, x, y, [&](sb::Status s) { again = s; });
+  REQUIRE(again);
+  CHECK(again->code() == sb::StatusCode::kFailedPrecondition);
+
+  f.Receive(f.Answer(reinvite, 488, "desk"), kDesk);
+  REQUIRE(bridged);
+  CHECK(bridged->code() == sb::StatusCode::kFailedPrecondition);
+  CHECK(f.media.legs == std::set<std::string>{x + "-b", y + "-b"});
+  CHECK(f.media.node_of.at(y + "-b") == "media-2");
+  CHECK(f.node.b2bua.calls() == 2);
+  CHECK(f.events.seen.empty());
+  CHECK_FALSE(f.Next(kTarget));
+
+  // Still answered on its own node: a play reaches its old leg.
+  std::optional<sb::Status> played;
+  f.node.b2bua.OnCallerLeg(
+      kTenant, y,
+      [](MediaAnchor& media, const std::string& node, const std::string& leg) {
+        return node == "media-2" ? media.Play(node, leg, {.tone = "busy"}).status()
+                                 : sb::Status::Internal("wrong node " + node);
+      },
+      [&](sb::Status s) { played = s; });
+  REQUIRE(played);
+  CHECK(played->ok());
+  CHECK(f.media.log.back() == "play " + y + "-b busy");
 }
 
 TEST_CASE(

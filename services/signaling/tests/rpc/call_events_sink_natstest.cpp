@@ -93,23 +93,35 @@ TEST_CASE("a B2BUA call becomes four events with its times and billable seconds"
   const std::string id = core::UuidV7Generator(f.clock, 13).Next();
   auto call = f.Summary(id);
 
+  call.legs = {{.leg_id = "a", .sip_call_id = "c-1", .codec = "PCMA", .media_node_id = "m-1"}};
   sink.Created(call);
   CHECK(sink.open_calls() == 1);
   f.clock.Advance(milliseconds(800));
   call.sip_code = 180;
+  call.legs.clear();  // nothing new: the legs as the call's last event said
   sink.Ringing(call);
   f.clock.Advance(milliseconds(4200));
   call.answered_leg = "b";
   call.sip_code = 200;
+  call.legs = {{.leg_id = "a", .sip_call_id = "c-1", .codec = "PCMA", .media_node_id = "m-1"},
+               {.leg_id = "b",
+                .direction = LegDirection::kOutbound,
+                .sip_call_id = "c-2",
+                .codec = "opus",
+                .media_node_id = "m-1",
+                .final_sip_code = 200}};
   sink.Answered(call);
   f.clock.Advance(milliseconds(61200));
   call.cause = "normal";
+  call.legs.clear();
   sink.Ended(call);
   CHECK(sink.open_calls() == 0);
 
   auto ringing = f.Stored<v1::CallRinging>("ringing", id);
   REQUIRE(ringing.has_value());
   CHECK(ringing->sip_code() == 180);
+  REQUIRE(ringing->call().legs_size() == 1);
+  CHECK(ringing->call().legs(0).codec() == "PCMA");
   auto answered = f.Stored<v1::CallAnswered>("answered", id);
   REQUIRE(answered.has_value());
   CHECK(answered->answered_leg_id() == "b");
@@ -122,6 +134,11 @@ TEST_CASE("a B2BUA call becomes four events with its times and billable seconds"
   CHECK(ended->billable_seconds() == 62);
   CHECK(ended->call().signaling_node_id() == "sig-1");
   CHECK(ended->call().from_uri() == "sip:201@acme.sb.example");
+  REQUIRE(ended->call().legs_size() == 2);
+  CHECK(ended->call().legs(1).sip_call_id() == "c-2");
+  CHECK(ended->call().legs(1).codec() == "opus");
+  CHECK(ended->call().legs(1).direction() == v1::LEG_DIRECTION_OUTBOUND);
+  CHECK(ended->call().legs(1).final_sip_code() == 200);
   sink.Flush();
   CHECK(f.metrics.Counter("sb_signaling_call_events_total", "").value() == 4);
 }
