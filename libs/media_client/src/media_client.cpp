@@ -62,16 +62,22 @@ Result<media_v1::LegReply> MediaClient::UpdateLeg(const media_v1::UpdateLegReque
   return Call<media_v1::LegReply>(ops::kUpdateLeg, request);
 }
 
+template <typename Reply>
+void MediaClient::CallAsync(bus::AsyncRequests& requests, std::string_view operation,
+                            const google::protobuf::MessageLite& request,
+                            std::function<void(Result<Reply>)> done) {
+  auto subject = bus::subjects::NodeCommand(ops::kService, node_id_, operation);
+  if (!subject.ok()) return done(subject.status());
+  bus::RequestProtoAsync<Reply>(
+      requests, *subject, request, timeout_,
+      [node_id = node_id_, operation = std::string(operation), done = std::move(done)](
+          Result<Reply> reply) { done(Answered(node_id, operation, std::move(reply))); });
+}
+
 void MediaClient::UpdateLegAsync(bus::AsyncRequests& requests,
                                  const media_v1::UpdateLegRequest& request,
                                  std::function<void(Result<media_v1::LegReply>)> done) {
-  auto subject = bus::subjects::NodeCommand(ops::kService, node_id_, ops::kUpdateLeg);
-  if (!subject.ok()) return done(subject.status());
-  bus::RequestProtoAsync<media_v1::LegReply>(
-      requests, *subject, request, timeout_,
-      [node_id = node_id_, done = std::move(done)](Result<media_v1::LegReply> reply) {
-        done(Answered(node_id, ops::kUpdateLeg, std::move(reply)));
-      });
+  CallAsync<media_v1::LegReply>(requests, ops::kUpdateLeg, request, std::move(done));
 }
 
 Status MediaClient::DestroyLeg(std::string_view leg_id) {
@@ -85,18 +91,32 @@ Result<media_v1::LegPairReply> MediaClient::CreateLegPair(
   return Call<media_v1::LegPairReply>(ops::kCreateLegPair, request);
 }
 
-Status MediaClient::DestroyLegs(const std::vector<std::string>& leg_ids) {
+namespace {
+
+media_v1::DestroyLegsRequest DestroyLegsOf(const std::vector<std::string>& leg_ids) {
   media_v1::DestroyLegsRequest request;
   request.mutable_leg_ids()->Add(leg_ids.begin(), leg_ids.end());
-  return CallStatus<media_v1::Ack>(ops::kDestroyLegs, request);
+  return request;
+}
+
+}  // namespace
+
+Result<media_v1::DestroyLegsReply> MediaClient::DestroyLegs(
+    const std::vector<std::string>& leg_ids) {
+  return Call<media_v1::DestroyLegsReply>(ops::kDestroyLegs, DestroyLegsOf(leg_ids));
+}
+
+void MediaClient::DestroyLegsAsync(bus::AsyncRequests& requests,
+                                   const std::vector<std::string>& leg_ids,
+                                   std::function<void(Result<media_v1::DestroyLegsReply>)> done) {
+  CallAsync<media_v1::DestroyLegsReply>(requests, ops::kDestroyLegs, DestroyLegsOf(leg_ids),
+                                        std::move(done));
 }
 
 Status MediaClient::AbandonLegs(const std::vector<std::string>& leg_ids) {
   auto subject = bus::subjects::NodeCommand(ops::kService, node_id_, ops::kDestroyLegs);
   if (!subject.ok()) return subject.status();
-  media_v1::DestroyLegsRequest request;
-  request.mutable_leg_ids()->Add(leg_ids.begin(), leg_ids.end());
-  return bus::PublishProto(bus_, *subject, request);
+  return bus::PublishProto(bus_, *subject, DestroyLegsOf(leg_ids));
 }
 
 Result<media_v1::BridgeReply> MediaClient::Bridge(std::string_view leg_a, std::string_view leg_b) {

@@ -133,8 +133,15 @@ TEST_CASE("a call's legs are made as a pair - answered and bridged - then destro
   CHECK(answered->transcoding());
   CHECK(cluster.ReportsLegs(node.node_id(), 2));
 
-  CHECK(media.DestroyLegs({"alice", "bob"}).ok());
-  CHECK(media.DestroyLegs({"alice"}).code() == StatusCode::kNotFound);
+  // Destroyed, each with its final statistics (what its final leg_stats event says).
+  auto destroyed = media.DestroyLegs({"alice", "bob"});
+  REQUIRE(destroyed.ok());
+  REQUIRE(destroyed->legs_size() == 2);
+  CHECK(destroyed->legs(0).leg().leg_id() == "alice");
+  CHECK(destroyed->legs(1).leg().leg_id() == "bob");
+  CHECK(destroyed->legs(1).codec() == "PCMA");
+  CHECK(destroyed->legs(1).final());
+  CHECK(media.DestroyLegs({"alice"}).status().code() == StatusCode::kNotFound);
   CHECK(cluster.ReportsLegs(node.node_id(), 0));
 
   // A pair the node cannot make: the field names the leg, and nothing is left on the node.

@@ -31,7 +31,8 @@ TEST_CASE("a call with RTP both ways through the media node - the caller hangs u
   CheckBothSucceeded(caller, callee);
 
   // The call's record (what CDRs are made of) names both legs: each party's dialog and address,
-  // the media node and leg anchoring it, and the codec (both phones speak PCMA).
+  // the media node and leg anchoring it, the codec (both phones speak PCMA) and the media's
+  // quality.
   auto ends = ended.AtLeast<switchboard::call::v1::CallEnded>(1, 10s);
   REQUIRE(ends.size() == 1);
   const auto& call = ends[0].call();
@@ -48,6 +49,9 @@ TEST_CASE("a call with RTP both ways through the media node - the caller hangs u
     CHECK(leg.media_node_id() == call.legs(0).media_node_id());
     CHECK_FALSE(leg.media_node_id().empty());
     CHECK(leg.final_sip_code() == 200);
+    // How its media went, as the node measured it to the end (RTP both ways on both legs).
+    CHECK(leg.media_stats().packets_received() > 0);
+    CHECK(leg.media_stats().mos() > 0);
   }
   CHECK(call.legs(0).sip_call_id() != call.legs(1).sip_call_id());
 

@@ -170,13 +170,19 @@ Result<LegDescription> MediaNode::UpdateLeg(const std::string& leg_id, SdpKind k
   return LegDescription{leg_id, ours, std::string(codec::CodecName(media.codec))};
 }
 
-Status MediaNode::DestroyLegLocked(const std::string& leg_id) {
+Status MediaNode::DestroyLegLocked(const std::string& leg_id, LegStatsSnapshot* final) {
   auto entry = Find(leg_id);
   if (!entry.ok()) return entry.status();
   LegEntry& e = **entry;
   e.worker->Unwatch(e.rtp->fd());
   e.worker->Unwatch(e.rtcp->fd());
-  Status removed = e.worker->WithEngine([&](MediaEngine& eng) { return eng.RemoveLeg(leg_id); });
+  Status removed = e.worker->WithEngine([&](MediaEngine& eng) {
+    // Read in the same hold of the engine as the removal, whose final event says the same.
+    if (final != nullptr) {
+      if (auto stats = eng.LegStats(leg_id); stats.ok()) *final = *stats;
+    }
+    return eng.RemoveLeg(leg_id);
+  });
   ports_.Release(e.rtp->port());
   legs_.erase(leg_id);  // closes the sockets, after the worker forgot them
   return removed;
@@ -200,11 +206,14 @@ Result<LegPair> MediaNode::CreateLegPair(const CreateLegParams& a, const CreateL
   return LegPair{std::move(*leg_a), std::move(*leg_b)};
 }
 
-Status MediaNode::DestroyLegs(const std::vector<std::string>& leg_ids) {
+Status MediaNode::DestroyLegs(const std::vector<std::string>& leg_ids,
+                              std::vector<DestroyedLeg>* finals) {
   std::lock_guard lock(mu_);
   Status first = Status::Ok();
   for (const auto& leg_id : leg_ids) {
-    Status destroyed = DestroyLegLocked(leg_id);
+    LegStatsSnapshot stats;
+    Status destroyed = DestroyLegLocked(leg_id, finals != nullptr ? &stats : nullptr);
+    if (destroyed.ok() && finals != nullptr) finals->push_back({leg_id, std::move(stats)});
     if (first.ok() && !destroyed.ok()) first = destroyed;
   }
   return first;

@@ -93,8 +93,14 @@ class MediaNode {
   // A two-party call's legs, each as CreateLeg makes it; all or nothing: when `b` fails, `a` is
   // destroyed before the error (said of its leg by OfLeg) comes back.
   Result<LegPair> CreateLegPair(const CreateLegParams& a, const CreateLegParams& b);
-  // Every one of the legs, even after one is unknown or fails: the first failure.
-  Status DestroyLegs(const std::vector<std::string>& leg_ids);
+  // Every one of the legs, even after one is unknown or fails: the first failure. With `finals`,
+  // each destroyed leg's final statistics (those of its final LegStatistics event) by leg id.
+  struct DestroyedLeg {
+    std::string leg_id;
+    LegStatsSnapshot stats;
+  };
+  Status DestroyLegs(const std::vector<std::string>& leg_ids,
+                     std::vector<DestroyedLeg>* finals = nullptr);
 
   Result<bool> Bridge(const std::string& leg_a, const std::string& leg_b);
   Status Unbridge(const std::string& leg_id);
@@ -144,7 +150,8 @@ class MediaNode {
   Result<LegEntry*> Find(const std::string& leg_id);
   // Moves a free leg to `target` (both workers locked in index order).
   Status MoveLeg(const std::string& leg_id, LegEntry& entry, MediaWorker& target);
-  Status DestroyLegLocked(const std::string& leg_id);
+  // `final` (may be null) gets the leg's statistics as it goes.
+  Status DestroyLegLocked(const std::string& leg_id, LegStatsSnapshot* final = nullptr);
   Result<std::string> Play(const std::string& leg_id, Leg::Playback playback);
   std::string NewKey();
 

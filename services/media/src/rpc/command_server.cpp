@@ -1,5 +1,6 @@
 #include "rpc/command_server.h"
 
+#include "rpc/event_publisher.h"
 #include "rpc/operations.h"
 #include "switchboard/bus/subjects.h"
 #include "switchboard/bus/typed.h"
@@ -173,9 +174,18 @@ Status CommandServer::Start() {
   SB_RETURN_IF_ERROR((Serve<v1::DestroyLegRequest, v1::Ack>(
       ops::kDestroyLeg,
       [&node](const v1::DestroyLegRequest& r) { return AckOf(node.DestroyLeg(r.leg_id())); })));
-  SB_RETURN_IF_ERROR((Serve<v1::DestroyLegsRequest, v1::Ack>(
+  SB_RETURN_IF_ERROR((Serve<v1::DestroyLegsRequest, v1::DestroyLegsReply>(
       ops::kDestroyLegs, [&node](const v1::DestroyLegsRequest& r) {
-        return AckOf(node.DestroyLegs({r.leg_ids().begin(), r.leg_ids().end()}));
+        std::vector<MediaNode::DestroyedLeg> finals;
+        Status destroyed = node.DestroyLegs({r.leg_ids().begin(), r.leg_ids().end()}, &finals);
+        v1::DestroyLegsReply reply;
+        if (!destroyed.ok()) ToProto(destroyed, reply.mutable_error());
+        for (const auto& leg : finals) {
+          auto* out = reply.add_legs();
+          out->mutable_leg()->set_leg_id(leg.leg_id);
+          FillLegStatistics(leg.stats, true, *out);
+        }
+        return reply;
       })));
   SB_RETURN_IF_ERROR(
       (Serve<v1::BridgeRequest, v1::BridgeReply>(ops::kBridge, [&node](const v1::BridgeRequest& r) {

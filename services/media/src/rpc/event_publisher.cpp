@@ -60,8 +60,7 @@ void EventPublisher::OnRecordingFinished(const LegInfo& leg, const std::string& 
   Publish(leg, "recording_finished", e);
 }
 
-void EventPublisher::OnLegStats(const LegInfo& leg, const LegStatsSnapshot& s, bool final) {
-  v1::LegStatisticsEvent e;
+void FillLegStatistics(const LegStatsSnapshot& s, bool final, v1::LegStatisticsEvent& e) {
   e.set_final(final);
   e.set_codec(s.codec);
   e.set_packets_received(s.packets_received);
@@ -71,6 +70,11 @@ void EventPublisher::OnLegStats(const LegInfo& leg, const LegStatsSnapshot& s, b
   e.set_mos(s.mos);
   e.set_packets_sent(s.packets_sent);
   e.set_packets_dropped(s.packets_dropped);
+}
+
+void EventPublisher::OnLegStats(const LegInfo& leg, const LegStatsSnapshot& s, bool final) {
+  v1::LegStatisticsEvent e;
+  FillLegStatistics(s, final, e);
   Publish(leg, "leg_stats", e);
 }
 

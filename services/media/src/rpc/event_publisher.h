@@ -16,8 +16,14 @@
 #include "switchboard/bus/bus.h"
 #include "switchboard/bus/envelope.h"
 #include "switchboard/core/metrics.h"
+#include "switchboard/media/v1/events.pb.h"
 
 namespace sb::media {
+
+// A leg's statistics as its LegStatistics event carries them (no meta, no leg): the event's
+// body, and each leg of destroy_legs' reply.
+void FillLegStatistics(const LegStatsSnapshot& stats, bool final,
+                       switchboard::media::v1::LegStatisticsEvent& out);
 
 class EventPublisher final : public EventSink {
  public:

@@ -766,17 +766,43 @@ void B2bua::Finish(const std::string& id, bool bye_caller, bool bye_callee,
   // Its dialogs name the keys to remove: no read of the stored copy first.
   if (!call->one_legged) stored.caller.id = call->a_dialog;
   if (call->b_dialog) stored.callee.id = *call->b_dialog;
-  DestroyMedia(call->media_node, MediaLegs(*call));
-  // "ended" once the call is out of the store: a consumer acting on it finds no stale state.
-  if (ports_.store.works_on_loop()) {
-    auto event = ports_.events.PrepareEnded(ended);
-    ports_.store.RemoveOnLoop(stored, event ? &*event : nullptr, SendOnceStored(event));
-  } else {
-    (void)offloader_.Run([this, stored, ended] { EndStored(stored, ended); }, nullptr);
-  }
-  if (!call->one_legged) by_dialog_.erase(call->a_dialog);
-  if (call->b_dialog) by_dialog_.erase(*call->b_dialog);
+  const std::string node = call->media_node;
+  std::vector<std::string> legs = MediaLegs(*call);
   calls_.erase(id);
+  ReleaseThenEnd(node, std::move(legs), std::move(ended), [this, id, stored](CallSummary ended) {
+    // "ended" once the call is out of the store: a consumer acting on it finds no stale state.
+    if (ports_.store.works_on_loop()) {
+      auto event = ports_.events.PrepareEnded(ended);
+      ports_.store.RemoveOnLoop(stored, event ? &*event : nullptr, SendOnceStored(event));
+    } else {
+      (void)offloader_.Run([this, stored, ended] { EndStored(stored, ended); }, nullptr);
+    }
+    for (const auto* dialog : {&stored.caller.id, &stored.callee.id}) {
+      auto it = by_dialog_.find(*dialog);
+      if (it != by_dialog_.end() && it->second == id) by_dialog_.erase(it);
+    }
+  });
+}
+
+void B2bua::ReleaseThenEnd(const std::string& media_node, std::vector<std::string> legs,
+                           CallSummary ended, std::function<void(CallSummary)> then) {
+  if (media_node.empty()) {
+    then(std::move(ended));
+    return;
+  }
+  ++ending_;
+  ports_.media.ReleaseLegsReporting(
+      media_node, legs,
+      [this, ended = std::move(ended), then = std::move(then)](MediaAnchor::LegFinals finals) {
+        offloader_.ToLoop([this, ended, then, finals = std::move(finals)]() mutable {
+          --ending_;
+          for (auto& leg : ended.legs) {
+            auto measured = finals.find(leg.media_leg_id);
+            if (measured != finals.end()) leg.media_stats = measured->second;
+          }
+          then(std::move(ended));
+        });
+      });
 }
 
 void B2bua::EndStored(const StoredCall& stored, const CallSummary& ended) {

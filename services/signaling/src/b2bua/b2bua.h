@@ -176,7 +176,8 @@ class B2bua final : public RequestHandler, public DialogHandler {
   using ProbeDone = std::function<void(bool going_on, std::chrono::milliseconds again_within)>;
   void ProbeStored(std::string call_id, ProbeDone done);
 
-  size_t calls() const { return calls_.size(); }
+  // Calls carried, and those ended whose ended event waits for their media's final statistics.
+  size_t calls() const { return calls_.size() + ending_; }
 
  private:
   enum class Phase {
@@ -397,6 +398,10 @@ class B2bua final : public RequestHandler, public DialogHandler {
   void HangUp(const sip::DialogId& dialog);
   // The legs go without anyone waiting for the node (MediaAnchor::ReleaseLegs); none when no node.
   void DestroyMedia(const std::string& media_node, std::vector<std::string> legs);
+  // An ended call's legs released; then `then`, on the loop, with `ended` carrying their final
+  // statistics (as far as the node said within its timeout).
+  void ReleaseThenEnd(const std::string& media_node, std::vector<std::string> legs,
+                      CallSummary ended, std::function<void(CallSummary)> then);
   void Save(const Call& call);
   // A call ringing past Settings::store_ringing_after: its record, with the caller's INVITE and
   // ours to the contacts still ringing, saved (again after a contact's INVITE is sent anew).
@@ -555,7 +560,10 @@ class B2bua final : public RequestHandler, public DialogHandler {
   // released here; past kMaxStoredCSeqs it starts again (the time alone still grows).
   std::map<std::string, uint32_t, std::less<>> stored_cseqs_;
   static constexpr size_t kMaxStoredCSeqs = 100'000;
+  // A call's dialogs stay here until its ended event is out (ReleaseThenEnd), its call gone
+  // from calls_: a request crossing our BYE meets 481, not the record still in the store.
   std::map<sip::DialogId, std::string> by_dialog_;
+  size_t ending_ = 0;  // calls waiting in ReleaseThenEnd
   // A 2xx to our re-INVITE still owed its ACK is the endpoint's job; nothing kept here.
 };
 

@@ -497,7 +497,6 @@ Status B2bua::OfferDirectionStored(std::shared_ptr<StoredCall> record, bool from
 
 void B2bua::ReleaseStored(StoredCall call, std::string cause, int sip_code) {
   for (const auto* d : {&call.caller, &call.callee}) stored_cseqs_.erase(StoredDialogKey(*d));
-  DestroyMedia(call.media_node_id, call.media_legs);
   CallSummary ended;
   ended.call_id = call.call_id;
   ended.tenant = call.tenant;
@@ -509,7 +508,12 @@ void B2bua::ReleaseStored(StoredCall call, std::string cause, int sip_code) {
   ended.legs = StoredLegs(call);
   ended.sip_code = sip_code;
   ended.cause = std::move(cause);
-  (void)offloader_.Run([this, call = std::move(call), ended] { EndStored(call, ended); }, nullptr);
+  const std::string node = call.media_node_id;
+  std::vector<std::string> legs = call.media_legs;
+  ReleaseThenEnd(node, std::move(legs), std::move(ended),
+                 [this, call = std::move(call)](CallSummary ended) {
+                   (void)offloader_.Run([this, call, ended] { EndStored(call, ended); }, nullptr);
+                 });
 }
 
 bool StoredRinging(const StoredCall& call) {

@@ -15,6 +15,7 @@
 
 #include <chrono>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -218,6 +219,17 @@ class MediaAnchor {
   // block overrides it with one that does not; the default is for those that do not block.
   virtual void ReleaseLegs(std::string_view node_id, const std::vector<std::string>& legs) {
     (void)DestroyLegs(node_id, legs);
+  }
+  // Each leg's media statistics as its node measured them to the end, by leg id.
+  using LegFinals = std::map<std::string, MediaStats>;
+  // ReleaseLegs for a call whose ended event carries its legs' final statistics: `done` gets
+  // them, from any thread (none when the node did not say: gone, too slow, or a leg unknown).
+  // Called on the SIP loop, never blocking it. The default, for anchors that measure nothing:
+  // ReleaseLegs, then none.
+  virtual void ReleaseLegsReporting(std::string_view node_id, const std::vector<std::string>& legs,
+                                    std::function<void(LegFinals)> done) {
+    ReleaseLegs(node_id, legs);
+    done({});
   }
   // What the leg's endpoint hears instead of its peer, until done or stopped (a WAV file on the
   // node, or a named tone of call_ops::kTones): the playback id.

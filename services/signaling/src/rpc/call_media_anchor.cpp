@@ -37,6 +37,19 @@ media_v1::UpdateLegRequest AnswerRequest(std::string_view b, std::string_view an
   return request;
 }
 
+b2bua::MediaAnchor::LegFinals FinalsOf(const Result<media_v1::DestroyLegsReply>& reply) {
+  b2bua::MediaAnchor::LegFinals finals;
+  if (!reply.ok()) return finals;
+  for (const auto& leg : reply->legs()) {
+    finals[leg.leg().leg_id()] = MediaStats{.jitter_ms = leg.jitter_ms(),
+                                            .loss_fraction = leg.loss_fraction(),
+                                            .packets_lost = leg.packets_lost(),
+                                            .packets_received = leg.packets_received(),
+                                            .mos = leg.mos()};
+  }
+  return finals;
+}
+
 }  // namespace
 
 MediaClientAnchor::MediaClientAnchor(bus::Bus& bus, media_client::NodeTracker& nodes,
@@ -143,12 +156,28 @@ void MediaClientAnchor::AnswerLegAsync(std::string_view node_id, std::string_vie
 
 Status MediaClientAnchor::DestroyLegs(std::string_view node_id,
                                       const std::vector<std::string>& legs) {
-  return Client(node_id).DestroyLegs(legs);
+  return Client(node_id).DestroyLegs(legs).status();
 }
 
 void MediaClientAnchor::ReleaseLegs(std::string_view node_id,
                                     const std::vector<std::string>& legs) {
   (void)Client(node_id).AbandonLegs(legs);
+}
+
+void MediaClientAnchor::ReleaseLegsReporting(std::string_view node_id,
+                                             const std::vector<std::string>& legs,
+                                             std::function<void(LegFinals)> done) {
+  if (!async_) return done(FinalsOf(Client(node_id).DestroyLegs(legs)));
+  std::unique_lock lock(requests_mu_);
+  if (!requests_) {
+    lock.unlock();
+    ReleaseLegs(node_id, legs);
+    return done({});
+  }
+  Client(node_id).DestroyLegsAsync(
+      *requests_, legs, [done = std::move(done)](Result<media_v1::DestroyLegsReply> reply) {
+        done(FinalsOf(reply));
+      });
 }
 
 Result<b2bua::MediaAnchor::Leg> MediaClientAnchor::UpdateLeg(std::string_view node_id,

@@ -62,6 +62,9 @@ class MediaClientAnchor final : public b2bua::MediaAnchor {
   Status DestroyLegs(std::string_view node_id, const std::vector<std::string>& legs) override;
   // Sent without waiting for the node's answer (MediaClient::AbandonLegs).
   void ReleaseLegs(std::string_view node_id, const std::vector<std::string>& legs) override;
+  // destroy_legs through the requests, its reply's statistics to `done`.
+  void ReleaseLegsReporting(std::string_view node_id, const std::vector<std::string>& legs,
+                            std::function<void(LegFinals)> done) override;
   Result<std::string> Play(std::string_view node_id, std::string_view leg_id,
                            const PlayParams& params) override;
   Status StopPlay(std::string_view node_id, std::string_view leg_id) override;
@@ -85,7 +88,7 @@ class MediaClientAnchor final : public b2bua::MediaAnchor {
   media_client::NodeTracker& nodes_;
   bus::Duration timeout_;
   const std::chrono::milliseconds rtp_timeout_;
-  const bool async_;  // given requests: AnswerLegAsync never blocks
+  const bool async_;  // given requests: AnswerLegAsync and ReleaseLegsReporting never block
   std::mutex requests_mu_;
   std::unique_ptr<bus::AsyncRequests> requests_;
 };

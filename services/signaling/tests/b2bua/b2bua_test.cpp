@@ -226,6 +226,16 @@ struct Media : MediaAnchor {
     log.push_back("destroy " + std::string(leg_id));
     return sb::Status::Ok();
   }
+  // The node's final statistics of each leg it destroys for an ended call.
+  void ReleaseLegsReporting(std::string_view node, const std::vector<std::string>& released,
+                            std::function<void(LegFinals)> done) override {
+    LegFinals finals;
+    for (const auto& leg : released) {
+      if (On(node, leg)) finals[leg] = {.jitter_ms = 2.5, .packets_received = 500, .mos = 4.3};
+    }
+    (void)DestroyLegs(node, released);
+    done(std::move(finals));
+  }
   bool On(std::string_view node, std::string_view leg) const {
     auto it = node_of.find(std::string(leg));
     return legs.count(std::string(leg)) && it != node_of.end() && it->second == node;
@@ -929,7 +939,36 @@ TEST_CASE("BYE from the callee - the caller gets a BYE in its dialog", "[unit]")
     CHECK(leg.media_node_id == "media-1");
     CHECK(leg.media_leg_id == leg.leg_id);
     CHECK(leg.final_sip_code == 200);
+    // As the node measured the leg to its end (its destroy_legs reply).
+    REQUIRE(leg.media_stats);
+    CHECK(leg.media_stats->mos == 4.3);
+    CHECK(leg.media_stats->packets_received == 500);
   }
+}
+
+TEST_CASE(
+    "an ended call's event waits for its legs' final statistics - meanwhile the call still "
+    "counts and a BYE crossing ours meets 481, not the record",
+    "[unit]") {
+  Fixture f;
+  auto call = f.Connect();
+  f.node.offloader.deferred = true;  // the node's reply comes later
+  f.Receive(f.CallerInDialog("BYE", call.caller_tag, 3), kCaller);
+  CHECK(f.Codes(kCaller) == std::vector<int>{200});
+  CHECK(f.Take(kDesk).method() == sb::sip::Method::kBye);
+  CHECK(f.events.ended.empty());
+  CHECK(f.node.b2bua.calls() == 1);
+  CHECK(f.store.calls.size() == 1);
+  f.Receive(f.CalleeInDialog(call.desk_invite, "BYE", "desk", 2), kDesk);
+  CHECK(f.Codes(kDesk) == std::vector<int>{481});
+
+  f.node.offloader.RunWaiting();
+  REQUIRE(f.events.ended.size() == 1);
+  CHECK(f.events.seen.back() == "ended normal 200");
+  REQUIRE(f.events.ended[0].legs.size() == 2);
+  CHECK(f.events.ended[0].legs[1].media_stats->jitter_ms == 2.5);
+  CHECK(f.node.b2bua.calls() == 0);
+  CHECK(f.store.calls.empty());
 }
 
 TEST_CASE("a busy callee - 486 relayed - media released - ended busy", "[unit]") {
@@ -1480,6 +1519,8 @@ TEST_CASE("a hangup command for a call only the store knows - BYE both legs from
   CHECK(legs[1].remote_source == "10.2.2.2:5062");
   CHECK(legs[1].codec == "PCMU");
   CHECK(legs[1].final_sip_code == 200);
+  REQUIRE(legs[1].media_stats);
+  CHECK(legs[1].media_stats->mos == 4.3);
   std::optional<sb::Status> again;
   other.b2bua.Hangup(kTenant, id, [&](sb::Status s) { again = s; });
   REQUIRE(again);

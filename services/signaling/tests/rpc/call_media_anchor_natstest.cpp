@@ -5,10 +5,13 @@
 // says UNAVAILABLE. A two-party call's legs are made, answered and bridged, and destroyed in one
 // request each (create_leg_pair, update_leg with bridge_with, destroy_legs).
 #include <catch2/catch.hpp>
+#include <future>
+#include <memory>
 #include <thread>
 
 #include "media_process.h"
 #include "rpc/call_media_anchor.h"
+#include "switchboard/bus/async_requests.h"
 #include "switchboard/bus/nats_bus.h"
 #include "switchboard/testing/servers.h"
 
@@ -157,6 +160,34 @@ TEST_CASE(
   CHECK(recording->file.ends_with("rec-call-2.wav"));
   CHECK(f.anchor.RecordStop(a->node_id, "a").ok());
   CHECK(f.anchor.DestroyLeg(a->node_id, "a").ok());
+  CHECK(f.node.Terminate() == 0);
+}
+
+TEST_CASE(
+    "released legs come back with their final statistics without blocking - none for a leg the "
+    "node does not have or a node that is gone",
+    "[natstest][media]") {
+  NodeFixture f;
+  auto requests = bus::AsyncRequests::Start(*f.bus);
+  REQUIRE(requests.ok());
+  MediaClientAnchor anchor(*f.bus, *f.nodes, seconds(5), std::move(*requests));
+  Phone caller;
+  auto a = anchor.CreateLeg(TenantId("0190f5a4-1c2d-7e3f-8a9b-0c1d2e3f4a5b"), "call-6", "a", "",
+                            caller.Offer("0"));
+  REQUIRE(a.ok());
+  auto release = [&](const std::string& node, std::vector<std::string> legs) {
+    auto got = std::make_shared<std::promise<MediaClientAnchor::LegFinals>>();
+    auto finals = got->get_future();
+    anchor.ReleaseLegsReporting(node, legs, [got](auto measured) { got->set_value(measured); });
+    REQUIRE(finals.wait_for(seconds(5)) == std::future_status::ready);
+    return finals.get();
+  };
+  auto finals = release(a->node_id, {"a"});
+  REQUIRE(finals.count("a") == 1);
+  CHECK(finals.at("a").packets_received == 0);  // the phone sent nothing
+  CHECK(f.ReportsLegs(0));
+  CHECK(release(a->node_id, {"a"}).empty());
+  CHECK(release("media-gone", {"a"}).empty());
   CHECK(f.node.Terminate() == 0);
 }
 

@@ -13,7 +13,7 @@
 //   auto a = media.CreateLeg(leg);                          // a->sdp(): the node's answer
 //   ...
 //   auto bridged = media.Bridge("a", "b");                   // bridged->transcoding()
-//   (void)media.DestroyLegs({"a", "b"});
+//   auto finals = media.DestroyLegs({"a", "b"});          // finals->legs(0).mos()
 //
 // Threading: thread-safe (it holds only the Bus, which is). Calls block up to the timeout, so
 // an event loop (the SIP loop) makes them through its offloader, never on the loop itself.
@@ -61,9 +61,12 @@ class MediaClient {
 
   // A two-party call's legs in one request each. CreateLegPair is all or nothing (when b fails
   // the node destroys a; the error's field says which leg: "b.sdp_type"); DestroyLegs tries
-  // every leg and returns the first failure.
+  // every leg and returns the first failure, or each leg's final statistics (reply.legs()).
   Result<media_v1::LegPairReply> CreateLegPair(const media_v1::CreateLegPairRequest& request);
-  Status DestroyLegs(const std::vector<std::string>& leg_ids);
+  Result<media_v1::DestroyLegsReply> DestroyLegs(const std::vector<std::string>& leg_ids);
+  // DestroyLegs without blocking, as UpdateLegAsync.
+  void DestroyLegsAsync(bus::AsyncRequests& requests, const std::vector<std::string>& leg_ids,
+                        std::function<void(Result<media_v1::DestroyLegsReply>)> done);
   // DestroyLegs without waiting for an answer, for legs that may not exist on a node that may be
   // gone: those of a create that timed out, which the node may still have made.
   Status AbandonLegs(const std::vector<std::string>& leg_ids);
@@ -97,6 +100,10 @@ class MediaClient {
   Result<Reply> Call(std::string_view operation, const google::protobuf::MessageLite& request);
   template <typename Reply>
   Status CallStatus(std::string_view operation, const google::protobuf::MessageLite& request);
+  template <typename Reply>
+  void CallAsync(bus::AsyncRequests& requests, std::string_view operation,
+                 const google::protobuf::MessageLite& request,
+                 std::function<void(Result<Reply>)> done);
 
   bus::Bus& bus_;
   std::string node_id_;
