@@ -724,6 +724,8 @@ void B2bua::Fail(const std::string& id, int code, std::string_view reason, std::
     CallSummary ended = Summary(*call);
     ended.sip_code = code != 0 ? code : 487;
     ended.cause = std::string(cause);
+    // Unanswered: the caller got that failure, which stands for what the callee's side said.
+    for (auto& leg : ended.legs) leg.final_sip_code = ended.sip_code;
     auto event = ports_.events.PrepareEnded(ended);
     if (call->ringing_stored) {
       // Its ringing record goes with the event kept in the same step.

@@ -981,6 +981,14 @@ TEST_CASE("a busy callee - 486 relayed - media released - ended busy", "[unit]")
   CHECK(f.Codes(kCaller) == std::vector<int>{100, 486});
   CHECK(f.media.legs.empty());
   CHECK(f.events.seen.back() == "ended busy 486");
+  // Both legs ended 486 (no media statistics: never answered).
+  const auto& legs = f.events.ended.back().legs;
+  REQUIRE(legs.size() == 2);
+  for (const auto& leg : legs) {
+    CHECK(leg.final_sip_code == 486);
+    CHECK_FALSE(leg.media_stats);
+  }
+  CHECK(legs[0].remote_source == "10.1.1.1:5060");  // from the INVITE: no dialog was made
 }
 
 TEST_CASE("no answer within the timeout - CANCEL every contact - 480 to the caller", "[unit]") {
