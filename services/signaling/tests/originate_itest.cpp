@@ -491,9 +491,10 @@ TEST_CASE(
     "[integration]") {
   TalkerAndEcho t("callee_echoes_through_a_move.xml");
   const auto x_answered = t.Answered("1002");
-  // The second node carries nothing: once its load reports come, the next call goes there.
+  // The second node carries nothing: with its load reports heard, the next call goes there
+  // (the first node's reports count x's leg within 200 ms).
   t.rig.platform.AddMediaNode();
-  std::this_thread::sleep_for(1s);
+  std::this_thread::sleep_for(500ms);
   const auto y_answered = t.Answered("1003");
   const std::string x = x_answered.call().call_id(), y = y_answered.call().call_id();
   const std::string x_node = x_answered.call().legs(0).media_node_id();

@@ -11,7 +11,10 @@
 #include <thread>
 
 #include "media_process.h"
+#include "switchboard/core/clock.h"
+#include "switchboard/media_client/node_tracker.h"
 #include "switchboard/redis/client.h"
+#include "switchboard/testing/nats_connect.h"
 
 namespace sb::signaling::test {
 
@@ -158,8 +161,16 @@ testing::ChildProcess& Platform::SignalingOn(int sip_port) {
 
 std::string Platform::AddMediaNode() {
   REQUIRE(media_);
+  auto bus = testing::ConnectNats(nats_.url(), "platform-media");
+  core::SystemClock clock;
+  media_client::NodeTracker nodes(*bus, clock);
+  REQUIRE(nodes.Start().ok());
   more_media_.push_back(std::make_unique<media_client::test::MediaProcess>(nats_.url()));
-  return more_media_.back()->node_id();
+  const std::string id = more_media_.back()->node_id();
+  // Its load reports are out: the nodes' trackers (signaling's) hear of it as this one does.
+  INFO(more_media_.back()->ReadLog());
+  REQUIRE(nodes.WaitUntil([&] { return nodes.IsLive(id); }, 10s));
+  return id;
 }
 
 std::string Platform::NodeId(int sip_port) {

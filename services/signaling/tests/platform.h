@@ -84,8 +84,8 @@ class Platform {
   // once its /readyz answers 200.
   void RestartSignaling();
   // Another sb-media node on the platform's NATS (the Platform must have been made with media),
-  // stopped with the Platform. Returns its node id once started; signaling hears of it with its
-  // first load report (every 200 ms).
+  // stopped with the Platform. Returns its node id once its load reports (every 200 ms) are
+  // heard, as signaling hears them.
   std::string AddMediaNode();
   // The value of a sample of sb-signaling's /metrics ("name" or "name{labels}"); -1 when absent.
   double Metric(std::string_view sample) const;
