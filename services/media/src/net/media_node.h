@@ -94,7 +94,7 @@ class MediaNode {
   // destroyed before the error (said of its leg by OfLeg) comes back.
   Result<LegPair> CreateLegPair(const CreateLegParams& a, const CreateLegParams& b);
   // Every one of the legs, even after one is unknown or fails: the first failure. With `finals`,
-  // each destroyed leg's final statistics (those of its final LegStatistics event) by leg id.
+  // each destroyed leg's final statistics (those of its final LegStatistics event), in order.
   struct DestroyedLeg {
     std::string leg_id;
     LegStatsSnapshot stats;
