@@ -137,12 +137,14 @@ std::vector<LegRecord> StoredLegs(const StoredCall& call) {
   return legs;
 }
 
-CallSummary B2bua::Summary(const Call& call) const {
+CallSummary B2bua::Summary(const Call& call) const { return Summary(call, Stored(call)); }
+
+CallSummary B2bua::Summary(const Call& call, const StoredCall& record) const {
   CallSummary s;
   s.call_id = call.id;
   s.tenant = call.caller.tenant;
   CopyEndedFacts(call, s);
-  s.legs = StoredLegs(Stored(call));
+  s.legs = StoredLegs(record);
   // Before our final response the caller has no dialog to say where it is: its INVITE does.
   if (!call.one_legged && !call.originated && !s.legs.empty() && s.legs[0].remote_source.empty()) {
     s.legs[0].remote_source = call.a_source.host + ":" + std::to_string(call.a_source.port);
@@ -667,17 +669,19 @@ void B2bua::Connected(const std::string& id, Status status, bool saved) {
   // Answered once the caller has its 200 (a failure before that bills nothing).
   call->answered_at = endpoint_.clock().WallNow();
   by_dialog_[*call->b_dialog] = id;
-  CallSummary answered = Summary(*call);
+  // One record for both: what is saved and what the answered event's legs say.
+  StoredCall record = Stored(*call);
+  CallSummary answered = Summary(*call, record);
   answered.sip_code = 200;
   if (saved || !ports_.store.works_on_loop()) {
-    if (!saved) Save(*call);
+    if (!saved) SaveStored(std::move(record));
     ports_.events.Answered(answered);
     return;
   }
   // Kept with the record that makes the call outlive this node: a webhook subscriber hears of
   // the answer even when the node dies right after it.
   auto event = ports_.events.PrepareAnswered(answered);
-  ports_.store.SaveOnLoop(Stored(*call), event ? &*event : nullptr, SendOnceStored(event));
+  ports_.store.SaveOnLoop(record, event ? &*event : nullptr, SendOnceStored(event));
 }
 
 void B2bua::NoAnswer(const std::string& id) {

@@ -317,6 +317,8 @@ class B2bua final : public RequestHandler, public DialogHandler {
     return MediaLeg(call, side, side == 'a' ? call.a_generation : call.b_generation);
   }
   CallSummary Summary(const Call& call) const;
+  // The same with the call's record already made (Stored), its legs read from it.
+  CallSummary Summary(const Call& call, const StoredCall& record) const;
   // The call's current media legs (side a's unless it is one-legged, side b's).
   std::vector<std::string> MediaLegs(const Call& call) const;
   // The leg commands act on: the caller's, or the one leg of a one-legged call.

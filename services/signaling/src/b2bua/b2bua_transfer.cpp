@@ -399,8 +399,9 @@ void B2bua::TargetAnswered(const std::string& id, const sip::DialogId& dialog, S
     call->trunk = std::move(t.trunk);  // who side b is, should it stay through another transfer
   }
   call->answered_leg = t.media_leg;
-  Save(*call);
-  CallSummary answered = Summary(*call);
+  StoredCall record = Stored(*call);
+  CallSummary answered = Summary(*call, record);
+  SaveStored(std::move(record));
   answered.sip_code = 200;
   ports_.events.Answered(answered);
 }
