@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <stdexcept>
 #include <thread>
@@ -57,15 +58,20 @@ bool Connects(const std::string& ip, int port) {
   return ok;
 }
 
+std::string DispatcherList(const std::vector<std::string>& replica_uris) {
+  std::string list;
+  for (const auto& uri : replica_uris) list += "1 " + uri + "\n";
+  return list;
+}
+
 }  // namespace
 
 KamailioOptions BalancerOptions(fs::path config, const std::vector<std::string>& replica_uris) {
-  std::string list;
-  for (const auto& uri : replica_uris) list += "1 " + uri + "\n";
   KamailioOptions options;
   options.config = std::move(config);
-  options.files = {{"dispatcher.list", list}};
-  options.string_defines = {{"SB_LB_LIST_FILE", "@DIR@/dispatcher.list"}};
+  options.files = {{"dispatcher.list", DispatcherList(replica_uris)}};
+  options.string_defines = {{"SB_LB_LIST_FILE", "@DIR@/dispatcher.list"},
+                            {"SB_LB_CTL_SOCKET", "unix:@DIR@/ctl"}};
   options.defines = {{"SB_LB_PING_INTERVAL", "1"}, {"SB_LB_CHILDREN", "2"}};
   return options;
 }
@@ -156,5 +162,14 @@ std::string Kamailio::address() const { return ip_ + ":" + std::to_string(port_)
 const fs::path& Kamailio::dir() const { return process_.dir(); }
 std::string Kamailio::ReadLog() const { return process_.ReadLog(); }
 void Kamailio::Stop() { process_.Stop(std::chrono::seconds(5)); }
+
+void ReloadBalancer(const Kamailio& balancer, const std::vector<std::string>& replica_uris) {
+  std::ofstream(balancer.dir() / "dispatcher.list") << DispatcherList(replica_uris);
+  const std::string command =
+      "kamcmd -s unix:" + (balancer.dir() / "ctl").string() + " dispatcher.reload > /dev/null 2>&1";
+  if (std::system(command.c_str()) != 0) {
+    throw std::runtime_error("kamcmd dispatcher.reload failed: " + command);
+  }
+}
 
 }  // namespace sb::testing

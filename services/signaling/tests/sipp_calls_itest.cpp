@@ -5,6 +5,7 @@
 // side must see: sipp fails the call on a missing or unexpected one, or on its -timeout.
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -513,6 +514,73 @@ TEST_CASE(
   const std::string log = balancer.ReadLog();
   INFO(log);
   CHECK(log.find("sb-lb failover INVITE") == std::string::npos);
+}
+
+namespace {
+
+// Waits (bounded, 15 s) until the balancer logs that it took the replica on `port` out of its set
+// ("down") or put it back ("up"), and returns where in its log that line is (npos: never).
+size_t BalancerSaw(const sb::testing::Kamailio& lb, const std::string& state, int port) {
+  const std::string line = "sb-lb replica " + state + " sip:127.0.0.1:" + std::to_string(port);
+  for (int i = 0; i < 150; ++i) {
+    if (size_t at = lb.ReadLog().find(line); at != std::string::npos) return at;
+    std::this_thread::sleep_for(100ms);
+  }
+  return std::string::npos;
+}
+
+}  // namespace
+
+// A replica back on its address after a crash gets the Call-IDs that hash to it again (as the
+// kamailio_lb e2e test shows), but a call another replica took while it was away is that one's:
+// the balancer's Record-Route entry names the replica holding the caller's dialog, so the
+// caller's BYE goes there. By Call-ID hash, each BYE would have had even odds of reaching the
+// restarted node, which would have ended that call from the store (node_failure) while the
+// other still carried it.
+TEST_CASE(
+    "through the Kamailio balancer, calls placed while a replica was down stay with the replica "
+    "that took them once it is back - their callers' BYEs reach that one - normal clearing",
+    "[integration]") {
+  CallRig rig;
+  auto& p = rig.platform;
+  auto bus = sb::testing::ConnectNats(p.nats_url(), "sipp-calls-itest");
+  sb::testing::EventInbox answered(*bus, "sb.evt.call.answered." + rig.tenant.id());
+  sb::testing::EventInbox ended(*bus, "sb.evt.call.ended." + rig.tenant.id());
+  const int survivor = p.AddSignalingReplica();
+  auto balancer = StartBalancer({p.sip_port(), survivor});
+  p.KillSignaling(p.sip_port());
+  REQUIRE(BalancerSaw(balancer, "down", p.sip_port()) != std::string::npos);
+
+  constexpr int kCalls = 6;
+  const std::string calls = std::to_string(kCalls);
+  rig.RegisterCallee(balancer.port());
+  auto callee = rig.StartCallee("callee_talks_until_bye.xml", {"-m", calls});
+  // Each caller talks 8 s: long enough for the node to come back in between.
+  auto caller =
+      rig.StartCaller("caller_hangs_up.xml", balancer.port(), "1003", {"-m", calls, "-d", "8000"});
+  REQUIRE(answered.AtLeast<switchboard::call::v1::CallAnswered>(kCalls, 15s).size() == kCalls);
+  p.RestartSignaling();
+  const size_t back = BalancerSaw(balancer, "up", p.sip_port());
+  REQUIRE(back != std::string::npos);
+
+  CheckBothSucceeded(caller, callee);
+  INFO(p.SignalingLog());
+  auto ends = ended.AtLeast<switchboard::call::v1::CallEnded>(kCalls, 10s);
+  REQUIRE(ends.size() == kCalls);
+  for (const auto& end : ends)
+    CHECK(end.cause() == switchboard::call::v1::END_CAUSE_NORMAL_CLEARING);
+  const std::string log = balancer.ReadLog();
+  INFO(log);
+  std::istringstream lines(log);
+  int byes = 0;
+  size_t at = 0;
+  for (std::string line; std::getline(lines, line); at += line.size() + 1) {
+    if (line.find("sb-lb route BYE") == std::string::npos) continue;
+    ++byes;
+    CHECK(at > back);
+    CHECK(line.ends_with(" dst=sip:127.0.0.1:" + std::to_string(survivor)));
+  }
+  CHECK(byes == kCalls);
 }
 
 namespace {

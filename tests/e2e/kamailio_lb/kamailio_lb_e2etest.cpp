@@ -1,7 +1,8 @@
 // The SIP load balancer of deploy/kamailio/switchboard-lb.cfg in front of two real sb-signaling
 // processes, driven by sipp over loopback UDP: requests go through, a Call-ID sticks to one
-// replica, a draining replica (SIGTERM -> OPTIONS 503) gets no new requests, and a killed
-// replica's Call-IDs move to the survivor. Where a request went is read from the balancer's own
+// replica, a draining replica (SIGTERM -> OPTIONS 503) gets no new requests, a killed
+// replica's Call-IDs move to the survivor, and a replica added to the list (reloaded over the
+// control socket) gets its share. Where a request went is read from the balancer's own
 // routing log lines ("sb-lb route ... dst=..."); what the phone got is sipp's verdict (every
 // request of every call answered 200, or sipp exits non-zero).
 #include <arpa/inet.h>
@@ -295,4 +296,25 @@ TEST_CASE("a replica back on its address gets its Call-IDs again once its probes
     used.insert(dsts.back());
   }
   CHECK(used == std::set<std::string>{cluster.a.uri(), cluster.b.uri()});
+}
+
+TEST_CASE("a replica added to the list gets its share of new Call-IDs once the balancer reloads it",
+          "[e2e]") {
+  Replica a = Replica::Start("lb-a");
+  Replica b = Replica::Start("lb-b");
+  Kamailio lb = Kamailio::Start(sb::testing::BalancerOptions(SB_KAMAILIO_LB_CFG, {a.uri()}));
+  REQUIRE(RunSipp(lb, "alone", 20, 1) == 0);
+  for (const auto& [call_id, dsts] : Routes(lb, "alone")) {
+    INFO(call_id);
+    CHECK(dsts == std::vector<std::string>{a.uri()});
+  }
+
+  sb::testing::ReloadBalancer(lb, {a.uri(), b.uri()});
+  REQUIRE(RunSipp(lb, "scaled", 20, 1) == 0);
+  auto routes = Routes(lb, "scaled");
+  INFO(lb.ReadLog());
+  REQUIRE(routes.size() == 20);
+  std::set<std::string> used;
+  for (const auto& [call_id, dsts] : routes) used.insert(dsts.front());
+  CHECK(used == std::set<std::string>{a.uri(), b.uri()});
 }

@@ -5,13 +5,15 @@
 //   sb::testing::KamailioOptions lb;
 //   lb.config = SB_KAMAILIO_LB_CFG;
 //   lb.files = {{"dispatcher.list", "1 sip:127.0.0.1:40123\n"}};
-//   lb.string_defines = {{"SB_LB_LIST_FILE", "@DIR@/dispatcher.list"}};
+//   lb.string_defines = {{"SB_LB_LIST_FILE", "@DIR@/dispatcher.list"},
+//                        {"SB_LB_CTL_SOCKET", "unix:@DIR@/ctl"}};
 //   auto kamailio = sb::testing::Kamailio::Start(lb);    // throws std::runtime_error on failure
 //   SendTo(kamailio.port(), ...);  kamailio.ReadLog();   // what it logged so far
 //
 //   // The balancer in front of two replicas, probing them every second:
 //   auto lb = sb::testing::Kamailio::Start(
 //       sb::testing::BalancerOptions(SB_KAMAILIO_LB_CFG, {"sip:127.0.0.1:40123", ...}));
+//   sb::testing::ReloadBalancer(lb, {...});                // another list, read again
 #pragma once
 
 #include <filesystem>
@@ -65,6 +67,11 @@ class Kamailio {
 // replica that dies is marked down within a test's patience. Add defines for more.
 KamailioOptions BalancerOptions(std::filesystem::path config,
                                 const std::vector<std::string>& replica_uris);
+
+// Rewrites that balancer's replica list and has it read again over its control socket
+// (`kamcmd dispatcher.reload`), as scaling the replicas does. Throws std::runtime_error when
+// kamcmd fails.
+void ReloadBalancer(const Kamailio& balancer, const std::vector<std::string>& replica_uris);
 
 // A port free for both UDP and TCP on `ip` (bound and released), for SIP servers that listen on
 // both with one number.
