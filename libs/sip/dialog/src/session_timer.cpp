@@ -72,6 +72,13 @@ HeaderLines UacTimerHeaders(uint32_t session_expires, uint32_t min_se, bool we_r
   return {{"Session-Expires", se}, {"Min-SE", std::to_string(min_se)}};
 }
 
+HeaderLines SessionRefreshHeaders(SessionTerms terms, uint32_t min_se) {
+  return {{"Session-Expires", std::to_string(terms.interval) +
+                                  (terms.we_refresh ? ";refresher=uac" : ";refresher=uas")},
+          {"Min-SE", std::to_string(std::min(min_se, terms.interval))},
+          {"Supported", std::string(kOptionTimer)}};
+}
+
 std::optional<uint32_t> IntervalAfter422(const Message& response, uint32_t asked) {
   auto min_se = MinSeOf(response);
   if (!min_se.ok() || !min_se->has_value() || **min_se <= asked) return std::nullopt;

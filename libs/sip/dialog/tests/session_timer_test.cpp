@@ -131,6 +131,20 @@ TEST_CASE("our INVITE and refreshes carry Session-Expires and Min-SE", "[session
   CHECK(HeaderOf(UacTimerHeaders(600, 90, true), "Session-Expires") == "600;refresher=uac");
 }
 
+TEST_CASE(
+    "a request within a session keeps its terms - the current refresher named, timers supported",
+    "[session_timer]") {
+  auto ours = SessionRefreshHeaders({.interval = 600, .we_refresh = true}, 90);
+  CHECK(HeaderOf(ours, "Session-Expires") == "600;refresher=uac");
+  CHECK(HeaderOf(ours, "Min-SE") == "90");
+  CHECK(HeaderOf(ours, "Supported") == "timer");
+  auto theirs = SessionRefreshHeaders({.interval = 120, .we_refresh = false}, 90);
+  CHECK(HeaderOf(theirs, "Session-Expires") == "120;refresher=uas");
+  // A Min-SE above the interval the session runs under would ask the peer for a 422.
+  CHECK(HeaderOf(SessionRefreshHeaders({.interval = 60, .we_refresh = true}, 90), "Min-SE") ==
+        "60");
+}
+
 TEST_CASE("a 422 is retried with its larger Min-SE and only then", "[session_timer]") {
   CHECK(IntervalAfter422(Response(422, "Min-SE: 3600\r\n"), 1800) == 3600u);
   CHECK_FALSE(IntervalAfter422(Response(422, "Min-SE: 1800\r\n"), 1800));

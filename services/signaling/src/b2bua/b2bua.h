@@ -453,6 +453,13 @@ class B2bua final : public RequestHandler, public DialogHandler {
   void OnSessionTimer(const std::string& id, char side);
   // Our refresh as the refresher: UPDATE without a body, or a re-INVITE with the node's SDP.
   void SendRefresh(Call& call, char side);
+  // Every re-INVITE or UPDATE we send `side`'s peer (a refresh, a hold passed on, a move to
+  // another node) refreshes that dialog's session (RFC 4028 §9): it carries these headers (none
+  // when no timer runs there), and its 2xx gives SessionAnswered the terms from then on.
+  sip::HeaderLines SessionHeaders(Call& call, char side);
+  void SessionAnswered(Call& call, char side, const sip::Message& response);
+  // The same for a stored call's dialog, from its record.
+  sip::HeaderLines StoredSessionHeaders(const StoredDialog& dialog) const;
   void StopSessions(Call& call);
   // A re-INVITE / UPDATE whose description is the one this side sent before (or none): answered
   // here with Session-Expires, without the node or the other side.

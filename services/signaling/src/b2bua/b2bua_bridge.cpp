@@ -128,22 +128,26 @@ void B2bua::MoveParty(Call& y, const std::string& node, std::function<void(Statu
       [this, created, tenant, id, leg, node] {
         *created = ports_.media.CreateLeg(tenant, id, leg, node, {});
       },
-      [this, created, id, dialog, previous, give_up, accepted, moved] {
+      [this, created, id, side, dialog, previous, give_up, accepted, moved] {
         if (!created->ok()) {
           if (Call* y = Find(id)) y->moving = false;
           moved(created->status());
           return;
         }
-        if (Find(id) == nullptr) {
+        Call* y = Find(id);
+        if (y == nullptr) {
           give_up(Status::NotFound("call " + id + " ended while its party moved"), false);
           return;
         }
         std::string offer = ContinuedDescription(previous, (*created)->sdp);
         auto sent = endpoint_.SendInDialog(
             dialog, "INVITE",
-            [give_up, accepted, offer](const ClientResponse& r, SipEndpoint&) {
+            [this, id, side, give_up, accepted, offer](const ClientResponse& r, SipEndpoint&) {
               const int code = r.timed_out ? 408 : r.response->status_code();
               if (code < 200) return;
+              if (Call* y = Find(id); y != nullptr && code < 300) {
+                SessionAnswered(*y, side, *r.response);
+              }
               if (code >= 300 || r.response->body().empty()) {
                 give_up(Status::FailedPrecondition(
                             "the party refused the move to the other call's media node (" +
@@ -153,7 +157,7 @@ void B2bua::MoveParty(Call& y, const std::string& node, std::function<void(Statu
               }
               accepted(offer, std::string(r.response->body()));
             },
-            offer, "application/sdp");
+            offer, "application/sdp", SessionHeaders(*y, side));
         if (!sent.ok()) give_up(sent.status(), false);
       });
   if (!queued.ok()) {
@@ -172,6 +176,10 @@ void B2bua::Merge(Call& x, Call& y, std::function<void(Status)> done) {
   const std::string y_sdp = y_side == 'a' ? y.a_sdp : y.b_offer;
   const std::string y_peer_sdp = Session(y, y_side).peer_sdp;
   const std::string y_uri = y_side == 'a' ? y.from_uri : y.to_uri;
+  // Y's party's session timer goes with its dialog, as it runs (the refresh we owe it, or the
+  // one it owes us, stays due when it was).
+  std::optional<sip::SessionTimer> y_timer = Session(y, y_side).timer;
+  StopSessions(y);
   if (!y.one_legged) {
     HangUp(*y.b_dialog);
     by_dialog_.erase(*y.b_dialog);
@@ -187,6 +195,15 @@ void B2bua::Merge(Call& x, Call& y, std::function<void(Status)> done) {
 
   // X's party stays; its callee (if any) is hung up and Y's party takes that side.
   const std::string x_leg = PartyLeg(x);
+  const char x_side = x.one_legged ? 'a' : 'b';
+  StartSession(x, x_side, std::nullopt);
+  LegSession& taken = Session(x, x_side);
+  taken.refresh_retries = 0;
+  taken.answer_in_ack = false;
+  if (y_timer) {
+    taken.timer.emplace(*y_timer);
+    ArmSession(x, x_side);
+  }
   if (x.one_legged) {
     x.a_dialog = y_dialog;
     x.a_sdp = y_sdp;

@@ -136,12 +136,13 @@ Status B2bua::OfferDirection(Call& call, bool from_caller, sdp::Direction wanted
             Call* call = Find(id);
             if (then) then(r, call);
             if (call == nullptr) return;
-            if (!r.timed_out && r.response->status_code() < 300 && !r.response->body().empty()) {
-              Session(*call, other).peer_sdp = r.response->body();
+            if (!r.timed_out && r.response->status_code() < 300) {
+              if (!r.response->body().empty()) Session(*call, other).peer_sdp = r.response->body();
+              SessionAnswered(*call, other, *r.response);
             }
             Save(*call);  // the other side's description and CSeq moved
           },
-          other_sdp, "application/sdp")
+          other_sdp, "application/sdp", SessionHeaders(call, other))
       .status();
 }
 
@@ -492,7 +493,9 @@ Status B2bua::OfferDirectionStored(std::shared_ptr<StoredCall> record, bool from
     other.next_local_cseq = std::max(other.next_local_cseq, cseq + 1);
     SaveStored(*record);
   };
-  return SendStored(method, other, cseq, OnceFinal(on_answer), offered, "application/sdp").status();
+  return SendStored(method, other, cseq, OnceFinal(on_answer), offered, "application/sdp",
+                    StoredSessionHeaders(other))
+      .status();
 }
 
 void B2bua::ReleaseStored(StoredCall call, std::string cause, int sip_code) {
@@ -514,6 +517,13 @@ void B2bua::ReleaseStored(StoredCall call, std::string cause, int sip_code) {
                  [this, call = std::move(call)](CallSummary ended) {
                    (void)offloader_.Run([this, call, ended] { EndStored(call, ended); }, nullptr);
                  });
+}
+
+sip::HeaderLines B2bua::StoredSessionHeaders(const StoredDialog& dialog) const {
+  // The record keeps the terms of the sessions this node refreshes only (SessionHeaders).
+  if (dialog.refresh_interval == 0) return {};
+  return sip::SessionRefreshHeaders({.interval = dialog.refresh_interval, .we_refresh = true},
+                                    settings_.session_timer.min_se);
 }
 
 bool StoredRinging(const StoredCall& call) {
@@ -593,9 +603,7 @@ Result<std::string> B2bua::ProbeDialog(const StoredCall& call, const StoredDialo
   const uint32_t cseq = StoredCSeq(call, dialog);
   if (!ProbeRefreshes(dialog)) return SendStored("OPTIONS", dialog, cseq, std::move(on_response));
   // RFC 4028 §7.4, as SendRefresh: an UPDATE without an offer, or the peer's description again.
-  sip::HeaderLines headers =
-      sip::UacTimerHeaders(dialog.refresh_interval, settings_.session_timer.min_se, true);
-  headers.emplace_back("Supported", std::string(sip::kOptionTimer));
+  const sip::HeaderLines headers = StoredSessionHeaders(dialog);
   if (dialog.refresh_by_update) {
     return SendStored("UPDATE", dialog, cseq, std::move(on_response), {}, {}, headers);
   }

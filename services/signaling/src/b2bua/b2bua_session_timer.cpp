@@ -63,13 +63,9 @@ void B2bua::SendRefresh(Call& call, char side) {
   // that does not allow UPDATE gets the description it already has again, so nothing changes.
   const bool update = state->PeerAllowsUpdate();
   const std::string sdp = update ? std::string() : (side == 'a' ? call.a_sdp : call.b_offer);
-  const sip::SessionTerms terms = Session(call, side).timer->terms();
-  sip::HeaderLines headers =
-      sip::UacTimerHeaders(terms.interval, settings_.session_timer.min_se, true);
-  headers.emplace_back("Supported", std::string(sip::kOptionTimer));
   auto sent = endpoint_.SendInDialog(
       dialog, update ? "UPDATE" : "INVITE",
-      [this, id = call.id, side, terms](const ClientResponse& r, SipEndpoint&) {
+      [this, id = call.id, side](const ClientResponse& r, SipEndpoint&) {
         Call* call = Find(id);
         if (call == nullptr) return;
         const int code = r.timed_out ? 408 : r.response->status_code();
@@ -87,11 +83,24 @@ void B2bua::SendRefresh(Call& call, char side) {
         if (code >= 300) return;
         Session(*call, side).refresh_retries = 0;
         if (!r.response->body().empty()) PeerAnswered(*call, side, std::string(r.response->body()));
-        // A peer without timer support answers without Session-Expires: we go on refreshing.
-        SessionRefreshed(*call, side, sip::TermsFromAnswer(*r.response).value_or(terms));
+        SessionAnswered(*call, side, *r.response);
       },
-      sdp, sdp.empty() ? std::string_view() : "application/sdp", headers);
+      sdp, sdp.empty() ? std::string_view() : "application/sdp", SessionHeaders(call, side));
   if (sent.ok()) Save(call);  // the dialog's CSeq moved
+}
+
+sip::HeaderLines B2bua::SessionHeaders(Call& call, char side) {
+  const LegSession& session = Session(call, side);
+  if (!session.timer) return {};
+  return sip::SessionRefreshHeaders(session.timer->terms(), settings_.session_timer.min_se);
+}
+
+void B2bua::SessionAnswered(Call& call, char side, const sip::Message& response) {
+  LegSession& session = Session(call, side);
+  if (!session.timer || response.status_code() < 200 || response.status_code() >= 300) return;
+  // A peer without timer support answers without Session-Expires: the terms stay as they were
+  // (as the refresher, we go on refreshing).
+  SessionRefreshed(call, side, sip::TermsFromAnswer(response).value_or(session.timer->terms()));
 }
 
 void B2bua::RetryRefresh(Call& call, char side) {

@@ -2960,30 +2960,43 @@ Message TakeFinal(Fixture& f, const Destination& to) {
 }
 
 // The caller ACKs the B2BUA's 200 (else it is given up after 64*T1 and the call ended).
-void CallerAcks(Fixture& f) {
+// Our tag in the caller's dialog.
+std::string CallerAcks(Fixture& f) {
   for (auto m = f.Next(kCaller); m; m = f.Next(kCaller)) {
     if (m->is_response() && m->status_code() == 200) {
-      f.Receive(f.CallerInDialog("ACK", (*m->To())->tag(), 1), kCaller);
-      return;
+      std::string tag((*m->To())->tag());
+      f.Receive(f.CallerInDialog("ACK", tag, 1), kCaller);
+      return tag;
     }
   }
   FAIL("no 200 to the caller");
+  return {};
 }
 
-// A call ringing both contacts that the desk answers making us its refresher (Session-Expires
-// 120, refresher=uac; with an Allow header when `allow` is not empty), the caller's ACK in, the
-// wire emptied: the desk's INVITE, whose body is the node's offer to it.
-Message DeskAnswersUsRefresher(Fixture& f, std::string_view allow = {}) {
+struct DeskAnswered {
+  Message desk;  // the desk's INVITE, whose body is the node's offer to it
+  std::string caller_tag;
+};
+
+// A call ringing both contacts that the desk answers with `session_expires` (and an Allow header
+// when `allow` is not empty), the caller's ACK in, the wire emptied.
+DeskAnswered DeskAnswersWithTimer(Fixture& f, std::string_view session_expires,
+                                  std::string_view allow = {}) {
   f.Receive(f.CallerInvite(), kCaller);
   auto desk = f.Take(kDesk);
   (void)f.Take(kMobile);
-  std::string ok =
-      f.With(f.Answer(desk, 200, "desk", kCallerSdp), "Session-Expires: 120;refresher=uac");
+  std::string ok = f.With(f.Answer(desk, 200, "desk", kCallerSdp),
+                          "Session-Expires: " + std::string(session_expires));
   if (!allow.empty()) ok = f.With(ok, "Allow: " + std::string(allow));
   f.Receive(ok, kDesk);
-  CallerAcks(f);
+  std::string caller_tag = CallerAcks(f);
   f.wire.clear();
-  return desk;
+  return {std::move(desk), std::move(caller_tag)};
+}
+
+// The same, the desk making us its refresher (Session-Expires 120, refresher=uac).
+Message DeskAnswersUsRefresher(Fixture& f, std::string_view allow = {}) {
+  return DeskAnswersWithTimer(f, "120;refresher=uac", allow).desk;
 }
 
 }  // namespace
@@ -3033,6 +3046,77 @@ TEST_CASE(
   CHECK_FALSE(f.Next(kDesk).has_value());
   RunFor(f, std::chrono::seconds(1));
   CHECK(TakeRequest(f, kDesk).method() == sb::sip::Method::kInvite);
+}
+
+TEST_CASE(
+    "a hold passed to a callee that refreshes its own session keeps the session's terms - its "
+    "200 starts the interval again - the call does not expire for want of a refresh",
+    "[unit][session_timer]") {
+  Fixture f;
+  const std::string caller_tag = DeskAnswersWithTimer(f, "120;refresher=uas").caller_tag;
+  // Without a refresh from the desk, the session would end 88 s (120 - 32) after its answer.
+  RunFor(f, std::chrono::seconds(50));
+  std::string hold = kCallerSdp;
+  hold += "a=sendonly\r\n";
+  f.Receive(f.CallerInDialog("INVITE", caller_tag, 2, hold), kCaller);
+  auto reinvite = TakeRequest(f, kDesk);
+  CHECK(reinvite.method() == sb::sip::Method::kInvite);
+  // Without these, the desk would take the re-INVITE as turning its timer off (RFC 4028 §9).
+  CHECK(HeaderValue(reinvite, sb::sip::HeaderId::kSessionExpires) == "120;refresher=uas");
+  CHECK(reinvite.HasToken(sb::sip::HeaderId::kSupported, "timer"));
+  f.Receive(f.With(f.Answer(reinvite, 200, "desk", std::string(kCallerSdp) + "a=recvonly\r\n"),
+                   "Session-Expires: 120;refresher=uas"),
+            kDesk);
+  CHECK(f.Take(kDesk).method() == sb::sip::Method::kAck);
+  CHECK(TakeFinal(f, kCaller).status_code() == 200);
+  f.Receive(f.CallerInDialog("ACK", caller_tag, 2), kCaller);
+  // 130 s after the answer, 80 s after the hold's 200: going on.
+  RunFor(f, std::chrono::seconds(80));
+  CHECK_FALSE(f.Next(kDesk).has_value());
+  CHECK(f.node.b2bua.calls() == 1);
+  // 88 s after the hold's 200 without a refresh since: over.
+  RunFor(f, std::chrono::seconds(10));
+  CHECK(TakeRequest(f, kDesk).method() == sb::sip::Method::kBye);
+  REQUIRE(f.events.ended.size() == 1);
+  CHECK(f.events.ended[0].cause == "session_expired");
+}
+
+TEST_CASE(
+    "bridge - the party brought in keeps its session timer as it runs - we go on refreshing it - "
+    "the hung-up callee's timer goes with it",
+    "[unit][session_timer]") {
+  Fixture f;
+  // X: the caller and 1002's desk, which refreshes its own session every 90 s: without a
+  // refresh from the desk, X would end 60 s in.
+  (void)DeskAnswersWithTimer(f, "90;refresher=uas");
+  const std::string x = f.store.calls.begin()->first;
+  // Y: originated to 1003, whose answer makes us its refresher, due 60 s after it.
+  const std::string y = Originate(f, "1003");
+  Message target = f.Take(kTarget);
+  f.Receive(
+      f.With(f.Answer(target, 200, "target", kCallerSdp), "Session-Expires: 120;refresher=uac"),
+      kTarget);
+  CHECK(f.Take(kTarget).method() == sb::sip::Method::kAck);
+  RunFor(f, std::chrono::seconds(20));
+  f.wire.clear();
+
+  std::optional<sb::Status> bridged;
+  f.node.b2bua.Bridge(kTenant, x, y, [&](sb::Status s) { bridged = s; });
+  REQUIRE(bridged);
+  CHECK(bridged->ok());
+  CHECK(f.Take(kDesk).method() == sb::sip::Method::kBye);
+  // 60 s after 1003's answer: our refresh, and X still up (the desk's 60 s are past).
+  RunFor(f, std::chrono::seconds(39));
+  CHECK_FALSE(f.Next(kTarget).has_value());
+  RunFor(f, std::chrono::seconds(1));
+  Message refresh = TakeRequest(f, kTarget);
+  CHECK(refresh.method() == sb::sip::Method::kInvite);
+  CHECK(HeaderValue(refresh, sb::sip::HeaderId::kSessionExpires) == "120;refresher=uac");
+  f.Receive(f.Answer(refresh, 200, "target", kCallerSdp), kTarget);
+  CHECK(f.Take(kTarget).method() == sb::sip::Method::kAck);
+  CHECK(f.node.b2bua.calls() == 1);
+  REQUIRE(f.events.ended.size() == 1);
+  CHECK(f.events.ended[0].cause == "bridged");
 }
 
 TEST_CASE(

@@ -64,6 +64,12 @@ UasTimerAnswer NegotiateAsUas(const Message& request, const SessionTimerPolicy& 
 // current refresher) and Min-SE for our INVITE or refresh. Supported: timer is the caller's.
 HeaderLines UacTimerHeaders(uint32_t session_expires, uint32_t min_se, bool we_refresh);
 
+// §7.4 / §9: any re-INVITE or UPDATE within a session refreshes it, so one we send keeps the
+// session's terms: Session-Expires with the current refresher (refresher=uac when we refresh,
+// uas when the peer does), Min-SE, and Supported: timer. Without them a peer would take the
+// request as turning its session timer off (§9), and stop refreshing a session we expect it to.
+HeaderLines SessionRefreshHeaders(SessionTerms terms, uint32_t min_se);
+
 // §7.3: the interval to ask again after a 422 to a request that asked `asked` seconds: the
 // 422's Min-SE, or nullopt when it names none larger (the request is not retried).
 std::optional<uint32_t> IntervalAfter422(const Message& response, uint32_t asked);
