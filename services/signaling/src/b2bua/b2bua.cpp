@@ -122,7 +122,10 @@ std::vector<LegRecord> StoredLegs(const StoredCall& call) {
     const StoredDialog& d = caller ? call.caller : call.callee;
     LegRecord& leg = legs.emplace_back();
     leg.leg_id = call.media_legs[i];
-    leg.direction = caller ? LegDirection::kInbound : LegDirection::kOutbound;
+    // Who called whom is the dialog's; before there is one (ringing, or a failed call), the
+    // caller called us and we called the callee.
+    const bool outbound = d.id.call_id.empty() ? !caller : d.outbound;
+    leg.direction = outbound ? LegDirection::kOutbound : LegDirection::kInbound;
     leg.from_uri = call.from_uri;
     leg.to_uri = call.to_uri;
     leg.sip_call_id = d.id.call_id;
@@ -845,6 +848,7 @@ void Describe(const sip::Dialog& dialog, StoredDialog& d) {
   // the save): it leaves room, which §12.2.2 allows (CSeq only has to grow).
   d.next_local_cseq = dialog.local_cseq().value_or(0) + 1000;
   d.refresh_by_update = dialog.PeerAllowsUpdate();
+  d.outbound = dialog.is_uac();
 }
 
 // The interval at which this node refreshes a session under `terms` (none: no timer).

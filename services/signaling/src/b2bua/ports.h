@@ -304,6 +304,10 @@ struct StoredDialog {
   // node that negotiated it.
   uint32_t refresh_interval = 0;
   bool refresh_by_update = false;
+  // We sent the INVITE that made this dialog (a callee, a transfer target): the party's leg is
+  // outbound in the call's events; a party that called us, inbound. A record from before version
+  // 6 says neither, and is read as the caller inbound and the callee outbound.
+  bool outbound = false;
 };
 // Our INVITE to one contact of a ringing call, as sent (with our Via and its branch), and
 // where it went: another replica builds its CANCEL (§9.1) from it.

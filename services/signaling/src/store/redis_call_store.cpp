@@ -22,8 +22,10 @@ constexpr char kGroup = '\x1d';  // between a ringing call's forks, whose parts 
 // versions only append fields, so that this one reads theirs for what it knows (a rolling
 // upgrade's old replicas end the new ones' calls); version 2 replicas could not, and refuse
 // version 3 records. Version 5 added a ringing call's INVITEs (an older replica adopting one ends
-// it without answering the caller or cancelling the contacts).
-constexpr std::string_view kVersion = "5";
+// it without answering the caller or cancelling the contacts), version 6 who started each dialog
+// (an older replica reports a transfer target or a bridged-in caller the wrong way round).
+constexpr uint64_t kCurrentVersion = 6;
+constexpr std::string_view kVersion = "6";
 constexpr std::string_view kVersionWithoutSdp = "2";
 constexpr std::string_view kVersionWithoutSummary = "1";
 
@@ -81,6 +83,8 @@ constexpr size_t kSummaryFields = 5;
 constexpr size_t kSdpFields = 4;
 constexpr size_t kRefreshFields = 4;
 constexpr size_t kRingingFields = 5;
+constexpr size_t kOutboundFields = 2;
+constexpr std::string_view kOutbound = "1";
 constexpr std::string_view kRefreshByUpdate = "UPDATE";
 constexpr std::string_view kRefreshByInvite = "INVITE";
 
@@ -182,6 +186,7 @@ std::string RedisCallStore::Encode(const b2bua::StoredCall& call) {
     PutDestination(forks, call.ringing_forks[i].peer, kItem);
   }
   Put(out, forks);
+  for (const auto* d : {&call.caller, &call.callee}) Put(out, d->outbound ? kOutbound : "0");
   return out;
 }
 
@@ -225,9 +230,12 @@ Result<b2bua::StoredCall> RedisCallStore::Decode(std::string_view text) {
     d->local_sdp = f[at++];
     d->peer_sdp = f[at++];
   }
+  // Before version 6: the caller called us, we called the callee.
+  call.callee.outbound = true;
   if (version < 4) return call;
-  const size_t known = at + kRefreshFields + (version == 4 ? 0 : kRingingFields) + 1;
-  if (version <= 5 ? f.size() != known : f.size() < known) {
+  const size_t known = at + kRefreshFields + (version == 4 ? 0 : kRingingFields) +
+                       (version < 6 ? 0 : kOutboundFields) + 1;
+  if (version <= kCurrentVersion ? f.size() != known : f.size() < known) {
     return Status::Internal("stored call in an unknown form");
   }
   for (auto* d : {&call.caller, &call.callee}) {
@@ -245,8 +253,7 @@ Result<b2bua::StoredCall> RedisCallStore::Decode(std::string_view text) {
     return Status::Internal("stored call with a bad caller address");
   }
   at += 4;
-  if (f[at].empty()) return call;
-  for (auto fork : Split(f[at], kGroup)) {
+  for (auto fork : f[at].empty() ? std::vector<std::string_view>() : Split(f[at], kGroup)) {
     std::vector<std::string_view> parts = Split(fork, kItem);
     b2bua::StoredFork stored;
     stored.invite = parts[0];
@@ -255,6 +262,9 @@ Result<b2bua::StoredCall> RedisCallStore::Decode(std::string_view text) {
     }
     call.ringing_forks.push_back(std::move(stored));
   }
+  ++at;
+  if (version < 6) return call;
+  for (auto* d : {&call.caller, &call.callee}) d->outbound = f[at++] == kOutbound;
   return call;
 }
 

@@ -1967,6 +1967,13 @@ TEST_CASE("REFER from the caller - the callee is presented to the target and sta
   CHECK(f.Codes(kTarget) == std::vector<int>{200});
   CHECK(f.Take(kDesk).method() == sb::sip::Method::kBye);
   CHECK(f.media.legs.empty());
+  // Both legs are ones we called: the target's on side a, the callee's.
+  REQUIRE(f.events.ended.size() == 1);
+  const auto& legs = f.events.ended[0].legs;
+  REQUIRE(legs.size() == 2);
+  CHECK(legs[0].media_leg_id == id + "-a1");
+  CHECK(legs[0].direction == sb::signaling::LegDirection::kOutbound);
+  CHECK(legs[1].direction == sb::signaling::LegDirection::kOutbound);
 }
 
 TEST_CASE(

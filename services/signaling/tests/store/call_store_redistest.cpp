@@ -42,6 +42,7 @@ StoredCall Call() {
   call.callee.refresh_interval = 1800;
   call.callee.refresh_by_update = true;
   call.caller.refresh_interval = 90;
+  call.callee.outbound = true;  // we called the callee; the caller called us
   call.from_uri = "sip:1001@acme.sb.test";
   call.to_uri = "sip:1002@acme.sb.test";
   call.answered_leg = call.call_id + "-b";
@@ -73,6 +74,8 @@ void RequireSame(const StoredCall& a, const StoredCall& b) {
   CHECK(a.caller.refresh_by_update == b.caller.refresh_by_update);
   CHECK(a.callee.refresh_interval == b.callee.refresh_interval);
   CHECK(a.callee.refresh_by_update == b.callee.refresh_by_update);
+  CHECK(a.caller.outbound == b.caller.outbound);
+  CHECK(a.callee.outbound == b.callee.outbound);
   CHECK(a.ringing_invite == b.ringing_invite);
   CHECK(a.ringing_source == b.ringing_source);
   REQUIRE(a.ringing_forks.size() == b.ringing_forks.size());
@@ -219,6 +222,19 @@ TEST_CASE("a stored value in an unknown form is an error - never a half call", "
   RequireSame(*round, call);
 }
 
+TEST_CASE(
+    "who started each dialog is kept - a transfer target on the caller's side was called by us, "
+    "a caller bridged in on the callee's side called us",
+    "[unit]") {
+  StoredCall turned = Call();
+  turned.caller.outbound = true;
+  turned.callee.outbound = false;
+  auto round = RedisCallStore::Decode(RedisCallStore::Encode(turned));
+  REQUIRE(round.ok());
+  CHECK(round->caller.outbound);
+  CHECK_FALSE(round->callee.outbound);
+}
+
 TEST_CASE("a call never answered is stored without an answer time", "[unit]") {
   StoredCall ringing = Call();
   ringing.answer_time.reset();
@@ -241,11 +257,18 @@ std::string Older(const std::string& record, char version, int fields) {
 }  // namespace
 
 TEST_CASE(
-    "a call stored by a replica of a version before still ends - without refreshes, without "
-    "descriptions before that, and without times before that",
+    "a call stored by a replica of a version before still ends - the caller taken to have called "
+    "us, without refreshes, without descriptions before that, and without times before that",
     "[unit]") {
   const StoredCall call = Call();
-  const std::string v5 = RedisCallStore::Encode(call);
+  StoredCall turned = call;
+  turned.caller.outbound = true;
+  turned.callee.outbound = false;
+  // Version 5 ended with the ringing fields: the same text without who started each dialog.
+  const std::string v5 = Older(RedisCallStore::Encode(turned), '5', 2);
+  auto without_roles = RedisCallStore::Decode(v5);
+  REQUIRE(without_roles.ok());
+  RequireSame(*without_roles, call);
   // Version 4 ended with the refreshes: the same text without the five ringing fields.
   const std::string v4 = Older(v5, '4', 5);
   auto without_ringing = RedisCallStore::Decode(v4);
@@ -277,18 +300,20 @@ TEST_CASE(
   CHECK_FALSE(RedisCallStore::Decode(Older(v3, '3', 4)).ok());
   CHECK_FALSE(RedisCallStore::Decode(Older(v4, '4', 2)).ok());
   CHECK_FALSE(RedisCallStore::Decode(Older(v5, '5', 2)).ok());
+  CHECK_FALSE(RedisCallStore::Decode(Older(RedisCallStore::Encode(call), '6', 1)).ok());
 }
 
 TEST_CASE("a record of a later version is read for the fields this one knows", "[unit]") {
   const StoredCall call = Call();
-  const std::string v5 = RedisCallStore::Encode(call);
-  auto later = RedisCallStore::Decode("6" + v5.substr(1) + "something new\x1f");
+  const std::string v6 = RedisCallStore::Encode(call);
+  auto later = RedisCallStore::Decode("7" + v6.substr(1) + "something new\x1f");
   REQUIRE(later.ok());
   RequireSame(*later, call);
-  // Versions 3 to 5 have exactly their fields.
-  CHECK_FALSE(RedisCallStore::Decode(Older(v5, '3', 9) + "something new\x1f").ok());
-  CHECK_FALSE(RedisCallStore::Decode(Older(v5, '4', 5) + "something new\x1f").ok());
-  CHECK_FALSE(RedisCallStore::Decode(v5 + "something new\x1f").ok());
+  // Versions 3 to 6 have exactly their fields.
+  CHECK_FALSE(RedisCallStore::Decode(Older(v6, '3', 11) + "something new\x1f").ok());
+  CHECK_FALSE(RedisCallStore::Decode(Older(v6, '4', 7) + "something new\x1f").ok());
+  CHECK_FALSE(RedisCallStore::Decode(Older(v6, '5', 2) + "something new\x1f").ok());
+  CHECK_FALSE(RedisCallStore::Decode(v6 + "something new\x1f").ok());
 }
 
 TEST_CASE(
