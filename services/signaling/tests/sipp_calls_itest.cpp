@@ -650,6 +650,41 @@ TEST_CASE(
   f.EndedByNodeFailure();
 }
 
+// Behind the balancer, the requests of a dead node's dialogs go to it first (the balancer's Route
+// entry names it): the caller's re-INVITE waits there for SB_LB_FR_TIMER_MS and fails over. Once
+// a request has timed out there and its probes find it silent too, the balancer knows it is
+// gone, and the caller's INFO and BYE go straight to the other replica.
+TEST_CASE(
+    "through the Kamailio balancer, a dead node's dialogs wait for it once - after its first "
+    "timeout, its call's INFO and BYE go straight to the other replica",
+    "[integration]") {
+  FailoverRig f;
+  auto& p = f.rig.platform;
+  auto balancer = StartBalancer({p.sip_port(), f.survivor});
+  f.rig.RegisterCallee(balancer.port());
+  auto callee = f.rig.StartCallee("callee_takes_info_until_bye.xml");
+  // The caller waits 3 s after its ACK before it refreshes.
+  auto caller = f.rig.StartCaller("caller_refreshes_after_failover.xml", balancer.port());
+  REQUIRE(f.answered.Wait<switchboard::call::v1::CallAnswered>(
+      [](const switchboard::call::v1::CallAnswered&, const sb::bus::Message&) { return true; },
+      10s));
+  const int node = DestinationPort(balancer.ReadLog(), "sb-lb route INVITE");
+  REQUIRE(node > 0);
+  const int other = node == p.sip_port() ? f.survivor : p.sip_port();
+  p.KillSignaling(node);
+  CheckBothSucceeded(caller, callee);
+  INFO(p.SignalingLog());
+  f.EndedByNodeFailure();
+  const std::string log = balancer.ReadLog();
+  INFO(log);
+  const std::string to_other = "sip:127.0.0.1:" + std::to_string(other);
+  CHECK(DestinationOf(log, "sb-lb failover INVITE") == to_other);
+  CHECK(DestinationOf(log, "sb-lb route INFO") == to_other);
+  CHECK(DestinationOf(log, "sb-lb route BYE") == to_other);
+  CHECK(log.find("sb-lb failover INFO") == std::string::npos);
+  CHECK(log.find("sb-lb failover BYE") == std::string::npos);
+}
+
 TEST_CASE(
     "a call whose node dies goes on at another replica - the caller's refreshing re-INVITE gets "
     "the description its 200 had - its DTMF INFO reaches the callee - its BYE there ends the call "
