@@ -10,8 +10,8 @@
 // as if the caller dialled it: an extension, a number of the tenant, a trunk), Play,
 // StopPlay, RecordStart, RecordStop (on the caller's media leg, by its node), Bridge (two answered
 // calls; on two media nodes, the second call's party is moved to the first's node first, which
-// a party slow to answer that re-INVITE can make outlast `wait`), Originate (as an extension of the tenant, to
-// sip:<extension or number>@<the tenant's domain>; needs `originators`). Answer is
+// a party slow to answer that re-INVITE can make outlast `wait`), Originate (as an extension of the
+// tenant, to sip:<extension or number>@<the tenant's domain>; needs `originators`). Answer is
 // FAILED_PRECONDITION (no parked calls before the flow service), as is Originate through a named
 // trunk (the tenant's prefix rules choose the trunk).
 #pragma once
