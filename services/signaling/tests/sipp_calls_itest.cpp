@@ -5,6 +5,7 @@
 // side must see: sipp fails the call on a missing or unexpected one, or on its -timeout.
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -20,22 +21,18 @@
 using namespace std::chrono_literals;
 using namespace sb::signaling::test;
 
-TEST_CASE("a call with RTP both ways through the media node - the caller hangs up - both legs end",
-          "[integration]") {
-  CallRig rig;
-  LegStats stats(rig.platform.nats_url());
-  auto bus = sb::testing::ConnectNats(rig.platform.nats_url(), "sipp-calls-itest");
-  sb::testing::EventInbox ended(*bus, "sb.evt.call.ended." + rig.tenant.id());
-  rig.RegisterCallee(rig.platform.sip_port());
-  auto callee = rig.StartCallee("callee_answers.xml", {"-rtp_echo"});
-  auto caller = rig.StartCaller("caller_hangs_up.xml", rig.platform.sip_port());
-  CheckBothSucceeded(caller, callee);
+namespace {
 
-  // The call's record (what CDRs are made of) names both legs: each party's dialog and address,
-  // the media node and leg anchoring it, the codec (both phones speak PCMA) and the media's
-  // quality.
+// A call 1001 -> 1002 ended: its record (what CDRs are made of) names both legs, each party's
+// dialog and address, the media node and leg anchoring it, the codec (both phones speak PCMA)
+// and the media's quality; and both legs carried packets both ways: leg a received the
+// caller's audio and sent it the callee's echo, leg b sent the caller's audio to the callee and
+// received the echo (the callee's sipp runs -rtp_echo: RTP comes back only once it has arrived).
+void CheckEndedWithMediaBothWays(const CallRig& rig, sb::testing::EventInbox& ended,
+                                 LegStats& stats) {
   auto ends = ended.AtLeast<switchboard::call::v1::CallEnded>(1, 10s);
   REQUIRE(ends.size() == 1);
+  CHECK(ends[0].cause() == switchboard::call::v1::END_CAUSE_NORMAL_CLEARING);
   const auto& call = ends[0].call();
   REQUIRE(call.legs_size() == 2);
   CHECK(call.legs(0).direction() == switchboard::call::v1::LEG_DIRECTION_INBOUND);
@@ -50,15 +47,11 @@ TEST_CASE("a call with RTP both ways through the media node - the caller hangs u
     CHECK(leg.media_node_id() == call.legs(0).media_node_id());
     CHECK_FALSE(leg.media_node_id().empty());
     CHECK(leg.final_sip_code() == 200);
-    // How its media went, as the node measured it to the end (RTP both ways on both legs).
+    // How its media went, as the node measured it to the end.
     CHECK(leg.media_stats().packets_received() > 0);
     CHECK(leg.media_stats().mos() > 0);
   }
   CHECK(call.legs(0).sip_call_id() != call.legs(1).sip_call_id());
-
-  // Both legs carried packets both ways: leg a received the caller's audio and sent it the
-  // callee's echo; leg b sent the caller's audio to the callee and received the echo (the
-  // callee's sipp runs -rtp_echo: RTP comes back only once it has arrived).
   auto finals = stats.Finals(2);
   REQUIRE(finals.size() == 2);
   for (const auto& leg : finals) {
@@ -66,11 +59,52 @@ TEST_CASE("a call with RTP both ways through the media node - the caller hangs u
     CHECK(leg.packets_received() > 0);
     CHECK(leg.packets_sent() > 0);
   }
+}
+
+}  // namespace
+
+namespace {
+
+// 1001 calls 1002, whose UAS echoes the RTP it gets, with `caller_scenario`; the call ends with
+// media both ways (CheckEndedWithMediaBothWays).
+struct EchoedCall {
+  CallRig rig;
+  LegStats stats{rig.platform.nats_url()};
+  std::unique_ptr<sb::bus::NatsBus> bus =
+      sb::testing::ConnectNats(rig.platform.nats_url(), "sipp-calls-itest");
+  sb::testing::EventInbox ended{*bus, "sb.evt.call.ended." + rig.tenant.id()};
+
+  void Run(const std::string& caller_scenario) {
+    rig.RegisterCallee(rig.platform.sip_port());
+    auto callee = rig.StartCallee("callee_answers.xml", {"-rtp_echo"});
+    auto caller = rig.StartCaller(caller_scenario, rig.platform.sip_port());
+    CheckBothSucceeded(caller, callee);
+    INFO(rig.platform.SignalingLog());
+    CheckEndedWithMediaBothWays(rig, ended, stats);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("a call with RTP both ways through the media node - the caller hangs up - both legs end",
+          "[integration]") {
+  EchoedCall call;
+  call.Run("caller_hangs_up.xml");
   // The ended call left the store, and the node's list of the calls it carries (which another
   // replica would adopt): Redis drops a set once it is empty.
-  auto carried = rig.platform.Redis()->Run(sb::redis::Command("KEYS").Key("node_calls:*"));
+  auto carried = call.rig.platform.Redis()->Run(sb::redis::Command("KEYS").Key("node_calls:*"));
   REQUIRE(carried.ok());
   CHECK(carried->array()->empty());
+}
+
+// RFC 3261 §13.2.1: an INVITE may carry no offer (late offer, as some PBXs and carriers send
+// them); the media node then offers in our 200, and the caller's answer comes in its ACK.
+TEST_CASE(
+    "a caller's INVITE without SDP (late offer) - the 200 offers the media node's leg - the "
+    "answer in the ACK completes it - RTP both ways",
+    "[integration]") {
+  EchoedCall call;
+  call.Run("caller_late_offer.xml");
 }
 
 TEST_CASE("the callee hangs up - the caller gets the BYE", "[integration]") {

@@ -39,10 +39,10 @@ bool HasSdp(const sip::Message& m) {
 
 // The set-up chain's decisions, taken by the worker that runs its steps ahead (a step only when
 // the call goes on) and by the loop that acts on them.
-// A call, once authenticated: every call is anchored on a media node, which needs the caller's
-// offer to answer.
+// A call, once authenticated, with an SDP offer for the media node to answer, or none at all
+// (a late offer: the node offers in our 200); a body of another kind is no offer we can take.
 bool Admitted(const AuthOutcome& outcome, const sip::Message& invite) {
-  return outcome.code == 0 && HasSdp(invite);
+  return outcome.code == 0 && (HasSdp(invite) || invite.body().empty());
 }
 bool RouteFound(const Route& route) { return route.code == 0; }
 // Somebody to ring.
@@ -131,8 +131,9 @@ std::vector<LegRecord> StoredLegs(const StoredCall& call) {
     leg.sip_call_id = d.id.call_id;
     leg.remote_contact = d.remote_target;
     if (!d.peer.host.empty()) leg.remote_source = d.peer.host + ":" + std::to_string(d.peer.port);
-    // The answer on the leg: ours (the node's) to the caller's offer, the callee's to ours.
-    leg.codec = FirstCodec(caller ? d.local_sdp : d.peer_sdp);
+    // The answer on the leg: ours (the node's) to the party's offer, or the party's to ours.
+    const bool party_answered = d.id.call_id.empty() ? !caller : d.we_offered;
+    leg.codec = FirstCodec(party_answered ? d.peer_sdp : d.local_sdp);
     leg.media_node_id = call.media_node_id;
     leg.media_leg_id = call.media_legs[i];
     if (call.answer_time) leg.final_sip_code = 200;
@@ -179,6 +180,7 @@ void B2bua::OnRequest(const IncomingRequest& request, SipEndpoint& endpoint) {
   call.a_key = request.key;
   call.invite = request.shared;
   call.a_source = request.source;
+  call.late_offer = invite.body().empty();
   call.started = endpoint_.clock().WallNow();
   auto from = invite.From();
   call.a_dialog = {std::string(invite.CallId().value_or("")), request.local_tag,
@@ -516,8 +518,10 @@ void B2bua::OnCalleeResponse(const std::string& id, size_t index, const ClientRe
   if (leg.done && !success) return;
   if (code < 200) {
     if (code == 100 || call->phase != Phase::kRinging) return;
-    // An originated call has nobody to hear early media: its 18x is only "ringing".
-    if (HasSdp(*r.response) && call->early == EarlyMedia::kNone && !call->originated) {
+    // An originated call has nobody to hear early media, nor a caller whose INVITE made no
+    // offer (ours comes in the 200): its 18x is only "ringing".
+    if (HasSdp(*r.response) && call->early == EarlyMedia::kNone && !call->originated &&
+        !call->late_offer) {
       StartEarlyMedia(id, code, std::string(r.response->body()));
     } else if (!call->ringing_sent) {
       Ringing(*call, code == 183 ? 183 : 180, {});
@@ -618,7 +622,8 @@ void B2bua::ConnectMedia(const std::string& id) {
   }
   auto status = std::make_shared<Status>(Status::Internal("not run"));
   std::string node = call->media_node, a = MediaLeg(*call, 'a'), b = MediaLeg(*call, 'b');
-  const bool bridge = !bridged && !call->originated;
+  // A late-offer caller's leg has no media before its ACK: bridged then (CallerAnswered).
+  const bool bridge = !bridged && !call->originated && !call->late_offer;
   // The record another replica needs is saved once the node has the answer: from the loop when
   // the store can (Connected), otherwise in the same job.
   const bool save_here = !ports_.store.works_on_loop();
@@ -666,6 +671,7 @@ void B2bua::Connected(const std::string& id, Status status, bool saved) {
     by_invite_key_.erase(call->a_key);
     by_dialog_[call->a_dialog] = id;
     call->a_session.peer_sdp = std::string(call->invite->body());
+    call->awaiting_caller_answer = call->late_offer;
     StartSession(*call, 'a', call->a_timer.terms);
   }
   call->phase = Phase::kConnected;
@@ -849,6 +855,7 @@ void Describe(const sip::Dialog& dialog, StoredDialog& d) {
   d.next_local_cseq = dialog.local_cseq().value_or(0) + 1000;
   d.refresh_by_update = dialog.PeerAllowsUpdate();
   d.outbound = dialog.is_uac();
+  d.we_offered = dialog.is_uac();
 }
 
 // The interval at which this node refreshes a session under `terms` (none: no timer).
@@ -885,6 +892,7 @@ StoredCall B2bua::Answering(const Call& call) const {
   auto dialog = sip::Dialog::CreateUas(*call.invite, call.a_dialog.local_tag, 200,
                                        endpoint_.ContactUri(call.a_source.transport), 1);
   if (dialog.ok()) Describe(*dialog, caller);
+  caller.we_offered = call.late_offer;
   caller.peer = sip::ResponseDestination(*call.invite, call.a_source);
   caller.local_sdp = call.a_sdp;
   caller.peer_sdp = call.invite->body();
@@ -947,6 +955,8 @@ StoredCall B2bua::Stored(const Call& call) const {
   StoredCall stored = BaseRecord(call);
   if (!call.one_legged) {
     stored.caller = Snapshot(call.a_dialog);
+    // Side a is the late-offer caller still, or a party we called (is_uac).
+    stored.caller.we_offered = stored.caller.we_offered || call.late_offer;
     stored.caller.local_sdp = call.a_sdp;
     stored.caller.peer_sdp = call.a_session.peer_sdp;
     stored.caller.refresh_interval = RefreshInterval(TermsOf(call.a_session.timer));

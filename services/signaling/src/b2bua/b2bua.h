@@ -256,6 +256,11 @@ class B2bua final : public RequestHandler, public DialogHandler {
     EarlyMedia early = EarlyMedia::kNone;
     std::string early_sdp;
     std::string answer_sdp;  // the answering callee's 200 SDP, until the node has it
+    // The caller's INVITE had no offer (RFC 3261 §13.2.1): leg a offers in our 200, its answer
+    // comes in the caller's ACK (awaited until then), and only then is leg a bridged; no early
+    // media for such a caller.
+    bool late_offer = false;
+    bool awaiting_caller_answer = false;
     uint64_t no_answer_timer = 0;
     uint64_t ringing_store_timer = 0;  // Settings::store_ringing_after
     bool ringing_stored = false;       // the store has its ringing record (StoreRinging)
@@ -474,6 +479,9 @@ class B2bua final : public RequestHandler, public DialogHandler {
   // The answer in the ACK to our offer in the 200 to a re-INVITE without one: PeerAnswered, and
   // a hold (or its end) given in it passes to the other side as a re-offer's does (ReOffer).
   void AckAnswered(Call& call, bool from_caller, std::string answer);
+  // The late-offer caller's ACK: its answer to leg a, which the node then bridges to leg b; an
+  // ACK without one ends the call (RFC 3264 §5: the offer in our 200 must be answered).
+  void CallerAnswered(Call& call, const sip::Message& ack);
   // The party `from_caller` does not name is re-offered its node description with `wanted` (a
   // hold passes through), as a new version; `then` (may be empty) gets the final response and
   // the call (null once gone), after which that party's answer is kept and the call saved.

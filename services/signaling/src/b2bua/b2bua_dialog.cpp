@@ -91,6 +91,10 @@ void B2bua::OnDialogRequest(const IncomingRequest& request, SipEndpoint& endpoin
   }
   const bool from_caller = *request.dialog == call->a_dialog;
   if (is_ack) {
+    if (from_caller && std::exchange(call->awaiting_caller_answer, false)) {
+      CallerAnswered(*call, message);
+      return;
+    }
     // The endpoint stopped its 2xx retransmissions; an answer to the offer our 2xx made to a
     // re-INVITE without one (RFC 3264 §8: a new address or port) goes to the node.
     LegSession& session = Session(*call, from_caller ? 'a' : 'b');
@@ -117,6 +121,30 @@ void B2bua::AckAnswered(Call& call, bool from_caller, std::string answer) {
   PeerAnswered(call, side, std::move(answer));
   if (wanted == before || call.one_legged || !call.b_dialog) return;
   (void)OfferDirection(call, from_caller, wanted, "INVITE", nullptr);
+}
+
+void B2bua::CallerAnswered(Call& call, const sip::Message& ack) {
+  const std::string id = call.id;
+  if (!HasBody(ack)) {
+    Finish(id, true, true, "media_failure");
+    return;
+  }
+  std::string answer(ack.body());
+  call.a_session.peer_sdp = answer;
+  auto status = std::make_shared<Status>(Status::Internal("not run"));
+  Status queued = offloader_.Run(
+      [this, status, node = call.media_node, a = MediaLeg(call, 'a'), b = MediaLeg(call, 'b'),
+       answer] { *status = ports_.media.AnswerLeg(node, a, answer, b); },
+      [this, id, status] {
+        Call* call = Find(id);
+        if (call == nullptr) return;
+        if (!status->ok()) {
+          Finish(id, true, true, "media_failure");
+          return;
+        }
+        Save(*call);  // the caller's answer, which a refresh through another replica repeats
+      });
+  if (!queued.ok()) Finish(id, true, true, "network_failure");
 }
 
 Status B2bua::OfferDirection(Call& call, bool from_caller, sdp::Direction wanted,

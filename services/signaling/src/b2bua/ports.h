@@ -308,6 +308,10 @@ struct StoredDialog {
   // outbound in the call's events; a party that called us, inbound. A record from before version
   // 6 says neither, and is read as the caller inbound and the callee outbound.
   bool outbound = false;
+  // The dialog's first offer was ours (we called the party, or it called us without one): the
+  // peer's description is the answer, whose first codec the leg's events name; otherwise ours.
+  // Before version 6, read as for `outbound`.
+  bool we_offered = false;
 };
 // Our INVITE to one contact of a ringing call, as sent (with our Via and its branch), and
 // where it went: another replica builds its CANCEL (§9.1) from it.

@@ -23,7 +23,8 @@ constexpr char kGroup = '\x1d';  // between a ringing call's forks, whose parts 
 // upgrade's old replicas end the new ones' calls); version 2 replicas could not, and refuse
 // version 3 records. Version 5 added a ringing call's INVITEs (an older replica adopting one ends
 // it without answering the caller or cancelling the contacts), version 6 who started each dialog
-// (an older replica reports a transfer target or a bridged-in caller the wrong way round).
+// and whose offer came first (an older replica reports a transfer target or a bridged-in caller
+// the wrong way round, and the codec of our offer for a party that answered it).
 constexpr uint64_t kCurrentVersion = 6;
 constexpr std::string_view kVersion = "6";
 constexpr std::string_view kVersionWithoutSdp = "2";
@@ -83,8 +84,8 @@ constexpr size_t kSummaryFields = 5;
 constexpr size_t kSdpFields = 4;
 constexpr size_t kRefreshFields = 4;
 constexpr size_t kRingingFields = 5;
-constexpr size_t kOutboundFields = 2;
-constexpr std::string_view kOutbound = "1";
+constexpr size_t kRoleFields = 4;
+constexpr std::string_view kYes = "1";
 constexpr std::string_view kRefreshByUpdate = "UPDATE";
 constexpr std::string_view kRefreshByInvite = "INVITE";
 
@@ -186,7 +187,10 @@ std::string RedisCallStore::Encode(const b2bua::StoredCall& call) {
     PutDestination(forks, call.ringing_forks[i].peer, kItem);
   }
   Put(out, forks);
-  for (const auto* d : {&call.caller, &call.callee}) Put(out, d->outbound ? kOutbound : "0");
+  for (const auto* d : {&call.caller, &call.callee}) {
+    Put(out, d->outbound ? kYes : "0");
+    Put(out, d->we_offered ? kYes : "0");
+  }
   return out;
 }
 
@@ -230,11 +234,11 @@ Result<b2bua::StoredCall> RedisCallStore::Decode(std::string_view text) {
     d->local_sdp = f[at++];
     d->peer_sdp = f[at++];
   }
-  // Before version 6: the caller called us, we called the callee.
-  call.callee.outbound = true;
+  // Before version 6: the caller called us with its offer, we called the callee with ours.
+  call.callee.outbound = call.callee.we_offered = true;
   if (version < 4) return call;
   const size_t known = at + kRefreshFields + (version == 4 ? 0 : kRingingFields) +
-                       (version < 6 ? 0 : kOutboundFields) + 1;
+                       (version < 6 ? 0 : kRoleFields) + 1;
   if (version <= kCurrentVersion ? f.size() != known : f.size() < known) {
     return Status::Internal("stored call in an unknown form");
   }
@@ -264,7 +268,10 @@ Result<b2bua::StoredCall> RedisCallStore::Decode(std::string_view text) {
   }
   ++at;
   if (version < 6) return call;
-  for (auto* d : {&call.caller, &call.callee}) d->outbound = f[at++] == kOutbound;
+  for (auto* d : {&call.caller, &call.callee}) {
+    d->outbound = f[at++] == kYes;
+    d->we_offered = f[at++] == kYes;
+  }
   return call;
 }
 

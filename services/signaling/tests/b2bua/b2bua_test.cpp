@@ -608,16 +608,13 @@ TEST_CASE(
   CHECK(f.node.b2bua.calls() == 0);
 }
 
-TEST_CASE("an INVITE without an SDP offer is challenged first and then refused 488", "[unit]") {
+TEST_CASE("an INVITE whose body is not SDP is refused 415 before any challenge - no call",
+          "[unit]") {
   Fixture f;
-  auto without_sdp = [](std::string invite) {
-    invite = invite.substr(0, invite.find("Content-Type: application/sdp"));
-    return invite + "Content-Length: 0\r\n\r\n";
-  };
-  f.Receive(without_sdp(f.CallerInvite("1002", false)), kCaller);
-  CHECK(f.Codes(kCaller) == std::vector<int>{100, 407});
-  f.Receive(without_sdp(f.CallerInvite("1002", true, "z9hG4bKa2", 2)), kCaller);
-  CHECK(f.Codes(kCaller) == std::vector<int>{100, 488});
+  std::string invite = f.CallerInvite("1002", false);
+  invite = invite.substr(0, invite.find("Content-Type: application/sdp"));
+  f.Receive(invite + "Content-Type: text/plain\r\nContent-Length: 5\r\n\r\nhello", kCaller);
+  CHECK(f.Codes(kCaller) == std::vector<int>{100, 415});
   CHECK(f.events.seen.empty());
   CHECK(f.node.b2bua.calls() == 0);
   CHECK(f.media.legs.empty());
@@ -3124,6 +3121,82 @@ TEST_CASE(
   CHECK(f.node.b2bua.calls() == 1);
   REQUIRE(f.events.ended.size() == 1);
   CHECK(f.events.ended[0].cause == "bridged");
+}
+
+namespace {
+
+// The caller's INVITE without a body (RFC 3261 §13.2.1: the 2xx then carries the first offer)
+// rings both contacts: the desk's INVITE, the mobile's taken off the wire.
+Message LateOfferRings(Fixture& f) {
+  std::string invite = f.CallerInvite();
+  invite = invite.substr(0, invite.find("Content-Type: application/sdp"));
+  f.Receive(invite + "Content-Length: 0\r\n\r\n", kCaller);
+  Message desk = f.Take(kDesk);
+  (void)f.Take(kMobile);
+  return desk;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "an INVITE without an offer (late offer) - the callee gets the node's offer - the caller's "
+    "200 carries the node's offer for its leg - the answer in its ACK goes to the node, which "
+    "only then bridges the legs - the legs name the answers' codecs",
+    "[unit]") {
+  Fixture f;
+  Message desk = LateOfferRings(f);
+  CHECK(desk.body().find("a=x-leg:") != std::string_view::npos);  // the node's offer to 1002
+  // The callee's early media cannot reach a caller that made no offer: a plain 183.
+  f.Receive(f.Answer(desk, 183, "desk", kCallerSdp), kDesk);
+  CHECK(f.Codes(kCaller) == std::vector<int>{100, 183});
+  f.media.log.clear();
+  std::string callee_answer = kCallerSdp;
+  callee_answer.replace(callee_answer.find("RTP/AVP 0"), 9, "RTP/AVP 8");
+  callee_answer.replace(callee_answer.find("0 PCMU"), 6, "8 PCMA");
+  f.Receive(f.Answer(desk, 200, "desk", callee_answer), kDesk);
+  REQUIRE(f.store.calls.size() == 1);
+  const std::string id = f.store.calls.begin()->first;
+  // Leg b has the callee's answer; leg a has nothing to be bridged with yet.
+  REQUIRE(f.media.log.size() == 1);
+  CHECK(f.media.log[0] == "update " + id + "-b answer");
+  CHECK(f.media.bridged.empty());
+  Message ok = TakeFinal(f, kCaller);
+  CHECK(ok.status_code() == 200);
+  CHECK(ok.body().find("a=x-leg:" + id + "-a") != std::string_view::npos);  // our offer
+  const std::string tag((*ok.To())->tag());
+
+  // The caller's answer comes in its ACK.
+  f.Receive(f.CallerInDialog("ACK", tag, 1, kCallerSdp), kCaller);
+  REQUIRE(f.media.log.size() == 3);
+  CHECK(f.media.log[1] == "update " + id + "-a answer");
+  CHECK(f.media.log[2] == "bridge " + id + "-b " + id + "-a");
+  CHECK(f.store.calls.at(id).caller.peer_sdp == kCallerSdp);
+  CHECK(f.store.calls.at(id).caller.local_sdp == ok.body());
+
+  f.Receive(f.CallerInDialog("BYE", tag, 2), kCaller);
+  CHECK(TakeRequest(f, kDesk).method() == sb::sip::Method::kBye);
+  REQUIRE(f.events.ended.size() == 1);
+  CHECK(f.events.ended[0].cause == "normal");
+  const auto& legs = f.events.ended[0].legs;
+  REQUIRE(legs.size() == 2);
+  // Each party answered an offer of ours: the codec each answer names.
+  CHECK(legs[0].codec == "PCMU");
+  CHECK(legs[1].codec == "PCMA");
+}
+
+TEST_CASE("a late-offer caller whose ACK carries no answer - both sides BYEd - ended media_failure",
+          "[unit]") {
+  Fixture f;
+  Message desk = LateOfferRings(f);
+  f.Receive(f.Answer(desk, 200, "desk", kCallerSdp), kDesk);
+  Message ok = TakeFinal(f, kCaller);
+  REQUIRE(ok.status_code() == 200);
+  f.Receive(f.CallerInDialog("ACK", (*ok.To())->tag(), 1), kCaller);
+  CHECK(TakeRequest(f, kCaller).method() == sb::sip::Method::kBye);
+  CHECK(TakeRequest(f, kDesk).method() == sb::sip::Method::kBye);
+  REQUIRE(f.events.ended.size() == 1);
+  CHECK(f.events.ended[0].cause == "media_failure");
+  CHECK(f.media.legs.empty());
 }
 
 TEST_CASE(

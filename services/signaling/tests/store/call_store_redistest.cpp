@@ -42,7 +42,8 @@ StoredCall Call() {
   call.callee.refresh_interval = 1800;
   call.callee.refresh_by_update = true;
   call.caller.refresh_interval = 90;
-  call.callee.outbound = true;  // we called the callee; the caller called us
+  // We called the callee with our offer; the caller called us with its own.
+  call.callee.outbound = call.callee.we_offered = true;
   call.from_uri = "sip:1001@acme.sb.test";
   call.to_uri = "sip:1002@acme.sb.test";
   call.answered_leg = call.call_id + "-b";
@@ -76,6 +77,8 @@ void RequireSame(const StoredCall& a, const StoredCall& b) {
   CHECK(a.callee.refresh_by_update == b.callee.refresh_by_update);
   CHECK(a.caller.outbound == b.caller.outbound);
   CHECK(a.callee.outbound == b.callee.outbound);
+  CHECK(a.caller.we_offered == b.caller.we_offered);
+  CHECK(a.callee.we_offered == b.callee.we_offered);
   CHECK(a.ringing_invite == b.ringing_invite);
   CHECK(a.ringing_source == b.ringing_source);
   REQUIRE(a.ringing_forks.size() == b.ringing_forks.size());
@@ -223,16 +226,25 @@ TEST_CASE("a stored value in an unknown form is an error - never a half call", "
 }
 
 TEST_CASE(
-    "who started each dialog is kept - a transfer target on the caller's side was called by us, "
-    "a caller bridged in on the callee's side called us",
+    "who started each dialog and whose offer came first are kept - a transfer target on the "
+    "caller's side was called by us, a caller bridged in on the callee's side called us, a "
+    "caller without an offer answered ours",
     "[unit]") {
   StoredCall turned = Call();
   turned.caller.outbound = true;
   turned.callee.outbound = false;
+  turned.callee.we_offered = false;
   auto round = RedisCallStore::Decode(RedisCallStore::Encode(turned));
   REQUIRE(round.ok());
   CHECK(round->caller.outbound);
   CHECK_FALSE(round->callee.outbound);
+  CHECK_FALSE(round->callee.we_offered);
+  StoredCall late = Call();
+  late.caller.we_offered = true;
+  auto answered = RedisCallStore::Decode(RedisCallStore::Encode(late));
+  REQUIRE(answered.ok());
+  CHECK_FALSE(answered->caller.outbound);
+  CHECK(answered->caller.we_offered);
 }
 
 TEST_CASE("a call never answered is stored without an answer time", "[unit]") {
@@ -262,10 +274,10 @@ TEST_CASE(
     "[unit]") {
   const StoredCall call = Call();
   StoredCall turned = call;
-  turned.caller.outbound = true;
-  turned.callee.outbound = false;
-  // Version 5 ended with the ringing fields: the same text without who started each dialog.
-  const std::string v5 = Older(RedisCallStore::Encode(turned), '5', 2);
+  turned.caller.outbound = turned.caller.we_offered = true;
+  turned.callee.outbound = turned.callee.we_offered = false;
+  // Version 5 ended with the ringing fields: the same text without the dialogs' roles.
+  const std::string v5 = Older(RedisCallStore::Encode(turned), '5', 4);
   auto without_roles = RedisCallStore::Decode(v5);
   REQUIRE(without_roles.ok());
   RequireSame(*without_roles, call);
@@ -300,7 +312,7 @@ TEST_CASE(
   CHECK_FALSE(RedisCallStore::Decode(Older(v3, '3', 4)).ok());
   CHECK_FALSE(RedisCallStore::Decode(Older(v4, '4', 2)).ok());
   CHECK_FALSE(RedisCallStore::Decode(Older(v5, '5', 2)).ok());
-  CHECK_FALSE(RedisCallStore::Decode(Older(RedisCallStore::Encode(call), '6', 1)).ok());
+  CHECK_FALSE(RedisCallStore::Decode(Older(RedisCallStore::Encode(call), '6', 2)).ok());
 }
 
 TEST_CASE("a record of a later version is read for the fields this one knows", "[unit]") {
@@ -310,9 +322,9 @@ TEST_CASE("a record of a later version is read for the fields this one knows", "
   REQUIRE(later.ok());
   RequireSame(*later, call);
   // Versions 3 to 6 have exactly their fields.
-  CHECK_FALSE(RedisCallStore::Decode(Older(v6, '3', 11) + "something new\x1f").ok());
-  CHECK_FALSE(RedisCallStore::Decode(Older(v6, '4', 7) + "something new\x1f").ok());
-  CHECK_FALSE(RedisCallStore::Decode(Older(v6, '5', 2) + "something new\x1f").ok());
+  CHECK_FALSE(RedisCallStore::Decode(Older(v6, '3', 13) + "something new\x1f").ok());
+  CHECK_FALSE(RedisCallStore::Decode(Older(v6, '4', 9) + "something new\x1f").ok());
+  CHECK_FALSE(RedisCallStore::Decode(Older(v6, '5', 4) + "something new\x1f").ok());
   CHECK_FALSE(RedisCallStore::Decode(v6 + "something new\x1f").ok());
 }
 
