@@ -207,6 +207,8 @@ Result<b2bua::StoredCall> RedisCallStore::Decode(std::string_view text) {
     return Status::Internal("stored call in an unknown form");
   }
   b2bua::StoredCall call;
+  // Before version 6: the caller called us with its offer, we called the callee with ours.
+  call.callee.outbound = call.callee.we_offered = true;
   call.call_id = f[1];
   call.tenant = TenantId(std::string(f[2]));
   call.node_id = f[3];
@@ -234,8 +236,6 @@ Result<b2bua::StoredCall> RedisCallStore::Decode(std::string_view text) {
     d->local_sdp = f[at++];
     d->peer_sdp = f[at++];
   }
-  // Before version 6: the caller called us with its offer, we called the callee with ours.
-  call.callee.outbound = call.callee.we_offered = true;
   if (version < 4) return call;
   const size_t known = at + kRefreshFields + (version == 4 ? 0 : kRingingFields) +
                        (version < 6 ? 0 : kRoleFields) + 1;

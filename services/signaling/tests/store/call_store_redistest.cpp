@@ -304,6 +304,8 @@ TEST_CASE(
   auto old = RedisCallStore::Decode(v1);
   REQUIRE(old.ok());
   CHECK(old->callee.peer == Call().callee.peer);
+  CHECK(old->callee.outbound);
+  CHECK_FALSE(old->caller.outbound);
   CHECK(old->from_uri.empty());
   CHECK_FALSE(old->start_time.has_value());
   CHECK_FALSE(old->answer_time.has_value());
