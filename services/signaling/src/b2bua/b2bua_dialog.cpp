@@ -434,9 +434,14 @@ void B2bua::AckAnswerFromStore(const IncomingRequest& request) {
     if (SameDescription(dialog.peer_sdp, answer) || call.media_legs.empty()) return;
     // Leg a then b (a one-party call has b alone, and no caller dialog).
     const std::string leg = from_caller ? call.media_legs.front() : call.media_legs.back();
-    (void)offloader_.Run([this, node = call.media_node_id, leg,
-                          answer] { (void)ports_.media.UpdateLeg(node, leg, false, answer); },
-                         nullptr);
+    // A late-offer caller's first answer, its node dead before the ACK: leg a was never bridged.
+    const bool first_answer = from_caller && dialog.peer_sdp.empty() && call.media_legs.size() == 2;
+    const std::string bridge_with = first_answer ? call.media_legs.back() : std::string();
+    (void)offloader_.Run(
+        [this, node = call.media_node_id, leg, answer, bridge_with] {
+          (void)ports_.media.AnswerLeg(node, leg, answer, bridge_with);
+        },
+        nullptr);
     const sdp::Direction wanted = DirectionOf(answer);
     const bool passes = wanted != DirectionOf(dialog.peer_sdp);
     auto record = std::make_shared<StoredCall>(call);

@@ -3136,6 +3136,15 @@ Message LateOfferRings(Fixture& f) {
   return desk;
 }
 
+// The same, answered by the desk: the caller's 200, whose body is the node's offer.
+Message LateOfferAnswered(Fixture& f) {
+  Message desk = LateOfferRings(f);
+  f.Receive(f.Answer(desk, 200, "desk", kCallerSdp), kDesk);
+  Message ok = TakeFinal(f, kCaller);
+  REQUIRE(ok.status_code() == 200);
+  return ok;
+}
+
 }  // namespace
 
 TEST_CASE(
@@ -3184,13 +3193,26 @@ TEST_CASE(
   CHECK(legs[1].codec == "PCMA");
 }
 
+TEST_CASE(
+    "a late-offer caller's ACK that reaches another replica (its node died after the 200) - the "
+    "answer completes leg a there and bridges it",
+    "[unit]") {
+  Fixture f;
+  const Message ok = LateOfferAnswered(f);
+  REQUIRE(f.store.calls.size() == 1);
+  const std::string id = f.store.calls.begin()->first;
+  f.media.log.clear();
+  Node other = f.Replica(99);
+  other.endpoint.OnReceived(f.CallerInDialog("ACK", (*ok.To())->tag(), 1, kCallerSdp), kCaller);
+  CHECK(f.media.log ==
+        std::vector<std::string>{"update " + id + "-a answer", "bridge " + id + "-b " + id + "-a"});
+  CHECK(f.store.calls.at(id).caller.peer_sdp == kCallerSdp);
+}
+
 TEST_CASE("a late-offer caller whose ACK carries no answer - both sides BYEd - ended media_failure",
           "[unit]") {
   Fixture f;
-  Message desk = LateOfferRings(f);
-  f.Receive(f.Answer(desk, 200, "desk", kCallerSdp), kDesk);
-  Message ok = TakeFinal(f, kCaller);
-  REQUIRE(ok.status_code() == 200);
+  const Message ok = LateOfferAnswered(f);
   f.Receive(f.CallerInDialog("ACK", (*ok.To())->tag(), 1), kCaller);
   CHECK(TakeRequest(f, kCaller).method() == sb::sip::Method::kBye);
   CHECK(TakeRequest(f, kDesk).method() == sb::sip::Method::kBye);
