@@ -386,6 +386,15 @@ TEST_CASE(
 
 namespace {
 
+// The port of the replica the balancer `lb` sent the call's INVITE to: the Call-ID's hash chose
+// it, and both of the caller's INVITEs went there.
+int ChosenReplica(const sb::testing::Kamailio& lb) {
+  const int node = DestinationPort(lb.ReadLog(), "sb-lb route INVITE");
+  INFO(lb.ReadLog());
+  REQUIRE(node > 0);
+  return node;
+}
+
 // A call rig with a second replica that adopts the first one's calls: replicas are dead after
 // 1.5 s without a heartbeat (unless a test says otherwise), so the survivor takes over within
 // seconds.
@@ -421,10 +430,7 @@ struct AdoptionRig {
   void KillChosenAfter(const sb::testing::Kamailio& lb, const std::string& type,
                        std::chrono::milliseconds delay = 0ms) {
     Saw<Event>(type);
-    // The Call-ID's hash chose the node; both of the caller's INVITEs went there.
-    const int node = DestinationPort(lb.ReadLog(), "sb-lb route INVITE");
-    INFO(lb.ReadLog());
-    REQUIRE(node > 0);
+    const int node = ChosenReplica(lb);
     std::this_thread::sleep_for(delay);
     rig.platform.KillSignaling(node);
   }
@@ -702,8 +708,7 @@ TEST_CASE(
   REQUIRE(f.answered.Wait<switchboard::call::v1::CallAnswered>(
       [](const switchboard::call::v1::CallAnswered&, const sb::bus::Message&) { return true; },
       10s));
-  const int node = DestinationPort(balancer.ReadLog(), "sb-lb route INVITE");
-  REQUIRE(node > 0);
+  const int node = ChosenReplica(balancer);
   const int other = node == p.sip_port() ? f.survivor : p.sip_port();
   p.KillSignaling(node);
   CheckBothSucceeded(caller, callee);
