@@ -151,6 +151,32 @@ Result<Dialog> Dialog::CreateUas(const Message& request, std::string_view local_
   return d;
 }
 
+Result<Dialog> Dialog::Restore(Description description) {
+  if (description.id.call_id.empty() || description.id.local_tag.empty()) {
+    return Status::InvalidArgument("a restored dialog needs its Call-ID and local tag", "id");
+  }
+  if (description.remote_target.empty()) {
+    return Status::InvalidArgument("a restored dialog needs the peer's target", "remote_target");
+  }
+  if (description.next_local_cseq == 0) {
+    return Status::InvalidArgument("CSeq numbers start at 1", "next_local_cseq");
+  }
+  Dialog d;
+  d.id_ = std::move(description.id);
+  d.uac_ = description.uac;
+  d.state_ = DialogState::kConfirmed;
+  d.local_uri_ = std::move(description.local_uri);
+  d.remote_uri_ = std::move(description.remote_uri);
+  d.local_target_ = std::move(description.local_target);
+  d.remote_target_ = std::move(description.remote_target);
+  d.secure_ = d.remote_target_.starts_with("sips:");
+  d.route_set_ = std::move(description.route_set);
+  d.local_cseq_base_ = description.next_local_cseq;
+  d.initial_method_ = "INVITE";
+  d.peer_allows_update_ = description.peer_allows_update;
+  return d;
+}
+
 void Dialog::OnResponse(const Message& response) {
   if (state_ == DialogState::kTerminated) return;
   auto cseq = response.GetCSeq();

@@ -44,6 +44,13 @@ Result<DialogId> DialogSet::AddUas(const Message& request, std::string_view loca
   return id;
 }
 
+Status DialogSet::Add(Dialog dialog) {
+  DialogId id = dialog.id();
+  if (dialogs_.count(id) != 0) return Status::AlreadyExists("dialog exists");
+  dialogs_.emplace(std::move(id), std::move(dialog));
+  return Status::Ok();
+}
+
 Dialog* DialogSet::Find(const DialogId& id) {
   auto it = dialogs_.find(id);
   return it == dialogs_.end() ? nullptr : &it->second;

@@ -150,6 +150,75 @@ TEST_CASE("UAS: the dialog from a received INVITE", "[dialog]") {
   CHECK(d->local_cseq() == 7000u);
 }
 
+TEST_CASE(
+    "a dialog restored from another node's description sends as the original would - its "
+    "CSeq goes on from the one given - the peer's next CSeq is taken as it comes",
+    "[dialog]") {
+  std::string text = InviteText();
+  text.insert(text.find("From:"), "Record-Route: <sip:lb.example.com;lr;sbnode=10.0.0.5:5060>\r\n");
+  auto original = Dialog::CreateUas(Parse(text), "314159", 200, "sip:10.0.0.5:5060", 7000);
+  REQUIRE(original.ok());
+  auto restored = Dialog::Restore({.id = original->id(),
+                                   .uac = original->is_uac(),
+                                   .local_uri = original->local_uri(),
+                                   .remote_uri = original->remote_uri(),
+                                   .local_target = "sip:10.0.0.6:5060",
+                                   .remote_target = original->remote_target(),
+                                   .route_set = original->route_set(),
+                                   .next_local_cseq = 9000,
+                                   .peer_allows_update = true});
+  REQUIRE(restored.ok());
+  CHECK(restored->state() == DialogState::kConfirmed);
+  CHECK_FALSE(restored->is_uac());
+  CHECK(restored->PeerAllowsUpdate());
+  CHECK_FALSE(restored->remote_cseq());
+
+  auto update = restored->MakeRequest("UPDATE", kVia);
+  REQUIRE(update.ok());
+  auto msg = Parse(update->Build());
+  CHECK(msg.request_uri_text() == "sip:alice@client.atlanta.example.com");
+  CHECK((*msg.GetCSeq())->number == 9000);
+  CHECK((*msg.From())->tag() == "314159");
+  CHECK((*msg.To())->tag() == "9fxced76sl");
+  CHECK(Routes(msg) == std::vector<std::string>{"<sip:lb.example.com;lr;sbnode=10.0.0.5:5060>"});
+  // Our target refreshes carry this node's Contact, so that the peer's requests come here.
+  CHECK(msg.Header(HeaderId::kContact) == "<sip:10.0.0.6:5060>");
+  CHECK(Parse(restored->MakeRequest("BYE", kVia)->Build()).GetCSeq().value()->number == 9001);
+
+  // The peer's CSeq: whatever comes first, then never lower (§12.2.2).
+  auto peer_request = [](uint32_t cseq) {
+    return Parse(
+        "INFO sip:10.0.0.6:5060 SIP/2.0\r\n"
+        "Via: SIP/2.0/UDP client.atlanta.example.com:5060;branch=z9hG4bKpeer" +
+        std::to_string(cseq) +
+        "\r\n"
+        "From: Alice <sip:alice@atlanta.example.com>;tag=9fxced76sl\r\n"
+        "To: Bob <sip:bob@biloxi.example.com>;tag=314159\r\n"
+        "Call-ID: 2xTb9vxSit55XU7p8@atlanta.example.com\r\n"
+        "CSeq: " +
+        std::to_string(cseq) + " INFO\r\nContent-Length: 0\r\n\r\n");
+  };
+  CHECK(restored->OnRequest(peer_request(40)).reject_code == 0);
+  CHECK(restored->OnRequest(peer_request(39)).reject_code == 500);
+}
+
+TEST_CASE("a dialog cannot be restored without its identity, its peer's target or a CSeq",
+          "[dialog]") {
+  Dialog::Description good{.id = {"c@h", "ours", "theirs"},
+                           .remote_target = "sip:alice@192.0.2.1",
+                           .next_local_cseq = 1};
+  CHECK(Dialog::Restore(good).ok());
+  auto without_tag = good;
+  without_tag.id.local_tag.clear();
+  CHECK(Dialog::Restore(without_tag).status().field() == "id");
+  auto without_target = good;
+  without_target.remote_target.clear();
+  CHECK(Dialog::Restore(without_target).status().field() == "remote_target");
+  auto zero = good;
+  zero.next_local_cseq = 0;
+  CHECK(Dialog::Restore(zero).status().field() == "next_local_cseq");
+}
+
 TEST_CASE("UAS: an early dialog from a 183 - requests need Contact", "[dialog]") {
   auto invite = Parse(InviteText());
   auto early = Dialog::CreateUas(invite, "b1", 183, "sip:bob@127.0.0.1", 1);

@@ -930,7 +930,7 @@ StoredCall B2bua::RecordKey(const Call& call) const {
   StoredCall stored;
   stored.call_id = call.id;
   stored.tenant = call.caller.tenant;
-  stored.node_id = settings_.node_id;
+  stored.node_id = call.home_node.empty() ? settings_.node_id : call.home_node;
   return stored;
 }
 
@@ -939,6 +939,8 @@ StoredCall B2bua::BaseRecord(const Call& call) const {
   stored.media_node_id = call.media_node;
   stored.media_legs = MediaLegs(call);
   CopyEndedFacts(call, stored);
+  stored.caller_party = call.caller;
+  if (call.trunk) stored.callee_trunk_id = call.trunk->trunk_id;
   return stored;
 }
 

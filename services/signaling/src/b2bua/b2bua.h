@@ -276,7 +276,11 @@ class B2bua final : public RequestHandler, public DialogHandler {
     std::chrono::milliseconds ring_timeout{};          // 0: Settings::no_answer_timeout
     std::function<void(Result<std::string>)> created;  // an originate command's reply
     std::optional<PendingTransfer> transfer;
-    bool moving = false;          // a bridge is moving its party to the other call's media node
+    bool moving = false;  // a bridge is moving its party to the other call's media node
+    // Taken up from the store for a transfer (b2bua_revival.cpp), and put back once that is over;
+    // its record stays in the set of `home_node` (the node whose calls adopters take over).
+    bool revived = false;
+    std::string home_node;
     sip::UasTimerAnswer a_timer;  // what the caller's 200 grants
     LegSession a_session, b_session;
     // What the set-up job found out past the route (SetUpWork), taken by Ring and Located
@@ -500,6 +504,20 @@ class B2bua final : public RequestHandler, public DialogHandler {
   std::optional<std::vector<std::pair<std::string, std::string>>> MinSeRetry(
       CalleeLeg& leg, const std::optional<TrunkGateway>& trunk, const std::string& sdp,
       const sip::Message& response);
+
+  // A call only the store knows, carried here again (b2bua_revival.cpp): its dialogs held by the
+  // endpoint, its parties and media legs from the record. The call already carried here when it
+  // is; FAILED_PRECONDITION for a ringing call or a record that cannot carry it.
+  Result<Call*> Revive(const StoredCall& record);
+  // A revived call with nothing under way goes back to the store, no longer carried here.
+  void PutBackIfIdle(const std::string& id);
+  // A REFER in a dialog of `record` (its message held by `request.shared`): the call revived,
+  // the transfer made as on a live call; 503 when the record cannot carry it.
+  void ReferStored(const IncomingRequest& request, const StoredCall& record, bool from_caller);
+  // The answered call of `tenant` (FindAnswered), or one only the store knows, revived; `then`
+  // on the loop.
+  void WithAnswered(const TenantId& tenant, std::string_view call_id,
+                    std::function<void(Result<Call*>)> then);
 
   // Blind transfer (b2bua_transfer.cpp).
   void OnRefer(const IncomingRequest& request, Call& call, bool from_caller);

@@ -384,9 +384,14 @@ void B2bua::AnswerFromStore(const IncomingRequest& request) {
   // (ReOfferStored). A record without descriptions (an older replica's) can do neither: 488, so
   // the session stays as it was, where a 481 would end it (RFC 4028 §10, RFC 5057). An INFO
   // (DTMF) or MESSAGE is passed to the other party, and its answer back, as the live node does.
-  // Anything else (a REFER) would need the dead node's state: 503, which fails that request only
-  // (RFC 5057 §5.1), not the call.
+  // A REFER takes the call up live here for its transfer (b2bua_revival.cpp). Anything else
+  // would need the dead node's state: 503, which fails that request only (RFC 5057 §5.1), not
+  // the call.
   const bool options = message.method() == sip::Method::kOptions;
+  const bool refer = message.method() == sip::Method::kRefer;
+  // Answered once the record is read: the message is kept by its shared copy.
+  IncomingRequest held = request;
+  held.message = request.shared.get();
   const bool relayed =
       message.method() == sip::Method::kInfo || message.method() == sip::Method::kMessage;
   std::string content_type;
@@ -401,7 +406,7 @@ void B2bua::AnswerFromStore(const IncomingRequest& request) {
       return;
     }
   }
-  WithStoredDialog(request, [this, key, options, relayed, session, invite,
+  WithStoredDialog(request, [this, key, options, refer, held, relayed, session, invite,
                              method = std::string(message.method_text()),
                              body = std::string(message.body()), content_type,
                              timer](const StoredCall& call, bool from_caller) {
@@ -409,6 +414,8 @@ void B2bua::AnswerFromStore(const IncomingRequest& request) {
     const std::string& offer = body;
     if (options) {
       (void)endpoint_.Respond(key, 200);
+    } else if (refer) {
+      ReferStored(held, call, from_caller);
     } else if (relayed) {
       RelayStored(key, call, from_caller ? call.callee : call.caller, method, body, content_type);
     } else if (!session) {

@@ -87,26 +87,33 @@ void B2bua::OnRefer(const IncomingRequest& request, Call& call, bool from_caller
 
 void B2bua::Transfer(const TenantId& tenant, std::string_view call_id, std::string_view target_uri,
                      std::function<void(Status)> done) {
-  auto found = FindAnswered(tenant, call_id);
-  if (!found.ok()) {
-    done(found.status());
-    return;
-  }
-  Call* call = *found;
-  if (call->transfer) {
-    done(Status::FailedPrecondition("call " + call->id + " is already being transferred"));
-    return;
-  }
-  auto number = TargetUser(target_uri, call->caller.domain);
-  if (!number.ok()) {
-    done(number.status().code() == StatusCode::kPermissionDenied
-             ? Status::InvalidArgument("the transfer target is outside the tenant's domain",
-                                       "target_uri")
-             : number.status());
-    return;
-  }
-  // A one-legged (originated) call's party stays and the target becomes its side a.
-  StartTransfer(*call, call->one_legged ? 'a' : 'b', *number, false, {}, std::move(done));
+  // A call whose node is gone is taken up here from its record (b2bua_revival.cpp).
+  WithAnswered(
+      tenant, call_id,
+      [this, target = std::string(target_uri),
+       done = std::move(done)](Result<Call*> found) mutable {
+        if (!found.ok()) {
+          done(found.status());
+          return;
+        }
+        Call* call = *found;
+        const std::string id = call->id;
+        if (call->transfer) {
+          done(Status::FailedPrecondition("call " + id + " is already being transferred"));
+          return;
+        }
+        auto number = TargetUser(target, call->caller.domain);
+        if (!number.ok()) {
+          PutBackIfIdle(id);
+          done(number.status().code() == StatusCode::kPermissionDenied
+                   ? Status::InvalidArgument("the transfer target is outside the tenant's domain",
+                                             "target_uri")
+                   : number.status());
+          return;
+        }
+        // A one-legged (originated) call's party stays and the target becomes its side a.
+        StartTransfer(*call, call->one_legged ? 'a' : 'b', *number, false, {}, std::move(done));
+      });
 }
 
 void B2bua::StartTransfer(Call& call, char replaced, std::string_view dialed, bool refer,
@@ -404,6 +411,7 @@ void B2bua::TargetAnswered(const std::string& id, const sip::DialogId& dialog, S
   SaveStored(std::move(record));
   answered.sip_code = 200;
   ports_.events.Answered(answered);
+  PutBackIfIdle(id);
 }
 
 void B2bua::TransferFailed(const std::string& id, int code, std::string_view reason) {
@@ -426,6 +434,7 @@ void B2bua::TransferFailed(const std::string& id, int code, std::string_view rea
     NotifyTransferor(t.replaced == 'a' ? call->a_dialog : *call->b_dialog, StatusLine(code, reason),
                      true);
   }
+  PutBackIfIdle(id);
 }
 
 void B2bua::AbandonTransfer(Call& call) {

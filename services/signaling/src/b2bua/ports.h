@@ -329,6 +329,11 @@ struct StoredCall {
   // For the "ended" event of the replica that ends it (CallSummary's fields of the same names).
   std::string from_uri, to_uri, answered_leg;
   std::optional<core::Clock::WallTime> start_time, answer_time;
+  // Who the parties are, for a transfer another replica makes from the record: the caller as
+  // authenticated (its domain empty in a record from before version 7), and the trunk side b
+  // went out through (empty: none).
+  Caller caller_party;
+  std::string callee_trunk_id;
   // A call still ringing (Settings::store_ringing_after): the caller's INVITE as it came and
   // from where, which another replica answers when this node dies, and our INVITEs to the
   // contacts, which it cancels. Empty for an answered call.

@@ -24,9 +24,10 @@ constexpr char kGroup = '\x1d';  // between a ringing call's forks, whose parts 
 // version 3 records. Version 5 added a ringing call's INVITEs (an older replica adopting one ends
 // it without answering the caller or cancelling the contacts), version 6 who started each dialog
 // and whose offer came first (an older replica reports a transfer target or a bridged-in caller
-// the wrong way round, and the codec of our offer for a party that answered it).
-constexpr uint64_t kCurrentVersion = 6;
-constexpr std::string_view kVersion = "6";
+// the wrong way round, and the codec of our offer for a party that answered it), version 7 who
+// the parties are (an older replica cannot transfer the call: 503 to a REFER, as before).
+constexpr uint64_t kCurrentVersion = 7;
+constexpr std::string_view kVersion = "7";
 constexpr std::string_view kVersionWithoutSdp = "2";
 constexpr std::string_view kVersionWithoutSummary = "1";
 
@@ -85,14 +86,16 @@ constexpr size_t kSdpFields = 4;
 constexpr size_t kRefreshFields = 4;
 constexpr size_t kRingingFields = 5;
 constexpr size_t kRoleFields = 4;
+constexpr size_t kPartyFields = 4;
 constexpr std::string_view kYes = "1";
 constexpr std::string_view kRefreshByUpdate = "UPDATE";
 constexpr std::string_view kRefreshByInvite = "INVITE";
 
-// A description holding the separator (no valid SDP does) is not kept: its dialog then answers
-// no refresh, as one from an older record.
-std::string_view SdpField(std::string_view sdp) {
-  return sdp.find(kField) == std::string_view::npos ? sdp : std::string_view();
+// A value holding the separator is not kept. No valid SDP holds one (its dialog then answers no
+// refresh, as one from an older record); a caller's identity only from a URI escaping it (its
+// call then cannot be transferred from the record).
+std::string_view Storable(std::string_view text) {
+  return text.find(kField) == std::string_view::npos ? text : std::string_view();
 }
 
 // The SIP messages of a ringing call, or nothing when one holds a separator (no message does
@@ -164,8 +167,8 @@ std::string RedisCallStore::Encode(const b2bua::StoredCall& call) {
   Put(out, TimeField(call.start_time));
   Put(out, TimeField(call.answer_time));
   for (const auto* d : {&call.caller, &call.callee}) {
-    Put(out, SdpField(d->local_sdp));
-    Put(out, SdpField(d->peer_sdp));
+    Put(out, Storable(d->local_sdp));
+    Put(out, Storable(d->peer_sdp));
   }
   for (const auto* d : {&call.caller, &call.callee}) {
     Put(out, std::to_string(d->refresh_interval));
@@ -191,6 +194,10 @@ std::string RedisCallStore::Encode(const b2bua::StoredCall& call) {
     Put(out, d->outbound ? kYes : "0");
     Put(out, d->we_offered ? kYes : "0");
   }
+  Put(out, Storable(call.caller_party.domain));
+  Put(out, Storable(call.caller_party.extension));
+  Put(out, Storable(call.caller_party.trunk_id));
+  Put(out, Storable(call.callee_trunk_id));
   return out;
 }
 
@@ -238,7 +245,7 @@ Result<b2bua::StoredCall> RedisCallStore::Decode(std::string_view text) {
   }
   if (version < 4) return call;
   const size_t known = at + kRefreshFields + (version == 4 ? 0 : kRingingFields) +
-                       (version < 6 ? 0 : kRoleFields) + 1;
+                       (version < 6 ? 0 : kRoleFields) + (version < 7 ? 0 : kPartyFields) + 1;
   if (version <= kCurrentVersion ? f.size() != known : f.size() < known) {
     return Status::Internal("stored call in an unknown form");
   }
@@ -272,6 +279,12 @@ Result<b2bua::StoredCall> RedisCallStore::Decode(std::string_view text) {
     d->outbound = f[at++] == kYes;
     d->we_offered = f[at++] == kYes;
   }
+  if (version < 7) return call;
+  call.caller_party.tenant = call.tenant;
+  call.caller_party.domain = f[at++];
+  call.caller_party.extension = f[at++];
+  call.caller_party.trunk_id = f[at++];
+  call.callee_trunk_id = f[at++];
   return call;
 }
 

@@ -203,6 +203,9 @@ class SipEndpoint {
   std::optional<sip::Destination> DialogPeer(const sip::DialogId& id) const;
   // Forgets a dialog (after its BYE, or when the TU gives up on it).
   void ForgetDialog(const sip::DialogId& id);
+  // Holds a dialog another node set up (its record, after a failover) as if made here: requests
+  // in it are matched and sent as in any other, to `peer`. AlreadyExists when held already.
+  Status RestoreDialog(sip::Dialog::Description description, const sip::Destination& peer);
   size_t dialogs() const { return dialogs_.size(); }
   // The Contact URI of this node for a transport ("sip:203.0.113.5:5060;transport=tcp").
   std::string ContactUri(sip::Transport transport) const;

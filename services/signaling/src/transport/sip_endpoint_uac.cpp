@@ -40,6 +40,16 @@ void SipEndpoint::ForgetDialog(const sip::DialogId& id) {
   acks_.erase(acks_.lower_bound({id, 0}), acks_.upper_bound({id, UINT32_MAX}));
 }
 
+Status SipEndpoint::RestoreDialog(sip::Dialog::Description description,
+                                  const sip::Destination& peer) {
+  auto dialog = sip::Dialog::Restore(std::move(description));
+  if (!dialog.ok()) return dialog.status();
+  const sip::DialogId id = dialog->id();
+  Status added = dialogs_.Add(std::move(*dialog));
+  if (added.ok()) peers_[id] = peer;
+  return added;
+}
+
 void SipEndpoint::CreateUasDialog(const Pending& pending, int code) {
   auto id = sip::DialogIdOfReceivedRequest(*pending.request);
   auto call_id = pending.request->CallId();

@@ -373,11 +373,19 @@ struct Fixture {
     locator.extensions["1003"] = {{"sip:1003@192.168.1.40:5066", kTarget, {}}};
   }
 
+  // After FailOver, another replica takes what phones send, as the balancer does once the
+  // call's node is gone; the first node is silent from then on.
+  std::unique_ptr<Node> survivor;
+  void FailOver(uint64_t seed) {
+    survivor = std::make_unique<Node>(clock, auth, router, locator, media, events, store, seed);
+  }
+  Node& Serving() { return survivor ? *survivor : node; }
+
   void Pump() {
-    for (auto& s : node.endpoint.TakeSends()) wire.push_back({s.destination, s.bytes});
+    for (auto& s : Serving().endpoint.TakeSends()) wire.push_back({s.destination, s.bytes});
   }
   void Receive(const std::string& bytes, const Destination& from) {
-    node.endpoint.OnReceived(bytes, from);
+    Serving().endpoint.OnReceived(bytes, from);
     Pump();
   }
   // The next message sent to `to` (removed from the wire).
@@ -502,9 +510,11 @@ struct Fixture {
     wire.clear();
     return {std::move(desk), std::move(mobile), tag, sdp};
   }
-  // Connected, then the desk phone REFERs the caller to 1003: 202.
-  Answered ReferFromDesk() {
+  // Connected, then the desk phone REFERs the caller to 1003: 202 (from another replica when the
+  // call's node is gone by then).
+  Answered ReferFromDesk(bool after_failover = false) {
     Answered call = Connect();
+    if (after_failover) FailOver(99);
     Receive(With(CalleeInDialog(call.desk_invite, "REFER", "desk", 2),
                  "Refer-To: <sip:1003@acme.sb.test>"),
             kDesk);
@@ -1329,9 +1339,15 @@ TEST_CASE(
   other.endpoint.OnReceived(Fixture::CalleeInDialog(call.desk_invite, "ACK", "desk", 2), kDesk);
 
   CHECK(answer_of(f.CallerInDialog("UPDATE", "no-such-tag", 11)) == 481);
-  // What would need the dead node's state fails alone, not the call: 503, not 481.
+  // What would need the dead node's state fails alone, not the call: 503, not 481. A transfer
+  // needs who the parties are, which a record from before version 7 does not say.
+  StoredCall& record = f.store.calls.begin()->second;
+  const auto parties = record.caller_party;
+  record.caller_party = {};
   CHECK(answer_of(Fixture::With(f.CallerInDialog("REFER", call.caller_tag, 12),
                                 "Refer-To: <sip:1003@acme.sb.test>")) == 503);
+  CHECK(other.b2bua.calls() == 0);
+  record.caller_party = parties;
   CHECK(answer_of(f.CallerInDialog("INFO", "no-such-tag", 13)) == 481);
 
   // A DTMF INFO goes on to the callee, in its dialog past the stored CSeq, and its 200 back.
@@ -1941,6 +1957,152 @@ TEST_CASE(
   CHECK(f.Take(kTarget).method() == sb::sip::Method::kBye);
   CHECK(f.media.legs.empty());
   CHECK(f.events.seen.back() == "ended normal 200");
+}
+
+TEST_CASE(
+    "a REFER reaching another replica once the call's node is gone - that replica takes the call "
+    "up from its record - 202, NOTIFYs, the target rung on the call's node - the call goes back "
+    "to the store with the target in it",
+    "[unit]") {
+  Fixture f;
+  auto call = f.ReferFromDesk(true);
+  const std::string id = f.store.calls.begin()->first;
+  Message trying = f.Take(kDesk);
+  CHECK(Sipfrag(trying) == "SIP/2.0 100 Trying\r\n");
+  // In the desk's dialog as the dead node left it: its tags and target, a CSeq past the stored one.
+  CHECK(*trying.CallId() == *call.desk_invite.CallId());
+  CHECK((*trying.To())->tag() == "desk");
+  CHECK(trying.request_uri_text() == "sip:1002@192.168.1.20:5062");
+  CHECK((*trying.GetCSeq())->number >= f.store.calls.at(id).callee.next_local_cseq);
+  CHECK(f.survivor->b2bua.calls() == 1);
+
+  Message invite = f.Take(kTarget);
+  CHECK((*invite.From())->uri.user == "1001");  // the caller stays, and calls the target
+  CHECK(HeaderOf(invite, "Referred-By") == "<sip:1002@acme.sb.test>");
+  CHECK(f.media.log.back() == "create " + id + "-b1 offer");
+  f.Receive(f.Answer(invite, 180, "target"), kTarget);
+  CHECK(Sipfrag(f.Take(kDesk)) == "SIP/2.0 180 Ringing\r\n");
+  f.Receive(f.Answer(invite, 200, "target", kCallerSdp), kTarget);
+  CHECK(f.Take(kTarget).method() == sb::sip::Method::kAck);
+  CHECK(Sipfrag(f.Take(kDesk)) == "SIP/2.0 200 OK\r\n");
+  CHECK(f.Take(kDesk).method() == sb::sip::Method::kBye);
+  const std::vector<std::string> media_tail(f.media.log.end() - 3, f.media.log.end());
+  CHECK(media_tail == std::vector<std::string>{"update " + id + "-b1 answer",
+                                               "destroy " + id + "-b",
+                                               "bridge " + id + "-b1 " + id + "-a"});
+  CHECK(f.events.seen.back() == "answered");
+
+  // Back in the store, as the call now is, in the dead node's set (its adopter's probes go on).
+  CHECK(f.survivor->b2bua.calls() == 0);
+  const StoredCall& record = f.store.calls.at(id);
+  CHECK(record.node_id == "sig-1");
+  CHECK(record.callee.peer == kTarget);
+  CHECK(record.callee.outbound);
+  CHECK(record.media_legs == std::vector<std::string>{id + "-a", id + "-b1"});
+  CHECK(record.to_uri == "sip:1003@acme.sb.test");
+  CHECK(record.caller_party.extension == "1001");
+  CHECK(record.caller.id.local_tag == call.caller_tag);
+  CHECK(record.caller.next_local_cseq > 0);
+
+  // The caller's BYE, at whichever replica: the target gets it, and the call ends once.
+  f.Receive(f.CallerInDialog("BYE", call.caller_tag, 2), kCaller);
+  CHECK(f.Codes(kCaller) == std::vector<int>{200});
+  Message bye = f.Take(kTarget);
+  CHECK(bye.method() == sb::sip::Method::kBye);
+  CHECK(*bye.CallId() == *invite.CallId());
+  CHECK(f.store.calls.empty());
+  CHECK(f.media.legs.empty());
+  REQUIRE(f.events.ended.size() == 1);
+  CHECK(f.events.ended[0].legs.size() == 2);
+}
+
+TEST_CASE(
+    "a stored call's transfer that fails - NOTIFY 486 to the transferor - the call goes back to "
+    "the store as it was - a REFER that names nothing is refused and leaves it there too",
+    "[unit]") {
+  Fixture f;
+  auto call = f.Connect();
+  const std::string id = f.store.calls.begin()->first;
+  const StoredCall before = f.store.calls.at(id);
+  f.FailOver(99);
+  f.Receive(f.CallerInDialog("REFER", call.caller_tag, 2), kCaller);
+  CHECK(f.Codes(kCaller) == std::vector<int>{400});
+  CHECK(f.survivor->b2bua.calls() == 0);
+
+  f.Receive(
+      f.With(f.CallerInDialog("REFER", call.caller_tag, 3), "Refer-To: <sip:1003@acme.sb.test>"),
+      kCaller);
+  CHECK(f.Codes(kCaller) == std::vector<int>{202});
+  CHECK(Sipfrag(f.Take(kCaller)) == "SIP/2.0 100 Trying\r\n");
+  Message invite = f.Take(kTarget);
+  CHECK((*invite.From())->uri.user == "1002");  // the callee stays
+  f.Receive(f.Answer(invite, 486, "target"), kTarget);
+  CHECK(f.Take(kTarget).method() == sb::sip::Method::kAck);
+  CHECK(Sipfrag(f.Take(kCaller)) == "SIP/2.0 486 Busy Here\r\n");
+  CHECK(f.survivor->b2bua.calls() == 0);
+  CHECK(f.media.legs == std::set<std::string>{id + "-a", id + "-b"});
+  const StoredCall& after = f.store.calls.at(id);
+  CHECK(after.callee.id == before.callee.id);
+  CHECK(after.caller.id == before.caller.id);
+  CHECK(after.media_legs == before.media_legs);
+  // Still the same call: the caller's INFO reaches the desk, from the store.
+  f.Receive(f.CallerInDialog("INFO", call.caller_tag, 4), kCaller);
+  CHECK(f.Take(kDesk).method() == sb::sip::Method::kInfo);
+}
+
+TEST_CASE(
+    "the transferor of a stored call hangs up after the 202 - the target still gets the call - "
+    "nobody sends the transferor a BYE",
+    "[unit]") {
+  Fixture f;
+  auto call = f.ReferFromDesk(true);
+  const std::string id = f.store.calls.begin()->first;
+  (void)f.Take(kDesk);  // NOTIFY 100
+  Message invite = f.Take(kTarget);
+  f.Receive(f.CalleeInDialog(call.desk_invite, "BYE", "desk", 3), kDesk);
+  CHECK(f.Codes(kDesk) == std::vector<int>{200});
+  CHECK(f.store.calls.count(id) == 1);
+  CHECK_FALSE(f.Next(kCaller).has_value());
+  f.Receive(f.Answer(invite, 200, "target", kCallerSdp), kTarget);
+  CHECK(f.Take(kTarget).method() == sb::sip::Method::kAck);
+  CHECK_FALSE(f.Next(kDesk).has_value());
+  CHECK(f.store.calls.at(id).callee.peer == kTarget);
+  CHECK(f.survivor->b2bua.calls() == 0);
+}
+
+TEST_CASE(
+    "the transfer command for a call whose node is gone - carried out by the replica it reaches "
+    "- OK once the target rings - the callee gets the BYE once the target answers",
+    "[unit]") {
+  Fixture f;
+  auto call = f.Connect();
+  const std::string id = f.store.calls.begin()->first;
+  f.FailOver(99);
+  std::optional<sb::Status> started;
+  f.survivor->b2bua.Transfer(kTenant, id, "sip:1003@acme.sb.test",
+                             [&](sb::Status s) { started = s; });
+  f.Pump();
+  REQUIRE(started.has_value());
+  CHECK(started->ok());
+  Message invite = f.Take(kTarget);
+  CHECK((*invite.From())->uri.user == "1001");
+  f.Receive(f.Answer(invite, 200, "target", kCallerSdp), kTarget);
+  CHECK(f.Take(kTarget).method() == sb::sip::Method::kAck);
+  Message bye = f.Take(kDesk);
+  CHECK(bye.method() == sb::sip::Method::kBye);
+  CHECK(*bye.CallId() == *call.desk_invite.CallId());
+  CHECK(f.store.calls.at(id).callee.peer == kTarget);
+  CHECK(f.survivor->b2bua.calls() == 0);
+
+  // Another tenant's command, or a call nobody has, is NOT_FOUND.
+  std::optional<sb::Status> other;
+  f.survivor->b2bua.Transfer(sb::TenantId("someone-else"), id, "sip:1003@acme.sb.test",
+                             [&](sb::Status s) { other = s; });
+  REQUIRE(other.has_value());
+  CHECK(other->code() == sb::StatusCode::kNotFound);
+  f.survivor->b2bua.Transfer(kTenant, "no-such-call", "sip:1003@acme.sb.test",
+                             [&](sb::Status s) { other = s; });
+  CHECK(other->code() == sb::StatusCode::kNotFound);
 }
 
 TEST_CASE("REFER from the caller - the callee is presented to the target and stays", "[unit]") {

@@ -49,6 +49,8 @@ StoredCall Call() {
   call.answered_leg = call.call_id + "-b";
   call.start_time = sb::core::Clock::WallTime(std::chrono::milliseconds(1'790'000'000'123));
   call.answer_time = *call.start_time + std::chrono::milliseconds(4'250);
+  call.caller_party = {call.tenant, "acme.sb.test", "1001", ""};
+  call.callee_trunk_id = "trunk-carrier-1";
   return call;
 }
 
@@ -79,6 +81,11 @@ void RequireSame(const StoredCall& a, const StoredCall& b) {
   CHECK(a.callee.outbound == b.callee.outbound);
   CHECK(a.caller.we_offered == b.caller.we_offered);
   CHECK(a.callee.we_offered == b.callee.we_offered);
+  CHECK(a.caller_party.tenant == b.caller_party.tenant);
+  CHECK(a.caller_party.domain == b.caller_party.domain);
+  CHECK(a.caller_party.extension == b.caller_party.extension);
+  CHECK(a.caller_party.trunk_id == b.caller_party.trunk_id);
+  CHECK(a.callee_trunk_id == b.callee_trunk_id);
   CHECK(a.ringing_invite == b.ringing_invite);
   CHECK(a.ringing_source == b.ringing_source);
   REQUIRE(a.ringing_forks.size() == b.ringing_forks.size());
@@ -272,12 +279,21 @@ TEST_CASE(
     "a call stored by a replica of a version before still ends - the caller taken to have called "
     "us, without refreshes, without descriptions before that, and without times before that",
     "[unit]") {
-  const StoredCall call = Call();
+  StoredCall call = Call();
+  // Version 6 ended with the dialogs' roles: the same text without who the parties are.
+  const std::string v6 = Older(RedisCallStore::Encode(call), '6', 4);
+  auto without_parties = RedisCallStore::Decode(v6);
+  REQUIRE(without_parties.ok());
+  CHECK(without_parties->caller_party.domain.empty());
+  CHECK(without_parties->callee_trunk_id.empty());
+  call.caller_party = {};
+  call.callee_trunk_id.clear();
+  RequireSame(*without_parties, call);
   StoredCall turned = call;
   turned.caller.outbound = turned.caller.we_offered = true;
   turned.callee.outbound = turned.callee.we_offered = false;
   // Version 5 ended with the ringing fields: the same text without the dialogs' roles.
-  const std::string v5 = Older(RedisCallStore::Encode(turned), '5', 4);
+  const std::string v5 = Older(Older(RedisCallStore::Encode(turned), '6', 4), '5', 4);
   auto without_roles = RedisCallStore::Decode(v5);
   REQUIRE(without_roles.ok());
   RequireSame(*without_roles, call);
@@ -314,20 +330,22 @@ TEST_CASE(
   CHECK_FALSE(RedisCallStore::Decode(Older(v3, '3', 4)).ok());
   CHECK_FALSE(RedisCallStore::Decode(Older(v4, '4', 2)).ok());
   CHECK_FALSE(RedisCallStore::Decode(Older(v5, '5', 2)).ok());
-  CHECK_FALSE(RedisCallStore::Decode(Older(RedisCallStore::Encode(call), '6', 2)).ok());
+  CHECK_FALSE(RedisCallStore::Decode(Older(v6, '6', 2)).ok());
+  CHECK_FALSE(RedisCallStore::Decode(Older(RedisCallStore::Encode(Call()), '7', 2)).ok());
 }
 
 TEST_CASE("a record of a later version is read for the fields this one knows", "[unit]") {
   const StoredCall call = Call();
-  const std::string v6 = RedisCallStore::Encode(call);
-  auto later = RedisCallStore::Decode("7" + v6.substr(1) + "something new\x1f");
+  const std::string v7 = RedisCallStore::Encode(call);
+  auto later = RedisCallStore::Decode("8" + v7.substr(1) + "something new\x1f");
   REQUIRE(later.ok());
   RequireSame(*later, call);
-  // Versions 3 to 6 have exactly their fields.
-  CHECK_FALSE(RedisCallStore::Decode(Older(v6, '3', 13) + "something new\x1f").ok());
-  CHECK_FALSE(RedisCallStore::Decode(Older(v6, '4', 9) + "something new\x1f").ok());
-  CHECK_FALSE(RedisCallStore::Decode(Older(v6, '5', 4) + "something new\x1f").ok());
-  CHECK_FALSE(RedisCallStore::Decode(v6 + "something new\x1f").ok());
+  // Versions 3 to 7 have exactly their fields.
+  CHECK_FALSE(RedisCallStore::Decode(Older(v7, '3', 17) + "something new\x1f").ok());
+  CHECK_FALSE(RedisCallStore::Decode(Older(v7, '4', 13) + "something new\x1f").ok());
+  CHECK_FALSE(RedisCallStore::Decode(Older(v7, '5', 8) + "something new\x1f").ok());
+  CHECK_FALSE(RedisCallStore::Decode(Older(v7, '6', 4) + "something new\x1f").ok());
+  CHECK_FALSE(RedisCallStore::Decode(v7 + "something new\x1f").ok());
 }
 
 TEST_CASE(
@@ -356,11 +374,16 @@ TEST_CASE(
   CHECK(without->start_time == odd.start_time);
 }
 
-TEST_CASE("a description holding the field separator is not kept - the call is", "[unit]") {
+TEST_CASE(
+    "a description or a caller's identity holding the field separator is not kept - the call is",
+    "[unit]") {
   StoredCall call = Call();
   call.callee.peer_sdp = "v=0\r\ns=\x1f\r\n";
+  call.caller_party.extension = "10\x1f01";
   auto round = RedisCallStore::Decode(RedisCallStore::Encode(call));
   REQUIRE(round.ok());
+  CHECK(round->caller_party.extension.empty());
+  CHECK(round->caller_party.domain == "acme.sb.test");
   CHECK(round->callee.peer_sdp.empty());
   CHECK(round->callee.local_sdp == call.callee.local_sdp);
   CHECK(round->answer_time == call.answer_time);

@@ -57,6 +57,18 @@ class Dialog {
   static Result<Dialog> CreateUas(const Message& request, std::string_view local_tag,
                                   int status_code, std::string_view local_contact,
                                   uint32_t initial_local_cseq);
+  // A confirmed dialog carried on from a description kept outside it (another node's record of
+  // the dialog, after a failover): our requests go on from `next_local_cseq`, and the peer's
+  // next CSeq is taken as it comes (its last one is not known).
+  struct Description {
+    DialogId id;
+    bool uac = false;
+    std::string local_uri, remote_uri, local_target, remote_target;
+    std::vector<std::string> route_set;
+    uint32_t next_local_cseq = 1;
+    bool peer_allows_update = false;
+  };
+  static Result<Dialog> Restore(Description description);
 
   const DialogId& id() const { return id_; }
   DialogState state() const { return state_; }

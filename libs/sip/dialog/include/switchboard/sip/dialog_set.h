@@ -28,6 +28,9 @@ class DialogSet {
   Result<DialogId> AddUas(const Message& request, std::string_view local_tag, int status_code,
                           std::string_view local_contact, uint32_t initial_local_cseq);
 
+  // A dialog made elsewhere (Dialog::Restore); AlreadyExists when its id is held.
+  Status Add(Dialog dialog);
+
   Dialog* Find(const DialogId& id);
   Dialog* Match(const Message& received_request);
   // The dialogs created by the request with this Call-ID and our tag: the forks of one INVITE.
