@@ -231,7 +231,8 @@ TEST_CASE(
       "target", Concat({"-sf", Sipp::Scenario("callee_answers.xml"), "-m", "1", "-rtp_echo"},
                        At(kTargetIp, target_port)));
   auto callee = rig.StartCallee("callee_stays_through_transfer.xml");
-  auto caller = rig.StartCaller("caller_transfers.xml", rig.platform.sip_port(), refer_to);
+  auto caller =
+      rig.StartCaller("caller_transfers.xml", rig.platform.sip_port(), refer_to, {"-d", "500"});
   CheckBothSucceeded(caller, callee);
   const int target_rc = target.Wait();
   INFO(target.Report());
@@ -744,4 +745,47 @@ TEST_CASE(
   CHECK(first.find("m=audio ") != std::string::npos);
   CHECK(refreshed == first);
   CHECK(f.EndedByNodeFailure().billable_seconds() >= 3);
+}
+
+// A transfer needs the whole call at once (the target rung, a party's dialog and media leg
+// swapped, the transferor told): the replica the REFER reaches after the call's node died takes
+// the call up from its record, transfers it, and leaves it in the store again, where the callee's
+// BYE ends it.
+TEST_CASE(
+    "a call whose node dies is transferred by its caller's REFER at another replica - NOTIFY 100 "
+    "180 200 and a BYE reach the caller - the callee's audio reaches 1003 and comes back - the "
+    "callee's BYE there ends the call with 1003",
+    "[integration]") {
+  FailoverRig f;
+  auto& p = f.rig.platform;
+  LegStats stats(p.nats_url());
+  p.CreateExtension(f.rig.tenant, "1003", "pass-1003-secret");
+  const int target_port = sb::testing::FreePort();
+  f.rig.Register("1003", kTargetIp, target_port, p.sip_port());
+  auto target = Sipp::Start(
+      "target", Concat({"-sf", Sipp::Scenario("callee_answers.xml"), "-m", "1", "-rtp_echo"},
+                       At(kTargetIp, target_port)));
+  UdpRelay caller_path(p.sip_port(), {}), callee_path(p.sip_port(), {});
+  f.rig.RegisterCallee(callee_path.port());
+  auto callee = f.rig.StartCallee("callee_stays_through_transfer.xml");
+  // The REFER 1.5 s after the ACK: the node is dead by then.
+  auto caller =
+      f.rig.StartCaller("caller_transfers.xml", caller_path.port(), "1003", {"-d", "1500"});
+  f.FailOver({&caller_path, &callee_path});
+  CheckBothSucceeded(caller, callee);
+  const int target_rc = target.Wait();
+  INFO(target.Report());
+  CHECK(target_rc == 0);
+  INFO(p.SignalingLog());
+  // Answered twice (the callee, then the target), ended once.
+  CHECK(f.answered.AtLeast<switchboard::call::v1::CallAnswered>(2, 5s).size() == 2);
+  f.EndedByNodeFailure();
+  bool target_leg_seen = false;
+  for (const auto& leg : stats.Finals(3)) {
+    if (!leg.leg().leg_id().ends_with("-a1")) continue;
+    target_leg_seen = true;
+    CHECK(leg.packets_sent() > 0);
+    CHECK(leg.packets_received() > 0);
+  }
+  CHECK(target_leg_seen);
 }
