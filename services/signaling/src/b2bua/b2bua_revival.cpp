@@ -74,17 +74,16 @@ Result<B2bua::Call*> B2bua::Revive(const StoredCall& record) {
 
   std::vector<sip::DialogId> restored;
   auto restore = [&](const StoredDialog& d, char side) -> Status {
-    Status held = endpoint_.RestoreDialog(
-        {.id = d.id,
-         .uac = d.outbound,
-         .local_uri = d.local_uri,
-         .remote_uri = d.remote_uri,
-         .local_target = endpoint_.ContactUri(d.peer.transport),
-         .remote_target = d.remote_target,
-         .route_set = d.route_set,
-         .next_local_cseq = StoredCSeq(record, d),
-         .peer_allows_update = d.refresh_by_update},
-        d.peer);
+    Status held = endpoint_.RestoreDialog({.id = d.id,
+                                           .uac = d.outbound,
+                                           .local_uri = d.local_uri,
+                                           .remote_uri = d.remote_uri,
+                                           .local_target = endpoint_.ContactUri(d.peer.transport),
+                                           .remote_target = d.remote_target,
+                                           .route_set = d.route_set,
+                                           .next_local_cseq = StoredCSeq(record, d),
+                                           .peer_allows_update = d.refresh_by_update},
+                                          d.peer);
     // Still held from a transfer put back moments ago: it knows more than the record.
     if (!held.ok() && held.code() != StatusCode::kAlreadyExists) return held;
     restored.push_back(d.id);
@@ -156,15 +155,14 @@ void B2bua::WithAnswered(const TenantId& tenant, std::string_view call_id,
     return;
   }
   auto stored = std::make_shared<Result<StoredCall>>(Status::Internal("not run"));
-  Status queued = offloader_.Run(
-      [this, stored, id] { *stored = ports_.store.Find(id); },
-      [this, stored, tenant, id, then] {
-        if (!stored->ok() || (*stored)->tenant != tenant) {
-          then(Status::NotFound("no call " + id));
-          return;
-        }
-        then(Revive(**stored));
-      });
+  Status queued = offloader_.Run([this, stored, id] { *stored = ports_.store.Find(id); },
+                                 [this, stored, tenant, id, then] {
+                                   if (!stored->ok() || (*stored)->tenant != tenant) {
+                                     then(Status::NotFound("no call " + id));
+                                     return;
+                                   }
+                                   then(Revive(**stored));
+                                 });
   if (!queued.ok()) then(queued);
 }
 
