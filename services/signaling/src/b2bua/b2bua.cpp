@@ -941,6 +941,7 @@ StoredCall B2bua::BaseRecord(const Call& call) const {
   CopyEndedFacts(call, stored);
   stored.caller_party = call.caller;
   if (call.trunk) stored.callee_trunk_id = call.trunk->trunk_id;
+  stored.existing_only = call.revived;
   return stored;
 }
 

@@ -673,6 +673,9 @@ void B2bua::ProbeStored(std::string call_id, ProbeDone done) {
           EndRingingStored(std::move(**stored));
           return done(false, {});
         }
+        // Taken up here for a transfer (b2bua_revival.cpp): its live dialogs number their own
+        // requests, and its sessions are refreshed live; probed again once it is put back.
+        if (Find((*stored)->call_id) != nullptr) return done(true, {});
         struct Probe {
           StoredCall call;
           int waiting = 0;

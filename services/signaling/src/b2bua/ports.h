@@ -340,6 +340,9 @@ struct StoredCall {
   std::string ringing_invite;
   sip::Destination ringing_source;
   std::vector<StoredFork> ringing_forks;
+  // Saved only over a record still there, never made again: a call read from the store (or
+  // revived from it), which another replica may have ended meanwhile. Not part of the record.
+  bool existing_only = false;
 };
 
 class CallStore {

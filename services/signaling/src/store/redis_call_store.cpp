@@ -214,6 +214,7 @@ Result<b2bua::StoredCall> RedisCallStore::Decode(std::string_view text) {
     return Status::Internal("stored call in an unknown form");
   }
   b2bua::StoredCall call;
+  call.existing_only = true;
   // Before version 6: the caller called us with its offer, we called the callee with ours.
   call.callee.outbound = call.callee.we_offered = true;
   call.call_id = f[1];
@@ -293,8 +294,10 @@ std::vector<redis::Command> RedisCallStore::SaveCommands(const b2bua::StoredCall
   const int64_t ttl = ttl_.count();
   std::vector<redis::Command> commands;
   commands.emplace_back("MULTI");
-  commands.push_back(
-      redis::Command("SET").Key("call:" + call.call_id).Arg(Encode(call)).Arg("EX").Arg(ttl));
+  redis::Command set =
+      redis::Command("SET").Key("call:" + call.call_id).Arg(Encode(call)).Arg("EX").Arg(ttl);
+  if (call.existing_only) set.Arg("XX");
+  commands.push_back(std::move(set));
   for (const auto* d : {&call.caller, &call.callee}) {
     if (d->id.call_id.empty()) continue;
     commands.push_back(

@@ -290,6 +290,7 @@ struct Store : CallStore {
   std::vector<std::string> kept_events;  // msg ids of the ended events kept with removals
   sb::Status Save(const StoredCall& call, const PreparedEvent*) override {
     ++saves;
+    if (call.existing_only && calls.count(call.call_id) == 0) return sb::Status::Ok();
     calls[call.call_id] = call;
     for (const auto* d : {&call.caller, &call.callee}) {
       if (!d->id.call_id.empty()) dialogs[{d->id.call_id, d->id.local_tag}] = call.call_id;
@@ -304,7 +305,9 @@ struct Store : CallStore {
   sb::Result<StoredCall> Find(std::string_view id) override {
     auto it = calls.find(std::string(id));
     if (it == calls.end()) return sb::Status::NotFound("no call");
-    return it->second;
+    StoredCall found = it->second;
+    found.existing_only = true;  // as RedisCallStore reads it
+    return found;
   }
   sb::Status Remove(const StoredCall& call, const PreparedEvent* ended) override {
     removed_from.push_back(call.node_id);
@@ -1982,6 +1985,13 @@ TEST_CASE(
   CHECK(f.media.log.back() == "create " + id + "-b1 offer");
   f.Receive(f.Answer(invite, 180, "target"), kTarget);
   CHECK(Sipfrag(f.Take(kDesk)) == "SIP/2.0 180 Ringing\r\n");
+  // The adopter's probe (this replica adopted the dead node's calls) leaves a call carried here
+  // alone: the live dialogs number their own requests.
+  std::optional<bool> going_on;
+  f.survivor->b2bua.ProbeStored(id, [&](bool on, std::chrono::milliseconds) { going_on = on; });
+  CHECK(going_on == true);
+  f.Pump();
+  CHECK(f.wire.empty());
   f.Receive(f.Answer(invite, 200, "target", kCallerSdp), kTarget);
   CHECK(f.Take(kTarget).method() == sb::sip::Method::kAck);
   CHECK(Sipfrag(f.Take(kDesk)) == "SIP/2.0 200 OK\r\n");
@@ -2068,6 +2078,31 @@ TEST_CASE(
   CHECK_FALSE(f.Next(kDesk).has_value());
   CHECK(f.store.calls.at(id).callee.peer == kTarget);
   CHECK(f.survivor->b2bua.calls() == 0);
+}
+
+TEST_CASE(
+    "a stored call ended at a third replica while its transfer rings - the target's answer finds "
+    "no leg to bridge to and is hung up - the record is not made again, the call ends once",
+    "[unit]") {
+  Fixture f;
+  auto call = f.ReferFromDesk(true);
+  const std::string id = f.store.calls.begin()->first;
+  (void)f.Take(kDesk);  // NOTIFY 100
+  Message invite = f.Take(kTarget);
+  // The caller's BYE reaches another replica, which ends the call from the store.
+  Node third = f.Replica(7);
+  third.endpoint.OnReceived(f.CallerInDialog("BYE", call.caller_tag, 2), kCaller);
+  (void)third.endpoint.TakeSends();
+  REQUIRE(f.store.calls.empty());
+  REQUIRE(f.events.ended.size() == 1);
+
+  f.Receive(f.Answer(invite, 200, "target", kCallerSdp), kTarget);
+  CHECK(f.Take(kTarget).method() == sb::sip::Method::kAck);
+  CHECK(f.Take(kTarget).method() == sb::sip::Method::kBye);
+  CHECK(f.store.calls.empty());
+  CHECK(f.survivor->b2bua.calls() == 0);
+  CHECK(f.events.ended.size() == 1);
+  CHECK(f.media.legs.empty());
 }
 
 TEST_CASE(

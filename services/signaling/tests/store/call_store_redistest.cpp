@@ -211,6 +211,25 @@ TEST_CASE(
   REQUIRE(parking.Done({call.call_id + ".ended"}).ok());
 }
 
+TEST_CASE(
+    "a record read from the store is saved back only over one still there - a call another "
+    "replica ended meanwhile is not made again",
+    "[redis]") {
+  Node node(std::chrono::hours(1));
+  const StoredCall call = Call();
+  REQUIRE(node.store.Save(call, nullptr).ok());
+  auto read = node.store.Find(call.call_id);
+  REQUIRE(read.ok());
+  CHECK(read->existing_only);
+  read->callee.peer_sdp = "v=0\r\no=desk 5 6 IN IP4 10.2.2.2\r\ns=-\r\n";
+  REQUIRE(node.store.Save(*read, nullptr).ok());
+  CHECK(node.store.Find(call.call_id)->callee.peer_sdp == read->callee.peer_sdp);
+
+  REQUIRE(node.store.Remove(*read, nullptr).ok());
+  REQUIRE(node.store.Save(*read, nullptr).ok());
+  CHECK(node.store.Find(call.call_id).status().code() == sb::StatusCode::kNotFound);
+}
+
 TEST_CASE("stored calls expire with the TTL", "[redis]") {
   Node node(std::chrono::seconds(120));
   auto& [prefix, redis, clock, parking, store] = node;
@@ -379,7 +398,7 @@ TEST_CASE(
     "[unit]") {
   StoredCall call = Call();
   call.callee.peer_sdp = "v=0\r\ns=\x1f\r\n";
-  call.caller_party.extension = "10\x1f01";
+  call.caller_party.extension = "10\x1f" "01";
   auto round = RedisCallStore::Decode(RedisCallStore::Encode(call));
   REQUIRE(round.ok());
   CHECK(round->caller_party.extension.empty());
