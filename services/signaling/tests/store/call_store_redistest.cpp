@@ -398,7 +398,9 @@ TEST_CASE(
     "[unit]") {
   StoredCall call = Call();
   call.callee.peer_sdp = "v=0\r\ns=\x1f\r\n";
-  call.caller_party.extension = "10\x1f" "01";
+  call.caller_party.extension =
+      "10\x1f"
+      "01";
   auto round = RedisCallStore::Decode(RedisCallStore::Encode(call));
   REQUIRE(round.ok());
   CHECK(round->caller_party.extension.empty());
