@@ -65,6 +65,29 @@ void CheckEndedWithMediaBothWays(const CallRig& rig, sb::testing::EventInbox& en
 
 namespace {
 
+// Extension 1003, a transfer's target, registered through `via_port` at its own address: it
+// answers once and echoes the RTP it gets.
+Sipp StartTarget(CallRig& rig, int via_port) {
+  rig.platform.CreateExtension(rig.tenant, "1003", "pass-1003-secret");
+  const int target_port = sb::testing::FreePort();
+  rig.Register("1003", kTargetIp, target_port, via_port);
+  return Sipp::Start("target",
+                     Concat({"-sf", Sipp::Scenario("callee_answers.xml"), "-m", "1", "-rtp_echo"},
+                            At(kTargetIp, target_port)));
+}
+
+// The target's leg (`<id>-a1`, which replaced the transferring caller's) carried audio both ways.
+void CheckTargetLegCarriedAudio(LegStats& stats) {
+  bool target_leg_seen = false;
+  for (const auto& leg : stats.Finals(3)) {
+    if (!leg.leg().leg_id().ends_with("-a1")) continue;
+    target_leg_seen = true;
+    CHECK(leg.packets_sent() > 0);
+    CHECK(leg.packets_received() > 0);
+  }
+  CHECK(target_leg_seen);
+}
+
 // 1001 calls 1002, whose UAS echoes the RTP it gets, with `caller_scenario`; the call ends with
 // media both ways (CheckEndedWithMediaBothWays).
 struct EchoedCall {
@@ -222,14 +245,9 @@ TEST_CASE(
   INFO("Refer-To user " << refer_to);
   CallRig rig;
   LegStats stats(rig.platform.nats_url());
-  rig.platform.CreateExtension(rig.tenant, "1003", "pass-1003-secret");
+  auto target = StartTarget(rig, rig.platform.sip_port());
   rig.platform.AddNumber(rig.tenant, "+15557770003", "ext:1003");
-  const int target_port = sb::testing::FreePort();
-  rig.Register("1003", kTargetIp, target_port, rig.platform.sip_port());
   rig.RegisterCallee(rig.platform.sip_port());
-  auto target = Sipp::Start(
-      "target", Concat({"-sf", Sipp::Scenario("callee_answers.xml"), "-m", "1", "-rtp_echo"},
-                       At(kTargetIp, target_port)));
   auto callee = rig.StartCallee("callee_stays_through_transfer.xml");
   auto caller =
       rig.StartCaller("caller_transfers.xml", rig.platform.sip_port(), refer_to, {"-d", "500"});
@@ -240,15 +258,7 @@ TEST_CASE(
 
   // Legs a (the caller's, destroyed at the transfer), b (the callee's) and a1 (the target's,
   // which replaced a): a1 carried the callee's audio to 1003 and its echo back.
-  auto finals = stats.Finals(3);
-  bool target_leg_seen = false;
-  for (const auto& leg : finals) {
-    if (!leg.leg().leg_id().ends_with("-a1")) continue;
-    target_leg_seen = true;
-    CHECK(leg.packets_sent() > 0);
-    CHECK(leg.packets_received() > 0);
-  }
-  CHECK(target_leg_seen);
+  CheckTargetLegCarriedAudio(stats);
 }
 
 // RFC 4028 session timers, each leg negotiated on its own, with a 6 s interval and a 4 s
@@ -759,12 +769,7 @@ TEST_CASE(
   FailoverRig f;
   auto& p = f.rig.platform;
   LegStats stats(p.nats_url());
-  p.CreateExtension(f.rig.tenant, "1003", "pass-1003-secret");
-  const int target_port = sb::testing::FreePort();
-  f.rig.Register("1003", kTargetIp, target_port, p.sip_port());
-  auto target = Sipp::Start(
-      "target", Concat({"-sf", Sipp::Scenario("callee_answers.xml"), "-m", "1", "-rtp_echo"},
-                       At(kTargetIp, target_port)));
+  auto target = StartTarget(f.rig, p.sip_port());
   UdpRelay caller_path(p.sip_port(), {}), callee_path(p.sip_port(), {});
   f.rig.RegisterCallee(callee_path.port());
   auto callee = f.rig.StartCallee("callee_stays_through_transfer.xml");
@@ -780,12 +785,40 @@ TEST_CASE(
   // Answered twice (the callee, then the target), ended once.
   CHECK(f.answered.AtLeast<switchboard::call::v1::CallAnswered>(2, 5s).size() == 2);
   f.EndedByNodeFailure();
-  bool target_leg_seen = false;
-  for (const auto& leg : stats.Finals(3)) {
-    if (!leg.leg().leg_id().ends_with("-a1")) continue;
-    target_leg_seen = true;
-    CHECK(leg.packets_sent() > 0);
-    CHECK(leg.packets_received() > 0);
-  }
-  CHECK(target_leg_seen);
+  CheckTargetLegCarriedAudio(stats);
+}
+
+// The same behind the balancer: the caller's REFER goes to the dead node its Route names, waits
+// there SB_LB_FR_TIMER_MS (2 s) and fails over to the other replica, which transfers the call;
+// the callee's BYE then goes straight to that one (the balancer knows the node is gone).
+TEST_CASE(
+    "through the Kamailio balancer, a call whose node dies is transferred by its caller's REFER - "
+    "the balancer fails the REFER over to the other replica - the callee's BYE there ends the call "
+    "with 1003",
+    "[integration]") {
+  FailoverRig f;
+  auto& p = f.rig.platform;
+  auto balancer = StartBalancer({p.sip_port(), f.survivor});
+  auto target = StartTarget(f.rig, balancer.port());
+  f.rig.RegisterCallee(balancer.port());
+  auto callee = f.rig.StartCallee("callee_stays_through_transfer.xml");
+  auto caller = f.rig.StartCaller("caller_transfers.xml", balancer.port(), "1003", {"-d", "1000"});
+  REQUIRE(f.answered.Wait<switchboard::call::v1::CallAnswered>(
+      [](const switchboard::call::v1::CallAnswered&, const sb::bus::Message&) { return true; },
+      10s));
+  const int node = ChosenReplica(balancer);
+  const int other = node == p.sip_port() ? f.survivor : p.sip_port();
+  p.KillSignaling(node);
+  CheckBothSucceeded(caller, callee);
+  const int target_rc = target.Wait();
+  INFO(target.Report());
+  CHECK(target_rc == 0);
+  INFO(p.SignalingLog());
+  CHECK(f.answered.AtLeast<switchboard::call::v1::CallAnswered>(2, 5s).size() == 2);
+  f.EndedByNodeFailure();
+  const std::string log = balancer.ReadLog();
+  INFO(log);
+  const std::string to_other = "sip:127.0.0.1:" + std::to_string(other);
+  CHECK(DestinationOf(log, "sb-lb failover REFER") == to_other);
+  CHECK(DestinationOf(log, "sb-lb route BYE") == to_other);
 }
