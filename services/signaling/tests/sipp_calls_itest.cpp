@@ -665,11 +665,22 @@ struct FailoverRig {
   // Once the call is answered, its node dies, and `paths` turn to the survivor (as the balancer
   // would).
   void FailOver(std::initializer_list<UdpRelay*> paths) {
+    WaitAnswered();
+    rig.platform.KillSignaling(rig.platform.sip_port());
+    for (UdpRelay* path : paths) path->Retarget(static_cast<uint16_t>(survivor));
+  }
+  // Behind `lb`: once the call is answered, the replica the balancer chose for it dies. Returns
+  // the other one's port.
+  int KillChosen(const sb::testing::Kamailio& lb) {
+    WaitAnswered();
+    const int node = ChosenReplica(lb);
+    rig.platform.KillSignaling(node);
+    return node == rig.platform.sip_port() ? survivor : rig.platform.sip_port();
+  }
+  void WaitAnswered() {
     REQUIRE(answered.Wait<switchboard::call::v1::CallAnswered>(
         [](const switchboard::call::v1::CallAnswered&, const sb::bus::Message&) { return true; },
         10s));
-    rig.platform.KillSignaling(rig.platform.sip_port());
-    for (UdpRelay* path : paths) path->Retarget(static_cast<uint16_t>(survivor));
   }
   // The call's one ended event, ended by the survivor.
   switchboard::call::v1::CallEnded EndedByNodeFailure() {
@@ -716,12 +727,7 @@ TEST_CASE(
   auto callee = f.rig.StartCallee("callee_takes_info_until_bye.xml");
   // The caller waits 3 s after its ACK before it refreshes.
   auto caller = f.rig.StartCaller("caller_refreshes_after_failover.xml", balancer.port());
-  REQUIRE(f.answered.Wait<switchboard::call::v1::CallAnswered>(
-      [](const switchboard::call::v1::CallAnswered&, const sb::bus::Message&) { return true; },
-      10s));
-  const int node = ChosenReplica(balancer);
-  const int other = node == p.sip_port() ? f.survivor : p.sip_port();
-  p.KillSignaling(node);
+  const int other = f.KillChosen(balancer);
   CheckBothSucceeded(caller, callee);
   INFO(p.SignalingLog());
   f.EndedByNodeFailure();
@@ -803,12 +809,7 @@ TEST_CASE(
   f.rig.RegisterCallee(balancer.port());
   auto callee = f.rig.StartCallee("callee_stays_through_transfer.xml");
   auto caller = f.rig.StartCaller("caller_transfers.xml", balancer.port(), "1003", {"-d", "1000"});
-  REQUIRE(f.answered.Wait<switchboard::call::v1::CallAnswered>(
-      [](const switchboard::call::v1::CallAnswered&, const sb::bus::Message&) { return true; },
-      10s));
-  const int node = ChosenReplica(balancer);
-  const int other = node == p.sip_port() ? f.survivor : p.sip_port();
-  p.KillSignaling(node);
+  const int other = f.KillChosen(balancer);
   CheckBothSucceeded(caller, callee);
   const int target_rc = target.Wait();
   INFO(target.Report());

@@ -546,8 +546,10 @@ class B2bua final : public RequestHandler, public DialogHandler {
   // A BYE from the transferor while its transfer runs: answered, the call stays for the target.
   void TransferorLeft(const IncomingRequest& request, Call& call);
   // NOTIFY in the transferor's dialog for the REFER's implicit subscription (RFC 3515 §2.4.4-5)
-  // carrying `status_line` as message/sipfrag.
-  void NotifyTransferor(const sip::DialogId& dialog, std::string_view status_line, bool final);
+  // carrying `status_line` as message/sipfrag; `answered` (may be empty) once it has its final
+  // response, timed out, or could not be sent.
+  void NotifyTransferor(const sip::DialogId& dialog, std::string_view status_line, bool final,
+                        std::function<void()> answered = nullptr);
   // Our INVITE to one contact (the callee's or a transfer target's) with the node's offer; `from`
   // is the From name-addr without its tag. False (the leg done with 503) when it could not be sent.
   bool SendInvite(CalleeLeg& leg, const std::string& from, const std::string& to_uri,

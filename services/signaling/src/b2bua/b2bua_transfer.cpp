@@ -385,8 +385,14 @@ void B2bua::TargetAnswered(const std::string& id, const sip::DialogId& dialog, S
   const sip::DialogId transferor = side;
   // A one-legged call had no side a: nobody to notify or hang up.
   if (!t.transferor_gone && !call->one_legged) {
-    if (t.refer) NotifyTransferor(transferor, StatusLine(200, {}), true);
-    HangUp(transferor);
+    if (t.refer) {
+      // The BYE once the final NOTIFY is answered: sent together, the balancer's parallel
+      // workers may deliver the BYE first, and the transferor never hears how its transfer ended.
+      NotifyTransferor(transferor, StatusLine(200, {}), true,
+                       [this, transferor] { HangUp(transferor); });
+    } else {
+      HangUp(transferor);
+    }
     by_dialog_.erase(transferor);
   }
   side = dialog;
@@ -455,12 +461,20 @@ void B2bua::TransferorLeft(const IncomingRequest& request, Call& call) {
   by_dialog_.erase(*request.dialog);
 }
 
-void B2bua::NotifyTransferor(const sip::DialogId& dialog, std::string_view status_line,
-                             bool final) {
-  (void)endpoint_.SendInDialog(
-      dialog, "NOTIFY", nullptr, std::string(status_line) + "\r\n", "message/sipfrag;version=2.0",
+void B2bua::NotifyTransferor(const sip::DialogId& dialog, std::string_view status_line, bool final,
+                             std::function<void()> answered) {
+  ResponseCallback on_response;
+  if (answered) {
+    on_response = [answered](const ClientResponse& r, SipEndpoint&) {
+      if (r.response == nullptr || r.response->status_code() >= 200) answered();
+    };
+  }
+  auto sent = endpoint_.SendInDialog(
+      dialog, "NOTIFY", std::move(on_response), std::string(status_line) + "\r\n",
+      "message/sipfrag;version=2.0",
       {{"Event", "refer"},
        {"Subscription-State", final ? "terminated;reason=noresource" : "active;expires=60"}});
+  if (!sent.ok() && answered) answered();
 }
 
 }  // namespace sb::signaling::b2bua

@@ -1605,6 +1605,17 @@ namespace {
 
 std::string Sipfrag(const Message& notify) { return std::string(notify.body()); }
 
+// The transferor's final NOTIFY (200, terminated); the BYE to it comes only once it is answered.
+void NotifiedDoneThenBye(Fixture& f, const Destination& transferor) {
+  Message done = f.Take(transferor);
+  CHECK(done.method() == sb::sip::Method::kNotify);
+  CHECK(Sipfrag(done) == "SIP/2.0 200 OK\r\n");
+  CHECK(HeaderOf(done, "Subscription-State").starts_with("terminated"));
+  CHECK_FALSE(f.Next(transferor).has_value());
+  f.Receive(Fixture::Answer(done, 200, "transferor"), transferor);
+  CHECK(f.Take(transferor).method() == sb::sip::Method::kBye);
+}
+
 // `refer` (an in-dialog REFER) arrives from `from` naming `target`: 202 and the first NOTIFY.
 void Refers(Fixture& f, const std::string& refer, const Destination& from,
             std::string_view target) {
@@ -1619,8 +1630,7 @@ void TargetAnswersTransfer(Fixture& f) {
   CHECK((*invite.To())->uri.user == "1003");
   f.Receive(f.Answer(invite, 200, "target", kCallerSdp), kTarget);
   CHECK(f.Take(kTarget).method() == sb::sip::Method::kAck);
-  CHECK(Sipfrag(f.Take(kDesk)) == "SIP/2.0 200 OK\r\n");
-  CHECK(f.Take(kDesk).method() == sb::sip::Method::kBye);
+  NotifiedDoneThenBye(f, kDesk);
 }
 
 }  // namespace
@@ -1932,11 +1942,7 @@ TEST_CASE(
   CHECK(Sipfrag(ringing) == "SIP/2.0 180 Ringing\r\n");
   f.Receive(f.Answer(invite, 200, "target", kCallerSdp), kTarget);
   CHECK(f.Take(kTarget).method() == sb::sip::Method::kAck);
-  Message done = f.Take(kDesk);
-  CHECK(done.method() == sb::sip::Method::kNotify);
-  CHECK(Sipfrag(done) == "SIP/2.0 200 OK\r\n");
-  CHECK(HeaderOf(done, "Subscription-State").starts_with("terminated"));
-  CHECK(f.Take(kDesk).method() == sb::sip::Method::kBye);
+  NotifiedDoneThenBye(f, kDesk);
   const std::vector<std::string> media_tail(f.media.log.end() - 3, f.media.log.end());
   CHECK(media_tail == std::vector<std::string>{"update " + id + "-b1 answer",
                                                "destroy " + id + "-b",
@@ -1994,8 +2000,7 @@ TEST_CASE(
   CHECK(f.wire.empty());
   f.Receive(f.Answer(invite, 200, "target", kCallerSdp), kTarget);
   CHECK(f.Take(kTarget).method() == sb::sip::Method::kAck);
-  CHECK(Sipfrag(f.Take(kDesk)) == "SIP/2.0 200 OK\r\n");
-  CHECK(f.Take(kDesk).method() == sb::sip::Method::kBye);
+  NotifiedDoneThenBye(f, kDesk);
   const std::vector<std::string> media_tail(f.media.log.end() - 3, f.media.log.end());
   CHECK(media_tail == std::vector<std::string>{"update " + id + "-b1 answer",
                                                "destroy " + id + "-b",
@@ -2153,8 +2158,7 @@ TEST_CASE("REFER from the caller - the callee is presented to the target and sta
   CHECK((*invite.From())->uri.user == "1002");
   CHECK(HeaderOf(invite, "Referred-By") == "<sip:1001@acme.sb.test>");
   f.Receive(f.Answer(invite, 200, "target", kCallerSdp), kTarget);
-  CHECK(Sipfrag(f.Take(kCaller)) == "SIP/2.0 200 OK\r\n");
-  CHECK(f.Take(kCaller).method() == sb::sip::Method::kBye);
+  NotifiedDoneThenBye(f, kCaller);
   CHECK(f.media.legs == std::set<std::string>{id + "-a1", id + "-b"});
   // The target hangs up: the callee that stayed gets the BYE.
   f.Receive(f.CalleeInDialog(invite, "BYE", "target", 1), kTarget);
@@ -2188,9 +2192,7 @@ TEST_CASE(
   CHECK(HeaderOf(retry, "Session-Expires") == "3600");
   f.Receive(f.Answer(retry, 200, "target", kCallerSdp), kTarget);
   CHECK(f.Take(kTarget).method() == sb::sip::Method::kAck);
-  Message done = f.Take(kDesk);
-  CHECK(Sipfrag(done) == "SIP/2.0 200 OK\r\n");
-  CHECK(f.Take(kDesk).method() == sb::sip::Method::kBye);
+  NotifiedDoneThenBye(f, kDesk);
   CHECK(f.store.calls.at(id).callee.peer == kTarget);
 }
 
@@ -2552,8 +2554,7 @@ TEST_CASE(
   CHECK((*invite.From())->uri.user == "1001");
   f.Receive(f.Answer(invite, 200, "target", kCallerSdp), kTarget);
   CHECK(f.Take(kTarget).method() == sb::sip::Method::kAck);
-  CHECK(Sipfrag(f.Take(kDesk)) == "SIP/2.0 200 OK\r\n");
-  CHECK(f.Take(kDesk).method() == sb::sip::Method::kBye);
+  NotifiedDoneThenBye(f, kDesk);
   CHECK(f.store.calls.at(id).callee.peer == kTarget);
   CHECK(f.events.seen.back() == "answered");
 }
@@ -2615,8 +2616,7 @@ TEST_CASE(
   CHECK(sb::sip::ParseCredentials(*presented)->username == "acme-out");
   CHECK(HeaderOf(*second, "Referred-By") == "<sip:1001@acme.sb.test>");
   f.Receive(Fixture::Answer(*second, 200, "carrier", kCallerSdp), kCarrier);
-  CHECK(Sipfrag(f.Take(kCaller)) == "SIP/2.0 200 OK\r\n");
-  CHECK(f.Take(kCaller).method() == sb::sip::Method::kBye);
+  NotifiedDoneThenBye(f, kCaller);
   CHECK(f.media.legs == std::set<std::string>{id + "-a1", id + "-b"});
   CHECK(f.events.seen.back() == "answered");
 }
