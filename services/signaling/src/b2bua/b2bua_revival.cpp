@@ -155,14 +155,17 @@ void B2bua::WithAnswered(const TenantId& tenant, std::string_view call_id,
     return;
   }
   auto stored = std::make_shared<Result<StoredCall>>(Status::Internal("not run"));
-  Status queued = offloader_.Run([this, stored, id] { *stored = ports_.store.Find(id); },
-                                 [this, stored, tenant, id, then] {
-                                   if (!stored->ok() || (*stored)->tenant != tenant) {
-                                     then(Status::NotFound("no call " + id));
-                                     return;
-                                   }
-                                   then(Revive(**stored));
-                                 });
+  Status queued = offloader_.Run(
+      [this, stored, id] { *stored = ports_.store.Find(id); },
+      [this, stored, tenant, id, then] {
+        // A ringing record is another replica's call, as for
+        // the hangup command.
+        if (!stored->ok() || (*stored)->tenant != tenant || StoredRinging(**stored)) {
+          then(Status::NotFound("no call " + id));
+          return;
+        }
+        then(Revive(**stored));
+      });
   if (!queued.ok()) then(queued);
 }
 

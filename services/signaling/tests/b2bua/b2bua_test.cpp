@@ -1774,11 +1774,17 @@ TEST_CASE(
   CHECK(f.store.dialogs.empty());
 
   Node adopter = f.Replica(55);
-  // Another replica's ringing call is not for a hangup command there (its node may be alive).
-  std::optional<sb::Status> hung_up;
+  // Another replica's ringing call is not for a hangup or transfer command there (its node may
+  // be alive).
+  std::optional<sb::Status> hung_up, transferred;
   adopter.b2bua.Hangup(kTenant, id, [&](sb::Status s) { hung_up = s; });
   REQUIRE(hung_up);
   CHECK(hung_up->code() == sb::StatusCode::kNotFound);
+  adopter.b2bua.Transfer(kTenant, id, "sip:1003@acme.sb.test",
+                         [&](sb::Status s) { transferred = s; });
+  REQUIRE(transferred);
+  CHECK(transferred->code() == sb::StatusCode::kNotFound);
+  CHECK(adopter.b2bua.calls() == 0);
   std::optional<bool> going_on;
   adopter.b2bua.ProbeStored(id, [&](bool g, auto) { going_on = g; });
   REQUIRE(going_on);
