@@ -203,18 +203,26 @@ Sipp Carrier(const std::string& scenario, const std::string& ip, int port, int m
 
 }  // namespace
 
+// Over TCP the node opens the connection to the carrier's gateway (RFC 3261 §18.1.1), and the
+// carrier's answers, the ACK and the BYE all go over it.
 TEST_CASE(
     "an extension dials an external number - the carrier gets the rewritten number and the "
-    "caller id - its challenge is answered with the trunk's credentials - the call connects",
+    "caller id - its challenge is answered with the trunk's credentials - the call connects - "
+    "over UDP and over TCP",
     "[integration]") {
+  const bool tcp = GENERATE(false, true);
+  INFO((tcp ? "TCP" : "UDP") << " trunk");
   Platform p({.media = true});
   REQUIRE(p.WaitUntilReady());
   auto acme = p.CreateTenant();
   p.CreateExtension(acme, "1001", Password("1001"), "+15557770001");
   const int carrier_port = sb::testing::FreePort();
   const int carrier_media = Sipp::FreeMediaPort();
-  p.CreateTrunk(acme, CarrierTrunk("127.0.0.5", carrier_port, "127.0.0.6"));
-  Sipp carrier = Carrier("carrier_uas.xml", "127.0.0.5", carrier_port, carrier_media, {});
+  auto trunk = CarrierTrunk("127.0.0.5", carrier_port, "127.0.0.6");
+  if (tcp) trunk.set_transport(switchboard::admin::v1::TRANSPORT_TCP);
+  p.CreateTrunk(acme, trunk);
+  Sipp carrier = Carrier("carrier_uas.xml", "127.0.0.5", carrier_port, carrier_media,
+                         tcp ? std::vector<std::string>{"-t", "t1"} : std::vector<std::string>{});
 
   Phone phone("127.0.0.1", p.sip_port());
   auto answered = phone.Call(acme.sip_domain(), "1001", "00442071234567", "out-1");

@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -23,6 +24,7 @@
 #include "switchboard/core/clock.h"
 #include "switchboard/core/logger.h"
 #include "switchboard/core/metrics.h"
+#include "switchboard/sip/builder.h"
 #include "switchboard/sip/message.h"
 #include "switchboard/testing/servers.h"
 #include "transport/sip_endpoint.h"
@@ -331,6 +333,86 @@ TEST_CASE("TCP: pipelined requests are answered in order on the same connection"
   // The ping between them got its pong, read in the same go as the two answers.
   CHECK(got.starts_with("\r\nSIP/2.0 200"));
   CHECK(got.find("SIP/2.0 420") != std::string::npos);
+}
+
+TEST_CASE(
+    "TCP: a request for a peer with no connection opens one - its answer comes back on it - the "
+    "next request reuses it - a peer that refuses counts a send error",
+    "[integration]") {
+  Node node;
+  // A carrier's gateway listening on TCP.
+  const int gateway = socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(gateway >= 0);
+  sockaddr_in at{};
+  at.sin_family = AF_INET;
+  inet_pton(AF_INET, "127.0.0.7", &at.sin_addr);
+  REQUIRE(bind(gateway, reinterpret_cast<sockaddr*>(&at), sizeof at) == 0);
+  REQUIRE(listen(gateway, 4) == 0);
+  socklen_t len = sizeof at;
+  getsockname(gateway, reinterpret_cast<sockaddr*>(&at), &len);
+  const uint16_t gateway_port = ntohs(at.sin_port);
+  timeval tv{5, 0};  // accept and recv give up rather than hang
+  setsockopt(gateway, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+
+  std::atomic<int> answered{0}, unsent{0};
+  auto send_options = [&](const std::string& host, uint16_t port) {
+    node.server->Post([&, host, port] {
+      auto request =
+          sb::sip::MessageBuilder::Request("OPTIONS", "sip:" + host + ":" + std::to_string(port));
+      request.AddHeader("From", "<sip:probe@sb.test>;tag=1")
+          .AddHeader("To", "<sip:" + host + ">")
+          .AddHeader("Call-ID", sb::testing::UniqueName("out") + "@sb.test")
+          .AddHeader("CSeq", "1 OPTIONS");
+      auto sent =
+          node.endpoint.SendRequest(request, {host, port, sb::sip::Transport::kTcp},
+                                    [&](const sb::signaling::ClientResponse& r, SipEndpoint&) {
+                                      if (r.response != nullptr && r.response->status_code() == 200)
+                                        ++answered;
+                                    });
+      if (!sent.ok()) ++unsent;
+    });
+  };
+  auto answer = [](int fd) {
+    std::string got;
+    char buf[4096];
+    while (got.find("\r\n\r\n") == std::string::npos) {
+      ssize_t n = recv(fd, buf, sizeof buf, 0);
+      REQUIRE(n > 0);
+      got.append(buf, static_cast<size_t>(n));
+    }
+    CHECK(got.starts_with("OPTIONS sip:127.0.0.7:"));
+    CHECK(got.find("Via: SIP/2.0/TCP ") != std::string::npos);
+    auto request = sb::sip::Message::Parse(got);
+    REQUIRE(request.ok());
+    const std::string ok = sb::sip::MakeResponse(*request, 200).Build();
+    REQUIRE(send(fd, ok.data(), ok.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(ok.size()));
+  };
+
+  send_options("127.0.0.7", gateway_port);
+  const int conn = accept(gateway, nullptr, nullptr);
+  REQUIRE(conn >= 0);
+  setsockopt(conn, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  answer(conn);
+  CHECK(Eventually([&] { return answered.load() == 1; }));
+  // The second request on the same connection: no new one is opened.
+  send_options("127.0.0.7", gateway_port);
+  answer(conn);
+  CHECK(Eventually([&] { return answered.load() == 2; }));
+  pollfd more{gateway, POLLIN, 0};
+  CHECK(poll(&more, 1, 100) == 0);
+  CHECK(node.metrics.Render().find("sb_signaling_tcp_connections 1") != std::string::npos);
+  close(conn);
+  close(gateway);
+
+  // Nobody listens there: the connection fails, and what waited on it is counted lost.
+  const int closed_port = sb::testing::FreePort();
+  send_options("127.0.0.7", static_cast<uint16_t>(closed_port));
+  CHECK(Eventually([&] {
+    return node.metrics.Render().find("sb_signaling_transport_send_errors_total 1") !=
+           std::string::npos;
+  }));
+  CHECK(answered.load() == 2);
+  CHECK(unsent.load() == 0);
 }
 
 TEST_CASE("TCP: a double CRLF ping gets a single CRLF pong and the connection stays usable",

@@ -37,6 +37,9 @@ constexpr auto kIdleSweepEvery = std::chrono::seconds(1);
 // After a framing error, how long a connection waits for the answers it still owes (64*T1, the
 // longest a server transaction lives) before it closes anyway.
 constexpr auto kOwedAnswersLinger = std::chrono::seconds(32);
+// A connection we open (§18.1.1) that is not up by then is given up, with what was queued on it:
+// the transactions whose requests those were time out as over any lost path.
+constexpr auto kConnectTimeout = std::chrono::seconds(10);
 
 // A final response ("SIP/2.0 2xx".."6xx"): what ends the answer owed to a request.
 bool IsFinalResponse(std::string_view bytes) {
@@ -125,6 +128,8 @@ struct SipServer::Impl {
     // owed, or at close_by.
     bool read_done = false;
     core::Clock::TimePoint close_by;
+    // Opened by us and not connected yet: what is queued waits (Connect).
+    bool connecting = false;
   };
 
   SipEndpoint& endpoint;
@@ -385,16 +390,66 @@ struct SipServer::Impl {
         close(fd);
         continue;
       }
-      conn_by_peer[PeerKey(conn->peer.host, conn->peer.port)] = fd;
-      conns.emplace(fd, std::move(conn));
-      tcp_open.Set(static_cast<double>(conns.size()));
+      Add(std::move(conn));
     }
+  }
+
+  void Add(std::unique_ptr<Conn> conn) {
+    conn_by_peer[PeerKey(conn->peer.host, conn->peer.port)] = conn->fd;
+    conns.emplace(conn->fd, std::move(conn));
+    tcp_open.Set(static_cast<double>(conns.size()));
+  }
+
+  // §18.1.1: a message for a TCP peer with no connection to it (a carrier's gateway over TCP, a
+  // phone whose connection closed and that listens on its Contact's port) opens one; what is
+  // queued meanwhile goes once it is up. Null when no connection can be started.
+  Conn* Connect(const sip::Destination& to) {
+    auto addr = ParseAddr(PeerKey(to.host, to.port));
+    if (!addr.ok() || conns.size() >= config.max_tcp_connections) return nullptr;
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) return nullptr;
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    const int rc = connect(fd, reinterpret_cast<const sockaddr*>(&*addr), sizeof(sockaddr_in));
+    if ((rc != 0 && errno != EINPROGRESS) || !Watch(fd, EPOLLIN | EPOLLOUT).ok()) {
+      close(fd);
+      return nullptr;
+    }
+    auto conn = std::make_unique<Conn>();
+    conn->fd = fd;
+    conn->peer = to;
+    conn->connecting = rc != 0;
+    conn->last_active = clock.Now();
+    Conn* added = conn.get();
+    Add(std::move(conn));
+    return added;
+  }
+
+  // The outcome of a connection we opened: up (what waited is written) or failed (dropped).
+  void Connected(Conn& conn) {
+    int error = 0;
+    socklen_t len = sizeof error;
+    getsockopt(conn.fd, SOL_SOCKET, SO_ERROR, &error, &len);
+    conn.connecting = false;
+    conn.last_active = clock.Now();
+    if (error != 0) {
+      if (!conn.wbuf.empty()) send_errors.Inc();
+      conn.wbuf.clear();
+      conn.closing = true;
+      return;
+    }
+    WriteSome(conn);
   }
 
   void OnConnEvent(int fd, uint32_t events) {
     auto it = conns.find(fd);
     if (it == conns.end()) return;
     Conn& conn = *it->second;
+    if (conn.connecting) {
+      Connected(conn);
+      if (conn.closing) CloseConn(fd);
+      return;
+    }
     if (events & EPOLLOUT) WriteSome(conn);
     if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
       if (conn.read_done) {
@@ -470,7 +525,7 @@ struct SipServer::Impl {
   }
 
   void WriteSome(Conn& conn) {
-    while (!conn.wbuf.empty()) {
+    while (!conn.connecting && !conn.wbuf.empty()) {
       ssize_t n = send(conn.fd, conn.wbuf.data(), conn.wbuf.size(), MSG_NOSIGNAL);
       if (n < 0) {
         if (errno == EAGAIN) break;
@@ -489,7 +544,7 @@ struct SipServer::Impl {
   void Arm(const Conn& conn) {
     epoll_event ev{};
     ev.events = (conn.read_done ? 0u : static_cast<uint32_t>(EPOLLIN)) |
-                (conn.wbuf.empty() ? 0u : static_cast<uint32_t>(EPOLLOUT));
+                (conn.wbuf.empty() && !conn.connecting ? 0u : static_cast<uint32_t>(EPOLLOUT));
     ev.data.fd = conn.fd;
     epoll_ctl(epfd, EPOLL_CTL_MOD, conn.fd, &ev);
   }
@@ -507,13 +562,17 @@ struct SipServer::Impl {
         continue;
       }
       auto it = conn_by_peer.find(PeerKey(to.host, to.port));
-      if (it == conn_by_peer.end()) {
-        // The connection closed before its response was ready (§18.2.2 would have us open one
-        // to the Via's sent-by; the peers this node serves keep theirs open).
+      // A request opens a connection (§18.1.1). A response whose connection closed is dropped:
+      // §18.2.2 would have one opened to the Via's sent-by, which the endpoint does not give
+      // here, and the peers this node serves keep theirs open.
+      Conn* open = it != conn_by_peer.end()             ? conns.at(it->second).get()
+                   : send.bytes.starts_with("SIP/2.0 ") ? nullptr
+                                                        : Connect(to);
+      if (open == nullptr) {
         send_errors.Inc();
         continue;
       }
-      Conn& conn = *conns.at(it->second);
+      Conn& conn = *open;
       if (IsFinalResponse(send.bytes) && conn.owed > 0 && --conn.owed == 0 && conn.read_done) {
         conn.closing = true;
       }
@@ -532,7 +591,9 @@ struct SipServer::Impl {
     std::vector<int> idle;
     for (auto& [fd, conn] : conns) {
       if (now - conn->last_active > config.tcp_idle_timeout ||
-          (conn->read_done && now >= conn->close_by)) {
+          (conn->read_done && now >= conn->close_by) ||
+          (conn->connecting && now - conn->last_active > kConnectTimeout)) {
+        if (conn->connecting && !conn->wbuf.empty()) send_errors.Inc();
         idle.push_back(fd);
       }
     }
