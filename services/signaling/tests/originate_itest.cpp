@@ -94,14 +94,15 @@ class Commands {
     return ref;
   }
 
-  // The call's event of `type` (sb.evt.call.<type>.<tenant>), waiting at most `timeout`.
+  // The call's event of `type` (sb.evt.call.<type>.<tenant>), waiting at most `timeout`; any
+  // call's when `call_id` is empty.
   template <typename Event>
   std::optional<Event> Await(const std::string& type, const std::string& call_id,
                              std::chrono::milliseconds timeout = 15s) {
     const std::string subject = "sb.evt.call." + type + "." + rig_.tenant.id();
     return events_.Wait<Event>(
         [&](const Event& e, const sb::bus::Message& m) {
-          return m.subject == subject && e.call().call_id() == call_id;
+          return m.subject == subject && (call_id.empty() || e.call().call_id() == call_id);
         },
         timeout);
   }
@@ -585,4 +586,45 @@ TEST_CASE(
     code = error_of(as_other).code();
   }
   CHECK(code == switchboard::common::v1::ERROR_CODE_FAILED_PRECONDITION);
+}
+
+// The answer command (what a voicemail or IVR flow does once nobody picks up): the platform
+// answers the caller of a call still ringing, 1002's phone stops ringing, and the caller is the
+// call's one party, which a play command reaches.
+TEST_CASE(
+    "the answer command answers a caller while 1002 rings - 1002 gets a CANCEL - a play command "
+    "reaches the caller's leg - the caller's BYE ends the call",
+    "[integration]") {
+  CallRig rig;
+  Commands commands(rig);
+  rig.RegisterCallee(rig.platform.sip_port());
+  auto callee = rig.StartCallee("callee_rings_until_cancelled.xml");
+  auto caller = rig.StartCaller("caller_hangs_up.xml", rig.platform.sip_port());
+  auto ringing = commands.Await<call::CallRinging>("ringing", {});
+  REQUIRE(ringing);
+  const std::string id = ringing->call().call_id();
+
+  call::AnswerRequest answer;
+  *answer.mutable_call() = commands.Ref(id);
+  auto answered_reply = commands.OnNode<call::CommandReply>(id, ops::kAnswer, answer);
+  INFO(answered_reply.error().message());
+  CHECK(answered_reply.error().code() == switchboard::common::v1::ERROR_CODE_OK);
+  auto answered = commands.Await<call::CallAnswered>("answered", id);
+  REQUIRE(answered);
+  REQUIRE(answered->call().legs_size() == 1);
+  CHECK(answered->call().legs(0).media_leg_id() == id + "-a");
+
+  call::PlayRequest play;
+  *play.mutable_call() = commands.Ref(id);
+  play.set_tone("ringback");
+  auto played = commands.OnNode<call::PlayReply>(id, ops::kPlay, play);
+  INFO(played.error().message());
+  CHECK(played.error().code() == switchboard::common::v1::ERROR_CODE_OK);
+
+  CheckBothSucceeded(caller, callee);
+  INFO(rig.platform.SignalingLog());
+  auto ended = commands.Await<call::CallEnded>("ended", id);
+  REQUIRE(ended);
+  CHECK(ended->cause() == call::END_CAUSE_NORMAL_CLEARING);
+  CHECK(ended->billable_seconds() >= 1);
 }

@@ -674,13 +674,17 @@ void B2bua::Connected(const std::string& id, Status status, bool saved) {
     call->awaiting_caller_answer = call->late_offer;
     StartSession(*call, 'a', call->a_timer.terms);
   }
-  call->phase = Phase::kConnected;
+  AnsweredNow(*call, saved);
+}
+
+void B2bua::AnsweredNow(Call& call, bool saved) {
+  call.phase = Phase::kConnected;
   // Answered once the caller has its 200 (a failure before that bills nothing).
-  call->answered_at = endpoint_.clock().WallNow();
-  by_dialog_[*call->b_dialog] = id;
+  call.answered_at = endpoint_.clock().WallNow();
+  by_dialog_[*call.b_dialog] = call.id;
   // One record for both: what is saved and what the answered event's legs say.
-  StoredCall record = Stored(*call);
-  CallSummary answered = Summary(*call, record);
+  StoredCall record = Stored(call);
+  CallSummary answered = Summary(call, record);
   answered.sip_code = 200;
   if (saved || !ports_.store.works_on_loop()) {
     if (!saved) SaveStored(std::move(record));
@@ -691,6 +695,62 @@ void B2bua::Connected(const std::string& id, Status status, bool saved) {
   // the answer even when the node dies right after it.
   auto event = ports_.events.PrepareAnswered(answered);
   ports_.store.SaveOnLoop(record, event ? &*event : nullptr, SendOnceStored(event));
+}
+
+void B2bua::AnswerCaller(const TenantId& tenant, std::string_view call_id,
+                         std::function<void(Status)> done) {
+  const std::string id(call_id);
+  Call* call = Find(id);
+  if (call == nullptr || call->caller.tenant != tenant || call->phase == Phase::kAuthorizing) {
+    done(Status::NotFound("no call " + id + " on this node"));
+    return;
+  }
+  if (call->originated || call->phase == Phase::kAnswering || call->phase == Phase::kConnected) {
+    done(Status::FailedPrecondition("call " + id + " has no caller waiting for an answer"));
+    return;
+  }
+  if (call->phase != Phase::kRinging || call->early == EarlyMedia::kPending) {
+    done(Status::FailedPrecondition("call " + id + " is not ringing yet"));
+    return;
+  }
+  if (call->late_offer) {
+    // Our 200 would carry the offer, and the caller's answer come in its ACK: not done here.
+    done(Status::FailedPrecondition("the caller of call " + id + " made no offer"));
+    return;
+  }
+  Status answered = endpoint_.Respond(call->a_key, 200, {}, call->a_timer.headers, call->a_sdp,
+                                      "application/sdp");
+  if (!answered.ok()) {
+    done(Status::FailedPrecondition("the caller of call " + id + " is gone"));
+    return;
+  }
+  endpoint_.StopTimer(call->no_answer_timer);
+  endpoint_.StopTimer(call->ringing_store_timer);
+  call->no_answer_timer = call->ringing_store_timer = 0;
+  // The contacts rung stop ringing (a 2xx crossing the CANCEL is hung up: the call is answered),
+  // and their media leg goes.
+  for (auto& leg : call->legs) {
+    if (!leg.done && !leg.key.empty()) (void)endpoint_.Cancel(leg.key);
+  }
+  DestroyMedia(call->media_node, {MediaLeg(*call, 'b')});
+  by_invite_key_.erase(call->a_key);
+  // The caller is the call's one party, as an originated call's callee is: side b, with its
+  // dialog, its media leg and its session; the platform is its other end (play, record,
+  // transfer, bridge act on it).
+  call->one_legged = true;
+  call->b_dialog = call->a_dialog;
+  call->a_dialog = {};
+  call->b_leg_base = MediaLeg(*call, 'a');
+  call->b_generation = 0;
+  call->a_leg_base.clear();
+  call->a_generation = 0;
+  call->b_offer = call->a_sdp;
+  call->trunk.reset();  // side b is the caller now, not a gateway rung
+  call->answered_leg = MediaLeg(*call, 'b');
+  call->b_session.peer_sdp = std::string(call->invite->body());
+  StartSession(*call, 'b', call->a_timer.terms);
+  AnsweredNow(*call, false);
+  done(Status::Ok());
 }
 
 void B2bua::NoAnswer(const std::string& id) {

@@ -117,6 +117,15 @@ class B2bua final : public RequestHandler, public DialogHandler {
   // replica set it up). `done` runs on the loop with OK, or NOT_FOUND when the tenant has no
   // such call (another tenant's call included).
   void Hangup(const TenantId& tenant, std::string_view call_id, std::function<void(Status)> done);
+  // Answers the caller of a call of `tenant` still ringing here (an answer command: the
+  // platform takes the call, e.g. for a recorded message once nobody picks up): 200 with the
+  // media node's description, the contacts rung cancelled and their media leg released. The
+  // caller is then the call's one party (as an originated call's callee): play, record,
+  // transfer and bridge act on it, its BYE ends the call. `done` runs on the loop: OK; NOT_FOUND
+  // for another tenant's call or one not carried here; FAILED_PRECONDITION for a call answered
+  // already, placed by an originate command, not ringing yet, or whose caller made no offer.
+  void AnswerCaller(const TenantId& tenant, std::string_view call_id,
+                    std::function<void(Status)> done);
   // Blind transfer of an answered call's caller to `target_uri` (sip:<user>@<the tenant's domain>,
   // routed as if the caller had dialled the user: an extension, a number of the tenant, a trunk):
   // the callee's side is replaced by the target once it answers (a transfer command); a
@@ -393,6 +402,8 @@ class B2bua final : public RequestHandler, public DialogHandler {
   void ConnectMedia(const std::string& id);
   // `saved`: the call's record went to the store with the node's answer (ConnectMedia's job).
   void Connected(const std::string& id, Status status, bool saved);
+  // The call is answered from now on: saved (unless `saved`) with its answered event.
+  void AnsweredNow(Call& call, bool saved);
   void NoAnswer(const std::string& id);
   // Before an answer: the caller gets `code` (unless it is 0: already answered, e.g. 487);
   // every callee leg still ringing is cancelled; the media legs go; "ended" is published.

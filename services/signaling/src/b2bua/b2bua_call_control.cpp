@@ -46,7 +46,11 @@ Status B2buaCallControl::Hangup(const TenantId& tenant, const CallId& call,
   });
 }
 
-Status B2buaCallControl::Answer(const TenantId&, const CallId&) { return NotYet("answer"); }
+Status B2buaCallControl::Answer(const TenantId& tenant, const CallId& call) {
+  return OnLoop([this, tenant, id = call.str()](std::function<void(Status)> done) {
+    b2bua_.AnswerCaller(tenant, id, std::move(done));
+  });
+}
 Status B2buaCallControl::Bridge(const TenantId& tenant, const CallId& call, const CallId& other) {
   return OnLoop(
       [this, tenant, id = call.str(), other = other.str()](std::function<void(Status)> done) {

@@ -11,9 +11,9 @@
 // StopPlay, RecordStart, RecordStop (on the caller's media leg, by its node), Bridge (two answered
 // calls; on two media nodes, the second call's party is moved to the first's node first, which
 // a party slow to answer that re-INVITE can make outlast `wait`), Originate (as an extension of the
-// tenant, to sip:<extension or number>@<the tenant's domain>; needs `originators`). Answer is
-// FAILED_PRECONDITION (no parked calls before the flow service), as is Originate through a named
-// trunk (the tenant's prefix rules choose the trunk).
+// tenant, to sip:<extension or number>@<the tenant's domain>, or as the tenant through its named
+// trunk; needs `originators`), Answer (the caller of a call still ringing, which then has one
+// party: B2bua::AnswerCaller).
 #pragma once
 
 #include <chrono>

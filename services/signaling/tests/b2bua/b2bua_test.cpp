@@ -1580,8 +1580,8 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "CallControl - hangup through the loop ends the tenant's call - unsupported commands "
-    "say so",
+    "CallControl - hangup through the loop ends the tenant's call - an answer for it then is "
+    "NOT_FOUND - a loop that never runs the command times out",
     "[unit]") {
   Fixture f;
   (void)f.Connect();
@@ -1594,7 +1594,7 @@ TEST_CASE(
   CHECK(control.Hangup(kTenant, sb::CallId(id), {}).ok());
   CHECK(f.Next(kCaller)->method() == sb::sip::Method::kBye);
   CHECK(f.Next(kDesk)->method() == sb::sip::Method::kBye);
-  CHECK(control.Answer(kTenant, sb::CallId(id)).code() == sb::StatusCode::kFailedPrecondition);
+  CHECK(control.Answer(kTenant, sb::CallId(id)).code() == sb::StatusCode::kNotFound);
   // A loop that never runs the task: the command gives up at its deadline, it does not hang.
   B2buaCallControl stuck(
       f.node.b2bua, [](std::function<void()>) {}, std::chrono::milliseconds(10));
@@ -3687,4 +3687,92 @@ TEST_CASE(
     RunFor(f, std::chrono::seconds(4));
   }
   CHECK(invites == 4);
+}
+
+namespace {
+
+// The call id of a ringing call: named in the media leg of the node's offer to a contact.
+std::string CallIdOfOffer(const Message& invite) {
+  const std::string_view body = invite.body();
+  const size_t at = body.find("x-leg:");
+  REQUIRE(at != std::string_view::npos);
+  const size_t end = body.find("-b", at);
+  return std::string(body.substr(at + 6, end - at - 6));
+}
+
+}  // namespace
+
+TEST_CASE(
+    "the answer command takes a call still ringing - the caller gets 200 with the node's "
+    "description - the contacts are cancelled and their leg released - the caller is the call's "
+    "one party - play acts on its leg - its BYE ends the call",
+    "[unit]") {
+  Fixture f;
+  auto [desk, mobile] = f.Ring();
+  f.Receive(f.Answer(desk, 180, "desk"), kDesk);
+  f.Receive(f.Answer(mobile, 180, "mobile"), kMobile);
+  const std::string id = CallIdOfOffer(desk);
+  B2buaCallControl control(
+      f.node.b2bua, [](std::function<void()> task) { task(); }, std::chrono::seconds(1));
+  CHECK(control.Answer(sb::TenantId("tenant-other"), sb::CallId(id)).code() ==
+        sb::StatusCode::kNotFound);
+  REQUIRE(control.Answer(kTenant, sb::CallId(id)).ok());
+
+  f.Pump();
+  std::optional<Message> ok;
+  for (auto it = f.wire.begin(); it != f.wire.end(); ++it) {
+    if (it->to == kCaller && Parse(it->bytes).status_code() == 200) ok = Parse(it->bytes);
+  }
+  REQUIRE(ok);
+  CHECK(ok->body().find("x-leg:" + id + "-a") != std::string_view::npos);
+  CHECK(f.Codes(kCaller) == std::vector<int>{100, 180, 200});
+  const std::string caller_tag((*ok->To())->tag());
+  CHECK(f.Take(kDesk).method() == sb::sip::Method::kCancel);
+  CHECK(f.Take(kMobile).method() == sb::sip::Method::kCancel);
+  CHECK(f.media.legs == std::set<std::string>{id + "-a"});
+  CHECK(f.events.seen.back() == "answered");
+  const StoredCall& record = f.store.calls.at(id);
+  CHECK(record.media_legs == std::vector<std::string>{id + "-a"});
+  CHECK(record.callee.id.local_tag == caller_tag);
+  CHECK(record.caller.id.call_id.empty());
+  CHECK(record.answered_leg == id + "-a");
+  CHECK(StoredLegs(record).at(0).direction == sb::signaling::LegDirection::kInbound);
+  // A contact's 200 crossing the CANCEL is hung up: the call is answered already.
+  f.Receive(f.Answer(desk, 200, "desk", kCallerSdp), kDesk);
+  CHECK(f.Take(kDesk).method() == sb::sip::Method::kAck);
+  CHECK(f.Take(kDesk).method() == sb::sip::Method::kBye);
+  CHECK(control.Answer(kTenant, sb::CallId(id)).code() == sb::StatusCode::kFailedPrecondition);
+
+  // The platform's end of the call: a prompt played on the caller's leg.
+  CHECK(control.Play(kTenant, sb::CallId(id), {.tone = "ringback"}).ok());
+  CHECK(f.media.log.back() == "play " + id + "-a ringback");
+  // The caller's ACK, then its BYE, which ends the call.
+  f.Receive(f.CallerInDialog("ACK", caller_tag, 1), kCaller);
+  f.Receive(f.CallerInDialog("BYE", caller_tag, 2), kCaller);
+  CHECK(f.Codes(kCaller) == std::vector<int>{200});
+  CHECK(f.media.legs.empty());
+  CHECK(f.store.calls.empty());
+  CHECK(f.events.seen.back() == "ended normal 200");
+}
+
+TEST_CASE(
+    "the answer command refuses an originated call (nobody called) and a call whose caller made "
+    "no offer",
+    "[unit]") {
+  const B2buaCallControl::PostToLoop now = [](std::function<void()> task) { task(); };
+  {
+    Fixture f;
+    B2buaCallControl control(f.node.b2bua, now, std::chrono::seconds(1));
+    const std::string id = Originate(f, "1003");
+    REQUIRE_FALSE(id.empty());
+    CHECK(control.Answer(kTenant, sb::CallId(id)).code() == sb::StatusCode::kFailedPrecondition);
+  }
+  {
+    Fixture f;
+    Message desk = LateOfferRings(f);
+    B2buaCallControl control(f.node.b2bua, now, std::chrono::seconds(1));
+    CHECK(control.Answer(kTenant, sb::CallId(CallIdOfOffer(desk))).code() ==
+          sb::StatusCode::kFailedPrecondition);
+    CHECK(f.Codes(kCaller).back() != 200);
+  }
 }
