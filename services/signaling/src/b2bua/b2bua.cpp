@@ -713,11 +713,6 @@ void B2bua::AnswerCaller(const TenantId& tenant, std::string_view call_id,
     done(Status::FailedPrecondition("call " + id + " is not ringing yet"));
     return;
   }
-  if (call->late_offer) {
-    // Our 200 would carry the offer, and the caller's answer come in its ACK: not done here.
-    done(Status::FailedPrecondition("the caller of call " + id + " made no offer"));
-    return;
-  }
   Status answered = endpoint_.Respond(call->a_key, 200, {}, call->a_timer.headers, call->a_sdp,
                                       "application/sdp");
   if (!answered.ok()) {
@@ -749,6 +744,8 @@ void B2bua::AnswerCaller(const TenantId& tenant, std::string_view call_id,
   call->answered_leg = MediaLeg(*call, 'b');
   call->b_session.peer_sdp = std::string(call->invite->body());
   StartSession(*call, 'b', call->a_timer.terms);
+  // A caller that made no offer has ours (leg a's) in the 200: its answer comes in the ACK.
+  call->awaiting_caller_answer = call->late_offer;
   AnsweredNow(*call, false);
   done(Status::Ok());
 }
@@ -1026,6 +1023,8 @@ StoredCall B2bua::Stored(const Call& call) const {
   }
   if (call.b_dialog) {
     stored.callee = Snapshot(*call.b_dialog);
+    // A late-offer caller answered by the answer command is the one party, on side b.
+    stored.callee.we_offered = stored.callee.we_offered || (call.one_legged && call.late_offer);
     stored.callee.local_sdp = call.b_offer;
     stored.callee.peer_sdp = call.b_session.peer_sdp;
     stored.callee.refresh_interval = RefreshInterval(TermsOf(call.b_session.timer));

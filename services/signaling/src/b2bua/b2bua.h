@@ -119,11 +119,12 @@ class B2bua final : public RequestHandler, public DialogHandler {
   void Hangup(const TenantId& tenant, std::string_view call_id, std::function<void(Status)> done);
   // Answers the caller of a call of `tenant` still ringing here (an answer command: the
   // platform takes the call, e.g. for a recorded message once nobody picks up): 200 with the
-  // media node's description, the contacts rung cancelled and their media leg released. The
+  // media node's description (for a late-offer caller its offer, answered in the ACK), the
+  // contacts rung cancelled and their media leg released. The
   // caller is then the call's one party (as an originated call's callee): play, record,
   // transfer and bridge act on it, its BYE ends the call. `done` runs on the loop: OK; NOT_FOUND
   // for another tenant's call or one not carried here; FAILED_PRECONDITION for a call answered
-  // already, placed by an originate command, not ringing yet, or whose caller made no offer.
+  // already, placed by an originate command, or not ringing yet.
   void AnswerCaller(const TenantId& tenant, std::string_view call_id,
                     std::function<void(Status)> done);
   // Blind transfer of an answered call's caller to `target_uri` (sip:<user>@<the tenant's domain>,
@@ -494,8 +495,9 @@ class B2bua final : public RequestHandler, public DialogHandler {
   // The answer in the ACK to our offer in the 200 to a re-INVITE without one: PeerAnswered, and
   // a hold (or its end) given in it passes to the other side as a re-offer's does (ReOffer).
   void AckAnswered(Call& call, bool from_caller, std::string answer);
-  // The late-offer caller's ACK: its answer to leg a, which the node then bridges to leg b; an
-  // ACK without one ends the call (RFC 3264 §5: the offer in our 200 must be answered).
+  // The late-offer caller's ACK: its answer to its leg, which the node then bridges to leg b
+  // (none when the answer command made the caller the one party); an ACK without one ends the
+  // call (RFC 3264 §5: the offer in our 200 must be answered).
   void CallerAnswered(Call& call, const sip::Message& ack);
   // The party `from_caller` does not name is re-offered its node description with `wanted` (a
   // hold passes through), as a new version; `then` (may be empty) gets the final response and

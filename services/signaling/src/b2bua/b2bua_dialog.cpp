@@ -91,7 +91,8 @@ void B2bua::OnDialogRequest(const IncomingRequest& request, SipEndpoint& endpoin
   }
   const bool from_caller = *request.dialog == call->a_dialog;
   if (is_ack) {
-    if (from_caller && std::exchange(call->awaiting_caller_answer, false)) {
+    // The caller's dialog: side a, or side b once the answer command made it the one party.
+    if ((from_caller || call->one_legged) && std::exchange(call->awaiting_caller_answer, false)) {
       CallerAnswered(*call, message);
       return;
     }
@@ -130,11 +131,14 @@ void B2bua::CallerAnswered(Call& call, const sip::Message& ack) {
     return;
   }
   std::string answer(ack.body());
-  call.a_session.peer_sdp = answer;
+  const char side = call.one_legged ? 'b' : 'a';
+  Session(call, side).peer_sdp = answer;
+  const std::string bridge_with = call.one_legged ? std::string() : MediaLeg(call, 'b');
   auto status = std::make_shared<Status>(Status::Internal("not run"));
   Status queued = offloader_.Run(
-      [this, status, node = call.media_node, a = MediaLeg(call, 'a'), b = MediaLeg(call, 'b'),
-       answer] { *status = ports_.media.AnswerLeg(node, a, answer, b); },
+      [this, status, node = call.media_node, leg = MediaLeg(call, side), bridge_with, answer] {
+        *status = ports_.media.AnswerLeg(node, leg, answer, bridge_with);
+      },
       [this, id, status] {
         Call* call = Find(id);
         if (call == nullptr) return;
