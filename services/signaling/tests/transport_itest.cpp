@@ -54,6 +54,7 @@ class Peer {
   }
   ~Peer() { close(fd_); }
   uint16_t port() const { return port_; }
+  int fd() const { return fd_; }
   // Room for `bytes` of datagrams not read yet (forced: the tests run as root).
   void SetReceiveBuffer(int bytes) {
     setsockopt(fd_, SOL_SOCKET, SO_RCVBUFFORCE, &bytes, sizeof bytes);
@@ -413,6 +414,51 @@ TEST_CASE(
   }));
   CHECK(answered.load() == 2);
   CHECK(unsent.load() == 0);
+}
+
+TEST_CASE(
+    "TCP: a response whose connection closed meanwhile goes over a new one to the Via's "
+    "received address and sent-by port, where the client listens (§18.2.2)",
+    "[integration]") {
+  Node node;
+  // Answers MESSAGE later, when the test says.
+  struct Later : sb::signaling::RequestHandler {
+    std::atomic<bool> got{false};
+    std::string key;
+    void OnRequest(const sb::signaling::IncomingRequest& r, SipEndpoint&) override {
+      key = r.key;
+      got = true;
+    }
+  } later;
+  node.server->Post([&] { node.endpoint.SetHandler(sb::sip::Method::kMessage, &later); });
+
+  Peer listener(SOCK_STREAM, "127.0.0.9");
+  REQUIRE(listen(listener.fd(), 4) == 0);
+  {
+    Peer phone(SOCK_STREAM, "127.0.0.9");
+    phone.Connect(node.port());
+    std::string message =
+        Options("TCP", "127.0.0.9:" + std::to_string(listener.port()), "z9hG4bKgone");
+    message.replace(0, 7, "MESSAGE");
+    message.replace(message.find("1 OPTIONS"), 9, "1 MESSAGE");
+    phone.Send(message);
+    REQUIRE(Eventually([&] { return later.got.load(); }));
+  }  // the phone's connection closes before the answer
+  REQUIRE(Eventually([&] {
+    return node.metrics.Render().find("sb_signaling_tcp_connections 0") != std::string::npos;
+  }));
+  node.server->Post([&] { (void)node.endpoint.Respond(later.key, 200); });
+  const int conn = accept(listener.fd(), nullptr, nullptr);
+  REQUIRE(conn >= 0);
+  timeval tv{5, 0};
+  setsockopt(conn, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  char buf[4096];
+  const ssize_t n = recv(conn, buf, sizeof buf, 0);
+  close(conn);
+  REQUIRE(n > 0);
+  const std::string got(buf, static_cast<size_t>(n));
+  CHECK(got.starts_with("SIP/2.0 200 "));
+  CHECK(got.find("z9hG4bKgone") != std::string::npos);
 }
 
 TEST_CASE("TCP: a double CRLF ping gets a single CRLF pong and the connection stays usable",

@@ -137,6 +137,13 @@ Destination ResponseDestination(const Message& request, const Destination& sourc
   return d;
 }
 
+std::optional<Destination> ReconnectDestination(const Message& response, Transport transport) {
+  auto via = response.TopVia();
+  if (!via.ok()) return std::nullopt;
+  return Destination{std::string((*via)->received().value_or((*via)->host)),
+                     (*via)->port != 0 ? (*via)->port : static_cast<uint16_t>(5060), transport};
+}
+
 std::string BuildCancel(const Message& invite) {
   MessageBuilder cancel = MessageBuilder::Request("CANCEL", invite.request_uri_text());
   if (auto top = TopViaText(invite)) cancel.AddHeader("Via", *top);

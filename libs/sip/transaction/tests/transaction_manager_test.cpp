@@ -531,3 +531,22 @@ TEST_CASE("timer C through the manager: a TimedOut C event and the transaction l
   CHECK_FALSE(fired.events[0].transport_error);
   CHECK(tm.State(*key) == TransactionState::kProceeding);
 }
+
+TEST_CASE(
+    "§18.2.2 - a stream response whose connection closed goes to the Via's received address and "
+    "sent-by port - 5060 without a port - the sent-by host without received",
+    "[tx]") {
+  auto response = [](std::string_view via) {
+    auto m = Message::Parse(std::string("SIP/2.0 200 OK\r\nVia: ") + std::string(via) +
+                            "\r\nFrom: <sip:a@x>;tag=1\r\nTo: <sip:b@x>;tag=2\r\nCall-ID: c\r\n"
+                            "CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n");
+    REQUIRE(m.ok());
+    return std::move(*m);
+  };
+  CHECK(
+      ReconnectDestination(
+          response("SIP/2.0/TCP phone.invalid:5070;branch=z9hG4bK1;received=192.0.2.7;rport=40111"),
+          Transport::kTcp) == Destination{"192.0.2.7", 5070, Transport::kTcp});
+  CHECK(ReconnectDestination(response("SIP/2.0/TCP 192.0.2.8;branch=z9hG4bK2"), Transport::kTcp) ==
+        Destination{"192.0.2.8", 5060, Transport::kTcp});
+}

@@ -20,6 +20,7 @@
 
 #include "switchboard/sip/builder.h"
 #include "switchboard/sip/framer.h"
+#include "switchboard/sip/transaction_manager.h"
 
 namespace sb::signaling {
 namespace {
@@ -561,13 +562,7 @@ struct SipServer::Impl {
         }
         continue;
       }
-      auto it = conn_by_peer.find(PeerKey(to.host, to.port));
-      // A request opens a connection (§18.1.1). A response whose connection closed is dropped:
-      // §18.2.2 would have one opened to the Via's sent-by, which the endpoint does not give
-      // here, and the peers this node serves keep theirs open.
-      Conn* open = it != conn_by_peer.end()             ? conns.at(it->second).get()
-                   : send.bytes.starts_with("SIP/2.0 ") ? nullptr
-                                                        : Connect(to);
+      Conn* open = Connection(to, send.bytes);
       if (open == nullptr) {
         send_errors.Inc();
         continue;
@@ -583,6 +578,22 @@ struct SipServer::Impl {
       if (conn->closing && conn->wbuf.empty()) done.push_back(fd);
     }
     for (int fd : done) CloseConn(fd);
+  }
+
+  // The connection a message for `to` goes on: the open one, else a new one (§18.1.1); for a
+  // response whose connection closed, one to where its Via says the client listens (§18.2.2).
+  Conn* Connection(const sip::Destination& to, std::string_view bytes) {
+    auto it = conn_by_peer.find(PeerKey(to.host, to.port));
+    if (it != conn_by_peer.end()) return conns.at(it->second).get();
+    if (!bytes.starts_with("SIP/2.0 ")) return Connect(to);
+    sip::ParseOptions lenient;
+    lenient.validate = false;
+    auto response = sip::Message::Parse(bytes, lenient);
+    if (!response.ok()) return nullptr;
+    auto listening = sip::ReconnectDestination(*response, to.transport);
+    if (!listening) return nullptr;
+    it = conn_by_peer.find(PeerKey(listening->host, listening->port));
+    return it != conn_by_peer.end() ? conns.at(it->second).get() : Connect(*listening);
   }
 
   void SweepIdle() {

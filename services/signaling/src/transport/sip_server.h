@@ -11,9 +11,10 @@
 //   (*server)->Post([&] { endpoint.SetHandler(...); });   // runs on the loop thread
 //   (*server)->Stop();
 //
-// Over TCP a response goes back on the connection its request came in on (§18.2.2); a request
-// for a peer with no connection to it opens one (§18.1.1: a carrier's gateway over TCP), which
-// then carries both ways like an accepted one; a framing
+// Over TCP a response goes back on the connection its request came in on (§18.2.2), or, when
+// that has closed, over a new one to where the client's Via says it listens; a request for a
+// peer with no connection to it opens one (§18.1.1: a carrier's gateway over TCP), which then
+// carries both ways like an accepted one; a framing
 // error (bad or missing Content-Length, too large) is answered when it can be and the connection
 // is closed. Connections idle longer than tcp_idle_timeout are closed, which also ends a
 // message whose Content-Length promised more than ever came (RFC 4475 §3.1.2.2).

@@ -72,6 +72,11 @@ std::optional<std::string> ClientTransactionKey(const Message& message);
 Result<Message> StampTopVia(Message request, const Destination& source);
 // RFC 3261 §18.2.2 with RFC 3581 §4: where responses to this (stamped) request go.
 Destination ResponseDestination(const Message& request, const Destination& source);
+// §18.2.2 for a stream whose connection closed before the response went: a new connection to
+// the top Via's received address (its sent-by host without one) and sent-by port (5060 when
+// none), where the client listens. Read from the response, which carries the request's stamped
+// Via; nullopt without a Via.
+std::optional<Destination> ReconnectDestination(const Message& response, Transport transport);
 
 // A CANCEL for `invite` (§9.1): same Request-URI, top Via (so the same branch), From, To,
 // Call-ID, Route and CSeq number.
