@@ -522,8 +522,9 @@ class B2bua final : public RequestHandler, public DialogHandler {
   // endpoint, its parties and media legs from the record. The call already carried here when it
   // is; FAILED_PRECONDITION for a ringing call or a record that cannot carry it.
   Result<Call*> Revive(const StoredCall& record);
-  // A revived call with nothing under way goes back to the store, no longer carried here.
-  void PutBackIfIdle(const std::string& id);
+  // A revived call with nothing under way goes back to the store, no longer carried here (its
+  // record saved as it is now, unless `saved` says the caller just did).
+  void PutBackIfIdle(const std::string& id, bool saved = false);
   // A REFER in a dialog of `record` (its message held by `request.shared`): the call revived,
   // the transfer made as on a live call; 503 when the record cannot carry it.
   void ReferStored(const IncomingRequest& request, const StoredCall& record, bool from_caller);
@@ -531,6 +532,11 @@ class B2bua final : public RequestHandler, public DialogHandler {
   // on the loop.
   void WithAnswered(const TenantId& tenant, std::string_view call_id,
                     std::function<void(Result<Call*>)> then);
+  // The record of an answered call of `tenant` this node does not carry, read off the loop;
+  // `then` on the loop, NOT_FOUND for none, another tenant's, or a ringing record (another
+  // replica's call).
+  void FindStoredAnswered(const TenantId& tenant, const std::string& id,
+                          std::function<void(Result<StoredCall>)> then);
 
   // Blind transfer (b2bua_transfer.cpp).
   void OnRefer(const IncomingRequest& request, Call& call, bool from_caller);

@@ -316,22 +316,33 @@ void B2bua::Hangup(const TenantId& tenant, std::string_view call_id,
     done(Status::Ok());
     return;
   }
+  FindStoredAnswered(tenant, id, [this, done](Result<StoredCall> stored) {
+    if (!stored.ok()) {
+      done(stored.status());
+      return;
+    }
+    ByeStored(*stored, stored->caller);
+    ByeStored(*stored, stored->callee);
+    ReleaseStored(std::move(*stored), "hangup_command");
+    done(Status::Ok());
+  });
+}
+
+void B2bua::FindStoredAnswered(const TenantId& tenant, const std::string& id,
+                               std::function<void(Result<StoredCall>)> then) {
   auto stored = std::make_shared<Result<StoredCall>>(Status::Internal("not run"));
   Status queued = offloader_.Run(
       [this, stored, id] { *stored = ports_.store.Find(id); },
-      [this, stored, tenant, id, done] {
+      [stored, tenant, id, then] {
         // A ringing record is another replica's call: alive there, or adopted once its node is
         // found dead.
         if (!stored->ok() || (*stored)->tenant != tenant || StoredRinging(**stored)) {
-          done(Status::NotFound("no call " + id));
+          then(Status::NotFound("no call " + id));
           return;
         }
-        ByeStored(**stored, (*stored)->caller);
-        ByeStored(**stored, (*stored)->callee);
-        ReleaseStored(std::move(**stored), "hangup_command");
-        done(Status::Ok());
+        then(std::move(*stored));
       });
-  if (!queued.ok()) done(queued);
+  if (!queued.ok()) then(queued);
 }
 
 void B2bua::WithStoredDialog(const IncomingRequest& request,

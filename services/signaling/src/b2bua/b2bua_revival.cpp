@@ -113,10 +113,10 @@ Result<B2bua::Call*> B2bua::Revive(const StoredCall& record) {
   return &live;
 }
 
-void B2bua::PutBackIfIdle(const std::string& id) {
+void B2bua::PutBackIfIdle(const std::string& id, bool saved) {
   Call* call = Find(id);
   if (call == nullptr || !call->revived || call->transfer || call->moving) return;
-  SaveStored(Stored(*call));
+  if (!saved) SaveStored(Stored(*call));
   StopSessions(*call);
   std::vector<sip::DialogId> dialogs;
   if (!call->one_legged) dialogs.push_back(call->a_dialog);
@@ -154,19 +154,9 @@ void B2bua::WithAnswered(const TenantId& tenant, std::string_view call_id,
     then(FindAnswered(tenant, id));
     return;
   }
-  auto stored = std::make_shared<Result<StoredCall>>(Status::Internal("not run"));
-  Status queued = offloader_.Run(
-      [this, stored, id] { *stored = ports_.store.Find(id); },
-      [this, stored, tenant, id, then] {
-        // A ringing record is another replica's call, as for
-        // the hangup command.
-        if (!stored->ok() || (*stored)->tenant != tenant || StoredRinging(**stored)) {
-          then(Status::NotFound("no call " + id));
-          return;
-        }
-        then(Revive(**stored));
-      });
-  if (!queued.ok()) then(queued);
+  FindStoredAnswered(tenant, id, [this, then](Result<StoredCall> stored) {
+    then(stored.ok() ? Revive(*stored) : Result<Call*>(stored.status()));
+  });
 }
 
 }  // namespace sb::signaling::b2bua

@@ -417,7 +417,7 @@ void B2bua::TargetAnswered(const std::string& id, const sip::DialogId& dialog, S
   SaveStored(std::move(record));
   answered.sip_code = 200;
   ports_.events.Answered(answered);
-  PutBackIfIdle(id);
+  PutBackIfIdle(id, true);
 }
 
 void B2bua::TransferFailed(const std::string& id, int code, std::string_view reason) {

@@ -1624,13 +1624,28 @@ void Refers(Fixture& f, const std::string& refer, const Destination& from,
   CHECK(Sipfrag(f.Take(from)) == "SIP/2.0 100 Trying\r\n");
 }
 
-// Extension 1003, the target of the desk's REFER, answers: the desk hears the 200 and is hung up.
-void TargetAnswersTransfer(Fixture& f) {
-  Message invite = f.Take(kTarget);
-  CHECK((*invite.To())->uri.user == "1003");
+// Extension 1003 answers `invite`, the target of the desk's REFER: the desk hears the 200 and is
+// hung up.
+void TargetAnswers(Fixture& f, const Message& invite) {
   f.Receive(f.Answer(invite, 200, "target", kCallerSdp), kTarget);
   CHECK(f.Take(kTarget).method() == sb::sip::Method::kAck);
   NotifiedDoneThenBye(f, kDesk);
+}
+
+void TargetAnswersTransfer(Fixture& f) {
+  Message invite = f.Take(kTarget);
+  CHECK((*invite.To())->uri.user == "1003");
+  TargetAnswers(f, invite);
+}
+
+// After TargetAnswers: the node took the target's answer on its new leg b1, dropped the desk's
+// leg and bridged b1 to the caller's; "answered" is published again.
+void CheckDeskLegReplaced(Fixture& f, const std::string& id) {
+  const std::vector<std::string> media_tail(f.media.log.end() - 3, f.media.log.end());
+  CHECK(media_tail == std::vector<std::string>{"update " + id + "-b1 answer",
+                                               "destroy " + id + "-b",
+                                               "bridge " + id + "-b1 " + id + "-a"});
+  CHECK(f.events.seen.back() == "answered");
 }
 
 }  // namespace
@@ -1946,14 +1961,8 @@ TEST_CASE(
   f.Receive(f.Answer(invite, 180, "target"), kTarget);
   Message ringing = f.Take(kDesk);
   CHECK(Sipfrag(ringing) == "SIP/2.0 180 Ringing\r\n");
-  f.Receive(f.Answer(invite, 200, "target", kCallerSdp), kTarget);
-  CHECK(f.Take(kTarget).method() == sb::sip::Method::kAck);
-  NotifiedDoneThenBye(f, kDesk);
-  const std::vector<std::string> media_tail(f.media.log.end() - 3, f.media.log.end());
-  CHECK(media_tail == std::vector<std::string>{"update " + id + "-b1 answer",
-                                               "destroy " + id + "-b",
-                                               "bridge " + id + "-b1 " + id + "-a"});
-  CHECK(f.events.seen.back() == "answered");
+  TargetAnswers(f, invite);
+  CheckDeskLegReplaced(f, id);
   CHECK(f.store.calls.at(id).callee.peer == kTarget);
   CHECK(f.Codes(kCaller).empty());  // the caller's dialog is untouched
 
@@ -2004,14 +2013,8 @@ TEST_CASE(
   CHECK(going_on == true);
   f.Pump();
   CHECK(f.wire.empty());
-  f.Receive(f.Answer(invite, 200, "target", kCallerSdp), kTarget);
-  CHECK(f.Take(kTarget).method() == sb::sip::Method::kAck);
-  NotifiedDoneThenBye(f, kDesk);
-  const std::vector<std::string> media_tail(f.media.log.end() - 3, f.media.log.end());
-  CHECK(media_tail == std::vector<std::string>{"update " + id + "-b1 answer",
-                                               "destroy " + id + "-b",
-                                               "bridge " + id + "-b1 " + id + "-a"});
-  CHECK(f.events.seen.back() == "answered");
+  TargetAnswers(f, invite);
+  CheckDeskLegReplaced(f, id);
 
   // Back in the store, as the call now is, in the dead node's set (its adopter's probes go on).
   CHECK(f.survivor->b2bua.calls() == 0);
