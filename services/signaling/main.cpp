@@ -1,9 +1,12 @@
 // sb-signaling: the SIP signaling node. Composition root only: settings, endpoint, sockets, ops
 // server; then wait for SIGTERM and drain (OPTIONS 503 so the balancer moves away, in-flight
 // transactions finish, then exit).
+#include <arpa/inet.h>
+
 #include <chrono>
 #include <future>
 #include <thread>
+#include <vector>
 
 #include "b2bua/call_service.h"
 #include "registrar/keepalive_service.h"
@@ -28,6 +31,28 @@ sb::Status IsNonNegativeInt(std::string_view v) {
 
 sb::Status IsHostPortOrEmpty(std::string_view v) {
   return v.empty() ? sb::Status::Ok() : sb::core::IsHostPort(v);
+}
+
+// "a,b,c" -> {"a", "b", "c"}; "" -> {}.
+std::vector<std::string> CommaList(std::string_view v) {
+  std::vector<std::string> items;
+  while (!v.empty()) {
+    const size_t comma = v.find(',');
+    items.emplace_back(v.substr(0, comma));
+    v = comma == std::string_view::npos ? std::string_view() : v.substr(comma + 1);
+  }
+  return items;
+}
+
+sb::Status IsIpv4PortList(std::string_view v) {
+  for (const auto& item : CommaList(v)) {
+    SB_RETURN_IF_ERROR(sb::core::IsHostPort(item));
+    in_addr addr{};
+    if (inet_pton(AF_INET, item.substr(0, item.rfind(':')).c_str(), &addr) != 1) {
+      return sb::Status::InvalidArgument("ipv4:port, comma-separated");
+    }
+  }
+  return sb::Status::Ok();
 }
 
 // Runs `task` on the SIP loop and waits for it: tasks posted earlier have run by then.
@@ -143,6 +168,10 @@ int main(int argc, char** argv) {
        "how often the parties of a call taken over from a dead replica are asked (in-dialog "
        "OPTIONS) whether they are still there",
        "30000", sb::core::IsPositiveInt},
+      {"dns-servers", "SB_SIGNALING_DNS_SERVERS",
+       "name servers (ipv4:port, comma-separated) asked for trunk gateways given by name (RFC "
+       "3263: SRV, then addresses); empty: the system's resolver (/etc/resolv.conf, /etc/hosts)",
+       "", IsIpv4PortList},
       {"drain-notice-ms", "SB_SIGNALING_DRAIN_NOTICE_MS",
        "how long OPTIONS answer 503 before an idle node exits (balancer probe interval)", "2000",
        sb::core::IsPositiveInt},
@@ -263,6 +292,7 @@ int main(int argc, char** argv) {
     call_config.adoption.heartbeat = call_config.adoption.dead_after / 4;
     call_config.adoption.probe_interval =
         std::chrono::milliseconds(settings.GetInt("adopted-probe-ms"));
+    call_config.dns.servers = CommaList(settings.Get("dns-servers"));
     auto call_service = sb::signaling::CallService::Start(
         call_config, *registrar, endpoint,
         [&server](std::function<void()> task) { (*server)->Post(std::move(task)); }, clock, metrics,

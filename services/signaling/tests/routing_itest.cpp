@@ -15,6 +15,7 @@
 #include "switchboard/sip/builder.h"
 #include "switchboard/sip/digest.h"
 #include "switchboard/sip/message.h"
+#include "switchboard/testing/dns_server.h"
 #include "switchboard/testing/servers.h"
 #include "switchboard/testing/udp_socket.h"
 
@@ -201,6 +202,22 @@ Sipp Carrier(const std::string& scenario, const std::string& ip, int port, int m
   return Sipp::Start("carrier", args);
 }
 
+// 1001's answered call to 00442071234567: the ACK, the BYE and its 200; then the carrier's
+// scenario must have run to its end.
+void HangUpOutboundCall(Phone& phone, const Message& answered, const std::string& domain,
+                        Sipp& carrier) {
+  const std::string uri = "sip:00442071234567@" + domain;
+  phone.Ack(answered, uri, "1001", domain, 2);
+  phone.Send(phone.Build("BYE", uri, "1001", domain,
+                         std::string(*answered.Header(sb::sip::HeaderId::kTo)), 3));
+  auto bye_ok = phone.Final();
+  REQUIRE(bye_ok);
+  CHECK(bye_ok->status_code() == 200);
+  const int carrier_exit = carrier.Wait();
+  INFO(carrier.Report());
+  CHECK(carrier_exit == 0);
+}
+
 }  // namespace
 
 // Over TCP the node opens the connection to the carrier's gateway (RFC 3261 §18.1.1), and the
@@ -235,17 +252,41 @@ TEST_CASE(
   CHECK(answered->body().find("m=audio " + std::to_string(carrier_media) + " ") ==
         std::string_view::npos);
   CHECK(answered->body().find("m=audio ") != std::string_view::npos);
-  const std::string uri = "sip:00442071234567@" + acme.sip_domain();
-  phone.Ack(*answered, uri, "1001", acme.sip_domain(), 2);
-  auto bye = phone.Build("BYE", uri, "1001", acme.sip_domain(),
-                         std::string(*answered->Header(sb::sip::HeaderId::kTo)), 3);
-  phone.Send(bye);
-  auto bye_ok = phone.Final();
-  REQUIRE(bye_ok);
-  CHECK(bye_ok->status_code() == 200);
-  const int carrier_exit = carrier.Wait();
-  INFO(carrier.Report());
-  CHECK(carrier_exit == 0);
+  HangUpOutboundCall(phone, *answered, acme.sip_domain(), carrier);
+}
+
+// RFC 3263: a trunk whose gateway is a host name without a port is found by its SRV records,
+// asked of a real name server (dnsmasq); the INVITE goes to the SRV target's address and port
+// with the name kept in its Request-URI.
+TEST_CASE(
+    "a trunk's gateway given by name - located through DNS SRV - the call connects with the name "
+    "in the Request-URI",
+    "[integration]") {
+  const int carrier_port = sb::testing::FreePort();
+  auto dns = sb::testing::DnsServer::Start(
+      {.zone = "carrier.sbtest",
+       .a = {{"gw.carrier.sbtest", "127.0.0.5"}},
+       .srv = {{"_sip._udp.carrier.sbtest", "gw.carrier.sbtest", carrier_port, 10, 0}}});
+  Platform p({.media = true, .signaling_env = {{"SB_SIGNALING_DNS_SERVERS", dns.address()}}});
+  REQUIRE(p.WaitUntilReady());
+  auto acme = p.CreateTenant();
+  p.CreateExtension(acme, "1001", Password("1001"), "+15557770001");
+  auto trunk = CarrierTrunk("127.0.0.5", carrier_port, "127.0.0.6");
+  trunk.set_host("carrier.sbtest");
+  trunk.set_port(0);
+  p.CreateTrunk(acme, trunk);
+  Sipp carrier =
+      Carrier("carrier_by_name_uas.xml", "127.0.0.5", carrier_port, Sipp::FreeMediaPort(), {});
+
+  Phone phone("127.0.0.1", p.sip_port());
+  auto answered = phone.Call(acme.sip_domain(), "1001", "00442071234567", "by-name-1");
+  INFO(p.SignalingLog());
+  INFO(dns.ReadLog());
+  REQUIRE(answered);
+  if (answered->status_code() != 200) UNSCOPED_INFO(carrier.Report());
+  REQUIRE(answered->status_code() == 200);
+  HangUpOutboundCall(phone, *answered, acme.sip_domain(), carrier);
+  CHECK(dns.ReadLog().find("query[SRV] _sip._udp.carrier.sbtest") != std::string::npos);
 }
 
 TEST_CASE(

@@ -143,7 +143,9 @@ const Row kNumberHeader = {"ID", "NUMBER", "TARGET"};
 Row TrunkRow(const pb::Trunk& t) {
   std::string sources;
   for (const auto& s : t.inbound_sources()) sources += (sources.empty() ? "" : ",") + s;
-  return {t.id(), t.name(), t.host() + ":" + std::to_string(t.port()), sources};
+  // Port 0: the gateway is found by its DNS SRV records.
+  std::string host = t.port() == 0 ? t.host() : t.host() + ":" + std::to_string(t.port());
+  return {t.id(), t.name(), host, sources};
 }
 const Row kTrunkHeader = {"ID", "NAME", "HOST", "INBOUND SOURCES"};
 Row KeyRow(const pb::ApiKey& k) {
@@ -417,7 +419,7 @@ void RegisterAdminCommands(CLI::App& app, CommandContext& c) {
   });
   trunk_create->add_option("name", s.arg)->required();
   trunk_create->add_option("--host", s.host, "carrier host")->required();
-  trunk_create->add_option("--port", s.port);
+  trunk_create->add_option("--port", s.port, "gateway port (none: DNS SRV, else 5060/5061)");
   trunk_create->add_option("--transport", s.transport)->check(CLI::IsMember({"udp", "tcp", "tls"}));
   trunk_create->add_option("--user", s.user, "outbound digest username");
   trunk_create->add_option("--password", s.password, "outbound digest password");

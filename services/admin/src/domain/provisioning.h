@@ -103,7 +103,7 @@ struct TrunkInput {
   std::string tenant_id{};
   std::string name{};
   std::string host{};
-  int32_t port = 0;  // 0: 5060, or 5061 for TLS
+  int32_t port = 0;  // 0: located by DNS SRV (RFC 3263), else 5060 (5061 for TLS)
   Transport transport = Transport::kUdp;
   std::string username{};
   std::string password{};

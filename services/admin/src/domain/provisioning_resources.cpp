@@ -28,7 +28,8 @@ Status ValidateExtensionFields(const Extension& ext) {
 Status ValidateTrunk(const Trunk& t) {
   SB_RETURN_IF_ERROR(ValidateName(t.name, "name"));
   SB_RETURN_IF_ERROR(ValidateHost(t.host, "host"));
-  SB_RETURN_IF_ERROR(ValidatePort(t.port, "port"));
+  // 0: located by DNS SRV (RFC 3263), as signaling does.
+  if (t.port != 0) SB_RETURN_IF_ERROR(ValidatePort(t.port, "port"));
   if (!t.username.empty()) SB_RETURN_IF_ERROR(ValidateSipUser(t.username, "username"));
   if (!t.password.empty() && t.username.empty()) {
     return Status::InvalidArgument("username is required with a password", "username");
@@ -245,7 +246,7 @@ Result<Trunk> Provisioning::CreateTrunk(const Principal& p, const TrunkInput& in
   t.name = in.name;
   t.host = in.host;
   t.transport = in.transport;
-  t.port = in.port != 0 ? in.port : (in.transport == Transport::kTls ? 5061 : 5060);
+  t.port = in.port;
   t.username = in.username;
   t.password = in.password;
   t.inbound_sources = in.inbound_sources;

@@ -178,7 +178,7 @@ TEST_CASE("lookup_outbound_route picks the trunk by prefix and rewrites the numb
   auto berlin = Route(f, tenant.id(), "+4930123456", "+15550000001");
   CHECK(berlin.trunk_id() == germany.id());
   CHECK(berlin.host() == "sip.de.example");
-  CHECK(berlin.port() == 5061);  // TLS default
+  CHECK(berlin.port() == 0);  // none given: DNS SRV, else 5061 for TLS
   CHECK(berlin.dialed() == "030123456");
   CHECK(berlin.caller_id() == "+4930999");
 

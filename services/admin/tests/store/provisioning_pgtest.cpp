@@ -238,7 +238,7 @@ TEST_CASE("trunks: validation, defaults, source ranges unique across the platfor
                                              .caller_id_policy = CallerIdPolicy::kFixed,
                                              .fixed_caller_id = "+15551230000"});
   REQUIRE(t.ok());
-  CHECK(t->port == 5061);
+  CHECK(t->port == 0);  // none given: signaling asks DNS SRV, else 5061 for TLS
   auto stored = f.provisioning.GetTrunk(acme, "", t->id.str());
   REQUIRE(stored.ok());
   CHECK(stored->inbound_sources == std::vector<std::string>{"198.51.100.7/32", "203.0.113.0/24"});
@@ -347,8 +347,8 @@ TEST_CASE("suspending and deleting a tenant", "[pg]") {
 TEST_CASE("migrations are applied once however often they run", "[pg]") {
   PgFixture f;
   CHECK(ApplyAdminMigrations(f.pool, ADMIN_MIGRATIONS_DIR).ok());
-  CHECK(Count(f.dsn, "SELECT count(*) FROM admin.schema_migrations") ==
-        2);  // 0001 schema, 0002 outbox
+  // 0001 schema, 0002 outbox, 0003 trunk port 0 (DNS SRV)
+  CHECK(Count(f.dsn, "SELECT count(*) FROM admin.schema_migrations") == 3);
   CHECK(ApplyAdminMigrations(f.pool, "/nonexistent").code() == StatusCode::kFailedPrecondition);
 }
 

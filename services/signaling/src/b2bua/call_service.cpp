@@ -32,6 +32,7 @@ struct CallService::Parts {
   std::unique_ptr<CallEventSink> events;
   std::unique_ptr<RedisCallStore> store;
   std::unique_ptr<b2bua::DigestCallAuthorizer> authorizer;
+  std::unique_ptr<DnsResolver> dns;  // before the router, which asks it
   std::unique_ptr<AdminCallRouter> router;
   std::unique_ptr<AdminOriginators> originators;
   std::unique_ptr<RegistrarCalleeLocator> locator;
@@ -111,7 +112,12 @@ Result<std::unique_ptr<CallService>> CallService::Start(
                                               shared.outbox(), clock, shared.loop_redis());
   p->authorizer = std::make_unique<b2bua::DigestCallAuthorizer>(
       shared.authenticator(), shared.admin(), shared.call_guard(), shared.redis(), metrics);
-  p->router = std::make_unique<AdminCallRouter>(shared.admin());
+  auto dns = DnsResolver::Create(clock, config.dns);
+  if (!dns.ok()) return dns.status();
+  p->dns = std::move(*dns);
+  p->router = std::make_unique<AdminCallRouter>(
+      shared.admin(),
+      [dns = p->dns.get()](const sip::Destination& gateway) { return dns->Locate(gateway); });
   p->originators = std::make_unique<AdminOriginators>(shared.admin());
   p->locator = std::make_unique<RegistrarCalleeLocator>(shared.bindings(), &shared.admin(), clock);
   p->offloader = std::make_unique<ThreadPoolOffloader>(config.worker_threads, post_to_loop);

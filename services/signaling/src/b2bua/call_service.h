@@ -20,6 +20,7 @@
 
 #include "b2bua/call_adopter.h"
 #include "registrar/registrar_service.h"
+#include "routing/dns_resolver.h"
 #include "switchboard/core/clock.h"
 #include "switchboard/core/logger.h"
 #include "switchboard/core/metrics.h"
@@ -46,6 +47,8 @@ struct CallServiceConfig {
   std::chrono::milliseconds event_linger{2};
   // Heartbeats, and the calls of replicas that died taken over (b2bua/call_adopter.h).
   CallAdoptionOptions adoption{};
+  // How trunks' gateways given by name are found (RFC 3263).
+  DnsOptions dns{};
 };
 
 class CallService {

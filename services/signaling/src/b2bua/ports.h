@@ -98,6 +98,8 @@ class CallAuthorizer {
 struct TrunkGateway {
   std::string trunk_id;
   sip::Destination destination;
+  // Where the gateway is also reached, in order (RFC 3263 §4.3: tried when one fails).
+  std::vector<sip::Destination> alternates;
   std::string request_uri;  // sip:<number as the carrier wants it>@host:port
   std::string from_user;    // the caller id to present; empty when anonymous (RFC 3323)
   std::string username;     // digest credentials for the carrier's 401/407; empty: none

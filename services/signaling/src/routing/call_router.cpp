@@ -41,7 +41,9 @@ bool IsNumber(std::string_view s) {
 // Numbers are stored in E.164 with their "+"; a phone or a carrier may leave it out.
 std::string E164(std::string_view dialed) {
   if (!dialed.empty() && dialed.front() == '+') return std::string(dialed);
-  return "+" + std::string(dialed);
+  std::string e164 = "+";
+  e164.append(dialed);
+  return e164;
 }
 
 Route ToExtension(const ExtensionInfo& extension, std::string_view domain) {
@@ -140,12 +142,24 @@ Route AdminCallRouter::OutThrough(const b2bua::Caller& caller, const OutboundQue
     return Missing(out.status()) ? Refuse(404, "No Route", "not_found") : Unavailable();
   }
   if (out->tenant.suspended) return Refuse(403, "Tenant Suspended", "rejected");
+  auto hops = locate_gateway_(out->gateway);
+  if (!hops.ok()) {
+    return hops.status().code() == StatusCode::kNotFound
+               ? Refuse(404, "Gateway Not Found", "not_found")
+               : Refuse(503, "Gateway Unresolved", "network_failure");
+  }
   std::string host = out->gateway.host;
   if (host.find(':') != std::string::npos) host = "[" + host + "]";  // IPv6 reference
   b2bua::TrunkGateway trunk;
   trunk.trunk_id = out->trunk_id;
-  trunk.destination = out->gateway;
-  trunk.request_uri = "sip:" + out->dialed + "@" + host + ":" + std::to_string(out->gateway.port);
+  trunk.destination = hops->front();
+  trunk.alternates.assign(hops->begin() + 1, hops->end());
+  // The gateway as admin has it (RFC 3263 §4: a name stays a name; no port, no SRV bypass).
+  trunk.request_uri = "sip:" + out->dialed + "@" + host;
+  if (out->gateway.port != 0) {
+    trunk.request_uri += ':';
+    trunk.request_uri += std::to_string(out->gateway.port);
+  }
   if (out->gateway.transport == sip::Transport::kTcp) trunk.request_uri += ";transport=tcp";
   // PASSTHROUGH of an extension without a caller id presents its number rather than nothing
   // (a call placed as the tenant, with neither, goes anonymous).

@@ -14,23 +14,37 @@
 // does not know yet, such as a flow) is 480. A disabled extension is 480, a suspended tenant 403,
 // an admin that does not answer 503.
 //
-//   sb::signaling::AdminCallRouter router(admin);
+// A trunk's gateway given by name is located as RFC 3263 says (sip::LocateServer): the call goes
+// to the first destination, the others are its alternates; a name with no address is 404
+// ("Gateway Not Found"), DNS that does not answer 503. The Request-URI keeps the name.
+//
+//   sb::signaling::AdminCallRouter router(admin, [&](const sb::sip::Destination& gateway) {
+//     return sb::sip::LocateServer(gateway, dns.Lookups(), draw);
+//   });
 //   sb::signaling::b2bua::Route route = router.Resolve(caller, "004420712345");  // blocks
 //
 // Thread-safe as the lookups are.
 #pragma once
 
+#include <functional>
 #include <string_view>
+#include <vector>
 
 #include "b2bua/ports.h"
 #include "rpc/admin_lookups.h"
 
 namespace sb::signaling {
 
+// Where a trunk's gateway (host, port 0 when admin has none, transport) is reached: the
+// destinations to try in order. NOT_FOUND: nowhere; UNAVAILABLE: DNS did not answer.
+using GatewayLocator =
+    std::function<Result<std::vector<sip::Destination>>(const sip::Destination& gateway)>;
+
 class AdminCallRouter final : public b2bua::CallRouter {
  public:
-  // Borrowed; must outlive the router.
-  explicit AdminCallRouter(const RoutingLookups& lookups) : lookups_(lookups) {}
+  // `lookups` is borrowed; it must outlive the router.
+  AdminCallRouter(const RoutingLookups& lookups, GatewayLocator locate_gateway)
+      : lookups_(lookups), locate_gateway_(std::move(locate_gateway)) {}
 
   b2bua::Route Resolve(const b2bua::Caller& caller, std::string_view dialed) override;
   b2bua::Route ThroughTrunk(const b2bua::Caller& caller, std::string_view trunk_id,
@@ -43,6 +57,7 @@ class AdminCallRouter final : public b2bua::CallRouter {
   b2bua::Route OutThrough(const b2bua::Caller& caller, const OutboundQuery& query) const;
 
   const RoutingLookups& lookups_;
+  const GatewayLocator locate_gateway_;
 };
 
 }  // namespace sb::signaling

@@ -2412,6 +2412,7 @@ Route ThroughTrunk(std::string from_user, std::string username) {
   r.to_uri = "sip:442071234567@198.51.100.7";
   r.trunk = TrunkGateway{.trunk_id = "trunk-1",
                          .destination = kCarrier,
+                         .alternates = {},
                          .request_uri = "sip:442071234567@198.51.100.7:5060",
                          .from_user = std::move(from_user),
                          .username = std::move(username),

@@ -1,12 +1,15 @@
 // AdminCallRouter's decisions on an in-memory directory of two tenants: acme (extensions 1001,
 // 1002, a disabled 1003, number +15551230001 -> ext:1002, an unrouted +15551230009, a trunk
-// whose rules send 00... and 9... out) and globex (its own number +15559990001). The lookups'
-// real answers over NATS from a real admin are in admin_lookups_itest and routing_itest.
+// whose rules send 00... and 9... out) and globex (its own number +15559990001), with a DNS zone
+// for gateways given by name. The lookups' real answers over NATS from a real admin are in
+// admin_lookups_itest and routing_itest; real DNS (dnsmasq) in routing_itest too.
 #include "routing/call_router.h"
 
 #include <catch2/catch.hpp>
 #include <map>
 #include <string>
+
+#include "switchboard/sip/server_location.h"
 
 namespace {
 
@@ -64,7 +67,7 @@ struct Directory : RoutingLookups {
     return OutboundRoute{.tenant = {kAcme, false, {}},
                          .trunk_id = "trunk-acme",
                          .trunk_name = "carrier",
-                         .gateway = {"127.0.0.5", 5070, sb::sip::Transport::kUdp},
+                         .gateway = gateway,
                          .username = "acme-out",
                          .password = "secret",
                          .dialed = rewritten,
@@ -72,6 +75,28 @@ struct Directory : RoutingLookups {
                          .caller_id_blocked = false};
   }
   mutable std::vector<std::string> asked_trunks;
+  sb::sip::Destination gateway{"127.0.0.5", 5070, sb::sip::Transport::kUdp};
+
+  // The zone gateways by name are found in; `dns_down`: no server answers.
+  std::map<std::string, std::vector<sb::sip::SrvRecord>> srv;
+  std::map<std::string, std::vector<std::string>> addresses;
+  bool dns_down = false;
+  GatewayLocator Locator() {
+    sb::sip::ServerLookups lookups{
+        .srv = [this](const std::string& name) -> sb::Result<std::vector<sb::sip::SrvRecord>> {
+          if (dns_down) return sb::Status::Unavailable("no name server answered");
+          auto it = srv.find(name);
+          return it == srv.end() ? std::vector<sb::sip::SrvRecord>{} : it->second;
+        },
+        .addresses = [this](const std::string& name) -> sb::Result<std::vector<std::string>> {
+          if (dns_down) return sb::Status::Unavailable("no name server answered");
+          auto it = addresses.find(name);
+          return it == addresses.end() ? std::vector<std::string>{} : it->second;
+        }};
+    return [lookups](const sb::sip::Destination& g) {
+      return sb::sip::LocateServer(g, lookups, [](uint32_t) { return 0u; });
+    };
+  }
 
   Directory() {
     auto ext = [&](std::string number, std::string caller_id, bool enabled) {
@@ -101,7 +126,7 @@ Caller GlobexTrunk() { return {kGlobex, "globex.sb.test", "+442071234567", "trun
 
 TEST_CASE("an extension dials an extension of its tenant - routed to its SIP username", "[unit]") {
   Directory d;
-  AdminCallRouter router(d);
+  AdminCallRouter router(d, d.Locator());
   Route r = router.Resolve(Extension1001(), "1002");
   CHECK(r.code == 0);
   CHECK_FALSE(r.trunk);
@@ -114,7 +139,7 @@ TEST_CASE("an extension dials an extension of its tenant - routed to its SIP use
 TEST_CASE("an extension dials the tenant's own number with or without + - where admin routes it",
           "[unit]") {
   Directory d;
-  AdminCallRouter router(d);
+  AdminCallRouter router(d, d.Locator());
   for (std::string dialed : {"+15551230001", "15551230001"}) {
     Route r = router.Resolve(Extension1001(), dialed);
     CHECK(r.code == 0);
@@ -128,7 +153,7 @@ TEST_CASE(
     "trunk's credentials",
     "[unit]") {
   Directory d;
-  AdminCallRouter router(d);
+  AdminCallRouter router(d, d.Locator());
   Route r = router.Resolve(Extension1001(), "00442071234567");
   REQUIRE(r.code == 0);
   REQUIRE(r.trunk);
@@ -146,7 +171,7 @@ TEST_CASE(
     "presented and shown - another trunk or no rule 404",
     "[unit]") {
   Directory d;
-  AdminCallRouter router(d);
+  AdminCallRouter router(d, d.Locator());
   const Caller acme{kAcme, kAcmeDomain, {}, {}};
   Route r = router.ThroughTrunk(acme, "trunk-acme", "00442071234567", "+15550009999");
   REQUIRE(r.code == 0);
@@ -172,7 +197,7 @@ TEST_CASE(
 
 TEST_CASE("an extension without a caller id presents its number through a trunk", "[unit]") {
   Directory d;
-  AdminCallRouter router(d);
+  AdminCallRouter router(d, d.Locator());
   Route r = router.Resolve({kAcme, kAcmeDomain, "1002", {}}, "9123");
   REQUIRE(r.trunk);
   CHECK(r.trunk->request_uri == "sip:123@127.0.0.5:5070");
@@ -181,7 +206,7 @@ TEST_CASE("an extension without a caller id presents its number through a trunk"
 
 TEST_CASE("another tenant's number goes out through the trunk like any outside number", "[unit]") {
   Directory d;
-  AdminCallRouter router(d);
+  AdminCallRouter router(d, d.Locator());
   CHECK(router.Resolve(Extension1001(), "+15559990001").code == 404);  // no "+" rule at acme
   Route r = router.Resolve(Extension1001(), "0015559990001");
   REQUIRE(r.trunk);
@@ -191,7 +216,7 @@ TEST_CASE("another tenant's number goes out through the trunk like any outside n
 TEST_CASE("what no rule matches is 404 - a disabled extension 480 - an unrouted number 480",
           "[unit]") {
   Directory d;
-  AdminCallRouter router(d);
+  AdminCallRouter router(d, d.Locator());
   CHECK(router.Resolve(Extension1001(), "1999").code == 404);
   CHECK(router.Resolve(Extension1001(), "alice").code == 404);
   CHECK(router.Resolve(Extension1001(), "").code == 404);
@@ -205,21 +230,21 @@ TEST_CASE("what no rule matches is 404 - a disabled extension 480 - an unrouted 
 TEST_CASE("a suspended tenant's number is refused 403", "[unit]") {
   Directory d;
   d.numbers["+15551230001"].tenant.suspended = true;
-  AdminCallRouter router(d);
+  AdminCallRouter router(d, d.Locator());
   CHECK(router.Resolve(AcmeTrunk(), "+15551230001").code == 403);
 }
 
 TEST_CASE("admin does not answer - 503", "[unit]") {
   Directory d;
   d.admin_down = true;
-  AdminCallRouter router(d);
+  AdminCallRouter router(d, d.Locator());
   CHECK(router.Resolve(Extension1001(), "1002").code == 503);
   CHECK(router.Resolve(AcmeTrunk(), "+15551230001").code == 503);
 }
 
 TEST_CASE("a carrier calls the tenant's number - routed to the number's extension", "[unit]") {
   Directory d;
-  AdminCallRouter router(d);
+  AdminCallRouter router(d, d.Locator());
   Route r = router.Resolve(AcmeTrunk(), "15551230001");
   CHECK(r.code == 0);
   CHECK_FALSE(r.trunk);
@@ -233,9 +258,48 @@ TEST_CASE(
     "extension is 404",
     "[unit]") {
   Directory d;
-  AdminCallRouter router(d);
+  AdminCallRouter router(d, d.Locator());
   CHECK(router.Resolve(GlobexTrunk(), "+15551230001").code == 404);
   CHECK(router.Resolve(AcmeTrunk(), "+15550000000").code == 404);
   CHECK(router.Resolve(AcmeTrunk(), "1002").code == 404);
   CHECK(router.Resolve(AcmeTrunk(), "00442071234567").code == 404);
+}
+
+TEST_CASE(
+    "a gateway given by name - the Request-URI keeps the name - the call goes to its SRV "
+    "targets in order - a name without addresses 404 - DNS that does not answer 503",
+    "[unit]") {
+  Directory d;
+  AdminCallRouter router(d, d.Locator());
+  d.gateway = {"carrier.example", 0, sb::sip::Transport::kTcp};
+  d.srv["_sip._tcp.carrier.example"] = {{10, 0, 5080, "gw1.carrier.example"},
+                                        {20, 0, 5090, "gw2.carrier.example"}};
+  d.addresses["gw1.carrier.example"] = {"192.0.2.1"};
+  d.addresses["gw2.carrier.example"] = {"192.0.2.2"};
+  Route r = router.Resolve(Extension1001(), "00442071234567");
+  REQUIRE(r.code == 0);
+  REQUIRE(r.trunk);
+  CHECK(r.trunk->request_uri == "sip:+442071234567@carrier.example;transport=tcp");
+  CHECK(r.to_uri == "sip:+442071234567@carrier.example");
+  CHECK(r.trunk->destination == sb::sip::Destination{"192.0.2.1", 5080, sb::sip::Transport::kTcp});
+  CHECK(r.trunk->alternates ==
+        std::vector<sb::sip::Destination>{{"192.0.2.2", 5090, sb::sip::Transport::kTcp}});
+
+  // With a port: that name's addresses, no SRV.
+  d.gateway = {"gw2.carrier.example", 5070, sb::sip::Transport::kUdp};
+  r = router.Resolve(Extension1001(), "00442071234567");
+  REQUIRE(r.trunk);
+  CHECK(r.trunk->request_uri == "sip:+442071234567@gw2.carrier.example:5070");
+  CHECK(r.trunk->destination == sb::sip::Destination{"192.0.2.2", 5070, sb::sip::Transport::kUdp});
+  CHECK(r.trunk->alternates.empty());
+
+  d.gateway = {"gone.carrier.example", 0, sb::sip::Transport::kUdp};
+  r = router.Resolve(Extension1001(), "00442071234567");
+  CHECK(r.code == 404);
+  CHECK(r.cause == "not_found");
+  d.gateway = {"carrier.example", 0, sb::sip::Transport::kTcp};
+  d.dns_down = true;
+  r = router.Resolve(Extension1001(), "00442071234567");
+  CHECK(r.code == 503);
+  CHECK(r.cause == "network_failure");
 }
