@@ -340,7 +340,8 @@ void B2bua::Anchored(const std::string& id, Status status) {
   call->phase = Phase::kRinging;
   size_t sent = 0;
   for (size_t i = 0; i < call->legs.size(); ++i) {
-    if (SendLegInvite(id, i, {})) ++sent;
+    auto send = [this, &id, i] { return SendLegInvite(id, i, {}); };
+    if (send() || NextDestination(call->legs[i], send)) ++sent;
   }
   if (sent == 0) {
     Fail(id, 503, {}, "network_failure");
@@ -429,10 +430,32 @@ bool B2bua::GiveUpSilent(CalleeLeg& leg) {
   return true;
 }
 
+bool B2bua::NextDestination(CalleeLeg& leg, const std::function<bool()>& send) {
+  while (!leg.target.alternates.empty()) {
+    leg.target.destination = leg.target.alternates.front();
+    leg.target.alternates.erase(leg.target.alternates.begin());
+    // Another server: nothing it said applies (its challenge, whether it was heard).
+    leg.done = false;
+    leg.final_code = 0;
+    leg.heard = false;
+    leg.challenged = false;
+    leg.challenge.reset();
+    leg.nonce_count = 0;
+    if (send()) return true;
+  }
+  return false;
+}
+
+bool B2bua::FailsOver(const ClientResponse& response) {
+  return response.timed_out || response.response->status_code() == 503;
+}
+
 void B2bua::OnSilentContact(const std::string& id, size_t index) {
   Call* call = Find(id);
   if (call == nullptr || index >= call->legs.size() || call->phase != Phase::kRinging) return;
-  if (GiveUpSilent(call->legs[index])) FailIfNoLegLeft(id);
+  if (!GiveUpSilent(call->legs[index])) return;
+  if (NextDestination(call->legs[index], [&] { return SendLegInvite(id, index, {}); })) return;
+  FailIfNoLegLeft(id);
 }
 
 void B2bua::FailIfNoLegLeft(const std::string& id) {
@@ -512,6 +535,11 @@ void B2bua::OnCalleeResponse(const std::string& id, size_t index, const ClientRe
     return;
   }
   CalleeLeg& leg = call->legs[index];
+  if (r.key != leg.key) {
+    // An attempt at a destination the leg has left (RFC 3263 §4.3).
+    if (success && r.dialog) (void)endpoint_.SendInDialog(*r.dialog, "BYE", nullptr);
+    return;
+  }
   Heard(leg, r);
   // A contact given up for its silence keeps that verdict: when it rings (the endpoint cancels
   // it), challenges or refuses after all, nothing changes; only its 2xx is taken as any other.
@@ -547,6 +575,10 @@ void B2bua::OnCalleeResponse(const std::string& id, size_t index, const ClientRe
     if (call->phase == Phase::kRinging && AnswerChallenge(id, index, *r.response)) return;
     // The caller cannot answer a challenge meant for us.
     code = 403;
+  }
+  if (FailsOver(r) && call->phase == Phase::kRinging &&
+      NextDestination(leg, [&] { return SendLegInvite(id, index, {}); })) {
+    return;
   }
   leg.done = true;
   leg.final_code = code;

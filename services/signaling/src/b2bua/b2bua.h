@@ -387,8 +387,15 @@ class B2bua final : public RequestHandler, public DialogHandler {
   // Whether `leg` is still silent when its timer fires: then it is given up (a 408, its CANCEL
   // sent if it ever rings; a late 2xx is hung up or answers as any other would).
   bool GiveUpSilent(CalleeLeg& leg);
-  // Leg `leg` of a ringing call heard nothing in time: given up, and the call failed when no
-  // other leg is left.
+  // RFC 3263 §4.3: `leg`'s INVITE again, as a new transaction, to its gateway's next
+  // destination (through `send`: SendLegInvite or SendTargetInvite for that leg), and to the one
+  // after while it cannot be sent; false when none is left. A response to an earlier attempt is
+  // then told by its transaction key (a 2xx is hung up).
+  bool NextDestination(CalleeLeg& leg, const std::function<bool()>& send);
+  // A timeout or a 503: what sends a gateway's INVITE to its next destination.
+  static bool FailsOver(const ClientResponse& response);
+  // Leg `leg` of a ringing call heard nothing in time: given up (or tried at its next
+  // destination), and the call failed when no other leg is left.
   void OnSilentContact(const std::string& id, size_t leg);
   // Once every leg of a ringing call has its final response: the caller's failure.
   void FailIfNoLegLeft(const std::string& id);

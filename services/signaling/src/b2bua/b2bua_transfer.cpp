@@ -232,7 +232,8 @@ void B2bua::TransferAnchored(const std::string& id, const std::string& leg_id,
   t.offer = leg->sdp;
   size_t sent = 0;
   for (size_t i = 0; i < t.legs.size(); ++i) {
-    if (SendTargetInvite(id, i, {})) ++sent;
+    auto send = [this, &id, i] { return SendTargetInvite(id, i, {}); };
+    if (send() || NextDestination(t.legs[i], send)) ++sent;
   }
   if (sent == 0) {
     TransferFailed(id, 503, {});
@@ -276,7 +277,10 @@ void B2bua::OnSilentTarget(const std::string& id, const std::string& transfer_le
       index >= call->transfer->legs.size() || call->transfer->answered) {
     return;
   }
-  if (GiveUpSilent(call->transfer->legs[index])) FailTransferIfNoLegLeft(id);
+  CalleeLeg& leg = call->transfer->legs[index];
+  if (!GiveUpSilent(leg)) return;
+  if (NextDestination(leg, [&] { return SendTargetInvite(id, index, {}); })) return;
+  FailTransferIfNoLegLeft(id);
 }
 
 void B2bua::FailTransferIfNoLegLeft(const std::string& id) {
@@ -303,6 +307,11 @@ void B2bua::OnTargetResponse(const std::string& id, const std::string& transfer_
   }
   PendingTransfer& t = *call->transfer;
   CalleeLeg& leg = t.legs[index];
+  if (r.key != leg.key) {
+    // An attempt at a destination the leg has left (RFC 3263 §4.3).
+    if (success && r.dialog) (void)endpoint_.SendInDialog(*r.dialog, "BYE", nullptr);
+    return;
+  }
   Heard(leg, r);
   // A target contact given up for its silence keeps that verdict, as a callee's does.
   if (leg.done && !success) return;
@@ -325,6 +334,10 @@ void B2bua::OnTargetResponse(const std::string& id, const std::string& transfer_
     if (credentials && SendTargetInvite(id, index, {std::move(*credentials)})) return;
     // Nobody else can answer a challenge meant for us.
     code = 403;
+  }
+  if (FailsOver(r) && !t.answered &&
+      NextDestination(leg, [&] { return SendTargetInvite(id, index, {}); })) {
+    return;
   }
   leg.done = true;
   leg.final_code = code;

@@ -135,11 +135,17 @@ struct Target {
   std::string contact_uri;        // the Request-URI of our INVITE
   sip::Destination destination;   // where the REGISTER came from (NAT: its public address)
   std::vector<std::string> path;  // RFC 3327 Path values, sent as Route
+  // A gateway's further destinations (RFC 3263 §4.3): the INVITE goes to the next when one
+  // stays silent, times out or answers 503.
+  std::vector<sip::Destination> alternates = {};
 };
 
 // A trunk's carrier gateway as the one contact a routed call (or transfer) rings.
 inline Target GatewayTarget(const TrunkGateway& trunk) {
-  return Target{.contact_uri = trunk.request_uri, .destination = trunk.destination, .path = {}};
+  return Target{.contact_uri = trunk.request_uri,
+                .destination = trunk.destination,
+                .path = {},
+                .alternates = trunk.alternates};
 }
 
 class CalleeLocator {

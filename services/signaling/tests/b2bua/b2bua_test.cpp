@@ -2498,6 +2498,90 @@ TEST_CASE(
   CHECK(f.events.seen.back() == "answered");
 }
 
+namespace {
+
+// The trunk's gateway found at three destinations (RFC 3263: SRV targets, addresses), in order.
+const Destination kCarrierBackup{"198.51.100.8", 5060, Transport::kUdp};
+const Destination kCarrierLast{"198.51.100.9", 5070, Transport::kUdp};
+Route ThroughTrunkWithAlternates() {
+  Route r = ThroughTrunk("+15551230001", "");
+  r.trunk->alternates = {kCarrierBackup, kCarrierLast};
+  return r;
+}
+
+// The INVITE sent to `to`, passing over the rest (CANCELs, ACKs of the attempts left).
+std::optional<Message> InviteTo(Fixture& f, const Destination& to) {
+  for (auto m = f.Next(to); m; m = f.Next(to)) {
+    if (m->method() == sb::sip::Method::kInvite) return m;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "a gateway's first destination silent - after the silent-contact time the same INVITE goes "
+    "to the next one as a new transaction - it answers - a late 200 from the first is hung up",
+    "[unit]") {
+  Fixture f;
+  f.router.routes["00442071234567"] = ThroughTrunkWithAlternates();
+  f.Receive(f.CallerInvite("00442071234567"), kCaller);
+  auto first = InviteTo(f, kCarrier);
+  REQUIRE(first);
+  CHECK_FALSE(InviteTo(f, kCarrierBackup));
+  f.clock.Advance(std::chrono::seconds(5));
+  f.node.endpoint.OnTimers();
+  auto second = InviteTo(f, kCarrierBackup);
+  REQUIRE(second);
+  CHECK(second->request_uri_text() == first->request_uri_text());
+  CHECK(*second->CallId() == *first->CallId());
+  CHECK((*second->From())->tag() == (*first->From())->tag());
+  CHECK((*second->GetCSeq())->number == (*first->GetCSeq())->number);
+  CHECK((*second->TopVia())->branch() != (*first->TopVia())->branch());
+  CHECK(f.Codes(kCaller) == std::vector<int>{100});
+
+  f.Receive(Fixture::Answer(*second, 200, "backup", kCallerSdp), kCarrierBackup);
+  CHECK(f.Codes(kCaller) == std::vector<int>{200});
+  CHECK(f.events.seen.back() == "answered");
+  // The first destination wakes up and answers too: that dialog is not the call's.
+  (void)Methods(f, kCarrier);
+  f.Receive(Fixture::Answer(*first, 200, "first", kCallerSdp), kCarrier);
+  CHECK(Methods(f, kCarrier) ==
+        std::vector<sb::sip::Method>{sb::sip::Method::kAck, sb::sip::Method::kBye});
+  CHECK(f.events.seen.back() == "answered");
+}
+
+TEST_CASE(
+    "a gateway destination's 503 sends the INVITE to the next at once - a 486 does not - every "
+    "destination failing fails the call",
+    "[unit]") {
+  Fixture f;
+  f.router.routes["00442071234567"] = ThroughTrunkWithAlternates();
+  f.Receive(f.CallerInvite("00442071234567"), kCaller);
+  auto first = InviteTo(f, kCarrier);
+  REQUIRE(first);
+  f.Receive(Fixture::Answer(*first, 503, "first"), kCarrier);
+  auto second = InviteTo(f, kCarrierBackup);
+  REQUIRE(second);
+  f.Receive(Fixture::Answer(*second, 503, "backup"), kCarrierBackup);
+  auto last = InviteTo(f, kCarrierLast);
+  REQUIRE(last);
+  CHECK(f.Codes(kCaller) == std::vector<int>{100});
+  f.Receive(Fixture::Answer(*last, 503, "last"), kCarrierLast);
+  CHECK(f.Codes(kCaller) == std::vector<int>{503});
+  CHECK(f.events.seen.back() == "ended network_failure 503");
+
+  // Busy is the callee's answer, wherever it comes from: no other destination is tried.
+  Fixture g;
+  g.router.routes["00442071234567"] = ThroughTrunkWithAlternates();
+  g.Receive(g.CallerInvite("00442071234567"), kCaller);
+  auto busy = InviteTo(g, kCarrier);
+  REQUIRE(busy);
+  g.Receive(Fixture::Answer(*busy, 486, "first"), kCarrier);
+  CHECK_FALSE(InviteTo(g, kCarrierBackup));
+  CHECK(g.Codes(kCaller) == std::vector<int>{100, 486});
+}
+
 TEST_CASE("a carrier that challenges again - 403 to the caller - ended rejected", "[unit]") {
   Fixture f;
   auto [first, second] = CarrierChallenges(f);
@@ -2626,6 +2710,36 @@ TEST_CASE(
   CHECK(sb::sip::ParseCredentials(*presented)->username == "acme-out");
   CHECK(HeaderOf(*second, "Referred-By") == "<sip:1001@acme.sb.test>");
   f.Receive(Fixture::Answer(*second, 200, "carrier", kCallerSdp), kCarrier);
+  NotifiedDoneThenBye(f, kCaller);
+  CHECK(f.media.legs == std::set<std::string>{id + "-a1", id + "-b"});
+  CHECK(f.events.seen.back() == "answered");
+}
+
+TEST_CASE(
+    "REFER to an outside number whose gateway's first destination is silent - the next one is "
+    "rung after the silent-contact time - its answer replaces the transferor",
+    "[unit]") {
+  Fixture f;
+  auto call = f.Connect();
+  const std::string id = f.store.calls.begin()->first;
+  f.router.routes["00442071234567"] = ThroughTrunkWithAlternates();
+  Refers(f, f.CallerInDialog("REFER", call.caller_tag, 2), kCaller,
+         "sip:00442071234567@acme.sb.test");
+  auto first = InviteTo(f, kCarrier);
+  REQUIRE(first);
+  f.clock.Advance(std::chrono::seconds(5));
+  f.node.endpoint.OnTimers();
+  // Meanwhile the transferor got only retransmissions (of its 200, of the first NOTIFY, which
+  // this test leaves unanswered).
+  for (auto m = f.Next(kCaller); m; m = f.Next(kCaller)) {
+    CHECK((m->is_response() || Sipfrag(*m) == "SIP/2.0 100 Trying\r\n"));
+  }
+  auto second = InviteTo(f, kCarrierBackup);
+  REQUIRE(second);
+  CHECK(*second->CallId() == *first->CallId());
+  CHECK((*second->TopVia())->branch() != (*first->TopVia())->branch());
+  CHECK(HeaderOf(*second, "Referred-By") == "<sip:1001@acme.sb.test>");
+  f.Receive(Fixture::Answer(*second, 200, "backup", kCallerSdp), kCarrierBackup);
   NotifiedDoneThenBye(f, kCaller);
   CHECK(f.media.legs == std::set<std::string>{id + "-a1", id + "-b"});
   CHECK(f.events.seen.back() == "answered");
