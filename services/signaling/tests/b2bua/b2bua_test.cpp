@@ -2517,6 +2517,15 @@ std::optional<Message> InviteTo(Fixture& f, const Destination& to) {
   return std::nullopt;
 }
 
+// The caller dials out through the trunk with alternates: the INVITE to the first destination.
+Message DialsOutWithAlternates(Fixture& f) {
+  f.router.routes["00442071234567"] = ThroughTrunkWithAlternates();
+  f.Receive(f.CallerInvite("00442071234567"), kCaller);
+  auto first = InviteTo(f, kCarrier);
+  REQUIRE(first);
+  return std::move(*first);
+}
+
 }  // namespace
 
 TEST_CASE(
@@ -2524,10 +2533,7 @@ TEST_CASE(
     "to the next one as a new transaction - it answers - a late 200 from the first is hung up",
     "[unit]") {
   Fixture f;
-  f.router.routes["00442071234567"] = ThroughTrunkWithAlternates();
-  f.Receive(f.CallerInvite("00442071234567"), kCaller);
-  auto first = InviteTo(f, kCarrier);
-  REQUIRE(first);
+  auto first = std::make_optional(DialsOutWithAlternates(f));
   CHECK_FALSE(InviteTo(f, kCarrierBackup));
   f.clock.Advance(std::chrono::seconds(5));
   f.node.endpoint.OnTimers();
@@ -2556,10 +2562,7 @@ TEST_CASE(
     "destination failing fails the call",
     "[unit]") {
   Fixture f;
-  f.router.routes["00442071234567"] = ThroughTrunkWithAlternates();
-  f.Receive(f.CallerInvite("00442071234567"), kCaller);
-  auto first = InviteTo(f, kCarrier);
-  REQUIRE(first);
+  auto first = std::make_optional(DialsOutWithAlternates(f));
   f.Receive(Fixture::Answer(*first, 503, "first"), kCarrier);
   auto second = InviteTo(f, kCarrierBackup);
   REQUIRE(second);
@@ -2573,11 +2576,7 @@ TEST_CASE(
 
   // Busy is the callee's answer, wherever it comes from: no other destination is tried.
   Fixture g;
-  g.router.routes["00442071234567"] = ThroughTrunkWithAlternates();
-  g.Receive(g.CallerInvite("00442071234567"), kCaller);
-  auto busy = InviteTo(g, kCarrier);
-  REQUIRE(busy);
-  g.Receive(Fixture::Answer(*busy, 486, "first"), kCarrier);
+  g.Receive(Fixture::Answer(DialsOutWithAlternates(g), 486, "first"), kCarrier);
   CHECK_FALSE(InviteTo(g, kCarrierBackup));
   CHECK(g.Codes(kCaller) == std::vector<int>{100, 486});
 }
