@@ -293,6 +293,8 @@ int main(int argc, char** argv) {
     call_config.adoption.probe_interval =
         std::chrono::milliseconds(settings.GetInt("adopted-probe-ms"));
     call_config.dns.servers = CommaList(settings.Get("dns-servers"));
+    // Behind the balancer the advertised address is where it reaches this replica.
+    call_config.adoption.sip_uri = "sip:" + advertised;
     auto call_service = sb::signaling::CallService::Start(
         call_config, *registrar, endpoint,
         [&server](std::function<void()> task) { (*server)->Post(std::move(task)); }, clock, metrics,

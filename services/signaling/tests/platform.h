@@ -111,6 +111,7 @@ class Platform {
   // A client of the shared Redis under this platform's own key prefix (each platform has one,
   // so that no other test's replicas sweep its keys or ban its addresses).
   std::unique_ptr<redis::Client> Redis() const;
+  const std::string& redis_prefix() const { return redis_prefix_; }
   // The contacts bound to (tenant, aor), read straight from Redis.
   std::vector<std::string> StoredContacts(const switchboard::admin::v1::Tenant& tenant,
                                           const std::string& aor) const;

@@ -33,7 +33,7 @@ size_t CallAdopter::adopted() const {
 }
 
 Status CallAdopter::PassOnce() {
-  Status beat = owners_.Heartbeat(instance_, clock_.WallNow());
+  Status beat = owners_.Heartbeat(instance_, clock_.WallNow(), options_.sip_uri);
   if (!beat.ok()) return beat;
   SB_RETURN_IF_ERROR(AdoptFromSilent());
   SB_RETURN_IF_ERROR(ApplyOutcomes());

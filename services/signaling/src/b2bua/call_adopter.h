@@ -44,6 +44,9 @@ namespace sb::signaling {
 
 struct CallAdoptionOptions {
   std::chrono::milliseconds heartbeat{2000};
+  // Where the balancer reaches this replica ("sip:10.0.0.5:5060"), heartbeat with it for the
+  // balancer's list (balancer/list_sync.h); empty: not written.
+  std::string sip_uri = {};
   std::chrono::milliseconds dead_after{10000};
   std::chrono::milliseconds probe_interval{30000};
   size_t batch = 200;  // calls moved from one dead replica per pass

@@ -1,5 +1,6 @@
 #include "store/redis_call_owners.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <random>
 #include <string>
@@ -10,6 +11,7 @@ namespace sb::signaling {
 namespace {
 
 constexpr std::string_view kNodes = "nodes";
+constexpr std::string_view kNodeSip = "node_sip";
 
 // The strings of an array reply (SRANDMEMBER, ZRANGEBYSCORE).
 Result<std::vector<std::string>> Strings(const Result<redis::Reply>& reply) {
@@ -43,9 +45,34 @@ std::string_view RedisCallOwners::NodeOf(std::string_view instance) {
   return instance.substr(0, instance.rfind('.'));
 }
 
-Status RedisCallOwners::Heartbeat(std::string_view instance, core::Clock::WallTime now) {
-  return client_.Run(redis::Command("ZADD").Key(kNodes).Arg(UnixMillis(now)).Arg(instance))
-      .status();
+Status RedisCallOwners::Heartbeat(std::string_view instance, core::Clock::WallTime now,
+                                  std::string_view sip_uri) {
+  std::vector<redis::Command> commands;
+  commands.push_back(redis::Command("ZADD").Key(kNodes).Arg(UnixMillis(now)).Arg(instance));
+  if (!sip_uri.empty()) {
+    commands.push_back(redis::Command("HSET").Key(kNodeSip).Arg(instance).Arg(sip_uri));
+  }
+  auto replies = client_.Pipeline(commands);
+  if (!replies.ok()) return replies.status();
+  for (const auto& reply : *replies) {
+    if (reply.is_error()) return redis::ErrorStatus(*reply.error());
+  }
+  return Status::Ok();
+}
+
+Result<std::vector<std::string>> RedisCallOwners::LiveSipUris(core::Clock::WallTime since) {
+  auto live = Strings(
+      client_.Run(redis::Command("ZRANGEBYSCORE").Key(kNodes).Arg(UnixMillis(since)).Arg("+inf")));
+  if (!live.ok()) return live.status();
+  if (live->empty()) return std::vector<std::string>{};
+  redis::Command hmget("HMGET");
+  hmget.Key(kNodeSip);
+  for (const auto& instance : *live) hmget.Arg(instance);
+  auto uris = Strings(client_.Run(hmget));
+  if (!uris.ok()) return uris.status();
+  std::sort(uris->begin(), uris->end());
+  uris->erase(std::unique(uris->begin(), uris->end()), uris->end());
+  return uris;
 }
 
 Status RedisCallOwners::Retire(std::string_view instance) {
@@ -84,6 +111,7 @@ Result<std::vector<std::string>> RedisCallOwners::Adopt(std::string_view dead,
     // Nothing left to take over: the instance is gone for good (a replica restarted under its
     // node id heartbeats as another instance).
     SB_RETURN_IF_ERROR(client_.Run(redis::Command("ZREM").Key(kNodes).Arg(dead)).status());
+    SB_RETURN_IF_ERROR(client_.Run(redis::Command("HDEL").Key(kNodeSip).Arg(dead)).status());
     return std::vector<std::string>{};
   }
   std::vector<redis::Command> moves;

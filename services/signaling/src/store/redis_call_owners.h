@@ -3,12 +3,14 @@
 // others (b2bua/call_adopter.h) even when neither phone ever sends another request. Keys (under
 // the client's prefix):
 //   nodes                 sorted set: a replica's instance id -> its last heartbeat (Unix ms)
+//   node_sip              hash: instance id -> the SIP URI the balancer reaches it at
 //   node_calls:<instance> the ids of the calls that instance carries (RedisCallStore keeps it)
 // An instance id names one run of a replica (its node id and a random part), so that a replica
 // restarted under the same node id does not pass for the one whose calls died with it.
 //
 //   sb::signaling::RedisCallOwners owners(redis);
-//   owners.Heartbeat("sig-1.8f3a", now);                      // every few seconds
+//   owners.Heartbeat("sig-1.8f3a", now, "sip:10.0.0.5:5060"); // every few seconds
+//   owners.LiveSipUris(now - 10s);           // the balancer's list (balancer/list_sync.h)
 //   for (auto& dead : *owners.Silent(now - 10s, 10))         // no heartbeat for 10 s
 //     for (auto& call_id : *owners.Adopt(dead, "sig-1.8f3a", 100)) ... probe, end or keep ...
 //   owners.Disown("sig-1.8f3a", call_id);                     // once that call has ended
@@ -39,7 +41,12 @@ class RedisCallOwners {
   static std::string NewInstance(std::string_view node_id);
   static std::string_view NodeOf(std::string_view instance);
 
-  Status Heartbeat(std::string_view instance, core::Clock::WallTime now);
+  // `sip_uri` (empty: none) is where the balancer reaches the replica, kept with the heartbeat.
+  Status Heartbeat(std::string_view instance, core::Clock::WallTime now,
+                   std::string_view sip_uri = {});
+  // The SIP URIs of the replicas that heartbeat at `since` or later, sorted, each once (a
+  // restarted replica's new run may heartbeat next to its old one's last beat).
+  Result<std::vector<std::string>> LiveSipUris(core::Clock::WallTime since);
   // A replica that stops with calls still up (past its drain deadline) makes itself silent at
   // once (its heartbeat put back to the epoch), so that the others adopt those calls at their
   // next pass rather than after their `dead_after`. Nothing for an instance that never

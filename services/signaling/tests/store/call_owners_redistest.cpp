@@ -238,3 +238,30 @@ TEST_CASE(
   REQUIRE(adopter.PassOnce().ok());
   CHECK(started.size() == 4);
 }
+
+TEST_CASE(
+    "the balancer's list: the SIP URIs of the replicas that heartbeat lately, each once - not a "
+    "silent, retired or forgotten one's",
+    "[redis]") {
+  Redis redis;
+  auto& owners = redis.owners;
+  const auto now = redis.clock.WallNow();
+  REQUIRE(owners.LiveSipUris(now - 10s)->empty());
+  REQUIRE(owners.Heartbeat("sig-b.run1", now - 9s, "sip:10.0.0.6:5060").ok());
+  REQUIRE(owners.Heartbeat("sig-a.run1", now, "sip:10.0.0.5:5060").ok());
+  // sig-b restarted on its address: its old run's last beat and the new run's, one entry.
+  REQUIRE(owners.Heartbeat("sig-b.run2", now, "sip:10.0.0.6:5060").ok());
+  REQUIRE(owners.Heartbeat("sig-c.silent", now - 11s, "sip:10.0.0.7:5060").ok());
+  REQUIRE(owners.Heartbeat("sig-d.retired", now, "sip:10.0.0.8:5060").ok());
+  REQUIRE(owners.Retire("sig-d.retired").ok());
+  REQUIRE(owners.Heartbeat("sig-e.no-uri", now).ok());
+  auto live = owners.LiveSipUris(now - 10s);
+  REQUIRE(live.ok());
+  CHECK(*live == std::vector<std::string>{"sip:10.0.0.5:5060", "sip:10.0.0.6:5060"});
+
+  // An adopter forgets a silent instance with no calls left: its URI goes with it.
+  REQUIRE(owners.Adopt("sig-c.silent", "sig-a.run1", 10).ok());
+  auto uri = redis.client.Run(sb::redis::Command("HGET").Key("node_sip").Arg("sig-c.silent"));
+  REQUIRE(uri.ok());
+  CHECK(uri->str() == nullptr);
+}
