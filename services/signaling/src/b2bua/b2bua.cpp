@@ -446,6 +446,14 @@ bool B2bua::NextDestination(CalleeLeg& leg, const std::function<bool()>& send) {
   return false;
 }
 
+bool B2bua::LeftBehind(const CalleeLeg& leg, const ClientResponse& response) {
+  if (response.key == leg.key) return false;
+  const bool success = !response.timed_out && response.response->status_code() >= 200 &&
+                       response.response->status_code() < 300;
+  if (success && response.dialog) (void)endpoint_.SendInDialog(*response.dialog, "BYE", nullptr);
+  return true;
+}
+
 bool B2bua::FailsOver(const ClientResponse& response) {
   return response.timed_out || response.response->status_code() == 503;
 }
@@ -535,11 +543,7 @@ void B2bua::OnCalleeResponse(const std::string& id, size_t index, const ClientRe
     return;
   }
   CalleeLeg& leg = call->legs[index];
-  if (r.key != leg.key) {
-    // An attempt at a destination the leg has left (RFC 3263 §4.3).
-    if (success && r.dialog) (void)endpoint_.SendInDialog(*r.dialog, "BYE", nullptr);
-    return;
-  }
+  if (LeftBehind(leg, r)) return;
   Heard(leg, r);
   // A contact given up for its silence keeps that verdict: when it rings (the endpoint cancels
   // it), challenges or refuses after all, nothing changes; only its 2xx is taken as any other.

@@ -392,6 +392,8 @@ class B2bua final : public RequestHandler, public DialogHandler {
   // after while it cannot be sent; false when none is left. A response to an earlier attempt is
   // then told by its transaction key (a 2xx is hung up).
   bool NextDestination(CalleeLeg& leg, const std::function<bool()>& send);
+  // Whether `response` is to an attempt at a destination `leg` has left: then a 2xx is hung up.
+  bool LeftBehind(const CalleeLeg& leg, const ClientResponse& response);
   // A timeout or a 503: what sends a gateway's INVITE to its next destination.
   static bool FailsOver(const ClientResponse& response);
   // Leg `leg` of a ringing call heard nothing in time: given up (or tried at its next

@@ -307,11 +307,7 @@ void B2bua::OnTargetResponse(const std::string& id, const std::string& transfer_
   }
   PendingTransfer& t = *call->transfer;
   CalleeLeg& leg = t.legs[index];
-  if (r.key != leg.key) {
-    // An attempt at a destination the leg has left (RFC 3263 §4.3).
-    if (success && r.dialog) (void)endpoint_.SendInDialog(*r.dialog, "BYE", nullptr);
-    return;
-  }
+  if (LeftBehind(leg, r)) return;
   Heard(leg, r);
   // A target contact given up for its silence keeps that verdict, as a callee's does.
   if (leg.done && !success) return;

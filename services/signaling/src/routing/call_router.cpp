@@ -142,11 +142,14 @@ Route AdminCallRouter::OutThrough(const b2bua::Caller& caller, const OutboundQue
     return Missing(out.status()) ? Refuse(404, "No Route", "not_found") : Unavailable();
   }
   if (out->tenant.suspended) return Refuse(403, "Tenant Suspended", "rejected");
+  // Either way the carrier cannot be reached: not the caller's mistake, so no 404 (the number
+  // may well exist behind it).
   auto hops = locate_gateway_(out->gateway);
   if (!hops.ok()) {
-    return hops.status().code() == StatusCode::kNotFound
-               ? Refuse(404, "Gateway Not Found", "not_found")
-               : Refuse(503, "Gateway Unresolved", "network_failure");
+    return Refuse(
+        503,
+        hops.status().code() == StatusCode::kNotFound ? "Gateway Not Found" : "Gateway Unresolved",
+        "network_failure");
   }
   std::string host = out->gateway.host;
   if (host.find(':') != std::string::npos) host = "[" + host + "]";  // IPv6 reference

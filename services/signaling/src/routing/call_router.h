@@ -15,8 +15,9 @@
 // an admin that does not answer 503.
 //
 // A trunk's gateway given by name is located as RFC 3263 says (sip::LocateServer): the call goes
-// to the first destination, the others are its alternates; a name with no address is 404
-// ("Gateway Not Found"), DNS that does not answer 503. The Request-URI keeps the name.
+// to the first destination, the others are its alternates; a name with no address is 503
+// "Gateway Not Found", DNS that does not answer 503 "Gateway Unresolved". The Request-URI keeps
+// the name.
 //
 //   sb::signaling::AdminCallRouter router(admin, [&](const sb::sip::Destination& gateway) {
 //     return sb::sip::LocateServer(gateway, dns.Lookups(), draw);

@@ -267,7 +267,7 @@ TEST_CASE(
 
 TEST_CASE(
     "a gateway given by name - the Request-URI keeps the name - the call goes to its SRV "
-    "targets in order - a name without addresses 404 - DNS that does not answer 503",
+    "targets in order - a name without addresses or DNS that does not answer 503",
     "[unit]") {
   Directory d;
   AdminCallRouter router(d, d.Locator());
@@ -295,11 +295,13 @@ TEST_CASE(
 
   d.gateway = {"gone.carrier.example", 0, sb::sip::Transport::kUdp};
   r = router.Resolve(Extension1001(), "00442071234567");
-  CHECK(r.code == 404);
-  CHECK(r.cause == "not_found");
+  CHECK(r.code == 503);
+  CHECK(r.reason == "Gateway Not Found");
+  CHECK(r.cause == "network_failure");
   d.gateway = {"carrier.example", 0, sb::sip::Transport::kTcp};
   d.dns_down = true;
   r = router.Resolve(Extension1001(), "00442071234567");
   CHECK(r.code == 503);
+  CHECK(r.reason == "Gateway Unresolved");
   CHECK(r.cause == "network_failure");
 }
