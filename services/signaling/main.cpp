@@ -327,12 +327,16 @@ int main(int argc, char** argv) {
   const auto start = clock.Now();
   const auto notice = std::chrono::milliseconds(settings.GetInt("drain-notice-ms"));
   const auto deadline = start + std::chrono::seconds(settings.GetInt("drain-seconds"));
-  // Established calls and transactions may end until the drain deadline; counted on the loop.
+  // Established calls and transactions still without a final response may end until the drain
+  // deadline; counted on the loop. Answered transactions that only absorb retransmissions
+  // (Timer J, 32 s over UDP) are not waited for: behind a balancer that probes every few
+  // seconds there is always one, and an idle node would drain to its deadline.
   while (clock.Now() < deadline) {
     std::promise<size_t> count;
     auto future = count.get_future();
-    (*server)->Post(
-        [&] { count.set_value(endpoint.transactions() + (calls ? calls->active_calls() : 0)); });
+    (*server)->Post([&] {
+      count.set_value(endpoint.unsettled_transactions() + (calls ? calls->active_calls() : 0));
+    });
     size_t live = future.get();
     if (live == 0 && clock.Now() - start >= notice) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));

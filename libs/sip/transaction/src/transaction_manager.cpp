@@ -21,6 +21,19 @@ std::optional<TransactionState> TransactionManager::State(std::string_view key) 
   return std::visit([](const auto& m) { return m.state(); }, *it->second.machine);
 }
 
+size_t TransactionManager::Unsettled() const {
+  size_t unsettled = 0;
+  for (const auto& [key, entry] : entries_) {
+    const TransactionState state =
+        std::visit([](const auto& m) { return m.state(); }, *entry.machine);
+    if (state == TransactionState::kCalling || state == TransactionState::kTrying ||
+        state == TransactionState::kProceeding) {
+      ++unsettled;
+    }
+  }
+  return unsettled;
+}
+
 std::optional<core::Clock::TimePoint> TransactionManager::NextDeadline() const {
   // Each stale timer is popped once, so this is amortised O(log n).
   while (!due_.empty() && !IsLive(due_.top())) due_.pop();

@@ -136,6 +136,32 @@ TEST_CASE("an INVITE nobody answers times out on timer B after 64*T1", "[tx]") {
   CHECK(h.alice.tm.size() == 0);
 }
 
+TEST_CASE(
+    "unsettled: the transactions still without a final response - answered ones lingering for "
+    "retransmissions are not",
+    "[tx]") {
+  Harness h;
+  h.bob.answer = [](const Message& m) {
+    return m.method() == sb::sip::Method::kInvite ? std::vector<int>{180} : std::vector<int>{200};
+  };
+  TransactionOutput out;
+  REQUIRE(
+      h.alice.tm.SendRequest(Request("OPTIONS"), {"127.0.0.1", 5062, Transport::kUdp}, out).ok());
+  h.Carry(h.alice, std::move(out));
+  CHECK(h.alice.tm.Unsettled() == 1);  // Trying
+  h.Run(milliseconds(100));
+  // The OPTIONS answered: both sides keep it (Timer J, Timer K) but neither waits on it.
+  CHECK(h.bob.tm.size() == 1);
+  CHECK(h.bob.tm.Unsettled() == 0);
+  CHECK(h.alice.tm.Unsettled() == 0);
+  h.Invite(Request("INVITE"));
+  h.Run(milliseconds(100));
+  // Ringing: Proceeding on both sides, still to be settled.
+  CHECK(h.bob.tm.size() == 2);
+  CHECK(h.bob.tm.Unsettled() == 1);
+  CHECK(h.alice.tm.Unsettled() == 1);
+}
+
 TEST_CASE("duplicated requests are absorbed by the server transaction", "[tx]") {
   Harness h;
   h.bob.answer = [](const Message&) { return std::vector<int>{200}; };

@@ -436,7 +436,11 @@ Status SipEndpoint::Respond(std::string_view key, int code, std::string_view rea
     if (sip::HeaderIdFromName(name) == sip::HeaderId::kContact) has_contact = true;
   }
   if (dialog_response && !has_contact) {
-    response.AddHeader("Contact", "<" + ContactUri(it->second.source.transport) + ">");
+    // Appended, not `"<" + ...`: GCC 12 warns (-Wrestrict) on that inlined insert.
+    std::string contact = "<";
+    contact += ContactUri(it->second.source.transport);
+    contact += '>';
+    response.AddHeader("Contact", contact);
   }
   if (!body.empty()) response.SetBody(body, content_type);
   sip::TransactionOutput out;

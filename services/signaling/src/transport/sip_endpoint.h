@@ -219,6 +219,8 @@ class SipEndpoint {
 
   // Live transactions (a drain waits for them).
   size_t transactions() const { return tm_.size(); }
+  // Transactions still without their final response (what a drain waits for).
+  size_t unsettled_transactions() const { return tm_.Unsettled(); }
   const EndpointConfig& config() const { return config_; }
   // The clock its timers run on, for the TU's own state machines (RFC 4028 session timers).
   const core::Clock& clock() const { return clock_; }

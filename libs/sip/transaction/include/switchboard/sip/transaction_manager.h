@@ -120,6 +120,9 @@ class TransactionManager {
   std::optional<core::Clock::TimePoint> NextDeadline() const;
 
   size_t size() const { return entries_.size(); }
+  // Those still without a final response (Calling, Trying, Proceeding): the ones a node that
+  // stops must wait for. The rest only absorb retransmissions or wait for an ACK. O(size()).
+  size_t Unsettled() const;
   std::optional<TransactionState> State(std::string_view key) const;
 
  private:
