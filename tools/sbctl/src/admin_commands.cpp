@@ -15,6 +15,7 @@
 #include <google/protobuf/util/time_util.h>
 #include <grpcpp/grpcpp.h>
 
+#include <charconv>
 #include <cstdlib>
 #include <functional>
 #include <iomanip>
@@ -187,10 +188,33 @@ struct State {
   std::string arg;
   std::string name, password, user, target, host, reason, transport = "udp";
   int port = 0;
-  std::vector<std::string> sources;
+  std::vector<std::string> sources, prefixes;
   std::string resource_type, resource_id, actor, since, until, page_token;
   int page_size = 0;
 };
+
+// "00:2:+" (match, digits stripped, prepended) from --prefix into `req`; false (and a message)
+// when it is not that shape. What the rule may hold is admin's to check (INVALID_ARGUMENT).
+bool AddPrefixRule(const std::string& text, pb::CreateTrunkRequest& req, CommandContext& c) {
+  const size_t first = text.find(':');
+  const size_t second = first == std::string::npos ? first : text.find(':', first + 1);
+  int strip = -1;
+  if (second != std::string::npos) {
+    const std::string digits = text.substr(first + 1, second - first - 1);
+    auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), strip);
+    if (ec != std::errc() || end != digits.data() + digits.size()) strip = -1;
+  }
+  if (strip < 0) {
+    c.err << "sbctl: --prefix " << text << " is not MATCH:STRIP:PREPEND (e.g. 00:2:+)\n";
+    c.exit_code = 1;
+    return false;
+  }
+  auto* rule = req.add_prefix_rules();
+  rule->set_match(text.substr(0, first));
+  rule->set_strip(strip);
+  rule->set_prepend(text.substr(second + 1));
+  return true;
+}
 
 // An RFC 3339 time from a flag into `out`; false (and a message) when it is not one.
 bool ParseTime(const std::string& text, const char* flag, google::protobuf::Timestamp* out,
@@ -413,6 +437,9 @@ void RegisterAdminCommands(CLI::App& app, CommandContext& c) {
     req.set_username(s.user);
     req.set_password(s.password);
     for (const auto& src : s.sources) req.add_inbound_sources(src);
+    for (const auto& text : s.prefixes) {
+      if (!AddPrefixRule(text, req, c)) return;
+    }
     pb::Trunk t;
     if (a.Call(&pb::TrunkService::Stub::CreateTrunk, req, &t))
       Show(a, t, kTrunkHeader, TrunkRow(t));
@@ -424,6 +451,8 @@ void RegisterAdminCommands(CLI::App& app, CommandContext& c) {
   trunk_create->add_option("--user", s.user, "outbound digest username");
   trunk_create->add_option("--password", s.password, "outbound digest password");
   trunk_create->add_option("--source", s.sources, "inbound source CIDR (repeatable)");
+  trunk_create->add_option("--prefix", s.prefixes,
+                           "outbound rule MATCH:STRIP:PREPEND, e.g. 00:2:+ (repeatable)");
   Sub(trunk, "list", "list trunks", s, c, [&](Admin& a) {
     pb::ListTrunksRequest req;
     req.set_tenant_id(s.o.tenant);

@@ -71,6 +71,35 @@ TEST_CASE("sbctl onboards a tenant and provisions an extension and a number", "[
   CHECK(tenants.output.find("acme.sip.test.example") != std::string::npos);
 }
 
+TEST_CASE(
+    "sbctl creates a trunk with its prefix rules - without a port its gateway is left to DNS SRV "
+    "- a rule that is not MATCH:STRIP:PREPEND is refused before asking",
+    "[integration]") {
+  AdminFixture f;
+  const std::string env = Env(f, f.Onboard("acme"));
+  auto created = Sbctl(env,
+                       "trunk create carrier --host sip.carrier.example --user acme "
+                       "--password trunk-pass-1 --prefix 00:2:+ --prefix 9:1: "
+                       "--source 203.0.113.0/24 --json");
+  REQUIRE(created.exit_code == 0);
+  auto j = nlohmann::json::parse(created.output);
+  CHECK(j["host"] == "sip.carrier.example");
+  CHECK_FALSE(j.contains("port"));  // 0, left out of proto JSON: found by DNS SRV
+  REQUIRE(j["prefix_rules"].size() == 2);
+  CHECK(j["prefix_rules"][0]["match"] == "00");
+  CHECK(j["prefix_rules"][0]["strip"] == 2);
+  CHECK(j["prefix_rules"][0]["prepend"] == "+");
+  CHECK(j["prefix_rules"][1]["match"] == "9");
+  CHECK_FALSE(j["prefix_rules"][1].contains("prepend"));
+  auto table = Sbctl(env, "trunk list");
+  REQUIRE(table.exit_code == 0);
+  CHECK(table.output.find("sip.carrier.example ") != std::string::npos);  // no ":0"
+
+  auto bad = Sbctl(env, "trunk create other --host sip.other.example --prefix 00-2-+");
+  CHECK(bad.exit_code == 1);
+  CHECK(bad.output.find("MATCH:STRIP:PREPEND") != std::string::npos);
+}
+
 TEST_CASE("sbctl reports the API's refusal with the field and exit code 1", "[integration]") {
   AdminFixture f;
   const std::string key = f.Onboard("acme");
