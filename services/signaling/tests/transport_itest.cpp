@@ -338,7 +338,7 @@ TEST_CASE("TCP: pipelined requests are answered in order on the same connection"
 
 TEST_CASE(
     "TCP: a request for a peer with no connection opens one - its answer comes back on it - the "
-    "next request reuses it - a peer that refuses counts a send error",
+    "next request reuses it - a peer that refuses counts a send error - TLS is not sent as TCP",
     "[integration]") {
   Node node;
   // A carrier's gateway listening on TCP.
@@ -356,8 +356,9 @@ TEST_CASE(
   setsockopt(gateway, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
 
   std::atomic<int> answered{0}, unsent{0};
-  auto send_options = [&](const std::string& host, uint16_t port) {
-    node.server->Post([&, host, port] {
+  auto send_options = [&](const std::string& host, uint16_t port,
+                          sb::sip::Transport transport = sb::sip::Transport::kTcp) {
+    node.server->Post([&, host, port, transport] {
       auto request =
           sb::sip::MessageBuilder::Request("OPTIONS", "sip:" + host + ":" + std::to_string(port));
       request.AddHeader("From", "<sip:probe@sb.test>;tag=1")
@@ -365,7 +366,7 @@ TEST_CASE(
           .AddHeader("Call-ID", sb::testing::UniqueName("out") + "@sb.test")
           .AddHeader("CSeq", "1 OPTIONS");
       auto sent =
-          node.endpoint.SendRequest(request, {host, port, sb::sip::Transport::kTcp},
+          node.endpoint.SendRequest(request, {host, port, transport},
                                     [&](const sb::signaling::ClientResponse& r, SipEndpoint&) {
                                       if (r.response != nullptr && r.response->status_code() == 200)
                                         ++answered;
@@ -402,6 +403,13 @@ TEST_CASE(
   pollfd more{gateway, POLLIN, 0};
   CHECK(poll(&more, 1, 100) == 0);
   CHECK(node.metrics.Render().find("sb_signaling_tcp_connections 1") != std::string::npos);
+  // No TLS here: a request for a TLS peer is a send error, not clear text on a new connection.
+  send_options("127.0.0.7", gateway_port, sb::sip::Transport::kTls);
+  CHECK(Eventually([&] {
+    return node.metrics.Render().find("sb_signaling_transport_send_errors_total 1") !=
+           std::string::npos;
+  }));
+  CHECK(poll(&more, 1, 200) == 0);
   close(conn);
   close(gateway);
 
@@ -409,7 +417,7 @@ TEST_CASE(
   const int closed_port = sb::testing::FreePort();
   send_options("127.0.0.7", static_cast<uint16_t>(closed_port));
   CHECK(Eventually([&] {
-    return node.metrics.Render().find("sb_signaling_transport_send_errors_total 1") !=
+    return node.metrics.Render().find("sb_signaling_transport_send_errors_total 2") !=
            std::string::npos;
   }));
   CHECK(answered.load() == 2);

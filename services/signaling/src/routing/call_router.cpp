@@ -142,6 +142,12 @@ Route AdminCallRouter::OutThrough(const b2bua::Caller& caller, const OutboundQue
     return Missing(out.status()) ? Refuse(404, "No Route", "not_found") : Unavailable();
   }
   if (out->tenant.suspended) return Refuse(403, "Tenant Suspended", "rejected");
+  // Admin keeps TLS trunks, this node has no TLS transport yet: a clear refusal now rather than
+  // an INVITE nobody can read and the caller's wait for the silence timeout.
+  if (out->gateway.transport != sip::Transport::kUdp &&
+      out->gateway.transport != sip::Transport::kTcp) {
+    return Refuse(503, "Trunk Transport Unsupported", "network_failure");
+  }
   // Either way the carrier cannot be reached: not the caller's mistake, so no 404 (the number
   // may well exist behind it).
   auto hops = locate_gateway_(out->gateway);

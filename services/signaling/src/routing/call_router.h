@@ -14,6 +14,7 @@
 // does not know yet, such as a flow) is 480. A disabled extension is 480, a suspended tenant 403,
 // an admin that does not answer 503.
 //
+// A trunk over TLS is 503 "Trunk Transport Unsupported" (no TLS transport here yet).
 // A trunk's gateway given by name is located as RFC 3263 says (sip::LocateServer): the call goes
 // to the first destination, the others are its alternates; a name with no address is 503
 // "Gateway Not Found", DNS that does not answer 503 "Gateway Unresolved". The Request-URI keeps

@@ -583,6 +583,9 @@ struct SipServer::Impl {
   // The connection a message for `to` goes on: the open one, else a new one (§18.1.1); for a
   // response whose connection closed, one to where its Via says the client listens (§18.2.2).
   Conn* Connection(const sip::Destination& to, std::string_view bytes) {
+    // TLS and WebSocket are not served here: plain TCP to their port would put SIP in clear
+    // text on a connection the peer expects a handshake on.
+    if (to.transport != sip::Transport::kTcp) return nullptr;
     auto it = conn_by_peer.find(PeerKey(to.host, to.port));
     if (it != conn_by_peer.end()) return conns.at(it->second).get();
     if (!bytes.starts_with("SIP/2.0 ")) return Connect(to);

@@ -267,7 +267,7 @@ TEST_CASE(
 
 TEST_CASE(
     "a gateway given by name - the Request-URI keeps the name - the call goes to its SRV "
-    "targets in order - a name without addresses or DNS that does not answer 503",
+    "targets in order - a name without addresses, DNS that does not answer or TLS 503",
     "[unit]") {
   Directory d;
   AdminCallRouter router(d, d.Locator());
@@ -298,6 +298,12 @@ TEST_CASE(
   CHECK(r.code == 503);
   CHECK(r.reason == "Gateway Not Found");
   CHECK(r.cause == "network_failure");
+  // No TLS transport on this node: refused before DNS is asked.
+  d.gateway = {"gw1.carrier.example", 0, sb::sip::Transport::kTls};
+  r = router.Resolve(Extension1001(), "00442071234567");
+  CHECK(r.code == 503);
+  CHECK(r.reason == "Trunk Transport Unsupported");
+
   d.gateway = {"carrier.example", 0, sb::sip::Transport::kTcp};
   d.dns_down = true;
   r = router.Resolve(Extension1001(), "00442071234567");
