@@ -19,10 +19,10 @@ DnsServer::DnsServer(DnsServer&&) noexcept = default;
 DnsServer& DnsServer::operator=(DnsServer&&) noexcept = default;
 DnsServer::~DnsServer() = default;
 
-DnsServer DnsServer::Start(const DnsZone& zone) {
+DnsServer DnsServer::Start(const DnsZone& zone, int fixed_port) {
   std::string last_log;
   for (int attempt = 0; attempt < kPortAttempts; ++attempt) {
-    const int port = FreeSipPort("127.0.0.1");
+    const int port = fixed_port != 0 ? fixed_port : FreeSipPort("127.0.0.1");
     std::vector<std::string> args = {
         "dnsmasq", "--keep-in-foreground", "--conf-file=/dev/null", "--no-resolv", "--no-hosts",
         "--no-poll", "--port=" + std::to_string(port), "--listen-address=127.0.0.1",
@@ -49,8 +49,8 @@ DnsServer DnsServer::Start(const DnsZone& zone) {
       return DnsServer(std::move(process), port);
     }
     process.Kill();
-    // Only a lost race for the port is worth another attempt.
-    if (last_log.find("Address already in use") == std::string::npos) break;
+    // Only a lost race for a port of our choosing is worth another attempt.
+    if (fixed_port != 0 || last_log.find("Address already in use") == std::string::npos) break;
   }
   throw std::runtime_error("dnsmasq did not start:\n" + last_log);
 }

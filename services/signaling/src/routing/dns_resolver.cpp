@@ -61,8 +61,14 @@ Result<DnsResolver::Answer> DnsResolver::Cached(const std::string& key, Ask ask)
     if (it != cache_.end() && it->second.expires > now) return it->second;
   }
   auto answer = ask();
-  if (!answer.ok()) return answer;
   std::lock_guard lock(mu_);
+  if (!answer.ok()) {
+    auto it = cache_.find(key);
+    if (it == cache_.end() || it->second.usable_until <= now) return answer;
+    it->second.expires = now + options_.stale_retry;
+    return it->second;
+  }
+  answer->usable_until = answer->expires + options_.max_stale;
   // Trunk gateways are few: a full cache means names nobody asks for again, so start afresh.
   if (cache_.size() >= 4096) cache_.clear();
   cache_[key] = *answer;

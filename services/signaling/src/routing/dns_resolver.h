@@ -3,7 +3,11 @@
 // through getaddrinfo, so that /etc/hosts (a pod's hostAliases) and nsswitch apply as for any
 // program. With `servers` set, both go to those servers instead (and /etc/hosts is not read).
 // Answers are kept for their TTL (capped), "no such record" for negative_ttl; a failure to get
-// an answer is never kept. Blocking: workers call it. Thread-safe.
+// an answer is never kept. While DNS cannot be asked (its servers down or unreachable), an
+// answer whose TTL ran out is used for up to max_stale more (RFC 8767 "serve stale"), and asked
+// for again only every stale_retry, so that a DNS outage neither fails every call through a
+// trunk nor makes each one wait out the resolver's timeouts (5 s, 2 tries by default).
+// Blocking: workers call it. Thread-safe.
 //
 //   auto dns = sb::signaling::DnsResolver::Create(clock, {.servers = {"127.0.0.1:5353"}});
 //   auto hops = (*dns)->Locate({.host = "carrier.example", .port = 0, .transport = kUdp});
@@ -31,6 +35,8 @@ struct DnsOptions {
   std::chrono::seconds negative_ttl{30};
   // How long getaddrinfo's addresses are kept: it tells no TTL.
   std::chrono::seconds system_addresses_ttl{30};
+  std::chrono::seconds max_stale{3600};
+  std::chrono::seconds stale_retry{30};
 };
 
 class DnsResolver {
@@ -51,7 +57,8 @@ class DnsResolver {
   struct Answer {
     std::vector<sip::SrvRecord> srv;
     std::vector<std::string> addresses;
-    core::Clock::TimePoint expires;
+    core::Clock::TimePoint expires;       // fresh until then
+    core::Clock::TimePoint usable_until;  // stale until then, while DNS cannot be asked
   };
   // A query of `type` (ns_t_srv, ns_t_a) to the resolver library: the records and their
   // smallest TTL.

@@ -2,6 +2,7 @@
 // answers as RFC 3263 needs them, "no such name", answers kept for their TTL, a server that is
 // not there, and the system's resolver for names in /etc/hosts.
 #include <catch2/catch.hpp>
+#include <optional>
 
 #include "routing/dns_resolver.h"
 #include "switchboard/core/clock.h"
@@ -87,6 +88,62 @@ TEST_CASE("an answer is kept for its TTL: the same lookup again does not ask the
   INFO(dns.ReadLog());
   CHECK(QueriesFor(dns, "gw1.carrier.sbtest") == 1);
   CHECK(QueriesFor(dns, "nowhere.carrier.sbtest") == 1);
+}
+
+TEST_CASE(
+    "DNS gone: an answer past its TTL still serves for max_stale, asked for again only every "
+    "stale_retry - a name never answered, or a stale answer past max_stale, is an error",
+    "[integration]") {
+  std::optional<sb::testing::DnsServer> dns = sb::testing::DnsServer::Start(CarrierZone());
+  sb::core::FakeClock clock;
+  auto resolver = DnsResolver::Create(clock, {.servers = {dns->address()},
+                                              .max_stale = std::chrono::seconds(3600),
+                                              .stale_retry = std::chrono::seconds(30)});
+  REQUIRE(resolver.ok());
+  auto hops = (*resolver)->Locate({"carrier.sbtest", 0, Transport::kUdp});
+  REQUIRE(hops.ok());
+  REQUIRE(hops->size() == 3);
+  dns.reset();  // the name server is gone
+
+  clock.Advance(std::chrono::seconds(61));  // the zone's TTL is 60 s
+  auto stale = (*resolver)->Locate({"carrier.sbtest", 0, Transport::kUdp});
+  REQUIRE(stale.ok());
+  CHECK(*stale == *hops);
+  auto never = (*resolver)->Ipv4("gw3.carrier.sbtest");
+  REQUIRE_FALSE(never.ok());
+  CHECK(never.status().code() == sb::StatusCode::kUnavailable);
+
+  clock.Advance(std::chrono::hours(2));
+  auto too_old = (*resolver)->Locate({"carrier.sbtest", 0, Transport::kUdp});
+  REQUIRE_FALSE(too_old.ok());
+  CHECK(too_old.status().code() == sb::StatusCode::kUnavailable);
+}
+
+TEST_CASE(
+    "DNS gone: a stale answer is asked for again only every stale_retry, and a fresh one "
+    "replaces it once the server answers",
+    "[integration]") {
+  auto zone = CarrierZone();
+  std::optional<sb::testing::DnsServer> dns = sb::testing::DnsServer::Start(zone);
+  sb::core::FakeClock clock;
+  auto resolver = DnsResolver::Create(clock, {.servers = {dns->address()}});
+  REQUIRE(resolver.ok());
+  REQUIRE((*resolver)->Ipv4("gw1.carrier.sbtest").ok());
+  const std::string address = dns->address();
+  dns.reset();
+  clock.Advance(std::chrono::seconds(61));
+  REQUIRE((*resolver)->Ipv4("gw1.carrier.sbtest").ok());  // stale; the next try in 30 s
+
+  // The server is back on the same port with gw1 moved: within stale_retry the stale answer
+  // still serves without asking; after it, the fresh one.
+  zone.a = {{"gw1.carrier.sbtest", "127.0.0.9"}};
+  const int port = std::stoi(address.substr(address.rfind(':') + 1));
+  dns = sb::testing::DnsServer::Start(zone, port);
+  clock.Advance(std::chrono::seconds(10));
+  CHECK(*(*resolver)->Ipv4("gw1.carrier.sbtest") == std::vector<std::string>{"127.0.0.5"});
+  CHECK(dns->ReadLog().find("query[A] gw1.carrier.sbtest") == std::string::npos);
+  clock.Advance(std::chrono::seconds(21));
+  CHECK(*(*resolver)->Ipv4("gw1.carrier.sbtest") == std::vector<std::string>{"127.0.0.9"});
 }
 
 TEST_CASE("a name server that is not there is an error, not an empty answer", "[integration]") {

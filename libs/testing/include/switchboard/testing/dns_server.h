@@ -32,8 +32,9 @@ struct DnsZone {
 
 class DnsServer {
  public:
-  // Throws std::runtime_error with its log when dnsmasq does not start.
-  static DnsServer Start(const DnsZone& zone);
+  // Throws std::runtime_error with its log when dnsmasq does not start. `port` 0: a free one;
+  // else that one (a server started again where its clients know it).
+  static DnsServer Start(const DnsZone& zone, int port = 0);
   DnsServer(DnsServer&&) noexcept;
   DnsServer& operator=(DnsServer&&) noexcept;
   ~DnsServer();
