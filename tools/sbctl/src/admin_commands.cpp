@@ -193,9 +193,9 @@ struct State {
   int page_size = 0;
 };
 
-// "00:2:+" (match, digits stripped, prepended) from --prefix into `req`; false (and a message)
+// "00:2:+" (match, digits stripped, prepended) from --prefix into `rule`; false (and a message)
 // when it is not that shape. What the rule may hold is admin's to check (INVALID_ARGUMENT).
-bool AddPrefixRule(const std::string& text, pb::CreateTrunkRequest& req, CommandContext& c) {
+bool ParsePrefixRule(const std::string& text, pb::PrefixRule* rule, CommandContext& c) {
   const size_t first = text.find(':');
   const size_t second = first == std::string::npos ? first : text.find(':', first + 1);
   int strip = -1;
@@ -209,11 +209,14 @@ bool AddPrefixRule(const std::string& text, pb::CreateTrunkRequest& req, Command
     c.exit_code = 1;
     return false;
   }
-  auto* rule = req.add_prefix_rules();
   rule->set_match(text.substr(0, first));
   rule->set_strip(strip);
   rule->set_prepend(text.substr(second + 1));
   return true;
+}
+
+pb::Transport TransportOf(const std::string& name) {
+  return name == "tls" ? pb::TRANSPORT_TLS : name == "tcp" ? pb::TRANSPORT_TCP : pb::TRANSPORT_UDP;
 }
 
 // An RFC 3339 time from a flag into `out`; false (and a message) when it is not one.
@@ -234,6 +237,22 @@ CLI::App* Sub(CLI::App* group, const char* name, const char* help, State& s, Com
     run(a);
   });
   return cmd;
+}
+
+// `<group> delete <id>`: one Delete<Resource> call, "deleted" (or {} with --json) on success.
+template <typename Request, typename Response, typename Method>
+void SubDelete(CLI::App* group, const char* help, State& s, CommandContext& c, Method method) {
+  Sub(group, "delete", help, s, c,
+      [&s, &c, method](Admin& a) {
+        Request req;
+        // Tenants themselves are deleted by the platform: their request has no tenant.
+        if constexpr (requires { req.set_tenant_id(s.o.tenant); }) req.set_tenant_id(s.o.tenant);
+        req.set_id(s.arg);
+        Response resp;
+        if (a.Call(method, req, &resp)) c.out << (s.o.json ? "{}" : "deleted") << "\n";
+      })
+      ->add_option("id", s.arg)
+      ->required();
 }
 
 }  // namespace
@@ -297,17 +316,9 @@ void RegisterAdminCommands(CLI::App& app, CommandContext& c) {
       })
       ->add_option("id", s.arg)
       ->required();
-  Sub(tenant, "delete", "delete a tenant and everything it owns", s, c,
-      [&](Admin& a) {
-        pb::DeleteTenantRequest req;
-        req.set_id(s.arg);
-        pb::DeleteTenantResponse resp;
-        if (a.Call(&pb::TenantService::Stub::DeleteTenant, req, &resp)) {
-          c.out << (s.o.json ? "{}" : "deleted") << "\n";
-        }
-      })
-      ->add_option("id", s.arg)
-      ->required();
+  SubDelete<pb::DeleteTenantRequest, pb::DeleteTenantResponse>(
+      tenant, "delete a tenant and everything it owns", s, c,
+      &pb::TenantService::Stub::DeleteTenant);
 
   // --- key ---
   CLI::App* key = app.add_subcommand("key", "API keys");
@@ -374,18 +385,8 @@ void RegisterAdminCommands(CLI::App& app, CommandContext& c) {
       ShowList(a, resp, resp.extensions(), kExtHeader, ExtRow);
     }
   });
-  Sub(ext, "delete", "delete an extension", s, c,
-      [&](Admin& a) {
-        pb::DeleteExtensionRequest req;
-        req.set_tenant_id(s.o.tenant);
-        req.set_id(s.arg);
-        pb::DeleteExtensionResponse resp;
-        if (a.Call(&pb::ExtensionService::Stub::DeleteExtension, req, &resp)) {
-          c.out << (s.o.json ? "{}" : "deleted") << "\n";
-        }
-      })
-      ->add_option("id", s.arg)
-      ->required();
+  SubDelete<pb::DeleteExtensionRequest, pb::DeleteExtensionResponse>(
+      ext, "delete an extension", s, c, &pb::ExtensionService::Stub::DeleteExtension);
 
   // --- number ---
   CLI::App* number = app.add_subcommand("number", "phone numbers (DIDs)");
@@ -409,18 +410,8 @@ void RegisterAdminCommands(CLI::App& app, CommandContext& c) {
       ShowList(a, resp, resp.numbers(), kNumberHeader, NumberRow);
     }
   });
-  Sub(number, "delete", "release a number", s, c,
-      [&](Admin& a) {
-        pb::DeleteNumberRequest req;
-        req.set_tenant_id(s.o.tenant);
-        req.set_id(s.arg);
-        pb::DeleteNumberResponse resp;
-        if (a.Call(&pb::NumberService::Stub::DeleteNumber, req, &resp)) {
-          c.out << (s.o.json ? "{}" : "deleted") << "\n";
-        }
-      })
-      ->add_option("id", s.arg)
-      ->required();
+  SubDelete<pb::DeleteNumberRequest, pb::DeleteNumberResponse>(
+      number, "release a number", s, c, &pb::NumberService::Stub::DeleteNumber);
 
   // --- trunk ---
   CLI::App* trunk = app.add_subcommand("trunk", "carrier trunks");
@@ -431,14 +422,12 @@ void RegisterAdminCommands(CLI::App& app, CommandContext& c) {
     req.set_name(s.arg);
     req.set_host(s.host);
     req.set_port(s.port);
-    req.set_transport(s.transport == "tls"   ? pb::TRANSPORT_TLS
-                      : s.transport == "tcp" ? pb::TRANSPORT_TCP
-                                             : pb::TRANSPORT_UDP);
+    req.set_transport(TransportOf(s.transport));
     req.set_username(s.user);
     req.set_password(s.password);
     for (const auto& src : s.sources) req.add_inbound_sources(src);
     for (const auto& text : s.prefixes) {
-      if (!AddPrefixRule(text, req, c)) return;
+      if (!ParsePrefixRule(text, req.add_prefix_rules(), c)) return;
     }
     pb::Trunk t;
     if (a.Call(&pb::TrunkService::Stub::CreateTrunk, req, &t))
@@ -461,6 +450,52 @@ void RegisterAdminCommands(CLI::App& app, CommandContext& c) {
       ShowList(a, resp, resp.trunks(), kTrunkHeader, TrunkRow);
     }
   });
+  // Only the options given change; --source and --prefix replace the whole list (--no-sources
+  // and --no-prefixes empty it).
+  struct TrunkUpdate {
+    CLI::Option *host, *port, *transport, *user, *password, *sources, *prefixes;
+    bool no_sources = false, no_prefixes = false;
+  };
+  auto update = std::make_shared<TrunkUpdate>();
+  CLI::App* trunk_update = Sub(trunk, "update", "change a trunk", s, c, [&, update](Admin& a) {
+    pb::UpdateTrunkRequest req;
+    req.set_tenant_id(s.o.tenant);
+    req.set_id(s.arg);
+    if (update->host->count() > 0) req.set_host(s.host);
+    if (update->port->count() > 0) req.set_port(s.port);
+    if (update->transport->count() > 0) req.set_transport(TransportOf(s.transport));
+    if (update->user->count() > 0) req.set_username(s.user);
+    if (update->password->count() > 0) req.set_password(s.password);
+    if (update->sources->count() > 0 || update->no_sources) {
+      req.set_replace_inbound_sources(true);
+      for (const auto& src : s.sources) req.add_inbound_sources(src);
+    }
+    if (update->prefixes->count() > 0 || update->no_prefixes) {
+      req.set_replace_prefix_rules(true);
+      for (const auto& text : s.prefixes) {
+        if (!ParsePrefixRule(text, req.add_prefix_rules(), c)) return;
+      }
+    }
+    pb::Trunk t;
+    if (a.Call(&pb::TrunkService::Stub::UpdateTrunk, req, &t))
+      Show(a, t, kTrunkHeader, TrunkRow(t));
+  });
+  trunk_update->add_option("id", s.arg)->required();
+  update->host = trunk_update->add_option("--host", s.host, "carrier host");
+  update->port =
+      trunk_update->add_option("--port", s.port, "gateway port (0: DNS SRV, else 5060/5061)");
+  update->transport = trunk_update->add_option("--transport", s.transport)
+                          ->check(CLI::IsMember({"udp", "tcp", "tls"}));
+  update->user = trunk_update->add_option("--user", s.user, "outbound digest username");
+  update->password = trunk_update->add_option("--password", s.password, "outbound digest password");
+  update->sources =
+      trunk_update->add_option("--source", s.sources, "inbound source CIDRs (the new list)");
+  update->prefixes = trunk_update->add_option("--prefix", s.prefixes,
+                                              "outbound rules MATCH:STRIP:PREPEND (the new list)");
+  trunk_update->add_flag("--no-sources", update->no_sources, "no inbound sources");
+  trunk_update->add_flag("--no-prefixes", update->no_prefixes, "no outbound rules");
+  SubDelete<pb::DeleteTrunkRequest, pb::DeleteTrunkResponse>(trunk, "delete a trunk", s, c,
+                                                             &pb::TrunkService::Stub::DeleteTrunk);
 
   // --- audit ---
   CLI::App* audit = app.add_subcommand("audit", "the audit log of changes (read-only)");

@@ -73,7 +73,8 @@ TEST_CASE("sbctl onboards a tenant and provisions an extension and a number", "[
 
 TEST_CASE(
     "sbctl creates a trunk with its prefix rules - without a port its gateway is left to DNS SRV "
-    "- a rule that is not MATCH:STRIP:PREPEND is refused before asking",
+    "- a rule that is not MATCH:STRIP:PREPEND is refused before asking - update changes what is "
+    "given - delete",
     "[integration]") {
   AdminFixture f;
   const std::string env = Env(f, f.Onboard("acme"));
@@ -98,6 +99,33 @@ TEST_CASE(
   auto bad = Sbctl(env, "trunk create other --host sip.other.example --prefix 00-2-+");
   CHECK(bad.exit_code == 1);
   CHECK(bad.output.find("MATCH:STRIP:PREPEND") != std::string::npos);
+
+  // update: only what is given changes; a list given replaces the old one.
+  const std::string id = j["id"];
+  auto updated = Sbctl(env, "trunk update " + id + " --port 5080 --prefix 011:3:+ --json");
+  REQUIRE(updated.exit_code == 0);
+  auto u = nlohmann::json::parse(updated.output);
+  CHECK(u["port"] == 5080);
+  CHECK(u["host"] == "sip.carrier.example");
+  CHECK(u["username"] == "acme");
+  REQUIRE(u["prefix_rules"].size() == 1);
+  CHECK(u["prefix_rules"][0]["match"] == "011");
+  CHECK(u["inbound_sources"].size() == 1);
+  auto cleared = Sbctl(env, "trunk update " + id + " --no-sources --port 0 --json");
+  REQUIRE(cleared.exit_code == 0);
+  auto cj = nlohmann::json::parse(cleared.output);
+  CHECK_FALSE(cj.contains("inbound_sources"));
+  CHECK_FALSE(cj.contains("port"));  // back to DNS SRV
+  CHECK(cj["prefix_rules"].size() == 1);
+
+  auto deleted = Sbctl(env, "trunk delete " + id);
+  REQUIRE(deleted.exit_code == 0);
+  CHECK(deleted.output.find("deleted") != std::string::npos);
+  auto none = Sbctl(env, "trunk list --json");
+  REQUIRE(none.exit_code == 0);
+  CHECK_FALSE(nlohmann::json::parse(none.output).contains("trunks"));
+  auto gone = Sbctl(env, "trunk delete " + id);
+  CHECK(gone.exit_code == 1);
 }
 
 TEST_CASE("sbctl reports the API's refusal with the field and exit code 1", "[integration]") {
