@@ -69,6 +69,20 @@ TEST_CASE("sbctl onboards a tenant and provisions an extension and a number", "[
   auto tenants = Sbctl("", "tenant list " + addr + " --key " + kPlatformKey);
   REQUIRE(tenants.exit_code == 0);
   CHECK(tenants.output.find("acme.sip.test.example") != std::string::npos);
+
+  // And away again: the number, the extension, then the tenant (a platform key's command).
+  auto number_deleted = Sbctl(env, "number delete " + nj["id"].get<std::string>());
+  CHECK(number_deleted.exit_code == 0);
+  CHECK(number_deleted.output == "deleted\n");
+  const std::string ext_id =
+      nlohmann::json::parse(list.output)["extensions"][0]["id"].get<std::string>();
+  CHECK(Sbctl(env, "ext delete " + ext_id + " --json").output == "{}\n");
+  CHECK_FALSE(nlohmann::json::parse(Sbctl(env, "ext list --json").output).contains("extensions"));
+  const std::string tenant_id = j["tenant"]["id"];
+  auto tenant_deleted =
+      Sbctl("", "tenant delete " + tenant_id + " " + addr + " --key " + kPlatformKey);
+  CHECK(tenant_deleted.exit_code == 0);
+  CHECK(Sbctl(env, "ext list").exit_code == 1);  // its key went with it
 }
 
 TEST_CASE(
