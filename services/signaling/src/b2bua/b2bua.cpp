@@ -769,6 +769,7 @@ void B2bua::AnswerCaller(const TenantId& tenant, std::string_view call_id,
   // dialog, its media leg and its session; the platform is its other end (play, record,
   // transfer, bridge act on it).
   call->one_legged = true;
+  call->b_party_uri = call->from_uri;
   call->b_dialog = call->a_dialog;
   call->a_dialog = {};
   call->b_leg_base = MediaLeg(*call, 'a');

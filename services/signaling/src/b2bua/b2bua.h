@@ -253,6 +253,9 @@ class B2bua final : public RequestHandler, public DialogHandler {
     sip::DialogId a_dialog;
     Caller caller;
     std::string from_uri, to_uri;
+    // Who side b is when that is not to_uri: the caller, once the answer command made it the
+    // call's one party (not kept in the record: a call taken up from it presents to_uri).
+    std::string b_party_uri;
     std::optional<TrunkGateway> trunk;  // the callee is this carrier gateway
     std::string media_node, a_sdp, b_offer;
     std::vector<CalleeLeg> legs;
@@ -556,6 +559,8 @@ class B2bua final : public RequestHandler, public DialogHandler {
   // Who the router resolves a transfer target for: the party that stays (side `stays`), or,
   // when that is a carrier, the extension on the other side.
   static Caller Dialer(const Call& call, char stays);
+  // The URI of the party on `side` (what a transfer target is shown, or the Referred-By).
+  static const std::string& SideUri(const Call& call, char side);
   void TransferRouted(const std::string& id, Route route, Result<std::vector<Target>> targets);
   void TransferLocated(const std::string& id, Result<std::vector<Target>> targets);
   // Our INVITE to target leg `index` (again, with credentials, after a carrier's challenge).

@@ -76,7 +76,7 @@ void B2bua::OnRefer(const IncomingRequest& request, Call& call, bool from_caller
   // The target learns who asked for the call (RFC 3892); a REFER without it names its sender.
   std::string referred_by(refer.Header(sip::HeaderId::kReferredBy).value_or(""));
   if (referred_by.empty()) {
-    referred_by = "<" + (replaced == 'a' ? call.from_uri : call.to_uri) + ">";
+    referred_by = "<" + SideUri(call, replaced) + ">";
   }
   // The subscription exists once the REFER is accepted (RFC 3515 §2.4.4): its first NOTIFY
   // goes out before anything else of the transfer.
@@ -124,7 +124,7 @@ void B2bua::StartTransfer(Call& call, char replaced, std::string_view dialed, bo
   t.referred_by = std::move(referred_by);
   t.to_uri = "sip:" + std::string(dialed) + "@" + call.caller.domain;
   // The target sees the party that stays as the caller.
-  t.from_uri = replaced == 'a' ? call.to_uri : call.from_uri;
+  t.from_uri = SideUri(call, replaced == 'a' ? 'b' : 'a');
   t.media_leg =
       MediaLeg(call, replaced, (replaced == 'a' ? call.a_generation : call.b_generation) + 1);
   t.started = std::move(started);
@@ -150,6 +150,11 @@ void B2bua::StartTransfer(Call& call, char replaced, std::string_view dialed, bo
         TransferRouted(id, std::move(routing->route), std::move(routing->targets));
       });
   if (!queued.ok()) TransferFailed(id, 503, "Overloaded");
+}
+
+const std::string& B2bua::SideUri(const Call& call, char side) {
+  if (side == 'a') return call.from_uri;
+  return call.b_party_uri.empty() ? call.to_uri : call.b_party_uri;
 }
 
 Caller B2bua::Dialer(const Call& call, char stays) {
@@ -418,6 +423,7 @@ void B2bua::TargetAnswered(const std::string& id, const sip::DialogId& dialog, S
     ++call->b_generation;
     call->b_offer = t.offer;
     call->to_uri = t.to_uri;
+    call->b_party_uri.clear();
     call->trunk = std::move(t.trunk);  // who side b is, should it stay through another transfer
   }
   call->answered_leg = t.media_leg;

@@ -3873,6 +3873,31 @@ TEST_CASE(
 }
 
 TEST_CASE(
+    "a caller taken by the answer command and then transferred by command - the target sees the "
+    "caller, not the extension it called - the target's answer joins them",
+    "[unit]") {
+  Fixture f;
+  auto [desk, mobile] = f.Ring();
+  const std::string id = CallIdOfOffer(desk);
+  B2buaCallControl control(
+      f.node.b2bua, [](std::function<void()> task) { task(); }, std::chrono::seconds(1));
+  REQUIRE(control.Answer(kTenant, sb::CallId(id)).ok());
+  Message ok = TakeFinal(f, kCaller);
+  REQUIRE(ok.status_code() == 200);
+  f.Receive(f.CallerInDialog("ACK", std::string((*ok.To())->tag()), 1), kCaller);
+  f.wire.clear();
+
+  REQUIRE(control.Transfer(kTenant, sb::CallId(id), "sip:1003@acme.sb.test").ok());
+  Message invite = f.Take(kTarget);
+  CHECK((*invite.To())->uri.user == "1003");
+  CHECK((*invite.From())->uri.user == "1001");  // the caller, who stays; not 1002
+  f.Receive(f.Answer(invite, 200, "target", kCallerSdp), kTarget);
+  CHECK(f.Take(kTarget).method() == sb::sip::Method::kAck);
+  CHECK(f.events.seen.back() == "answered");
+  CHECK(f.media.legs == std::set<std::string>{id + "-a", id + "-a1"});
+}
+
+TEST_CASE(
     "the answer command refuses an originated call (nobody called) - a caller that made no offer "
     "gets the node's offer in the 200 and its ACK's answer goes to its leg, bridged to nothing",
     "[unit]") {
