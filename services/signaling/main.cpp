@@ -1,8 +1,6 @@
 // sb-signaling: the SIP signaling node. Composition root only: settings, endpoint, sockets, ops
 // server; then wait for SIGTERM and drain (OPTIONS 503 so the balancer moves away, in-flight
 // transactions finish, then exit).
-#include <arpa/inet.h>
-
 #include <chrono>
 #include <future>
 #include <thread>
@@ -11,6 +9,7 @@
 #include "b2bua/call_service.h"
 #include "registrar/keepalive_service.h"
 #include "registrar/registrar_service.h"
+#include "routing/dns_resolver.h"
 #include "switchboard/core/http_server.h"
 #include "switchboard/core/logger.h"
 #include "switchboard/core/metrics.h"
@@ -44,11 +43,9 @@ std::vector<std::string> CommaList(std::string_view v) {
   return items;
 }
 
-sb::Status IsIpv4PortList(std::string_view v) {
+sb::Status IsNameServerList(std::string_view v) {
   for (const auto& item : CommaList(v)) {
-    SB_RETURN_IF_ERROR(sb::core::IsHostPort(item));
-    in_addr addr{};
-    if (inet_pton(AF_INET, item.substr(0, item.rfind(':')).c_str(), &addr) != 1) {
+    if (!sb::signaling::ParseNameServer(item).ok()) {
       return sb::Status::InvalidArgument("ipv4:port, comma-separated");
     }
   }
@@ -171,7 +168,7 @@ int main(int argc, char** argv) {
       {"dns-servers", "SB_SIGNALING_DNS_SERVERS",
        "name servers (ipv4:port, comma-separated) asked for trunk gateways given by name (RFC "
        "3263: SRV, then addresses); empty: the system's resolver (/etc/resolv.conf, /etc/hosts)",
-       "", IsIpv4PortList},
+       "", IsNameServerList},
       {"drain-notice-ms", "SB_SIGNALING_DRAIN_NOTICE_MS",
        "how long OPTIONS answer 503 before an idle node exits (balancer probe interval)", "2000",
        sb::core::IsPositiveInt},

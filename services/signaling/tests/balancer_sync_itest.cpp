@@ -20,7 +20,7 @@ using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
 // What `kamcmd dispatcher.list` prints: the balancer's destinations as it routes now.
-std::string DispatcherList(const sb::testing::Kamailio& balancer) {
+std::string KamailioDispatchers(const sb::testing::Kamailio& balancer) {
   const std::string command =
       "kamcmd -s unix:" + (balancer.dir() / "ctl").string() + " dispatcher.list 2>&1";
   std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(command.c_str(), "r"), pclose);
@@ -36,7 +36,7 @@ bool Lists(const sb::testing::Kamailio& balancer, const std::string& uri, bool l
            std::chrono::milliseconds within = 15s) {
   const auto deadline = Clock::now() + within;
   for (;;) {
-    if ((DispatcherList(balancer).find(uri) != std::string::npos) == listed) return true;
+    if ((KamailioDispatchers(balancer).find(uri) != std::string::npos) == listed) return true;
     if (Clock::now() >= deadline) return false;
     std::this_thread::sleep_for(100ms);
   }
@@ -66,7 +66,7 @@ TEST_CASE(
   const int second_port = p.AddSignalingReplica();
   const std::string second = "sip:127.0.0.1:" + std::to_string(second_port);
   CHECK(Lists(balancer, second, true));
-  INFO(DispatcherList(balancer));
+  INFO(KamailioDispatchers(balancer));
   CHECK(sync.ReadLog().find("balancer list reloaded") != std::string::npos);
 
   // SIGTERM: it drains (its probes answered 503, its dialogs' requests still reach it), exits

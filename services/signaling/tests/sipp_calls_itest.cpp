@@ -76,6 +76,14 @@ Sipp StartTarget(CallRig& rig, int via_port) {
                             At(kTargetIp, target_port)));
 }
 
+// The transferor and the party that stays ran their scenarios through, and so did the target.
+void CheckTransferred(Sipp& caller, Sipp& callee, Sipp& target) {
+  CheckBothSucceeded(caller, callee);
+  const int target_rc = target.Wait();
+  INFO(target.Report());
+  CHECK(target_rc == 0);
+}
+
 // The target's leg (`<id>-a1`, which replaced the transferring caller's) carried audio both ways.
 void CheckTargetLegCarriedAudio(LegStats& stats) {
   bool target_leg_seen = false;
@@ -251,10 +259,7 @@ TEST_CASE(
   auto callee = rig.StartCallee("callee_stays_through_transfer.xml");
   auto caller =
       rig.StartCaller("caller_transfers.xml", rig.platform.sip_port(), refer_to, {"-d", "500"});
-  CheckBothSucceeded(caller, callee);
-  const int target_rc = target.Wait();
-  INFO(target.Report());
-  CHECK(target_rc == 0);
+  CheckTransferred(caller, callee, target);
 
   // Legs a (the caller's, destroyed at the transfer), b (the callee's) and a1 (the target's,
   // which replaced a): a1 carried the callee's audio to 1003 and its echo back.
@@ -682,6 +687,11 @@ struct FailoverRig {
         [](const switchboard::call::v1::CallAnswered&, const sb::bus::Message&) { return true; },
         10s));
   }
+  // A transferred call: answered by the callee, then by the target; ended once, by the survivor.
+  void AnsweredTwiceEndedOnce() {
+    CHECK(answered.AtLeast<switchboard::call::v1::CallAnswered>(2, 5s).size() == 2);
+    EndedByNodeFailure();
+  }
   // The call's one ended event, ended by the survivor.
   switchboard::call::v1::CallEnded EndedByNodeFailure() {
     auto ends = ended.AtLeast<switchboard::call::v1::CallEnded>(1, 10s);
@@ -783,14 +793,9 @@ TEST_CASE(
   auto caller =
       f.rig.StartCaller("caller_transfers.xml", caller_path.port(), "1003", {"-d", "1500"});
   f.FailOver({&caller_path, &callee_path});
-  CheckBothSucceeded(caller, callee);
-  const int target_rc = target.Wait();
-  INFO(target.Report());
-  CHECK(target_rc == 0);
+  CheckTransferred(caller, callee, target);
   INFO(p.SignalingLog());
-  // Answered twice (the callee, then the target), ended once.
-  CHECK(f.answered.AtLeast<switchboard::call::v1::CallAnswered>(2, 5s).size() == 2);
-  f.EndedByNodeFailure();
+  f.AnsweredTwiceEndedOnce();
   CheckTargetLegCarriedAudio(stats);
 }
 
@@ -810,13 +815,9 @@ TEST_CASE(
   auto callee = f.rig.StartCallee("callee_stays_through_transfer.xml");
   auto caller = f.rig.StartCaller("caller_transfers.xml", balancer.port(), "1003", {"-d", "1000"});
   const int other = f.KillChosen(balancer);
-  CheckBothSucceeded(caller, callee);
-  const int target_rc = target.Wait();
-  INFO(target.Report());
-  CHECK(target_rc == 0);
+  CheckTransferred(caller, callee, target);
   INFO(p.SignalingLog());
-  CHECK(f.answered.AtLeast<switchboard::call::v1::CallAnswered>(2, 5s).size() == 2);
-  f.EndedByNodeFailure();
+  f.AnsweredTwiceEndedOnce();
   const std::string log = balancer.ReadLog();
   INFO(log);
   const std::string to_other = "sip:127.0.0.1:" + std::to_string(other);

@@ -12,9 +12,8 @@
 #include <random>
 
 namespace sb::signaling {
-namespace {
 
-Result<sockaddr_in> ParseServer(const std::string& text) {
+Result<sockaddr_in> ParseNameServer(const std::string& text) {
   const size_t colon = text.rfind(':');
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
@@ -31,13 +30,11 @@ Result<sockaddr_in> ParseServer(const std::string& text) {
   return addr;
 }
 
-}  // namespace
-
 Result<std::unique_ptr<DnsResolver>> DnsResolver::Create(const core::Clock& clock,
                                                          DnsOptions options) {
   std::vector<sockaddr_in> servers;
   for (const auto& text : options.servers) {
-    auto addr = ParseServer(text);
+    auto addr = ParseNameServer(text);
     if (!addr.ok()) return addr.status();
     servers.push_back(*addr);
   }

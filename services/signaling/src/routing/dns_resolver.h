@@ -28,6 +28,9 @@
 
 namespace sb::signaling {
 
+// "ipv4:port" as a name server's address; INVALID_ARGUMENT naming "servers" otherwise.
+Result<sockaddr_in> ParseNameServer(const std::string& text);
+
 struct DnsOptions {
   // "ip:port" (IPv4) of the name servers to ask, in order; empty: the system's.
   std::vector<std::string> servers;

@@ -2517,6 +2517,16 @@ std::optional<Message> InviteTo(Fixture& f, const Destination& to) {
   return std::nullopt;
 }
 
+// The carrier at `at` answers `invite`, the target of the caller's REFER: the caller hears the
+// final NOTIFY and is hung up, and the target's leg a1 is bridged to the callee's.
+void CarrierTakesCallersTransfer(Fixture& f, const Message& invite, const Destination& at,
+                                 const std::string& id) {
+  f.Receive(Fixture::Answer(invite, 200, "carrier", kCallerSdp), at);
+  NotifiedDoneThenBye(f, kCaller);
+  CHECK(f.media.legs == std::set<std::string>{id + "-a1", id + "-b"});
+  CHECK(f.events.seen.back() == "answered");
+}
+
 // The caller dials out through the trunk with alternates: the INVITE to the first destination.
 Message DialsOutWithAlternates(Fixture& f) {
   f.router.routes["00442071234567"] = ThroughTrunkWithAlternates();
@@ -2708,10 +2718,7 @@ TEST_CASE(
   REQUIRE(presented);
   CHECK(sb::sip::ParseCredentials(*presented)->username == "acme-out");
   CHECK(HeaderOf(*second, "Referred-By") == "<sip:1001@acme.sb.test>");
-  f.Receive(Fixture::Answer(*second, 200, "carrier", kCallerSdp), kCarrier);
-  NotifiedDoneThenBye(f, kCaller);
-  CHECK(f.media.legs == std::set<std::string>{id + "-a1", id + "-b"});
-  CHECK(f.events.seen.back() == "answered");
+  CarrierTakesCallersTransfer(f, *second, kCarrier, id);
 }
 
 TEST_CASE(
@@ -2738,10 +2745,7 @@ TEST_CASE(
   CHECK(*second->CallId() == *first->CallId());
   CHECK((*second->TopVia())->branch() != (*first->TopVia())->branch());
   CHECK(HeaderOf(*second, "Referred-By") == "<sip:1001@acme.sb.test>");
-  f.Receive(Fixture::Answer(*second, 200, "backup", kCallerSdp), kCarrierBackup);
-  NotifiedDoneThenBye(f, kCaller);
-  CHECK(f.media.legs == std::set<std::string>{id + "-a1", id + "-b"});
-  CHECK(f.events.seen.back() == "answered");
+  CarrierTakesCallersTransfer(f, *second, kCarrierBackup, id);
 }
 
 TEST_CASE(
