@@ -1035,6 +1035,7 @@ StoredCall B2bua::BaseRecord(const Call& call) const {
   CopyEndedFacts(call, stored);
   stored.caller_party = call.caller;
   if (call.trunk) stored.callee_trunk_id = call.trunk->trunk_id;
+  stored.b_party_uri = call.b_party_uri;
   stored.existing_only = call.revived;
   return stored;
 }

@@ -254,7 +254,7 @@ class B2bua final : public RequestHandler, public DialogHandler {
     Caller caller;
     std::string from_uri, to_uri;
     // Who side b is when that is not to_uri: the caller, once the answer command made it the
-    // call's one party (not kept in the record: a call taken up from it presents to_uri).
+    // call's one party.
     std::string b_party_uri;
     std::optional<TrunkGateway> trunk;  // the callee is this carrier gateway
     std::string media_node, a_sdp, b_offer;

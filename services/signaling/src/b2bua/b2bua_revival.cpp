@@ -58,6 +58,7 @@ Result<B2bua::Call*> B2bua::Revive(const StoredCall& record) {
   call.caller.tenant = record.tenant;
   call.from_uri = record.from_uri;
   call.to_uri = record.to_uri;
+  call.b_party_uri = record.b_party_uri;
   if (!record.callee_trunk_id.empty()) {
     call.trunk.emplace();
     call.trunk->trunk_id = record.callee_trunk_id;  // for Dialer: side b rang out already

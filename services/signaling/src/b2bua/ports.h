@@ -342,6 +342,8 @@ struct StoredCall {
   // went out through (empty: none).
   Caller caller_party;
   std::string callee_trunk_id;
+  // Call::b_party_uri (empty: side b is to_uri); not in a record from before version 8.
+  std::string b_party_uri;
   // A call still ringing (Settings::store_ringing_after): the caller's INVITE as it came and
   // from where, which another replica answers when this node dies, and our INVITEs to the
   // contacts, which it cancels. Empty for an answered call.

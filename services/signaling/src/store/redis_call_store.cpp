@@ -25,9 +25,11 @@ constexpr char kGroup = '\x1d';  // between a ringing call's forks, whose parts 
 // it without answering the caller or cancelling the contacts), version 6 who started each dialog
 // and whose offer came first (an older replica reports a transfer target or a bridged-in caller
 // the wrong way round, and the codec of our offer for a party that answered it), version 7 who
-// the parties are (an older replica cannot transfer the call: 503 to a REFER, as before).
-constexpr uint64_t kCurrentVersion = 7;
-constexpr std::string_view kVersion = "7";
+// the parties are (an older replica cannot transfer the call: 503 to a REFER, as before),
+// version 8 side b's own URI (an older replica shows the answer command's caller, transferred,
+// as the extension it called).
+constexpr uint64_t kCurrentVersion = 8;
+constexpr std::string_view kVersion = "8";
 constexpr std::string_view kVersionWithoutSdp = "2";
 constexpr std::string_view kVersionWithoutSummary = "1";
 
@@ -87,6 +89,7 @@ constexpr size_t kRefreshFields = 4;
 constexpr size_t kRingingFields = 5;
 constexpr size_t kRoleFields = 4;
 constexpr size_t kPartyFields = 4;
+constexpr size_t kSideBFields = 1;
 constexpr std::string_view kYes = "1";
 constexpr std::string_view kRefreshByUpdate = "UPDATE";
 constexpr std::string_view kRefreshByInvite = "INVITE";
@@ -198,6 +201,7 @@ std::string RedisCallStore::Encode(const b2bua::StoredCall& call) {
   Put(out, Storable(call.caller_party.extension));
   Put(out, Storable(call.caller_party.trunk_id));
   Put(out, Storable(call.callee_trunk_id));
+  Put(out, Storable(call.b_party_uri));
   return out;
 }
 
@@ -246,7 +250,8 @@ Result<b2bua::StoredCall> RedisCallStore::Decode(std::string_view text) {
   }
   if (version < 4) return call;
   const size_t known = at + kRefreshFields + (version == 4 ? 0 : kRingingFields) +
-                       (version < 6 ? 0 : kRoleFields) + (version < 7 ? 0 : kPartyFields) + 1;
+                       (version < 6 ? 0 : kRoleFields) + (version < 7 ? 0 : kPartyFields) +
+                       (version < 8 ? 0 : kSideBFields) + 1;
   if (version <= kCurrentVersion ? f.size() != known : f.size() < known) {
     return Status::Internal("stored call in an unknown form");
   }
@@ -286,6 +291,8 @@ Result<b2bua::StoredCall> RedisCallStore::Decode(std::string_view text) {
   call.caller_party.extension = f[at++];
   call.caller_party.trunk_id = f[at++];
   call.callee_trunk_id = f[at++];
+  if (version < 8) return call;
+  call.b_party_uri = f[at++];
   return call;
 }
 

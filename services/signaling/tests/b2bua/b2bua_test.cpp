@@ -2119,13 +2119,9 @@ TEST_CASE(
   CHECK(f.media.legs.empty());
 }
 
-TEST_CASE(
-    "the transfer command for a call whose node is gone - carried out by the replica it reaches "
-    "- OK once the target rings - the callee gets the BYE once the target answers",
-    "[unit]") {
-  Fixture f;
-  auto call = f.Connect();
-  const std::string id = f.store.calls.begin()->first;
+// The call's node gone, the transfer command to 1003 carried out by the replica it reaches, OK
+// once the target rings; the target's INVITE.
+Message TransferredAtSurvivor(Fixture& f, const std::string& id) {
   f.FailOver(99);
   std::optional<sb::Status> started;
   f.survivor->b2bua.Transfer(kTenant, id, "sip:1003@acme.sb.test",
@@ -2133,7 +2129,17 @@ TEST_CASE(
   f.Pump();
   REQUIRE(started.has_value());
   CHECK(started->ok());
-  Message invite = f.Take(kTarget);
+  return f.Take(kTarget);
+}
+
+TEST_CASE(
+    "the transfer command for a call whose node is gone - carried out by the replica it reaches "
+    "- OK once the target rings - the callee gets the BYE once the target answers",
+    "[unit]") {
+  Fixture f;
+  auto call = f.Connect();
+  const std::string id = f.store.calls.begin()->first;
+  Message invite = TransferredAtSurvivor(f, id);
   CHECK((*invite.From())->uri.user == "1001");
   f.Receive(f.Answer(invite, 200, "target", kCallerSdp), kTarget);
   CHECK(f.Take(kTarget).method() == sb::sip::Method::kAck);
@@ -3876,21 +3882,27 @@ TEST_CASE(
   CHECK(f.events.seen.back() == "ended normal 200");
 }
 
-TEST_CASE(
-    "a caller taken by the answer command and then transferred by command - the target sees the "
-    "caller, not the extension it called - the target's answer joins them",
-    "[unit]") {
-  Fixture f;
+// A call from 1001 ringing 1002, whose caller the answer command took (as an IVR does), ACKed;
+// its id. The wire is left empty.
+std::string AnsweredByCommand(Fixture& f, B2buaCallControl& control) {
   auto [desk, mobile] = f.Ring();
   const std::string id = CallIdOfOffer(desk);
-  B2buaCallControl control(
-      f.node.b2bua, [](std::function<void()> task) { task(); }, std::chrono::seconds(1));
   REQUIRE(control.Answer(kTenant, sb::CallId(id)).ok());
   Message ok = TakeFinal(f, kCaller);
   REQUIRE(ok.status_code() == 200);
   f.Receive(f.CallerInDialog("ACK", std::string((*ok.To())->tag()), 1), kCaller);
   f.wire.clear();
+  return id;
+}
 
+TEST_CASE(
+    "a caller taken by the answer command and then transferred by command - the target sees the "
+    "caller, not the extension it called - the target's answer joins them",
+    "[unit]") {
+  Fixture f;
+  B2buaCallControl control(
+      f.node.b2bua, [](std::function<void()> task) { task(); }, std::chrono::seconds(1));
+  const std::string id = AnsweredByCommand(f, control);
   REQUIRE(control.Transfer(kTenant, sb::CallId(id), "sip:1003@acme.sb.test").ok());
   Message invite = f.Take(kTarget);
   CHECK((*invite.To())->uri.user == "1003");
@@ -3899,6 +3911,22 @@ TEST_CASE(
   CHECK(f.Take(kTarget).method() == sb::sip::Method::kAck);
   CHECK(f.events.seen.back() == "answered");
   CHECK(f.media.legs == std::set<std::string>{id + "-a", id + "-a1"});
+}
+
+TEST_CASE(
+    "a caller taken by the answer command, its node gone - the transfer command at another "
+    "replica shows the target the caller, from the record",
+    "[unit]") {
+  Fixture f;
+  B2buaCallControl control(
+      f.node.b2bua, [](std::function<void()> task) { task(); }, std::chrono::seconds(1));
+  const std::string id = AnsweredByCommand(f, control);
+  REQUIRE(f.store.calls.count(id) == 1);
+  CHECK(f.store.calls.at(id).b_party_uri == "sip:1001@acme.sb.test");
+
+  Message invite = TransferredAtSurvivor(f, id);
+  CHECK((*invite.To())->uri.user == "1003");
+  CHECK((*invite.From())->uri.user == "1001");  // the caller, who stays; not 1002
 }
 
 TEST_CASE(

@@ -51,6 +51,7 @@ StoredCall Call() {
   call.answer_time = *call.start_time + std::chrono::milliseconds(4'250);
   call.caller_party = {call.tenant, "acme.sb.test", "1001", ""};
   call.callee_trunk_id = "trunk-carrier-1";
+  call.b_party_uri = "sip:1005@acme.sb.test";
   return call;
 }
 
@@ -86,6 +87,7 @@ void RequireSame(const StoredCall& a, const StoredCall& b) {
   CHECK(a.caller_party.extension == b.caller_party.extension);
   CHECK(a.caller_party.trunk_id == b.caller_party.trunk_id);
   CHECK(a.callee_trunk_id == b.callee_trunk_id);
+  CHECK(a.b_party_uri == b.b_party_uri);
   CHECK(a.ringing_invite == b.ringing_invite);
   CHECK(a.ringing_source == b.ringing_source);
   REQUIRE(a.ringing_forks.size() == b.ringing_forks.size());
@@ -299,8 +301,15 @@ TEST_CASE(
     "us, without refreshes, without descriptions before that, and without times before that",
     "[unit]") {
   StoredCall call = Call();
+  // Version 7 ended with who the parties are: the same text without side b's own URI.
+  const std::string v7 = Older(RedisCallStore::Encode(call), '7', 1);
+  auto without_side_b = RedisCallStore::Decode(v7);
+  REQUIRE(without_side_b.ok());
+  CHECK(without_side_b->b_party_uri.empty());
+  call.b_party_uri.clear();
+  RequireSame(*without_side_b, call);
   // Version 6 ended with the dialogs' roles: the same text without who the parties are.
-  const std::string v6 = Older(RedisCallStore::Encode(call), '6', 4);
+  const std::string v6 = Older(v7, '6', 4);
   auto without_parties = RedisCallStore::Decode(v6);
   REQUIRE(without_parties.ok());
   CHECK(without_parties->caller_party.domain.empty());
@@ -312,7 +321,8 @@ TEST_CASE(
   turned.caller.outbound = turned.caller.we_offered = true;
   turned.callee.outbound = turned.callee.we_offered = false;
   // Version 5 ended with the ringing fields: the same text without the dialogs' roles.
-  const std::string v5 = Older(Older(RedisCallStore::Encode(turned), '6', 4), '5', 4);
+  const std::string v5 =
+      Older(Older(Older(RedisCallStore::Encode(turned), '7', 1), '6', 4), '5', 4);
   auto without_roles = RedisCallStore::Decode(v5);
   REQUIRE(without_roles.ok());
   RequireSame(*without_roles, call);
@@ -350,21 +360,23 @@ TEST_CASE(
   CHECK_FALSE(RedisCallStore::Decode(Older(v4, '4', 2)).ok());
   CHECK_FALSE(RedisCallStore::Decode(Older(v5, '5', 2)).ok());
   CHECK_FALSE(RedisCallStore::Decode(Older(v6, '6', 2)).ok());
-  CHECK_FALSE(RedisCallStore::Decode(Older(RedisCallStore::Encode(Call()), '7', 2)).ok());
+  CHECK_FALSE(RedisCallStore::Decode(Older(v7, '7', 2)).ok());
+  CHECK_FALSE(RedisCallStore::Decode(Older(RedisCallStore::Encode(Call()), '8', 1)).ok());
 }
 
 TEST_CASE("a record of a later version is read for the fields this one knows", "[unit]") {
   const StoredCall call = Call();
-  const std::string v7 = RedisCallStore::Encode(call);
-  auto later = RedisCallStore::Decode("8" + v7.substr(1) + "something new\x1f");
+  const std::string v8 = RedisCallStore::Encode(call);
+  auto later = RedisCallStore::Decode("9" + v8.substr(1) + "something new\x1f");
   REQUIRE(later.ok());
   RequireSame(*later, call);
-  // Versions 3 to 7 have exactly their fields.
-  CHECK_FALSE(RedisCallStore::Decode(Older(v7, '3', 17) + "something new\x1f").ok());
-  CHECK_FALSE(RedisCallStore::Decode(Older(v7, '4', 13) + "something new\x1f").ok());
-  CHECK_FALSE(RedisCallStore::Decode(Older(v7, '5', 8) + "something new\x1f").ok());
-  CHECK_FALSE(RedisCallStore::Decode(Older(v7, '6', 4) + "something new\x1f").ok());
-  CHECK_FALSE(RedisCallStore::Decode(v7 + "something new\x1f").ok());
+  // Versions 3 to 8 have exactly their fields.
+  CHECK_FALSE(RedisCallStore::Decode(Older(v8, '3', 18) + "something new\x1f").ok());
+  CHECK_FALSE(RedisCallStore::Decode(Older(v8, '4', 14) + "something new\x1f").ok());
+  CHECK_FALSE(RedisCallStore::Decode(Older(v8, '5', 9) + "something new\x1f").ok());
+  CHECK_FALSE(RedisCallStore::Decode(Older(v8, '6', 5) + "something new\x1f").ok());
+  CHECK_FALSE(RedisCallStore::Decode(Older(v8, '7', 1) + "something new\x1f").ok());
+  CHECK_FALSE(RedisCallStore::Decode(v8 + "something new\x1f").ok());
 }
 
 TEST_CASE(
