@@ -20,7 +20,7 @@ Status ValidateCallerId(std::string_view caller_id, std::string_view field) {
 
 Status ValidateExtensionFields(const Extension& ext) {
   SB_RETURN_IF_ERROR(ValidateExtensionNumber(ext.number, "number"));
-  SB_RETURN_IF_ERROR(ValidateSipUser(ext.sip_username, "sip_username"));
+  SB_RETURN_IF_ERROR(ValidateCanonicalSipUser(ext.sip_username, "sip_username"));
   SB_RETURN_IF_ERROR(ValidateDisplayText(ext.display_name, "display_name", 64, true));
   return ValidateCallerId(ext.caller_id, "caller_id");
 }

@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "switchboard/core/ids.h"
+#include "switchboard/sip/uri.h"
 
 namespace sb::admin {
 namespace {
@@ -171,6 +172,17 @@ Status ValidateSipUser(std::string_view user, std::string_view field) {
     }
     return Bad(field, "is not a valid SIP user (RFC 3261): bad character at position " +
                           std::to_string(i + 1));
+  }
+  return Status::Ok();
+}
+
+Status ValidateCanonicalSipUser(std::string_view user, std::string_view field) {
+  SB_RETURN_IF_ERROR(ValidateSipUser(user, field));
+  const std::string canonical = sip::Escape(sip::Unescape(user), sip::UriComponent::kUser);
+  if (canonical != user) {
+    std::string message = "must be written as \"";
+    message.append(canonical).append("\": escape only what a SIP user must, in upper-case hex");
+    return Bad(field, std::move(message));
   }
   return Status::Ok();
 }

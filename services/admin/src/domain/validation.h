@@ -24,6 +24,10 @@ Status ValidateExtensionNumber(std::string_view number, std::string_view field);
 // SIP user part (RFC 3261 §25.1 `user`): unreserved, escaped or user-unreserved characters,
 // at most 64.
 Status ValidateSipUser(std::string_view user, std::string_view field);
+// An extension's SIP user as the registrar matches it (CanonicalAor in services/signaling): no
+// escape of a character that needs none, escapes in upper-case hex. Two users equal as URIs
+// ("a%62", "ab") would otherwise be two extensions with one address of record.
+Status ValidateCanonicalSipUser(std::string_view user, std::string_view field);
 // A host name (RFC 1123 labels, at most 253 characters) or an IPv4 / IPv6 address literal.
 Status ValidateHost(std::string_view host, std::string_view field);
 // A DNS domain name as used for SIP domains: like ValidateHost, but no address literals.

@@ -89,6 +89,19 @@ TEST_CASE("a SIP user follows the RFC 3261 user grammar", "[unit]") {
            ValidateSipUser);
 }
 
+TEST_CASE(
+    "an extension's SIP user is written as the registrar matches it - one user, one spelling",
+    "[unit]") {
+  CheckAll({{"alice", true},
+            {"al%20ice", true},   // a space must be escaped
+            {"caf%C3%A9", true},  // so must bytes past ASCII, in upper-case hex
+            {"a%62", false},      // "ab": 'b' needs no escape
+            {"al%2Fice", false},  // '/' may stand as it is in a user part
+            {"caf%c3%a9", false},
+            {"al ice", false}},
+           ValidateCanonicalSipUser);
+}
+
 TEST_CASE("a host is a host name or an IP literal", "[unit]") {
   CheckAll({{"sip.carrier.example", true},
             {"localhost", true},

@@ -255,6 +255,7 @@ TEST_CASE("bad input answers INVALID_ARGUMENT naming the field", "[integration]"
     for (const auto& c :
          std::vector<Case>{{"1", "", "long enough", "", "", "number"},
                            {"1001", "bad user", "long enough", "", "", "sip_username"},
+                           {"1001", "a%62", "long enough", "", "", "sip_username"},
                            {"1001", "", "short", "", "", "password"},
                            {"1001", "", "long enough", "12345", "", "caller_id"},
                            {"1001", "", "long enough", "", "a\"b", "display_name"}}) {
