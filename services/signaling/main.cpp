@@ -10,6 +10,7 @@
 #include "registrar/keepalive_service.h"
 #include "registrar/registrar_service.h"
 #include "routing/dns_resolver.h"
+#include "switchboard/core/cidr.h"
 #include "switchboard/core/http_server.h"
 #include "switchboard/core/logger.h"
 #include "switchboard/core/metrics.h"
@@ -47,6 +48,15 @@ sb::Status IsNameServerList(std::string_view v) {
   for (const auto& item : CommaList(v)) {
     if (!sb::signaling::ParseNameServer(item).ok()) {
       return sb::Status::InvalidArgument("ipv4:port, comma-separated");
+    }
+  }
+  return sb::Status::Ok();
+}
+
+sb::Status IsCidrList(std::string_view v) {
+  for (const auto& item : CommaList(v)) {
+    if (!sb::core::Cidr::Parse(item).ok()) {
+      return sb::Status::InvalidArgument("IPv4 or IPv6 addresses or CIDRs, comma-separated");
     }
   }
   return sb::Status::Ok();
@@ -99,6 +109,10 @@ int main(int argc, char** argv) {
        "messages per second from one IP address (0: no limit)", "0", IsNonNegativeInt},
       {"source-burst", "SB_SIGNALING_SOURCE_BURST", "burst above the rate (0: the rate)", "0",
        IsNonNegativeInt},
+      {"trusted-proxies", "SB_SIGNALING_TRUSTED_PROXIES",
+       "the balancer's addresses (CIDRs, comma-separated): a request from one is taken to come "
+       "from the address its Via stamp names (bans, trunks by source); empty: none",
+       "", IsCidrList},
       {"nats-url", "SB_NATS_URL", "NATS (admin lookups, events); empty: no registrar", "", {}},
       {"redis-url", "SB_REDIS_URL", "Redis (bindings, nonces, bans); empty: no registrar", "", {}},
       {"redis-prefix", "SB_SIGNALING_REDIS_PREFIX",
@@ -208,6 +222,9 @@ int main(int argc, char** argv) {
       static_cast<size_t>(settings.GetInt("max-message-bytes"));
   endpoint_config.source_limits.per_second = static_cast<uint32_t>(settings.GetInt("source-rate"));
   endpoint_config.source_limits.burst = static_cast<uint32_t>(settings.GetInt("source-burst"));
+  for (const auto& proxy : CommaList(settings.Get("trusted-proxies"))) {
+    endpoint_config.trusted_proxies.push_back(*sb::core::Cidr::Parse(proxy));
+  }
   sb::signaling::SipEndpoint endpoint(clock, metrics, endpoint_config);
 
   sb::signaling::ListenConfig listen;

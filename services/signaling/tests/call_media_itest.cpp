@@ -165,13 +165,13 @@ bool RtpReaches(const Udp& from, uint16_t port, const Udp& to) {
 }
 
 struct AcceptAll : CallAuthorizer {
-  AuthOutcome Authorize(const sb::sip::Message&, const sb::sip::Destination&) override {
+  AuthOutcome Authorize(const sb::sip::Message&, const std::string&) override {
     AuthOutcome out;
     out.caller = {kTenant, "acme.sb.test", "1001", {}};
     return out;
   }
   std::optional<AuthOutcome> ChallengeOnLoop(const sb::sip::Message&,
-                                             const sb::sip::Destination&) override {
+                                             const std::string&) override {
     return std::nullopt;  // nobody is challenged
   }
 };

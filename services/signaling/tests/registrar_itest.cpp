@@ -73,8 +73,8 @@ class Phone {
                        const std::string& extra = {}) {
     ++cseq_;
     std::string m = "REGISTER sip:" + domain + " SIP/2.0\r\n";
-    m += "Via: SIP/2.0/UDP " + ip_ + ":" + std::to_string(port_) + ";rport;branch=z9hG4bK" +
-         std::to_string(port_) + "x" + std::to_string(cseq_) + "\r\n";
+    m += "Via: SIP/2.0/UDP " + ip_ + ":" + std::to_string(port_) + ";rport" + via_params_ +
+         ";branch=z9hG4bK" + std::to_string(port_) + "x" + std::to_string(cseq_) + "\r\n";
     m += "Max-Forwards: 70\r\nFrom: <sip:" + user + "@" + domain + ">;tag=" + ip_ + "\r\n";
     m += "To: <sip:" + user + "@" + domain + ">\r\n";
     m += "Call-ID: reg-" + ip_ + "-" + std::to_string(port_) + "\r\n";
@@ -116,6 +116,8 @@ class Phone {
   uint16_t port() const { return port_; }
   // Appended to the Contact's name-addr (";+sip.instance=...;reg-id=1").
   void set_contact_params(std::string params) { contact_params_ = std::move(params); }
+  // Appended to its Via's parameters (";received=..." that a proxy must overwrite).
+  void set_via_params(std::string params) { via_params_ = std::move(params); }
 
  private:
   std::string ip_;
@@ -124,6 +126,7 @@ class Phone {
   uint16_t port_ = 0;
   uint32_t cseq_ = 0;
   std::string contact_params_;
+  std::string via_params_;
 };
 
 // Waits (bounded) until sb-signaling answers a REGISTER; true once it does.
@@ -270,15 +273,19 @@ TEST_CASE("sipp registers with MD5 digest from an injection file", "[integration
   CHECK(stored[0].find("127.0.0.36") != std::string::npos);
 }
 
-TEST_CASE("a flood of bad REGISTERs from one address is banned / a phone elsewhere registers",
-          "[integration]") {
-  Platform p;
+// 14 bad REGISTERs from `attacker_ip` sent to `port` (sb-signaling's, or a balancer's in front of
+// it), their Via claiming to have been received from the phone's address: the attacker's address
+// is banned at the 10th, and then refused even with the right password; the phone at `phone_ip`
+// still registers.
+void CheckFloodBanned(Platform& p, uint16_t port, const std::string& attacker_ip,
+                      const std::string& phone_ip) {
   auto tenant = p.CreateTenant();
   p.CreateExtension(tenant, "1001", "pass-1001-secret");
   p.CreateExtension(tenant, "1002", "pass-1002-secret");
   const std::string domain = tenant.sip_domain();
-  Phone attacker("127.0.0.20", static_cast<uint16_t>(p.sip_port()));
-  Phone phone("127.0.0.21", static_cast<uint16_t>(p.sip_port()));
+  Phone attacker(attacker_ip, port);
+  attacker.set_via_params(";received=" + phone_ip);
+  Phone phone(phone_ip, port);
   REQUIRE(WaitForSignaling(phone, domain));
 
   // The default policy bans at the 10th failure within 5 minutes.
@@ -301,6 +308,28 @@ TEST_CASE("a flood of bad REGISTERs from one address is banned / a phone elsewhe
   CHECK(Code(ok) == 200);
   CHECK(p.StoredContacts(tenant, "sip:1002@" + domain).size() == 1);
   CHECK(p.StoredContacts(tenant, "sip:1001@" + domain).empty());
+  auto redis = p.Redis();
+  CHECK(redis->Run(sb::redis::Command("EXISTS").Key("ban:" + attacker_ip))->integer() == 1);
+  CHECK(redis->Run(sb::redis::Command("EXISTS").Key("ban:" + phone_ip))->integer() == 0);
+}
+
+TEST_CASE("a flood of bad REGISTERs from one address is banned / a phone elsewhere registers",
+          "[integration]") {
+  Platform p;
+  CheckFloodBanned(p, static_cast<uint16_t>(p.sip_port()), "127.0.0.20", "127.0.0.21");
+}
+
+TEST_CASE(
+    "through the Kamailio balancer - the flooding phone's address is banned, not the balancer's "
+    "- a phone behind the same balancer registers",
+    "[integration]") {
+  // Every request reaches the replica from the balancer (127.0.0.1); its Via stamp names the
+  // phone. Without trusting it the 10th failure would ban the balancer, and every phone with it.
+  Platform p({.signaling_env = {{"SB_SIGNALING_TRUSTED_PROXIES", "127.0.0.1/32"}}});
+  auto balancer = sb::signaling::test::StartBalancer({p.sip_port()});
+  CheckFloodBanned(p, static_cast<uint16_t>(balancer.port()), "127.0.0.23", "127.0.0.24");
+  auto redis = p.Redis();
+  CHECK(redis->Run(sb::redis::Command("EXISTS").Key("ban:127.0.0.1"))->integer() == 0);
 }
 
 TEST_CASE(

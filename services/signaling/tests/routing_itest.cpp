@@ -303,6 +303,30 @@ TEST_CASE(
   CHECK(dns.ReadLog().find("query[SRV] _sip._udp.carrier.sbtest") != std::string::npos);
 }
 
+// The carrier's sipp calls +15557770002 from 127.0.0.6 (its trunk's inbound source) without
+// credentials, sending to `port` (sb-signaling's, or the balancer's in front of it); the desk
+// phone, where the number is routed, answers with media anchored, and the carrier hangs up.
+void CarrierCallsDesk(int port, Phone& desk) {
+  const int carrier_media = Sipp::FreeMediaPort();
+  Sipp carrier = Carrier("carrier_uac.xml", "127.0.0.6", sb::testing::FreePort(), carrier_media,
+                         {"-s", "+15557770002", "127.0.0.1:" + std::to_string(port)});
+  auto invite = desk.Request(sb::sip::Method::kInvite);
+  if (!invite) UNSCOPED_INFO(carrier.Report());
+  REQUIRE(invite);
+  CHECK((*invite->From())->uri.user == "+442071234567");
+  CHECK(invite->body().find("m=audio " + std::to_string(carrier_media) + " ") ==
+        std::string_view::npos);
+  desk.Send(Reply(*invite, 180, desk));
+  desk.Send(Reply(*invite, 200, desk, desk.Sdp()));
+  REQUIRE(desk.Request(sb::sip::Method::kAck));
+  auto bye = desk.Request(sb::sip::Method::kBye);
+  REQUIRE(bye);
+  desk.Send(Reply(*bye, 200, desk));
+  const int carrier_exit = carrier.Wait();
+  INFO(carrier.Report());
+  CHECK(carrier_exit == 0);
+}
+
 TEST_CASE(
     "a carrier calls the tenant's number from its trunk's address - the registered extension "
     "answers with media anchored - the tenant's own number from an extension - 404 for unknown "
@@ -320,26 +344,7 @@ TEST_CASE(
 
   Phone desk("127.0.0.1", p.sip_port());
   REQUIRE(desk.Register(acme.sip_domain(), "1002") == 200);
-
-  // The carrier's sipp calls in from 127.0.0.6 without credentials.
-  const int carrier_media = Sipp::FreeMediaPort();
-  Sipp carrier = Carrier("carrier_uac.xml", "127.0.0.6", sb::testing::FreePort(), carrier_media,
-                         {"-s", "+15557770002", "127.0.0.1:" + std::to_string(p.sip_port())});
-  auto invite = desk.Request(sb::sip::Method::kInvite);
-  if (!invite) UNSCOPED_INFO(carrier.Report());
-  REQUIRE(invite);
-  CHECK((*invite->From())->uri.user == "+442071234567");
-  CHECK(invite->body().find("m=audio " + std::to_string(carrier_media) + " ") ==
-        std::string_view::npos);
-  desk.Send(Reply(*invite, 180, desk));
-  desk.Send(Reply(*invite, 200, desk, desk.Sdp()));
-  REQUIRE(desk.Request(sb::sip::Method::kAck));
-  auto bye = desk.Request(sb::sip::Method::kBye);
-  REQUIRE(bye);
-  desk.Send(Reply(*bye, 200, desk));
-  const int carrier_exit = carrier.Wait();
-  INFO(carrier.Report());
-  CHECK(carrier_exit == 0);
+  CarrierCallsDesk(p.sip_port(), desk);
 
   // An extension dials the tenant's own number (without "+"): the desk phone rings, is busy.
   Phone mobile("127.0.0.2", p.sip_port());
@@ -372,6 +377,27 @@ TEST_CASE(
     REQUIRE(refused);
     CHECK(refused->status_code() == 404);
   }
+}
+
+TEST_CASE(
+    "through the Kamailio balancer - the carrier's INVITE is known by the carrier's address, not "
+    "the balancer's - the tenant's extension answers",
+    "[integration]") {
+  // The replica sees every request come from the balancer (127.0.0.1); the carrier's address is
+  // in the balancer's Via stamp (SB_SIGNALING_TRUSTED_PROXIES). Without it the INVITE would be
+  // challenged as an unknown phone's and the carrier's call would fail.
+  Platform p({.media = true, .signaling_env = {{"SB_SIGNALING_TRUSTED_PROXIES", "127.0.0.1"}}});
+  REQUIRE(p.WaitUntilReady());
+  auto acme = p.CreateTenant();
+  p.CreateExtension(acme, "1002", Password("1002"));
+  p.AddNumber(acme, "+15557770002", "ext:1002");
+  p.CreateTrunk(acme, CarrierTrunk("127.0.0.5", 5060, "127.0.0.6"));
+  auto balancer = sb::signaling::test::StartBalancer({p.sip_port()});
+  Phone desk("127.0.0.1", p.sip_port());
+  REQUIRE(desk.Register(acme.sip_domain(), "1002") == 200);
+  CarrierCallsDesk(balancer.port(), desk);
+  CHECK(sb::signaling::test::DestinationPort(balancer.ReadLog(), "sb-lb route INVITE") ==
+        p.sip_port());
 }
 
 TEST_CASE(

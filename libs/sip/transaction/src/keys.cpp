@@ -1,6 +1,7 @@
 // Transaction matching keys (§17.1.3, §17.2.3), RFC 3581 Via stamping and response routing
 // (§18.2.2), and the CANCEL request of §9.1.
 #include <charconv>
+#include <utility>
 
 #include "switchboard/core/ascii.h"
 #include "switchboard/sip/builder.h"
@@ -135,6 +136,22 @@ Destination ResponseDestination(const Message& request, const Destination& sourc
     if (ec == std::errc() && ptr == rport->data() + rport->size() && port != 0) d.port = port;
   }
   return d;
+}
+
+std::string EntryAddress(const Message& request, std::string_view source_host,
+                         const std::function<bool(std::string_view host)>& trusted) {
+  // The top Via is the last proxy's own; each one below it carries what the proxy above saw
+  // (client -> P2 -> P1 -> here: P1's Via, P2's as P1 stamped it, the client's as P2 did).
+  std::string entry(source_host);
+  bool top = true;
+  for (std::string_view value : request.Values(HeaderId::kVia)) {
+    if (!trusted(entry)) break;
+    if (std::exchange(top, false)) continue;
+    auto via = ParseVia(value);
+    if (!via.ok()) break;
+    entry = std::string(via->received().value_or(via->host));
+  }
+  return entry;
 }
 
 std::optional<Destination> ReconnectDestination(const Message& response, Transport transport) {

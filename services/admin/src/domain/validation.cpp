@@ -2,10 +2,9 @@
 
 #include <arpa/inet.h>
 
-#include <array>
-#include <charconv>
-#include <cstring>
+#include <string>
 
+#include "switchboard/core/cidr.h"
 #include "switchboard/core/ids.h"
 #include "switchboard/sip/uri.h"
 
@@ -72,59 +71,6 @@ Status CheckDomainName(std::string_view name, std::string_view field) {
 }
 
 // Parses "addr" or "addr/len" into family, address bytes and prefix length.
-struct ParsedCidr {
-  int family = 0;
-  std::array<unsigned char, 16> bytes{};
-  int prefix = 0;
-};
-
-bool ParseAddress(std::string_view text, ParsedCidr& out) {
-  std::string s(text);
-  if (inet_pton(AF_INET, s.c_str(), out.bytes.data()) == 1) {
-    out.family = AF_INET;
-    return true;
-  }
-  if (inet_pton(AF_INET6, s.c_str(), out.bytes.data()) == 1) {
-    out.family = AF_INET6;
-    return true;
-  }
-  return false;
-}
-
-int AddressBits(int family) { return family == AF_INET ? 32 : 128; }
-
-bool HostBitsZero(const ParsedCidr& c) {
-  int bits = AddressBits(c.family);
-  for (int i = c.prefix; i < bits; ++i) {
-    if (c.bytes[i / 8] & (0x80 >> (i % 8))) return false;
-  }
-  return true;
-}
-
-bool ParseCidr(std::string_view text, ParsedCidr& out, std::string* error) {
-  size_t slash = text.find('/');
-  if (!ParseAddress(text.substr(0, slash), out)) {
-    *error = "must be an IPv4 or IPv6 address or CIDR";
-    return false;
-  }
-  out.prefix = AddressBits(out.family);
-  if (slash != std::string_view::npos) {
-    std::string_view len = text.substr(slash + 1);
-    if (len.empty() || len.size() > 3 || !AllDigits(len)) {
-      *error = "has a bad prefix length";
-      return false;
-    }
-    int value = 0;
-    std::from_chars(len.data(), len.data() + len.size(), value);
-    if (value > AddressBits(out.family)) {
-      *error = "has a prefix length longer than the address";
-      return false;
-    }
-    out.prefix = value;
-  }
-  return true;
-}
-
 }  // namespace
 
 Status ValidateSlug(std::string_view slug, std::string_view field) {
@@ -270,28 +216,15 @@ Status ValidateId(std::string_view id, std::string_view field) {
 
 Result<std::string> CanonicalCidr(std::string_view text, std::string_view field) {
   if (text.empty()) return Bad(field, "is required");
-  ParsedCidr c;
-  std::string error;
-  if (!ParseCidr(text, c, &error)) return Bad(field, error);
-  if (!HostBitsZero(c)) {
-    return Bad(field, "has address bits set past the prefix length");
-  }
-  char buf[INET6_ADDRSTRLEN];
-  inet_ntop(c.family, c.bytes.data(), buf, sizeof(buf));
-  return std::string(buf) + "/" + std::to_string(c.prefix);
+  auto cidr = core::Cidr::Parse(text);
+  if (!cidr.ok()) return Bad(field, std::string(cidr.status().message()));
+  if (!cidr->HostBitsZero()) return Bad(field, "has address bits set past the prefix length");
+  return cidr->ToString();
 }
 
 bool CidrContains(std::string_view cidr, std::string_view address) {
-  ParsedCidr net;
-  ParsedCidr addr;
-  std::string error;
-  if (!ParseCidr(cidr, net, &error) || !ParseAddress(address, addr)) return false;
-  if (net.family != addr.family) return false;
-  for (int i = 0; i < net.prefix; ++i) {
-    unsigned char mask = 0x80 >> (i % 8);
-    if ((net.bytes[i / 8] & mask) != (addr.bytes[i / 8] & mask)) return false;
-  }
-  return true;
+  auto net = core::Cidr::Parse(cidr);
+  return net.ok() && net->Contains(address);
 }
 
 std::string TenantSipDomain(std::string_view slug, std::string_view platform_domain) {

@@ -170,7 +170,8 @@ void B2bua::OnRequest(const IncomingRequest& request, SipEndpoint& endpoint) {
   }
   // A challenge is no call yet (as in Authorized): answered here when the authorizer can say so
   // without blocking, it costs no worker and no round trip.
-  if (auto challenge = ports_.authorizer.ChallengeOnLoop(invite, request.source)) {
+  const std::string entry = endpoint.EntryAddress(request);
+  if (auto challenge = ports_.authorizer.ChallengeOnLoop(invite, entry)) {
     (void)endpoint.Respond(request.key, challenge->code, challenge->reason, challenge->headers);
     return;
   }
@@ -193,15 +194,15 @@ void B2bua::OnRequest(const IncomingRequest& request, SipEndpoint& endpoint) {
   calls_.emplace(id, std::move(call));
   // One trip off the loop for the whole set-up, not one per step.
   Status queued =
-      offloader_.Run([this, setup, message, source = request.source, id, a,
-                      b] { SetUpWork(*setup, *message, source, id, a, b); },
+      offloader_.Run([this, setup, message, entry, id, a,
+                      b] { SetUpWork(*setup, *message, entry, id, a, b); },
                      [this, id, a, b, setup] { SetUpDone(id, a, b, std::move(*setup)); });
   if (!queued.ok()) Fail(id, 503, "Overloaded", "");
 }
 
-void B2bua::SetUpWork(SetUp& setup, const sip::Message& invite, const sip::Destination& source,
+void B2bua::SetUpWork(SetUp& setup, const sip::Message& invite, const std::string& entry,
                       const std::string& id, const std::string& a, const std::string& b) {
-  setup.outcome = ports_.authorizer.Authorize(invite, source);
+  setup.outcome = ports_.authorizer.Authorize(invite, entry);
   if (!Admitted(setup.outcome, invite)) return;
   const Caller& caller = setup.outcome.caller;
   setup.route = ports_.router.Resolve(caller, invite.request_uri().user);

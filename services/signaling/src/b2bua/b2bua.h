@@ -347,7 +347,7 @@ class B2bua final : public RequestHandler, public DialogHandler {
   std::string PartyLeg(const Call& call) const;
 
   // On a worker: authorize, route, locate and create the leg pair (`a`, `b`) of call `id`.
-  void SetUpWork(SetUp& setup, const sip::Message& invite, const sip::Destination& source,
+  void SetUpWork(SetUp& setup, const sip::Message& invite, const std::string& entry,
                  const std::string& id, const std::string& a, const std::string& b);
   // On the loop: the call goes on with what the set-up job found (or its legs are released).
   void SetUpDone(const std::string& id, const std::string& a, const std::string& b, SetUp setup);

@@ -55,11 +55,11 @@ DigestCallAuthorizer::DigestCallAuthorizer(const RequestAuthenticator& authentic
           "INVITEs challenged on the SIP loop, without Redis, admin or a worker")) {}
 
 std::optional<AuthOutcome> DigestCallAuthorizer::ChallengeOnLoop(const sip::Message& invite,
-                                                                 const sip::Destination& source) {
+                                                                 const std::string& entry) {
   // Authorize's path to a challenge, each step answered from memory: not banned (Redis said so
   // moments ago), no trunk's source (a cached NOT_FOUND), a realm, no credentials for it.
-  if (!guard_.KnownClear(source.host)) return std::nullopt;
-  auto trunk = admin_.CachedTrunkBySource(source.host);
+  if (!guard_.KnownClear(entry)) return std::nullopt;
+  auto trunk = admin_.CachedTrunkBySource(entry);
   if (!trunk || trunk->ok() || trunk->status().code() != StatusCode::kNotFound) {
     return std::nullopt;
   }
@@ -70,8 +70,8 @@ std::optional<AuthOutcome> DigestCallAuthorizer::ChallengeOnLoop(const sip::Mess
 }
 
 AuthOutcome DigestCallAuthorizer::Authorize(const sip::Message& invite,
-                                            const sip::Destination& source) {
-  Admission admission(redis_, guard_, source.host);
+                                            const std::string& entry) {
+  Admission admission(redis_, guard_, entry);
   // An answer found without Redis still yields to a refusal of the checks queued before it.
   auto after_checks = [&admission](AuthOutcome outcome) {
     if (auto refused = admission.Send()) return Refuse(std::move(*refused));
@@ -84,11 +84,11 @@ AuthOutcome DigestCallAuthorizer::Authorize(const sip::Message& invite,
     // Carriers do not answer challenges: their trunks are recognised by source address. A source
     // Redis found not banned moments ago is not asked again (as for ChallengeOnLoop): a busy
     // trunk's calls cost no round trip for it. Not a trunk's: the queued check goes below.
-    const bool clear = guard_.KnownClear(source.host);
+    const bool clear = guard_.KnownClear(entry);
     if (!clear) {
       if (auto refused = admission.Send()) return Refuse(std::move(*refused));
     }
-    auto trunk = admin_.TrunkBySource(source.host);
+    auto trunk = admin_.TrunkBySource(entry);
     if (trunk.ok()) return FromTrunk(invite, *trunk);
     if (clear) {
       if (auto refused = admission.Send()) return Refuse(std::move(*refused));
@@ -111,7 +111,7 @@ AuthOutcome DigestCallAuthorizer::Authorize(const sip::Message& invite,
   admission.AcceptNonce(check);
   if (auto refused = admission.Send()) return Refuse(std::move(*refused));
   AuthDecision decision = admission.Decision(authenticator_, invite, realm, std::move(check));
-  guard_.Record(source.host, decision.failure);
+  guard_.Record(entry, decision.failure);
   if (!decision.authenticated() || !decision.credentials) return Refuse(std::move(decision));
   AuthOutcome out;
   out.caller.tenant = decision.credentials->tenant;

@@ -40,9 +40,9 @@ class DigestCallAuthorizer final : public CallAuthorizer {
                        const AuthGuard& guard, redis::Client& redis,
                        core::MetricsRegistry& metrics);
 
-  AuthOutcome Authorize(const sip::Message& invite, const sip::Destination& source) override;
+  AuthOutcome Authorize(const sip::Message& invite, const std::string& entry) override;
   std::optional<AuthOutcome> ChallengeOnLoop(const sip::Message& invite,
-                                             const sip::Destination& source) override;
+                                             const std::string& entry) override;
 
  private:
   const RequestAuthenticator& authenticator_;

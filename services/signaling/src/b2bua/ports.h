@@ -85,13 +85,15 @@ class Originators {
 class CallAuthorizer {
  public:
   virtual ~CallAuthorizer() = default;
-  // Digest authentication of a new INVITE (RFC 3261 §22.3: 407 + Proxy-Authenticate) from
-  // `source` (bans are per source), or a carrier trunk recognised by `source`.
-  virtual AuthOutcome Authorize(const sip::Message& invite, const sip::Destination& source) = 0;
+  // Digest authentication of a new INVITE (RFC 3261 §22.3: 407 + Proxy-Authenticate) that
+  // entered the deployment at the address `entry` (SipEndpoint::EntryAddress: behind the
+  // balancer, the phone's or carrier's; bans are per address), or a carrier trunk recognised by
+  // that address.
+  virtual AuthOutcome Authorize(const sip::Message& invite, const std::string& entry) = 0;
   // Called on the SIP loop thread, so it must not block: the challenge Authorize would answer,
   // when that is sure without a Redis or admin round trip (nullopt: Authorize decides).
   virtual std::optional<AuthOutcome> ChallengeOnLoop(const sip::Message& invite,
-                                                     const sip::Destination& source) = 0;
+                                                     const std::string& entry) = 0;
 };
 
 // A carrier gateway a call goes out to.

@@ -102,10 +102,11 @@ void Registrar::OnRequest(const IncomingRequest& request, SipEndpoint& endpoint)
   std::shared_ptr<const sip::Message> message = request.shared;
   auto answer = std::make_shared<RegisterAnswer>();
   const sip::Destination source = request.source;
+  const std::string entry = endpoint.EntryAddress(request);
   const std::string key = request.key;
-  Status queued =
-      deps_.offloader.Run([this, message, answer, source] { *answer = Handle(*message, source); },
-                          [&endpoint, answer, key] { Send(endpoint, key, *answer); });
+  Status queued = deps_.offloader.Run(
+      [this, message, answer, source, entry] { *answer = Handle(*message, source, entry); },
+      [&endpoint, answer, key] { Send(endpoint, key, *answer); });
   if (!queued.ok()) {
     unavailable_.Inc();
     (void)endpoint.Respond(key, 503, "Service Unavailable", {{"Retry-After", "5"}});
@@ -141,15 +142,17 @@ void Registrar::Count(const RegisterAnswer& answer) const {
   }
 }
 
-RegisterAnswer Registrar::Handle(const sip::Message& request, const sip::Destination& source) {
-  RegisterAnswer answer = Decide(request, source);
+RegisterAnswer Registrar::Handle(const sip::Message& request, const sip::Destination& source,
+                                 const std::string& entry) {
+  RegisterAnswer answer = Decide(request, source, entry);
   Count(answer);
   return answer;
 }
 
-RegisterAnswer Registrar::Decide(const sip::Message& request, const sip::Destination& source) {
+RegisterAnswer Registrar::Decide(const sip::Message& request, const sip::Destination& source,
+                                 const std::string& entry) {
   const AuthGuard guard(deps_.ban, deps_.account_limit, deps_.log, &deps_.clear_sources);
-  Admission admission(deps_.redis, guard, source.host);
+  Admission admission(deps_.redis, guard, entry);
   // An answer found without Redis still yields to a refusal of the checks queued before it.
   auto after_checks = [&admission](RegisterAnswer answer) {
     if (auto refused = admission.Send()) return Answer(std::move(*refused));
@@ -187,7 +190,7 @@ RegisterAnswer Registrar::Decide(const sip::Message& request, const sip::Destina
   Queued queued = QueueChecks(admission, request, realm, *presented, *looked_up, tenant, *aor);
   if (auto refused = admission.Send()) return Answer(std::move(*refused));
   AuthDecision decision = admission.Decision(deps_.auth, request, realm, std::move(queued.check));
-  guard.Record(source.host, decision.failure);
+  guard.Record(entry, decision.failure);
   // Authenticated implies a nonce count was accepted, so the bindings were read with it.
   if (!decision.authenticated() || !queued.stored_reply) return Answer(std::move(decision));
 

@@ -105,9 +105,11 @@ class Registrar final : public RequestHandler {
 
   void OnRequest(const IncomingRequest& request, SipEndpoint& endpoint) override;
 
-  // The whole decision for one REGISTER; blocks on admin, Redis and JetStream (a worker thread
-  // calls it).
-  RegisterAnswer Handle(const sip::Message& request, const sip::Destination& source);
+  // The whole decision for one REGISTER from `source`, which entered the deployment at `entry`
+  // (SipEndpoint::EntryAddress: what the ban and the guard go by); blocks on admin, Redis and
+  // JetStream (a worker thread calls it).
+  RegisterAnswer Handle(const sip::Message& request, const sip::Destination& source,
+                        const std::string& entry);
 
   // Live bindings of (tenant, aor), highest q first. Blocks on Redis.
   Result<std::vector<Binding>> Locate(const TenantId& tenant, std::string_view aor) const;
@@ -118,7 +120,8 @@ class Registrar final : public RequestHandler {
 
  private:
   // Handle's answer, before it is counted in the metrics.
-  RegisterAnswer Decide(const sip::Message& request, const sip::Destination& source);
+  RegisterAnswer Decide(const sip::Message& request, const sip::Destination& source,
+                        const std::string& entry);
   // The 200 (or the bindings rules' refusal) for an authenticated REGISTER.
   RegisterAnswer Store(const sip::Message& request, const sip::Destination& source,
                        const TenantId& tenant, const std::string& aor,

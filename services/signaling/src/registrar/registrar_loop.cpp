@@ -14,16 +14,18 @@ struct Registrar::LoopRegister {
       : shared(incoming.shared),
         message(*shared),
         source(incoming.source),
+        entry(sip_endpoint.EntryAddress(incoming)),
         key(incoming.key),
         endpoint(sip_endpoint),
         guard(registrar.deps_.ban, registrar.deps_.account_limit, registrar.deps_.log,
               &registrar.deps_.clear_sources),
-        admission(registrar.deps_.redis, guard, source.host) {}
+        admission(registrar.deps_.redis, guard, entry) {}
 
   // The endpoint's own copy: it reads it again only to answer, after this is done with it.
   const std::shared_ptr<const sip::Message> shared;
   const sip::Message& message;
   const sip::Destination source;
+  const std::string entry;  // what the ban goes by (SipEndpoint::EntryAddress)
   const std::string key;
   SipEndpoint& endpoint;
   const AuthGuard guard;
@@ -44,7 +46,7 @@ bool Registrar::HandleOnLoop(const IncomingRequest& request, SipEndpoint& endpoi
   auto presented = deps_.auth.FindCredentials(message, realm);
   if (!presented) {
     // What Decide answers too, once Redis has said the source is not banned.
-    if (!deps_.clear_sources.IsKnownClear(request.source.host)) return false;
+    if (!deps_.clear_sources.IsKnownClear(endpoint.EntryAddress(request))) return false;
     loop_challenges_.Inc();
     challenged_.Inc();
     Send(endpoint, request.key, Challenge(message, realm));
@@ -76,7 +78,7 @@ bool Registrar::HandleOnLoop(const IncomingRequest& request, SipEndpoint& endpoi
           // the answer waits for it as on the worker path.
           auto answer = std::make_shared<RegisterAnswer>(Answer(std::move(decision)));
           Status queued =
-              deps_.offloader.Run([state] { state->guard.Record(state->source.host, true); },
+              deps_.offloader.Run([state] { state->guard.Record(state->entry, true); },
                                   [this, state, answer] { Finish(*state, *answer); });
           if (!queued.ok()) Finish(*state, Answer(503, "Service Unavailable"));
           return;

@@ -122,6 +122,14 @@ void SipEndpoint::Append(sip::TransactionOutput out) {
   for (const auto& key : out.ended) clients_.erase(key);
 }
 
+std::string SipEndpoint::EntryAddress(const IncomingRequest& request) const {
+  if (config_.trusted_proxies.empty()) return request.source.host;
+  return sip::EntryAddress(*request.message, request.source.host, [this](std::string_view host) {
+    return std::any_of(config_.trusted_proxies.begin(), config_.trusted_proxies.end(),
+                       [&](const core::Cidr& proxy) { return proxy.Contains(host); });
+  });
+}
+
 void SipEndpoint::OnReceived(std::string_view bytes, const sip::Destination& source) {
   received_.Inc();
   if (!limiter_.Allow(source.host)) {

@@ -59,7 +59,7 @@ std::string NodeSdp(std::string_view leg, int version = 1, std::string_view orig
 
 // Authenticated when the INVITE carries any Proxy-Authorization; 407 otherwise.
 struct Authorizer : CallAuthorizer {
-  AuthOutcome Authorize(const Message& invite, const Destination&) override {
+  AuthOutcome Authorize(const Message& invite, const std::string&) override {
     AuthOutcome out;
     if (!invite.Header(sb::sip::HeaderId::kProxyAuthorization)) {
       out.code = 407;
@@ -73,9 +73,9 @@ struct Authorizer : CallAuthorizer {
   // Authorize would give, without a worker.
   bool challenge_on_loop = false;
   std::optional<AuthOutcome> ChallengeOnLoop(const Message& invite,
-                                             const Destination& source) override {
+                                             const std::string& entry) override {
     if (!challenge_on_loop) return std::nullopt;
-    AuthOutcome out = Authorize(invite, source);
+    AuthOutcome out = Authorize(invite, entry);
     if (out.code == 0) return std::nullopt;
     return out;
   }

@@ -32,7 +32,7 @@ sb::redis::ClientOptions RedisOptions() {
 using namespace std::chrono_literals;
 using namespace sb::signaling;
 
-const sb::sip::Destination kPhone{"127.0.0.30", 5060, sb::sip::Transport::kUdp};
+const std::string kPhone = "127.0.0.30";  // where the INVITEs entered
 
 sb::sip::Message Invite(std::string_view credentials = {}) {
   std::string m =
@@ -136,12 +136,12 @@ TEST_CASE(
     "[natstest]") {
   Rig rig;
   // Failures counted by the registrar (or by earlier INVITEs) in the shared Redis.
-  for (int i = 0; i < 3; ++i) REQUIRE(rig.ban.RecordFailure(kPhone.host).ok());
+  for (int i = 0; i < 3; ++i) REQUIRE(rig.ban.RecordFailure(kPhone).ok());
   auto banned = rig.authorizer->Authorize(Invite(), kPhone);
   CHECK(banned.code == 403);
   CHECK(banned.reason == "Forbidden (banned)");
   CHECK(banned.headers.empty());
-  auto other = rig.authorizer->Authorize(Invite(), {"127.0.0.31", 5060, sb::sip::Transport::kUdp});
+  auto other = rig.authorizer->Authorize(Invite(), "127.0.0.31");
   CHECK(other.code == 503);  // not banned: it waited for admin's trunk lookup
 }
 
@@ -168,9 +168,9 @@ TEST_CASE(
     "[natstest]") {
   Rig rig;
   CHECK_FALSE(rig.authorizer->ChallengeOnLoop(Invite(), kPhone));  // Redis not asked yet
-  REQUIRE_FALSE(rig.CheckSource(kPhone.host));                     // Redis: not banned
+  REQUIRE_FALSE(rig.CheckSource(kPhone));                     // Redis: not banned
   CHECK_FALSE(rig.authorizer->ChallengeOnLoop(Invite(), kPhone));  // maybe a trunk's
-  rig.cache.PutTrunkBySource(kPhone.host, sb::Status::NotFound("no trunk"), rig.cache.generation());
+  rig.cache.PutTrunkBySource(kPhone, sb::Status::NotFound("no trunk"), rig.cache.generation());
   auto challenge = rig.authorizer->ChallengeOnLoop(Invite(), kPhone);
   REQUIRE(challenge);
   CHECK(challenge->code == 407);
@@ -184,14 +184,14 @@ TEST_CASE(
       Invite("Digest username=\"1001\", realm=\"acme.sb.test\", nonce=\"n\", "
              "uri=\"sip:1002@acme.sb.test\", response=\"00000000000000000000000000000000\""),
       kPhone));
-  const sb::sip::Destination carrier{"127.0.0.32", 5060, sb::sip::Transport::kUdp};
-  REQUIRE_FALSE(rig.CheckSource(carrier.host));
-  rig.cache.PutTrunkBySource(carrier.host,
+  const std::string carrier = "127.0.0.32";
+  REQUIRE_FALSE(rig.CheckSource(carrier));
+  rig.cache.PutTrunkBySource(carrier,
                              TrunkMatch{.tenant = {}, .trunk_id = "trunk-1", .trunk_name = "c"},
                              rig.cache.generation());
   CHECK_FALSE(rig.authorizer->ChallengeOnLoop(Invite(), carrier));
-  for (int i = 0; i < 3; ++i) REQUIRE(rig.ban.RecordFailure(kPhone.host).ok());
-  auto banned = rig.CheckSource(kPhone.host);
+  for (int i = 0; i < 3; ++i) REQUIRE(rig.ban.RecordFailure(kPhone).ok());
+  auto banned = rig.CheckSource(kPhone);
   REQUIRE(banned);
   CHECK(banned->code == 403);
   CHECK_FALSE(rig.authorizer->ChallengeOnLoop(Invite(), kPhone));
@@ -206,19 +206,19 @@ TEST_CASE("a trunk's INVITE from a source Redis found clear moments ago is taken
   gone.port = sb::testing::FreePort();
   sb::redis::Client dead{gone};
   b2bua::DigestCallAuthorizer offline(rig.authenticator, *rig.admin, rig.guard, dead, rig.metrics);
-  const sb::sip::Destination carrier{"127.0.0.33", 5060, sb::sip::Transport::kUdp};
-  rig.cache.PutTrunkBySource(carrier.host,
+  const std::string carrier = "127.0.0.33";
+  rig.cache.PutTrunkBySource(carrier,
                              TrunkMatch{.tenant = {}, .trunk_id = "trunk-1", .trunk_name = "c"},
                              rig.cache.generation());
   CHECK(offline.Authorize(Invite(), carrier).code == 503);  // the ban check could not be made
 
-  REQUIRE_FALSE(rig.CheckSource(carrier.host));  // Redis: not banned, moments ago
+  REQUIRE_FALSE(rig.CheckSource(carrier));  // Redis: not banned, moments ago
   auto taken = offline.Authorize(Invite(), carrier);
   CHECK(taken.code == 0);
   CHECK(taken.caller.trunk_id == "trunk-1");
   // A source that is no trunk's still has its ban check sent (and here it cannot be).
-  const sb::sip::Destination phone{"127.0.0.34", 5060, sb::sip::Transport::kUdp};
-  REQUIRE_FALSE(rig.CheckSource(phone.host));
-  rig.cache.PutTrunkBySource(phone.host, sb::Status::NotFound("no trunk"), rig.cache.generation());
+  const std::string phone = "127.0.0.34";
+  REQUIRE_FALSE(rig.CheckSource(phone));
+  rig.cache.PutTrunkBySource(phone, sb::Status::NotFound("no trunk"), rig.cache.generation());
   CHECK(offline.Authorize(Invite(), phone).code == 503);
 }

@@ -1,0 +1,34 @@
+// An IPv4 or IPv6 network: admin's trunk source ranges, signaling's trusted proxies.
+//
+//   auto net = sb::core::Cidr::Parse("203.0.113.0/24");   // a bare address is a /32 or /128
+//   if (net.ok() && net->Contains("203.0.113.7")) ...
+//   net->ToString();                                      // "203.0.113.0/24"
+#pragma once
+
+#include <array>
+#include <string>
+#include <string_view>
+
+#include "switchboard/core/status.h"
+
+namespace sb::core {
+
+class Cidr {
+ public:
+  // INVALID_ARGUMENT with a message that completes "<field> ..." ("has a bad prefix length").
+  static Result<Cidr> Parse(std::string_view text);
+
+  // False for an address of the other family or one that does not parse.
+  bool Contains(std::string_view address) const;
+  // No address bit set past the prefix ("10.0.0.1/8" is almost always a typo for a narrower one).
+  bool HostBitsZero() const;
+  // The address as inet_ntop writes it, "/", the prefix length.
+  std::string ToString() const;
+
+ private:
+  int family_ = 0;
+  std::array<unsigned char, 16> bytes_{};
+  int prefix_ = 0;
+};
+
+}  // namespace sb::core

@@ -1,0 +1,80 @@
+// EntryAddress: the address a request entered the deployment from, behind a balancer of ours.
+#include <catch2/catch.hpp>
+#include <string>
+
+#include "switchboard/sip/transaction_manager.h"
+
+using sb::sip::EntryAddress;
+using sb::sip::Message;
+
+namespace {
+
+// `validate` false: as a message parsed without the header checks (which refuse any bad Via).
+Message Register(const std::string& vias, bool validate = true) {
+  sb::sip::ParseOptions options;
+  options.validate = validate;
+  auto m = Message::Parse(
+      "REGISTER sip:acme.sb.test SIP/2.0\r\n" + vias +
+      "Max-Forwards: 69\r\nFrom: <sip:1001@acme.sb.test>;tag=1\r\n"
+      "To: <sip:1001@acme.sb.test>\r\nCall-ID: c1\r\nCSeq: 1 REGISTER\r\nContent-Length: 0\r\n\r\n",
+      options);
+  REQUIRE(m.ok());
+  return std::move(*m);
+}
+
+const auto kBalancer = [](std::string_view host) { return host == "10.0.0.2"; };
+
+}  // namespace
+
+TEST_CASE("a request straight from a phone entered from its own source address", "[unit]") {
+  Message m = Register("Via: SIP/2.0/UDP 192.0.2.7:5060;branch=z9hG4bKp\r\n");
+  CHECK(EntryAddress(m, "198.51.100.9", kBalancer) == "198.51.100.9");
+  // Whatever its Via claims: only a trusted proxy's word is taken.
+  Message claims = Register(
+      "Via: SIP/2.0/UDP 10.0.0.2;branch=z9hG4bKfake\r\n"
+      "Via: SIP/2.0/UDP 192.0.2.7:5060;received=203.0.113.1;branch=z9hG4bKp\r\n");
+  CHECK(EntryAddress(claims, "198.51.100.9", kBalancer) == "198.51.100.9");
+}
+
+TEST_CASE(
+    "through the balancer - the phone's address as the balancer stamped it (received), else its "
+    "sent-by",
+    "[unit]") {
+  Message natted = Register(
+      "Via: SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bKlb\r\n"
+      "Via: SIP/2.0/UDP 192.168.1.20:5062;received=198.51.100.9;rport=40123;branch=z9hG4bKp\r\n");
+  CHECK(EntryAddress(natted, "10.0.0.2", kBalancer) == "198.51.100.9");
+  Message direct = Register(
+      "Via: SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bKlb\r\n"
+      "Via: SIP/2.0/UDP 198.51.100.9:5060;branch=z9hG4bKp\r\n");
+  CHECK(EntryAddress(direct, "10.0.0.2", kBalancer) == "198.51.100.9");
+  // One Via per header line or several in one: the same list.
+  Message folded = Register(
+      "Via: SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bKlb, SIP/2.0/UDP 198.51.100.9;branch=z9hG4bKp\r\n");
+  CHECK(EntryAddress(folded, "10.0.0.2", kBalancer) == "198.51.100.9");
+}
+
+TEST_CASE(
+    "behind two proxies of ours - the address the outer one saw - the walk stops at the first "
+    "address not trusted",
+    "[unit]") {
+  const auto ours = [](std::string_view host) { return host == "10.0.0.2" || host == "10.0.0.3"; };
+  Message m = Register(
+      "Via: SIP/2.0/UDP 10.0.0.2;branch=z9hG4bKinner\r\n"
+      "Via: SIP/2.0/UDP 10.0.0.3;branch=z9hG4bKouter\r\n"
+      "Via: SIP/2.0/UDP 192.0.2.7;received=198.51.100.9;branch=z9hG4bKp\r\n"
+      "Via: SIP/2.0/UDP 10.0.0.3;branch=z9hG4bKspoofed\r\n");
+  CHECK(EntryAddress(m, "10.0.0.2", ours) == "198.51.100.9");
+  CHECK(EntryAddress(m, "10.0.0.2", kBalancer) == "10.0.0.3");
+}
+
+TEST_CASE("a balancer's own request, or one whose next Via does not parse, is the balancer's",
+          "[unit]") {
+  Message probe = Register("Via: SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bKlb\r\n");
+  CHECK(EntryAddress(probe, "10.0.0.2", kBalancer) == "10.0.0.2");
+  Message bad = Register(
+      "Via: SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bKlb\r\n"
+      "Via: nonsense\r\n",
+      false);
+  CHECK(EntryAddress(bad, "10.0.0.2", kBalancer) == "10.0.0.2");
+}
