@@ -34,12 +34,13 @@ namespace fs = std::filesystem;
 using sb::testing::ChildProcess;
 using sb::testing::Kamailio;
 
-std::string ProbeOptions(int port, int n) {
+// An OPTIONS to 127.0.0.1:`port`, the `n`th (its own branch and Call-ID), from `via`.
+std::string ProbeOptions(int port, int n, const std::string& via = "127.0.0.1:9") {
   std::string branch = "z9hG4bKe2eprobe" + std::to_string(port) + "x" + std::to_string(n);
   return "OPTIONS sip:127.0.0.1:" + std::to_string(port) +
          " SIP/2.0\r\n"
-         "Via: SIP/2.0/UDP 127.0.0.1:9;rport;branch=" +
-         branch +
+         "Via: SIP/2.0/UDP " +
+         via + ";rport;branch=" + branch +
          "\r\n"
          "Max-Forwards: 70\r\nFrom: <sip:e2e@sb.test>;tag=1\r\nTo: <sip:127.0.0.1>\r\n"
          "Call-ID: " +
@@ -63,6 +64,37 @@ int DirectOptions(int port, int n) {
   close(fd);
   if (got < 12 || std::string_view(buf, 8) != "SIP/2.0 ") return 0;
   return std::atoi(std::string(buf + 8, 3).c_str());
+}
+
+// `count` OPTIONS from `ip` to the balancer as fast as they go, then their answers until none
+// has come for 500 ms: how many were answered 200.
+int Flood(const Kamailio& lb, const std::string& ip, int count) {
+  int fd = socket(AF_INET, SOCK_DGRAM, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_in from{};
+  from.sin_family = AF_INET;
+  inet_pton(AF_INET, ip.c_str(), &from.sin_addr);
+  REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&from), sizeof from) == 0);
+  socklen_t len = sizeof from;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&from), &len);
+  const std::string via = ip + ":" + std::to_string(ntohs(from.sin_port));
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(static_cast<uint16_t>(lb.port()));
+  inet_pton(AF_INET, "127.0.0.1", &to.sin_addr);
+  for (int n = 0; n < count; ++n) {
+    std::string msg = ProbeOptions(lb.port(), n, via);
+    sendto(fd, msg.data(), msg.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
+  }
+  timeval tv{0, 500000};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  int answered = 0;
+  char buf[4096];
+  for (ssize_t got; (got = recv(fd, buf, sizeof buf, 0)) > 0;) {
+    if (std::string_view(buf, static_cast<size_t>(got)).starts_with("SIP/2.0 200 ")) ++answered;
+  }
+  close(fd);
+  return answered;
 }
 
 // One sb-signaling process on its own UDP/TCP port.
@@ -317,4 +349,24 @@ TEST_CASE("a replica added to the list gets its share of new Call-IDs once the b
   std::set<std::string> used;
   for (const auto& [call_id, dsts] : routes) used.insert(dsts.front());
   CHECK(used == std::set<std::string>{a.uri(), b.uri()});
+}
+
+TEST_CASE(
+    "a flooding address is dropped at the balancer - served again once it has slowed down",
+    "[e2e]") {
+  Replica replica = Replica::Start("lb-flood");
+  auto options = sb::testing::BalancerOptions(SB_KAMAILIO_LB_CFG, {replica.uri()});
+  options.defines.emplace_back("SB_LB_FLOOD_REQUESTS", "20");
+  options.defines.emplace_back("SB_LB_FLOOD_SECONDS", "2");
+  Kamailio lb = Kamailio::Start(options);
+  REQUIRE(Flood(lb, "127.0.0.41", 1) == 1);  // the replica is in the balancer's set
+
+  const int answered = Flood(lb, "127.0.0.40", 300);
+  INFO(lb.ReadLog());
+  CHECK(answered > 0);
+  CHECK(answered < 100);  // 20 a window pass; the rest are dropped unanswered
+  CHECK(lb.ReadLog().find("BLOCKing ip 127.0.0.40") != std::string::npos);
+  // pike forgets an address remove_latency (4 s) after its window shows no flood.
+  std::this_thread::sleep_for(std::chrono::seconds(7));
+  CHECK(Flood(lb, "127.0.0.40", 1) == 1);
 }
