@@ -27,6 +27,7 @@
 
 #include "switchboard/testing/kamailio.h"
 #include "switchboard/testing/servers.h"
+#include "switchboard/testing/udp_socket.h"
 
 namespace {
 
@@ -69,31 +70,15 @@ int DirectOptions(int port, int n) {
 // `count` OPTIONS from `ip` to the balancer as fast as they go, then their answers until none
 // has come for 500 ms: how many were answered 200.
 int Flood(const Kamailio& lb, const std::string& ip, int count) {
-  int fd = socket(AF_INET, SOCK_DGRAM, 0);
-  REQUIRE(fd >= 0);
-  sockaddr_in from{};
-  from.sin_family = AF_INET;
-  inet_pton(AF_INET, ip.c_str(), &from.sin_addr);
-  REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&from), sizeof from) == 0);
-  socklen_t len = sizeof from;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&from), &len);
-  const std::string via = ip + ":" + std::to_string(ntohs(from.sin_port));
-  sockaddr_in to{};
-  to.sin_family = AF_INET;
-  to.sin_port = htons(static_cast<uint16_t>(lb.port()));
-  inet_pton(AF_INET, "127.0.0.1", &to.sin_addr);
+  sb::testing::UdpSocket phone(ip);
+  const std::string via = ip + ":" + std::to_string(phone.port());
   for (int n = 0; n < count; ++n) {
-    std::string msg = ProbeOptions(lb.port(), n, via);
-    sendto(fd, msg.data(), msg.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
+    phone.SendTo(static_cast<uint16_t>(lb.port()), ProbeOptions(lb.port(), n, via));
   }
-  timeval tv{0, 500000};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   int answered = 0;
-  char buf[4096];
-  for (ssize_t got; (got = recv(fd, buf, sizeof buf, 0)) > 0;) {
-    if (std::string_view(buf, static_cast<size_t>(got)).starts_with("SIP/2.0 200 ")) ++answered;
+  while (auto got = phone.Receive(std::chrono::milliseconds(500))) {
+    if (got->text().starts_with("SIP/2.0 200 ")) ++answered;
   }
-  close(fd);
   return answered;
 }
 
