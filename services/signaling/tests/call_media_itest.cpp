@@ -170,8 +170,7 @@ struct AcceptAll : CallAuthorizer {
     out.caller = {kTenant, "acme.sb.test", "1001", {}};
     return out;
   }
-  std::optional<AuthOutcome> ChallengeOnLoop(const sb::sip::Message&,
-                                             const std::string&) override {
+  std::optional<AuthOutcome> ChallengeOnLoop(const sb::sip::Message&, const std::string&) override {
     return std::nullopt;  // nobody is challenged
   }
 };

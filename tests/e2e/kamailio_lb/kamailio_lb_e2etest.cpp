@@ -336,9 +336,8 @@ TEST_CASE("a replica added to the list gets its share of new Call-IDs once the b
   CHECK(used == std::set<std::string>{a.uri(), b.uri()});
 }
 
-TEST_CASE(
-    "a flooding address is dropped at the balancer - served again once it has slowed down",
-    "[e2e]") {
+TEST_CASE("a flooding address is dropped at the balancer - served again once it has slowed down",
+          "[e2e]") {
   Replica replica = Replica::Start("lb-flood");
   auto options = sb::testing::BalancerOptions(SB_KAMAILIO_LB_CFG, {replica.uri()});
   options.defines.emplace_back("SB_LB_FLOOD_REQUESTS", "20");

@@ -13,11 +13,11 @@ namespace {
 Message Register(const std::string& vias, bool validate = true) {
   sb::sip::ParseOptions options;
   options.validate = validate;
-  auto m = Message::Parse(
-      "REGISTER sip:acme.sb.test SIP/2.0\r\n" + vias +
-      "Max-Forwards: 69\r\nFrom: <sip:1001@acme.sb.test>;tag=1\r\n"
-      "To: <sip:1001@acme.sb.test>\r\nCall-ID: c1\r\nCSeq: 1 REGISTER\r\nContent-Length: 0\r\n\r\n",
-      options);
+  auto m = Message::Parse("REGISTER sip:acme.sb.test SIP/2.0\r\n" + vias +
+                              "Max-Forwards: 69\r\nFrom: <sip:1001@acme.sb.test>;tag=1\r\n"
+                              "To: <sip:1001@acme.sb.test>\r\nCall-ID: c1\r\nCSeq: 1 "
+                              "REGISTER\r\nContent-Length: 0\r\n\r\n",
+                          options);
   REQUIRE(m.ok());
   return std::move(*m);
 }
@@ -50,7 +50,8 @@ TEST_CASE(
   CHECK(EntryAddress(direct, "10.0.0.2", kBalancer) == "198.51.100.9");
   // One Via per header line or several in one: the same list.
   Message folded = Register(
-      "Via: SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bKlb, SIP/2.0/UDP 198.51.100.9;branch=z9hG4bKp\r\n");
+      "Via: SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bKlb, SIP/2.0/UDP "
+      "198.51.100.9;branch=z9hG4bKp\r\n");
   CHECK(EntryAddress(folded, "10.0.0.2", kBalancer) == "198.51.100.9");
 }
 

@@ -89,9 +89,8 @@ TEST_CASE("a SIP user follows the RFC 3261 user grammar", "[unit]") {
            ValidateSipUser);
 }
 
-TEST_CASE(
-    "an extension's SIP user is written as the registrar matches it - one user, one spelling",
-    "[unit]") {
+TEST_CASE("an extension's SIP user is written as the registrar matches it - one user, one spelling",
+          "[unit]") {
   CheckAll({{"alice", true},
             {"al%20ice", true},   // a space must be escaped
             {"caf%C3%A9", true},  // so must bytes past ASCII, in upper-case hex

@@ -193,10 +193,9 @@ void B2bua::OnRequest(const IncomingRequest& request, SipEndpoint& endpoint) {
   auto setup = std::make_shared<SetUp>();
   calls_.emplace(id, std::move(call));
   // One trip off the loop for the whole set-up, not one per step.
-  Status queued =
-      offloader_.Run([this, setup, message, entry, id, a,
-                      b] { SetUpWork(*setup, *message, entry, id, a, b); },
-                     [this, id, a, b, setup] { SetUpDone(id, a, b, std::move(*setup)); });
+  Status queued = offloader_.Run(
+      [this, setup, message, entry, id, a, b] { SetUpWork(*setup, *message, entry, id, a, b); },
+      [this, id, a, b, setup] { SetUpDone(id, a, b, std::move(*setup)); });
   if (!queued.ok()) Fail(id, 503, "Overloaded", "");
 }
 

@@ -69,8 +69,7 @@ std::optional<AuthOutcome> DigestCallAuthorizer::ChallengeOnLoop(const sip::Mess
   return Refuse(authenticator_.Challenge(invite, realm));
 }
 
-AuthOutcome DigestCallAuthorizer::Authorize(const sip::Message& invite,
-                                            const std::string& entry) {
+AuthOutcome DigestCallAuthorizer::Authorize(const sip::Message& invite, const std::string& entry) {
   Admission admission(redis_, guard_, entry);
   // An answer found without Redis still yields to a refusal of the checks queued before it.
   auto after_checks = [&admission](AuthOutcome outcome) {

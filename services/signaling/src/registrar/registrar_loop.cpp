@@ -77,9 +77,8 @@ bool Registrar::HandleOnLoop(const IncomingRequest& request, SipEndpoint& endpoi
           // Counting a failure towards the source's ban blocks on Redis: a worker does it, and
           // the answer waits for it as on the worker path.
           auto answer = std::make_shared<RegisterAnswer>(Answer(std::move(decision)));
-          Status queued =
-              deps_.offloader.Run([state] { state->guard.Record(state->entry, true); },
-                                  [this, state, answer] { Finish(*state, *answer); });
+          Status queued = deps_.offloader.Run([state] { state->guard.Record(state->entry, true); },
+                                              [this, state, answer] { Finish(*state, *answer); });
           if (!queued.ok()) Finish(*state, Answer(503, "Service Unavailable"));
           return;
         }

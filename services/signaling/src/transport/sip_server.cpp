@@ -391,9 +391,9 @@ struct SipServer::Impl {
     const int n = recvmmsg(udp_fd, in_headers.data(), kMaxReadsPerWake, 0, nullptr);
     for (int i = 0; i < n; ++i) {
       udp_in.Inc();
-      endpoint.OnReceived(std::string_view(in_bytes.get() + i * kMaxDatagram,
-                                           in_headers[i].msg_len),
-                          {HostOf(in_from[i]), ntohs(in_from[i].sin_port), sip::Transport::kUdp});
+      endpoint.OnReceived(
+          std::string_view(in_bytes.get() + i * kMaxDatagram, in_headers[i].msg_len),
+          {HostOf(in_from[i]), ntohs(in_from[i].sin_port), sip::Transport::kUdp});
     }
   }
 

@@ -168,7 +168,7 @@ TEST_CASE(
     "[natstest]") {
   Rig rig;
   CHECK_FALSE(rig.authorizer->ChallengeOnLoop(Invite(), kPhone));  // Redis not asked yet
-  REQUIRE_FALSE(rig.CheckSource(kPhone));                     // Redis: not banned
+  REQUIRE_FALSE(rig.CheckSource(kPhone));                          // Redis: not banned
   CHECK_FALSE(rig.authorizer->ChallengeOnLoop(Invite(), kPhone));  // maybe a trunk's
   rig.cache.PutTrunkBySource(kPhone, sb::Status::NotFound("no trunk"), rig.cache.generation());
   auto challenge = rig.authorizer->ChallengeOnLoop(Invite(), kPhone);
