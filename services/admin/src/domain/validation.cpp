@@ -70,7 +70,6 @@ Status CheckDomainName(std::string_view name, std::string_view field) {
   return Status::Ok();
 }
 
-// Parses "addr" or "addr/len" into family, address bytes and prefix length.
 }  // namespace
 
 Status ValidateSlug(std::string_view slug, std::string_view field) {
