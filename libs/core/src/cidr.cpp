@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <charconv>
 
 namespace sb::core {
@@ -35,27 +36,31 @@ Result<Cidr> Cidr::Parse(std::string_view text) {
   out.prefix_ = AddressBits(out.family_);
   if (slash == std::string_view::npos) return out;
   const std::string_view len = text.substr(slash + 1);
-  int value = 0;
+  unsigned value = 0;  // unsigned: from_chars takes no sign
   auto [end, ec] = std::from_chars(len.data(), len.data() + len.size(), value);
-  if (len.empty() || len.size() > 3 || ec != std::errc() || end != len.data() + len.size() ||
-      len.front() == '-' || len.front() == '+') {
+  if (len.empty() || len.size() > 3 || ec != std::errc() || end != len.data() + len.size()) {
     return Status::InvalidArgument("has a bad prefix length");
   }
-  if (value > AddressBits(out.family_)) {
+  if (value > static_cast<unsigned>(AddressBits(out.family_))) {
     return Status::InvalidArgument("has a prefix length longer than the address");
   }
-  out.prefix_ = value;
+  out.prefix_ = static_cast<int>(value);
   return out;
 }
 
-bool Cidr::Contains(std::string_view address) const {
+bool Cidr::Contains(std::string_view address) const { return AnyContains({this, 1}, address); }
+
+bool Cidr::AnyContains(std::span<const Cidr> networks, std::string_view address) {
   int family = 0;
   std::array<unsigned char, 16> bytes{};
-  if (!ParseAddress(address, family, bytes) || family != family_) return false;
-  for (int i = 0; i < prefix_; ++i) {
-    if (BitSet(bytes_, i) != BitSet(bytes, i)) return false;
-  }
-  return true;
+  if (networks.empty() || !ParseAddress(address, family, bytes)) return false;
+  return std::any_of(networks.begin(), networks.end(), [&](const Cidr& net) {
+    if (net.family_ != family) return false;
+    for (int i = 0; i < net.prefix_; ++i) {
+      if (BitSet(net.bytes_, i) != BitSet(bytes, i)) return false;
+    }
+    return true;
+  });
 }
 
 bool Cidr::HostBitsZero() const {

@@ -125,8 +125,7 @@ void SipEndpoint::Append(sip::TransactionOutput out) {
 std::string SipEndpoint::EntryAddress(const IncomingRequest& request) const {
   if (config_.trusted_proxies.empty()) return request.source.host;
   return sip::EntryAddress(*request.message, request.source.host, [this](std::string_view host) {
-    return std::any_of(config_.trusted_proxies.begin(), config_.trusted_proxies.end(),
-                       [&](const core::Cidr& proxy) { return proxy.Contains(host); });
+    return core::Cidr::AnyContains(config_.trusted_proxies, host);
   });
 }
 

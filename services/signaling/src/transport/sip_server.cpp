@@ -202,7 +202,15 @@ struct SipServer::Impl {
                               "TCP connections refused at the connection limit")),
         keepalive_pongs(m.Counter("sb_signaling_keepalive_pongs_total",
                                   "CRLF pongs sent for double-CRLF pings (RFC 5626)")),
-        tcp_open(m.Gauge("sb_signaling_tcp_connections", "open TCP connections")) {}
+        tcp_open(m.Gauge("sb_signaling_tcp_connections", "open TCP connections")) {
+    // Each slot's buffer and address once; recvmmsg only rewrites the lengths.
+    for (int i = 0; i < kMaxReadsPerWake; ++i) {
+      in_iov[i] = {in_bytes.get() + i * kMaxDatagram, kMaxDatagram};
+      in_headers[i].msg_hdr.msg_name = &in_from[i];
+      in_headers[i].msg_hdr.msg_iov = &in_iov[i];
+      in_headers[i].msg_hdr.msg_iovlen = 1;
+    }
+  }
 
   ~Impl() {
     for (auto& [fd, conn] : conns) close(fd);
@@ -379,14 +387,7 @@ struct SipServer::Impl {
   }
 
   void ReadUdp() {
-    for (int i = 0; i < kMaxReadsPerWake; ++i) {
-      in_iov[i] = {in_bytes.get() + i * kMaxDatagram, kMaxDatagram};
-      in_headers[i].msg_hdr = {};
-      in_headers[i].msg_hdr.msg_name = &in_from[i];
-      in_headers[i].msg_hdr.msg_namelen = sizeof(sockaddr_in);
-      in_headers[i].msg_hdr.msg_iov = &in_iov[i];
-      in_headers[i].msg_hdr.msg_iovlen = 1;
-    }
+    for (auto& header : in_headers) header.msg_hdr.msg_namelen = sizeof(sockaddr_in);
     // EAGAIN, or an ICMP error of an earlier send: nothing to read.
     const int n = recvmmsg(udp_fd, in_headers.data(), kMaxReadsPerWake, 0, nullptr);
     for (int i = 0; i < n; ++i) {

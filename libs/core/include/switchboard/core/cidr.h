@@ -6,6 +6,7 @@
 #pragma once
 
 #include <array>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -20,6 +21,8 @@ class Cidr {
 
   // False for an address of the other family or one that does not parse.
   bool Contains(std::string_view address) const;
+  // Whether any of `networks` contains `address` (parsed once, for a list checked per request).
+  static bool AnyContains(std::span<const Cidr> networks, std::string_view address);
   // No address bit set past the prefix ("10.0.0.1/8" is almost always a typo for a narrower one).
   bool HostBitsZero() const;
   // The address as inet_ntop writes it, "/", the prefix length.
