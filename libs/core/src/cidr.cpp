@@ -27,6 +27,15 @@ bool BitSet(const std::array<unsigned char, 16>& bytes, int i) {
 
 }  // namespace
 
+bool IsIpLiteral(std::string_view host) {
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  int family = 0;
+  std::array<unsigned char, 16> bytes{};
+  return ParseAddress(host, family, bytes);
+}
+
 Result<Cidr> Cidr::Parse(std::string_view text) {
   Cidr out;
   const size_t slash = text.find('/');

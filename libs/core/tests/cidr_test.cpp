@@ -45,3 +45,13 @@ TEST_CASE("what is not a network is refused with the reason", "[unit]") {
         "has a prefix length longer than the address");
   CHECK(Cidr::Parse("::/129").status().message() == "has a prefix length longer than the address");
 }
+
+TEST_CASE("an IP literal is an IPv4 or IPv6 address - the latter also in brackets", "[unit]") {
+  CHECK(sb::core::IsIpLiteral("203.0.113.7"));
+  CHECK(sb::core::IsIpLiteral("2001:db8::1"));
+  CHECK(sb::core::IsIpLiteral("[2001:db8::1]"));
+  CHECK_FALSE(sb::core::IsIpLiteral("sip.carrier.example"));
+  CHECK_FALSE(sb::core::IsIpLiteral("[203.0.113.7"));
+  CHECK_FALSE(sb::core::IsIpLiteral("[]"));
+  CHECK_FALSE(sb::core::IsIpLiteral(""));
+}

@@ -1,10 +1,10 @@
 // RFC 3263 §4.2 (transport known) and the target selection of RFC 2782.
 #include "switchboard/sip/server_location.h"
 
-#include <arpa/inet.h>
-
 #include <algorithm>
 #include <numeric>
+
+#include "switchboard/core/cidr.h"
 
 namespace sb::sip {
 namespace {
@@ -24,15 +24,6 @@ Status AppendAddresses(const std::string& name, uint16_t port, Transport transpo
 
 uint16_t DefaultPort(Transport transport) {
   return transport == Transport::kTls || transport == Transport::kWss ? 5061 : 5060;
-}
-
-bool IsIpLiteral(std::string_view host) {
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
-  }
-  std::string text(host);
-  unsigned char buf[sizeof(in6_addr)];
-  return inet_pton(AF_INET, text.c_str(), buf) == 1 || inet_pton(AF_INET6, text.c_str(), buf) == 1;
 }
 
 std::string SrvName(std::string_view host, Transport transport) {
@@ -80,7 +71,7 @@ std::vector<SrvRecord> OrderSrv(std::vector<SrvRecord> records, const SrvDraw& d
 Result<std::vector<Destination>> LocateServer(const Destination& next_hop,
                                               const ServerLookups& lookups, const SrvDraw& draw) {
   const Transport transport = next_hop.transport;
-  if (IsIpLiteral(next_hop.host)) {
+  if (core::IsIpLiteral(next_hop.host)) {
     Destination d = next_hop;
     if (d.port == 0) d.port = DefaultPort(transport);
     return std::vector<Destination>{std::move(d)};

@@ -1,7 +1,5 @@
 #include "domain/validation.h"
 
-#include <arpa/inet.h>
-
 #include <string>
 
 #include "switchboard/core/cidr.h"
@@ -35,15 +33,6 @@ bool ValidLabel(std::string_view label) {
     if (!IsAlnum(c) && c != '-') return false;
   }
   return true;
-}
-
-bool IsIpLiteral(std::string_view host) {
-  std::string text(host);
-  if (text.size() > 2 && text.front() == '[' && text.back() == ']') {
-    text = text.substr(1, text.size() - 2);
-  }
-  unsigned char buf[16];
-  return inet_pton(AF_INET, text.c_str(), buf) == 1 || inet_pton(AF_INET6, text.c_str(), buf) == 1;
 }
 
 Status CheckDomainName(std::string_view name, std::string_view field) {
@@ -134,12 +123,12 @@ Status ValidateCanonicalSipUser(std::string_view user, std::string_view field) {
 
 Status ValidateHost(std::string_view host, std::string_view field) {
   if (host.empty()) return Bad(field, "is required");
-  if (IsIpLiteral(host)) return Status::Ok();
+  if (core::IsIpLiteral(host)) return Status::Ok();
   return CheckDomainName(host, field);
 }
 
 Status ValidateDomain(std::string_view domain, std::string_view field) {
-  if (!domain.empty() && IsIpLiteral(domain)) return Bad(field, "must be a domain name");
+  if (!domain.empty() && core::IsIpLiteral(domain)) return Bad(field, "must be a domain name");
   return CheckDomainName(domain, field);
 }
 

@@ -1,5 +1,7 @@
-// An IPv4 or IPv6 network: admin's trunk source ranges, signaling's trusted proxies.
+// IP addresses and networks: admin's trunk source ranges and hosts, signaling's trusted proxies
+// and trunk gateways.
 //
+//   sb::core::IsIpLiteral("[2001:db8::1]");               // true: nothing to look up in DNS
 //   auto net = sb::core::Cidr::Parse("203.0.113.0/24");   // a bare address is a /32 or /128
 //   if (net.ok() && net->Contains("203.0.113.7")) ...
 //   net->ToString();                                      // "203.0.113.0/24"
@@ -13,6 +15,9 @@
 #include "switchboard/core/status.h"
 
 namespace sb::core {
+
+// An IPv4 or IPv6 address, the latter also in brackets as URIs write it.
+bool IsIpLiteral(std::string_view host);
 
 class Cidr {
  public:

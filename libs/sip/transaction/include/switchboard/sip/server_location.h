@@ -45,8 +45,6 @@ using SrvDraw = std::function<uint32_t(uint32_t bound)>;
 
 // 5061 for TLS (and WSS), 5060 otherwise.
 uint16_t DefaultPort(Transport transport);
-// True for an IPv4 or IPv6 literal (with or without brackets): nothing to look up.
-bool IsIpLiteral(std::string_view host);
 // "_sip._udp.<host>", "_sip._tcp.<host>" or "_sips._tcp.<host>" (TLS).
 std::string SrvName(std::string_view host, Transport transport);
 // RFC 2782's order: lowest priority first; within a priority, a weighted random order in which a
