@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -148,6 +149,26 @@ int TryBind(int type, int port) {
   return bound;
 }
 
+// The ports above the kernel's ephemeral range (ip_local_port_range), where no client socket is
+// ever bound implicitly: a port picked from inside that range and released can be taken by any
+// connect() of any process (every test talks to NATS, Redis and PostgreSQL) before the server
+// it was picked for binds it, which then fails to start (first > last when the range reaches
+// the top).
+std::pair<int, int> PortsAboveEphemeral() {
+  int low = 32768, high = 60999;  // Linux's default, when /proc cannot tell
+  std::ifstream("/proc/sys/net/ipv4/ip_local_port_range") >> low >> high;
+  return {high + 1, 65535};
+}
+
+// A candidate: random above the ephemeral range, or the kernel's pick inside it when fewer than
+// 1000 ports lie above (a tuned host).
+int CandidatePort(int also_free_above) {
+  static std::mt19937 random(std::random_device{}());
+  static const auto [first, last] = PortsAboveEphemeral();
+  if (last - also_free_above - first < 1000) return TryBind(SOCK_STREAM, 0);
+  return std::uniform_int_distribution<int>(first, last - also_free_above)(random);
+}
+
 }  // namespace
 
 int FreePort(int also_free_above) {
@@ -155,12 +176,12 @@ int FreePort(int also_free_above) {
   static std::mutex mu;
   static std::set<int> handed_out;
   std::lock_guard lock(mu);
-  for (int attempt = 0; attempt < 100; ++attempt) {
-    const int port = TryBind(SOCK_STREAM, 0);
+  for (int attempt = 0; attempt < 200; ++attempt) {
+    const int port = CandidatePort(also_free_above);
     const int neighbour = port + also_free_above;
     if (also_free_above != 0 && neighbour > 65535) continue;
     const bool free = handed_out.count(port) == 0 && handed_out.count(neighbour) == 0 &&
-                      TryBind(SOCK_DGRAM, port) == port &&
+                      TryBind(SOCK_STREAM, port) == port && TryBind(SOCK_DGRAM, port) == port &&
                       (also_free_above == 0 || (TryBind(SOCK_STREAM, neighbour) == neighbour &&
                                                 TryBind(SOCK_DGRAM, neighbour) == neighbour));
     if (!free) continue;
@@ -168,7 +189,7 @@ int FreePort(int also_free_above) {
     handed_out.insert(neighbour);
     return port;
   }
-  throw std::runtime_error("FreePort: no port free for both TCP and UDP after 100 attempts");
+  throw std::runtime_error("FreePort: no port free for both TCP and UDP after 200 attempts");
 }
 
 }  // namespace sb::testing

@@ -37,11 +37,6 @@ using namespace std::chrono_literals;
 
 using testing::UdpSocket;
 
-std::string ReadText(const std::filesystem::path& file) {
-  std::ifstream in(file);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
 // Forwards datagrams between baresip's RTP port and the node's leg port, keeping the first
 // packets baresip sent for a replay.
 class Relay {
@@ -178,7 +173,11 @@ TEST_CASE("baresip and the node exchange SRTP audio both ways and replays are dr
       invite = std::move(*parsed);
     }
   }
-  REQUIRE(invite.has_value());
+  if (!invite) {
+    FAIL("no INVITE from baresip in 10 s; it " << (phone.Running() ? "runs" : "has exited")
+                                               << "; its log:\n"
+                                               << phone.ReadLog());
+  }
   const std::string offer(invite->body());
   INFO("offer:\n" << offer);
   REQUIRE(offer.find("RTP/SAVP") != std::string::npos);
@@ -237,7 +236,7 @@ TEST_CASE("baresip and the node exchange SRTP audio both ways and replays are dr
   if (!flowing) {
     FAIL("to node " << relay.to_node() << ", to baresip " << relay.to_phone()
                     << "; baresip's log:\n"
-                    << ReadText(dir / "baresip.log"));
+                    << phone.ReadLog());
   }
 
   auto dropped = [&](const char* reason) {
@@ -259,7 +258,7 @@ TEST_CASE("baresip and the node exchange SRTP audio both ways and replays are dr
   auto digit = dtmf.Wait<v1::DtmfEvent>(
       [](const v1::DtmfEvent& e, const bus::Message&) { return e.leg().leg_id() == "baresip"; },
       std::chrono::seconds(5));
-  if (!digit) FAIL("no dtmf event; baresip's log:\n" << ReadText(dir / "baresip.log"));
+  if (!digit) FAIL("no dtmf event; baresip's log:\n" << phone.ReadLog());
   CHECK(digit->digit() == "7");
   CHECK(digit->source() == v1::DTMF_SOURCE_RFC4733);
 

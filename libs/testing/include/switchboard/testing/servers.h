@@ -98,8 +98,9 @@ std::string FreshDatabase(std::string_view prefix);
 // A name no other test of this run uses: "<prefix>_<random hex>", for streams, subjects, keys.
 std::string UniqueName(std::string_view prefix);
 
-// A port free for both TCP and UDP on every address (bound and released; the kernel does not hand
-// it out again at once, and this process never hands it out twice). With `also_free_above`, port +
+// A port free for both TCP and UDP on every address (bound and released; picked above the kernel's
+// ephemeral range, so that no client socket takes it before it is used, and never handed out
+// twice by this process). With `also_free_above`, port +
 // also_free_above is free too: sipp binds its RTP echo port and a video port two above it.
 int FreePort(int also_free_above = 0);
 
