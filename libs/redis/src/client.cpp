@@ -53,11 +53,19 @@ Result<ClientOptions> OptionsFromUrl(std::string_view url, std::string key_prefi
 
 Command Command::Eval(const Script& script, const std::vector<std::string>& keys,
                       const std::vector<std::string>& args) {
-  Command c("EVALSHA");
-  c.Arg(script.sha1()).Arg(static_cast<int64_t>(keys.size()));
+  Command c = EvalSource(script, keys, args);
+  c.args_[0] = "EVALSHA";
+  c.args_[1] = script.sha1();
+  c.script_ = &script;
+  return c;
+}
+
+Command Command::EvalSource(const Script& script, const std::vector<std::string>& keys,
+                            const std::vector<std::string>& args) {
+  Command c("EVAL");
+  c.Arg(script.source()).Arg(static_cast<int64_t>(keys.size()));
   for (const auto& k : keys) c.Key(k);
   for (const auto& a : args) c.Arg(a);
-  c.script_ = &script;
   return c;
 }
 
