@@ -111,7 +111,8 @@ int main(int argc, char** argv) {
        IsNonNegativeInt},
       {"trusted-proxies", "SB_SIGNALING_TRUSTED_PROXIES",
        "the balancer's addresses (CIDRs, comma-separated): a request from one is taken to come "
-       "from the address its Via stamp names (bans, trunks by source); empty: none",
+       "from the address its Via stamp names (bans, trunks by source, registration events); empty: "
+       "none",
        "", IsCidrList},
       {"nats-url", "SB_NATS_URL", "NATS (admin lookups, events); empty: no registrar", "", {}},
       {"redis-url", "SB_REDIS_URL", "Redis (bindings, nonces, bans); empty: no registrar", "", {}},

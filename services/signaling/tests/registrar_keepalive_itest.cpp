@@ -45,9 +45,11 @@ bool WaitUntilNoneStored(sb::redis::Client& redis, const sb::TenantId& tenant,
   return false;
 }
 
-// sb-signaling with fast keep-alive settings, its Redis keys under their own prefix.
+// sb-signaling with fast keep-alive settings, its Redis keys under their own prefix, trusting the
+// balancer (on 127.0.0.1) to tell where a request came from.
 sb::signaling::test::PlatformOptions KeepaliveNode(const std::string& prefix) {
   return {.signaling_env = {{"SB_SIGNALING_REDIS_PREFIX", prefix},
+                            {"SB_SIGNALING_TRUSTED_PROXIES", "127.0.0.1/32"},
                             {"SB_SIGNALING_KEEPALIVE_SECONDS", "1"},
                             {"SB_SIGNALING_KEEPALIVE_TIMEOUT_MS", "1500"},
                             {"SB_SIGNALING_KEEPALIVE_FAILURES", "1"}}};
@@ -55,8 +57,9 @@ sb::signaling::test::PlatformOptions KeepaliveNode(const std::string& prefix) {
 
 // 1001 registers from `ip` (sipp, a private Contact) by way of `registrar` ("IP:PORT": the node,
 // or the balancer in front of it), answers two OPTIONS pings there, then goes silent: the
-// binding is removed and "expired" (KEEPALIVE_FAILED) is published. Returns the binding as
-// stored after the REGISTER.
+// binding is removed and "expired" (KEEPALIVE_FAILED) is published. The "registered" event names
+// the phone's own address and port as its source, wherever the REGISTER came through. Returns the
+// binding as stored after the REGISTER.
 sb::signaling::Binding NatedPhoneAnswersThenGoesSilent(Platform& p, const std::string& prefix,
                                                        const std::string& registrar,
                                                        const std::string& ip) {
@@ -66,6 +69,7 @@ sb::signaling::Binding NatedPhoneAnswersThenGoesSilent(Platform& p, const std::s
   const std::string aor = "sip:1001@" + domain;
   const sb::TenantId tenant_id(tenant.id());
   auto bus = sb::testing::ConnectNats(p.nats_url(), "registrar-keepalive-itest");
+  sb::testing::EventInbox registered_events(*bus, "sb.evt.registration.registered." + tenant.id());
   sb::testing::EventInbox expired(*bus, "sb.evt.registration.expired." + tenant.id());
   auto options = sb::redis::OptionsFromUrl(sb::testing::Shared().redis_url, prefix);
   REQUIRE(options.ok());
@@ -84,6 +88,11 @@ sb::signaling::Binding NatedPhoneAnswersThenGoesSilent(Platform& p, const std::s
   auto bindings = Stored(redis, tenant_id, aor);
   REQUIRE(bindings.size() == 1);
   CHECK(bindings[0].contact == "sip:1001@192.168.1.20:5060");
+  auto registered_event = registered_events.Wait<v1::Registered>(
+      [](const v1::Registered&, const sb::bus::Message&) { return true; }, 5s);
+  REQUIRE(registered_event.has_value());
+  CHECK(registered_event->contact() == "sip:1001@192.168.1.20:5060");
+  CHECK(registered_event->source() == "udp:" + ip + ":" + port);
 
   // The pings reach the address the REGISTER came from, for the private Contact; two are
   // answered (a ping retransmitted while this sipp starts is answered all the same).
@@ -144,6 +153,7 @@ TEST_CASE("a binding that lapses without a REGISTER is reported expired within t
                                 {"SB_SIGNALING_LAPSE_SWEEP_MS", "500"}}});
   auto tenant = p.CreateTenant();
   auto bus = sb::testing::ConnectNats(p.nats_url(), "registrar-keepalive-itest");
+  sb::testing::EventInbox registered_events(*bus, "sb.evt.registration.registered." + tenant.id());
   sb::testing::EventInbox expired(*bus, "sb.evt.registration.expired." + tenant.id());
   auto options = sb::redis::OptionsFromUrl(sb::testing::Shared().redis_url, prefix);
   REQUIRE(options.ok());

@@ -1,4 +1,5 @@
 // The client transactions of RFC 3261 §17.1 (and the Accepted state of RFC 6026 §7.2).
+#include "switchboard/core/ascii.h"
 #include "switchboard/sip/builder.h"
 #include "switchboard/sip/transaction.h"
 
@@ -29,6 +30,14 @@ std::string_view TransportName(Transport transport) {
       return "WSS";
   }
   return "UDP";
+}
+
+std::optional<Transport> TransportFromName(std::string_view name) {
+  for (Transport t :
+       {Transport::kUdp, Transport::kTcp, Transport::kTls, Transport::kWs, Transport::kWss}) {
+    if (core::EqualsIgnoreCase(name, TransportName(t))) return t;
+  }
+  return std::nullopt;
 }
 
 std::string_view TimerName(TimerId id) {

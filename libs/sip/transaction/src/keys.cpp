@@ -16,6 +16,21 @@ std::optional<std::string_view> TopViaText(const Message& m) {
   return *vias.begin();
 }
 
+// Where the sender of `via` was seen by the server that stamped it (received and rport, RFC 3581
+// §4), else what it claimed (sent-by, 5060 without a port).
+Destination StampedSender(const Via& via, Transport transport) {
+  Destination d;
+  d.transport = transport;
+  d.host = std::string(via.received().value_or(via.host));
+  d.port = via.port != 0 ? via.port : 5060;
+  if (auto rport = via.rport(); rport && !rport->empty()) {
+    uint16_t port = 0;
+    auto [ptr, ec] = std::from_chars(rport->data(), rport->data() + rport->size(), port);
+    if (ec == std::errc() && ptr == rport->data() + rport->size() && port != 0) d.port = port;
+  }
+  return d;
+}
+
 }  // namespace
 
 std::optional<std::string> ServerTransactionKey(const Message& request) {
@@ -120,36 +135,25 @@ Destination ResponseDestination(const Message& request, const Destination& sourc
   if (IsReliable(source.transport)) return source;
   auto via = request.TopVia();
   if (!via.ok()) return source;
-  Destination d;
-  d.transport = source.transport;
-  uint16_t via_port = (*via)->port != 0 ? (*via)->port : 5060;
   if (auto maddr = (*via)->maddr()) {
-    d.host = std::string(*maddr);
-    d.port = via_port;
-    return d;
+    return Destination{std::string(*maddr), (*via)->port != 0 ? (*via)->port : uint16_t{5060},
+                       source.transport};
   }
-  d.host = std::string((*via)->received().value_or((*via)->host));
-  d.port = via_port;
-  if (auto rport = (*via)->rport(); rport && !rport->empty()) {
-    uint16_t port = 0;
-    auto [ptr, ec] = std::from_chars(rport->data(), rport->data() + rport->size(), port);
-    if (ec == std::errc() && ptr == rport->data() + rport->size() && port != 0) d.port = port;
-  }
-  return d;
+  return StampedSender(**via, source.transport);
 }
 
-std::string EntryAddress(const Message& request, std::string_view source_host,
-                         const std::function<bool(std::string_view host)>& trusted) {
+Destination EntrySource(const Message& request, const Destination& source,
+                        const std::function<bool(std::string_view host)>& trusted) {
   // The top Via is the last proxy's own; each one below it carries what the proxy above saw
   // (client -> P2 -> P1 -> here: P1's Via, P2's as P1 stamped it, the client's as P2 did).
-  std::string entry(source_host);
+  Destination entry = source;
   bool top = true;
   for (std::string_view value : request.Values(HeaderId::kVia)) {
-    if (!trusted(entry)) break;
+    if (!trusted(entry.host)) break;
     if (std::exchange(top, false)) continue;
     auto via = ParseVia(value);
     if (!via.ok()) break;
-    entry = std::string(via->received().value_or(via->host));
+    entry = StampedSender(*via, TransportFromName(via->transport).value_or(entry.transport));
   }
   return entry;
 }

@@ -170,7 +170,7 @@ void B2bua::OnRequest(const IncomingRequest& request, SipEndpoint& endpoint) {
   }
   // A challenge is no call yet (as in Authorized): answered here when the authorizer can say so
   // without blocking, it costs no worker and no round trip.
-  const std::string entry = endpoint.EntryAddress(request);
+  const std::string entry = endpoint.EntrySource(request).host;
   if (auto challenge = ports_.authorizer.ChallengeOnLoop(invite, entry)) {
     (void)endpoint.Respond(request.key, challenge->code, challenge->reason, challenge->headers);
     return;

@@ -86,7 +86,7 @@ class CallAuthorizer {
  public:
   virtual ~CallAuthorizer() = default;
   // Digest authentication of a new INVITE (RFC 3261 §22.3: 407 + Proxy-Authenticate) that
-  // entered the deployment at the address `entry` (SipEndpoint::EntryAddress: behind the
+  // entered the deployment at the address `entry` (SipEndpoint::EntrySource: behind the
   // balancer, the phone's or carrier's; bans are per address), or a carrier trunk recognised by
   // that address.
   virtual AuthOutcome Authorize(const sip::Message& invite, const std::string& entry) = 0;

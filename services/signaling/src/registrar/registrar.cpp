@@ -102,7 +102,7 @@ void Registrar::OnRequest(const IncomingRequest& request, SipEndpoint& endpoint)
   std::shared_ptr<const sip::Message> message = request.shared;
   auto answer = std::make_shared<RegisterAnswer>();
   const sip::Destination source = request.source;
-  const std::string entry = endpoint.EntryAddress(request);
+  const sip::Destination entry = endpoint.EntrySource(request);
   const std::string key = request.key;
   Status queued = deps_.offloader.Run(
       [this, message, answer, source, entry] { *answer = Handle(*message, source, entry); },
@@ -143,16 +143,16 @@ void Registrar::Count(const RegisterAnswer& answer) const {
 }
 
 RegisterAnswer Registrar::Handle(const sip::Message& request, const sip::Destination& source,
-                                 const std::string& entry) {
+                                 const sip::Destination& entry) {
   RegisterAnswer answer = Decide(request, source, entry);
   Count(answer);
   return answer;
 }
 
 RegisterAnswer Registrar::Decide(const sip::Message& request, const sip::Destination& source,
-                                 const std::string& entry) {
+                                 const sip::Destination& entry) {
   const AuthGuard guard(deps_.ban, deps_.account_limit, deps_.log, &deps_.clear_sources);
-  Admission admission(deps_.redis, guard, entry);
+  Admission admission(deps_.redis, guard, entry.host);
   // An answer found without Redis still yields to a refusal of the checks queued before it.
   auto after_checks = [&admission](RegisterAnswer answer) {
     if (auto refused = admission.Send()) return Answer(std::move(*refused));
@@ -190,13 +190,13 @@ RegisterAnswer Registrar::Decide(const sip::Message& request, const sip::Destina
   Queued queued = QueueChecks(admission, request, realm, *presented, *looked_up, tenant, *aor);
   if (auto refused = admission.Send()) return Answer(std::move(*refused));
   AuthDecision decision = admission.Decision(deps_.auth, request, realm, std::move(queued.check));
-  guard.Record(entry, decision.failure);
+  guard.Record(entry.host, decision.failure);
   // Authenticated implies a nonce count was accepted, so the bindings were read with it.
   if (!decision.authenticated() || !queued.stored_reply) return Answer(std::move(decision));
 
   auto stored = RedisBindingStore::LoadReply(admission.reply(*queued.stored_reply));
   if (!stored.ok()) return Answer(503, "Service Unavailable");
-  return Store(request, source, tenant, *aor, *stored, decision);
+  return Store(request, source, entry, tenant, *aor, *stored, decision);
 }
 
 Registrar::Queued Registrar::QueueChecks(Admission& admission, const sip::Message& request,
@@ -215,12 +215,13 @@ Registrar::Queued Registrar::QueueChecks(Admission& admission, const sip::Messag
 }
 
 RegisterAnswer Registrar::Store(const sip::Message& request, const sip::Destination& source,
-                                const TenantId& tenant, const std::string& aor,
-                                const std::vector<Binding>& stored, const AuthDecision& decision) {
+                                const sip::Destination& entry, const TenantId& tenant,
+                                const std::string& aor, const std::vector<Binding>& stored,
+                                const AuthDecision& decision) {
   auto applied = Apply(request, source, stored);
   if (auto* refused = std::get_if<RegisterAnswer>(&applied)) return std::move(*refused);
   const Update& update = std::get<Update>(applied);
-  auto events = Events(request, tenant, aor, stored, update, decision);
+  auto events = Events(request, entry, tenant, aor, stored, update, decision);
   if (update.changed || !events.empty()) {
     Status saved = deps_.bindings.Save(tenant, aor, update.next, Park(events, update.now));
     if (!saved.ok()) return Answer(503, "Service Unavailable");
@@ -255,8 +256,9 @@ std::variant<RegisterAnswer, Registrar::Update> Registrar::Apply(
   return update;
 }
 
-std::vector<bus::JsOutbound> Registrar::Events(const sip::Message& request, const TenantId& tenant,
-                                               const std::string& aor,
+std::vector<bus::JsOutbound> Registrar::Events(const sip::Message& request,
+                                               const sip::Destination& entry,
+                                               const TenantId& tenant, const std::string& aor,
                                                const std::vector<Binding>& stored,
                                                const Update& update,
                                                const AuthDecision& decision) const {
@@ -267,6 +269,9 @@ std::vector<bus::JsOutbound> Registrar::Events(const sip::Message& request, cons
   for (auto& c : changes) {
     c.tenant = tenant;
     c.aor = aor;
+    // The binding keeps the packet's source, which behind the balancer is the balancer (where
+    // requests for the phone go); the event tells where the phone registered from.
+    if (c.kind == RegistrationChange::Kind::kRegistered) c.source = SourceText(entry);
     c.extension_id = decision.credentials ? decision.credentials->extension_id : "";
     if (user_agent) c.user_agent = std::string(*user_agent);
   }

@@ -106,10 +106,10 @@ class Registrar final : public RequestHandler {
   void OnRequest(const IncomingRequest& request, SipEndpoint& endpoint) override;
 
   // The whole decision for one REGISTER from `source`, which entered the deployment at `entry`
-  // (SipEndpoint::EntryAddress: what the ban and the guard go by); blocks on admin, Redis and
-  // JetStream (a worker thread calls it).
+  // (SipEndpoint::EntrySource: what the ban and the guard go by, and the source its registration
+  // events tell); blocks on admin, Redis and JetStream (a worker thread calls it).
   RegisterAnswer Handle(const sip::Message& request, const sip::Destination& source,
-                        const std::string& entry);
+                        const sip::Destination& entry);
 
   // Live bindings of (tenant, aor), highest q first. Blocks on Redis.
   Result<std::vector<Binding>> Locate(const TenantId& tenant, std::string_view aor) const;
@@ -121,11 +121,12 @@ class Registrar final : public RequestHandler {
  private:
   // Handle's answer, before it is counted in the metrics.
   RegisterAnswer Decide(const sip::Message& request, const sip::Destination& source,
-                        const std::string& entry);
+                        const sip::Destination& entry);
   // The 200 (or the bindings rules' refusal) for an authenticated REGISTER.
   RegisterAnswer Store(const sip::Message& request, const sip::Destination& source,
-                       const TenantId& tenant, const std::string& aor,
-                       const std::vector<Binding>& stored, const AuthDecision& decision);
+                       const sip::Destination& entry, const TenantId& tenant,
+                       const std::string& aor, const std::vector<Binding>& stored,
+                       const AuthDecision& decision);
   // Store's steps: the bindings rules (an answer: their refusal), the events of the change, and
   // the 200 once saved (which tells the observer).
   struct Update {
@@ -137,10 +138,12 @@ class Registrar final : public RequestHandler {
   std::variant<RegisterAnswer, Update> Apply(const sip::Message& request,
                                              const sip::Destination& source,
                                              const std::vector<Binding>& stored) const;
-  // The events of the change from `stored` to `update` (none without RegistrarDeps::events).
-  std::vector<bus::JsOutbound> Events(const sip::Message& request, const TenantId& tenant,
-                                      const std::string& aor, const std::vector<Binding>& stored,
-                                      const Update& update, const AuthDecision& decision) const;
+  // The events of the change from `stored` to `update` (none without RegistrarDeps::events);
+  // contacts registered are told as registered from `entry`.
+  std::vector<bus::JsOutbound> Events(const sip::Message& request, const sip::Destination& entry,
+                                      const TenantId& tenant, const std::string& aor,
+                                      const std::vector<Binding>& stored, const Update& update,
+                                      const AuthDecision& decision) const;
   // The commands that park `events` with the save (none without RegistrarDeps::outbox).
   std::vector<redis::Command> Park(const std::vector<bus::JsOutbound>& events, WallTime now) const;
   // Sends them, then unparks the acknowledged ones; blocks on JetStream and Redis.

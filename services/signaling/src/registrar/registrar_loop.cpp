@@ -14,18 +14,18 @@ struct Registrar::LoopRegister {
       : shared(incoming.shared),
         message(*shared),
         source(incoming.source),
-        entry(sip_endpoint.EntryAddress(incoming)),
+        entry(sip_endpoint.EntrySource(incoming)),
         key(incoming.key),
         endpoint(sip_endpoint),
         guard(registrar.deps_.ban, registrar.deps_.account_limit, registrar.deps_.log,
               &registrar.deps_.clear_sources),
-        admission(registrar.deps_.redis, guard, entry) {}
+        admission(registrar.deps_.redis, guard, entry.host) {}
 
   // The endpoint's own copy: it reads it again only to answer, after this is done with it.
   const std::shared_ptr<const sip::Message> shared;
   const sip::Message& message;
   const sip::Destination source;
-  const std::string entry;  // what the ban goes by (SipEndpoint::EntryAddress)
+  const sip::Destination entry;  // what the ban goes by (SipEndpoint::EntrySource)
   const std::string key;
   SipEndpoint& endpoint;
   const AuthGuard guard;
@@ -46,7 +46,7 @@ bool Registrar::HandleOnLoop(const IncomingRequest& request, SipEndpoint& endpoi
   auto presented = deps_.auth.FindCredentials(message, realm);
   if (!presented) {
     // What Decide answers too, once Redis has said the source is not banned.
-    if (!deps_.clear_sources.IsKnownClear(endpoint.EntryAddress(request))) return false;
+    if (!deps_.clear_sources.IsKnownClear(endpoint.EntrySource(request).host)) return false;
     loop_challenges_.Inc();
     challenged_.Inc();
     Send(endpoint, request.key, Challenge(message, realm));
@@ -77,8 +77,9 @@ bool Registrar::HandleOnLoop(const IncomingRequest& request, SipEndpoint& endpoi
           // Counting a failure towards the source's ban blocks on Redis: a worker does it, and
           // the answer waits for it as on the worker path.
           auto answer = std::make_shared<RegisterAnswer>(Answer(std::move(decision)));
-          Status queued = deps_.offloader.Run([state] { state->guard.Record(state->entry, true); },
-                                              [this, state, answer] { Finish(*state, *answer); });
+          Status queued =
+              deps_.offloader.Run([state] { state->guard.Record(state->entry.host, true); },
+                                  [this, state, answer] { Finish(*state, *answer); });
           if (!queued.ok()) Finish(*state, Answer(503, "Service Unavailable"));
           return;
         }
@@ -99,7 +100,7 @@ void Registrar::StoreOnLoop(std::shared_ptr<LoopRegister> state, std::vector<Bin
   if (auto* refused = std::get_if<RegisterAnswer>(&applied)) return Finish(*state, *refused);
   auto update = std::make_shared<Update>(std::move(std::get<Update>(applied)));
   auto events = std::make_shared<std::vector<bus::JsOutbound>>(
-      Events(state->message, state->tenant, state->aor, stored, *update, decision));
+      Events(state->message, state->entry, state->tenant, state->aor, stored, *update, decision));
   // After the save: publishing the events blocks on JetStream, so a worker does it when there
   // are any (a refresh has none) and the 200 follows, as on the worker path.
   auto registered = [this, state, update, events] {

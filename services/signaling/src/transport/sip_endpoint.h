@@ -80,7 +80,7 @@ struct EndpointConfig {
   // balancer every message comes from its address.
   SourceLimits source_limits;
   // Proxies of ours that add their own Via (the balancer): a request from one entered where its
-  // Via stamp says (EntryAddress), which is what bans and trunk matching go by.
+  // Via stamp says (EntrySource), which is what bans and trunk matching go by.
   std::vector<core::Cidr> trusted_proxies;
   // 0 seeds the tag generator from std::random_device; tests pass a fixed seed.
   uint64_t seed = 0;
@@ -226,9 +226,9 @@ class SipEndpoint {
   // Transactions still without their final response (what a drain waits for).
   size_t unsettled_transactions() const { return tm_.Unsettled(); }
   const EndpointConfig& config() const { return config_; }
-  // The address `request` entered the deployment from (sip::EntryAddress over the trusted
-  // proxies): its source's, or behind the balancer the phone's or carrier's.
-  std::string EntryAddress(const IncomingRequest& request) const;
+  // Where `request` entered the deployment from (sip::EntrySource over the trusted proxies): its
+  // source, or behind the balancer the phone's or carrier's address and port.
+  sip::Destination EntrySource(const IncomingRequest& request) const;
   // The clock its timers run on, for the TU's own state machines (RFC 4028 session timers).
   const core::Clock& clock() const { return clock_; }
 

@@ -20,6 +20,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -33,6 +34,8 @@ enum class Transport : uint8_t { kUdp, kTcp, kTls, kWs, kWss };
 bool IsReliable(Transport transport);
 // "UDP", "TCP", "TLS", "WS", "WSS" (as in a Via's sent-protocol).
 std::string_view TransportName(Transport transport);
+// The transport a Via's sent-protocol names (any case); nullopt for one not listed above.
+std::optional<Transport> TransportFromName(std::string_view name);
 
 // Where bytes go (or came from). For a stream transport the host/port name the connection.
 struct Destination {

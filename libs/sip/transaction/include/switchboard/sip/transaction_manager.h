@@ -73,14 +73,15 @@ std::optional<std::string> ClientTransactionKey(const Message& message);
 Result<Message> StampTopVia(Message request, const Destination& source);
 // RFC 3261 §18.2.2 with RFC 3581 §4: where responses to this (stamped) request go.
 Destination ResponseDestination(const Message& request, const Destination& source);
-// The address a request entered the deployment from, for what is decided per address (bans,
-// trunks known by their source): `source_host`, or, while `trusted` says that address is a proxy
-// of ours that adds its own Via (the balancer in front of the replicas), the address that proxy
-// received it from, as its stamp on the Via below its own says: `received`, which it adds
-// whenever the sent-by host is not the address it saw (§18.2.1), else the sent-by host. The walk
+// Where a request entered the deployment from, for what is decided or told per client (bans,
+// trunks known by their source, the source in registration events): `source`, or, while
+// `trusted` says its host is a proxy of ours that adds its own Via (the balancer in front of the
+// replicas), where that proxy received it from, as its stamp on the Via below its own says:
+// `received` and `rport`, which it adds whenever the sent-by differs from what it saw (§18.2.1,
+// RFC 3581 §4), else the sent-by (5060 without a port), over that Via's transport. The walk
 // stops at the last proxy when the Vias end or one does not parse.
-std::string EntryAddress(const Message& request, std::string_view source_host,
-                         const std::function<bool(std::string_view host)>& trusted);
+Destination EntrySource(const Message& request, const Destination& source,
+                        const std::function<bool(std::string_view host)>& trusted);
 // §18.2.2 for a stream whose connection closed before the response went: a new connection to
 // the top Via's received address (its sent-by host without one) and sent-by port (5060 when
 // none), where the client listens. Read from the response, which carries the request's stamped
