@@ -128,6 +128,35 @@ TEST_CASE("a call with RTP both ways through the media node - the caller hangs u
   CHECK(carried->array()->empty());
 }
 
+// Behind the balancer every request reaches the replica from the balancer's address; with the
+// balancer trusted (SB_SIGNALING_TRUSTED_PROXIES), the caller's leg is told by the address the
+// balancer received the INVITE from, in the answered event (the dialog held by the endpoint) and
+// in the ended one (its record).
+TEST_CASE(
+    "through the Kamailio balancer - the caller's leg in the call's events names the caller's own "
+    "address, not the balancer's",
+    "[integration]") {
+  CallRig rig(std::vector<std::pair<std::string, std::string>>{
+      {"SB_SIGNALING_TRUSTED_PROXIES", "127.0.0.1"}});
+  auto bus = sb::testing::ConnectNats(rig.platform.nats_url(), "sipp-calls-itest");
+  sb::testing::EventInbox answered(*bus, "sb.evt.call.answered." + rig.tenant.id());
+  sb::testing::EventInbox ended(*bus, "sb.evt.call.ended." + rig.tenant.id());
+  auto balancer = StartBalancer({rig.platform.sip_port()});
+  rig.RegisterCallee(balancer.port());
+  auto callee = rig.StartCallee("callee_answers.xml", {"-rtp_echo"});
+  auto caller = rig.StartCaller("caller_hangs_up.xml", balancer.port());
+  CheckBothSucceeded(caller, callee);
+  INFO(rig.platform.SignalingLog());
+  auto answers = answered.AtLeast<switchboard::call::v1::CallAnswered>(1, 10s);
+  REQUIRE(answers.size() == 1);
+  auto ends = ended.AtLeast<switchboard::call::v1::CallEnded>(1, 10s);
+  REQUIRE(ends.size() == 1);
+  for (const auto* call : {&answers[0].call(), &ends[0].call()}) {
+    REQUIRE(call->legs_size() == 2);
+    CHECK(call->legs(0).remote_source().starts_with(kCallerIp + ":"));
+  }
+}
+
 // RFC 3261 §13.2.1: an INVITE may carry no offer (late offer, as some PBXs and carriers send
 // them); the media node then offers in our 200, and the caller's answer comes in its ACK.
 TEST_CASE(

@@ -130,7 +130,8 @@ std::vector<LegRecord> StoredLegs(const StoredCall& call) {
     leg.to_uri = call.to_uri;
     leg.sip_call_id = d.id.call_id;
     leg.remote_contact = d.remote_target;
-    if (!d.peer.host.empty()) leg.remote_source = d.peer.host + ":" + std::to_string(d.peer.port);
+    const sip::Destination& seen = d.entry ? *d.entry : d.peer;
+    if (!seen.host.empty()) leg.remote_source = seen.host + ":" + std::to_string(seen.port);
     // The answer on the leg: ours (the node's) to the party's offer, or the party's to ours.
     const bool party_answered = d.id.call_id.empty() ? !caller : d.we_offered;
     leg.codec = FirstCodec(party_answered ? d.peer_sdp : d.local_sdp);
@@ -151,7 +152,9 @@ CallSummary B2bua::Summary(const Call& call, const StoredCall& record) const {
   s.legs = StoredLegs(record);
   // Before our final response the caller has no dialog to say where it is: its INVITE does.
   if (!call.one_legged && !call.originated && !s.legs.empty() && s.legs[0].remote_source.empty()) {
-    s.legs[0].remote_source = call.a_source.host + ":" + std::to_string(call.a_source.port);
+    const sip::Destination entry =
+        call.invite ? endpoint_.EntrySource(*call.invite, call.a_source) : call.a_source;
+    s.legs[0].remote_source = entry.host + ":" + std::to_string(entry.port);
   }
   return s;
 }
@@ -969,6 +972,7 @@ StoredDialog B2bua::Snapshot(const sip::DialogId& id) const {
   d.id = id;
   if (const sip::Dialog* dialog = endpoint_.FindDialog(id)) Describe(*dialog, d);
   if (auto peer = endpoint_.DialogPeer(id)) d.peer = *peer;
+  d.entry = endpoint_.DialogEntry(id);
   return d;
 }
 
@@ -988,6 +992,10 @@ StoredCall B2bua::Answering(const Call& call) const {
   if (dialog.ok()) Describe(*dialog, caller);
   caller.we_offered = call.late_offer;
   caller.peer = sip::ResponseDestination(*call.invite, call.a_source);
+  // As the endpoint will record it for the dialog (SipEndpoint::DialogEntry).
+  if (auto entry = endpoint_.EntrySource(*call.invite, call.a_source); entry != call.a_source) {
+    caller.entry = std::move(entry);
+  }
   caller.local_sdp = call.a_sdp;
   caller.peer_sdp = call.invite->body();
   // The caller's session starts with our 200, under the terms it grants.

@@ -84,7 +84,7 @@ Result<B2bua::Call*> B2bua::Revive(const StoredCall& record) {
                                            .route_set = d.route_set,
                                            .next_local_cseq = StoredCSeq(record, d),
                                            .peer_allows_update = d.refresh_by_update},
-                                          d.peer);
+                                          d.peer, d.entry);
     // Still held from a transfer put back moments ago: it knows more than the record.
     if (!held.ok() && held.code() != StatusCode::kAlreadyExists) return held;
     restored.push_back(d.id);

@@ -304,6 +304,10 @@ struct StoredDialog {
   std::vector<std::string> route_set;
   uint32_t next_local_cseq = 1;
   sip::Destination peer;
+  // Where a party that called us entered the deployment, when that is not `peer` (behind the
+  // balancer: SipEndpoint::DialogEntry); its leg's remote_source in the call's events. Not in a
+  // record from before version 9.
+  std::optional<sip::Destination> entry;
   // The description this node last sent the peer, and the peer's own last one: a session
   // refresh that repeats the peer's is answered with ours again (RFC 3264 §8), by any replica.
   // Empty: not known (a record from an older replica), so no refresh can be answered from it.

@@ -27,9 +27,10 @@ constexpr char kGroup = '\x1d';  // between a ringing call's forks, whose parts 
 // the wrong way round, and the codec of our offer for a party that answered it), version 7 who
 // the parties are (an older replica cannot transfer the call: 503 to a REFER, as before),
 // version 8 side b's own URI (an older replica shows the answer command's caller, transferred,
-// as the extension it called).
-constexpr uint64_t kCurrentVersion = 8;
-constexpr std::string_view kVersion = "8";
+// as the extension it called), version 9 where each party that called us entered the deployment
+// (an older replica's events show the balancer as that leg's remote source).
+constexpr uint64_t kCurrentVersion = 9;
+constexpr std::string_view kVersion = "9";
 constexpr std::string_view kVersionWithoutSdp = "2";
 constexpr std::string_view kVersionWithoutSummary = "1";
 
@@ -90,6 +91,7 @@ constexpr size_t kRingingFields = 5;
 constexpr size_t kRoleFields = 4;
 constexpr size_t kPartyFields = 4;
 constexpr size_t kSideBFields = 1;
+constexpr size_t kEntryFields = 2 * 3;
 constexpr std::string_view kYes = "1";
 constexpr std::string_view kRefreshByUpdate = "UPDATE";
 constexpr std::string_view kRefreshByInvite = "INVITE";
@@ -202,6 +204,14 @@ std::string RedisCallStore::Encode(const b2bua::StoredCall& call) {
   Put(out, Storable(call.caller_party.trunk_id));
   Put(out, Storable(call.callee_trunk_id));
   Put(out, Storable(call.b_party_uri));
+  for (const auto* d : {&call.caller, &call.callee}) {
+    if (d->entry && !d->entry->host.empty() && Storable(d->entry->host) == d->entry->host) {
+      PutDestination(out, *d->entry, kField);
+      out += kField;
+    } else {
+      for (int i = 0; i < 3; ++i) Put(out, {});
+    }
+  }
   return out;
 }
 
@@ -251,7 +261,7 @@ Result<b2bua::StoredCall> RedisCallStore::Decode(std::string_view text) {
   if (version < 4) return call;
   const size_t known = at + kRefreshFields + (version == 4 ? 0 : kRingingFields) +
                        (version < 6 ? 0 : kRoleFields) + (version < 7 ? 0 : kPartyFields) +
-                       (version < 8 ? 0 : kSideBFields) + 1;
+                       (version < 8 ? 0 : kSideBFields) + (version < 9 ? 0 : kEntryFields) + 1;
   if (version <= kCurrentVersion ? f.size() != known : f.size() < known) {
     return Status::Internal("stored call in an unknown form");
   }
@@ -293,6 +303,17 @@ Result<b2bua::StoredCall> RedisCallStore::Decode(std::string_view text) {
   call.callee_trunk_id = f[at++];
   if (version < 8) return call;
   call.b_party_uri = f[at++];
+  if (version < 9) return call;
+  for (auto* d : {&call.caller, &call.callee}) {
+    if (!f[at].empty()) {
+      sip::Destination entry;
+      if (!GetDestination(f[at], f[at + 1], f[at + 2], entry)) {
+        return Status::Internal("stored call with a bad entry address");
+      }
+      d->entry = std::move(entry);
+    }
+    at += 3;
+  }
   return call;
 }
 

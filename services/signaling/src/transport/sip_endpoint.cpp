@@ -122,9 +122,10 @@ void SipEndpoint::Append(sip::TransactionOutput out) {
   for (const auto& key : out.ended) clients_.erase(key);
 }
 
-sip::Destination SipEndpoint::EntrySource(const IncomingRequest& request) const {
-  if (config_.trusted_proxies.empty()) return request.source;
-  return sip::EntrySource(*request.message, request.source, [this](std::string_view host) {
+sip::Destination SipEndpoint::EntrySource(const sip::Message& request,
+                                          const sip::Destination& source) const {
+  if (config_.trusted_proxies.empty()) return source;
+  return sip::EntrySource(request, source, [this](std::string_view host) {
     return core::Cidr::AnyContains(config_.trusted_proxies, host);
   });
 }

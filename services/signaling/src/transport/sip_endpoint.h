@@ -205,11 +205,16 @@ class SipEndpoint {
   // A dialog this endpoint holds (borrowed, valid until the next call into the endpoint).
   const sip::Dialog* FindDialog(const sip::DialogId& id);
   std::optional<sip::Destination> DialogPeer(const sip::DialogId& id) const;
+  // Where the party of a dialog it started entered the deployment (EntrySource of its INVITE),
+  // when that is not its peer (behind the balancer); nullopt otherwise.
+  std::optional<sip::Destination> DialogEntry(const sip::DialogId& id) const;
   // Forgets a dialog (after its BYE, or when the TU gives up on it).
   void ForgetDialog(const sip::DialogId& id);
   // Holds a dialog another node set up (its record, after a failover) as if made here: requests
-  // in it are matched and sent as in any other, to `peer`. AlreadyExists when held already.
-  Status RestoreDialog(sip::Dialog::Description description, const sip::Destination& peer);
+  // in it are matched and sent as in any other, to `peer`; `entry` as DialogEntry. AlreadyExists
+  // when held already.
+  Status RestoreDialog(sip::Dialog::Description description, const sip::Destination& peer,
+                       const std::optional<sip::Destination>& entry = std::nullopt);
   size_t dialogs() const { return dialogs_.size(); }
   // The Contact URI of this node for a transport ("sip:203.0.113.5:5060;transport=tcp").
   std::string ContactUri(sip::Transport transport) const;
@@ -228,7 +233,10 @@ class SipEndpoint {
   const EndpointConfig& config() const { return config_; }
   // Where `request` entered the deployment from (sip::EntrySource over the trusted proxies): its
   // source, or behind the balancer the phone's or carrier's address and port.
-  sip::Destination EntrySource(const IncomingRequest& request) const;
+  sip::Destination EntrySource(const IncomingRequest& request) const {
+    return EntrySource(*request.message, request.source);
+  }
+  sip::Destination EntrySource(const sip::Message& request, const sip::Destination& source) const;
   // The clock its timers run on, for the TU's own state machines (RFC 4028 session timers).
   const core::Clock& clock() const { return clock_; }
 
@@ -316,6 +324,7 @@ class SipEndpoint {
   std::map<sip::DialogId, std::string> reliable_invites_;
   core::StringMap<std::vector<Held>> held_;
   std::map<sip::DialogId, sip::Destination> peers_;
+  std::map<sip::DialogId, sip::Destination> entries_;  // DialogEntry's
   // By deadline for the loop's next wake-up, and by id for StopTimer: both O(log n).
   std::multimap<core::Clock::TimePoint, uint64_t> tu_deadlines_;
   struct TuTimer {

@@ -32,21 +32,31 @@ std::optional<sip::Destination> SipEndpoint::DialogPeer(const sip::DialogId& id)
   return it->second;
 }
 
+std::optional<sip::Destination> SipEndpoint::DialogEntry(const sip::DialogId& id) const {
+  auto it = entries_.find(id);
+  if (it == entries_.end()) return std::nullopt;
+  return it->second;
+}
+
 void SipEndpoint::ForgetDialog(const sip::DialogId& id) {
   if (sip::Dialog* dialog = dialogs_.Find(id)) dialog->Terminate();
   dialogs_.Collect();
   peers_.erase(id);
+  entries_.erase(id);
   // Keyed by (dialog, CSeq): the dialog's ACKs are one contiguous range.
   acks_.erase(acks_.lower_bound({id, 0}), acks_.upper_bound({id, UINT32_MAX}));
 }
 
 Status SipEndpoint::RestoreDialog(sip::Dialog::Description description,
-                                  const sip::Destination& peer) {
+                                  const sip::Destination& peer,
+                                  const std::optional<sip::Destination>& entry) {
   auto dialog = sip::Dialog::Restore(std::move(description));
   if (!dialog.ok()) return dialog.status();
   const sip::DialogId id = dialog->id();
   Status added = dialogs_.Add(std::move(*dialog));
-  if (added.ok()) peers_[id] = peer;
+  if (!added.ok()) return added;
+  peers_[id] = peer;
+  if (entry) entries_[id] = *entry;
   return added;
 }
 
@@ -68,7 +78,10 @@ void SipEndpoint::CreateUasDialog(const Pending& pending, int code) {
   uint32_t cseq = static_cast<uint32_t>(rng_() % 0x7fffffffu) + 1;
   auto added = dialogs_.AddUas(*pending.request, pending.to_tag, code,
                                ContactUri(pending.source.transport), cseq);
-  if (added.ok()) peers_[*added] = sip::ResponseDestination(*pending.request, pending.source);
+  if (!added.ok()) return;
+  peers_[*added] = sip::ResponseDestination(*pending.request, pending.source);
+  sip::Destination entry = EntrySource(*pending.request, pending.source);
+  if (entry != pending.source) entries_[*added] = std::move(entry);
 }
 
 Result<std::string> SipEndpoint::Start(sip::MessageBuilder request,

@@ -28,6 +28,8 @@ StoredCall Call() {
   call.caller.remote_target = "sip:1001@10.1.1.1:5060";
   call.caller.next_local_cseq = 1001;
   call.caller.peer = {"10.1.1.1", 5060, sb::sip::Transport::kUdp};
+  // The caller came through the balancer (10.1.1.1) from its own address.
+  call.caller.entry = {"198.51.100.9", 40123, sb::sip::Transport::kTcp};
   call.callee.id = {"b-call@sig-1", "ours-b", "desk"};
   call.callee.local_uri = "<sip:1001@acme.sb.test>";
   call.callee.remote_uri = "<sip:1002@acme.sb.test>";
@@ -63,6 +65,8 @@ void RequireSame(const StoredCall& a, const StoredCall& b) {
   CHECK(a.caller.remote_uri == b.caller.remote_uri);
   CHECK(a.callee.route_set == b.callee.route_set);
   CHECK(a.callee.peer == b.callee.peer);
+  CHECK(a.caller.entry == b.caller.entry);
+  CHECK(a.callee.entry == b.callee.entry);
   CHECK(a.callee.next_local_cseq == b.callee.next_local_cseq);
   CHECK(a.callee.remote_target == b.callee.remote_target);
   CHECK(a.from_uri == b.from_uri);
@@ -301,8 +305,15 @@ TEST_CASE(
     "us, without refreshes, without descriptions before that, and without times before that",
     "[unit]") {
   StoredCall call = Call();
+  // Version 8 ended with side b's own URI: the same text without where the parties entered.
+  const std::string v8 = Older(RedisCallStore::Encode(call), '8', 6);
+  auto without_entries = RedisCallStore::Decode(v8);
+  REQUIRE(without_entries.ok());
+  CHECK_FALSE(without_entries->caller.entry.has_value());
+  call.caller.entry.reset();
+  RequireSame(*without_entries, call);
   // Version 7 ended with who the parties are: the same text without side b's own URI.
-  const std::string v7 = Older(RedisCallStore::Encode(call), '7', 1);
+  const std::string v7 = Older(v8, '7', 1);
   auto without_side_b = RedisCallStore::Decode(v7);
   REQUIRE(without_side_b.ok());
   CHECK(without_side_b->b_party_uri.empty());
@@ -322,7 +333,7 @@ TEST_CASE(
   turned.callee.outbound = turned.callee.we_offered = false;
   // Version 5 ended with the ringing fields: the same text without the dialogs' roles.
   const std::string v5 =
-      Older(Older(Older(RedisCallStore::Encode(turned), '7', 1), '6', 4), '5', 4);
+      Older(Older(Older(Older(RedisCallStore::Encode(turned), '8', 6), '7', 1), '6', 4), '5', 4);
   auto without_roles = RedisCallStore::Decode(v5);
   REQUIRE(without_roles.ok());
   RequireSame(*without_roles, call);
@@ -361,22 +372,24 @@ TEST_CASE(
   CHECK_FALSE(RedisCallStore::Decode(Older(v5, '5', 2)).ok());
   CHECK_FALSE(RedisCallStore::Decode(Older(v6, '6', 2)).ok());
   CHECK_FALSE(RedisCallStore::Decode(Older(v7, '7', 2)).ok());
-  CHECK_FALSE(RedisCallStore::Decode(Older(RedisCallStore::Encode(Call()), '8', 1)).ok());
+  CHECK_FALSE(RedisCallStore::Decode(Older(v8, '8', 1)).ok());
+  CHECK_FALSE(RedisCallStore::Decode(Older(RedisCallStore::Encode(Call()), '9', 1)).ok());
 }
 
 TEST_CASE("a record of a later version is read for the fields this one knows", "[unit]") {
   const StoredCall call = Call();
-  const std::string v8 = RedisCallStore::Encode(call);
-  auto later = RedisCallStore::Decode("9" + v8.substr(1) + "something new\x1f");
+  const std::string v9 = RedisCallStore::Encode(call);
+  auto later = RedisCallStore::Decode("10" + v9.substr(1) + "something new\x1f");
   REQUIRE(later.ok());
   RequireSame(*later, call);
-  // Versions 3 to 8 have exactly their fields.
-  CHECK_FALSE(RedisCallStore::Decode(Older(v8, '3', 18) + "something new\x1f").ok());
-  CHECK_FALSE(RedisCallStore::Decode(Older(v8, '4', 14) + "something new\x1f").ok());
-  CHECK_FALSE(RedisCallStore::Decode(Older(v8, '5', 9) + "something new\x1f").ok());
-  CHECK_FALSE(RedisCallStore::Decode(Older(v8, '6', 5) + "something new\x1f").ok());
-  CHECK_FALSE(RedisCallStore::Decode(Older(v8, '7', 1) + "something new\x1f").ok());
-  CHECK_FALSE(RedisCallStore::Decode(v8 + "something new\x1f").ok());
+  // Versions 3 to 9 have exactly their fields.
+  CHECK_FALSE(RedisCallStore::Decode(Older(v9, '3', 24) + "something new\x1f").ok());
+  CHECK_FALSE(RedisCallStore::Decode(Older(v9, '4', 20) + "something new\x1f").ok());
+  CHECK_FALSE(RedisCallStore::Decode(Older(v9, '5', 15) + "something new\x1f").ok());
+  CHECK_FALSE(RedisCallStore::Decode(Older(v9, '6', 11) + "something new\x1f").ok());
+  CHECK_FALSE(RedisCallStore::Decode(Older(v9, '7', 7) + "something new\x1f").ok());
+  CHECK_FALSE(RedisCallStore::Decode(Older(v9, '8', 6) + "something new\x1f").ok());
+  CHECK_FALSE(RedisCallStore::Decode(v9 + "something new\x1f").ok());
 }
 
 TEST_CASE(
