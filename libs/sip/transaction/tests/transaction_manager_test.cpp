@@ -162,6 +162,35 @@ TEST_CASE(
   CHECK(h.alice.tm.Unsettled() == 1);
 }
 
+TEST_CASE(
+    "timers fire by deadline whatever the order they were armed in - a short one armed after a "
+    "long one first",
+    "[tx]") {
+  sb::core::FakeClock clock;
+  TransactionManager tm(clock, TimerConfig{});
+  // An OPTIONS answered: its server transaction absorbs retransmissions for 32 s (timer J).
+  auto options = Request("OPTIONS", "z9hG4bKopt");
+  TransactionOutput received = tm.OnReceived(options.Serialize(), {"127.0.0.1", 5061});
+  REQUIRE(received.events.size() == 1);
+  TransactionOutput answered;
+  REQUIRE(tm.SendResponse(received.events[0].key, Response(options, 200), answered).ok());
+  // Then an INVITE of ours: timer A (500 ms), sooner than J, and B (32 s), as late as J.
+  TransactionOutput sent;
+  REQUIRE(tm.SendRequest(Request("INVITE", "z9hG4bKinv"), {"127.0.0.1", 5062}, sent).ok());
+  CHECK(tm.NextDeadline() == clock.Now() + milliseconds(500));
+  clock.Advance(milliseconds(500));
+  TransactionOutput retransmitted = tm.OnTimers();
+  CHECK(retransmitted.sends.size() == 1);  // timer A: the INVITE again
+  CHECK(retransmitted.ended.empty());
+  CHECK(tm.NextDeadline() == clock.Now() + milliseconds(1000));  // A doubled
+  clock.Advance(seconds(32));
+  TransactionOutput late = tm.OnTimers();
+  // J ended the OPTIONS transaction, B the INVITE's.
+  CHECK(late.ended.size() == 2);
+  CHECK(tm.size() == 0);
+  CHECK_FALSE(tm.NextDeadline());
+}
+
 TEST_CASE("duplicated requests are absorbed by the server transaction", "[tx]") {
   Harness h;
   h.bob.answer = [](const Message&) { return std::vector<int>{200}; };
