@@ -41,7 +41,8 @@ std::string Register(uint64_t n) {
 }
 
 const std::string kOk =
-    "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 127.0.0.1:5061;branch=z9hG4bK-0;rport=5061;received=127.0.0."
+    "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP "
+    "127.0.0.1:5061;branch=z9hG4bK-0;rport=5061;received=127.0.0."
     "1\r\nFrom: <sip:1001@acme.sb.test>;tag=t0\r\nTo: <sip:1001@acme.sb.test>;tag=r\r\nCall-ID: "
     "c0@127.0.0.1\r\nCSeq: 2 REGISTER\r\nContact: <sip:1001@127.0.0.1:5061>;expires=3600\r\n"
     "Content-Length: 0\r\n\r\n";
@@ -56,8 +57,7 @@ void AnsweredRegisters(benchmark::State& state) {
   auto one = [&] {
     TransactionOutput in = tm.OnReceived(Register(n++), source);
     TransactionOutput out;
-    if (in.events.empty() ||
-        !tm.SendResponse(in.events[0].key, 200, std::string(kOk), out).ok()) {
+    if (in.events.empty() || !tm.SendResponse(in.events[0].key, 200, std::string(kOk), out).ok()) {
       state.SkipWithError("REGISTER not taken");
     }
     clock.Advance(step);

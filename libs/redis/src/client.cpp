@@ -53,9 +53,8 @@ Result<ClientOptions> OptionsFromUrl(std::string_view url, std::string key_prefi
 
 Command Command::Eval(const Script& script, const std::vector<std::string>& keys,
                       const std::vector<std::string>& args) {
-  Command c = EvalSource(script, keys, args);
-  c.args_[0] = "EVALSHA";
-  c.args_[1] = script.sha1();
+  Command c("EVALSHA");
+  c.Arg(script.sha1()).KeysAndArgs(keys, args);
   c.script_ = &script;
   return c;
 }
@@ -63,10 +62,16 @@ Command Command::Eval(const Script& script, const std::vector<std::string>& keys
 Command Command::EvalSource(const Script& script, const std::vector<std::string>& keys,
                             const std::vector<std::string>& args) {
   Command c("EVAL");
-  c.Arg(script.source()).Arg(static_cast<int64_t>(keys.size()));
-  for (const auto& k : keys) c.Key(k);
-  for (const auto& a : args) c.Arg(a);
+  c.Arg(script.source()).KeysAndArgs(keys, args);
   return c;
+}
+
+Command& Command::KeysAndArgs(const std::vector<std::string>& keys,
+                              const std::vector<std::string>& args) {
+  Arg(static_cast<int64_t>(keys.size()));
+  for (const auto& k : keys) Key(k);
+  for (const auto& a : args) Arg(a);
+  return *this;
 }
 
 Command& Command::Key(std::string_view key) {

@@ -136,8 +136,8 @@ namespace {
 // KEYS: the AOR's hash, the lapse index. ARGV: the hash's key as the index names it (without the
 // client's prefix, as the sweep reads it back through Key()), then, unless the AOR has no
 // binding left, the hash's expiry and the earliest binding's (Unix ms) and its fields and values.
-// One script rather than a MULTI of five commands: the save of every REGISTER is one command for
-// Redis to run and one reply to read.
+// One script rather than six commands (MULTI, the four, EXEC): the save of every REGISTER is one
+// command for Redis to run and one reply to read.
 const redis::Script kSave(R"lua(
 redis.call('DEL', KEYS[1])
 if #ARGV == 1 then

@@ -94,6 +94,9 @@ class Command {
   const Script* script() const { return script_; }
 
  private:
+  // A script call's key count, keys and arguments.
+  Command& KeysAndArgs(const std::vector<std::string>& keys, const std::vector<std::string>& args);
+
   std::vector<std::string> args_;
   std::vector<size_t> key_positions_;
   const Script* script_ = nullptr;
