@@ -130,11 +130,12 @@ TEST_CASE("a call with RTP both ways through the media node - the caller hangs u
 
 // Behind the balancer every request reaches the replica from the balancer's address; with the
 // balancer trusted (SB_SIGNALING_TRUSTED_PROXIES), the caller's leg is told by the address the
-// balancer received the INVITE from, in the answered event (the dialog held by the endpoint) and
-// in the ended one (its record).
+// balancer received the INVITE from, and the callee's by the address its Path entry names (where
+// the balancer received its REGISTER), in the answered event (the dialogs held by the endpoint)
+// and in the ended one (the record).
 TEST_CASE(
-    "through the Kamailio balancer - the caller's leg in the call's events names the caller's own "
-    "address, not the balancer's",
+    "through the Kamailio balancer - both legs in the call's events name the phones' own "
+    "addresses, not the balancer's",
     "[integration]") {
   CallRig rig(std::vector<std::pair<std::string, std::string>>{
       {"SB_SIGNALING_TRUSTED_PROXIES", "127.0.0.1"}});
@@ -154,6 +155,7 @@ TEST_CASE(
   for (const auto* call : {&answers[0].call(), &ends[0].call()}) {
     REQUIRE(call->legs_size() == 2);
     CHECK(call->legs(0).remote_source().starts_with(kCallerIp + ":"));
+    CHECK(call->legs(1).remote_source() == kCalleeIp + ":" + std::to_string(rig.callee_port));
   }
 }
 

@@ -638,6 +638,7 @@ void B2bua::Answer(const std::string& id, size_t index, const sip::DialogId& dia
   Call* call = Find(id);
   call->phase = Phase::kAnswering;
   call->b_dialog = dialog;
+  NoteEntry(dialog, call->legs[index].target);
   call->answered_leg = MediaLeg(*call, 'b');
   call->answer_sdp = std::move(sdp);
   call->b_session.peer_sdp = call->answer_sdp.empty() ? call->early_sdp : call->answer_sdp;
@@ -966,6 +967,10 @@ std::optional<sip::SessionTerms> TermsOf(const std::optional<sip::SessionTimer>&
 }
 
 }  // namespace
+
+void B2bua::NoteEntry(const sip::DialogId& dialog, const Target& answered) {
+  if (answered.entry) endpoint_.SetDialogEntry(dialog, answered.destination, *answered.entry);
+}
 
 StoredDialog B2bua::Snapshot(const sip::DialogId& id) const {
   StoredDialog d;

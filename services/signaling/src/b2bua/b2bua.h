@@ -452,6 +452,9 @@ class B2bua final : public RequestHandler, public DialogHandler {
   // The record of a call being answered: the caller's dialog as our 200 will create it.
   StoredCall Answering(const Call& call) const;
   StoredDialog Snapshot(const sip::DialogId& id) const;
+  // Behind the balancer, the party `answered` names stands where its Path says, not at the
+  // balancer: its dialog's entry (SipEndpoint::SetDialogEntry), which its leg's events show.
+  void NoteEntry(const sip::DialogId& dialog, const Target& answered);
 
   void OnInDialog(const IncomingRequest& request, Call& call, bool from_caller);
   void RelayRequest(const IncomingRequest& request, Call& call, bool from_caller);

@@ -349,6 +349,7 @@ void B2bua::OnTargetResponse(const std::string& id, const std::string& transfer_
       return;
     }
     t.answered = true;
+    NoteEntry(*r.dialog, leg.target);
     t.session = sip::TermsFromAnswer(*r.response);
     t.answer_sdp = std::string(r.response->body());
     if (t.no_answer_timer != 0) endpoint_.StopTimer(t.no_answer_timer);

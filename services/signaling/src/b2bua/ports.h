@@ -140,6 +140,9 @@ struct Target {
   // A gateway's further destinations (RFC 3263 §4.3): the INVITE goes to the next when one
   // stays silent, times out or answers 503.
   std::vector<sip::Destination> alternates = {};
+  // Where the phone registered from as a proxy in front saw it (its Path entry's received);
+  // the answering leg's remote_source when `destination` is a trusted proxy (the balancer).
+  std::optional<sip::Destination> entry = std::nullopt;
 };
 
 // A trunk's carrier gateway as the one contact a routed call (or transfer) rings.
@@ -304,9 +307,9 @@ struct StoredDialog {
   std::vector<std::string> route_set;
   uint32_t next_local_cseq = 1;
   sip::Destination peer;
-  // Where a party that called us entered the deployment, when that is not `peer` (behind the
-  // balancer: SipEndpoint::DialogEntry); its leg's remote_source in the call's events. Not in a
-  // record from before version 9.
+  // Where the party stands as the balancer in front saw it, when that is not `peer`
+  // (SipEndpoint::DialogEntry: where its INVITE came from, or where it registered from); its
+  // leg's remote_source in the call's events. Not in a record from before version 9.
   std::optional<sip::Destination> entry;
   // The description this node last sent the peer, and the peer's own last one: a session
   // refresh that repeats the peer's is answered with ours again (RFC 3264 §8), by any replica.

@@ -1,12 +1,54 @@
 #include "registrar/callee_locator.h"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <string>
 
 #include "registrar/bindings.h"
+#include "switchboard/core/ascii.h"
 
 namespace sb::signaling {
+namespace {
+
+// "%3A" -> ":"; quotes dropped.
+std::string Unescape(std::string_view text) {
+  std::string out;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '"') continue;
+    if (text[i] == '%' && i + 2 < text.size() && std::isxdigit(text[i + 1]) &&
+        std::isxdigit(text[i + 2])) {
+      out += static_cast<char>(std::stoi(std::string(text.substr(i + 1, 2)), nullptr, 16));
+      i += 2;
+    } else {
+      out += text[i];
+    }
+  }
+  return out;
+}
+
+std::optional<sip::Destination> ReceivedOf(std::string_view path) {
+  constexpr std::string_view kParam = ";received=";
+  auto at = std::search(path.begin(), path.end(), kParam.begin(), kParam.end(),
+                        [](char a, char b) { return core::AsciiLower(a) == core::AsciiLower(b); });
+  if (at == path.end()) return std::nullopt;
+  std::string_view value = path.substr(static_cast<size_t>(at - path.begin()) + kParam.size());
+  value = value.substr(0, value.find_first_of(";>"));
+  std::string uri = Unescape(value);
+  if (core::EqualsIgnoreCase(std::string_view(uri).substr(0, 4), "sip:")) uri.erase(0, 4);
+  uri = uri.substr(0, uri.find(';'));
+  return ParseSource("udp:" + uri);
+}
+
+}  // namespace
+
+std::optional<sip::Destination> PathReceived(const std::vector<std::string>& path) {
+  std::optional<sip::Destination> seen;
+  for (const auto& p : path) {
+    if (auto received = ReceivedOf(p)) seen = std::move(received);
+  }
+  return seen;
+}
 
 std::optional<sip::Destination> ParseSource(std::string_view source) {
   size_t first = source.find(':');
@@ -56,7 +98,10 @@ Result<std::vector<b2bua::Target>> RegistrarCalleeLocator::Locate(const TenantId
   for (auto& b : live) {
     auto destination = ParseSource(b.source);
     if (!destination) continue;  // not written by this registrar: unreachable, skip it
-    out.push_back({.contact_uri = b.contact, .destination = *destination, .path = b.path});
+    out.push_back({.contact_uri = b.contact,
+                   .destination = *destination,
+                   .path = b.path,
+                   .entry = PathReceived(b.path)});
   }
   return out;
 }

@@ -37,4 +37,10 @@ class RegistrarCalleeLocator final : public b2bua::CalleeLocator {
 // "udp:192.0.2.7:40112" (a Binding's source) as a destination; nullopt when malformed.
 std::optional<sip::Destination> ParseSource(std::string_view source);
 
+// The phone's address a balancer saw, from the received parameter of its entry in a binding's
+// Path ("<sip:lb;lr;received=sip:203.0.113.5:40001>", the value possibly escaped or quoted;
+// Kamailio's add_path_received); the entry nearest the phone when several have one, nullopt when
+// none. Only as trustworthy as the proxy that added it.
+std::optional<sip::Destination> PathReceived(const std::vector<std::string>& path);
+
 }  // namespace sb::signaling

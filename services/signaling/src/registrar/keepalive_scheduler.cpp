@@ -1,7 +1,6 @@
 #include "registrar/keepalive_scheduler.h"
 
 #include <algorithm>
-#include <cctype>
 
 #include "registrar/callee_locator.h"
 #include "switchboard/core/ascii.h"
@@ -11,44 +10,6 @@ namespace sb::signaling {
 namespace {
 
 using core::EqualsIgnoreCase;
-
-// "%3A" -> ":"; quotes dropped.
-std::string Unescape(std::string_view text) {
-  std::string out;
-  for (size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '"') continue;
-    if (text[i] == '%' && i + 2 < text.size() && std::isxdigit(text[i + 1]) &&
-        std::isxdigit(text[i + 2])) {
-      out += static_cast<char>(std::stoi(std::string(text.substr(i + 1, 2)), nullptr, 16));
-      i += 2;
-    } else {
-      out += text[i];
-    }
-  }
-  return out;
-}
-
-struct HostPort {
-  std::string host;
-  uint16_t port = 0;
-};
-
-// The phone's address a balancer saw, from a Path entry's received parameter
-// ("<sip:lb;lr;received=sip:203.0.113.5:40001>", the value possibly escaped or quoted).
-std::optional<HostPort> ReceivedOf(std::string_view path) {
-  constexpr std::string_view kParam = ";received=";
-  auto at = std::search(path.begin(), path.end(), kParam.begin(), kParam.end(),
-                        [](char a, char b) { return core::AsciiLower(a) == core::AsciiLower(b); });
-  if (at == path.end()) return std::nullopt;
-  std::string_view value = path.substr(static_cast<size_t>(at - path.begin()) + kParam.size());
-  value = value.substr(0, value.find_first_of(";>"));
-  std::string uri = Unescape(value);
-  if (EqualsIgnoreCase(std::string_view(uri).substr(0, 4), "sip:")) uri.erase(0, 4);
-  uri = uri.substr(0, uri.find(';'));
-  auto parsed = ParseSource("udp:" + uri);
-  if (!parsed) return std::nullopt;
-  return HostPort{parsed->host, parsed->port};
-}
 
 std::string KeyOf(const TenantId& tenant, std::string_view aor, std::string_view contact) {
   return tenant.str() + "\n" + std::string(aor) + "\n" + std::string(contact);
@@ -60,15 +21,9 @@ bool NeedsKeepalive(const Binding& binding) {
   auto contact = sip::ParseUri(binding.contact);
   if (!contact.ok() || !contact->is_sip()) return false;
   if (contact->params().Has("ob")) return true;
-  std::optional<HostPort> seen;
-  for (const auto& p : binding.path) {
-    if (auto received = ReceivedOf(p)) seen = received;
-  }
-  if (!seen) {
-    auto source = ParseSource(binding.source);
-    if (!source) return false;
-    seen = HostPort{source->host, source->port};
-  }
+  std::optional<sip::Destination> seen = PathReceived(binding.path);
+  if (!seen) seen = ParseSource(binding.source);
+  if (!seen) return false;
   const uint16_t default_port = contact->scheme == sip::UriScheme::kSips ? 5061 : 5060;
   const uint16_t port = contact->port != 0 ? contact->port : default_port;
   return !EqualsIgnoreCase(contact->host, seen->host) || port != seen->port;

@@ -27,8 +27,8 @@ constexpr char kGroup = '\x1d';  // between a ringing call's forks, whose parts 
 // the wrong way round, and the codec of our offer for a party that answered it), version 7 who
 // the parties are (an older replica cannot transfer the call: 503 to a REFER, as before),
 // version 8 side b's own URI (an older replica shows the answer command's caller, transferred,
-// as the extension it called), version 9 where each party that called us entered the deployment
-// (an older replica's events show the balancer as that leg's remote source).
+// as the extension it called), version 9 where each party stands behind the balancer (an older
+// replica's events show the balancer as that leg's remote source).
 constexpr uint64_t kCurrentVersion = 9;
 constexpr std::string_view kVersion = "9";
 constexpr std::string_view kVersionWithoutSdp = "2";

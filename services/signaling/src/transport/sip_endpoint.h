@@ -208,6 +208,11 @@ class SipEndpoint {
   // Where the party of a dialog it started entered the deployment (EntrySource of its INVITE),
   // when that is not its peer (behind the balancer); nullopt otherwise.
   std::optional<sip::Destination> DialogEntry(const sip::DialogId& id) const;
+  // The same for a dialog it started towards a party behind a trusted proxy: where that proxy
+  // saw the party (a contact's Path), given by the TU. Ignored unless `via` is a trusted proxy
+  // and the dialog is held.
+  void SetDialogEntry(const sip::DialogId& id, const sip::Destination& via,
+                      const sip::Destination& entry);
   // Forgets a dialog (after its BYE, or when the TU gives up on it).
   void ForgetDialog(const sip::DialogId& id);
   // Holds a dialog another node set up (its record, after a failover) as if made here: requests

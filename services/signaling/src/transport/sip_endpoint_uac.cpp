@@ -38,6 +38,12 @@ std::optional<sip::Destination> SipEndpoint::DialogEntry(const sip::DialogId& id
   return it->second;
 }
 
+void SipEndpoint::SetDialogEntry(const sip::DialogId& id, const sip::Destination& via,
+                                 const sip::Destination& entry) {
+  if (!peers_.count(id) || !core::Cidr::AnyContains(config_.trusted_proxies, via.host)) return;
+  entries_[id] = entry;
+}
+
 void SipEndpoint::ForgetDialog(const sip::DialogId& id) {
   if (sip::Dialog* dialog = dialogs_.Find(id)) dialog->Terminate();
   dialogs_.Collect();

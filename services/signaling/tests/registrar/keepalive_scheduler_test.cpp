@@ -4,6 +4,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "registrar/callee_locator.h"
+
 namespace sb::signaling {
 namespace {
 
@@ -66,6 +68,25 @@ TEST_CASE("behind the balancer the phone's address is the Path entry's received 
   CHECK_FALSE(NeedsKeepalive(b));
   b.path = {"<sip:10.0.0.2;lr>"};  // no received: the source (the balancer) is what was seen
   CHECK(NeedsKeepalive(b));
+}
+
+TEST_CASE(
+    "a Path's received parameter is the phone's address - the entry nearest the phone when "
+    "several have one",
+    "[unit]") {
+  using sb::signaling::PathReceived;
+  auto seen = PathReceived({"<sip:10.0.0.2;lr;received=sip%3A192.168.1.20%3A5062>"});
+  REQUIRE(seen);
+  CHECK(seen->host == "192.168.1.20");
+  CHECK(seen->port == 5062);
+  seen = PathReceived({"<sip:10.0.0.1;lr;received=sip:10.0.0.3:5060>",
+                       "<sip:10.0.0.3;lr;received=\"sip:198.51.100.7:31000\">"});
+  REQUIRE(seen);
+  CHECK(seen->host == "198.51.100.7");
+  CHECK(seen->port == 31000);
+  CHECK_FALSE(PathReceived({"<sip:10.0.0.2;lr>"}));
+  CHECK_FALSE(PathReceived({"<sip:10.0.0.2;lr;received=nonsense>"}));
+  CHECK_FALSE(PathReceived({}));
 }
 
 TEST_CASE("a NATed binding from this REGISTER's source is pinged every interval while it answers",
