@@ -86,6 +86,10 @@ TEST_CASE(
   CHECK(seen->port == 31000);
   CHECK_FALSE(PathReceived({"<sip:10.0.0.2;lr>"}));
   CHECK_FALSE(PathReceived({"<sip:10.0.0.2;lr;received=nonsense>"}));
+  // Bytes above 0x7f after a '%' are no escape: kept as they are.
+  auto odd = PathReceived({"<sip:10.0.0.2;lr;received=sip:%\xe9\xff:5060>"});
+  REQUIRE(odd);
+  CHECK(odd->host == "%\xe9\xff");
   CHECK_FALSE(PathReceived({}));
 }
 
