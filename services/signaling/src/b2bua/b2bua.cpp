@@ -152,8 +152,7 @@ CallSummary B2bua::Summary(const Call& call, const StoredCall& record) const {
   s.legs = StoredLegs(record);
   // Before our final response the caller has no dialog to say where it is: its INVITE does.
   if (!call.one_legged && !call.originated && !s.legs.empty() && s.legs[0].remote_source.empty()) {
-    const sip::Destination entry =
-        call.invite ? endpoint_.EntrySource(*call.invite, call.a_source) : call.a_source;
+    const sip::Destination entry = CallerEntry(call);
     s.legs[0].remote_source = entry.host + ":" + std::to_string(entry.port);
   }
   return s;
@@ -968,6 +967,10 @@ std::optional<sip::SessionTerms> TermsOf(const std::optional<sip::SessionTimer>&
 
 }  // namespace
 
+sip::Destination B2bua::CallerEntry(const Call& call) const {
+  return call.invite ? endpoint_.EntrySource(*call.invite, call.a_source) : call.a_source;
+}
+
 void B2bua::NoteEntry(const sip::DialogId& dialog, const Target& answered) {
   if (answered.entry) endpoint_.SetDialogEntry(dialog, answered.destination, *answered.entry);
 }
@@ -997,8 +1000,7 @@ StoredCall B2bua::Answering(const Call& call) const {
   if (dialog.ok()) Describe(*dialog, caller);
   caller.we_offered = call.late_offer;
   caller.peer = sip::ResponseDestination(*call.invite, call.a_source);
-  // As the endpoint will record it for the dialog (SipEndpoint::DialogEntry).
-  if (auto entry = endpoint_.EntrySource(*call.invite, call.a_source); entry != call.a_source) {
+  if (auto entry = CallerEntry(call); entry != call.a_source) {
     caller.entry = std::move(entry);
   }
   caller.local_sdp = call.a_sdp;

@@ -455,6 +455,9 @@ class B2bua final : public RequestHandler, public DialogHandler {
   // Behind the balancer, the party `answered` names stands where its Path says, not at the
   // balancer: its dialog's entry (SipEndpoint::SetDialogEntry), which its leg's events show.
   void NoteEntry(const sip::DialogId& dialog, const Target& answered);
+  // Where the caller's INVITE entered the deployment (its source without a trusted proxy), as
+  // the endpoint records it for the caller's dialog once our 200 creates that.
+  sip::Destination CallerEntry(const Call& call) const;
 
   void OnInDialog(const IncomingRequest& request, Call& call, bool from_caller);
   void RelayRequest(const IncomingRequest& request, Call& call, bool from_caller);
