@@ -349,14 +349,18 @@ Parsed<Message> Message::Parse(std::string_view bytes, const ParseOptions& optio
 Message Message::Clone() const { return ParseAgain(raw()); }
 
 Message Message::ParseAgain(std::string_view raw) {
+  return Parse(raw, TrustedParseOptions(raw.size())).value();
+}
+
+ParseOptions Message::TrustedParseOptions(size_t size) {
   ParseOptions options;
   options.validate = false;
   // No count or size can exceed the bytes themselves.
-  options.limits.max_message_bytes = raw.size() + 1;
-  options.limits.max_header_bytes = raw.size() + 1;
-  options.limits.max_body_bytes = raw.size() + 1;
-  options.limits.max_headers = raw.size() + 1;
-  return Parse(raw, options).value();
+  options.limits.max_message_bytes = size + 1;
+  options.limits.max_header_bytes = size + 1;
+  options.limits.max_body_bytes = size + 1;
+  options.limits.max_headers = size + 1;
+  return options;
 }
 
 HeaderField Message::header(size_t index) const {
