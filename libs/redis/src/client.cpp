@@ -9,6 +9,7 @@
 #include <charconv>
 
 #include "internal/hiredis_reply.h"
+#include "internal/resp.h"
 #include "internal/script_reload.h"
 #include "switchboard/core/hex.h"
 
@@ -94,6 +95,10 @@ std::vector<std::string> Command::Build(std::string_view prefix) const {
   std::vector<std::string> out = args_;
   for (size_t i : key_positions_) out[i].insert(0, prefix);
   return out;
+}
+
+void Command::AppendResp(std::string& out, std::string_view prefix) const {
+  internal::AppendResp(out, args_, key_positions_, prefix);
 }
 
 Script::Script(std::string source) : source_(std::move(source)), sha1_(HexSha1(source_)) {}
@@ -221,7 +226,7 @@ Result<std::vector<Reply>> Client::SendLoadingScripts(const std::vector<Command>
 
   // Scripts not in this server's cache did not run: load each once and run those commands
   // again, all in one more round trip.
-  const internal::ScriptReload reload(commands, built, *replies);
+  const internal::ScriptReload reload(commands, options_.key_prefix, *replies);
   if (reload.empty()) return replies;
   auto retried = Send(*conn, reload.commands());
   if (!retried.ok()) return retried.status();

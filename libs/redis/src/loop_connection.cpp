@@ -60,13 +60,14 @@ void LoopConnection::Send(std::vector<Command> commands, Callback done) {
     done(std::vector<Reply>{});
     return;
   }
-  std::vector<std::vector<std::string>> built;
-  built.reserve(commands.size());
-  for (const auto& c : commands) built.push_back(c.Build(options_.key_prefix));
-  auto reload_then = [this, commands = std::move(commands), built,
+  if (!Connected(done)) return;
+  // Written straight from the commands: their prefixed copies are built only for a rerun.
+  for (const auto& c : commands) c.AppendResp(out_, options_.key_prefix);
+  const size_t count = commands.size();
+  auto reload_then = [this, commands = std::move(commands),
                       done = std::move(done)](Result<std::vector<Reply>> replies) mutable {
     if (!replies.ok()) return done(std::move(replies));
-    auto reload = std::make_shared<internal::ScriptReload>(commands, built, *replies);
+    auto reload = std::make_shared<internal::ScriptReload>(commands, options_.key_prefix, *replies);
     if (reload->empty()) return done(std::move(replies));
     Enqueue(reload->commands(), [reload, replies = std::move(*replies), done = std::move(done)](
                                     Result<std::vector<Reply>> retried) mutable {
@@ -76,17 +77,25 @@ void LoopConnection::Send(std::vector<Command> commands, Callback done) {
       done(std::move(replies));
     });
   };
-  Enqueue(built, std::move(reload_then));
+  Wait(count, std::move(reload_then));
 }
 
 void LoopConnection::Enqueue(const std::vector<std::vector<std::string>>& built,
                              std::function<void(Result<std::vector<Reply>>)> done) {
-  if (fd_ < 0) {
-    Status connected = Connect();
-    if (!connected.ok()) return done(connected);
-  }
+  if (!Connected(done)) return;
   for (const auto& cmd : built) internal::AppendResp(out_, cmd);
-  waiting_.push_back({clock_.Now(), built.size(), {}, std::move(done)});
+  Wait(built.size(), std::move(done));
+}
+
+bool LoopConnection::Connected(const std::function<void(Result<std::vector<Reply>>)>& done) {
+  if (fd_ >= 0) return true;
+  Status connected = Connect();
+  if (!connected.ok()) done(connected);
+  return connected.ok();
+}
+
+void LoopConnection::Wait(size_t count, std::function<void(Result<std::vector<Reply>>)> done) {
+  waiting_.push_back({clock_.Now(), count, {}, std::move(done)});
 }
 
 Status LoopConnection::Connect() {

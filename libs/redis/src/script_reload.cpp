@@ -4,8 +4,7 @@
 
 namespace sb::redis::internal {
 
-ScriptReload::ScriptReload(const std::vector<Command>& commands,
-                           const std::vector<std::vector<std::string>>& built,
+ScriptReload::ScriptReload(const std::vector<Command>& commands, std::string_view prefix,
                            const std::vector<Reply>& replies) {
   for (size_t i = 0; i < commands.size(); ++i) {
     const Script* script = commands[i].script();
@@ -17,7 +16,7 @@ ScriptReload::ScriptReload(const std::vector<Command>& commands,
       again_.push_back({"SCRIPT", "LOAD", script->source()});
     }
     steps_.push_back({nullptr, i});
-    again_.push_back(built[i]);
+    again_.push_back(commands[i].Build(prefix));
   }
 }
 

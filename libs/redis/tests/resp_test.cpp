@@ -5,6 +5,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "switchboard/redis/client.h"
+
 namespace {
 
 std::string Hiredis(const std::vector<std::string>& args) {
@@ -42,4 +44,27 @@ TEST_CASE("a command is written in RESP exactly as hiredis formats it", "[redis]
     expected += Hiredis(command);
   }
   CHECK(all == expected);  // appended after what is already buffered: a pipeline
+}
+
+TEST_CASE("a command written straight in RESP is its prefixed build, as hiredis formats it",
+          "[redis]") {
+  static const sb::redis::Script kScript("return 1");
+  const std::vector<sb::redis::Command> commands = {
+      sb::redis::Command("PING"),
+      std::move(sb::redis::Command("SET").Key("reg:alice").Arg("reg:alice").Arg(int64_t{60000})),
+      std::move(sb::redis::Command("RENAME").Key("a").Key(std::string("b\0\r\n", 4))),
+      sb::redis::Command::Eval(kScript, {"k1", "k2"}, {"a", ""}),
+  };
+  for (const std::string prefix : {"", "sig:"}) {
+    std::string all;
+    std::string expected;
+    for (const auto& command : commands) {
+      std::string one;
+      command.AppendResp(one, prefix);
+      CHECK(one == Hiredis(command.Build(prefix)));
+      command.AppendResp(all, prefix);
+      expected += Hiredis(command.Build(prefix));
+    }
+    CHECK(all == expected);
+  }
 }

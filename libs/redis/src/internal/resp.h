@@ -4,11 +4,17 @@
 // measurable share of the SIP loop's time per Redis round trip.
 #pragma once
 
+#include <cstddef>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace sb::redis::internal {
 
 void AppendResp(std::string& out, const std::vector<std::string>& args);
+// The same for `args` whose elements at `key_positions` (ascending) are keys, written with
+// `prefix` before them: a Command without building its prefixed copy first.
+void AppendResp(std::string& out, const std::vector<std::string>& args,
+                const std::vector<size_t>& key_positions, std::string_view prefix);
 
 }  // namespace sb::redis::internal

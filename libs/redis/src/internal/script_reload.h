@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "switchboard/core/status.h"
@@ -14,9 +15,8 @@ namespace sb::redis::internal {
 
 class ScriptReload {
  public:
-  // `built` are `commands` as sent, `replies` their replies.
-  ScriptReload(const std::vector<Command>& commands,
-               const std::vector<std::vector<std::string>>& built,
+  // `replies` are those of `commands`, sent with the keys' `prefix`.
+  ScriptReload(const std::vector<Command>& commands, std::string_view prefix,
                const std::vector<Reply>& replies);
 
   // Nothing to load: the replies are final.

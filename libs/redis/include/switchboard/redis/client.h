@@ -90,6 +90,8 @@ class Command {
 
   // The arguments with `prefix` applied to the keys.
   std::vector<std::string> Build(std::string_view prefix) const;
+  // Build(prefix) in RESP, appended to `out` without building it first.
+  void AppendResp(std::string& out, std::string_view prefix) const;
   // The script an EVALSHA command runs; nullptr for any other command.
   const Script* script() const { return script_; }
 

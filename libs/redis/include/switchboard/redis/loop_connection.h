@@ -86,6 +86,10 @@ class LoopConnection {
   // Queues built commands; `done` gets their raw replies (before any script reload).
   void Enqueue(const std::vector<std::vector<std::string>>& built,
                std::function<void(Result<std::vector<Reply>>)> done);
+  // Connects when there is no socket; false (and `done` told why) when that fails.
+  bool Connected(const std::function<void(Result<std::vector<Reply>>)>& done);
+  // `done` gets the next `count` replies, for commands just written to out_.
+  void Wait(size_t count, std::function<void(Result<std::vector<Reply>>)> done);
   Status Connect();
   // Closes the socket and fails everything waiting with `error`.
   void Fail(const Status& error);
