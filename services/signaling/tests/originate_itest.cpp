@@ -87,6 +87,13 @@ class Commands {
     REQUIRE(reply.ok());
     return *reply;
   }
+  // Once the called party's sipp has played its scenario through: the call's ended event.
+  std::optional<call::CallEnded> EndedAfter(Sipp& party, const std::string& call_id) {
+    const int rc = party.Wait();
+    INFO(party.Report());
+    CHECK(rc == 0);
+    return Await<call::CallEnded>("ended", call_id);
+  }
   call::CallRef Ref(const std::string& call_id) const {
     call::CallRef ref;
     ref.set_tenant_id(rig_.tenant.id());
@@ -212,10 +219,7 @@ TEST_CASE(
   INFO(played.error().message());
   CHECK(played.error().code() == switchboard::common::v1::ERROR_CODE_OK);
 
-  const int callee_rc = callee.Wait();
-  INFO(callee.Report());
-  CHECK(callee_rc == 0);
-  auto ended = commands.Await<call::CallEnded>("ended", id);
+  auto ended = commands.EndedAfter(callee, id);
   REQUIRE(ended);
   CHECK(ended->cause() == call::END_CAUSE_NORMAL_CLEARING);
   CHECK(ended->final_sip_code() == 200);
@@ -226,6 +230,33 @@ TEST_CASE(
   REQUIRE(leg);
   CHECK(leg->packets_received() > 0);
   CHECK(leg->packets_sent() > 0);
+}
+
+// Behind the balancer the node reaches the extension through the Path it registered with, so
+// the packets of its leg come from the balancer; the leg still names the phone.
+TEST_CASE(
+    "through the Kamailio balancer - originate to an extension registered through it rings it "
+    "through the balancer - its leg in the answered and ended events names the phone's own "
+    "address, not the balancer's",
+    "[integration]") {
+  CallRig rig(std::vector<std::pair<std::string, std::string>>{
+      {"SB_SIGNALING_TRUSTED_PROXIES", "127.0.0.1"}});
+  Commands commands(rig);
+  auto balancer = StartBalancer({rig.platform.sip_port()});
+  rig.RegisterCallee(balancer.port());
+  auto callee = rig.StartCallee("callee_talks_and_hangs_up.xml");
+
+  const std::string id = commands.Placed(commands.As1001("sip:1002@" + rig.domain));
+  auto answered = commands.Await<call::CallAnswered>("answered", id);
+  REQUIRE(answered);
+  auto ended = commands.EndedAfter(callee, id);
+  REQUIRE(ended);
+  CHECK(ended->cause() == call::END_CAUSE_NORMAL_CLEARING);
+  const std::string phone = kCalleeIp + ":" + std::to_string(rig.callee_port);
+  for (const auto* placed : {&answered->call(), &ended->call()}) {
+    REQUIRE(placed->legs_size() == 1);
+    CHECK(placed->legs(0).remote_source() == phone);
+  }
 }
 
 // A StatefulSet restarts a pod under its name: the commands for the calls of the run that died
