@@ -321,10 +321,14 @@ std::vector<std::string> Platform::StoredContacts(const pb::Tenant& tenant,
   return out;
 }
 
-testing::Kamailio StartBalancer(const std::vector<int>& replica_ports) {
+testing::Kamailio StartBalancer(const std::vector<int>& replica_ports, int udp_workers) {
   std::vector<std::string> uris;
   for (int port : replica_ports) uris.push_back("sip:127.0.0.1:" + std::to_string(port));
-  return testing::Kamailio::Start(testing::BalancerOptions(SB_KAMAILIO_LB_CFG, uris));
+  auto options = testing::BalancerOptions(SB_KAMAILIO_LB_CFG, uris);
+  for (auto& [name, value] : options.defines) {
+    if (name == "SB_LB_CHILDREN") value = std::to_string(udp_workers);
+  }
+  return testing::Kamailio::Start(options);
 }
 
 std::string DestinationOf(const std::string& log, const std::string& what) {

@@ -34,8 +34,9 @@ namespace sb::signaling::test {
 
 // The Kamailio balancer (deploy/kamailio/switchboard-lb.cfg) in front of the sb-signaling
 // replicas on these SIP ports of 127.0.0.1, probing them every second. Start it once they
-// answer, so that its first probes find them up.
-testing::Kamailio StartBalancer(const std::vector<int>& replica_ports);
+// answer, so that its first probes find them up. `udp_workers`: its UDP processes (SB_LB_CHILDREN),
+// which relay in parallel: two unless a test needs the node's order kept.
+testing::Kamailio StartBalancer(const std::vector<int>& replica_ports, int udp_workers = 2);
 
 // Where the balancer sent the first request its log names in a line containing `what` (its
 // " dst=" field: "sip:IP:PORT"), or "(none)".
