@@ -1,33 +1,15 @@
 #include "registrar/callee_locator.h"
 
 #include <algorithm>
-#include <cctype>
 #include <charconv>
 #include <string>
 
 #include "registrar/bindings.h"
 #include "switchboard/core/ascii.h"
+#include "switchboard/sip/uri.h"
 
 namespace sb::signaling {
 namespace {
-
-// "%3A" -> ":"; quotes dropped.
-std::string Unescape(std::string_view text) {
-  std::string out;
-  for (size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '"') continue;
-    // As unsigned char: a byte above 0x7f from a phone's Path is no argument for isxdigit.
-    if (text[i] == '%' && i + 2 < text.size() &&
-        std::isxdigit(static_cast<unsigned char>(text[i + 1])) &&
-        std::isxdigit(static_cast<unsigned char>(text[i + 2]))) {
-      out += static_cast<char>(std::stoi(std::string(text.substr(i + 1, 2)), nullptr, 16));
-      i += 2;
-    } else {
-      out += text[i];
-    }
-  }
-  return out;
-}
 
 std::optional<sip::Destination> ReceivedOf(std::string_view path) {
   constexpr std::string_view kParam = ";received=";
@@ -36,7 +18,9 @@ std::optional<sip::Destination> ReceivedOf(std::string_view path) {
   if (at == path.end()) return std::nullopt;
   std::string_view value = path.substr(static_cast<size_t>(at - path.begin()) + kParam.size());
   value = value.substr(0, value.find_first_of(";>"));
-  std::string uri = Unescape(value);
+  // The value may be escaped ("sip%3A...") or quoted.
+  std::string uri = sip::Unescape(value);
+  std::erase(uri, '"');
   if (core::EqualsIgnoreCase(std::string_view(uri).substr(0, 4), "sip:")) uri.erase(0, 4);
   uri = uri.substr(0, uri.find(';'));
   return ParseSource("udp:" + uri);
