@@ -12,8 +12,9 @@ Admission::Admission(redis::Client& redis, const AuthGuard& guard, std::string s
 }
 
 void Admission::CountAccount(std::string_view realm, std::string_view user) {
-  if (auto command = guard_.AccountCommand(realm, user, source_ip_)) {
-    Enqueue(std::move(*command), Kind::kAccount);
+  std::vector<redis::Command> commands = guard_.AccountCommands(realm, user, source_ip_);
+  for (size_t i = 0; i < commands.size(); ++i) {
+    Enqueue(std::move(commands[i]), i == 0 ? Kind::kAccount : Kind::kAccountKept);
   }
 }
 
@@ -78,6 +79,7 @@ std::optional<AuthRefusal> Admission::Received(const std::vector<Kind>& kinds,
     std::optional<AuthRefusal> r;
     if (kinds[i] == Kind::kSource) r = guard_.SourceRefusal(source_ip_, replies_[first + i]);
     if (kinds[i] == Kind::kAccount) r = guard_.AccountRefusal(replies_[first + i]);
+    if (kinds[i] == Kind::kAccountKept) r = guard_.KeptRefusal(replies_[first + i]);
     if (r && !refusal) refusal = std::move(r);
   }
   return refusal;

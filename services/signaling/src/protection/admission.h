@@ -53,7 +53,7 @@ class Admission {
   // Borrowed: both outlive the admission. Queues the source's ban check.
   Admission(redis::Client& redis, const AuthGuard& guard, std::string source_ip);
 
-  // Queues the account's count (AuthGuard::AccountCommand).
+  // Queues the account's count (AuthGuard::AccountCommands).
   void CountAccount(std::string_view realm, std::string_view user);
   // Queues the nonce count `check` still needs accepted (store/redis_nonce_store.h); nothing
   // when its decision is already final.
@@ -74,7 +74,7 @@ class Admission {
                         std::string_view realm, AuthCheck check) const;
 
  private:
-  enum class Kind { kSource, kAccount, kOwn };
+  enum class Kind { kSource, kAccount, kAccountKept, kOwn };
   void Enqueue(redis::Command command, Kind kind);
   // Keeps a sent pipeline's replies (`kinds` of its commands) and reads the guard's.
   std::optional<AuthRefusal> Received(const std::vector<Kind>& kinds,

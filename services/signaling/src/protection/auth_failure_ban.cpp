@@ -16,10 +16,10 @@ end
 return 0
 )lua");
 
-// KEYS[1] counter, KEYS[2] (optional) a key whose existence skips the count; ARGV window ms.
-// The count in this window (0 when skipped).
+// KEYS[1] counter, KEYS[2] a key whose existence skips the count; ARGV window ms. The count in
+// this window (0 when skipped).
 const redis::Script kCount(R"lua(
-if KEYS[2] and redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
 local n = redis.call('INCR', KEYS[1])
 if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 return n
@@ -67,19 +67,36 @@ Status AuthFailureBan::Lift(std::string_view source_ip) {
 }
 
 Result<bool> AccountRateLimit::Allow(std::string_view realm, std::string_view user) {
-  auto command = AllowCommand(realm, user);
-  if (!command) return true;
-  return AllowReply(client_.Run(*command));
+  const std::vector<redis::Command> commands = AllowCommands(realm, user);
+  if (commands.empty()) return true;
+  auto replies = client_.Pipeline(commands);
+  if (!replies.ok()) return replies.status();
+  for (size_t i = 1; i < replies->size(); ++i) SB_RETURN_IF_ERROR(KeptReply((*replies)[i]));
+  return AllowReply(replies->front());
 }
 
-std::optional<redis::Command> AccountRateLimit::AllowCommand(std::string_view realm,
-                                                             std::string_view user,
-                                                             std::string_view unless_exists) const {
-  if (policy_.max_requests <= 0) return std::nullopt;
-  std::vector<std::string> keys = {policy_.counter + ":" + std::string(realm) + ":" +
-                                   std::string(user)};
-  if (!unless_exists.empty()) keys.emplace_back(unless_exists);
-  return redis::Command::Eval(kCount, keys, {std::to_string(policy_.window.count())});
+std::vector<redis::Command> AccountRateLimit::AllowCommands(std::string_view realm,
+                                                            std::string_view user,
+                                                            std::string_view unless_exists) const {
+  std::vector<redis::Command> commands;
+  if (policy_.max_requests <= 0) return commands;
+  std::string counter = policy_.counter + ":" + std::string(realm) + ":" + std::string(user);
+  const std::string window = std::to_string(policy_.window.count());
+  if (!unless_exists.empty()) {
+    commands.push_back(
+        redis::Command::Eval(kCount, {std::move(counter), std::string(unless_exists)}, {window}));
+    return commands;
+  }
+  // NX: the window starts at the count that created the key (or one left without an expiry).
+  commands.push_back(std::move(redis::Command("INCR").Key(counter)));
+  commands.push_back(std::move(redis::Command("PEXPIRE").Key(counter).Arg(window).Arg("NX")));
+  return commands;
+}
+
+Status AccountRateLimit::KeptReply(const Result<redis::Reply>& reply) {
+  if (!reply.ok()) return reply.status();
+  if (reply->is_error()) return redis::ErrorStatus(*reply->error());
+  return Status::Ok();
 }
 
 Result<bool> AccountRateLimit::AllowReply(const Result<redis::Reply>& reply) const {

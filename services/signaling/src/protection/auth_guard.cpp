@@ -24,12 +24,13 @@ std::optional<AuthRefusal> AuthGuard::SourceRefusal(std::string_view source_ip,
   return std::nullopt;
 }
 
-std::optional<redis::Command> AuthGuard::AccountCommand(std::string_view realm,
-                                                        std::string_view user,
-                                                        std::string_view source_ip) const {
-  if (account_limit_ == nullptr) return std::nullopt;
-  return account_limit_->AllowCommand(
-      realm, user, ban_ != nullptr ? AuthFailureBan::BanKey(source_ip) : std::string());
+std::vector<redis::Command> AuthGuard::AccountCommands(std::string_view realm,
+                                                       std::string_view user,
+                                                       std::string_view source_ip) const {
+  if (account_limit_ == nullptr) return {};
+  const bool conditional = ban_ != nullptr && !KnownClear(source_ip);
+  return account_limit_->AllowCommands(
+      realm, user, conditional ? AuthFailureBan::BanKey(source_ip) : std::string());
 }
 
 std::optional<AuthRefusal> AuthGuard::AccountRefusal(const Result<redis::Reply>& reply) const {
@@ -40,6 +41,11 @@ std::optional<AuthRefusal> AuthGuard::AccountRefusal(const Result<redis::Reply>&
     return AuthRefusal{
         503, "Service Unavailable (too many requests for this account)", {{"Retry-After", "60"}}};
   }
+  return std::nullopt;
+}
+
+std::optional<AuthRefusal> AuthGuard::KeptRefusal(const Result<redis::Reply>& reply) const {
+  if (!AccountRateLimit::KeptReply(reply).ok()) return Unavailable();
   return std::nullopt;
 }
 

@@ -47,11 +47,17 @@ class AuthGuard {
   std::optional<redis::Command> SourceCommand(std::string_view source_ip) const;
   std::optional<AuthRefusal> SourceRefusal(std::string_view source_ip,
                                            const Result<redis::Reply>& reply) const;
-  // The account's count (nullopt without a limit; not counted while the source is banned), and
-  // its answer: 503 with Retry-After when the account is over its limit in this window.
-  std::optional<redis::Command> AccountCommand(std::string_view realm, std::string_view user,
-                                               std::string_view source_ip) const;
+  // The account's count (none without a limit; not counted while the source is banned), and
+  // its answer: 503 with Retry-After when the account is over its limit in this window. The
+  // first command counts (AccountRefusal reads its reply); a reply to any other only fails
+  // (KeptRefusal: 503). A source known clear (KnownClear) is counted without the ban condition,
+  // by plain commands: Redis's scripts cost about three times as much. Only a ban another
+  // replica set less than ClearSources' ttl ago, for a source that has failed nothing here since,
+  // lets its requests count against the account meanwhile (still refused: the ban is checked).
+  std::vector<redis::Command> AccountCommands(std::string_view realm, std::string_view user,
+                                              std::string_view source_ip) const;
   std::optional<AuthRefusal> AccountRefusal(const Result<redis::Reply>& reply) const;
+  std::optional<AuthRefusal> KeptRefusal(const Result<redis::Reply>& reply) const;
   // Counts a failed authentication of the source (a guess); bans it at the policy's count.
   void Record(std::string_view source_ip, bool failure) const;
   // True when the ban check found the source not banned moments ago (clear_sources.h), so that a

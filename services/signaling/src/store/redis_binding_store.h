@@ -45,8 +45,8 @@ class RedisBindingStore {
   // the change, parked: store/redis_event_outbox.h) is written in the same MULTI/EXEC.
   Status Save(const TenantId& tenant, std::string_view aor, const std::vector<Binding>& bindings,
               std::vector<redis::Command> with = {});
-  // Save as a pipeline to send on another connection (one script; in MULTI .. EXEC with `with`),
-  // and what its replies mean.
+  // Save as a pipeline to send on another connection (MULTI .. EXEC), and what its replies
+  // mean.
   static std::vector<redis::Command> SaveCommands(const TenantId& tenant, std::string_view aor,
                                                   const std::vector<Binding>& bindings,
                                                   std::vector<redis::Command> with = {});

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "protection/admission.h"
+#include "protection/clear_sources.h"
 #include "store/redis_nonce_store.h"
 #include "switchboard/core/clock.h"
 #include "switchboard/sip/digest.h"
@@ -75,7 +76,8 @@ struct Rig {
   AuthFailureBan ban{redis, {.max_failures = 2, .window = 60s, .ban_for = 60s}};
   AccountRateLimit limit{redis, {.max_requests = 2, .window = 60s}};
   sb::core::Logger log{"admission-test"};
-  AuthGuard guard{&ban, &limit, log};
+  ClearSources clear{clock, 60s};
+  AuthGuard guard{&ban, &limit, log, &clear};
   const std::string nonce = server.MakeNonce(kRealm);
 
   // A REGISTER answering this rig's nonce with count `nc`.
@@ -102,6 +104,13 @@ struct Rig {
     AuthDecision decision = admission.Decision(auth, request, kRealm, std::move(check));
     guard.Record(source, decision.failure);
     return {std::nullopt, std::move(decision)};
+  }
+
+  // The key's time to live in ms (-1: none, -2: no key).
+  int64_t Pttl(const std::string& key) {
+    auto reply = redis.Run(sb::redis::Command("PTTL").Key(key));
+    REQUIRE(reply.ok());
+    return reply->integer().value_or(-3);
   }
 
   bool Exists(const std::string& key) {
@@ -152,6 +161,52 @@ TEST_CASE("a banned source gets 403 before its stale nonce count - the account i
   auto other = rig.Admit(rig.Answered(1), "192.0.2.67");
   REQUIRE_FALSE(other.refused);
   CHECK(SaysStale(other.decision));
+}
+
+TEST_CASE(
+    "a source known clear is counted without the ban's condition - the count's window is "
+    "kept: one the key lacks is set, one it has is not moved",
+    "[redis]") {
+  Rig rig;
+  REQUIRE(rig.Admit(rig.Answered(1)).decision.authenticated());  // the ban check marks it clear
+  REQUIRE(rig.clear.IsKnownClear("192.0.2.7"));
+  // A count without an expiry: the script sets one only on a new key, the plain commands on any.
+  REQUIRE(rig.redis.Run(sb::redis::Command("SET").Key(kAccountKey).Arg("1")).ok());
+  REQUIRE(rig.Pttl(kAccountKey) == -1);
+
+  REQUIRE(rig.Admit(rig.Answered(2)).decision.authenticated());
+  const int64_t window = rig.Pttl(kAccountKey);
+  CHECK(window > 0);
+  CHECK(window <= 60000);
+  REQUIRE(rig.redis.Run(sb::redis::Command("PEXPIRE").Key(kAccountKey).Arg("30000")).ok());
+  auto third = rig.Admit(rig.Answered(3));
+  REQUIRE(third.refused);
+  CHECK(third.refused->code == 503);  // 3 over the limit of 2: counted, then refused
+  CHECK(rig.Pttl(kAccountKey) <= 30000);
+  auto count = rig.redis.Run(sb::redis::Command("GET").Key(kAccountKey));
+  REQUIRE(count.ok());
+  CHECK(*count->str() == "3");
+}
+
+TEST_CASE(
+    "a ban another replica set for a source known clear here - refused 403 and charged to the "
+    "account once - the ban seen, its next request is not charged",
+    "[redis]") {
+  Rig rig;
+  REQUIRE(rig.Admit(rig.Answered(1)).decision.authenticated());
+  REQUIRE(rig.redis.Run(sb::redis::Command("DEL").Key(kAccountKey)).ok());
+  for (int i = 0; i < 2; ++i) REQUIRE(rig.ban.RecordFailure("192.0.2.7").ok());  // elsewhere
+
+  auto banned = rig.Admit(rig.Answered(2));
+  REQUIRE(banned.refused);
+  CHECK(banned.refused->code == 403);
+  CHECK(rig.Exists(kAccountKey));
+  CHECK_FALSE(rig.clear.IsKnownClear("192.0.2.7"));
+  REQUIRE(rig.redis.Run(sb::redis::Command("DEL").Key(kAccountKey)).ok());
+  auto again = rig.Admit(rig.Answered(3));
+  REQUIRE(again.refused);
+  CHECK(again.refused->code == 403);
+  CHECK_FALSE(rig.Exists(kAccountKey));
 }
 
 TEST_CASE("an account over its limit gets 503 before a wrong password - no failure is counted",

@@ -85,6 +85,10 @@ TEST_CASE("an account is limited per window whichever replica counts it", "[redi
   CHECK(*a.Allow("acme.sip.test", "1001"));
   CHECK_FALSE(*b.Allow("acme.sip.test", "1001"));
   CHECK(*a.Allow("acme.sip.test", "1002"));  // another account has its own budget
+  auto ttl = a_client.Run(sb::redis::Command("PTTL").Key("acctrate:acme.sip.test:1001"));
+  REQUIRE(ttl.ok());
+  CHECK(*ttl->integer() > 0);  // the window ends by itself
+  CHECK(*ttl->integer() <= 60000);
 }
 
 TEST_CASE("an account's calls and registrations are counted apart", "[redis]") {
