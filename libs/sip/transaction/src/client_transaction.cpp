@@ -104,7 +104,7 @@ Actions InviteClientTransaction::Terminate(Actions actions) {
   return actions;
 }
 
-Actions InviteClientTransaction::OnResponse(Message response) {
+Actions InviteClientTransaction::OnResponse(Message&& response) {
   Actions out;
   int code = response.status_code();
   switch (state_) {
@@ -124,19 +124,19 @@ Actions InviteClientTransaction::OnResponse(Message response) {
       }
       if (code < 200) {
         state_ = TransactionState::kProceeding;
-        out.push_back(action::PassToTu{std::move(response)});
+        out.push_back(action::PassToTu{std::make_unique<Message>(std::move(response))});
       } else if (code < 300) {
         // RFC 6026 §7.2: stay to pass 2xx retransmissions (and forks' 2xx) to the TU.
         state_ = TransactionState::kAccepted;
         std::string().swap(request_);
-        out.push_back(action::PassToTu{std::move(response)});
+        out.push_back(action::PassToTu{std::make_unique<Message>(std::move(response))});
         out.push_back(action::StartTimer{TimerId::kM, 64 * timers_.t1});
       } else {
         state_ = TransactionState::kCompleted;
         ack_ = BuildNon2xxAck(Message::ParseAgain(request_), response);
         std::string().swap(request_);
         out.push_back(SendTo(ack_, destination_));
-        out.push_back(action::PassToTu{std::move(response)});
+        out.push_back(action::PassToTu{std::make_unique<Message>(std::move(response))});
         if (IsReliable(destination_.transport)) return Terminate(std::move(out));
         out.push_back(action::StartTimer{TimerId::kD, std::chrono::seconds(32)});
       }
@@ -146,7 +146,8 @@ Actions InviteClientTransaction::OnResponse(Message response) {
       if (code >= 300) out.push_back(SendTo(ack_, destination_));
       return out;
     case TransactionState::kAccepted:
-      if (code >= 200 && code < 300) out.push_back(action::PassToTu{std::move(response)});
+      if (code >= 200 && code < 300)
+        out.push_back(action::PassToTu{std::make_unique<Message>(std::move(response))});
       return out;
     default:
       return out;
@@ -198,21 +199,21 @@ Actions NonInviteClientTransaction::Start() {
   return out;
 }
 
-Actions NonInviteClientTransaction::OnResponse(Message response) {
+Actions NonInviteClientTransaction::OnResponse(Message&& response) {
   Actions out;
   if (state_ != TransactionState::kTrying && state_ != TransactionState::kProceeding) {
     return out;  // Completed absorbs retransmitted finals (§17.1.2.2)
   }
   if (response.status_code() < 200) {
     state_ = TransactionState::kProceeding;
-    out.push_back(action::PassToTu{std::move(response)});
+    out.push_back(action::PassToTu{std::make_unique<Message>(std::move(response))});
     return out;
   }
   state_ = TransactionState::kCompleted;
   std::string().swap(request_);
   out.push_back(action::StopTimer{TimerId::kE});
   out.push_back(action::StopTimer{TimerId::kF});
-  out.push_back(action::PassToTu{std::move(response)});
+  out.push_back(action::PassToTu{std::make_unique<Message>(std::move(response))});
   if (IsReliable(destination_.transport)) {
     state_ = TransactionState::kTerminated;
     out.push_back(action::Terminated{});

@@ -80,13 +80,13 @@ std::optional<std::string> ClientTransactionKey(const Message& message) {
   return key;
 }
 
-Result<Message> StampTopVia(Message request, const Destination& source) {
+Result<Message> StampTopVia(Message&& request, const Destination& source) {
   auto top = TopViaText(request);
   auto via = request.TopVia();
   if (!top || !via.ok()) return Status::InvalidArgument("request without a Via", "Via");
   bool wants_rport = (*via)->rport().has_value();
   bool host_differs = core::AsciiLowered((*via)->host) != core::AsciiLowered(source.host);
-  if (!wants_rport && !host_differs) return request;
+  if (!wants_rport && !host_differs) return std::move(request);
 
   std::string_view text = *top;
   std::string_view params = (*via)->params_raw;

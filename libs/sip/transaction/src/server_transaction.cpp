@@ -6,7 +6,7 @@ namespace sb::sip {
 
 // --- INVITE server, §17.2.1 --------------------------------------------------------------
 
-InviteServerTransaction::InviteServerTransaction(Message request, Destination destination,
+InviteServerTransaction::InviteServerTransaction(Message&& request, Destination destination,
                                                  TimerConfig timers)
     : request_(std::make_unique<Message>(std::move(request))),
       destination_(std::move(destination)),
@@ -16,12 +16,11 @@ Actions InviteServerTransaction::Start() {
   Actions out;
   last_response_ = MakeResponse(*request_, 100).Build();
   out.push_back(action::Send{last_response_, destination_});
-  out.push_back(action::PassToTu{std::move(*request_)});
-  request_.reset();
+  out.push_back(action::PassToTu{std::move(request_)});
   return out;
 }
 
-Actions InviteServerTransaction::OnRequest(Message request) {
+Actions InviteServerTransaction::OnRequest(Message&& request) {
   Actions out;
   bool is_ack = request.method() == Method::kAck;
   switch (state_) {
@@ -46,7 +45,7 @@ Actions InviteServerTransaction::OnRequest(Message request) {
     case TransactionState::kAccepted:
       // RFC 6026 §7.1: retransmitted INVITEs are absorbed (the TU retransmits the 2xx), an ACK
       // that matches goes to the TU.
-      if (is_ack) out.push_back(action::PassToTu{std::move(request)});
+      if (is_ack) out.push_back(action::PassToTu{std::make_unique<Message>(std::move(request))});
       return out;
     default:
       return out;  // Confirmed absorbs ACKs
@@ -100,7 +99,7 @@ Actions InviteServerTransaction::OnTimer(TimerId id) {
 
 // --- non-INVITE server, §17.2.2 ----------------------------------------------------------
 
-NonInviteServerTransaction::NonInviteServerTransaction(Message request, Destination destination,
+NonInviteServerTransaction::NonInviteServerTransaction(Message&& request, Destination destination,
                                                        TimerConfig timers)
     : request_(std::make_unique<Message>(std::move(request))),
       destination_(std::move(destination)),
@@ -108,12 +107,11 @@ NonInviteServerTransaction::NonInviteServerTransaction(Message request, Destinat
 
 Actions NonInviteServerTransaction::Start() {
   Actions out;
-  out.push_back(action::PassToTu{std::move(*request_)});
-  request_.reset();
+  out.push_back(action::PassToTu{std::move(request_)});
   return out;
 }
 
-Actions NonInviteServerTransaction::OnRequest(Message) {
+Actions NonInviteServerTransaction::OnRequest(Message&&) {
   Actions out;
   // Trying absorbs retransmissions; later states answer them with the last response.
   if (state_ == TransactionState::kProceeding || state_ == TransactionState::kCompleted) {

@@ -57,10 +57,10 @@ void TransactionManager::Apply(const std::string& key, Actions actions, Transact
       entry.deadlines[static_cast<size_t>(stop->id)].reset();
     } else if (auto* pass = std::get_if<action::PassToTu>(&a)) {
       TuEvent e;
-      e.kind = pass->message.is_request() ? TuEvent::Kind::kRequest : TuEvent::Kind::kResponse;
+      e.kind = pass->message->is_request() ? TuEvent::Kind::kRequest : TuEvent::Kind::kResponse;
       e.key = key;
       e.peer = entry.peer;
-      e.message = std::make_unique<Message>(std::move(pass->message));
+      e.message = std::move(pass->message);
       out.events.push_back(std::move(e));
     } else if (auto* timeout = std::get_if<action::TimedOut>(&a)) {
       TuEvent e;
@@ -122,7 +122,7 @@ TransactionOutput TransactionManager::OnReceived(std::string_view bytes,
   return out;
 }
 
-void TransactionManager::OnRequest(Message request, const Destination& source,
+void TransactionManager::OnRequest(Message&& request, const Destination& source,
                                    TransactionOutput& out) {
   auto stamped = StampTopVia(std::move(request), source);
   if (!stamped.ok()) return;
@@ -190,7 +190,7 @@ void TransactionManager::OnRequest(Message request, const Destination& source,
   for (size_t i = first_event; i < out.events.size(); ++i) out.events[i].cancels = cancels;
 }
 
-void TransactionManager::OnResponse(Message response, TransactionOutput& out) {
+void TransactionManager::OnResponse(Message&& response, TransactionOutput& out) {
   auto key = ClientTransactionKey(response);
   auto it = key ? entries_.find(*key) : entries_.end();
   if (it == entries_.end()) {

@@ -72,7 +72,8 @@ struct StopTimer {
   TimerId id;
 };
 struct PassToTu {  // a response (client side) or the request / an ACK (server side)
-  Message message;
+  // On the heap: a Message is about 2 KB, and every Action of a vector would be as large.
+  std::unique_ptr<Message> message;
 };
 // B or F: no final response (the TU acts as for a 408); H: no ACK came; C: an INVITE client
 // without a final response for timer C — in Proceeding the transaction lives on and the TU sends
@@ -102,7 +103,7 @@ class InviteClientTransaction {
  public:
   InviteClientTransaction(Message request, Destination destination, TimerConfig timers);
   Actions Start();
-  Actions OnResponse(Message response);
+  Actions OnResponse(Message&& response);
   Actions OnTimer(TimerId id);
   TransactionState state() const { return state_; }
   const Destination& destination() const { return destination_; }
@@ -124,7 +125,7 @@ class NonInviteClientTransaction {
  public:
   NonInviteClientTransaction(Message request, Destination destination, TimerConfig timers);
   Actions Start();
-  Actions OnResponse(Message response);
+  Actions OnResponse(Message&& response);
   Actions OnTimer(TimerId id);
   TransactionState state() const { return state_; }
   const Destination& destination() const { return destination_; }
@@ -142,11 +143,11 @@ class NonInviteClientTransaction {
 // `response_destination` is where responses go (§18.2.2 with RFC 3581, see ResponseDestination).
 class InviteServerTransaction {
  public:
-  InviteServerTransaction(Message request, Destination response_destination, TimerConfig timers);
+  InviteServerTransaction(Message&& request, Destination response_destination, TimerConfig timers);
   // Once: sends the 100 and hands the request itself to the TU (the machine keeps no copy).
   Actions Start();
   // A retransmitted INVITE or an ACK matched to this transaction.
-  Actions OnRequest(Message request);
+  Actions OnRequest(Message&& request);
   // The TU's response; `bytes` is its serialization.
   Actions OnTuResponse(int status_code, std::string bytes);
   Actions OnTimer(TimerId id);
@@ -166,10 +167,11 @@ class InviteServerTransaction {
 // §17.2.2.
 class NonInviteServerTransaction {
  public:
-  NonInviteServerTransaction(Message request, Destination response_destination, TimerConfig timers);
+  NonInviteServerTransaction(Message&& request, Destination response_destination,
+                             TimerConfig timers);
   // Once: hands the request itself to the TU (the machine keeps no copy).
   Actions Start();
-  Actions OnRequest(Message request);
+  Actions OnRequest(Message&& request);
   Actions OnTuResponse(int status_code, std::string bytes);
   Actions OnTimer(TimerId id);
   TransactionState state() const { return state_; }

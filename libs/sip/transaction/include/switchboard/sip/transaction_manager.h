@@ -70,7 +70,7 @@ std::optional<std::string> ClientTransactionKey(const Message& message);
 
 // RFC 3581 §4 and RFC 3261 §18.2.1: the request with received (and rport when asked for) set on
 // its top Via from the address it came from; the request unchanged when nothing applies.
-Result<Message> StampTopVia(Message request, const Destination& source);
+Result<Message> StampTopVia(Message&& request, const Destination& source);
 // RFC 3261 §18.2.2 with RFC 3581 §4: where responses to this (stamped) request go.
 Destination ResponseDestination(const Message& request, const Destination& source);
 // Where a request entered the deployment from, for what is decided or told per client (bans,
@@ -151,8 +151,8 @@ class TransactionManager {
     bool operator>(const Due& o) const { return at != o.at ? at > o.at : seq > o.seq; }
   };
 
-  void OnRequest(Message request, const Destination& source, TransactionOutput& out);
-  void OnResponse(Message response, TransactionOutput& out);
+  void OnRequest(Message&& request, const Destination& source, TransactionOutput& out);
+  void OnResponse(Message&& response, TransactionOutput& out);
   void Apply(const std::string& key, Actions actions, TransactionOutput& out);
   void Answer(const Message& request, const Destination& to, int code, TransactionOutput& out);
   bool IsLive(const Due& due) const;
