@@ -3,9 +3,11 @@
 // binaries (tests/sipp_call_rig.h): sipp plays the extensions that are called and a carrier
 // behind a trunk; what happened is read back from the call events on sb.evt.call.<type>.<tenant>
 // (what CDRs and billing consume) and from the media node's final leg statistics.
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <thread>
 
@@ -133,15 +135,27 @@ std::optional<switchboard::media::v1::LegStatisticsEvent> LegOf(
 // The two originated calls a bridge test joins: 1002 talks (a PCMA recording) until the BYE,
 // 1003 runs `echo_scenario` with -rtp_echo (what it hears goes back where it came from).
 struct TalkerAndEcho {
+  // Where 1002 and 1003 register: at the node, or through a Kamailio balancer in front of it
+  // (which the node then trusts), so that every request to them follows their Path.
+  enum class Phones { kAtTheNode, kBehindTheBalancer };
+
   CallRig rig;
+  std::optional<sb::testing::Kamailio> balancer;
   Commands commands{rig};
   LegStats stats{rig.platform.nats_url()};
   const int target_port = sb::testing::FreePort();  // 1003's sipp (before the sipps start)
   Sipp talker;
   Sipp echo;
 
-  explicit TalkerAndEcho(const std::string& echo_scenario)
-      : talker(Registered(rig).StartCallee("callee_talks_until_bye.xml")),
+  explicit TalkerAndEcho(const std::string& echo_scenario, Phones phones = Phones::kAtTheNode)
+      : rig(phones == Phones::kAtTheNode
+                ? std::vector<std::pair<std::string, std::string>>{}
+                : std::vector<std::pair<std::string, std::string>>{{"SB_SIGNALING_TRUSTED_PROXIES",
+                                                                    "127.0.0.1"}}),
+        balancer(phones == Phones::kAtTheNode
+                     ? std::nullopt
+                     : std::optional(StartBalancer({rig.platform.sip_port()}))),
+        talker(Registered(rig).StartCallee("callee_talks_until_bye.xml")),
         echo(Sipp::Start("echo",
                          Concat({"-sf", Sipp::Scenario(echo_scenario), "-m", "1", "-rtp_echo"},
                                 At(kTargetIp, target_port)))) {}
@@ -183,9 +197,10 @@ struct TalkerAndEcho {
  private:
   // 1003 (and 1002) registered at their sipps' addresses, before those start.
   CallRig& Registered(CallRig& r) {
+    const int registrar = balancer ? balancer->port() : r.platform.sip_port();
     r.platform.CreateExtension(r.tenant, "1003", "pass-1003-secret");
-    r.Register("1003", kTargetIp, target_port, r.platform.sip_port());
-    r.RegisterCallee(r.platform.sip_port());
+    r.Register("1003", kTargetIp, target_port, registrar);
+    r.RegisterCallee(registrar);
     return r;
   }
 };
@@ -511,6 +526,43 @@ TEST_CASE(
   CHECK(talker_leg->packets_sent() > 0);
   CHECK(echo_leg->packets_sent() > 0);
   CHECK(echo_leg->packets_received() > 0);
+}
+
+TEST_CASE(
+    "through the Kamailio balancer - bridge two originated calls to phones registered through it "
+    "- 1002's audio reaches 1003 through the node and its echo comes back - a hangup command "
+    "BYEs both parties through the balancer",
+    "[integration]") {
+  TalkerAndEcho t("callee_answers.xml", TalkerAndEcho::Phones::kBehindTheBalancer);
+  const std::string x = t.Answered("1002").call().call_id();
+  const std::string y = t.Answered("1003").call().call_id();
+  t.Bridge(x, y);
+  t.TalkThenHangUp(x);  // both sipps must get their BYE, 1003's on the leg taken from y
+
+  const auto finals = t.stats.Finals(2);
+  auto talker_leg = LegOf(finals, x + "-b");
+  auto echo_leg = LegOf(finals, y + "-b");
+  REQUIRE(talker_leg);
+  REQUIRE(echo_leg);
+  CHECK(talker_leg->packets_received() > 0);
+  CHECK(echo_leg->packets_received() > 0);
+  // Both BYEs went to the phones through the balancer: it logs each request a replica sends.
+  std::vector<std::string> byes;
+  std::string relayed;
+  std::istringstream log(t.balancer->ReadLog());
+  for (std::string line; std::getline(log, line);) {
+    if (line.find("from-replica BYE") == std::string::npos) continue;
+    byes.push_back(line);
+    relayed += line + "\n";
+  }
+  auto relayed_to = [&](const std::string& address) {
+    return std::any_of(byes.begin(), byes.end(), [&](const std::string& line) {
+      return line.find(" ruri=sip:" + address + " ") != std::string::npos;
+    });
+  };
+  INFO(relayed);
+  CHECK(relayed_to(kCalleeIp + ":" + std::to_string(t.rig.callee_port)));
+  CHECK(relayed_to(kTargetIp + ":" + std::to_string(t.target_port)));
 }
 
 // Each call takes the least-loaded media node when it starts, so the two calls a bridge joins
