@@ -193,6 +193,19 @@ struct TalkerAndEcho {
     REQUIRE(ended);
     CHECK(ended->cause() == call::END_CAUSE_HANGUP_COMMAND);
   }
+  // Once both ended: 1002's leg (x-b) sent 1003's echo of what it received; 1003's leg (y-b)
+  // carried 1002's audio to 1003 and received its echo.
+  void CheckAudioBothWays(const std::string& x, const std::string& y) {
+    const auto finals = stats.Finals(2);
+    auto talker_leg = LegOf(finals, x + "-b");
+    auto echo_leg = LegOf(finals, y + "-b");
+    REQUIRE(talker_leg);
+    REQUIRE(echo_leg);
+    CHECK(talker_leg->packets_received() > 0);
+    CHECK(talker_leg->packets_sent() > 0);
+    CHECK(echo_leg->packets_sent() > 0);
+    CHECK(echo_leg->packets_received() > 0);
+  }
 
  private:
   // 1003 (and 1002) registered at their sipps' addresses, before those start.
@@ -515,17 +528,7 @@ TEST_CASE(
         switchboard::common::v1::ERROR_CODE_NOT_FOUND);
   t.TalkThenHangUp(x);
 
-  // 1002's leg (x-b) sent 1003's echo of what it received; 1003's leg (y-b) carried 1002's audio
-  // to 1003 and received its echo.
-  const auto finals = t.stats.Finals(2);
-  auto talker_leg = LegOf(finals, x + "-b");
-  auto echo_leg = LegOf(finals, y + "-b");
-  REQUIRE(talker_leg);
-  REQUIRE(echo_leg);
-  CHECK(talker_leg->packets_received() > 0);
-  CHECK(talker_leg->packets_sent() > 0);
-  CHECK(echo_leg->packets_sent() > 0);
-  CHECK(echo_leg->packets_received() > 0);
+  t.CheckAudioBothWays(x, y);
 }
 
 TEST_CASE(
@@ -539,13 +542,7 @@ TEST_CASE(
   t.Bridge(x, y);
   t.TalkThenHangUp(x);  // both sipps must get their BYE, 1003's on the leg taken from y
 
-  const auto finals = t.stats.Finals(2);
-  auto talker_leg = LegOf(finals, x + "-b");
-  auto echo_leg = LegOf(finals, y + "-b");
-  REQUIRE(talker_leg);
-  REQUIRE(echo_leg);
-  CHECK(talker_leg->packets_received() > 0);
-  CHECK(echo_leg->packets_received() > 0);
+  t.CheckAudioBothWays(x, y);
   // Both BYEs went to the phones through the balancer: it logs each request a replica sends.
   std::vector<std::string> byes;
   std::string relayed;
