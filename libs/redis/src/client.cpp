@@ -60,13 +60,6 @@ Command Command::Eval(const Script& script, const std::vector<std::string>& keys
   return c;
 }
 
-Command Command::EvalSource(const Script& script, const std::vector<std::string>& keys,
-                            const std::vector<std::string>& args) {
-  Command c("EVAL");
-  c.Arg(script.source()).KeysAndArgs(keys, args);
-  return c;
-}
-
 Command& Command::KeysAndArgs(const std::vector<std::string>& keys,
                               const std::vector<std::string>& args) {
   Arg(static_cast<int64_t>(keys.size()));

@@ -144,25 +144,6 @@ TEST_CASE("scripts in a pipeline the server does not know are loaded once and ru
   CHECK(*(*wrong)[1].str() == "PONG");
 }
 
-TEST_CASE(
-    "a script in MULTI sent with its source runs with the commands queued beside it, even "
-    "after SCRIPT FLUSH",
-    "[redis][script][pipeline]") {
-  auto server = sb::testing::RedisServer::Start();  // SCRIPT FLUSH is server-wide
-  Client redis({.port = server.port(), .key_prefix = "svc:"});
-  const sb::redis::Script set("return redis.call('SET', KEYS[1], ARGV[1])");
-  REQUIRE(redis.Run(Command("SCRIPT").Arg("FLUSH")).ok());
-  auto replies = redis.Pipeline({Command("MULTI"), Command::EvalSource(set, {"saved"}, {"yes"}),
-                                 Command("SET").Key("beside").Arg("yes"), Command("EXEC")});
-  REQUIRE(replies.ok());
-  const Reply::Array* exec = replies->back().array();
-  REQUIRE(exec != nullptr);
-  REQUIRE(exec->size() == 2);
-  CHECK_FALSE((*exec)[0].is_error());
-  CHECK(*redis.Run(Command("GET").Key("saved"))->str() == "yes");
-  CHECK(*redis.Run(Command("GET").Key("beside"))->str() == "yes");
-}
-
 TEST_CASE("the client reconnects to a redis killed and started again on the same port",
           "[redis][reconnect]") {
   auto server = sb::testing::RedisServer::Start();

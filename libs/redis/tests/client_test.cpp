@@ -36,13 +36,6 @@ TEST_CASE("a script command is EVALSHA with its key count and prefixed keys", "[
   CHECK(Command("GET").Key("a").script() == nullptr);
 }
 
-TEST_CASE("a script command for MULTI is EVAL with the script's source", "[redis]") {
-  const sb::redis::Script script("return 1");
-  auto command = Command::EvalSource(script, {"a"}, {"x"});
-  CHECK(command.Build("svc:") == std::vector<std::string>{"EVAL", "return 1", "1", "svc:a", "x"});
-  CHECK(command.script() == nullptr);  // nothing to load again: Redis has the source
-}
-
 TEST_CASE("redis URLs give host and port", "[redis]") {
   auto ok = sb::redis::OptionsFromUrl("redis://127.0.0.1:6380", "svc:");
   REQUIRE(ok.ok());

@@ -146,8 +146,9 @@ Actions InviteClientTransaction::OnResponse(Message&& response) {
       if (code >= 300) out.push_back(SendTo(ack_, destination_));
       return out;
     case TransactionState::kAccepted:
-      if (code >= 200 && code < 300)
+      if (code >= 200 && code < 300) {
         out.push_back(action::PassToTu{std::make_unique<Message>(std::move(response))});
+      }
       return out;
     default:
       return out;

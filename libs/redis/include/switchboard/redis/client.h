@@ -79,10 +79,6 @@ class Command {
   // as a command of a Pipeline; loaded on NOSCRIPT as Client::Eval does.
   static Command Eval(const Script& script, const std::vector<std::string>& keys,
                       const std::vector<std::string>& args);
-  // EVAL with the script's source: for a script inside MULTI, where a NOSCRIPT would show only
-  // in EXEC's reply, after the commands queued with it had run without it.
-  static Command EvalSource(const Script& script, const std::vector<std::string>& keys,
-                            const std::vector<std::string>& args);
 
   Command& Key(std::string_view key);  // prefixed with the client's key_prefix when run
   Command& Arg(std::string_view arg);  // as is, binary-safe
