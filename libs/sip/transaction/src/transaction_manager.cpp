@@ -8,24 +8,36 @@ TransactionManager::TransactionManager(const core::Clock& clock, TimerConfig tim
                                        size_t max_transactions)
     : clock_(clock), timers_(timers), max_transactions_(max_transactions) {}
 
+template <typename Invite, typename NonInvite>
+TransactionManager::Machine TransactionManager::MachineFor(Message&& message,
+                                                           const Destination& to) const {
+  if (message.method() == Method::kInvite) {
+    return Machine(std::in_place_type<Invite>, std::move(message), to, timers_);
+  }
+  return Machine(std::in_place_type<NonInvite>, std::move(message), to, timers_);
+}
+
+TransactionManager::Entry& TransactionManager::Add(const std::string& key, Machine machine,
+                                                   Destination peer) {
+  return entries_.emplace(key, Entry{std::move(machine), std::move(peer)}).first->second;
+}
+
 bool TransactionManager::IsLive(const Due& due) const {
   auto it = entries_.find(due.key);
-  if (it == entries_.end()) return false;
-  const auto& slot = it->second.deadlines[static_cast<size_t>(due.id)];
-  return slot && *slot == due.at;
+  return it != entries_.end() && Armed(it->second, due);
 }
 
 std::optional<TransactionState> TransactionManager::State(std::string_view key) const {
   auto it = entries_.find(key);
   if (it == entries_.end()) return std::nullopt;
-  return std::visit([](const auto& m) { return m.state(); }, *it->second.machine);
+  return std::visit([](const auto& m) { return m.state(); }, it->second.machine);
 }
 
 size_t TransactionManager::Unsettled() const {
   size_t unsettled = 0;
   for (const auto& [key, entry] : entries_) {
     const TransactionState state =
-        std::visit([](const auto& m) { return m.state(); }, *entry.machine);
+        std::visit([](const auto& m) { return m.state(); }, entry.machine);
     if (state == TransactionState::kCalling || state == TransactionState::kTrying ||
         state == TransactionState::kProceeding) {
       ++unsettled;
@@ -54,7 +66,7 @@ void TransactionManager::Apply(const std::string& key, Actions actions, Transact
       entry.deadlines[static_cast<size_t>(start->id)] = at;
       due_.push(Due{at, seq_++, key, start->id});
     } else if (auto* stop = std::get_if<action::StopTimer>(&a)) {
-      entry.deadlines[static_cast<size_t>(stop->id)].reset();
+      entry.deadlines[static_cast<size_t>(stop->id)] = kUnarmed;
     } else if (auto* pass = std::get_if<action::PassToTu>(&a)) {
       TuEvent e;
       e.kind = pass->message->is_request() ? TuEvent::Kind::kRequest : TuEvent::Kind::kResponse;
@@ -142,7 +154,7 @@ void TransactionManager::OnRequest(Message&& request, const Destination& source,
             return {};
           }
         },
-        *it->second.machine);
+        it->second.machine);
     Apply(*key, std::move(actions), out);
     return;
   }
@@ -172,19 +184,11 @@ void TransactionManager::OnRequest(Message&& request, const Destination& source,
     Answer(req, reply_to, 503, out);
     return;
   }
-  Entry entry;
-  entry.peer = source;
-  Actions actions;
-  if (req.method() == Method::kInvite) {
-    entry.machine = std::make_unique<Machine>(std::in_place_type<InviteServerTransaction>,
-                                              std::move(req), reply_to, timers_);
-    actions = std::get<InviteServerTransaction>(*entry.machine).Start();
-  } else {
-    entry.machine = std::make_unique<Machine>(std::in_place_type<NonInviteServerTransaction>,
-                                              std::move(req), reply_to, timers_);
-    actions = std::get<NonInviteServerTransaction>(*entry.machine).Start();
-  }
-  entries_.emplace(*key, std::move(entry));
+  Entry& entry =
+      Add(*key,
+          MachineFor<InviteServerTransaction, NonInviteServerTransaction>(std::move(req), reply_to),
+          source);
+  Actions actions = std::visit([](auto& m) { return m.Start(); }, entry.machine);
   size_t first_event = out.events.size();
   Apply(*key, std::move(actions), out);
   for (size_t i = first_event; i < out.events.size(); ++i) out.events[i].cancels = cancels;
@@ -216,7 +220,7 @@ void TransactionManager::OnResponse(Message&& response, TransactionOutput& out) 
           return {};
         }
       },
-      *it->second.machine);
+      it->second.machine);
   Apply(*key, std::move(actions), out);
 }
 
@@ -240,19 +244,11 @@ Result<std::string> TransactionManager::SendRequest(Message request, Destination
   if (entries_.size() >= max_transactions_) {
     return Status::ResourceExhausted("too many transactions");
   }
-  Entry entry;
-  entry.peer = destination;
-  Actions actions;
-  if (request.method() == Method::kInvite) {
-    entry.machine = std::make_unique<Machine>(std::in_place_type<InviteClientTransaction>,
-                                              std::move(request), destination, timers_);
-    actions = std::get<InviteClientTransaction>(*entry.machine).Start();
-  } else {
-    entry.machine = std::make_unique<Machine>(std::in_place_type<NonInviteClientTransaction>,
-                                              std::move(request), destination, timers_);
-    actions = std::get<NonInviteClientTransaction>(*entry.machine).Start();
-  }
-  entries_.emplace(*key, std::move(entry));
+  Entry& entry = Add(*key,
+                     MachineFor<InviteClientTransaction, NonInviteClientTransaction>(
+                         std::move(request), destination),
+                     destination);
+  Actions actions = std::visit([](auto& m) { return m.Start(); }, entry.machine);
   Apply(*key, std::move(actions), out);
   return *key;
 }
@@ -277,7 +273,7 @@ Status TransactionManager::SendResponse(std::string_view key, int status_code, s
           return {};
         }
       },
-      *it->second.machine);
+      it->second.machine);
   if (actions.empty()) {
     return Status::FailedPrecondition("transaction " + std::string(key) +
                                       " takes no response in its state");
@@ -296,11 +292,11 @@ Status TransactionManager::SendStatelessResponse(std::string_view key, int statu
                                                  std::string bytes, TransactionOutput& out) {
   auto it = entries_.find(key);
   if (it == entries_.end()) return Status::NotFound("no transaction " + std::string(key));
-  if (!std::holds_alternative<NonInviteServerTransaction>(*it->second.machine) ||
+  if (!std::holds_alternative<NonInviteServerTransaction>(it->second.machine) ||
       status_code < 200) {
     return Status::FailedPrecondition("only a non-INVITE request's final response is stateless");
   }
-  Actions actions = std::get<NonInviteServerTransaction>(*it->second.machine)
+  Actions actions = std::get<NonInviteServerTransaction>(it->second.machine)
                         .OnTuResponse(status_code, std::move(bytes));
   if (actions.empty())
     return Status::FailedPrecondition("transaction " + std::string(key) +
@@ -322,10 +318,10 @@ TransactionOutput TransactionManager::OnTimers() {
   for (size_t budget = due_.size(); budget > 0 && !due_.empty() && due_.top().at <= now; --budget) {
     Due due = due_.top();
     due_.pop();
-    if (!IsLive(due)) continue;  // stopped, re-armed or its transaction is gone
     auto it = entries_.find(due.key);
-    it->second.deadlines[static_cast<size_t>(due.id)].reset();
-    Actions actions = std::visit([&](auto& m) { return m.OnTimer(due.id); }, *it->second.machine);
+    if (it == entries_.end() || !Armed(it->second, due)) continue;  // stopped, re-armed, gone
+    it->second.deadlines[static_cast<size_t>(due.id)] = kUnarmed;
+    Actions actions = std::visit([&](auto& m) { return m.OnTimer(due.id); }, it->second.machine);
     Apply(due.key, std::move(actions), out);
   }
   return out;

@@ -138,10 +138,18 @@ class TransactionManager {
  private:
   using Machine = std::variant<InviteClientTransaction, NonInviteClientTransaction,
                                InviteServerTransaction, NonInviteServerTransaction>;
+  // A timer slot that is not armed. Slots are plain time points, not optionals: every held
+  // transaction carries one per timer, and a registration storm holds hundreds of thousands.
+  static constexpr core::Clock::TimePoint kUnarmed = core::Clock::TimePoint::max();
+  static constexpr std::array<core::Clock::TimePoint, kTimerCount> NoDeadlines() {
+    std::array<core::Clock::TimePoint, kTimerCount> none;
+    none.fill(kUnarmed);
+    return none;
+  }
   struct Entry {
-    std::unique_ptr<Machine> machine;
+    Machine machine;  // in the table's node: one allocation less per transaction
     Destination peer;
-    std::array<std::optional<core::Clock::TimePoint>, kTimerCount> deadlines;
+    std::array<core::Clock::TimePoint, kTimerCount> deadlines = NoDeadlines();
   };
   struct Due {
     core::Clock::TimePoint at;
@@ -155,7 +163,17 @@ class TransactionManager {
   void OnResponse(Message&& response, TransactionOutput& out);
   void Apply(const std::string& key, Actions actions, TransactionOutput& out);
   void Answer(const Message& request, const Destination& to, int code, TransactionOutput& out);
+  // Whether a queued timer still stands: its transaction is there and the timer is armed for
+  // that moment (not stopped or re-armed since).
+  static bool Armed(const Entry& entry, const Due& due) {
+    return entry.deadlines[static_cast<size_t>(due.id)] == due.at;
+  }
   bool IsLive(const Due& due) const;
+  // The machine for `message`: Invite's for an INVITE, NonInvite's for any other method.
+  template <typename Invite, typename NonInvite>
+  Machine MachineFor(Message&& message, const Destination& to) const;
+  // A new transaction (its key is not in the table) and its machine, not started yet.
+  Entry& Add(const std::string& key, Machine machine, Destination peer);
 
   const core::Clock& clock_;
   TimerConfig timers_;
