@@ -132,7 +132,7 @@ Status RedisBindingStore::Save(const TenantId& tenant, std::string_view aor,
 }
 
 // MULTI .. EXEC of plain commands rather than one script: Redis runs a script's commands at
-// about three times their own cost (7 against 2.5 us a save; bench/RESULTS.md, session 29).
+// about three times their own cost (6-9 against 2.5-4 us a save; bench/RESULTS.md, session 29).
 std::vector<redis::Command> RedisBindingStore::SaveCommands(const TenantId& tenant,
                                                             std::string_view aor,
                                                             const std::vector<Binding>& bindings,
