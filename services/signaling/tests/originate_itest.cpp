@@ -147,10 +147,7 @@ struct TalkerAndEcho {
   Sipp echo;
 
   explicit TalkerAndEcho(const std::string& echo_scenario, Phones phones = Phones::kAtTheNode)
-      : rig(phones == Phones::kAtTheNode
-                ? std::vector<std::pair<std::string, std::string>>{}
-                : std::vector<std::pair<std::string, std::string>>{{"SB_SIGNALING_TRUSTED_PROXIES",
-                                                                    "127.0.0.1"}}),
+      : rig(NodeSettings(phones)),
         balancer(phones == Phones::kAtTheNode
                      ? std::nullopt
                      : std::optional(StartBalancer({rig.platform.sip_port()}))),
@@ -207,6 +204,11 @@ struct TalkerAndEcho {
   }
 
  private:
+  // Behind the balancer the node trusts it (the phones' addresses are its Via stamps).
+  static std::vector<std::pair<std::string, std::string>> NodeSettings(Phones phones) {
+    if (phones == Phones::kAtTheNode) return {};
+    return {{"SB_SIGNALING_TRUSTED_PROXIES", "127.0.0.1"}};
+  }
   // 1003 (and 1002) registered at their sipps' addresses, before those start.
   CallRig& Registered(CallRig& r) {
     const int registrar = balancer ? balancer->port() : r.platform.sip_port();
