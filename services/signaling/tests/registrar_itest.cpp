@@ -12,6 +12,7 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <fstream>
+#include <memory>
 #include <optional>
 #include <string>
 #include <thread>
@@ -54,11 +55,20 @@ class Phone {
 
   // Sends `request` and returns the first final response (provisional ones skipped).
   std::optional<sb::sip::Message> Transact(const std::string& request) {
+    Send(request);
+    return Await();
+  }
+
+  void Send(const std::string& request) {
     sockaddr_in to{};
     to.sin_family = AF_INET;
     to.sin_port = htons(sip_port_);
     inet_pton(AF_INET, "127.0.0.1", &to.sin_addr);
     sendto(fd_, request.data(), request.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
+  }
+
+  // The next final response (provisional ones skipped); nullopt after 3 s without one.
+  std::optional<sb::sip::Message> Await() {
     for (int i = 0; i < 5; ++i) {
       char buf[65536];
       ssize_t n = recv(fd_, buf, sizeof buf, 0);
@@ -95,8 +105,15 @@ class Phone {
                                                      const std::string& extra = {}) {
     auto challenge = Transact(Register(domain, user, expires, extra));
     if (!challenge || challenge->status_code() != 401) return challenge;
-    for (size_t i = 0; i < challenge->header_count(); ++i) {
-      auto field = challenge->header(i);
+    return Transact(Answering(*challenge, domain, user, password, expires, algorithm, extra));
+  }
+
+  // The REGISTER that answers `challenge` (a 401) for `algorithm` with `password`, unsent.
+  std::string Answering(const sb::sip::Message& challenge, const std::string& domain,
+                        const std::string& user, const std::string& password, int expires,
+                        sb::sip::DigestAlgorithm algorithm, const std::string& extra = {}) {
+    for (size_t i = 0; i < challenge.header_count(); ++i) {
+      auto field = challenge.header(i);
       if (field.id != sb::sip::HeaderId::kWwwAuthenticate) continue;
       auto c = sb::sip::ParseChallenge(field.value);
       if (!c.ok() || c->algorithm != algorithm) continue;
@@ -104,12 +121,11 @@ class Phone {
                                             "REGISTER", "sip:" + domain, "",
                                             "cn" + std::to_string(cseq_), 1);
       REQUIRE(creds.ok());
-      return Transact(
-          Register(domain, user, expires,
-                   extra + "Authorization: " + sb::sip::FormatCredentials(*creds) + "\r\n"));
+      return Register(domain, user, expires,
+                      extra + "Authorization: " + sb::sip::FormatCredentials(*creds) + "\r\n");
     }
     FAIL("no challenge for the algorithm");
-    return std::nullopt;
+    return {};
   }
 
   const std::string& ip() const { return ip_; }
@@ -170,6 +186,49 @@ TEST_CASE(
   auto listed = moved->Header(sb::sip::HeaderId::kContact);
   REQUIRE(listed);
   CHECK(std::string(*listed) == "<" + contact + ">;expires=300" + flow);
+}
+
+TEST_CASE(
+    "phones of one address of record whose REGISTERs arrive together are all stored - each "
+    "request writes only the bindings it changes",
+    "[integration]") {
+  Platform p;
+  auto tenant = p.CreateTenant();
+  p.CreateExtension(tenant, "1001", "pass-1001-secret");
+  const std::string domain = tenant.sip_domain();
+  const std::string aor = "sip:1001@" + domain;
+  std::vector<std::unique_ptr<Phone>> phones;
+  for (int i = 0; i < 8; ++i) {
+    phones.push_back(std::make_unique<Phone>("127.0.0." + std::to_string(60 + i),
+                                             static_cast<uint16_t>(p.sip_port())));
+  }
+  REQUIRE(WaitForSignaling(*phones[0], domain));
+
+  // Each phone takes its challenge; then every answer is sent before any response is read, so
+  // the node reads them in one batch and has each one's bindings from Redis before any is saved.
+  std::vector<std::string> answers;
+  for (auto& phone : phones) {
+    auto challenge = phone->Transact(phone->Register(domain, "1001", 300));
+    REQUIRE(Code(challenge) == 401);
+    answers.push_back(phone->Answering(*challenge, domain, "1001", "pass-1001-secret", 300,
+                                       sb::sip::DigestAlgorithm::kMd5));
+  }
+  for (size_t i = 0; i < phones.size(); ++i) phones[i]->Send(answers[i]);
+  std::vector<std::string> expected;
+  for (auto& phone : phones) {
+    CHECK(Code(phone->Await()) == 200);
+    expected.push_back("sip:1001@" + phone->ip() + ":" + std::to_string(phone->port()));
+  }
+  auto stored = p.StoredContacts(tenant, aor);
+  std::sort(stored.begin(), stored.end());
+  std::sort(expected.begin(), expected.end());
+  CHECK(stored == expected);
+
+  // One of them leaves: only its binding goes.
+  auto gone = phones[3]->RegisterWithDigest(domain, "1001", "pass-1001-secret", 0,
+                                            sb::sip::DigestAlgorithm::kMd5);
+  REQUIRE(Code(gone) == 200);
+  CHECK(p.StoredContacts(tenant, aor).size() == phones.size() - 1);
 }
 
 TEST_CASE("phones register with digest / refresh / unregister / wrong password and unknown domain",

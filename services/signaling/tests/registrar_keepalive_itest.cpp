@@ -168,7 +168,7 @@ TEST_CASE("a binding that lapses without a REGISTER is reported expired within t
   // the node is up and sweeping.
   REQUIRE(
       store
-          .Save(sb::TenantId(tenant.id()), "sip:1003@" + tenant.sip_domain(),
+          .Save(sb::TenantId(tenant.id()), "sip:1003@" + tenant.sip_domain(), {},
                 {{"sip:1003@192.0.2.51:5060", 1000, "c-warm", 1, now(), "udp:192.0.2.51:5060", {}}})
           .ok());
   REQUIRE(expired
@@ -182,7 +182,7 @@ TEST_CASE("a binding that lapses without a REGISTER is reported expired within t
   const std::string aor = "sip:1002@" + tenant.sip_domain();
   const auto lapses_at = now() + 1s;
   REQUIRE(store
-              .Save(sb::TenantId(tenant.id()), aor,
+              .Save(sb::TenantId(tenant.id()), aor, {},
                     {{"sip:1002@192.0.2.50:5060",
                       1000,
                       "c-lapse",

@@ -223,7 +223,7 @@ RegisterAnswer Registrar::Store(const sip::Message& request, const sip::Destinat
   const Update& update = std::get<Update>(applied);
   auto events = Events(request, entry, tenant, aor, stored, update, decision);
   if (update.changed || !events.empty()) {
-    Status saved = deps_.bindings.Save(tenant, aor, update.next, Park(events, update.now));
+    Status saved = deps_.bindings.Save(tenant, aor, stored, update.next, Park(events, update.now));
     if (!saved.ok()) return Answer(503, "Service Unavailable");
   }
   Publish(events);

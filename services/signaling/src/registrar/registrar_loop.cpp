@@ -114,8 +114,8 @@ void Registrar::StoreOnLoop(std::shared_ptr<LoopRegister> state, std::vector<Bin
     if (!queued.ok()) Finish(*state, Answer(503, "Service Unavailable"));
   };
   if (!update->changed && events->empty()) return registered();
-  deps_.loop_redis->Send(RedisBindingStore::SaveCommands(state->tenant, state->aor, update->next,
-                                                         Park(*events, update->now)),
+  deps_.loop_redis->Send(RedisBindingStore::SaveCommands(state->tenant, state->aor, stored,
+                                                         update->next, Park(*events, update->now)),
                          [this, state, registered](Result<std::vector<redis::Reply>> replies) {
                            if (!RedisBindingStore::SaveReply(replies).ok()) {
                              return Finish(*state, Answer(503, "Service Unavailable"));

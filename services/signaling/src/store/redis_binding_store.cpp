@@ -126,42 +126,72 @@ Result<std::vector<Binding>> RedisBindingStore::LoadReply(const Result<redis::Re
 }
 
 Status RedisBindingStore::Save(const TenantId& tenant, std::string_view aor,
-                               const std::vector<Binding>& bindings,
+                               const std::vector<Binding>& before,
+                               const std::vector<Binding>& after,
                                std::vector<redis::Command> with) {
-  return SaveReply(client_.Pipeline(SaveCommands(tenant, aor, bindings, std::move(with))));
+  return SaveReply(client_.Pipeline(SaveCommands(tenant, aor, before, after, std::move(with))));
 }
 
 // MULTI .. EXEC of plain commands rather than one script: Redis runs a script's commands at
 // about three times their own cost (6-9 against 2.5-4 us a save; bench/RESULTS.md, session 29).
+// Only what changed is written, never the whole set: a REGISTER's view of the AOR is as old as
+// its HGETALL, and another phone of the AOR may have registered since (through this node, in the
+// same batch, or through another one); rewriting the set lost its binding (session 30).
 std::vector<redis::Command> RedisBindingStore::SaveCommands(const TenantId& tenant,
                                                             std::string_view aor,
-                                                            const std::vector<Binding>& bindings,
+                                                            const std::vector<Binding>& before,
+                                                            const std::vector<Binding>& after,
                                                             std::vector<redis::Command> with) {
   const std::string key = Key(tenant, aor);
   std::vector<redis::Command> commands;
-  commands.reserve(6 + with.size());
+  commands.reserve(7 + with.size());
   commands.push_back(redis::Command("MULTI"));
-  commands.push_back(std::move(redis::Command("DEL").Key(key)));
-  // The lapse index names the hash without the client's prefix, as the sweep reads it back
-  // through Key().
-  redis::Command due(bindings.empty() ? "ZREM" : "ZADD");
-  due.Key(std::string(kDueKey));
-  if (!bindings.empty()) {
+  redis::Command hdel("HDEL");
+  hdel.Key(key);
+  size_t gone = 0;
+  for (const Binding& b : before) {
+    const bool kept = std::any_of(after.begin(), after.end(),
+                                  [&](const Binding& a) { return a.contact == b.contact; });
+    if (!kept) {
+      hdel.Arg(b.contact);
+      ++gone;
+    }
+  }
+  // Redis deletes the hash with its last field.
+  if (gone > 0) commands.push_back(std::move(hdel));
+  if (!after.empty()) {
     WallTime first = WallTime::max();
     WallTime last{};
     redis::Command hset("HSET");
     hset.Key(key);
-    for (const Binding& b : bindings) {
+    size_t written = 0;
+    for (const Binding& b : after) {
       first = std::min(first, b.expires_at);
       last = std::max(last, b.expires_at);
-      hset.Arg(b.contact).Arg(EncodeBinding(b));
+      const bool same = std::find(before.begin(), before.end(), b) != before.end();
+      if (!same) {
+        hset.Arg(b.contact).Arg(EncodeBinding(b));
+        ++written;
+      }
     }
-    commands.push_back(std::move(hset));
-    commands.push_back(std::move(
-        redis::Command("PEXPIREAT").Key(key).Arg(std::to_string(UnixMillis(last + kLapseGrace)))));
-    due.Arg(std::to_string(UnixMillis(first)));
+    if (written > 0) {
+      commands.push_back(std::move(hset));
+      // The hash lives until the latest binding anyone wrote into it has lapsed, plus the grace:
+      // NX gives a new hash its expiry, GT only ever extends one (a binding this request did not
+      // see may outlive the ones it did).
+      const std::string expires = std::to_string(UnixMillis(last + kLapseGrace));
+      commands.push_back(std::move(redis::Command("PEXPIREAT").Key(key).Arg(expires).Arg("NX")));
+      commands.push_back(std::move(redis::Command("PEXPIREAT").Key(key).Arg(expires).Arg("GT")));
+    }
+    // LT for the same reason: the sweep may come too early (it then files the AOR under its
+    // next expiry), never too late. Nor is the AOR ever taken out of the due set here: the sweep
+    // does that once it finds the hash empty.
+    commands.push_back(std::move(redis::Command("ZADD")
+                                     .Key(std::string(kDueKey))
+                                     .Arg("LT")
+                                     .Arg(std::to_string(UnixMillis(first)))
+                                     .Arg(key)));
   }
-  commands.push_back(std::move(due.Arg(key)));
   // What goes with the save (parked events) is written with it or not at all.
   for (redis::Command& c : with) commands.push_back(std::move(c));
   commands.push_back(redis::Command("EXEC"));

@@ -2,8 +2,9 @@
 // every signaling replica. One hash per tenant and address of record,
 //   <prefix>reg:<tenant_id>:<aor>   field = Contact URI, value =
 //   "q|expires_ms|cseq|source|path|call_id"
-// and a sorted set of the AORs by their earliest expiry,
-//   <prefix>reg-due   member = "reg:<tenant_id>:<aor>", score = earliest expires_ms
+// and a sorted set of the AORs by when a binding may lapse first,
+//   <prefix>reg-due   member = "reg:<tenant_id>:<aor>", score = expires_ms, at the latest the
+//                     earliest expiry (a refresh does not move it later: the sweep does)
 // which the lapse sweep (store/redis_binding_lapses.h) reads to report bindings that lapse on
 // their own. A hash outlives its last binding by kLapseGrace so that the sweep can still read
 // what lapsed; past that an address nobody refreshes vanishes by itself (Load returns expired
@@ -12,11 +13,11 @@
 //   sb::signaling::RedisBindingStore store(redis);          // client prefix "signaling:"
 //   auto current = store.Load(tenant, "sip:alice@acme.sb.test");
 //   ... ApplyRegister ...
-//   store.Save(tenant, "sip:alice@acme.sb.test", outcome.bindings);
+//   store.Save(tenant, "sip:alice@acme.sb.test", *current, outcome.bindings);
 //
-// Save replaces the whole set in one MULTI/EXEC. Two replicas registering the same AOR at the
-// same moment are last-writer-wins (phones of one AOR rarely register in the same millisecond;
-// a compare-and-set script is the refinement when they do). Thread-safe as the client is.
+// Save writes only what a REGISTER changed, in one MULTI/EXEC, so phones of one AOR that register
+// at the same moment (through one replica or several) all keep their bindings. Two requests that
+// change the same contact at once are last-writer-wins. Thread-safe as the client is.
 #pragma once
 
 #include <chrono>
@@ -41,14 +42,17 @@ class RedisBindingStore {
   // Load as a command to pipeline with others, and what its reply means.
   static redis::Command LoadCommand(const TenantId& tenant, std::string_view aor);
   static Result<std::vector<Binding>> LoadReply(const Result<redis::Reply>& reply);
-  // Replaces the AOR's bindings; an empty set deletes the key. `with` (the events that report
-  // the change, parked: store/redis_event_outbox.h) is written in the same MULTI/EXEC.
-  Status Save(const TenantId& tenant, std::string_view aor, const std::vector<Binding>& bindings,
-              std::vector<redis::Command> with = {});
+  // Writes what changes the AOR's bindings from `before` (as Load gave them) to `after`: the
+  // bindings new or changed, and the contacts gone. Bindings stored meanwhile that `before` did
+  // not hold stay. The hash goes with its last binding. `with` (the events that report the
+  // change, parked: store/redis_event_outbox.h) is written in the same MULTI/EXEC.
+  Status Save(const TenantId& tenant, std::string_view aor, const std::vector<Binding>& before,
+              const std::vector<Binding>& after, std::vector<redis::Command> with = {});
   // Save as a pipeline to send on another connection (MULTI .. EXEC), and what its replies
   // mean.
   static std::vector<redis::Command> SaveCommands(const TenantId& tenant, std::string_view aor,
-                                                  const std::vector<Binding>& bindings,
+                                                  const std::vector<Binding>& before,
+                                                  const std::vector<Binding>& after,
                                                   std::vector<redis::Command> with = {});
   static Status SaveReply(const Result<std::vector<redis::Reply>>& replies);
 

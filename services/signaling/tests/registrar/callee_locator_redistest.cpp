@@ -35,7 +35,7 @@ TEST_CASE("live contacts of an extension highest q first with source and Path", 
   const auto now = clock.WallNow();
   REQUIRE(
       store
-          .Save(tenant, "sip:1002@acme.sip.test",
+          .Save(tenant, "sip:1002@acme.sip.test", {},
                 {{"sip:1002@10.0.0.5:5060", 500, "c1", 1, now + 300s, "udp:203.0.113.5:40001", {}},
                  {"sip:1002@10.0.0.6:5060",
                   900,
@@ -60,7 +60,7 @@ TEST_CASE("live contacts of an extension highest q first with source and Path", 
   // sip:1002@...); an extension whose SIP username needs escapes is found the same way.
   REQUIRE(
       store
-          .Save(tenant, sb::signaling::CanonicalAor("sip", "a%20b", "acme.sip.test"),
+          .Save(tenant, sb::signaling::CanonicalAor("sip", "a%20b", "acme.sip.test"), {},
                 {{"sip:x@10.0.0.8:5060", 1000, "c4", 1, now + 300s, "udp:203.0.113.8:5060", {}}})
           .ok());
   auto escaped = locator.Locate(tenant, "acme.sip.test", "a%20b");

@@ -122,7 +122,7 @@ bus::JsOutbound SaveParked(Replica& r, const Binding& binding, WallTime now) {
   auto messages = r.events.Messages({change}, "call-parked");
   REQUIRE(messages.ok());
   REQUIRE(messages->size() == 1);
-  REQUIRE(r.store.Save(kTenant, kAor, {binding}, r.outbox.ParkCommands(*messages, now)).ok());
+  REQUIRE(r.store.Save(kTenant, kAor, {}, {binding}, r.outbox.ParkCommands(*messages, now)).ok());
   return messages->front();
 }
 
@@ -162,7 +162,7 @@ TEST_CASE("a binding that lapses without a REGISTER is reported expired once and
           "[nats]") {
   Fixture f;
   REQUIRE(f.a.store
-              .Save(kTenant, kAor,
+              .Save(kTenant, kAor, {},
                     {f.Phone("sip:1001@10.0.0.5:5060", 10s), f.Phone("sip:1001@10.0.0.6", 300s)})
               .ok());
   CHECK(Sweep(f.a.sweeper) == 0);  // nothing lapsed yet
@@ -204,7 +204,8 @@ TEST_CASE("two replicas sweeping at once report a lapse once", "[nats]") {
   Fixture f;
   for (int i = 0; i < 8; ++i) {
     const std::string aor = "sip:" + std::to_string(2000 + i) + "@acme.sip.test";
-    REQUIRE(f.a.store.Save(kTenant, aor, {f.Phone("sip:x@10.0.1." + std::to_string(i), 5s)}).ok());
+    REQUIRE(
+        f.a.store.Save(kTenant, aor, {}, {f.Phone("sip:x@10.0.1." + std::to_string(i), 5s)}).ok());
   }
   f.clock.Advance(6s);
   auto on_a = std::async(std::launch::async, [&] { return f.a.sweeper.SweepOnce(); });
@@ -219,7 +220,7 @@ TEST_CASE("two replicas sweeping at once report a lapse once", "[nats]") {
 
 TEST_CASE("a replica that died after claiming a lapse has it reported after the lease", "[nats]") {
   Fixture f;
-  REQUIRE(f.a.store.Save(kTenant, kAor, {f.Phone("sip:1001@10.0.0.9", 5s)}).ok());
+  REQUIRE(f.a.store.Save(kTenant, kAor, {}, {f.Phone("sip:1001@10.0.0.9", 5s)}).ok());
   f.clock.Advance(6s);
   // Replica a claims, then dies before publishing.
   auto claimed = f.a.lapses.Claim(f.clock.WallNow(), 10, 30s);
@@ -243,11 +244,11 @@ TEST_CASE("a replica that died after claiming a lapse has it reported after the 
 TEST_CASE("a phone that registered again meanwhile keeps its new binding", "[nats]") {
   Fixture f;
   Binding old = f.Phone("sip:1001@10.0.0.7", 5s);
-  REQUIRE(f.a.store.Save(kTenant, kAor, {old}).ok());
+  REQUIRE(f.a.store.Save(kTenant, kAor, {}, {old}).ok());
   f.clock.Advance(6s);
   Binding again = f.Phone("sip:1001@10.0.0.7", 60s);
   again.cseq = 2;
-  REQUIRE(f.b.store.Save(kTenant, kAor, {again}).ok());
+  REQUIRE(f.b.store.Save(kTenant, kAor, {old}, {again}).ok());
   auto removed = f.a.lapses.RemoveIfUnchanged(kTenant, kAor, {old});
   REQUIRE(removed.ok());
   CHECK(*removed == 0);
@@ -340,7 +341,7 @@ TEST_CASE("a keep-alive removal parks its event in the same step, and only when 
           "[nats]") {
   Fixture f;
   const Binding live = f.Phone("sip:1001@10.0.0.13", 300s);
-  REQUIRE(f.a.store.Save(kTenant, kAor, {live}).ok());
+  REQUIRE(f.a.store.Save(kTenant, kAor, {}, {live}).ok());
   auto event = f.a.events.Messages(
       {ChangeOf(RegistrationChange::Kind::kKeepaliveFailed, kTenant, kAor, live)}, "");
   REQUIRE(event.ok());

@@ -5,6 +5,7 @@
 #include <chrono>
 
 #include "shared_redis.h"
+#include "store/redis_binding_lapses.h"
 #include "store/redis_binding_store.h"
 #include "switchboard/testing/servers.h"
 
@@ -40,7 +41,7 @@ TEST_CASE("bindings round-trip per tenant and AOR / highest q first", "[redis]")
        {"<sip:lb-1.example;lr>", "<sip:edge|odd.example;lr>"}},
       {"sip:alice@198.51.100.9", 900, "c2", 1, now + 60s, "tcp:198.51.100.9:40000", {}},
   };
-  REQUIRE(store.Save(acme, "sip:alice@acme.sb.test", bindings).ok());
+  REQUIRE(store.Save(acme, "sip:alice@acme.sb.test", {}, bindings).ok());
 
   auto loaded = store.Load(acme, "sip:alice@acme.sb.test");
   REQUIRE(loaded.ok());
@@ -91,7 +92,7 @@ TEST_CASE(
                 .path = {},
                 .instance = "\"<urn:uuid:00000000-0000-1000-8000-000a95a0e128>\"",
                 .reg_id = 2};
-  REQUIRE(store.Save(acme, "sip:alice@acme.sb.test", {phone}).ok());
+  REQUIRE(store.Save(acme, "sip:alice@acme.sb.test", {}, {phone}).ok());
   auto loaded = store.Load(acme, "sip:alice@acme.sb.test");
   REQUIRE(loaded.ok());
   REQUIRE(loaded->size() == 1);
@@ -107,27 +108,74 @@ TEST_CASE(
                                            "1000|1767225600000|1|udp:x:1||c1\x1f<urn:x>"));
 }
 
-TEST_CASE("saving no bindings deletes the AOR -- a past expiry removes the key", "[redis]") {
+TEST_CASE(
+    "a save writes only what changed - a binding another request stored meanwhile stays - the "
+    "last binding gone deletes the AOR, whose due entry the sweep drops",
+    "[redis]") {
+  sb::redis::Client redis(Options());
+  RedisBindingStore store(redis);
+  sb::signaling::RedisBindingLapses lapses(redis);
+  const sb::TenantId acme(sb::testing::UniqueName("tenant"));
+  const std::string aor = "sip:bob@acme.sb.test";
+  const auto now = Now();
+  const Binding desk{"sip:bob@192.0.2.9", 1000, "c-desk", 1, now + 60s, "udp:192.0.2.9:5060", {}};
+  const Binding soft{"sip:bob@192.0.2.10",  1000, "c-soft", 1, now + 120s,
+                     "udp:192.0.2.10:5060", {}};
+  // Both phones read the AOR empty; each saves its own binding without the other's.
+  REQUIRE(store.Save(acme, aor, {}, {desk}).ok());
+  REQUIRE(store.Save(acme, aor, {}, {soft}).ok());
+  auto both = store.Load(acme, aor);
+  REQUIRE(both.ok());
+  CHECK(both->size() == 2);
+
+  // The desk phone refreshes from a view without the soft phone, then un-registers: the soft
+  // phone's binding stays through both.
+  Binding refreshed = desk;
+  refreshed.cseq = 2;
+  refreshed.expires_at = now + 300s;
+  REQUIRE(store.Save(acme, aor, {desk}, {refreshed}).ok());
+  REQUIRE(store.Save(acme, aor, {refreshed}, {}).ok());
+  auto left = store.Load(acme, aor);
+  REQUIRE(left.ok());
+  CHECK(*left == std::vector<Binding>{soft});
+  // The hash lives past the latest binding written into it (300 s) and the grace, although the
+  // last save saw only the desk phone.
+  const int64_t grace_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(RedisBindingStore::kLapseGrace).count();
+  auto ttl = redis.Run(sb::redis::Command("PTTL").Key(RedisBindingStore::Key(acme, aor)));
+  REQUIRE(ttl.ok());
+  CHECK(ttl->integer().value_or(0) > 290000 + grace_ms);
+  // Due no later than the first expiry any save saw (60 s), never moved later by a save.
+  auto due = [&] {
+    return redis.Run(sb::redis::Command("ZSCORE")
+                         .Key(RedisBindingStore::kDueKey)
+                         .Arg(RedisBindingStore::Key(acme, aor)));
+  };
+  REQUIRE(due()->str() != nullptr);
+  CHECK(std::stoll(*due()->str()) ==
+        std::chrono::duration_cast<std::chrono::milliseconds>((now + 60s).time_since_epoch())
+            .count());
+
+  REQUIRE(store.Save(acme, aor, {soft}, {}).ok());
+  CHECK(store.Load(acme, aor)->empty());
+  auto exists = redis.Run(sb::redis::Command("EXISTS").Key(RedisBindingStore::Key(acme, aor)));
+  REQUIRE(exists.ok());
+  CHECK(exists->integer() == 0);
+  // The sweep, finding nothing, takes the AOR out of the due set.
+  REQUIRE(due()->str() != nullptr);
+  REQUIRE(lapses.RemoveIfUnchanged(acme, aor, {}).ok());
+  CHECK(due()->is_nil());
+}
+
+TEST_CASE("a past expiry removes the key", "[redis]") {
   sb::redis::Client redis(Options());
   RedisBindingStore store(redis);
   const sb::TenantId acme(sb::testing::UniqueName("tenant"));
   const auto now = Now();
-  REQUIRE(store
-              .Save(acme, "sip:bob@acme.sb.test",
-                    {{"sip:bob@192.0.2.9", 1000, "c", 1, now + 60s, "udp:192.0.2.9:5060", {}}})
-              .ok());
-  REQUIRE(store.Save(acme, "sip:bob@acme.sb.test", {}).ok());
-  CHECK(store.Load(acme, "sip:bob@acme.sb.test")->empty());
-  auto due = redis.Run(sb::redis::Command("ZSCORE")
-                           .Key(RedisBindingStore::kDueKey)
-                           .Arg(RedisBindingStore::Key(acme, "sip:bob@acme.sb.test")));
-  REQUIRE(due.ok());
-  CHECK(due->is_nil());  // nothing left to lapse
-
   // Redis itself drops a key whose PEXPIREAT is in the past (lapsed longer than the grace ago):
   // nothing lingers for stale phones.
   REQUIRE(store
-              .Save(acme, "sip:carol@acme.sb.test",
+              .Save(acme, "sip:carol@acme.sb.test", {},
                     {{"sip:carol@192.0.2.10",
                       1000,
                       "c",
