@@ -185,7 +185,8 @@ std::vector<redis::Command> RedisBindingStore::SaveCommands(const TenantId& tena
     }
     // LT for the same reason: the sweep may come too early (it then files the AOR under its
     // next expiry), never too late. Nor is the AOR ever taken out of the due set here: the sweep
-    // does that once it finds the hash empty.
+    // does that once it finds the hash empty. The member names the hash without the client's
+    // prefix, as the sweep reads it back through Key().
     commands.push_back(std::move(redis::Command("ZADD")
                                      .Key(std::string(kDueKey))
                                      .Arg("LT")
