@@ -200,6 +200,29 @@ TEST_CASE("a binding that lapses without a REGISTER is reported expired once and
   CHECK(WaitForCount(f.expired, 2) == 2);
 }
 
+TEST_CASE(
+    "a binding refreshed before it lapses is not reported at its old expiry - that sweep files "
+    "it under the new one - where it is reported once",
+    "[nats]") {
+  Fixture f;
+  Binding first = f.Phone("sip:1001@10.0.0.8", 10s);
+  REQUIRE(f.a.store.Save(kTenant, kAor, {}, {first}).ok());
+  f.clock.Advance(5s);
+  Binding refreshed = f.Phone("sip:1001@10.0.0.8", 60s);
+  refreshed.cseq = 2;
+  REQUIRE(f.b.store.Save(kTenant, kAor, {first}, {refreshed}).ok());
+
+  f.clock.Advance(6s);
+  // Visited at the old time (a save never moves an AOR's time later), nothing reported.
+  CHECK(Sweep(f.a.sweeper) == 1);
+  CHECK(f.a.store.Load(kTenant, kAor)->size() == 1);
+  CHECK(Sweep(f.a.sweeper) == 0);
+  f.clock.Advance(60s);
+  CHECK(Sweep(f.a.sweeper) == 1);
+  CHECK(f.a.store.Load(kTenant, kAor)->empty());
+  CHECK(WaitForCount(f.expired, 1) == 1);
+}
+
 TEST_CASE("two replicas sweeping at once report a lapse once", "[nats]") {
   Fixture f;
   for (int i = 0; i < 8; ++i) {
