@@ -63,10 +63,10 @@ void TransactionManager::Apply(const std::string& key, Actions actions, Transact
       out.sends.push_back(std::move(*send));
     } else if (auto* start = std::get_if<action::StartTimer>(&a)) {
       auto at = clock_.Now() + start->after;
-      entry.deadlines[static_cast<size_t>(start->id)] = at;
+      entry.deadlines[Slot(start->id)] = at;
       due_.push(Due{at, seq_++, key, start->id});
     } else if (auto* stop = std::get_if<action::StopTimer>(&a)) {
-      entry.deadlines[static_cast<size_t>(stop->id)] = kUnarmed;
+      entry.deadlines[Slot(stop->id)] = kUnarmed;
     } else if (auto* pass = std::get_if<action::PassToTu>(&a)) {
       TuEvent e;
       e.kind = pass->message->is_request() ? TuEvent::Kind::kRequest : TuEvent::Kind::kResponse;
@@ -320,7 +320,7 @@ TransactionOutput TransactionManager::OnTimers() {
     due_.pop();
     auto it = entries_.find(due.key);
     if (it == entries_.end() || !Armed(it->second, due)) continue;  // stopped, re-armed, gone
-    it->second.deadlines[static_cast<size_t>(due.id)] = kUnarmed;
+    it->second.deadlines[Slot(due.id)] = kUnarmed;
     Actions actions = std::visit([&](auto& m) { return m.OnTimer(due.id); }, it->second.machine);
     Apply(due.key, std::move(actions), out);
   }

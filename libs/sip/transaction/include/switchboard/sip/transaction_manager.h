@@ -139,17 +139,44 @@ class TransactionManager {
   using Machine = std::variant<InviteClientTransaction, NonInviteClientTransaction,
                                InviteServerTransaction, NonInviteServerTransaction>;
   // A timer slot that is not armed. Slots are plain time points, not optionals: every held
-  // transaction carries one per timer, and a registration storm holds hundreds of thousands.
+  // transaction carries its slots, and a registration storm holds hundreds of thousands.
   static constexpr core::Clock::TimePoint kUnarmed = core::Clock::TimePoint::max();
-  static constexpr std::array<core::Clock::TimePoint, kTimerCount> NoDeadlines() {
-    std::array<core::Clock::TimePoint, kTimerCount> none;
+  // Nor is there a slot for each of the 13 timers: a machine runs at most five, and no two of
+  // its own share a slot (client INVITE A B D M C, client non-INVITE E F K, server INVITE
+  // G H I L, server non-INVITE J).
+  static constexpr size_t kTimerSlots = 5;
+  static constexpr size_t Slot(TimerId id) {
+    switch (id) {
+      case TimerId::kA:
+      case TimerId::kE:
+      case TimerId::kG:
+      case TimerId::kJ:
+        return 0;
+      case TimerId::kB:
+      case TimerId::kF:
+      case TimerId::kH:
+        return 1;
+      case TimerId::kD:
+      case TimerId::kK:
+      case TimerId::kI:
+        return 2;
+      case TimerId::kM:
+      case TimerId::kL:
+        return 3;
+      case TimerId::kC:
+        return 4;
+    }
+    return 4;
+  }
+  static constexpr std::array<core::Clock::TimePoint, kTimerSlots> NoDeadlines() {
+    std::array<core::Clock::TimePoint, kTimerSlots> none;
     none.fill(kUnarmed);
     return none;
   }
   struct Entry {
     Machine machine;  // in the table's node: one allocation less per transaction
     Destination peer;
-    std::array<core::Clock::TimePoint, kTimerCount> deadlines = NoDeadlines();
+    std::array<core::Clock::TimePoint, kTimerSlots> deadlines = NoDeadlines();
   };
   struct Due {
     core::Clock::TimePoint at;
@@ -166,7 +193,7 @@ class TransactionManager {
   // Whether a queued timer still stands: its transaction is there and the timer is armed for
   // that moment (not stopped or re-armed since).
   static bool Armed(const Entry& entry, const Due& due) {
-    return entry.deadlines[static_cast<size_t>(due.id)] == due.at;
+    return entry.deadlines[Slot(due.id)] == due.at;
   }
   bool IsLive(const Due& due) const;
   // The machine for `message`: Invite's for an INVITE, NonInvite's for any other method.
