@@ -94,6 +94,13 @@ struct Fixture {
             .source = "udp:203.0.113.5:40001",
             .path = {}};
   }
+
+  // `binding` as the phone's next REGISTER writes it: the next CSeq, lapsing `expires_in` from now.
+  Binding Refreshed(Binding binding, std::chrono::seconds expires_in) const {
+    binding.cseq += 1;
+    binding.expires_at = clock.WallNow() + expires_in;
+    return binding;
+  }
 };
 
 size_t Sweep(LapseSweeper& sweeper) {
@@ -208,8 +215,7 @@ TEST_CASE(
   Binding first = f.Phone("sip:1001@10.0.0.8", 10s);
   REQUIRE(f.a.store.Save(kTenant, kAor, {}, {first}).ok());
   f.clock.Advance(5s);
-  Binding refreshed = f.Phone("sip:1001@10.0.0.8", 60s);
-  refreshed.cseq = 2;
+  const Binding refreshed = f.Refreshed(first, 60s);
   REQUIRE(f.b.store.Save(kTenant, kAor, {first}, {refreshed}).ok());
 
   f.clock.Advance(6s);
@@ -269,8 +275,7 @@ TEST_CASE("a phone that registered again meanwhile keeps its new binding", "[nat
   Binding old = f.Phone("sip:1001@10.0.0.7", 5s);
   REQUIRE(f.a.store.Save(kTenant, kAor, {}, {old}).ok());
   f.clock.Advance(6s);
-  Binding again = f.Phone("sip:1001@10.0.0.7", 60s);
-  again.cseq = 2;
+  const Binding again = f.Refreshed(old, 60s);
   REQUIRE(f.b.store.Save(kTenant, kAor, {old}, {again}).ok());
   auto removed = f.a.lapses.RemoveIfUnchanged(kTenant, kAor, {old});
   REQUIRE(removed.ok());
