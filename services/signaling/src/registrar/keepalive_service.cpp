@@ -45,14 +45,24 @@ KeepaliveService::~KeepaliveService() {
 
 void KeepaliveService::OnRegistered(const TenantId& tenant, std::string_view aor,
                                     const std::vector<Binding>& bindings, std::string_view source) {
+  // A REGISTER the loop answered needs no copy, queue or wake-up of the loop.
+  if (std::this_thread::get_id() == loop_thread_.load(std::memory_order_relaxed)) {
+    return Track(tenant, aor, bindings, source);
+  }
   post_to_loop_([this, tenant, aor = std::string(aor), bindings, source = std::string(source)] {
-    if (!attached_) return;
-    scheduler_->OnRegistered(tenant, aor, bindings, source);
-    tracked_.Set(static_cast<double>(scheduler_->tracked()));
+    Track(tenant, aor, bindings, source);
   });
 }
 
+void KeepaliveService::Track(const TenantId& tenant, std::string_view aor,
+                             const std::vector<Binding>& bindings, std::string_view source) {
+  if (!attached_) return;
+  scheduler_->OnRegistered(tenant, aor, bindings, source);
+  tracked_.Set(static_cast<double>(scheduler_->tracked()));
+}
+
 void KeepaliveService::Attach() {
+  loop_thread_.store(std::this_thread::get_id(), std::memory_order_relaxed);
   attached_ = true;
   Arm();
 }

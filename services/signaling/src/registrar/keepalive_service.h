@@ -17,9 +17,11 @@
 // pinged again once their phones register through another (at the latest when they refresh).
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "registrar/keepalive_scheduler.h"
 #include "registrar/registration_observer.h"
@@ -44,7 +46,8 @@ class KeepaliveService final : public RegistrationObserver {
                    KeepaliveOptions options);
   ~KeepaliveService() override;  // on the loop thread
 
-  // Any thread (the registrar's workers): handed to the loop.
+  // Any thread: on the loop thread (the registrar's loop path) it is applied at once, from the
+  // registrar's workers it is handed to the loop.
   void OnRegistered(const TenantId& tenant, std::string_view aor,
                     const std::vector<Binding>& bindings, std::string_view source) override;
 
@@ -53,6 +56,8 @@ class KeepaliveService final : public RegistrationObserver {
   void StopWork();  // any thread: waits for removals under way
 
  private:
+  void Track(const TenantId& tenant, std::string_view aor, const std::vector<Binding>& bindings,
+             std::string_view source);
   void OnTick();
   void Arm();
   void Ping(const KeepalivePing& ping);
@@ -69,6 +74,8 @@ class KeepaliveService final : public RegistrationObserver {
   std::shared_ptr<KeepaliveScheduler> scheduler_;
   std::unique_ptr<ThreadPoolOffloader> offloader_;
   bool attached_ = false;
+  // Set by Attach, on the loop thread; read by OnRegistered on any thread.
+  std::atomic<std::thread::id> loop_thread_{};
   uint64_t timer_ = 0;
   core::CounterMetric& pings_;
   core::CounterMetric& answered_;
