@@ -67,13 +67,13 @@ AuthDecision RequestAuthenticator::Challenge(const sip::Message& request, std::s
   // MD5 first: RFC 8760 clients pick the strongest challenge they support wherever it is listed
   // (§2.4), but older clients answer the first one only, and sipp 3.6 and many deployed phones
   // fail on a first SHA-256 challenge. Listing MD5 first costs a compliant client nothing.
-  if (options_.offer_md5) {
-    d.headers.emplace_back(
-        header, sip::FormatChallenge(server_.Challenge(realm, sip::DigestAlgorithm::kMd5, stale)));
-  }
+  // One nonce for both, as in RFC 7616's example (§3.9.1): a nonce names no algorithm, and
+  // signing one costs half of signing two.
+  sip::DigestChallenge challenge = server_.Challenge(realm, sip::DigestAlgorithm::kMd5, stale);
+  if (options_.offer_md5) d.headers.emplace_back(header, sip::FormatChallenge(challenge));
   if (options_.offer_sha256) {
-    d.headers.emplace_back(header, sip::FormatChallenge(server_.Challenge(
-                                       realm, sip::DigestAlgorithm::kSha256, stale)));
+    challenge.algorithm = sip::DigestAlgorithm::kSha256;
+    d.headers.emplace_back(header, sip::FormatChallenge(challenge));
   }
   return d;
 }

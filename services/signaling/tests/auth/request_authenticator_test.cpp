@@ -137,7 +137,8 @@ TEST_CASE("a REGISTER without credentials gets 401 with MD5 then SHA-256 challen
   CHECK(sb::sip::PreferredChallenge({*first, *second}) == 1u);
   CHECK(first->realm == kRealm);
   CHECK(first->qop == std::vector<sb::sip::Qop>{sb::sip::Qop::kAuth});
-  CHECK(first->nonce != second->nonce);
+  // One nonce for both (RFC 7616 §3.9.1's example): either answer is checked against it.
+  CHECK(first->nonce == second->nonce);
 }
 
 TEST_CASE("an INVITE without credentials gets 407 with Proxy-Authenticate", "[unit]") {
@@ -250,6 +251,23 @@ TEST_CASE("a replayed nonce count is re-challenged as stale / a higher one passe
   CHECK(sb::sip::ParseChallenge(replay.headers[0].second)->stale);
   auto second = f.Answer(challenge, request, "1001", kPassword, 2);
   CHECK(f.Check(Register("1001", "1001", second), Stored()).authenticated());
+}
+
+TEST_CASE("answering the other algorithm's challenge with a used nonce count is a replay",
+          "[unit]") {
+  Fixture f;
+  auto request = Parse(Register("1001", "1001"));
+  auto decision = f.auth.Challenge(request, kRealm);
+  auto md5 = f.ChallengeFor(decision, sb::sip::DigestAlgorithm::kMd5);
+  auto sha256 = f.ChallengeFor(decision, sb::sip::DigestAlgorithm::kSha256);
+  auto first = f.Answer(md5, request, "1001", kPassword, 1);
+  CHECK(f.Check(Register("1001", "1001", first), Stored()).authenticated());
+  auto other = f.Answer(sha256, request, "1001", kPassword, 1);
+  auto replay = f.Check(Register("1001", "1001", other), Stored());
+  CHECK(replay.outcome == Outcome::kChallenge);
+  CHECK_FALSE(replay.failure);
+  auto next = f.Answer(sha256, request, "1001", kPassword, 2);
+  CHECK(f.Check(Register("1001", "1001", next), Stored()).authenticated());
 }
 
 TEST_CASE("an expired nonce with the right password is re-challenged stale", "[unit]") {
