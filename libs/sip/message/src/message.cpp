@@ -348,6 +348,124 @@ Parsed<Message> Message::Parse(std::string_view bytes, const ParseOptions& optio
 
 Message Message::Clone() const { return ParseAgain(raw()); }
 
+namespace {
+
+// Where the views of a message's bytes go when [at, at + removed) of them becomes `added` new
+// bytes: a view before the range keeps its offset, one after it moves by the difference.
+struct Rebase {
+  const char* old_bytes;
+  size_t old_size;
+  const char* new_bytes;
+  size_t at, removed, added;
+
+  void operator()(std::string_view& v) const {
+    // Empty views and views of other memory (literals) stay as they are.
+    if (v.empty() || v.data() < old_bytes || v.data() >= old_bytes + old_size) return;
+    size_t offset = static_cast<size_t>(v.data() - old_bytes);
+    if (offset >= at + removed) offset = offset - removed + added;
+    v = std::string_view(new_bytes + offset, v.size());
+  }
+  void operator()(std::optional<std::string_view>& v) const {
+    if (v) (*this)(*v);
+  }
+  void operator()(Uri& u) const {
+    for (auto* v : {&u.scheme_text, &u.user, &u.password, &u.host, &u.params_raw, &u.headers_raw,
+                    &u.opaque, &u.text}) {
+      (*this)(*v);
+    }
+  }
+  void operator()(std::optional<NameAddr>& n) const {
+    if (!n) return;
+    (*this)(n->display_name);
+    (*this)(n->uri);
+    (*this)(n->params_raw);
+    (*this)(n->tag_value);
+  }
+  void operator()(std::optional<CSeq>& c) const {
+    if (c) (*this)(c->method);
+  }
+  void operator()(std::optional<Via>& v) const {
+    if (!v) return;
+    for (auto* part :
+         {&v->protocol_name, &v->protocol_version, &v->transport, &v->host, &v->params_raw}) {
+      (*this)(*part);
+    }
+    (*this)(v->branch_value);
+  }
+};
+
+}  // namespace
+
+Status Message::ReplaceInHeaderValue(size_t at, size_t length, std::string_view text) {
+  Slot* target = nullptr;
+  for (size_t i = 0; i < header_count_; ++i) {
+    Slot& s = slot(i);
+    if (s.value_offset <= at && at + length <= size_t{s.value_offset} + s.value_length) {
+      target = &s;
+      break;
+    }
+  }
+  if (target == nullptr) {
+    return Status::InvalidArgument("the bytes to replace are not inside one header value");
+  }
+  if (target->id == HeaderId::kContentLength) {
+    return Status::InvalidArgument("Content-Length frames the body: not replaceable");
+  }
+  const size_t new_size = size_ - length + text.size();
+  if (new_size > UINT32_MAX) return Status::InvalidArgument("message too large");
+  auto bytes = std::unique_ptr<char[]>(new char[new_size + internal::kReadPadding]);
+  const char* old_bytes = buffer_.get();
+  std::memcpy(bytes.get(), old_bytes, at);
+  std::memcpy(bytes.get() + at, text.data(), text.size());
+  std::memcpy(bytes.get() + at + text.size(), old_bytes + at + length, size_ - at - length);
+  std::memset(bytes.get() + new_size, 0, internal::kReadPadding);
+
+  const Rebase rebase{old_bytes, size_, bytes.get(), at, length, text.size()};
+  for (auto* v : {&start_line_, &method_text_, &request_uri_text_, &version_, &reason_, &body_}) {
+    rebase(*v);
+  }
+  rebase(request_uri_);
+  rebase(top_via_);
+  rebase(from_);
+  rebase(to_);
+  rebase(contact_);
+  rebase(cseq_);
+  // What was parsed from the header the bytes were in is parsed again when asked for.
+  switch (target->id) {
+    case HeaderId::kVia:
+      top_via_.reset();
+      break;
+    case HeaderId::kFrom:
+      from_.reset();
+      break;
+    case HeaderId::kTo:
+      to_.reset();
+      break;
+    case HeaderId::kContact:
+      contact_.reset();
+      break;
+    case HeaderId::kCSeq:
+      cseq_.reset();
+      break;
+    case HeaderId::kCallId:
+      call_id_checked_ = false;
+      break;
+    default:
+      break;
+  }
+  target->value_length = static_cast<uint32_t>(target->value_length - length + text.size());
+  for (size_t i = 0; i < header_count_; ++i) {
+    Slot& s = slot(i);
+    if (s.name_offset >= at + length)
+      s.name_offset = static_cast<uint32_t>(s.name_offset - length + text.size());
+    if (s.value_offset >= at + length)
+      s.value_offset = static_cast<uint32_t>(s.value_offset - length + text.size());
+  }
+  buffer_ = std::move(bytes);
+  size_ = new_size;
+  return Status::Ok();
+}
+
 Message Message::ParseAgain(std::string_view raw) {
   return Parse(raw, TrustedParseOptions(raw.size())).value();
 }

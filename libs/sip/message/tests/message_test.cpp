@@ -351,4 +351,53 @@ TEST_CASE("leading CRLFs are skipped - LF-only line ends are accepted", "[messag
 }
 
 }  // namespace
+TEST_CASE("bytes replaced inside a header value read as the new bytes parsed again", "[message]") {
+  auto m = Message::Parse(kInvite);
+  REQUIRE(m.ok());
+  // Typed values parsed before the replacement stay right after it.
+  REQUIRE(m->From().ok());
+  REQUIRE(m->GetCSeq().ok());
+  REQUIRE(m->TopVia().ok());
+  const std::string_view old_via = "SIP/2.0/UDP pc33.atlanta.com;branch=z9hG4bK776asdhds";
+  const size_t at = m->raw().find(old_via);
+  std::string expected(m->raw());
+  const std::string new_via =
+      "SIP/2.0/UDP pc33.atlanta.com;branch=z9hG4bK776asdhds;rport=5062;received=192.0.2.4";
+  REQUIRE(m->ReplaceInHeaderValue(at, old_via.size(), new_via).ok());
+
+  expected.replace(at, old_via.size(), new_via);
+  CHECK(m->raw() == expected);
+  auto again = Message::Parse(expected);
+  REQUIRE(again.ok());
+  REQUIRE(m->header_count() == again->header_count());
+  for (size_t i = 0; i < m->header_count(); ++i) {
+    CHECK(m->header(i).name == again->header(i).name);
+    CHECK(m->header(i).value == again->header(i).value);
+  }
+  CHECK((*m->TopVia())->rport() == "5062");
+  CHECK((*m->TopVia())->received() == "192.0.2.4");
+  CHECK((*m->TopVia())->branch() == "z9hG4bK776asdhds");
+  CHECK(m->CountHeaders(HeaderId::kVia) == 2);
+  CHECK((*m->From())->tag() == "1928301774");
+  CHECK((*m->From())->uri.host == "atlanta.com");
+  CHECK((*m->GetCSeq())->method == "INVITE");
+  CHECK(m->request_uri().user == "bob");
+  CHECK(m->CallId().value() == "a84b4c76e66710@pc33.atlanta.com");
+  CHECK(m->body() == "v=0\r");
+  CHECK(m->start_line() == "INVITE sip:bob@biloxi.com SIP/2.0");
+}
+
+TEST_CASE("bytes outside one header value or in Content-Length are not replaced", "[message]") {
+  auto m = Message::Parse(kInvite);
+  REQUIRE(m.ok());
+  const std::string before(m->raw());
+  // The start line, and a range running from one header into the next.
+  CHECK(m->ReplaceInHeaderValue(0, 6, "CANCEL").code() == StatusCode::kInvalidArgument);
+  const size_t to = before.find("Bob <sip:bob@biloxi.com>");
+  CHECK(m->ReplaceInHeaderValue(to, 40, "x").code() == StatusCode::kInvalidArgument);
+  const size_t length = before.find("l: 4") + 3;
+  CHECK(m->ReplaceInHeaderValue(length, 1, "5").code() == StatusCode::kInvalidArgument);
+  CHECK(m->raw() == before);
+}
+
 }  // namespace sb::sip

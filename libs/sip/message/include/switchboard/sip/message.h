@@ -348,6 +348,13 @@ class Message {
   std::string_view raw() const { return {buffer_.get(), size_}; }
   std::string Serialize() const { return std::string(raw()); }
 
+  // Replaces the `length` bytes of raw() at `at`, which must lie inside one header line's value,
+  // with `text`: the message then is what parsing its new bytes without validation gives, at
+  // the cost of a copy instead of a second parse (the transaction layer's received/rport on
+  // the top Via, RFC 3581, for every request). Views taken before are invalid afterwards.
+  // InvalidArgument when the range is not inside a single header value.
+  Status ReplaceInHeaderValue(size_t at, size_t length, std::string_view text);
+
  private:
   friend class ValueList;
   friend class ValueList::Iterator;
@@ -364,6 +371,7 @@ class Message {
   const Slot& slot(size_t i) const {
     return i < kInlineHeaders ? inline_[i] : more_[i - kInlineHeaders];
   }
+  Slot& slot(size_t i) { return i < kInlineHeaders ? inline_[i] : more_[i - kInlineHeaders]; }
   std::string_view SlotValue(const Slot& s) const {
     return {buffer_.get() + s.value_offset, s.value_length};
   }
