@@ -359,8 +359,9 @@ struct Rebase {
   size_t at, removed, added;
 
   void operator()(std::string_view& v) const {
-    // Empty views and views of other memory (literals) stay as they are.
-    if (v.empty() || v.data() < old_bytes || v.data() >= old_bytes + old_size) return;
+    // Views of other memory (literals, nullptr) stay as they are; an empty one at the end of
+    // the bytes (a body that is absent) moves with them.
+    if (v.data() == nullptr || v.data() < old_bytes || v.data() > old_bytes + old_size) return;
     size_t offset = static_cast<size_t>(v.data() - old_bytes);
     if (offset >= at + removed) offset = offset - removed + added;
     v = std::string_view(new_bytes + offset, v.size());

@@ -350,7 +350,6 @@ TEST_CASE("leading CRLFs are skipped - LF-only line ends are accepted", "[messag
   CHECK(m->raw().substr(0, 7) == "OPTIONS");
 }
 
-}  // namespace
 TEST_CASE("bytes replaced inside a header value read as the new bytes parsed again", "[message]") {
   auto m = Message::Parse(kInvite);
   REQUIRE(m.ok());
@@ -400,4 +399,5 @@ TEST_CASE("bytes outside one header value or in Content-Length are not replaced"
   CHECK(m->raw() == before);
 }
 
+}  // namespace
 }  // namespace sb::sip
