@@ -82,13 +82,14 @@ std::optional<sockaddr_in> SockAddr(const std::string& host, uint16_t port) {
 std::string HostOf(const sockaddr_in& addr) {
   // Dotted quad by to_chars, not inet_ntop's sprintf: this runs for every datagram received.
   const auto* octets = reinterpret_cast<const uint8_t*>(&addr.sin_addr);
-  char buf[INET_ADDRSTRLEN];
-  char* end = buf;
+  std::string host;
+  host.reserve(INET_ADDRSTRLEN);
   for (int i = 0; i < 4; ++i) {
-    if (i != 0) *end++ = '.';
-    end = std::to_chars(end, buf + sizeof buf, octets[i]).ptr;
+    if (i != 0) host += '.';
+    char digits[3];
+    host.append(digits, std::to_chars(digits, digits + sizeof digits, octets[i]).ptr);
   }
-  return std::string(buf, end);
+  return host;
 }
 
 std::string PeerKey(const std::string& host, uint16_t port) {

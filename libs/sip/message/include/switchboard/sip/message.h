@@ -271,9 +271,7 @@ class Message {
   // same structure, whatever options and limits they first met. For a holder that keeps only the
   // bytes of a message it may need parsed later. Not for bytes from anywhere else.
   static Message ParseAgain(std::string_view raw);
-  // ParseAgain's options for `size` bytes: no validation, and limits no such bytes exceed. Also
-  // for a message's bytes that its holder changed itself in a way that keeps them valid (the
-  // transaction layer's received/rport on the top Via).
+  // ParseAgain's options for `size` bytes: no validation, and limits no such bytes exceed.
   static ParseOptions TrustedParseOptions(size_t size);
 
   bool is_request() const { return status_code_ == 0; }
