@@ -290,6 +290,53 @@ TEST_CASE("phones register with digest / refresh / unregister / wrong password a
   CHECK(Code(unknown) == 404);
 }
 
+TEST_CASE(
+    "a nonce answered at another replica is re-challenged stale - the phone registers with that "
+    "replica's own nonce, and the first replica still takes its nonce",
+    "[integration]") {
+  Platform p({.media = true});  // a replica is ready once it hears a media node
+  auto tenant = p.CreateTenant();
+  p.CreateExtension(tenant, "1001", "pass-1001-secret");
+  const std::string domain = tenant.sip_domain();
+  const int second = p.AddSignalingReplica();
+  Phone at_first("127.0.0.41", static_cast<uint16_t>(p.sip_port()));
+  Phone at_second("127.0.0.42", static_cast<uint16_t>(second));
+  REQUIRE(WaitForSignaling(at_first, domain));
+  REQUIRE(WaitForSignaling(at_second, domain));
+
+  // The first replica's challenge, answered to the second one (as when the set of replicas
+  // changed between them): a right answer, but not a nonce the second one counts.
+  auto challenge = at_first.Transact(at_first.Register(domain, "1001", 300));
+  REQUIRE(Code(challenge) == 401);
+  const std::string answer = at_first.Answering(*challenge, domain, "1001", "pass-1001-secret", 300,
+                                                sb::sip::DigestAlgorithm::kMd5);
+  auto stale = at_second.Transact(answer);
+  REQUIRE(Code(stale) == 401);
+  auto www = stale->Header(sb::sip::HeaderId::kWwwAuthenticate);
+  REQUIRE(www.has_value());
+  auto restated = sb::sip::ParseChallenge(*www);
+  REQUIRE(restated.ok());
+  CHECK(restated->stale);
+  CHECK(p.StoredContacts(tenant, "sip:1001@" + domain).empty());
+
+  // Its own nonce registers there; the first replica's nonce, unspent, still registers there.
+  auto registered = at_second.Transact(at_second.Answering(
+      *stale, domain, "1001", "pass-1001-secret", 300, sb::sip::DigestAlgorithm::kMd5));
+  CHECK(Code(registered) == 200);
+  CHECK(Code(at_first.Transact(answer)) == 200);
+  // Count 1 of the first nonce is spent now: the same answer again, in a new transaction (not a
+  // retransmission, which the transaction absorbs), is a replay.
+  std::string replay = answer;
+  const size_t branch = replay.find(";branch=z9hG4bK");
+  REQUIRE(branch != std::string::npos);
+  replay.insert(branch + 15, "replay");
+  auto replayed = at_first.Transact(replay);
+  REQUIRE(Code(replayed) == 401);
+  auto again = sb::sip::ParseChallenge(*replayed->Header(sb::sip::HeaderId::kWwwAuthenticate));
+  REQUIRE(again.ok());
+  CHECK(again->stale);
+}
+
 TEST_CASE("a suspended tenant's phones are refused with 403 once admin's event arrives",
           "[integration]") {
   // The node keeps admin's answers far longer than this test runs: only the event can end them.

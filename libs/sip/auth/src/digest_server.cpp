@@ -15,10 +15,13 @@
 namespace sb::sip {
 namespace {
 
-constexpr size_t kTimestampBytes = 8;
-constexpr size_t kRandomBytes = 8;
+// Milliseconds since the epoch fit 48 bits until the year 10889.
+constexpr size_t kTimestampBytes = 6;
+constexpr size_t kIssuerBytes = 6;
+constexpr size_t kSerialBytes = 4;
+constexpr size_t kBodyBytes = kTimestampBytes + kIssuerBytes + kSerialBytes;
 constexpr size_t kTagBytes = 16;  // HMAC-SHA256 truncated to 128 bits (RFC 2104 §5 allows it)
-constexpr size_t kNonceBytes = kTimestampBytes + kRandomBytes + kTagBytes;
+constexpr size_t kNonceBytes = kBodyBytes + kTagBytes;
 // Replicas' clocks differ a little; a nonce from slightly in the future is still ours.
 constexpr std::chrono::seconds kClockSkew{5};
 
@@ -167,35 +170,6 @@ bool ConstantTimeEqualsIgnoreCase(std::string_view expected, std::string_view gi
 
 }  // namespace
 
-Result<bool> InMemoryNonceCountTracker::Accept(std::string_view nonce, uint32_t nc,
-                                               core::Clock::WallTime expires) {
-  std::lock_guard lock(mu_);
-  auto it = entries_.find(nonce);
-  if (it != entries_.end()) {
-    if (nc <= it->second.highest_nc) return false;
-    it->second.highest_nc = nc;
-    return true;
-  }
-  if (entries_.size() >= max_nonces_) PurgeExpiredLocked();
-  if (entries_.size() >= max_nonces_) {
-    return Status::ResourceExhausted("nonce count tracker is full");
-  }
-  entries_.emplace(std::string(nonce), Entry{nc, expires});
-  return true;
-}
-
-size_t InMemoryNonceCountTracker::size() const {
-  std::lock_guard lock(mu_);
-  return entries_.size();
-}
-
-void InMemoryNonceCountTracker::PurgeExpiredLocked() {
-  auto now = clock_.WallNow();
-  for (auto it = entries_.begin(); it != entries_.end();) {
-    it = it->second.expires < now ? entries_.erase(it) : std::next(it);
-  }
-}
-
 std::string_view DigestVerdictName(DigestVerdict verdict) {
   switch (verdict) {
     case DigestVerdict::kOk:
@@ -219,22 +193,39 @@ std::string_view DigestVerdictName(DigestVerdict verdict) {
 }
 
 DigestServer::DigestServer(const core::Clock& clock, core::RandomSource& random,
-                           NonceCountTracker& counts, DigestServerOptions options)
+                           DigestServerOptions options)
     : clock_(clock),
-      random_(random),
-      counts_(counts),
       options_(std::move(options)),
-      mac_(std::make_shared<const NonceMac>(options_.secret)) {}
+      mac_(std::make_shared<const NonceMac>(options_.secret)),
+      ledger_(options_.nonce_slots) {
+  random.Fill(issuer_);
+}
+
+namespace {
+
+// The low out.size() bytes of `value`, big-endian.
+void PutBigEndian(uint64_t value, std::span<uint8_t> out) {
+  for (size_t i = 0; i < out.size(); ++i) {
+    out[i] = static_cast<uint8_t>(value >> (8 * (out.size() - 1 - i)));
+  }
+}
+
+uint64_t GetBigEndian(std::span<const uint8_t> in) {
+  uint64_t value = 0;
+  for (uint8_t b : in) value = (value << 8) | b;
+  return value;
+}
+
+}  // namespace
 
 std::string DigestServer::MakeNonce(std::string_view realm) const {
   std::array<uint8_t, kNonceBytes> nonce{};
-  uint64_t ms = static_cast<uint64_t>(WallMillis(clock_.WallNow()));
-  for (size_t i = 0; i < kTimestampBytes; ++i) {
-    nonce[i] = static_cast<uint8_t>(ms >> (8 * (kTimestampBytes - 1 - i)));
-  }
-  random_.Fill(std::span(nonce).subspan(kTimestampBytes, kRandomBytes));
-  auto tag = mac_->Tag(std::span(nonce).first(kTimestampBytes + kRandomBytes), realm);
-  std::memcpy(nonce.data() + kTimestampBytes + kRandomBytes, tag.data(), kTagBytes);
+  const std::span<uint8_t> bytes(nonce);
+  PutBigEndian(static_cast<uint64_t>(WallMillis(clock_.WallNow())), bytes.first(kTimestampBytes));
+  std::memcpy(nonce.data() + kTimestampBytes, issuer_.data(), kIssuerBytes);
+  PutBigEndian(ledger_.Issue(), bytes.subspan(kTimestampBytes + kIssuerBytes, kSerialBytes));
+  auto tag = mac_->Tag(bytes.first(kBodyBytes), realm);
+  std::memcpy(nonce.data() + kBodyBytes, tag.data(), kTagBytes);
   return Base64UrlEncode(nonce);
 }
 
@@ -250,43 +241,31 @@ DigestChallenge DigestServer::Challenge(std::string_view realm, DigestAlgorithm 
   return c;
 }
 
-DigestServer::NonceState DigestServer::CheckNonce(std::string_view nonce, std::string_view realm,
-                                                  core::Clock::WallTime* expires) const {
+DigestServer::Nonce DigestServer::CheckNonce(std::string_view nonce, std::string_view realm) const {
+  Nonce out;
   auto bytes = Base64UrlDecode(nonce);
-  if (!bytes || bytes->size() != kNonceBytes) return NonceState::kInvalid;
-  auto body = std::span<const uint8_t>(*bytes).first(kTimestampBytes + kRandomBytes);
-  auto tag = mac_->Tag(body, realm);
-  if (CRYPTO_memcmp(tag.data(), bytes->data() + kTimestampBytes + kRandomBytes, kTagBytes) != 0) {
-    return NonceState::kInvalid;
-  }
-  uint64_t ms = 0;
-  for (size_t i = 0; i < kTimestampBytes; ++i) ms = (ms << 8) | (*bytes)[i];
-  auto issued = core::Clock::WallTime(
-      std::chrono::duration_cast<core::Clock::WallTime::duration>(std::chrono::milliseconds(ms)));
-  *expires = issued + options_.nonce_lifetime;
-  auto now = clock_.WallNow();
-  if (issued > now + kClockSkew) return NonceState::kInvalid;
-  if (now > *expires) return NonceState::kExpired;
-  return NonceState::kValid;
+  if (!bytes || bytes->size() != kNonceBytes) return out;
+  const std::span<const uint8_t> nonce_bytes(*bytes);
+  auto tag = mac_->Tag(nonce_bytes.first(kBodyBytes), realm);
+  if (CRYPTO_memcmp(tag.data(), bytes->data() + kBodyBytes, kTagBytes) != 0) return out;
+  const auto issued =
+      core::Clock::WallTime(std::chrono::duration_cast<core::Clock::WallTime::duration>(
+          std::chrono::milliseconds(GetBigEndian(nonce_bytes.first(kTimestampBytes)))));
+  const auto now = clock_.WallNow();
+  if (issued > now + kClockSkew) return out;
+  out.state = now > issued + options_.nonce_lifetime ? NonceState::kExpired : NonceState::kValid;
+  out.ours = std::memcmp(bytes->data() + kTimestampBytes, issuer_.data(), kIssuerBytes) == 0;
+  out.serial = static_cast<uint32_t>(
+      GetBigEndian(nonce_bytes.subspan(kTimestampBytes + kIssuerBytes, kSerialBytes)));
+  return out;
 }
 
-Result<DigestVerdict> DigestServer::Verify(const DigestCredentials& c, std::string_view realm,
-                                           std::string_view method, std::string_view request_uri,
-                                           std::string_view body, std::string_view ha1) const {
-  DigestCheck checked = Check(c, realm, method, request_uri, body, ha1);
-  if (!checked.nonce_use) return checked.verdict;
-  auto fresh = AcceptNonceCount(*checked.nonce_use);
-  if (!fresh.ok()) return fresh.status();
-  return AfterNonceCount(*fresh);
-}
-
-DigestCheck DigestServer::Check(const DigestCredentials& c, std::string_view realm,
-                                std::string_view method, std::string_view request_uri,
-                                std::string_view body, std::string_view ha1) const {
-  const auto final_verdict = [](DigestVerdict v) { return DigestCheck{v, std::nullopt}; };
-  if (c.realm != realm) return final_verdict(DigestVerdict::kWrongRealm);
+DigestVerdict DigestServer::Verify(const DigestCredentials& c, std::string_view realm,
+                                   std::string_view method, std::string_view request_uri,
+                                   std::string_view body, std::string_view ha1) const {
+  if (c.realm != realm) return DigestVerdict::kWrongRealm;
   auto algorithm = c.algorithm ? ParseAlgorithm(*c.algorithm) : DigestAlgorithm::kMd5;
-  if (!algorithm) return final_verdict(DigestVerdict::kUnsupported);
+  if (!algorithm) return DigestVerdict::kUnsupported;
 
   DigestResponseInput input;
   input.algorithm = *algorithm;
@@ -301,33 +280,32 @@ DigestCheck DigestServer::Check(const DigestCredentials& c, std::string_view rea
     if (internal::EqualsIgnoreCase(*c.qop, "auth-int")) qop = Qop::kAuthInt;
     bool offered = false;
     for (Qop q : options_.qop) offered = offered || (qop && q == *qop);
-    if (!offered) return final_verdict(DigestVerdict::kUnsupported);
-    if (!c.cnonce || c.cnonce->empty() || !c.nc) return final_verdict(DigestVerdict::kMalformed);
+    if (!offered) return DigestVerdict::kUnsupported;
+    if (!c.cnonce || c.cnonce->empty() || !c.nc) return DigestVerdict::kMalformed;
     auto parsed_nc = ParseNc(*c.nc);
-    if (!parsed_nc || *parsed_nc == 0) return final_verdict(DigestVerdict::kMalformed);
+    if (!parsed_nc || *parsed_nc == 0) return DigestVerdict::kMalformed;
     nc = *parsed_nc;
     input.qop = qop;
     input.cnonce = *c.cnonce;
     input.nc = *c.nc;
   } else {
-    if (!options_.allow_no_qop) return final_verdict(DigestVerdict::kUnsupported);
+    if (!options_.allow_no_qop) return DigestVerdict::kUnsupported;
     if (IsSessionAlgorithm(*algorithm)) {
-      if (!c.cnonce) return final_verdict(DigestVerdict::kMalformed);
+      if (!c.cnonce) return DigestVerdict::kMalformed;
       input.cnonce = *c.cnonce;
     }
   }
-  if (!request_uri.empty() && c.uri != request_uri) return final_verdict(DigestVerdict::kWrongUri);
+  if (!request_uri.empty() && c.uri != request_uri) return DigestVerdict::kWrongUri;
 
-  core::Clock::WallTime expires{};
-  NonceState state = CheckNonce(c.nonce, realm, &expires);
-  if (state == NonceState::kInvalid) return final_verdict(DigestVerdict::kBadNonce);
+  const Nonce nonce = CheckNonce(c.nonce, realm);
+  if (nonce.state == NonceState::kInvalid) return DigestVerdict::kBadNonce;
   // The response is checked before the nonce count is spent, so a wrong password cannot burn
   // counts of the legitimate client's nonce.
   if (!ConstantTimeEqualsIgnoreCase(ComputeResponse(ha1, input), c.response)) {
-    return final_verdict(DigestVerdict::kWrongResponse);
+    return DigestVerdict::kWrongResponse;
   }
-  if (state == NonceState::kExpired) return final_verdict(DigestVerdict::kStale);
-  return {DigestVerdict::kOk, NonceUse{.nonce = c.nonce, .nc = nc, .expires = expires}};
+  if (nonce.state == NonceState::kExpired || !nonce.ours) return DigestVerdict::kStale;
+  return ledger_.Accept(nonce.serial, nc) ? DigestVerdict::kOk : DigestVerdict::kStale;
 }
 
 }  // namespace sb::sip

@@ -1,12 +1,14 @@
-// The digest server: nonces any replica verifies, that expire, and whose counts cannot be
-// replayed; verification from a stored HA1. Time is a FakeClock.
+// The digest server: nonces that expire, whose counts cannot be replayed and that only their
+// issuer accepts; verification from a stored HA1. Time is a FakeClock.
 #include "switchboard/sip/digest_server.h"
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include <algorithm>
 #include <array>
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <vector>
 
 #include "switchboard/core/clock.h"
@@ -24,14 +26,13 @@ constexpr std::string_view kUri = "sip:acme.sip.example";
 struct Fixture {
   sb::core::FakeClock clock;
   sb::core::SeededRandom random{7};
-  sb::sip::InMemoryNonceCountTracker counts{clock};
   sb::sip::DigestServerOptions options = [] {
     sb::sip::DigestServerOptions o;
     o.secret = "0123456789abcdef-shared-secret";
     o.nonce_lifetime = 300s;
     return o;
   }();
-  sb::sip::DigestServer server{clock, random, counts, options};
+  sb::sip::DigestServer server{clock, random, options};
 
   std::string Ha1(DigestAlgorithm a, std::string_view password = "s3cret") {
     return sb::sip::ComputeHa1(a, "1001", kRealm, password);
@@ -46,9 +47,7 @@ struct Fixture {
   }
   DigestVerdict Verify(const sb::sip::DigestCredentials& c, DigestAlgorithm a,
                        std::string_view body = "") {
-    auto v = server.Verify(c, kRealm, "REGISTER", kUri, body, Ha1(sb::sip::BaseAlgorithm(a)));
-    REQUIRE(v.ok());
-    return *v;
+    return server.Verify(c, kRealm, "REGISTER", kUri, body, Ha1(sb::sip::BaseAlgorithm(a)));
   }
 };
 
@@ -90,35 +89,6 @@ TEST_CASE("a replayed nonce count is refused as stale - a higher count is accept
   CHECK(f.Verify(f.Answer(challenge, 4), DigestAlgorithm::kMd5) == DigestVerdict::kStale);
 }
 
-TEST_CASE("checking in two steps leaves the nonce count to the caller - a replay is stale",
-          "[digest]") {
-  Fixture f;
-  auto challenge = f.server.Challenge(kRealm, DigestAlgorithm::kMd5);
-  const auto ha1 = f.Ha1(DigestAlgorithm::kMd5);
-  auto checked = f.server.Check(f.Answer(challenge, 3), kRealm, "REGISTER", kUri, "", ha1);
-  CHECK(checked.verdict == DigestVerdict::kOk);
-  REQUIRE(checked.nonce_use);
-  CHECK(checked.nonce_use->nonce == challenge.nonce);
-  CHECK(checked.nonce_use->nc == 3);
-  CHECK(checked.nonce_use->expires == f.clock.WallNow() + 300s);
-  CHECK(f.counts.size() == 0);  // nothing spent until the caller accepts it
-
-  auto accepted = f.server.AcceptNonceCount(*checked.nonce_use);
-  REQUIRE(accepted.ok());
-  CHECK(sb::sip::DigestServer::AfterNonceCount(*accepted) == DigestVerdict::kOk);
-  auto replayed = f.server.AcceptNonceCount(*checked.nonce_use);
-  REQUIRE(replayed.ok());
-  CHECK(sb::sip::DigestServer::AfterNonceCount(*replayed) == DigestVerdict::kStale);
-
-  auto wrong = f.server.Check(f.Answer(challenge, 4, "guess"), kRealm, "REGISTER", kUri, "", ha1);
-  CHECK(wrong.verdict == DigestVerdict::kWrongResponse);
-  CHECK_FALSE(wrong.nonce_use);
-  f.clock.Advance(301s);
-  auto expired = f.server.Check(f.Answer(challenge, 5), kRealm, "REGISTER", kUri, "", ha1);
-  CHECK(expired.verdict == DigestVerdict::kStale);
-  CHECK_FALSE(expired.nonce_use);
-}
-
 TEST_CASE("a nonce expires after its lifetime then only earns a stale re-challenge", "[digest]") {
   Fixture f;
   auto challenge = f.server.Challenge(kRealm, DigestAlgorithm::kMd5);
@@ -134,16 +104,39 @@ TEST_CASE("a nonce expires after its lifetime then only earns a stale re-challen
   CHECK(f.Verify(f.Answer(again, 1), DigestAlgorithm::kMd5) == DigestVerdict::kOk);
 }
 
-TEST_CASE("another replica with the same secret verifies our nonces", "[digest]") {
+TEST_CASE("only the issuer accepts a nonce - another replica or a restart re-challenges stale",
+          "[digest]") {
   Fixture a;
-  sb::core::SeededRandom other_random(99);
-  sb::sip::DigestServer replica(a.clock, other_random, a.counts, a.options);
   auto challenge = a.server.Challenge(kRealm, DigestAlgorithm::kSha256);
-  auto credentials = a.Answer(challenge, 1);
-  auto v =
-      replica.Verify(credentials, kRealm, "REGISTER", kUri, "", a.Ha1(DigestAlgorithm::kSha256));
-  REQUIRE(v.ok());
-  CHECK(*v == DigestVerdict::kOk);
+  const std::string ha1 = a.Ha1(DigestAlgorithm::kSha256);
+  // Same secret and clock: a replica beside it, or this one started again (a new issuer draw).
+  sb::core::SeededRandom other_random(99);
+  sb::sip::DigestServer replica(a.clock, other_random, a.options);
+  CHECK(replica.Verify(a.Answer(challenge, 1), kRealm, "REGISTER", kUri, "", ha1) ==
+        DigestVerdict::kStale);
+  // It has no count to check against, so it never accepts, not even a first count...
+  CHECK(replica.Verify(a.Answer(challenge, 2), kRealm, "REGISTER", kUri, "", ha1) ==
+        DigestVerdict::kStale);
+  // ... and a wrong password is still wrong there (stale is for right answers only).
+  CHECK(replica.Verify(a.Answer(challenge, 3, "guess"), kRealm, "REGISTER", kUri, "", ha1) ==
+        DigestVerdict::kWrongResponse);
+  // The issuer still has the nonce, counts unspent by the replica's refusals.
+  CHECK(a.Verify(a.Answer(challenge, 1), DigestAlgorithm::kSha256) == DigestVerdict::kOk);
+  // The replica's own nonce is good there.
+  auto own = replica.Challenge(kRealm, DigestAlgorithm::kSha256);
+  CHECK(replica.Verify(a.Answer(own, 1), kRealm, "REGISTER", kUri, "", ha1) == DigestVerdict::kOk);
+}
+
+TEST_CASE("a nonce pushed out of the ledger by newer ones earns a stale re-challenge", "[digest]") {
+  Fixture f;
+  f.options.nonce_slots = 4;
+  sb::sip::DigestServer server(f.clock, f.random, f.options);
+  const std::string ha1 = f.Ha1(DigestAlgorithm::kMd5);
+  auto old = server.Challenge(kRealm, DigestAlgorithm::kMd5);
+  CHECK(server.Verify(f.Answer(old, 1), kRealm, "REGISTER", kUri, "", ha1) == DigestVerdict::kOk);
+  for (int i = 0; i < 4; ++i) server.MakeNonce(kRealm);
+  CHECK(server.Verify(f.Answer(old, 2), kRealm, "REGISTER", kUri, "", ha1) ==
+        DigestVerdict::kStale);
 }
 
 TEST_CASE("nonces not made by us are refused", "[digest]") {
@@ -152,7 +145,7 @@ TEST_CASE("nonces not made by us are refused", "[digest]") {
   SECTION("another secret") {
     auto options = f.options;
     options.secret = "a-different-secret-of-16+";
-    sb::sip::DigestServer stranger(f.clock, f.random, f.counts, options);
+    sb::sip::DigestServer stranger(f.clock, f.random, options);
     auto foreign = stranger.Challenge(kRealm, DigestAlgorithm::kMd5);
     CHECK(f.Verify(f.Answer(foreign, 1), DigestAlgorithm::kMd5) == DigestVerdict::kBadNonce);
   }
@@ -178,7 +171,7 @@ TEST_CASE("nonces not made by us are refused", "[digest]") {
   SECTION("a nonce from the future") {
     sb::core::FakeClock later;
     later.Advance(60s);
-    sb::sip::DigestServer ahead(later, f.random, f.counts, f.options);
+    sb::sip::DigestServer ahead(later, f.random, f.options);
     auto future = ahead.Challenge(kRealm, DigestAlgorithm::kMd5);
     CHECK(f.Verify(f.Answer(future, 1), DigestAlgorithm::kMd5) == DigestVerdict::kBadNonce);
   }
@@ -189,9 +182,7 @@ TEST_CASE("credentials that do not fit the request are refused", "[digest]") {
   auto challenge = f.server.Challenge(kRealm, DigestAlgorithm::kMd5);
   auto good = f.Answer(challenge, 1);
   auto verify = [&](const sb::sip::DigestCredentials& c, std::string_view uri = kUri) {
-    auto v = f.server.Verify(c, kRealm, "REGISTER", uri, "", f.Ha1(DigestAlgorithm::kMd5));
-    REQUIRE(v.ok());
-    return *v;
+    return f.server.Verify(c, kRealm, "REGISTER", uri, "", f.Ha1(DigestAlgorithm::kMd5));
   };
   auto c = good;
   c.realm = "other";
@@ -242,48 +233,11 @@ TEST_CASE("RFC 2069 clients without qop get one request per nonce", "[digest]") 
   CHECK(f.Verify(c, DigestAlgorithm::kMd5) == DigestVerdict::kStale);
 
   f.options.allow_no_qop = false;
-  sb::sip::DigestServer strict(f.clock, f.random, f.counts, f.options);
+  sb::sip::DigestServer strict(f.clock, f.random, f.options);
   auto fresh = strict.Challenge(kRealm, DigestAlgorithm::kMd5);
   fresh.qop.clear();
-  auto v =
-      strict.Verify(f.Answer(fresh, 1), kRealm, "REGISTER", kUri, "", f.Ha1(DigestAlgorithm::kMd5));
-  REQUIRE(v.ok());
-  CHECK(*v == DigestVerdict::kUnsupported);
-}
-
-TEST_CASE("the in-memory tracker forgets expired nonces and refuses when full of live ones",
-          "[digest]") {
-  sb::core::FakeClock clock;
-  sb::sip::InMemoryNonceCountTracker tracker(clock, 2);
-  auto expires = clock.WallNow() + 10s;
-  CHECK(*tracker.Accept("a", 1, expires));
-  CHECK(*tracker.Accept("b", 1, expires));
-  auto full = tracker.Accept("c", 1, expires);
-  REQUIRE_FALSE(full.ok());
-  CHECK(full.status().code() == sb::StatusCode::kResourceExhausted);
-  CHECK_FALSE(*tracker.Accept("a", 1, expires));  // known nonces still answer while full
-  clock.Advance(11s);
-  CHECK(*tracker.Accept("c", 1, clock.WallNow() + 10s));
-  CHECK(tracker.size() == 1);
-}
-
-TEST_CASE("a tracker that cannot answer fails verification instead of letting it through",
-          "[digest]") {
-  // A tracker whose store is unreachable, as a Redis one would be during an outage.
-  class UnreachableTracker final : public sb::sip::NonceCountTracker {
-   public:
-    sb::Result<bool> Accept(std::string_view, uint32_t, sb::core::Clock::WallTime) override {
-      return sb::Status::Unavailable("store down");
-    }
-  };
-  Fixture f;
-  UnreachableTracker down;
-  sb::sip::DigestServer server(f.clock, f.random, down, f.options);
-  auto challenge = server.Challenge(kRealm, DigestAlgorithm::kMd5);
-  auto v = server.Verify(f.Answer(challenge, 1), kRealm, "REGISTER", kUri, "",
-                         f.Ha1(DigestAlgorithm::kMd5));
-  REQUIRE_FALSE(v.ok());
-  CHECK(v.status().code() == sb::StatusCode::kUnavailable);
+  CHECK(strict.Verify(f.Answer(fresh, 1), kRealm, "REGISTER", kUri, "",
+                      f.Ha1(DigestAlgorithm::kMd5)) == DigestVerdict::kUnsupported);
 }
 
 TEST_CASE("nonces are distinct and quote-safe", "[digest]") {
@@ -296,9 +250,10 @@ TEST_CASE("nonces are distinct and quote-safe", "[digest]") {
         std::string::npos);
 }
 
-TEST_CASE("a nonce is its time and random bytes tagged with HMAC-SHA256 of them and the realm",
+TEST_CASE("a nonce is its time, issuer and serial tagged with HMAC-SHA256 of them and the realm",
           "[digest]") {
-  // The layout every replica, of any version, must agree on; checked against OpenSSL's HMAC.
+  // The layout, checked against OpenSSL's HMAC: every replica tells a nonce of another one (stale)
+  // from a forged one by this tag.
   auto decode = [](std::string_view in) {
     const std::string_view alphabet =
         "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -319,9 +274,17 @@ TEST_CASE("a nonce is its time and random bytes tagged with HMAC-SHA256 of them 
        {std::string("0123456789abcdef-shared-secret"), std::string(100, 'k')}) {
     Fixture f;
     f.options.secret = secret;  // longer than SHA-256's block: HMAC hashes the key first
-    sb::sip::DigestServer server(f.clock, f.random, f.counts, f.options);
+    sb::sip::DigestServer server(f.clock, f.random, f.options);
     std::vector<uint8_t> nonce = decode(server.MakeNonce(kRealm));
     REQUIRE(nonce.size() == 32);
+    uint64_t ms = 0;
+    for (size_t i = 0; i < 6; ++i) ms = (ms << 8) | nonce[i];
+    CHECK(std::chrono::milliseconds(ms) == std::chrono::duration_cast<std::chrono::milliseconds>(
+                                               f.clock.WallNow().time_since_epoch()));
+    std::vector<uint8_t> next = decode(server.MakeNonce(kRealm));
+    REQUIRE(next.size() == 32);
+    CHECK(std::equal(nonce.begin() + 6, nonce.begin() + 12, next.begin() + 6));  // one issuer
+    CHECK(next[15] == static_cast<uint8_t>(nonce[15] + 1));                      // next serial
     std::string data(nonce.begin(), nonce.begin() + 16);
     data += kRealm;
     std::array<uint8_t, EVP_MAX_MD_SIZE> mac{};
@@ -337,7 +300,7 @@ TEST_CASE("RFC 7616 userhash: the client hides its name and the server still ver
           "[digest]") {
   Fixture f;
   f.options.userhash = true;
-  sb::sip::DigestServer server{f.clock, f.random, f.counts, f.options};
+  sb::sip::DigestServer server{f.clock, f.random, f.options};
   auto challenge = server.Challenge(kRealm, DigestAlgorithm::kSha256);
   CHECK(challenge.userhash);
   auto wire = sb::sip::FormatChallenge(challenge);
@@ -356,9 +319,8 @@ TEST_CASE("RFC 7616 userhash: the client hides its name and the server still ver
   CHECK(back->userhash);
   CHECK(back->username == credentials.username);
   // The response is still made from the HA1 of the plain name, which is what the server has.
-  auto v = server.Verify(*back, kRealm, "REGISTER", kUri, "", f.Ha1(DigestAlgorithm::kSha256));
-  REQUIRE(v.ok());
-  CHECK(*v == DigestVerdict::kOk);
+  CHECK(server.Verify(*back, kRealm, "REGISTER", kUri, "", f.Ha1(DigestAlgorithm::kSha256)) ==
+        DigestVerdict::kOk);
 }
 
 TEST_CASE("without userhash in the challenge the client sends its name", "[digest]") {
@@ -394,14 +356,10 @@ TEST_CASE("RFC 7616 username*: a name sent encoded verifies against the decoded 
   REQUIRE(back.ok());
   REQUIRE(back->username == kName);
   // The server finds the account by the decoded name: its HA1 verifies, another name's does not.
-  auto wrong =
-      f.server.Verify(*back, kRealm, "REGISTER", kUri, "",
-                      sb::sip::ComputeHa1(DigestAlgorithm::kSha256, "Jason Doe", kRealm, "s3cret"));
-  REQUIRE(wrong.ok());
-  CHECK(*wrong == DigestVerdict::kWrongResponse);
-  auto right =
-      f.server.Verify(*back, kRealm, "REGISTER", kUri, "",
-                      sb::sip::ComputeHa1(DigestAlgorithm::kSha256, kName, kRealm, "s3cret"));
-  REQUIRE(right.ok());
-  CHECK(*right == DigestVerdict::kOk);
+  CHECK(f.server.Verify(*back, kRealm, "REGISTER", kUri, "",
+                        sb::sip::ComputeHa1(DigestAlgorithm::kSha256, "Jason Doe", kRealm,
+                                            "s3cret")) == DigestVerdict::kWrongResponse);
+  CHECK(f.server.Verify(*back, kRealm, "REGISTER", kUri, "",
+                        sb::sip::ComputeHa1(DigestAlgorithm::kSha256, kName, kRealm, "s3cret")) ==
+        DigestVerdict::kOk);
 }

@@ -99,26 +99,17 @@ AuthDecision RequestAuthenticator::Unavailable(std::string reason) const {
 AuthDecision RequestAuthenticator::Verify(const sip::Message& request, std::string_view realm,
                                           const sip::DigestCredentials& presented,
                                           const Result<ExtensionCredentials>& looked_up) const {
-  AuthCheck check = Check(request, realm, presented, looked_up);
-  if (!check.nonce_use) return std::move(check.decision);
-  auto accepted = server_.AcceptNonceCount(*check.nonce_use);
-  return Conclude(request, realm, std::move(check), accepted);
-}
-
-AuthCheck RequestAuthenticator::Check(const sip::Message& request, std::string_view realm,
-                                      const sip::DigestCredentials& presented,
-                                      const Result<ExtensionCredentials>& looked_up) const {
   // A phone may only act as itself: checked first, since no password makes it right.
   if (!ClaimsUser(request, presented.username)) {
-    return {Forbidden("Forbidden (not the authenticated user)", true), {}};
+    return Forbidden("Forbidden (not the authenticated user)", true);
   }
 
   if (!looked_up.ok()) {
     if (looked_up.status().code() == StatusCode::kNotFound) {
       // Unknown user and wrong password answer alike so that users cannot be enumerated.
-      return {Forbidden("Forbidden", true), {}};
+      return Forbidden("Forbidden", true);
     }
-    return {Unavailable("Service Unavailable"), {}};
+    return Unavailable("Service Unavailable");
   }
 
   auto algorithm = presented.algorithm ? sip::ParseAlgorithm(*presented.algorithm)
@@ -132,37 +123,27 @@ AuthCheck RequestAuthenticator::Check(const sip::Message& request, std::string_v
     ha1 = looked_up->ha1_sha256;
   }
   // An algorithm we did not offer, or one admin holds no HA1 for: offer what we do support.
-  if (ha1.empty()) return {Challenge(request, realm), {}};
+  if (ha1.empty()) return Challenge(request, realm);
 
-  auto checked = server_.Check(presented, realm, request.method_text(), request.request_uri_text(),
-                               request.body(), ha1);
-  if (!checked.nonce_use) return {Refused(request, realm, checked.verdict), {}};
+  const sip::DigestVerdict verdict = server_.Verify(
+      presented, realm, request.method_text(), request.request_uri_text(), request.body(), ha1);
+  if (verdict != sip::DigestVerdict::kOk) return Refused(request, realm, verdict);
 
   // The password was right: what follows is policy, not a guess, so it is not a failure.
-  AuthCheck out;
-  out.nonce_use = std::move(checked.nonce_use);
+  AuthDecision out;
   if (looked_up->tenant_suspended) {
-    out.decision = Forbidden("Forbidden (tenant suspended)", false);
-    out.decision.username = presented.username;
-    out.decision.credentials = *looked_up;
+    out = Forbidden("Forbidden (tenant suspended)", false);
+    out.username = presented.username;
+    out.credentials = *looked_up;
   } else if (!looked_up->enabled) {
-    out.decision = Forbidden("Forbidden (extension disabled)", false);
+    out = Forbidden("Forbidden (extension disabled)", false);
   } else {
-    out.decision.outcome = AuthDecision::Outcome::kAuthenticated;
-    out.decision.code = 0;
-    out.decision.username = presented.username;
-    out.decision.credentials = *looked_up;
+    out.outcome = AuthDecision::Outcome::kAuthenticated;
+    out.code = 0;
+    out.username = presented.username;
+    out.credentials = *looked_up;
   }
   return out;
-}
-
-AuthDecision RequestAuthenticator::Conclude(const sip::Message& request, std::string_view realm,
-                                            AuthCheck check,
-                                            const Result<bool>& nonce_accepted) const {
-  if (!nonce_accepted.ok()) return Unavailable("Service Unavailable");
-  auto verdict = sip::DigestServer::AfterNonceCount(*nonce_accepted);
-  if (verdict != sip::DigestVerdict::kOk) return Refused(request, realm, verdict);
-  return std::move(check.decision);
 }
 
 AuthDecision RequestAuthenticator::Refused(const sip::Message& request, std::string_view realm,

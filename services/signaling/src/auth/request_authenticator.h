@@ -2,15 +2,15 @@
 // RFC 7616, RFC 8760). REGISTER is challenged with 401 + WWW-Authenticate, every other method with
 // 407 + Proxy-Authenticate (this node is the phone's proxy, §22.3). Each challenge offers MD5 and
 // SHA-256 (RFC 8760; MD5 listed first for clients that only read the first challenge), qop=auth,
-// with an HMAC nonce that expires and whose nonce count is tracked in Redis
-// (store/redis_nonce_store.h) so no replica accepts a replay. Verification uses the HA1 admin
+// with an HMAC nonce that expires and whose nonce count the issuing replica tracks in memory
+// (sip::DigestServer), so no replay is accepted anywhere. Verification uses the HA1 admin
 // stores (never a clear password); the realm is the tenant's SIP domain; the authenticated user
 // must be the user the request claims (To and From of a REGISTER, From of anything else; the URI
 // user as written or unescaped, so that a username with escapes such as "null-%00-null" works),
 // otherwise 403.
 //
-// The decision logic is pure; the two blocking parts (admin's credential lookup and the nonce
-// tracker's Redis round trip) run off the SIP loop through the Offloader. A handler's flow:
+// The decision logic is pure; the blocking part (admin's credential lookup, when its answer is not
+// cached) runs off the SIP loop through the Offloader. A handler's flow:
 //
 //   // On the loop thread, in RequestHandler::OnRequest:
 //   std::string realm = RealmOf(*request.message);           // the domain the caller claims
@@ -31,8 +31,7 @@
 //
 // where Answer is endpoint.Respond(key, d.code, d.reason, d.headers).
 //
-// Thread-safety: const methods may run concurrently (DigestServer is immutable, the tracker is
-// thread-safe).
+// Thread-safety: const methods may run concurrently (DigestServer is thread-safe).
 #pragma once
 
 #include <optional>
@@ -55,7 +54,7 @@ struct AuthDecision {
     kChallenge,    // 401/407: no usable credentials yet, or a stale nonce
     kForbidden,    // 403: wrong password, unknown or disabled user, another user's identity
     kBadRequest,   // 400: credentials that cannot be checked (no cnonce, uri mismatch)
-    kUnavailable,  // 503: admin or the nonce store did not answer
+    kUnavailable,  // 503: admin did not answer
   };
   Outcome outcome = Outcome::kUnavailable;
   int code = 503;  // 0 when authenticated
@@ -69,15 +68,6 @@ struct AuthDecision {
   std::optional<ExtensionCredentials> credentials;
 
   bool authenticated() const { return outcome == Outcome::kAuthenticated; }
-};
-
-// What RequestAuthenticator::Check found without the nonce tracker: a final decision, or
-// credentials that are right for a live nonce whose count is still to be accepted (then
-// `decision` is what they earn once it is: authenticated, or 403 for a suspended tenant or a
-// disabled extension).
-struct AuthCheck {
-  AuthDecision decision;
-  std::optional<sip::NonceUse> nonce_use;
 };
 
 struct AuthenticatorOptions {
@@ -108,21 +98,11 @@ class RequestAuthenticator {
   AuthDecision Challenge(const sip::Message& request, std::string_view realm,
                          bool stale = false) const;
 
-  // Checks `presented` (from FindCredentials) against what admin answered for its username.
-  // Blocks on the nonce tracker: call it off the loop thread.
+  // Checks `presented` (from FindCredentials) against what admin answered for its username, and
+  // spends the nonce count when the password is right. No I/O.
   AuthDecision Verify(const sip::Message& request, std::string_view realm,
                       const sip::DigestCredentials& presented,
                       const Result<ExtensionCredentials>& looked_up) const;
-
-  // Verify in two steps for a caller that accepts the nonce count itself, in one Redis round trip
-  // with its other work (protection/admission.h): Check needs no I/O; when it returns a
-  // nonce_use, the caller accepts it (store/redis_nonce_store.h) and Conclude gives the decision
-  // (a replayed count is a stale challenge, a store error 503).
-  AuthCheck Check(const sip::Message& request, std::string_view realm,
-                  const sip::DigestCredentials& presented,
-                  const Result<ExtensionCredentials>& looked_up) const;
-  AuthDecision Conclude(const sip::Message& request, std::string_view realm, AuthCheck check,
-                        const Result<bool>& nonce_accepted) const;
 
   // Whether `request` claims to come from `username` (To and From of a REGISTER, From
   // otherwise): its SIP URI user is `username` as written (escapes kept) or unescaped; false when

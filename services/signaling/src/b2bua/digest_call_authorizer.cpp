@@ -106,10 +106,8 @@ AuthOutcome DigestCallAuthorizer::Authorize(const sip::Message& invite, const st
     if (auto refused = admission.Send()) return Refuse(std::move(*refused));
     looked_up = admin_.Credentials(realm, presented->username);
   }
-  AuthCheck check = authenticator_.Check(invite, realm, *presented, *looked_up);
-  admission.AcceptNonce(check);
+  AuthDecision decision = authenticator_.Verify(invite, realm, *presented, *looked_up);
   if (auto refused = admission.Send()) return Refuse(std::move(*refused));
-  AuthDecision decision = admission.Decision(authenticator_, invite, realm, std::move(check));
   guard_.Record(entry, decision.failure);
   if (!decision.authenticated() || !decision.credentials) return Refuse(std::move(decision));
   AuthOutcome out;

@@ -2,8 +2,6 @@
 
 #include <utility>
 
-#include "store/redis_nonce_store.h"
-
 namespace sb::signaling {
 
 Admission::Admission(redis::Client& redis, const AuthGuard& guard, std::string source_ip)
@@ -16,19 +14,6 @@ void Admission::CountAccount(std::string_view realm, std::string_view user) {
   for (size_t i = 0; i < commands.size(); ++i) {
     Enqueue(std::move(commands[i]), i == 0 ? Kind::kAccount : Kind::kAccountKept);
   }
-}
-
-void Admission::AcceptNonce(const AuthCheck& check) {
-  if (check.nonce_use) nonce_ = Queue(RedisNonceCountTracker::AcceptCommand(*check.nonce_use));
-}
-
-AuthDecision Admission::Decision(const RequestAuthenticator& auth, const sip::Message& request,
-                                 std::string_view realm, AuthCheck check) const {
-  if (!check.nonce_use) return std::move(check.decision);
-  const Result<bool> accepted =
-      nonce_ ? RedisNonceCountTracker::AcceptReply(reply(*nonce_))
-             : Result<bool>(Status::Internal("the nonce count was never sent to Redis"));
-  return auth.Conclude(request, realm, std::move(check), accepted);
 }
 
 size_t Admission::Queue(redis::Command command) {

@@ -1,7 +1,7 @@
 // Admission: the Redis side of admitting one request that authenticates (a REGISTER, an INVITE),
 // in as few round trips as the request allows. The handler queues each Redis check where the
 // request meets it (the source's ban first, the account's count once credentials are found, then
-// its own reads: the digest nonce count, the AOR's bindings) and sends them together, in one
+// its own reads, such as the AOR's bindings) and sends them together, in one
 // pipeline, when it has its answer or must block on admin anyway; so a request whose admin
 // answers are cached costs one round trip, and a banned source or a limited account is still
 // refused before admin is asked.
@@ -12,11 +12,9 @@
 //     return Answer(400);
 //   }
 //   admission.CountAccount(realm, user);
-//   auto check = authenticator.Check(request, realm, presented, looked_up);   // no I/O
-//   admission.AcceptNonce(check);                             // the digest's nonce count
+//   AuthDecision decision = authenticator.Verify(request, realm, presented, looked_up);  // no I/O
 //   size_t stored = admission.Queue(RedisBindingStore::LoadCommand(tenant, aor));
 //   if (auto refused = admission.Send()) return *refused;   // the one round trip
-//   AuthDecision decision = admission.Decision(authenticator, request, realm, std::move(check));
 //   guard.Record(source.host, decision.failure);
 //
 // Precedence is the order of the checks: a refusal from a check sent earlier wins over everything
@@ -36,7 +34,6 @@
 #include <string_view>
 #include <vector>
 
-#include "auth/request_authenticator.h"
 #include "protection/auth_guard.h"
 #include "switchboard/core/status.h"
 #include "switchboard/redis/client.h"
@@ -55,9 +52,6 @@ class Admission {
 
   // Queues the account's count (AuthGuard::AccountCommands).
   void CountAccount(std::string_view realm, std::string_view user);
-  // Queues the nonce count `check` still needs accepted (store/redis_nonce_store.h); nothing
-  // when its decision is already final.
-  void AcceptNonce(const AuthCheck& check);
   // Queues one of the handler's own commands; the index for reply().
   size_t Queue(redis::Command command);
 
@@ -68,10 +62,6 @@ class Admission {
   void SendAsync(const SendPipeline& send, std::function<void(std::optional<AuthRefusal>)> then);
   // The reply to Queue's command once sent; the connection's error when its pipeline failed.
   const Result<redis::Reply>& reply(size_t index) const { return replies_.at(index); }
-  // Once sent: the decision for `check`, its nonce count's reply concluded
-  // (RequestAuthenticator::Conclude).
-  AuthDecision Decision(const RequestAuthenticator& auth, const sip::Message& request,
-                        std::string_view realm, AuthCheck check) const;
 
  private:
   enum class Kind { kSource, kAccount, kAccountKept, kOwn };
@@ -86,7 +76,6 @@ class Admission {
   std::vector<redis::Command> queued_;         // not sent yet
   std::vector<Kind> kinds_;                    // of queued_
   std::vector<Result<redis::Reply>> replies_;  // one per sent command
-  std::optional<size_t> nonce_;                // AcceptNonce's command
 };
 
 }  // namespace sb::signaling

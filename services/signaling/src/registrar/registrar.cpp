@@ -189,10 +189,9 @@ RegisterAnswer Registrar::Decide(const sip::Message& request, const sip::Destina
 
   Queued queued = QueueChecks(admission, request, realm, *presented, *looked_up, tenant, *aor);
   if (auto refused = admission.Send()) return Answer(std::move(*refused));
-  AuthDecision decision = admission.Decision(deps_.auth, request, realm, std::move(queued.check));
+  AuthDecision& decision = queued.decision;
   guard.Record(entry.host, decision.failure);
-  // Authenticated implies a nonce count was accepted, so the bindings were read with it.
-  if (!decision.authenticated() || !queued.stored_reply) return Answer(std::move(decision));
+  if (!queued.stored_reply) return Answer(std::move(decision));
 
   auto stored = RedisBindingStore::LoadReply(admission.reply(*queued.stored_reply));
   if (!stored.ok()) return Answer(503, "Service Unavailable");
@@ -204,11 +203,11 @@ Registrar::Queued Registrar::QueueChecks(Admission& admission, const sip::Messag
                                          const sip::DigestCredentials& presented,
                                          const Result<ExtensionCredentials>& looked_up,
                                          const TenantId& tenant, const std::string& aor) const {
-  // The response is checked here; its nonce count and the AOR's bindings travel with the checks.
-  Queued queued{.check = deps_.auth.Check(request, realm, presented, looked_up),
+  // The credentials are checked here (with their nonce count, in memory); the AOR's bindings
+  // travel with the guard's checks.
+  Queued queued{.decision = deps_.auth.Verify(request, realm, presented, looked_up),
                 .stored_reply = std::nullopt};
-  admission.AcceptNonce(queued.check);
-  if (queued.check.nonce_use) {
+  if (queued.decision.authenticated()) {
     queued.stored_reply = admission.Queue(RedisBindingStore::LoadCommand(tenant, aor));
   }
   return queued;

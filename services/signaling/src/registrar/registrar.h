@@ -159,8 +159,8 @@ class Registrar final : public RequestHandler {
   // Queues on `admission`, after the account's count, the nonce count of the response checked
   // here and, when that count is to be accepted, the AOR's bindings (`stored_reply`, its index).
   struct Queued {
-    AuthCheck check;
-    std::optional<size_t> stored_reply;
+    AuthDecision decision;
+    std::optional<size_t> stored_reply;  // set when authenticated
   };
   Queued QueueChecks(Admission& admission, const sip::Message& request, const std::string& realm,
                      const sip::DigestCredentials& presented,

@@ -71,8 +71,7 @@ bool Registrar::HandleOnLoop(const IncomingRequest& request, SipEndpoint& endpoi
       },
       [this, state](std::optional<AuthRefusal> refused) {
         if (refused) return Finish(*state, Answer(std::move(*refused)));
-        AuthDecision decision = state->admission.Decision(deps_.auth, state->message, state->realm,
-                                                          std::move(state->queued->check));
+        AuthDecision& decision = state->queued->decision;
         if (decision.failure) {
           // Counting a failure towards the source's ban blocks on Redis: a worker does it, and
           // the answer waits for it as on the worker path.
@@ -83,9 +82,7 @@ bool Registrar::HandleOnLoop(const IncomingRequest& request, SipEndpoint& endpoi
           if (!queued.ok()) Finish(*state, Answer(503, "Service Unavailable"));
           return;
         }
-        if (!decision.authenticated() || !state->queued->stored_reply) {
-          return Finish(*state, Answer(std::move(decision)));
-        }
+        if (!state->queued->stored_reply) return Finish(*state, Answer(std::move(decision)));
         auto stored =
             RedisBindingStore::LoadReply(state->admission.reply(*state->queued->stored_reply));
         if (!stored.ok()) return Finish(*state, Answer(503, "Service Unavailable"));

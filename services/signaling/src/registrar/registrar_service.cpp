@@ -2,7 +2,6 @@
 
 #include "rpc/admin_change_listener.h"
 #include "rpc/admin_lookup_cache.h"
-#include "store/redis_nonce_store.h"
 #include "switchboard/bus/nats_bus.h"
 #include "switchboard/bus/streams.h"
 #include "switchboard/core/ids.h"
@@ -19,7 +18,6 @@ struct RegistrarService::Parts {
   std::unique_ptr<core::UuidV7Generator> ids;
   std::unique_ptr<bus::EventFactory> factory;
   std::unique_ptr<RegistrationEvents> events;
-  std::unique_ptr<RedisNonceCountTracker> nonces;
   core::OpenSslRandom random;
   std::unique_ptr<sip::DigestServer> digest;
   std::unique_ptr<RequestAuthenticator> auth;
@@ -90,11 +88,10 @@ Result<std::unique_ptr<RegistrarService>> RegistrarService::Start(
   p->factory = std::make_unique<bus::EventFactory>(clock, *p->ids, "signaling/" + config.node_id);
   p->events = std::make_unique<RegistrationEvents>(*p->bus, *p->factory, config.node_id,
                                                    std::chrono::seconds(2));
-  p->nonces = std::make_unique<RedisNonceCountTracker>(*p->redis);
   sip::DigestServerOptions digest;
   digest.secret = config.nonce_secret;
   digest.qop = {sip::Qop::kAuth};
-  p->digest = std::make_unique<sip::DigestServer>(clock, p->random, *p->nonces, digest);
+  p->digest = std::make_unique<sip::DigestServer>(clock, p->random, digest);
   p->auth = std::make_unique<RequestAuthenticator>(*p->digest, config.auth);
   if (config.admin_cache_ttl.count() > 0) {
     p->admin_cache = std::make_unique<AdminLookupCache>(clock, config.admin_cache_ttl);

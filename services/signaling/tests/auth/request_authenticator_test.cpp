@@ -67,8 +67,7 @@ ExtensionCredentials Stored(std::string_view user = "1001", std::string_view pas
 struct Fixture {
   sb::core::FakeClock clock;
   sb::core::SeededRandom random{7};
-  sb::sip::InMemoryNonceCountTracker counts{clock};
-  sb::sip::DigestServer server{clock, random, counts,
+  sb::sip::DigestServer server{clock, random,
                                sb::sip::DigestServerOptions{
                                    .secret = "0123456789abcdef0123456789abcdef",
                                    .nonce_lifetime = 300s,
@@ -309,10 +308,8 @@ TEST_CASE("a nonce forged or from another secret is re-challenged without a fail
   Fixture f;
   sb::core::FakeClock other_clock;
   sb::core::SeededRandom other_random{9};
-  sb::sip::InMemoryNonceCountTracker other_counts{other_clock};
   sb::sip::DigestServer other{other_clock,
                               other_random,
-                              other_counts,
                               {.secret = "another-secret-another-secret!!",
                                .nonce_lifetime = 300s,
                                .qop = {sb::sip::Qop::kAuth},

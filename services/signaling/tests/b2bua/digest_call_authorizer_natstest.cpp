@@ -53,8 +53,7 @@ struct Rig {
   std::unique_ptr<sb::bus::NatsBus> bus;
   sb::core::SystemClock clock;
   sb::core::SeededRandom random{3};
-  sb::sip::InMemoryNonceCountTracker counts{clock};
-  sb::sip::DigestServer server{clock, random, counts,
+  sb::sip::DigestServer server{clock, random,
                                sb::sip::DigestServerOptions{
                                    .secret = "0123456789abcdef0123456789abcdef",
                                    .nonce_lifetime = 300s,

@@ -1,15 +1,16 @@
-// Admission against the shared Redis, as the registrar and the B2BUA use it: the ban, the
-// account's count and the digest nonce count of one request go in one pipeline after the response
-// was checked, and the answer keeps the order of precedence of checks made one by one (banned
-// 403, then the account's 503, then the digest's own answer), with the same side effects: a
-// banned source does not use up the account's allowance, a refused request counts no failure.
+// Admission against the shared Redis, as the registrar and the B2BUA use it: the ban and the
+// account's count of one request go in one pipeline after its credentials were checked (and their
+// nonce count spent, in the digest server's memory), and the answer keeps the order of precedence
+// of checks made one by one (banned 403, then the account's 503, then the digest's own answer),
+// with the same side effects: a banned source does not use up the account's allowance, a refused
+// request counts no failure.
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <string>
 
+#include "auth/request_authenticator.h"
 #include "protection/admission.h"
 #include "protection/clear_sources.h"
-#include "store/redis_nonce_store.h"
 #include "switchboard/core/clock.h"
 #include "switchboard/sip/digest.h"
 #include "switchboard/sip/digest_server.h"
@@ -61,11 +62,10 @@ struct Admitted {
 struct Rig {
   explicit Rig(sb::redis::ClientOptions options = SharedOptions()) : redis(std::move(options)) {}
 
-  sb::core::SystemClock clock;  // nonce counts expire in Redis at the nonce's wall-clock expiry
+  sb::core::SystemClock clock;
   sb::core::SeededRandom random{11};
   sb::redis::Client redis;
-  RedisNonceCountTracker counts{redis};
-  sb::sip::DigestServer server{clock, random, counts,
+  sb::sip::DigestServer server{clock, random,
                                sb::sip::DigestServerOptions{
                                    .secret = "0123456789abcdef0123456789abcdef",
                                    .nonce_lifetime = 300s,
@@ -92,16 +92,14 @@ struct Rig {
     return Register(sb::sip::FormatCredentials(*credentials));
   }
 
-  // The handlers' sequence: checks queued, the response checked, one round trip, the decision.
+  // The handlers' sequence: checks queued, the credentials checked, one round trip.
   Admitted Admit(const sb::sip::Message& request, std::string_view source = "192.0.2.7") {
     Admission admission(redis, guard, std::string(source));
     auto presented = auth.FindCredentials(request, kRealm);
     REQUIRE(presented);
     admission.CountAccount(kRealm, presented->username);
-    AuthCheck check = auth.Check(request, kRealm, *presented, Stored());
-    admission.AcceptNonce(check);
+    AuthDecision decision = auth.Verify(request, kRealm, *presented, Stored());
     if (auto refused = admission.Send()) return {std::move(refused), {}};
-    AuthDecision decision = admission.Decision(auth, request, kRealm, std::move(check));
     guard.Record(source, decision.failure);
     return {std::nullopt, std::move(decision)};
   }
@@ -136,7 +134,6 @@ TEST_CASE("a right password is admitted in one round trip - its nonce count only
   REQUIRE_FALSE(first.refused);
   CHECK(first.decision.authenticated());
   CHECK(first.decision.credentials->extension_id == "ext-1001");
-  CHECK(rig.Exists(RedisNonceCountTracker::Key(rig.nonce)));
   CHECK(rig.Exists(kAccountKey));
 
   auto replayed = rig.Admit(rig.Answered(1));
