@@ -48,8 +48,8 @@ class RedisBindingStore {
   // change, parked: store/redis_event_outbox.h) is written in the same MULTI/EXEC.
   Status Save(const TenantId& tenant, std::string_view aor, const std::vector<Binding>& before,
               const std::vector<Binding>& after, std::vector<redis::Command> with = {});
-  // Save as a pipeline to send on another connection (MULTI .. EXEC), and what its replies
-  // mean.
+  // Save as a pipeline to send on another connection (in MULTI .. EXEC when it parks events or
+  // may create the hash), and what its replies mean.
   static std::vector<redis::Command> SaveCommands(const TenantId& tenant, std::string_view aor,
                                                   const std::vector<Binding>& before,
                                                   const std::vector<Binding>& after,

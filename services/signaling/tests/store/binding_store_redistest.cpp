@@ -167,6 +167,63 @@ TEST_CASE(
   CHECK(due()->is_nil());
 }
 
+TEST_CASE(
+    "a refresh of a hash the save saw is three plain commands - a save that may create the hash "
+    "or parks events is one MULTI with the NX expiry - a phone replacing the only binding keeps "
+    "the hash's expiry",
+    "[redis]") {
+  const sb::TenantId acme(sb::testing::UniqueName("tenant"));
+  const std::string aor = "sip:dave@acme.sb.test";
+  const auto now = Now();
+  const Binding desk{"sip:dave@192.0.2.11", 1000, "c-desk", 1, now + 60s,
+                     "udp:192.0.2.11:5060", {}};
+  Binding refreshed = desk;
+  refreshed.cseq = 2;
+  refreshed.expires_at = now + 300s;
+  Binding moved = refreshed;
+  moved.contact = "sip:dave@192.0.2.12";
+  // Each command as "NAME" or, for an expiry, "NAME CONDITION".
+  auto shape = [](const std::vector<sb::redis::Command>& commands) {
+    std::vector<std::string> out;
+    for (const auto& c : commands) {
+      const std::vector<std::string> args = c.Build("");
+      out.push_back(args[0] == "PEXPIREAT" ? args[0] + " " + args.back() : args[0]);
+    }
+    return out;
+  };
+  using Shape = std::vector<std::string>;
+  CHECK(shape(RedisBindingStore::SaveCommands(acme, aor, {desk}, {refreshed})) ==
+        Shape{"HSET", "PEXPIREAT GT", "ZADD"});
+  CHECK(shape(RedisBindingStore::SaveCommands(acme, aor, {}, {desk})) ==
+        Shape{"MULTI", "HSET", "PEXPIREAT NX", "PEXPIREAT GT", "ZADD", "EXEC"});
+  CHECK(shape(RedisBindingStore::SaveCommands(acme, aor, {desk}, {moved})) ==
+        Shape{"MULTI", "HDEL", "HSET", "PEXPIREAT NX", "PEXPIREAT GT", "ZADD", "EXEC"});
+  std::vector<sb::redis::Command> parked;
+  parked.push_back(std::move(sb::redis::Command("HSET").Key("parked").Arg("id").Arg("event")));
+  CHECK(shape(RedisBindingStore::SaveCommands(acme, aor, {desk}, {refreshed}, std::move(parked))) ==
+        Shape{"MULTI", "HSET", "PEXPIREAT GT", "ZADD", "HSET", "EXEC"});
+
+  sb::redis::Client redis(Options());
+  RedisBindingStore store(redis);
+  const std::string key = RedisBindingStore::Key(acme, aor);
+  auto pttl = [&] {
+    auto reply = redis.Run(sb::redis::Command("PTTL").Key(key));
+    REQUIRE(reply.ok());
+    return reply->integer().value_or(-3);
+  };
+  REQUIRE(store.Save(acme, aor, {}, {desk}).ok());
+  const int64_t first_ttl = pttl();
+  CHECK(first_ttl > 0);
+  REQUIRE(store.Save(acme, aor, {desk}, {refreshed}).ok());
+  CHECK(pttl() > first_ttl + 200000);  // extended to the refresh's expiry
+  CHECK(*store.Load(acme, aor) == std::vector<Binding>{refreshed});
+  // The only binding removed and another written: Redis deletes the hash with its last field
+  // and the HSET makes it again, which the NX expiry covers.
+  REQUIRE(store.Save(acme, aor, {refreshed}, {moved}).ok());
+  CHECK(*store.Load(acme, aor) == std::vector<Binding>{moved});
+  CHECK(pttl() > 290000);
+}
+
 TEST_CASE("a past expiry removes the key", "[redis]") {
   sb::redis::Client redis(Options());
   RedisBindingStore store(redis);
