@@ -156,8 +156,9 @@ class Registrar final : public RequestHandler {
   // (protection/clear_sources.h); one with credentials takes Handle's steps with its pipelines on
   // the loop's Redis connection. False: the worker path must take the request.
   bool HandleOnLoop(const IncomingRequest& request, SipEndpoint& endpoint);
-  // Queues on `admission`, after the account's count, the nonce count of the response checked
-  // here and, when that count is to be accepted, the AOR's bindings (`stored_reply`, its index).
+  // Checks the credentials (spending their nonce count when they are right) and, when they
+  // authenticate, queues the AOR's bindings on `admission` after the account's count
+  // (`stored_reply`, its index).
   struct Queued {
     AuthDecision decision;
     std::optional<size_t> stored_reply;  // set when authenticated

@@ -143,8 +143,8 @@ Status RedisBindingStore::Save(const TenantId& tenant, std::string_view aor,
 // whose expiry and due entry must come with it. A phone's refresh of a hash it saw is neither:
 // each of its commands keeps the hash's invariants by itself (the fields, an expiry only
 // extended, a due time only lowered), and should the connection drop between them, the phone is
-// answered 503 and sends its refresh again. That saves MULTI, EXEC and the NX expiry: a third
-// of the save's commands (session 32).
+// answered 503 and sends its refresh again. That saves MULTI, EXEC and the NX expiry, half of
+// a refresh's commands (session 32).
 std::vector<redis::Command> RedisBindingStore::SaveCommands(const TenantId& tenant,
                                                             std::string_view aor,
                                                             const std::vector<Binding>& before,
