@@ -440,6 +440,40 @@ TEST_CASE(
 }
 
 TEST_CASE(
+    "through the Kamailio balancer an account over its limit is refused to its phone only - the "
+    "replica stays in and another phone registers",
+    "[integration]") {
+  // The replica answers the account's extra REGISTERs 503. The balancer used to take a replica
+  // that answered 503 out of its set until the next probe, so one phone over its account's limit
+  // (wrong passwords are counted too) had every phone answered "503 No Signaling Replica".
+  Platform p({.signaling_env = {{"SB_SIGNALING_TRUSTED_PROXIES", "127.0.0.1/32"},
+                                {"SB_SIGNALING_ACCOUNT_LIMIT", "3"}}});
+  auto tenant = p.CreateTenant();
+  p.CreateExtension(tenant, "1001", "pass-1001-secret");
+  p.CreateExtension(tenant, "1002", "pass-1002-secret");
+  const std::string domain = tenant.sip_domain();
+  auto balancer = sb::signaling::test::StartBalancer({p.sip_port()});
+  Phone guesser("127.0.0.27", static_cast<uint16_t>(balancer.port()));
+  Phone phone("127.0.0.28", static_cast<uint16_t>(balancer.port()));
+  REQUIRE(WaitForSignaling(phone, domain));
+
+  std::string codes;
+  for (int i = 0; i < 5; ++i) {
+    codes += std::to_string(Code(guesser.RegisterWithDigest(domain, "1001", "guess", 300,
+                                                            sb::sip::DigestAlgorithm::kMd5))) +
+             " ";
+  }
+  // The replica's 503 reaches the phone as 500 (a proxy does not relay 503, RFC 3261 §16.7).
+  CHECK(codes == "403 403 403 500 500 ");
+  for (int i = 0; i < 3; ++i) {
+    CHECK(Code(phone.RegisterWithDigest(domain, "1002", "pass-1002-secret", 300,
+                                        sb::sip::DigestAlgorithm::kMd5)) == 200);
+  }
+  CHECK(p.StoredContacts(tenant, "sip:1002@" + domain).size() == 1);
+  CHECK(balancer.ReadLog().find("sb-lb replica down") == std::string::npos);
+}
+
+TEST_CASE(
     "once Redis has found a phone's address not banned its next challenges come from the loop",
     "[integration]") {
   Platform p;
