@@ -149,9 +149,9 @@ TEST_CASE("baresip and the node exchange SRTP audio both ways and replays are dr
   NodeFixture f;
   const std::filesystem::path dir = f.recordings / "baresip";
   UdpSocket sip;
-  // baresip listens for SIP on UDP and TCP: a port only UDP found free may be some other test's
-  // TCP port, and then baresip never calls.
-  const auto baresip_sip_port = static_cast<uint16_t>(testing::FreePort());
+  // baresip listens for SIP on UDP and TCP, and over TLS on the port above: a port only UDP found
+  // free may be some other test's TCP port, and then baresip exits.
+  const auto baresip_sip_port = static_cast<uint16_t>(testing::FreePort(1));
   const auto baresip_cons_port = static_cast<uint16_t>(testing::FreePort());
   WriteBaresipConfig(dir, baresip_sip_port, baresip_cons_port);
   test::EventInbox dtmf(*f.bus, f.EventPattern("dtmf"));

@@ -32,10 +32,13 @@ BaresipPhone::BaresipPhone(const BaresipOptions& o)
   INFO("Debian's baresip package (scripts/install-deps installs it) is needed");
   REQUIRE(std::filesystem::exists(std::filesystem::path(kModules) / "ctrl_tcp.so"));
   {
+    // baresip's SIP over TLS listens on the port above sip_listen's, and baresip exits when that
+    // one is taken (seen in CI as a phone whose control port never opened).
+    const int sip_port = testing::FreePort(1);
     std::ofstream config(dir_ / "config");
     config << "poll_method epoll\n"
            << "net_interface " << o.ip << "\n"
-           << "sip_listen " << o.ip << ":" << testing::FreePort() << "\n"
+           << "sip_listen " << o.ip << ":" << sip_port << "\n"
            << "module_path " << kModules << "\n"
            << "module g711.so\nmodule ausine.so\nmodule aufile.so\n"
            // ausine produces 48 kHz only; without these two lines baresip fails the call when
