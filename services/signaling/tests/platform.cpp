@@ -293,7 +293,11 @@ void Platform::Suspend(const pb::Tenant& tenant) {
 }
 
 std::unique_ptr<redis::Client> Platform::Redis() const {
-  auto options = redis::OptionsFromUrl(testing::Shared().redis_url, redis_prefix_);
+  std::string url = testing::Shared().redis_url;
+  for (const auto& [name, value] : signaling_env_) {
+    if (name == "SB_REDIS_URL") url = value;  // the test's own Redis
+  }
+  auto options = redis::OptionsFromUrl(url, redis_prefix_);
   REQUIRE(options.ok());
   return std::make_unique<redis::Client>(*options);
 }

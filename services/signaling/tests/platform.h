@@ -109,8 +109,9 @@ class Platform {
                                             switchboard::admin::v1::CreateTrunkRequest trunk);
   void Suspend(const switchboard::admin::v1::Tenant& tenant);
 
-  // A client of the shared Redis under this platform's own key prefix (each platform has one,
-  // so that no other test's replicas sweep its keys or ban its addresses).
+  // A client of the shared Redis (or the test's own, SB_REDIS_URL in signaling_env) under this
+  // platform's own key prefix (each platform has one, so that no other test's replicas sweep its
+  // keys or ban its addresses).
   std::unique_ptr<redis::Client> Redis() const;
   const std::string& redis_prefix() const { return redis_prefix_; }
   // The contacts bound to (tenant, aor), read straight from Redis.

@@ -12,6 +12,7 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -155,6 +156,48 @@ bool WaitForSignaling(Phone& phone, const std::string& domain) {
 
 int Code(const std::optional<sb::sip::Message>& m) { return m ? m->status_code() : 0; }
 
+// `count` phones on 127.0.0.<first_ip> and up.
+std::vector<std::unique_ptr<Phone>> Phones(int count, int first_ip, int sip_port) {
+  std::vector<std::unique_ptr<Phone>> phones;
+  for (int i = 0; i < count; ++i) {
+    phones.push_back(std::make_unique<Phone>("127.0.0." + std::to_string(first_ip + i),
+                                             static_cast<uint16_t>(sip_port)));
+  }
+  return phones;
+}
+
+// Phones that register `user` at the same moment: each takes its challenge, then (after
+// `before_answers`) every answer is sent before any response is read, so the node reads them
+// together and each one's view of the AOR comes from Redis before the others are saved. The
+// phones' final answers, in order.
+std::vector<int> RegisterTogether(const std::vector<Phone*>& phones, const std::string& domain,
+                                  const std::string& user, const std::string& password,
+                                  const std::function<void()>& before_answers = {}) {
+  std::vector<std::string> answers;
+  for (Phone* phone : phones) {
+    auto challenge = phone->Transact(phone->Register(domain, user, 300));
+    REQUIRE(Code(challenge) == 401);
+    answers.push_back(
+        phone->Answering(*challenge, domain, user, password, 300, sb::sip::DigestAlgorithm::kMd5));
+  }
+  if (before_answers) before_answers();
+  for (size_t i = 0; i < phones.size(); ++i) phones[i]->Send(answers[i]);
+  std::vector<int> codes;
+  for (Phone* phone : phones) codes.push_back(Code(phone->Await()));
+  return codes;
+}
+
+// The phones from `first` on.
+std::vector<Phone*> From(const std::vector<std::unique_ptr<Phone>>& phones, size_t first) {
+  std::vector<Phone*> out;
+  for (size_t i = first; i < phones.size(); ++i) out.push_back(phones[i].get());
+  return out;
+}
+
+std::string ContactOf(const Phone& phone, const std::string& user) {
+  return "sip:" + user + "@" + phone.ip() + ":" + std::to_string(phone.port());
+}
+
 }  // namespace
 
 TEST_CASE(
@@ -197,29 +240,13 @@ TEST_CASE(
   p.CreateExtension(tenant, "1001", "pass-1001-secret");
   const std::string domain = tenant.sip_domain();
   const std::string aor = "sip:1001@" + domain;
-  std::vector<std::unique_ptr<Phone>> phones;
-  for (int i = 0; i < 8; ++i) {
-    phones.push_back(std::make_unique<Phone>("127.0.0." + std::to_string(60 + i),
-                                             static_cast<uint16_t>(p.sip_port())));
-  }
+  const auto phones = Phones(8, 60, p.sip_port());
   REQUIRE(WaitForSignaling(*phones[0], domain));
-
-  // Each phone takes its challenge; then every answer is sent before any response is read, so
-  // the node reads them together (before the fix, 3 to 6 of the 8 were lost in every run): each
-  // one's view of the AOR comes from Redis before the others are saved.
-  std::vector<std::string> answers;
-  for (auto& phone : phones) {
-    auto challenge = phone->Transact(phone->Register(domain, "1001", 300));
-    REQUIRE(Code(challenge) == 401);
-    answers.push_back(phone->Answering(*challenge, domain, "1001", "pass-1001-secret", 300,
-                                       sb::sip::DigestAlgorithm::kMd5));
-  }
-  for (size_t i = 0; i < phones.size(); ++i) phones[i]->Send(answers[i]);
+  // Before the fix, 3 to 6 of the 8 were lost in every run.
+  CHECK(RegisterTogether(From(phones, 0), domain, "1001", "pass-1001-secret") ==
+        std::vector<int>(8, 200));
   std::vector<std::string> expected;
-  for (auto& phone : phones) {
-    CHECK(Code(phone->Await()) == 200);
-    expected.push_back("sip:1001@" + phone->ip() + ":" + std::to_string(phone->port()));
-  }
+  for (auto& phone : phones) expected.push_back(ContactOf(*phone, "1001"));
   auto stored = p.StoredContacts(tenant, aor);
   std::sort(stored.begin(), stored.end());
   std::sort(expected.begin(), expected.end());
@@ -230,6 +257,53 @@ TEST_CASE(
                                             sb::sip::DigestAlgorithm::kMd5);
   REQUIRE(Code(gone) == 200);
   CHECK(p.StoredContacts(tenant, aor).size() == phones.size() - 1);
+}
+
+TEST_CASE(
+    "phones of one address of record that register together cannot take it past its 10 bindings "
+    "- the ones that found no room are answered 403 and store nothing",
+    "[integration]") {
+  // A Redis of its own, held while the answers arrive so that every one reads the AOR before
+  // any is saved, whatever the machine's speed.
+  auto redis = sb::testing::RedisServer::Start();
+  Platform p({.signaling_env = {{"SB_REDIS_URL", redis.url()}}});
+  auto tenant = p.CreateTenant();
+  p.CreateExtension(tenant, "1001", "pass-1001-secret");
+  const std::string domain = tenant.sip_domain();
+  const std::string aor = "sip:1001@" + domain;
+  const auto phones = Phones(12, 70, p.sip_port());
+  REQUIRE(WaitForSignaling(*phones[0], domain));
+  // The first registers alone, so that the node has the credentials and decides the others on
+  // its SIP loop, all at once.
+  REQUIRE(Code(phones[0]->RegisterWithDigest(domain, "1001", "pass-1001-secret", 300,
+                                             sb::sip::DigestAlgorithm::kMd5)) == 200);
+  auto options = sb::redis::OptionsFromUrl(redis.url());
+  REQUIRE(options.ok());
+  sb::redis::Client held(*options);
+  // Each of the other 11 reads the AOR with room to spare; before the fix all were stored.
+  const std::vector<Phone*> others = From(phones, 1);
+  const std::vector<int> codes = RegisterTogether(others, domain, "1001", "pass-1001-secret", [&] {
+    REQUIRE(held.Run(sb::redis::Command("CLIENT").Arg("PAUSE").Arg(int64_t{300})).ok());
+  });
+  CHECK(std::count(codes.begin(), codes.end(), 200) == 9);
+  CHECK(std::count(codes.begin(), codes.end(), 403) == 2);
+  std::vector<std::string> admitted = {ContactOf(*phones[0], "1001")};
+  for (size_t i = 0; i < others.size(); ++i) {
+    if (codes[i] == 200) admitted.push_back(ContactOf(*others[i], "1001"));
+  }
+  auto stored = p.StoredContacts(tenant, aor);
+  std::sort(stored.begin(), stored.end());
+  std::sort(admitted.begin(), admitted.end());
+  CHECK(stored == admitted);
+
+  // Room made by one that leaves is taken by one that was refused.
+  const auto refused = std::find(codes.begin(), codes.end(), 403);
+  REQUIRE(refused != codes.end());
+  CHECK(Code(phones[0]->RegisterWithDigest(domain, "1001", "pass-1001-secret", 0,
+                                           sb::sip::DigestAlgorithm::kMd5)) == 200);
+  CHECK(Code(others[static_cast<size_t>(refused - codes.begin())]->RegisterWithDigest(
+            domain, "1001", "pass-1001-secret", 300, sb::sip::DigestAlgorithm::kMd5)) == 200);
+  CHECK(p.StoredContacts(tenant, aor).size() == 10);
 }
 
 TEST_CASE("phones register with digest / refresh / unregister / wrong password and unknown domain",

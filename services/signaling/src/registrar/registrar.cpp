@@ -222,8 +222,8 @@ RegisterAnswer Registrar::Store(const sip::Message& request, const sip::Destinat
   const Update& update = std::get<Update>(applied);
   auto events = Events(request, entry, tenant, aor, stored, update, decision);
   if (update.changed || !events.empty()) {
-    Status saved = deps_.bindings.Save(tenant, aor, stored, update.next, Park(events, update.now));
-    if (!saved.ok()) return Answer(503, "Service Unavailable");
+    Status saved = deps_.bindings.Save(tenant, aor, stored, update.next, Terms(events, update));
+    if (!saved.ok()) return Unsaved(saved);
   }
   Publish(events);
   return Registered(source, tenant, aor, update);
@@ -285,10 +285,19 @@ std::vector<bus::JsOutbound> Registrar::Events(const sip::Message& request,
   return std::move(*messages);
 }
 
-std::vector<redis::Command> Registrar::Park(const std::vector<bus::JsOutbound>& events,
-                                            WallTime now) const {
-  if (deps_.outbox == nullptr) return {};
-  return deps_.outbox->ParkCommands(events, now);
+SaveTerms Registrar::Terms(const std::vector<bus::JsOutbound>& events, const Update& update) const {
+  SaveTerms terms{.max_contacts = policy_.max_contacts, .now = update.now, .parked = {}};
+  if (deps_.outbox != nullptr && !events.empty()) {
+    terms.parked = deps_.outbox->ParkingOf(events, update.now);
+  }
+  return terms;
+}
+
+RegisterAnswer Registrar::Unsaved(const Status& saved) {
+  // Phones of the AOR that registered meanwhile took the room this one's contact needed: what
+  // ApplyRegister answers when it sees them.
+  if (saved.code() == StatusCode::kResourceExhausted) return Answer(403, "Too many contacts");
+  return Answer(503, "Service Unavailable");
 }
 
 void Registrar::Publish(const std::vector<bus::JsOutbound>& events) const {

@@ -8,7 +8,9 @@
 //   per-account limit                                  -> 503 + Retry-After
 //   digest (auth/request_authenticator.h)              -> 401 (stale) challenge, 403, 400, 503
 //   bindings.h rules against the stored bindings      -> 423 + Min-Expires, 400, 500 (CSeq order)
-//   store (RedisBindingStore, with Path and source)    -> 503 when Redis fails
+//   store (RedisBindingStore, with Path and source)    -> 503 when Redis fails, 403 when phones
+//                                                         registering meanwhile took the AOR's
+//                                                         last room for an added contact
 //   200 with every live Contact (and Path echoed), registration events on JetStream.
 //
 // On the loop: a REGISTER with credentials whose domain and credentials are in the node's admin
@@ -144,8 +146,11 @@ class Registrar final : public RequestHandler {
                                       const TenantId& tenant, const std::string& aor,
                                       const std::vector<Binding>& stored, const Update& update,
                                       const AuthDecision& decision) const;
-  // The commands that park `events` with the save (none without RegistrarDeps::outbox).
-  std::vector<redis::Command> Park(const std::vector<bus::JsOutbound>& events, WallTime now) const;
+  // What the save of `update` checks (the AOR's limit) and parks with it: `events` (none without
+  // RegistrarDeps::outbox).
+  SaveTerms Terms(const std::vector<bus::JsOutbound>& events, const Update& update) const;
+  // The answer to a REGISTER whose save failed.
+  static RegisterAnswer Unsaved(const Status& saved);
   // Sends them, then unparks the acknowledged ones; blocks on JetStream and Redis.
   void Publish(const std::vector<bus::JsOutbound>& events) const;
   RegisterAnswer Registered(const sip::Destination& source, const TenantId& tenant,

@@ -112,11 +112,10 @@ void Registrar::StoreOnLoop(std::shared_ptr<LoopRegister> state, std::vector<Bin
   };
   if (!update->changed && events->empty()) return registered();
   deps_.loop_redis->Send(RedisBindingStore::SaveCommands(state->tenant, state->aor, stored,
-                                                         update->next, Park(*events, update->now)),
+                                                         update->next, Terms(*events, *update)),
                          [this, state, registered](Result<std::vector<redis::Reply>> replies) {
-                           if (!RedisBindingStore::SaveReply(replies).ok()) {
-                             return Finish(*state, Answer(503, "Service Unavailable"));
-                           }
+                           Status saved = RedisBindingStore::SaveReply(replies);
+                           if (!saved.ok()) return Finish(*state, Unsaved(saved));
                            registered();
                          });
 }

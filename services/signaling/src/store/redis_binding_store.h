@@ -15,9 +15,11 @@
 //   ... ApplyRegister ...
 //   store.Save(tenant, "sip:alice@acme.sb.test", *current, outcome.bindings);
 //
-// Save writes only what a REGISTER changed, in one MULTI/EXEC, so phones of one AOR that register
-// at the same moment (through one replica or several) all keep their bindings. Two requests that
-// change the same contact at once are last-writer-wins. Thread-safe as the client is.
+// Save writes only what a REGISTER changed, so phones of one AOR that register at the same moment
+// (through one replica or several) all keep their bindings; a save that adds a contact checks the
+// AOR's limit against what is stored when it runs, so such phones cannot take the AOR past it
+// together. Two requests that change the same contact at once are last-writer-wins. Thread-safe
+// as the client is.
 #pragma once
 
 #include <chrono>
@@ -27,11 +29,23 @@
 #include <vector>
 
 #include "registrar/bindings.h"
+#include "store/redis_event_outbox.h"
 #include "switchboard/core/ids.h"
 #include "switchboard/core/status.h"
 #include "switchboard/redis/client.h"
 
 namespace sb::signaling {
+
+// What a save checks and writes besides the bindings.
+struct SaveTerms {
+  // A save that adds a contact is refused (RESOURCE_EXHAUSTED, nothing written) when the AOR
+  // would then hold more live bindings at `now` than this, counting those other requests stored
+  // since `before` was read; 0: not checked.
+  size_t max_contacts = 0;
+  WallTime now{};
+  // The events that report the change (RedisEventOutbox), written with it or not at all.
+  std::optional<RedisEventOutbox::Parking> parked{};
+};
 
 class RedisBindingStore {
  public:
@@ -44,16 +58,16 @@ class RedisBindingStore {
   static Result<std::vector<Binding>> LoadReply(const Result<redis::Reply>& reply);
   // Writes what changes the AOR's bindings from `before` (as Load gave them) to `after`: the
   // bindings new or changed, and the contacts gone. Bindings stored meanwhile that `before` did
-  // not hold stay. The hash goes with its last binding. `with` (the events that report the
-  // change, parked: store/redis_event_outbox.h) is written in the same MULTI/EXEC.
+  // not hold stay. The hash goes with its last binding. RESOURCE_EXHAUSTED: `terms`' limit
+  // refused an added contact; UNAVAILABLE or INTERNAL: Redis failed.
   Status Save(const TenantId& tenant, std::string_view aor, const std::vector<Binding>& before,
-              const std::vector<Binding>& after, std::vector<redis::Command> with = {});
-  // Save as a pipeline to send on another connection (in MULTI .. EXEC when it parks events or
-  // may create the hash), and what its replies mean.
+              const std::vector<Binding>& after, const SaveTerms& terms = {});
+  // Save as a pipeline to send on another connection (one script when it checks the limit, in
+  // MULTI .. EXEC when it parks events or may create the hash), and what its replies mean.
   static std::vector<redis::Command> SaveCommands(const TenantId& tenant, std::string_view aor,
                                                   const std::vector<Binding>& before,
                                                   const std::vector<Binding>& after,
-                                                  std::vector<redis::Command> with = {});
+                                                  const SaveTerms& terms = {});
   static Status SaveReply(const Result<std::vector<redis::Reply>>& replies);
 
   static std::string Key(const TenantId& tenant, std::string_view aor);

@@ -53,7 +53,11 @@ RedisEventOutbox::Parking RedisEventOutbox::ParkingOf(const std::vector<bus::JsO
 std::vector<redis::Command> RedisEventOutbox::ParkCommands(
     const std::vector<bus::JsOutbound>& messages, WallTime now) const {
   if (messages.empty()) return {};
-  const Parking parking = ParkingOf(messages, now);
+  return ParkCommands(ParkingOf(messages, now));
+}
+
+std::vector<redis::Command> RedisEventOutbox::ParkCommands(const Parking& parking) {
+  if (parking.entries.empty()) return {};
   redis::Command hset("HSET");
   hset.Key(kParkedKey);
   redis::Command zadd("ZADD");

@@ -43,12 +43,14 @@ class RedisEventOutbox {
   std::vector<redis::Command> ParkCommands(const std::vector<bus::JsOutbound>& messages,
                                            WallTime now) const;
   // The same as data, for a script that parks them within its own atomic step
-  // (RedisBindingLapses::RemoveIfUnchanged) into kParkedKey and kDueKey.
+  // (RedisBindingLapses::RemoveIfUnchanged, a checked RedisBindingStore::Save) into kParkedKey
+  // and kDueKey, or for another store to turn into the commands.
   struct Parking {
     std::string due_ms;                                        // unix ms
     std::vector<std::pair<std::string, std::string>> entries;  // msg_id, stored value
   };
   Parking ParkingOf(const std::vector<bus::JsOutbound>& messages, WallTime now) const;
+  static std::vector<redis::Command> ParkCommands(const Parking& parking);
   // Parks `messages` at `now` on their own (one MULTI/EXEC), for a producer whose change is
   // not in Redis: a call's events (store/parked_event_journal.h).
   Status Park(const std::vector<bus::JsOutbound>& messages, WallTime now);

@@ -129,7 +129,10 @@ bus::JsOutbound SaveParked(Replica& r, const Binding& binding, WallTime now) {
   auto messages = r.events.Messages({change}, "call-parked");
   REQUIRE(messages.ok());
   REQUIRE(messages->size() == 1);
-  REQUIRE(r.store.Save(kTenant, kAor, {}, {binding}, r.outbox.ParkCommands(*messages, now)).ok());
+  REQUIRE(r.store
+              .Save(kTenant, kAor, {}, {binding},
+                    {.max_contacts = 0, .now = now, .parked = r.outbox.ParkingOf(*messages, now)})
+              .ok());
   return messages->front();
 }
 

@@ -1,6 +1,7 @@
 // RedisBindingStore against the real redis-server of the test run: round trip, tenant isolation,
 // deletion of an emptied AOR, the due set of earliest expiries the lapse sweep reads, and a key
 // that expires kLapseGrace after its last binding.
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <chrono>
 
@@ -14,6 +15,7 @@ namespace {
 using namespace std::chrono_literals;
 using sb::signaling::Binding;
 using sb::signaling::RedisBindingStore;
+using Parking = sb::signaling::RedisEventOutbox::Parking;
 
 sb::redis::ClientOptions Options() {
   return sb::signaling::test::SharedRedis(sb::testing::UniqueName("signaling") + ":");
@@ -198,10 +200,16 @@ TEST_CASE(
         Shape{"MULTI", "HSET", "PEXPIREAT NX", "PEXPIREAT GT", "ZADD", "EXEC"});
   CHECK(shape(RedisBindingStore::SaveCommands(acme, aor, {desk}, {moved})) ==
         Shape{"MULTI", "HDEL", "HSET", "PEXPIREAT NX", "PEXPIREAT GT", "ZADD", "EXEC"});
-  std::vector<sb::redis::Command> parked;
-  parked.push_back(std::move(sb::redis::Command("HSET").Key("parked").Arg("id").Arg("event")));
-  CHECK(shape(RedisBindingStore::SaveCommands(acme, aor, {desk}, {refreshed}, std::move(parked))) ==
-        Shape{"MULTI", "HSET", "PEXPIREAT GT", "ZADD", "HSET", "EXEC"});
+  const sb::signaling::SaveTerms parked{
+      .max_contacts = 0, .now = now, .parked = Parking{.due_ms = "1", .entries = {{"id", "ev"}}}};
+  CHECK(shape(RedisBindingStore::SaveCommands(acme, aor, {desk}, {refreshed}, parked)) ==
+        Shape{"MULTI", "HSET", "PEXPIREAT GT", "ZADD", "HSET", "ZADD", "EXEC"});
+  // With a limit to check, a save that adds a contact is one script; a refresh is not.
+  const sb::signaling::SaveTerms limited{.max_contacts = 10, .now = now, .parked = {}};
+  CHECK(shape(RedisBindingStore::SaveCommands(acme, aor, {desk}, {desk, moved}, limited)) ==
+        Shape{"EVALSHA"});
+  CHECK(shape(RedisBindingStore::SaveCommands(acme, aor, {desk}, {refreshed}, limited)) ==
+        Shape{"HSET", "PEXPIREAT GT", "ZADD"});
 
   sb::redis::Client redis(Options());
   RedisBindingStore store(redis);
@@ -222,6 +230,80 @@ TEST_CASE(
   REQUIRE(store.Save(acme, aor, {refreshed}, {moved}).ok());
   CHECK(*store.Load(acme, aor) == std::vector<Binding>{moved});
   CHECK(pttl() > 290000);
+}
+
+TEST_CASE(
+    "a save that adds a contact counts what is stored when it runs - past the AOR's limit it is "
+    "RESOURCE_EXHAUSTED and writes nothing, its events included - lapsed bindings and the "
+    "contacts it replaces are not counted",
+    "[redis]") {
+  sb::redis::Client redis(Options());
+  RedisBindingStore store(redis);
+  const sb::TenantId acme(sb::testing::UniqueName("tenant"));
+  const std::string aor = "sip:erin@acme.sb.test";
+  const auto now = Now();
+  auto phone = [&](std::string host, std::chrono::seconds left) {
+    return Binding{"sip:erin@" + host,      1000, "c-" + host, 1, now + left,
+                   "udp:" + host + ":5060", {}};
+  };
+  const Binding desk = phone("192.0.2.21", 300s);
+  const Binding mobile = phone("192.0.2.22", 300s);
+  const Binding tablet = phone("192.0.2.23", 300s);
+  auto terms = [&](size_t limit, std::string event) {
+    return sb::signaling::SaveTerms{
+        .max_contacts = limit,
+        .now = now,
+        .parked = Parking{.due_ms = "1", .entries = {{std::move(event), "subject\nid\nbody"}}}};
+  };
+  auto contacts = [&] {
+    auto loaded = store.Load(acme, aor);
+    REQUIRE(loaded.ok());
+    std::vector<std::string> out;
+    for (const Binding& b : *loaded) out.push_back(b.contact);
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  auto parked = [&](const std::string& event) {
+    auto reply = redis.Run(
+        sb::redis::Command("HEXISTS").Key(sb::signaling::RedisEventOutbox::kParkedKey).Arg(event));
+    REQUIRE(reply.ok());
+    return reply->integer().value_or(-1) == 1;
+  };
+  const std::string x = sb::testing::UniqueName("evt-x");
+  const std::string y = sb::testing::UniqueName("evt-y");
+
+  // A new AOR through the script: the hash, its expiry and its due entry as a plain save makes.
+  REQUIRE(store.Save(acme, aor, {}, {desk}, terms(2, sb::testing::UniqueName("evt"))).ok());
+  auto ttl = redis.Run(sb::redis::Command("PTTL").Key(RedisBindingStore::Key(acme, aor)));
+  REQUIRE(ttl.ok());
+  CHECK(ttl->integer().value_or(-3) > 290000);
+  auto due = redis.Run(sb::redis::Command("ZSCORE")
+                           .Key(RedisBindingStore::kDueKey)
+                           .Arg(RedisBindingStore::Key(acme, aor)));
+  REQUIRE(due.ok());
+  CHECK(due->str() != nullptr);
+
+  // Two phones read {desk} with room for one more; the second to be saved finds none.
+  REQUIRE(store.Save(acme, aor, {desk}, {desk, tablet}, terms(2, y)).ok());
+  const sb::Status refused = store.Save(acme, aor, {desk}, {desk, mobile}, terms(2, x));
+  CHECK(refused.code() == sb::StatusCode::kResourceExhausted);
+  CHECK(contacts() == std::vector<std::string>{desk.contact, tablet.contact});
+  CHECK(parked(y));
+  CHECK_FALSE(parked(x));
+
+  // A contact that takes another's place (the tablet gone) fits at the limit.
+  REQUIRE(store.Save(acme, aor, {desk, tablet}, {desk, mobile}, terms(2, x)).ok());
+  CHECK(contacts() == std::vector<std::string>{desk.contact, mobile.contact});
+  CHECK(parked(x));
+
+  // A binding that has lapsed (still in the hash until the sweep) leaves its room.
+  const Binding lapsed = phone("192.0.2.24", -5s);
+  REQUIRE(store.Save(acme, aor, {desk, mobile}, {desk, mobile, lapsed}).ok());
+  REQUIRE(contacts().size() == 3);
+  CHECK(store.Save(acme, aor, {desk}, {desk, tablet}, terms(3, y)).ok());
+  CHECK(store.Save(acme, aor, {desk}, {desk, phone("192.0.2.25", 300s)}, terms(3, x)).code() ==
+        sb::StatusCode::kResourceExhausted);
+  CHECK(contacts().size() == 4);  // desk, mobile, tablet and the lapsed one
 }
 
 TEST_CASE("a past expiry removes the key", "[redis]") {
