@@ -62,7 +62,7 @@ void TransactionManager::Apply(const std::string& key, Actions actions, Transact
     if (auto* send = std::get_if<action::Send>(&a)) {
       out.sends.push_back(std::move(*send));
     } else if (auto* start = std::get_if<action::StartTimer>(&a)) {
-      auto at = clock_.Now() + start->after;
+      auto at = clock_.Now() + HoldFor(*start);
       entry.deadlines[Slot(start->id)] = at;
       due_.push(Due{at, seq_++, key, start->id});
     } else if (auto* stop = std::get_if<action::StopTimer>(&a)) {
@@ -110,6 +110,19 @@ TransactionOutput TransactionManager::OnTransportError(std::string_view key) {
 void TransactionManager::Answer(const Message& request, const Destination& to, int code,
                                 TransactionOutput& out) {
   out.sends.push_back(action::Send{MakeResponse(request, code).Build(), to});
+}
+
+// A non-INVITE server transaction that has answered (Timer J) only absorbs retransmissions of
+// its request, which come at most T2 apart once the client has missed the answer; held T4 it
+// still answers the first of them (Kamailio holds such transactions 5 s, its wt_timer). Held
+// 64*T1, a node at 20000 REGISTERs a second would keep 640000 (~470 MB) and, past
+// max_transactions, refuse every new request 503 while idle otherwise: that is what the
+// signaling bench met after four rounds.
+std::chrono::milliseconds TransactionManager::HoldFor(const action::StartTimer& start) const {
+  if (start.id == TimerId::kJ && entries_.size() > max_transactions_ / 4) {
+    return std::min(start.after, timers_.t4);
+  }
+  return start.after;
 }
 
 TransactionOutput TransactionManager::OnReceived(std::string_view bytes,
@@ -182,6 +195,7 @@ void TransactionManager::OnRequest(Message&& request, const Destination& source,
 
   if (entries_.size() >= max_transactions_) {
     Answer(req, reply_to, 503, out);
+    out.refused_full = true;
     return;
   }
   Entry& entry =

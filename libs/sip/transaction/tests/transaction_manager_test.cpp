@@ -494,6 +494,7 @@ TEST_CASE("beyond the transaction limit new requests get 503 and no state", "[tx
   CHECK(third.events.empty());
   REQUIRE(third.sends.size() == 1);
   CHECK(third.sends[0].bytes.rfind("SIP/2.0 503", 0) == 0);
+  CHECK(third.refused_full);
   CHECK(tm.size() == 2);
   // Retransmissions of existing transactions are still absorbed.
   CHECK(tm.OnReceived(RequestText("OPTIONS", "z9hG4bKa"), from).events.empty());
@@ -501,6 +502,38 @@ TEST_CASE("beyond the transaction limit new requests get 503 and no state", "[tx
   CHECK(
       tm.SendRequest(Request("OPTIONS", "z9hG4bKmine"), {"127.0.0.1", 5062}, out).status().code() ==
       sb::StatusCode::kResourceExhausted);
+}
+
+TEST_CASE(
+    "with more than a quarter of the transaction limit live, an answered non-INVITE request is "
+    "held T4 rather than 64*T1 - a steady load of answered requests does not fill the table",
+    "[tx]") {
+  sb::core::FakeClock clock;
+  TransactionManager tm(clock, TimerConfig{}, 8);
+  Destination from{"127.0.0.1", 5061, Transport::kUdp};
+  std::vector<std::string> keys;
+  for (const char* branch : {"z9hG4bKa", "z9hG4bKb", "z9hG4bKc", "z9hG4bKd"}) {
+    auto in = tm.OnReceived(RequestText("OPTIONS", branch), from);
+    REQUIRE(in.events.size() == 1);
+    keys.push_back(in.events[0].key);
+    TransactionOutput out;
+    REQUIRE(tm.SendResponse(keys.back(), Response(*in.events[0].message, 200), out).ok());
+  }
+  // a and b answered with 1 and 2 of the 8 live: held 64*T1; c and d with 3 and 4: T4.
+  clock.Advance(seconds(5));
+  (void)tm.OnTimers();
+  CHECK(tm.State(keys[0]).has_value());
+  CHECK(tm.State(keys[1]).has_value());
+  CHECK_FALSE(tm.State(keys[2]).has_value());
+  CHECK_FALSE(tm.State(keys[3]).has_value());
+  // b still answers a retransmission of its request from the transaction.
+  auto again = tm.OnReceived(RequestText("OPTIONS", "z9hG4bKb"), from);
+  CHECK(again.events.empty());
+  REQUIRE(again.sends.size() == 1);
+  CHECK(again.sends[0].bytes.rfind("SIP/2.0 200", 0) == 0);
+  clock.Advance(seconds(27));
+  (void)tm.OnTimers();
+  CHECK(tm.size() == 0);
 }
 
 TEST_CASE("NextDeadline skips stopped timers and follows the earliest live one", "[tx]") {

@@ -102,7 +102,10 @@ SipEndpoint::SipEndpoint(const core::Clock& clock, core::MetricsRegistry& metric
                                      {{"reason", "max_forwards"}})),
       not_implemented_(metrics.Counter("sb_signaling_rejected_total",
                                        "requests refused before a handler",
-                                       {{"reason", "not_implemented"}})) {}
+                                       {{"reason", "not_implemented"}})),
+      transactions_full_(metrics.Counter("sb_signaling_rejected_total",
+                                         "requests refused before a handler",
+                                         {{"reason", "transactions_full"}})) {}
 
 void SipEndpoint::SetHandler(sip::Method method, RequestHandler* handler) {
   if (handler == nullptr) {
@@ -115,6 +118,7 @@ void SipEndpoint::SetHandler(sip::Method method, RequestHandler* handler) {
 std::vector<sip::action::Send> SipEndpoint::TakeSends() { return std::exchange(sends_, {}); }
 
 void SipEndpoint::Append(sip::TransactionOutput out) {
+  if (out.refused_full) transactions_full_.Inc();
   for (auto& send : out.sends) sends_.push_back(std::move(send));
   for (auto& event : out.events) Dispatch(std::move(event));
   // A forked INVITE's client stays past its first 2xx (Timer M) and goes when its transaction

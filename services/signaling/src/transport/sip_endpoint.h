@@ -351,6 +351,7 @@ class SipEndpoint {
   core::CounterMetric& unsupported_content_;
   core::CounterMetric& too_many_hops_;
   core::CounterMetric& not_implemented_;
+  core::CounterMetric& transactions_full_;
 };
 
 // The loop hash written into this node's branches (hex), exposed for tests.

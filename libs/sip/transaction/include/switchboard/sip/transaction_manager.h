@@ -61,6 +61,8 @@ struct TransactionOutput {
   // Transactions that ended here, however they ended (final state, timeout, transport error):
   // the TU drops what it kept for them without scanning its own tables.
   std::vector<std::string> ended;
+  // A new request was answered 503 because max_transactions were live.
+  bool refused_full = false;
 };
 
 // Transaction keys. Server: RFC 3261 branch + sent-by + method (ACK counts as INVITE) or, for a
@@ -95,7 +97,9 @@ std::string BuildCancel(const Message& invite);
 class TransactionManager {
  public:
   // Beyond `max_transactions` live transactions a new request is answered 503 without one, and
-  // SendRequest fails with ResourceExhausted: a flood costs bounded memory.
+  // SendRequest fails with ResourceExhausted: a flood costs bounded memory. With more than a
+  // quarter of them live, a non-INVITE server transaction that has answered is held T4 rather
+  // than 64*T1 (Timer J), so that a sustained load of answered requests does not fill the table.
   TransactionManager(const core::Clock& clock, TimerConfig timers,
                      size_t max_transactions = 200000);
 
@@ -190,6 +194,8 @@ class TransactionManager {
   void OnResponse(Message&& response, TransactionOutput& out);
   void Apply(const std::string& key, Actions actions, TransactionOutput& out);
   void Answer(const Message& request, const Destination& to, int code, TransactionOutput& out);
+  // How long a timer the machine starts runs: as asked, but for Timer J under pressure.
+  std::chrono::milliseconds HoldFor(const action::StartTimer& start) const;
   // Whether a queued timer still stands: its transaction is there and the timer is armed for
   // that moment (not stopped or re-armed since).
   static bool Armed(const Entry& entry, const Due& due) {
