@@ -289,7 +289,10 @@ std::vector<redis::Command> RedisBindingStore::SaveCommands(const TenantId& tena
 }
 
 Status RedisBindingStore::SaveReply(const Result<std::vector<redis::Reply>>& replies) {
-  if (!replies.ok()) return replies.status();
+  // Whatever failed the pipeline (even Redis out of memory loading the script) is UNAVAILABLE:
+  // RESOURCE_EXHAUSTED means the limit only.
+  if (!replies.ok())
+    return Status::Unavailable("bindings not saved: " + replies.status().message());
   // Plain commands and the checked save's script answer for themselves (the script's refusal is
   // a FULL error); in MULTI .. EXEC a command refused while queued makes EXEC refuse too, and
   // EXEC's array holds what the queued ones answered.
