@@ -157,7 +157,7 @@ std::variant<RegisterOutcome, RegisterError> ApplyRegister(const sip::Message& r
       current.push_back(std::move(binding));
     }
   }
-  if (current.size() > policy.max_contacts) return Error(403, "Too many contacts");
+  if (current.size() > policy.max_contacts) return Error(403, std::string(kTooManyContacts));
   std::stable_sort(current.begin(), current.end(),
                    [](const Binding& a, const Binding& b) { return a.q_milli > b.q_milli; });
   outcome.bindings = std::move(current);

@@ -48,6 +48,10 @@ struct RegistrarPolicy {
   size_t max_contacts = 10;         // per address of record
 };
 
+// The reason of the 403 for a REGISTER that would take its AOR past max_contacts, whether the
+// rules see it or the store's checked save does (registrar.h).
+inline constexpr std::string_view kTooManyContacts = "Too many contacts";
+
 struct RegisterOutcome {
   std::vector<Binding> bindings;  // live bindings after the request, highest q first
   bool changed = false;           // whether anything must be stored

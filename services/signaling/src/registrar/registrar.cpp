@@ -296,7 +296,8 @@ SaveTerms Registrar::Terms(const std::vector<bus::JsOutbound>& events, const Upd
 RegisterAnswer Registrar::Unsaved(const Status& saved) {
   // Phones of the AOR that registered meanwhile took the room this one's contact needed: what
   // ApplyRegister answers when it sees them.
-  if (saved.code() == StatusCode::kResourceExhausted) return Answer(403, "Too many contacts");
+  if (saved.code() == StatusCode::kResourceExhausted)
+    return Answer(403, std::string(kTooManyContacts));
   return Answer(503, "Service Unavailable");
 }
 

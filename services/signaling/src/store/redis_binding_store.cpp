@@ -197,11 +197,13 @@ std::vector<redis::Command> RedisBindingStore::SaveCommands(const TenantId& tena
                                                             const std::vector<Binding>& after,
                                                             const SaveTerms& terms) {
   const std::string key = Key(tenant, aor);
+  auto holds = [](const std::vector<Binding>& bindings, const std::string& contact) {
+    return std::any_of(bindings.begin(), bindings.end(),
+                       [&](const Binding& b) { return b.contact == contact; });
+  };
   std::vector<std::string_view> gone;
   for (const Binding& b : before) {
-    const bool kept = std::any_of(after.begin(), after.end(),
-                                  [&](const Binding& a) { return a.contact == b.contact; });
-    if (!kept) gone.push_back(b.contact);
+    if (!holds(after, b.contact)) gone.push_back(b.contact);
   }
   WallTime first = WallTime::max();
   WallTime last{};
@@ -212,8 +214,7 @@ std::vector<redis::Command> RedisBindingStore::SaveCommands(const TenantId& tena
     last = std::max(last, b.expires_at);
     if (std::find(before.begin(), before.end(), b) != before.end()) continue;
     written.push_back(&b);
-    adds = adds || std::none_of(before.begin(), before.end(),
-                                [&](const Binding& s) { return s.contact == b.contact; });
+    adds = adds || !holds(before, b.contact);
   }
   // The hash lives until the latest binding anyone wrote into it has lapsed, plus the grace.
   const std::string expires = std::to_string(UnixMillis(last + kLapseGrace));
